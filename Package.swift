@@ -1,0 +1,66 @@
+// swift-tools-version:6.2
+import Foundation
+import PackageDescription
+
+/// `LIBTORCH=/path/to/libtorch` (a folder with `include/` and `lib/`, e.g. the Python wheel's
+/// `torch/` folder or a CUDA build) builds the shim against that libtorch (C++20) instead of
+/// Debian's `libtorch-dev` 1.13 (C++17, on the default include and library paths).
+let libtorch = ProcessInfo.processInfo.environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+
+let torchCxxSettings: [CXXSetting] = libtorch.map { root in
+    [.unsafeFlags(["-std=c++20", "-I\(root)/include", "-I\(root)/include/torch/csrc/api/include",
+                   "-D_GLIBCXX_USE_CXX11_ABI=1", "-DDINOPROBE_LIBTORCH_CUSTOM=1"])]
+} ?? []
+let torchLinkerSettings: [LinkerSetting] = [
+    .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
+] + (libtorch.map { root in
+    [.unsafeFlags(["-L\(root)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(root)/lib",
+                   "-Xlinker", "--no-as-needed", "-ltorch", "-Xlinker", "--as-needed"])]
+} ?? [])
+
+let package = Package(
+    name: "dinoprobe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dinoprobe", targets: ["dinoprobe"]),
+        .library(name: "Heads", targets: ["Heads"]),
+        .library(name: "Backbone", targets: ["Backbone"]),
+        .library(name: "Training", targets: ["Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C API over libtorch's ATen: tensors in and out, and the few ops the backbone needs.
+        .target(
+            name: "CTorch",
+            cxxSettings: torchCxxSettings,
+            linkerSettings: torchLinkerSettings
+        ),
+        // JPEG/PNG decoding through libjpeg-turbo and libpng (setjmp error handling lives in C).
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("z")]
+        ),
+        // CBLAS from OpenBLAS.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "SafeTensors"),
+        .target(name: "Backbone", dependencies: ["CTorch", "CImageCodecs", "SafeTensors"]),
+        .target(name: "Heads", dependencies: ["COpenBLAS", "SafeTensors"]),
+        .target(name: "Training", dependencies: ["Heads", "Backbone", "SafeTensors", "COpenBLAS"]),
+        .executableTarget(
+            name: "dinoprobe",
+            dependencies: [
+                "Backbone", "Heads", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "SafeTensors"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "SafeTensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["Backbone"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Errors of the backbone: finding and loading checkpoints, reading images, running the model.
+/// Each message says what went wrong and what to do about it.
+public enum BackboneError: Error, CustomStringConvertible {
+    case modelNotFound(spec: String, searched: [String])
+    case badConfig(path: String, reason: String)
+    case missingWeights(folder: String)
+    case missingTensor(key: String, expectedShape: [Int])
+    case unexpectedTensors(keys: [String])
+    case shapeMismatch(key: String, expected: [Int], found: [Int], file: String)
+    case unsupportedDType(key: String, dtype: String)
+    case badShardIndex(path: String, reason: String)
+    case badImage(path: String, reason: String)
+    case badInput(String)
+    case cudaUnavailable
+
+    public var description: String {
+        switch self {
+        case let .modelNotFound(spec, searched):
+            return """
+            no DINOv3 weights found for '\(spec)'. dinoprobe looked in:
+            \(searched.map { "  - \($0)" }.joined(separator: "\n"))
+            The weights are gated (DINOv3 License). To get them:
+              1. request access at https://huggingface.co/\(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")
+              2. log in: `huggingface-cli login` (or `hf auth login`)
+              3. download: `git clone https://huggingface.co/\(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")`
+                 (or `hf download \(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")`, which fills the cache)
+            then pass the folder with --model PATH, set DINOPROBE_MODEL, or leave it in the Hugging Face cache.
+            """
+        case let .badConfig(path, reason): return "bad model config \(path): \(reason)"
+        case let .missingWeights(folder):
+            return "\(folder) has a config.json but neither model.safetensors nor model.safetensors.index.json; download the weights into it (PyTorch .bin checkpoints are not read: convert them with `safetensors`)"
+        case let .missingTensor(key, shape): return "checkpoint is missing tensor '\(key)' (expected shape \(shape))"
+        case let .unexpectedTensors(keys):
+            return "checkpoint has tensors this architecture does not use: \(keys.prefix(8).joined(separator: ", "))\(keys.count > 8 ? " and \(keys.count - 8) more" : ""); is config.json the one that belongs to these weights?"
+        case let .shapeMismatch(key, expected, found, file):
+            return "tensor '\(key)' in \(file) has shape \(found), but config.json implies \(expected)"
+        case let .unsupportedDType(key, dtype): return "tensor '\(key)' has dtype \(dtype); DINOv3 weights must be F32, BF16 or F16"
+        case let .badShardIndex(path, reason): return "bad shard index \(path): \(reason)"
+        case let .badImage(path, reason): return "cannot use image \(path): \(reason)"
+        case let .badInput(message): return message
+        case .cudaUnavailable:
+            return "--device cuda was asked for, but this libtorch (\(Torch.version)) has no usable CUDA device; use --device cpu, or build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import CTorch
+import Foundation
+
+/// The outputs of one forward pass over a batch, as float32 on the CPU.
+public struct BackboneOutput: Sendable {
+    /// Images in the batch.
+    public let batch: Int
+    /// Patch grid: rows and columns.
+    public let gridHeight: Int, gridWidth: Int
+    /// Register tokens per image.
+    public let registers: Int
+    /// Feature width D.
+    public let dim: Int
+    /// `last_hidden_state`: [batch, 1 + registers + gridHeight * gridWidth, dim], after the final norm.
+    public let lastHiddenState: [Float]
+    /// Normed outputs of the last n blocks, oldest first; the last one equals `lastHiddenState`.
+    /// Each has the shape of `lastHiddenState`.
+    public let layers: [[Float]]
+
+    /// Tokens per image.
+    public var tokens: Int { 1 + registers + gridHeight * gridWidth }
+
+    /// `pooler_output` of image `b`: the normed CLS token.
+    public func cls(_ b: Int, layer: [Float]? = nil) -> ArraySlice<Float> {
+        let source = layer ?? lastHiddenState
+        let start = b * tokens * dim
+        return source[start..<(start + dim)]
+    }
+
+    /// Register tokens of image `b`: [registers, dim].
+    public func registerTokens(_ b: Int, layer: [Float]? = nil) -> ArraySlice<Float> {
+        let source = layer ?? lastHiddenState
+        let start = (b * tokens + 1) * dim
+        return source[start..<(start + registers * dim)]
+    }
+
+    /// Patch tokens of image `b`: [gridHeight, gridWidth, dim], row-major.
+    public func patchTokens(_ b: Int, layer: [Float]? = nil) -> ArraySlice<Float> {
+        let source = layer ?? lastHiddenState
+        let start = (b * tokens + 1 + registers) * dim
+        return source[start..<(start + gridHeight * gridWidth * dim)]
+    }
+
+    /// Mean of the patch tokens of image `b`: [dim].
+    public func meanPatch(_ b: Int, layer: [Float]? = nil) -> [Float] {
+        let patches = patchTokens(b, layer: layer)
+        let n = gridHeight * gridWidth
+        var sum = [Double](repeating: 0, count: dim)
+        var i = patches.startIndex
+        for _ in 0..<n {
+            for d in 0..<dim { sum[d] += Double(patches[i + d]) }
+            i += dim
+        }
+        return sum.map { Float($0 / Double(n)) }
+    }
+}
+
+/// A frozen DINOv3 ViT. The forward pass follows `transformers`' `DINOv3ViTModel` step for step;
+/// libtorch (through the CTorch shim) does the tensor arithmetic.
+public final class DINOv3Model: @unchecked Sendable {
+    public let config: DINOv3Config
+    /// The checkpoint folder.
+    public let folder: URL
+    /// Parameters stored in the checkpoint.
+    public let parameterCount: Int
+    /// Stored dtypes (F32, BF16, F16).
+    public let storedDTypes: Set<String>
+    /// Identifies these exact weights (used by caches and saved heads).
+    public let fingerprint: String
+    public let device: ComputeDevice
+
+    private let weights: [String: Tensor]
+    private let activation: ct_activation_kind
+    private var ropeCache: [Int: (cos: Tensor, sin: Tensor)] = [:]
+    private let ropeLock = NSLock()
+
+    /// Loads the checkpoint in `folder` (see `ModelLocator.resolve` to find one) onto `device`.
+    public init(folder: URL, device: ComputeDevice = .cpu) throws {
+        if device == .cuda && !Torch.cudaAvailable { throw BackboneError.cudaUnavailable }
+        let checkpoint = try Checkpoint(folder: folder)
+        config = checkpoint.config
+        self.folder = folder
+        parameterCount = checkpoint.parameterCount
+        storedDTypes = checkpoint.storedDTypes
+        fingerprint = checkpoint.fingerprint
+        self.device = device
+        weights = device == .cpu ? checkpoint.tensors : try checkpoint.tensors.mapValues { try $0.to(device) }
+        switch Activation(name: config.hiddenAct)! {
+        case .gelu: activation = CT_GELU
+        case .geluTanh: activation = CT_GELU_TANH
+        case .silu: activation = CT_SILU
+        case .relu: activation = CT_RELU
+        case .quickGelu: activation = CT_QUICK_GELU
+        }
+    }
+
+    /// A short name for the architecture, e.g. "ViT-S/16" when it matches a released variant.
+    public var variantName: String { ModelVariant.name(for: config) }
+
+    private func w(_ key: String) -> Tensor { weights[key]! }
+    private func optional(_ key: String) -> Tensor? { weights[key] }
+
+    /// Runs the backbone on pixel values [batch, 3, height, width] (float32, normalised; sides
+    /// multiples of the patch size). Returns the final normed tokens and, when `lastLayers` > 1,
+    /// the normed outputs of that many last blocks.
+    public func forward(pixels: [Float], batch: Int, height: Int, width: Int, lastLayers: Int = 1) throws -> BackboneOutput {
+        let p = config.patchSize
+        guard batch > 0, height > 0, width > 0, height % p == 0, width % p == 0 else {
+            throw BackboneError.badInput("input of \(height)x\(width) pixels: both sides must be positive multiples of the patch size \(p)")
+        }
+        guard pixels.count == batch * 3 * height * width else {
+            throw BackboneError.badInput("pixel buffer holds \(pixels.count) values, expected \(batch)x3x\(height)x\(width)")
+        }
+        guard (1...config.numHiddenLayers).contains(lastLayers) else {
+            throw BackboneError.badInput("--layers \(lastLayers): this model has \(config.numHiddenLayers) blocks")
+        }
+        var input = try Tensor(pixels, shape: [batch, 3, height, width])
+        if device != .cpu { input = try input.to(device) }
+        let output = try forward(input, lastLayers: lastLayers)
+        let gh = height / p, gw = width / p
+        let layers = try output.map { try $0.floats() }
+        return BackboneOutput(batch: batch, gridHeight: gh, gridWidth: gw, registers: config.numRegisterTokens,
+                              dim: config.hiddenSize, lastHiddenState: layers.last!, layers: layers)
+    }
+
+    /// The forward pass on a tensor; returns the normed outputs of the last `lastLayers` blocks.
+    func forward(_ pixels: Tensor, lastLayers: Int) throws -> [Tensor] {
+        let c = config
+        let shape = pixels.shape
+        let (b, gh, gw) = (shape[0], shape[2] / c.patchSize, shape[3] / c.patchSize)
+        let d = c.hiddenSize
+
+        // Patch embedding, flattened row-major, then [CLS, registers, patches].
+        let patches = try pixels.conv2d(w("embeddings.patch_embeddings.weight"), w("embeddings.patch_embeddings.bias"),
+                                        stride: c.patchSize)
+            .reshape([b, d, gh * gw]).permute([0, 2, 1])
+        var prefix = [try w("embeddings.cls_token").expand([b, 1, d])]
+        if c.numRegisterTokens > 0 { prefix.append(try w("embeddings.register_tokens").expand([b, c.numRegisterTokens, d])) }
+        var x = try Tensor.cat(prefix + [patches], dim: 1)
+
+        let rope = try ropeTables(rows: gh, cols: gw)
+        var outputs: [Tensor] = []
+        for i in 0..<c.numHiddenLayers {
+            x = try block(i, x, rope: rope)
+            if i >= c.numHiddenLayers - lastLayers {
+                outputs.append(try x.layerNorm(w("norm.weight"), w("norm.bias"), eps: c.layerNormEps))
+            }
+        }
+        return outputs
+    }
+
+    /// One pre-norm transformer block with layer scale.
+    private func block(_ i: Int, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
+        let l = "layer.\(i)."
+        let eps = config.layerNormEps
+        let attended = try attention(l + "attention.", x.layerNorm(w(l + "norm1.weight"), w(l + "norm1.bias"), eps: eps), rope: rope)
+        let h = try x.addingProduct(w(l + "layer_scale1.lambda1"), attended)
+        let mlpOut = try mlp(l + "mlp.", h.layerNorm(w(l + "norm2.weight"), w(l + "norm2.bias"), eps: eps))
+        return try h.addingProduct(w(l + "layer_scale2.lambda1"), mlpOut)
+    }
+
+    private func attention(_ prefix: String, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
+        let shape = x.shape
+        let (b, t) = (shape[0], shape[1])
+        let heads = config.numAttentionHeads, hd = config.headDim
+        func project(_ name: String) throws -> Tensor {
+            try x.linear(w(prefix + "\(name)_proj.weight"), optional(prefix + "\(name)_proj.bias"))
+                .reshape([b, t, heads, hd]).permute([0, 2, 1, 3])
+        }
+        let q = try rotate(project("q"), rope: rope)
+        let k = try rotate(project("k"), rope: rope)
+        let v = try project("v")
+        let out = try Tensor.attention(q: q, k: k, v: v, scale: 1 / Double(hd).squareRoot())
+            .permute([0, 2, 1, 3]).reshape([b, t, heads * hd])
+        return try out.linear(w(prefix + "o_proj.weight"), optional(prefix + "o_proj.bias"))
+    }
+
+    /// RoPE on the patch tokens only; CLS and registers pass unrotated.
+    private func rotate(_ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
+        let shape = x.shape
+        let t = shape[2], hd = shape[3]
+        let patches = rope.cos.shape[0]
+        let prefixCount = t - patches
+        let head = try x.narrow(2, start: 0, length: prefixCount)
+        let body = try x.narrow(2, start: prefixCount, length: patches)
+        let half = hd / 2
+        let rotatedHalf = try Tensor.cat([body.narrow(3, start: half, length: half).negated(),
+                                          body.narrow(3, start: 0, length: half)], dim: 3)
+        let rotated = try (body * rope.cos) + (rotatedHalf * rope.sin)
+        return try Tensor.cat([head, rotated], dim: 2)
+    }
+
+    private func mlp(_ prefix: String, _ x: Tensor) throws -> Tensor {
+        let up = try x.linear(w(prefix + "up_proj.weight"), optional(prefix + "up_proj.bias"))
+        let hidden: Tensor
+        if config.useGatedMLP {
+            let gate = try x.linear(w(prefix + "gate_proj.weight"), optional(prefix + "gate_proj.bias"))
+            hidden = try gate.activation(activation) * up
+        } else {
+            hidden = try up.activation(activation)
+        }
+        return try hidden.linear(w(prefix + "down_proj.weight"), optional(prefix + "down_proj.bias"))
+    }
+
+    private func ropeTables(rows: Int, cols: Int) throws -> (cos: Tensor, sin: Tensor) {
+        ropeLock.lock()
+        defer { ropeLock.unlock() }
+        let key = rows << 32 | cols
+        if let cached = ropeCache[key] { return cached }
+        let tables = RoPETables(rows: rows, cols: cols, headDim: config.headDim, theta: config.ropeTheta)
+        let shape = [rows * cols, config.headDim]
+        var cos = try Tensor(tables.cos, shape: shape), sin = try Tensor(tables.sin, shape: shape)
+        if device != .cpu { cos = try cos.to(device); sin = try sin.to(device) }
+        ropeCache[key] = (cos, sin)
+        return (cos, sin)
+    }
+}

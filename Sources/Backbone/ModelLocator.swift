@@ -1,0 +1,67 @@
+import Foundation
+
+/// Finds a DINOv3 checkpoint folder from what the user typed: a folder path, a Hugging Face hub id
+/// present in the local cache, `$DINOPROBE_MODEL`, or the default ViT-S/16 id.
+public enum ModelLocator {
+    /// The model used when neither `--model` nor `$DINOPROBE_MODEL` says otherwise.
+    public static let defaultModelID = "facebook/dinov3-vits16-pretrain-lvd1689m"
+
+    /// Resolves `spec` (nil: `$DINOPROBE_MODEL`, then the default id) to a folder holding `config.json`.
+    public static func resolve(_ spec: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        let requested = spec ?? environment["DINOPROBE_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultModelID
+        var searched: [String] = []
+        let fm = FileManager.default
+        let expanded = (requested as NSString).expandingTildeInPath
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: expanded, isDirectory: &isDir) {
+            let folder = isDir.boolValue ? URL(fileURLWithPath: expanded) : URL(fileURLWithPath: expanded).deletingLastPathComponent()
+            if fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder.standardizedFileURL }
+            searched.append("\(folder.path) (a folder, but it has no config.json)")
+        } else {
+            searched.append("\(expanded) (no such folder)")
+        }
+        // A hub id: org/name.
+        let parts = requested.split(separator: "/")
+        if parts.count == 2, !requested.hasPrefix("/"), !requested.hasPrefix(".") {
+            for cache in hubCaches(environment) {
+                let repo = cache.appendingPathComponent("models--\(parts[0])--\(parts[1])")
+                if let snapshot = snapshot(in: repo) { return snapshot }
+                searched.append("\(repo.path) (Hugging Face cache)")
+            }
+            // `git clone https://huggingface.co/ORG/NAME` leaves ./NAME.
+            let clone = URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent(String(parts[1]))
+            if fm.fileExists(atPath: clone.appendingPathComponent("config.json").path) { return clone }
+            searched.append("\(clone.path) (a git clone in the current folder)")
+        }
+        throw BackboneError.modelNotFound(spec: requested, searched: searched)
+    }
+
+    /// The hub cache folders in the order `huggingface_hub` uses them.
+    static func hubCaches(_ env: [String: String]) -> [URL] {
+        var result: [URL] = []
+        if let v = env["HF_HUB_CACHE"], !v.isEmpty { result.append(URL(fileURLWithPath: v)) }
+        if let v = env["HUGGINGFACE_HUB_CACHE"], !v.isEmpty { result.append(URL(fileURLWithPath: v)) }
+        if let v = env["HF_HOME"], !v.isEmpty { result.append(URL(fileURLWithPath: v).appendingPathComponent("hub")) }
+        let home = env["HOME"] ?? NSHomeDirectory()
+        let xdg = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.cache"
+        result.append(URL(fileURLWithPath: xdg).appendingPathComponent("huggingface/hub"))
+        var seen = Set<String>()
+        return result.filter { seen.insert($0.standardizedFileURL.path).inserted }
+    }
+
+    /// The snapshot that `refs/main` points to, else any snapshot holding `config.json`.
+    static func snapshot(in repo: URL) -> URL? {
+        let fm = FileManager.default
+        let snapshots = repo.appendingPathComponent("snapshots")
+        if let ref = try? String(contentsOf: repo.appendingPathComponent("refs/main"), encoding: .utf8) {
+            let folder = snapshots.appendingPathComponent(ref.trimmingCharacters(in: .whitespacesAndNewlines))
+            if fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder }
+        }
+        let names = ((try? fm.contentsOfDirectory(atPath: snapshots.path)) ?? []).sorted()
+        for name in names {
+            let folder = snapshots.appendingPathComponent(name)
+            if fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,41 @@
+import CImageCodecs
+import Foundation
+import SafeTensors
+
+/// Writes PNG files (RGB, RGBA, grey, or palette-indexed), atomically.
+public enum PNGEncoder {
+    /// PNG bytes of an 8-bit image with 1, 3 or 4 channels; `palette` (RGB triples, at most 256)
+    /// makes a 1-channel image palette-indexed.
+    public static func encode(pixels: [UInt8], width: Int, height: Int, channels: Int, palette: [UInt8]? = nil) throws -> Data {
+        guard pixels.count == width * height * channels else {
+            throw BackboneError.badInput("PNG encoding: \(pixels.count) bytes for a \(width)x\(height)x\(channels) image")
+        }
+        var out: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let status = pixels.withUnsafeBufferPointer { px in
+            if let palette {
+                return palette.withUnsafeBufferPointer { pal in
+                    ic_encode_png(px.baseAddress, Int32(width), Int32(height), Int32(channels), pal.baseAddress,
+                                  Int32(palette.count / 3), &out, &size, &message, message.count)
+                }
+            }
+            return ic_encode_png(px.baseAddress, Int32(width), Int32(height), Int32(channels), nil, 0, &out, &size, &message, message.count)
+        }
+        guard status == 0, let out else {
+            throw BackboneError.badInput("PNG encoding failed: \(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
+        }
+        defer { ic_buffer_free(out) }
+        return Data(bytes: out, count: size)
+    }
+
+    /// Writes an RGB image to `path` as PNG.
+    public static func write(_ image: RGBImage, to path: String) throws {
+        try AtomicFile.write(encode(pixels: image.pixels, width: image.width, height: image.height, channels: 3), to: path)
+    }
+
+    /// Writes a palette-indexed image (one byte per pixel) to `path`.
+    public static func writeIndexed(_ indices: [UInt8], width: Int, height: Int, palette: [UInt8], to path: String) throws {
+        try AtomicFile.write(encode(pixels: indices, width: width, height: height, channels: 1, palette: palette), to: path)
+    }
+}

@@ -1,0 +1,52 @@
+// JPEG (libjpeg-turbo) and PNG (libpng) decoding to 8-bit RGB, converting modes the way
+// Pillow's Image.convert("RGB") does. libjpeg and libpng report errors with longjmp, which
+// must not cross Swift frames, so that handling lives here in C.
+#ifndef DINOPROBE_IMAGE_CODECS_H
+#define DINOPROBE_IMAGE_CODECS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Source colour model, reported for information (the pixels are always RGB).
+typedef enum {
+    IC_MODE_GREY = 0, IC_MODE_GREY_ALPHA = 1, IC_MODE_PALETTE = 2, IC_MODE_RGB = 3,
+    IC_MODE_RGBA = 4, IC_MODE_CMYK = 5, IC_MODE_YCCK = 6
+} ic_mode;
+
+typedef struct {
+    uint8_t *pixels;   ///< width * height * 3 bytes, row-major RGB; free with ic_image_free
+    int width;
+    int height;
+    int source_mode;   ///< an ic_mode
+    int bit_depth;     ///< bits per sample in the file (8 or 16 for PNG; 8 for JPEG)
+} ic_image;
+
+/// Decodes a JPEG held in memory. Returns 0 on success; otherwise non-zero with a message
+/// in `error`. Images with more than `max_pixels` pixels are refused before decoding.
+int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                   char *error, size_t error_len);
+
+/// Decodes a PNG held in memory (grey, grey+alpha, palette, RGB, RGBA; 1-16 bits).
+/// 16-bit samples are scaled to 8 bits (v * 255 / 65535, rounded); alpha is dropped.
+int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                  char *error, size_t error_len);
+
+void ic_image_free(ic_image *image);
+
+/// Encodes an 8-bit image as PNG into a malloc'd buffer (free with ic_buffer_free).
+/// channels: 1 (grey), 3 (RGB) or 4 (RGBA); with a palette (palette_rgb, palette_count <= 256)
+/// and channels 1, the samples are palette indices. Returns 0 on success.
+int ic_encode_png(const uint8_t *pixels, int width, int height, int channels,
+                  const uint8_t *palette_rgb, int palette_count,
+                  uint8_t **out, size_t *out_size, char *error, size_t error_len);
+
+void ic_buffer_free(uint8_t *buffer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

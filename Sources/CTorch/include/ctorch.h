@@ -1,0 +1,79 @@
+// A small C API over libtorch's ATen: tensors in and out, and the generic ops the DINOv3
+// backbone needs. The architecture itself lives in Swift (Sources/Backbone).
+//
+// Every function that can fail returns NULL (or a negative int) and leaves a message that
+// ct_last_error() returns; the message is per thread and valid until the next failing call.
+#ifndef DINOPROBE_CTORCH_H
+#define DINOPROBE_CTORCH_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Opaque handle owning one tensor. Free with ct_free.
+typedef struct ct_tensor ct_tensor;
+
+typedef enum { CT_FLOAT32 = 0, CT_BFLOAT16 = 1, CT_FLOAT16 = 2 } ct_dtype;
+typedef enum { CT_CPU = 0, CT_CUDA = 1 } ct_device;
+typedef enum { CT_GELU = 0, CT_GELU_TANH = 1, CT_SILU = 2, CT_RELU = 3, CT_QUICK_GELU = 4 } ct_activation_kind;
+
+const char *ct_last_error(void);
+
+// Library facts.
+const char *ct_torch_version(void);
+int ct_cuda_available(void);
+int ct_cuda_device_count(void);
+void ct_set_num_threads(int n);
+int ct_get_num_threads(void);
+/// ATen's build configuration (BLAS, OpenMP, ISA); owned by the library.
+const char *ct_build_config(void);
+
+// Creation and extraction.
+/// Wraps `data` without copying when `copy` is 0 (the caller keeps it alive), else copies.
+ct_tensor *ct_from_blob(const void *data, const int64_t *shape, int ndim, ct_dtype dtype, int copy);
+void ct_free(ct_tensor *t);
+int ct_ndim(const ct_tensor *t);
+int64_t ct_size(const ct_tensor *t, int dim);
+int64_t ct_numel(const ct_tensor *t);
+/// Copies the tensor (any device, dtype, layout) into `out` as contiguous float32.
+int ct_copy_to_floats(const ct_tensor *t, float *out, int64_t count);
+ct_tensor *ct_to(const ct_tensor *t, ct_device device, ct_dtype dtype);
+ct_tensor *ct_clone(const ct_tensor *t);
+
+// Shape.
+ct_tensor *ct_reshape(const ct_tensor *t, const int64_t *shape, int ndim);
+ct_tensor *ct_permute(const ct_tensor *t, const int64_t *dims, int ndim);
+ct_tensor *ct_contiguous(const ct_tensor *t);
+ct_tensor *ct_narrow(const ct_tensor *t, int dim, int64_t start, int64_t length);
+ct_tensor *ct_cat(const ct_tensor *const *ts, int n, int dim);
+ct_tensor *ct_expand(const ct_tensor *t, const int64_t *shape, int ndim);
+
+// Elementwise (broadcasting).
+ct_tensor *ct_add(const ct_tensor *a, const ct_tensor *b);
+ct_tensor *ct_mul(const ct_tensor *a, const ct_tensor *b);
+ct_tensor *ct_neg(const ct_tensor *a);
+ct_tensor *ct_mul_scalar(const ct_tensor *a, double s);
+/// a + b * c in one pass (b broadcast against c), the residual-with-layer-scale update.
+ct_tensor *ct_addcmul(const ct_tensor *a, const ct_tensor *b, const ct_tensor *c);
+ct_tensor *ct_activation(const ct_tensor *x, ct_activation_kind kind);
+ct_tensor *ct_mean(const ct_tensor *x, int dim, int keepdim);
+
+// Neural-network ops.
+ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b /* nullable */);
+ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, double eps);
+ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride);
+ct_tensor *ct_matmul(const ct_tensor *a, const ct_tensor *b);
+ct_tensor *ct_softmax(const ct_tensor *x, int dim);
+/// softmax(q k^T * scale) v over the last two dims, softmax in float32, no mask.
+ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale);
+/// Bilinear (mode 0) or bicubic (mode 1) resize of [N, C, H, W] with align_corners=false,
+/// with or without antialiasing, as torch.nn.functional.interpolate.
+ct_tensor *ct_resize(const ct_tensor *x, int64_t out_h, int64_t out_w, int mode, int antialias);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,50 @@
+@testable import Backbone
+import Foundation
+import SafeTensors
+import XCTest
+
+/// The Swift forward pass against `transformers` on checkpoints of every architectural feature.
+final class ParityTests: XCTestCase {
+    /// Runs a committed case and checks last_hidden_state, pooler_output and the last two layers.
+    func check(model name: String, case caseName: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let model = try DINOv3Model(folder: Fixtures.model(name))
+        let fixture = try Fixtures.caseFile(caseName)
+        let shape = fixture.tensors["pixel_values"]!.shape
+        let layers = min(2, model.config.numHiddenLayers)
+        let output = try model.forward(pixels: try fixture.floats("pixel_values"), batch: shape[0],
+                                       height: shape[2], width: shape[3], lastLayers: layers)
+        let expected = try fixture.floats("last_hidden_state")
+        XCTAssertEqual(fixture.tensors["last_hidden_state"]!.shape, [output.batch, output.tokens, output.dim], file: file, line: line)
+        let diff = maxAbsDiff(output.lastHiddenState, expected)
+        XCTAssertLessThanOrEqual(diff, 1e-4, "\(caseName): last_hidden_state max abs diff \(diff)", file: file, line: line)
+        let pooler = try fixture.floats("pooler_output")
+        for b in 0..<output.batch {
+            let d = maxAbsDiff(output.cls(b), pooler[(b * output.dim)..<((b + 1) * output.dim)])
+            XCTAssertLessThanOrEqual(d, 1e-4, "\(caseName): pooler_output[\(b)] max abs diff \(d)", file: file, line: line)
+        }
+        if layers == 2 {
+            let layerDiff = maxAbsDiff(output.layers[0], try fixture.floats("layer_minus_2"))
+            XCTAssertLessThanOrEqual(layerDiff, 1e-4, "\(caseName): normed layer -2 max abs diff \(layerDiff)", file: file, line: line)
+        }
+        XCTAssertEqual(output.layers.last!, output.lastHiddenState, file: file, line: line)
+        print("parity \(caseName): last_hidden_state max abs diff \(diff)")
+        // A wrong forward pass would be far off: make sure the outputs are not trivially small.
+        XCTAssertGreaterThan(expected.map(abs).max() ?? 0, 0.5, file: file, line: line)
+    }
+
+    func testGELUWithFourRegistersAt224() throws { try check(model: "gelu_reg4", case: "gelu_reg4_224") }
+    func testNonSquareInputBatchOfTwo() throws { try check(model: "gelu_reg4", case: "gelu_reg4_nonsquare_b2") }
+    func testGatedSiLUMLP() throws { try check(model: "gated_silu", case: "gated_silu_64") }
+    func testNoQueryValueBiasHeadDim128StoredAsF16() throws { try check(model: "noqv_hd128_f16", case: "noqv_hd128_f16_48x80") }
+    func testZeroRegisters() throws { try check(model: "reg0", case: "reg0_64") }
+    func testBF16Weights() throws { try check(model: "bf16", case: "bf16_64") }
+    func testShardedCheckpointWithKeyBias() throws { try check(model: "sharded", case: "sharded_64x32") }
+
+    func testTokenArithmeticAt224() throws {
+        let model = try DINOv3Model(folder: Fixtures.model("gelu_reg4"))
+        let output = try model.forward(pixels: [Float](repeating: 0.1, count: 3 * 224 * 224), batch: 1, height: 224, width: 224)
+        XCTAssertEqual(output.tokens, 201)
+        XCTAssertEqual(output.patchTokens(0).count, 196 * 48)
+        XCTAssertEqual(output.registerTokens(0).count, 4 * 48)
+    }
+}
