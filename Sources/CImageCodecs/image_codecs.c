@@ -164,8 +164,8 @@ static void png_warning_fn(png_structp png, png_const_charp msg) {
     (void)msg;
 }
 
-int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
-                  char *error, size_t error_len) {
+static int decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                      char *error, size_t error_len, int indices) {
     memset(out, 0, sizeof(*out));
     if (size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
         set_error(error, error_len, "not a PNG file");
@@ -216,25 +216,38 @@ int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image
     case PNG_COLOR_TYPE_RGB_ALPHA: mode = IC_MODE_RGBA; break;
     default: mode = IC_MODE_RGB; break;
     }
+    const int channels = indices ? 1 : 3;
+    if (indices) {
+        if (color != PNG_COLOR_TYPE_PALETTE && color != PNG_COLOR_TYPE_GRAY) {
+            strcpy(ctx.message, "a label mask must be a palette or greyscale PNG (class index per pixel), not RGB or with alpha");
+            longjmp(ctx.jump, 1);
+        }
+        if (depth == 16) {
+            strcpy(ctx.message, "16-bit label masks are not supported (at most 256 classes: use an 8-bit PNG)");
+            longjmp(ctx.jump, 1);
+        }
+        if (depth < 8) png_set_packing(png);  /* indices stay indices, not scaled */
+    } else {
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16) png_set_scale_16(png);
     /* Transparency (tRNS or an alpha channel) is dropped, as convert("RGB") does. */
     if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    }
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)w * 3) {
+    if (png_get_rowbytes(png, info) != (size_t)w * channels) {
         strcpy(ctx.message, "unsupported PNG layout");
         longjmp(ctx.jump, 1);
     }
-    pixels = malloc((size_t)w * (size_t)h * 3);
+    pixels = malloc((size_t)w * (size_t)h * channels);
     rows = malloc(sizeof(png_bytep) * h);
     if (!pixels || !rows) {
         strcpy(ctx.message, "out of memory");
         longjmp(ctx.jump, 1);
     }
-    for (png_uint_32 y = 0; y < h; ++y) rows[y] = pixels + (size_t)y * (size_t)w * 3;
+    for (png_uint_32 y = 0; y < h; ++y) rows[y] = pixels + (size_t)y * (size_t)w * channels;
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
@@ -245,6 +258,16 @@ int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image
     out->source_mode = mode;
     out->bit_depth = depth;
     return 0;
+}
+
+int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                  char *error, size_t error_len) {
+    return decode_png(data, size, max_pixels, out, error, error_len, 0);
+}
+
+int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                          char *error, size_t error_len) {
+    return decode_png(data, size, max_pixels, out, error, error_len, 1);
 }
 
 void ic_image_free(ic_image *image) {

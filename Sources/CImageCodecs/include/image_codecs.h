@@ -37,6 +37,12 @@ int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image
 
 void ic_image_free(ic_image *image);
 
+/// Decodes a palette or greyscale PNG (1-8 bits) to one byte per pixel: the palette index or the
+/// grey value, untouched (for label masks). `out->pixels` holds width * height bytes.
+/// Other colour types are an error. Returns 0 on success.
+int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                          char *error, size_t error_len);
+
 /// Encodes an 8-bit image as PNG into a malloc'd buffer (free with ic_buffer_free).
 /// channels: 1 (grey), 3 (RGB) or 4 (RGBA); with a palette (palette_rgb, palette_count <= 256)
 /// and channels 1, the samples are palette indices. Returns 0 on success.
