@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
-                "Backbone", "Heads", "Training",
+                "Backbone", "Heads", "Training", "SafeTensors", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

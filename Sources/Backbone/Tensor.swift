@@ -143,4 +143,5 @@ public enum Torch {
     }
     public static func setThreads(_ n: Int) { ct_set_num_threads(Int32(n)) }
     public static var buildConfiguration: String { String(cString: ct_build_config()) }
+    public static var parallelInfo: String { String(cString: ct_parallel_info()) }
 }

@@ -79,6 +79,12 @@ const char *ct_build_config(void) {
     return c.c_str();
 }
 
+const char *ct_parallel_info(void) {
+    thread_local std::string info;
+    info = at::get_parallel_info();
+    return info.c_str();
+}
+
 ct_tensor *ct_from_blob(const void *data, const int64_t *shape, int ndim, ct_dtype dtype, int copy) {
     return guarded([&] {
         auto opts = at::TensorOptions().dtype(scalar_type(dtype)).device(at::kCPU);

@@ -30,6 +30,8 @@ void ct_set_num_threads(int n);
 int ct_get_num_threads(void);
 /// ATen's build configuration (BLAS, OpenMP, ISA); owned by the library.
 const char *ct_build_config(void);
+/// ATen's parallel settings (backend, intra-op threads).
+const char *ct_parallel_info(void);
 
 // Creation and extraction.
 /// Wraps `data` without copying when `copy` is 0 (the caller keeps it alive), else copies.

@@ -1,0 +1,172 @@
+import Foundation
+
+/// One batch of images run through the backbone.
+public struct ExtractedBatch: Sendable {
+    /// Positions of these images in the input list.
+    public let indices: [Int]
+    public let output: BackboneOutput
+}
+
+/// An input that could not be used, with the reason.
+public struct SkippedInput: Error, Sendable, Equatable {
+    public let index: Int
+    public let path: String
+    public let reason: String
+}
+
+/// Turns image files into backbone outputs in batches. Decoding and preprocessing run on a
+/// background thread, a few batches ahead of the forward pass, so they overlap with it.
+/// Unreadable images are skipped and reported; the run carries on.
+public final class FeatureExtractor: @unchecked Sendable {
+    public let model: DINOv3Model
+    public let preprocessing: Preprocessing
+    public let batchSize: Int
+    public let lastLayers: Int
+    public let maxPixels: Int
+    /// Also run each image mirrored left-right (an augmentation for dense training).
+    public let flipped: Bool
+
+    public init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, lastLayers: Int = 1,
+                maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
+        guard batchSize > 0 else { throw BackboneError.badInput("--batch-size must be at least 1") }
+        guard (1...model.config.numHiddenLayers).contains(lastLayers) else {
+            throw BackboneError.badInput("--layers \(lastLayers): the model has \(model.config.numHiddenLayers) blocks")
+        }
+        var p = preprocessing
+        p.patchSize = model.config.patchSize
+        try p.validate()
+        self.model = model
+        self.preprocessing = p
+        self.batchSize = batchSize
+        self.lastLayers = lastLayers
+        self.maxPixels = maxPixels
+        self.flipped = flipped
+    }
+
+    /// A decoded, preprocessed image waiting for the forward pass.
+    private struct Prepared {
+        let index: Int
+        let pixels: [Float]
+        let height: Int
+        let width: Int
+    }
+
+    /// Decodes and preprocesses one image (the work the background thread does).
+    public func prepare(path: String) throws -> (pixels: [Float], height: Int, width: Int) {
+        var image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
+        if flipped { image = Self.mirrored(image) }
+        return try preprocessing.apply(image)
+    }
+
+    static func mirrored(_ image: RGBImage) -> RGBImage {
+        var out = image.pixels
+        let w = image.width
+        for y in 0..<image.height {
+            for x in 0..<w {
+                let s = (y * w + (w - 1 - x)) * 3, d = (y * w + x) * 3
+                out[d] = image.pixels[s]; out[d + 1] = image.pixels[s + 1]; out[d + 2] = image.pixels[s + 2]
+            }
+        }
+        return RGBImage(width: w, height: image.height, pixels: out)
+    }
+
+    /// Runs every path; calls `onBatch` in input order for each batch of same-size images,
+    /// `onSkip` for each unusable file, and `onProgress` with the count of inputs handled.
+    public func run(paths: [String], onBatch: (ExtractedBatch) throws -> Void,
+                    onSkip: (SkippedInput) -> Void = { _ in }, onProgress: (Int) -> Void = { _ in }) throws {
+        let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
+        let producer = Thread { [self] in
+            for (index, path) in paths.enumerated() {
+                if queue.isCancelled { break }
+                do {
+                    let p = try prepare(path: path)
+                    queue.put(.success(Prepared(index: index, pixels: p.pixels, height: p.height, width: p.width)))
+                } catch {
+                    queue.put(.failure(SkippedInput(index: index, path: path, reason: "\(error)")))
+                }
+            }
+            queue.close()
+        }
+        producer.stackSize = 1 << 22
+        producer.start()
+        defer { queue.cancel() }
+
+        var pending: [Prepared] = []
+        var handled = 0
+        func flush() throws {
+            guard let first = pending.first else { return }
+            var pixels: [Float] = []
+            pixels.reserveCapacity(pending.count * first.pixels.count)
+            for p in pending { pixels += p.pixels }
+            let output = try model.forward(pixels: pixels, batch: pending.count, height: first.height,
+                                           width: first.width, lastLayers: lastLayers)
+            try onBatch(ExtractedBatch(indices: pending.map(\.index), output: output))
+            handled += pending.count
+            pending.removeAll(keepingCapacity: true)
+            onProgress(handled)
+        }
+        while let item = queue.take() {
+            switch item {
+            case let .failure(skip):
+                onSkip(skip)
+                handled += 1
+                onProgress(handled)
+            case let .success(prepared):
+                if let first = pending.first, first.height != prepared.height || first.width != prepared.width {
+                    try flush()
+                }
+                pending.append(prepared)
+                if pending.count == batchSize { try flush() }
+            }
+        }
+        try flush()
+    }
+}
+
+/// A blocking FIFO of bounded size between one producer and one consumer.
+final class BoundedQueue<Element>: @unchecked Sendable {
+    private var items: [Element] = []
+    private var head = 0
+    private let capacity: Int
+    private var closed = false
+    private(set) var isCancelled = false
+    private let condition = NSCondition()
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    func put(_ item: Element) {
+        condition.lock()
+        while items.count - head >= capacity && !isCancelled { condition.wait() }
+        if !isCancelled { items.append(item) }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next item, or nil once the producer has closed the queue and it is empty.
+    func take() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == items.count && !closed { condition.wait() }
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head > 64 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+        condition.broadcast()
+        return item
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func cancel() {
+        condition.lock()
+        isCancelled = true
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,63 @@
+import COpenBLAS
+import Foundation
+
+/// Makes the BLAS fast without the user doing anything (engineering.md, platform facts):
+/// OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to slow kernels unless
+/// `OPENBLAS_CORETYPE` names one, and the pthread OpenBLAS oversubscribes the cores next to
+/// libtorch's OpenMP pool. Both are read when the libraries load, before `main`, so when the
+/// environment lacks them the program sets them and re-executes itself once.
+/// Values the user already set are respected; `DINOPROBE_NO_REEXEC=1` turns this off.
+enum FastBLAS {
+    static let openmpFolder = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+
+    static func ensure(arguments: [String] = CommandLine.arguments) {
+        let env = ProcessInfo.processInfo.environment
+        guard env["DINOPROBE_NO_REEXEC"] == nil else { return }
+        var changed = false
+        if env["OPENBLAS_CORETYPE"] == nil, let core = coreTypeForThisCPU() {
+            setenv("OPENBLAS_CORETYPE", core, 1)
+            changed = true
+        }
+        let libraryPath = env["LD_LIBRARY_PATH"] ?? ""
+        if !libraryPath.split(separator: ":").contains(where: { $0.contains("openblas") }),
+           FileManager.default.fileExists(atPath: openmpFolder + "/libopenblas.so.0") {
+            setenv("LD_LIBRARY_PATH", libraryPath.isEmpty ? openmpFolder : openmpFolder + ":" + libraryPath, 1)
+            changed = true
+        }
+        guard changed else { return }
+        setenv("DINOPROBE_NO_REEXEC", "1", 1)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execv("/proc/self/exe", &argv)
+        // execv only returns on failure: carry on with the slower libraries.
+    }
+
+    /// The OpenBLAS kernel family for this CPU, from /proc/cpuinfo flags.
+    static func coreTypeForThisCPU() -> String? {
+        guard let info = procFile("/proc/cpuinfo"),
+              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") { return "SkylakeX" }
+        if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
+        return nil
+    }
+
+    /// What the loaded OpenBLAS reports: kernel core, threads, build configuration and file.
+    static var report: (core: String, threads: Int, config: String, library: String) {
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        let config = openblas_get_config().map { String(cString: $0) } ?? "unknown"
+        let maps = procFile("/proc/self/maps") ?? ""
+        let library = maps.split(separator: "\n").compactMap { line -> String? in
+            guard let path = line.split(separator: " ", omittingEmptySubsequences: true).last, path.contains("libopenblas") else { return nil }
+            return String(path)
+        }.first ?? "unknown"
+        return (core, Int(openblas_get_num_threads()), config, library)
+    }
+
+    /// Reads a /proc file (they report a size of 0, so read to the end).
+    static func procFile(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
+}
