@@ -60,7 +60,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "SafeTensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["Backbone"]),
+        .testTarget(name: "CLITests", dependencies: ["SafeTensors"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,0 +1,80 @@
+import Foundation
+import SafeTensors
+import XCTest
+
+/// `dinoprobe info` and `dinoprobe extract` as a user runs them.
+final class ExtractCLITests: XCTestCase {
+    func testInfoReportsArchitectureTokensComputeAndBLAS() throws {
+        let r = try CLI.run(["info", "--model", CLI.tinyModel])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("196 patches + 1 CLS + 4 registers = 201"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("75,312"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("OpenBLAS core"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("FLOPs/image"), r.stdout)
+        let wide = try CLI.run(["info", "--model", CLI.tinyModel, "--input", "224x448"])
+        XCTAssertTrue(wide.stdout.contains("392 patches + 1 CLS + 4 registers = 397"), wide.stdout)
+    }
+
+    func testMissingModelTellsHowToGetWeights() throws {
+        let home = try CLI.temporaryFolder()
+        let r = try CLI.run(["info"], environment: ["HOME": home.path, "HF_HOME": home.path, "DINOPROBE_MODEL": ""], in: home)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("request access"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
+    }
+
+    func testCUDAOnCPUBuildIsAClearError() throws {
+        let r = try CLI.run(["info", "--model", CLI.tinyModel, "--device", "cuda"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--device cpu"), r.stderr)
+    }
+
+    func testExtractWritesAReadableFileAndSkipsBadImages() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let images = dir.appendingPathComponent("images")
+        try FileManager.default.copyItem(atPath: CLI.fixtureImages, toPath: images.path)
+        try Data("not an image".utf8).write(to: images.appendingPathComponent("zz_bad.jpg"))
+        let out = dir.appendingPathComponent("features.safetensors").path
+        let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", images.path, "--out", out,
+                             "--patch-tokens", "--layers", "2", "--batch-size", "4", "--size", "64"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("skipped") && r.stderr.contains("zz_bad.jpg"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("images/s"), r.stderr)
+        let file = try SafeTensorsFile(path: out)
+        let n = 11
+        XCTAssertEqual(file.tensors["cls"]?.shape, [n, 48])
+        XCTAssertEqual(file.tensors["mean_patch"]?.shape, [n, 48])
+        XCTAssertEqual(file.tensors["layers_cls"]?.shape, [n, 2, 48])
+        XCTAssertEqual(file.tensors["patch_tokens"]?.shape, [n, 4, 4, 48])
+        XCTAssertEqual(file.tensors["registers"]?.shape, [n, 4, 48])
+        let paths = try JSONSerialization.jsonObject(with: Data(file.metadata["paths"]!.utf8)) as! [String]
+        XCTAssertEqual(paths.count, n)
+        XCTAssertFalse(paths.contains { $0.hasSuffix("zz_bad.jpg") })
+        XCTAssertTrue(file.metadata["skipped"]!.contains("zz_bad.jpg"))
+        XCTAssertEqual(file.metadata["preset"], "hf")
+        // The last entry of layers_cls is the final CLS.
+        let cls = try file.floats("cls"), layers = try file.floats("layers_cls")
+        XCTAssertEqual(Array(layers[48..<96]), Array(cls[0..<48]))
+        // Nothing temporary is left beside the output.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testExtractWithNoReadableImageWritesNothing() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data().write(to: dir.appendingPathComponent("empty.png"))
+        let out = dir.appendingPathComponent("f.safetensors").path
+        let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", dir.path, "--out", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        XCTAssertTrue(r.stderr.contains("empty"), r.stderr)
+    }
+
+    func testBadOptionsAreClearErrors() throws {
+        let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", CLI.fixtureImages, "--out", "/tmp/x.safetensors", "--size", "100"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("multiple of the patch size"), r.stderr)
+    }
+}
