@@ -105,6 +105,23 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
         try c.encode(numRegisterTokens, forKey: .numRegisterTokens)
     }
 
+    /// config.json text as `transformers` writes it (float fields keep a decimal point, which
+    /// its strict config validation requires).
+    public func jsonText() -> String {
+        func float(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : "\(v)" }
+        let fields: [(String, String)] = [
+            ("architectures", "[\"DINOv3ViTModel\"]"), ("model_type", "\"\(modelType)\""),
+            ("patch_size", "\(patchSize)"), ("hidden_size", "\(hiddenSize)"), ("intermediate_size", "\(intermediateSize)"),
+            ("num_hidden_layers", "\(numHiddenLayers)"), ("num_attention_heads", "\(numAttentionHeads)"),
+            ("hidden_act", "\"\(hiddenAct)\""), ("layer_norm_eps", float(layerNormEps)), ("rope_theta", float(ropeTheta)),
+            ("image_size", "\(imageSize)"), ("num_channels", "\(numChannels)"), ("query_bias", "\(queryBias)"),
+            ("key_bias", "\(keyBias)"), ("value_bias", "\(valueBias)"), ("proj_bias", "\(projBias)"),
+            ("mlp_bias", "\(mlpBias)"), ("use_gated_mlp", "\(useGatedMLP)"), ("num_register_tokens", "\(numRegisterTokens)"),
+            ("layerscale_value", "1.0"), ("pos_embed_rescale", "2.0"),
+        ]
+        return "{\n" + fields.map { "  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+    }
+
     /// `patch_size` and `image_size` may be an int or a [h, w] pair; DINOv3 uses square values.
     private static func decodeSide(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int? {
         if let v = try? c.decodeIfPresent(Int.self, forKey: key) { return v }

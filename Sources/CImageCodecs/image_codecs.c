@@ -354,4 +354,43 @@ int ic_encode_png(const uint8_t *pixels, int width, int height, int channels,
     return 0;
 }
 
+int ic_encode_jpeg(const uint8_t *rgb, int width, int height, int quality,
+                   uint8_t **out, size_t *out_size, char *error, size_t error_len) {
+    struct jpeg_compress_struct cinfo;
+    struct jpeg_error_context ctx;
+    unsigned char *volatile buffer = NULL;
+    unsigned long size = 0;
+    *out = NULL;
+    *out_size = 0;
+    memset(&ctx, 0, sizeof ctx);
+    cinfo.err = jpeg_std_error(&ctx.mgr);
+    ctx.mgr.error_exit = jpeg_error_exit;
+    if (setjmp(ctx.jump)) {
+        set_error(error, error_len, ctx.message[0] ? ctx.message : "JPEG encoding failed");
+        jpeg_destroy_compress(&cinfo);
+        free(buffer);
+        return 1;
+    }
+    jpeg_create_compress(&cinfo);
+    unsigned char *mem = NULL;
+    jpeg_mem_dest(&cinfo, &mem, &size);
+    cinfo.image_width = (JDIMENSION)width;
+    cinfo.image_height = (JDIMENSION)height;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo.next_scanline * (size_t)width * 3);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    buffer = mem;
+    jpeg_destroy_compress(&cinfo);
+    *out = buffer;
+    *out_size = size;
+    return 0;
+}
+
 void ic_buffer_free(uint8_t *buffer) { free(buffer); }

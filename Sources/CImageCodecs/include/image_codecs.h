@@ -50,6 +50,10 @@ int ic_encode_png(const uint8_t *pixels, int width, int height, int channels,
                   const uint8_t *palette_rgb, int palette_count,
                   uint8_t **out, size_t *out_size, char *error, size_t error_len);
 
+/// Encodes 8-bit RGB as a baseline JPEG (4:2:0) of the given quality into a malloc'd buffer.
+int ic_encode_jpeg(const uint8_t *rgb, int width, int height, int quality,
+                   uint8_t **out, size_t *out_size, char *error, size_t error_len);
+
 void ic_buffer_free(uint8_t *buffer);
 
 #ifdef __cplusplus

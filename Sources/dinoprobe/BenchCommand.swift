@@ -1,0 +1,158 @@
+import ArgumentParser
+import Backbone
+import COpenBLAS
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure backbone throughput (batch 1/8/32), end-to-end extraction on JPEGs, peak memory and the sgemm-bound limit.",
+        discussion: "Compare against transformers in the same run with scripts/bench, which calls this command and scripts/bench_transformers.py.")
+
+    @Option(help: "Checkpoint folder; default: a ViT-S/16-shaped checkpoint with random weights, generated in --work-dir.")
+    var model: String?
+
+    @Option(help: "Folder for the generated checkpoint and JPEGs.")
+    var workDir: String = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-bench").path
+
+    @Option(help: "Batch sizes for the backbone-only timing.")
+    var batchSizes: String = "1,8,32"
+
+    @Option(help: "Timed repetitions per figure (after one warm-up); the median is reported.")
+    var repeats: Int = 5
+
+    @Option(help: "JPEGs in the end-to-end extraction run.")
+    var images: Int = 96
+
+    @Option(help: "CPU threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+
+    func run() throws {
+        guard repeats > 0, images > 0, threads > 0 else { throw ValidationError("--repeats, --images and --threads must be positive") }
+        let sizes = batchSizes.split(separator: ",").compactMap { Int($0) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--batch-sizes takes e.g. 1,8,32") }
+        Torch.setThreads(threads)
+        let work = URL(fileURLWithPath: workDir)
+        let folder = try model.map { try ModelLocator.resolve($0) } ?? generatedModel(in: work)
+        let backbone = try DINOv3Model(folder: folder)
+        let c = backbone.config
+        let cost = ComputeCost(config: c, height: 224, width: 224)
+        var report: [String: Any] = [
+            "model": folder.path, "variant": backbone.variantName, "threads": threads,
+            "libtorch": Torch.version, "blas_core": FastBLAS.report.core,
+            "gflops_per_image": Double(cost.flops) / 1e9,
+        ]
+        let gflops = sgemmGFLOPs()
+        let limit = gflops / (Double(cost.flops) / 1e9)
+        report["sgemm_gflops"] = gflops
+        report["sgemm_bound_images_per_s"] = limit
+        print(String(format: "sgemm 2048^3: %.1f GFLOP/s -> sgemm-bound limit %.1f images/s (%.2f GFLOPs/image)", gflops, limit, Double(cost.flops) / 1e9))
+
+        var forward: [String: Double] = [:]
+        var batchFeatures: [Int: [Float]] = [:]
+        for b in sizes {
+            let pixels = (0..<(b * 3 * 224 * 224)).map { Float(($0 * 7919) % 255) / 127.5 - 1 }
+            _ = try backbone.forward(pixels: pixels, batch: b, height: 224, width: 224)
+            var times: [Double] = []
+            var out: BackboneOutput?
+            for _ in 0..<repeats {
+                let t = Date()
+                out = try backbone.forward(pixels: pixels, batch: b, height: 224, width: 224)
+                times.append(Date().timeIntervalSince(t))
+            }
+            let rate = Double(b) / median(times)
+            forward["\(b)"] = rate
+            batchFeatures[b] = out.map { Array($0.cls(0)) }
+            print(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit)", b, rate, 100 * rate / limit))
+        }
+        report["forward_images_per_s"] = forward
+        if let single = batchFeatures[sizes.min()!], let big = batchFeatures[sizes.max()!] {
+            // Image 0 of every batch holds the same pixels: batching must not change its features.
+            let drift = zip(single, big).map { abs($0 - $1) }.max() ?? 0
+            report["batch_feature_drift"] = drift
+            print(String(format: "feature drift between batch %d and %d: max abs %.2e", sizes.min()!, sizes.max()!, drift))
+        }
+
+        let jpegs = try generatedJPEGs(in: work.appendingPathComponent("jpegs"), count: images)
+        let extractor = try FeatureExtractor(model: backbone, preprocessing: Preprocessing(), batchSize: 32)
+        _ = try extractor.run(paths: Array(jpegs.prefix(32)), onBatch: { _ in })
+        var times: [Double] = []
+        for _ in 0..<max(1, min(repeats, 3)) {
+            let t = Date()
+            try extractor.run(paths: jpegs, onBatch: { _ in })
+            times.append(Date().timeIntervalSince(t))
+        }
+        let e2e = Double(jpegs.count) / median(times)
+        report["extract_images_per_s"] = e2e
+        let backbone32 = forward["32"] ?? forward.values.max() ?? e2e
+        report["extract_vs_backbone_32"] = e2e / backbone32
+        print(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only", jpegs.count, e2e, e2e / backbone32))
+
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let peakMB = Double(usage.ru_maxrss) / 1024
+        report["peak_rss_mb"] = peakMB
+        print(String(format: "peak RSS (whole bench, batch 32 extraction included): %.0f MB", peakMB))
+        if let json {
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// ViT-S/16 with random weights, generated once.
+    func generatedModel(in work: URL) throws -> URL {
+        let folder = work.appendingPathComponent("vits16-random")
+        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
+            print("generating a ViT-S/16-shaped checkpoint with random weights in \(folder.path)")
+            try RandomCheckpoint.write(config: DINOv3Config(), to: folder, seed: 1)
+        }
+        return folder
+    }
+
+    /// Photo-sized JPEGs with structure (gradients, blocks, noise), generated once.
+    func generatedJPEGs(in folder: URL, count: Int) throws -> [String] {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var paths: [String] = []
+        var state: UInt64 = 88172645463325252
+        for i in 0..<count {
+            let path = folder.appendingPathComponent(String(format: "img_%04d.jpg", i)).path
+            paths.append(path)
+            if FileManager.default.fileExists(atPath: path) { continue }
+            let (w, h) = (500, 375)
+            var px = [UInt8](repeating: 0, count: w * h * 3)
+            for y in 0..<h {
+                for x in 0..<w {
+                    state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                    let n = Int(state & 31)
+                    let o = (y * w + x) * 3
+                    px[o] = UInt8((x * 255 / w + n + i * 13) % 256)
+                    px[o + 1] = UInt8((y * 255 / h + n) % 256)
+                    px[o + 2] = UInt8(((x / 40 + y / 40 + i) % 2) * 180 + n)
+                }
+            }
+            try JPEGEncoder.write(RGBImage(width: w, height: h, pixels: px), to: path, quality: 90)
+        }
+        return paths
+    }
+
+    /// Measured single-precision GEMM rate on this machine with the BLAS in use.
+    func sgemmGFLOPs() -> Double {
+        let n = 2048
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<4 {
+            let t = Date()
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+            best = min(best, Date().timeIntervalSince(t))
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+}
