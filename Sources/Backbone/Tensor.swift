@@ -142,6 +142,8 @@ public enum Torch {
         get { Int(ct_get_num_threads()) }
     }
     public static func setThreads(_ n: Int) { ct_set_num_threads(Int32(n)) }
+    /// Keeps freed activation memory for reuse (see ct_keep_freed_memory); call once at start.
+    public static func keepFreedMemory() { ct_keep_freed_memory() }
     public static var buildConfiguration: String { String(cString: ct_build_config()) }
     public static var parallelInfo: String { String(cString: ct_parallel_info()) }
 }

@@ -10,6 +10,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cstring>
+#include <malloc.h>
 #include <exception>
 #include <string>
 #include <vector>
@@ -77,6 +78,11 @@ int ct_get_num_threads(void) { return at::get_num_threads(); }
 const char *ct_build_config(void) {
     static std::string c = at::show_config();
     return c.c_str();
+}
+
+void ct_keep_freed_memory(void) {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 }
 
 const char *ct_parallel_info(void) {

@@ -1,3 +1,4 @@
+import Backbone
 import COpenBLAS
 import Foundation
 
@@ -11,6 +12,7 @@ enum FastBLAS {
     static let openmpFolder = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 
     static func ensure(arguments: [String] = CommandLine.arguments) {
+        Torch.keepFreedMemory()
         let env = ProcessInfo.processInfo.environment
         guard env["DINOPROBE_NO_REEXEC"] == nil else { return }
         var changed = false

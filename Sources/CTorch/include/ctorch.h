@@ -30,6 +30,9 @@ void ct_set_num_threads(int n);
 int ct_get_num_threads(void);
 /// ATen's build configuration (BLAS, OpenMP, ISA); owned by the library.
 const char *ct_build_config(void);
+/// Makes glibc keep freed large blocks for reuse instead of unmapping them (activations of
+/// big batches are tens of MB; fresh mmaps page-fault and zero on every op).
+void ct_keep_freed_memory(void);
 /// ATen's parallel settings (backend, intra-op threads).
 const char *ct_parallel_info(void);
 
