@@ -12,6 +12,12 @@ public struct SkippedInput: Error, Sendable, Equatable {
     public let index: Int
     public let path: String
     public let reason: String
+
+    public init(index: Int, path: String, reason: String) {
+        self.index = index
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// Turns image files into backbone outputs in batches. Decoding and preprocessing run on a

@@ -1,0 +1,106 @@
+import Backbone
+import Foundation
+import SafeTensors
+
+/// Classification features extracted once per (backbone weights, preprocessing, image listing)
+/// and reused by later runs. A changed image list, a changed file or other weights give another
+/// key, so stale features are never read. Cache files are written whole or not at all.
+public struct FeatureCache: Sendable {
+    /// The cache folder; nil disables caching (`--no-cache`).
+    public let folder: URL?
+
+    /// `$DINOPROBE_CACHE`, else `$XDG_CACHE_HOME/dinoprobe/features`, else `~/.cache/dinoprobe/features`.
+    public static func defaultFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let v = environment["DINOPROBE_CACHE"], !v.isEmpty { return URL(fileURLWithPath: v) }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.cache"
+        return URL(fileURLWithPath: base).appendingPathComponent("dinoprobe/features")
+    }
+
+    public init(folder: URL?) { self.folder = folder }
+
+    /// The cache key: weights fingerprint, preprocessing, blocks kept, and every image's path,
+    /// size and modification time.
+    public static func key(backboneFingerprint: String, preprocessing: Preprocessing, blocks: Int, paths: [String]) -> String {
+        var h = FNV1a()
+        h.combine("dinoprobe-features-v1")
+        h.combine(backboneFingerprint)
+        h.combine("\(preprocessing.preset.rawValue) \(preprocessing.size) \(preprocessing.mean) \(preprocessing.std) \(blocks)")
+        for path in paths {
+            h.combine(path)
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            let size = (attributes?[.size] as? Int) ?? -1
+            let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            h.combine("\(size) \(mtime)")
+        }
+        return h.hexDigest
+    }
+
+    /// Cached features for these inputs, or extracted now (with progress) and stored.
+    /// `name` labels the progress line (e.g. "train").
+    public func features(model: DINOv3Model, preprocessing: Preprocessing, paths: [String], blocks: Int,
+                         batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels, name: String,
+                         log: (String) -> Void = { _ in }) throws -> CachedFeatures {
+        let key = Self.key(backboneFingerprint: model.fingerprint, preprocessing: preprocessing, blocks: blocks, paths: paths)
+        let file = folder?.appendingPathComponent("\(name)-\(key).safetensors")
+        if let file, FileManager.default.fileExists(atPath: file.path) {
+            do {
+                let cached = try Self.read(file.path, expectedCount: paths.count, fingerprint: model.fingerprint)
+                log("\(name): \(cached.count) feature rows from the cache (\(file.path))")
+                return cached
+            } catch {
+                log("\(name): cache file unusable (\(error)); extracting again")
+            }
+        }
+        let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
+                                             lastLayers: blocks, maxPixels: maxPixels)
+        let d = model.config.hiddenSize
+        var cls: [Float] = [], mean: [Float] = [], index: [Int] = [], skipped: [SkippedInput] = []
+        cls.reserveCapacity(paths.count * blocks * d)
+        mean.reserveCapacity(paths.count * blocks * d)
+        let progress = ProgressReporter("extract \(name)", total: paths.count)
+        try extractor.run(paths: paths, onBatch: { batch in
+            let out = batch.output
+            for (b, i) in batch.indices.enumerated() {
+                for layer in out.layers {
+                    cls += out.cls(b, layer: layer)
+                    mean += out.meanPatch(b, layer: layer)
+                }
+                index.append(i)
+            }
+        }, onSkip: { skipped.append($0) }, onProgress: { progress.update($0) })
+        progress.finish(paths.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        let features = CachedFeatures(count: index.count, dim: d, blocks: blocks, cls: cls, meanPatch: mean,
+                                      sourceIndex: index, skipped: skipped, backboneFingerprint: model.fingerprint)
+        if let file {
+            try Self.write(features, inputCount: paths.count, to: file.path)
+        }
+        return features
+    }
+
+    static func write(_ f: CachedFeatures, inputCount: Int, to path: String) throws {
+        let encoder = JSONEncoder()
+        let skipped = try encoder.encode(f.skipped.map { [String($0.index), $0.path, $0.reason] })
+        var writer = SafeTensorsWriter(metadata: [
+            "format": "dinoprobe-feature-cache-v1", "backbone_fingerprint": f.backboneFingerprint,
+            "inputs": "\(inputCount)", "skipped": String(decoding: skipped, as: UTF8.self),
+        ])
+        writer.add("cls", floats: f.cls, shape: [f.count, f.blocks, f.dim])
+        writer.add("mean_patch", floats: f.meanPatch, shape: [f.count, f.blocks, f.dim])
+        writer.add("source_index", int64s: f.sourceIndex.map(Int64.init), shape: [f.count])
+        try writer.write(to: path)
+    }
+
+    static func read(_ path: String, expectedCount: Int, fingerprint: String) throws -> CachedFeatures {
+        let file = try SafeTensorsFile(path: path)
+        guard file.metadata["format"] == "dinoprobe-feature-cache-v1", file.metadata["backbone_fingerprint"] == fingerprint,
+              file.metadata["inputs"] == "\(expectedCount)", let shape = file.tensors["cls"]?.shape, shape.count == 3 else {
+            throw TrainingError.badFeaturesFile(path: path, reason: "not a cache file of these inputs")
+        }
+        let rows = try JSONDecoder().decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8))
+        let skipped = rows.compactMap { r in r.count == 3 ? Int(r[0]).map { SkippedInput(index: $0, path: r[1], reason: r[2]) } : nil }
+        return CachedFeatures(count: shape[0], dim: shape[2], blocks: shape[1], cls: try file.floats("cls"),
+                              meanPatch: try file.floats("mean_patch"), sourceIndex: try file.ints("source_index").map { Int($0) },
+                              skipped: skipped, backboneFingerprint: fingerprint)
+    }
+}
