@@ -27,7 +27,7 @@ struct Info: ParsableCommand {
         func row(_ k: String, _ v: String) -> String { k.padding(toLength: 22, withPad: " ", startingAt: 0) + v }
         func giga(_ v: Int) -> String { String(format: "%.2f G", Double(v) / 1e9) }
         var lines = [
-            "model            \(model.variantName)",
+            row("model", model.variantName),
             row("checkpoint", model.folder.path),
             row("weights", "\(model.storedDTypes.sorted().joined(separator: ", ")), fingerprint \(model.fingerprint)"),
             row("parameters", "\(model.parameterCount.formatted()) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6))M)"),
@@ -50,7 +50,7 @@ struct Info: ParsableCommand {
         lines += [
             row("libtorch", "\(Torch.version), \(Torch.threads) threads, CUDA \(Torch.cudaAvailable ? "available (\(Torch.cudaDeviceCount) devices)" : "not available")"),
             row("device", model.device.rawValue),
-            row("ATen parallel", Torch.parallelInfo.split(separator: "\n").filter { $0.contains("backend") || $0.contains("at::get_num_threads") || $0.contains("OpenMP") }.joined(separator: "; ")),
+            row("ATen parallel", Torch.parallelInfo.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.contains("backend") || $0.contains("at::get_num_threads") || $0.contains("OpenMP") }.joined(separator: "; ")),
             row("BLAS", "OpenBLAS core \(blas.core), \(blas.threads) threads (\(blas.library))"),
             row("BLAS build", blas.config),
             row("OPENBLAS_CORETYPE", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"),
