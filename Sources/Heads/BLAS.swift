@@ -1,0 +1,73 @@
+import COpenBLAS
+
+/// Row-major matrix products through OpenBLAS `cblas_sgemm`, the one place the heads multiply
+/// matrices. Callers own the buffers and their sizes (these helpers do not check them).
+public enum BLAS {
+    /// `c[m, n] = alpha * op(a) * op(b) + beta * c`, all row-major and contiguous.
+    /// `op(a)` is [m, k]: `a` is stored [m, k], or [k, m] when `transposeA`.
+    /// `op(b)` is [k, n]: `b` is stored [k, n], or [n, k] when `transposeB`.
+    public static func gemm(
+        _ a: UnsafePointer<Float>, transposeA: Bool = false,
+        _ b: UnsafePointer<Float>, transposeB: Bool = false,
+        into c: UnsafeMutablePointer<Float>,
+        m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
+    ) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            // An empty sum: c = beta * c.
+            for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
+            return
+        }
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(transposeA ? m : k),
+                    b, Int32(transposeB ? k : n),
+                    beta, c, Int32(n))
+    }
+
+    /// `x[m, n] * w[n_out, n]ᵀ + bias` into `y[m, n_out]`: the forward pass of a linear layer
+    /// with PyTorch's [out, in] weight layout.
+    public static func linear(
+        _ x: UnsafePointer<Float>, rows m: Int, inputs n: Int,
+        weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputs: Int,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        if let bias {
+            for i in 0..<m { (y + i * outputs).update(from: bias, count: outputs) }
+            gemm(x, w, transposeB: true, into: y, m: m, n: outputs, k: n, beta: 1)
+        } else {
+            gemm(x, w, transposeB: true, into: y, m: m, n: outputs, k: n)
+        }
+    }
+
+    /// Gradients of `y = x wᵀ + b` given `dy[m, outputs]`: `dw[outputs, n] = dyᵀ x` and
+    /// `db[outputs] = column sums of dy`, each with one BLAS call. With `accumulate`, adds to
+    /// `dw`/`db` instead of overwriting them.
+    public static func linearBackward(
+        _ x: UnsafePointer<Float>, rows m: Int, inputs n: Int,
+        outputGradient dy: UnsafePointer<Float>, outputs: Int,
+        weightGradient dw: UnsafeMutablePointer<Float>, biasGradient db: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
+    ) {
+        gemm(dy, transposeA: true, x, into: dw, m: outputs, n: n, k: m, beta: accumulate ? 1 : 0)
+        columnSums(dy, rows: m, columns: outputs, into: db, accumulate: accumulate)
+    }
+
+    /// Column sums of a row-major [rows, columns] matrix (`cblas_sgemv` against a vector of ones).
+    public static func columnSums(
+        _ a: UnsafePointer<Float>, rows: Int, columns: Int,
+        into out: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    ) {
+        guard columns > 0 else { return }
+        guard rows > 0 else {
+            if !accumulate { out.update(repeating: 0, count: columns) }
+            return
+        }
+        if !accumulate { out.update(repeating: 0, count: columns) }
+        let ones = [Float](repeating: 1, count: rows)
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(columns),
+                    ones, 1, 1, out, 1)
+    }
+}

@@ -1,0 +1,44 @@
+import SafeTensors
+
+/// Reading and writing head files: safetensors with `HeadMetadata` in `__metadata__`.
+enum HeadFile {
+    /// Opens `path` and checks that it holds a head of `kind`.
+    static func open(_ path: String, kind: HeadKind) throws -> (file: SafeTensorsFile, metadata: HeadMetadata) {
+        let file: SafeTensorsFile
+        do {
+            file = try SafeTensorsFile(path: path)
+        } catch let error as SafeTensorsError {
+            throw HeadError.unreadable(path: path, reason: error.description)
+        }
+        let metadata = try HeadMetadata(safetensorsMetadata: file.metadata, path: path)
+        guard metadata.kind == kind else {
+            throw HeadError.wrongKind(path: path, expected: kind, found: metadata.kind.rawValue)
+        }
+        return (file, metadata)
+    }
+
+    /// The shape of tensor `name`, or `missingTensor`.
+    static func shape(_ file: SafeTensorsFile, _ name: String) throws -> [Int] {
+        guard let info = file.tensors[name] else { throw HeadError.missingTensor(path: file.path, name: name) }
+        return info.shape
+    }
+
+    /// Tensor `name` as floats, checked against `expected` (its shape).
+    static func floats(_ file: SafeTensorsFile, _ name: String, shape expected: [Int]) throws -> [Float] {
+        let found = try shape(file, name)
+        guard found == expected else {
+            throw HeadError.wrongShape(path: file.path, name: name, expected: expected, found: found)
+        }
+        do {
+            return try file.floats(name)
+        } catch let error as SafeTensorsError {
+            throw HeadError.unreadable(path: file.path, reason: error.description)
+        }
+    }
+
+    /// Throws `unexpectedTensors` when the file has tensors outside `known`.
+    static func rejectUnknownTensors(_ file: SafeTensorsFile, known: Set<String>) throws {
+        let unknown = Set(file.tensors.keys).subtracting(known)
+        guard unknown.isEmpty else { throw HeadError.unexpectedTensors(path: file.path, names: Array(unknown)) }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The ImageFolder layout: `ROOT/train/<class>/<image>` and `ROOT/val/<class>/<image>`.
+///
+/// Classes are the train split's sub-folders in sorted order (label = position); val uses the
+/// same classes and may leave some out. Image files are recognised by extension (.jpg, .jpeg,
+/// .png in any case) and may sit in nested sub-folders of a class folder; hidden files and
+/// folders (names starting with ".") and other files are ignored. Samples are in label order,
+/// sorted by path within a class (torchvision's order).
+public enum ImageFolderDataset {
+    /// Lists one split of the ImageFolder at `root`. Everything is checked before any image is
+    /// read: a missing root or split folder, fewer than 2 classes, an empty class folder, or a
+    /// val class that train lacks are `DatasetError`s naming the folder.
+    public static func load(root: String, split: DatasetSplit) throws -> ClassificationDataset {
+        let root = ImageFiles.absolute(root)
+        let layoutHint = "expected the ImageFolder layout ROOT/train/<class>/*.jpg and ROOT/val/<class>/*.jpg"
+        guard ImageFiles.isDirectory(root) else {
+            throw DatasetError.missingFolder(path: root, what: "data set folder", hint: layoutHint)
+        }
+        let trainFolder = root + "/train"
+        guard ImageFiles.isDirectory(trainFolder) else {
+            throw DatasetError.missingFolder(path: trainFolder, what: "train split folder", hint: layoutHint)
+        }
+        let classIDs = try ImageFiles.subfolders(trainFolder)
+        guard classIDs.count >= 2 else { throw DatasetError.tooFewClasses(folder: trainFolder, found: classIDs.count) }
+
+        let splitFolder = root + "/" + split.rawValue
+        guard ImageFiles.isDirectory(splitFolder) else {
+            throw DatasetError.missingFolder(path: splitFolder, what: "\(split.rawValue) split folder", hint: layoutHint)
+        }
+        let index = Dictionary(uniqueKeysWithValues: classIDs.enumerated().map { ($1, $0) })
+        let splitClasses = split == .train ? classIDs : try ImageFiles.subfolders(splitFolder)
+        var samples: [ClassificationSample] = []
+        for name in splitClasses {
+            let folder = splitFolder + "/" + name
+            guard let label = index[name] else { throw DatasetError.classNotInTrain(folder: folder, trainFolder: trainFolder) }
+            let images = try ImageFiles.imagesRecursively(in: folder)
+            guard !images.isEmpty else { throw DatasetError.emptyClass(folder: folder) }
+            samples += images.map { ClassificationSample(path: $0, label: label) }
+        }
+        guard !samples.isEmpty else {
+            throw DatasetError.emptySplit(folder: splitFolder, hint: "put one sub-folder per class in it, named as in \(trainFolder)")
+        }
+        return ClassificationDataset(root: root, split: split, samples: samples, classIDs: classIDs)
+    }
+
+    /// Both splits, checked together (`load(root:split:)` for train, then val).
+    public static func loadBoth(root: String) throws -> (train: ClassificationDataset, val: ClassificationDataset) {
+        (try load(root: root, split: .train), try load(root: root, split: .val))
+    }
+}

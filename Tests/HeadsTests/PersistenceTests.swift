@@ -1,0 +1,148 @@
+import Foundation
+import Heads
+import SafeTensors
+import XCTest
+
+final class PersistenceTests: XCTestCase {
+    let metadata = HeadMetadata(kind: .classifier, featureRecipe: "cls+avgpool|blocks=1|preset=hf|size=224",
+                                backboneID: "facebook/dinov3-vits16-pretrain-lvd1689m", backboneFingerprint: "aaaa1111",
+                                classNames: ["cat", "dog", "fish"], extra: ["epochs": "10"])
+
+    func testClassifierRoundTrip() throws {
+        let folder = try temporaryFolder(self)
+        var head = try LinearClassifier(dim: 5, classes: 3, seed: 4, metadata: metadata)
+        head.bias = [0.5, -1, 2]
+        let path = folder.appendingPathComponent("head.safetensors").path
+        try head.save(to: path)
+        let loaded = try LinearClassifier.load(from: path)
+        XCTAssertEqual(loaded.weight, head.weight)
+        XCTAssertEqual(loaded.bias, head.bias)
+        XCTAssertEqual(loaded.metadata, metadata)
+        let file = try SafeTensorsFile(path: path)
+        XCTAssertEqual(file.tensors["weight"]?.shape, [3, 5])
+        XCTAssertEqual(file.tensors["weight"]?.dtype, .f32)
+        XCTAssertEqual(file.metadata["class_names"], #"["cat","dog","fish"]"#)
+    }
+
+    func testSegmenterRoundTrip() throws {
+        let folder = try temporaryFolder(self)
+        var meta = HeadMetadata(kind: .segmenter, featureRecipe: "patch", backboneFingerprint: "f", classNames: ["a", "b"],
+                                palette: [1, 2, 3, 4, 5, 6], inputResolution: 448)
+        meta.extra["note"] = "x"
+        var head = try LinearSegmenter(dim: 3, classes: 2, seed: 1, metadata: meta)
+        head.batchNorm.runningMean = [1, 2, 3]
+        head.batchNorm.runningVar = [4, 5, 6]
+        head.batchNorm.weight = [0.5, 0.6, 0.7]
+        head.batchNorm.batchesTracked = 12
+        let path = folder.appendingPathComponent("seg.safetensors").path
+        try head.save(to: path)
+        let loaded = try LinearSegmenter.load(from: path)
+        XCTAssertEqual(loaded.convWeight, head.convWeight)
+        XCTAssertEqual(loaded.convBias, head.convBias)
+        XCTAssertEqual(loaded.batchNorm.weight, head.batchNorm.weight)
+        XCTAssertEqual(loaded.batchNorm.runningMean, head.batchNorm.runningMean)
+        XCTAssertEqual(loaded.batchNorm.runningVar, head.batchNorm.runningVar)
+        XCTAssertEqual(loaded.batchNorm.batchesTracked, 12)
+        XCTAssertEqual(loaded.metadata, meta)
+        XCTAssertEqual(try SafeTensorsFile(path: path).tensors["conv.weight"]?.shape, [2, 3, 1, 1])
+    }
+
+    /// A state dict written by PyTorch (safetensors.torch.save_file of nn.Linear) loads and
+    /// gives PyTorch's logits.
+    func testLoadsPyTorchWrittenClassifier() throws {
+        let head = try LinearClassifier.load(from: Fixtures.path("classifier_head.safetensors"))
+        let expected = try Fixtures.file("classifier_expected.safetensors")
+        let x = try expected.floats("features")
+        XCTAssertLessThan(maxAbsDiff(try head.logits(features: x, count: x.count / head.dim), try expected.floats("logits")), 1e-5)
+        XCTAssertEqual(head.metadata.classNames, ["class0", "class1", "class2", "class3"])
+    }
+
+    func testLoadErrorsAreClear() throws {
+        let folder = try temporaryFolder(self)
+        func expectError(_ path: String, _ check: (HeadError) -> Bool, line: UInt = #line) {
+            XCTAssertThrowsError(try LinearClassifier.load(from: path), line: line) { error in
+                guard let headError = error as? HeadError else { return XCTFail("not a HeadError: \(error)", line: line) }
+                XCTAssertTrue(check(headError), "\(headError)", line: line)
+            }
+        }
+        // Not a head at all (a fixture without head metadata), a missing file, a segmenter.
+        expectError(Fixtures.path("upsample.safetensors")) { if case .notAHead = $0 { return true }; return false }
+        expectError(folder.appendingPathComponent("nothing.safetensors").path) { if case .unreadable = $0 { return true }; return false }
+        expectError(Fixtures.path("segmenter_head.safetensors")) { $0.description.contains("LinearSegmenter.load") }
+
+        let good = metadata.safetensorsMetadata
+        func write(_ name: String, metadata: [String: String] = good, _ tensors: [(String, [Float], [Int])]) throws -> String {
+            var writer = SafeTensorsWriter(metadata: metadata)
+            for (n, v, s) in tensors { writer.add(n, floats: v, shape: s) }
+            let path = folder.appendingPathComponent(name).path
+            try writer.write(to: path)
+            return path
+        }
+        let w = [Float](repeating: 0, count: 15)
+        expectError(try write("nobias.safetensors", [("weight", w, [3, 5])])) { $0 == .missingTensor(path: $0.path, name: "bias") }
+        expectError(try write("shape.safetensors", [("weight", w, [3, 5]), ("bias", [0, 0], [2])])) {
+            if case let .wrongShape(_, name, expected, found) = $0 { return name == "bias" && expected == [3] && found == [2] }
+            return false
+        }
+        expectError(try write("extra.safetensors", [("weight", w, [3, 5]), ("bias", [0, 0, 0], [3]), ("other", [1], [1])])) {
+            if case let .unexpectedTensors(_, names) = $0 { return names == ["other"] }; return false
+        }
+        var badJSON = good
+        badJSON["class_names"] = "[not json"
+        expectError(try write("json.safetensors", metadata: badJSON, [("weight", w, [3, 5]), ("bias", [0, 0, 0], [3])])) {
+            if case let .badMetadata(_, key, _) = $0 { return key == "class_names" }; return false
+        }
+        var twoNames = good
+        twoNames["class_names"] = #"["a","b"]"#
+        expectError(try write("names.safetensors", metadata: twoNames, [("weight", w, [3, 5]), ("bias", [0, 0, 0], [3])])) {
+            if case .badMetadata = $0 { return true }; return false
+        }
+        var foreign = good
+        foreign["format"] = "something-else"
+        expectError(try write("foreign.safetensors", metadata: foreign, [("weight", w, [3, 5]), ("bias", [0, 0, 0], [3])])) {
+            if case .notAHead = $0 { return true }; return false
+        }
+    }
+
+    func testCompatibilityCheckNamesBothSides() throws {
+        XCTAssertNoThrow(try metadata.checkCompatible(featureRecipe: metadata.featureRecipe, backboneFingerprint: "aaaa1111"))
+        XCTAssertThrowsError(try metadata.checkCompatible(featureRecipe: "cls|blocks=4|preset=hf|size=224", backboneFingerprint: "bbbb2222")) {
+            let text = "\($0)"
+            for part in [metadata.featureRecipe, "aaaa1111", "cls|blocks=4|preset=hf|size=224", "bbbb2222", "re-extract"] {
+                XCTAssertTrue(text.contains(part), "'\(part)' missing from: \(text)")
+            }
+        }
+        XCTAssertThrowsError(try metadata.checkCompatible(featureRecipe: metadata.featureRecipe, backboneFingerprint: "other"))
+    }
+
+    func testMetadataCodableUsesSnakeCaseAndDefaults() throws {
+        let data = try JSONEncoder().encode(metadata)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertNotNil(object["feature_recipe"])
+        XCTAssertNotNil(object["backbone_fingerprint"])
+        XCTAssertEqual(try JSONDecoder().decode(HeadMetadata.self, from: data), metadata)
+        let minimal = try JSONDecoder().decode(HeadMetadata.self, from: Data(#"{"kind":"segmenter"}"#.utf8))
+        XCTAssertEqual(minimal, HeadMetadata(kind: .segmenter))
+    }
+
+    func testSavingRejectsInconsistentMetadata() throws {
+        let folder = try temporaryFolder(self)
+        var head = try LinearClassifier(dim: 2, classes: 2)
+        head.metadata.palette = [1, 2, 3]
+        XCTAssertThrowsError(try head.save(to: folder.appendingPathComponent("x.safetensors").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("x.safetensors").path))
+        XCTAssertThrowsError(try LinearClassifier(dim: 2, classes: 2, metadata: HeadMetadata(kind: .classifier, classNames: ["one"])))
+    }
+}
+
+extension HeadError {
+    /// The path an error names (for tests that rebuild the expected value).
+    var path: String {
+        switch self {
+        case let .missingTensor(path, _), let .notAHead(path, _), let .unreadable(path, _), let .wrongShape(path, _, _, _),
+             let .badMetadata(path, _, _), let .unexpectedTensors(path, _), let .wrongKind(path, _, _):
+            return path
+        default: return ""
+        }
+    }
+}
