@@ -59,8 +59,8 @@ let package = Package(
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "SafeTensors"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "SafeTensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "SafeTensors"]),
+        .testTarget(name: "CLITests", dependencies: ["SafeTensors", "Training", "Backbone"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -5,6 +5,7 @@ extension LinearClassifier {
     /// F32, with `metadata` in `__metadata__`. PyTorch loads it with
     /// `nn.Linear(dim, classes).load_state_dict(safetensors.torch.load_file(path))`.
     public func save(to path: String) throws {
+        try validateParameters()
         try metadata.validate(classes: classes, path: path)
         var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
         writer.add("weight", floats: weight, shape: [classes, dim])

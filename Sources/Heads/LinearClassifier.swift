@@ -59,9 +59,14 @@ public struct LinearClassifier: Sendable {
         self.metadata = metadata
     }
 
-    func checkFeatures(_ features: [Float], count: Int) throws {
+    /// Throws when `weight` or `bias` was given the wrong size.
+    func validateParameters() throws {
         try require(weight.count == classes * dim && bias.count == classes, "head parameters",
                     "weight has \(weight.count) values and bias \(bias.count), expected \(classes) x \(dim) and \(classes)")
+    }
+
+    func checkFeatures(_ features: [Float], count: Int) throws {
+        try validateParameters()
         try require(count >= 0 && features.count == count * dim, "features",
                     "\(features.count) values are not \(count) rows of width \(dim) (is this the head's feature recipe?)")
     }

@@ -57,10 +57,15 @@ public struct LinearClassifierGrid: Sendable {
         self.metadata = metadata
     }
 
-    /// Logits of every head, [count, heads * classes].
-    public func logits(features: [Float], count: Int) throws -> [Float] {
+    /// Throws when `weight`, `bias` or `learningRates` was given the wrong size.
+    func validateParameters() throws {
         try require(weight.count == heads * classes * dim && bias.count == heads * classes && learningRates.count == heads,
                     "grid parameters", "weight, bias and learning rates must have \(heads) heads of \(classes) x \(dim)")
+    }
+
+    /// Logits of every head, [count, heads * classes].
+    public func logits(features: [Float], count: Int) throws -> [Float] {
+        try validateParameters()
         try require(count >= 0 && features.count == count * dim, "features",
                     "\(features.count) values are not \(count) rows of width \(dim)")
         guard count > 0 else { return [] }
@@ -150,6 +155,7 @@ public struct LinearClassifierGrid: Sendable {
 
     /// Head `index` as a standalone classifier (for saving or inference).
     public func head(at index: Int) throws -> LinearClassifier {
+        try validateParameters()
         try require(index >= 0 && index < heads, "head index", "\(index) is not in 0..<\(heads)")
         let size = classes * dim
         var meta = metadata

@@ -2,7 +2,8 @@ extension LinearSegmenter {
     /// The inference-mode head as one linear map: batch norm with running statistics folded
     /// into the 1x1 conv. `weight` [classes, dim], `bias` [classes];
     /// `logits = features · weightᵀ + bias` equals conv(bn(features)) in eval mode.
-    public func foldedLinear() -> (weight: [Float], bias: [Float]) {
+    public func foldedLinear() throws -> (weight: [Float], bias: [Float]) {
+        try validateParameters()
         let (scale, shift) = batchNorm.inferenceScaleShift
         var weight = convWeight, bias = convBias
         for c in 0..<classes {
@@ -19,7 +20,7 @@ extension LinearSegmenter {
     /// Inference-mode logits at feature resolution, [batch, height, width, classes].
     public func logits(features: [Float], batch: Int, height: Int, width: Int) throws -> [Float] {
         try checkFeatures(features, batch: batch, height: height, width: width)
-        let (w, b) = foldedLinear()
+        let (w, b) = try foldedLinear()
         let n = batch * height * width
         var out = [Float](repeating: 0, count: n * classes)
         features.withUnsafeBufferPointer { x in

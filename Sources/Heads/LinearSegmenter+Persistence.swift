@@ -17,6 +17,7 @@ extension LinearSegmenter {
     /// `bn.weight`, `bn.bias`, `bn.running_mean`, `bn.running_var` [D] (F32),
     /// `bn.num_batches_tracked` (I64 scalar), with `metadata` in `__metadata__`.
     public func save(to path: String) throws {
+        try validateParameters()
         try metadata.validate(classes: classes, path: path)
         var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
         writer.add(TensorName.convWeight, floats: convWeight, shape: [classes, dim, 1, 1])

@@ -83,11 +83,16 @@ public struct LinearSegmenter: Sendable {
         Dropout2d.mask(batch: batch, channels: dim, p: dropout, random: &random)
     }
 
-    func checkFeatures(_ features: [Float], batch: Int, height: Int, width: Int) throws {
+    /// Throws when a parameter was given the wrong size.
+    func validateParameters() throws {
         try require(convWeight.count == classes * dim && convBias.count == classes && batchNorm.channels == dim
                     && batchNorm.weight.count == dim && batchNorm.bias.count == dim && batchNorm.runningMean.count == dim
                     && batchNorm.runningVar.count == dim, "segmenter parameters",
                     "conv weight must be \(classes) x \(dim), conv bias \(classes), batch-norm parameters \(dim) each")
+    }
+
+    func checkFeatures(_ features: [Float], batch: Int, height: Int, width: Int) throws {
+        try validateParameters()
         try require(batch > 0 && height > 0 && width > 0, "feature map size", "[\(batch), \(height), \(width)] must be positive")
         try require(features.count == batch * height * width * dim, "features",
                     "\(features.count) values are not [\(batch), \(height), \(width), \(dim)] (is this the head's feature recipe?)")

@@ -135,6 +135,27 @@ final class PersistenceTests: XCTestCase {
     }
 }
 
+final class ParameterValidationTests: XCTestCase {
+    /// Parameters are public and mutable; a wrong size must throw, never read out of bounds.
+    func testWrongSizedParametersThrowInsteadOfCrashing() throws {
+        var head = try LinearClassifier(dim: 3, classes: 2)
+        head.weight.removeLast()
+        XCTAssertThrowsError(try head.logits(features: [1, 2, 3], count: 1))
+        XCTAssertThrowsError(try head.save(to: "/tmp/never-written.safetensors"))
+        var grid = try LinearClassifierGrid(dim: 3, classes: 2, learningRates: [0.1, 0.2])
+        grid.bias.append(0)
+        XCTAssertThrowsError(try grid.head(at: 0))
+        XCTAssertThrowsError(try grid.lossesAndGradients(features: [1, 2, 3], labels: [0]))
+        var segmenter = try LinearSegmenter(dim: 2, classes: 2)
+        segmenter.batchNorm.runningVar = [1]
+        XCTAssertThrowsError(try segmenter.foldedLinear())
+        XCTAssertThrowsError(try segmenter.predict(features: [1, 2], batch: 1, height: 1, width: 1, outputHeight: 2, outputWidth: 2))
+        XCTAssertThrowsError(try segmenter.batchNorm.forwardTraining([1, 2, 3, 4], rows: 2))
+        XCTAssertThrowsError(try LinearClassifier(dim: 0, classes: 2))
+        XCTAssertThrowsError(try LinearClassifierGrid(dim: 2, classes: 2, learningRates: []))
+    }
+}
+
 extension HeadError {
     /// The path an error names (for tests that rebuild the expected value).
     var path: String {

@@ -78,8 +78,10 @@ public final class PatchFeatureStore: @unchecked Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let featureTemp = folder.appendingPathComponent(".\(url.lastPathComponent).features-\(getpid())").path
         let labelTemp = folder.appendingPathComponent(".\(url.lastPathComponent).labels-\(getpid())").path
-        FileManager.default.createFile(atPath: featureTemp, contents: nil)
-        FileManager.default.createFile(atPath: labelTemp, contents: nil)
+        guard FileManager.default.createFile(atPath: featureTemp, contents: nil),
+              FileManager.default.createFile(atPath: labelTemp, contents: nil) else {
+            throw TrainingError.badOption("cannot write the patch-feature cache in \(folder.path) (permissions or disk full?)")
+        }
         defer {
             try? FileManager.default.removeItem(atPath: featureTemp)
             try? FileManager.default.removeItem(atPath: labelTemp)

@@ -1,0 +1,83 @@
+import Backbone
+import Foundation
+import SafeTensors
+import Training
+import XCTest
+
+/// train-seg -> eval-seg -> segment on a generated data set whose masks are known exactly.
+final class SegmentationCLITests: XCTestCase {
+    func testTrainEvaluateAndSegmentEndToEnd() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeSegmentationFolder(root: data, count: 48, valCount: 12, size: 64, seed: 3)
+        let run = dir.appendingPathComponent("run").path
+        let cache = dir.appendingPathComponent("cache").path
+        let train = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--resolution", "128",
+                                 "--iters", "400", "--batch-size", "8", "--lr", "0.01", "--flip", "--out", run, "--cache-dir", cache])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json"))) as! [String: Any]
+        let mIoU = try XCTUnwrap(metrics["mIoU"] as? Double)
+        print("train-seg on generated shapes: val mIoU \(mIoU)")
+        XCTAssertGreaterThan(mIoU, 0.8, train.stdout)
+        XCTAssertTrue(train.stderr.contains("extract patches (flipped)"), train.stderr)
+
+        // eval-seg with the saved head reproduces the number.
+        let evalOut = dir.appendingPathComponent("eval").path
+        let eval = try CLI.run(["eval-seg", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data, "--out", evalOut])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let again = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalOut + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual(again["mIoU"] as? Double ?? -1, mIoU, accuracy: 1e-9)
+
+        // eval-seg on prediction folders (any tool's masks) gives the same numbers again.
+        let folders = try CLI.run(["eval-seg", "--pred", evalOut + "/pred", "--gt", data + "/masks/val", "--classes", data + "/classes.txt"])
+        XCTAssertEqual(folders.status, 0, folders.stderr)
+        XCTAssertTrue(folders.stdout.contains(String(format: "%.2f", 100 * mIoU)), folders.stdout)
+
+        // A second run reuses the cached patch features.
+        let second = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--resolution", "128", "--iters", "5",
+                                  "--flip", "--out", run, "--overwrite", "--cache-dir", cache])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("from the cache"), second.stderr)
+
+        // segment writes a mask of the image's own size and an overlay with a legend.
+        let image = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: data + "/images/val").sorted().first)
+        let segOut = dir.appendingPathComponent("seg").path
+        let seg = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", data + "/images/val/" + image, "--out", segOut])
+        XCTAssertEqual(seg.status, 0, seg.stderr)
+        let stem = (image as NSString).deletingPathExtension
+        let mask = try MaskDecoder.decode(path: segOut + "/\(stem).mask.png")
+        XCTAssertEqual([mask.width, mask.height], [64, 64])
+        let overlay = try ImageDecoder.decode(path: segOut + "/\(stem).overlay.png")
+        XCTAssertGreaterThanOrEqual(overlay.height, 64)  // the legend may be taller than a tiny image
+        XCTAssertGreaterThan(overlay.width, 64)  // the legend panel
+        XCTAssertTrue(seg.stdout.contains("%"), seg.stdout)
+    }
+
+    func testSegmentWithoutHeadWritesPCAAndClusters() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let image = CLI.fixtureImages + "/rgb_300x200.jpg"
+        let r = try CLI.run(["segment", "--model", CLI.tinyModel, image, "--clusters", "3", "--resolution", "64", "--out", dir.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for suffix in ["pca", "clusters", "clusters-overlay"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("rgb_300x200.\(suffix).png").path), suffix)
+        }
+        let pca = try ImageDecoder.decode(path: dir.appendingPathComponent("rgb_300x200.pca.png").path)
+        XCTAssertEqual([pca.width, pca.height], [300, 200])
+    }
+
+    func testBadSegmentationPairsAreSkippedAndReported() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeSegmentationFolder(root: data, count: 8, valCount: 2, size: 32, seed: 1)
+        let masks = try FileManager.default.contentsOfDirectory(atPath: data + "/masks/train").sorted()
+        try FileManager.default.removeItem(atPath: data + "/masks/train/" + masks[0])
+        let r = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--resolution", "32", "--iters", "3",
+                             "--out", dir.appendingPathComponent("run").path, "--no-cache"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("skipped"), r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/skipped-train.txt").path))
+    }
+}
