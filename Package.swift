@@ -56,6 +56,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // examples/CustomHead: a custom head on extracted features with `import Heads` only.
+        .executableTarget(name: "custom-head", dependencies: ["Heads", "SafeTensors"], path: "examples/CustomHead"),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "SafeTensors"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors"], exclude: ["Fixtures"]),
