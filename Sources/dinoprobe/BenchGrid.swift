@@ -1,0 +1,32 @@
+import Foundation
+import Heads
+import Training
+
+/// The linear-probe grid benchmark: Meta's 13 learning rates trained together for
+/// `steps` optimizer steps of `batch` on `count` x `dim` features of `classes` classes.
+enum GridBenchmark {
+    static func run(count: Int = 9469, dim: Int = 768, classes: Int = 10, steps: Int = 12_500, batch: Int = 128) throws -> [String: Any] {
+        var random = SeededRandom(seed: 7)
+        let centres = random.normals(count: classes * dim, std: 0.3)
+        var values = [Float](repeating: 0, count: count * dim)
+        var labels = [Int](repeating: 0, count: count)
+        for i in 0..<count {
+            let c = i % classes
+            labels[i] = c
+            for d in 0..<dim { values[i * dim + d] = centres[c * dim + d] + random.normal() }
+        }
+        let train = LabelledFeatures(values: values, labels: labels, width: dim)
+        var settings = LinearProbeSettings()
+        settings.batchSize = batch
+        settings.epochs = 10
+        settings.iterationsPerEpoch = steps / 10
+        let start = Date()
+        let (_, result) = try LinearProbe.train(train, selection: train.rows(Array(0..<1000)), classes: classes,
+                                                settings: settings, metadata: HeadMetadata(kind: .classifier))
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "linear-probe grid: 13 heads, %d steps of batch %d on %d x %d features, %d classes: %.1f s (%.2f ms/step), best holdout top-1 %.1f%%",
+                     result.steps, batch, count, dim, classes, seconds, 1000 * seconds / Double(result.steps),
+                     100 * result.selectionAccuracy[result.bestIndex]))
+        return ["grid_seconds": seconds, "grid_steps": result.steps, "grid_ms_per_step": 1000 * seconds / Double(result.steps)]
+    }
+}
