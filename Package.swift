@@ -8,7 +8,7 @@ import PackageDescription
 let libtorch = ProcessInfo.processInfo.environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
 
 let torchCxxSettings: [CXXSetting] = libtorch.map { root in
-    [.unsafeFlags(["-std=c++20", "-I\(root)/include", "-I\(root)/include/torch/csrc/api/include",
+    [.unsafeFlags(["-I\(root)/include", "-I\(root)/include/torch/csrc/api/include",
                    "-D_GLIBCXX_USE_CXX11_ABI=1", "-DDINOPROBE_LIBTORCH_CUSTOM=1"])]
 } ?? []
 let torchLinkerSettings: [LinkerSetting] = [
@@ -64,5 +64,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "SafeTensors"]),
         .testTarget(name: "CLITests", dependencies: ["SafeTensors", "Training", "Backbone"]),
     ],
-    cxxLanguageStandard: .cxx17
+    // Debian's libtorch 1.13 wants C++17; newer libtorch headers require C++20.
+    cxxLanguageStandard: libtorch == nil ? .cxx17 : .cxx20
 )

@@ -41,7 +41,7 @@ public enum BackboneError: Error, CustomStringConvertible {
         case let .badImage(path, reason): return "cannot use image \(path): \(reason)"
         case let .badInput(message): return message
         case .cudaUnavailable:
-            return "--device cuda was asked for, but this libtorch (\(Torch.version)) has no usable CUDA device; use --device cpu, or build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"
+            return "--device cuda was asked for, but this libtorch (\(Torch.version)) sees no CUDA device (it is a CPU-only build, or no GPU and driver are present); use --device cpu, or on a GPU machine build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"
         }
     }
 }

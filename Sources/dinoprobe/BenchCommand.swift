@@ -26,6 +26,9 @@ struct Bench: ParsableCommand {
     @Option(help: "CPU threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Where the backbone runs: cpu or cuda.")
+    var device: ComputeDevice = .cpu
+
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
@@ -44,11 +47,11 @@ struct Bench: ParsableCommand {
         }
         let work = URL(fileURLWithPath: workDir)
         let folder = try model.map { try ModelLocator.resolve($0) } ?? generatedModel(in: work)
-        let backbone = try DINOv3Model(folder: folder)
+        let backbone = try DINOv3Model(folder: folder, device: device)
         let c = backbone.config
         let cost = ComputeCost(config: c, height: 224, width: 224)
         var report: [String: Any] = [
-            "model": folder.path, "variant": backbone.variantName, "threads": threads,
+            "model": folder.path, "variant": backbone.variantName, "threads": threads, "device": device.rawValue,
             "libtorch": Torch.version, "blas_core": FastBLAS.report.core,
             "gflops_per_image": Double(cost.flops) / 1e9,
         ]
