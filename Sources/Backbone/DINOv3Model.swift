@@ -55,6 +55,17 @@ public struct BackboneOutput: Sendable {
     }
 }
 
+/// The number format the backbone computes in.
+public enum ComputePrecision: String, Sendable, CaseIterable {
+    /// float32 everywhere: the parity-checked default.
+    case f32
+    /// bfloat16 weights and activations (softmax and outputs in float32): an opt-in for CPUs with
+    /// AVX512-BF16 and for GPUs; features drift from f32 (measured by `dinoprobe bench --dtype bf16`).
+    case bf16
+
+    var ct: ct_dtype { self == .bf16 ? CT_BFLOAT16 : CT_FLOAT32 }
+}
+
 /// A frozen DINOv3 ViT. The forward pass follows `transformers`' `DINOv3ViTModel` step for step;
 /// libtorch (through the CTorch shim) does the tensor arithmetic.
 public final class DINOv3Model: @unchecked Sendable {
@@ -68,6 +79,7 @@ public final class DINOv3Model: @unchecked Sendable {
     /// Identifies these exact weights (used by caches and saved heads).
     public let fingerprint: String
     public let device: ComputeDevice
+    public let precision: ComputePrecision
 
     private let weights: [String: Tensor]
     private let activation: ct_activation_kind
@@ -75,7 +87,7 @@ public final class DINOv3Model: @unchecked Sendable {
     private let ropeLock = NSLock()
 
     /// Loads the checkpoint in `folder` (see `ModelLocator.resolve` to find one) onto `device`.
-    public init(folder: URL, device: ComputeDevice = .cpu) throws {
+    public init(folder: URL, device: ComputeDevice = .cpu, precision: ComputePrecision = .f32) throws {
         if device == .cuda && !Torch.cudaAvailable { throw BackboneError.cudaUnavailable }
         let checkpoint = try Checkpoint(folder: folder)
         config = checkpoint.config
@@ -84,7 +96,9 @@ public final class DINOv3Model: @unchecked Sendable {
         storedDTypes = checkpoint.storedDTypes
         fingerprint = checkpoint.fingerprint
         self.device = device
-        weights = device == .cpu ? checkpoint.tensors : try checkpoint.tensors.mapValues { try $0.to(device) }
+        self.precision = precision
+        weights = device == .cpu && precision == .f32
+            ? checkpoint.tensors : try checkpoint.tensors.mapValues { try $0.to(device, dtype: precision.ct) }
         switch Activation(name: config.hiddenAct)! {
         case .gelu: activation = CT_GELU
         case .geluTanh: activation = CT_GELU_TANH
@@ -115,7 +129,7 @@ public final class DINOv3Model: @unchecked Sendable {
             throw BackboneError.badInput("--layers \(lastLayers): this model has \(config.numHiddenLayers) blocks")
         }
         var input = try Tensor(pixels, shape: [batch, 3, height, width])
-        if device != .cpu { input = try input.to(device) }
+        if device != .cpu || precision != .f32 { input = try input.to(device, dtype: precision.ct) }
         let output = try forward(input, lastLayers: lastLayers)
         let gh = height / p, gw = width / p
         let layers = try output.map { try $0.floats() }
@@ -210,7 +224,10 @@ public final class DINOv3Model: @unchecked Sendable {
         let tables = RoPETables(rows: rows, cols: cols, headDim: config.headDim, theta: config.ropeTheta)
         let shape = [rows * cols, config.headDim]
         var cos = try Tensor(tables.cos, shape: shape), sin = try Tensor(tables.sin, shape: shape)
-        if device != .cpu { cos = try cos.to(device); sin = try sin.to(device) }
+        if device != .cpu || precision != .f32 {
+            cos = try cos.to(device, dtype: precision.ct)
+            sin = try sin.to(device, dtype: precision.ct)
+        }
         ropeCache[key] = (cos, sin)
         return (cos, sin)
     }

@@ -29,6 +29,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Where the backbone runs: cpu or cuda.")
     var device: ComputeDevice = .cpu
 
+    @Option(help: "Backbone precision: f32, or bf16 (also reports the feature drift against f32).")
+    var precision: ComputePrecision = .f32
+
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
@@ -47,11 +50,11 @@ struct Bench: ParsableCommand {
         }
         let work = URL(fileURLWithPath: workDir)
         let folder = try model.map { try ModelLocator.resolve($0) } ?? generatedModel(in: work)
-        let backbone = try DINOv3Model(folder: folder, device: device)
+        let backbone = try DINOv3Model(folder: folder, device: device, precision: precision)
         let c = backbone.config
         let cost = ComputeCost(config: c, height: 224, width: 224)
         var report: [String: Any] = [
-            "model": folder.path, "variant": backbone.variantName, "threads": threads, "device": device.rawValue,
+            "model": folder.path, "variant": backbone.variantName, "threads": threads, "device": device.rawValue, "precision": precision.rawValue,
             "libtorch": Torch.version, "blas_core": FastBLAS.report.core,
             "gflops_per_image": Double(cost.flops) / 1e9,
         ]
@@ -64,7 +67,7 @@ struct Bench: ParsableCommand {
         var forward: [String: Double] = [:]
         var batchFeatures: [Int: [Float]] = [:]
         for b in sizes {
-            let pixels = (0..<(b * 3 * 224 * 224)).map { Float(($0 * 7919) % 255) / 127.5 - 1 }
+            let pixels = Self.pixels(batch: b)
             _ = try backbone.forward(pixels: pixels, batch: b, height: 224, width: 224)
             var times: [Double] = []
             var out: BackboneOutput?
@@ -84,6 +87,25 @@ struct Bench: ParsableCommand {
             let drift = zip(single, big).map { abs($0 - $1) }.max() ?? 0
             report["batch_feature_drift"] = drift
             print(String(format: "feature drift between batch %d and %d: max abs %.2e", sizes.min()!, sizes.max()!, drift))
+        }
+
+        if precision != .f32 {
+            // Drift of the reduced precision against float32 on the same input.
+            let reference = try DINOv3Model(folder: folder, device: device)
+            let pixels = Self.pixels(batch: 1)
+            let a = try reference.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
+            let b = try backbone.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
+            var maxDiff: Float = 0, sumDiff = 0.0, sumAbs = 0.0
+            for (x, y) in zip(a, b) {
+                maxDiff = max(maxDiff, abs(x - y))
+                sumDiff += Double(abs(x - y))
+                sumAbs += Double(abs(x))
+            }
+            let meanDiff = sumDiff / Double(a.count), scale = sumAbs / Double(a.count)
+            report["precision_drift_max_abs"] = maxDiff
+            report["precision_drift_mean_abs"] = meanDiff
+            print(String(format: "%@ drift against f32 (last_hidden_state, one image): max abs %.3g, mean abs %.3g (mean |value| %.3g)",
+                         precision.rawValue, maxDiff, meanDiff, scale))
         }
 
         let jpegs = try generatedJPEGs(in: work.appendingPathComponent("jpegs"), count: images)
@@ -110,6 +132,12 @@ struct Bench: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: json))
         }
+    }
+
+    /// Deterministic pixel values [batch, 3, 224, 224]: every image of the batch is the same.
+    static func pixels(batch: Int) -> [Float] {
+        let one: [Float] = (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7919) % 255) / 127.5 - 1 }
+        return Array([[Float]](repeating: one, count: batch).joined())
     }
 
     func median(_ values: [Double]) -> Double {

@@ -3,6 +3,7 @@ import Backbone
 import Foundation
 
 extension ComputeDevice: ExpressibleByArgument {}
+extension ComputePrecision: ExpressibleByArgument {}
 extension PreprocessPreset: ExpressibleByArgument {}
 
 /// Which backbone to run, and where.
@@ -14,6 +15,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Where the backbone runs: cpu or cuda.")
     var device: ComputeDevice = .cpu
 
+    @Option(help: "Backbone precision: f32 (default, matches transformers) or bf16 (opt-in; faster on CPUs with AVX512-BF16, features drift).")
+    var precision: ComputePrecision = .f32
+
     @Option(help: "CPU threads for the backbone and BLAS (default: all available cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -24,9 +28,9 @@ struct ModelOptions: ParsableArguments {
         Torch.setThreads(threads)
         let folder = try ModelLocator.resolve(model)
         let start = Date()
-        let loaded = try DINOv3Model(folder: folder, device: device)
+        let loaded = try DINOv3Model(folder: folder, device: device, precision: precision)
         if !quiet {
-            stderrPrint("model: \(loaded.variantName) from \(folder.path) (\(String(format: "%.1f", Date().timeIntervalSince(start)))s, \(device.rawValue))")
+            stderrPrint("model: \(loaded.variantName) from \(folder.path) (\(String(format: "%.1f", Date().timeIntervalSince(start)))s, \(device.rawValue), \(precision.rawValue))")
         }
         return loaded
     }
