@@ -28,7 +28,19 @@ public struct SGD: Optimizer {
             gradients.withUnsafeBufferPointer { g in
                 buffer.withUnsafeMutableBufferPointer { b in
                     for (s, lr) in learningRates.enumerated() {
-                        for i in (s * segment)..<((s + 1) * segment) {
+                        let range = (s * segment)..<((s + 1) * segment)
+                        // The common case (Meta's probe: momentum, no decay, no Nesterov, after the
+                        // first step) as a branch-free loop the compiler vectorises.
+                        if !first && momentum != 0 && weightDecay == 0 && !nesterov {
+                            let keep = 1 - dampening
+                            for i in range {
+                                let v = momentum * b[i] + keep * g[i]
+                                b[i] = v
+                                p[i] -= lr * v
+                            }
+                            continue
+                        }
+                        for i in range {
                             var d = g[i]
                             if weightDecay != 0 { d += weightDecay * p[i] }
                             if momentum != 0 {
