@@ -13,23 +13,25 @@ struct SegmentationDataOptions: ParsableArguments {
     @Option(help: "Layout: auto, ade20k, voc or folder.")
     var layout: String = "auto"
 
-    func load(_ split: DatasetSplit) throws -> SegmentationDataset {
-        switch layout {
-        case "auto": return try SegmentationDataset.load(root: data, split: split)
-        case "ade20k": return try ADE20K.load(root: data, split: split)
-        case "voc": return try PascalVOC.load(root: data, split: split)
-        case "folder": return try SegmentationFolder.load(root: data, split: split)
-        default: throw ValidationError("--layout must be auto, ade20k, voc or folder")
-        }
-    }
-
-    /// The split with its bad pairs removed (and reported).
     func loadValid(_ split: DatasetSplit, folder: URL?) throws -> SegmentationDataset {
-        let (valid, skipped) = try load(split).validate()
-        try reportSkipped(skipped.map { SkippedInput(index: 0, path: $0.path, reason: $0.reason) }, split: split.rawValue, folder: folder)
-        guard valid.count > 0 else { throw ValidationError("no usable image/mask pair in the \(split.rawValue) split of \(data)") }
-        return valid
+        try loadValidSegmentation(root: data, layout: layout, split: split, folder: folder)
     }
+}
+
+/// One split of a segmentation data set in `layout`, with its bad pairs removed and reported.
+func loadValidSegmentation(root: String, layout: String, split: DatasetSplit, folder: URL?) throws -> SegmentationDataset {
+    let dataset: SegmentationDataset
+    switch layout {
+    case "auto": dataset = try SegmentationDataset.load(root: root, split: split)
+    case "ade20k": dataset = try ADE20K.load(root: root, split: split)
+    case "voc": dataset = try PascalVOC.load(root: root, split: split)
+    case "folder": dataset = try SegmentationFolder.load(root: root, split: split)
+    default: throw ValidationError("--layout must be auto, ade20k, voc or folder")
+    }
+    let (valid, skipped) = dataset.validate()
+    try reportSkipped(skipped.map { SkippedInput(index: 0, path: $0.path, reason: $0.reason) }, split: split.rawValue, folder: folder)
+    guard valid.count > 0 else { throw ValidationError("no usable image/mask pair in the \(split.rawValue) split of \(root)") }
+    return valid
 }
 
 struct TrainSeg: ParsableCommand {
@@ -175,8 +177,7 @@ struct EvalSeg: ParsableCommand {
         if let head {
             guard let data else { throw ValidationError("--head needs --data") }
             let segmenter = try LinearSegmenter.load(from: head)
-            let options = try SegmentationDataOptions.parse(["--data", data, "--layout", layout])
-            let val = try options.loadValid(.val, folder: folder)
+            let val = try loadValidSegmentation(root: data, layout: layout, split: .val, folder: folder)
             guard val.classNames == segmenter.metadata.classNames else {
                 throw ValidationError("the head's \(segmenter.classes) classes are not this data set's \(val.classCount)")
             }
