@@ -28,13 +28,14 @@ struct EvalLinear: ParsableCommand {
     func run() throws {
         guard let which = DatasetSplit(rawValue: split) else { throw ValidationError("--split must be val or train") }
         let loaded = try LoadedClassifier(path: head)
+        // The weights first: a missing checkpoint should not cost a data-set download.
+        let model = try modelOptions.load()
+        try loaded.check(model: model, path: head)
         let (train, val) = try dataOptions.load()
         let dataset = which == .val ? val : train
         guard dataset.classNames == loaded.head.metadata.classNames || dataset.classIDs == loaded.head.metadata.classNames else {
             throw ValidationError("the head's classes (\(loaded.head.metadata.classNames.prefix(5).joined(separator: ", "))...) are not this data set's (\(dataset.classNames.prefix(5).joined(separator: ", "))...)")
         }
-        let model = try modelOptions.load()
-        try loaded.check(model: model, path: head)
         let features = try SplitFeatures.extract(model: model, dataset: dataset, preprocessing: loaded.recipe.preprocessing,
                                                  blocks: loaded.blocks(for: model), cache: cacheOptions.cache,
                                                  batchSize: cacheOptions.extractBatchSize, maxPixels: maxPixels, log: stderrPrint)
@@ -126,9 +127,9 @@ struct KNN: ParsableCommand {
 
     func run() throws {
         guard !k.isEmpty, k.allSatisfy({ $0 > 0 }) else { throw ValidationError("--k values must be positive") }
-        let (trainSet, valSet) = try dataOptions.load()
         let preprocessing = try preprocess.preprocessing()
         let model = try modelOptions.load()
+        let (trainSet, valSet) = try dataOptions.load()
         let blocks = cachedBlocks(layers: 1, model: model)
         let cache = cacheOptions.cache
         let train = try SplitFeatures.extract(model: model, dataset: trainSet, preprocessing: preprocessing, blocks: blocks, cache: cache,

@@ -22,7 +22,8 @@ struct CacheOptions: ParsableArguments {
     }
 }
 
-/// A run folder: refuses to overwrite an earlier run's head unless asked.
+/// A run folder: refuses to overwrite an earlier run's head unless asked. The folder is created
+/// by the first file written into it, so a run that fails early leaves nothing behind.
 func prepareRunFolder(_ path: String?, prefix: String, overwrite: Bool, guarding file: String) throws -> URL {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyyMMdd-HHmmss"
@@ -30,7 +31,6 @@ func prepareRunFolder(_ path: String?, prefix: String, overwrite: Bool, guarding
     if FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path) && !overwrite {
         throw ValidationError("\(folder.path) already holds a \(file) from an earlier run; choose another --out, or pass --overwrite")
     }
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     return folder
 }
 
@@ -41,6 +41,7 @@ func reportSkipped(_ skipped: [SkippedInput], split: String, folder: URL?) throw
     for s in skipped.prefix(20) { stderrPrint("  \(s.path): \(s.reason)") }
     if skipped.count > 20 { stderrPrint("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
     if let folder {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let text = skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n"
         try Data(text.utf8).write(to: folder.appendingPathComponent("skipped-\(split).txt"), options: .atomic)
     }

@@ -76,10 +76,10 @@ struct TrainSeg: ParsableCommand {
     func run() throws {
         guard resolution > 0, resolution % 16 == 0 else { throw ValidationError("--resolution must be a positive multiple of 16") }
         let folder = try prepareRunFolder(out, prefix: "seg", overwrite: overwrite, guarding: "head.safetensors")
+        let model = try modelOptions.load()
         let train = try dataOptions.loadValid(.train, folder: folder)
         let val = try? dataOptions.loadValid(.val, folder: folder)
         print("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
-        let model = try modelOptions.load()
         let key = PatchFeatureStore.key(backboneFingerprint: model.fingerprint, resolution: resolution, flip: flip,
                                         files: train.samples.flatMap { [$0.image, $0.mask] } + ["reduce=\(train.reduceZeroLabel)"])
         let storeFolder = cacheOptions.noCache ? folder : (cacheOptions.cacheDir.map { URL(fileURLWithPath: $0) } ?? FeatureCache.defaultFolder())

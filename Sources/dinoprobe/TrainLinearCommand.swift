@@ -157,13 +157,14 @@ struct TrainLinear: ParsableCommand {
                           classNames: train.classNames, preprocessing: train.preprocessing, modelID: train.modelID,
                           fingerprint: train.features.backboneFingerprint)
         }
+        // The weights first: a missing checkpoint should not cost a data-set download.
+        let preprocessing = try preprocess.preprocessing()
+        let model = try modelOptions.load()
         let (trainSet, valSet) = try dataOptions.load()
         guard trainSet.classIDs == valSet.classIDs else {
             throw ValidationError("train and val have different classes")
         }
         print("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
-        let preprocessing = try preprocess.preprocessing()
-        let model = try modelOptions.load()
         let blocks = cachedBlocks(layers: layers, model: model)
         guard layers <= model.config.numHiddenLayers else {
             throw ValidationError("--layers \(layers): the model has \(model.config.numHiddenLayers) blocks")
