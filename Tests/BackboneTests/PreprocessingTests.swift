@@ -23,6 +23,8 @@ final class PreprocessingTests: XCTestCase {
 
     func testPixelValuesMatchTransformersProcessor() throws {
         let fixture = try Fixtures.preprocess()
+        var worst: Float = 0
+        defer { print("preprocessing parity: max abs diff \(worst) over \(parityImages.count) images") }
         for name in parityImages {
             for size in name == "rgb_300x200.jpg" ? [224, 64] : [64] {
                 let image = try ImageDecoder.decode(path: Fixtures.image(name))
@@ -31,6 +33,7 @@ final class PreprocessingTests: XCTestCase {
                 XCTAssertEqual(result.width, size)
                 let diff = maxAbsDiff(result.pixels, try fixture.floats("\(name)@\(size)"))
                 XCTAssertLessThanOrEqual(diff, 1e-5, "\(name)@\(size): max abs diff \(diff)")
+                worst = max(worst, diff)
             }
         }
     }
