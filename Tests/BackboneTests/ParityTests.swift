@@ -48,3 +48,20 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(output.registerTokens(0).count, 4 * 48)
     }
 }
+
+/// The opt-in bf16 path runs and stays close to float32 (its drift is the price of the speed).
+final class PrecisionTests: XCTestCase {
+    func testBF16ForwardDriftsLittleFromFloat32() throws {
+        let f32 = try DINOv3Model(folder: Fixtures.model("gelu_reg4"))
+        let bf16 = try DINOv3Model(folder: Fixtures.model("gelu_reg4"), precision: .bf16)
+        let fixture = try Fixtures.caseFile("gelu_reg4_224")
+        let pixels = try fixture.floats("pixel_values")
+        let a = try f32.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
+        let b = try bf16.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
+        let meanAbs = zip(a, b).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(a.count)
+        let scale = a.map { Double(abs($0)) }.reduce(0, +) / Double(a.count)
+        print("bf16 drift on gelu_reg4_224: mean abs \(meanAbs) (mean |value| \(scale))")
+        XCTAssertGreaterThan(meanAbs, 0)            // it really ran in bf16
+        XCTAssertLessThan(meanAbs / scale, 0.05)    // and stayed within a few percent
+    }
+}
