@@ -225,46 +225,68 @@ public struct LinearSegmenter: Sendable {
                                       upsampler: BilinearUpsampler, scale: Float,
                                       logitGradient: inout [Float]) -> Double {
         let (outH, outW) = (upsampler.outputHeight, upsampler.outputWidth)
+        var losses = [Double](repeating: 0, count: batch)
+        logits.withUnsafeBufferPointer { z in
+            labels.withUnsafeBufferPointer { y in
+                logitGradient.withUnsafeMutableBufferPointer { dz in
+                    losses.withUnsafeMutableBufferPointer { loss in
+                        // Images are independent (each writes its own slice of dz): one per core.
+                        let p = ImagePointers(z: z.baseAddress!, y: y.baseAddress!, dz: dz.baseAddress!, loss: loss.baseAddress!)
+                        DispatchQueue.concurrentPerform(iterations: batch) { b in
+                            p.loss[b] = imageCrossEntropy(logits: p.z + b * height * width * k, labels: p.y + b * outH * outW,
+                                                          height: height, classes: k, upsampler: upsampler, scale: scale,
+                                                          logitGradient: p.dz + b * height * width * k)
+                        }
+                    }
+                }
+            }
+        }
+        return losses.reduce(0, +)
+    }
+
+    /// The buffers the per-image workers share; each worker touches only its own image's part.
+    private struct ImagePointers: @unchecked Sendable {
+        let z: UnsafePointer<Float>
+        let y: UnsafePointer<UInt8>
+        let dz: UnsafeMutablePointer<Float>
+        let loss: UnsafeMutablePointer<Double>
+    }
+
+    /// One image of `upsampledCrossEntropy`: returns its summed loss, writes its logit gradient.
+    private static func imageCrossEntropy(logits z: UnsafePointer<Float>, labels y: UnsafePointer<UInt8>, height: Int,
+                                          classes k: Int, upsampler: BilinearUpsampler, scale: Float,
+                                          logitGradient dz: UnsafeMutablePointer<Float>) -> Double {
+        let (outH, outW) = (upsampler.outputHeight, upsampler.outputWidth)
         var temp = [Float](repeating: 0, count: height * outW * k)
         var tempGradient = [Float](repeating: 0, count: height * outW * k)
         var row = [Float](repeating: 0, count: outW * k)
         var rowGradient = [Float](repeating: 0, count: outW * k)
         var total = 0.0
-        logits.withUnsafeBufferPointer { z in
-            labels.withUnsafeBufferPointer { y in
-                logitGradient.withUnsafeMutableBufferPointer { dz in
-                    temp.withUnsafeMutableBufferPointer { t in
-                        tempGradient.withUnsafeMutableBufferPointer { dt in
-                            row.withUnsafeMutableBufferPointer { r in
-                                rowGradient.withUnsafeMutableBufferPointer { dr in
-                                    for b in 0..<batch {
-                                        upsampler.widthPass(z.baseAddress! + b * height * width * k, channels: k, into: t.baseAddress!)
-                                        dt.update(repeating: 0)
-                                        for o in 0..<outH {
-                                            let labelRow = y.baseAddress! + (b * outH + o) * outW
-                                            var any = false
-                                            for x in 0..<outW where labelRow[x] != ignoreIndex { any = true; break }
-                                            guard any else { continue }
-                                            upsampler.outputRow(o, widthPassed: t.baseAddress!, channels: k, into: r.baseAddress!)
-                                            for x in 0..<outW {
-                                                let g = dr.baseAddress! + x * k
-                                                let label = labelRow[x]
-                                                if label == ignoreIndex {
-                                                    g.update(repeating: 0, count: k)
-                                                } else {
-                                                    total += SoftmaxCrossEntropy.row(r.baseAddress! + x * k, classes: k, label: Int(label),
-                                                                                     gradientScale: scale, gradient: g)
-                                                }
-                                            }
-                                            upsampler.outputRowBackward(o, rowGradient: dr.baseAddress!, channels: k,
-                                                                        widthPassedGradient: dt.baseAddress!)
-                                        }
-                                        upsampler.widthPassBackward(dt.baseAddress!, channels: k,
-                                                                    into: dz.baseAddress! + b * height * width * k)
-                                    }
+        temp.withUnsafeMutableBufferPointer { t in
+            tempGradient.withUnsafeMutableBufferPointer { dt in
+                row.withUnsafeMutableBufferPointer { r in
+                    rowGradient.withUnsafeMutableBufferPointer { dr in
+                        upsampler.widthPass(z, channels: k, into: t.baseAddress!)
+                        for o in 0..<outH {
+                            let labelRow = y + o * outW
+                            var any = false
+                            for x in 0..<outW where labelRow[x] != ignoreIndex { any = true; break }
+                            guard any else { continue }
+                            upsampler.outputRow(o, widthPassed: t.baseAddress!, channels: k, into: r.baseAddress!)
+                            for x in 0..<outW {
+                                let g = dr.baseAddress! + x * k
+                                let label = labelRow[x]
+                                if label == ignoreIndex {
+                                    g.update(repeating: 0, count: k)
+                                } else {
+                                    total += SoftmaxCrossEntropy.row(r.baseAddress! + x * k, classes: k, label: Int(label),
+                                                                     gradientScale: scale, gradient: g)
                                 }
                             }
+                            upsampler.outputRowBackward(o, rowGradient: dr.baseAddress!, channels: k,
+                                                        widthPassedGradient: dt.baseAddress!)
                         }
+                        upsampler.widthPassBackward(dt.baseAddress!, channels: k, into: dz)
                     }
                 }
             }

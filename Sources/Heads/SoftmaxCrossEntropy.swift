@@ -59,14 +59,34 @@ public struct SoftmaxCrossEntropy: Sendable {
     @inline(__always)
     static func row(_ x: UnsafePointer<Float>, classes: Int, label: Int, gradientScale: Float,
                     gradient: UnsafeMutablePointer<Float>) -> Double {
-        var maximum = x[0]
-        for c in 1..<classes { maximum = max(maximum, x[c]) }
-        var sum: Float = 0
-        for c in 0..<classes {
+        // Four independent accumulators, so the max and the sum are not one long dependency chain.
+        var m0 = x[0], m1 = x[0], m2 = x[0], m3 = x[0]
+        var c = 0
+        while c + 4 <= classes {
+            m0 = x[c] > m0 ? x[c] : m0
+            m1 = x[c + 1] > m1 ? x[c + 1] : m1
+            m2 = x[c + 2] > m2 ? x[c + 2] : m2
+            m3 = x[c + 3] > m3 ? x[c + 3] : m3
+            c += 4
+        }
+        var maximum = max(max(m0, m1), max(m2, m3))
+        while c < classes { maximum = max(maximum, x[c]); c += 1 }
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        c = 0
+        while c + 4 <= classes {
+            let e0 = expf(x[c] - maximum), e1 = expf(x[c + 1] - maximum)
+            let e2 = expf(x[c + 2] - maximum), e3 = expf(x[c + 3] - maximum)
+            gradient[c] = e0; gradient[c + 1] = e1; gradient[c + 2] = e2; gradient[c + 3] = e3
+            s0 += e0; s1 += e1; s2 += e2; s3 += e3
+            c += 4
+        }
+        while c < classes {
             let e = expf(x[c] - maximum)
             gradient[c] = e
-            sum += e
+            s0 += e
+            c += 1
         }
+        let sum = (s0 + s1) + (s2 + s3)
         let factor = gradientScale / sum
         for c in 0..<classes { gradient[c] *= factor }
         gradient[label] -= gradientScale

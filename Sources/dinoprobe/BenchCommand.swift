@@ -38,13 +38,16 @@ struct Bench: ParsableCommand {
     @Flag(help: "Only time the linear-probe grid (13 heads, 12,500 steps of batch 128 on 9,469 x 768 features, 10 classes).")
     var grid = false
 
+    @Flag(help: "Only time one segmentation-head training step at ADE20K scale (batch 16, 512 px, 150 classes).")
+    var segStep = false
+
     func run() throws {
         guard repeats > 0, images > 0, threads > 0 else { throw ValidationError("--repeats, --images and --threads must be positive") }
         let sizes = batchSizes.split(separator: ",").compactMap { Int($0) }
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--batch-sizes takes e.g. 1,8,32") }
         Torch.setThreads(threads)
-        if grid {
-            let figures = try GridBenchmark.run()
+        if grid || segStep {
+            let figures = grid ? try GridBenchmark.run() : try SegmentationStepBenchmark.run()
             if let json { try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json)) }
             return
         }
