@@ -50,3 +50,26 @@ final class SoftmaxCrossEntropyTests: XCTestCase {
         XCTAssertThrowsError(try SoftmaxCrossEntropy().loss(logits: [0, 0], labels: [0], classes: 3))
     }
 }
+
+/// The many-class path (segmentation: 150 classes) against a double-precision reference.
+final class ManyClassSoftmaxTests: XCTestCase {
+    func testLossAndGradientWith150ClassesMatchDoublePrecision() throws {
+        var random = SeededRandom(seed: 11)
+        let (rows, classes) = (7, 150)
+        let logits = random.normals(count: rows * classes, std: 3)
+        let labels = (0..<rows).map { ($0 * 37) % classes }
+        let (loss, gradient) = try SoftmaxCrossEntropy().lossAndGradient(logits: logits, labels: labels, classes: classes)
+        var expectedLoss = 0.0
+        for r in 0..<rows {
+            let row = logits[(r * classes)..<((r + 1) * classes)].map(Double.init)
+            let m = row.max()!
+            let sum = row.map { exp($0 - m) }.reduce(0, +)
+            expectedLoss += log(sum) + m - row[labels[r]]
+            for c in 0..<classes {
+                let p = exp(row[c] - m) / sum - (c == labels[r] ? 1 : 0)
+                XCTAssertEqual(Double(gradient[r * classes + c]), p / Double(rows), accuracy: 1e-6)
+            }
+        }
+        XCTAssertEqual(Double(loss), expectedLoss / Double(rows), accuracy: 1e-5)
+    }
+}
