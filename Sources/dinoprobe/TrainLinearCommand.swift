@@ -37,8 +37,8 @@ struct TrainLinear: ParsableCommand {
     @Option(help: "Epochs.")
     var epochs: Int = 10
 
-    @Option(help: "Optimizer steps per epoch (Meta: 1250); default one pass over the features.")
-    var itersPerEpoch: Int?
+    @Option(help: "Optimizer steps per epoch (Meta's protocol: 1250, batches drawn from reshuffled passes); 0: one pass over the features.")
+    var itersPerEpoch: Int = 1250
 
     @Option(help: "Batch size.")
     var batchSize: Int = 128
@@ -84,7 +84,8 @@ struct TrainLinear: ParsableCommand {
         var settings = LinearProbeSettings()
         if !lrs.isEmpty { settings.learningRates = lrs }
         settings.epochs = epochs
-        settings.iterationsPerEpoch = itersPerEpoch
+        guard itersPerEpoch >= 0 else { throw ValidationError("--iters-per-epoch must be 0 (one pass) or positive") }
+        settings.iterationsPerEpoch = itersPerEpoch == 0 ? nil : itersPerEpoch
         settings.batchSize = batchSize
         settings.optimizer = optimizer
         settings.weightDecay = weightDecay

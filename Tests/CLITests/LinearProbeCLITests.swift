@@ -16,7 +16,7 @@ final class LinearProbeCLITests: XCTestCase {
         try Data("broken".utf8).write(to: URL(fileURLWithPath: data + "/train/\(firstClass)/zz_broken.png"))
         let run = dir.appendingPathComponent("run").path, cache = dir.appendingPathComponent("cache").path
         let common = ["--model", CLI.tinyModel, "--data", data, "--size", "64", "--cache-dir", cache]
-        let train = try CLI.run(["train-linear"] + common + ["--epochs", "20", "--batch-size", "16", "--out", run])
+        let train = try CLI.run(["train-linear"] + common + ["--epochs", "4", "--iters-per-epoch", "50", "--batch-size", "16", "--out", run])
         XCTAssertEqual(train.status, 0, train.stderr)
         for file in ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json", "skipped-train.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
@@ -55,16 +55,16 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertNotEqual(bad.status, 0)
 
         // A second train-linear reuses the cache and refuses to overwrite the first run's head.
-        let refused = try CLI.run(["train-linear"] + common + ["--epochs", "1", "--out", run])
+        let refused = try CLI.run(["train-linear"] + common + ["--epochs", "1", "--iters-per-epoch", "0", "--out", run])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("--overwrite"), refused.stderr)
-        let second = try CLI.run(["train-linear"] + common + ["--epochs", "1", "--out", run, "--overwrite"])
+        let second = try CLI.run(["train-linear"] + common + ["--epochs", "1", "--iters-per-epoch", "0", "--out", run, "--overwrite"])
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stderr.contains("train: ") && second.stderr.contains("from the cache"), second.stderr)
 
         // A changed image list invalidates the cache.
         try FileManager.default.removeItem(atPath: data + "/train/\(firstClass)/zz_broken.png")
-        let third = try CLI.run(["train-linear"] + common + ["--epochs", "1", "--out", run, "--overwrite"])
+        let third = try CLI.run(["train-linear"] + common + ["--epochs", "1", "--iters-per-epoch", "0", "--out", run, "--overwrite"])
         XCTAssertEqual(third.status, 0, third.stderr)
         XCTAssertTrue(third.stderr.contains("extract train"), third.stderr)
 
@@ -86,7 +86,7 @@ final class LinearProbeCLITests: XCTestCase {
         }
         let r = try CLI.run(["train-linear", "--features-file", dir.appendingPathComponent("train.safetensors").path,
                              "--val-features-file", dir.appendingPathComponent("val.safetensors").path,
-                             "--epochs", "5", "--batch-size", "8", "--out", dir.appendingPathComponent("run").path])
+                             "--epochs", "5", "--iters-per-epoch", "0", "--batch-size", "8", "--out", dir.appendingPathComponent("run").path])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("3 classes"), r.stdout)
     }
