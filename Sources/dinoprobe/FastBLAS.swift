@@ -18,6 +18,7 @@ enum FastBLAS {
         var changed = false
         if env["OPENBLAS_CORETYPE"] == nil, let core = coreTypeForThisCPU() {
             setenv("OPENBLAS_CORETYPE", core, 1)
+            setenv("DINOPROBE_CHOSE_CORETYPE", "1", 1)
             changed = true
         }
         let libraryPath = env["LD_LIBRARY_PATH"] ?? ""
@@ -42,6 +43,18 @@ enum FastBLAS {
         if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") { return "SkylakeX" }
         if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
         return nil
+    }
+
+    /// Where OPENBLAS_CORETYPE came from, for `info`.
+    static var coreTypeOrigin: String {
+        let env = ProcessInfo.processInfo.environment
+        guard let value = env["OPENBLAS_CORETYPE"] else { return "(unset: OpenBLAS detects the CPU itself)" }
+        if env["DINOPROBE_CHOSE_CORETYPE"] != nil { return "\(value) (chosen by dinoprobe for this CPU)" }
+        let best = coreTypeForThisCPU()
+        if let best, best != value {
+            return "\(value) (set in the environment; this CPU could use \(best): unset OPENBLAS_CORETYPE to let dinoprobe choose)"
+        }
+        return "\(value) (set in the environment)"
     }
 
     /// What the loaded OpenBLAS reports: kernel core, threads, build configuration and file.

@@ -54,7 +54,7 @@ struct Info: ParsableCommand {
             row("ATen parallel", Torch.parallelInfo.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.contains("backend") || $0.contains("at::get_num_threads") || $0.contains("OpenMP") }.joined(separator: "; ")),
             row("BLAS", "OpenBLAS core \(blas.core), \(blas.threads) threads (\(blas.library))"),
             row("BLAS build", blas.config),
-            row("OPENBLAS_CORETYPE", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"),
+            row("OPENBLAS_CORETYPE", FastBLAS.coreTypeOrigin),
         ]
         print(lines.joined(separator: "\n"))
     }
