@@ -82,8 +82,6 @@ final class Tensor: @unchecked Sendable {
         return try .wrap(ct_permute(handle, dims, Int32(dims.count)), "permute")
     }
 
-    func contiguous() throws -> Tensor { try .wrap(ct_contiguous(handle), "contiguous") }
-
     func narrow(_ dim: Int, start: Int, length: Int) throws -> Tensor {
         try .wrap(ct_narrow(handle, Int32(dim), Int64(start), Int64(length)), "narrow")
     }
@@ -103,13 +101,11 @@ final class Tensor: @unchecked Sendable {
     static func + (a: Tensor, b: Tensor) throws -> Tensor { try .wrap(ct_add(a.handle, b.handle), "add") }
     static func * (a: Tensor, b: Tensor) throws -> Tensor { try .wrap(ct_mul(a.handle, b.handle), "mul") }
     func negated() throws -> Tensor { try .wrap(ct_neg(handle), "neg") }
-    func scaled(by s: Double) throws -> Tensor { try .wrap(ct_mul_scalar(handle, s), "mul") }
 
     /// self + b * c.
     func addingProduct(_ b: Tensor, _ c: Tensor) throws -> Tensor { try .wrap(ct_addcmul(handle, b.handle, c.handle), "addcmul") }
 
     func activation(_ kind: ct_activation_kind) throws -> Tensor { try .wrap(ct_activation(handle, kind), "activation") }
-    func mean(dim: Int, keepdim: Bool = false) throws -> Tensor { try .wrap(ct_mean(handle, Int32(dim), keepdim ? 1 : 0), "mean") }
 
     func linear(_ weight: Tensor, _ bias: Tensor?) throws -> Tensor {
         try .wrap(ct_linear(handle, weight.handle, bias?.handle), "linear")

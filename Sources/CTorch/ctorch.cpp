@@ -128,15 +128,12 @@ ct_tensor *ct_to(const ct_tensor *t, ct_device device, ct_dtype dtype) {
     });
 }
 
-ct_tensor *ct_clone(const ct_tensor *t) { return guarded([&] { return t->t.clone(); }); }
-
 ct_tensor *ct_reshape(const ct_tensor *t, const int64_t *shape, int ndim) {
     return guarded([&] { return t->t.reshape(dims(shape, ndim)); });
 }
 ct_tensor *ct_permute(const ct_tensor *t, const int64_t *d, int ndim) {
     return guarded([&] { return t->t.permute(dims(d, ndim)); });
 }
-ct_tensor *ct_contiguous(const ct_tensor *t) { return guarded([&] { return t->t.contiguous(); }); }
 ct_tensor *ct_narrow(const ct_tensor *t, int dim, int64_t start, int64_t length) {
     return guarded([&] { return t->t.narrow(dim, start, length); });
 }
@@ -155,7 +152,6 @@ ct_tensor *ct_expand(const ct_tensor *t, const int64_t *shape, int ndim) {
 ct_tensor *ct_add(const ct_tensor *a, const ct_tensor *b) { return guarded([&] { return a->t + b->t; }); }
 ct_tensor *ct_mul(const ct_tensor *a, const ct_tensor *b) { return guarded([&] { return a->t * b->t; }); }
 ct_tensor *ct_neg(const ct_tensor *a) { return guarded([&] { return -a->t; }); }
-ct_tensor *ct_mul_scalar(const ct_tensor *a, double s) { return guarded([&] { return a->t * s; }); }
 ct_tensor *ct_addcmul(const ct_tensor *a, const ct_tensor *b, const ct_tensor *c) {
     return guarded([&] { return at::addcmul(a->t, b->t, c->t); });
 }
@@ -172,10 +168,6 @@ ct_tensor *ct_activation(const ct_tensor *x, ct_activation_kind kind) {
     });
 }
 
-ct_tensor *ct_mean(const ct_tensor *x, int dim, int keepdim) {
-    return guarded([&] { return x->t.mean(dim, keepdim != 0); });
-}
-
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b) {
     return guarded([&] {
         return b ? at::linear(x->t, w->t, b->t) : at::linear(x->t, w->t);
@@ -190,12 +182,6 @@ ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor
 
 ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride) {
     return guarded([&] { return at::conv2d(x->t, w->t, b->t, {stride, stride}); });
-}
-
-ct_tensor *ct_matmul(const ct_tensor *a, const ct_tensor *b) { return guarded([&] { return at::matmul(a->t, b->t); }); }
-
-ct_tensor *ct_softmax(const ct_tensor *x, int dim) {
-    return guarded([&] { return at::softmax(x->t, dim, at::kFloat); });
 }
 
 ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale) {

@@ -46,12 +46,10 @@ int64_t ct_numel(const ct_tensor *t);
 /// Copies the tensor (any device, dtype, layout) into `out` as contiguous float32.
 int ct_copy_to_floats(const ct_tensor *t, float *out, int64_t count);
 ct_tensor *ct_to(const ct_tensor *t, ct_device device, ct_dtype dtype);
-ct_tensor *ct_clone(const ct_tensor *t);
 
 // Shape.
 ct_tensor *ct_reshape(const ct_tensor *t, const int64_t *shape, int ndim);
 ct_tensor *ct_permute(const ct_tensor *t, const int64_t *dims, int ndim);
-ct_tensor *ct_contiguous(const ct_tensor *t);
 ct_tensor *ct_narrow(const ct_tensor *t, int dim, int64_t start, int64_t length);
 ct_tensor *ct_cat(const ct_tensor *const *ts, int n, int dim);
 ct_tensor *ct_expand(const ct_tensor *t, const int64_t *shape, int ndim);
@@ -60,18 +58,14 @@ ct_tensor *ct_expand(const ct_tensor *t, const int64_t *shape, int ndim);
 ct_tensor *ct_add(const ct_tensor *a, const ct_tensor *b);
 ct_tensor *ct_mul(const ct_tensor *a, const ct_tensor *b);
 ct_tensor *ct_neg(const ct_tensor *a);
-ct_tensor *ct_mul_scalar(const ct_tensor *a, double s);
 /// a + b * c in one pass (b broadcast against c), the residual-with-layer-scale update.
 ct_tensor *ct_addcmul(const ct_tensor *a, const ct_tensor *b, const ct_tensor *c);
 ct_tensor *ct_activation(const ct_tensor *x, ct_activation_kind kind);
-ct_tensor *ct_mean(const ct_tensor *x, int dim, int keepdim);
 
 // Neural-network ops.
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b /* nullable */);
 ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, double eps);
 ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride);
-ct_tensor *ct_matmul(const ct_tensor *a, const ct_tensor *b);
-ct_tensor *ct_softmax(const ct_tensor *x, int dim);
 /// softmax(q k^T * scale) v over the last two dims, softmax in float32, no mask.
 ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale);
 /// Bilinear (mode 0) or bicubic (mode 1) resize of [N, C, H, W] with align_corners=false,
