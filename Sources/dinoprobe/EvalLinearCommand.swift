@@ -82,12 +82,8 @@ struct Classify: ParsableCommand {
         var failures = 0
         try extractor.run(paths: images, onBatch: { batch in
             let out = batch.output
-            var cls: [Float] = [], mean: [Float] = []
-            for b in 0..<out.batch {
-                for layer in out.layers { cls += out.cls(b, layer: layer); mean += out.meanPatch(b, layer: layer) }
-            }
-            let features = CachedFeatures(count: out.batch, dim: out.dim, blocks: out.layers.count, cls: cls, meanPatch: mean,
-                                          sourceIndex: batch.indices, skipped: [], backboneFingerprint: model.fingerprint)
+            var features = CachedFeatures(dim: out.dim, blocks: out.layers.count, backboneFingerprint: model.fingerprint)
+            features.append(batch)
             let vectors = try features.vectors(loaded.recipe.tokens, blocks: loaded.recipe.blocks)
             let probabilities = try loaded.head.probabilities(features: vectors.values, count: out.batch)
             for (b, index) in batch.indices.enumerated() {

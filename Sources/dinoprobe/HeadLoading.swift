@@ -27,7 +27,7 @@ struct LoadedClassifier {
     }
 
     /// Blocks to extract so that the cache is shared with train-linear.
-    func blocks(for model: DINOv3Model) -> Int { min(max(recipe.blocks, 4), model.config.numHiddenLayers) }
+    func blocks(for model: DINOv3Model) -> Int { cachedBlocks(layers: recipe.blocks, model: model) }
 }
 
 /// The blocks train-linear, eval-linear and knn extract, so one cache serves them all.

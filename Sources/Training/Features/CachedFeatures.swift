@@ -34,6 +34,25 @@ public struct CachedFeatures: Sendable {
         self.backboneFingerprint = backboneFingerprint
     }
 
+    /// No rows yet: fill with `append`.
+    public init(dim: Int, blocks: Int, backboneFingerprint: String) {
+        self.init(count: 0, dim: dim, blocks: blocks, cls: [], meanPatch: [], sourceIndex: [], skipped: [],
+                  backboneFingerprint: backboneFingerprint)
+    }
+
+    /// Adds one row per image of `batch`: the CLS and mean-patch tokens of each of its layers.
+    public mutating func append(_ batch: ExtractedBatch) {
+        let out = batch.output
+        for (b, index) in batch.indices.enumerated() {
+            for layer in out.layers {
+                cls += out.cls(b, layer: layer)
+                meanPatch += out.meanPatch(b, layer: layer)
+            }
+            sourceIndex.append(index)
+        }
+        count += out.batch
+    }
+
     /// Feature vectors [count, width] for `recipe` (see `FeatureTokens`).
     public func vectors(_ tokens: FeatureTokens, blocks n: Int) throws -> (values: [Float], width: Int) {
         guard n >= 1, n <= blocks else {

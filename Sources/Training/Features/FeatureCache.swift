@@ -54,24 +54,13 @@ public struct FeatureCache: Sendable {
         }
         let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
                                              lastLayers: blocks, maxPixels: maxPixels)
-        let d = model.config.hiddenSize
-        var cls: [Float] = [], mean: [Float] = [], index: [Int] = [], skipped: [SkippedInput] = []
-        cls.reserveCapacity(paths.count * blocks * d)
-        mean.reserveCapacity(paths.count * blocks * d)
+        var features = CachedFeatures(dim: model.config.hiddenSize, blocks: blocks, backboneFingerprint: model.fingerprint)
+        features.cls.reserveCapacity(paths.count * blocks * features.dim)
+        features.meanPatch.reserveCapacity(paths.count * blocks * features.dim)
         let progress = ProgressReporter("extract \(name)", total: paths.count)
-        try extractor.run(paths: paths, onBatch: { batch in
-            let out = batch.output
-            for (b, i) in batch.indices.enumerated() {
-                for layer in out.layers {
-                    cls += out.cls(b, layer: layer)
-                    mean += out.meanPatch(b, layer: layer)
-                }
-                index.append(i)
-            }
-        }, onSkip: { skipped.append($0) }, onProgress: { progress.update($0) })
-        progress.finish(paths.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
-        let features = CachedFeatures(count: index.count, dim: d, blocks: blocks, cls: cls, meanPatch: mean,
-                                      sourceIndex: index, skipped: skipped, backboneFingerprint: model.fingerprint)
+        try extractor.run(paths: paths, onBatch: { features.append($0) }, onSkip: { features.skipped.append($0) },
+                          onProgress: { progress.update($0) })
+        progress.finish(paths.count, note: features.skipped.isEmpty ? "" : "\(features.skipped.count) skipped")
         if let file {
             try Self.write(features, inputCount: paths.count, to: file.path)
         }
