@@ -28,7 +28,9 @@ func loadValidSegmentation(root: String, layout: String, split: DatasetSplit, fo
     case "folder": dataset = try SegmentationFolder.load(root: root, split: split)
     default: throw ValidationError("--layout must be auto, ade20k, voc or folder")
     }
-    let (valid, skipped) = dataset.validate()
+    let progress = ProgressReporter("check \(split.rawValue) pairs", total: dataset.count, unit: "pairs")
+    let (valid, skipped) = dataset.validate { done, _ in progress.update(done) }
+    progress.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
     try reportSkipped(skipped.map { SkippedInput(index: 0, path: $0.path, reason: $0.reason) }, split: split.rawValue, folder: folder)
     guard valid.count > 0 else { throw ValidationError("no usable image/mask pair in the \(split.rawValue) split of \(root)") }
     return valid

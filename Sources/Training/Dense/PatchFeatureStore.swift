@@ -90,19 +90,22 @@ public final class PatchFeatureStore: @unchecked Sendable {
         let labelHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: labelTemp))
         defer { try? featureHandle.close(); try? labelHandle.close() }
 
-        // Masks are read first (cheap), so bad pairs are known before the backbone runs.
-        var masks: [Int: [UInt8]] = [:]
+        // Masks are checked first (cheap), so bad pairs are known before the backbone runs; they are
+        // read again when their features are written rather than held: at 448 px, ADE20K's masks
+        // alone would take 4 GB of memory.
         var skipped: [SkippedInput] = []
         var usable: [Int] = []
+        let maskProgress = ProgressReporter("read masks", total: images.count, unit: "masks")
         for i in images.indices {
+            maskProgress.update(i + 1)
             do {
-                let mask = try loadMask(i)
-                masks[i] = resizeNearest(mask, height: resolution, width: resolution)
+                _ = try loadMask(i)
                 usable.append(i)
             } catch {
                 skipped.append(SkippedInput(index: i, path: images[i], reason: "\(error)"))
             }
         }
+        maskProgress.finish(images.count)
         var count = 0
         var grid = (0, 0), dim = 0
         for mirrored in flip ? [false, true] : [false] {
@@ -118,7 +121,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
                 for (b, j) in batch.indices.enumerated() {
                     let tokens = out.patchTokens(b)
                     try featureHandle.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian }.withUnsafeBytes { Data($0) })
-                    var labels = masks[usable[j]]!
+                    var labels = resizeNearest(try loadMask(usable[j]), height: resolution, width: resolution)
                     if mirrored { labels = mirror(labels, height: resolution, width: resolution) }
                     try labelHandle.write(contentsOf: Data(labels))
                     kept.insert(j)
