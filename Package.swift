@@ -45,24 +45,29 @@ let package = Package(
         // CBLAS from OpenBLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "SafeTensors"),
-        .target(name: "Backbone", dependencies: ["CTorch", "CImageCodecs", "SafeTensors"]),
-        .target(name: "Heads", dependencies: ["COpenBLAS", "SafeTensors"]),
-        .target(name: "Training", dependencies: ["Heads", "Backbone", "SafeTensors", "COpenBLAS"]),
+        // Files, paths, hashing, the seeded RNG: what every other module builds on.
+        .target(name: "Support"),
+        .target(name: "SafeTensors", dependencies: ["Support"]),
+        // Decoding, EXIF, resampling and writing images; label masks.
+        .target(name: "Images", dependencies: ["CImageCodecs", "Support"]),
+        .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support"]),
+        .target(name: "Heads", dependencies: ["COpenBLAS", "SafeTensors", "Support"]),
+        .target(name: "Training", dependencies: ["Heads", "Backbone", "Images", "SafeTensors", "Support", "COpenBLAS"]),
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
-                "Backbone", "Heads", "Training", "SafeTensors", "COpenBLAS",
+                "Backbone", "Heads", "Training", "Images", "SafeTensors", "Support", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // examples/CustomHead: a custom head on extracted features with `import Heads` only.
-        .executableTarget(name: "custom-head", dependencies: ["Heads", "SafeTensors"], path: "examples/CustomHead"),
-        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "SafeTensors"],
+        .executableTarget(name: "custom-head", dependencies: ["Heads", "SafeTensors", "Support"], path: "examples/CustomHead"),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "SafeTensors", "Images"]),
+        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Images", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "SafeTensors"]),
-        .testTarget(name: "CLITests", dependencies: ["SafeTensors", "Training", "Backbone"]),
+        .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors", "Support"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Images", "SafeTensors", "Support"]),
+        .testTarget(name: "CLITests", dependencies: ["SafeTensors", "Training", "Backbone", "Images", "Support"]),
     ],
     // Debian's libtorch 1.13 wants C++17; newer libtorch headers require C++20.
     cxxLanguageStandard: libtorch == nil ? .cxx17 : .cxx20

@@ -1,6 +1,7 @@
 import CTorch
 import Foundation
 import SafeTensors
+import Support
 
 /// The weights of a DINOv3 checkpoint folder, checked strictly against its config: every tensor
 /// the architecture needs is present with the right shape, and nothing else is.

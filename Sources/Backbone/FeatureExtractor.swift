@@ -1,4 +1,5 @@
 import Foundation
+import Images
 
 /// One batch of images run through the backbone.
 public struct ExtractedBatch: Sendable {
@@ -60,20 +61,8 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// Decodes and preprocesses one image (the work the background thread does).
     public func prepare(path: String) throws -> (pixels: [Float], height: Int, width: Int) {
         var image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
-        if flipped { image = Self.mirrored(image) }
+        if flipped { image = image.mirrored() }
         return try preprocessing.apply(image)
-    }
-
-    static func mirrored(_ image: RGBImage) -> RGBImage {
-        var out = image.pixels
-        let w = image.width
-        for y in 0..<image.height {
-            for x in 0..<w {
-                let s = (y * w + (w - 1 - x)) * 3, d = (y * w + x) * 3
-                out[d] = image.pixels[s]; out[d + 1] = image.pixels[s + 1]; out[d + 2] = image.pixels[s + 2]
-            }
-        }
-        return RGBImage(width: w, height: image.height, pixels: out)
     }
 
     /// Runs every path; calls `onBatch` in input order for each batch of same-size images,

@@ -1,4 +1,5 @@
 import Foundation
+import Images
 
 /// How images become pixel values.
 public enum PreprocessPreset: String, Sendable, CaseIterable, Codable {

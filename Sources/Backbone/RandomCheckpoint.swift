@@ -1,5 +1,6 @@
 import Foundation
 import SafeTensors
+import Support
 
 /// Writes a checkpoint folder (config.json + model.safetensors) of the real layout with random
 /// weights of realistic scale: for benchmarks and demos where the gated weights are absent.
@@ -27,7 +28,7 @@ public enum RandomCheckpoint {
             } else {
                 values = (0..<count).map { _ in next() }
             }
-            writer.add(name, floats: values, shape: shape)
+            try writer.add(name, floats: values, shape: shape)
         }
         try writer.write(to: folder.appendingPathComponent("model.safetensors").path)
         try AtomicFile.write(Data(config.jsonText().utf8), to: folder.appendingPathComponent("config.json").path)

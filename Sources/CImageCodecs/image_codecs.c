@@ -22,12 +22,29 @@ struct jpeg_error_context {
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
     int truncated;
+    int over_memory;
 };
 
 static void jpeg_error_exit(j_common_ptr cinfo) {
     struct jpeg_error_context *ctx = (struct jpeg_error_context *)cinfo->err;
     (*cinfo->err->format_message)(cinfo, ctx->message);
+    /* libjpeg asks for a backing store (temporary files) when max_memory_to_use is too small. */
+    if (cinfo->err->msg_code == JERR_NO_BACKING_STORE || cinfo->err->msg_code == JERR_OUT_OF_MEMORY) {
+        ctx->over_memory = 1;
+    }
     longjmp(ctx->jump, 1);
+}
+
+/* Refuses progressive files with absurd numbers of scans (each one is a pass over the image). */
+static void jpeg_scan_limit(j_common_ptr cinfo) {
+    if (cinfo->is_decompressor) {
+        j_decompress_ptr d = (j_decompress_ptr)cinfo;
+        if (d->input_scan_number > IC_MAX_JPEG_SCANS) {
+            struct jpeg_error_context *ctx = (struct jpeg_error_context *)cinfo->err;
+            snprintf(ctx->message, sizeof ctx->message, "more than %d progressive scans (a decoding bomb)", IC_MAX_JPEG_SCANS);
+            longjmp(ctx->jump, 1);
+        }
+    }
 }
 
 static void jpeg_emit_message(j_common_ptr cinfo, int level) {
@@ -46,14 +63,16 @@ static inline uint8_t muldiv255(int a, int b) {
 
 static inline uint8_t clip8(int v) { return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v)); }
 
-int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory, ic_image *out,
                    char *error, size_t error_len) {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_context ctx;
-    JSAMPLE *row = NULL;
+    struct jpeg_progress_mgr progress;
+    JSAMPLE *volatile row = NULL;
     uint8_t *volatile pixels = NULL;
     memset(out, 0, sizeof(*out));
     memset(&ctx, 0, sizeof(ctx));
+    memset(&cinfo, 0, sizeof(cinfo));
     cinfo.err = jpeg_std_error(&ctx.mgr);
     ctx.mgr.error_exit = jpeg_error_exit;
     ctx.mgr.emit_message = jpeg_emit_message;
@@ -62,9 +81,12 @@ int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, ic_imag
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(row);
-        return 1;
+        return ctx.over_memory ? 3 : 1;
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.mem->max_memory_to_use = max_memory > 0 ? (long)max_memory : 0;
+    progress.progress_monitor = jpeg_scan_limit;
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
 
@@ -86,6 +108,10 @@ int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, ic_imag
     jpeg_start_decompress(&cinfo);
     const int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
     const int comps = cinfo.output_components;
+    if (w <= 0 || h <= 0 || comps < 1 || comps > 4) {
+        strcpy(ctx.message, "unsupported JPEG layout");
+        longjmp(ctx.jump, 1);
+    }
     pixels = malloc((size_t)w * (size_t)h * 3);
     row = malloc((size_t)w * (size_t)comps);
     if (!pixels || !row) {
@@ -128,6 +154,35 @@ int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, ic_imag
     out->height = h;
     out->source_mode = mode;
     out->bit_depth = 8;
+    return 0;
+}
+
+static int read_jpeg_info(const uint8_t *data, size_t size, ic_info *out, char *error, size_t error_len) {
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_context ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    memset(&cinfo, 0, sizeof(cinfo));
+    cinfo.err = jpeg_std_error(&ctx.mgr);
+    ctx.mgr.error_exit = jpeg_error_exit;
+    ctx.mgr.emit_message = jpeg_emit_message;
+    if (setjmp(ctx.jump)) {
+        set_error(error, error_len, ctx.message[0] ? ctx.message : "corrupt JPEG header");
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    out->format = 1;
+    out->width = (int)cinfo.image_width;
+    out->height = (int)cinfo.image_height;
+    out->multipass = cinfo.progressive_mode || cinfo.buffered_image ? 1 : 0;
+    out->components = cinfo.num_components;
+    jpeg_destroy_decompress(&cinfo);
+    if (out->width <= 0 || out->height <= 0) {
+        set_error(error, error_len, "the header declares an empty image");
+        return 1;
+    }
     return 0;
 }
 
@@ -196,6 +251,9 @@ static int decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_i
     }
     png_set_read_fn(png, &reader, png_read_from_memory);
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    /* Ancillary chunks (zTXt, iCCP, ...) are decompressed into memory: keep them small and few. */
+    png_set_chunk_malloc_max(png, 8u << 20);
+    png_set_chunk_cache_max(png, 256);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int color = png_get_color_type(png, info);
@@ -258,6 +316,48 @@ static int decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_i
     out->source_mode = mode;
     out->bit_depth = depth;
     return 0;
+}
+
+static int read_png_info(const uint8_t *data, size_t size, ic_info *out, char *error, size_t error_len) {
+    struct png_error_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_error_fn, png_warning_fn);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info) {
+        if (png) png_destroy_read_struct(&png, NULL, NULL);
+        set_error(error, error_len, "out of memory");
+        return 1;
+    }
+    struct png_reader reader = {data, size, 0};
+    if (setjmp(ctx.jump)) {
+        set_error(error, error_len, ctx.message[0] ? ctx.message : "corrupt PNG header");
+        png_destroy_read_struct(&png, &info, NULL);
+        return 1;
+    }
+    png_set_read_fn(png, &reader, png_read_from_memory);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_set_chunk_malloc_max(png, 8u << 20);
+    png_set_chunk_cache_max(png, 256);
+    png_read_info(png, info);
+    out->format = 2;
+    out->width = (int)png_get_image_width(png, info);
+    out->height = (int)png_get_image_height(png, info);
+    out->multipass = png_get_interlace_type(png, info) != PNG_INTERLACE_NONE;
+    out->components = png_get_channels(png, info);
+    png_destroy_read_struct(&png, &info, NULL);
+    return 0;
+}
+
+int ic_read_info(const uint8_t *data, size_t size, ic_info *out, char *error, size_t error_len) {
+    memset(out, 0, sizeof(*out));
+    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
+        return read_jpeg_info(data, size, out, error, error_len);
+    }
+    if (size >= 8 && png_sig_cmp((png_const_bytep)data, 0, 8) == 0) {
+        return read_png_info(data, size, out, error, error_len);
+    }
+    set_error(error, error_len, "neither JPEG nor PNG");
+    return -1;
 }
 
 int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,

@@ -1,3 +1,4 @@
+import Support
 /// Channel dropout on channels-last feature maps, as PyTorch `Dropout2d` on [B, C, h, w]:
 /// in training each (sample, channel) pair is zeroed with probability `p` and kept ones are
 /// scaled by `1 / (1 - p)`, the same factor over the whole h x w map.

@@ -8,8 +8,8 @@ extension LinearClassifier {
         try validateParameters()
         try metadata.validate(classes: classes, path: path)
         var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
-        writer.add("weight", floats: weight, shape: [classes, dim])
-        writer.add("bias", floats: bias, shape: [classes])
+        try writer.add("weight", floats: weight, shape: [classes, dim])
+        try writer.add("bias", floats: bias, shape: [classes])
         try writer.write(to: path)
     }
 

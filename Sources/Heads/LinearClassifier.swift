@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Gradients of a linear head's mean loss.
 public struct LinearGradients: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Loss and gradients of a `LinearSegmenter` training step, plus the batch statistics its
 /// batch norm saw (for `updateRunningStatistics`).

@@ -1,19 +1,24 @@
 import Foundation
+import Support
 
-/// Element types of the safetensors format that dinoprobe reads or writes.
+/// Element types of the safetensors format (every byte-sized type of the specification).
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
-    case i64 = "I64", i32 = "I32", u8 = "U8", i8 = "I8", bool = "BOOL"
+    case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16", f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
+    case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8"
+    case u64 = "U64", u32 = "U32", u16 = "U16", u8 = "U8", bool = "BOOL"
 
     /// Bytes per element.
     public var size: Int {
         switch self {
-        case .f64, .i64: return 8
-        case .f32, .i32: return 4
-        case .f16, .bf16: return 2
-        case .u8, .i8, .bool: return 1
+        case .f64, .i64, .u64: return 8
+        case .f32, .i32, .u32: return 4
+        case .f16, .bf16, .i16, .u16: return 2
+        case .f8e4m3, .f8e5m2, .u8, .i8, .bool: return 1
         }
     }
+
+    /// Floating-point types whose values can be NaN or infinite.
+    public var isFloatingPoint: Bool { [.f64, .f32, .f16, .bf16, .f8e4m3, .f8e5m2].contains(self) }
 }
 
 /// Errors met while reading or writing safetensors files; each names the file.
@@ -22,6 +27,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case malformed(path: String, reason: String)
     case missingTensor(path: String, name: String)
     case unsupportedDType(path: String, name: String, dtype: String)
+    case nonFinite(path: String, name: String, index: Int)
+    case invalidTensor(name: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,106 +36,171 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case let .malformed(path, reason): return "\(path) is not a valid safetensors file: \(reason)"
         case let .missingTensor(path, name): return "\(path) has no tensor named '\(name)'"
         case let .unsupportedDType(path, name, dtype):
-            return "tensor '\(name)' in \(path) has dtype \(dtype), which dinoprobe cannot convert to float"
+            return "tensor '\(name)' in \(path) has dtype \(dtype), which dinoprobe cannot use here"
+        case let .nonFinite(path, name, index):
+            return "tensor '\(name)' in \(path) holds NaN or infinite values (the first at element \(index)); the file is corrupt or came from a diverged run"
+        case let .invalidTensor(name, reason): return "cannot write tensor '\(name)': \(reason)"
         }
     }
 }
 
-/// One tensor's entry in a safetensors header.
+/// One tensor's entry in a safetensors header, checked against the file.
 public struct SafeTensorInfo: Sendable, Equatable {
-    public var dtype: SafeTensorsDType
-    public var shape: [Int]
+    public let dtype: SafeTensorsDType
+    public let shape: [Int]
     /// Byte range within the data section.
-    public var begin: Int
-    public var end: Int
-    public var elementCount: Int { shape.reduce(1, *) }
+    public let begin: Int
+    public let end: Int
+    /// The product of the shape (checked not to overflow).
+    public let elementCount: Int
+    public var byteCount: Int { end - begin }
 }
 
-/// A memory-mapped safetensors file. Tensor bytes are read in place from the mapping; nothing is
-/// copied until a caller asks for converted values.
+/// A validated safetensors file, read in place (memory-mapped): nothing is copied until a caller
+/// asks for converted values.
+///
+/// Everything in the header is checked before use: its length (at most `maxHeaderBytes`), its
+/// JSON (strictly, see `HeaderParser`), every shape product and byte count (overflow-checked),
+/// and the data ranges, which must tile the data section exactly, in any order, without overlap
+/// or holes (as the format specifies; this also rules out two tensors sharing bytes).
 public final class SafeTensorsFile: @unchecked Sendable {
+    /// Largest header accepted (the reference implementation's limit).
+    public static let maxHeaderBytes = 100_000_000
+
     public let path: String
     public let tensors: [String: SafeTensorInfo]
+    /// Tensor names in the order of their data.
+    public let names: [String]
     public let metadata: [String: String]
-    private let data: Data
+    private let file: MappedFile
     private let dataStart: Int
 
-    public init(path: String) throws {
-        self.path = path
-        let url = URL(fileURLWithPath: path)
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw SafeTensorsError.unreadable(path: path, reason: "\(error.localizedDescription)")
+    /// Maps and validates the file at `path`.
+    public convenience init(path: String) throws {
+        let file: MappedFile
+        do { file = try MappedFile(path: path) } catch {
+            throw SafeTensorsError.unreadable(path: path, reason: "\(error)")
         }
-        guard data.count >= 8 else {
-            throw SafeTensorsError.malformed(path: path, reason: "file is \(data.count) bytes, shorter than the 8-byte header length")
+        try self.init(file: file)
+    }
+
+    /// Validates bytes held in memory; `path` names them in messages.
+    public convenience init(bytes: Data, path: String) throws {
+        try self.init(file: MappedFile(bytes: bytes, path: path))
+    }
+
+    public init(file: MappedFile) throws {
+        path = file.path
+        self.file = file
+        let path = file.path
+        func malformed(_ reason: String) -> SafeTensorsError { .malformed(path: path, reason: reason) }
+        guard file.count >= 8 else { throw malformed("the file is \(file.count) bytes, shorter than the 8-byte header length") }
+        let declared = file.withBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self)) }
+        guard declared <= UInt64(Self.maxHeaderBytes) else {
+            throw malformed("the header length field says \(declared) bytes, more than the \(Self.maxHeaderBytes) allowed")
         }
-        let headerLength = data.withUnsafeBytes { raw in
-            Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
-        }
-        guard headerLength > 0, headerLength <= data.count - 8, headerLength < 100_000_000 else {
-            throw SafeTensorsError.malformed(path: path, reason: "header length \(headerLength) does not fit a \(data.count)-byte file")
+        let headerLength = Int(declared)
+        guard headerLength >= 2, headerLength <= file.count - 8 else {
+            throw malformed("the header length \(headerLength) does not fit a \(file.count)-byte file")
         }
         dataStart = 8 + headerLength
-        let headerData = data.subdata(in: 8..<(8 + headerLength))
-        guard let object = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
-            throw SafeTensorsError.malformed(path: path, reason: "header is not a JSON object")
+        let parsed: (entries: [(String, HeaderParser.Entry)], metadata: [String: String])
+        do {
+            parsed = try file.withBytes(in: 8..<dataStart) { try HeaderParser.parse($0) }
+        } catch let failure as HeaderParser.Failure {
+            throw malformed(failure.reason)
         }
+        let dataLength = file.count - dataStart
         var tensors: [String: SafeTensorInfo] = [:]
-        var metadata: [String: String] = [:]
-        let dataLength = data.count - dataStart
-        for (name, value) in object {
-            if name == "__metadata__" {
-                for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = v as? String ?? "\(v)" }
-                continue
+        tensors.reserveCapacity(parsed.entries.count)
+        for (name, entry) in parsed.entries {
+            let clipped = HeaderParser.clip(name)
+            guard let dtype = SafeTensorsDType(rawValue: entry.dtype) else {
+                throw SafeTensorsError.unsupportedDType(path: path, name: clipped, dtype: HeaderParser.clip(entry.dtype))
             }
-            guard let entry = value as? [String: Any],
-                  let dtypeName = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int],
-                  let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw SafeTensorsError.malformed(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets")
+            var count = 1
+            for dim in entry.shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+                guard !overflow else { throw malformed("the shape \(entry.shape) of '\(clipped)' overflows") }
+                count = product
             }
-            guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-                throw SafeTensorsError.unsupportedDType(path: path, name: name, dtype: dtypeName)
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size)
+            guard !overflow, entry.begin <= entry.end, entry.end <= dataLength, entry.end - entry.begin == bytes else {
+                throw malformed("tensor '\(clipped)' (\(dtype.rawValue) \(entry.shape)) has the byte range [\(entry.begin), \(entry.end)), which does not match its shape or lies outside the \(dataLength)-byte data section")
             }
-            let info = SafeTensorInfo(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
-            guard info.begin >= 0, info.end <= dataLength, info.end - info.begin == info.elementCount * dtype.size,
-                  shape.allSatisfy({ $0 >= 0 }) else {
-                throw SafeTensorsError.malformed(path: path, reason: "tensor '\(name)' (\(dtypeName) \(shape)) has byte range \(offsets) inconsistent with its shape or the file size")
+            tensors[name] = SafeTensorInfo(dtype: dtype, shape: entry.shape, begin: entry.begin, end: entry.end, elementCount: count)
+        }
+        // The ranges must tile the data section: sorted by start, each begins where the last ended.
+        let ordered = parsed.entries.map(\.0).sorted { a, b in
+            let (x, y) = (tensors[a]!, tensors[b]!)
+            return x.begin != y.begin ? x.begin < y.begin : x.end < y.end
+        }
+        var cursor = 0
+        for name in ordered {
+            let info = tensors[name]!
+            guard info.begin == cursor else {
+                throw malformed(info.begin < cursor
+                    ? "tensor '\(HeaderParser.clip(name))' overlaps the data of another tensor"
+                    : "the data section has unused bytes before tensor '\(HeaderParser.clip(name))'")
             }
-            tensors[name] = info
+            cursor = info.end
+        }
+        guard cursor == dataLength else {
+            throw malformed("the data section is \(dataLength) bytes but the tensors cover \(cursor)")
         }
         self.tensors = tensors
-        self.metadata = metadata
+        names = ordered
+        metadata = parsed.metadata
     }
 
     /// Calls `body` with the raw bytes of a tensor, in place in the mapping.
     public func withBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let info = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
-        return try data.withUnsafeBytes { raw in
-            try body(UnsafeRawBufferPointer(rebasing: raw[(dataStart + info.begin)..<(dataStart + info.end)]))
-        }
+        return try file.withBytes(in: (dataStart + info.begin)..<(dataStart + info.end), body)
     }
 
     /// Calls `body` with the whole data section (after the header), in place.
     public func withAllData<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try data.withUnsafeBytes { raw in try body(UnsafeRawBufferPointer(rebasing: raw[dataStart...])) }
+        try file.withBytes(in: dataStart..<file.count, body)
     }
 
     /// The tensor's values converted to Float (F32, F16, BF16, F64 and integer types).
     public func floats(_ name: String) throws -> [Float] {
         guard let info = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
-        return try withBytes(of: name) { FloatConversion.toFloats($0, dtype: info.dtype, count: info.elementCount) }
+        guard let values = try withBytes(of: name, { FloatConversion.toFloats($0, dtype: info.dtype, count: info.elementCount) }) else {
+            throw SafeTensorsError.unsupportedDType(path: path, name: name, dtype: info.dtype.rawValue)
+        }
+        return values
     }
 
-    /// The tensor's values as Int64 (integer types only).
+    /// The tensor's values converted to Float, refusing NaN and infinities.
+    public func finiteFloats(_ name: String) throws -> [Float] {
+        let values = try floats(name)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw SafeTensorsError.nonFinite(path: path, name: name, index: bad)
+        }
+        return values
+    }
+
+    /// Throws `nonFinite` if a floating-point tensor holds NaN or infinity (read in place).
+    public func checkFinite(_ name: String) throws {
+        guard let info = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
+        if let bad = try withBytes(of: name, { FloatConversion.firstNonFinite($0, dtype: info.dtype, count: info.elementCount) }) {
+            throw SafeTensorsError.nonFinite(path: path, name: name, index: bad)
+        }
+    }
+
+    /// The tensor's values as Int64 (integer and bool types only).
     public func ints(_ name: String) throws -> [Int64] {
         guard let info = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
         return try withBytes(of: name) { raw in
+            let n = info.elementCount
             switch info.dtype {
-            case .i64: return (0..<info.elementCount).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
-            case .i32: return (0..<info.elementCount).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            case .i64: return (0..<n).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            case .i32: return (0..<n).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            case .i16: return (0..<n).map { Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+            case .u32: return (0..<n).map { Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            case .u16: return (0..<n).map { Int64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
             case .u8, .bool: return raw.map { Int64($0) }
             case .i8: return raw.map { Int64(Int8(bitPattern: $0)) }
             default: throw SafeTensorsError.unsupportedDType(path: path, name: name, dtype: info.dtype.rawValue)
@@ -193,9 +265,35 @@ public enum FloatConversion {
         return sign | UInt16(halfExponent << 10) | UInt16(mantissa)
     }
 
-    /// Converts `count` little-endian values of `dtype` to Float.
-    public static func toFloats(_ raw: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+    /// Index of the first NaN or infinity among `count` values of `dtype`, or nil. Works on the
+    /// bit patterns (an all-ones exponent), which vectorises well.
+    public static func firstNonFinite(_ raw: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> Int? {
+        func scan<T: FixedWidthInteger>(_: T.Type, mask: T) -> Int? {
+            let stride = MemoryLayout<T>.size
+            // A branch-free pass first (cheap on gigabytes of weights), then locate the culprit.
+            var found: T = 0
+            for i in 0..<count {
+                let bits = raw.loadUnaligned(fromByteOffset: i * stride, as: T.self)
+                found |= (bits & mask) == mask ? 1 : 0
+            }
+            guard found != 0 else { return nil }
+            return (0..<count).first { (raw.loadUnaligned(fromByteOffset: $0 * stride, as: T.self) & mask) == mask }
+        }
+        switch dtype {
+        case .f32: return scan(UInt32.self, mask: 0x7F80_0000)
+        case .f64: return scan(UInt64.self, mask: 0x7FF0_0000_0000_0000)
+        case .f16: return scan(UInt16.self, mask: 0x7C00)
+        case .bf16: return scan(UInt16.self, mask: 0x7F80)
+        case .f8e5m2: return scan(UInt8.self, mask: 0x7C)
+        case .f8e4m3: return (0..<count).first { raw[$0] & 0x7F == 0x7F }
+        default: return nil
+        }
+    }
+
+    /// Converts `count` little-endian values of `dtype` to Float; nil for the 8-bit float types.
+    public static func toFloats(_ raw: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> [Float]? {
+        if dtype == .f8e4m3 || dtype == .f8e5m2 { return nil }
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             switch dtype {
             case .f32:
                 if let base = raw.baseAddress, count > 0 { memcpy(out.baseAddress!, base, count * 4) }
@@ -209,10 +307,20 @@ public enum FloatConversion {
                 for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) }
             case .i32:
                 for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)) }
+            case .i16:
+                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)) }
+            case .u64:
+                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+            case .u32:
+                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
+            case .u16:
+                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
             case .u8, .bool:
                 for i in 0..<count { out[i] = Float(raw[i]) }
             case .i8:
                 for i in 0..<count { out[i] = Float(Int8(bitPattern: raw[i])) }
+            case .f8e4m3, .f8e5m2:
+                break
             }
             initialized = count
         }

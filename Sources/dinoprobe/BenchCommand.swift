@@ -2,6 +2,7 @@ import ArgumentParser
 import Backbone
 import COpenBLAS
 import Foundation
+import Images
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import Foundation
 import Heads
 import Training
+import Support
 
 /// The linear-probe grid benchmark: Meta's 13 learning rates trained together for
 /// `steps` optimizer steps of `batch` on `count` x `dim` features of `classes` classes.

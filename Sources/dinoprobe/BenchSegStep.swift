@@ -1,5 +1,6 @@
 import Foundation
 import Heads
+import Support
 
 /// Times one training step of the linear segmentation head at ADE20K scale: batch 16 of 32x32
 /// patch grids (512 px input), D = 384 (ViT-S), 150 classes, 512x512 labels.

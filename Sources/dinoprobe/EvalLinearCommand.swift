@@ -3,6 +3,7 @@ import Backbone
 import Foundation
 import Heads
 import Training
+import Images
 
 struct EvalLinear: ParsableCommand {
     static let configuration = CommandConfiguration(

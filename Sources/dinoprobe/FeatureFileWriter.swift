@@ -75,16 +75,16 @@ final class FeatureFileWriter {
         var meta = metadata
         meta["paths"] = try jsonString(paths)
         var writer = SafeTensorsWriter(metadata: meta)
-        writer.add("cls", floats: cls, shape: [count, dim], dtype: dtype)
-        writer.add("mean_patch", floats: meanPatch, shape: [count, dim], dtype: dtype)
+        try writer.add("cls", floats: cls, shape: [count, dim], dtype: dtype)
+        try writer.add("mean_patch", floats: meanPatch, shape: [count, dim], dtype: dtype)
         if layers > 1 {
-            writer.add("layers_cls", floats: layersCLS, shape: [count, layers, dim], dtype: dtype)
-            writer.add("layers_mean_patch", floats: layersMean, shape: [count, layers, dim], dtype: dtype)
+            try writer.add("layers_cls", floats: layersCLS, shape: [count, layers, dim], dtype: dtype)
+            try writer.add("layers_mean_patch", floats: layersMean, shape: [count, layers, dim], dtype: dtype)
         }
         if let patchFile, let handle = patchHandle, let grid {
             try handle.synchronize()
-            writer.addFile("patch_tokens", dtype: dtype, shape: [count, grid.0, grid.1, dim], path: patchFile)
-            writer.add("registers", floats: registerTokens, shape: [count, registers, dim], dtype: dtype)
+            try writer.addFile("patch_tokens", dtype: dtype, shape: [count, grid.0, grid.1, dim], path: patchFile)
+            try writer.add("registers", floats: registerTokens, shape: [count, registers, dim], dtype: dtype)
         }
         try writer.write(to: destination)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backbone
 import Foundation
+import Images
 
 extension ComputeDevice: ExpressibleByArgument {}
 extension ComputePrecision: ExpressibleByArgument {}

@@ -4,6 +4,7 @@ import COpenBLAS
 import Foundation
 import Heads
 import Training
+import Images
 
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import Foundation
 import Heads
 import SafeTensors
 import Training
+import Images
 
 /// Which segmentation data set and layout.
 struct SegmentationDataOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 @testable import Backbone
 import Foundation
 import XCTest
+import Images
 
 /// Every kind of bad image gives an error naming the file and the reason; batches skip them.
 final class BadImageTests: XCTestCase {

@@ -24,7 +24,7 @@ final class CheckpointTests: XCTestCase {
         var tensors = try file.tensors.keys.sorted().map { ($0, try file.floats($0), file.tensors[$0]!.shape) }
         edit(&tensors)
         var writer = SafeTensorsWriter()
-        for (name, values, shape) in tensors { writer.add(name, floats: values, shape: shape) }
+        for (name, values, shape) in tensors { try writer.add(name, floats: values, shape: shape) }
         try writer.write(to: folder.appendingPathComponent("model.safetensors").path)
         return folder
     }

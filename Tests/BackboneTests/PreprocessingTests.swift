@@ -2,6 +2,7 @@
 import Foundation
 import SafeTensors
 import XCTest
+import Images
 
 /// Decoding and preprocessing against Pillow + `DINOv3ViTImageProcessor` on committed images.
 final class PreprocessingTests: XCTestCase {

@@ -1,6 +1,7 @@
 @testable import Backbone
 import Foundation
 import XCTest
+import Images
 
 /// The real ViT-S/16 against the golden values of the reference doc (section 2). Runs only where
 /// the gated weights and the COCO image are present; otherwise it says plainly that it skipped.

@@ -3,6 +3,7 @@ import Foundation
 import SafeTensors
 import Training
 import XCTest
+import Images
 
 /// train-seg -> eval-seg -> segment on a generated data set whose masks are known exactly.
 final class SegmentationCLITests: XCTestCase {

@@ -1,6 +1,7 @@
 import Heads
 import SafeTensors
 import XCTest
+import Support
 
 final class LinearClassifierGridTests: XCTestCase {
     func testGridGradientsEqualEachHeadsOwnGradients() throws {

@@ -1,5 +1,6 @@
 import Heads
 import XCTest
+import Support
 
 final class LinearClassifierTests: XCTestCase {
     func testInitialisationIsSeededNormalWithStd001AndZeroBias() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Heads
 import SafeTensors
 import XCTest
+import Support
 
 final class LinearSegmenterTests: XCTestCase {
     /// A PyTorch Dropout2d(fixed mask) -> BatchNorm2d -> Conv2d(1x1) -> interpolate -> CE(255)

@@ -73,7 +73,7 @@ final class PersistenceTests: XCTestCase {
         let good = metadata.safetensorsMetadata
         func write(_ name: String, metadata: [String: String] = good, _ tensors: [(String, [Float], [Int])]) throws -> String {
             var writer = SafeTensorsWriter(metadata: metadata)
-            for (n, v, s) in tensors { writer.add(n, floats: v, shape: s) }
+            for (n, v, s) in tensors { try writer.add(n, floats: v, shape: s) }
             let path = folder.appendingPathComponent(name).path
             try writer.write(to: path)
             return path

@@ -1,5 +1,6 @@
 import Heads
 import XCTest
+import Support
 
 final class SeededRandomTests: XCTestCase {
     /// Golden values from an independent Python implementation of SplitMix64 + xoshiro256**.

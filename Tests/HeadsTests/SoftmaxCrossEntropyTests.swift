@@ -1,5 +1,6 @@
 import Heads
 import XCTest
+import Support
 
 final class SoftmaxCrossEntropyTests: XCTestCase {
     func testLossMatchesDefinitionAndIsStableForLargeLogits() throws {

@@ -2,6 +2,7 @@ import Backbone
 import Foundation
 import Training
 import XCTest
+import Images
 
 /// Shared helpers for the data set tests: a fresh temporary folder per test and small writers.
 class DataTempFolderCase: XCTestCase {
@@ -31,7 +32,7 @@ class DataTempFolderCase: XCTestCase {
     @discardableResult
     func writeImage(_ relative: String, width: Int, height: Int) throws -> String {
         let path = temp + "/" + relative
-        let image = RGBImage(width: width, height: height, pixels: [UInt8](repeating: 128, count: width * height * 3))
+        let image = try RGBImage(width: width, height: height, pixels: [UInt8](repeating: 128, count: width * height * 3))
         if ["jpg", "jpeg"].contains((relative as NSString).pathExtension.lowercased()) {
             try JPEGEncoder.write(image, to: path)
         } else {

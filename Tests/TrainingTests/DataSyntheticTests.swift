@@ -2,6 +2,7 @@ import Backbone
 import Foundation
 import Training
 import XCTest
+import Images
 
 /// Generated data sets: deterministic, visibly different classes, exact masks, and no
 /// overwriting of folders they did not make.

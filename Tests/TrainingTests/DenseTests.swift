@@ -3,6 +3,8 @@ import Foundation
 import Heads
 @testable import Training
 import XCTest
+import Support
+import Images
 
 /// PCA, k-means, nearest mask resizing and the overlay renderer.
 final class DenseTests: XCTestCase {
@@ -49,9 +51,9 @@ final class DenseTests: XCTestCase {
         XCTAssertThrowsError(try KMeans(vectors: [1, 2], count: 1, dim: 2, k: 2))
     }
 
-    func testNearestResizeMatchesTorchSemantics() {
+    func testNearestResizeMatchesTorchSemantics() throws {
         // torch.nn.functional.interpolate(mode="nearest"): src = floor(dst * in / out).
-        let mask = LabelMask(width: 3, height: 2, labels: [0, 1, 2, 3, 4, 5])
+        let mask = try LabelMask(width: 3, height: 2, labels: [0, 1, 2, 3, 4, 5])
         let out = PatchFeatureStore.resizeNearest(mask, height: 4, width: 5)
         XCTAssertEqual(out, [0, 0, 1, 1, 2,
                              0, 0, 1, 1, 2,
@@ -59,14 +61,14 @@ final class DenseTests: XCTestCase {
                              3, 3, 4, 4, 5])
     }
 
-    func testClassAreasAndOverlayLegend() {
+    func testClassAreasAndOverlayLegend() throws {
         let mask: [UInt8] = [0, 0, 1, 255]
         let areas = SegmentationRendering.classAreas(mask, classes: 3)
         XCTAssertEqual(areas.map(\.label), [0, 1])
         XCTAssertEqual(areas[0].fraction, 0.5)
-        let image = RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 100, count: 12))
+        let image = try RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 100, count: 12))
         let palette: [UInt8] = [200, 0, 0, 0, 200, 0, 0, 0, 200]
-        let overlay = SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: ["a", "b", "c"])
+        let overlay = try SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: ["a", "b", "c"])
         XCTAssertGreaterThan(overlay.width, 2)
         XCTAssertEqual(Array(overlay.pixels[0..<3]), [150, 50, 50])  // half image, half class colour
         let ignoredPixel = (1 * overlay.width + 1) * 3

@@ -2,6 +2,7 @@ import Foundation
 import Heads
 @testable import Training
 import XCTest
+import Support
 
 /// The linear-probe loop: determinism, the hold-out split, rate selection, feature recipes.
 final class ProbeTrainingTests: XCTestCase {

@@ -79,11 +79,11 @@ final class ReportTests: XCTestCase {
         // Two classes (one row without samples), many classes, odd names: all render.
         let two = try ConfusionPlot(confusion: [[3, 1], [0, 0]], classNames: ["caf\u{e9}", "\u{1F436}"])
         XCTAssertEqual(two.label("caf\u{e9}"), "caf?")
-        XCTAssertGreaterThan(two.render().width, 0)
+        XCTAssertGreaterThan(try two.render().width, 0)
         let k = 150
         let big = try ConfusionPlot(confusion: (0..<k).map { t in (0..<k).map { $0 == t ? 5 : 0 } },
                                     classNames: (0..<k).map { "class \($0)" })
-        let image = big.render()
+        let image = try big.render()
         XCTAssertEqual(image.pixels.count, image.width * image.height * 3)
         XCTAssertLessThanOrEqual(image.width, 3000)
         XCTAssertEqual(plot.label("a very long class name number 14 indeed"), "a very long..indeed")

@@ -25,9 +25,29 @@ typedef struct {
     int bit_depth;     ///< bits per sample in the file (8 or 16 for PNG; 8 for JPEG)
 } ic_image;
 
+/// What an image file's header declares, read without decoding pixels.
+typedef struct {
+    int format;        ///< 1 JPEG, 2 PNG
+    int width;
+    int height;
+    int multipass;     ///< progressive JPEG or interlaced PNG (decoding needs the whole image)
+    int components;    ///< colour components in the file (JPEG: 1, 3, 4; PNG: 1-4)
+} ic_info;
+
+/// Reads the header of a JPEG or PNG held in memory (libjpeg's jpeg_read_header, libpng's
+/// png_read_info). Returns 0 on success, 1 with a message in `error` otherwise, -1 when the
+/// bytes are neither JPEG nor PNG.
+int ic_read_info(const uint8_t *data, size_t size, ic_info *out, char *error, size_t error_len);
+
+/// Limits that keep decoding hostile files bounded: libjpeg's own working memory (progressive
+/// JPEGs buffer all coefficients) and the number of progressive scans (each scan is a pass over
+/// the whole image, so a tiny file with thousands of scans costs minutes).
+#define IC_MAX_JPEG_SCANS 500
+
 /// Decodes a JPEG held in memory. Returns 0 on success; otherwise non-zero with a message
-/// in `error`. Images with more than `max_pixels` pixels are refused before decoding.
-int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+/// in `error`: 2 when the image has more than `max_pixels` pixels (refused before decoding),
+/// 3 when libjpeg would need more than `max_memory` bytes of working memory.
+int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory, ic_image *out,
                    char *error, size_t error_len);
 
 /// Decodes a PNG held in memory (grey, grey+alpha, palette, RGB, RGBA; 1-16 bits).

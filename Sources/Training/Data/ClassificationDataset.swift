@@ -1,5 +1,6 @@
 import Foundation
 import SafeTensors
+import Support
 
 /// Which part of a data set: the images a head is trained on, or the ones it is evaluated on.
 public enum DatasetSplit: String, Sendable, CaseIterable, Codable {

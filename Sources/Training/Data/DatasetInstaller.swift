@@ -1,5 +1,6 @@
 import Foundation
 import SafeTensors
+import Support
 
 /// Installs a data set from a `.tgz` on the web so that it is either complete or does not count:
 /// download into a hidden temporary file in the destination folder, check the md5, extract with

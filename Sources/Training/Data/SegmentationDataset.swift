@@ -1,6 +1,8 @@
 import Backbone
 import Foundation
 import SafeTensors
+import Support
+import Images
 
 /// One image and its label mask.
 public struct SegmentationSample: Sendable, Hashable, Codable {
@@ -72,7 +74,7 @@ public struct SegmentationDataset: Sendable, Equatable {
     }
 
     /// The label mask of `sample`, with reduce-zero-label applied. Throws `DatasetError.missingMask`,
-    /// `BackboneError.badImage` for an unreadable or non-PNG mask, or `labelOutOfRange` for a value
+    /// `ImageError` for an unreadable or non-PNG mask, or `labelOutOfRange` for a value
     /// that is neither a class nor the ignore index.
     public func loadMask(for sample: SegmentationSample) throws -> LabelMask {
         guard FileManager.default.fileExists(atPath: sample.mask) else {
@@ -97,13 +99,13 @@ public struct SegmentationDataset: Sendable, Equatable {
     }
 
     /// Checks one pair: the image exists and is readable, the mask exists, decodes, holds only
-    /// class indices or the ignore index, and has the image's size. Reads image headers only
-    /// (decodes the image when EXIF data might rotate it).
+    /// class indices or the ignore index, and has the image's size (after EXIF orientation).
+    /// Reads the image's header only.
     public func check(_ sample: SegmentationSample) throws {
-        guard FileManager.default.fileExists(atPath: sample.image) else {
+        guard FileSystem.exists(sample.image) else {
             throw DatasetError.missingImage(path: sample.image, listedIn: nil)
         }
-        let size = try ImageHeader.size(of: sample.image)
+        let size = try ImageDecoder.info(path: sample.image)
         let mask = try loadMask(for: sample)
         guard mask.width == size.width, mask.height == size.height else {
             throw DatasetError.sizeMismatch(image: sample.image, mask: sample.mask,
@@ -155,7 +157,7 @@ public struct SegmentationDataset: Sendable, Equatable {
         switch error {
         case DatasetError.missingImage, DatasetError.sizeMismatch: return sample.image
         case DatasetError.missingMask, DatasetError.labelOutOfRange: return sample.mask
-        case let BackboneError.badImage(path, _): return path
+        case let error as ImageError: return error.path ?? sample.image
         case let DatasetError.badFile(path, _): return path
         default: return sample.image
         }
@@ -169,7 +171,7 @@ public struct SegmentationDataset: Sendable, Equatable {
             return "mask is \(maskSize[0])x\(maskSize[1]) but the image is \(imageSize[0])x\(imageSize[1])"
         case let DatasetError.labelOutOfRange(_, label, classCount, ignoreIndex):
             return "mask holds label \(label), outside the \(classCount) classes and not the ignore index \(ignoreIndex)"
-        case let BackboneError.badImage(_, reason): return reason
+        case let error as ImageError: return error.reason
         case let DatasetError.badFile(_, reason): return reason
         default: return "\(error)"
         }

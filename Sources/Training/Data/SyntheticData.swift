@@ -1,6 +1,8 @@
 import Backbone
 import Foundation
 import SafeTensors
+import Support
+import Images
 
 /// Small generated data sets for tests and demos: classes that differ visibly (colour, shape,
 /// texture), deterministic for a seed, written as PNG through `PNGEncoder` (atomically).
@@ -32,7 +34,7 @@ public enum SyntheticData {
             for (c, name) in names.enumerated() {
                 for i in 0 ..< count {
                     var rng = Generator(seed: seed, stream: [UInt64(split == .train ? 0 : 1), UInt64(c), UInt64(i)])
-                    let image = classificationImage(classIndex: c, classes: classes, size: size, rng: &rng)
+                    let image = try classificationImage(classIndex: c, classes: classes, size: size, rng: &rng)
                     try PNGEncoder.write(image, to: "\(root)/\(split.rawValue)/\(name)/img_\(String(format: "%03d", i)).png")
                 }
             }
@@ -58,7 +60,7 @@ public enum SyntheticData {
         for (split, n) in [(DatasetSplit.train, count), (.val, valCount)] {
             for i in 0 ..< n {
                 var rng = Generator(seed: seed, stream: [UInt64(split == .train ? 2 : 3), UInt64(i)])
-                let (image, labels) = segmentationPair(size: size, ignoreBorder: ignoreBorder, rng: &rng)
+                let (image, labels) = try segmentationPair(size: size, ignoreBorder: ignoreBorder, rng: &rng)
                 let name = String(format: "scene_%04d", i)
                 let sample = SegmentationSample(image: "\(root)/images/\(split.rawValue)/\(name).png", mask: "\(root)/masks/\(split.rawValue)/\(name).png")
                 try PNGEncoder.write(image, to: sample.image)
@@ -102,7 +104,7 @@ public enum SyntheticData {
 
     static func clamp(_ v: Double) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
 
-    static func classificationImage(classIndex c: Int, classes: Int, size: Int, rng: inout Generator) -> RGBImage {
+    static func classificationImage(classIndex c: Int, classes: Int, size: Int, rng: inout Generator) throws -> RGBImage {
         let color = hueColor(Double(c) / Double(classes))
         let shape = c % 4
         let s = Double(size)
@@ -130,10 +132,10 @@ public enum SyntheticData {
                 }
             }
         }
-        return RGBImage(width: size, height: size, pixels: pixels)
+        return try RGBImage(width: size, height: size, pixels: pixels)
     }
 
-    static func segmentationPair(size: Int, ignoreBorder: Bool, rng: inout Generator) -> (RGBImage, [UInt8]) {
+    static func segmentationPair(size: Int, ignoreBorder: Bool, rng: inout Generator) throws -> (RGBImage, [UInt8]) {
         var labels = [UInt8](repeating: 0, count: size * size)
         let s = Double(size)
         for _ in 0 ..< 1 + Int(rng.next() % 3) {
@@ -173,7 +175,7 @@ public enum SyntheticData {
                 }
             }
         }
-        return (RGBImage(width: size, height: size, pixels: pixels), labels)
+        return (try RGBImage(width: size, height: size, pixels: pixels), labels)
     }
 
     /// SplitMix64 seeded from a seed and a stream of indices, so every image has its own

@@ -1,6 +1,7 @@
 import COpenBLAS
 import Foundation
 import Heads
+import Support
 
 /// Spherical k-means on L2-normalised vectors (cosine similarity), k-means++ initialisation from a
 /// seed: a segmentation of patches into K groups that the frozen features themselves suggest.

@@ -1,6 +1,8 @@
 import Backbone
 import Foundation
 import SafeTensors
+import Support
+import Images
 
 /// Patch features of a segmentation data set at one input resolution, with each label mask
 /// resized (nearest) to that input size. Stored on disk as one safetensors file (features in F16,
@@ -141,8 +143,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
         var writer = SafeTensorsWriter(metadata: ["format": "dinoprobe-patch-store-v1", "backbone_fingerprint": model.fingerprint,
                                                   "resolution": "\(resolution)", "flip": "\(flip)",
                                                   "skipped": String(decoding: skippedJSON, as: UTF8.self)])
-        writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: featureTemp)
-        writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: labelTemp)
+        try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: featureTemp)
+        try writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: labelTemp)
         try writer.write(to: path)
         return try PatchFeatureStore(path: path)
     }

@@ -1,6 +1,7 @@
 import Backbone
 import Foundation
 import Heads
+import Images
 
 /// Pictures of segmentations: class-colour overlays with a legend, and feature maps upsampled
 /// to the image.
@@ -18,7 +19,7 @@ public enum SegmentationRendering {
     /// The image blended half-and-half with its class colours, and a legend panel on the right
     /// listing the classes present (colour, name, share of the image).
     public static func overlay(image: RGBImage, mask: [UInt8], palette: [UInt8], classNames: [String],
-                               ignoreIndex: UInt8 = 255) -> RGBImage {
+                               ignoreIndex: UInt8 = 255) throws -> RGBImage {
         let (w, h) = (image.width, image.height)
         var blended = image.pixels
         for i in 0..<(w * h) {
@@ -42,14 +43,14 @@ public enum SegmentationRendering {
             legend.frame(x: 4, y: y - 1, w: 12, h: BitmapFont.glyphHeight + 2, .grey)
             legend.text(e.text, x: 22, y: y, .ink)
         }
-        let panel = legend.image(scale: scale)
+        let panel = try legend.image(scale: scale)
         let outW = w + panel.width, outH = max(h, panel.height)
         var out = [UInt8](repeating: 255, count: outW * outH * 3)
         for y in 0..<h { for x in 0..<w { for c in 0..<3 { out[(y * outW + x) * 3 + c] = blended[(y * w + x) * 3 + c] } } }
         for y in 0..<panel.height {
             for x in 0..<panel.width { for c in 0..<3 { out[(y * outW + w + x) * 3 + c] = panel.pixels[(y * panel.width + x) * 3 + c] } }
         }
-        return RGBImage(width: outW, height: outH, pixels: out)
+        return try RGBImage(width: outW, height: outH, pixels: out)
     }
 
     /// A [gridHeight, gridWidth, channels] map upsampled bilinearly (align_corners=false) to height x width.

@@ -1,6 +1,8 @@
 import Backbone
 import Foundation
 import Heads
+import Support
+import Images
 
 /// Settings of the linear segmentation recipe (reference doc section 5).
 public struct SegmentationSettings: Sendable, Codable {

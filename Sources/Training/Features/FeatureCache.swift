@@ -1,6 +1,8 @@
 import Backbone
 import Foundation
 import SafeTensors
+import Support
+import Images
 
 /// Classification features extracted once per (backbone weights, preprocessing, image listing)
 /// and reused by later runs. A changed image list, a changed file or other weights give another
@@ -74,9 +76,9 @@ public struct FeatureCache: Sendable {
             "format": "dinoprobe-feature-cache-v1", "backbone_fingerprint": f.backboneFingerprint,
             "inputs": "\(inputCount)", "skipped": String(decoding: skipped, as: UTF8.self),
         ])
-        writer.add("cls", floats: f.cls, shape: [f.count, f.blocks, f.dim])
-        writer.add("mean_patch", floats: f.meanPatch, shape: [f.count, f.blocks, f.dim])
-        writer.add("source_index", int64s: f.sourceIndex.map(Int64.init), shape: [f.count])
+        try writer.add("cls", floats: f.cls, shape: [f.count, f.blocks, f.dim])
+        try writer.add("mean_patch", floats: f.meanPatch, shape: [f.count, f.blocks, f.dim])
+        try writer.add("source_index", int64s: f.sourceIndex.map(Int64.init), shape: [f.count])
         try writer.write(to: path)
     }
 

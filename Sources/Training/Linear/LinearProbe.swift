@@ -1,5 +1,6 @@
 import Foundation
 import Heads
+import Support
 
 /// The optimiser of a linear probe.
 public enum ProbeOptimizer: String, Sendable, Codable, CaseIterable {

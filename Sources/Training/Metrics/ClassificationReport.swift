@@ -1,5 +1,6 @@
 import Foundation
 import SafeTensors
+import Support
 
 extension ClassificationMetrics {
     /// `metrics.json` contents: pretty, sorted keys, class names included.

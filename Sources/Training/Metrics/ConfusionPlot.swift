@@ -1,6 +1,8 @@
 import Backbone
 import Foundation
 import SafeTensors
+import Support
+import Images
 
 /// A confusion matrix drawn as a heat map: rows are true classes, columns predicted classes,
 /// each cell coloured white-to-blue by its share of the row (so the diagonal shows per-class
@@ -39,17 +41,17 @@ public struct ConfusionPlot: Sendable {
     }
 
     /// The picture.
-    public func render() -> RGBImage {
+    public func render() throws -> RGBImage {
         let layout = ConfusionPlotLayout(plot: self)
         var canvas = PlotCanvas(width: layout.width, height: layout.height)
         draw(on: &canvas, layout)
         let s = scale ?? (max(layout.width, layout.height) <= 1400 ? 2 : 1)
-        return canvas.image(scale: min(max(s, 1), 8))
+        return try canvas.image(scale: min(max(s, 1), 8))
     }
 
     /// PNG bytes of the picture.
     public func pngData() throws -> Data {
-        let image = render()
+        let image = try render()
         return try PNGEncoder.encode(pixels: image.pixels, width: image.width, height: image.height, channels: 3)
     }
 

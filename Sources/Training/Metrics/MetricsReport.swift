@@ -1,5 +1,6 @@
 import Foundation
 import SafeTensors
+import Support
 
 /// Helpers shared by the metrics writers: JSON encoding, CSV quoting and table formatting.
 public enum MetricsReport {

@@ -1,4 +1,5 @@
 import Backbone
+import Images
 
 /// An PlotColour colour.
 struct PlotColour: Equatable {
@@ -69,7 +70,7 @@ struct PlotCanvas {
     }
 
     /// The canvas enlarged `scale` times (nearest neighbour).
-    func image(scale: Int) -> RGBImage {
+    func image(scale: Int) throws -> RGBImage {
         let s = max(1, scale)
         let w = width * s, h = height * s
         var out = [UInt8](repeating: 0, count: w * h * 3)
@@ -82,6 +83,6 @@ struct PlotCanvas {
                 out[di + 2] = pixels[si + 2]
             }
         }
-        return RGBImage(width: w, height: h, pixels: out)
+        return try RGBImage(width: w, height: h, pixels: out)
     }
 }

@@ -1,65 +1,71 @@
-import Foundation
+/// The EXIF orientation tag (1-8) and the transposition that shows the image upright, as
+/// Pillow's `ImageOps.exif_transpose`.
+public struct ExifOrientation: Equatable, Sendable {
+    public let value: Int
 
-/// The EXIF orientation tag (1-8) and the transposition that shows the image upright,
-/// as Pillow's `ImageOps.exif_transpose`.
-struct ExifOrientation: Equatable {
-    let value: Int
+    public static let upright = ExifOrientation(value: 1)
 
-    static let upright = ExifOrientation(value: 1)
+    public init(value: Int) { self.value = (1...8).contains(value) ? value : 1 }
 
-    /// Reads the orientation from a JPEG's APP1 Exif segment or a PNG's eXIf chunk.
-    static func read(from data: Data, format: ImageFormat) -> ExifOrientation {
-        let bytes = [UInt8](data.prefix(format == .jpeg ? 1 << 20 : data.count))
-        let tiff: ArraySlice<UInt8>?
+    /// Orientations 5-8 swap width and height.
+    public var swapsSides: Bool { value >= 5 }
+
+    /// Reads the orientation from a JPEG's first APP1 Exif segment or a PNG's eXIf chunk; any
+    /// malformed or missing data means upright. Looks at most at the first megabyte of a JPEG.
+    public static func read(from bytes: UnsafeRawBufferPointer, format: ImageFormat) -> ExifOrientation {
+        let tiff: Range<Int>?
         switch format {
         case .jpeg: tiff = jpegExif(bytes)
         case .png: tiff = pngExif(bytes)
         default: tiff = nil
         }
-        guard let tiff, let value = orientationTag(tiff), (1...8).contains(value) else { return .upright }
+        guard let tiff, let value = orientationTag(UnsafeRawBufferPointer(rebasing: bytes[tiff])) else { return .upright }
         return ExifOrientation(value: value)
     }
 
-    /// The TIFF block inside the first APP1 "Exif\0\0" segment.
-    private static func jpegExif(_ b: [UInt8]) -> ArraySlice<UInt8>? {
+    /// The byte range of the TIFF block inside the first APP1 "Exif\0\0" segment.
+    private static func jpegExif(_ b: UnsafeRawBufferPointer) -> Range<Int>? {
+        let limit = min(b.count, 1 << 20)
         var i = 2
-        while i + 4 <= b.count, b[i] == 0xFF {
+        while i + 4 <= limit, b[i] == 0xFF {
             let marker = b[i + 1]
             if marker == 0xDA || marker == 0xD9 { return nil }  // start of scan: no more metadata
             let length = Int(b[i + 2]) << 8 | Int(b[i + 3])
             let start = i + 4, end = i + 2 + length
             guard length >= 2, end <= b.count else { return nil }
-            if marker == 0xE1, end - start > 6, Array(b[start..<(start + 6)]) == [0x45, 0x78, 0x69, 0x66, 0, 0] {
-                return b[(start + 6)..<end]
+            if marker == 0xE1, end - start > 6,
+               b[start] == 0x45, b[start + 1] == 0x78, b[start + 2] == 0x69, b[start + 3] == 0x66,
+               b[start + 4] == 0, b[start + 5] == 0 {
+                return (start + 6)..<end
             }
             i = end
         }
         return nil
     }
 
-    /// The content of a PNG eXIf chunk.
-    private static func pngExif(_ b: [UInt8]) -> ArraySlice<UInt8>? {
+    /// The byte range of a PNG eXIf chunk's content (before the first IDAT).
+    private static func pngExif(_ b: UnsafeRawBufferPointer) -> Range<Int>? {
         var i = 8
         while i + 8 <= b.count {
             let length = Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3])
-            let type = String(decoding: b[(i + 4)..<(i + 8)], as: UTF8.self)
-            let start = i + 8, end = start + length
-            guard length >= 0, end + 4 <= b.count else { return nil }
-            if type == "eXIf" { return b[start..<end] }
-            if type == "IDAT" || type == "IEND" { return nil }
+            let start = i + 8
+            guard length <= b.count - start - 4 else { return nil }
+            let end = start + length
+            let type = (b[i + 4], b[i + 5], b[i + 6], b[i + 7])
+            if type == (0x65, 0x58, 0x49, 0x66) { return start..<end }  // eXIf
+            if type == (0x49, 0x44, 0x41, 0x54) || type == (0x49, 0x45, 0x4E, 0x44) { return nil }  // IDAT, IEND
             i = end + 4
         }
         return nil
     }
 
     /// Tag 0x0112 of IFD0.
-    private static func orientationTag(_ t: ArraySlice<UInt8>) -> Int? {
-        let t = Array(t)
+    private static func orientationTag(_ t: UnsafeRawBufferPointer) -> Int? {
         guard t.count >= 8 else { return nil }
         let little: Bool
         if t[0] == 0x49 && t[1] == 0x49 { little = true } else if t[0] == 0x4D && t[1] == 0x4D { little = false } else { return nil }
         func u16(_ o: Int) -> Int? {
-            guard o + 2 <= t.count else { return nil }
+            guard o >= 0, o <= t.count - 2 else { return nil }
             return little ? Int(t[o]) | Int(t[o + 1]) << 8 : Int(t[o]) << 8 | Int(t[o + 1])
         }
         func u32(_ o: Int) -> Int? {
@@ -76,11 +82,10 @@ struct ExifOrientation: Equatable {
     }
 
     /// The upright image.
-    func apply(to image: RGBImage) -> RGBImage {
+    public func apply(to image: RGBImage) -> RGBImage {
         guard value != 1 else { return image }
         let w = image.width, h = image.height
-        let swaps = value >= 5
-        let ow = swaps ? h : w, oh = swaps ? w : h
+        let ow = swapsSides ? h : w, oh = swapsSides ? w : h
         var out = [UInt8](repeating: 0, count: image.pixels.count)
         image.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -102,6 +107,6 @@ struct ExifOrientation: Equatable {
                 }
             }
         }
-        return RGBImage(width: ow, height: oh, pixels: out)
+        return RGBImage(uncheckedWidth: ow, height: oh, pixels: out)
     }
 }

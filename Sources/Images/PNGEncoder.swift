@@ -1,14 +1,16 @@
 import CImageCodecs
 import Foundation
-import SafeTensors
+import Support
 
 /// Writes PNG files (RGB, RGBA, grey, or palette-indexed), atomically.
 public enum PNGEncoder {
     /// PNG bytes of an 8-bit image with 1, 3 or 4 channels; `palette` (RGB triples, at most 256)
     /// makes a 1-channel image palette-indexed.
     public static func encode(pixels: [UInt8], width: Int, height: Int, channels: Int, palette: [UInt8]? = nil) throws -> Data {
-        guard pixels.count == width * height * channels else {
-            throw BackboneError.badInput("PNG encoding: \(pixels.count) bytes for a \(width)x\(height)x\(channels) image")
+        let (area, overflow) = width.multipliedReportingOverflow(by: height)
+        guard width > 0, height > 0, [1, 3, 4].contains(channels), !overflow, area <= Int.max / 4,
+              pixels.count == area * channels, palette.map({ $0.count % 3 == 0 && (3...768).contains($0.count) }) ?? true else {
+            throw ImageError.invalid("PNG encoding: \(pixels.count) bytes for a \(width)x\(height)x\(channels) image")
         }
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
@@ -23,7 +25,7 @@ public enum PNGEncoder {
             return ic_encode_png(px.baseAddress, Int32(width), Int32(height), Int32(channels), nil, 0, &out, &size, &message, message.count)
         }
         guard status == 0, let out else {
-            throw BackboneError.badInput("PNG encoding failed: \(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
+            throw ImageError.invalid("PNG encoding failed: \(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
         }
         defer { ic_buffer_free(out) }
         return Data(bytes: out, count: size)

@@ -1,0 +1,60 @@
+import CImageCodecs
+import Foundation
+import Support
+
+/// A label mask: one class index per pixel, row-major.
+public struct LabelMask: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var labels: [UInt8]
+
+    /// Throws `ImageError.invalid` unless `labels` holds `width * height` values.
+    public init(width: Int, height: Int, labels: [UInt8]) throws {
+        let (area, overflow) = width.multipliedReportingOverflow(by: height)
+        guard width > 0, height > 0, !overflow, labels.count == area else {
+            throw ImageError.invalid("a label mask of \(width)x\(height) needs \(width)x\(height) values, got \(labels.count)")
+        }
+        self.init(uncheckedWidth: width, height: height, labels: labels)
+    }
+
+    init(uncheckedWidth width: Int, height: Int, labels: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.labels = labels
+    }
+}
+
+/// Reads segmentation masks: palette PNGs (the index is the class, as in Pascal VOC) and 8-bit
+/// greyscale PNGs (the grey value is the class, as in ADE20K).
+public enum MaskDecoder {
+    public static func decode(path: String, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> LabelMask {
+        let file: MappedFile
+        do { file = try MappedFile(path: path, limit: ImageDecoder.maxFileBytes) } catch {
+            throw ImageError.unreadable(path: path, reason: "\(error)")
+        }
+        return try decode(file: file, maxPixels: maxPixels)
+    }
+
+    /// Decodes mask bytes; `path` is used in messages only.
+    public static func decode(data: Data, path: String, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> LabelMask {
+        try decode(file: MappedFile(bytes: data, path: path), maxPixels: maxPixels)
+    }
+
+    public static func decode(file: MappedFile, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> LabelMask {
+        guard file.count > 0 else { throw ImageError.badMask(path: file.path, reason: "the file is empty (0 bytes)") }
+        var image = ic_image()
+        var message = [CChar](repeating: 0, count: 512)
+        let status: Int32 = try file.withBytes { raw in
+            guard ImageFormat(sniffing: raw) == .png else {
+                throw ImageError.badMask(path: file.path, reason: "a label mask must be a PNG (lossy formats change class indices)")
+            }
+            return ic_decode_png_indices(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int64(maxPixels), &image, &message, message.count)
+        }
+        defer { ic_image_free(&image) }
+        guard status == 0, let base = image.pixels else {
+            throw ImageError.badMask(path: file.path, reason: ImageDecoder.cString(message))
+        }
+        let (w, h) = (Int(image.width), Int(image.height))
+        return LabelMask(uncheckedWidth: w, height: h, labels: [UInt8](UnsafeBufferPointer(start: base, count: w * h)))
+    }
+}

@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Errors of file-system access. Each names the path and says what was wrong.
+public enum FileSystemError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// Nothing exists at the path.
+    case notFound(path: String)
+    /// The path exists but is not what was needed (e.g. a FIFO or a device where a regular file
+    /// was expected); `kind` says what it is.
+    case wrongKind(path: String, kind: String, expected: String)
+    /// A file larger than the caller allows reading.
+    case tooLarge(path: String, size: Int64, limit: Int64)
+    /// A system call failed; `operation` names it, `reason` is the system's message.
+    case io(path: String, operation: String, reason: String)
+    /// A path that resolves outside the folder it must stay in.
+    case outsideFolder(path: String, folder: String, resolved: String)
+    /// A path that cannot be a file name (it holds a NUL byte).
+    case invalidPath(String)
+    /// Another process holds the lock of a folder.
+    case locked(folder: String, holder: String)
+
+    public var description: String {
+        switch self {
+        case let .notFound(path): return "\(path): no such file or folder"
+        case let .wrongKind(path, kind, expected): return "\(path) is \(kind), not \(expected)"
+        case let .tooLarge(path, size, limit): return "\(path) is \(size) bytes, more than the \(limit) bytes allowed for it"
+        case let .io(path, operation, reason): return "cannot \(operation) \(path): \(reason)"
+        case let .outsideFolder(path, folder, resolved):
+            return "\(path) resolves to \(resolved), outside \(folder); dinoprobe only reads files inside the folder they belong to"
+        case let .invalidPath(path): return "'\(path)' is not a valid file name (it holds a NUL byte)"
+        case let .locked(folder, holder): return "\(folder) is in use by another dinoprobe run (\(holder)); wait for it to finish or choose another output folder"
+        }
+    }
+
+    /// The system's message for the current `errno`.
+    static func reason(_ code: Int32 = errno) -> String {
+        String(cString: strerror(code))
+    }
+
+    static func io(_ path: String, _ operation: String, _ code: Int32 = errno) -> FileSystemError {
+        code == ENOENT ? .notFound(path: path) : .io(path: path, operation: operation, reason: reason(code))
+    }
+}

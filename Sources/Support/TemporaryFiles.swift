@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The temporary files this process is writing, so that an interrupted run can remove them
+/// (`removeAll`, called by the command line's signal handling), and so that the next run can
+/// remove those a killed run left behind (`removeStale`).
+///
+/// Temporary names are `.NAME~dinoprobe-tmp~HOST~PID~RANDOM` beside their destination: hidden,
+/// and tied to the host and process that wrote them, so a cleaner never touches a live run's
+/// file, even on a folder shared by several machines.
+public enum TemporaryFiles {
+    private final class Registry: @unchecked Sendable {
+        let lock = NSLock()
+        var paths: Set<String> = []
+        var cleanedFolders: Set<String> = []
+    }
+
+    private static let registry = Registry()
+    static let marker = "~dinoprobe-tmp~"
+
+    /// This machine's name, as used in temporary names.
+    public static let host: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(cString: buffer).filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
+        return name.isEmpty ? "localhost" : name
+    }()
+
+    /// A fresh temporary path beside `destination`.
+    public static func path(beside destination: String) -> String {
+        let folder = (destination as NSString).deletingLastPathComponent
+        let name = (destination as NSString).lastPathComponent
+        let unique = "\(marker)\(host)~\(getpid())~\(UInt32.random(in: 0...UInt32.max))"
+        let file = "." + name + unique
+        return folder.isEmpty ? file : folder + "/" + file
+    }
+
+    /// Remembers a temporary file so that `removeAll` deletes it.
+    public static func register(_ path: String) {
+        registry.lock.lock(); defer { registry.lock.unlock() }
+        registry.paths.insert(path)
+    }
+
+    /// Forgets a temporary file (it was renamed into place or removed).
+    public static func unregister(_ path: String) {
+        registry.lock.lock(); defer { registry.lock.unlock() }
+        registry.paths.remove(path)
+    }
+
+    /// Deletes every registered temporary file; returns how many were removed.
+    @discardableResult
+    public static func removeAll() -> Int {
+        registry.lock.lock(); defer { registry.lock.unlock() }
+        var removed = 0
+        for path in registry.paths where (try? FileSystem.removeFile(path)) != nil { removed += 1 }
+        registry.paths.removeAll()
+        return removed
+    }
+
+    /// Deletes temporary files in `folder` left by processes of this host that no longer run
+    /// (each folder is looked at once per process). Returns the names removed.
+    @discardableResult
+    public static func removeStale(in folder: String) -> [String] {
+        registry.lock.lock()
+        let first = registry.cleanedFolders.insert(folder).inserted
+        registry.lock.unlock()
+        guard first, let names = try? FileSystem.list(folder.isEmpty ? "." : folder) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") && name.contains(marker) {
+            let fields = name.split(separator: "~", omittingEmptySubsequences: false)
+            guard fields.count >= 5, fields[fields.count - 4] == "dinoprobe-tmp", String(fields[fields.count - 3]) == host,
+                  let pid = Int32(fields[fields.count - 2]), pid != getpid() else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                let path = folder.isEmpty ? name : folder + "/" + name
+                if (try? FileSystem.removeFile(path)) != nil { removed.append(name) }
+            }
+        }
+        return removed
+    }
+}
