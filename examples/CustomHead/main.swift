@@ -9,6 +9,7 @@
 import Foundation
 import Heads
 import SafeTensors
+import Support
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3 else {
