@@ -11,6 +11,9 @@ public enum BackboneError: Error, CustomStringConvertible {
     case shapeMismatch(key: String, expected: [Int], found: [Int], file: String)
     case unsupportedDType(key: String, dtype: String)
     case badShardIndex(path: String, reason: String)
+    case ambiguousTensor(key: String, first: String, second: String)
+    case nonFiniteWeights(key: String, file: String)
+    case outsideModelFolder(String)
     case badInput(String)
     case cudaUnavailable
 
@@ -37,6 +40,11 @@ public enum BackboneError: Error, CustomStringConvertible {
             return "tensor '\(key)' in \(file) has shape \(found), but config.json implies \(expected)"
         case let .unsupportedDType(key, dtype): return "tensor '\(key)' has dtype \(dtype); DINOv3 weights must be F32, BF16 or F16"
         case let .badShardIndex(path, reason): return "bad shard index \(path): \(reason)"
+        case let .ambiguousTensor(key, first, second):
+            return "the checkpoint holds '\(key)' twice (\(first); \(second)); dinoprobe refuses to guess which one is meant: remove the duplicate"
+        case let .nonFiniteWeights(key, file):
+            return "tensor '\(key)' in \(file) holds NaN or infinite values: the checkpoint is corrupt (download it again)"
+        case let .outsideModelFolder(message): return message
         case let .badInput(message): return message
         case .cudaUnavailable:
             return "--device cuda was asked for, but this libtorch (\(Torch.version)) sees no CUDA device (it is a CPU-only build, or no GPU and driver are present); use --device cpu, or on a GPU machine build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"

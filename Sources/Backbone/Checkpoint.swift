@@ -18,14 +18,23 @@ final class Checkpoint {
     /// A short hex digest identifying these exact weights (see `WeightFingerprint`).
     let fingerprint: String
 
-    init(folder: URL) throws {
+    /// Loads the checkpoint in `folder`. Every file it reads (config, index, shards) must resolve
+    /// inside `root` (the folder itself, or the repository folder of a Hugging Face cache, whose
+    /// snapshot files are links into its `blobs/`).
+    init(folder: URL, root: URL) throws {
         self.folder = folder
-        config = try DINOv3Config.load(from: folder.appendingPathComponent("config.json"))
-        let files = try Self.weightFiles(in: folder)
+        let configPath = try Self.confined(folder.appendingPathComponent("config.json").path, root: root)
+        config = try DINOv3Config.load(from: URL(fileURLWithPath: configPath))
+        let files = try Self.weightFiles(in: folder, root: root)
         var found: [String: (file: SafeTensorsFile, name: String, info: SafeTensorInfo)] = [:]
         for file in files {
-            for (name, info) in file.tensors {
+            for name in file.names {
+                guard let info = file.tensors[name] else { continue }
                 let key = name.hasPrefix("model.") ? String(name.dropFirst(6)) : name
+                if let earlier = found[key] {
+                    throw BackboneError.ambiguousTensor(key: key, first: "\(earlier.name) in \(earlier.file.path)",
+                                                        second: "\(name) in \(file.path)")
+                }
                 found[key] = (file, name, info)
             }
         }
@@ -39,16 +48,14 @@ final class Checkpoint {
         let unexpected = found.keys.filter { expected[$0] == nil }.sorted()
         if !unexpected.isEmpty { throw BackboneError.unexpectedTensors(keys: unexpected) }
 
-        var tensors: [String: Tensor] = [:]
         var count = 0
         var dtypes = Set<String>()
-        for (key, entry) in found {
-            let shape = expected[key]!
+        var pending: [(key: String, file: SafeTensorsFile, name: String, info: SafeTensorInfo, shape: [Int], dtype: ct_dtype)] = []
+        for (key, entry) in found.sorted(by: { $0.key < $1.key }) {
+            guard let shape = expected[key] else { continue }
             guard entry.info.shape == shape else {
                 throw BackboneError.shapeMismatch(key: key, expected: shape, found: entry.info.shape, file: entry.file.path)
             }
-            count += entry.info.elementCount
-            dtypes.insert(entry.info.dtype.rawValue)
             let dtype: ct_dtype
             switch entry.info.dtype {
             case .f32: dtype = CT_FLOAT32
@@ -56,11 +63,18 @@ final class Checkpoint {
             case .f16: dtype = CT_FLOAT16
             default: throw BackboneError.unsupportedDType(key: key, dtype: entry.info.dtype.rawValue)
             }
-            if entry.info.elementCount == 0 { continue }  // e.g. register_tokens [1, 0, D]
-            let view = try entry.file.withBytes(of: entry.name) { raw in
-                try Tensor.view(raw.baseAddress!, shape: shape, dtype: dtype, owner: entry.file)
+            count += entry.info.elementCount
+            dtypes.insert(entry.info.dtype.rawValue)
+            pending.append((key, entry.file, entry.name, entry.info, shape, dtype))
+        }
+        try Self.checkFinite(pending.map { ($0.file, $0.name, $0.key) })
+        var tensors: [String: Tensor] = [:]
+        for p in pending where p.info.elementCount > 0 {  // e.g. register_tokens [1, 0, D] is left out
+            let view = try p.file.withBytes(of: p.name) { raw -> Tensor in
+                guard let base = raw.baseAddress else { throw BackboneError.missingTensor(key: p.key, expectedShape: p.shape) }
+                return try Tensor.view(base, shape: p.shape, dtype: p.dtype, owner: p.file)
             }
-            tensors[key] = dtype == CT_FLOAT32 ? view : try view.to(.cpu, dtype: CT_FLOAT32)
+            tensors[p.key] = p.dtype == CT_FLOAT32 ? view : try view.to(.cpu, dtype: CT_FLOAT32)
         }
         self.tensors = tensors
         parameterCount = count
@@ -68,27 +82,51 @@ final class Checkpoint {
         fingerprint = Self.fingerprint(of: files)
     }
 
+    /// Refuses weights holding NaN or infinity: one pass over the stored bits of every tensor,
+    /// in parallel (about 20 ms for ViT-S/16 in F32).
+    static func checkFinite(_ tensors: [(file: SafeTensorsFile, name: String, key: String)]) throws {
+        let failures = FailureList()
+        DispatchQueue.concurrentPerform(iterations: tensors.count) { i in
+            let t = tensors[i]
+            do { try t.file.checkFinite(t.name) } catch { failures.add(i, error) }
+        }
+        if let (i, _) = failures.first {
+            throw BackboneError.nonFiniteWeights(key: tensors[i].key, file: tensors[i].file.path)
+        }
+    }
+
+    /// `path` resolved, refused unless it lies inside `root`.
+    static func confined(_ path: String, root: URL) throws -> String {
+        guard FileSystem.exists(path) else { return path }  // its absence is reported by whoever reads it
+        do { return try FileSystem.confined(path, to: root.path) } catch let error as FileSystemError {
+            throw BackboneError.outsideModelFolder(error.description)
+        }
+    }
+
+    /// Most shard files one index may name.
+    static let maxShards = 4096
+
     /// The safetensors files of the folder: `model.safetensors`, or the shards named by the index.
-    static func weightFiles(in folder: URL) throws -> [SafeTensorsFile] {
-        let fm = FileManager.default
+    /// Shard names are relative paths that must stay inside the model folder.
+    static func weightFiles(in folder: URL, root: URL) throws -> [SafeTensorsFile] {
         let single = folder.appendingPathComponent("model.safetensors")
-        if fm.fileExists(atPath: single.path) { return [try SafeTensorsFile(path: single.path)] }
+        if FileSystem.exists(single.path) { return [try SafeTensorsFile(path: confined(single.path, root: root))] }
         let index = folder.appendingPathComponent("model.safetensors.index.json")
-        guard fm.fileExists(atPath: index.path) else { throw BackboneError.missingWeights(folder: folder.path) }
-        guard let data = try? Data(contentsOf: index),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let map = object["weight_map"] as? [String: String] else {
-            throw BackboneError.badShardIndex(path: index.path, reason: "no 'weight_map' object")
+        guard FileSystem.exists(index.path) else { throw BackboneError.missingWeights(folder: folder.path) }
+        let map = try ShardIndex.read(path: confined(index.path, root: root))
+        let shards = Set(map.values).sorted()
+        guard shards.count <= maxShards else {
+            throw BackboneError.badShardIndex(path: index.path, reason: "it names \(shards.count) shard files, more than \(maxShards)")
         }
         var files: [SafeTensorsFile] = []
-        for shard in Set(map.values).sorted() {
+        for shard in shards {
             let path = folder.appendingPathComponent(shard).path
-            guard fm.fileExists(atPath: path) else {
+            guard FileSystem.exists(path) else {
                 throw BackboneError.badShardIndex(path: index.path, reason: "shard \(shard) is listed but missing; finish the download")
             }
-            let file = try SafeTensorsFile(path: path)
+            let file = try SafeTensorsFile(path: confined(path, root: root))
             for (key, owner) in map where owner == shard && file.tensors[key] == nil {
-                throw BackboneError.badShardIndex(path: index.path, reason: "'\(key)' is mapped to \(shard), which lacks it")
+                throw BackboneError.badShardIndex(path: index.path, reason: "'\(key.prefix(80))' is mapped to \(shard), which lacks it")
             }
             files.append(file)
         }

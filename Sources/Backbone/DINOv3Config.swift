@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The architecture of a DINOv3 ViT, read from a Hugging Face `config.json`
 /// (`model_type: "dinov3_vit"`). Missing keys take the `transformers` defaults; unknown keys
@@ -124,37 +125,77 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
 
     /// `patch_size` and `image_size` may be an int or a [h, w] pair; DINOv3 uses square values.
     private static func decodeSide(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int? {
-        if let v = try? c.decodeIfPresent(Int.self, forKey: key) { return v }
-        if let pair = try? c.decodeIfPresent([Int].self, forKey: key), let first = pair.first { return first }
-        return nil
+        guard c.contains(key) else { return nil }
+        if let v = try? c.decode(Int.self, forKey: key) { return v }
+        if let pair = try? c.decode([Int].self, forKey: key), pair.count == 2, pair[0] == pair[1] { return pair[0] }
+        throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected an integer or a square [n, n] pair")
     }
 
-    /// Reads and validates `config.json`.
+    /// Largest config.json read (real ones are about 1 KB).
+    public static let maxFileBytes: Int64 = 1 << 20
+
+    /// Reads and validates `config.json`: strict JSON (no duplicate keys), then every field
+    /// against its valid range, so an absurd config fails in milliseconds, before any allocation.
     public static func load(from url: URL) throws -> DINOv3Config {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw BackboneError.badConfig(path: url.path, reason: "cannot read it (\(error.localizedDescription))")
+        do { data = try FileSystem.read(url.path, limit: maxFileBytes) } catch {
+            throw BackboneError.badConfig(path: url.path, reason: "cannot read it (\(error))")
+        }
+        return try decode(data, path: url.path)
+    }
+
+    /// Decodes and validates config.json bytes; `path` names them in messages.
+    public static func decode(_ data: Data, path: String) throws -> DINOv3Config {
+        do {
+            guard case .object = try StrictJSON.parse(data) else {
+                throw BackboneError.badConfig(path: path, reason: "not a JSON object")
+            }
+        } catch let failure as StrictJSON.Failure {
+            throw BackboneError.badConfig(path: path, reason: "not valid JSON: \(failure)")
         }
         let config: DINOv3Config
-        do { config = try JSONDecoder().decode(DINOv3Config.self, from: data) } catch {
-            throw BackboneError.badConfig(path: url.path, reason: "not a valid config.json (\(error))")
+        do { config = try JSONDecoder().decode(DINOv3Config.self, from: data) } catch let error as DecodingError {
+            throw BackboneError.badConfig(path: path, reason: "a field has the wrong type (\(Self.describe(error)))")
         }
-        try config.validate(path: url.path)
+        try config.validate(path: path)
         return config
     }
 
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .keyNotFound(_, context), let .dataCorrupted(context):
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return key.isEmpty ? context.debugDescription : "\(key): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    /// Valid ranges, generous beyond every released model (ViT-7B: D 4096, 40 layers, 32 heads).
+    static let limits = (patch: 1...256, hidden: 4...65_536, heads: 1...1024, intermediate: 1...262_144,
+                         layers: 1...1024, registers: 0...4096, imageSize: 1...65_536)
+
     func validate(path: String) throws {
         func fail(_ reason: String) throws -> Never { throw BackboneError.badConfig(path: path, reason: reason) }
-        if modelType != "dinov3_vit" { try fail("model_type is '\(modelType)', expected 'dinov3_vit' (a DINOv3 ViT; ConvNeXt variants are not supported)") }
-        if hiddenSize <= 0 || numAttentionHeads <= 0 || hiddenSize % numAttentionHeads != 0 {
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ key: String) throws {
+            if !range.contains(value) { try fail("\(key) is \(value), outside \(range.lowerBound)...\(range.upperBound)") }
+        }
+        if modelType != "dinov3_vit" { try fail("model_type is '\(modelType.prefix(64))', expected 'dinov3_vit' (a DINOv3 ViT; ConvNeXt variants are not supported)") }
+        try check(patchSize, Self.limits.patch, "patch_size")
+        try check(hiddenSize, Self.limits.hidden, "hidden_size")
+        try check(numAttentionHeads, Self.limits.heads, "num_attention_heads")
+        try check(intermediateSize, Self.limits.intermediate, "intermediate_size")
+        try check(numHiddenLayers, Self.limits.layers, "num_hidden_layers")
+        try check(numRegisterTokens, Self.limits.registers, "num_register_tokens")
+        try check(imageSize, Self.limits.imageSize, "image_size")
+        if hiddenSize % numAttentionHeads != 0 {
             try fail("hidden_size \(hiddenSize) is not divisible by num_attention_heads \(numAttentionHeads)")
         }
         if headDim % 4 != 0 { try fail("head dimension \(headDim) is not a multiple of 4, which RoPE needs") }
-        if patchSize <= 0 || numHiddenLayers <= 0 || intermediateSize <= 0 || numRegisterTokens < 0 {
-            try fail("patch_size, num_hidden_layers and intermediate_size must be positive, num_register_tokens >= 0")
-        }
         if numChannels != 3 { try fail("num_channels is \(numChannels); dinoprobe feeds RGB images (3 channels)") }
-        if Activation(name: hiddenAct) == nil { try fail("hidden_act '\(hiddenAct)' is not supported (gelu, gelu_pytorch_tanh, gelu_new, silu, swish, relu, quick_gelu)") }
+        if !(layerNormEps.isFinite && layerNormEps > 0 && layerNormEps < 1) { try fail("layer_norm_eps is \(layerNormEps); it must be a finite number in (0, 1)") }
+        if !(ropeTheta.isFinite && ropeTheta > 0 && ropeTheta <= 1e12) { try fail("rope_theta is \(ropeTheta); it must be a finite number in (0, 1e12]") }
+        if Activation(name: hiddenAct) == nil { try fail("hidden_act '\(hiddenAct.prefix(64))' is not supported (gelu, gelu_pytorch_tanh, gelu_new, silu, swish, relu, quick_gelu)") }
     }
 
     public var headDim: Int { hiddenSize / numAttentionHeads }

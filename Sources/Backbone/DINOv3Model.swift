@@ -89,7 +89,7 @@ public final class DINOv3Model: @unchecked Sendable {
     /// Loads the checkpoint in `folder` (see `ModelLocator.resolve` to find one) onto `device`.
     public init(folder: URL, device: ComputeDevice = .cpu, precision: ComputePrecision = .f32) throws {
         if device == .cuda && !Torch.cudaAvailable { throw BackboneError.cudaUnavailable }
-        let checkpoint = try Checkpoint(folder: folder)
+        let checkpoint = try Checkpoint(folder: folder, root: ModelLocator.confinementRoot(of: folder))
         config = checkpoint.config
         self.folder = folder
         parameterCount = checkpoint.parameterCount
@@ -99,7 +99,10 @@ public final class DINOv3Model: @unchecked Sendable {
         self.precision = precision
         weights = device == .cpu && precision == .f32
             ? checkpoint.tensors : try checkpoint.tensors.mapValues { try $0.to(device, dtype: precision.ct) }
-        switch Activation(name: config.hiddenAct)! {
+        guard let kind = Activation(name: config.hiddenAct) else {
+            throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
+        }
+        switch kind {
         case .gelu: activation = CT_GELU
         case .geluTanh: activation = CT_GELU_TANH
         case .silu: activation = CT_SILU

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Finds a DINOv3 checkpoint folder from what the user typed: a folder path, a Hugging Face hub id
 /// present in the local cache, `$DINOPROBE_MODEL`, or the default ViT-S/16 id.
@@ -36,6 +37,19 @@ public enum ModelLocator {
         throw BackboneError.modelNotFound(spec: requested, searched: searched)
     }
 
+    /// The folder that every file of the checkpoint in `folder` must resolve into: the folder
+    /// itself, or for a snapshot of the Hugging Face cache (`models--ORG--NAME/snapshots/REV`),
+    /// the repository folder, whose `blobs/` the snapshot's links point to.
+    public static func confinementRoot(of folder: URL) -> URL {
+        let standard = folder.standardizedFileURL
+        let snapshots = standard.deletingLastPathComponent()
+        let repository = snapshots.deletingLastPathComponent()
+        if snapshots.lastPathComponent == "snapshots", repository.lastPathComponent.hasPrefix("models--") {
+            return repository
+        }
+        return standard
+    }
+
     /// The hub cache folders in the order `huggingface_hub` uses them.
     static func hubCaches(_ env: [String: String]) -> [URL] {
         var result: [URL] = []
@@ -53,11 +67,15 @@ public enum ModelLocator {
     static func snapshot(in repo: URL) -> URL? {
         let fm = FileManager.default
         let snapshots = repo.appendingPathComponent("snapshots")
-        if let ref = try? String(contentsOf: repo.appendingPathComponent("refs/main"), encoding: .utf8) {
-            let folder = snapshots.appendingPathComponent(ref.trimmingCharacters(in: .whitespacesAndNewlines))
-            if fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder }
+        // A ref names a commit: one folder name of hex digits, never a path.
+        if let text = try? FileSystem.readText(repo.appendingPathComponent("refs/main").path, limit: 4096) {
+            let ref = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !ref.isEmpty, ref.count <= 128, ref.allSatisfy(\.isHexDigit) {
+                let folder = snapshots.appendingPathComponent(ref)
+                if fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder }
+            }
         }
-        let names = ((try? fm.contentsOfDirectory(atPath: snapshots.path)) ?? []).sorted()
+        let names = ((try? FileSystem.list(snapshots.path)) ?? []).filter { !$0.hasPrefix(".") }
         for name in names {
             let folder = snapshots.appendingPathComponent(name)
             if fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder }

@@ -22,11 +22,12 @@
 // time; the portable copy calls libm's fmaf (exact, slower where it is emulated). Only the last
 // (taps - 1) % 4 terms of each sum use it.
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(__FMA__) && !defined(__APPLE__)
+    !defined(__FMA__) && !defined(__APPLE__) && !defined(IC_RESAMPLE_NO_DISPATCH)
 #define IC_RESAMPLE_X86_DISPATCH 1
 #endif
 
 enum { FILTER_MASK = 0xff, KNOWN_FLAGS = IC_RESAMPLE_TORCH1 | IC_RESAMPLE_NO_FMA };
+#define IC_BATCH 8
 
 // One output position along a dimension: taps [start, start + size) of the input (start relative
 // to the first input the crop reads), weights at `off` in the weight table.
@@ -55,7 +56,11 @@ struct ic_resampler {
     dim_plan h, v;
     ic_taps *htaps, *vtaps;
     float *hweights, *vweights;
-    float *row;          // 3 planes of (h.in_hi - h.in_lo) floats: the row being pushed
+    // Pushed rows wait in batches of IC_BATCH, interleaved so that the width pass runs on all of
+    // them at once with SIMD (each lane is one row's sum, in PyTorch's order).
+    float *batch;        // 3 channels x (h.in_hi - h.in_lo) inputs x IC_BATCH rows
+    int64_t batch_row[IC_BATCH];  // stored row of each lane
+    int batch_n;
     float *store;        // (v.in_hi - v.in_lo) rows of 3 planes of crop_w floats
     unsigned char *have; // per stored row: pushed yet
     int64_t rows_have;
@@ -262,7 +267,7 @@ static int make_plan(int in_w, int in_h, int out_w, int out_h, int crop_x, int c
     if (!mul64(p->h.taps_total, (int64_t)sizeof(float), &p->bytes[2])) return 0;
     if (!mul64(crop_h, (int64_t)sizeof(ic_taps), &p->bytes[3])) return 0;
     if (!mul64(p->v.taps_total, (int64_t)sizeof(float), &p->bytes[4])) return 0;
-    if (!mul64(span, 3 * (int64_t)sizeof(float), &p->bytes[5])) return 0;
+    if (!mul64(span, 3 * IC_BATCH * (int64_t)sizeof(float), &p->bytes[5])) return 0;
     if (!mul64(rows, 3 * (int64_t)sizeof(float), &t) || !mul64(t, crop_w, &p->bytes[6])) return 0;
     p->bytes[7] = rows;
     p->total = 0;
@@ -287,16 +292,16 @@ void ic_resampler_free(ic_resampler *r) {
     free(r->vtaps);
     free(r->hweights);
     free(r->vweights);
-    free(r->row);
+    free(r->batch);
     free(r->store);
     free(r->have);
     free(r);
 }
 
-static int cpu_has_fma(void) {
+static int cpu_has_fma_avx2(void) {
 #if defined(IC_RESAMPLE_X86_DISPATCH)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("fma") ? 1 : 0;
+    return __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2") ? 1 : 0;
 #else
     return 0;
 #endif
@@ -312,17 +317,17 @@ ic_resampler *ic_resampler_create(int in_w, int in_h, int out_w, int out_h, int 
     r->in_h = in_h;
     r->filter = filter;
     r->fma = !(filter & IC_RESAMPLE_NO_FMA);
-    r->fma_hw = cpu_has_fma();
+    r->fma_hw = cpu_has_fma_avx2();
     r->h = p.h;
     r->v = p.v;
     r->htaps = (ic_taps *)malloc((size_t)p.bytes[1]);
     r->hweights = (float *)malloc((size_t)p.bytes[2]);
     r->vtaps = (ic_taps *)malloc((size_t)p.bytes[3]);
     r->vweights = (float *)malloc((size_t)p.bytes[4]);
-    r->row = (float *)malloc((size_t)p.bytes[5]);
+    r->batch = (float *)calloc((size_t)p.bytes[5], 1);  // idle lanes stay finite
     r->store = (float *)malloc((size_t)p.bytes[6]);
     r->have = (unsigned char *)calloc((size_t)p.bytes[7], 1);
-    if (!r->htaps || !r->hweights || !r->vtaps || !r->vweights || !r->row || !r->store || !r->have) {
+    if (!r->htaps || !r->hweights || !r->vtaps || !r->vweights || !r->batch || !r->store || !r->have) {
         ic_resampler_free(r);
         return NULL;
     }
@@ -347,31 +352,32 @@ static inline int32_t plain_terms(int32_t size, int fma) {
     return fma ? ((size - 1) & ~3) : size - 1;
 }
 
+// Width pass over a batch, one channel: for each produced column, IC_BATCH sums (one per lane).
+// in: span x IC_BATCH floats; lane k's result goes to row_out[k][x] (skipped where NULL).
 #define IC_DEFINE_HPASS(NAME, ATTR, FMA)                                                         \
-    ATTR static void NAME(const ic_taps *taps, const float *wts, int64_t count, const float *R,  \
-                          const float *G, const float *B, float *outr, float *outg, float *outb, \
-                          int fma) {                                                              \
+    ATTR static void NAME(const ic_taps *taps, const float *wts, int64_t count, const float *in, \
+                          float *const *row_out, int fma) {                                      \
         for (int64_t x = 0; x < count; x++) {                                                    \
             const float *w = wts + taps[x].off;                                                   \
-            const float *pr = R + taps[x].start, *pg = G + taps[x].start, *pb = B + taps[x].start; \
             const int32_t n = taps[x].size, np = plain_terms(n, fma);                             \
-            float ar = pr[0] * w[0], ag = pg[0] * w[0], ab = pb[0] * w[0];                        \
+            const float *s = in + (size_t)taps[x].start * IC_BATCH;                               \
+            float a[IC_BATCH];                                                                    \
+            const float w0 = w[0];                                                                \
+            for (int k = 0; k < IC_BATCH; k++) a[k] = s[k] * w0;                                  \
             int32_t j = 1;                                                                        \
             for (; j <= np; j++) {                                                                \
                 const float wj = w[j];                                                            \
-                ar = ar + pr[j] * wj;                                                             \
-                ag = ag + pg[j] * wj;                                                             \
-                ab = ab + pb[j] * wj;                                                             \
+                const float *sj = s + (size_t)j * IC_BATCH;                                       \
+                for (int k = 0; k < IC_BATCH; k++) a[k] = a[k] + sj[k] * wj;                      \
             }                                                                                     \
             for (; j < n; j++) {                                                                  \
                 const float wj = w[j];                                                            \
-                ar = FMA(pr[j], wj, ar);                                                          \
-                ag = FMA(pg[j], wj, ag);                                                          \
-                ab = FMA(pb[j], wj, ab);                                                          \
+                const float *sj = s + (size_t)j * IC_BATCH;                                       \
+                for (int k = 0; k < IC_BATCH; k++) a[k] = FMA(sj[k], wj, a[k]);                   \
             }                                                                                     \
-            outr[x] = ar;                                                                         \
-            outg[x] = ag;                                                                         \
-            outb[x] = ab;                                                                         \
+            for (int k = 0; k < IC_BATCH; k++) {                                                  \
+                if (row_out[k]) row_out[k][x] = a[k];                                             \
+            }                                                                                     \
         }                                                                                         \
     }
 
@@ -398,32 +404,50 @@ static inline int32_t plain_terms(int32_t size, int fma) {
 IC_DEFINE_HPASS(hpass_portable, , fmaf)
 IC_DEFINE_VPASS(vpass_portable, , fmaf)
 #if defined(IC_RESAMPLE_X86_DISPATCH)
-IC_DEFINE_HPASS(hpass_fma, __attribute__((target("fma"))), __builtin_fmaf)
-IC_DEFINE_VPASS(vpass_fma, __attribute__((target("fma"))), __builtin_fmaf)
+IC_DEFINE_HPASS(hpass_fma, __attribute__((target("avx2,fma"))), __builtin_fmaf)
+IC_DEFINE_VPASS(vpass_fma, __attribute__((target("avx2,fma"))), __builtin_fmaf)
 #endif
+
+// Runs the width pass on the pending batch and writes its rows to the store.
+static void flush_batch(ic_resampler *r) {
+    if (r->batch_n == 0) return;
+    const int64_t cw = r->h.count, span = r->h.in_hi - r->h.in_lo;
+    float *row_out[IC_BATCH];
+    for (int k = 0; k < IC_BATCH; k++) {
+        row_out[k] = k < r->batch_n ? r->store + (size_t)r->batch_row[k] * 3 * (size_t)cw : NULL;
+    }
+    for (int c = 0; c < 3; c++) {
+        const float *in = r->batch + (size_t)c * (size_t)span * IC_BATCH;
+#if defined(IC_RESAMPLE_X86_DISPATCH)
+        if (r->fma && r->fma_hw) {
+            hpass_fma(r->htaps, r->hweights, cw, in, row_out, 1);
+        } else
+#endif
+        {
+            hpass_portable(r->htaps, r->hweights, cw, in, row_out, r->fma);
+        }
+        for (int k = 0; k < IC_BATCH; k++) {
+            if (row_out[k]) row_out[k] += cw;  // next channel's plane
+        }
+    }
+    r->batch_n = 0;
+}
 
 int ic_resampler_push_strided_row(ic_resampler *r, int y, const uint8_t *rgb,
                                   ptrdiff_t pixel_stride) {
     if (!r || !rgb || y < 0 || y >= r->in_h) return -1;
     if (y < r->v.in_lo || y >= r->v.in_hi) return 0;  // not read by the crop
-    const int64_t lo = r->h.in_lo, span = r->h.in_hi - r->h.in_lo;
-    float *R = r->row, *G = R + span, *B = G + span;
+    const int64_t lo = r->h.in_lo, span = r->h.in_hi - r->h.in_lo, row = y - r->v.in_lo;
+    const int k = r->batch_n;
+    float *R = r->batch + k, *G = R + (size_t)span * IC_BATCH, *B = G + (size_t)span * IC_BATCH;
     const uint8_t *p = rgb + (ptrdiff_t)lo * pixel_stride;
-    for (int64_t k = 0; k < span; k++, p += pixel_stride) {
-        R[k] = r->lut[p[0]];
-        G[k] = r->lut[p[1]];
-        B[k] = r->lut[p[2]];
+    for (int64_t i = 0; i < span; i++, p += pixel_stride) {
+        R[i * IC_BATCH] = r->lut[p[0]];
+        G[i * IC_BATCH] = r->lut[p[1]];
+        B[i * IC_BATCH] = r->lut[p[2]];
     }
-    const int64_t cw = r->h.count, row = y - r->v.in_lo;
-    float *dst = r->store + (size_t)row * 3 * (size_t)cw;
-#if defined(IC_RESAMPLE_X86_DISPATCH)
-    if (r->fma && r->fma_hw) {
-        hpass_fma(r->htaps, r->hweights, cw, R, G, B, dst, dst + cw, dst + 2 * cw, 1);
-    } else
-#endif
-    {
-        hpass_portable(r->htaps, r->hweights, cw, R, G, B, dst, dst + cw, dst + 2 * cw, r->fma);
-    }
+    r->batch_row[k] = row;
+    if (++r->batch_n == IC_BATCH) flush_batch(r);
     if (!r->have[row]) {
         r->have[row] = 1;
         r->rows_have++;
@@ -437,9 +461,10 @@ int ic_resampler_push_row(ic_resampler *r, int y, const uint8_t *rgb, int mirror
     return ic_resampler_push_strided_row(r, y, rgb, 3);
 }
 
-int ic_resampler_finish(const ic_resampler *r, float *out) {
+int ic_resampler_finish(ic_resampler *r, float *out) {
     if (!r || !out) return -1;
     if (r->rows_have != r->v.in_hi - r->v.in_lo) return -1;
+    flush_batch(r);
     const int64_t cw = r->h.count, ch = r->v.count;
     const size_t stride = 3 * (size_t)cw;
     for (int64_t y = 0; y < ch; y++) {

@@ -18,6 +18,8 @@ public enum HeadError: Error, CustomStringConvertible, Equatable, Sendable {
     case wrongShape(path: String, name: String, expected: [Int], found: [Int])
     /// A metadata entry cannot be parsed or contradicts the tensors.
     case badMetadata(path: String, key: String, reason: String)
+    /// A parameter holds NaN or infinity (`name` says which; `path` is empty for a head in memory).
+    case nonFinite(path: String, name: String)
     /// The head was trained on other features than the ones it is given.
     case incompatibleFeatures(headRecipe: String, headFingerprint: String, givenRecipe: String, givenFingerprint: String)
 
@@ -32,7 +34,7 @@ public enum HeadError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .notAHead(path, reason):
             return "\(path) is not a dinoprobe head: \(reason). Train one with dinoprobe, or save a PyTorch head with metadata format=dinoprobe-head (see scripts/make_head_fixtures.py)"
         case let .wrongKind(path, expected, found):
-            return "\(path) holds a '\(found)' head, not a '\(expected.rawValue)': load it with \(found == HeadKind.segmenter.rawValue ? "LinearSegmenter.load" : "LinearClassifier.load")"
+            return "\(path) holds a \(found) head, not a \(expected.rawValue) head"
         case let .missingTensor(path, name):
             return "\(path) has no tensor '\(name)': the file is truncated or was written by another program; save the head again"
         case let .unexpectedTensors(path, names):
@@ -41,10 +43,25 @@ public enum HeadError: Error, CustomStringConvertible, Equatable, Sendable {
             return "tensor '\(name)' in \(path) has shape \(found), expected \(expected): the file is inconsistent; save the head again"
         case let .badMetadata(path, key, reason):
             return "metadata '\(key)' in \(path) is invalid: \(reason)"
+        case let .nonFinite(path, name):
+            return path.isEmpty ? "the head's '\(name)' holds NaN or infinite values (training diverged); it is not saved"
+                : "tensor '\(name)' in \(path) holds NaN or infinite values: the head is corrupt or came from a diverged run"
         case let .incompatibleFeatures(headRecipe, headFingerprint, givenRecipe, givenFingerprint):
             return "this head was trained on features '\(headRecipe)' of backbone fingerprint \(headFingerprint); the features given are '\(givenRecipe)' of backbone fingerprint \(givenFingerprint): re-extract the features with the head's recipe and backbone, or train a new head on these features"
         }
     }
+}
+
+/// Throws `HeadError.nonFinite` if any value is NaN or infinite.
+func requireFinite(_ values: [Float], _ name: String, path: String = "") throws {
+    if values.contains(where: { !$0.isFinite }) { throw HeadError.nonFinite(path: path, name: name) }
+}
+
+/// `a * b`, or `HeadError.invalidArgument` when it overflows.
+func checkedProduct(_ a: Int, _ b: Int, _ what: String) throws -> Int {
+    let (product, overflow) = a.multipliedReportingOverflow(by: b)
+    try require(!overflow && a >= 0 && b >= 0, what, "\(a) x \(b) is out of range")
+    return product
 }
 
 /// Throws `HeadError.invalidArgument` unless `condition` holds.

@@ -7,8 +7,8 @@ enum HeadFile {
         let file: SafeTensorsFile
         do {
             file = try SafeTensorsFile(path: path)
-        } catch let error as SafeTensorsError {
-            throw HeadError.unreadable(path: path, reason: error.description)
+        } catch {
+            throw HeadError.unreadable(path: path, reason: "\(error)")
         }
         let metadata = try HeadMetadata(safetensorsMetadata: file.metadata, path: path)
         guard metadata.kind == kind else {
@@ -23,17 +23,20 @@ enum HeadFile {
         return info.shape
     }
 
-    /// Tensor `name` as floats, checked against `expected` (its shape).
+    /// Tensor `name` as finite floats, checked against `expected` (its shape).
     static func floats(_ file: SafeTensorsFile, _ name: String, shape expected: [Int]) throws -> [Float] {
         let found = try shape(file, name)
         guard found == expected else {
             throw HeadError.wrongShape(path: file.path, name: name, expected: expected, found: found)
         }
+        let values: [Float]
         do {
-            return try file.floats(name)
+            values = try file.floats(name)
         } catch let error as SafeTensorsError {
             throw HeadError.unreadable(path: file.path, reason: error.description)
         }
+        try requireFinite(values, name, path: file.path)
+        return values
     }
 
     /// Throws `unexpectedTensors` when the file has tensors outside `known`.

@@ -6,6 +6,8 @@ extension LinearClassifier {
     /// `nn.Linear(dim, classes).load_state_dict(safetensors.torch.load_file(path))`.
     public func save(to path: String) throws {
         try validateParameters()
+        try requireFinite(weight, "weight")
+        try requireFinite(bias, "bias")
         try metadata.validate(classes: classes, path: path)
         var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
         try writer.add("weight", floats: weight, shape: [classes, dim])
@@ -15,7 +17,7 @@ extension LinearClassifier {
 
     /// Reads a head written by `save(to:)` (or by PyTorch with the same tensors and metadata).
     /// Throws a `HeadError` naming the problem: unreadable file, not a dinoprobe head, a
-    /// segmenter, a missing or extra tensor, a wrong shape, bad metadata.
+    /// segmenter, a missing or extra tensor, a wrong shape, NaN or infinite values, bad metadata.
     public static func load(from path: String) throws -> LinearClassifier {
         let (file, metadata) = try HeadFile.open(path, kind: .classifier)
         try HeadFile.rejectUnknownTensors(file, known: ["weight", "bias"])

@@ -43,14 +43,14 @@ public struct LinearClassifier: Sendable {
         try require(dim > 0, "feature width", "must be positive, got \(dim)")
         try require(classes > 0, "class count", "must be positive, got \(classes)")
         var random = SeededRandom(seed: seed)
-        try self.init(weight: random.normals(count: classes * dim, std: 0.01),
+        try self.init(weight: random.normals(count: checkedProduct(classes, dim, "head shape"), std: 0.01),
                       bias: [Float](repeating: 0, count: classes), dim: dim, classes: classes, metadata: metadata)
     }
 
     /// A head with the given parameters (`weight` [classes, dim], `bias` [classes]).
     public init(weight: [Float], bias: [Float], dim: Int, classes: Int, metadata: HeadMetadata = HeadMetadata(kind: .classifier)) throws {
         try require(dim > 0 && classes > 0, "head shape", "dim and classes must be positive, got \(dim) and \(classes)")
-        try require(weight.count == classes * dim, "weight", "\(weight.count) values, expected \(classes) x \(dim)")
+        try require(weight.count == checkedProduct(classes, dim, "head shape"), "weight", "\(weight.count) values, expected \(classes) x \(dim)")
         try require(bias.count == classes, "bias", "\(bias.count) values, expected \(classes)")
         try metadata.validate(classes: classes, path: "metadata")
         self.classes = classes

@@ -18,6 +18,11 @@ extension LinearSegmenter {
     /// `bn.num_batches_tracked` (I64 scalar), with `metadata` in `__metadata__`.
     public func save(to path: String) throws {
         try validateParameters()
+        for (values, name) in [(convWeight, TensorName.convWeight), (convBias, TensorName.convBias), (batchNorm.weight, TensorName.bnWeight),
+                               (batchNorm.bias, TensorName.bnBias), (batchNorm.runningMean, TensorName.bnRunningMean),
+                               (batchNorm.runningVar, TensorName.bnRunningVar)] {
+            try requireFinite(values, name)
+        }
         try metadata.validate(classes: classes, path: path)
         var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
         try writer.add(TensorName.convWeight, floats: convWeight, shape: [classes, dim, 1, 1])
@@ -51,6 +56,9 @@ extension LinearSegmenter {
         norm.bias = try HeadFile.floats(file, TensorName.bnBias, shape: [dim])
         norm.runningMean = try HeadFile.floats(file, TensorName.bnRunningMean, shape: [dim])
         norm.runningVar = try HeadFile.floats(file, TensorName.bnRunningVar, shape: [dim])
+        guard norm.runningVar.allSatisfy({ $0 >= 0 }) else {
+            throw HeadError.badMetadata(path: path, key: TensorName.bnRunningVar, reason: "a running variance is negative; the head is corrupt")
+        }
         if file.tensors[TensorName.bnBatchesTracked] != nil {
             let tracked = try file.ints(TensorName.bnBatchesTracked)
             guard tracked.count == 1, let count = tracked.first, count >= 0 else {

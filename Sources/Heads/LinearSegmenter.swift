@@ -58,7 +58,7 @@ public struct LinearSegmenter: Sendable {
         try require(dim > 0, "feature width", "must be positive, got \(dim)")
         try require(classes > 0 && classes <= 255, "class count", "must be in 1...255 (labels are UInt8, 255 is ignored), got \(classes)")
         var random = SeededRandom(seed: seed)
-        try self.init(convWeight: random.normals(count: classes * dim, std: 0.01),
+        try self.init(convWeight: random.normals(count: checkedProduct(classes, dim, "head shape"), std: 0.01),
                       convBias: [Float](repeating: 0, count: classes), batchNorm: try BatchNorm(channels: dim),
                       metadata: metadata)
     }

@@ -67,6 +67,9 @@ public enum ImageDecoder {
     /// Largest image accepted by default (a guard against decompression bombs): 178,956,970
     /// pixels, Pillow's own `MAX_IMAGE_PIXELS` * 2 at which it refuses to open.
     public static let defaultMaxPixels = 178_956_970
+    /// The largest pixel limit a caller may set (2^34: a 131072 x 131072 image); keeps the
+    /// memory arithmetic derived from it far from overflow.
+    public static let maxPixelsLimit = 1 << 34
     /// Image files larger than this are refused before reading (4 GiB).
     public static let maxFileBytes: Int64 = 4 << 30
 

@@ -11,22 +11,30 @@ import Foundation
 /// left as it was. Destinations that are not regular files (devices, FIFOs, folders) are refused,
 /// never replaced; a symbolic link is followed and its target replaced.
 public enum AtomicFile {
-    /// An open temporary file being written.
+    /// A temporary file being written beside its destination. `commit` flushes it to disk and
+    /// renames it over the destination; `discard` (or dropping it uncommitted) removes it. It is
+    /// registered with `TemporaryFiles`, so an interrupted run removes it too.
     public final class Output {
         /// The destination (used in messages).
         public let destination: String
-        fileprivate let fd: Int32
+        /// Where the bytes are being written.
+        public let temporaryPath: String
+        private var fd: Int32
         /// Bytes written so far.
         public private(set) var bytesWritten: Int64 = 0
 
-        fileprivate init(destination: String, fd: Int32) {
+        fileprivate init(destination: String, temporaryPath: String, fd: Int32) {
             self.destination = destination
+            self.temporaryPath = temporaryPath
             self.fd = fd
         }
+
+        deinit { discard() }
 
         /// Appends bytes.
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
             guard var pointer = bytes.baseAddress else { return }
+            guard fd >= 0 else { throw FileSystemError.io(path: destination, operation: "write", reason: "the file is already closed") }
             var left = bytes.count
             while left > 0 {
                 let n = Glibc.write(fd, pointer, left)
@@ -48,6 +56,35 @@ public enum AtomicFile {
         /// Appends the raw bytes of an array of plain values.
         public func write<T>(contentsOf values: [T]) throws {
             try values.withUnsafeBytes { try write($0) }
+        }
+
+        /// Flushes the bytes to disk and closes the file, keeping it at `temporaryPath` (for a
+        /// spool file whose content is copied elsewhere before `discard`).
+        public func finishWriting() throws {
+            guard fd >= 0 else { return }
+            guard fsync(fd) == 0 else { throw FileSystemError.io(destination, "flush") }
+            let result = close(fd)
+            fd = -1
+            guard result == 0 else { throw FileSystemError.io(destination, "close") }
+        }
+
+        /// Flushes and renames the file over its destination: it appears whole.
+        public func commit() throws {
+            do {
+                try finishWriting()
+                try FileSystem.rename(temporaryPath, to: destination)
+                TemporaryFiles.unregister(temporaryPath)
+            } catch {
+                discard()
+                throw error
+            }
+        }
+
+        /// Closes and removes the temporary file (nothing happens to the destination).
+        public func discard() {
+            if fd >= 0 { close(fd); fd = -1 }
+            try? FileSystem.removeFile(temporaryPath)
+            TemporaryFiles.unregister(temporaryPath)
         }
     }
 
@@ -96,9 +133,9 @@ public enum AtomicFile {
         }
     }
 
-    /// Creates the file at `path` by calling `body` with the temporary file being written.
-    /// If `body` throws, the temporary file is removed and `path` is left as it was.
-    public static func write(to path: String, _ body: (Output) throws -> Void) throws {
+    /// Starts writing `path`: creates its folder, removes temporary files that killed runs left
+    /// there, and opens a fresh temporary file beside it.
+    public static func begin(_ path: String) throws -> Output {
         let destination = try checkedDestination(path)
         let folder = (destination as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileSystem.createDirectories(folder) }
@@ -108,22 +145,20 @@ public enum AtomicFile {
         guard let fd = opened else { throw FileSystemError.invalidPath(temp) }
         guard fd >= 0 else { throw FileSystemError.io(destination, "create a temporary file for", errno) }
         TemporaryFiles.register(temp)
-        var closed = false
-        defer {
-            if !closed { close(fd) }
-            TemporaryFiles.unregister(temp)
-        }
+        return Output(destination: destination, temporaryPath: temp, fd: fd)
+    }
+
+    /// Creates the file at `path` by calling `body` with the temporary file being written.
+    /// If `body` throws, the temporary file is removed and `path` is left as it was.
+    public static func write(to path: String, _ body: (Output) throws -> Void) throws {
+        let output = try begin(path)
         do {
-            let output = Output(destination: destination, fd: fd)
             try body(output)
-            guard fsync(fd) == 0 else { throw FileSystemError.io(destination, "flush") }
-            closed = true
-            guard close(fd) == 0 else { throw FileSystemError.io(destination, "close") }
-            try FileSystem.rename(temp, to: destination)
         } catch {
-            try? FileSystem.removeFile(temp)
+            output.discard()
             throw error
         }
+        try output.commit()
     }
 
     /// Writes `data` to `path` atomically.

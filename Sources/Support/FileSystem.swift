@@ -104,6 +104,15 @@ public enum FileSystem {
         return data
     }
 
+    /// The content of a regular text file of at most `limit` bytes, which must be UTF-8.
+    public static func readText(_ path: String, limit: Int64) throws -> String {
+        let data = try read(path, limit: limit)
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw FileSystemError.io(path: path, operation: "read", reason: "it is not UTF-8 text")
+        }
+        return text
+    }
+
     /// Names in the folder (not "." and ".."), sorted by their bytes.
     public static func list(_ folder: String) throws -> [String] {
         let opened = PathCodec.withCString(folder) { opendir($0) }

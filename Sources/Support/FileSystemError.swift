@@ -44,3 +44,14 @@ public enum FileSystemError: Error, CustomStringConvertible, Equatable, Sendable
         code == ENOENT ? .notFound(path: path) : .io(path: path, operation: operation, reason: reason(code))
     }
 }
+
+/// A file or folder that a run could not use, and why (reported to the user, never dropped).
+public struct FileProblem: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+    public var description: String { "\(path): \(reason)" }
+}

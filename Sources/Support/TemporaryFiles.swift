@@ -17,6 +17,8 @@ public enum TemporaryFiles {
         let lock = NSLock()
         var paths: Set<String> = []
         var cleanedFolders: Set<String> = []
+        /// Set once `removeAll` ran (the process is ending): later registrations are removed at once.
+        var closed = false
     }
 
     private static let registry = Registry()
@@ -42,6 +44,10 @@ public enum TemporaryFiles {
     /// Remembers a temporary file so that `removeAll` deletes it.
     public static func register(_ path: String) {
         registry.lock.lock(); defer { registry.lock.unlock() }
+        if registry.closed {
+            try? FileSystem.removeFile(path)
+            return
+        }
         registry.paths.insert(path)
     }
 
@@ -58,6 +64,7 @@ public enum TemporaryFiles {
         var removed = 0
         for path in registry.paths where (try? FileSystem.removeFile(path)) != nil { removed += 1 }
         registry.paths.removeAll()
+        registry.closed = true
         return removed
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backbone
 import COpenBLAS
 import Foundation
+import Support
 import Images
 
 struct Bench: ParsableCommand {
@@ -42,14 +43,19 @@ struct Bench: ParsableCommand {
     @Flag(help: "Only time one segmentation-head training step at ADE20K scale (batch 16, 512 px, 150 classes).")
     var segStep = false
 
+    func validate() throws {
+        try Check.range(repeats, 1...1000, "--repeats")
+        try Check.range(images, 1...100_000, "--images")
+        try Check.range(threads, 1...Check.maxThreads, "--threads")
+        _ = try Check.integers(batchSizes, 1...1024, "--batch-sizes")
+    }
+
     func run() throws {
-        guard repeats > 0, images > 0, threads > 0 else { throw ValidationError("--repeats, --images and --threads must be positive") }
-        let sizes = batchSizes.split(separator: ",").compactMap { Int($0) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--batch-sizes takes e.g. 1,8,32") }
+        let sizes = try Check.integers(batchSizes, 1...1024, "--batch-sizes")
         Torch.setThreads(threads)
         if grid || segStep {
             let figures = grid ? try GridBenchmark.run() : try SegmentationStepBenchmark.run()
-            if let json { try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json)) }
+            if let json { try AtomicFile.write(JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]), to: json) }
             return
         }
         let work = URL(fileURLWithPath: workDir)
@@ -66,7 +72,7 @@ struct Bench: ParsableCommand {
         let limit = gflops / (Double(cost.flops) / 1e9)
         report["sgemm_gflops"] = gflops
         report["sgemm_bound_images_per_s"] = limit
-        print(String(format: "sgemm 2048^3: %.1f GFLOP/s -> sgemm-bound limit %.1f images/s (%.2f GFLOPs/image)", gflops, limit, Double(cost.flops) / 1e9))
+        say(String(format: "sgemm 2048^3: %.1f GFLOP/s -> sgemm-bound limit %.1f images/s (%.2f GFLOPs/image)", gflops, limit, Double(cost.flops) / 1e9))
 
         var forward: [String: Double] = [:]
         var batchFeatures: [Int: [Float]] = [:]
@@ -83,14 +89,14 @@ struct Bench: ParsableCommand {
             let rate = Double(b) / median(times)
             forward["\(b)"] = rate
             batchFeatures[b] = out.map { Array($0.cls(0)) }
-            print(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit)", b, rate, 100 * rate / limit))
+            say(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit)", b, rate, 100 * rate / limit))
         }
         report["forward_images_per_s"] = forward
         if let single = batchFeatures[sizes.min()!], let big = batchFeatures[sizes.max()!] {
             // Image 0 of every batch holds the same pixels: batching must not change its features.
             let drift = zip(single, big).map { abs($0 - $1) }.max() ?? 0
             report["batch_feature_drift"] = drift
-            print(String(format: "feature drift between batch %d and %d: max abs %.2e", sizes.min()!, sizes.max()!, drift))
+            say(String(format: "feature drift between batch %d and %d: max abs %.2e", sizes.min()!, sizes.max()!, drift))
         }
 
         if precision != .f32 {
@@ -108,7 +114,7 @@ struct Bench: ParsableCommand {
             let meanDiff = sumDiff / Double(a.count), scale = sumAbs / Double(a.count)
             report["precision_drift_max_abs"] = maxDiff
             report["precision_drift_mean_abs"] = meanDiff
-            print(String(format: "%@ drift against f32 (last_hidden_state, one image): max abs %.3g, mean abs %.3g (mean |value| %.3g)",
+            say(String(format: "%@ drift against f32 (last_hidden_state, one image): max abs %.3g, mean abs %.3g (mean |value| %.3g)",
                          precision.rawValue, maxDiff, meanDiff, scale))
         }
 
@@ -125,16 +131,16 @@ struct Bench: ParsableCommand {
         report["extract_images_per_s"] = e2e
         let backbone32 = forward["32"] ?? forward.values.max() ?? e2e
         report["extract_vs_backbone_32"] = e2e / backbone32
-        print(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only", jpegs.count, e2e, e2e / backbone32))
+        say(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only", jpegs.count, e2e, e2e / backbone32))
 
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         let peakMB = Double(usage.ru_maxrss) / 1024
         report["peak_rss_mb"] = peakMB
-        print(String(format: "peak RSS (whole bench, batch 32 extraction included): %.0f MB", peakMB))
+        say(String(format: "peak RSS (whole bench, batch 32 extraction included): %.0f MB", peakMB))
         if let json {
             let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: json))
+            try AtomicFile.write(data, to: json)
         }
     }
 
@@ -153,7 +159,7 @@ struct Bench: ParsableCommand {
     func generatedModel(in work: URL) throws -> URL {
         let folder = work.appendingPathComponent("vits16-random")
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
-            print("generating a ViT-S/16-shaped checkpoint with random weights in \(folder.path)")
+            say("generating a ViT-S/16-shaped checkpoint with random weights in \(folder.path)")
             try RandomCheckpoint.write(config: DINOv3Config(), to: folder, seed: 1)
         }
         return folder

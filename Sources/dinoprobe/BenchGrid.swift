@@ -25,7 +25,7 @@ enum GridBenchmark {
         let (_, result) = try LinearProbe.train(train, selection: train.rows(Array(0..<1000)), classes: classes,
                                                 settings: settings, metadata: HeadMetadata(kind: .classifier))
         let seconds = Date().timeIntervalSince(start)
-        print(String(format: "linear-probe grid: 13 heads, %d steps of batch %d on %d x %d features, %d classes: %.1f s (%.2f ms/step), best holdout top-1 %.1f%%",
+        say(String(format: "linear-probe grid: 13 heads, %d steps of batch %d on %d x %d features, %d classes: %.1f s (%.2f ms/step), best holdout top-1 %.1f%%",
                      result.steps, batch, count, dim, classes, seconds, 1000 * seconds / Double(result.steps),
                      100 * result.selectionAccuracy[result.bestIndex]))
         return ["grid_seconds": seconds, "grid_steps": result.steps, "grid_ms_per_step": 1000 * seconds / Double(result.steps)]

@@ -19,7 +19,7 @@ enum SegmentationStepBenchmark {
             if i > 0 { times.append(Date().timeIntervalSince(t)) }  // the first is warm-up
         }
         let median = times.sorted()[times.count / 2]
-        print(String(format: "segmentation head step (batch %d, %dx%d patches, D=%d, %d classes, %dx%d labels): %.2f s median of %d",
+        say(String(format: "segmentation head step (batch %d, %dx%d patches, D=%d, %d classes, %dx%d labels): %.2f s median of %d",
                      batch, grid, grid, dim, classes, label, label, median, times.count))
         return ["seg_step_seconds": median]
     }

@@ -20,6 +20,11 @@ struct DataOptions: ParsableArguments {
     @Flag(help: "Never download: fail if the data set is not present.")
     var noDownload = false
 
+    func validate() throws {
+        guard Imagenette.Variant(argument: variant) != nil else { throw ValidationError("--variant must be 160, 320 or full") }
+        if let noisy, ![1, 5, 25, 50].contains(noisy) { throw ValidationError("--noisy must be 1, 5, 25 or 50") }
+    }
+
     /// Train and val splits, validated before any compute is spent.
     func load() throws -> (train: ClassificationDataset, val: ClassificationDataset) {
         guard let data else { throw ValidationError("--data is required: 'imagenette' or an ImageFolder root") }
@@ -55,8 +60,8 @@ final class DownloadLine: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard Date().timeIntervalSince(last) > (interactive ? 0.2 : 15) else { return }
         last = Date()
-        FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[K" : "") + p.description + (interactive ? "" : "\n")).utf8))
+        Console.errRaw((interactive ? "\r\u{1B}[K" : "") + p.description + (interactive ? "" : "\n"))
     }
 
-    func end() { if interactive { FileHandle.standardError.write(Data("\n".utf8)) } }
+    func end() { if interactive { Console.errRaw("\n") } }
 }

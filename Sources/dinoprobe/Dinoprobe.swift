@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 
 @main
 struct Dinoprobe: ParsableCommand {
@@ -12,11 +13,27 @@ struct Dinoprobe: ParsableCommand {
 
     static func main() {
         FastBLAS.ensure()
+        Interrupts.install()
+        // Arguments are decoded from the raw bytes, so file names that are not UTF-8 survive.
+        let arguments = (1..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathCodec.string(fromCString: $0) } }
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            command = try parseAsRoot(arguments)
         } catch {
+            exit(withError: error)  // a mistake on the command line: the message and the usage
+        }
+        do {
+            try command.run()
+            Console.flush()
+        } catch let code as ExitCode {
+            Console.flush()
+            Foundation.exit(code.rawValue)
+        } catch where error is CleanExit {
             exit(withError: error)
+        } catch {
+            // A failure while running: the message alone, never a usage screen.
+            Console.err("error: \(message(for: error))")
+            Foundation.exit(EXIT_FAILURE)
         }
     }
 }

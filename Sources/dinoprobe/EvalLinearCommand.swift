@@ -26,9 +26,17 @@ struct EvalLinear: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
+    func validate() throws {
+        guard DatasetSplit(rawValue: split) != nil else { throw ValidationError("--split must be val or train") }
+        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
+    }
+
     func run() throws {
         guard let which = DatasetSplit(rawValue: split) else { throw ValidationError("--split must be val or train") }
         let loaded = try LoadedClassifier(path: head)
+        let run = try out.map { try RunFolder($0, prefix: "eval-linear", overwrite: true, guarding: nil) }
+        defer { run?.close() }
+        let folder = run?.url
         // The weights first: a missing checkpoint should not cost a data-set download.
         let model = try modelOptions.load()
         try loaded.check(model: model, path: head)
@@ -40,16 +48,14 @@ struct EvalLinear: ParsableCommand {
         let features = try SplitFeatures.extract(model: model, dataset: dataset, preprocessing: loaded.recipe.preprocessing,
                                                  blocks: loaded.blocks(for: model), cache: cacheOptions.cache,
                                                  batchSize: cacheOptions.extractBatchSize, maxPixels: maxPixels, log: stderrPrint)
-        let folder = out.map { URL(fileURLWithPath: $0) }
-        if let folder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         try reportSkipped(features.features.skipped, split: which.rawValue, folder: folder)
         let rows = try features.labelled(loaded.recipe.tokens, blocks: loaded.recipe.blocks)
         let scores = try loaded.head.logits(features: rows.values, count: rows.count)
         let metrics = try ClassificationMetrics(scores: scores, labels: rows.labels, classNames: loaded.head.metadata.classNames)
-        print(metrics.table())
+        say(metrics.table())
         if let folder {
             try metrics.writeReports(to: folder.path, title: "Linear head on \(which.rawValue)")
-            print("wrote \(folder.path)/metrics.json, confusion.csv, confusion.png")
+            say("wrote \(folder.path)/metrics.json, confusion.csv, confusion.png")
         }
     }
 }
@@ -72,8 +78,13 @@ struct Classify: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
-    func run() throws {
+    func validate() throws {
         guard !images.isEmpty else { throw ValidationError("name at least one image") }
+        try Check.range(top, 1...1000, "--top")
+        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
+    }
+
+    func run() throws {
         let loaded = try LoadedClassifier(path: head)
         let model = try modelOptions.load(quiet: true)
         try loaded.check(model: model, path: head)
@@ -90,9 +101,9 @@ struct Classify: ParsableCommand {
             for (b, index) in batch.indices.enumerated() {
                 let row = Array(probabilities[(b * names.count)..<((b + 1) * names.count)])
                 let order = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
-                print(images[index])
+                say(images[index])
                 for c in order.prefix(top) {
-                    print(String(format: "  %6.2f%%  %@", 100 * row[c], names[c]))
+                    say(String(format: "  %6.2f%%  %@", 100 * row[c], names[c]))
                 }
             }
         }, onSkip: { skip in
@@ -122,9 +133,17 @@ struct KNN: ParsableCommand {
     @Option(help: "Folder for knn.json (default: print only).")
     var out: String?
 
+    func validate() throws {
+        guard !k.isEmpty else { throw ValidationError("--k needs at least one value") }
+        for value in k { try Check.range(value, 1...10_000_000, "--k") }
+        try Check.finite(temperature, 1e-4...100, "--temperature")
+    }
+
     func run() throws {
-        guard !k.isEmpty, k.allSatisfy({ $0 > 0 }) else { throw ValidationError("--k values must be positive") }
         let preprocessing = try preprocess.preprocessing()
+        let run = try out.map { try RunFolder($0, prefix: "knn", overwrite: true, guarding: nil) }
+        defer { run?.close() }
+        let folder = run?.url
         let model = try modelOptions.load()
         let (trainSet, valSet) = try dataOptions.load()
         let blocks = cachedBlocks(layers: 1, model: model)
@@ -133,22 +152,20 @@ struct KNN: ParsableCommand {
                                               batchSize: cacheOptions.extractBatchSize, maxPixels: preprocess.maxPixels, log: stderrPrint)
         let val = try SplitFeatures.extract(model: model, dataset: valSet, preprocessing: preprocessing, blocks: blocks, cache: cache,
                                             batchSize: cacheOptions.extractBatchSize, maxPixels: preprocess.maxPixels, log: stderrPrint)
-        let folder = out.map { URL(fileURLWithPath: $0) }
-        if let folder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         try reportSkipped(train.features.skipped, split: "train", folder: folder)
         try reportSkipped(val.features.skipped, split: "val", folder: folder)
         let knn = try KNNClassifier(trainFeatures: train.features.normalisedCLS(), trainLabels: train.labels, dim: model.config.hiddenSize,
                                     classCount: trainSet.classCount, ks: k, temperature: temperature)
         let results = try knn.evaluate(queries: val.features.normalisedCLS(), labels: val.labels, classNames: valSet.classNames)
-        print("    k   top-1    top-5   balanced acc   macro F1")
+        say("    k   top-1    top-5   balanced acc   macro F1")
         for r in results {
             let top5 = r.metrics.top5.map { String(format: "%6.2f%%", 100 * $0) } ?? "     -"
-            print(String(format: "%5d  %6.2f%%  %@  %12.2f%%  %8.2f%%%@", r.k, 100 * r.metrics.top1, top5,
+            say(String(format: "%5d  %6.2f%%  %@  %12.2f%%  %8.2f%%%@", r.k, 100 * r.metrics.top1, top5,
                          100 * r.metrics.balancedAccuracy, 100 * r.metrics.macroF1, r.effectiveK != r.k ? "  (k clamped to \(r.effectiveK))" : ""))
         }
         if let folder {
             try MetricsReport.writeJSON(results, to: folder.appendingPathComponent("knn.json").path)
-            print("wrote \(folder.path)/knn.json")
+            say("wrote \(folder.path)/knn.json")
         }
     }
 }

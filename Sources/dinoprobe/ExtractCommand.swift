@@ -2,6 +2,8 @@ import ArgumentParser
 import Backbone
 import Foundation
 import SafeTensors
+import Training
+import Support
 
 struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +24,9 @@ struct Extract: ParsableCommand {
     @Option(help: "Output safetensors file (written whole or not at all).")
     var out: String
 
+    @Flag(help: "Replace an existing output file.")
+    var overwrite = false
+
     @Flag(help: "Also write patch tokens [N, h, w, D] and register tokens [N, R, D].")
     var patchTokens = false
 
@@ -34,10 +39,23 @@ struct Extract: ParsableCommand {
     @Option(help: "Store features as f32 or f16.")
     var dtype: String = "f32"
 
-    func run() throws {
+    func validate() throws {
         guard dtype == "f32" || dtype == "f16" else { throw ValidationError("--dtype must be f32 or f16") }
-        let paths = try ImageListing.expand(images)
-        guard !paths.isEmpty else { throw ValidationError("no .jpg, .jpeg or .png files found in \(images.joined(separator: ", "))") }
+        try Check.range(layers, 1...1024, "--layers")
+        try Check.range(batchSize, 1...4096, "--batch-size")
+        guard !images.isEmpty else { throw ValidationError("--images needs at least one file or folder") }
+    }
+
+    func run() throws {
+        // The output first: a bad destination must not cost an extraction.
+        try AtomicFile.checkWritable(out)
+        if FileSystem.exists(out) && !overwrite {
+            throw ValidationError("\(out) already exists; choose another --out, or pass --overwrite to replace it")
+        }
+        let listing = try ImageFiles.expand(images)
+        let paths = listing.images
+        for problem in listing.problems { stderrPrint("skipped \(problem.path): \(problem.reason)") }
+        guard !paths.isEmpty else { throw ValidationError("no image files found in \(images.joined(separator: ", "))") }
         let preprocessing = try preprocess.preprocessing()
         if patchTokens && preprocessing.preset == .native {
             throw ValidationError("--patch-tokens needs one input size for all images: use --preset hf or eval (native keeps each image's aspect ratio, so grids differ)")
@@ -80,31 +98,7 @@ struct Extract: ParsableCommand {
             "skipped": try jsonString(skipped.map { [$0.path, $0.reason] }),
         ]
         try writer.finish(metadata: metadata)
-        print("wrote \(out): \(writer.count) images x \(model.config.hiddenSize) features\(patchTokens ? " + patch tokens" : "")\(skipped.isEmpty ? "" : ", \(skipped.count) skipped")")
-    }
-}
-
-/// Expands files and folders into a sorted list of image files.
-enum ImageListing {
-    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
-
-    static func expand(_ items: [String]) throws -> [String] {
-        var result: [String] = []
-        let fm = FileManager.default
-        for item in items {
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: item, isDirectory: &isDir) else {
-                throw ValidationError("no such file or folder: \(item)")
-            }
-            if !isDir.boolValue { result.append(item); continue }
-            let root = URL(fileURLWithPath: item)
-            let found = fm.enumerator(at: root, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])?
-                .compactMap { $0 as? URL }
-                .filter { extensions.contains($0.pathExtension.lowercased()) }
-                .map(\.path) ?? []
-            result += found.sorted()
-        }
-        return result
+        say("wrote \(out): \(writer.count) images x \(model.config.hiddenSize) features\(patchTokens ? " + patch tokens" : "")\(skipped.isEmpty ? "" : ", \(skipped.count) skipped")")
     }
 }
 

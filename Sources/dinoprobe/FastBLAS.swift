@@ -11,7 +11,7 @@ import Foundation
 enum FastBLAS {
     static let openmpFolder = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 
-    static func ensure(arguments: [String] = CommandLine.arguments) {
+    static func ensure() {
         Torch.keepFreedMemory()
         let env = ProcessInfo.processInfo.environment
         guard env["DINOPROBE_NO_REEXEC"] == nil else { return }
@@ -29,9 +29,8 @@ enum FastBLAS {
         }
         guard changed else { return }
         setenv("DINOPROBE_NO_REEXEC", "1", 1)
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-        argv.append(nil)
-        execv("/proc/self/exe", &argv)
+        // The raw argv, so arguments that are not UTF-8 survive the re-execution unchanged.
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
         // execv only returns on failure: carry on with the slower libraries.
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backbone
 import Foundation
 import SafeTensors
+import Support
 
 /// Collects extracted features and writes them as one safetensors file. Patch tokens, which can
 /// be large, are streamed to a hidden temporary file beside the destination and copied into the
@@ -20,8 +21,8 @@ final class FeatureFileWriter {
     private var layersMean: [Float] = []
     private var registerTokens: [Float] = []
     private var grid: (Int, Int)?
-    private let patchFile: String?
-    private var patchHandle: FileHandle?
+    /// Patch tokens are spooled to a temporary file (removed when done, or on Ctrl-C).
+    private var patchSpool: AtomicFile.Output?
 
     init(destination: String, dim: Int, layers: Int, registers: Int, patchTokens: Bool, dtype: SafeTensorsDType) throws {
         self.destination = destination
@@ -29,18 +30,7 @@ final class FeatureFileWriter {
         self.layers = layers
         self.registers = registers
         self.dtype = dtype
-        let url = URL(fileURLWithPath: destination)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if patchTokens {
-            let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).patches-\(getpid())").path
-            guard FileManager.default.createFile(atPath: temp, contents: nil) else {
-                throw ValidationError("cannot write next to \(destination) (permissions or disk full?)")
-            }
-            patchFile = temp
-            patchHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: temp))
-        } else {
-            patchFile = nil
-        }
+        if patchTokens { patchSpool = try AtomicFile.begin(destination + ".patches") }
     }
 
     func append(_ batch: ExtractedBatch, paths batchPaths: [String]) throws {
@@ -54,9 +44,9 @@ final class FeatureFileWriter {
                     layersMean += out.meanPatch(b, layer: layer)
                 }
             }
-            if let handle = patchHandle {
+            if let spool = patchSpool {
                 grid = (out.gridHeight, out.gridWidth)
-                try handle.write(contentsOf: encode(Array(out.patchTokens(b))))
+                try spool.write(encode(Array(out.patchTokens(b))))
                 registerTokens += out.registerTokens(b)
             }
         }
@@ -81,9 +71,9 @@ final class FeatureFileWriter {
             try writer.add("layers_cls", floats: layersCLS, shape: [count, layers, dim], dtype: dtype)
             try writer.add("layers_mean_patch", floats: layersMean, shape: [count, layers, dim], dtype: dtype)
         }
-        if let patchFile, let handle = patchHandle, let grid {
-            try handle.synchronize()
-            try writer.addFile("patch_tokens", dtype: dtype, shape: [count, grid.0, grid.1, dim], path: patchFile)
+        if let spool = patchSpool, let grid {
+            try spool.finishWriting()
+            try writer.addFile("patch_tokens", dtype: dtype, shape: [count, grid.0, grid.1, dim], path: spool.temporaryPath)
             try writer.add("registers", floats: registerTokens, shape: [count, registers, dim], dtype: dtype)
         }
         try writer.write(to: destination)
@@ -91,8 +81,7 @@ final class FeatureFileWriter {
 
     /// Removes the temporary patch file (after success or failure).
     func discard() {
-        try? patchHandle?.close()
-        patchHandle = nil
-        if let patchFile { try? FileManager.default.removeItem(atPath: patchFile) }
+        patchSpool?.discard()
+        patchSpool = nil
     }
 }

@@ -13,7 +13,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let sides = input.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard sides.count == 1 || sides.count == 2, sides.allSatisfy({ $0 > 0 }) else {
+        guard sides.count == 1 || sides.count == 2, sides.allSatisfy({ (1...65_536).contains($0) }) else {
             throw ValidationError("--input takes S or HxW, e.g. 224 or 448x640")
         }
         let (h, w) = (sides[0], sides.count == 2 ? sides[1] : sides[0])
@@ -56,6 +56,6 @@ struct Info: ParsableCommand {
             row("BLAS build", blas.config),
             row("OPENBLAS_CORETYPE", FastBLAS.coreTypeOrigin),
         ]
-        print(lines.joined(separator: "\n"))
+        say(lines.joined(separator: "\n"))
     }
 }

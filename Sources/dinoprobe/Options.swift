@@ -22,9 +22,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "CPU threads for the backbone and BLAS (default: all available cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    func validate() throws {
+        try Check.range(threads, 1...Check.maxThreads, "--threads")
+    }
+
     /// Finds and loads the model, reporting where it came from.
     func load(quiet: Bool = false) throws -> DINOv3Model {
-        guard threads > 0 else { throw ValidationError("--threads must be at least 1") }
         // One OpenMP pool of this size serves libtorch and the OpenMP OpenBLAS: no oversubscription.
         Torch.setThreads(threads)
         let folder = try ModelLocator.resolve(model)
@@ -54,21 +57,21 @@ struct PreprocessOptions: ParsableArguments {
     @Option(help: "Normalisation std, R,G,B (satellite weights: 0.213,0.156,0.143).")
     var std: String = "0.229,0.224,0.225"
 
-    @Option(help: "Refuse images with more pixels than this (decompression-bomb guard).")
+    @Option(help: "Refuse images with more pixels than this (decompression-bomb guard; decoding one image takes at most about 8 bytes per allowed pixel).")
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
+    func validate() throws {
+        try Check.multiple(size, of: 16, 16...8192, "--size")
+        _ = try Check.numbers(mean, count: 3, -1000...1000, "--mean")
+        _ = try Check.numbers(std, count: 3, 1e-6...1000, "--std")
+        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
+    }
+
     func preprocessing() throws -> Preprocessing {
-        func triple(_ text: String, _ name: String) throws -> [Float] {
-            let values = text.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == 3 else { throw ValidationError("--\(name) needs three comma-separated numbers, got '\(text)'") }
-            return values
-        }
-        let p = Preprocessing(preset: preset, size: size, mean: try triple(mean, "mean"), std: try triple(std, "std"))
+        let p = Preprocessing(preset: preset, size: size, mean: try Check.numbers(mean, count: 3, -1000...1000, "--mean"),
+                              std: try Check.numbers(std, count: 3, 1e-6...1000, "--std"))
         try p.validate()
         return p
     }
 }
 
-func stderrPrint(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backbone
 import Foundation
 import Training
+import Support
 
 extension FeatureTokens: ExpressibleByArgument {}
 extension ProbeOptimizer: ExpressibleByArgument {}
@@ -17,21 +18,42 @@ struct CacheOptions: ParsableArguments {
     @Option(help: "Images per backbone forward pass.")
     var extractBatchSize: Int = 32
 
+    func validate() throws {
+        try Check.range(extractBatchSize, 1...4096, "--extract-batch-size")
+    }
+
     var cache: FeatureCache {
         FeatureCache(folder: noCache ? nil : cacheDir.map { URL(fileURLWithPath: $0) } ?? FeatureCache.defaultFolder())
     }
 }
 
-/// A run folder: refuses to overwrite an earlier run's head unless asked. The folder is created
-/// by the first file written into it, so a run that fails early leaves nothing behind.
-func prepareRunFolder(_ path: String?, prefix: String, overwrite: Bool, guarding file: String) throws -> URL {
-    let formatter = DateFormatter()
-    formatter.dateFormat = "yyyyMMdd-HHmmss"
-    let folder = URL(fileURLWithPath: path ?? "runs/\(prefix)-\(formatter.string(from: Date()))")
-    if FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path) && !overwrite {
-        throw ValidationError("\(folder.path) already holds a \(file) from an earlier run; choose another --out, or pass --overwrite")
+/// An output folder held by this run: checked before any compute (a file in the way, an earlier
+/// run's results without --overwrite, no write permission), created and locked so that a second
+/// run into the same folder refuses to start, and removed again if the run ends without
+/// writing anything into it.
+final class RunFolder {
+    let url: URL
+    private let lock: FolderLock
+
+    /// `path` nil: `runs/PREFIX-DATE`. `guarding`: a result file whose presence means an earlier
+    /// run finished here (replaced only with `overwrite`).
+    init(_ path: String?, prefix: String, overwrite: Bool, guarding file: String?) throws {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let folder = path ?? "runs/\(prefix)-\(formatter.string(from: Date()))"
+        if let status = try FileSystem.status(folder), status.kind != .directory {
+            throw ValidationError("--out \(folder) is \(status.kind.rawValue), not a folder")
+        }
+        if let file, FileSystem.exists(folder + "/" + file), !overwrite {
+            throw ValidationError("\(folder) already holds a \(file) from an earlier run; choose another --out, or pass --overwrite")
+        }
+        try AtomicFile.checkFolderWritable(folder)
+        lock = try FolderLock(folder: folder)
+        url = URL(fileURLWithPath: folder)
     }
-    return folder
+
+    /// Releases the folder (removing it if nothing was written into it).
+    func close() { lock.releaseRemovingIfEmpty() }
 }
 
 /// Prints the skipped images of a split and writes them to the run folder.
@@ -41,8 +63,7 @@ func reportSkipped(_ skipped: [SkippedInput], split: String, folder: URL?) throw
     for s in skipped.prefix(20) { stderrPrint("  \(s.path): \(s.reason)") }
     if skipped.count > 20 { stderrPrint("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
     if let folder {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let text = skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n"
-        try Data(text.utf8).write(to: folder.appendingPathComponent("skipped-\(split).txt"), options: .atomic)
+        try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent("skipped-\(split).txt").path)
     }
 }

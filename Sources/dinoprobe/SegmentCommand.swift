@@ -36,19 +36,25 @@ struct Segment: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
-    func run() throws {
+    func validate() throws {
         guard !images.isEmpty else { throw ValidationError("name at least one image") }
-        if let clusters, clusters < 2 || clusters > 64 { throw ValidationError("--clusters must be in 2...64") }
+        try Check.optionalRange(clusters, 2...64, "--clusters")
+        if let resolution { try Check.multiple(resolution, of: 16, 16...4096, "--resolution") }
+        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
+    }
+
+    func run() throws {
         let segmenter = try head.map { try LinearSegmenter.load(from: $0) }
         let side = resolution ?? segmenter?.metadata.inputResolution ?? 448
         guard side > 0, side % 16 == 0 else { throw ValidationError("--resolution must be a positive multiple of 16") }
+        let run = try RunFolder(out, prefix: "segment", overwrite: true, guarding: nil)
+        defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         if let segmenter, let head {
             try segmenter.metadata.checkCompatible(featureRecipe: segmenter.metadata.featureRecipe, backboneFingerprint: model.fingerprint)
             guard segmenter.dim == model.config.hiddenSize else { throw ValidationError("\(head) expects \(segmenter.dim)-wide features") }
         }
-        let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = run.url
         let preprocessing = Preprocessing(preset: .native, size: side)
         var failures = 0
         for path in images {
@@ -70,7 +76,7 @@ struct Segment: ParsableCommand {
         let patches = Array(output.patchTokens(0))
         let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         func file(_ suffix: String) -> String { folder.appendingPathComponent("\(stem).\(suffix).png").path }
-        print("\(path): \(image.width)x\(image.height), features \(gh)x\(gw) at \(input.width)x\(input.height)")
+        say("\(path): \(image.width)x\(image.height), features \(gh)x\(gw) at \(input.width)x\(input.height)")
         if let segmenter {
             let mask = try segmenter.predict(features: patches, batch: 1, height: gh, width: gw,
                                              outputHeight: image.height, outputWidth: image.width)
@@ -79,9 +85,9 @@ struct Segment: ParsableCommand {
             try PNGEncoder.writeIndexed(mask, width: image.width, height: image.height, palette: Array(palette.prefix(768)), to: file("mask"))
             try PNGEncoder.write(SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: names), to: file("overlay"))
             for area in SegmentationRendering.classAreas(mask, classes: names.count) {
-                print(String(format: "  %6.2f%%  %@", 100 * area.fraction, names[area.label]))
+                say(String(format: "  %6.2f%%  %@", 100 * area.fraction, names[area.label]))
             }
-            print("  wrote \(file("mask")), \(file("overlay"))")
+            say("  wrote \(file("mask")), \(file("overlay"))")
             return
         }
         let pca = try PatchPCA(features: patches, count: gh * gw, dim: d)
@@ -91,7 +97,7 @@ struct Segment: ParsableCommand {
         let rgb = upsampled.map { UInt8(max(0, min(255, ($0 * 255).rounded()))) }
         try PNGEncoder.write(RGBImage(width: image.width, height: image.height, pixels: rgb), to: file("pca"))
         let explained = pca.variances.map { String(format: "%.1f", $0) }.joined(separator: ", ")
-        print("  PCA of \(gh * gw) patches (component variances \(explained)): wrote \(file("pca"))")
+        say("  PCA of \(gh * gw) patches (component variances \(explained)): wrote \(file("pca"))")
         guard let clusters else { return }
         let kmeans = try KMeans(vectors: patches, count: gh * gw, dim: d, k: clusters, seed: 0)
         // Cosine similarity to each centroid, upsampled, then the nearest centroid per pixel.
@@ -112,8 +118,8 @@ struct Segment: ParsableCommand {
         try PNGEncoder.writeIndexed(mask, width: image.width, height: image.height, palette: palette, to: file("clusters"))
         try PNGEncoder.write(SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: names), to: file("clusters-overlay"))
         for area in SegmentationRendering.classAreas(mask, classes: clusters) {
-            print(String(format: "  %6.2f%%  cluster %d", 100 * area.fraction, area.label))
+            say(String(format: "  %6.2f%%  cluster %d", 100 * area.fraction, area.label))
         }
-        print("  wrote \(file("clusters")), \(file("clusters-overlay"))")
+        say("  wrote \(file("clusters")), \(file("clusters-overlay"))")
     }
 }

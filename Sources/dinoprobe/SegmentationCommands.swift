@@ -4,6 +4,7 @@ import Foundation
 import Heads
 import SafeTensors
 import Training
+import Support
 import Images
 
 /// Which segmentation data set and layout.
@@ -76,26 +77,43 @@ struct TrainSeg: ParsableCommand {
     @Flag(help: "Replace the head of an earlier run in --out.")
     var overwrite = false
 
+    func validate() throws {
+        try Check.multiple(resolution, of: 16, 16...4096, "--resolution")
+        try Check.range(iters, 1...100_000_000, "--iters")
+        try Check.range(batchSize, 1...4096, "--batch-size")
+        try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
+        try Check.finite(weightDecay, 0...10, "--weight-decay")
+        try Check.optionalRange(warmup, 0...iters, "--warmup")
+    }
+
     func run() throws {
-        guard resolution > 0, resolution % 16 == 0 else { throw ValidationError("--resolution must be a positive multiple of 16") }
-        let folder = try prepareRunFolder(out, prefix: "seg", overwrite: overwrite, guarding: "head.safetensors")
+        let run = try RunFolder(out, prefix: "seg", overwrite: overwrite, guarding: "head.safetensors")
+        defer { run.close() }
+        let folder = run.url
         let model = try modelOptions.load()
         let train = try dataOptions.loadValid(.train, folder: folder)
         let val = try? dataOptions.loadValid(.val, folder: folder)
-        print("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
+        say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let key = PatchFeatureStore.key(backboneFingerprint: model.fingerprint, resolution: resolution, flip: flip,
                                         files: train.samples.flatMap { [$0.image, $0.mask] } + ["reduce=\(train.reduceZeroLabel)"])
         let storeFolder = cacheOptions.noCache ? folder : (cacheOptions.cacheDir.map { URL(fileURLWithPath: $0) } ?? FeatureCache.defaultFolder())
         let storePath = storeFolder.appendingPathComponent("patches-\(key).safetensors").path
-        let store: PatchFeatureStore
-        if !cacheOptions.noCache, let cached = try? PatchFeatureStore(path: storePath) {
-            stderrPrint("train: \(cached.count) views of patch features from the cache (\(storePath))")
-            store = cached
-        } else {
-            store = try PatchFeatureStore.build(model: model, images: train.samples.map(\.image),
-                                                loadMask: { try train.loadMask(for: train.samples[$0]) },
-                                                resolution: resolution, flip: flip, batchSize: cacheOptions.extractBatchSize, to: storePath)
+        let expectation = PatchFeatureStore.Expectation(dim: model.config.hiddenSize, resolution: resolution,
+                                                        classes: train.classCount, ignoreIndex: train.ignoreIndex)
+        var cached: PatchFeatureStore?
+        if !cacheOptions.noCache, FileSystem.exists(storePath) {
+            do {
+                cached = try PatchFeatureStore(path: storePath, expecting: expectation)
+                stderrPrint("train: \(cached?.count ?? 0) views of patch features from the cache (\(storePath))")
+            } catch {
+                try? FileSystem.removeFile(storePath)
+                stderrPrint("train: cache entry \(storePath) is unusable (\(error)); removed it, extracting again")
+            }
         }
+        let store = try cached ?? PatchFeatureStore.build(model: model, images: train.samples.map(\.image),
+                                                          loadMask: { try train.loadMask(for: train.samples[$0]) },
+                                                          resolution: resolution, flip: flip, batchSize: cacheOptions.extractBatchSize,
+                                                          to: storePath)
         try reportSkipped(store.skipped, split: "train-extraction", folder: folder)
         var settings = SegmentationSettings()
         settings.iterations = iters
@@ -108,7 +126,7 @@ struct TrainSeg: ParsableCommand {
                                     backboneID: modelOptions.displayID, backboneFingerprint: model.fingerprint,
                                     classNames: train.classNames, palette: train.palette, inputResolution: resolution,
                                     extra: ["ignore_index": "\(train.ignoreIndex)", "reduce_zero_label": "\(train.reduceZeroLabel)"])
-        print("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features, \(iters) steps of batch \(batchSize)")
+        say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features, \(iters) steps of batch \(batchSize)")
         let progress = ProgressReporter("train", total: iters, unit: "steps")
         var smoothed: Float?
         let head = try SegmentationTraining.train(store: store, classes: train.classCount, settings: settings, metadata: metadata) { step, _, loss in
@@ -117,18 +135,18 @@ struct TrainSeg: ParsableCommand {
         }
         progress.finish(iters, note: String(format: "loss %.4f", smoothed ?? 0))
         try head.save(to: folder.appendingPathComponent("head.safetensors").path)
-        print("saved \(folder.path)/head.safetensors")
+        say("saved \(folder.path)/head.safetensors")
         guard let val else {
-            print("no val split: skipping evaluation")
+            say("no val split: skipping evaluation")
             return
         }
         let (metrics, skipped) = try SegmentationTraining.evaluate(head: head, model: model, dataset: val, resolution: resolution,
                                                                   batchSize: cacheOptions.extractBatchSize)
         try reportSkipped(skipped, split: "val", folder: folder)
         let result = metrics.result()
-        print(result.table())
+        say(result.table())
         try result.writeJSON(to: folder.appendingPathComponent("metrics.json").path)
-        print("wrote \(folder.path)/metrics.json")
+        say("wrote \(folder.path)/metrics.json")
     }
 }
 
@@ -173,9 +191,16 @@ struct EvalSeg: ParsableCommand {
     @Option(help: "Folder for metrics.json (and, with --head, the predicted masks).")
     var out: String?
 
+    func validate() throws {
+        try Check.optionalRange(numClasses, 1...255, "--num-classes")
+        try Check.range(ignoreIndex, 0...255, "--ignore-index")
+        guard (head != nil) != (pred != nil) else { throw ValidationError("give --head with --data, or --pred with --gt") }
+    }
+
     func run() throws {
-        let folder = out.map { URL(fileURLWithPath: $0) }
-        if let folder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let run = try out.map { try RunFolder($0, prefix: "eval-seg", overwrite: true, guarding: nil) }
+        defer { run?.close() }
+        let folder = run?.url
         let result: SegmentationResult
         if let head {
             guard let data else { throw ValidationError("--head needs --data") }
@@ -199,16 +224,16 @@ struct EvalSeg: ParsableCommand {
             guard let pred, let gt else { throw ValidationError("give --head with --data, or --pred with --gt") }
             result = try compareFolders(pred: pred, gt: gt)
         }
-        print(result.table())
+        say(result.table())
         if let folder {
             try result.writeJSON(to: folder.appendingPathComponent("metrics.json").path)
-            print("wrote \(folder.path)/metrics.json")
+            say("wrote \(folder.path)/metrics.json")
         }
     }
 
     func compareFolders(pred: String, gt: String) throws -> SegmentationResult {
         let names: [String]? = try classes.map { path in
-            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            try FileSystem.readText(path, limit: 1 << 20).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         guard let count = names?.count ?? numClasses, count > 0, count <= 255 else {
             throw ValidationError("give --classes FILE or --num-classes N (1...255)")

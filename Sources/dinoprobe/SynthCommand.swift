@@ -28,15 +28,22 @@ struct Synth: ParsableCommand {
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
+    func validate() throws {
+        guard kind == "classification" || kind == "segmentation" else { throw ValidationError("kind must be classification or segmentation") }
+        try Check.range(classes, 2...1000, "--classes")
+        try Check.range(count, 1...100_000, "--count")
+        try Check.range(size, 16...4096, "--size")
+    }
+
     func run() throws {
         switch kind {
         case "classification":
             let names = try SyntheticData.makeClassificationFolder(root: out, classes: classes, perClass: count,
                                                                    valPerClass: max(2, count / 4), size: size, seed: seed)
-            print("wrote \(out): \(names.count) classes, \(count) train and \(max(2, count / 4)) val images each")
+            say("wrote \(out): \(names.count) classes, \(count) train and \(max(2, count / 4)) val images each")
         case "segmentation":
             let pairs = try SyntheticData.makeSegmentationFolder(root: out, count: count, valCount: max(2, count / 4), size: size, seed: seed)
-            print("wrote \(out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
+            say("wrote \(out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
         default:
             throw ValidationError("kind must be classification or segmentation")
         }

@@ -71,20 +71,28 @@ struct TrainLinear: ParsableCommand {
     var overwrite = false
 
     func validate() throws {
-        guard layers == 1 || layers == 4 || layers > 0 else { throw ValidationError("--layers must be positive (1 or 4 in Meta's protocol)") }
+        try Check.range(layers, 1...1024, "--layers")
+        try Check.range(epochs, 1...100_000, "--epochs")
+        try Check.range(itersPerEpoch, 0...10_000_000, "--iters-per-epoch")
+        try Check.range(epochs * max(itersPerEpoch, 1), 1...1_000_000_000, "--epochs x --iters-per-epoch")
+        try Check.range(batchSize, 1...1_000_000, "--batch-size")
+        for rate in lrs { try Check.finite(rate, Float.leastNormalMagnitude...1000, "--lrs") }
+        try Check.finite(weightDecay, 0...1000, "--weight-decay")
+        try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
+        try Check.finite(holdout, 0.001...0.499, "--holdout")
         guard selectOn == "holdout" || selectOn == "val" else { throw ValidationError("--select-on must be holdout or val") }
-        guard holdout > 0 && holdout < 0.5 else { throw ValidationError("--holdout must be in (0, 0.5)") }
         guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
         if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
     }
 
     func run() throws {
-        let folder = try prepareRunFolder(out, prefix: "linear", overwrite: overwrite, guarding: "head.safetensors")
+        let run = try RunFolder(out, prefix: "linear", overwrite: overwrite, guarding: "head.safetensors")
+        defer { run.close() }
+        let folder = run.url
         let inputs = try loadFeatures(folder: folder)
         var settings = LinearProbeSettings()
         if !lrs.isEmpty { settings.learningRates = lrs }
         settings.epochs = epochs
-        guard itersPerEpoch >= 0 else { throw ValidationError("--iters-per-epoch must be 0 (one pass) or positive") }
         settings.iterationsPerEpoch = itersPerEpoch == 0 ? nil : itersPerEpoch
         settings.batchSize = batchSize
         settings.optimizer = optimizer
@@ -106,7 +114,7 @@ struct TrainLinear: ParsableCommand {
                                     backboneFingerprint: inputs.fingerprint, classNames: inputs.classNames,
                                     inputResolution: inputs.preprocessing.size,
                                     extra: ["recipe": try jsonString(recipe), "tokens": features.rawValue, "blocks": "\(layers)"])
-        print("training \(settings.learningRates.count) heads on \(fitting.count) x \(train.width) features, \(inputs.classNames.count) classes; choosing on \(selection.count) \(selectOn == "val" ? "val" : "held-out train") samples")
+        say("training \(settings.learningRates.count) heads on \(fitting.count) x \(train.width) features, \(inputs.classNames.count) classes; choosing on \(selection.count) \(selectOn == "val" ? "val" : "held-out train") samples")
         let totalSteps = LinearProbe.totalSteps(samples: fitting.count, settings: settings)
         let progress = ProgressReporter("train", total: totalSteps, unit: "steps")
         var (grid, result) = try LinearProbe.train(fitting, selection: selection, classes: inputs.classNames.count,
@@ -116,21 +124,21 @@ struct TrainLinear: ParsableCommand {
         progress.finish(totalSteps)
         result.selectedOn = selectOn
         if selectOn == "holdout" { result.reportedAccuracy = try grid.accuracies(features: val.values, labels: val.labels) }
-        print(LinearProbe.table(result))
+        say(LinearProbe.table(result))
 
         var head = try grid.head(at: result.bestIndex)
         head.metadata.extra["selected_on"] = selectOn
         let scores = try head.logits(features: val.values, count: val.count)
         let metrics = try ClassificationMetrics(scores: scores, labels: val.labels, classNames: inputs.classNames)
-        print("\nval metrics of the best head (lr \(result.learningRates[result.bestIndex]) x \(batchSize)/256):")
-        print(metrics.table())
+        say("\nval metrics of the best head (lr \(result.learningRates[result.bestIndex]) x \(batchSize)/256):")
+        say(metrics.table())
         try head.save(to: folder.appendingPathComponent("head.safetensors").path)
         try metrics.writeReports(to: folder.path, title: "Linear probe, val (\(recipe.tokens.rawValue), \(layers) block\(layers == 1 ? "" : "s"))")
         try MetricsReport.writeJSON(RunSummary(settings: settings, grid: result, recipe: recipe.summary,
                                                backbone: inputs.modelID, fingerprint: inputs.fingerprint,
                                                trainSamples: fitting.count, selectionSamples: selection.count, valSamples: val.count),
                                     to: folder.appendingPathComponent("grid.json").path)
-        print("\nsaved \(folder.path)/head.safetensors, metrics.json, confusion.csv, confusion.png, grid.json")
+        say("\nsaved \(folder.path)/head.safetensors, metrics.json, confusion.csv, confusion.png, grid.json")
     }
 
     /// What the grid needs, from a data set (extracted, cached) or from features files.
@@ -165,7 +173,7 @@ struct TrainLinear: ParsableCommand {
         guard trainSet.classIDs == valSet.classIDs else {
             throw ValidationError("train and val have different classes")
         }
-        print("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
+        say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
         let blocks = cachedBlocks(layers: layers, model: model)
         guard layers <= model.config.numHiddenLayers else {
             throw ValidationError("--layers \(layers): the model has \(model.config.numHiddenLayers) blocks")

@@ -75,6 +75,6 @@ final class ExtractCLITests: XCTestCase {
     func testBadOptionsAreClearErrors() throws {
         let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", CLI.fixtureImages, "--out", "/tmp/x.safetensors", "--size", "100"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("multiple of the patch size"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--size is 100; it must be a multiple of 16"), r.stderr)
     }
 }

@@ -68,7 +68,7 @@ final class PersistenceTests: XCTestCase {
         // Not a head at all (a fixture without head metadata), a missing file, a segmenter.
         expectError(Fixtures.path("upsample.safetensors")) { if case .notAHead = $0 { return true }; return false }
         expectError(folder.appendingPathComponent("nothing.safetensors").path) { if case .unreadable = $0 { return true }; return false }
-        expectError(Fixtures.path("segmenter_head.safetensors")) { $0.description.contains("LinearSegmenter.load") }
+        expectError(Fixtures.path("segmenter_head.safetensors")) { $0.description.contains("holds a segmenter head, not a classifier head") }
 
         let good = metadata.safetensorsMetadata
         func write(_ name: String, metadata: [String: String] = good, _ tensors: [(String, [Float], [Int])]) throws -> String {

@@ -70,8 +70,9 @@ int ic_resampler_push_strided_row(ic_resampler *r, int y, const uint8_t *rgb,
                                   ptrdiff_t pixel_stride);
 
 /// After all needed rows: writes 3 * crop_h * crop_w floats, planar R, G, B (channel-major,
-/// row-major within a plane). Returns 0, or -1 if a needed row is missing. May be called again.
-int ic_resampler_finish(const ic_resampler *r, float *out);
+/// row-major within a plane). Returns 0, or -1 if a needed row is missing (push it and call
+/// again). May be called again; rows pushed since replace the earlier ones.
+int ic_resampler_finish(ic_resampler *r, float *out);
 
 void ic_resampler_free(ic_resampler *r);
 

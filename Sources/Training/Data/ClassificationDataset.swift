@@ -30,6 +30,8 @@ public struct ClassificationDataset: Sendable, Equatable {
     public var classIDs: [String]
     /// Human-readable class names in label order (the folder names unless a mapping says better).
     public var classNames: [String]
+    /// Folders that could not be walked while listing (symbolic-link loops, unreadable folders).
+    public var listingProblems: [FileProblem] = []
 
     public init(root: String, split: DatasetSplit, samples: [ClassificationSample], classIDs: [String], classNames: [String]? = nil) {
         self.root = root

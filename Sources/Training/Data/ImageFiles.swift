@@ -1,26 +1,25 @@
 import Foundation
+import Images
+import Support
 
-/// Listing image files: recognised by extension, hidden entries skipped, sorted.
-enum ImageFiles {
-    /// Extensions (lower case) of files treated as images.
-    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
-
+/// Listing image files: recognised by extension (JPEG and PNG, which are decoded, and other
+/// image formats, which are listed so that they are reported as skipped instead of silently
+/// ignored), hidden entries skipped, sorted by name. Names that are not UTF-8 are kept exactly
+/// (see `PathCodec`). Folder walks visit each real folder once, so symbolic-link loops end.
+public enum ImageFiles {
     static func isImage(_ name: String) -> Bool {
         guard !name.hasPrefix(".") else { return false }
-        return extensions.contains((name as NSString).pathExtension.lowercased())
+        return ImageFormat.recognisedExtensions.contains((name as NSString).pathExtension.lowercased())
     }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
-    }
+    static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
 
     /// Names in `folder` that do not start with ".", sorted; throws if it cannot be read.
     static func visibleEntries(_ folder: String) throws -> [String] {
         do {
-            return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted()
+            return try FileSystem.list(folder).filter { !$0.hasPrefix(".") }
         } catch {
-            throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error.localizedDescription)); check its permissions")
+            throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error)); check its permissions")
         }
     }
 
@@ -29,39 +28,40 @@ enum ImageFiles {
         try visibleEntries(folder).filter { isDirectory(folder + "/" + $0) }
     }
 
-    /// Image files directly in `folder` (not in sub-folders), as absolute paths sorted by name.
+    /// Image files directly in `folder` (not in sub-folders), as paths sorted by name.
     static func images(in folder: String) throws -> [String] {
         try visibleEntries(folder).filter { isImage($0) && !isDirectory(folder + "/" + $0) }.map { folder + "/" + $0 }
     }
 
     /// Image files in `folder` and its visible sub-folders (as torchvision's ImageFolder walks),
-    /// as absolute paths sorted by relative path.
-    static func imagesRecursively(in folder: String) throws -> [String] {
-        var result: [String] = []
-        var relative: [String] = []
-        func walk(_ path: String, _ prefix: String) throws {
-            for name in try visibleEntries(path) {
-                let full = path + "/" + name
-                if isDirectory(full) {
-                    try walk(full, prefix + name + "/")
-                } else if isImage(name) {
-                    relative.append(prefix + name)
-                }
-            }
+    /// sorted by relative path, with the sub-folders that could not be walked (loops, errors).
+    static func imagesRecursively(in folder: String) throws -> (images: [String], problems: [FileProblem]) {
+        let walk: DirectoryWalk.Result
+        do { walk = try DirectoryWalk.files(under: folder) } catch {
+            throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error))")
         }
-        try walk(folder, "")
-        relative.sort()
-        result = relative.map { folder + "/" + $0 }
-        return result
+        let images = walk.files.filter { isImage(($0 as NSString).lastPathComponent) }
+        return (images, walk.problems.map { FileProblem(path: $0.path, reason: $0.reason) })
+    }
+
+    /// Files and folders named on a command line, expanded into image files: a file is taken as
+    /// it is (whatever its extension), a folder is searched recursively.
+    public static func expand(_ items: [String]) throws -> (images: [String], problems: [FileProblem]) {
+        var images: [String] = []
+        var problems: [FileProblem] = []
+        for item in items {
+            guard let status = try FileSystem.status(item) else { throw DatasetError.badFile(path: item, reason: "no such file or folder") }
+            if status.kind != .directory {
+                images.append(item)
+                continue
+            }
+            let found = try imagesRecursively(in: item.hasSuffix("/") && item.count > 1 ? String(item.dropLast()) : item)
+            images += found.images
+            problems += found.problems
+        }
+        return (images, problems)
     }
 
     /// `path` made absolute (against the current folder) and standardised, "~" expanded.
-    static func absolute(_ path: String) -> String {
-        let expanded = (path as NSString).expandingTildeInPath
-        let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded)
-            : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(expanded)
-        var p = url.standardizedFileURL.path
-        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-        return p
-    }
+    static func absolute(_ path: String) -> String { FileSystem.absolute(path) }
 }

@@ -1,11 +1,13 @@
 import Foundation
+import Support
 
 /// The ImageFolder layout: `ROOT/train/<class>/<image>` and `ROOT/val/<class>/<image>`.
 ///
 /// Classes are the train split's sub-folders in sorted order (label = position); val uses the
 /// same classes and may leave some out. Image files are recognised by extension (.jpg, .jpeg,
-/// .png in any case) and may sit in nested sub-folders of a class folder; hidden files and
-/// folders (names starting with ".") and other files are ignored. Samples are in label order,
+/// .png in any case, and other image formats, which are listed so that they are reported as
+/// skipped) and may sit in nested sub-folders of a class folder; hidden files and folders (names
+/// starting with ".") and other files are ignored. Samples are in label order,
 /// sorted by path within a class (torchvision's order).
 public enum ImageFolderDataset {
     /// Lists one split of the ImageFolder at `root`. Everything is checked before any image is
@@ -31,17 +33,21 @@ public enum ImageFolderDataset {
         let index = Dictionary(uniqueKeysWithValues: classIDs.enumerated().map { ($1, $0) })
         let splitClasses = split == .train ? classIDs : try ImageFiles.subfolders(splitFolder)
         var samples: [ClassificationSample] = []
+        var problems: [FileProblem] = []
         for name in splitClasses {
             let folder = splitFolder + "/" + name
             guard let label = index[name] else { throw DatasetError.classNotInTrain(folder: folder, trainFolder: trainFolder) }
-            let images = try ImageFiles.imagesRecursively(in: folder)
-            guard !images.isEmpty else { throw DatasetError.emptyClass(folder: folder) }
-            samples += images.map { ClassificationSample(path: $0, label: label) }
+            let found = try ImageFiles.imagesRecursively(in: folder)
+            guard !found.images.isEmpty else { throw DatasetError.emptyClass(folder: folder) }
+            samples += found.images.map { ClassificationSample(path: $0, label: label) }
+            problems += found.problems
         }
         guard !samples.isEmpty else {
             throw DatasetError.emptySplit(folder: splitFolder, hint: "put one sub-folder per class in it, named as in \(trainFolder)")
         }
-        return ClassificationDataset(root: root, split: split, samples: samples, classIDs: classIDs)
+        var dataset = ClassificationDataset(root: root, split: split, samples: samples, classIDs: classIDs)
+        dataset.listingProblems = problems
+        return dataset
     }
 
     /// Both splits, checked together (`load(root:split:)` for train, then val).

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Imagenette's `noisy_imagenette.csv`: for every image (path relative to the data set root,
 /// e.g. `train/n02979186/n02979186_9036.JPEG`) a wnid label with 0, 1, 5, 25 or 50 % of the train
@@ -12,7 +13,7 @@ public enum NoisyLabels {
     public static func read(csvAt path: String, percent: Int) throws -> [String: String] {
         guard levels.contains(percent) else { throw DatasetError.unknownNoiseLevel(percent) }
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        do { text = try FileSystem.readText(path, limit: 256 << 20) } catch {
             throw DatasetError.badFile(path: path, reason: FileManager.default.fileExists(atPath: path)
                 ? "cannot read it as UTF-8 text" : "no such file; --noisy needs the noisy_imagenette.csv that comes with Imagenette")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Pascal VOC 2012 segmentation: `JPEGImages/<id>.jpg`, palette-PNG masks
 /// `SegmentationClass/<id>.png` (palette index = class, 255 = object borders, ignored), and the
@@ -51,7 +52,7 @@ public enum PascalVOC {
             throw DatasetError.missingFolder(path: list, what: "Pascal VOC split list", hint: hint)
         }
         let text: String
-        do { text = try String(contentsOfFile: list, encoding: .utf8) } catch {
+        do { text = try FileSystem.readText(list, limit: 64 << 20) } catch {
             throw DatasetError.badFile(path: list, reason: "cannot read it as text")
         }
         var seen = Set<String>()

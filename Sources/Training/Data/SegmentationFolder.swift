@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The plain segmentation layout, for your own data:
 ///
@@ -16,7 +17,7 @@ public enum SegmentationFolder {
     /// empty line before the last name, no duplicates.
     public static func readClassNames(at path: String) throws -> [String] {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        do { text = try FileSystem.readText(path, limit: 1 << 20) } catch {
             throw DatasetError.badFile(path: path, reason: FileManager.default.fileExists(atPath: path)
                 ? "cannot read it as UTF-8 text" : "no such file; write the class names there, one per line (line 1 = label 0)")
         }

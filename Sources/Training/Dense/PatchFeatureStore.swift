@@ -19,21 +19,75 @@ public final class PatchFeatureStore: @unchecked Sendable {
     public let skipped: [SkippedInput]
     private let file: SafeTensorsFile
 
-    /// Opens a store file written by `build`.
-    public init(path: String) throws {
+    /// What a store must hold to be used by a run.
+    public struct Expectation: Sendable {
+        public var dim: Int
+        public var resolution: Int
+        public var classes: Int
+        public var ignoreIndex: UInt8
+
+        public init(dim: Int, resolution: Int, classes: Int, ignoreIndex: UInt8) {
+            self.dim = dim
+            self.resolution = resolution
+            self.classes = classes
+            self.ignoreIndex = ignoreIndex
+        }
+    }
+
+    /// Opens a store file written by `build`. With `expecting`, the file is checked in full
+    /// before use: shapes against each other and the run, every feature finite, every label a
+    /// class or the ignore index (a pass over the file, in parallel).
+    public init(path: String, expecting expected: Expectation? = nil) throws {
+        func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
         let file = try SafeTensorsFile(path: path)
         guard file.metadata["format"] == "dinoprobe-patch-store-v1",
-              let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4,
+              let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
               let l = file.tensors["labels"], l.dtype == .u8, l.shape.count == 3, l.shape[0] == f.shape[0] else {
-            throw TrainingError.badFeaturesFile(path: path, reason: "not a dinoprobe patch-feature store")
+            throw fail("not a dinoprobe patch-feature store")
         }
         self.path = path
         self.file = file
         count = f.shape[0]
         (gridHeight, gridWidth, dim) = (f.shape[1], f.shape[2], f.shape[3])
         (labelHeight, labelWidth) = (l.shape[1], l.shape[2])
-        let rows = (try? JSONDecoder().decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8))) ?? []
-        skipped = rows.compactMap { r in r.count == 3 ? Int(r[0]).map { SkippedInput(index: $0, path: r[1], reason: r[2]) } : nil }
+        guard gridHeight > 0, gridWidth > 0, dim > 0, labelHeight > 0, labelWidth > 0 else { throw fail("a dimension is zero") }
+        guard let rows = try? JSONDecoder().decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8)) else {
+            throw fail("its list of skipped inputs is not valid JSON")
+        }
+        skipped = try rows.map { r in
+            guard r.count == 3, let index = Int(r[0]) else { throw fail("a skipped entry is malformed") }
+            return SkippedInput(index: index, path: r[1], reason: r[2])
+        }
+        if let expected { try verify(expected) }
+    }
+
+    private func verify(_ e: Expectation) throws {
+        func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
+        guard dim == e.dim, labelHeight == e.resolution, labelWidth == e.resolution else {
+            throw fail("it holds \(dim)-wide features with \(labelHeight)x\(labelWidth) labels, not \(e.dim)-wide at \(e.resolution)")
+        }
+        let failures = FailureList()
+        let chunks = 64
+        let (classes, ignore) = (e.classes, e.ignoreIndex)
+        try file.withBytes(of: "patch_tokens") { featureBytes in
+            try file.withBytes(of: "labels") { labelBytes in
+                let (features, labels) = (SharedBytes(featureBytes), SharedBytes(labelBytes))
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    let values = features.bytes.count / 2
+                    let range = (values * c / chunks)..<(values * (c + 1) / chunks)
+                    let slice = UnsafeRawBufferPointer(rebasing: features.bytes[(range.lowerBound * 2)..<(range.upperBound * 2)])
+                    if FloatConversion.firstNonFinite(slice, dtype: .f16, count: range.count) != nil {
+                        failures.add(c, TrainingError.badOption("a feature is NaN or infinite"))
+                    }
+                    let n = labels.bytes.count
+                    for i in (n * c / chunks)..<(n * (c + 1) / chunks) where Int(labels.bytes[i]) >= classes && labels.bytes[i] != ignore {
+                        failures.add(c, TrainingError.badOption("a label is \(labels.bytes[i]), outside the \(classes) classes and not the ignore index \(ignore)"))
+                        break
+                    }
+                }
+            }
+        }
+        if let (_, error) = failures.first { throw fail("\(error)") }
     }
 
     /// Features [B, gh, gw, D] as Float and labels [B, LH, LW] for the given views.
@@ -75,22 +129,12 @@ public final class PatchFeatureStore: @unchecked Sendable {
                              resolution: Int, flip: Bool, batchSize: Int, to path: String,
                              maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> PatchFeatureStore {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let featureTemp = folder.appendingPathComponent(".\(url.lastPathComponent).features-\(getpid())").path
-        let labelTemp = folder.appendingPathComponent(".\(url.lastPathComponent).labels-\(getpid())").path
-        guard FileManager.default.createFile(atPath: featureTemp, contents: nil),
-              FileManager.default.createFile(atPath: labelTemp, contents: nil) else {
-            throw TrainingError.badOption("cannot write the patch-feature cache in \(folder.path) (permissions or disk full?)")
-        }
+        let featureSpool = try AtomicFile.begin(path + ".features")
+        let labelSpool = try AtomicFile.begin(path + ".labels")
         defer {
-            try? FileManager.default.removeItem(atPath: featureTemp)
-            try? FileManager.default.removeItem(atPath: labelTemp)
+            featureSpool.discard()
+            labelSpool.discard()
         }
-        let featureHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: featureTemp))
-        let labelHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: labelTemp))
-        defer { try? featureHandle.close(); try? labelHandle.close() }
 
         // Masks are checked first (cheap), so bad pairs are known before the backbone runs; they are
         // read again when their features are written rather than held: at 448 px, ADE20K's masks
@@ -122,10 +166,10 @@ public final class PatchFeatureStore: @unchecked Sendable {
                 dim = out.dim
                 for (b, j) in batch.indices.enumerated() {
                     let tokens = out.patchTokens(b)
-                    try featureHandle.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian }.withUnsafeBytes { Data($0) })
+                    try featureSpool.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian })
                     var labels = resizeNearest(try loadMask(usable[j]), height: resolution, width: resolution)
                     if mirrored { labels = mirror(labels, height: resolution, width: resolution) }
-                    try labelHandle.write(contentsOf: Data(labels))
+                    try labelSpool.write(contentsOf: labels)
                     kept.insert(j)
                     count += 1
                 }
@@ -137,14 +181,14 @@ public final class PatchFeatureStore: @unchecked Sendable {
         guard count > 0 else {
             throw TrainingError.badOption("no usable image/mask pair among \(images.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
         }
-        try featureHandle.synchronize()
-        try labelHandle.synchronize()
+        try featureSpool.finishWriting()
+        try labelSpool.finishWriting()
         let skippedJSON = try JSONEncoder().encode(skipped.map { [String($0.index), $0.path, $0.reason] })
         var writer = SafeTensorsWriter(metadata: ["format": "dinoprobe-patch-store-v1", "backbone_fingerprint": model.fingerprint,
                                                   "resolution": "\(resolution)", "flip": "\(flip)",
                                                   "skipped": String(decoding: skippedJSON, as: UTF8.self)])
-        try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: featureTemp)
-        try writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: labelTemp)
+        try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: featureSpool.temporaryPath)
+        try writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: labelSpool.temporaryPath)
         try writer.write(to: path)
         return try PatchFeatureStore(path: path)
     }

@@ -26,8 +26,9 @@ public enum SegmentationTraining {
     /// `progress` receives (step, total, loss).
     public static func train(store: PatchFeatureStore, classes: Int, settings s: SegmentationSettings, metadata: HeadMetadata,
                              progress: (Int, Int, Float) -> Void = { _, _, _ in }) throws -> LinearSegmenter {
-        guard s.iterations > 0, s.batchSize > 0, s.learningRate > 0 else {
-            throw TrainingError.badOption("--iters, --batch-size and --lr must be positive")
+        guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0,
+              s.weightDecay.isFinite, s.weightDecay >= 0 else {
+            throw TrainingError.badOption("iterations, batch size and learning rate must be positive, weight decay finite and non-negative")
         }
         var head = try LinearSegmenter(dim: store.dim, classes: classes, seed: s.seed, metadata: metadata)
         var optimizer = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay)
@@ -48,6 +49,9 @@ public enum SegmentationTraining {
                                           labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
                                           optimizer: &optimizer, learningRate: schedule.learningRate(base: s.learningRate, step: step),
                                           random: &random)
+            guard loss.isFinite else {
+                throw TrainingError.diverged("the loss became \(loss) at step \(step + 1) of \(s.iterations) (learning rate \(s.learningRate)); lower the learning rate")
+            }
             progress(step + 1, s.iterations, loss)
         }
         return head

@@ -45,13 +45,16 @@ public struct FeatureCache: Sendable {
                          log: (String) -> Void = { _ in }) throws -> CachedFeatures {
         let key = Self.key(backboneFingerprint: model.fingerprint, preprocessing: preprocessing, blocks: blocks, paths: paths)
         let file = folder?.appendingPathComponent("\(name)-\(key).safetensors")
-        if let file, FileManager.default.fileExists(atPath: file.path) {
+        if let file, FileSystem.exists(file.path) {
             do {
-                let cached = try Self.read(file.path, expectedCount: paths.count, fingerprint: model.fingerprint)
+                let cached = try Self.read(file.path, expectedCount: paths.count, fingerprint: model.fingerprint,
+                                           dim: model.config.hiddenSize, blocks: blocks)
                 log("\(name): \(cached.count) feature rows from the cache (\(file.path))")
                 return cached
             } catch {
-                log("\(name): cache file unusable (\(error)); extracting again")
+                // A damaged entry is never trusted and never left to fail the next run.
+                try? FileSystem.removeFile(file.path)
+                log("\(name): cache entry \(file.path) is unusable (\(error)); removed it, extracting again")
             }
         }
         let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
@@ -82,16 +85,38 @@ public struct FeatureCache: Sendable {
         try writer.write(to: path)
     }
 
-    static func read(_ path: String, expectedCount: Int, fingerprint: String) throws -> CachedFeatures {
+    /// Reads a cache entry, checking every tensor against the others and against what the run
+    /// expects: row count plus skipped count equals the inputs, source indices strictly increase
+    /// inside the input list and miss exactly the skipped ones, all values are finite.
+    static func read(_ path: String, expectedCount: Int, fingerprint: String, dim: Int, blocks: Int) throws -> CachedFeatures {
+        func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
         let file = try SafeTensorsFile(path: path)
         guard file.metadata["format"] == "dinoprobe-feature-cache-v1", file.metadata["backbone_fingerprint"] == fingerprint,
-              file.metadata["inputs"] == "\(expectedCount)", let shape = file.tensors["cls"]?.shape, shape.count == 3 else {
-            throw TrainingError.badFeaturesFile(path: path, reason: "not a cache file of these inputs")
+              file.metadata["inputs"] == "\(expectedCount)" else {
+            throw fail("not a cache entry of these inputs and weights")
         }
-        let rows = try JSONDecoder().decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8))
-        let skipped = rows.compactMap { r in r.count == 3 ? Int(r[0]).map { SkippedInput(index: $0, path: r[1], reason: r[2]) } : nil }
-        return CachedFeatures(count: shape[0], dim: shape[2], blocks: shape[1], cls: try file.floats("cls"),
-                              meanPatch: try file.floats("mean_patch"), sourceIndex: try file.ints("source_index").map { Int($0) },
+        guard let shape = file.tensors["cls"]?.shape, shape.count == 3, shape[1] == blocks, shape[2] == dim,
+              file.tensors["mean_patch"]?.shape == shape, file.tensors["source_index"]?.shape == [shape[0]] else {
+            throw fail("its tensors do not have the shapes [N, \(blocks), \(dim)] and [N]")
+        }
+        let n = shape[0]
+        guard let rows = try? JSONDecoder().decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8)) else {
+            throw fail("its list of skipped inputs is not valid JSON")
+        }
+        var skipped: [SkippedInput] = []
+        for r in rows {
+            guard r.count == 3, let index = Int(r[0]), (0..<expectedCount).contains(index) else { throw fail("a skipped entry is malformed") }
+            skipped.append(SkippedInput(index: index, path: r[1], reason: r[2]))
+        }
+        let sourceIndex = try file.ints("source_index").map { Int($0) }
+        let skippedSet = Set(skipped.map(\.index))
+        guard n + skipped.count == expectedCount, skippedSet.count == skipped.count,
+              zip(sourceIndex, sourceIndex.dropFirst()).allSatisfy({ $0 < $1 }),
+              sourceIndex.allSatisfy({ (0..<expectedCount).contains($0) && !skippedSet.contains($0) }) else {
+            throw fail("its rows and skipped inputs do not account for the \(expectedCount) inputs exactly once")
+        }
+        return CachedFeatures(count: n, dim: dim, blocks: blocks, cls: try file.finiteFloats("cls"),
+                              meanPatch: try file.finiteFloats("mean_patch"), sourceIndex: sourceIndex,
                               skipped: skipped, backboneFingerprint: fingerprint)
     }
 }

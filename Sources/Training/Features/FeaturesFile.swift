@@ -27,37 +27,63 @@ public struct FeaturesFile: Sendable {
         guard file.metadata["format"] == "dinoprobe-features-v1" else {
             throw fail("it was not written by `dinoprobe extract` (no dinoprobe-features-v1 metadata)")
         }
-        guard let clsShape = file.tensors["cls"]?.shape, clsShape.count == 2, file.tensors["mean_patch"]?.shape == clsShape else {
-            throw fail("it lacks cls and mean_patch tensors of shape [N, D]")
+        // Every tensor's shape is checked against the others before anything is read.
+        let floatTypes: Set<SafeTensorsDType> = [.f32, .f16, .bf16]
+        guard let clsInfo = file.tensors["cls"], clsInfo.shape.count == 2, floatTypes.contains(clsInfo.dtype),
+              let meanInfo = file.tensors["mean_patch"], meanInfo.shape == clsInfo.shape, floatTypes.contains(meanInfo.dtype) else {
+            throw fail("it lacks float cls and mean_patch tensors of one shape [N, D]")
         }
-        let (n, d) = (clsShape[0], clsShape[1])
-        let blocks = file.tensors["layers_cls"]?.shape[1] ?? 1
-        let cls = try file.floats(file.tensors["layers_cls"] == nil ? "cls" : "layers_cls")
-        let mean = try file.floats(file.tensors["layers_mean_patch"] == nil ? "mean_patch" : "layers_mean_patch")
+        let (n, d) = (clsInfo.shape[0], clsInfo.shape[1])
+        guard n > 0, d > 0 else { throw fail("cls has shape [\(n), \(d)]: no features") }
+        var blocks = 1
+        if let layers = file.tensors["layers_cls"] {
+            guard layers.shape.count == 3, layers.shape[0] == n, layers.shape[2] == d, layers.shape[1] >= 1,
+                  file.tensors["layers_mean_patch"]?.shape == layers.shape,
+                  floatTypes.contains(layers.dtype), file.tensors["layers_mean_patch"].map({ floatTypes.contains($0.dtype) }) == true else {
+                throw fail("layers_cls and layers_mean_patch must both be float [\(n), L, \(d)]")
+            }
+            blocks = layers.shape[1]
+        } else if file.tensors["layers_mean_patch"] != nil {
+            throw fail("it has layers_mean_patch without layers_cls")
+        }
+        if let patches = file.tensors["patch_tokens"], !(patches.shape.count == 4 && patches.shape[0] == n && patches.shape[3] == d) {
+            throw fail("patch_tokens has shape \(patches.shape), not [\(n), h, w, \(d)]")
+        }
+        if let registers = file.tensors["registers"], !(registers.shape.count == 3 && registers.shape[0] == n && registers.shape[2] == d) {
+            throw fail("registers has shape \(registers.shape), not [\(n), R, \(d)]")
+        }
         guard let pathsJSON = file.metadata["paths"],
               let paths = try? JSONDecoder().decode([String].self, from: Data(pathsJSON.utf8)), paths.count == n else {
-            throw fail("its metadata does not list one image path per row")
+            throw fail("its metadata does not list one image path per row (\(n) rows)")
+        }
+        let cls: [Float], mean: [Float]
+        do {
+            cls = try file.finiteFloats(blocks > 1 || file.tensors["layers_cls"] != nil ? "layers_cls" : "cls")
+            mean = try file.finiteFloats(file.tensors["layers_mean_patch"] != nil ? "layers_mean_patch" : "mean_patch")
+        } catch {
+            throw fail("\(error)")
         }
         self.paths = paths
         features = CachedFeatures(count: n, dim: d, blocks: blocks, cls: cls, meanPatch: mean, sourceIndex: Array(0..<n),
                                   skipped: [], backboneFingerprint: file.metadata["backbone_fingerprint"] ?? "unknown")
-        let preset = PreprocessPreset(rawValue: file.metadata["preset"] ?? "hf") ?? .hf
-        func floats(_ key: String, _ fallback: [Float]) -> [Float] {
-            let v = (file.metadata[key] ?? "").split(separator: ",").compactMap { Float($0) }
-            return v.count == 3 ? v : fallback
-        }
-        preprocessing = Preprocessing(preset: preset, size: Int(file.metadata["size"] ?? "") ?? 224,
-                                      mean: floats("mean", Preprocessing.imagenetMean), std: floats("std", Preprocessing.imagenetStd))
+        preprocessing = try Self.preprocessing(file.metadata, fail: fail)
         modelID = file.metadata["model"] ?? "unknown"
-        if file.tensors["labels"] != nil, let namesJSON = file.metadata["class_names"],
-           let names = try? JSONDecoder().decode([String].self, from: Data(namesJSON.utf8)) {
-            labels = try file.ints("labels").map { Int($0) }
+        if file.tensors["labels"] != nil {
+            guard let namesJSON = file.metadata["class_names"],
+                  let names = try? JSONDecoder().decode([String].self, from: Data(namesJSON.utf8)) else {
+                throw fail("it has a labels tensor but no class_names metadata (a JSON list of names)")
+            }
+            guard file.tensors["labels"]?.shape == [n] else { throw fail("labels must have shape [\(n)]") }
+            guard Set(names).count == names.count else { throw fail("its class_names repeat a name") }
+            let stored: [Int64]
+            do { stored = try file.ints("labels") } catch { throw fail("\(error)") }
+            guard stored.allSatisfy({ $0 >= 0 && $0 < Int64(names.count) }) else { throw fail("a label is outside its \(names.count) class names") }
+            labels = stored.map { Int($0) }
             classNames = names
-            guard labels.allSatisfy({ (0..<names.count).contains($0) }) else { throw fail("a label is outside its \(names.count) class names") }
         } else {
             let folders = paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().lastPathComponent }
             let names = knownClasses ?? Array(Set(folders)).sorted()
-            let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+            let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
             var labels: [Int] = []
             for (path, folder) in zip(paths, folders) {
                 guard let label = index[folder] else {
@@ -69,5 +95,22 @@ public struct FeaturesFile: Sendable {
             classNames = names
         }
         guard classNames.count >= 2 else { throw fail("its images span \(classNames.count) class folder(s); a classifier needs at least 2") }
+    }
+
+    /// The preprocessing recorded by `extract`, read strictly (a file that names an unknown preset
+    /// or malformed statistics is refused, not silently read with defaults).
+    static func preprocessing(_ m: [String: String], fail: (String) -> TrainingError) throws -> Preprocessing {
+        guard let presetName = m["preset"], let preset = PreprocessPreset(rawValue: presetName) else {
+            throw fail("its metadata has no valid 'preset' (hf, eval or native)")
+        }
+        guard let sizeText = m["size"], let size = Int(sizeText), size > 0 else { throw fail("its metadata has no valid 'size'") }
+        func triple(_ key: String) throws -> [Float] {
+            let v = (m[key] ?? "").split(separator: ",").compactMap { Float($0) }
+            guard v.count == 3, v.allSatisfy({ $0.isFinite }) else { throw fail("its metadata '\(key)' is not three finite numbers") }
+            return v
+        }
+        let p = Preprocessing(preset: preset, size: size, mean: try triple("mean"), std: try triple("std"))
+        guard p.std.allSatisfy({ $0 > 0 }) else { throw fail("its metadata 'std' has a value that is not positive") }
+        return p
     }
 }

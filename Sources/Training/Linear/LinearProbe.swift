@@ -85,6 +85,9 @@ public struct GridResult: Sendable, Codable {
     public var finalLosses: [Float]
     /// Cross-entropy of each head on the selection split (breaks ties in top-1).
     public var selectionLoss: [Float]
+    /// For each head, the step at which its loss became NaN or infinite (nil: it trained
+    /// normally). Diverged heads are never chosen.
+    public var divergedAtStep: [Int?]
     public var steps: Int
     public var seconds: Double
 }
@@ -105,8 +108,12 @@ public enum LinearProbe {
         guard train.count > 0, selection.count > 0 else {
             throw TrainingError.badOption("linear probe: \(train.count) training and \(selection.count) selection samples; both must be non-empty")
         }
-        guard s.epochs > 0, s.batchSize > 0, !s.learningRates.isEmpty, s.learningRates.allSatisfy({ $0 > 0 }) else {
-            throw TrainingError.badOption("--epochs, --batch-size and every --lrs value must be positive")
+        guard s.epochs > 0, s.batchSize > 0, !s.learningRates.isEmpty, s.learningRates.allSatisfy({ $0.isFinite && $0 > 0 }),
+              s.weightDecay.isFinite, s.weightDecay >= 0, s.warmupEpochs.isFinite, s.warmupEpochs >= 0 else {
+            throw TrainingError.badOption("epochs, batch size and every learning rate must be positive, weight decay and warm-up finite and non-negative")
+        }
+        guard train.values.allSatisfy({ $0.isFinite }), selection.values.allSatisfy({ $0.isFinite }) else {
+            throw TrainingError.badOption("the features hold NaN or infinite values; they cannot be trained on")
         }
         let start = Date()
         var grid = try LinearClassifierGrid(dim: train.width, classes: classes, learningRates: s.scaledLearningRates,
@@ -120,6 +127,7 @@ public enum LinearProbe {
         var order: [Int] = []
         var cursor = 0
         var losses = [Float](repeating: 0, count: s.learningRates.count)
+        var diverged = [Int?](repeating: nil, count: s.learningRates.count)
         for step in 0..<total {
             // Batches walk through a fresh permutation; a new one starts when it runs out.
             var batch: [Int] = []
@@ -135,18 +143,30 @@ public enum LinearProbe {
             case .sgd: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &sgd, learningRateFactor: factor)
             case .adamw: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &adamw, learningRateFactor: factor)
             }
-            progress(step + 1, total, step / perEpoch + 1, losses.reduce(0, +) / Float(losses.count))
+            // A head whose loss leaves the finite numbers has diverged (each head has its own rows
+            // of the weight matrix, so the others train on unaffected).
+            for g in losses.indices where diverged[g] == nil && !losses[g].isFinite { diverged[g] = step + 1 }
+            guard diverged.contains(where: { $0 == nil }) else {
+                throw TrainingError.diverged("every learning rate diverged (the loss became NaN or infinite by step \(step + 1)); lower the learning rates or check the features for huge values")
+            }
+            let finite = losses.indices.filter { diverged[$0] == nil }
+            progress(step + 1, total, step / perEpoch + 1, finite.map { losses[$0] }.reduce(0, +) / Float(finite.count))
         }
         let scores = try grid.accuracies(features: selection.values, labels: selection.labels)
-        // Highest top-1 wins; ties go to the lower cross-entropy on the selection split.
+        // Highest top-1 wins; ties go to the lower cross-entropy on the selection split. Diverged
+        // heads (and any whose selection loss is not finite) are out.
         let selectionLoss = try grid.lossesAndGradients(features: selection.values, labels: selection.labels).losses
-        var best = 0
-        for i in scores.indices where scores[i] > scores[best] || (scores[i] == scores[best] && selectionLoss[i] < selectionLoss[best]) {
+        let eligible = scores.indices.filter { diverged[$0] == nil && selectionLoss[$0].isFinite }
+        guard var best = eligible.first else {
+            throw TrainingError.diverged("every head's loss on the selection split is NaN or infinite; lower the learning rates")
+        }
+        for i in eligible where scores[i] > scores[best] || (scores[i] == scores[best] && selectionLoss[i] < selectionLoss[best]) {
             best = i
         }
         let result = GridResult(learningRates: s.learningRates, scaledLearningRates: s.scaledLearningRates,
                                 selectionAccuracy: scores, reportedAccuracy: nil, selectedOn: "holdout",
-                                bestIndex: best, finalLosses: losses, selectionLoss: selectionLoss, steps: total, seconds: Date().timeIntervalSince(start))
+                                bestIndex: best, finalLosses: losses, selectionLoss: selectionLoss, divergedAtStep: diverged,
+                                steps: total, seconds: Date().timeIntervalSince(start))
         return (grid, result)
     }
 
@@ -154,6 +174,10 @@ public enum LinearProbe {
     public static func table(_ r: GridResult) -> String {
         var lines = ["  lr (base)   lr (scaled)  \(r.selectedOn) top-1  \(r.selectedOn) loss\(r.reportedAccuracy != nil ? "   val top-1" : "")"]
         for i in r.learningRates.indices {
+            if let step = r.divergedAtStep[i] {
+                lines.append(String(format: "  %-10g  %-11.4g  diverged at step %d (not eligible)", r.learningRates[i], r.scaledLearningRates[i], step))
+                continue
+            }
             var line = String(format: "  %-10g  %-11.4g  %9.2f%%  %11.4f", r.learningRates[i], r.scaledLearningRates[i],
                               100 * r.selectionAccuracy[i], r.selectionLoss[i])
             if let v = r.reportedAccuracy { line += String(format: "   %8.2f%%", 100 * v[i]) }

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+
+/// Checks on option values, done in `validate()` before any work: every integer has a range
+/// (so arithmetic on it cannot overflow), every real number must be finite and in range.
+enum Check {
+    /// Most CPU threads accepted (far above any machine dinoprobe runs on; keeps pools sane).
+    static let maxThreads = 256
+
+    static func range<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ flag: String) throws {
+        guard range.contains(value) else {
+            throw ValidationError("\(flag) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
+    static func optionalRange<T: Comparable>(_ value: T?, _ range: ClosedRange<T>, _ flag: String) throws {
+        if let value { try self.range(value, range, flag) }
+    }
+
+    /// A finite number in `range` (NaN and infinities are refused).
+    static func finite<T: BinaryFloatingPoint>(_ value: T, _ range: ClosedRange<T>, _ flag: String) throws {
+        guard value.isFinite, range.contains(value) else {
+            throw ValidationError("\(flag) is \(value); it must be a finite number in \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
+    /// A multiple of `step` in `range`.
+    static func multiple(_ value: Int, of step: Int, _ range: ClosedRange<Int>, _ flag: String) throws {
+        try self.range(value, range, flag)
+        guard value % step == 0 else { throw ValidationError("\(flag) is \(value); it must be a multiple of \(step)") }
+    }
+
+    /// `count` comma-separated finite numbers, each in `range`.
+    static func numbers(_ text: String, count: Int, _ range: ClosedRange<Float>, _ flag: String) throws -> [Float] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap { Float($0) }
+        guard parts.count == count, values.count == count else {
+            throw ValidationError("\(flag) needs \(count) comma-separated numbers, got '\(text)'")
+        }
+        for v in values { try finite(v, range, flag) }
+        return values
+    }
+
+    /// Integers from a comma-separated list, each in `range`.
+    static func integers(_ text: String, _ range: ClosedRange<Int>, _ flag: String) throws -> [Int] {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap { Int($0) }
+        guard !parts.isEmpty, values.count == parts.count else { throw ValidationError("\(flag) takes integers such as 1,8,32, got '\(text)'") }
+        for v in values { try self.range(v, range, flag) }
+        return values
+    }
+}
