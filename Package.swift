@@ -24,6 +24,9 @@ let package = Package(
     products: [
         .executable(name: "dinoprobe", targets: ["dinoprobe"]),
         .library(name: "Heads", targets: ["Heads"]),
+        .library(name: "Support", targets: ["Support"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "Images", targets: ["Images"]),
         .library(name: "Backbone", targets: ["Backbone"]),
         .library(name: "Training", targets: ["Training"]),
     ],

@@ -60,9 +60,7 @@ public final class FeatureExtractor: @unchecked Sendable {
 
     /// Decodes and preprocesses one image (the work the background thread does).
     public func prepare(path: String) throws -> (pixels: [Float], height: Int, width: Int) {
-        var image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
-        if flipped { image = image.mirrored() }
-        return try preprocessing.apply(image)
+        try preprocessing.prepare(file: ImageDecoder.open(path), maxPixels: maxPixels, mirrored: flipped)
     }
 
     /// Runs every path; calls `onBatch` in input order for each batch of same-size images,
@@ -88,16 +86,25 @@ public final class FeatureExtractor: @unchecked Sendable {
 
         var pending: [Prepared] = []
         var handled = 0
+        /// Runs the pending images; if the batch fails (an allocation, an odd size), each image
+        /// is retried alone and only those that fail again are skipped.
         func flush() throws {
-            guard let first = pending.first else { return }
-            var pixels: [Float] = []
-            pixels.reserveCapacity(pending.count * first.pixels.count)
-            for p in pending { pixels += p.pixels }
-            let output = try model.forward(pixels: pixels, batch: pending.count, height: first.height,
-                                           width: first.width, lastLayers: lastLayers)
-            try onBatch(ExtractedBatch(indices: pending.map(\.index), output: output))
-            handled += pending.count
+            guard !pending.isEmpty else { return }
+            let batch = pending
             pending.removeAll(keepingCapacity: true)
+            if let output = try? forward(batch) {
+                try onBatch(ExtractedBatch(indices: batch.map(\.index), output: output))
+            } else {
+                for item in batch {
+                    let output: BackboneOutput
+                    do { output = try forward([item]) } catch {
+                        onSkip(SkippedInput(index: item.index, path: paths[item.index], reason: "the backbone failed on it: \(error)"))
+                        continue
+                    }
+                    try onBatch(ExtractedBatch(indices: [item.index], output: output))
+                }
+            }
+            handled += batch.count
             onProgress(handled)
         }
         while let item = queue.take() {
@@ -115,6 +122,15 @@ public final class FeatureExtractor: @unchecked Sendable {
             }
         }
         try flush()
+    }
+
+    private func forward(_ items: [Prepared]) throws -> BackboneOutput {
+        guard let first = items.first else { throw BackboneError.badInput("empty batch") }
+        var pixels: [Float] = []
+        pixels.reserveCapacity(items.count * first.pixels.count)
+        for p in items { pixels += p.pixels }
+        return try model.forward(pixels: pixels, batch: items.count, height: first.height, width: first.width,
+                                 lastLayers: lastLayers)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Images
 
 /// How images become pixel values.
@@ -47,54 +48,76 @@ public struct Preprocessing: Sendable, Equatable, Codable {
         }
     }
 
-    /// Output height and width for an image of `width` x `height`.
-    public func outputSize(width: Int, height: Int) -> (height: Int, width: Int) {
+    /// At most this many times the patches of an S x S input (`native` keeps the aspect ratio,
+    /// so a 1:20 strip at S would need 20x the tokens; such images are refused, not run).
+    public static let maxNativeAreaFactor = 4
+
+    /// Output height and width for an image of `width` x `height` (upright).
+    public func outputSize(width: Int, height: Int) throws -> (height: Int, width: Int) {
         switch preset {
         case .hf, .eval: return (size, size)
         case .native:
             let p = Double(patchSize)
             let short = Double(min(width, height)), scale = Double(size) / short
-            func round16(_ v: Double) -> Int { max(patchSize, Int((v / p).rounded()) * patchSize) }
-            return (round16(Double(height) * scale), round16(Double(width) * scale))
+            func round16(_ v: Double) -> Int { max(patchSize, Int(min((v / p).rounded(), 1e6)) * patchSize) }
+            let (h, w) = (round16(Double(height) * scale), round16(Double(width) * scale))
+            let patches = (h / patchSize) * (w / patchSize), limit = Self.maxNativeAreaFactor * (size / patchSize) * (size / patchSize)
+            guard patches <= limit else {
+                throw BackboneError.badInput("at --preset native its aspect ratio (\(width)x\(height)) gives \(w)x\(h) pixels, \(patches) patches, more than \(Self.maxNativeAreaFactor)x those of a \(size)x\(size) input; crop it, or use --preset hf")
+            }
+            return (h, w)
         }
     }
 
-    /// Pixel values [3, H, W] (channel-major), normalised.
-    public func apply(_ image: RGBImage) throws -> (pixels: [Float], height: Int, width: Int) {
-        let (w, h) = (image.width, image.height)
-        // Rescale in float32 as `image * (1/255)` does in transformers.
-        let scale = Float(1.0 / 255.0)
-        var planar = [Float](repeating: 0, count: 3 * w * h)
-        image.pixels.withUnsafeBufferPointer { src in
-            planar.withUnsafeMutableBufferPointer { dst in
-                let plane = w * h
-                for i in 0..<plane {
-                    dst[i] = Float(src[3 * i]) * scale
-                    dst[plane + i] = Float(src[3 * i + 1]) * scale
-                    dst[2 * plane + i] = Float(src[3 * i + 2]) * scale
-                }
-            }
-        }
-        let input = try Tensor(planar, shape: [1, 3, h, w])
-        var out: [Float]
-        let (oh, ow) = outputSize(width: w, height: h)
+    /// The resize that turns an upright `width` x `height` image into model input.
+    public func plan(width: Int, height: Int, mirrored: Bool = false) throws -> ResamplePlan {
         switch preset {
         case .hf, .native:
-            out = try input.resized(height: oh, width: ow, bicubic: false, antialias: true).floats()
+            let (oh, ow) = try outputSize(width: width, height: height)
+            return ResamplePlan(outputWidth: ow, outputHeight: oh, mirrored: mirrored)
         case .eval:
-            // torchvision Resize(int): short side to the target, long side truncated.
+            // torchvision Resize(int): short side to round(S * 256 / 224), long side truncated;
+            // then CenterCrop(S).
             let resizeShort = Int((Double(size) * 256 / 224).rounded())
-            let (rh, rw) = w <= h ? (Int(Double(resizeShort) * Double(h) / Double(w)), resizeShort)
-                                  : (resizeShort, Int(Double(resizeShort) * Double(w) / Double(h)))
-            let resized = try input.resized(height: rh, width: rw, bicubic: true, antialias: true)
-            let top = Int((Double(rh - size) / 2).rounded()), left = Int((Double(rw - size) / 2).rounded())
-            out = try resized.narrow(2, start: top, length: size).narrow(3, start: left, length: size).floats()
+            let (rh, rw) = width <= height ? (Int(Double(resizeShort) * Double(height) / Double(width)), resizeShort)
+                                           : (resizeShort, Int(Double(resizeShort) * Double(width) / Double(height)))
+            guard rh <= 65_536, rw <= 65_536 else {
+                throw BackboneError.badInput("its aspect ratio (\(width)x\(height)) is too extreme to resize at --preset eval")
+            }
+            // torchvision's CenterCrop: Python's round, which takes halves to the even neighbour.
+            let top = Int((Double(rh - size) / 2).rounded(.toNearestOrEven))
+            let left = Int((Double(rw - size) / 2).rounded(.toNearestOrEven))
+            return ResamplePlan(outputWidth: rw, outputHeight: rh, crop: (left, top, size, size), bicubic: true, mirrored: mirrored)
         }
-        let plane = oh * ow
+    }
+
+    /// Pixel values [3, H, W] (channel-major), normalised, of an image in memory.
+    public func apply(_ image: RGBImage, mirrored: Bool = false) throws -> (pixels: [Float], height: Int, width: Int) {
+        let plan = try plan(width: image.width, height: image.height, mirrored: mirrored)
+        return (normalised(try ImageResampler.resample(image, plan: plan), plan), plan.cropHeight, plan.cropWidth)
+    }
+
+    /// Pixel values [3, H, W] of an image file, decoded and resized in one streaming pass: a
+    /// huge image never sits in memory whole (see `ImageDecoder.decodeResampled`).
+    public func prepare(file: MappedFile, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                        mirrored: Bool = false) throws -> (pixels: [Float], height: Int, width: Int) {
+        let info = try ImageDecoder.info(of: file, maxPixels: maxPixels)
+        let plan: ResamplePlan
+        do { plan = try self.plan(width: info.width, height: info.height, mirrored: mirrored) } catch let error as BackboneError {
+            throw BackboneError.badInput("cannot use image \(file.path): \(error)")
+        }
+        let values = try ImageDecoder.decodeResampled(file: file, info: info, plan: plan, maxPixels: maxPixels)
+        return (normalised(values, plan), plan.cropHeight, plan.cropWidth)
+    }
+
+    /// `(x - mean) / std` per channel.
+    private func normalised(_ values: [Float], _ plan: ResamplePlan) -> [Float] {
+        var out = values
+        let plane = plan.cropWidth * plan.cropHeight
         for c in 0..<3 {
             let m = mean[c], s = std[c]
             for i in (c * plane)..<((c + 1) * plane) { out[i] = (out[i] - m) / s }
         }
-        return (out, oh, ow)
+        return out
     }
 }

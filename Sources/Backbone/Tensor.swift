@@ -122,11 +122,6 @@ final class Tensor: @unchecked Sendable {
     static func attention(q: Tensor, k: Tensor, v: Tensor, scale: Double) throws -> Tensor {
         try .wrap(ct_attention(q.handle, k.handle, v.handle, scale), "attention")
     }
-
-    /// Resize [N, C, H, W] as torch's interpolate(align_corners=False).
-    func resized(height: Int, width: Int, bicubic: Bool, antialias: Bool) throws -> Tensor {
-        try .wrap(ct_resize(handle, Int64(height), Int64(width), bicubic ? 1 : 0, antialias ? 1 : 0), "interpolate")
-    }
 }
 
 /// Facts about the linked libtorch.

@@ -1,4 +1,5 @@
 #include "image_codecs.h"
+#include "image_resample.h"
 
 #include <setjmp.h>
 #include <stdio.h>
@@ -15,12 +16,21 @@ static void set_error(char *error, size_t len, const char *msg) {
     }
 }
 
+/* Decoders hand the image to a sink one RGB row at a time, in order (row 0 first). `begin` is
+ * called once with the size before the first row; either returns non-zero to stop (with
+ * `message` set). Sinks are plain C: no other language's frames lie between setjmp and longjmp. */
+typedef struct {
+    int (*begin)(void *ctx, int width, int height, char *message, size_t len);
+    int (*row)(void *ctx, int y, const uint8_t *rgb, char *message, size_t len);
+    void *ctx;
+} row_sink;
+
 /* ---------------------------------------------------------------- JPEG */
 
 struct jpeg_error_context {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
-    char message[JMSG_LENGTH_MAX];
+    char message[JMSG_LENGTH_MAX + 64];
     int truncated;
     int over_memory;
 };
@@ -35,6 +45,14 @@ static void jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(ctx->jump, 1);
 }
 
+static void jpeg_emit_message(j_common_ptr cinfo, int level) {
+    struct jpeg_error_context *ctx = (struct jpeg_error_context *)cinfo->err;
+    /* A premature end of data is a truncated file: Pillow refuses those, and so do we. */
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+        ctx->truncated = 1;
+    }
+}
+
 /* Refuses progressive files with absurd numbers of scans (each one is a pass over the image). */
 static void jpeg_scan_limit(j_common_ptr cinfo) {
     if (cinfo->is_decompressor) {
@@ -47,14 +65,6 @@ static void jpeg_scan_limit(j_common_ptr cinfo) {
     }
 }
 
-static void jpeg_emit_message(j_common_ptr cinfo, int level) {
-    struct jpeg_error_context *ctx = (struct jpeg_error_context *)cinfo->err;
-    /* A premature end of data is a truncated file: Pillow refuses those, and so do we. */
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
-        ctx->truncated = 1;
-    }
-}
-
 /* Pillow's MULDIV255 and cmyk2rgb, applied after inverting Adobe-style CMYK ("CMYK;I"). */
 static inline uint8_t muldiv255(int a, int b) {
     int tmp = a * b + 128;
@@ -63,24 +73,43 @@ static inline uint8_t muldiv255(int a, int b) {
 
 static inline uint8_t clip8(int v) { return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v)); }
 
-int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory, ic_image *out,
-                   char *error, size_t error_len) {
+/* One decoded scanline (1, 3 or 4 components) as RGB, as Pillow's convert("RGB") does. */
+static void jpeg_row_to_rgb(const JSAMPLE *row, int comps, int w, uint8_t *dst) {
+    if (comps == 1) {
+        for (int x = 0; x < w; ++x) dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = row[x];
+    } else if (comps == 3) {
+        memcpy(dst, row, (size_t)w * 3);
+    } else {
+        for (int x = 0; x < w; ++x) {
+            const uint8_t *s = row + 4 * x;
+            /* inverted (Adobe) CMYK: stored value v means ink 255 - v, so 255 - K = v */
+            const int nk = s[3];
+            dst[3 * x + 0] = clip8(nk - muldiv255(255 - s[0], nk));
+            dst[3 * x + 1] = clip8(nk - muldiv255(255 - s[1], nk));
+            dst[3 * x + 2] = clip8(nk - muldiv255(255 - s[2], nk));
+        }
+    }
+}
+
+/* Decodes a JPEG into `sink`. Returns 0, 1 (corrupt), 2 (over max_pixels), 3 (over max_memory). */
+static int jpeg_rows(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory,
+                     const row_sink *sink, int *mode_out, char *error, size_t error_len) {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_context ctx;
     struct jpeg_progress_mgr progress;
     JSAMPLE *volatile row = NULL;
-    uint8_t *volatile pixels = NULL;
-    memset(out, 0, sizeof(*out));
+    uint8_t *volatile rgb = NULL;
     memset(&ctx, 0, sizeof(ctx));
     memset(&cinfo, 0, sizeof(cinfo));
+    memset(&progress, 0, sizeof(progress));
     cinfo.err = jpeg_std_error(&ctx.mgr);
     ctx.mgr.error_exit = jpeg_error_exit;
     ctx.mgr.emit_message = jpeg_emit_message;
     if (setjmp(ctx.jump)) {
         set_error(error, error_len, ctx.message[0] ? ctx.message : "corrupt JPEG data");
         jpeg_destroy_decompress(&cinfo);
-        free(pixels);
         free(row);
+        free(rgb);
         return ctx.over_memory ? 3 : 1;
     }
     jpeg_create_decompress(&cinfo);
@@ -97,6 +126,7 @@ int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t
     case JCS_YCCK: mode = IC_MODE_YCCK; cinfo.out_color_space = JCS_CMYK; break;
     default: mode = IC_MODE_RGB; cinfo.out_color_space = JCS_RGB; break;
     }
+    if (mode_out) *mode_out = mode;
     if ((int64_t)cinfo.image_width * (int64_t)cinfo.image_height > max_pixels) {
         char msg[160];
         snprintf(msg, sizeof msg, "image is %ux%u pixels, over the limit of %lld pixels",
@@ -108,13 +138,14 @@ int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t
     jpeg_start_decompress(&cinfo);
     const int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
     const int comps = cinfo.output_components;
-    if (w <= 0 || h <= 0 || comps < 1 || comps > 4) {
+    if (w <= 0 || h <= 0 || (comps != 1 && comps != 3 && comps != 4)) {
         strcpy(ctx.message, "unsupported JPEG layout");
         longjmp(ctx.jump, 1);
     }
-    pixels = malloc((size_t)w * (size_t)h * 3);
+    if (sink->begin(sink->ctx, w, h, ctx.message, sizeof ctx.message) != 0) longjmp(ctx.jump, 1);
     row = malloc((size_t)w * (size_t)comps);
-    if (!pixels || !row) {
+    rgb = malloc((size_t)w * 3);
+    if (!row || !rgb) {
         strcpy(ctx.message, "out of memory");
         longjmp(ctx.jump, 1);
     }
@@ -122,25 +153,12 @@ int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t
         const int y = (int)cinfo.output_scanline;
         JSAMPROW rows[1] = {row};
         jpeg_read_scanlines(&cinfo, rows, 1);
-        uint8_t *dst = pixels + (size_t)y * (size_t)w * 3;
-        if (comps == 1) {
-            for (int x = 0; x < w; ++x) dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = row[x];
-        } else if (comps == 3) {
-            memcpy(dst, row, (size_t)w * 3);
-        } else {
-            for (int x = 0; x < w; ++x) {
-                const uint8_t *s = row + 4 * x;
-                /* inverted (Adobe) CMYK: stored value v means ink 255 - v, so 255 - K = v */
-                const int nk = s[3];
-                dst[3 * x + 0] = clip8(nk - muldiv255(255 - s[0], nk));
-                dst[3 * x + 1] = clip8(nk - muldiv255(255 - s[1], nk));
-                dst[3 * x + 2] = clip8(nk - muldiv255(255 - s[2], nk));
-            }
-        }
         if (ctx.truncated) {
             strcpy(ctx.message, "image file is truncated (premature end of JPEG data)");
             longjmp(ctx.jump, 1);
         }
+        jpeg_row_to_rgb(row, comps, w, rgb);
+        if (sink->row(sink->ctx, y, rgb, ctx.message, sizeof ctx.message) != 0) longjmp(ctx.jump, 1);
     }
     jpeg_finish_decompress(&cinfo);
     if (ctx.truncated) {
@@ -149,11 +167,7 @@ int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t
     }
     jpeg_destroy_decompress(&cinfo);
     free(row);
-    out->pixels = pixels;
-    out->width = w;
-    out->height = h;
-    out->source_mode = mode;
-    out->bit_depth = 8;
+    free(rgb);
     return 0;
 }
 
@@ -219,9 +233,19 @@ static void png_warning_fn(png_structp png, png_const_charp msg) {
     (void)msg;
 }
 
-static int decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
-                      char *error, size_t error_len, int indices) {
-    memset(out, 0, sizeof(*out));
+/* Limits that keep hostile ancillary chunks (zTXt, iCCP, ...) small and few. */
+static void png_set_limits(png_structp png) {
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_set_chunk_malloc_max(png, 8u << 20);
+    png_set_chunk_cache_max(png, 256);
+}
+
+/* Decodes a PNG. With `indices`, palette and greyscale images give one byte per pixel (the index
+ * or grey value, untouched) into `*pixels_out`; otherwise RGB rows go to `sink` (interlaced
+ * images are decoded whole first: their passes revisit every row). Returns 0, 1 or 2. */
+static int png_decode(const uint8_t *data, size_t size, int64_t max_pixels, int indices, const row_sink *sink,
+                      uint8_t **pixels_out, int *width_out, int *height_out, int *mode_out, int *depth_out,
+                      char *error, size_t error_len) {
     if (size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
         set_error(error, error_len, "not a PNG file");
         return 1;
@@ -250,10 +274,7 @@ static int decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_i
         return 1;
     }
     png_set_read_fn(png, &reader, png_read_from_memory);
-    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
-    /* Ancillary chunks (zTXt, iCCP, ...) are decompressed into memory: keep them small and few. */
-    png_set_chunk_malloc_max(png, 8u << 20);
-    png_set_chunk_cache_max(png, 256);
+    png_set_limits(png);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int color = png_get_color_type(png, info);
@@ -286,18 +307,39 @@ static int decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_i
         }
         if (depth < 8) png_set_packing(png);  /* indices stay indices, not scaled */
     } else {
-    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (depth == 16) png_set_scale_16(png);
-    /* Transparency (tRNS or an alpha channel) is dropped, as convert("RGB") does. */
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+        if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+        if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+        if (depth == 16) png_set_scale_16(png);
+        /* Transparency (tRNS or an alpha channel) is dropped, as convert("RGB") does. */
+        if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+        if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
     }
-    png_set_interlace_handling(png);
+    const int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)w * channels) {
+    if (w == 0 || h == 0 || png_get_rowbytes(png, info) != (size_t)w * channels) {
         strcpy(ctx.message, "unsupported PNG layout");
         longjmp(ctx.jump, 1);
+    }
+    if (mode_out) *mode_out = mode;
+    if (depth_out) *depth_out = depth;
+    if (width_out) *width_out = (int)w;
+    if (height_out) *height_out = (int)h;
+    if (!indices && passes == 1) {
+        /* Row by row: memory is one row, whatever the height. */
+        if (sink->begin(sink->ctx, (int)w, (int)h, ctx.message, sizeof ctx.message) != 0) longjmp(ctx.jump, 1);
+        pixels = malloc((size_t)w * 3);
+        if (!pixels) {
+            strcpy(ctx.message, "out of memory");
+            longjmp(ctx.jump, 1);
+        }
+        for (png_uint_32 y = 0; y < h; ++y) {
+            png_read_row(png, pixels, NULL);
+            if (sink->row(sink->ctx, (int)y, pixels, ctx.message, sizeof ctx.message) != 0) longjmp(ctx.jump, 1);
+        }
+        png_read_end(png, NULL);
+        png_destroy_read_struct(&png, &info, NULL);
+        free(pixels);
+        return 0;
     }
     pixels = malloc((size_t)w * (size_t)h * channels);
     rows = malloc(sizeof(png_bytep) * h);
@@ -310,11 +352,20 @@ static int decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_i
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
-    out->pixels = pixels;
-    out->width = (int)w;
-    out->height = (int)h;
-    out->source_mode = mode;
-    out->bit_depth = depth;
+    rows = NULL;
+    if (indices) {
+        *pixels_out = pixels;
+        return 0;
+    }
+    int failed = sink->begin(sink->ctx, (int)w, (int)h, ctx.message, sizeof ctx.message);
+    for (png_uint_32 y = 0; y < h && !failed; ++y) {
+        failed = sink->row(sink->ctx, (int)y, pixels + (size_t)y * (size_t)w * 3, ctx.message, sizeof ctx.message);
+    }
+    free(pixels);
+    if (failed) {
+        set_error(error, error_len, ctx.message);
+        return 1;
+    }
     return 0;
 }
 
@@ -335,9 +386,7 @@ static int read_png_info(const uint8_t *data, size_t size, ic_info *out, char *e
         return 1;
     }
     png_set_read_fn(png, &reader, png_read_from_memory);
-    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
-    png_set_chunk_malloc_max(png, 8u << 20);
-    png_set_chunk_cache_max(png, 256);
+    png_set_limits(png);
     png_read_info(png, info);
     out->format = 2;
     out->width = (int)png_get_image_width(png, info);
@@ -360,14 +409,86 @@ int ic_read_info(const uint8_t *data, size_t size, ic_info *out, char *error, si
     return -1;
 }
 
+/* ---------------------------------------------------------------- whole images */
+
+/* A sink that keeps every row: the whole RGB image. */
+struct image_sink {
+    uint8_t *pixels;
+    int width;
+    int height;
+};
+
+static int image_begin(void *ctx, int width, int height, char *message, size_t len) {
+    struct image_sink *s = (struct image_sink *)ctx;
+    s->width = width;
+    s->height = height;
+    s->pixels = malloc((size_t)width * (size_t)height * 3);
+    if (!s->pixels) {
+        snprintf(message, len, "out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+static int image_row(void *ctx, int y, const uint8_t *rgb, char *message, size_t len) {
+    (void)message;
+    (void)len;
+    struct image_sink *s = (struct image_sink *)ctx;
+    memcpy(s->pixels + (size_t)y * (size_t)s->width * 3, rgb, (size_t)s->width * 3);
+    return 0;
+}
+
+int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory, ic_image *out,
+                   char *error, size_t error_len) {
+    memset(out, 0, sizeof(*out));
+    struct image_sink image = {NULL, 0, 0};
+    row_sink sink = {image_begin, image_row, &image};
+    int mode = 0;
+    int status = jpeg_rows(data, size, max_pixels, max_memory, &sink, &mode, error, error_len);
+    if (status != 0) {
+        free(image.pixels);
+        return status;
+    }
+    out->pixels = image.pixels;
+    out->width = image.width;
+    out->height = image.height;
+    out->source_mode = mode;
+    out->bit_depth = 8;
+    return 0;
+}
+
 int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
                   char *error, size_t error_len) {
-    return decode_png(data, size, max_pixels, out, error, error_len, 0);
+    memset(out, 0, sizeof(*out));
+    struct image_sink image = {NULL, 0, 0};
+    row_sink sink = {image_begin, image_row, &image};
+    int mode = 0, depth = 0;
+    int status = png_decode(data, size, max_pixels, 0, &sink, NULL, NULL, NULL, &mode, &depth, error, error_len);
+    if (status != 0) {
+        free(image.pixels);
+        return status;
+    }
+    out->pixels = image.pixels;
+    out->width = image.width;
+    out->height = image.height;
+    out->source_mode = mode;
+    out->bit_depth = depth;
+    return 0;
 }
 
 int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
                           char *error, size_t error_len) {
-    return decode_png(data, size, max_pixels, out, error, error_len, 1);
+    memset(out, 0, sizeof(*out));
+    uint8_t *pixels = NULL;
+    int w = 0, h = 0, mode = 0, depth = 0;
+    int status = png_decode(data, size, max_pixels, 1, NULL, &pixels, &w, &h, &mode, &depth, error, error_len);
+    if (status != 0) return status;
+    out->pixels = pixels;
+    out->width = w;
+    out->height = h;
+    out->source_mode = mode;
+    out->bit_depth = depth;
+    return 0;
 }
 
 void ic_image_free(ic_image *image) {
@@ -375,6 +496,125 @@ void ic_image_free(ic_image *image) {
         free(image->pixels);
         image->pixels = NULL;
     }
+}
+
+/* ---------------------------------------------------------------- decode + resample */
+
+/* Streams decoded rows into a resampler, applying the EXIF orientation (and an optional extra
+ * left-right mirror). Orientations that swap the sides (5-8) need whole columns, so those images
+ * are kept whole (3 bytes per pixel) and fed column by column at the end. */
+struct resample_sink {
+    ic_resampler *resampler;
+    const ic_resample_plan *plan;
+    int64_t max_memory;
+    int width;     /* as stored */
+    int height;
+    uint8_t *whole; /* transposed orientations only */
+};
+
+static int plan_flips_rows(int o) { return o == 3 || o == 4; }
+static int plan_mirrors(int o) { return o == 2 || o == 3; }
+
+static int resample_begin(void *ctx, int width, int height, char *message, size_t len) {
+    struct resample_sink *s = (struct resample_sink *)ctx;
+    const ic_resample_plan *p = s->plan;
+    const int transposed = p->orientation >= 5;
+    const int uw = transposed ? height : width, uh = transposed ? width : height;
+    int64_t need = ic_resampler_memory(uw, uh, p->out_width, p->out_height, p->crop_x, p->crop_y,
+                                       p->crop_width, p->crop_height, p->filter);
+    if (need < 0) {
+        snprintf(message, len, "cannot resize a %dx%d image to %dx%d", uw, uh, p->out_width, p->out_height);
+        return 1;
+    }
+    if (transposed) need += (int64_t)width * height * 3;
+    if (need > s->max_memory) {
+        snprintf(message, len, "resizing it needs %lld bytes, over the budget of %lld bytes per image",
+                 (long long)need, (long long)s->max_memory);
+        return 1;
+    }
+    s->width = width;
+    s->height = height;
+    s->resampler = ic_resampler_create(uw, uh, p->out_width, p->out_height, p->crop_x, p->crop_y,
+                                       p->crop_width, p->crop_height, p->filter);
+    if (!s->resampler) {
+        snprintf(message, len, "out of memory (resampler)");
+        return 1;
+    }
+    if (transposed) {
+        s->whole = malloc((size_t)width * (size_t)height * 3);
+        if (!s->whole) {
+            snprintf(message, len, "out of memory");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int resample_row(void *ctx, int y, const uint8_t *rgb, char *message, size_t len) {
+    struct resample_sink *s = (struct resample_sink *)ctx;
+    const int o = s->plan->orientation;
+    if (o >= 5) {
+        memcpy(s->whole + (size_t)y * (size_t)s->width * 3, rgb, (size_t)s->width * 3);
+        return 0;
+    }
+    const int upright = plan_flips_rows(o) ? s->height - 1 - y : y;
+    const int mirror = plan_mirrors(o) != (s->plan->mirror != 0);
+    if (ic_resampler_push_row(s->resampler, upright, rgb, mirror) != 0) {
+        snprintf(message, len, "resampler refused row %d", y);
+        return 1;
+    }
+    return 0;
+}
+
+/* Feeds the upright rows of a transposed (EXIF 5-8) image: each is a column of the stored one. */
+static int resample_columns(struct resample_sink *s) {
+    const int o = s->plan->orientation, w = s->width, h = s->height;
+    const ptrdiff_t down = (ptrdiff_t)w * 3;
+    int first = 0, last = w;
+    ic_resampler_needed_rows(s->resampler, &first, &last);
+    for (int y = first; y < last; ++y) {
+        const uint8_t *start;
+        ptrdiff_t stride;
+        switch (o) {
+        case 5: start = s->whole + (size_t)y * 3; stride = down; break;
+        case 6: start = s->whole + ((size_t)(h - 1) * w + y) * 3; stride = -down; break;
+        case 7: start = s->whole + ((size_t)(h - 1) * w + (w - 1 - y)) * 3; stride = -down; break;
+        default: start = s->whole + (size_t)(w - 1 - y) * 3; stride = down; break;  /* 8 */
+        }
+        if (s->plan->mirror) {
+            start += (ptrdiff_t)(h - 1) * stride;
+            stride = -stride;
+        }
+        if (ic_resampler_push_strided_row(s->resampler, y, start, stride) != 0) return 1;
+    }
+    return 0;
+}
+
+int ic_decode_resampled(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory,
+                        const ic_resample_plan *plan, float *out, char *error, size_t error_len) {
+    if (!plan || plan->orientation < 1 || plan->orientation > 8) {
+        set_error(error, error_len, "invalid resample plan");
+        return 1;
+    }
+    struct resample_sink state = {NULL, plan, max_memory, 0, 0, NULL};
+    row_sink sink = {resample_begin, resample_row, &state};
+    int status;
+    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
+        status = jpeg_rows(data, size, max_pixels, max_memory, &sink, NULL, error, error_len);
+    } else {
+        status = png_decode(data, size, max_pixels, 0, &sink, NULL, NULL, NULL, NULL, NULL, error, error_len);
+    }
+    if (status == 0 && plan->orientation >= 5 && resample_columns(&state) != 0) {
+        set_error(error, error_len, "resampler refused a column");
+        status = 1;
+    }
+    if (status == 0 && ic_resampler_finish(state.resampler, out) != 0) {
+        set_error(error, error_len, "the image ended before all rows were decoded");
+        status = 1;
+    }
+    ic_resampler_free(state.resampler);
+    free(state.whole);
+    return status;
 }
 
 /* ---------------------------------------------------------------- PNG encoding */

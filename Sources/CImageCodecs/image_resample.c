@@ -3,7 +3,8 @@
 // _compute_indices_min_size_weights_aa, HelperInterpLinear/HelperInterpCubic::aa_filter).
 // See image_resample.h for the arithmetic variants. Every float operation below mirrors the C++
 // type promotions of that code: where PyTorch mixes float variables with double literals, the
-// operation is done in double and rounded back to float where PyTorch stores it.
+// operation is done in double and rounded back to float where PyTorch stores it. Assumes float
+// arithmetic in float (FLT_EVAL_METHOD 0: SSE, NEON), not x87 extended precision.
 #include "image_resample.h"
 
 #include <math.h>
@@ -21,7 +22,7 @@
 // On x86 the FMA instruction is optional: the hot loops get a copy compiled for it, chosen at run
 // time; the portable copy calls libm's fmaf (exact, slower where it is emulated). Only the last
 // (taps - 1) % 4 terms of each sum use it.
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__FMA__) && !defined(__APPLE__) && !defined(IC_RESAMPLE_NO_DISPATCH)
 #define IC_RESAMPLE_X86_DISPATCH 1
 #endif
@@ -157,8 +158,8 @@ static void dim_taps(const dim_plan *d, int64_t i, float *center_out, int64_t *x
     if (xmax > d->n) xmax = d->n;
     int64_t xsize = xmax - xmin;
     if (d->clamp && xsize > d->max_taps) xsize = d->max_taps;
-    // Not reachable for sizes below 2^31 as far as tested; keep the reads in bounds regardless
-    // (PyTorch reads input xmin with weight 0 then).
+    // Only past 2^24, where the float center can round beyond the input's end (PyTorch then
+    // reads out of bounds): one tap of weight 0 at the last input.
     if (xsize < 1) {
         if (xmin > d->n - 1) xmin = d->n - 1;
         xsize = 0;

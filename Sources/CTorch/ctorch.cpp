@@ -192,16 +192,4 @@ ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor 
     });
 }
 
-ct_tensor *ct_resize(const ct_tensor *x, int64_t out_h, int64_t out_w, int mode, int antialias) {
-    return guarded([&] {
-        std::vector<int64_t> size{out_h, out_w};
-        if (mode == 1) {
-            return antialias ? at::_upsample_bicubic2d_aa(x->t, size, false)
-                             : at::upsample_bicubic2d(x->t, size, false);
-        }
-        return antialias ? at::_upsample_bilinear2d_aa(x->t, size, false)
-                         : at::upsample_bilinear2d(x->t, size, false);
-    });
-}
-
 } // extern "C"

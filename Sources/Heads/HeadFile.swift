@@ -10,11 +10,17 @@ enum HeadFile {
         } catch {
             throw HeadError.unreadable(path: path, reason: "\(error)")
         }
+        return (file, try metadata(of: file, kind: kind))
+    }
+
+    /// The head metadata of an open file, checked to be of `kind`.
+    static func metadata(of file: SafeTensorsFile, kind: HeadKind) throws -> HeadMetadata {
+        let path = file.path
         let metadata = try HeadMetadata(safetensorsMetadata: file.metadata, path: path)
         guard metadata.kind == kind else {
             throw HeadError.wrongKind(path: path, expected: kind, found: metadata.kind.rawValue)
         }
-        return (file, metadata)
+        return metadata
     }
 
     /// The shape of tensor `name`, or `missingTensor`.

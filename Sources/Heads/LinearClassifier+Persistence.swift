@@ -19,7 +19,13 @@ extension LinearClassifier {
     /// Throws a `HeadError` naming the problem: unreadable file, not a dinoprobe head, a
     /// segmenter, a missing or extra tensor, a wrong shape, NaN or infinite values, bad metadata.
     public static func load(from path: String) throws -> LinearClassifier {
-        let (file, metadata) = try HeadFile.open(path, kind: .classifier)
+        try load(file: HeadFile.open(path, kind: .classifier).file)
+    }
+
+    /// Reads a head from an open safetensors file (see `load(from:)`).
+    public static func load(file: SafeTensorsFile) throws -> LinearClassifier {
+        let path = file.path
+        let metadata = try HeadFile.metadata(of: file, kind: .classifier)
         try HeadFile.rejectUnknownTensors(file, known: ["weight", "bias"])
         let weightShape = try HeadFile.shape(file, "weight")
         guard weightShape.count == 2, weightShape[0] > 0, weightShape[1] > 0 else {

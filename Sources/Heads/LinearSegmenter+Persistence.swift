@@ -38,7 +38,13 @@ extension LinearSegmenter {
     /// Reads a head written by `save(to:)` or by PyTorch (`bn.num_batches_tracked` optional).
     /// Throws a `HeadError` naming the problem.
     public static func load(from path: String) throws -> LinearSegmenter {
-        let (file, metadata) = try HeadFile.open(path, kind: .segmenter)
+        try load(file: HeadFile.open(path, kind: .segmenter).file)
+    }
+
+    /// Reads a head from an open safetensors file (see `load(from:)`).
+    public static func load(file: SafeTensorsFile) throws -> LinearSegmenter {
+        let path = file.path
+        let metadata = try HeadFile.metadata(of: file, kind: .segmenter)
         let names: Set<String> = [TensorName.convWeight, TensorName.convBias, TensorName.bnWeight, TensorName.bnBias,
                                   TensorName.bnRunningMean, TensorName.bnRunningVar, TensorName.bnBatchesTracked]
         try HeadFile.rejectUnknownTensors(file, known: names)

@@ -92,7 +92,13 @@ struct TrainSeg: ParsableCommand {
         let folder = run.url
         let model = try modelOptions.load()
         let train = try dataOptions.loadValid(.train, folder: folder)
-        let val = try? dataOptions.loadValid(.val, folder: folder)
+        // A data set without a val split trains without evaluation; any other problem with the
+        // val split (unreadable folder, bad class list) is an error, not "no val split".
+        let val: SegmentationDataset?
+        do { val = try dataOptions.loadValid(.val, folder: folder) } catch let DatasetError.missingSplit(_, path, _) {
+            stderrPrint("no val split (\(path) does not exist): the head is trained but not evaluated")
+            val = nil
+        }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let key = PatchFeatureStore.key(backboneFingerprint: model.fingerprint, resolution: resolution, flip: flip,
                                         files: train.samples.flatMap { [$0.image, $0.mask] } + ["reduce=\(train.reduceZeroLabel)"])

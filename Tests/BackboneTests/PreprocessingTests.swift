@@ -55,12 +55,15 @@ final class PreprocessingTests: XCTestCase {
         }
     }
 
-    func testNativePresetKeepsAspectRatioOnPatchMultiples() {
+    func testNativePresetKeepsAspectRatioOnPatchMultiples() throws {
         let p = Preprocessing(preset: .native, size: 448)
-        let s = p.outputSize(width: 640, height: 480)
+        let s = try p.outputSize(width: 640, height: 480)
         XCTAssertEqual(s.height, 448)
         XCTAssertEqual(s.width, 592)  // 597.3 rounded to a multiple of 16
-        XCTAssertEqual(Preprocessing(preset: .native, size: 224).outputSize(width: 300, height: 200).width, 336)
+        XCTAssertEqual(try Preprocessing(preset: .native, size: 224).outputSize(width: 300, height: 200).width, 336)
+        // A 1:20 strip would need 20x the tokens of a square input: refused, not run.
+        XCTAssertThrowsError(try p.outputSize(width: 100, height: 2000))
+        XCTAssertEqual(try p.outputSize(width: 100, height: 390).height, 1744)  // 3.9:1 is still fine
     }
 
     func testEvalPresetCropsCentre() throws {

@@ -79,7 +79,7 @@ final class DataImageFolderTests: DataTempFolderCase {
         try write("ds/train/a/x.jpg")
         try write("ds/train/b/y.jpg")
         XCTAssertNoThrow(try ImageFolderDataset.load(root: temp + "/ds", split: .train))
-        assertThrows(try ImageFolderDataset.load(root: temp + "/ds", split: .val), ["missing val split folder", temp + "/ds/val"])
+        assertThrows(try ImageFolderDataset.load(root: temp + "/ds", split: .val), ["the data set has no val split", temp + "/ds/val"])
     }
 
     func testFewerThanTwoClasses() throws {

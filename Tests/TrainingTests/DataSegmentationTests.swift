@@ -132,7 +132,7 @@ final class DataSegmentationTests: DataTempFolderCase {
         XCTAssertEqual(val.samples.count, 1)
         XCTAssertEqual(try val.loadMask(for: val.samples[0]).labels, [0, 12, 0, 255])
         try FileManager.default.removeItem(atPath: root + "/VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt")
-        assertThrows(try PascalVOC.load(root: root, split: .val), ["missing Pascal VOC split list", "ImageSets/Segmentation/val.txt"])
+        assertThrows(try PascalVOC.load(root: root, split: .val), ["the data set has no val split", "ImageSets/Segmentation/val.txt"])
     }
 
     func testPlainFolderLayout() throws {
@@ -161,7 +161,7 @@ final class DataSegmentationTests: DataTempFolderCase {
         try writeImage("flat/images/x.png", width: 2, height: 2)
         try writeGreyMask("flat/masks/x.png", width: 2, height: 2, labels: [0, 1, 1, 0])
         XCTAssertEqual(try SegmentationFolder.load(root: temp + "/flat", split: .train).count, 1)
-        assertThrows(try SegmentationFolder.load(root: temp + "/flat", split: .val), ["missing val images folder", "no split folders"])
+        assertThrows(try SegmentationFolder.load(root: temp + "/flat", split: .val), ["the data set has no val split", "no split folders"])
 
         try write("flat/classes.txt", "bg\n\nfg\n")
         assertThrows(try SegmentationFolder.load(root: temp + "/flat", split: .train), [temp + "/flat/classes.txt", "line 2 is empty"])

@@ -57,6 +57,30 @@ int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image
 
 void ic_image_free(ic_image *image);
 
+/// How ic_decode_resampled turns a file into model input: the EXIF orientation (1-8) and an
+/// optional extra left-right mirror are applied, the upright image is resized to out_width x
+/// out_height (antialiased, as torch's interpolate; see image_resample.h for `filter`), and the
+/// crop rectangle of the result is returned.
+typedef struct {
+    int out_width;
+    int out_height;
+    int crop_x;
+    int crop_y;
+    int crop_width;
+    int crop_height;
+    int filter;
+    int orientation;
+    int mirror;
+} ic_resample_plan;
+
+/// Decodes a JPEG or PNG and resamples it in one pass, row by row: memory is the resampler's
+/// (see ic_resampler_memory) plus one row, or plus the whole image at 3 bytes per pixel for
+/// orientations 5-8 and interlaced PNGs. Refuses (status 1) a plan that needs more than
+/// `max_memory` bytes. `out`: 3 * crop_height * crop_width floats, planar RGB, values u8/255
+/// resized. Returns 0, or 1 (corrupt, over budget), 2 (over max_pixels), 3 (libjpeg over budget).
+int ic_decode_resampled(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory,
+                        const ic_resample_plan *plan, float *out, char *error, size_t error_len);
+
 /// Decodes a palette or greyscale PNG (1-8 bits) to one byte per pixel: the palette index or the
 /// grey value, untouched (for label masks). `out->pixels` holds width * height bytes.
 /// Other colour types are an error. Returns 0 on success.

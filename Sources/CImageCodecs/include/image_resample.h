@@ -19,7 +19,9 @@
 //    1 <= |x| < 2 in float, Pillow's form); the default is PyTorch >= 2.0 (float
 //    cubic_convolution1/2, taps clamped to 2 * ceil(support) + 1). Bilinear is the same in both.
 // Not reproduced: other compilers' choices (e.g. clang or non-x86 builds of PyTorch may contract
-// or vectorise differently); expect differences of a few float ulps there.
+// or vectorise differently; expect a few float ulps there), and a torch 2.x bug (seen in 2.15):
+// an output width of 1 with more than one output row gives every row the first row's weights;
+// here, as in libtorch 1.13, each row gets its own.
 #ifndef DINOPROBE_IMAGE_RESAMPLE_H
 #define DINOPROBE_IMAGE_RESAMPLE_H
 
@@ -50,7 +52,12 @@ ic_resampler *ic_resampler_create(int in_w, int in_h, int out_w, int out_h,
                                   int crop_x, int crop_y, int crop_w, int crop_h, int filter);
 
 /// Bytes that ic_resampler_create allocates for the same arguments (exact, computed without
-/// allocating; O(crop_w + crop_h) time), or -1 for invalid arguments or overflow.
+/// allocating; O(crop_w + crop_h) time), or -1 for invalid arguments or overflow:
+///     ~1.4 KB + 16 (crop_w + crop_h) + 4 (taps_w + taps_h) + 96 span_w + rows (12 crop_w + 1)
+/// rows, span_w: input rows and columns the crop reads (<= in_h, in_w); taps_w, taps_h: the
+/// summed filter lengths of the crop's columns and rows, about crop * (2 * support + 1) with
+/// support = (1 bilinear, 2 bicubic) * max(1, in / out) per dimension, and at most crop * in.
+/// The dominant term is the row store, rows * crop_w * 3 floats.
 int64_t ic_resampler_memory(int in_w, int in_h, int out_w, int out_h,
                             int crop_x, int crop_y, int crop_w, int crop_h, int filter);
 

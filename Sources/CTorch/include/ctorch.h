@@ -68,9 +68,6 @@ ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor
 ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride);
 /// softmax(q k^T * scale) v over the last two dims, softmax in float32, no mask.
 ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale);
-/// Bilinear (mode 0) or bicubic (mode 1) resize of [N, C, H, W] with align_corners=false,
-/// with or without antialiasing, as torch.nn.functional.interpolate.
-ct_tensor *ct_resize(const ct_tensor *x, int64_t out_h, int64_t out_w, int mode, int antialias);
 
 #ifdef __cplusplus
 }

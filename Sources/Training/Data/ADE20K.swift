@@ -27,7 +27,7 @@ public enum ADE20K {
         let name = split == .train ? "training" : "validation"
         let images = base + "/images/" + name
         let masks = base + "/annotations/" + name
-        guard ImageFiles.isDirectory(images) else { throw DatasetError.missingFolder(path: images, what: "ADE20K images folder", hint: hint) }
+        guard ImageFiles.isDirectory(images) else { throw DatasetError.missingSplit(split: split, path: images, hint: hint) }
         guard ImageFiles.isDirectory(masks) else { throw DatasetError.missingFolder(path: masks, what: "ADE20K annotations folder", hint: hint) }
         let samples = try SegmentationPairs.pair(imageFolder: images, maskFolder: masks)
         guard !samples.isEmpty else { throw DatasetError.emptySplit(folder: images, hint: hint) }

@@ -5,6 +5,8 @@ import Foundation
 public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A folder the layout needs is missing (`what` says which, e.g. "train split folder").
     case missingFolder(path: String, what: String, hint: String)
+    /// The data set has no folder (or list) for this split at all.
+    case missingSplit(split: DatasetSplit, path: String, hint: String)
     /// A class folder without a single image file.
     case emptyClass(folder: String)
     /// A class folder in val whose name is not a class folder in train.
@@ -42,6 +44,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case let .missingFolder(path, what, hint):
             return "missing \(what): \(path)\(hint.isEmpty ? "" : "; \(hint)")"
+        case let .missingSplit(split, path, hint):
+            return "the data set has no \(split.rawValue) split: \(path) does not exist\(hint.isEmpty ? "" : "; \(hint)")"
         case let .emptyClass(folder):
             return "class folder \(folder) holds no image files (.jpg, .jpeg or .png); add images to it or remove the folder"
         case let .classNotInTrain(folder, trainFolder):

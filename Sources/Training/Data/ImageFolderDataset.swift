@@ -28,7 +28,7 @@ public enum ImageFolderDataset {
 
         let splitFolder = root + "/" + split.rawValue
         guard ImageFiles.isDirectory(splitFolder) else {
-            throw DatasetError.missingFolder(path: splitFolder, what: "\(split.rawValue) split folder", hint: layoutHint)
+            throw DatasetError.missingSplit(split: split, path: splitFolder, hint: layoutHint)
         }
         let index = Dictionary(uniqueKeysWithValues: classIDs.enumerated().map { ($1, $0) })
         let splitClasses = split == .train ? classIDs : try ImageFiles.subfolders(splitFolder)

@@ -49,7 +49,7 @@ public enum PascalVOC {
         }
         let list = base + "/ImageSets/Segmentation/" + split.rawValue + ".txt"
         guard FileManager.default.fileExists(atPath: list) else {
-            throw DatasetError.missingFolder(path: list, what: "Pascal VOC split list", hint: hint)
+            throw DatasetError.missingSplit(split: split, path: list, hint: hint)
         }
         let text: String
         do { text = try FileSystem.readText(list, limit: 64 << 20) } catch {

@@ -48,11 +48,11 @@ public enum SegmentationFolder {
         if hasSplits {
             images = root + "/images/" + split.rawValue
             masks = root + "/masks/" + split.rawValue
-            guard ImageFiles.isDirectory(images) else { throw DatasetError.missingFolder(path: images, what: "\(split.rawValue) images folder", hint: hint) }
+            guard ImageFiles.isDirectory(images) else { throw DatasetError.missingSplit(split: split, path: images, hint: hint) }
         } else {
             guard split == .train else {
-                throw DatasetError.missingFolder(path: root + "/images/val", what: "val images folder",
-                                                 hint: "this data set has no split folders, so all of ROOT/images is train; move validation pairs to ROOT/images/val and ROOT/masks/val (and the rest to .../train)")
+                throw DatasetError.missingSplit(split: split, path: root + "/images/val",
+                                                hint: "this data set has no split folders, so all of ROOT/images is train; move validation pairs to ROOT/images/val and ROOT/masks/val (and the rest to .../train)")
             }
             images = root + "/images"
             masks = root + "/masks"

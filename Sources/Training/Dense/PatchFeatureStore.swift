@@ -37,9 +37,14 @@ public final class PatchFeatureStore: @unchecked Sendable {
     /// Opens a store file written by `build`. With `expecting`, the file is checked in full
     /// before use: shapes against each other and the run, every feature finite, every label a
     /// class or the ignore index (a pass over the file, in parallel).
-    public init(path: String, expecting expected: Expectation? = nil) throws {
+    public convenience init(path: String, expecting expected: Expectation? = nil) throws {
+        try self.init(file: SafeTensorsFile(path: path), expecting: expected)
+    }
+
+    /// Opens an already mapped store file (see `init(path:expecting:)`).
+    public init(file: SafeTensorsFile, expecting expected: Expectation? = nil) throws {
+        let path = file.path
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
-        let file = try SafeTensorsFile(path: path)
         guard file.metadata["format"] == "dinoprobe-patch-store-v1",
               let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
               let l = file.tensors["labels"], l.dtype == .u8, l.shape.count == 3, l.shape[0] == f.shape[0] else {

@@ -89,8 +89,13 @@ public struct FeatureCache: Sendable {
     /// expects: row count plus skipped count equals the inputs, source indices strictly increase
     /// inside the input list and miss exactly the skipped ones, all values are finite.
     static func read(_ path: String, expectedCount: Int, fingerprint: String, dim: Int, blocks: Int) throws -> CachedFeatures {
+        try read(SafeTensorsFile(path: path), expectedCount: expectedCount, fingerprint: fingerprint, dim: dim, blocks: blocks)
+    }
+
+    /// Reads and checks an open cache entry (see `read(_:expectedCount:fingerprint:dim:blocks:)`).
+    public static func read(_ file: SafeTensorsFile, expectedCount: Int, fingerprint: String, dim: Int, blocks: Int) throws -> CachedFeatures {
+        let path = file.path
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
-        let file = try SafeTensorsFile(path: path)
         guard file.metadata["format"] == "dinoprobe-feature-cache-v1", file.metadata["backbone_fingerprint"] == fingerprint,
               file.metadata["inputs"] == "\(expectedCount)" else {
             throw fail("not a cache entry of these inputs and weights")

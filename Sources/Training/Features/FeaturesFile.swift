@@ -18,11 +18,17 @@ public struct FeaturesFile: Sendable {
     public let modelID: String
 
     public init(path: String, classNames knownClasses: [String]? = nil) throws {
-        self.path = path
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch {
             throw TrainingError.badFeaturesFile(path: path, reason: "\(error)")
         }
+        try self.init(file: file, classNames: knownClasses)
+    }
+
+    /// Reads an open safetensors file (see `init(path:classNames:)`).
+    public init(file: SafeTensorsFile, classNames knownClasses: [String]? = nil) throws {
+        let path = file.path
+        self.path = path
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
         guard file.metadata["format"] == "dinoprobe-features-v1" else {
             throw fail("it was not written by `dinoprobe extract` (no dinoprobe-features-v1 metadata)")
