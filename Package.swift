@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "Support", targets: ["Support"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "Images", targets: ["Images"]),
+        // The fuzz targets' entry points, shared by fuzz/ and the regression tests.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
         .library(name: "Backbone", targets: ["Backbone"]),
         .library(name: "Training", targets: ["Training"]),
     ],
@@ -56,6 +58,7 @@ let package = Package(
         .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support"]),
         .target(name: "Heads", dependencies: ["COpenBLAS", "SafeTensors", "Support"]),
         .target(name: "Training", dependencies: ["Heads", "Backbone", "Images", "SafeTensors", "Support", "COpenBLAS"]),
+        .target(name: "FuzzTargets", dependencies: ["Backbone", "Heads", "Images", "SafeTensors", "Support", "Training"]),
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
@@ -70,7 +73,12 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Images", "SafeTensors", "Support"]),
-        .testTarget(name: "CLITests", dependencies: ["SafeTensors", "Training", "Backbone", "Images", "Support"]),
+        // Running the built executable in tests (no XCTest dependency, shared by test targets).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["SafeTensors", "Training", "Backbone", "Images", "Support", "TestSupport"]),
+        .testTarget(name: "HostileInputTests",
+                    dependencies: ["Backbone", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"],
+                    exclude: ["Fixtures"]),
     ],
     // Debian's libtorch 1.13 wants C++17; newer libtorch headers require C++20.
     cxxLanguageStandard: libtorch == nil ? .cxx17 : .cxx20

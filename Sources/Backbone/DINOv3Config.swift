@@ -146,16 +146,13 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
 
     /// Decodes and validates config.json bytes; `path` names them in messages.
     public static func decode(_ data: Data, path: String) throws -> DINOv3Config {
+        let config: DINOv3Config
         do {
-            guard case .object = try StrictJSON.parse(data) else {
-                throw BackboneError.badConfig(path: path, reason: "not a JSON object")
-            }
+            config = try StrictJSONDecoder.decode(DINOv3Config.self, from: data)
         } catch let failure as StrictJSON.Failure {
             throw BackboneError.badConfig(path: path, reason: "not valid JSON: \(failure)")
-        }
-        let config: DINOv3Config
-        do { config = try JSONDecoder().decode(DINOv3Config.self, from: data) } catch let error as DecodingError {
-            throw BackboneError.badConfig(path: path, reason: "a field has the wrong type (\(Self.describe(error)))")
+        } catch let error as DecodingError {
+            throw BackboneError.badConfig(path: path, reason: Self.describe(error))
         }
         try config.validate(path: path)
         return config
@@ -199,6 +196,9 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
     }
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
+
+    /// Every tensor name this architecture uses, with its shape.
+    public var tensorShapes: [String: [Int]] { Checkpoint.expectedShapes(self) }
 }
 
 /// MLP activations that `transformers` names in `hidden_act`.

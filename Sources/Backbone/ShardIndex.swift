@@ -4,12 +4,12 @@ import Support
 /// `model.safetensors.index.json`: which shard file holds each tensor. Read strictly: duplicate
 /// tensor names are refused, and every shard name must be a relative path to a `.safetensors`
 /// file with no `..` component, so an index cannot point outside its folder.
-enum ShardIndex {
+public enum ShardIndex {
     /// Largest index file read (a 7B model's is about 50 KB).
     static let maxFileBytes: Int64 = 16 << 20
 
     /// Tensor name -> shard file name.
-    static func read(path: String) throws -> [String: String] {
+    public static func read(path: String) throws -> [String: String] {
         let data: Data
         do { data = try FileSystem.read(path, limit: maxFileBytes) } catch {
             throw BackboneError.badShardIndex(path: path, reason: "cannot read it (\(error))")
@@ -17,7 +17,7 @@ enum ShardIndex {
         return try parse(data, path: path)
     }
 
-    static func parse(_ data: Data, path: String) throws -> [String: String] {
+    public static func parse(_ data: Data, path: String) throws -> [String: String] {
         func fail(_ reason: String) -> BackboneError { .badShardIndex(path: path, reason: reason) }
         let json: JSONValue
         do { json = try StrictJSON.parse(data) } catch { throw fail("not valid JSON: \(error)") }

@@ -75,7 +75,15 @@ public struct JSONScanner {
     /// A string (the cursor on its opening quote).
     public mutating func string() throws(Failure) -> String {
         try expect(UInt8(ascii: "\""), "expected a string")
+        // Fast path: plain printable ASCII up to the closing quote, taken in one piece.
+        let start = position
+        while let c = peek(), c >= 0x20, c < 0x80, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\") { position += 1 }
+        if peek() == UInt8(ascii: "\"") {
+            position += 1
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(position - 1)]), as: UTF8.self)
+        }
         var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self).unicodeScalars)
         while true {
             guard let c = peek() else { throw fail("a string is not terminated") }
             if c == UInt8(ascii: "\"") { position += 1; return String(scalars) }

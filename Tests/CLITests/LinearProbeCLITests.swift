@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Heads
 import SafeTensors
 import Training

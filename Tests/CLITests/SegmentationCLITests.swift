@@ -1,5 +1,6 @@
 import Backbone
 import Foundation
+import TestSupport
 import SafeTensors
 import Training
 import XCTest

@@ -1,0 +1,92 @@
+import Foundation
+
+/// Runs the built `dinoprobe` executable and captures its output.
+public enum CLI {
+    public static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let tinyModel = repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/models/gelu_reg4").path
+    public static let fixtureImages = repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/images").path
+
+    /// The executable next to the test bundle (swift build puts both in the same folder).
+    public static var executable: URL {
+        var dir = Bundle.main.bundleURL
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") { dir = bundle.bundleURL.deletingLastPathComponent() }
+        let candidate = dir.appendingPathComponent("dinoprobe")
+        if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        return repoRoot.appendingPathComponent(".build/debug/dinoprobe")
+    }
+
+    public struct Result {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    @discardableResult
+    public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["CI"] = "1"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = directory }
+        // Output goes to files, so a chatty process can never block on a full pipe.
+        let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-out-\(UUID().uuidString)")
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+        process.waitUntilExit()
+        let outData = (try? Data(contentsOf: outURL)) ?? Data()
+        let errData = (try? Data(contentsOf: errURL)) ?? Data()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    public static func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+extension CLI {
+    /// Runs a bash script (for what Foundation's Process cannot express: raw argument bytes,
+    /// resource limits). `$DINOPROBE` in the script is the executable.
+    @discardableResult
+    public static func shell(_ script: String, environment: [String: String] = [:]) throws -> Result {
+        var env = environment
+        env["DINOPROBE"] = executable.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", script]
+        var full = ProcessInfo.processInfo.environment
+        full["CI"] = "1"
+        for (k, v) in env { full[k] = v }
+        process.environment = full
+        let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-out-\(UUID().uuidString)")
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
+                      stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self))
+    }
+
+    /// Peak resident memory (MB) of the last `dinoprobe` run in a script run through
+    /// `/usr/bin/time -f 'peak-rss-kb %M'`, parsed from its standard error.
+    public static func peakRSSMegabytes(_ result: Result) -> Double? {
+        guard let line = result.stderr.split(separator: "\n").last(where: { $0.hasPrefix("peak-rss-kb ") }),
+              let kb = Double(line.dropFirst("peak-rss-kb ".count)) else { return nil }
+        return kb / 1024
+    }
+}
