@@ -35,9 +35,9 @@ public enum ImageFiles {
 
     /// Image files in `folder` and its visible sub-folders (as torchvision's ImageFolder walks),
     /// sorted by relative path, with the sub-folders that could not be walked (loops, errors).
-    static func imagesRecursively(in folder: String) throws -> (images: [String], problems: [FileProblem]) {
+    static func imagesRecursively(in folder: String, walker: inout DirectoryWalk) throws -> (images: [String], problems: [FileProblem]) {
         let walk: DirectoryWalk.Result
-        do { walk = try DirectoryWalk.files(under: folder) } catch {
+        do { walk = try walker.files(under: folder) } catch {
             throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error))")
         }
         let images = walk.files.filter { isImage(($0 as NSString).lastPathComponent) }
@@ -55,7 +55,8 @@ public enum ImageFiles {
                 images.append(item)
                 continue
             }
-            let found = try imagesRecursively(in: item.hasSuffix("/") && item.count > 1 ? String(item.dropLast()) : item)
+            var walker = DirectoryWalk()
+            let found = try imagesRecursively(in: item.hasSuffix("/") && item.count > 1 ? String(item.dropLast()) : item, walker: &walker)
             images += found.images
             problems += found.problems
         }

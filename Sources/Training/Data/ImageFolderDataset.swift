@@ -34,10 +34,13 @@ public enum ImageFolderDataset {
         let splitClasses = split == .train ? classIDs : try ImageFiles.subfolders(splitFolder)
         var samples: [ClassificationSample] = []
         var problems: [FileProblem] = []
+        // One walker for the whole split: each real folder is listed once, and links back to
+        // the split or the root are loops.
+        var walker = DirectoryWalk(ancestors: [root, splitFolder])
         for name in splitClasses {
             let folder = splitFolder + "/" + name
             guard let label = index[name] else { throw DatasetError.classNotInTrain(folder: folder, trainFolder: trainFolder) }
-            let found = try ImageFiles.imagesRecursively(in: folder)
+            let found = try ImageFiles.imagesRecursively(in: folder, walker: &walker)
             guard !found.images.isEmpty else { throw DatasetError.emptyClass(folder: folder) }
             samples += found.images.map { ClassificationSample(path: $0, label: label) }
             problems += found.problems
