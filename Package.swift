@@ -31,9 +31,12 @@ let package = Package(
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
         .library(name: "Backbone", targets: ["Backbone"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C API over libtorch's ATen: tensors in and out, and the few ops the backbone needs.
@@ -50,19 +53,27 @@ let package = Package(
         // CBLAS from OpenBLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        // Files, paths, hashing, the seeded RNG: what every other module builds on.
+        // Files, paths, hashing, the seeded RNG, progress reporting: what every other module builds on.
         .target(name: "Support"),
+        // The safetensors format: a validated reader (mmap views) and a streamed writer.
         .target(name: "SafeTensors", dependencies: ["Support"]),
-        // Decoding, EXIF, resampling and writing images; label masks.
+        // Decoding, EXIF, resampling and preprocessing, label masks, PNG/JPEG writing.
         .target(name: "Images", dependencies: ["CImageCodecs", "Support"]),
+        // Metrics (mmsegmentation and scikit-learn semantics), reports and plots.
+        .target(name: "Evaluation", dependencies: ["Images", "Support"]),
+        // Heads and everything that trains or uses them on features: no libtorch.
+        .target(name: "Heads", dependencies: ["COpenBLAS", "Evaluation", "Images", "SafeTensors", "Support"]),
+        // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.
+        .target(name: "Datasets", dependencies: ["Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        // The frozen DINOv3 backbone on libtorch.
         .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support"]),
-        .target(name: "Heads", dependencies: ["COpenBLAS", "SafeTensors", "Support"]),
-        .target(name: "Training", dependencies: ["Heads", "Backbone", "Images", "SafeTensors", "Support", "COpenBLAS"]),
-        .target(name: "FuzzTargets", dependencies: ["Backbone", "Heads", "Images", "SafeTensors", "Support", "Training"]),
+        // Feature stores and the runs that tie data sets, backbone and heads together.
+        .target(name: "Training", dependencies: ["Backbone", "Datasets", "Evaluation", "Heads", "Images", "SafeTensors", "Support"]),
+        .target(name: "FuzzTargets", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "Training"]),
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
-                "Backbone", "Heads", "Training", "Images", "SafeTensors", "Support", "COpenBLAS",
+                "Backbone", "COpenBLAS", "Datasets", "Evaluation", "Heads", "Images", "SafeTensors", "Support", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,13 +82,15 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support", "SafeTensors", "Images"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Images", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "HeadsTests", dependencies: ["Heads", "SafeTensors", "Support"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Images", "SafeTensors", "Support"]),
+        .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Images", "Support"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "SafeTensors", "Support"]),
         // Running the built executable in tests (no XCTest dependency, shared by test targets).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["SafeTensors", "Training", "Backbone", "Images", "Support", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"]),
         .testTarget(name: "HostileInputTests",
-                    dependencies: ["Backbone", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"],
+                    dependencies: ["Backbone", "Datasets", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"],
                     exclude: ["Fixtures"]),
     ],
     // Debian's libtorch 1.13 wants C++17; newer libtorch headers require C++20.

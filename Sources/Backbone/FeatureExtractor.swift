@@ -1,24 +1,13 @@
 import Foundation
 import Images
+import Support
+import Images
 
 /// One batch of images run through the backbone.
 public struct ExtractedBatch: Sendable {
     /// Positions of these images in the input list.
     public let indices: [Int]
     public let output: BackboneOutput
-}
-
-/// An input that could not be used, with the reason.
-public struct SkippedInput: Error, Sendable, Equatable {
-    public let index: Int
-    public let path: String
-    public let reason: String
-
-    public init(index: Int, path: String, reason: String) {
-        self.index = index
-        self.path = path
-        self.reason = reason
-    }
 }
 
 /// Turns image files into backbone outputs in batches. Decoding and preprocessing run on a

@@ -24,7 +24,7 @@ public enum ModelLocator {
         // A hub id: org/name.
         let parts = requested.split(separator: "/")
         if parts.count == 2, !requested.hasPrefix("/"), !requested.hasPrefix(".") {
-            for cache in hubCaches(environment) {
+            for cache in CacheFolders.hub(environment).map({ URL(fileURLWithPath: $0) }) {
                 let repo = cache.appendingPathComponent("models--\(parts[0])--\(parts[1])")
                 if let snapshot = snapshot(in: repo) { return snapshot }
                 searched.append("\(repo.path) (Hugging Face cache)")
@@ -48,19 +48,6 @@ public enum ModelLocator {
             return repository
         }
         return standard
-    }
-
-    /// The hub cache folders in the order `huggingface_hub` uses them.
-    static func hubCaches(_ env: [String: String]) -> [URL] {
-        var result: [URL] = []
-        if let v = env["HF_HUB_CACHE"], !v.isEmpty { result.append(URL(fileURLWithPath: v)) }
-        if let v = env["HUGGINGFACE_HUB_CACHE"], !v.isEmpty { result.append(URL(fileURLWithPath: v)) }
-        if let v = env["HF_HOME"], !v.isEmpty { result.append(URL(fileURLWithPath: v).appendingPathComponent("hub")) }
-        let home = env["HOME"] ?? NSHomeDirectory()
-        let xdg = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.cache"
-        result.append(URL(fileURLWithPath: xdg).appendingPathComponent("huggingface/hub"))
-        var seen = Set<String>()
-        return result.filter { seen.insert($0.standardizedFileURL.path).inserted }
     }
 
     /// The snapshot that `refs/main` points to, else any snapshot holding `config.json`.

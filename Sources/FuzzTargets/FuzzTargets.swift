@@ -75,13 +75,13 @@ public enum FuzzTargets {
     /// Our own files read back: features files, feature-cache entries, patch-feature stores.
     @Sendable public static func features(_ data: Data) {
         guard let file = try? SafeTensorsFile(bytes: data, path: "fuzz") else { return }
-        if let features = try? FeaturesFile(file: file) {
+        if let split = try? FeaturesFile.read(file: file) {
             for tokens in FeatureTokens.allCases {
-                _ = try? features.features.vectors(tokens, blocks: features.features.blocks)
+                _ = try? split.labelled(tokens, blocks: split.features.blocks)
             }
-            _ = features.features.normalisedCLS()
+            _ = split.features.normalisedCLS()
         }
-        _ = try? FeatureCache.read(file, expectedCount: 3, fingerprint: "f", dim: 4, blocks: 1)
+        _ = try? FeatureCache.read(file, inputs: 3, fingerprint: "f", dim: 4, blocks: 1)
         if let store = try? PatchFeatureStore(file: file, expecting: .init(dim: 4, resolution: 16, classes: 3, ignoreIndex: 255)) {
             _ = try? store.batch([0])
         }

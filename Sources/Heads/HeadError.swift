@@ -20,6 +20,10 @@ public enum HeadError: Error, CustomStringConvertible, Equatable, Sendable {
     case badMetadata(path: String, key: String, reason: String)
     /// A parameter holds NaN or infinity (`name` says which; `path` is empty for a head in memory).
     case nonFinite(path: String, name: String)
+    /// Training stopped because the loss became NaN or infinite; nothing was saved.
+    case diverged(String)
+    /// A features file (from `dinoprobe extract`) that cannot be used.
+    case badFeaturesFile(path: String, reason: String)
     /// The head was trained on other features than the ones it is given.
     case incompatibleFeatures(headRecipe: String, headFingerprint: String, givenRecipe: String, givenFingerprint: String)
 
@@ -46,6 +50,10 @@ public enum HeadError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .nonFinite(path, name):
             return path.isEmpty ? "the head's '\(name)' holds NaN or infinite values (training diverged); it is not saved"
                 : "tensor '\(name)' in \(path) holds NaN or infinite values: the head is corrupt or came from a diverged run"
+        case let .diverged(message):
+            return "training diverged: \(message); nothing was saved"
+        case let .badFeaturesFile(path, reason):
+            return "cannot use features file \(path): \(reason)"
         case let .incompatibleFeatures(headRecipe, headFingerprint, givenRecipe, givenFingerprint):
             return "this head was trained on features '\(headRecipe)' of backbone fingerprint \(headFingerprint); the features given are '\(givenRecipe)' of backbone fingerprint \(givenFingerprint): re-extract the features with the head's recipe and backbone, or train a new head on these features"
         }

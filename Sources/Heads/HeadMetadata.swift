@@ -1,4 +1,5 @@
 import Foundation
+import Images
 
 /// What a head file holds.
 public enum HeadKind: String, Codable, Sendable, CaseIterable {
@@ -12,7 +13,7 @@ public enum HeadKind: String, Codable, Sendable, CaseIterable {
 public struct HeadMetadata: Codable, Sendable, Equatable {
     /// Classifier or segmenter.
     public var kind: HeadKind
-    /// How the features were made, e.g. "cls+avgpool|blocks=1|preset=hf|size=224".
+    /// How the features were made: a `FeatureRecipe` key.
     public var featureRecipe: String
     /// The backbone's name, e.g. "facebook/dinov3-vits16-pretrain-lvd1689m".
     public var backboneID: String
@@ -69,12 +70,43 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
         extra = try c.decodeIfPresent([String: String].self, forKey: .extra) ?? [:]
     }
 
-    /// Throws `HeadError.incompatibleFeatures` naming both sides unless the features given were
-    /// made with this head's recipe from a backbone with this head's fingerprint.
-    public func checkCompatible(featureRecipe: String, backboneFingerprint: String) throws {
-        guard featureRecipe == self.featureRecipe, backboneFingerprint == self.backboneFingerprint else {
-            throw HeadError.incompatibleFeatures(headRecipe: self.featureRecipe, headFingerprint: self.backboneFingerprint,
-                                                 givenRecipe: featureRecipe, givenFingerprint: backboneFingerprint)
+    /// The feature recipe the head was trained on (heads saved before recipes were stored as
+    /// keys kept it in `extra["recipe"]`; those are read too).
+    public func recipe() throws -> FeatureRecipe {
+        if let recipe = try? FeatureRecipe(key: featureRecipe) { return recipe }
+        if let legacy = extra["recipe"], let recipe = try? FeatureRecipe(key: legacy) { return recipe }
+        if let recipe = Self.legacySummary(featureRecipe) { return recipe }
+        throw HeadError.badMetadata(path: "", key: CodingKeys.featureRecipe.rawValue,
+                                    reason: "the head does not record the features it was trained on; train it again with dinoprobe")
+    }
+
+    /// The one-line recipes of early heads, e.g. "patch|blocks=1|preset=hf|size=448".
+    static func legacySummary(_ text: String) -> FeatureRecipe? {
+        let parts = text.split(separator: "|").map(String.init)
+        guard let first = parts.first, let tokens = FeatureTokens(rawValue: first) else { return nil }
+        var fields: [String: String] = [:]
+        for part in parts.dropFirst() {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2 { fields[kv[0]] = kv[1] }
+        }
+        guard let blocks = fields["blocks"].flatMap(Int.init), let size = fields["size"].flatMap(Int.init),
+              let preset = fields["preset"].flatMap(PreprocessPreset.init(rawValue:)) else { return nil }
+        func triple(_ key: String, _ fallback: [Float]) -> [Float] {
+            let v = (fields[key] ?? "").split(separator: ",").compactMap { Float($0) }
+            return v.count == 3 ? v : fallback
+        }
+        return FeatureRecipe(tokens: tokens, blocks: blocks,
+                             preprocessing: Preprocessing(preset: preset, size: size, mean: triple("mean", Preprocessing.imagenetMean),
+                                                          std: triple("std", Preprocessing.imagenetStd)))
+    }
+
+    /// Throws unless features of `recipe` from a backbone with `fingerprint` are what this head
+    /// was trained on.
+    public func checkCompatible(recipe: FeatureRecipe, backboneFingerprint fingerprint: String) throws {
+        let own = try self.recipe()
+        guard own == recipe, fingerprint == backboneFingerprint else {
+            throw HeadError.incompatibleFeatures(headRecipe: own.key, headFingerprint: backboneFingerprint,
+                                                 givenRecipe: recipe.key, givenFingerprint: fingerprint)
         }
     }
 

@@ -45,13 +45,19 @@ public enum FileSystemError: Error, CustomStringConvertible, Equatable, Sendable
     }
 }
 
-/// A file or folder that a run could not use, and why (reported to the user, never dropped).
-public struct FileProblem: Sendable, Equatable, CustomStringConvertible {
+/// An input a run could not use, and why: reported to the user, never dropped silently.
+public struct SkippedInput: Error, Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Its position in the run's input list (nil for what was never in the list, e.g. a folder
+    /// that could not be walked).
+    public var index: Int?
     public var path: String
     public var reason: String
-    public init(path: String, reason: String) {
+
+    public init(index: Int? = nil, path: String, reason: String) {
+        self.index = index
         self.path = path
         self.reason = reason
     }
+
     public var description: String { "\(path): \(reason)" }
 }

@@ -7,7 +7,15 @@ import Images
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure backbone throughput (batch 1/8/32), end-to-end extraction on JPEGs, peak memory and the sgemm-bound limit.",
+        abstract: "Benchmarks (release builds): the backbone, the linear-probe grid, a segmentation training step.",
+        discussion: "Compare against the Python references in the same run with scripts/bench.",
+        subcommands: [BenchBackbone.self, BenchGrid.self, BenchSegStep.self], defaultSubcommand: BenchBackbone.self)
+}
+
+struct BenchBackbone: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backbone",
+        abstract: "Backbone throughput (batch 1/8/32), end-to-end extraction on JPEGs, peak memory and the sgemm-bound limit.",
         discussion: "Compare against transformers in the same run with scripts/bench, which calls this command and scripts/bench_transformers.py.")
 
     @Option(help: "Checkpoint folder; default: a ViT-S/16-shaped checkpoint with random weights, generated in --work-dir.")
@@ -16,8 +24,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Folder for the generated checkpoint and JPEGs.")
     var workDir: String = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-bench").path
 
-    @Option(help: "Batch sizes for the backbone-only timing.")
-    var batchSizes: String = "1,8,32"
+    @Option(parsing: .upToNextOption, help: "Batch sizes for the backbone-only timing, comma-separated or repeated.")
+    var batchSizes: [CommaList<Int>] = [CommaList(argument: "1,8,32")!]
 
     @Option(help: "Timed repetitions per figure (after one warm-up); the median is reported.")
     var repeats: Int = 5
@@ -37,24 +45,25 @@ struct Bench: ParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
-    @Flag(help: "Only time the linear-probe grid (13 heads, 12,500 steps of batch 128 on 9,469 x 768 features, 10 classes).")
-    var grid = false
+    @Flag(name: .customLong("grid"), help: .hidden)
+    var deprecatedGrid = false
 
-    @Flag(help: "Only time one segmentation-head training step at ADE20K scale (batch 16, 512 px, 150 classes).")
-    var segStep = false
+    @Flag(name: .customLong("seg-step"), help: .hidden)
+    var deprecatedSegStep = false
 
     func validate() throws {
         try Check.range(repeats, 1...1000, "--repeats")
         try Check.range(images, 1...100_000, "--images")
         try Check.range(threads, 1...Check.maxThreads, "--threads")
-        _ = try Check.integers(batchSizes, 1...1024, "--batch-sizes")
+        for b in batchSizes.flattened() { try Check.range(b, 1...1024, "--batch-sizes") }
     }
 
     func run() throws {
-        let sizes = try Check.integers(batchSizes, 1...1024, "--batch-sizes")
+        let sizes = batchSizes.flattened()
         Torch.setThreads(threads)
-        if grid || segStep {
-            let figures = grid ? try GridBenchmark.run() : try SegmentationStepBenchmark.run()
+        if deprecatedGrid || deprecatedSegStep {
+            Console.err("note: bench \(deprecatedGrid ? "--grid" : "--seg-step") is deprecated; use bench \(deprecatedGrid ? "grid" : "seg-step")")
+            let figures = deprecatedGrid ? try GridBenchmark.run() : try SegmentationStepBenchmark.run()
             if let json { try AtomicFile.write(JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]), to: json) }
             return
         }

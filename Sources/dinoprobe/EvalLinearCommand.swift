@@ -1,9 +1,31 @@
 import ArgumentParser
 import Backbone
+import Datasets
+import Evaluation
 import Foundation
 import Heads
-import Training
 import Images
+import Support
+import Training
+
+/// A saved classifier head, loaded with the recipe it was trained on.
+struct SavedClassifier {
+    let head: LinearClassifier
+    let recipe: FeatureRecipe
+
+    init(path: String) throws {
+        head = try LinearClassifier.load(from: path)
+        recipe = try head.metadata.recipe()
+    }
+
+    /// Refuses a backbone other than the one the head was trained on.
+    func check(model: DINOv3Model) throws {
+        try head.metadata.checkCompatible(recipe: recipe, backboneFingerprint: model.fingerprint)
+        guard recipe.width(dim: model.config.hiddenSize) == head.dim else {
+            throw ValidationError("the head expects \(head.dim)-wide features; this backbone gives \(recipe.width(dim: model.config.hiddenSize))")
+        }
+    }
+}
 
 struct EvalLinear: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,14 +33,14 @@ struct EvalLinear: ParsableCommand {
         abstract: "Evaluate a saved linear head on a data set's val split (features extracted with the head's own recipe).")
 
     @OptionGroup var modelOptions: ModelOptions
-    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var dataOptions: ClassificationDataOptions
     @OptionGroup var cacheOptions: CacheOptions
 
     @Option(help: "Head saved by train-linear (head.safetensors).")
     var head: String
 
     @Option(help: "Which split to evaluate: val or train.")
-    var split: String = "val"
+    var split: DatasetSplit = .val
 
     @Option(help: "Folder for metrics.json, confusion.csv and confusion.png (default: print only).")
     var out: String?
@@ -27,46 +49,45 @@ struct EvalLinear: ParsableCommand {
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
     func validate() throws {
-        guard DatasetSplit(rawValue: split) != nil else { throw ValidationError("--split must be val or train") }
         try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
     }
 
     func run() throws {
-        guard let which = DatasetSplit(rawValue: split) else { throw ValidationError("--split must be val or train") }
-        let loaded = try LoadedClassifier(path: head)
+        let saved = try SavedClassifier(path: head)
         let run = try out.map { try RunFolder($0, prefix: "eval-linear", overwrite: true, guarding: nil) }
         defer { run?.close() }
-        let folder = run?.url
         // The weights first: a missing checkpoint should not cost a data-set download.
         let model = try modelOptions.load()
-        try loaded.check(model: model, path: head)
-        let (train, val) = try dataOptions.load()
-        let dataset = which == .val ? val : train
-        guard dataset.classNames == loaded.head.metadata.classNames || dataset.classIDs == loaded.head.metadata.classNames else {
-            throw ValidationError("the head's classes (\(loaded.head.metadata.classNames.prefix(5).joined(separator: ", "))...) are not this data set's (\(dataset.classNames.prefix(5).joined(separator: ", "))...)")
+        try saved.check(model: model)
+        let (train, val) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let dataset = split == .val ? val : train
+        let names = saved.head.metadata.classNames
+        guard dataset.classNames == names || dataset.classIDs == names else {
+            throw ValidationError("the head's classes (\(names.prefix(5).joined(separator: ", "))...) are not this data set's (\(dataset.classNames.prefix(5).joined(separator: ", "))...)")
         }
-        let features = try SplitFeatures.extract(model: model, dataset: dataset, preprocessing: loaded.recipe.preprocessing,
-                                                 blocks: loaded.blocks(for: model), cache: cacheOptions.cache,
-                                                 batchSize: cacheOptions.extractBatchSize, maxPixels: maxPixels, log: stderrPrint)
-        try reportSkipped(features.features.skipped, split: which.rawValue, folder: folder)
-        let rows = try features.labelled(loaded.recipe.tokens, blocks: loaded.recipe.blocks)
-        let scores = try loaded.head.logits(features: rows.values, count: rows.count)
-        let metrics = try ClassificationMetrics(scores: scores, labels: rows.labels, classNames: loaded.head.metadata.classNames)
+        let stored = FeatureCache.storedBlocks(forRecipe: saved.recipe.blocks, depth: model.config.numHiddenLayers)
+        let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
+                                                    preprocessing: saved.recipe.preprocessing, blocks: stored,
+                                                    batchSize: cacheOptions.extractBatchSize, maxPixels: maxPixels, reporter: TerminalReporter.shared)
+        try reportSkipped(features.skipped, split: split.rawValue, folder: run?.url)
+        let rows = try features.labelled(saved.recipe.tokens, blocks: saved.recipe.blocks)
+        let scores = try saved.head.logits(features: rows.values, count: rows.count)
+        let metrics = try ClassificationMetrics(scores: scores, labels: rows.labels, classNames: names)
         say(metrics.table())
-        if let folder {
-            try metrics.writeReports(to: folder.path, title: "Linear head on \(which.rawValue)")
-            say("wrote \(folder.path)/metrics.json, confusion.csv, confusion.png")
+        if let run {
+            try metrics.writeReports(to: run.path, title: "Linear head on \(split.rawValue)")
+            say("wrote \(run.path)/metrics.json, confusion.csv, confusion.png")
         }
     }
 }
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify images with a saved linear head: top-5 classes with probabilities.")
+        abstract: "Classify images with a saved linear head: top classes with probabilities.")
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Argument(help: "Image files.")
+    @Argument(help: "Image files, or folders searched recursively for images.")
     var images: [String]
 
     @Option(help: "Head saved by train-linear (head.safetensors).")
@@ -85,32 +106,24 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedClassifier(path: head)
+        let saved = try SavedClassifier(path: head)
+        let listing = try ImageFiles.expand(images)
         let model = try modelOptions.load(quiet: true)
-        try loaded.check(model: model, path: head)
-        let extractor = try FeatureExtractor(model: model, preprocessing: loaded.recipe.preprocessing, batchSize: 8,
-                                             lastLayers: loaded.recipe.blocks, maxPixels: maxPixels)
-        let names = loaded.head.metadata.classNames
-        var failures = 0
-        try extractor.run(paths: images, onBatch: { batch in
-            let out = batch.output
-            var features = CachedFeatures(dim: out.dim, blocks: out.layers.count, backboneFingerprint: model.fingerprint)
-            features.append(batch)
-            let vectors = try features.vectors(loaded.recipe.tokens, blocks: loaded.recipe.blocks)
-            let probabilities = try loaded.head.probabilities(features: vectors.values, count: out.batch)
-            for (b, index) in batch.indices.enumerated() {
-                let row = Array(probabilities[(b * names.count)..<((b + 1) * names.count)])
-                let order = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
-                say(images[index])
-                for c in order.prefix(top) {
-                    say(String(format: "  %6.2f%%  %@", 100 * row[c], names[c]))
-                }
-            }
-        }, onSkip: { skip in
-            failures += 1
-            stderrPrint("error: \(skip.reason)")
-        })
-        if failures > 0 { throw ExitCode(1) }
+        try saved.check(model: model)
+        let stored = FeatureCache.storedBlocks(forRecipe: saved.recipe.blocks, depth: model.config.numHiddenLayers)
+        let entry = try Extraction.tokens(model: model, paths: listing.images, preprocessing: saved.recipe.preprocessing,
+                                          blocks: stored, batchSize: 8, maxPixels: maxPixels, name: "classify", reporter: SilentReporter())
+        let vectors = try entry.features.vectors(saved.recipe.tokens, blocks: saved.recipe.blocks)
+        let probabilities = try saved.head.probabilities(features: vectors.values, count: entry.features.count)
+        let names = saved.head.metadata.classNames
+        for (row, index) in entry.sourceIndex.enumerated() {
+            let p = Array(probabilities[(row * names.count)..<((row + 1) * names.count)])
+            let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+            say(listing.images[index])
+            for c in order.prefix(top) { say(String(format: "  %6.2f%%  %@", 100 * p[c], names[c])) }
+        }
+        for s in listing.problems + entry.skipped { Console.err("error: \(s.path): \(s.reason)") }
+        if !(listing.problems + entry.skipped).isEmpty { throw ExitCode(1) }
     }
 }
 
@@ -120,12 +133,12 @@ struct KNN: ParsableCommand {
         abstract: "k-NN classification on L2-normalised CLS features (k = 10, 20, 100, 200; temperature 0.07).")
 
     @OptionGroup var modelOptions: ModelOptions
-    @OptionGroup var dataOptions: DataOptions
-    @OptionGroup var preprocess: PreprocessOptions
+    @OptionGroup var dataOptions: ClassificationDataOptions
+    @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(parsing: .upToNextOption, help: "Neighbour counts.")
-    var k: [Int] = [10, 20, 100, 200]
+    @Option(parsing: .upToNextOption, help: "Neighbour counts, comma-separated or repeated.")
+    var k: [CommaList<Int>] = [CommaList(argument: "10,20,100,200")!]
 
     @Option(help: "Softmax temperature of the votes.")
     var temperature: Float = 0.07
@@ -134,38 +147,38 @@ struct KNN: ParsableCommand {
     var out: String?
 
     func validate() throws {
-        guard !k.isEmpty else { throw ValidationError("--k needs at least one value") }
-        for value in k { try Check.range(value, 1...10_000_000, "--k") }
+        guard !k.flattened().isEmpty else { throw ValidationError("--k needs at least one value") }
+        for value in k.flattened() { try Check.range(value, 1...10_000_000, "--k") }
         try Check.finite(temperature, 1e-4...100, "--temperature")
     }
 
     func run() throws {
-        let preprocessing = try preprocess.preprocessing()
+        let preprocessing = try imageOptions.preprocessing()
         let run = try out.map { try RunFolder($0, prefix: "knn", overwrite: true, guarding: nil) }
         defer { run?.close() }
-        let folder = run?.url
         let model = try modelOptions.load()
-        let (trainSet, valSet) = try dataOptions.load()
-        let blocks = cachedBlocks(layers: 1, model: model)
-        let cache = cacheOptions.cache
-        let train = try SplitFeatures.extract(model: model, dataset: trainSet, preprocessing: preprocessing, blocks: blocks, cache: cache,
-                                              batchSize: cacheOptions.extractBatchSize, maxPixels: preprocess.maxPixels, log: stderrPrint)
-        let val = try SplitFeatures.extract(model: model, dataset: valSet, preprocessing: preprocessing, blocks: blocks, cache: cache,
-                                            batchSize: cacheOptions.extractBatchSize, maxPixels: preprocess.maxPixels, log: stderrPrint)
-        try reportSkipped(train.features.skipped, split: "train", folder: folder)
-        try reportSkipped(val.features.skipped, split: "val", folder: folder)
+        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let blocks = FeatureCache.storedBlocks(forRecipe: 1, depth: model.config.numHiddenLayers)
+        func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
+            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
+                                         blocks: blocks, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                         reporter: TerminalReporter.shared)
+        }
+        let train = try split(trainSet), val = try split(valSet)
+        try reportSkipped(train.skipped, split: "train", folder: run?.url)
+        try reportSkipped(val.skipped, split: "val", folder: run?.url)
         let knn = try KNNClassifier(trainFeatures: train.features.normalisedCLS(), trainLabels: train.labels, dim: model.config.hiddenSize,
-                                    classCount: trainSet.classCount, ks: k, temperature: temperature)
+                                    classCount: trainSet.classCount, ks: k.flattened(), temperature: temperature)
         let results = try knn.evaluate(queries: val.features.normalisedCLS(), labels: val.labels, classNames: valSet.classNames)
         say("    k   top-1    top-5   balanced acc   macro F1")
         for r in results {
             let top5 = r.metrics.top5.map { String(format: "%6.2f%%", 100 * $0) } ?? "     -"
             say(String(format: "%5d  %6.2f%%  %@  %12.2f%%  %8.2f%%%@", r.k, 100 * r.metrics.top1, top5,
-                         100 * r.metrics.balancedAccuracy, 100 * r.metrics.macroF1, r.effectiveK != r.k ? "  (k clamped to \(r.effectiveK))" : ""))
+                       100 * r.metrics.balancedAccuracy, 100 * r.metrics.macroF1, r.effectiveK != r.k ? "  (k clamped to \(r.effectiveK))" : ""))
         }
-        if let folder {
-            try MetricsReport.writeJSON(results, to: folder.appendingPathComponent("knn.json").path)
-            say("wrote \(folder.path)/knn.json")
+        if let run {
+            try MetricsReport.writeJSON(results, to: run.path + "/knn.json")
+            say("wrote \(run.path)/knn.json")
         }
     }
 }

@@ -1,11 +1,56 @@
 import ArgumentParser
 import Backbone
+import Datasets
 import Foundation
+import Heads
 import Images
+import Support
+import Training
 
 extension ComputeDevice: ExpressibleByArgument {}
 extension ComputePrecision: ExpressibleByArgument {}
 extension PreprocessPreset: ExpressibleByArgument {}
+extension FeatureTokens: ExpressibleByArgument {}
+extension ProbeOptimizer: ExpressibleByArgument {}
+extension FeatureDType: ExpressibleByArgument {}
+extension DatasetSplit: ExpressibleByArgument {}
+extension Imagenette.Variant: ExpressibleByArgument {}
+
+/// Where the best learning rate is chosen.
+enum SelectOn: String, ExpressibleByArgument, CaseIterable {
+    case holdout, val
+}
+
+/// Segmentation data set layouts (auto: found from the folders).
+enum SegmentationLayout: String, ExpressibleByArgument, CaseIterable {
+    case auto, ade20k, voc, folder
+}
+
+/// A list option that takes comma-separated values, repeated values, or both:
+/// `--lrs 1e-3,1e-2`, `--lrs 1e-3 1e-2` and `--lrs 1e-3 --lrs 1e-2` mean the same.
+struct CommaList<Value: LosslessStringConvertible & Sendable>: ExpressibleByArgument, Sendable {
+    let values: [Value]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap { Value($0) }
+        guard !parts.isEmpty, values.count == parts.count else { return nil }
+        self.values = values
+    }
+}
+
+extension Array {
+    /// The values of a list option given as `CommaList`s.
+    func flattened<Value>() -> [Value] where Element == CommaList<Value> { flatMap(\.values) }
+}
+
+/// An old spelling of an option, still accepted: its value is used, with a note saying what to
+/// write instead.
+func deprecated<T>(_ value: T?, old: String, new: String) -> T? {
+    guard let value else { return nil }
+    Console.err("note: \(old) is deprecated; use \(new)")
+    return value
+}
 
 /// Which backbone to run, and where.
 struct ModelOptions: ParsableArguments {
@@ -19,7 +64,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Backbone precision: f32 (default, matches transformers) or bf16 (opt-in; faster on CPUs with AVX512-BF16, features drift).")
     var precision: ComputePrecision = .f32
 
-    @Option(help: "CPU threads for the backbone and BLAS (default: all available cores).")
+    @Option(help: "CPU threads for the backbone and BLAS (default: all available cores; at most \(Check.maxThreads)).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -34,7 +79,7 @@ struct ModelOptions: ParsableArguments {
         let start = Date()
         let loaded = try DINOv3Model(folder: folder, device: device, precision: precision)
         if !quiet {
-            stderrPrint("model: \(loaded.variantName) from \(folder.path) (\(String(format: "%.1f", Date().timeIntervalSince(start)))s, \(device.rawValue), \(precision.rawValue))")
+            Console.err("model: \(loaded.variantName) from \(folder.path) (\(String(format: "%.1f", Date().timeIntervalSince(start)))s, \(device.rawValue), \(precision.rawValue))")
         }
         return loaded
     }
@@ -43,8 +88,8 @@ struct ModelOptions: ParsableArguments {
     var displayID: String { model ?? ProcessInfo.processInfo.environment["DINOPROBE_MODEL"] ?? ModelLocator.defaultModelID }
 }
 
-/// How images become pixel values.
-struct PreprocessOptions: ParsableArguments {
+/// How images become pixel values, and how large an image may be.
+struct ImageOptions: ParsableArguments {
     @Option(help: "Preprocessing: hf (transformers' processor: resize to S x S), eval (short side 256/224*S, centre crop S), native (keep aspect ratio, sides multiples of 16).")
     var preset: PreprocessPreset = .hf
 
@@ -75,3 +120,158 @@ struct PreprocessOptions: ParsableArguments {
     }
 }
 
+/// Where features are cached, and how many images go through the backbone at once.
+struct CacheOptions: ParsableArguments {
+    @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
+    var cacheDir: String?
+
+    @Flag(help: "Extract features afresh and do not store them.")
+    var noCache = false
+
+    @Option(help: "Images per backbone forward pass.")
+    var extractBatchSize: Int = 32
+
+    func validate() throws {
+        try Check.range(extractBatchSize, 1...4096, "--extract-batch-size")
+    }
+
+    /// The cache folder, or nil with --no-cache.
+    var folder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
+
+    var cache: FeatureCache { FeatureCache(folder: folder) }
+}
+
+/// Which classification data set, and where it lives.
+struct ClassificationDataOptions: ParsableArguments {
+    @Option(help: "'imagenette' (found locally or downloaded), or an ImageFolder root holding train/<class>/* and val/<class>/*.")
+    var data: String?
+
+    @Option(help: "Folder searched first for (and receiving) a downloaded data set; also $DINOPROBE_DATA.")
+    var dataDir: String?
+
+    @Option(help: "Imagenette variant: 160, 320 or full.")
+    var variant: Imagenette.Variant = .px320
+
+    @Option(help: "Imagenette noisy labels: train on the CSV's 1, 5, 25 or 50 percent noisy labels.")
+    var noisy: Int?
+
+    @Flag(help: "Never download: fail if the data set is not present.")
+    var noDownload = false
+
+    func validate() throws {
+        if let noisy, ![1, 5, 25, 50].contains(noisy) { throw ValidationError("--noisy must be 1, 5, 25 or 50") }
+        if noisy != nil, data?.lowercased() != "imagenette" { throw ValidationError("--noisy applies to --data imagenette only") }
+    }
+
+    /// Train and val splits, checked before any compute is spent.
+    func load(reporter: Reporter) throws -> (train: ClassificationDataset, val: ClassificationDataset) {
+        guard let data else { throw ValidationError("--data is required: 'imagenette' or an ImageFolder root") }
+        if data.lowercased() == "imagenette" {
+            let root: String
+            do {
+                root = try Imagenette.locate(variant: variant, dataDir: dataDir)
+            } catch let error as DatasetError {
+                guard !noDownload, case .notFound = error else { throw error }
+                let folder = Imagenette.defaultDownloadFolder(dataDir: dataDir)
+                reporter.note("\(variant.stem) is not present; downloading it into \(folder) (use --no-download to refuse)")
+                let progress = DownloadLine()
+                root = try Imagenette.download(variant: variant, to: folder, progress: { progress.show($0) })
+                progress.end()
+            }
+            reporter.note("data: \(root)")
+            return (try Imagenette.load(root: root, split: .train, noisy: noisy), try Imagenette.load(root: root, split: .val))
+        }
+        let both = try ImageFolderDataset.loadBoth(root: data)
+        return (both.train, both.val)
+    }
+}
+
+/// Which segmentation data set and layout.
+struct SegmentationDataOptions: ParsableArguments {
+    @Option(help: "Data set root (ADE20K, Pascal VOC 2012, or images/ + masks/ + classes.txt).")
+    var data: String
+
+    @Option(help: "Layout: auto, ade20k, voc or folder.")
+    var layout: SegmentationLayout = .auto
+
+    /// One split with its bad pairs removed and reported.
+    func loadValid(_ split: DatasetSplit, folder: URL?, reporter: Reporter) throws -> SegmentationDataset {
+        try loadValidSegmentation(root: data, layout: layout, split: split, folder: folder, reporter: reporter)
+    }
+}
+
+/// One split of a segmentation data set in `layout`, with its bad pairs removed and reported.
+func loadValidSegmentation(root: String, layout: SegmentationLayout, split: DatasetSplit, folder: URL?,
+                           reporter: Reporter) throws -> SegmentationDataset {
+    let dataset: SegmentationDataset
+    switch layout {
+    case .auto: dataset = try SegmentationDataset.load(root: root, split: split)
+    case .ade20k: dataset = try ADE20K.load(root: root, split: split)
+    case .voc: dataset = try PascalVOC.load(root: root, split: split)
+    case .folder: dataset = try SegmentationFolder.load(root: root, split: split)
+    }
+    let task = reporter.task("check \(split.rawValue) pairs", total: dataset.count, unit: "pairs")
+    let (valid, skipped) = dataset.validate { done, _ in task.update(done) }
+    task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
+    try reportSkipped(skipped, split: split.rawValue, folder: folder)
+    guard valid.count > 0 else { throw ValidationError("no usable image/mask pair in the \(split.rawValue) split of \(root)") }
+    return valid
+}
+
+/// An output folder held by this run: checked before any compute (a file in the way, an earlier
+/// run's results without --overwrite, no write permission), created and locked so that a second
+/// run into the same folder refuses to start, and removed again if the run ends without
+/// writing anything into it.
+final class RunFolder {
+    let url: URL
+    var path: String { url.path }
+    private let lock: FolderLock
+
+    /// `path` nil: `runs/PREFIX-DATE`. `guarding`: a result file whose presence means an earlier
+    /// run finished here (replaced only with `overwrite`).
+    init(_ path: String?, prefix: String, overwrite: Bool, guarding file: String?) throws {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let folder = path ?? "runs/\(prefix)-\(formatter.string(from: Date()))"
+        if let status = try FileSystem.status(folder), status.kind != .directory {
+            throw ValidationError("--out \(folder) is \(status.kind.rawValue), not a folder")
+        }
+        if let file, FileSystem.exists(folder + "/" + file), !overwrite {
+            throw ValidationError("\(folder) already holds a \(file) from an earlier run; choose another --out, or pass --overwrite")
+        }
+        try AtomicFile.checkFolderWritable(folder)
+        lock = try FolderLock(folder: folder)
+        url = URL(fileURLWithPath: folder)
+    }
+
+    /// Releases the folder (removing it if nothing was written into it).
+    func close() { lock.releaseRemovingIfEmpty() }
+}
+
+/// Prints the skipped inputs of a split and writes them to the run folder.
+func reportSkipped(_ skipped: [SkippedInput], split: String, folder: URL?) throws {
+    guard !skipped.isEmpty else { return }
+    Console.err("\(split): \(skipped.count) input(s) skipped:")
+    for s in skipped.prefix(20) { Console.err("  \(s.path): \(s.reason)") }
+    if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
+    if let folder {
+        let text = skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n"
+        try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent("skipped-\(split).txt").path)
+    }
+}
+
+/// A live download line on standard error.
+final class DownloadLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = Date.distantPast
+    private let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
+
+    func show(_ p: DownloadProgress) {
+        lock.lock(); defer { lock.unlock() }
+        guard Date().timeIntervalSince(last) > (interactive ? 0.2 : 15) else { return }
+        last = Date()
+        Console.errRaw((interactive ? "\r\u{1B}[K" : "") + p.description + (interactive ? "" : "\n"))
+    }
+
+    func end() { if interactive { Console.errRaw("\n") } }
+}

@@ -1,24 +1,26 @@
 import ArgumentParser
 import Backbone
-import COpenBLAS
+import Datasets
 import Foundation
 import Heads
-import Training
 import Images
+import Support
+import Training
 
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment images with a saved head (mask + overlay PNGs, class areas), or show what the frozen features see (PCA colours, k-means clusters).",
         discussion: """
-        Images run at a resolution that keeps their aspect ratio (short side --resolution, sides rounded \
-        to multiples of 16); results are upsampled to the original size. Without --head: <stem>.pca.png \
-        maps the first three principal components of the patch features to RGB; --clusters K adds \
-        <stem>.clusters.png and an overlay of a k-means segmentation of the patches.
+        Images run at a size that keeps their aspect ratio (short side --size, sides rounded to \
+        multiples of 16), with the head's normalisation statistics; results are upsampled to the \
+        original size. Without --head: <stem>.pca.png maps the first three principal components of the \
+        patch features to RGB; --clusters K adds <stem>.clusters.png and an overlay of a k-means \
+        segmentation of the patches.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Argument(help: "Image files.")
+    @Argument(help: "Image files, or folders searched recursively for images.")
     var images: [String]
 
     @Option(help: "Head saved by train-seg.")
@@ -27,8 +29,11 @@ struct Segment: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String = "segment-out"
 
-    @Option(help: "Short side of the input in pixels (default: the head's resolution, else 448).")
-    var resolution: Int?
+    @Option(help: "Short side of the input in pixels (default: the head's size, else 448).")
+    var size: Int?
+
+    @Option(name: .customLong("resolution"), help: .hidden)
+    var deprecatedResolution: Int?
 
     @Option(help: "Also cluster the patches into K groups (k-means on normalised features), without a head.")
     var clusters: Int?
@@ -39,87 +44,51 @@ struct Segment: ParsableCommand {
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("name at least one image") }
         try Check.optionalRange(clusters, 2...64, "--clusters")
-        if let resolution { try Check.multiple(resolution, of: 16, 16...4096, "--resolution") }
+        if let side = size ?? deprecatedResolution { try Check.multiple(side, of: 16, 16...4096, "--size") }
         try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
     }
 
     func run() throws {
         let segmenter = try head.map { try LinearSegmenter.load(from: $0) }
-        let side = resolution ?? segmenter?.metadata.inputResolution ?? 448
-        guard side > 0, side % 16 == 0 else { throw ValidationError("--resolution must be a positive multiple of 16") }
+        // The head's recipe gives the normalisation and the default size; segment keeps each
+        // image's aspect ratio (native preset) rather than the square training input.
+        let recipe = try segmenter.map { try $0.metadata.recipe() }
+        if let recipe, recipe.tokens != .patch {
+            throw ValidationError("\(head ?? "") was trained on \(recipe.tokens.rawValue) features, not patch tokens: it is not a segmentation head")
+        }
+        let side = size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? recipe?.preprocessing.size ?? 448
+        let listing = try ImageFiles.expand(images)
         let run = try RunFolder(out, prefix: "segment", overwrite: true, guarding: nil)
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         if let segmenter, let head {
-            try segmenter.metadata.checkCompatible(featureRecipe: segmenter.metadata.featureRecipe, backboneFingerprint: model.fingerprint)
+            guard segmenter.metadata.backboneFingerprint == model.fingerprint else {
+                throw HeadError.incompatibleFeatures(headRecipe: recipe?.key ?? "", headFingerprint: segmenter.metadata.backboneFingerprint,
+                                                     givenRecipe: "", givenFingerprint: model.fingerprint)
+            }
             guard segmenter.dim == model.config.hiddenSize else { throw ValidationError("\(head) expects \(segmenter.dim)-wide features") }
         }
-        let folder = run.url
-        let preprocessing = Preprocessing(preset: .native, size: side)
-        var failures = 0
-        for path in images {
+        var preprocessing = recipe?.preprocessing ?? Preprocessing()
+        preprocessing.preset = .native
+        preprocessing.size = side
+        var failures = listing.problems.count
+        for problem in listing.problems { Console.err("error: \(problem.path): \(problem.reason)") }
+        for path in listing.images {
             do {
-                try segment(path, model: model, preprocessing: preprocessing, segmenter: segmenter, folder: folder)
+                let stem = run.path + "/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter,
+                                                  clusters: clusters, outputStem: stem, maxPixels: maxPixels)
+                say("\(path): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
+                if !r.pcaVariances.isEmpty {
+                    say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
+                }
+                for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, area.name)) }
+                say("  wrote \(r.files.joined(separator: ", "))")
             } catch {
                 failures += 1
-                stderrPrint("error: \(error)")
+                Console.err("error: \(error)")
             }
         }
         if failures > 0 { throw ExitCode(1) }
-    }
-
-    func segment(_ path: String, model: DINOv3Model, preprocessing: Preprocessing, segmenter: LinearSegmenter?, folder: URL) throws {
-        let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
-        let input = try preprocessing.apply(image)
-        let output = try model.forward(pixels: input.pixels, batch: 1, height: input.height, width: input.width)
-        let (gh, gw, d) = (output.gridHeight, output.gridWidth, output.dim)
-        let patches = Array(output.patchTokens(0))
-        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        func file(_ suffix: String) -> String { folder.appendingPathComponent("\(stem).\(suffix).png").path }
-        say("\(path): \(image.width)x\(image.height), features \(gh)x\(gw) at \(input.width)x\(input.height)")
-        if let segmenter {
-            let mask = try segmenter.predict(features: patches, batch: 1, height: gh, width: gw,
-                                             outputHeight: image.height, outputWidth: image.width)
-            let names = segmenter.metadata.classNames
-            let palette = segmenter.metadata.palette ?? SegmentationRendering.palette(count: names.count)
-            try PNGEncoder.writeIndexed(mask, width: image.width, height: image.height, palette: Array(palette.prefix(768)), to: file("mask"))
-            try PNGEncoder.write(SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: names), to: file("overlay"))
-            for area in SegmentationRendering.classAreas(mask, classes: names.count) {
-                say(String(format: "  %6.2f%%  %@", 100 * area.fraction, names[area.label]))
-            }
-            say("  wrote \(file("mask")), \(file("overlay"))")
-            return
-        }
-        let pca = try PatchPCA(features: patches, count: gh * gw, dim: d)
-        let colours = pca.colours(patches, count: gh * gw).map { Float($0) / 255 }
-        let upsampled = try SegmentationRendering.upsample(colours, gridHeight: gh, gridWidth: gw, channels: 3,
-                                                           height: image.height, width: image.width)
-        let rgb = upsampled.map { UInt8(max(0, min(255, ($0 * 255).rounded()))) }
-        try PNGEncoder.write(RGBImage(width: image.width, height: image.height, pixels: rgb), to: file("pca"))
-        let explained = pca.variances.map { String(format: "%.1f", $0) }.joined(separator: ", ")
-        say("  PCA of \(gh * gw) patches (component variances \(explained)): wrote \(file("pca"))")
-        guard let clusters else { return }
-        let kmeans = try KMeans(vectors: patches, count: gh * gw, dim: d, k: clusters, seed: 0)
-        // Cosine similarity to each centroid, upsampled, then the nearest centroid per pixel.
-        let normalised = KMeans.normalised(patches, count: gh * gw, dim: d)
-        var similarity = [Float](repeating: 0, count: gh * gw * clusters)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(gh * gw), Int32(clusters), Int32(d), 1, normalised, Int32(d),
-                    kmeans.centroids, Int32(d), 0, &similarity, Int32(clusters))
-        let up = try SegmentationRendering.upsample(similarity, gridHeight: gh, gridWidth: gw, channels: clusters,
-                                                    height: image.height, width: image.width)
-        var mask = [UInt8](repeating: 0, count: image.width * image.height)
-        for i in 0..<mask.count {
-            var best = 0
-            for c in 1..<clusters where up[i * clusters + c] > up[i * clusters + best] { best = c }
-            mask[i] = UInt8(best)
-        }
-        let names = (0..<clusters).map { "cluster \($0)" }
-        let palette = SegmentationRendering.palette(count: clusters + 1).dropFirst(3).map { $0 }  // skip black
-        try PNGEncoder.writeIndexed(mask, width: image.width, height: image.height, palette: palette, to: file("clusters"))
-        try PNGEncoder.write(SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: names), to: file("clusters-overlay"))
-        for area in SegmentationRendering.classAreas(mask, classes: clusters) {
-            say(String(format: "  %6.2f%%  cluster %d", 100 * area.fraction, area.label))
-        }
-        say("  wrote \(file("clusters")), \(file("clusters-overlay"))")
     }
 }

@@ -1,25 +1,26 @@
 import ArgumentParser
+import Backbone
+import Datasets
 import Foundation
-import Training
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a small generated data set (to try dinoprobe without downloads, and for tests).",
-        discussion: """
-        classification: an ImageFolder (train/ and val/) whose classes differ in hue and shape. \
-        segmentation: images/ + masks/ + classes.txt with shapes on textured backgrounds, masks known exactly.
-        """)
+        abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
+        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthModel.self])
+}
 
-    @Argument(help: "classification or segmentation")
-    var kind: String
+struct SynthClassification: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classification",
+        abstract: "An ImageFolder (train/ and val/) whose classes differ in hue and shape.")
 
     @Option(help: "Folder to create (must be new or empty).")
     var out: String
 
-    @Option(help: "Classes (classification).")
+    @Option(help: "Classes.")
     var classes: Int = 4
 
-    @Option(help: "Training images per class (classification) or in all (segmentation).")
+    @Option(help: "Training images per class (val: a quarter as many, at least 2).")
     var count: Int = 40
 
     @Option(help: "Image side in pixels.")
@@ -29,23 +30,68 @@ struct Synth: ParsableCommand {
     var seed: UInt64 = 0
 
     func validate() throws {
-        guard kind == "classification" || kind == "segmentation" else { throw ValidationError("kind must be classification or segmentation") }
         try Check.range(classes, 2...1000, "--classes")
         try Check.range(count, 1...100_000, "--count")
         try Check.range(size, 16...4096, "--size")
     }
 
     func run() throws {
-        switch kind {
-        case "classification":
-            let names = try SyntheticData.makeClassificationFolder(root: out, classes: classes, perClass: count,
-                                                                   valPerClass: max(2, count / 4), size: size, seed: seed)
-            say("wrote \(out): \(names.count) classes, \(count) train and \(max(2, count / 4)) val images each")
-        case "segmentation":
-            let pairs = try SyntheticData.makeSegmentationFolder(root: out, count: count, valCount: max(2, count / 4), size: size, seed: seed)
-            say("wrote \(out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
-        default:
-            throw ValidationError("kind must be classification or segmentation")
+        let names = try SyntheticData.makeClassificationFolder(root: out, classes: classes, perClass: count,
+                                                               valPerClass: max(2, count / 4), size: size, seed: seed)
+        say("wrote \(out): \(names.count) classes, \(count) train and \(max(2, count / 4)) val images each")
+    }
+}
+
+struct SynthSegmentation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segmentation",
+        abstract: "images/ + masks/ + classes.txt with shapes on textured backgrounds, masks known exactly.")
+
+    @Option(help: "Folder to create (must be new or empty).")
+    var out: String
+
+    @Option(help: "Training pairs (val: a quarter as many, at least 2).")
+    var count: Int = 40
+
+    @Option(help: "Image side in pixels.")
+    var size: Int = 64
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        try Check.range(count, 1...100_000, "--count")
+        try Check.range(size, 16...4096, "--size")
+    }
+
+    func run() throws {
+        let pairs = try SyntheticData.makeSegmentationFolder(root: out, count: count, valCount: max(2, count / 4), size: size, seed: seed)
+        say("wrote \(out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
+    }
+}
+
+struct SynthModel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "A ViT-S/16-shaped checkpoint (config.json + model.safetensors) with fixed random weights: the real layout, meaningless features.",
+        discussion: "The checkpoint `dinoprobe bench` uses. Every run with the same --seed writes the same weights (same fingerprint).")
+
+    @Option(help: "Folder to create.")
+    var out: String
+
+    @Option(help: "Seed of the weights.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Replace a checkpoint already in --out.")
+    var overwrite = false
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: out)
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) && !overwrite {
+            throw ValidationError("\(out) already holds a checkpoint; choose another --out, or pass --overwrite")
         }
+        try RandomCheckpoint.write(config: DINOv3Config(), to: folder, seed: seed)
+        let model = try DINOv3Model(folder: folder)
+        say("wrote \(out): \(model.variantName), \(model.parameterCount.formatted()) parameters of random weights, fingerprint \(model.fingerprint)")
     }
 }

@@ -1,5 +1,6 @@
 @testable import Backbone
 import Foundation
+import Support
 import XCTest
 import Images
 

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Heads
 import SafeTensors
+import Datasets
 import Training
 import XCTest
 

@@ -2,6 +2,7 @@ import Backbone
 import Foundation
 import TestSupport
 import SafeTensors
+import Datasets
 import Training
 import XCTest
 import Images

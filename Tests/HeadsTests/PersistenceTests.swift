@@ -105,14 +105,16 @@ final class PersistenceTests: XCTestCase {
     }
 
     func testCompatibilityCheckNamesBothSides() throws {
-        XCTAssertNoThrow(try metadata.checkCompatible(featureRecipe: metadata.featureRecipe, backboneFingerprint: "aaaa1111"))
-        XCTAssertThrowsError(try metadata.checkCompatible(featureRecipe: "cls|blocks=4|preset=hf|size=224", backboneFingerprint: "bbbb2222")) {
+        let own = try metadata.recipe()
+        XCTAssertNoThrow(try metadata.checkCompatible(recipe: own, backboneFingerprint: "aaaa1111"))
+        let other = FeatureRecipe(tokens: .cls, blocks: 4)
+        XCTAssertThrowsError(try metadata.checkCompatible(recipe: other, backboneFingerprint: "bbbb2222")) {
             let text = "\($0)"
-            for part in [metadata.featureRecipe, "aaaa1111", "cls|blocks=4|preset=hf|size=224", "bbbb2222", "re-extract"] {
+            for part in [own.key, "aaaa1111", other.key, "bbbb2222", "re-extract"] {
                 XCTAssertTrue(text.contains(part), "'\(part)' missing from: \(text)")
             }
         }
-        XCTAssertThrowsError(try metadata.checkCompatible(featureRecipe: metadata.featureRecipe, backboneFingerprint: "other"))
+        XCTAssertThrowsError(try metadata.checkCompatible(recipe: own, backboneFingerprint: "other"))
     }
 
     func testMetadataCodableUsesSnakeCaseAndDefaults() throws {

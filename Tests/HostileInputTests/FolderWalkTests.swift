@@ -1,6 +1,7 @@
 import Foundation
 import Support
 import TestSupport
+import Datasets
 import Training
 import XCTest
 

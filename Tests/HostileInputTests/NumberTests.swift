@@ -18,9 +18,9 @@ final class NumberTests: HostileTestCase {
             (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--std", "inf,1,1"], "--std is inf"),
             (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--size", "0"], "--size is 0"),
             (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--max-pixels=-5"], "--max-pixels is -5"),
-            (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--batch-size", "0"], "--batch-size is 0"),
+            (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--batch-size", "0"], "--extract-batch-size is 0"),
             (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--threads", "100000"], "--threads is 100000"),
-            (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--layers", "9223372036854775807"], "--layers is 9223372036854775807"),
+            (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--layers", "9223372036854775807"], "--blocks is 9223372036854775807"),
             (["train-linear"] + model + data + ["--lrs", "nan"], "--lrs is nan"),
             (["train-linear"] + model + data + ["--lrs", "0.1", "1e39"], "--lrs is inf"),
             (["train-linear"] + model + data + ["--weight-decay", "inf"], "--weight-decay is inf"),
@@ -30,7 +30,7 @@ final class NumberTests: HostileTestCase {
             (["train-linear"] + model + data + ["--holdout", "nan"], "--holdout is nan"),
             (["train-seg"] + model + data + ["--lr", "inf"], "--lr is inf"),
             (["train-seg"] + model + data + ["--iters", "0"], "--iters is 0"),
-            (["train-seg"] + model + data + ["--resolution", "100"], "--resolution is 100"),
+            (["train-seg"] + model + data + ["--resolution", "100"], "--size is 100"),
             (["knn"] + model + data + ["--k", "0"], "--k is 0"),
             (["knn"] + model + data + ["--temperature", "nan"], "--temperature is nan"),
             (["segment", CLI.fixtureImages + "/rgb_300x200.jpg"] + model + ["--clusters", "1000"], "--clusters is 1000"),
@@ -62,7 +62,7 @@ final class NumberTests: HostileTestCase {
 
     func testNaNInAFeaturesFileIsRefused() throws {
         let path = try featuresFile("nan.safetensors") { $0 == 5 ? .nan : Float($0) }
-        assertRefused(try FeaturesFile(path: path), ["'cls'", "NaN or infinite"])
+        assertRefused(try FeaturesFile.read(path: path), ["'cls'", "NaN or infinite"])
     }
 
     func testADivergingGridSavesNothing() throws {

@@ -27,7 +27,7 @@ final class OwnFilesTests: HostileTestCase {
     func testInconsistentFeaturesFilesAreRefused() throws {
         let m = featuresMetadata
         let ok: [(String, [Float], [Int])] = [("cls", [Float](repeating: 1, count: 12), [3, 4]), ("mean_patch", [Float](repeating: 1, count: 12), [3, 4])]
-        XCTAssertEqual(try FeaturesFile(path: writeFile("ok", m, ok)).labels, [0, 1, 0])
+        XCTAssertEqual(try FeaturesFile.read(path: writeFile("ok", m, ok)).labels, [0, 1, 0])
         let cases: [(String, [String: String], [(String, [Float], [Int])], [(String, [Int64], [Int])], String)] = [
             ("rows", m, [("cls", [Float](repeating: 1, count: 12), [3, 4]), ("mean_patch", [Float](repeating: 1, count: 8), [2, 4])], [], "one shape [N, D]"),
             ("paths", m.merging(["paths": "[\"/d/train/a/1.jpg\"]"]) { $1 }, ok, [], "one image path per row (3 rows)"),
@@ -41,7 +41,7 @@ final class OwnFilesTests: HostileTestCase {
             ("format", m.merging(["format": "other"]) { $1 }, ok, [], "not written by `dinoprobe extract`"),
         ]
         for (name, metadata, tensors, ints, fragment) in cases {
-            assertRefused(try FeaturesFile(path: writeFile(name, metadata, tensors, ints: ints)), [fragment])
+            assertRefused(try FeaturesFile.read(path: writeFile(name, metadata, tensors, ints: ints)), [fragment])
         }
     }
 

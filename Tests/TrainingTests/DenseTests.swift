@@ -1,5 +1,6 @@
 import Backbone
 import Foundation
+import Evaluation
 import Heads
 @testable import Training
 import XCTest

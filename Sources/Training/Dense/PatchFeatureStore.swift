@@ -1,5 +1,6 @@
 import Backbone
 import Foundation
+import Heads
 import SafeTensors
 import Support
 import Images
@@ -18,6 +19,15 @@ public final class PatchFeatureStore: @unchecked Sendable {
     /// Inputs that could not be used, with reasons.
     public let skipped: [SkippedInput]
     private let file: SafeTensorsFile
+    /// Set for a store built without a cache: its file is removed when the store goes away.
+    public var removeWhenDone = false
+
+    deinit {
+        if removeWhenDone {
+            try? FileSystem.removeFile(path)
+            TemporaryFiles.unregister(path)
+        }
+    }
 
     /// What a store must hold to be used by a run.
     public struct Expectation: Sendable {
@@ -116,23 +126,12 @@ public final class PatchFeatureStore: @unchecked Sendable {
         return (features, labels)
     }
 
-    /// The cache key of a store: weights, resolution, flips and every input file's path, size and mtime.
-    public static func key(backboneFingerprint: String, resolution: Int, flip: Bool, files: [String]) -> String {
-        var h = FNV1a()
-        h.combine("dinoprobe-patch-store-v1 \(backboneFingerprint) \(resolution) \(flip)")
-        for path in files {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            h.combine("\(path) \((attributes?[.size] as? Int) ?? -1) \((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
-        }
-        return h.hexDigest
-    }
-
     /// Extracts patch features of `images` at `resolution` x `resolution` (hf preset), with masks
     /// from `loadMask` resized to the same size; `flip` adds a mirrored view of every pair.
     /// Pairs whose image or mask cannot be used are skipped and reported. Written atomically to `path`.
     public static func build(model: DINOv3Model, images: [String], loadMask: (Int) throws -> LabelMask,
                              resolution: Int, flip: Bool, batchSize: Int, to path: String,
-                             maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> PatchFeatureStore {
+                             maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
         let featureSpool = try AtomicFile.begin(path + ".features")
         let labelSpool = try AtomicFile.begin(path + ".labels")
@@ -146,7 +145,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         // alone would take 4 GB of memory.
         var skipped: [SkippedInput] = []
         var usable: [Int] = []
-        let maskProgress = ProgressReporter("read masks", total: images.count, unit: "masks")
+        let maskProgress = reporter.task("read masks", total: images.count, unit: "masks")
         for i in images.indices {
             maskProgress.update(i + 1)
             do {
@@ -162,7 +161,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         for mirrored in flip ? [false, true] : [false] {
             let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
                                                  maxPixels: maxPixels, flipped: mirrored)
-            let progress = ProgressReporter(mirrored ? "extract patches (flipped)" : "extract patches", total: usable.count)
+            let progress = reporter.task(mirrored ? "extract patches (flipped)" : "extract patches", total: usable.count, unit: "images")
             let paths = usable.map { images[$0] }
             var kept = Set<Int>()
             try extractor.run(paths: paths, onBatch: { batch in
@@ -179,7 +178,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
                     count += 1
                 }
             }, onSkip: { s in
-                if !mirrored { skipped.append(SkippedInput(index: usable[s.index], path: s.path, reason: s.reason)) }
+                if !mirrored, let index = s.index { skipped.append(SkippedInput(index: usable[index], path: s.path, reason: s.reason)) }
             }, onProgress: { progress.update($0) })
             progress.finish(usable.count)
         }
@@ -188,7 +187,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         }
         try featureSpool.finishWriting()
         try labelSpool.finishWriting()
-        let skippedJSON = try JSONEncoder().encode(skipped.map { [String($0.index), $0.path, $0.reason] })
+        let skippedJSON = try JSONEncoder().encode(skipped.map { [String($0.index ?? -1), $0.path, $0.reason] })
         var writer = SafeTensorsWriter(metadata: ["format": "dinoprobe-patch-store-v1", "backbone_fingerprint": model.fingerprint,
                                                   "resolution": "\(resolution)", "flip": "\(flip)",
                                                   "skipped": String(decoding: skippedJSON, as: UTF8.self)])

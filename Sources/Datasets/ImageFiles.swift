@@ -1,0 +1,68 @@
+import Foundation
+import Images
+import Support
+
+/// Listing image files: recognised by extension (JPEG and PNG, which are decoded, and other
+/// image formats, which are listed so that they are reported as skipped instead of silently
+/// ignored), hidden entries skipped, sorted by name. Names that are not UTF-8 are kept exactly
+/// (see `PathCodec`). Folder walks visit each real folder once, so symbolic-link loops end.
+public enum ImageFiles {
+    static func isImage(_ name: String) -> Bool {
+        guard !name.hasPrefix(".") else { return false }
+        return ImageFormat.recognisedExtensions.contains((name as NSString).pathExtension.lowercased())
+    }
+
+    static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
+
+    /// Names in `folder` that do not start with ".", sorted; throws if it cannot be read.
+    static func visibleEntries(_ folder: String) throws -> [String] {
+        do {
+            return try FileSystem.list(folder).filter { !$0.hasPrefix(".") }
+        } catch {
+            throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error)); check its permissions")
+        }
+    }
+
+    /// Visible sub-folders of `folder`, sorted by name.
+    static func subfolders(_ folder: String) throws -> [String] {
+        try visibleEntries(folder).filter { isDirectory(folder + "/" + $0) }
+    }
+
+    /// Image files directly in `folder` (not in sub-folders), as paths sorted by name.
+    static func images(in folder: String) throws -> [String] {
+        try visibleEntries(folder).filter { isImage($0) && !isDirectory(folder + "/" + $0) }.map { folder + "/" + $0 }
+    }
+
+    /// Image files in `folder` and its visible sub-folders (as torchvision's ImageFolder walks),
+    /// sorted by relative path, with the sub-folders that could not be walked (loops, errors).
+    static func imagesRecursively(in folder: String, walker: inout DirectoryWalk) throws -> (images: [String], problems: [SkippedInput]) {
+        let walk: DirectoryWalk.Result
+        do { walk = try walker.files(under: folder) } catch {
+            throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error))")
+        }
+        let images = walk.files.filter { isImage(($0 as NSString).lastPathComponent) }
+        return (images, walk.problems.map { SkippedInput(path: $0.path, reason: $0.reason) })
+    }
+
+    /// Files and folders named on a command line, expanded into image files: a file is taken as
+    /// it is (whatever its extension), a folder is searched recursively.
+    public static func expand(_ items: [String]) throws -> (images: [String], problems: [SkippedInput]) {
+        var images: [String] = []
+        var problems: [SkippedInput] = []
+        for item in items {
+            guard let status = try FileSystem.status(item) else { throw DatasetError.badFile(path: item, reason: "no such file or folder") }
+            if status.kind != .directory {
+                images.append(item)
+                continue
+            }
+            var walker = DirectoryWalk()
+            let found = try imagesRecursively(in: item.hasSuffix("/") && item.count > 1 ? String(item.dropLast()) : item, walker: &walker)
+            images += found.images
+            problems += found.problems
+        }
+        return (images, problems)
+    }
+
+    /// `path` made absolute (against the current folder) and standardised, "~" expanded.
+    static func absolute(_ path: String) -> String { FileSystem.absolute(path) }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Images
+import Support
+
+/// Pascal VOC 2012 segmentation: `JPEGImages/<id>.jpg`, palette-PNG masks
+/// `SegmentationClass/<id>.png` (palette index = class, 255 = object borders, ignored), and the
+/// split lists `ImageSets/Segmentation/{train,val}.txt` (one id per line).
+public enum PascalVOC {
+    /// The 21 class names in label order (0 = background).
+    public static let classNames = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
+                                    "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
+                                    "pottedplant", "sheep", "sofa", "train", "tvmonitor"]
+
+    /// The folder holding `JPEGImages/` and `SegmentationClass/`: `root`, `root/VOC2012` or
+    /// `root/VOCdevkit/VOC2012`.
+    public static func resolveRoot(_ root: String) -> String? {
+        for candidate in [root, root + "/VOC2012", root + "/VOCdevkit/VOC2012"]
+        where ImageFiles.isDirectory(candidate + "/JPEGImages") && ImageFiles.isDirectory(candidate + "/SegmentationClass") {
+            return candidate
+        }
+        return nil
+    }
+
+    /// Lists `split` from its split list. Throws `DatasetError.missingFolder` for a missing folder
+    /// or list, `emptySplit` for an empty list. Listed images or masks that are missing stay in
+    /// the list for `check`/`validate` to report.
+    public static func load(root: String, split: DatasetSplit) throws -> SegmentationDataset {
+        let given = ImageFiles.absolute(root)
+        let hint = "expected VOC2012/JPEGImages, VOC2012/SegmentationClass and VOC2012/ImageSets/Segmentation/{train,val}.txt"
+        guard let base = resolveRoot(given) else {
+            throw DatasetError.missingFolder(path: given + "/JPEGImages", what: "Pascal VOC images folder", hint: hint)
+        }
+        let list = base + "/ImageSets/Segmentation/" + split.rawValue + ".txt"
+        guard FileManager.default.fileExists(atPath: list) else {
+            throw DatasetError.missingSplit(split: split, path: list, hint: hint)
+        }
+        let text: String
+        do { text = try FileSystem.readText(list, limit: 64 << 20) } catch {
+            throw DatasetError.badFile(path: list, reason: "cannot read it as text")
+        }
+        var seen = Set<String>()
+        let ids = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && seen.insert($0).inserted }
+        guard !ids.isEmpty else { throw DatasetError.emptySplit(folder: list, hint: "the split list names no images") }
+        let samples = ids.sorted().map {
+            SegmentationSample(image: base + "/JPEGImages/" + $0 + ".jpg", mask: base + "/SegmentationClass/" + $0 + ".png")
+        }
+        return SegmentationDataset(root: base, split: split, layout: .voc, samples: samples, classNames: classNames,
+                                   palette: Palette.voc(count: classNames.count))
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Support
+
+extension ClassificationMetrics {
+    /// `metrics.json` contents: pretty, sorted keys, class names included.
+    public func jsonData() throws -> Data { try MetricsReport.jsonData(self) }
+
+    /// Writes `metrics.json` contents to `path`.
+    public func writeJSON(to path: String) throws { try MetricsReport.writeJSON(self, to: path) }
+
+    /// The confusion matrix as CSV: a header row (`true\predicted`, then the class names), then
+    /// one row per true class starting with its name. Names are quoted when needed.
+    public func confusionCSV() -> String {
+        var lines = [(["true\\predicted"] + classNames).map(MetricsReport.csvField).joined(separator: ",")]
+        for (t, row) in confusion.enumerated() {
+            lines.append(([MetricsReport.csvField(classNames[t])] + row.map(String.init)).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes `confusionCSV()` to `path`.
+    public func writeConfusionCSV(to path: String) throws {
+        try AtomicFile.write(Data(confusionCSV().utf8), to: path)
+    }
+
+    /// A terminal table: per class its number of true samples, accuracy (recall), precision and
+    /// F1, then the summary lines. Names longer than `maxNameWidth` are cut.
+    public func table(maxNameWidth: Int = 28) -> String {
+        let w = MetricsReport.nameWidth(classNames, minimum: 5, maximum: max(5, maxNameWidth))
+        func row(_ cells: [String]) -> String {
+            MetricsReport.fit(cells[0], w) + cells.dropFirst().map { MetricsReport.fit($0, 11, right: true) }.joined()
+        }
+        var lines = [row(["class", "n", "accuracy", "precision", "F1"])]
+        lines.append(String(repeating: "-", count: w + 44))
+        for c in classNames.indices {
+            lines.append(row([classNames[c], String(support[c]), MetricsReport.percent(perClassAccuracy[c]),
+                              MetricsReport.percent(perClassPrecision[c]), MetricsReport.percent(perClassF1[c])]))
+        }
+        lines.append(String(repeating: "-", count: w + 44))
+        lines.append("samples            \(count)")
+        lines.append("top-1              \(MetricsReport.percent(top1))")
+        lines.append("top-5              \(top5 == nil ? "- (fewer than 5 classes)" : MetricsReport.percent(top5))")
+        lines.append("balanced accuracy  \(MetricsReport.percent(balancedAccuracy))")
+        lines.append("macro F1           \(MetricsReport.percent(macroF1))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes `metrics.json`, `confusion.csv` and `confusion.png` into `directory` (created if
+    /// needed); `title` heads the plot.
+    public func writeReports(to directory: String, title: String = "Confusion matrix") throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let dir = URL(fileURLWithPath: directory)
+        try writeJSON(to: dir.appendingPathComponent("metrics.json").path)
+        try writeConfusionCSV(to: dir.appendingPathComponent("confusion.csv").path)
+        try ConfusionPlot(confusion: confusion, classNames: classNames, title: title)
+            .write(to: dir.appendingPathComponent("confusion.png").path)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Support
+
+/// Helpers shared by the metrics writers: JSON encoding, CSV quoting and table formatting.
+public enum MetricsReport {
+    /// Pretty-printed JSON with sorted keys (and unescaped slashes) of any metrics value; wrap
+    /// metrics in your own `Encodable` struct to add context (model, k, learning rate...).
+    public static func jsonData<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(value)
+        data.append(0x0A)
+        return data
+    }
+
+    /// Writes `value` as pretty JSON with sorted keys to `path` (whole file or nothing).
+    public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        try AtomicFile.write(jsonData(value), to: path)
+    }
+
+    /// One CSV field, quoted (RFC 4180) when it holds a comma, quote, or line break.
+    public static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A fraction as a percentage with two decimals ("91.23%"), or "-" for nil.
+    static func percent(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "-" }
+        return String(format: "%.2f%%", value * 100)
+    }
+
+    /// `text` cut to `width` characters (ending in "..") or padded with spaces to `width`.
+    static func fit(_ text: String, _ width: Int, right: Bool = false) -> String {
+        var t = text
+        if t.count > width { t = width > 2 ? String(t.prefix(width - 2)) + ".." : String(t.prefix(width)) }
+        let pad = String(repeating: " ", count: max(0, width - t.count))
+        return right ? pad + t : t + pad
+    }
+
+    /// Width of the name column: the longest name, between `minimum` and `maximum`.
+    static func nameWidth(_ names: [String], minimum: Int, maximum: Int) -> Int {
+        min(maximum, max(minimum, names.map(\.count).max() ?? 0))
+    }
+}

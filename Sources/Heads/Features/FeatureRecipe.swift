@@ -1,0 +1,55 @@
+import Foundation
+import Images
+
+/// Which backbone tokens make a feature vector (reference doc sections 4 and 5). Registers are
+/// never used.
+public enum FeatureTokens: String, Sendable, Codable, CaseIterable {
+    /// CLS of each of the last n blocks, concatenated.
+    case cls
+    /// CLS of each of the last n blocks, then the mean patch token of the last block (DINOv3's default).
+    case clsAvgpool = "cls+avgpool"
+    /// Patch tokens, one vector per patch (dense heads).
+    case patch
+}
+
+/// Everything that decides the features a head consumes: which tokens, of how many last blocks,
+/// from images preprocessed how. A head records it (in its metadata, as `key`), feature caches
+/// are keyed by it, and a head refuses features made any other way.
+public struct FeatureRecipe: Sendable, Codable, Equatable {
+    public var tokens: FeatureTokens
+    /// The last n blocks (1 or 4 in Meta's classification protocol).
+    public var blocks: Int
+    public var preprocessing: Preprocessing
+
+    public init(tokens: FeatureTokens = .clsAvgpool, blocks: Int = 1, preprocessing: Preprocessing = Preprocessing()) {
+        self.tokens = tokens
+        self.blocks = blocks
+        self.preprocessing = preprocessing
+    }
+
+    /// Feature width for a backbone of width `dim`.
+    public func width(dim: Int) -> Int {
+        switch tokens {
+        case .cls: return blocks * dim
+        case .clsAvgpool: return blocks * dim + dim
+        case .patch: return blocks * dim
+        }
+    }
+
+    /// The canonical text of the recipe (JSON with sorted keys): equal recipes, equal keys.
+    public var key: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// Reads a recipe from its key.
+    public init(key: String) throws {
+        do {
+            self = try JSONDecoder().decode(FeatureRecipe.self, from: Data(key.utf8))
+        } catch {
+            throw HeadError.badMetadata(path: "", key: HeadMetadata.CodingKeys.featureRecipe.rawValue,
+                                        reason: "'\(key.prefix(120))' is not a feature recipe")
+        }
+    }
+}

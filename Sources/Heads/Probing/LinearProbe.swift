@@ -1,0 +1,211 @@
+import Evaluation
+import Foundation
+import Support
+
+/// The optimiser of a linear probe.
+public enum ProbeOptimizer: String, Sendable, Codable, CaseIterable {
+    case sgd, adamw
+}
+
+/// Settings of Meta's linear-probe protocol on cached features (reference doc section 4).
+public struct LinearProbeSettings: Sendable, Codable, Equatable {
+    /// Base learning rates, before scaling by batch/256 (default: Meta's 13).
+    public var learningRates: [Float] = LinearClassifierGrid.metaLearningRates
+    public var epochs = 10
+    /// Optimizer steps per epoch; nil: one pass over the training features.
+    public var iterationsPerEpoch: Int? = 1250
+    public var batchSize = 128
+    public var optimizer = ProbeOptimizer.sgd
+    public var weightDecay: Float = 0
+    /// Linear warm-up, in epochs (may be fractional), before the cosine decay to 0.
+    public var warmupEpochs: Double = 0
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    /// The learning rates actually used: base * batch / 256.
+    public var scaledLearningRates: [Float] { learningRates.map { $0 * Float(batchSize) / 256 } }
+
+    /// Throws unless every value can run (positive counts, finite positive rates).
+    public func check() throws {
+        try require(epochs > 0 && batchSize > 0 && (iterationsPerEpoch ?? 1) > 0, "probe settings", "epochs, batch size and steps per epoch must be positive")
+        try require(!learningRates.isEmpty && learningRates.allSatisfy { $0.isFinite && $0 > 0 }, "learning rates", "give positive finite rates")
+        try require(weightDecay.isFinite && weightDecay >= 0 && warmupEpochs.isFinite && warmupEpochs >= 0, "probe settings",
+                    "weight decay and warm-up must be finite and non-negative")
+    }
+}
+
+/// Where the best learning rate is chosen.
+public enum ProbeSelection: Sendable, Equatable, Codable {
+    /// On a stratified fraction of train, held out (the honest protocol).
+    case holdout(fraction: Double)
+    /// On the val split itself (the optimistic protocol of the papers).
+    case val
+
+    public var name: String {
+        switch self {
+        case .holdout: return "holdout"
+        case .val: return "val"
+        }
+    }
+}
+
+/// The outcome of training the grid: every rate's score on the selection split and the winner.
+public struct GridResult: Sendable, Codable {
+    public var learningRates: [Float]
+    public var scaledLearningRates: [Float]
+    /// Top-1 (0...1) of each head on the selection split.
+    public var selectionAccuracy: [Float]
+    /// Top-1 of each head on the reported split (for information; not used to choose).
+    public var reportedAccuracy: [Float]?
+    /// "holdout" (part of train) or "val" (the optimistic paper protocol).
+    public var selectedOn: String
+    public var bestIndex: Int
+    public var finalLosses: [Float]
+    /// Cross-entropy of each head on the selection split (breaks ties in top-1).
+    public var selectionLoss: [Float]
+    /// For each head, the step at which its loss became NaN or infinite (nil: it trained
+    /// normally). Diverged heads are never chosen.
+    public var divergedAtStep: [Int?]
+    public var steps: Int
+    public var seconds: Double
+}
+
+/// What a linear probe produced: the grid's scores, the chosen head (with its recipe, classes
+/// and backbone in its metadata) and its metrics on val.
+public struct LinearProbeOutcome: Sendable {
+    public var grid: GridResult
+    public var head: LinearClassifier
+    public var valMetrics: ClassificationMetrics
+    public var settings: LinearProbeSettings
+    public var recipe: FeatureRecipe
+    public var trainSamples: Int
+    public var selectionSamples: Int
+    public var valSamples: Int
+
+    /// The grid table: every rate with its scores, the chosen one marked.
+    public var table: String { LinearProbe.table(grid) }
+}
+
+/// Meta's linear-probe protocol: one head per learning rate, all trained together on the same
+/// shuffled batches (one GEMM for all heads), cosine schedule, best head chosen on a selection
+/// split, then scored on val.
+public enum LinearProbe {
+    /// Optimizer steps the settings give for `count` training samples.
+    public static func totalSteps(samples count: Int, settings s: LinearProbeSettings) -> Int {
+        (s.iterationsPerEpoch ?? Int((Double(count) / Double(max(s.batchSize, 1))).rounded(.up))) * s.epochs
+    }
+
+    /// The whole protocol on two feature splits: features of `tokens` over the last `blocks`
+    /// blocks, the grid trained on train (less the hold-out, with `.holdout`), the best head
+    /// chosen on the selection split and scored on val. The head's metadata records the recipe,
+    /// the backbone, the classes and the learning rate, so dinoprobe can use it on new images.
+    public static func run(train: FeatureSplit, val: FeatureSplit, tokens: FeatureTokens = .clsAvgpool, blocks: Int = 1,
+                           selection: ProbeSelection = .holdout(fraction: 0.1), settings: LinearProbeSettings = LinearProbeSettings(),
+                           reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
+        try train.checkMatches(val)
+        let trainRows = try train.labelled(tokens, blocks: blocks)
+        let valRows = try val.labelled(tokens, blocks: blocks)
+        let fitting: LabelledFeatures, choosing: LabelledFeatures
+        switch selection {
+        case let .holdout(fraction):
+            try require(fraction.isFinite && fraction > 0 && fraction < 0.5, "hold-out fraction", "must be in (0, 0.5), got \(fraction)")
+            let split = trainRows.stratifiedSplit(fraction: fraction, seed: settings.seed)
+            (fitting, choosing) = (trainRows.rows(split.keep), trainRows.rows(split.holdout))
+        case .val:
+            (fitting, choosing) = (trainRows, valRows)
+        }
+        try require(Set(fitting.labels).count >= 2, "training features", "fewer than 2 classes have training samples")
+        let recipe = train.recipe(tokens, blocks: blocks)
+        let metadata = HeadMetadata(kind: .classifier, featureRecipe: recipe.key, backboneID: train.source.backboneID,
+                                    backboneFingerprint: train.source.backboneFingerprint, classNames: train.classNames,
+                                    inputResolution: recipe.preprocessing.size, extra: ["selected_on": selection.name])
+        let total = totalSteps(samples: fitting.count, settings: settings)
+        let task = reporter.task("train", total: total, unit: "steps")
+        var (grid, result) = try self.train(fitting, selection: choosing, classes: train.classNames.count, settings: settings,
+                                            metadata: metadata) { step, _, epoch, loss in
+            task.update(step, note: String(format: "epoch %d/%d, mean loss %.4f", epoch, settings.epochs, loss))
+        }
+        task.finish(total)
+        result.selectedOn = selection.name
+        if case .holdout = selection { result.reportedAccuracy = try grid.accuracies(features: valRows.values, labels: valRows.labels) }
+        let head = try grid.head(at: result.bestIndex)
+        let metrics = try ClassificationMetrics(scores: head.logits(features: valRows.values, count: valRows.count),
+                                                labels: valRows.labels, classNames: train.classNames)
+        return LinearProbeOutcome(grid: result, head: head, valMetrics: metrics, settings: settings, recipe: recipe,
+                                  trainSamples: fitting.count, selectionSamples: choosing.count, valSamples: valRows.count)
+    }
+
+    /// Trains the grid on `train` and scores every head on `selection`.
+    /// `progress` receives (step, total steps, epoch, mean loss over the heads still training).
+    public static func train(_ train: LabelledFeatures, selection: LabelledFeatures, classes: Int,
+                             settings s: LinearProbeSettings, metadata: HeadMetadata,
+                             progress: (Int, Int, Int, Float) -> Void = { _, _, _, _ in }) throws -> (grid: LinearClassifierGrid, result: GridResult) {
+        try require(train.count > 0 && selection.count > 0, "linear probe",
+                    "\(train.count) training and \(selection.count) selection samples; both must be non-empty")
+        try s.check()
+        try require(train.values.allSatisfy { $0.isFinite } && selection.values.allSatisfy { $0.isFinite }, "features",
+                    "they hold NaN or infinite values and cannot be trained on")
+        let start = Date()
+        var grid = try LinearClassifierGrid(dim: train.width, classes: classes, learningRates: s.scaledLearningRates,
+                                            seed: s.seed, metadata: metadata)
+        let total = totalSteps(samples: train.count, settings: s)
+        let perEpoch = total / s.epochs
+        let schedule = LearningRateSchedule(totalSteps: total, warmupSteps: Int((s.warmupEpochs * Double(perEpoch)).rounded()))
+        var sgd = SGD(momentum: 0.9, weightDecay: s.weightDecay)
+        var adamw = AdamW(weightDecay: s.weightDecay)
+        var random = SeededRandom(seed: s.seed)
+        var sampler = try BatchSampler(count: train.count, batchSize: s.batchSize)
+        var losses = [Float](repeating: 0, count: s.learningRates.count)
+        var diverged = [Int?](repeating: nil, count: s.learningRates.count)
+        for step in 0..<total {
+            let rows = train.rows(sampler.next(using: &random))
+            let factor = schedule.factor(at: step)
+            switch s.optimizer {
+            case .sgd: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &sgd, learningRateFactor: factor)
+            case .adamw: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &adamw, learningRateFactor: factor)
+            }
+            // A head whose loss leaves the finite numbers has diverged (each head has its own rows
+            // of the weight matrix, so the others train on unaffected).
+            for g in losses.indices where diverged[g] == nil && !losses[g].isFinite { diverged[g] = step + 1 }
+            guard diverged.contains(where: { $0 == nil }) else {
+                throw HeadError.diverged("every learning rate diverged (the loss became NaN or infinite by step \(step + 1)); lower the learning rates or check the features for huge values")
+            }
+            let finite = losses.indices.filter { diverged[$0] == nil }
+            progress(step + 1, total, step / perEpoch + 1, finite.map { losses[$0] }.reduce(0, +) / Float(finite.count))
+        }
+        let scores = try grid.accuracies(features: selection.values, labels: selection.labels)
+        // Highest top-1 wins; ties go to the lower cross-entropy on the selection split. Diverged
+        // heads (and any whose selection loss is not finite) are out.
+        let selectionLoss = try grid.lossesAndGradients(features: selection.values, labels: selection.labels).losses
+        let eligible = scores.indices.filter { diverged[$0] == nil && selectionLoss[$0].isFinite }
+        guard var best = eligible.first else {
+            throw HeadError.diverged("every head's loss on the selection split is NaN or infinite; lower the learning rates")
+        }
+        for i in eligible where scores[i] > scores[best] || (scores[i] == scores[best] && selectionLoss[i] < selectionLoss[best]) {
+            best = i
+        }
+        let result = GridResult(learningRates: s.learningRates, scaledLearningRates: s.scaledLearningRates,
+                                selectionAccuracy: scores, reportedAccuracy: nil, selectedOn: "holdout",
+                                bestIndex: best, finalLosses: losses, selectionLoss: selectionLoss, divergedAtStep: diverged,
+                                steps: total, seconds: Date().timeIntervalSince(start))
+        return (grid, result)
+    }
+
+    /// The grid table: every rate with its scores, the chosen one marked.
+    public static func table(_ r: GridResult) -> String {
+        var lines = ["  lr (base)   lr (scaled)  \(r.selectedOn) top-1  \(r.selectedOn) loss\(r.reportedAccuracy != nil ? "   val top-1" : "")"]
+        for i in r.learningRates.indices {
+            if let step = r.divergedAtStep[i] {
+                lines.append(String(format: "  %-10g  %-11.4g  diverged at step %d (not eligible)", r.learningRates[i], r.scaledLearningRates[i], step))
+                continue
+            }
+            var line = String(format: "  %-10g  %-11.4g  %9.2f%%  %11.4f", r.learningRates[i], r.scaledLearningRates[i],
+                              100 * r.selectionAccuracy[i], r.selectionLoss[i])
+            if let v = r.reportedAccuracy { line += String(format: "   %8.2f%%", 100 * v[i]) }
+            if i == r.bestIndex { line += "   <- best" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

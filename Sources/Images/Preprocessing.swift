@@ -1,0 +1,123 @@
+import Foundation
+import Support
+import Images
+
+/// How images become pixel values.
+public enum PreprocessPreset: String, Sendable, CaseIterable, Codable {
+    /// `DINOv3ViTImageProcessor`: rescale, bilinear antialiased resize to S x S, normalise. No crop.
+    case hf
+    /// Meta's classification eval: short side to 256/224 * S (bicubic, antialiased), centre crop S x S.
+    case eval
+    /// Aspect ratio kept: short side to S, both sides rounded to multiples of the patch size (dense tasks).
+    case native
+}
+
+/// Preprocessing settings: preset, size and normalisation statistics.
+public struct Preprocessing: Sendable, Equatable, Codable {
+    public var preset: PreprocessPreset
+    /// Output side (hf, eval) or short side (native), in pixels.
+    public var size: Int
+    public var mean: [Float]
+    public var std: [Float]
+    /// Multiple that the output sides must be (the model's patch size).
+    public var patchSize: Int
+
+    /// ImageNet statistics (LVD-1689M weights).
+    public static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
+    public static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
+    /// SAT-493M (satellite) weights.
+    public static let satelliteMean: [Float] = [0.430, 0.411, 0.296]
+    public static let satelliteStd: [Float] = [0.213, 0.156, 0.143]
+
+    public init(preset: PreprocessPreset = .hf, size: Int = 224, mean: [Float] = imagenetMean,
+                std: [Float] = imagenetStd, patchSize: Int = 16) {
+        self.preset = preset
+        self.size = size
+        self.mean = mean
+        self.std = std
+        self.patchSize = patchSize
+    }
+
+    /// Checks the settings, with messages fit for a command line.
+    public func validate() throws {
+        guard size > 0, size % patchSize == 0 else {
+            throw ImageError.invalid("size \(size) must be a positive multiple of the patch size \(patchSize) (e.g. 224, 448, 512)")
+        }
+        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
+            throw ImageError.invalid("mean and std need 3 values each (R,G,B), std > 0")
+        }
+    }
+
+    /// At most this many times the patches of an S x S input (`native` keeps the aspect ratio,
+    /// so a 1:20 strip at S would need 20x the tokens; such images are refused, not run).
+    public static let maxNativeAreaFactor = 4
+
+    /// Output height and width for an image of `width` x `height` (upright).
+    public func outputSize(width: Int, height: Int) throws -> (height: Int, width: Int) {
+        switch preset {
+        case .hf, .eval: return (size, size)
+        case .native:
+            let p = Double(patchSize)
+            let short = Double(min(width, height)), scale = Double(size) / short
+            func round16(_ v: Double) -> Int { max(patchSize, Int(min((v / p).rounded(), 1e6)) * patchSize) }
+            let (h, w) = (round16(Double(height) * scale), round16(Double(width) * scale))
+            let patches = (h / patchSize) * (w / patchSize), limit = Self.maxNativeAreaFactor * (size / patchSize) * (size / patchSize)
+            guard patches <= limit else {
+                throw ImageError.invalid("with the native preset its aspect ratio (\(width)x\(height)) gives \(w)x\(h) pixels, \(patches) patches, more than \(Self.maxNativeAreaFactor)x those of a \(size)x\(size) input; crop it, or use the hf preset")
+            }
+            return (h, w)
+        }
+    }
+
+    /// The resize that turns an upright `width` x `height` image into model input.
+    public func plan(width: Int, height: Int, mirrored: Bool = false) throws -> ResamplePlan {
+        switch preset {
+        case .hf, .native:
+            let (oh, ow) = try outputSize(width: width, height: height)
+            return ResamplePlan(outputWidth: ow, outputHeight: oh, mirrored: mirrored)
+        case .eval:
+            // torchvision Resize(int): short side to round(S * 256 / 224), long side truncated;
+            // then CenterCrop(S).
+            let resizeShort = Int((Double(size) * 256 / 224).rounded())
+            let (rh, rw) = width <= height ? (Int(Double(resizeShort) * Double(height) / Double(width)), resizeShort)
+                                           : (resizeShort, Int(Double(resizeShort) * Double(width) / Double(height)))
+            guard rh <= 65_536, rw <= 65_536 else {
+                throw ImageError.invalid("its aspect ratio (\(width)x\(height)) is too extreme to resize with the eval preset")
+            }
+            // torchvision's CenterCrop: Python's round, which takes halves to the even neighbour.
+            let top = Int((Double(rh - size) / 2).rounded(.toNearestOrEven))
+            let left = Int((Double(rw - size) / 2).rounded(.toNearestOrEven))
+            return ResamplePlan(outputWidth: rw, outputHeight: rh, crop: (left, top, size, size), bicubic: true, mirrored: mirrored)
+        }
+    }
+
+    /// Pixel values [3, H, W] (channel-major), normalised, of an image in memory.
+    public func apply(_ image: RGBImage, mirrored: Bool = false) throws -> (pixels: [Float], height: Int, width: Int) {
+        let plan = try plan(width: image.width, height: image.height, mirrored: mirrored)
+        return (normalised(try ImageResampler.resample(image, plan: plan), plan), plan.cropHeight, plan.cropWidth)
+    }
+
+    /// Pixel values [3, H, W] of an image file, decoded and resized in one streaming pass: a
+    /// huge image never sits in memory whole (see `ImageDecoder.decodeResampled`).
+    public func prepare(file: MappedFile, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                        mirrored: Bool = false) throws -> (pixels: [Float], height: Int, width: Int) {
+        let info = try ImageDecoder.info(of: file, maxPixels: maxPixels)
+        let plan: ResamplePlan
+        do { plan = try self.plan(width: info.width, height: info.height, mirrored: mirrored) } catch let error as ImageError {
+            throw ImageError.unsupportedFormat(path: file.path, reason: error.reason)
+        }
+        let values = try ImageDecoder.decodeResampled(file: file, info: info, plan: plan, maxPixels: maxPixels)
+        return (normalised(values, plan), plan.cropHeight, plan.cropWidth)
+    }
+
+    /// `(x - mean) / std` per channel.
+    private func normalised(_ values: [Float], _ plan: ResamplePlan) -> [Float] {
+        var out = values
+        let plane = plan.cropWidth * plan.cropHeight
+        for c in 0..<3 {
+            let m = mean[c], s = std[c]
+            for i in (c * plane)..<((c + 1) * plane) { out[i] = (out[i] - m) / s }
+        }
+        return out
+    }
+}

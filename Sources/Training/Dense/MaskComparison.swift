@@ -1,0 +1,40 @@
+import Datasets
+import Evaluation
+import Foundation
+import Images
+import Support
+
+/// Scoring any tool's predicted masks against ground truth: PNG masks of the same file name in
+/// two folders (class index per pixel), with mmsegmentation's metrics. Pairs that cannot be
+/// compared (missing, unreadable, different sizes) are skipped and listed.
+public enum MaskComparison {
+    public static func compare(predictions: String, groundTruth: String, classNames: [String], ignoreIndex: UInt8,
+                               reduceZeroLabel: Bool, reporter: Reporter = SilentReporter()) throws -> (metrics: SegmentationMetrics, skipped: [SkippedInput]) {
+        let names: [String]
+        do { names = try FileSystem.list(groundTruth).filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") } } catch {
+            throw DatasetError.badFile(path: groundTruth, reason: "cannot list the folder (\(error))")
+        }
+        guard !names.isEmpty else { throw DatasetError.emptySplit(folder: groundTruth, hint: "put the ground-truth masks (PNG) there") }
+        var metrics = try SegmentationMetrics(numClasses: classNames.count, ignoreIndex: Int(ignoreIndex), classNames: classNames)
+        let table = LabelMapping.table(reduceZeroLabel: reduceZeroLabel, ignoreIndex: ignoreIndex)
+        var skipped: [SkippedInput] = []
+        let task = reporter.task("evaluate", total: names.count, unit: "masks")
+        for (i, name) in names.enumerated() {
+            let truthPath = groundTruth + "/" + name, predictionPath = predictions + "/" + name
+            do {
+                let truth = try MaskDecoder.decode(path: truthPath)
+                let prediction = try MaskDecoder.decode(path: predictionPath)
+                guard truth.width == prediction.width, truth.height == prediction.height else {
+                    throw DatasetError.sizeMismatch(image: truthPath, mask: predictionPath, imageSize: [truth.width, truth.height],
+                                                    maskSize: [prediction.width, prediction.height])
+                }
+                try metrics.add(prediction: prediction.labels, label: LabelMapping.apply(table, to: truth.labels))
+            } catch {
+                skipped.append(SkippedInput(index: i, path: predictionPath, reason: "\(error)"))
+            }
+            task.update(i + 1)
+        }
+        task.finish(names.count)
+        return (metrics, skipped)
+    }
+}

@@ -1,0 +1,139 @@
+import Backbone
+import Datasets
+import Evaluation
+import Foundation
+import Heads
+import Images
+import Support
+
+/// Settings of the linear segmentation recipe (reference doc section 5).
+public struct SegmentationSettings: Sendable, Codable, Equatable {
+    /// Optimizer steps (Meta: 40,000).
+    public var iterations = 40_000
+    public var batchSize = 16
+    public var learningRate: Float = 1e-3
+    public var weightDecay: Float = 1e-3
+    /// Linear warm-up steps (Meta: 1,500 of 40,000); nil scales that share to `iterations`.
+    public var warmup: Int?
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    public var warmupSteps: Int { warmup ?? Int((Double(iterations) * 1500 / 40000).rounded()) }
+}
+
+/// The linear segmentation protocol on a data set: patch features of the training pairs are
+/// extracted once into a patch store (cached, or temporary with no cache), the head is trained
+/// on them, and evaluated on val at the original mask sizes.
+public enum SegmentationRun {
+    /// The recipe of a linear segmentation head trained at `resolution` (square, hf preset).
+    public static func recipe(resolution: Int, preprocessing base: Preprocessing = Preprocessing()) -> FeatureRecipe {
+        var p = base
+        p.preset = .hf
+        p.size = resolution
+        return FeatureRecipe(tokens: .patch, blocks: 1, preprocessing: p)
+    }
+
+    /// A patch store of `dataset` at `resolution`: from `cacheFolder` when a valid entry is there
+    /// (a damaged one is removed and rebuilt), else built into it. With no cache folder the store
+    /// is built in `scratchFolder` as a temporary file, removed when the process ends or is
+    /// interrupted, so it never stays behind in a run folder (`discard` removes it earlier).
+    public static func store(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool, batchSize: Int,
+                             cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                             reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
+        let key = FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe(resolution: resolution).preprocessing,
+                                       blocks: 1, flip: flip, files: dataset.samples.flatMap { [$0.image, $0.mask] },
+                                       extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"])
+        let expectation = PatchFeatureStore.Expectation(dim: model.config.hiddenSize, resolution: resolution,
+                                                        classes: dataset.classCount, ignoreIndex: dataset.ignoreIndex)
+        if let cacheFolder {
+            let path = "\(cacheFolder)/patches-\(key).safetensors"
+            if FileSystem.exists(path) {
+                do {
+                    let cached = try PatchFeatureStore(path: path, expecting: expectation)
+                    reporter.note("train: \(cached.count) views of patch features from the cache (\(path))")
+                    return cached
+                } catch {
+                    try? FileSystem.removeFile(path)
+                    reporter.note("train: cache entry \(path) is unusable (\(error)); removed it, extracting again")
+                }
+            }
+            return try build(model: model, dataset: dataset, resolution: resolution, flip: flip, batchSize: batchSize,
+                             to: path, maxPixels: maxPixels, reporter: reporter)
+        }
+        let temporary = TemporaryFiles.path(beside: "\(scratchFolder)/patches.safetensors")
+        TemporaryFiles.register(temporary)
+        let store = try build(model: model, dataset: dataset, resolution: resolution, flip: flip, batchSize: batchSize,
+                              to: temporary, maxPixels: maxPixels, reporter: reporter)
+        store.removeWhenDone = true
+        return store
+    }
+
+    private static func build(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool, batchSize: Int,
+                              to path: String, maxPixels: Int, reporter: Reporter) throws -> PatchFeatureStore {
+        try PatchFeatureStore.build(model: model, images: dataset.samples.map(\.image),
+                                    loadMask: { try dataset.loadMask(for: dataset.samples[$0]) },
+                                    resolution: resolution, flip: flip, batchSize: batchSize, to: path,
+                                    maxPixels: maxPixels, reporter: reporter)
+    }
+
+    /// AdamW with warm-up then cosine over random batches of the store's views.
+    public static func train(store: PatchFeatureStore, classes: Int, settings s: SegmentationSettings, metadata: HeadMetadata,
+                             reporter: Reporter = SilentReporter()) throws -> LinearSegmenter {
+        guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0,
+              s.weightDecay.isFinite, s.weightDecay >= 0 else {
+            throw TrainingError.badOption("iterations, batch size and learning rate must be positive, weight decay finite and non-negative")
+        }
+        var head = try LinearSegmenter(dim: store.dim, classes: classes, seed: s.seed, metadata: metadata)
+        var optimizer = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay)
+        let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1))
+        // One stream of random numbers for batches and dropout masks, as before batches were sampled apart.
+        var random = SeededRandom(seed: s.seed)
+        var sampler = try BatchSampler(count: store.count, batchSize: s.batchSize)
+        let task = reporter.task("train", total: s.iterations, unit: "steps")
+        var smoothed: Float?
+        for step in 0..<s.iterations {
+            let indices = sampler.next(using: &random)
+            let (features, labels) = try store.batch(indices)
+            let loss = try head.trainStep(features: features, batch: indices.count, height: store.gridHeight, width: store.gridWidth,
+                                          labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
+                                          optimizer: &optimizer, learningRate: schedule.learningRate(base: s.learningRate, step: step),
+                                          random: &random)
+            guard loss.isFinite else {
+                throw TrainingError.diverged("the loss became \(loss) at step \(step + 1) of \(s.iterations) (learning rate \(s.learningRate)); lower the learning rate")
+            }
+            smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss
+            task.update(step + 1, note: String(format: "loss %.4f", smoothed ?? loss))
+        }
+        task.finish(s.iterations, note: String(format: "loss %.4f", smoothed ?? 0))
+        return head
+    }
+
+    /// Evaluates `head` on `dataset` at the original mask sizes: features of the head's own recipe
+    /// (its resolution and statistics), logits upsampled bilinearly to each mask. Bad pairs are skipped and returned.
+    /// `onPrediction` receives each predicted mask (sample index, labels, width, height).
+    public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, batchSize: Int = 8, maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
+                                onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws -> (metrics: SegmentationMetrics, skipped: [SkippedInput]) {
+        var metrics = try SegmentationMetrics(numClasses: dataset.classCount, ignoreIndex: Int(dataset.ignoreIndex), classNames: dataset.classNames)
+        let recipe = try head.metadata.recipe()
+        let extractor = try FeatureExtractor(model: model, preprocessing: recipe.preprocessing, batchSize: batchSize, maxPixels: maxPixels)
+        var skipped: [SkippedInput] = []
+        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
+        try extractor.run(paths: dataset.samples.map(\.image), onBatch: { batch in
+            let out = batch.output
+            for (b, index) in batch.indices.enumerated() {
+                let mask: LabelMask
+                do { mask = try dataset.loadMask(for: dataset.samples[index]) } catch {
+                    skipped.append(SkippedInput(index: index, path: dataset.samples[index].mask, reason: "\(error)"))
+                    continue
+                }
+                let prediction = try head.predict(features: Array(out.patchTokens(b)), batch: 1, height: out.gridHeight,
+                                                  width: out.gridWidth, outputHeight: mask.height, outputWidth: mask.width)
+                try metrics.add(prediction: prediction, label: mask.labels)
+                try onPrediction?(index, prediction, mask.width, mask.height)
+            }
+        }, onSkip: { skipped.append($0) }, onProgress: { task.update($0) })
+        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        return (metrics, skipped)
+    }
+}

@@ -1,0 +1,31 @@
+import Evaluation
+import Foundation
+import Heads
+import Support
+
+extension LinearProbeOutcome {
+    /// What `grid.json` records about a run.
+    struct Summary: Encodable {
+        let settings: LinearProbeSettings
+        let grid: GridResult
+        let recipe: FeatureRecipe
+        let backbone: String
+        let fingerprint: String
+        let trainSamples: Int
+        let selectionSamples: Int
+        let valSamples: Int
+    }
+
+    /// Saves the run's results in `folder`: head.safetensors, metrics.json, confusion.csv,
+    /// confusion.png and grid.json (each written whole or not at all). Returns the file names.
+    @discardableResult
+    public func write(to folder: String, title: String) throws -> [String] {
+        try head.save(to: folder + "/head.safetensors")
+        try valMetrics.writeReports(to: folder, title: title)
+        try MetricsReport.writeJSON(Summary(settings: settings, grid: grid, recipe: recipe, backbone: head.metadata.backboneID,
+                                            fingerprint: head.metadata.backboneFingerprint, trainSamples: trainSamples,
+                                            selectionSamples: selectionSamples, valSamples: valSamples),
+                                    to: folder + "/grid.json")
+        return ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json"]
+    }
+}
