@@ -38,11 +38,9 @@ final class Checkpoint {
                 found[key] = (file, name, info)
             }
         }
-        let expected = Self.expectedShapes(config)
-        // The mask token is unused at inference; an empty register tensor may be left out.
-        var optional: Set<String> = ["embeddings.mask_token"]
-        if config.numRegisterTokens == 0 { optional.insert("embeddings.register_tokens") }
-        for (key, shape) in expected.sorted(by: { $0.key < $1.key }) where found[key] == nil && !optional.contains(key) {
+        let specification = WeightSpecification.of(config)
+        let expected = specification.shapes
+        for (key, shape) in expected.sorted(by: { $0.key < $1.key }) where found[key] == nil && !specification.optional.contains(key) {
             throw BackboneError.missingTensor(key: key, expectedShape: shape)
         }
         let unexpected = found.keys.filter { expected[$0] == nil }.sorted()
@@ -131,37 +129,6 @@ final class Checkpoint {
             files.append(file)
         }
         return files
-    }
-
-    /// Every tensor name the architecture uses, with its shape.
-    static func expectedShapes(_ c: DINOv3Config) -> [String: [Int]] {
-        let d = c.hiddenSize, f = c.intermediateSize, p = c.patchSize
-        var s: [String: [Int]] = [
-            "embeddings.cls_token": [1, 1, d],
-            "embeddings.mask_token": [1, 1, d],
-            "embeddings.patch_embeddings.weight": [d, c.numChannels, p, p],
-            "embeddings.patch_embeddings.bias": [d],
-            "norm.weight": [d], "norm.bias": [d],
-        ]
-        s["embeddings.register_tokens"] = [1, c.numRegisterTokens, d]
-        for i in 0..<c.numHiddenLayers {
-            let l = "layer.\(i)."
-            s[l + "norm1.weight"] = [d]; s[l + "norm1.bias"] = [d]
-            s[l + "norm2.weight"] = [d]; s[l + "norm2.bias"] = [d]
-            for (proj, hasBias) in [("q", c.queryBias), ("k", c.keyBias), ("v", c.valueBias), ("o", c.projBias)] {
-                s[l + "attention.\(proj)_proj.weight"] = [d, d]
-                if hasBias { s[l + "attention.\(proj)_proj.bias"] = [d] }
-            }
-            s[l + "layer_scale1.lambda1"] = [d]
-            s[l + "layer_scale2.lambda1"] = [d]
-            var projections = [("up_proj", [f, d], f), ("down_proj", [d, f], d)]
-            if c.useGatedMLP { projections.append(("gate_proj", [f, d], f)) }
-            for (name, shape, out) in projections {
-                s[l + "mlp.\(name).weight"] = shape
-                if c.mlpBias { s[l + "mlp.\(name).bias"] = [out] }
-            }
-        }
-        return s
     }
 
     /// A fingerprint of the weights: FNV-1a over each file's header and 64 evenly spaced 64 KiB

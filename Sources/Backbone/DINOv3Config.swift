@@ -2,27 +2,28 @@ import Foundation
 import Support
 
 /// The architecture of a DINOv3 ViT, read from a Hugging Face `config.json`
-/// (`model_type: "dinov3_vit"`). Missing keys take the `transformers` defaults; unknown keys
-/// are ignored.
+/// (`model_type: "dinov3_vit"`). The defaults, in one place below, are `transformers`' (so a
+/// key missing from the file means its default); unknown keys are ignored. `vitS16` is the
+/// released ViT-S/16 (the defaults plus 4 registers).
 public struct DINOv3Config: Codable, Sendable, Equatable {
-    public var modelType: String
-    public var patchSize: Int
-    public var hiddenSize: Int
-    public var intermediateSize: Int
-    public var numHiddenLayers: Int
-    public var numAttentionHeads: Int
-    public var hiddenAct: String
-    public var layerNormEps: Double
-    public var ropeTheta: Double
-    public var imageSize: Int
-    public var numChannels: Int
-    public var queryBias: Bool
-    public var keyBias: Bool
-    public var valueBias: Bool
-    public var projBias: Bool
-    public var mlpBias: Bool
-    public var useGatedMLP: Bool
-    public var numRegisterTokens: Int
+    public var modelType = "dinov3_vit"
+    public var patchSize = 16
+    public var hiddenSize = 384
+    public var intermediateSize = 1536
+    public var numHiddenLayers = 12
+    public var numAttentionHeads = 6
+    public var hiddenAct = "gelu"
+    public var layerNormEps = 1e-5
+    public var ropeTheta = 100.0
+    public var imageSize = 224
+    public var numChannels = 3
+    public var queryBias = true
+    public var keyBias = false
+    public var valueBias = true
+    public var projBias = true
+    public var mlpBias = true
+    public var useGatedMLP = false
+    public var numRegisterTokens = 0
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", patchSize = "patch_size", hiddenSize = "hidden_size"
@@ -31,96 +32,74 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
         case layerNormEps = "layer_norm_eps", ropeTheta = "rope_theta", imageSize = "image_size"
         case numChannels = "num_channels", queryBias = "query_bias", keyBias = "key_bias"
         case valueBias = "value_bias", projBias = "proj_bias", mlpBias = "mlp_bias"
-        case useGatedMLP = "use_gated_mlp", useSwiGLU = "use_swiglu_ffn"
-        case numRegisterTokens = "num_register_tokens"
+        case useGatedMLP = "use_gated_mlp", numRegisterTokens = "num_register_tokens"
     }
 
-    /// ViT-S/16 as released (the `transformers` defaults plus 4 registers).
-    public init(hiddenSize: Int = 384, intermediateSize: Int = 1536, numHiddenLayers: Int = 12,
-                numAttentionHeads: Int = 6, hiddenAct: String = "gelu", numRegisterTokens: Int = 4,
-                useGatedMLP: Bool = false, queryBias: Bool = true, keyBias: Bool = false,
-                valueBias: Bool = true, projBias: Bool = true, mlpBias: Bool = true) {
-        modelType = "dinov3_vit"
-        patchSize = 16
-        self.hiddenSize = hiddenSize
-        self.intermediateSize = intermediateSize
-        self.numHiddenLayers = numHiddenLayers
-        self.numAttentionHeads = numAttentionHeads
-        self.hiddenAct = hiddenAct
-        layerNormEps = 1e-5
-        ropeTheta = 100
-        imageSize = 224
-        numChannels = 3
-        self.queryBias = queryBias
-        self.keyBias = keyBias
-        self.valueBias = valueBias
-        self.projBias = projBias
-        self.mlpBias = mlpBias
-        self.useGatedMLP = useGatedMLP
-        self.numRegisterTokens = numRegisterTokens
+    /// Older files name the gated MLP `use_swiglu_ffn`.
+    enum LegacyKeys: String, CodingKey { case useSwiGLU = "use_swiglu_ffn" }
+
+    /// `transformers`' defaults.
+    public init() {}
+
+    /// ViT-S/16 as released.
+    public static var vitS16: DINOv3Config {
+        var c = DINOv3Config()
+        c.numRegisterTokens = 4
+        return c
     }
 
     public init(from decoder: Decoder) throws {
+        self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = DINOv3Config(numRegisterTokens: 0)
-        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? d.modelType
-        patchSize = try Self.decodeSide(c, .patchSize) ?? d.patchSize
-        hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? d.hiddenSize
-        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? d.intermediateSize
-        numHiddenLayers = try c.decodeIfPresent(Int.self, forKey: .numHiddenLayers) ?? d.numHiddenLayers
-        numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? d.numAttentionHeads
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? d.hiddenAct
-        layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? d.layerNormEps
-        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? d.ropeTheta
-        imageSize = try Self.decodeSide(c, .imageSize) ?? d.imageSize
-        numChannels = try c.decodeIfPresent(Int.self, forKey: .numChannels) ?? d.numChannels
-        queryBias = try c.decodeIfPresent(Bool.self, forKey: .queryBias) ?? d.queryBias
-        keyBias = try c.decodeIfPresent(Bool.self, forKey: .keyBias) ?? d.keyBias
-        valueBias = try c.decodeIfPresent(Bool.self, forKey: .valueBias) ?? d.valueBias
-        projBias = try c.decodeIfPresent(Bool.self, forKey: .projBias) ?? d.projBias
-        mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? d.mlpBias
-        useGatedMLP = try c.decodeIfPresent(Bool.self, forKey: .useGatedMLP)
-            ?? c.decodeIfPresent(Bool.self, forKey: .useSwiGLU) ?? false
-        numRegisterTokens = try c.decodeIfPresent(Int.self, forKey: .numRegisterTokens) ?? 0
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.modelType, &modelType)
+        patchSize = try Self.decodeSide(c, .patchSize) ?? patchSize
+        try read(.hiddenSize, &hiddenSize)
+        try read(.intermediateSize, &intermediateSize)
+        try read(.numHiddenLayers, &numHiddenLayers)
+        try read(.numAttentionHeads, &numAttentionHeads)
+        try read(.hiddenAct, &hiddenAct)
+        try read(.layerNormEps, &layerNormEps)
+        try read(.ropeTheta, &ropeTheta)
+        imageSize = try Self.decodeSide(c, .imageSize) ?? imageSize
+        try read(.numChannels, &numChannels)
+        try read(.queryBias, &queryBias)
+        try read(.keyBias, &keyBias)
+        try read(.valueBias, &valueBias)
+        try read(.projBias, &projBias)
+        try read(.mlpBias, &mlpBias)
+        try read(.numRegisterTokens, &numRegisterTokens)
+        if c.contains(.useGatedMLP) {
+            try read(.useGatedMLP, &useGatedMLP)
+        } else if let legacy = try decoder.container(keyedBy: LegacyKeys.self).decodeIfPresent(Bool.self, forKey: .useSwiGLU) {
+            useGatedMLP = legacy
+        }
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(modelType, forKey: .modelType)
-        try c.encode(patchSize, forKey: .patchSize)
-        try c.encode(hiddenSize, forKey: .hiddenSize)
-        try c.encode(intermediateSize, forKey: .intermediateSize)
-        try c.encode(numHiddenLayers, forKey: .numHiddenLayers)
-        try c.encode(numAttentionHeads, forKey: .numAttentionHeads)
-        try c.encode(hiddenAct, forKey: .hiddenAct)
-        try c.encode(layerNormEps, forKey: .layerNormEps)
-        try c.encode(ropeTheta, forKey: .ropeTheta)
-        try c.encode(imageSize, forKey: .imageSize)
-        try c.encode(numChannels, forKey: .numChannels)
-        try c.encode(queryBias, forKey: .queryBias)
-        try c.encode(keyBias, forKey: .keyBias)
-        try c.encode(valueBias, forKey: .valueBias)
-        try c.encode(projBias, forKey: .projBias)
-        try c.encode(mlpBias, forKey: .mlpBias)
-        try c.encode(useGatedMLP, forKey: .useGatedMLP)
-        try c.encode(numRegisterTokens, forKey: .numRegisterTokens)
-    }
-
-    /// config.json text as `transformers` writes it (float fields keep a decimal point, which
-    /// its strict config validation requires).
+    /// config.json text as `transformers` writes it: every field (encoded from `CodingKeys`), float
+    /// fields with a decimal point (its strict config validation requires floats there), plus
+    /// the architecture name and the training-only fields it expects.
     public func jsonText() -> String {
-        func float(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : "\(v)" }
-        let fields: [(String, String)] = [
-            ("architectures", "[\"DINOv3ViTModel\"]"), ("model_type", "\"\(modelType)\""),
-            ("patch_size", "\(patchSize)"), ("hidden_size", "\(hiddenSize)"), ("intermediate_size", "\(intermediateSize)"),
-            ("num_hidden_layers", "\(numHiddenLayers)"), ("num_attention_heads", "\(numAttentionHeads)"),
-            ("hidden_act", "\"\(hiddenAct)\""), ("layer_norm_eps", float(layerNormEps)), ("rope_theta", float(ropeTheta)),
-            ("image_size", "\(imageSize)"), ("num_channels", "\(numChannels)"), ("query_bias", "\(queryBias)"),
-            ("key_bias", "\(keyBias)"), ("value_bias", "\(valueBias)"), ("proj_bias", "\(projBias)"),
-            ("mlp_bias", "\(mlpBias)"), ("use_gated_mlp", "\(useGatedMLP)"), ("num_register_tokens", "\(numRegisterTokens)"),
-            ("layerscale_value", "1.0"), ("pos_embed_rescale", "2.0"),
-        ]
-        return "{\n" + fields.map { "  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(self),
+              var fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return "{}\n" }
+        fields["architectures"] = ["DINOv3ViTModel"]
+        fields["layerscale_value"] = 1.0
+        fields["pos_embed_rescale"] = 2.0
+        func text(_ key: String, _ value: Any) -> String {
+            if [CodingKeys.layerNormEps.rawValue, CodingKeys.ropeTheta.rawValue, "layerscale_value", "pos_embed_rescale"].contains(key),
+               let v = value as? Double {
+                return v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : "\(v)"
+            }
+            if let b = value as? Bool { return "\(b)" }
+            if let s = value as? String { return "\"\(s)\"" }
+            if let a = value as? [String] { return "[" + a.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+            return "\(value)"
+        }
+        return "{\n" + fields.keys.sorted().map { "  \"\($0)\": \(text($0, fields[$0]!))" }.joined(separator: ",\n") + "\n}\n"
     }
 
     /// `patch_size` and `image_size` may be an int or a [h, w] pair; DINOv3 uses square values.
@@ -198,7 +177,7 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
     public var headDim: Int { hiddenSize / numAttentionHeads }
 
     /// Every tensor name this architecture uses, with its shape.
-    public var tensorShapes: [String: [Int]] { Checkpoint.expectedShapes(self) }
+    public var tensorShapes: [String: [Int]] { WeightSpecification.of(self).shapes }
 }
 
 /// MLP activations that `transformers` names in `hidden_act`.

@@ -81,7 +81,7 @@ public final class DINOv3Model: @unchecked Sendable {
     public let device: ComputeDevice
     public let precision: ComputePrecision
 
-    private let weights: [String: Tensor]
+    private let weights: DINOv3Weights<Tensor>
     private let activation: ct_activation_kind
     private var ropeCache: [Int: (cos: Tensor, sin: Tensor)] = [:]
     private let ropeLock = NSLock()
@@ -97,8 +97,7 @@ public final class DINOv3Model: @unchecked Sendable {
         fingerprint = checkpoint.fingerprint
         self.device = device
         self.precision = precision
-        weights = device == .cpu && precision == .f32
-            ? checkpoint.tensors : try checkpoint.tensors.mapValues { try $0.to(device, dtype: precision.ct) }
+        weights = try DINOv3Weights(config: config, source: LoadedTensors(tensors: checkpoint.tensors, device: device, precision: precision))
         guard let kind = Activation(name: config.hiddenAct) else {
             throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
         }
@@ -114,8 +113,6 @@ public final class DINOv3Model: @unchecked Sendable {
     /// A short name for the architecture, e.g. "ViT-S/16" when it matches a released variant.
     public var variantName: String { ModelVariant.name(for: config) }
 
-    private func w(_ key: String) -> Tensor { weights[key]! }
-    private func optional(_ key: String) -> Tensor? { weights[key] }
 
     /// Runs the backbone on pixel values [batch, 3, height, width] (float32, normalised; sides
     /// multiples of the patch size). Returns the final normed tokens and, when `lastLayers` > 1,
@@ -148,48 +145,45 @@ public final class DINOv3Model: @unchecked Sendable {
         let d = c.hiddenSize
 
         // Patch embedding, flattened row-major, then [CLS, registers, patches].
-        let patches = try pixels.conv2d(w("embeddings.patch_embeddings.weight"), w("embeddings.patch_embeddings.bias"),
-                                        stride: c.patchSize)
+        let patches = try pixels.conv2d(weights.patchEmbedding.weight, weights.patchEmbedding.bias, stride: c.patchSize)
             .reshape([b, d, gh * gw]).permute([0, 2, 1])
-        var prefix = [try w("embeddings.cls_token").expand([b, 1, d])]
-        if c.numRegisterTokens > 0 { prefix.append(try w("embeddings.register_tokens").expand([b, c.numRegisterTokens, d])) }
+        var prefix = [try weights.clsToken.expand([b, 1, d])]
+        if c.numRegisterTokens > 0, let registers = weights.registerTokens { prefix.append(try registers.expand([b, c.numRegisterTokens, d])) }
         var x = try Tensor.cat(prefix + [patches], dim: 1)
 
         let rope = try ropeTables(rows: gh, cols: gw)
         var outputs: [Tensor] = []
-        for i in 0..<c.numHiddenLayers {
-            x = try block(i, x, rope: rope)
+        for (i, block) in weights.blocks.enumerated() {
+            x = try self.block(block, x, rope: rope)
             if i >= c.numHiddenLayers - lastLayers {
-                outputs.append(try x.layerNorm(w("norm.weight"), w("norm.bias"), eps: c.layerNormEps))
+                outputs.append(try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps))
             }
         }
         return outputs
     }
 
     /// One pre-norm transformer block with layer scale.
-    private func block(_ i: Int, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
-        let l = "layer.\(i)."
+    private func block(_ w: DINOv3Weights<Tensor>.Block, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
         let eps = config.layerNormEps
-        let attended = try attention(l + "attention.", x.layerNorm(w(l + "norm1.weight"), w(l + "norm1.bias"), eps: eps), rope: rope)
-        let h = try x.addingProduct(w(l + "layer_scale1.lambda1"), attended)
-        let mlpOut = try mlp(l + "mlp.", h.layerNorm(w(l + "norm2.weight"), w(l + "norm2.bias"), eps: eps))
-        return try h.addingProduct(w(l + "layer_scale2.lambda1"), mlpOut)
+        let attended = try attention(w, x.layerNorm(w.norm1.weight, w.norm1.bias, eps: eps), rope: rope)
+        let h = try x.addingProduct(w.layerScale1, attended)
+        let mlpOut = try mlp(w, h.layerNorm(w.norm2.weight, w.norm2.bias, eps: eps))
+        return try h.addingProduct(w.layerScale2, mlpOut)
     }
 
-    private func attention(_ prefix: String, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
+    private func attention(_ w: DINOv3Weights<Tensor>.Block, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
         let shape = x.shape
         let (b, t) = (shape[0], shape[1])
         let heads = config.numAttentionHeads, hd = config.headDim
-        func project(_ name: String) throws -> Tensor {
-            try x.linear(w(prefix + "\(name)_proj.weight"), optional(prefix + "\(name)_proj.bias"))
-                .reshape([b, t, heads, hd]).permute([0, 2, 1, 3])
+        func project(_ p: DINOv3Weights<Tensor>.Linear) throws -> Tensor {
+            try x.linear(p.weight, p.bias).reshape([b, t, heads, hd]).permute([0, 2, 1, 3])
         }
-        let q = try rotate(project("q"), rope: rope)
-        let k = try rotate(project("k"), rope: rope)
-        let v = try project("v")
+        let q = try rotate(project(w.q), rope: rope)
+        let k = try rotate(project(w.k), rope: rope)
+        let v = try project(w.v)
         let out = try Tensor.attention(q: q, k: k, v: v, scale: 1 / Double(hd).squareRoot())
             .permute([0, 2, 1, 3]).reshape([b, t, heads * hd])
-        return try out.linear(w(prefix + "o_proj.weight"), optional(prefix + "o_proj.bias"))
+        return try out.linear(w.o.weight, w.o.bias)
     }
 
     /// RoPE on the patch tokens only; CLS and registers pass unrotated.
@@ -207,16 +201,15 @@ public final class DINOv3Model: @unchecked Sendable {
         return try Tensor.cat([head, rotated], dim: 2)
     }
 
-    private func mlp(_ prefix: String, _ x: Tensor) throws -> Tensor {
-        let up = try x.linear(w(prefix + "up_proj.weight"), optional(prefix + "up_proj.bias"))
+    private func mlp(_ w: DINOv3Weights<Tensor>.Block, _ x: Tensor) throws -> Tensor {
+        let up = try x.linear(w.up.weight, w.up.bias)
         let hidden: Tensor
-        if config.useGatedMLP {
-            let gate = try x.linear(w(prefix + "gate_proj.weight"), optional(prefix + "gate_proj.bias"))
-            hidden = try gate.activation(activation) * up
+        if let gate = w.gate {
+            hidden = try x.linear(gate.weight, gate.bias).activation(activation) * up
         } else {
             hidden = try up.activation(activation)
         }
-        return try hidden.linear(w(prefix + "down_proj.weight"), optional(prefix + "down_proj.bias"))
+        return try hidden.linear(w.down.weight, w.down.bias)
     }
 
     private func ropeTables(rows: Int, cols: Int) throws -> (cos: Tensor, sin: Tensor) {
@@ -233,5 +226,20 @@ public final class DINOv3Model: @unchecked Sendable {
         }
         ropeCache[key] = (cos, sin)
         return (cos, sin)
+    }
+}
+
+/// Checkpoint tensors (already shape-checked) moved to the run's device and precision.
+private struct LoadedTensors: WeightSource {
+    let tensors: [String: Tensor]
+    let device: ComputeDevice
+    let precision: ComputePrecision
+
+    func take(_ name: String, shape: [Int], required: Bool) throws -> Tensor? {
+        guard let tensor = tensors[name] else {
+            if required && !shape.contains(0) { throw BackboneError.missingTensor(key: name, expectedShape: shape) }
+            return nil
+        }
+        return device == .cpu && precision == .f32 ? tensor : try tensor.to(device, dtype: precision.ct)
     }
 }

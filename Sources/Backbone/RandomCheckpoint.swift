@@ -13,7 +13,7 @@ public enum RandomCheckpoint {
             return Float((state &* 0x2545_F491_4F6C_DD1D) >> 40) / Float(1 << 23) - 1
         }
         var writer = SafeTensorsWriter(metadata: ["format": "pt", "generator": "dinoprobe RandomCheckpoint seed \(seed)"])
-        for (name, shape) in Checkpoint.expectedShapes(config).sorted(by: { $0.key < $1.key }) {
+        for (name, shape) in config.tensorShapes.sorted(by: { $0.key < $1.key }) {
             let count = shape.reduce(1, *)
             let values: [Float]
             if name.hasSuffix("lambda1") {

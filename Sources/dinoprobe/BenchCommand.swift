@@ -169,7 +169,7 @@ struct BenchBackbone: ParsableCommand {
         let folder = work.appendingPathComponent("vits16-random")
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) {
             say("generating a ViT-S/16-shaped checkpoint with random weights in \(folder.path)")
-            try RandomCheckpoint.write(config: DINOv3Config(), to: folder, seed: 1)
+            try RandomCheckpoint.write(config: .vitS16, to: folder, seed: 1)
         }
         return folder
     }

@@ -90,7 +90,7 @@ struct SynthModel: ParsableCommand {
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path) && !overwrite {
             throw ValidationError("\(out) already holds a checkpoint; choose another --out, or pass --overwrite")
         }
-        try RandomCheckpoint.write(config: DINOv3Config(), to: folder, seed: seed)
+        try RandomCheckpoint.write(config: .vitS16, to: folder, seed: seed)
         let model = try DINOv3Model(folder: folder)
         say("wrote \(out): \(model.variantName), \(model.parameterCount.formatted()) parameters of random weights, fingerprint \(model.fingerprint)")
     }

@@ -133,7 +133,7 @@ final class CheckpointTests: XCTestCase {
         // 75,312 = every tensor of the checkpoint, as transformers' sum(p.numel()).
         XCTAssertEqual(model.parameterCount, 75_312)
         // ViT-S/16 at 224: ~4.7 G multiply-adds, 9.4 GFLOPs (reference doc section 8).
-        let cost = ComputeCost(config: DINOv3Config(), height: 224, width: 224)
+        let cost = ComputeCost(config: .vitS16, height: 224, width: 224)
         XCTAssertEqual(cost.tokens, 201)
         XCTAssertEqual(Double(cost.multiplyAdds) / 1e9, 4.70, accuracy: 0.01)
         XCTAssertEqual(Double(cost.flops) / 1e9, 9.40, accuracy: 0.02)
