@@ -7,11 +7,8 @@ import Support
 public enum RandomCheckpoint {
     public static func write(config: DINOv3Config, to folder: URL, seed: UInt64 = 0) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        func next() -> Float {  // xorshift64*, uniform in [-1, 1)
-            state ^= state >> 12; state ^= state << 25; state ^= state >> 27
-            return Float((state &* 0x2545_F491_4F6C_DD1D) >> 40) / Float(1 << 23) - 1
-        }
+        var random = SeededRandom(seed: seed)
+        func next() -> Float { random.uniform(-1, 1) }
         var writer = SafeTensorsWriter(metadata: ["format": "pt", "generator": "dinoprobe RandomCheckpoint seed \(seed)"])
         for (name, shape) in config.tensorShapes.sorted(by: { $0.key < $1.key }) {
             let count = shape.reduce(1, *)

@@ -31,7 +31,7 @@ public enum SyntheticData {
         for (split, count) in [(DatasetSplit.train, perClass), (.val, valCount)] {
             for (c, name) in names.enumerated() {
                 for i in 0 ..< count {
-                    var rng = Generator(seed: seed, stream: [UInt64(split == .train ? 0 : 1), UInt64(c), UInt64(i)])
+                    var rng = SeededRandom(seed: seed, stream: [UInt64(split == .train ? 0 : 1), UInt64(c), UInt64(i)])
                     let image = try classificationImage(classIndex: c, classes: classes, size: size, rng: &rng)
                     try PNGEncoder.write(image, to: "\(root)/\(split.rawValue)/\(name)/img_\(String(format: "%03d", i)).png")
                 }
@@ -57,7 +57,7 @@ public enum SyntheticData {
         var written: [DatasetSplit: [SegmentationSample]] = [:]
         for (split, n) in [(DatasetSplit.train, count), (.val, valCount)] {
             for i in 0 ..< n {
-                var rng = Generator(seed: seed, stream: [UInt64(split == .train ? 2 : 3), UInt64(i)])
+                var rng = SeededRandom(seed: seed, stream: [UInt64(split == .train ? 2 : 3), UInt64(i)])
                 let (image, labels) = try segmentationPair(size: size, ignoreBorder: ignoreBorder, rng: &rng)
                 let name = String(format: "scene_%04d", i)
                 let sample = SegmentationSample(image: "\(root)/images/\(split.rawValue)/\(name).png", mask: "\(root)/masks/\(split.rawValue)/\(name).png")
@@ -102,12 +102,12 @@ public enum SyntheticData {
 
     static func clamp(_ v: Double) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
 
-    static func classificationImage(classIndex c: Int, classes: Int, size: Int, rng: inout Generator) throws -> RGBImage {
+    static func classificationImage(classIndex c: Int, classes: Int, size: Int, rng: inout SeededRandom) throws -> RGBImage {
         let color = hueColor(Double(c) / Double(classes))
         let shape = c % 4
         let s = Double(size)
         let cx = s * rng.uniform(0.35, 0.65), cy = s * rng.uniform(0.35, 0.65), r = s * rng.uniform(0.22, 0.34)
-        let angle = rng.uniform(0, .pi)
+        let angle = rng.uniform(0, Double.pi)
         var pixels = [UInt8](repeating: 0, count: size * size * 3)
         for y in 0 ..< size {
             for x in 0 ..< size {
@@ -120,7 +120,7 @@ public enum SyntheticData {
                 case 2: inside = dy <= r * 0.7 && dy >= -r && abs(dx) <= (dy + r) * 0.6
                 default: inside = abs(dx) <= r && abs(dy) <= r && Int(((px * cos(angle) + py * sin(angle)) / 3).rounded(.down)) % 2 == 0
                 }
-                let noise = rng.uniform(-18, 18)
+                let noise: Double = rng.uniform(-18, 18)
                 let o = (y * size + x) * 3
                 if inside {
                     pixels[o] = clamp(color.0 + noise); pixels[o + 1] = clamp(color.1 + noise); pixels[o + 2] = clamp(color.2 + noise)
@@ -133,11 +133,11 @@ public enum SyntheticData {
         return try RGBImage(width: size, height: size, pixels: pixels)
     }
 
-    static func segmentationPair(size: Int, ignoreBorder: Bool, rng: inout Generator) throws -> (RGBImage, [UInt8]) {
+    static func segmentationPair(size: Int, ignoreBorder: Bool, rng: inout SeededRandom) throws -> (RGBImage, [UInt8]) {
         var labels = [UInt8](repeating: 0, count: size * size)
         let s = Double(size)
-        for _ in 0 ..< 1 + Int(rng.next() % 3) {
-            let kind = UInt8(1 + rng.next() % 3)
+        for _ in 0 ..< 1 + rng.int(below: 3) {
+            let kind = UInt8(1 + rng.int(below: 3))
             let cx = s * rng.uniform(0.2, 0.8), cy = s * rng.uniform(0.2, 0.8), r = s * rng.uniform(0.12, 0.3)
             for y in 0 ..< size {
                 for x in 0 ..< size {
@@ -150,7 +150,7 @@ public enum SyntheticData {
         var pixels = [UInt8](repeating: 0, count: size * size * 3)
         for y in 0 ..< size {
             for x in 0 ..< size {
-                let noise = rng.uniform(-15, 15)
+                let noise: Double = rng.uniform(-15, 15)
                 let rgb: (Double, Double, Double)
                 switch labels[y * size + x] {
                 case 1: rgb = (210, 40, 40)  // flat red disc
@@ -174,28 +174,5 @@ public enum SyntheticData {
             }
         }
         return (try RGBImage(width: size, height: size, pixels: pixels), labels)
-    }
-
-    /// SplitMix64 seeded from a seed and a stream of indices, so every image has its own
-    /// sequence whatever order the images are made in.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-
-        init(seed: UInt64, stream: [UInt64]) {
-            state = seed &* 0x9E37_79B9_7F4A_7C15
-            for v in stream { state = (state ^ v) &* 0xBF58_476D_1CE4_E5B9; _ = next() }
-        }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        mutating func uniform(_ low: Double, _ high: Double) -> Double {
-            low + (high - low) * Double(next() >> 11) / Double(1 << 53)
-        }
     }
 }

@@ -21,6 +21,15 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// A generator for one stream of a seeded family (e.g. image `i` of class `c`): every stream
+    /// has its own sequence, whatever order the streams are drawn in.
+    public init(seed: UInt64, stream: [UInt64]) {
+        var h = FNV1a()
+        withUnsafeBytes(of: seed.littleEndian) { h.combine($0) }
+        for v in stream { withUnsafeBytes(of: v.littleEndian) { h.combine($0) } }
+        self.init(seed: h.value)
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotate(s1 &* 5, 7) &* 9
@@ -44,6 +53,9 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     /// Uniform in [low, high).
     public mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * uniform() }
+
+    /// Uniform in [low, high), in double precision.
+    public mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * uniformDouble() }
 
     /// A normal sample (Box-Muller in Double; the pair's second value is kept for the next call).
     public mutating func normal(mean: Float = 0, std: Float = 1) -> Float {

@@ -178,7 +178,7 @@ struct BenchBackbone: ParsableCommand {
     func generatedJPEGs(in folder: URL, count: Int) throws -> [String] {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var paths: [String] = []
-        var state: UInt64 = 88172645463325252
+        var random = SeededRandom(seed: 88172645463325252)
         for i in 0..<count {
             let path = folder.appendingPathComponent(String(format: "img_%04d.jpg", i)).path
             paths.append(path)
@@ -187,8 +187,7 @@ struct BenchBackbone: ParsableCommand {
             var px = [UInt8](repeating: 0, count: w * h * 3)
             for y in 0..<h {
                 for x in 0..<w {
-                    state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                    let n = Int(state & 31)
+                    let n = random.int(below: 32)
                     let o = (y * w + x) * 3
                     px[o] = UInt8((x * 255 / w + n + i * 13) % 256)
                     px[o + 1] = UInt8((y * 255 / h + n) % 256)
