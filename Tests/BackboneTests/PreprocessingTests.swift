@@ -66,10 +66,21 @@ final class PreprocessingTests: XCTestCase {
         XCTAssertEqual(try p.outputSize(width: 100, height: 390).height, 1744)  // 3.9:1 is still fine
     }
 
-    func testEvalPresetCropsCentre() throws {
-        let image = try ImageDecoder.decode(path: Fixtures.image("rgb_300x200.jpg"))
-        let r = try Preprocessing(preset: .eval, size: 224).apply(image)
-        XCTAssertEqual([r.height, r.width], [224, 224])
-        XCTAssertEqual(r.pixels.count, 3 * 224 * 224)
+    func testEvalPresetMatchesTorchvisionResizeThenCentreCrop() throws {
+        // Meta's eval transform (Resize(round(S*256/224)) bicubic, CenterCrop(S), Normalize) on
+        // the landscape and portrait inputs of the resample fixture, against torch's own output
+        // (crop offsets round halves to even, as torchvision does).
+        let fixture = try SafeTensorsFile(path: Fixtures.root.appendingPathComponent("resample.safetensors").path)
+        for (id, size) in [("b", 32), ("c", 48)] {
+            let name = try XCTUnwrap(fixture.names.first { $0.hasPrefix("bicubic.\(id).") && $0.hasSuffix("_\(size)x\(size)") }, id)
+            let info = try XCTUnwrap(fixture.tensors["input.\(id)"])
+            let image = try RGBImage(width: info.shape[1], height: info.shape[0], pixels: fixture.ints("input.\(id)").map { UInt8($0) })
+            let p = Preprocessing(preset: .eval, size: size)
+            let result = try p.apply(image)
+            XCTAssertEqual([result.height, result.width], [size, size])
+            let plane = size * size
+            let expected = try fixture.floats(name).enumerated().map { i, v in (v - p.mean[i / plane]) / p.std[i / plane] }
+            XCTAssertEqual(maxAbsDiff(result.pixels, expected), 0, name)
+        }
     }
 }

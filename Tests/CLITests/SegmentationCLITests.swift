@@ -6,6 +6,7 @@ import Datasets
 import Training
 import XCTest
 import Images
+import Heads
 
 /// train-seg -> eval-seg -> segment on a generated data set whose masks are known exactly.
 final class SegmentationCLITests: XCTestCase {
@@ -82,5 +83,47 @@ final class SegmentationCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("skipped"), r.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/skipped-train.txt").path))
+    }
+
+    func testNoCacheLeavesNoPatchStoreBehind() throws {
+        // --no-cache once built the (multi-GB at scale) patch store inside the run folder and
+        // left it there.
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeSegmentationFolder(root: data, count: 6, valCount: 2, size: 32, seed: 2)
+        let run = dir.appendingPathComponent("run").path
+        let r = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--iters", "3", "--out", run, "--no-cache"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let left = try FileManager.default.contentsOfDirectory(atPath: run).filter { $0.hasSuffix(".safetensors") || $0.contains("dinoprobe-tmp") }
+        XCTAssertEqual(left, ["head.safetensors"])
+    }
+
+    func testSegmentChecksTheHeadItIsGiven() throws {
+        // segment once compared a head's recipe with itself; now a head of other features, or of
+        // another backbone, is refused.
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let image = CLI.fixtureImages + "/rgb_300x200.jpg"
+        func head(_ name: String, recipe: FeatureRecipe, fingerprint: String) throws -> String {
+            let metadata = HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneFingerprint: fingerprint, classNames: ["a", "b"])
+            let path = dir.appendingPathComponent(name).path
+            try LinearSegmenter(dim: 48, classes: 2, metadata: metadata).save(to: path)
+            return path
+        }
+        let fingerprint = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel)).fingerprint
+        let cls = try head("cls.safetensors", recipe: FeatureRecipe(tokens: .cls, blocks: 1), fingerprint: fingerprint)
+        let r = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", cls, image, "--out", dir.appendingPathComponent("o1").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("not a segmentation head"), r.stderr)
+        let foreign = try head("foreign.safetensors", recipe: SegmentationRun.recipe(resolution: 64), fingerprint: "0123456789abcdef")
+        let f = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", foreign, image, "--out", dir.appendingPathComponent("o2").path])
+        XCTAssertNotEqual(f.status, 0)
+        XCTAssertTrue(f.stderr.contains("0123456789abcdef"), f.stderr)
+        // A good head runs at its own size by default.
+        let good = try head("good.safetensors", recipe: SegmentationRun.recipe(resolution: 64), fingerprint: fingerprint)
+        let g = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", good, image, "--out", dir.appendingPathComponent("o3").path])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stdout.contains("features 4x6 at 96x64"), g.stdout)
     }
 }
