@@ -78,7 +78,7 @@ let package = Package(
             ]
         ),
         // examples/CustomHead: a custom head on extracted features with `import Heads` only.
-        .executableTarget(name: "custom-head", dependencies: ["Heads", "SafeTensors", "Support"], path: "examples/CustomHead"),
+        .executableTarget(name: "custom-head", dependencies: ["Heads"], path: "examples/CustomHead"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "SafeTensors", "Images"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Images", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),

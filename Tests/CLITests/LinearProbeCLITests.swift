@@ -105,4 +105,31 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("at least 2"), r.stderr)
         XCTAssertFalse(r.stderr.contains("extract"), r.stderr)
     }
+
+    func testTheCustomHeadExampleTrainsOnExtractFilesAndClassifyAcceptsItsHead() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeClassificationFolder(root: data, classes: 3, perClass: 12, valPerClass: 4, size: 48, seed: 5)
+        for split in ["train", "val"] {
+            let r = try CLI.run(["extract", data + "/" + split, "--model", CLI.tinyModel, "--out", dir.appendingPathComponent("\(split).safetensors").path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let example = CLI.executable.deletingLastPathComponent().appendingPathComponent("custom-head")
+        let process = Process()
+        process.executableURL = example
+        process.arguments = ["train", "val", "head"].map { dir.appendingPathComponent("\($0).safetensors").path }
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("<- best"), text)
+        let image = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: data + "/val/class_1").sorted().first)
+        let classify = try CLI.run(["classify", "--model", CLI.tinyModel, "--head", dir.appendingPathComponent("head.safetensors").path,
+                                    data + "/val/class_1/" + image])
+        XCTAssertEqual(classify.status, 0, classify.stderr)
+        XCTAssertTrue(classify.stdout.contains("class_1"), classify.stdout)
+    }
 }

@@ -1,46 +1,32 @@
-// Train a custom linear head on features extracted by `dinoprobe extract`, with `import Heads`
-// only (no libtorch): load the features, train with SGD and a cosine schedule, save a head that
-// PyTorch loads into nn.Linear.
+// Meta's linear probe on features from `dinoprobe extract`, with `import Heads` only (no
+// libtorch): read the train and val features, train the 13-rate grid, choose the rate on a
+// held-out tenth of train, report val metrics, and save the head, which `dinoprobe classify`
+// then uses on new images (and PyTorch loads into nn.Linear).
 //
-//   dinoprobe extract --images photos/train --out train.safetensors
-//   swift run custom-head train.safetensors head.safetensors
+//   dinoprobe extract photos/train --out train.safetensors
+//   dinoprobe extract photos/val --out val.safetensors
+//   swift run custom-head train.safetensors val.safetensors head.safetensors
+//   dinoprobe classify --head head.safetensors new-photo.jpg
 //
 // Labels come from each image's parent folder name, as in an ImageFolder.
 import Foundation
 import Heads
-import SafeTensors
-import Support
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3 else {
-    print("usage: custom-head FEATURES.safetensors OUT-HEAD.safetensors")
+guard arguments.count == 4 else {
+    print("usage: custom-head TRAIN.safetensors VAL.safetensors OUT-HEAD.safetensors")
     exit(2)
 }
 do {
-    let file = try SafeTensorsFile(path: arguments[1])
-    let features = try file.floats("cls")                                   // [N, D] CLS features
-    guard let shape = file.tensors["cls"]?.shape, shape.count == 2 else { throw HeadError.invalidArgument(what: arguments[1], detail: "no cls tensor [N, D]: write it with dinoprobe extract") }
-    let paths = try JSONDecoder().decode([String].self, from: Data((file.metadata["paths"] ?? "[]").utf8))
-    let folders = paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().lastPathComponent }
-    let classes = Array(Set(folders)).sorted()
-    let labels = folders.map { classes.firstIndex(of: $0)! }
-
-    var head = try LinearClassifier(dim: shape[1], classes: classes.count, seed: 0)
-    var optimizer = SGD(momentum: 0.9)
-    let steps = 500, batch = min(64, labels.count)
-    let schedule = LearningRateSchedule(totalSteps: steps, warmupSteps: 25)
-    var random = SeededRandom(seed: 0)
-    for step in 0..<steps {
-        let rows = (0..<batch).map { _ in random.int(below: labels.count) }
-        let x = rows.flatMap { features[($0 * shape[1])..<(($0 + 1) * shape[1])] }
-        let loss = try head.trainStep(features: x, labels: rows.map { labels[$0] }, optimizer: &optimizer,
-                                      learningRate: schedule.learningRate(base: 0.05, step: step))
-        if step % 100 == 0 { print("step \(step): loss \(loss)") }
-    }
-    print("train accuracy: \(try head.accuracy(features: features, labels: labels))")
-    head.metadata.classNames = classes
-    try head.save(to: arguments[2])
-    print("saved \(arguments[2])")
+    let train = try FeaturesFile.read(path: arguments[1])
+    let val = try FeaturesFile.read(path: arguments[2], classNames: train.classNames)
+    var settings = LinearProbeSettings()  // Meta's: 13 rates, SGD, cosine, 10 x 1250 steps of 128
+    settings.iterationsPerEpoch = 100     // a quick run; remove for the full protocol
+    let probe = try LinearProbe.run(train: train, val: val, tokens: .clsAvgpool, blocks: 1, settings: settings)
+    print(probe.table)
+    print(probe.valMetrics.table())
+    try probe.head.save(to: arguments[3])
+    print("saved \(arguments[3])")
 } catch {
     print("error: \(error)")
     exit(1)
