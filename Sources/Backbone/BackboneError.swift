@@ -28,7 +28,7 @@ public enum BackboneError: Error, CustomStringConvertible {
               2. log in: `huggingface-cli login` (or `hf auth login`)
               3. download: `git clone https://huggingface.co/\(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")`
                  (or `hf download \(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")`, which fills the cache)
-            then pass the folder with --model PATH, set DINOPROBE_MODEL, or leave it in the Hugging Face cache.
+            then name that folder as the model (dinoprobe: --model PATH), set DINOPROBE_MODEL, or leave it in the Hugging Face cache.
             """
         case let .badConfig(path, reason): return "bad model config \(path): \(reason)"
         case let .missingWeights(folder):
@@ -47,7 +47,7 @@ public enum BackboneError: Error, CustomStringConvertible {
         case let .outsideModelFolder(message): return message
         case let .badInput(message): return message
         case .cudaUnavailable:
-            return "--device cuda was asked for, but this libtorch (\(Torch.version)) sees no CUDA device (it is a CPU-only build, or no GPU and driver are present); use --device cpu, or on a GPU machine build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"
+            return "CUDA was asked for, but this libtorch (\(Torch.version)) sees no CUDA device (it is a CPU-only build, or no GPU and driver are present); run on the CPU, or on a GPU machine build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"
         }
     }
 }

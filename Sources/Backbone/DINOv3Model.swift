@@ -126,7 +126,7 @@ public final class DINOv3Model: @unchecked Sendable {
             throw BackboneError.badInput("pixel buffer holds \(pixels.count) values, expected \(batch)x3x\(height)x\(width)")
         }
         guard (1...config.numHiddenLayers).contains(lastLayers) else {
-            throw BackboneError.badInput("--layers \(lastLayers): this model has \(config.numHiddenLayers) blocks")
+            throw BackboneError.badInput("the last \(lastLayers) blocks were asked for, but this model has \(config.numHiddenLayers)")
         }
         var input = try Tensor(pixels, shape: [batch, 3, height, width])
         if device != .cpu || precision != .f32 { input = try input.to(device, dtype: precision.ct) }

@@ -24,9 +24,9 @@ public final class FeatureExtractor: @unchecked Sendable {
 
     public init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, lastLayers: Int = 1,
                 maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
-        guard batchSize > 0 else { throw BackboneError.badInput("--batch-size must be at least 1") }
+        guard batchSize > 0 else { throw BackboneError.badInput("the batch size must be at least 1") }
         guard (1...model.config.numHiddenLayers).contains(lastLayers) else {
-            throw BackboneError.badInput("--layers \(lastLayers): the model has \(model.config.numHiddenLayers) blocks")
+            throw BackboneError.badInput("the last \(lastLayers) blocks were asked for, but the model has \(model.config.numHiddenLayers)")
         }
         var p = preprocessing
         p.patchSize = model.config.patchSize

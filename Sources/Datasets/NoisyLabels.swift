@@ -15,7 +15,7 @@ public enum NoisyLabels {
         let text: String
         do { text = try FileSystem.readText(path, limit: 256 << 20) } catch {
             throw DatasetError.badFile(path: path, reason: FileManager.default.fileExists(atPath: path)
-                ? "cannot read it as UTF-8 text" : "no such file; --noisy needs the noisy_imagenette.csv that comes with Imagenette")
+                ? "cannot read it as UTF-8 text" : "no such file; noisy labels need the noisy_imagenette.csv that comes with Imagenette")
         }
         var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).map(String.init)
         guard !lines.isEmpty else { throw DatasetError.badFile(path: path, reason: "the file is empty") }
