@@ -21,7 +21,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .empty(path): return "cannot use image \(path): the file is empty (0 bytes)"
         case let .unsupportedFormat(path, reason): return "cannot use image \(path): \(reason)"
         case let .tooLarge(path, width, height, limit):
-            return "cannot use image \(path): it declares \(width)x\(height) pixels, over the limit of \(limit) pixels (raise --max-pixels if the image is genuine)"
+            return "cannot use image \(path): it declares \(width)x\(height) pixels, over the limit of \(limit) pixels (raise the pixel limit if the image is genuine)"
         case let .corrupt(path, format, reason): return "cannot use image \(path): corrupt \(format) data: \(reason)"
         case let .badMask(path, reason): return "cannot use mask \(path): \(reason)"
         case let .invalid(message): return message
@@ -44,7 +44,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unreadable(_, reason), let .unsupportedFormat(_, reason), let .badMask(_, reason): return reason
         case .empty: return "the file is empty (0 bytes)"
         case let .tooLarge(_, width, height, limit):
-            return "it declares \(width)x\(height) pixels, over the limit of \(limit) pixels (raise --max-pixels if the image is genuine)"
+            return "it declares \(width)x\(height) pixels, over the limit of \(limit) pixels (raise the pixel limit if the image is genuine)"
         case let .corrupt(_, format, reason): return "corrupt \(format) data: \(reason)"
         case let .invalid(message): return message
         }
