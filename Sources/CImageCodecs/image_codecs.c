@@ -411,6 +411,21 @@ int ic_read_info(const uint8_t *data, size_t size, ic_info *out, char *error, si
 
 /* ---------------------------------------------------------------- whole images */
 
+/* Allocates a whole RGB image (3 bytes per pixel); the callers have checked the size against
+ * their budget. */
+static int alloc_whole(uint8_t **pixels, int width, int height, char *message, size_t len) {
+    *pixels = malloc((size_t)width * (size_t)height * 3);
+    if (!*pixels) {
+        snprintf(message, len, "out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+static void store_row(uint8_t *pixels, int width, int y, const uint8_t *rgb) {
+    memcpy(pixels + (size_t)y * (size_t)width * 3, rgb, (size_t)width * 3);
+}
+
 /* A sink that keeps every row: the whole RGB image. */
 struct image_sink {
     uint8_t *pixels;
@@ -422,48 +437,26 @@ static int image_begin(void *ctx, int width, int height, char *message, size_t l
     struct image_sink *s = (struct image_sink *)ctx;
     s->width = width;
     s->height = height;
-    s->pixels = malloc((size_t)width * (size_t)height * 3);
-    if (!s->pixels) {
-        snprintf(message, len, "out of memory");
-        return 1;
-    }
-    return 0;
+    return alloc_whole(&s->pixels, width, height, message, len);
 }
 
 static int image_row(void *ctx, int y, const uint8_t *rgb, char *message, size_t len) {
     (void)message;
     (void)len;
     struct image_sink *s = (struct image_sink *)ctx;
-    memcpy(s->pixels + (size_t)y * (size_t)s->width * 3, rgb, (size_t)s->width * 3);
+    store_row(s->pixels, s->width, y, rgb);
     return 0;
 }
 
-int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory, ic_image *out,
-                   char *error, size_t error_len) {
+/* Decodes a whole JPEG (is_png 0) or PNG (is_png 1) to RGB. */
+static int decode_whole(int is_png, const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory,
+                        ic_image *out, char *error, size_t error_len) {
     memset(out, 0, sizeof(*out));
     struct image_sink image = {NULL, 0, 0};
     row_sink sink = {image_begin, image_row, &image};
-    int mode = 0;
-    int status = jpeg_rows(data, size, max_pixels, max_memory, &sink, &mode, error, error_len);
-    if (status != 0) {
-        free(image.pixels);
-        return status;
-    }
-    out->pixels = image.pixels;
-    out->width = image.width;
-    out->height = image.height;
-    out->source_mode = mode;
-    out->bit_depth = 8;
-    return 0;
-}
-
-int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
-                  char *error, size_t error_len) {
-    memset(out, 0, sizeof(*out));
-    struct image_sink image = {NULL, 0, 0};
-    row_sink sink = {image_begin, image_row, &image};
-    int mode = 0, depth = 0;
-    int status = png_decode(data, size, max_pixels, 0, &sink, NULL, NULL, NULL, &mode, &depth, error, error_len);
+    int mode = 0, depth = 8;
+    int status = is_png ? png_decode(data, size, max_pixels, 0, &sink, NULL, NULL, NULL, &mode, &depth, error, error_len)
+                        : jpeg_rows(data, size, max_pixels, max_memory, &sink, &mode, error, error_len);
     if (status != 0) {
         free(image.pixels);
         return status;
@@ -474,6 +467,16 @@ int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image
     out->source_mode = mode;
     out->bit_depth = depth;
     return 0;
+}
+
+int ic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels, int64_t max_memory, ic_image *out,
+                   char *error, size_t error_len) {
+    return decode_whole(0, data, size, max_pixels, max_memory, out, error, error_len);
+}
+
+int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                  char *error, size_t error_len) {
+    return decode_whole(1, data, size, max_pixels, 0, out, error, error_len);
 }
 
 int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
@@ -540,21 +543,14 @@ static int resample_begin(void *ctx, int width, int height, char *message, size_
         snprintf(message, len, "out of memory (resampler)");
         return 1;
     }
-    if (transposed) {
-        s->whole = malloc((size_t)width * (size_t)height * 3);
-        if (!s->whole) {
-            snprintf(message, len, "out of memory");
-            return 1;
-        }
-    }
-    return 0;
+    return transposed ? alloc_whole(&s->whole, width, height, message, len) : 0;
 }
 
 static int resample_row(void *ctx, int y, const uint8_t *rgb, char *message, size_t len) {
     struct resample_sink *s = (struct resample_sink *)ctx;
     const int o = s->plan->orientation;
     if (o >= 5) {
-        memcpy(s->whole + (size_t)y * (size_t)s->width * 3, rgb, (size_t)s->width * 3);
+        store_row(s->whole, s->width, y, rgb);
         return 0;
     }
     const int upright = plan_flips_rows(o) ? s->height - 1 - y : y;

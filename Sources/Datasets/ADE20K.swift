@@ -10,11 +10,9 @@ public enum ADE20K {
 
     /// The folder holding `images/` and `annotations/`: `root` itself or `root/ADEChallengeData2016`.
     public static func resolveRoot(_ root: String) -> String? {
-        for candidate in [root, root + "/" + folderName]
-        where ImageFiles.isDirectory(candidate + "/images/training") || ImageFiles.isDirectory(candidate + "/images/validation") {
-            return candidate
+        ImageFiles.locateRoot(root, nested: [folderName]) {
+            ImageFiles.isDirectory($0 + "/images/training") || ImageFiles.isDirectory($0 + "/images/validation")
         }
-        return nil
     }
 
     /// Lists `split` (train = training, val = validation). Throws `DatasetError.missingFolder` for

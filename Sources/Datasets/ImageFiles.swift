@@ -65,4 +65,10 @@ public enum ImageFiles {
 
     /// `path` made absolute (against the current folder) and standardised, "~" expanded.
     static func absolute(_ path: String) -> String { FileSystem.absolute(path) }
+
+    /// A data set's base folder: the first of `root` and the `nested` folders below it whose
+    /// layout `holds` recognises.
+    static func locateRoot(_ root: String, nested: [String], holds: (String) -> Bool) -> String? {
+        ([root] + nested.map { root + "/" + $0 }).first(where: holds)
+    }
 }

@@ -14,11 +14,9 @@ public enum PascalVOC {
     /// The folder holding `JPEGImages/` and `SegmentationClass/`: `root`, `root/VOC2012` or
     /// `root/VOCdevkit/VOC2012`.
     public static func resolveRoot(_ root: String) -> String? {
-        for candidate in [root, root + "/VOC2012", root + "/VOCdevkit/VOC2012"]
-        where ImageFiles.isDirectory(candidate + "/JPEGImages") && ImageFiles.isDirectory(candidate + "/SegmentationClass") {
-            return candidate
+        ImageFiles.locateRoot(root, nested: ["VOC2012", "VOCdevkit/VOC2012"]) {
+            ImageFiles.isDirectory($0 + "/JPEGImages") && ImageFiles.isDirectory($0 + "/SegmentationClass")
         }
-        return nil
     }
 
     /// Lists `split` from its split list. Throws `DatasetError.missingFolder` for a missing folder

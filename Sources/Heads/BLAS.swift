@@ -55,6 +55,45 @@ public enum BLAS {
         columnSums(dy, rows: m, columns: outputs, into: db, accumulate: accumulate)
     }
 
+    /// `linear` on arrays: `y = x wᵀ + b`, [rows, outputs], for `x` [rows, inputs], `w`
+    /// [outputs, inputs] and `b` [outputs].
+    static func linearOutput(input x: [Float], rows m: Int, inputs n: Int, weight w: [Float], bias b: [Float], outputs: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: m * outputs)
+        guard m > 0, outputs > 0 else { return y }
+        precondition(x.count >= m * n && w.count >= outputs * n && b.count >= outputs, "linearOutput: arrays smaller than their shapes")
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                b.withUnsafeBufferPointer { bp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        linear(xp.baseAddress!, rows: m, inputs: n, weight: wp.baseAddress!, bias: bp.baseAddress!,
+                               outputs: outputs, into: yp.baseAddress!)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// `linearBackward` on arrays: the weight gradient [outputs, inputs] and bias gradient
+    /// [outputs] of `y = x wᵀ + b` for `x` [rows, inputs] and `dy` [rows, outputs].
+    static func linearGradients(input x: [Float], rows m: Int, inputs n: Int,
+                                       outputGradient dy: [Float], outputs: Int) -> (weight: [Float], bias: [Float]) {
+        var dW = [Float](repeating: 0, count: outputs * n), dB = [Float](repeating: 0, count: outputs)
+        guard m > 0, n > 0, outputs > 0 else { return (dW, dB) }
+        precondition(x.count >= m * n && dy.count >= m * outputs, "linearGradients: arrays smaller than their shapes")
+        x.withUnsafeBufferPointer { xp in
+            dy.withUnsafeBufferPointer { dyp in
+                dW.withUnsafeMutableBufferPointer { dw in
+                    dB.withUnsafeMutableBufferPointer { db in
+                        linearBackward(xp.baseAddress!, rows: m, inputs: n, outputGradient: dyp.baseAddress!, outputs: outputs,
+                                       weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
+                    }
+                }
+            }
+        }
+        return (dW, dB)
+    }
+
     /// Column sums of a row-major [rows, columns] matrix (`cblas_sgemv` against a vector of ones).
     public static func columnSums(
         _ a: UnsafePointer<Float>, rows: Int, columns: Int,

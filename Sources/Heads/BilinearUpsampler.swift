@@ -36,6 +36,24 @@ public struct BilinearUpsampler: Sendable {
                 upperWeight.append(lambda)
             }
         }
+
+        /// The four arrays as buffer pointers (no bounds checks in the inner loops).
+        struct Taps {
+            let lower: UnsafeBufferPointer<Int>, upper: UnsafeBufferPointer<Int>
+            let lowerWeight: UnsafeBufferPointer<Float>, upperWeight: UnsafeBufferPointer<Float>
+        }
+
+        func withTaps<R>(_ body: (Taps) throws -> R) rethrows -> R {
+            try lower.withUnsafeBufferPointer { lo in
+                try upper.withUnsafeBufferPointer { hi in
+                    try lowerWeight.withUnsafeBufferPointer { w0 in
+                        try upperWeight.withUnsafeBufferPointer { w1 in
+                            try body(Taps(lower: lo, upper: hi, lowerWeight: w0, upperWeight: w1))
+                        }
+                    }
+                }
+            }
+        }
     }
 
     let rows: Axis
@@ -57,45 +75,42 @@ public struct BilinearUpsampler: Sendable {
     /// [batch, outputHeight, outputWidth, channels].
     public func forward(_ input: [Float], batch: Int, channels: Int) throws -> [Float] {
         try check(input.count, batch: batch, channels: channels, height: inputHeight, width: inputWidth, what: "resize input")
-        var output = [Float](repeating: 0, count: batch * outputHeight * outputWidth * channels)
-        guard !output.isEmpty else { return output }
-        var temp = [Float](repeating: 0, count: inputHeight * outputWidth * channels)
-        input.withUnsafeBufferPointer { x in
-            output.withUnsafeMutableBufferPointer { y in
-                temp.withUnsafeMutableBufferPointer { t in
-                    for b in 0..<batch {
-                        widthPass(x.baseAddress! + b * inputHeight * inputWidth * channels, channels: channels, into: t.baseAddress!)
-                        let image = y.baseAddress! + b * outputHeight * outputWidth * channels
-                        for r in 0..<outputHeight {
-                            outputRow(r, widthPassed: t.baseAddress!, channels: channels, into: image + r * outputWidth * channels)
-                        }
-                    }
-                }
+        return eachImage(of: input, batch: batch, channels: channels, from: (inputHeight, inputWidth),
+                         to: (outputHeight, outputWidth)) { x, y, temp in
+            widthPass(x, channels: channels, into: temp.baseAddress!)
+            for r in 0..<outputHeight {
+                outputRow(r, widthPassed: temp.baseAddress!, channels: channels, into: y + r * outputWidth * channels)
             }
         }
-        return output
     }
 
     /// The adjoint of `forward`: the gradient with respect to the input, [batch, inputHeight,
     /// inputWidth, channels], of a gradient [batch, outputHeight, outputWidth, channels].
     public func backward(_ gradient: [Float], batch: Int, channels: Int) throws -> [Float] {
         try check(gradient.count, batch: batch, channels: channels, height: outputHeight, width: outputWidth, what: "resize gradient")
-        var result = [Float](repeating: 0, count: batch * inputHeight * inputWidth * channels)
+        return eachImage(of: gradient, batch: batch, channels: channels, from: (outputHeight, outputWidth),
+                         to: (inputHeight, inputWidth)) { dy, dx, temp in
+            temp.update(repeating: 0)
+            for r in 0..<outputHeight {
+                outputRowBackward(r, rowGradient: dy + r * outputWidth * channels, channels: channels,
+                                  widthPassedGradient: temp.baseAddress!)
+            }
+            widthPassBackward(temp.baseAddress!, channels: channels, into: dx)
+        }
+    }
+
+    /// Calls `body(source image, zeroed result image, scratch)` for each image of a batch, the
+    /// scratch buffer holding one width-passed image [inputHeight, outputWidth, channels].
+    private func eachImage(of source: [Float], batch: Int, channels: Int, from: (Int, Int), to: (Int, Int),
+                           _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
+        let sourceSize = from.0 * from.1 * channels, resultSize = to.0 * to.1 * channels
+        var result = [Float](repeating: 0, count: batch * resultSize)
         guard !result.isEmpty else { return result }
         var temp = [Float](repeating: 0, count: inputHeight * outputWidth * channels)
-        gradient.withUnsafeBufferPointer { dy in
-            result.withUnsafeMutableBufferPointer { dx in
+        source.withUnsafeBufferPointer { x in
+            result.withUnsafeMutableBufferPointer { y in
                 temp.withUnsafeMutableBufferPointer { t in
-                    for b in 0..<batch {
-                        t.update(repeating: 0)
-                        let image = dy.baseAddress! + b * outputHeight * outputWidth * channels
-                        for r in 0..<outputHeight {
-                            outputRowBackward(r, rowGradient: image + r * outputWidth * channels, channels: channels,
-                                              widthPassedGradient: t.baseAddress!)
-                        }
-                        widthPassBackward(t.baseAddress!, channels: channels,
-                                          into: dx.baseAddress! + b * inputHeight * inputWidth * channels)
-                    }
+                    for b in 0..<batch { body(x.baseAddress! + b * sourceSize, y.baseAddress! + b * resultSize, t) }
                 }
             }
         }
@@ -111,20 +126,13 @@ public struct BilinearUpsampler: Sendable {
 
     /// [inputHeight, inputWidth, C] -> [inputHeight, outputWidth, C].
     func widthPass(_ image: UnsafePointer<Float>, channels c: Int, into temp: UnsafeMutablePointer<Float>) {
-        columns.lower.withUnsafeBufferPointer { lo in
-            columns.upper.withUnsafeBufferPointer { hi in
-                columns.lowerWeight.withUnsafeBufferPointer { w0 in
-                    columns.upperWeight.withUnsafeBufferPointer { w1 in
-                        for r in 0..<inputHeight {
-                            let source = image + r * inputWidth * c
-                            let target = temp + r * outputWidth * c
-                            for o in 0..<outputWidth {
-                                let a = source + lo[o] * c, b = source + hi[o] * c, t = target + o * c
-                                let (wa, wb) = (w0[o], w1[o])
-                                for k in 0..<c { t[k] = wa * a[k] + wb * b[k] }
-                            }
-                        }
-                    }
+        columns.withTaps { taps in
+            for r in 0..<inputHeight {
+                let source = image + r * inputWidth * c, target = temp + r * outputWidth * c
+                for o in 0..<outputWidth {
+                    let a = source + taps.lower[o] * c, b = source + taps.upper[o] * c, t = target + o * c
+                    let (wa, wb) = (taps.lowerWeight[o], taps.upperWeight[o])
+                    for k in 0..<c { t[k] = wa * a[k] + wb * b[k] }
                 }
             }
         }
@@ -150,21 +158,14 @@ public struct BilinearUpsampler: Sendable {
 
     /// Adjoint of `widthPass`: adds into `image` ([inputHeight, inputWidth, C]).
     func widthPassBackward(_ temp: UnsafePointer<Float>, channels c: Int, into image: UnsafeMutablePointer<Float>) {
-        columns.lower.withUnsafeBufferPointer { lo in
-            columns.upper.withUnsafeBufferPointer { hi in
-                columns.lowerWeight.withUnsafeBufferPointer { w0 in
-                    columns.upperWeight.withUnsafeBufferPointer { w1 in
-                        for r in 0..<inputHeight {
-                            let target = image + r * inputWidth * c
-                            let source = temp + r * outputWidth * c
-                            for o in 0..<outputWidth {
-                                let a = target + lo[o] * c, b = target + hi[o] * c, g = source + o * c
-                                let (wa, wb) = (w0[o], w1[o])
-                                for k in 0..<c { a[k] += wa * g[k] }
-                                for k in 0..<c { b[k] += wb * g[k] }
-                            }
-                        }
-                    }
+        columns.withTaps { taps in
+            for r in 0..<inputHeight {
+                let target = image + r * inputWidth * c, source = temp + r * outputWidth * c
+                for o in 0..<outputWidth {
+                    let a = target + taps.lower[o] * c, b = target + taps.upper[o] * c, g = source + o * c
+                    let (wa, wb) = (taps.lowerWeight[o], taps.upperWeight[o])
+                    for k in 0..<c { a[k] += wa * g[k] }
+                    for k in 0..<c { b[k] += wb * g[k] }
                 }
             }
         }

@@ -45,6 +45,19 @@ enum HeadFile {
         return values
     }
 
+    /// Writes a head atomically: `tensors` (F32, each checked finite) and `int64s`, with `metadata`
+    /// (checked against `classes`) in `__metadata__`. Nothing is written when a check fails.
+    static func save(to path: String, metadata: HeadMetadata, classes: Int,
+                     tensors: [(name: String, values: [Float], shape: [Int])],
+                     int64s: [(name: String, values: [Int64], shape: [Int])] = []) throws {
+        for t in tensors { try requireFinite(t.values, t.name) }
+        try metadata.validate(classes: classes, path: path)
+        var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
+        for t in tensors { try writer.add(t.name, floats: t.values, shape: t.shape) }
+        for t in int64s { try writer.add(t.name, int64s: t.values, shape: t.shape) }
+        try writer.write(to: path)
+    }
+
     /// Throws `unexpectedTensors` when the file has tensors outside `known`.
     static func rejectUnknownTensors(_ file: SafeTensorsFile, known: Set<String>) throws {
         let unknown = Set(file.tensors.keys).subtracting(known)

@@ -6,13 +6,8 @@ extension LinearClassifier {
     /// `nn.Linear(dim, classes).load_state_dict(safetensors.torch.load_file(path))`.
     public func save(to path: String) throws {
         try validateParameters()
-        try requireFinite(weight, "weight")
-        try requireFinite(bias, "bias")
-        try metadata.validate(classes: classes, path: path)
-        var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
-        try writer.add("weight", floats: weight, shape: [classes, dim])
-        try writer.add("bias", floats: bias, shape: [classes])
-        try writer.write(to: path)
+        try HeadFile.save(to: path, metadata: metadata, classes: classes,
+                          tensors: [("weight", weight, [classes, dim]), ("bias", bias, [classes])])
     }
 
     /// Reads a head written by `save(to:)` (or by PyTorch with the same tensors and metadata).

@@ -76,18 +76,7 @@ public struct LinearClassifier: Sendable {
     public func logits(features: [Float], count: Int) throws -> [Float] {
         try checkFeatures(features, count: count)
         guard count > 0 else { return [] }
-        var out = [Float](repeating: 0, count: count * classes)
-        features.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { w in
-                bias.withUnsafeBufferPointer { b in
-                    out.withUnsafeMutableBufferPointer { y in
-                        BLAS.linear(x.baseAddress!, rows: count, inputs: dim, weight: w.baseAddress!,
-                                    bias: b.baseAddress!, outputs: classes, into: y.baseAddress!)
-                    }
-                }
-            }
-        }
-        return out
+        return BLAS.linearOutput(input: features, rows: count, inputs: dim, weight: weight, bias: bias, outputs: classes)
     }
 
     /// Softmax probabilities [count, classes].
@@ -111,18 +100,7 @@ public struct LinearClassifier: Sendable {
         }
         let (loss, dLogits) = try SoftmaxCrossEntropy().lossAndGradient(logits: try logits(features: features, count: n),
                                                                          labels: labels, classes: classes)
-        var dW = [Float](repeating: 0, count: weight.count)
-        var dB = [Float](repeating: 0, count: classes)
-        features.withUnsafeBufferPointer { x in
-            dLogits.withUnsafeBufferPointer { dy in
-                dW.withUnsafeMutableBufferPointer { dw in
-                    dB.withUnsafeMutableBufferPointer { db in
-                        BLAS.linearBackward(x.baseAddress!, rows: n, inputs: dim, outputGradient: dy.baseAddress!,
-                                            outputs: classes, weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
-                    }
-                }
-            }
-        }
+        let (dW, dB) = BLAS.linearGradients(input: features, rows: n, inputs: dim, outputGradient: dLogits, outputs: classes)
         return LinearGradients(loss: loss, weight: dW, bias: dB)
     }
 

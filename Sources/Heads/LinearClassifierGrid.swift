@@ -69,19 +69,7 @@ public struct LinearClassifierGrid: Sendable {
         try require(count >= 0 && features.count == count * dim, "features",
                     "\(features.count) values are not \(count) rows of width \(dim)")
         guard count > 0 else { return [] }
-        let width = heads * classes
-        var out = [Float](repeating: 0, count: count * width)
-        features.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { w in
-                bias.withUnsafeBufferPointer { b in
-                    out.withUnsafeMutableBufferPointer { y in
-                        BLAS.linear(x.baseAddress!, rows: count, inputs: dim, weight: w.baseAddress!,
-                                    bias: b.baseAddress!, outputs: width, into: y.baseAddress!)
-                    }
-                }
-            }
-        }
-        return out
+        return BLAS.linearOutput(input: features, rows: count, inputs: dim, weight: weight, bias: bias, outputs: heads * classes)
     }
 
     /// Each head's mean cross-entropy on the batch and the gradients of all heads.
@@ -109,16 +97,7 @@ public struct LinearClassifierGrid: Sendable {
                 for g in 0..<heads { losses[g] = Float(totals[g] / Double(n)) }
             }
         }
-        features.withUnsafeBufferPointer { x in
-            dZ.withUnsafeBufferPointer { dy in
-                dW.withUnsafeMutableBufferPointer { dw in
-                    dB.withUnsafeMutableBufferPointer { db in
-                        BLAS.linearBackward(x.baseAddress!, rows: n, inputs: dim, outputGradient: dy.baseAddress!,
-                                            outputs: width, weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
-                    }
-                }
-            }
-        }
+        (dW, dB) = BLAS.linearGradients(input: features, rows: n, inputs: dim, outputGradient: dZ, outputs: width)
         return GridGradients(losses: losses, weight: dW, bias: dB)
     }
 

@@ -18,21 +18,12 @@ extension LinearSegmenter {
     /// `bn.num_batches_tracked` (I64 scalar), with `metadata` in `__metadata__`.
     public func save(to path: String) throws {
         try validateParameters()
-        for (values, name) in [(convWeight, TensorName.convWeight), (convBias, TensorName.convBias), (batchNorm.weight, TensorName.bnWeight),
-                               (batchNorm.bias, TensorName.bnBias), (batchNorm.runningMean, TensorName.bnRunningMean),
-                               (batchNorm.runningVar, TensorName.bnRunningVar)] {
-            try requireFinite(values, name)
-        }
-        try metadata.validate(classes: classes, path: path)
-        var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
-        try writer.add(TensorName.convWeight, floats: convWeight, shape: [classes, dim, 1, 1])
-        try writer.add(TensorName.convBias, floats: convBias, shape: [classes])
-        try writer.add(TensorName.bnWeight, floats: batchNorm.weight, shape: [dim])
-        try writer.add(TensorName.bnBias, floats: batchNorm.bias, shape: [dim])
-        try writer.add(TensorName.bnRunningMean, floats: batchNorm.runningMean, shape: [dim])
-        try writer.add(TensorName.bnRunningVar, floats: batchNorm.runningVar, shape: [dim])
-        try writer.add(TensorName.bnBatchesTracked, int64s: [Int64(batchNorm.batchesTracked)], shape: [])
-        try writer.write(to: path)
+        try HeadFile.save(to: path, metadata: metadata, classes: classes,
+                          tensors: [(TensorName.convWeight, convWeight, [classes, dim, 1, 1]), (TensorName.convBias, convBias, [classes]),
+                                    (TensorName.bnWeight, batchNorm.weight, [dim]), (TensorName.bnBias, batchNorm.bias, [dim]),
+                                    (TensorName.bnRunningMean, batchNorm.runningMean, [dim]),
+                                    (TensorName.bnRunningVar, batchNorm.runningVar, [dim])],
+                          int64s: [(TensorName.bnBatchesTracked, [Int64(batchNorm.batchesTracked)], [])])
     }
 
     /// Reads a head written by `save(to:)` or by PyTorch (`bn.num_batches_tracked` optional).

@@ -10,8 +10,7 @@ public struct RGBImage: Sendable, Equatable {
 
     /// Throws `ImageError.invalid` unless `pixels` holds `width * height * 3` bytes.
     public init(width: Int, height: Int, pixels: [UInt8]) throws {
-        let (area, overflow) = width.multipliedReportingOverflow(by: height)
-        guard width > 0, height > 0, !overflow, area <= Int.max / 3, pixels.count == area * 3 else {
+        guard pixels.count == byteCount(width: width, height: height, channels: 3) else {
             throw ImageError.invalid("an RGB image of \(width)x\(height) needs \(width)x\(height)x3 bytes, got \(pixels.count)")
         }
         self.init(uncheckedWidth: width, height: height, pixels: pixels)

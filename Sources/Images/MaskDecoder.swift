@@ -10,8 +10,7 @@ public struct LabelMask: Sendable, Equatable {
 
     /// Throws `ImageError.invalid` unless `labels` holds `width * height` values.
     public init(width: Int, height: Int, labels: [UInt8]) throws {
-        let (area, overflow) = width.multipliedReportingOverflow(by: height)
-        guard width > 0, height > 0, !overflow, labels.count == area else {
+        guard labels.count == byteCount(width: width, height: height, channels: 1) else {
             throw ImageError.invalid("a label mask of \(width)x\(height) needs \(width)x\(height) values, got \(labels.count)")
         }
         self.init(uncheckedWidth: width, height: height, labels: labels)
@@ -22,6 +21,14 @@ public struct LabelMask: Sendable, Equatable {
         self.height = height
         self.labels = labels
     }
+}
+
+/// `width * height * channels`, or nil when a side is not positive or the product overflows.
+func byteCount(width: Int, height: Int, channels: Int) -> Int? {
+    guard width > 0, height > 0, channels > 0 else { return nil }
+    let (area, o1) = width.multipliedReportingOverflow(by: height)
+    let (bytes, o2) = area.multipliedReportingOverflow(by: channels)
+    return o1 || o2 ? nil : bytes
 }
 
 /// Reads segmentation masks: palette PNGs (the index is the class, as in Pascal VOC) and 8-bit

@@ -12,6 +12,25 @@ struct Bench: ParsableCommand {
         subcommands: [BenchBackbone.self, BenchGrid.self, BenchSegStep.self], defaultSubcommand: BenchBackbone.self)
 }
 
+/// Options every benchmark takes: the thread count and where the figures go.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "CPU threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+
+    func validate() throws { try Check.range(threads, 1...Check.maxThreads, "--threads") }
+
+    func applyThreads() { Torch.setThreads(threads) }
+
+    /// Writes the figures to `--json`, when given.
+    func record(_ figures: [String: Any]) throws {
+        guard let json else { return }
+        try AtomicFile.write(JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]), to: json)
+    }
+}
+
 struct BenchBackbone: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backbone",
@@ -33,17 +52,13 @@ struct BenchBackbone: ParsableCommand {
     @Option(help: "JPEGs in the end-to-end extraction run.")
     var images: Int = 96
 
-    @Option(help: "CPU threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
     @Option(help: "Where the backbone runs: cpu or cuda.")
     var device: ComputeDevice = .cpu
 
     @Option(help: "Backbone precision: f32, or bf16 (also reports the feature drift against f32).")
     var precision: ComputePrecision = .f32
 
-    @Option(help: "Write the figures as JSON to this file.")
-    var json: String?
+    @OptionGroup var bench: BenchOptions
 
     @Flag(name: .customLong("grid"), help: .hidden)
     var deprecatedGrid = false
@@ -54,17 +69,15 @@ struct BenchBackbone: ParsableCommand {
     func validate() throws {
         try Check.range(repeats, 1...1000, "--repeats")
         try Check.range(images, 1...100_000, "--images")
-        try Check.range(threads, 1...Check.maxThreads, "--threads")
         for b in batchSizes.flattened() { try Check.range(b, 1...1024, "--batch-sizes") }
     }
 
     func run() throws {
         let sizes = batchSizes.flattened()
-        Torch.setThreads(threads)
+        bench.applyThreads()
         if deprecatedGrid || deprecatedSegStep {
             Console.err("note: bench \(deprecatedGrid ? "--grid" : "--seg-step") is deprecated; use bench \(deprecatedGrid ? "grid" : "seg-step")")
-            let figures = deprecatedGrid ? try GridBenchmark.run() : try SegmentationStepBenchmark.run()
-            if let json { try AtomicFile.write(JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]), to: json) }
+            try bench.record(deprecatedGrid ? try GridBenchmark.run() : try SegmentationStepBenchmark.run())
             return
         }
         let work = URL(fileURLWithPath: workDir)
@@ -73,7 +86,7 @@ struct BenchBackbone: ParsableCommand {
         let c = backbone.config
         let cost = ComputeCost(config: c, height: 224, width: 224)
         var report: [String: Any] = [
-            "model": folder.path, "variant": backbone.variantName, "threads": threads, "device": device.rawValue, "precision": precision.rawValue,
+            "model": folder.path, "variant": backbone.variantName, "threads": bench.threads, "device": device.rawValue, "precision": precision.rawValue,
             "libtorch": Torch.version, "blas_core": FastBLAS.report.core,
             "gflops_per_image": Double(cost.flops) / 1e9,
         ]
@@ -147,10 +160,7 @@ struct BenchBackbone: ParsableCommand {
         let peakMB = Double(usage.ru_maxrss) / 1024
         report["peak_rss_mb"] = peakMB
         say(String(format: "peak RSS (whole bench, batch 32 extraction included): %.0f MB", peakMB))
-        if let json {
-            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-            try AtomicFile.write(data, to: json)
-        }
+        try bench.record(report)
     }
 
     /// Deterministic pixel values [batch, 3, 224, 224]: every image of the batch is the same.

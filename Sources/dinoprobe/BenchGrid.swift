@@ -39,17 +39,10 @@ struct BenchGrid: ParsableCommand {
         commandName: "grid",
         abstract: "Time the linear-probe grid: 13 heads, 12,500 steps of batch 128 on 9,469 x 768 features, 10 classes.")
 
-    @Option(help: "CPU threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(help: "Write the figures as JSON to this file.")
-    var json: String?
-
-    func validate() throws { try Check.range(threads, 1...Check.maxThreads, "--threads") }
+    @OptionGroup var bench: BenchOptions
 
     func run() throws {
-        Torch.setThreads(threads)
-        let figures = try GridBenchmark.run()
-        if let json { try AtomicFile.write(JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]), to: json) }
+        bench.applyThreads()
+        try bench.record(try GridBenchmark.run())
     }
 }

@@ -32,17 +32,10 @@ struct BenchSegStep: ParsableCommand {
         commandName: "seg-step",
         abstract: "Time one segmentation-head training step at ADE20K scale (batch 16, 32x32 patches, D 384, 150 classes, 512x512 labels).")
 
-    @Option(help: "CPU threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(help: "Write the figures as JSON to this file.")
-    var json: String?
-
-    func validate() throws { try Check.range(threads, 1...Check.maxThreads, "--threads") }
+    @OptionGroup var bench: BenchOptions
 
     func run() throws {
-        Torch.setThreads(threads)
-        let figures = try SegmentationStepBenchmark.run()
-        if let json { try AtomicFile.write(JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]), to: json) }
+        bench.applyThreads()
+        try bench.record(try SegmentationStepBenchmark.run())
     }
 }

@@ -28,8 +28,8 @@ struct Dinoprobe: ParsableCommand {
         } catch let code as ExitCode {
             Console.flush()
             Foundation.exit(code.rawValue)
-        } catch where error is CleanExit {
-            exit(withError: error)
+        } catch where error is CleanExit || exitCode(for: error) == .success {
+            exit(withError: error)  // help or version: printed to stdout, status 0
         } catch {
             // A failure while running: the message alone, never a usage screen.
             Console.err("error: \(message(for: error))")

@@ -45,11 +45,9 @@ struct EvalLinear: ParsableCommand {
     @Option(help: "Folder for metrics.json, confusion.csv and confusion.png (default: print only).")
     var out: String?
 
-    @Option(help: "Refuse images with more pixels than this.")
-    var maxPixels: Int = ImageDecoder.defaultMaxPixels
+    @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
-        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
     }
 
     func run() throws {
@@ -68,7 +66,7 @@ struct EvalLinear: ParsableCommand {
         let stored = FeatureCache.storedBlocks(forRecipe: saved.recipe.blocks, depth: model.config.numHiddenLayers)
         let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
                                                     preprocessing: saved.recipe.preprocessing, blocks: stored,
-                                                    batchSize: cacheOptions.extractBatchSize, maxPixels: maxPixels, reporter: TerminalReporter.shared)
+                                                    batchSize: cacheOptions.extractBatchSize, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run?.url)
         let rows = try features.labelled(saved.recipe.tokens, blocks: saved.recipe.blocks)
         let scores = try saved.head.logits(features: rows.values, count: rows.count)
@@ -96,13 +94,11 @@ struct Classify: ParsableCommand {
     @Option(help: "How many classes to show per image.")
     var top: Int = 5
 
-    @Option(help: "Refuse images with more pixels than this.")
-    var maxPixels: Int = ImageDecoder.defaultMaxPixels
+    @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("name at least one image") }
         try Check.range(top, 1...1000, "--top")
-        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
     }
 
     func run() throws {
@@ -112,7 +108,7 @@ struct Classify: ParsableCommand {
         try saved.check(model: model)
         let stored = FeatureCache.storedBlocks(forRecipe: saved.recipe.blocks, depth: model.config.numHiddenLayers)
         let entry = try Extraction.tokens(model: model, paths: listing.images, preprocessing: saved.recipe.preprocessing,
-                                          blocks: stored, batchSize: 8, maxPixels: maxPixels, name: "classify", reporter: SilentReporter())
+                                          blocks: stored, batchSize: 8, maxPixels: pixelLimit.maxPixels, name: "classify", reporter: SilentReporter())
         let vectors = try entry.features.vectors(saved.recipe.tokens, blocks: saved.recipe.blocks)
         let probabilities = try saved.head.probabilities(features: vectors.values, count: entry.features.count)
         let names = saved.head.metadata.classNames

@@ -77,7 +77,10 @@ struct ModelOptions: ParsableArguments {
         Torch.setThreads(threads)
         let folder = try ModelLocator.resolve(model)
         let start = Date()
-        let loaded = try DINOv3Model(folder: folder, device: device, precision: precision)
+        let loaded: DINOv3Model
+        do { loaded = try DINOv3Model(folder: folder, device: device, precision: precision) } catch BackboneError.cudaUnavailable {
+            throw ValidationError("\(BackboneError.cudaUnavailable); here: pass --device cpu")
+        }
         if !quiet {
             Console.err("model: \(loaded.variantName) from \(folder.path) (\(String(format: "%.1f", Date().timeIntervalSince(start)))s, \(device.rawValue), \(precision.rawValue))")
         }
@@ -102,14 +105,13 @@ struct ImageOptions: ParsableArguments {
     @Option(help: "Normalisation std, R,G,B (satellite weights: 0.213,0.156,0.143).")
     var std: String = "0.229,0.224,0.225"
 
-    @Option(help: "Refuse images with more pixels than this (decompression-bomb guard; decoding one image takes at most about 8 bytes per allowed pixel).")
-    var maxPixels: Int = ImageDecoder.defaultMaxPixels
+    @OptionGroup var pixelLimit: PixelLimitOption
+    var maxPixels: Int { pixelLimit.maxPixels }
 
     func validate() throws {
         try Check.multiple(size, of: 16, 16...8192, "--size")
         _ = try Check.numbers(mean, count: 3, -1000...1000, "--mean")
         _ = try Check.numbers(std, count: 3, 1e-6...1000, "--std")
-        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
     }
 
     func preprocessing() throws -> Preprocessing {
@@ -274,4 +276,26 @@ final class DownloadLine: @unchecked Sendable {
     }
 
     func end() { if interactive { Console.errRaw("\n") } }
+}
+
+/// The decompression-bomb guard every command that decodes images takes.
+struct PixelLimitOption: ParsableArguments {
+    @Option(help: "Refuse images with more pixels than this (decoding one image takes at most about 8 bytes per allowed pixel).")
+    var maxPixels: Int = ImageDecoder.defaultMaxPixels
+
+    func validate() throws { try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels") }
+}
+
+/// Where a training command writes its run, and whether it may replace an earlier head there.
+struct TrainingRunOptions: ParsableArguments {
+    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).")
+    var out: String?
+
+    @Flag(help: "Replace the head of an earlier run in --out.")
+    var overwrite = false
+
+    /// Creates or reopens the run folder (locked; checked before any work).
+    func open(prefix: String) throws -> RunFolder {
+        try RunFolder(out, prefix: prefix, overwrite: overwrite, guarding: "head.safetensors")
+    }
 }

@@ -38,14 +38,12 @@ struct Segment: ParsableCommand {
     @Option(help: "Also cluster the patches into K groups (k-means on normalised features), without a head.")
     var clusters: Int?
 
-    @Option(help: "Refuse images with more pixels than this.")
-    var maxPixels: Int = ImageDecoder.defaultMaxPixels
+    @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("name at least one image") }
         try Check.optionalRange(clusters, 2...64, "--clusters")
         if let side = size ?? deprecatedResolution { try Check.multiple(side, of: 16, 16...4096, "--size") }
-        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
     }
 
     func run() throws {
@@ -77,7 +75,7 @@ struct Segment: ParsableCommand {
             do {
                 let stem = run.path + "/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
                 let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter,
-                                                  clusters: clusters, outputStem: stem, maxPixels: maxPixels)
+                                                  clusters: clusters, outputStem: stem, maxPixels: pixelLimit.maxPixels)
                 say("\(path): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
                 if !r.pcaVariances.isEmpty {
                     say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")

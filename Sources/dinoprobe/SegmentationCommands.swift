@@ -44,14 +44,9 @@ struct TrainSeg: ParsableCommand {
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
-    @Option(help: "Refuse images with more pixels than this.")
-    var maxPixels: Int = ImageDecoder.defaultMaxPixels
+    @OptionGroup var pixelLimit: PixelLimitOption
 
-    @Option(help: "Run folder (default runs/seg-DATE).")
-    var out: String?
-
-    @Flag(help: "Replace the head of an earlier run in --out.")
-    var overwrite = false
+    @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
         try Check.multiple(size ?? deprecatedResolution ?? 448, of: 16, 16...4096, "--size")
@@ -60,12 +55,11 @@ struct TrainSeg: ParsableCommand {
         try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
         try Check.finite(weightDecay, 0...10, "--weight-decay")
         try Check.optionalRange(warmup, 0...iters, "--warmup")
-        try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels")
     }
 
     func run() throws {
         let size = self.size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? 448
-        let run = try RunFolder(out, prefix: "seg", overwrite: overwrite, guarding: "head.safetensors")
+        let run = try runOptions.open(prefix: "seg")
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let model = try modelOptions.load()
@@ -80,15 +74,11 @@ struct TrainSeg: ParsableCommand {
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let store = try SegmentationRun.store(model: model, dataset: train, resolution: size, flip: flip,
                                               batchSize: cacheOptions.extractBatchSize, cacheFolder: cacheOptions.folder,
-                                              scratchFolder: run.path, maxPixels: maxPixels, reporter: reporter)
+                                              scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
         var settings = SegmentationSettings()
-        settings.iterations = iters
-        settings.batchSize = batchSize
-        settings.learningRate = lr
-        settings.weightDecay = weightDecay
-        settings.warmup = warmup
-        settings.seed = seed
+        (settings.iterations, settings.batchSize, settings.seed) = (iters, batchSize, seed)
+        (settings.learningRate, settings.weightDecay, settings.warmup) = (lr, weightDecay, warmup)
         let recipe = SegmentationRun.recipe(resolution: size)
         let metadata = HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: modelOptions.displayID,
                                     backboneFingerprint: model.fingerprint, classNames: train.classNames, palette: train.palette,
@@ -100,7 +90,7 @@ struct TrainSeg: ParsableCommand {
         say("saved \(run.path)/head.safetensors")
         guard let val else { return }
         let (metrics, skipped) = try SegmentationRun.evaluate(head: head, model: model, dataset: val, batchSize: cacheOptions.extractBatchSize,
-                                                             maxPixels: maxPixels, reporter: reporter)
+                                                             maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(skipped, split: "val", folder: run.url)
         let result = metrics.result()
         say(result.table())

@@ -9,18 +9,12 @@ struct Synth: ParsableCommand {
         subcommands: [SynthClassification.self, SynthSegmentation.self, SynthModel.self])
 }
 
-struct SynthClassification: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "classification",
-        abstract: "An ImageFolder (train/ and val/) whose classes differ in hue and shape.")
-
+/// The options every generated data set takes.
+struct SynthFolderOptions: ParsableArguments {
     @Option(help: "Folder to create (must be new or empty).")
     var out: String
 
-    @Option(help: "Classes.")
-    var classes: Int = 4
-
-    @Option(help: "Training images per class (val: a quarter as many, at least 2).")
+    @Option(help: "Training items (per class where there are classes); val: a quarter as many, at least 2.")
     var count: Int = 40
 
     @Option(help: "Image side in pixels.")
@@ -29,16 +23,32 @@ struct SynthClassification: ParsableCommand {
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
+    var valCount: Int { max(2, count / 4) }
+
     func validate() throws {
-        try Check.range(classes, 2...1000, "--classes")
         try Check.range(count, 1...100_000, "--count")
         try Check.range(size, 16...4096, "--size")
     }
+}
+
+struct SynthClassification: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classification",
+        abstract: "An ImageFolder (train/ and val/) whose classes differ in hue and shape.")
+
+    @OptionGroup var folder: SynthFolderOptions
+
+    @Option(help: "Classes.")
+    var classes: Int = 4
+
+    func validate() throws {
+        try Check.range(classes, 2...1000, "--classes")
+    }
 
     func run() throws {
-        let names = try SyntheticData.makeClassificationFolder(root: out, classes: classes, perClass: count,
-                                                               valPerClass: max(2, count / 4), size: size, seed: seed)
-        say("wrote \(out): \(names.count) classes, \(count) train and \(max(2, count / 4)) val images each")
+        let names = try SyntheticData.makeClassificationFolder(root: folder.out, classes: classes, perClass: folder.count,
+                                                               valPerClass: folder.valCount, size: folder.size, seed: folder.seed)
+        say("wrote \(folder.out): \(names.count) classes, \(folder.count) train and \(folder.valCount) val images each")
     }
 }
 
@@ -47,26 +57,12 @@ struct SynthSegmentation: ParsableCommand {
         commandName: "segmentation",
         abstract: "images/ + masks/ + classes.txt with shapes on textured backgrounds, masks known exactly.")
 
-    @Option(help: "Folder to create (must be new or empty).")
-    var out: String
-
-    @Option(help: "Training pairs (val: a quarter as many, at least 2).")
-    var count: Int = 40
-
-    @Option(help: "Image side in pixels.")
-    var size: Int = 64
-
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
-
-    func validate() throws {
-        try Check.range(count, 1...100_000, "--count")
-        try Check.range(size, 16...4096, "--size")
-    }
+    @OptionGroup var folder: SynthFolderOptions
 
     func run() throws {
-        let pairs = try SyntheticData.makeSegmentationFolder(root: out, count: count, valCount: max(2, count / 4), size: size, seed: seed)
-        say("wrote \(out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
+        let pairs = try SyntheticData.makeSegmentationFolder(root: folder.out, count: folder.count, valCount: folder.valCount,
+                                                             size: folder.size, seed: folder.seed)
+        say("wrote \(folder.out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
     }
 }
 

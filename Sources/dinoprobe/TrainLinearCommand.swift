@@ -70,11 +70,7 @@ struct TrainLinear: ParsableCommand {
     @Option(help: "Fraction of train held out for choosing the rate.")
     var holdout: Double = 0.1
 
-    @Option(help: "Run folder (default runs/linear-DATE).")
-    var out: String?
-
-    @Flag(help: "Replace the head of an earlier run in --out.")
-    var overwrite = false
+    @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
         try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, "--blocks")
@@ -93,7 +89,7 @@ struct TrainLinear: ParsableCommand {
     func run() throws {
         let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? .clsAvgpool
         let blocks = self.blocks ?? deprecated(deprecatedLayers, old: "--layers N", new: "--blocks N") ?? 1
-        let run = try RunFolder(out, prefix: "linear", overwrite: overwrite, guarding: "head.safetensors")
+        let run = try runOptions.open(prefix: "linear")
         defer { run.close() }
         let (train, val) = try loadSplits(blocks: blocks, folder: run.url)
         var settings = LinearProbeSettings()

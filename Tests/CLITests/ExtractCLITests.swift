@@ -5,6 +5,17 @@ import XCTest
 
 /// `dinoprobe info` and `dinoprobe extract` as a user runs them.
 final class ExtractCLITests: XCTestCase {
+    /// Help and version are answers, not errors: stdout, status 0, for every command.
+    func testHelpAndVersionGoToStdoutWithStatusZero() throws {
+        for args in [["--help"], ["--version"], ["train-seg", "--help"], ["help", "knn"], ["synth", "classification", "--help"],
+                     ["bench", "grid", "--help"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            XCTAssertFalse(r.stdout.isEmpty, "\(args)")
+            XCTAssertFalse(r.stderr.contains("error"), "\(args): \(r.stderr)")
+        }
+    }
+
     func testInfoReportsArchitectureTokensComputeAndBLAS() throws {
         let r = try CLI.run(["info", "--model", CLI.tinyModel])
         XCTAssertEqual(r.status, 0, r.stderr)
