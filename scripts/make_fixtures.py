@@ -2,7 +2,7 @@
 """Generates the parity fixtures under Tests/BackboneTests/Fixtures with Hugging Face
 `transformers` (random initialisation, real architecture). Not run by CI; rerun by hand:
 
-    PY=$(../shared/tools/refenv.sh) && $PY scripts/make_fixtures.py
+    PY=$(bash scripts/reference-python) && $PY scripts/make_fixtures.py
 
 Each model case stores its pixel input (F16 values, so both sides read identical numbers),
 `last_hidden_state`, `pooler_output` and the normed outputs of the last two blocks.

@@ -2,7 +2,7 @@
 """Generates the reference fixtures under Tests/HeadsTests/Fixtures with PyTorch and
 scikit-learn. Not run by CI; rerun by hand (deterministic, seeded):
 
-    /root/.cache/dinoprobe-refenv/bin/python scripts/make_head_fixtures.py
+    PY=$(bash scripts/reference-python) && $PY scripts/make_head_fixtures.py
 
 Files (all safetensors, channels-last layouts as the Swift heads use them):
 - upsample.safetensors: F.interpolate(mode="bilinear", align_corners=False) cases, up and down,

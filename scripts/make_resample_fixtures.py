@@ -3,7 +3,7 @@
 antialiased resize for the streaming C resampler (Sources/CImageCodecs/image_resample.c). Not run
 by CI; rerun by hand from the repository root:
 
-    PY=$(../shared/tools/refenv.sh) && $PY scripts/make_resample_fixtures.py [--dump DIR]
+    PY=$(bash scripts/reference-python) && $PY scripts/make_resample_fixtures.py [--dump DIR]
 
 Each output is, in float32 on the CPU (one thread),
 
