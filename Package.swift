@@ -75,8 +75,11 @@ let package = Package(
             dependencies: [
                 "Backbone", "COpenBLAS", "Datasets", "Evaluation", "Heads", "Images", "SafeTensors", "Support", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            plugins: ["BuildInfo"]
         ),
+        // The git commit the executable was built from, for run records.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         // examples/CustomHead: a custom head on extracted features with `import Heads` only.
         .executableTarget(name: "custom-head", dependencies: ["Heads"], path: "examples/CustomHead"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "SafeTensors", "Images"]),

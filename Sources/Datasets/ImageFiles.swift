@@ -60,7 +60,28 @@ public enum ImageFiles {
             images += found.images
             problems += found.problems
         }
+        var seen = Set<String>()
+        images = images.filter { seen.insert(absolute($0)).inserted }  // a file named twice (or also via its folder) once
         return (images, problems)
+    }
+
+    /// Names for per-image outputs that mirror where each image is, so that images of the same
+    /// name in different folders never overwrite each other: the path relative to the current
+    /// folder (or, outside it, the absolute path without its leading "/"), without the extension;
+    /// where two images would still share a name (`a.jpg`, `a.png`), with the extension.
+    public static func outputNames(for images: [String]) -> [String] {
+        let base = absolute(FileManager.default.currentDirectoryPath) + "/"
+        let relative = images.map { path -> String in
+            let full = absolute(path)
+            return full.hasPrefix(base) ? String(full.dropFirst(base.count)) : String(full.drop { $0 == "/" })
+        }
+        let stems = relative.map { path -> String in
+            let name = (path as NSString).lastPathComponent, ext = (name as NSString).pathExtension
+            return ext.isEmpty || name == "." + ext ? path : String(path.dropLast(ext.count + 1))
+        }
+        var counts: [String: Int] = [:]
+        for stem in stems { counts[stem, default: 0] += 1 }
+        return zip(stems, relative).map { counts[$0] == 1 ? $0 : $1 }
     }
 
     /// `path` made absolute (against the current folder) and standardised, "~" expanded.

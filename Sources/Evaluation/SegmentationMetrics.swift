@@ -24,6 +24,9 @@ public struct SegmentationMetrics: Sendable, Equatable {
     public private(set) var pixelCount: Int64 = 0
     /// Pixels dropped because their label is `ignoreIndex`.
     public private(set) var ignoredCount: Int64 = 0
+    /// The pixel confusion matrix [numClasses, numClasses], row = label, column = prediction
+    /// (pixels with both in range only).
+    public private(set) var confusion: [Int64]
 
     /// An empty accumulator for `numClasses` classes (>= 1). `classNames`, when given, must have
     /// `numClasses` entries; otherwise the classes are named "class 0", "class 1", ...
@@ -38,6 +41,7 @@ public struct SegmentationMetrics: Sendable, Equatable {
         areaIntersect = [Int64](repeating: 0, count: numClasses)
         areaPrediction = areaIntersect
         areaLabel = areaIntersect
+        confusion = [Int64](repeating: 0, count: numClasses * numClasses)
     }
 
     /// Adds one image (or batch): predicted class per pixel and label per pixel, same length.
@@ -69,14 +73,17 @@ public struct SegmentationMetrics: Sendable, Equatable {
         areaIntersect.withUnsafeMutableBufferPointer { inter in
             areaPrediction.withUnsafeMutableBufferPointer { predArea in
                 areaLabel.withUnsafeMutableBufferPointer { labelArea in
-                    for i in 0..<pred.count {
-                        let l = Int(label[i])
-                        if l == ignore { ignored += 1; continue }
-                        let p = Int(pred[i])
-                        let pIn = p >= 0 && p < k, lIn = l < k
-                        if pIn { predArea[p] += 1 }
-                        if lIn { labelArea[l] += 1 }
-                        if pIn && p == l { inter[p] += 1 }
+                    confusion.withUnsafeMutableBufferPointer { matrix in
+                        for i in 0..<pred.count {
+                            let l = Int(label[i])
+                            if l == ignore { ignored += 1; continue }
+                            let p = Int(pred[i])
+                            let pIn = p >= 0 && p < k, lIn = l < k
+                            if pIn { predArea[p] += 1 }
+                            if lIn { labelArea[l] += 1 }
+                            if pIn && p == l { inter[p] += 1 }
+                            if pIn && lIn { matrix[l * k + p] += 1 }
+                        }
                     }
                 }
             }
@@ -95,10 +102,58 @@ public struct SegmentationMetrics: Sendable, Equatable {
             areaPrediction[c] += other.areaPrediction[c]
             areaLabel[c] += other.areaLabel[c]
         }
+        for i in confusion.indices { confusion[i] += other.confusion[i] }
         pixelCount += other.pixelCount
         ignoredCount += other.ignoredCount
     }
 
+    /// Adds one image and returns its own scores (pixel accuracy and mean IoU of this image alone).
+    public mutating func addImage(prediction: [UInt8], label: [UInt8], image: String, mask: String) throws -> SegmentationImageScore {
+        var one = try SegmentationMetrics(numClasses: numClasses, ignoreIndex: ignoreIndex, classNames: classNames)
+        try one.add(prediction: prediction, label: label)
+        try merge(one)
+        let r = one.result()
+        return SegmentationImageScore(image: image, mask: mask, pixels: one.pixelCount, ignored: one.ignoredCount,
+                                      accuracy: r.aAcc, meanIoU: r.mIoU, labelledClasses: one.areaLabel.filter { $0 > 0 }.count)
+    }
+
+    /// The pixel confusion matrix as CSV: a header (`label\predicted`, then the class names),
+    /// then one row per labelled class.
+    public func confusionCSV() -> String {
+        var lines = [(["label\\predicted"] + classNames).map(MetricsReport.csvField).joined(separator: ",")]
+        for l in 0..<numClasses {
+            lines.append(([MetricsReport.csvField(classNames[l])] + confusion[(l * numClasses)..<((l + 1) * numClasses)].map(String.init))
+                .joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// The metrics of everything added so far.
     public func result() -> SegmentationResult { SegmentationResult(self) }
+}
+
+/// One image's scores within a segmentation evaluation (`per_image.csv`).
+public struct SegmentationImageScore: Sendable, Equatable, Codable {
+    public var image: String
+    public var mask: String
+    public var pixels: Int64
+    public var ignored: Int64
+    /// Pixel accuracy over the labelled, in-range pixels (nil when there are none).
+    public var accuracy: Double?
+    /// Mean IoU over the classes labelled or predicted in this image.
+    public var meanIoU: Double?
+    /// Classes present in the label.
+    public var labelledClasses: Int
+
+    /// `per_image.csv`: image, mask, pixels, ignored, accuracy, mean_iou, labelled_classes
+    /// (empty cells for undefined scores).
+    public static func csv(_ scores: [SegmentationImageScore]) -> String {
+        var text = "image,mask,pixels,ignored,accuracy,mean_iou,labelled_classes\n"
+        for s in scores {
+            let cells = [MetricsReport.csvField(s.image), MetricsReport.csvField(s.mask), String(s.pixels), String(s.ignored),
+                         s.accuracy.map { String($0) } ?? "", s.meanIoU.map { String($0) } ?? "", String(s.labelledClasses)]
+            text += cells.joined(separator: ",") + "\n"
+        }
+        return text
+    }
 }

@@ -56,3 +56,25 @@ public struct AdamW: Optimizer {
         states[name] = state
     }
 }
+
+extension AdamW: Checkpointable {
+    public func save(into state: inout TrainingState, as prefix: String) {
+        for (name, s) in states {
+            state.floats["\(prefix)/m/\(name)"] = s.m
+            state.floats["\(prefix)/v/\(name)"] = s.v
+            state.integers["\(prefix)/step/\(name)"] = [Int64(s.step)]
+        }
+    }
+
+    public mutating func restore(from state: TrainingState, as prefix: String) throws {
+        states = [:]
+        for (key, step) in state.integers where key.hasPrefix(prefix + "/step/") {
+            let name = String(key.dropFirst(prefix.count + 6))
+            guard step.count == 1, step[0] > 0, let m = state.floats["\(prefix)/m/\(name)"], let v = state.floats["\(prefix)/v/\(name)"],
+                  m.count == v.count else {
+                throw HeadError.badCheckpoint(path: "", reason: "the AdamW state of '\(name)' is incomplete")
+            }
+            states[name] = State(step: Int(step[0]), m: m, v: v)
+        }
+    }
+}

@@ -56,3 +56,16 @@ public struct SGD: Optimizer {
         buffers[name] = buffer
     }
 }
+
+extension SGD: Checkpointable {
+    public func save(into state: inout TrainingState, as prefix: String) {
+        for (name, buffer) in buffers { state.floats["\(prefix)/\(name)"] = buffer }
+    }
+
+    public mutating func restore(from state: TrainingState, as prefix: String) throws {
+        buffers = [:]
+        for (key, buffer) in state.floats where key.hasPrefix(prefix + "/") {
+            buffers[String(key.dropFirst(prefix.count + 1))] = buffer
+        }
+    }
+}

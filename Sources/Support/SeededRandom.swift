@@ -30,6 +30,20 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         self.init(seed: h.value)
     }
 
+    /// The whole state (for training checkpoints): the four words, then the kept normal sample's
+    /// bits and whether there is one.
+    public var state: [UInt64] {
+        [s0, s1, s2, s3, spareNormal?.bitPattern ?? 0, spareNormal == nil ? 0 : 1]
+    }
+
+    /// A generator continuing exactly where the one whose `state` this is stopped; nil unless
+    /// `state` has six words, the last 0 or 1, and the four state words are not all zero.
+    public init?(state: [UInt64]) {
+        guard state.count == 6, state[5] <= 1, state[0...3].contains(where: { $0 != 0 }) else { return nil }
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+        spareNormal = state[5] == 1 ? Double(bitPattern: state[4]) : nil
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotate(s1 &* 5, 7) &* 9

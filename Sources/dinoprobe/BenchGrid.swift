@@ -24,7 +24,7 @@ enum GridBenchmark {
         settings.epochs = 10
         settings.iterationsPerEpoch = steps / 10
         let start = Date()
-        let (_, result) = try LinearProbe.train(train, selection: train.rows(Array(0..<1000)), classes: classes,
+        let (_, result, _) = try LinearProbe.train(train, selection: train.rows(Array(0..<1000)), classes: classes,
                                                 settings: settings, metadata: HeadMetadata(kind: .classifier))
         let seconds = Date().timeIntervalSince(start)
         say(String(format: "linear-probe grid: 13 heads, %d steps of batch %d on %d x %d features, %d classes: %.1f s (%.2f ms/step), best holdout top-1 %.1f%%",

@@ -11,11 +11,14 @@ struct Dinoprobe: ParsableCommand {
         subcommands: [Info.self, Extract.self, TrainLinear.self, EvalLinear.self, Classify.self, KNN.self, TrainSeg.self, EvalSeg.self, Segment.self, Synth.self, Bench.self]
     )
 
+    /// The command line as given (for run records), decoded from the raw bytes so that file
+    /// names that are not UTF-8 survive.
+    static let commandLine = (0..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathCodec.string(fromCString: $0) } }
+
     static func main() {
         FastBLAS.ensure()
         Interrupts.install()
-        // Arguments are decoded from the raw bytes, so file names that are not UTF-8 survive.
-        let arguments = (1..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathCodec.string(fromCString: $0) } }
+        let arguments = Array(commandLine.dropFirst())
         var command: ParsableCommand
         do {
             command = try parseAsRoot(arguments)

@@ -42,23 +42,24 @@ struct EvalLinear: ParsableCommand {
     @Option(help: "Which split to evaluate: val or train.")
     var split: DatasetSplit = .val
 
-    @Option(help: "Folder for metrics.json, confusion.csv and confusion.png (default: print only).")
+    @Option(help: "Folder for metrics.json, confusion.csv, confusion.png, predictions.csv and run.json (default: print only).")
     var out: String?
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
-    func validate() throws {
-    }
-
     func run() throws {
         let saved = try SavedClassifier(path: head)
-        let run = try out.map { try RunFolder($0, prefix: "eval-linear", overwrite: true, guarding: nil) }
+        let run = try out.map { try RunFolder($0, prefix: "eval-linear", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         // The weights first: a missing checkpoint should not cost a data-set download.
         let model = try modelOptions.load()
         try saved.check(model: model)
         let (train, val) = try dataOptions.load(reporter: TerminalReporter.shared)
         let dataset = split == .val ? val : train
+        try run?.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.data = RunRecord.DataRecord(root: dataset.root, splits: [split.rawValue: .init(paths: dataset.samples.map(\.path))])
+        }
         let names = saved.head.metadata.classNames
         guard dataset.classNames == names || dataset.classIDs == names else {
             throw ValidationError("the head's classes (\(names.prefix(5).joined(separator: ", "))...) are not this data set's (\(dataset.classNames.prefix(5).joined(separator: ", "))...)")
@@ -74,7 +75,11 @@ struct EvalLinear: ParsableCommand {
         say(metrics.table())
         if let run {
             try metrics.writeReports(to: run.path, title: "Linear head on \(split.rawValue)")
-            say("wrote \(run.path)/metrics.json, confusion.csv, confusion.png")
+            try ClassificationPredictions(paths: features.paths, probabilities: saved.head.probabilities(features: rows.values, count: rows.count),
+                                          labels: rows.labels, classNames: names).write(to: run.path + "/predictions.csv")
+            let files = ["metrics.json", "confusion.csv", "confusion.png", "predictions.csv"]
+            try run.finish(outputs: files + ["run.json"])
+            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }
     }
 }
@@ -94,6 +99,9 @@ struct Classify: ParsableCommand {
     @Option(help: "How many classes to show per image.")
     var top: Int = 5
 
+    @Option(help: "Folder for predictions.csv (path, top classes and probabilities per image) and run.json.")
+    var out: String?
+
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
@@ -104,6 +112,8 @@ struct Classify: ParsableCommand {
     func run() throws {
         let saved = try SavedClassifier(path: head)
         let listing = try ImageFiles.expand(images)
+        let run = try out.map { try RunFolder($0, prefix: "classify", overwrite: true, guarding: nil, command: self) }
+        defer { run?.close() }
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
         let stored = FeatureCache.storedBlocks(forRecipe: saved.recipe.blocks, depth: model.config.numHiddenLayers)
@@ -112,11 +122,21 @@ struct Classify: ParsableCommand {
         let vectors = try entry.features.vectors(saved.recipe.tokens, blocks: saved.recipe.blocks)
         let probabilities = try saved.head.probabilities(features: vectors.values, count: entry.features.count)
         let names = saved.head.metadata.classNames
-        for (row, index) in entry.sourceIndex.enumerated() {
-            let p = Array(probabilities[(row * names.count)..<((row + 1) * names.count)])
-            let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
-            say(listing.images[index])
-            for c in order.prefix(top) { say(String(format: "  %6.2f%%  %@", 100 * p[c], names[c])) }
+        let predictions = try ClassificationPredictions(paths: entry.sourceIndex.map { listing.images[$0] }, probabilities: probabilities,
+                                                        labels: nil, classNames: names, top: top)
+        for row in predictions.rows {
+            say(row.path)
+            for (c, p) in zip(row.top, row.probabilities) { say(String(format: "  %6.2f%%  %@", 100 * p, names[c])) }
+        }
+        if let run {
+            try run.update {
+                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+                $0.data = RunRecord.DataRecord(root: FileManager.default.currentDirectoryPath, splits: ["inputs": .init(paths: listing.images)])
+            }
+            try predictions.write(to: run.path + "/predictions.csv")
+            try reportSkipped(listing.problems + entry.skipped, split: "inputs", folder: run.url)
+            try run.finish(outputs: ["predictions.csv", "run.json"])
+            Console.err("wrote \(run.path)/predictions.csv, run.json")
         }
         for s in listing.problems + entry.skipped { Console.err("error: \(s.path): \(s.reason)") }
         if !(listing.problems + entry.skipped).isEmpty { throw ExitCode(1) }
@@ -139,7 +159,7 @@ struct KNN: ParsableCommand {
     @Option(help: "Softmax temperature of the votes.")
     var temperature: Float = 0.07
 
-    @Option(help: "Folder for knn.json (default: print only).")
+    @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).")
     var out: String?
 
     func validate() throws {
@@ -150,10 +170,15 @@ struct KNN: ParsableCommand {
 
     func run() throws {
         let preprocessing = try imageOptions.preprocessing()
-        let run = try out.map { try RunFolder($0, prefix: "knn", overwrite: true, guarding: nil) }
+        let run = try out.map { try RunFolder($0, prefix: "knn", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         let model = try modelOptions.load()
         let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        try run?.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
+                                                                         "val": .init(paths: valSet.samples.map(\.path))])
+        }
         let blocks = FeatureCache.storedBlocks(forRecipe: 1, depth: model.config.numHiddenLayers)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
@@ -165,7 +190,8 @@ struct KNN: ParsableCommand {
         try reportSkipped(val.skipped, split: "val", folder: run?.url)
         let knn = try KNNClassifier(trainFeatures: train.features.normalisedCLS(), trainLabels: train.labels, dim: model.config.hiddenSize,
                                     classCount: trainSet.classCount, ks: k.flattened(), temperature: temperature)
-        let results = try knn.evaluate(queries: val.features.normalisedCLS(), labels: val.labels, classNames: valSet.classNames)
+        let scores = try knn.classScores(queries: val.features.normalisedCLS())
+        let results = try scores.map { try KNNResult($0, labels: val.labels, classNames: valSet.classNames) }
         say("    k   top-1    top-5   balanced acc   macro F1")
         for r in results {
             let top5 = r.metrics.top5.map { String(format: "%6.2f%%", 100 * $0) } ?? "     -"
@@ -174,7 +200,14 @@ struct KNN: ParsableCommand {
         }
         if let run {
             try MetricsReport.writeJSON(results, to: run.path + "/knn.json")
-            say("wrote \(run.path)/knn.json")
+            var files = ["knn.json"]
+            for s in scores {
+                try ClassificationPredictions(paths: val.paths, probabilities: s.scores, labels: val.labels, classNames: valSet.classNames)
+                    .write(to: run.path + "/predictions-k\(s.k).csv")
+                files.append("predictions-k\(s.k).csv")
+            }
+            try run.finish(outputs: files + ["run.json"])
+            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }
     }
 }

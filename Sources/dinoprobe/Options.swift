@@ -39,6 +39,15 @@ struct CommaList<Value: LosslessStringConvertible & Sendable>: ExpressibleByArgu
     }
 }
 
+/// A `CommaList` of any value type (for run records).
+protocol CommaListProtocol {
+    var anyValues: [Any] { get }
+}
+
+extension CommaList: CommaListProtocol {
+    var anyValues: [Any] { values }
+}
+
 extension Array {
     /// The values of a list option given as `CommaList`s.
     func flattened<Value>() -> [Value] where Element == CommaList<Value> { flatMap(\.values) }
@@ -220,36 +229,6 @@ func loadValidSegmentation(root: String, layout: SegmentationLayout, split: Data
     return valid
 }
 
-/// An output folder held by this run: checked before any compute (a file in the way, an earlier
-/// run's results without --overwrite, no write permission), created and locked so that a second
-/// run into the same folder refuses to start, and removed again if the run ends without
-/// writing anything into it.
-final class RunFolder {
-    let url: URL
-    var path: String { url.path }
-    private let lock: FolderLock
-
-    /// `path` nil: `runs/PREFIX-DATE`. `guarding`: a result file whose presence means an earlier
-    /// run finished here (replaced only with `overwrite`).
-    init(_ path: String?, prefix: String, overwrite: Bool, guarding file: String?) throws {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let folder = path ?? "runs/\(prefix)-\(formatter.string(from: Date()))"
-        if let status = try FileSystem.status(folder), status.kind != .directory {
-            throw ValidationError("--out \(folder) is \(status.kind.rawValue), not a folder")
-        }
-        if let file, FileSystem.exists(folder + "/" + file), !overwrite {
-            throw ValidationError("\(folder) already holds a \(file) from an earlier run; choose another --out, or pass --overwrite")
-        }
-        try AtomicFile.checkFolderWritable(folder)
-        lock = try FolderLock(folder: folder)
-        url = URL(fileURLWithPath: folder)
-    }
-
-    /// Releases the folder (removing it if nothing was written into it).
-    func close() { lock.releaseRemovingIfEmpty() }
-}
-
 /// Prints the skipped inputs of a split and writes them to the run folder.
 func reportSkipped(_ skipped: [SkippedInput], split: String, folder: URL?) throws {
     guard !skipped.isEmpty else { return }
@@ -284,18 +263,4 @@ struct PixelLimitOption: ParsableArguments {
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
     func validate() throws { try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels") }
-}
-
-/// Where a training command writes its run, and whether it may replace an earlier head there.
-struct TrainingRunOptions: ParsableArguments {
-    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).")
-    var out: String?
-
-    @Flag(help: "Replace the head of an earlier run in --out.")
-    var overwrite = false
-
-    /// Creates or reopens the run folder (locked; checked before any work).
-    func open(prefix: String) throws -> RunFolder {
-        try RunFolder(out, prefix: prefix, overwrite: overwrite, guarding: "head.safetensors")
-    }
 }

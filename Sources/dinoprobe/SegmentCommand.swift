@@ -26,7 +26,7 @@ struct Segment: ParsableCommand {
     @Option(help: "Head saved by train-seg.")
     var head: String?
 
-    @Option(help: "Output folder.")
+    @Option(help: "Output folder (per-image files mirror the images' paths below it).")
     var out: String = "segment-out"
 
     @Option(help: "Short side of the input in pixels (default: the head's size, else 448).")
@@ -56,9 +56,10 @@ struct Segment: ParsableCommand {
         }
         let side = size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? recipe?.preprocessing.size ?? 448
         let listing = try ImageFiles.expand(images)
-        let run = try RunFolder(out, prefix: "segment", overwrite: true, guarding: nil)
+        let run = try RunFolder(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
+        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads) }
         if let segmenter, let head {
             guard segmenter.metadata.backboneFingerprint == model.fingerprint else {
                 throw HeadError.incompatibleFeatures(headRecipe: recipe?.key ?? "", headFingerprint: segmenter.metadata.backboneFingerprint,
@@ -71,9 +72,11 @@ struct Segment: ParsableCommand {
         preprocessing.size = side
         var failures = listing.problems.count
         for problem in listing.problems { Console.err("error: \(problem.path): \(problem.reason)") }
-        for path in listing.images {
+        var written: [String] = []
+        for (path, name) in zip(listing.images, ImageFiles.outputNames(for: listing.images)) {
             do {
-                let stem = run.path + "/" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                let stem = run.path + "/" + name
+                try FileManager.default.createDirectory(atPath: (stem as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter,
                                                   clusters: clusters, outputStem: stem, maxPixels: pixelLimit.maxPixels)
                 say("\(path): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
@@ -82,11 +85,13 @@ struct Segment: ParsableCommand {
                 }
                 for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, area.name)) }
                 say("  wrote \(r.files.joined(separator: ", "))")
+                written += r.files.map { String($0.dropFirst(run.path.count + 1)) }
             } catch {
                 failures += 1
                 Console.err("error: \(error)")
             }
         }
+        try run.finish(outputs: written + ["run.json"])
         if failures > 0 { throw ExitCode(1) }
     }
 }

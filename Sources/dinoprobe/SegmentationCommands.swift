@@ -23,8 +23,8 @@ struct TrainSeg: ParsableCommand {
     @Option(name: .customLong("resolution"), help: .hidden)
     var deprecatedResolution: Int?
 
-    @Option(help: "Optimizer steps (Meta: 40000).")
-    var iters: Int = 40_000
+    @Option(help: "Optimizer steps. Default: as many passes over the training images as Meta's 40,000 steps of 16 make over ADE20K (about 32), between 100 and 40,000.")
+    var iters: Int?
 
     @Option(help: "Training batch size.")
     var batchSize: Int = 16
@@ -50,16 +50,16 @@ struct TrainSeg: ParsableCommand {
 
     func validate() throws {
         try Check.multiple(size ?? deprecatedResolution ?? 448, of: 16, 16...4096, "--size")
-        try Check.range(iters, 1...100_000_000, "--iters")
+        try Check.optionalRange(iters, 1...100_000_000, "--iters")
         try Check.range(batchSize, 1...4096, "--batch-size")
         try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
         try Check.finite(weightDecay, 0...10, "--weight-decay")
-        try Check.optionalRange(warmup, 0...iters, "--warmup")
+        try Check.optionalRange(warmup, 0...(iters ?? 100_000_000), "--warmup")
     }
 
     func run() throws {
         let size = self.size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? 448
-        let run = try runOptions.open(prefix: "seg")
+        let run = try runOptions.open(prefix: "seg", command: self, resolved: ["size": size])
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let model = try modelOptions.load()
@@ -72,30 +72,53 @@ struct TrainSeg: ParsableCommand {
             val = nil
         }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
+        var settings = SegmentationSettings()
+        (settings.batchSize, settings.seed) = (batchSize, seed)
+        settings.iterations = iters ?? SegmentationSettings.defaultIterations(images: train.count, batchSize: batchSize)
+        (settings.learningRate, settings.weightDecay, settings.warmup) = (lr, weightDecay, warmup)
+        try run.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.data = RunRecord.DataRecord(root: train.root, splits: [train, val].compactMap { $0 }.reduce(into: [:]) {
+                $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
+            })
+            $0.seeds = ["seed": seed]
+            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps])
+        }
         let store = try SegmentationRun.store(model: model, dataset: train, resolution: size, flip: flip,
                                               batchSize: cacheOptions.extractBatchSize, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
-        var settings = SegmentationSettings()
-        (settings.iterations, settings.batchSize, settings.seed) = (iters, batchSize, seed)
-        (settings.learningRate, settings.weightDecay, settings.warmup) = (lr, weightDecay, warmup)
         let recipe = SegmentationRun.recipe(resolution: size)
         let metadata = HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: modelOptions.displayID,
                                     backboneFingerprint: model.fingerprint, classNames: train.classNames, palette: train.palette,
                                     inputResolution: size,
-                                    extra: ["ignore_index": "\(train.ignoreIndex)", "reduce_zero_label": "\(train.reduceZeroLabel)"])
-        say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features, \(iters) steps of batch \(batchSize)")
-        let head = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata, reporter: reporter)
+                                    extra: ["ignore_index": "\(train.ignoreIndex)", "reduce_zero_label": "\(train.reduceZeroLabel)",
+                                            "run_id": run.record.runID])
+        let stepSeconds = try SegmentationRun.secondsPerStep(store: store, classes: train.classCount, batchSize: batchSize)
+        say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
+            + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
+            + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
+        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, resolution: size, flip: flip),
+                                                  every: runOptions.checkpointEvery, resume: runOptions.resume)
+        let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
+                                                    checkpointing: checkpointing, reporter: reporter)
+        var outputs = ["head.safetensors", "train_log.csv"]
         try head.save(to: run.path + "/head.safetensors")
-        say("saved \(run.path)/head.safetensors")
-        guard let val else { return }
-        let (metrics, skipped) = try SegmentationRun.evaluate(head: head, model: model, dataset: val, batchSize: cacheOptions.extractBatchSize,
-                                                             maxPixels: pixelLimit.maxPixels, reporter: reporter)
-        try reportSkipped(skipped, split: "val", folder: run.url)
-        let result = metrics.result()
-        say(result.table())
-        try result.writeJSON(to: run.path + "/metrics.json")
-        say("wrote \(run.path)/metrics.json")
+        try AtomicFile.write(Data(log.csv().utf8), to: run.path + "/train_log.csv")
+        say("saved \(run.path)/head.safetensors, train_log.csv")
+        if let val {
+            let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, batchSize: cacheOptions.extractBatchSize,
+                                                          maxPixels: pixelLimit.maxPixels, reporter: reporter)
+            try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
+            let result = evaluation.metrics.result()
+            say(result.table())
+            try result.writeJSON(to: run.path + "/metrics.json")
+            try AtomicFile.write(Data(SegmentationImageScore.csv(evaluation.perImage).utf8), to: run.path + "/per_image.csv")
+            try AtomicFile.write(Data(evaluation.metrics.confusionCSV().utf8), to: run.path + "/confusion.csv")
+            outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
+            say("wrote \(run.path)/metrics.json, per_image.csv, confusion.csv")
+        }
+        try run.finish(outputs: outputs + ["run.json"])
     }
 }
 
@@ -137,7 +160,7 @@ struct EvalSeg: ParsableCommand {
     @Flag(help: "Ground truth stores background as 0 (ADE20K): map 0 to ignore and shift the rest down by one.")
     var reduceZeroLabel = false
 
-    @Option(help: "Folder for metrics.json (and, with --head, the predicted masks).")
+    @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.")
     var out: String?
 
     func validate() throws {
@@ -150,10 +173,11 @@ struct EvalSeg: ParsableCommand {
     }
 
     func run() throws {
-        let run = try out.map { try RunFolder($0, prefix: "eval-seg", overwrite: true, guarding: nil) }
+        let run = try out.map { try RunFolder($0, prefix: "eval-seg", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         let reporter = TerminalReporter.shared
-        let result: SegmentationResult
+        let metrics: SegmentationMetrics, perImage: [SegmentationImageScore]
+        var files: [String] = []
         if let head, let data {
             let segmenter = try LinearSegmenter.load(from: head)
             let val = try loadValidSegmentation(root: data, layout: layout, split: .val, folder: run?.url, reporter: reporter)
@@ -162,26 +186,39 @@ struct EvalSeg: ParsableCommand {
             }
             let model = try modelOptions.load()
             try segmenter.metadata.checkCompatible(recipe: segmenter.metadata.recipe(), backboneFingerprint: model.fingerprint)
-            let (metrics, skipped) = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, reporter: reporter) { index, mask, w, h in
+            try run?.update {
+                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+                $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.mask] })])
+            }
+            let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, reporter: reporter) { index, mask, w, h in
                 guard let run else { return }
-                let stem = URL(fileURLWithPath: val.samples[index].image).deletingPathExtension().lastPathComponent
+                let stem = URL(fileURLWithPath: val.samples[index].mask).deletingPathExtension().lastPathComponent
                 try PNGEncoder.writeIndexed(mask, width: w, height: h, palette: Array(val.palette.prefix(768)), to: run.path + "/pred/\(stem).png")
             }
-            try reportSkipped(skipped, split: "val", folder: run?.url)
-            result = metrics.result()
+            try reportSkipped(evaluation.skipped, split: "val", folder: run?.url)
+            (metrics, perImage) = (evaluation.metrics, evaluation.perImage)
+            if run != nil { files.append("pred/") }
         } else if let pred, let gt {
             let names = try classes.map(SegmentationFolder.readClassNames(at:)) ?? (0..<(numClasses ?? 0)).map { "class \($0)" }
-            let (metrics, skipped) = try MaskComparison.compare(predictions: pred, groundTruth: gt, classNames: names,
-                                                                ignoreIndex: UInt8(ignoreIndex), reduceZeroLabel: reduceZeroLabel, reporter: reporter)
-            try reportSkipped(skipped, split: "masks", folder: run?.url)
-            result = metrics.result()
+            try run?.update {
+                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(gt), splits: [:])
+            }
+            let comparison = try MaskComparison.compare(predictions: pred, groundTruth: gt, classNames: names,
+                                                        ignoreIndex: UInt8(ignoreIndex), reduceZeroLabel: reduceZeroLabel, reporter: reporter)
+            try reportSkipped(comparison.skipped, split: "masks", folder: run?.url)
+            (metrics, perImage) = (comparison.metrics, comparison.perImage)
         } else {
             throw ValidationError("give --head with --data, or --pred with --gt")
         }
+        let result = metrics.result()
         say(result.table())
         if let run {
             try result.writeJSON(to: run.path + "/metrics.json")
-            say("wrote \(run.path)/metrics.json")
+            try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: run.path + "/per_image.csv")
+            try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: run.path + "/confusion.csv")
+            files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
+            try run.finish(outputs: files + ["run.json"])
+            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }
     }
 }

@@ -89,9 +89,9 @@ struct TrainLinear: ParsableCommand {
     func run() throws {
         let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? .clsAvgpool
         let blocks = self.blocks ?? deprecated(deprecatedLayers, old: "--layers N", new: "--blocks N") ?? 1
-        let run = try runOptions.open(prefix: "linear")
+        let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks])
         defer { run.close() }
-        let (train, val) = try loadSplits(blocks: blocks, folder: run.url)
+        let (train, val) = try loadSplits(blocks: blocks, run: run)
         var settings = LinearProbeSettings()
         let rates = lrs.flattened()
         if !rates.isEmpty { settings.learningRates = rates }
@@ -104,21 +104,30 @@ struct TrainLinear: ParsableCommand {
         settings.seed = seed
         let selection: ProbeSelection = selectOn == .val ? .val : .holdout(fraction: holdout)
         say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectOn == .val ? "val" : "held-out train")")
-        let outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
-                                          settings: settings, reporter: TerminalReporter.shared)
+        let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
+        var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
+                                          settings: settings, checkpointing: checkpointing, reporter: TerminalReporter.shared)
+        outcome.head.metadata.extra["run_id"] = run.record.runID
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
         let files = try outcome.write(to: run.path, title: "Linear probe, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
-        say("\nsaved \(run.path)/\(files.joined(separator: ", "))")
+        try run.finish(outputs: files + ["run.json"])
+        say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }
 
     /// Train and val features: from features files, or extracted (cached) from a data set.
-    func loadSplits(blocks: Int, folder: URL) throws -> (train: FeatureSplit, val: FeatureSplit) {
+    func loadSplits(blocks: Int, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
+        let folder = run.url
+        try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {
             let train = try FeaturesFile.read(path: featuresFile)
             let val = try FeaturesFile.read(path: valFeaturesFile, classNames: train.classNames)
             try train.checkMatches(val)
+            try run.update {
+                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(featuresFile),
+                                               splits: ["train": .init(paths: train.paths), "val": .init(paths: val.paths)])
+            }
             return (train, val)
         }
         // The weights first: a missing checkpoint should not cost a data-set download.
@@ -130,6 +139,11 @@ struct TrainLinear: ParsableCommand {
         let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
         guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
         say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
+        try run.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
+                                                                         "val": .init(paths: valSet.samples.map(\.path))])
+        }
         let stored = FeatureCache.storedBlocks(forRecipe: blocks, depth: model.config.numHiddenLayers)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,

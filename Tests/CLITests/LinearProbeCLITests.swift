@@ -20,9 +20,19 @@ final class LinearProbeCLITests: XCTestCase {
         let common = ["--model", CLI.tinyModel, "--data", data, "--size", "64", "--cache-dir", cache]
         let train = try CLI.run(["train-linear"] + common + ["--epochs", "4", "--iters-per-epoch", "50", "--batch-size", "16", "--out", run])
         XCTAssertEqual(train.status, 0, train.stderr)
-        for file in ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json", "skipped-train.txt"] {
+        for file in ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json", "skipped-train.txt",
+                     "train_log.csv", "run.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/checkpoint.safetensors"), "a finished run keeps no checkpoint")
+        try checkRunRecord(run + "/run.json", command: "train-linear", options: ["epochs": 4, "iters-per-epoch": 50, "batch-size": 16,
+                                                                                  "tokens": "cls+avgpool", "blocks": 1, "seed": 0],
+                           outputs: ["head.safetensors", "train_log.csv"], dataRoot: data)
+        // train_log.csv: one row per step and learning rate (4 x 50 steps x 13 rates).
+        let log = try String(contentsOfFile: run + "/train_log.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(log.first, "step,series,learning_rate,loss")
+        XCTAssertEqual(log.count, 1 + 200 * 13)
+        XCTAssertTrue(log[1].hasPrefix("1,1e-05,"), String(log[1]))
         XCTAssertTrue(train.stdout.contains("<- best"), train.stdout)
         let grid = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/grid.json"))) as! [String: Any]
         let scores = (grid["grid"] as? [String: Any])?["selectionAccuracy"] as? [Double]
@@ -37,6 +47,9 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(head.tensors["weight"]?.shape, [4, 96])
         XCTAssertEqual(head.tensors["bias"]?.shape, [4])
         XCTAssertTrue(head.metadata.values.contains { $0.contains("cls+avgpool") })
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
+        XCTAssertEqual(try LinearClassifier.load(from: run + "/head.safetensors").metadata.extra["run_id"], record["runID"] as? String,
+                       "the head points back to its run record")
 
         // eval-linear reproduces the val top-1; the second run reads features from the cache.
         let evalOut = dir.appendingPathComponent("eval").path
@@ -46,6 +59,13 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertTrue(eval.stderr.contains("from the cache"), eval.stderr)
         let again = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalOut + "/metrics.json"))) as! [String: Any]
         XCTAssertEqual(again["top1"] as? Double ?? -1, top1, accuracy: 1e-12)
+        // predictions.csv: one row per val image; its correct column gives the same top-1.
+        let predictions = try String(contentsOfFile: evalOut + "/predictions.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(predictions.first, "path,true_label,correct,pred_1,prob_1,pred_2,prob_2,pred_3,prob_3,pred_4,prob_4")
+        XCTAssertEqual(predictions.count, 1 + 24)
+        let correct = predictions.dropFirst().filter { $0.split(separator: ",")[2] == "true" }.count
+        XCTAssertEqual(Double(correct) / 24, top1, accuracy: 1e-12)
+        try checkRunRecord(evalOut + "/run.json", command: "eval-linear", options: ["split": "val"], outputs: ["predictions.csv"], dataRoot: data)
 
         // classify prints the classes with probabilities; a bad file makes the exit code non-zero.
         let image = try FileManager.default.contentsOfDirectory(atPath: data + "/val/\(firstClass)").sorted().first!
@@ -55,6 +75,13 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(classify.stdout.split(separator: "\n").count, 5)  // path + 4 classes
         let bad = try CLI.run(["classify", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", data + "/train/\(firstClass)/zz_broken.png"])
         XCTAssertNotEqual(bad.status, 0)
+        // classify takes folders (recursively) and writes predictions.csv with --out.
+        let classifyOut = dir.appendingPathComponent("classified").path
+        let folders = try CLI.run(["classify", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", data + "/val", "--out", classifyOut])
+        XCTAssertEqual(folders.status, 0, folders.stderr)
+        let classified = try String(contentsOfFile: classifyOut + "/predictions.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(classified.count, 1 + 24)
+        XCTAssertTrue(classified[1].hasPrefix(data + "/val/"), String(classified[1]))
 
         // A second train-linear reuses the cache and refuses to overwrite the first run's head.
         let refused = try CLI.run(["train-linear"] + common + ["--epochs", "1", "--iters-per-epoch", "0", "--out", run])
@@ -71,9 +98,47 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertTrue(third.stderr.contains("extract train"), third.stderr)
 
         // knn on the same cache.
-        let knn = try CLI.run(["knn", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--cache-dir", cache, "--k", "5", "10"])
+        let knnOut = dir.appendingPathComponent("knn").path
+        let knn = try CLI.run(["knn", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--cache-dir", cache, "--k", "5", "10",
+                               "--out", knnOut])
         XCTAssertEqual(knn.status, 0, knn.stderr)
         XCTAssertTrue(knn.stdout.contains("top-1"), knn.stdout)
+        for k in [5, 10] {
+            let rows = try String(contentsOfFile: knnOut + "/predictions-k\(k).csv", encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual(rows.count, 1 + 24, "k \(k)")
+        }
+        try checkRunRecord(knnOut + "/run.json", command: "knn", options: ["k": [5, 10], "temperature": 0.07], outputs: ["knn.json"], dataRoot: data)
+    }
+
+    /// run.json names the tool, the command line, every option's resolved value, the backbone,
+    /// the data and the seeds, and lists the outputs of a finished run.
+    func checkRunRecord(_ path: String, command: String, options expected: [String: Any], outputs: [String], dataRoot: String) throws {
+        let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        let tool = try XCTUnwrap(record["tool"] as? [String: Any])
+        XCTAssertEqual(tool["version"] as? String, "0.1.0")
+        XCTAssertNotNil((tool["commit"] as? String).flatMap { $0.count >= 7 ? $0 : nil }, "\(tool)")
+        XCTAssertEqual((record["command"] as? [String])?.dropFirst().first, command)
+        XCTAssertEqual(record["status"] as? String, "finished")
+        for key in ["startedAt", "finishedAt", "runID", "host", "workingDirectory"] { XCTAssertNotNil(record[key], key) }
+        let host = try XCTUnwrap(record["host"] as? [String: Any])
+        XCTAssertGreaterThan(host["logicalCPUs"] as? Int ?? 0, 0)
+        let backbone = try XCTUnwrap(record["backbone"] as? [String: Any])
+        XCTAssertEqual((backbone["fingerprint"] as? String)?.count, 16)
+        XCTAssertEqual(backbone["precision"] as? String, "f32")
+        XCTAssertEqual(backbone["device"] as? String, "cpu")
+        XCTAssertNotNil(backbone["threads"] as? Int)
+        let data = try XCTUnwrap(record["data"] as? [String: Any])
+        XCTAssertEqual(data["root"] as? String, dataRoot)
+        let splits = try XCTUnwrap(data["splits"] as? [String: [String: Any]])
+        XCTAssertTrue(splits.values.allSatisfy { ($0["fingerprint"] as? String)?.count == 16 && ($0["files"] as? Int ?? 0) > 0 }, "\(splits)")
+        let options = try XCTUnwrap(record["options"] as? [String: Any])
+        for key in ["model", "threads", "precision", "device"] { XCTAssertNotNil(options[key], "option \(key) is recorded") }
+        for (key, value) in expected {
+            XCTAssertEqual(options[key].map { "\($0)" }, "\(value)", "option \(key)")
+        }
+        XCTAssertFalse(options.keys.contains { $0.hasPrefix("deprecated") })
+        let written = try XCTUnwrap(record["outputs"] as? [String])
+        for file in outputs + ["run.json"] { XCTAssertTrue(written.contains(file), "\(file) in \(written)") }
     }
 
     func testFeaturesFileFromExtractTrainsAHead() throws {

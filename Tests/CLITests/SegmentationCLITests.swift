@@ -32,6 +32,20 @@ final class SegmentationCLITests: XCTestCase {
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let again = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalOut + "/metrics.json"))) as! [String: Any]
         XCTAssertEqual(again["mIoU"] as? Double ?? -1, mIoU, accuracy: 1e-9)
+        // per_image.csv: one row per val image; confusion.csv: label x prediction pixel counts
+        // whose diagonal and row sums give the per-class intersections and label areas.
+        let perImage = try String(contentsOfFile: evalOut + "/per_image.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(perImage.first, "image,mask,pixels,ignored,accuracy,mean_iou,labelled_classes")
+        XCTAssertEqual(perImage.count, 1 + 12)
+        XCTAssertTrue(perImage.dropFirst().allSatisfy { $0.split(separator: ",")[2] == "4096" }, "64 x 64 pixels each")
+        let confusion = try String(contentsOfFile: evalOut + "/confusion.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst().map { $0.split(separator: ",").dropFirst().map { Int64($0)! } }
+        let intersect = again["areaIntersect"] as? [Int64] ?? [], label = again["areaLabel"] as? [Int64] ?? []
+        XCTAssertEqual(confusion.indices.map { confusion[$0][$0] }, intersect)
+        XCTAssertEqual(confusion.map { $0.reduce(0, +) }, label)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: evalOut + "/run.json"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/train_log.csv"))
+        XCTAssertEqual(try String(contentsOfFile: run + "/train_log.csv", encoding: .utf8).split(separator: "\n").count, 1 + 400)
 
         // eval-seg on prediction folders (any tool's masks) gives the same numbers again.
         let folders = try CLI.run(["eval-seg", "--pred", evalOut + "/pred", "--gt", data + "/masks/val", "--classes", data + "/classes.txt"])
@@ -47,12 +61,23 @@ final class SegmentationCLITests: XCTestCase {
         // segment writes a mask of the image's own size and an overlay with a legend.
         let image = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: data + "/images/val").sorted().first)
         let segOut = dir.appendingPathComponent("seg").path
-        let seg = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", data + "/images/val/" + image, "--out", segOut])
+        let seg = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", data + "/images/val/" + image, "--out", segOut],
+                              in: dir)
         XCTAssertEqual(seg.status, 0, seg.stderr)
-        let stem = (image as NSString).deletingPathExtension
+        let stem = "shapes/images/val/" + (image as NSString).deletingPathExtension  // the input's path, mirrored under --out
         let mask = try MaskDecoder.decode(path: segOut + "/\(stem).mask.png")
         XCTAssertEqual([mask.width, mask.height], [64, 64])
         let overlay = try ImageDecoder.decode(path: segOut + "/\(stem).overlay.png")
+        // Two images of the same name in different folders, given as folders: both kept.
+        try FileManager.default.createDirectory(atPath: dir.path + "/two/a", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.path + "/two/b", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: data + "/images/val/" + image, toPath: dir.path + "/two/a/same.png")
+        try FileManager.default.copyItem(atPath: data + "/images/val/" + image, toPath: dir.path + "/two/b/same.png")
+        let both = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "two", "--out", "both"], in: dir)
+        XCTAssertEqual(both.status, 0, both.stderr)
+        for folder in ["a", "b"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/both/two/\(folder)/same.mask.png"), folder)
+        }
         XCTAssertGreaterThanOrEqual(overlay.height, 64)  // the legend may be taller than a tiny image
         XCTAssertGreaterThan(overlay.width, 64)  // the legend panel
         XCTAssertTrue(seg.stdout.contains("%"), seg.stdout)
@@ -61,8 +86,8 @@ final class SegmentationCLITests: XCTestCase {
     func testSegmentWithoutHeadWritesPCAAndClusters() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let image = CLI.fixtureImages + "/rgb_300x200.jpg"
-        let r = try CLI.run(["segment", "--model", CLI.tinyModel, image, "--clusters", "3", "--resolution", "64", "--out", dir.path])
+        let r = try CLI.run(["segment", "--model", CLI.tinyModel, "rgb_300x200.jpg", "--clusters", "3", "--resolution", "64", "--out", dir.path],
+                            in: URL(fileURLWithPath: CLI.fixtureImages))
         XCTAssertEqual(r.status, 0, r.stderr)
         for suffix in ["pca", "clusters", "clusters-overlay"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("rgb_300x200.\(suffix).png").path), suffix)

@@ -93,7 +93,7 @@ final class NumberTests: HostileTestCase {
         settings.epochs = 3
         settings.iterationsPerEpoch = 20
         settings.batchSize = 8
-        let (grid, result) = try LinearProbe.train(data, selection: data, classes: 2, settings: settings,
+        let (grid, result, _) = try LinearProbe.train(data, selection: data, classes: 2, settings: settings,
                                                    metadata: HeadMetadata(kind: .classifier, classNames: ["a", "b"]))
         XCTAssertNotNil(result.divergedAtStep[1], "the 1e10 head should diverge")
         XCTAssertNil(result.divergedAtStep[0], "the 1e-10 head should not")

@@ -8,8 +8,9 @@ public struct BatchSampler: Sendable {
     public let count: Int
     /// Indices per batch (at most `count`).
     public let batchSize: Int
-    private var order: [Int] = []
-    private var cursor = 0
+    /// The permutation being walked, and the position in it (saved in training states).
+    var order: [Int] = []
+    var cursor = 0
 
     public init(count: Int, batchSize: Int) throws {
         try require(count > 0 && batchSize > 0, "batch sampler", "\(count) samples in batches of \(batchSize)")

@@ -90,10 +90,7 @@ public struct KNNClassifier: Sendable {
         guard queries.count == labels.count * dim else {
             throw MetricsError.shapeMismatch("\(queries.count) query values for \(labels.count) labels x \(dim) dims")
         }
-        return try classScores(queries: queries).map {
-            KNNResult(k: $0.k, effectiveK: $0.effectiveK,
-                      metrics: try ClassificationMetrics(scores: $0.scores, labels: labels, classNames: classNames))
-        }
+        return try classScores(queries: queries).map { try KNNResult($0, labels: labels, classNames: classNames) }
     }
 
     /// Cosine similarities of query rows start..<start+rows against all train rows.
@@ -144,4 +141,11 @@ public struct KNNResult: Codable, Sendable, Equatable {
     public let k: Int
     public let effectiveK: Int
     public let metrics: ClassificationMetrics
+
+    /// Scores one k's class scores against `labels`.
+    public init(_ scores: KNNScores, labels: [Int], classNames: [String]) throws {
+        k = scores.k
+        effectiveK = scores.effectiveK
+        metrics = try ClassificationMetrics(scores: scores.scores, labels: labels, classNames: classNames)
+    }
 }

@@ -82,6 +82,8 @@ public struct LinearProbeOutcome: Sendable {
     public var trainSamples: Int
     public var selectionSamples: Int
     public var valSamples: Int
+    /// Every step's learning rate and loss, per head.
+    public var log: TrainingLog
 
     /// The grid table: every rate with its scores, the chosen one marked.
     public var table: String { LinearProbe.table(grid) }
@@ -102,7 +104,7 @@ public enum LinearProbe {
     /// the backbone, the classes and the learning rate, so dinoprobe can use it on new images.
     public static func run(train: FeatureSplit, val: FeatureSplit, tokens: FeatureTokens = .clsAvgpool, blocks: Int = 1,
                            selection: ProbeSelection = .holdout(fraction: 0.1), settings: LinearProbeSettings = LinearProbeSettings(),
-                           reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
+                           checkpointing: Checkpointing? = nil, reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
         try train.checkMatches(val)
         let trainRows = try train.labelled(tokens, blocks: blocks)
         let valRows = try val.labelled(tokens, blocks: blocks)
@@ -122,8 +124,8 @@ public enum LinearProbe {
                                     inputResolution: recipe.preprocessing.size, extra: ["selected_on": selection.name])
         let total = totalSteps(samples: fitting.count, settings: settings)
         let task = reporter.task("train", total: total, unit: "steps")
-        var (grid, result) = try self.train(fitting, selection: choosing, classes: train.classNames.count, settings: settings,
-                                            metadata: metadata) { step, _, epoch, loss in
+        var (grid, result, log) = try self.train(fitting, selection: choosing, classes: train.classNames.count, settings: settings,
+                                                 metadata: metadata, checkpointing: checkpointing) { step, _, epoch, loss in
             task.update(step, note: String(format: "epoch %d/%d, mean loss %.4f", epoch, settings.epochs, loss))
         }
         task.finish(total)
@@ -133,14 +135,17 @@ public enum LinearProbe {
         let metrics = try ClassificationMetrics(scores: head.logits(features: valRows.values, count: valRows.count),
                                                 labels: valRows.labels, classNames: train.classNames)
         return LinearProbeOutcome(grid: result, head: head, valMetrics: metrics, settings: settings, recipe: recipe,
-                                  trainSamples: fitting.count, selectionSamples: choosing.count, valSamples: valRows.count)
+                                  trainSamples: fitting.count, selectionSamples: choosing.count, valSamples: valRows.count, log: log)
     }
 
     /// Trains the grid on `train` and scores every head on `selection`.
     /// `progress` receives (step, total steps, epoch, mean loss over the heads still training).
+    /// With `checkpointing`, the loop's whole state is saved as it goes, and a run resumed from
+    /// a saved state ends with exactly the grid an uninterrupted run gives.
     public static func train(_ train: LabelledFeatures, selection: LabelledFeatures, classes: Int,
-                             settings s: LinearProbeSettings, metadata: HeadMetadata,
-                             progress: (Int, Int, Int, Float) -> Void = { _, _, _, _ in }) throws -> (grid: LinearClassifierGrid, result: GridResult) {
+                             settings s: LinearProbeSettings, metadata: HeadMetadata, checkpointing: Checkpointing? = nil,
+                             progress: (Int, Int, Int, Float) -> Void = { _, _, _, _ in }) throws
+        -> (grid: LinearClassifierGrid, result: GridResult, log: TrainingLog) {
         try require(train.count > 0 && selection.count > 0, "linear probe",
                     "\(train.count) training and \(selection.count) selection samples; both must be non-empty")
         try s.check()
@@ -158,13 +163,33 @@ public enum LinearProbe {
         var sampler = try BatchSampler(count: train.count, batchSize: s.batchSize)
         var losses = [Float](repeating: 0, count: s.learningRates.count)
         var diverged = [Int?](repeating: nil, count: s.learningRates.count)
-        for step in 0..<total {
+        var log = TrainingLog(series: s.learningRates.map { "\($0)" })
+        var clock = try CheckpointClock(checkpointing, loop: "linear-probe",
+                                        settings: ProbeIdentity(settings: s, classes: classes, data: checkpointing == nil ? "" : fingerprint(train, selection)))
+        var first = 0
+        if let (state, step) = try clock.resumeState() {
+            try grid.restore(from: state, as: "grid")
+            try sgd.restore(from: state, as: "sgd")
+            try adamw.restore(from: state, as: "adamw")
+            try random.restore(from: state, as: "random")
+            try sampler.restore(from: state, as: "sampler")
+            try log.restore(from: state, as: "log")
+            guard step <= total, log.steps == step else { throw HeadError.badCheckpoint(path: "", reason: "step \(step) does not fit its log or \(total) steps") }
+            for g in diverged.indices {
+                let series = log.losses(ofSeries: g)
+                diverged[g] = series.firstIndex { !$0.isFinite }.map { $0 + 1 }
+                losses[g] = series.last ?? 0
+            }
+            first = step
+        }
+        for step in first..<total {
             let rows = train.rows(sampler.next(using: &random))
             let factor = schedule.factor(at: step)
             switch s.optimizer {
             case .sgd: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &sgd, learningRateFactor: factor)
             case .adamw: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &adamw, learningRateFactor: factor)
             }
+            log.append(learningRates: grid.learningRates.map { $0 * factor }, losses: losses)
             // A head whose loss leaves the finite numbers has diverged (each head has its own rows
             // of the weight matrix, so the others train on unaffected).
             for g in losses.indices where diverged[g] == nil && !losses[g].isFinite { diverged[g] = step + 1 }
@@ -173,6 +198,14 @@ public enum LinearProbe {
             }
             let finite = losses.indices.filter { diverged[$0] == nil }
             progress(step + 1, total, step / perEpoch + 1, finite.map { losses[$0] }.reduce(0, +) / Float(finite.count))
+            try clock.tick(step: step + 1) { state in
+                grid.save(into: &state, as: "grid")
+                sgd.save(into: &state, as: "sgd")
+                adamw.save(into: &state, as: "adamw")
+                random.save(into: &state, as: "random")
+                sampler.save(into: &state, as: "sampler")
+                log.save(into: &state, as: "log")
+            }
         }
         let scores = try grid.accuracies(features: selection.values, labels: selection.labels)
         // Highest top-1 wins; ties go to the lower cross-entropy on the selection split. Diverged
@@ -189,7 +222,24 @@ public enum LinearProbe {
                                 selectionAccuracy: scores, reportedAccuracy: nil, selectedOn: "holdout",
                                 bestIndex: best, finalLosses: losses, selectionLoss: selectionLoss, divergedAtStep: diverged,
                                 steps: total, seconds: Date().timeIntervalSince(start))
-        return (grid, result)
+        return (grid, result, log)
+    }
+
+    /// What a saved probe state must agree on to be resumed.
+    private struct ProbeIdentity: Encodable {
+        let settings: LinearProbeSettings
+        let classes: Int
+        let data: String
+    }
+
+    /// A fingerprint of the training and selection rows (values and labels).
+    private static func fingerprint(_ train: LabelledFeatures, _ selection: LabelledFeatures) -> String {
+        var h = FNV1a()
+        for part in [train, selection] {
+            part.values.withUnsafeBytes { h.combine($0) }
+            part.labels.withUnsafeBytes { h.combine($0) }
+        }
+        return h.hexDigest
     }
 
     /// The grid table: every rate with its scores, the chosen one marked.

@@ -9,7 +9,8 @@ import Support
 /// compared (missing, unreadable, different sizes) are skipped and listed.
 public enum MaskComparison {
     public static func compare(predictions: String, groundTruth: String, classNames: [String], ignoreIndex: UInt8,
-                               reduceZeroLabel: Bool, reporter: Reporter = SilentReporter()) throws -> (metrics: SegmentationMetrics, skipped: [SkippedInput]) {
+                               reduceZeroLabel: Bool, reporter: Reporter = SilentReporter()) throws
+        -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
         let names: [String]
         do { names = try FileSystem.list(groundTruth).filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") } } catch {
             throw DatasetError.badFile(path: groundTruth, reason: "cannot list the folder (\(error))")
@@ -18,6 +19,7 @@ public enum MaskComparison {
         var metrics = try SegmentationMetrics(numClasses: classNames.count, ignoreIndex: Int(ignoreIndex), classNames: classNames)
         let table = LabelMapping.table(reduceZeroLabel: reduceZeroLabel, ignoreIndex: ignoreIndex)
         var skipped: [SkippedInput] = []
+        var perImage: [SegmentationImageScore] = []
         let task = reporter.task("evaluate", total: names.count, unit: "masks")
         for (i, name) in names.enumerated() {
             let truthPath = groundTruth + "/" + name, predictionPath = predictions + "/" + name
@@ -28,13 +30,14 @@ public enum MaskComparison {
                     throw DatasetError.sizeMismatch(image: truthPath, mask: predictionPath, imageSize: [truth.width, truth.height],
                                                     maskSize: [prediction.width, prediction.height])
                 }
-                try metrics.add(prediction: prediction.labels, label: LabelMapping.apply(table, to: truth.labels))
+                perImage.append(try metrics.addImage(prediction: prediction.labels, label: LabelMapping.apply(table, to: truth.labels),
+                                                     image: predictionPath, mask: truthPath))
             } catch {
                 skipped.append(SkippedInput(index: i, path: predictionPath, reason: "\(error)"))
             }
             task.update(i + 1)
         }
         task.finish(names.count)
-        return (metrics, skipped)
+        return (metrics, skipped, perImage)
     }
 }

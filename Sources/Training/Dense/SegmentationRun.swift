@@ -8,6 +8,18 @@ import Support
 
 /// Settings of the linear segmentation recipe (reference doc section 5).
 public struct SegmentationSettings: Sendable, Codable, Equatable {
+    /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
+    public static let metaIterations = 40_000, metaBatchSize = 16, metaTrainImages = 20_210
+
+    /// The default number of steps for `images` training images in batches of `batchSize`: as
+    /// many passes over the data as Meta's recipe makes over ADE20K (about 31.7), at least 100
+    /// steps and at most Meta's 40,000 (which an ADE20K-sized set gets).
+    public static func defaultIterations(images: Int, batchSize: Int) -> Int {
+        let passes = Double(metaIterations * metaBatchSize) / Double(metaTrainImages)
+        let steps = (passes * Double(max(images, 1)) / Double(max(batchSize, 1))).rounded(.up)
+        return Int(min(max(steps, 100), Double(metaIterations)))
+    }
+
     /// Optimizer steps (Meta: 40,000).
     public var iterations = 40_000
     public var batchSize = 16
@@ -41,9 +53,7 @@ public enum SegmentationRun {
     public static func store(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool, batchSize: Int,
                              cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                              reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
-        let key = FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe(resolution: resolution).preprocessing,
-                                       blocks: 1, flip: flip, files: dataset.samples.flatMap { [$0.image, $0.mask] },
-                                       extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"])
+        let key = storeKey(model: model, dataset: dataset, resolution: resolution, flip: flip)
         let expectation = PatchFeatureStore.Expectation(dim: model.config.hiddenSize, resolution: resolution,
                                                         classes: dataset.classCount, ignoreIndex: dataset.ignoreIndex)
         if let cacheFolder {
@@ -69,6 +79,14 @@ public enum SegmentationRun {
         return store
     }
 
+    /// What identifies a patch store: the weights, the recipe, the flip views, and every image
+    /// and mask (path, size, modification time) with the label semantics.
+    public static func storeKey(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool) -> String {
+        FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe(resolution: resolution).preprocessing,
+                             blocks: 1, flip: flip, files: dataset.samples.flatMap { [$0.image, $0.mask] },
+                             extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"])
+    }
+
     private static func build(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool, batchSize: Int,
                               to path: String, maxPixels: Int, reporter: Reporter) throws -> PatchFeatureStore {
         try PatchFeatureStore.build(model: model, images: dataset.samples.map(\.image),
@@ -77,9 +95,13 @@ public enum SegmentationRun {
                                     maxPixels: maxPixels, reporter: reporter)
     }
 
-    /// AdamW with warm-up then cosine over random batches of the store's views.
+    /// AdamW with warm-up then cosine over random batches of the store's views. With
+    /// `checkpointing`, the whole loop state is saved as it goes, and a run resumed from a saved
+    /// state ends with exactly the head an uninterrupted run gives. Returns the head and the
+    /// per-step log.
     public static func train(store: PatchFeatureStore, classes: Int, settings s: SegmentationSettings, metadata: HeadMetadata,
-                             reporter: Reporter = SilentReporter()) throws -> LinearSegmenter {
+                             checkpointing: Checkpointing? = nil,
+                             reporter: Reporter = SilentReporter()) throws -> (head: LinearSegmenter, log: TrainingLog) {
         guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0,
               s.weightDecay.isFinite, s.weightDecay >= 0 else {
             throw TrainingError.badOption("iterations, batch size and learning rate must be positive, weight decay finite and non-negative")
@@ -90,34 +112,88 @@ public enum SegmentationRun {
         // One stream of random numbers for batches and dropout masks, as before batches were sampled apart.
         var random = SeededRandom(seed: s.seed)
         var sampler = try BatchSampler(count: store.count, batchSize: s.batchSize)
-        let task = reporter.task("train", total: s.iterations, unit: "steps")
+        var log = TrainingLog(series: ["head"])
+        var clock = try CheckpointClock(checkpointing, loop: "linear-segmentation", settings: Identity(settings: s, classes: classes))
+        var first = 0
         var smoothed: Float?
-        for step in 0..<s.iterations {
+        if let (state, step) = try clock.resumeState() {
+            try head.restore(from: state, as: "head")
+            try optimizer.restore(from: state, as: "adamw")
+            try random.restore(from: state, as: "random")
+            try sampler.restore(from: state, as: "sampler")
+            try log.restore(from: state, as: "log")
+            guard step <= s.iterations, log.steps == step else {
+                throw HeadError.badCheckpoint(path: "", reason: "step \(step) does not fit its log or \(s.iterations) steps")
+            }
+            for loss in log.losses(ofSeries: 0) { smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss }
+            first = step
+        }
+        let task = reporter.task("train", total: s.iterations, unit: "steps")
+        if first > 0 { task.update(first, note: "resumed") }
+        for step in first..<s.iterations {
             let indices = sampler.next(using: &random)
             let (features, labels) = try store.batch(indices)
+            let rate = schedule.learningRate(base: s.learningRate, step: step)
             let loss = try head.trainStep(features: features, batch: indices.count, height: store.gridHeight, width: store.gridWidth,
                                           labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
-                                          optimizer: &optimizer, learningRate: schedule.learningRate(base: s.learningRate, step: step),
-                                          random: &random)
+                                          optimizer: &optimizer, learningRate: rate, random: &random)
             guard loss.isFinite else {
                 throw TrainingError.diverged("the loss became \(loss) at step \(step + 1) of \(s.iterations) (learning rate \(s.learningRate)); lower the learning rate")
             }
+            log.append(learningRates: [rate], losses: [loss])
             smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss
             task.update(step + 1, note: String(format: "loss %.4f", smoothed ?? loss))
+            try clock.tick(step: step + 1) { state in
+                head.save(into: &state, as: "head")
+                optimizer.save(into: &state, as: "adamw")
+                random.save(into: &state, as: "random")
+                sampler.save(into: &state, as: "sampler")
+                log.save(into: &state, as: "log")
+            }
         }
         task.finish(s.iterations, note: String(format: "loss %.4f", smoothed ?? 0))
-        return head
+        return (head, log)
+    }
+
+    /// Seconds one training step takes here on `store` (the faster of two timed steps of a
+    /// throwaway head; the run itself is not touched), for the time estimate at the start.
+    public static func secondsPerStep(store: PatchFeatureStore, classes: Int, batchSize: Int) throws -> Double {
+        var head = try LinearSegmenter(dim: store.dim, classes: classes, seed: 0)
+        var optimizer = AdamW(weightDecay: 1e-3)
+        var random = SeededRandom(seed: 0)
+        var sampler = try BatchSampler(count: store.count, batchSize: batchSize)
+        var best = Double.infinity
+        for _ in 0..<2 {
+            let start = Date()
+            let indices = sampler.next(using: &random)
+            let (features, labels) = try store.batch(indices)
+            _ = try head.trainStep(features: features, batch: indices.count, height: store.gridHeight, width: store.gridWidth,
+                                   labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
+                                   optimizer: &optimizer, learningRate: 1e-3, random: &random)
+            best = min(best, Date().timeIntervalSince(start))
+        }
+        return best
+    }
+
+    /// What a saved segmentation state must agree on to be resumed (the store is named by the
+    /// caller's `Checkpointing.inputs`).
+    private struct Identity: Encodable {
+        let settings: SegmentationSettings
+        let classes: Int
     }
 
     /// Evaluates `head` on `dataset` at the original mask sizes: features of the head's own recipe
     /// (its resolution and statistics), logits upsampled bilinearly to each mask. Bad pairs are skipped and returned.
     /// `onPrediction` receives each predicted mask (sample index, labels, width, height).
+    /// Returns the metrics over the whole split, the skipped pairs and every image's own scores.
     public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, batchSize: Int = 8, maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
-                                onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws -> (metrics: SegmentationMetrics, skipped: [SkippedInput]) {
+                                onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws
+        -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
         var metrics = try SegmentationMetrics(numClasses: dataset.classCount, ignoreIndex: Int(dataset.ignoreIndex), classNames: dataset.classNames)
         let recipe = try head.metadata.recipe()
         let extractor = try FeatureExtractor(model: model, preprocessing: recipe.preprocessing, batchSize: batchSize, maxPixels: maxPixels)
         var skipped: [SkippedInput] = []
+        var perImage: [SegmentationImageScore] = []
         let task = reporter.task("evaluate", total: dataset.count, unit: "images")
         try extractor.run(paths: dataset.samples.map(\.image), onBatch: { batch in
             let out = batch.output
@@ -129,11 +205,12 @@ public enum SegmentationRun {
                 }
                 let prediction = try head.predict(features: Array(out.patchTokens(b)), batch: 1, height: out.gridHeight,
                                                   width: out.gridWidth, outputHeight: mask.height, outputWidth: mask.width)
-                try metrics.add(prediction: prediction, label: mask.labels)
+                perImage.append(try metrics.addImage(prediction: prediction, label: mask.labels, image: dataset.samples[index].image,
+                                                     mask: dataset.samples[index].mask))
                 try onPrediction?(index, prediction, mask.width, mask.height)
             }
         }, onSkip: { skipped.append($0) }, onProgress: { task.update($0) })
         task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
-        return (metrics, skipped)
+        return (metrics, skipped, perImage)
     }
 }

@@ -17,7 +17,8 @@ extension LinearProbeOutcome {
     }
 
     /// Saves the run's results in `folder`: head.safetensors, metrics.json, confusion.csv,
-    /// confusion.png and grid.json (each written whole or not at all). Returns the file names.
+    /// confusion.png, grid.json and train_log.csv (each written whole or not at all). Returns
+    /// the file names.
     @discardableResult
     public func write(to folder: String, title: String) throws -> [String] {
         try head.save(to: folder + "/head.safetensors")
@@ -26,6 +27,7 @@ extension LinearProbeOutcome {
                                             fingerprint: head.metadata.backboneFingerprint, trainSamples: trainSamples,
                                             selectionSamples: selectionSamples, valSamples: valSamples),
                                     to: folder + "/grid.json")
-        return ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json"]
+        try AtomicFile.write(Data(log.csv().utf8), to: folder + "/train_log.csv")
+        return ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json", "train_log.csv"]
     }
 }
