@@ -50,7 +50,10 @@ struct BenchBackbone: ParsableCommand {
     var repeats: Int = 5
 
     @Option(help: "JPEGs in the end-to-end extraction run.")
-    var images: Int = 96
+    var imageCount: Int = 96
+
+    @Option(name: .customLong("images"), help: .hidden)
+    var deprecatedImages: Int?
 
     @Option(help: "Where the backbone runs: cpu or cuda.")
     var device: ComputeDevice = .cpu
@@ -68,7 +71,7 @@ struct BenchBackbone: ParsableCommand {
 
     func validate() throws {
         try Check.range(repeats, 1...1000, "--repeats")
-        try Check.range(images, 1...100_000, "--images")
+        try Check.range(deprecatedImages ?? imageCount, 1...100_000, "--image-count")
         for b in batchSizes.flattened() { try Check.range(b, 1...1024, "--batch-sizes") }
     }
 
@@ -140,6 +143,7 @@ struct BenchBackbone: ParsableCommand {
                          precision.rawValue, maxDiff, meanDiff, scale))
         }
 
+        let images = deprecated(deprecatedImages, old: "--images", new: "--image-count") ?? imageCount
         let jpegs = try generatedJPEGs(in: work.appendingPathComponent("jpegs"), count: images)
         let extractor = try FeatureExtractor(model: backbone, preprocessing: Preprocessing(), batchSize: 32)
         _ = try extractor.run(paths: Array(jpegs.prefix(32)), onBatch: { _ in })

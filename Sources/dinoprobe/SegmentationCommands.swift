@@ -160,6 +160,8 @@ struct EvalSeg: ParsableCommand {
     @Flag(help: "Ground truth stores background as 0 (ADE20K): map 0 to ignore and shift the rest down by one.")
     var reduceZeroLabel = false
 
+    @OptionGroup var pixelLimit: PixelLimitOption
+
     @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.")
     var out: String?
 
@@ -190,7 +192,8 @@ struct EvalSeg: ParsableCommand {
                 $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
                 $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.mask] })])
             }
-            let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, reporter: reporter) { index, mask, w, h in
+            let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, maxPixels: pixelLimit.maxPixels,
+                                                          reporter: reporter) { index, mask, w, h in
                 guard let run else { return }
                 let stem = URL(fileURLWithPath: val.samples[index].mask).deletingPathExtension().lastPathComponent
                 try PNGEncoder.writeIndexed(mask, width: w, height: h, palette: Array(val.palette.prefix(768)), to: run.path + "/pred/\(stem).png")

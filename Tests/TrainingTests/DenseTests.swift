@@ -76,3 +76,18 @@ final class DenseTests: XCTestCase {
         XCTAssertEqual(Array(overlay.pixels[ignoredPixel..<(ignoredPixel + 3)]), [100, 100, 100])
     }
 }
+
+/// train-seg's default budget: Meta's passes over the data, within bounds.
+final class SegmentationBudgetTests: XCTestCase {
+    func testDefaultStepsFollowTheDataSize() {
+        // ADE20K itself gets Meta's 40,000 steps of 16.
+        XCTAssertEqual(SegmentationSettings.defaultIterations(images: 20_210, batchSize: 16), 40_000)
+        // 1,000 images: 40,000 x 16 / 20,210 = 31.67 passes = 1,979.2 steps of 16, rounded up.
+        XCTAssertEqual(SegmentationSettings.defaultIterations(images: 1_000, batchSize: 16), 1_980)
+        // The same passes in batches of 8 take twice the steps.
+        XCTAssertEqual(SegmentationSettings.defaultIterations(images: 1_000, batchSize: 8), 3_959)
+        // Tiny sets get at least 100 steps; huge ones at most Meta's 40,000.
+        XCTAssertEqual(SegmentationSettings.defaultIterations(images: 40, batchSize: 16), 100)
+        XCTAssertEqual(SegmentationSettings.defaultIterations(images: 1_000_000, batchSize: 16), 40_000)
+    }
+}
