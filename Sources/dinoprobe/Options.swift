@@ -15,6 +15,7 @@ extension ProbeOptimizer: ExpressibleByArgument {}
 extension FeatureDType: ExpressibleByArgument {}
 extension DatasetSplit: ExpressibleByArgument {}
 extension Imagenette.Variant: ExpressibleByArgument {}
+extension LinearSegmenter.TensorNaming: ExpressibleByArgument {}
 
 /// Where the best learning rate is chosen.
 enum SelectOn: String, ExpressibleByArgument, CaseIterable {

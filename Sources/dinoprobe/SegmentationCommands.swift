@@ -41,6 +41,9 @@ struct TrainSeg: ParsableCommand {
     @Flag(help: "Also cache a mirrored view of every training image (doubles the views).")
     var flip = false
 
+    @Option(help: "Tensor names in head.safetensors: dinoprobe (bn.*, conv.*) or meta (batchnorm_layer.*, conv.*, as Meta's LinearHead); both load.")
+    var headNaming: LinearSegmenter.TensorNaming = .dinoprobe
+
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
@@ -103,7 +106,7 @@ struct TrainSeg: ParsableCommand {
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     checkpointing: checkpointing, reporter: reporter)
         var outputs = ["head.safetensors", "train_log.csv"]
-        try head.save(to: run.path + "/head.safetensors")
+        try head.save(to: run.path + "/head.safetensors", naming: headNaming)
         try AtomicFile.write(Data(log.csv().utf8), to: run.path + "/train_log.csv")
         say("saved \(run.path)/head.safetensors, train_log.csv")
         if let val {

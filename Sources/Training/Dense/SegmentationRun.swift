@@ -108,7 +108,8 @@ public enum SegmentationRun {
         }
         var head = try LinearSegmenter(dim: store.dim, classes: classes, seed: s.seed, metadata: metadata)
         var optimizer = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay)
-        let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1))
+        // Meta: linear warm-up from a ratio of 1e-6 of the rate, then cosine to 0.
+        let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1), warmupStart: 1e-6)
         // One stream of random numbers for batches and dropout masks, as before batches were sampled apart.
         var random = SeededRandom(seed: s.seed)
         var sampler = try BatchSampler(count: store.count, batchSize: s.batchSize)
