@@ -41,6 +41,9 @@ struct TrainSeg: ParsableCommand {
     @Flag(help: "Also cache a mirrored view of every training image (doubles the views).")
     var flip = false
 
+    @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based (Meta: 2,5,8,11 for ViT-S/B, 4,11,17,23 for L); default the last block.")
+    var layers: [CommaList<Int>] = []
+
     @Option(help: "Tensor names in head.safetensors: dinoprobe (bn.*, conv.*) or meta (batchnorm_layer.*, conv.*, as Meta's LinearHead); both load.")
     var headNaming: LinearSegmenter.TensorNaming = .dinoprobe
 
@@ -58,6 +61,9 @@ struct TrainSeg: ParsableCommand {
         try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
         try Check.finite(weightDecay, 0...10, "--weight-decay")
         try Check.optionalRange(warmup, 0...(iters ?? 100_000_000), "--warmup")
+        let chosen = layers.flattened()
+        for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
+        if zip(chosen, chosen.dropFirst()).contains(where: { $0 >= $1 }) { throw ValidationError("--layers: give block indices in increasing order") }
     }
 
     func run() throws {
@@ -66,6 +72,11 @@ struct TrainSeg: ParsableCommand {
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let model = try modelOptions.load()
+        let chosen = layers.flattened()
+        if let last = chosen.last, last >= model.config.numHiddenLayers {
+            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+        }
+        let recipe = SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen)
         let train = try dataOptions.loadValid(.train, folder: run.url, reporter: reporter)
         // A data set without a val split trains without evaluation; any other problem with the
         // val split (unreadable folder, bad class list) is an error, not "no val split".
@@ -85,13 +96,13 @@ struct TrainSeg: ParsableCommand {
                 $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
             })
             $0.seeds = ["seed": seed]
-            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps])
+            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps,
+                                                                  "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let store = try SegmentationRun.store(model: model, dataset: train, resolution: size, flip: flip,
+        let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip,
                                               batchSize: cacheOptions.extractBatchSize, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
-        let recipe = SegmentationRun.recipe(resolution: size)
         let metadata = HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: modelOptions.displayID,
                                     backboneFingerprint: model.fingerprint, classNames: train.classNames, palette: train.palette,
                                     inputResolution: size,
@@ -101,7 +112,7 @@ struct TrainSeg: ParsableCommand {
         say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, resolution: size, flip: flip),
+        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip),
                                                   every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     checkpointing: checkpointing, reporter: reporter)
