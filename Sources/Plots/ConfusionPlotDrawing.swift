@@ -2,8 +2,8 @@ import Foundation
 
 extension ConfusionPlot {
     func draw(on canvas: Canvas, _ l: ConfusionPlotLayout) {
-        let m = Double(ConfusionPlotLayout.margin), textSize = ConfusionPlotLayout.textSize
-        canvas.text(title, at: CGPoint(x: m, y: m), size: ConfusionPlotLayout.titleSize, .ink, bold: true, baseline: .top)
+        let m = Double(PlotStyle.margin), textSize = PlotStyle.textSize
+        canvas.title(title)
         canvas.text(l.subtitle, at: CGPoint(x: m, y: Double(l.matrixY) - 12 - canvas.lineHeight(size: textSize)),
                     size: textSize, .grey, baseline: .top)
         drawCells(on: canvas, l)
@@ -54,7 +54,7 @@ extension ConfusionPlot {
                         PlotColour.blues(1 - Double(y) / Double(max(1, rows - 1))))
         }
         canvas.frame(bar.insetBy(dx: -1, dy: -1), .grey)
-        let x = bar.maxX + 6, size = ConfusionPlotLayout.textSize
+        let x = bar.maxX + 6, size = PlotStyle.textSize
         canvas.text("100%", at: CGPoint(x: x, y: bar.minY), size: size, .ink, baseline: .top)
         canvas.text("0%", at: CGPoint(x: x, y: bar.maxY - canvas.lineHeight(size: size)), size: size, .ink, baseline: .top)
         if rows >= 60 { canvas.text("50%", at: CGPoint(x: x, y: bar.midY), size: size, .ink) }

@@ -2,9 +2,6 @@ import Foundation
 
 /// Where everything of a `ConfusionPlot` goes, in pixels.
 struct ConfusionPlotLayout {
-    static let margin = 16
-    static let titleSize = 16.0
-    static let textSize = 12.0
     static let barWidth = 14
 
     let k: Int
@@ -28,28 +25,28 @@ struct ConfusionPlotLayout {
 
     init(plot: ConfusionPlot) throws {
         let font = try Canvas.measuring()
-        let m = Self.margin
+        let m = PlotStyle.margin
         k = plot.classNames.count
         showNames = k <= 120
         cell = showNames ? min(44, max(10, 760 / k)) : max(1, 1200 / k)
         gap = cell >= 8 ? 1 : 0
         labels = showNames ? plot.classNames.map { PlotLabel.shortened($0, maxLength: plot.maxNameLength, font: font) } : []
-        let nameSize = min(Self.textSize, max(7, Double(cell) * 0.75))
+        let nameSize = min(PlotStyle.textSize, max(7, Double(cell) * 0.75))
         self.nameSize = nameSize
         countSize = min(11, Double(cell - gap) * 0.42)
         labelExtent = Int(labels.map { font.textWidth($0, size: nameSize) }.max() ?? 0) + 1
         let emptyRows = plot.confusion.contains { $0.allSatisfy { $0 == 0 } } ? ", grey: no samples" : ""
         subtitle = (showNames ? "rows: true class, columns: predicted, colour: share of the row"
             : "rows: true class, columns: predicted (\(k) classes, names left out)") + emptyRows
-        let line = font.lineHeight(size: Self.textSize)
+        let line = font.lineHeight(size: PlotStyle.textSize)
         axisTitleBand = Int(line.rounded(.up)) + 4
         let side = k * cell
         matrixX = m + axisTitleBand + labelExtent + (showNames ? 6 : 0)
-        matrixY = m + Int((font.lineHeight(size: Self.titleSize) + 4 + line).rounded(.up)) + 12
+        matrixY = m + Int((font.lineHeight(size: PlotStyle.titleSize) + 4 + line).rounded(.up)) + 12
         barX = matrixX + side + 16
-        let barRight = barX + Self.barWidth + 6 + Int(font.textWidth("100%", size: Self.textSize).rounded(.up))
-        let titleRight = m + Int(max(font.textWidth(plot.title, size: Self.titleSize, bold: true),
-                                     font.textWidth(subtitle, size: Self.textSize)).rounded(.up))
+        let barRight = barX + Self.barWidth + 6 + Int(font.textWidth("100%", size: PlotStyle.textSize).rounded(.up))
+        let titleRight = m + Int(max(font.textWidth(plot.title, size: PlotStyle.titleSize, bold: true),
+                                     font.textWidth(subtitle, size: PlotStyle.textSize)).rounded(.up))
         width = max(barRight, titleRight) + m
         height = Self.bottomTitleY(matrixY: matrixY, side: side, labelExtent: labelExtent, showNames: showNames) + axisTitleBand + m
     }

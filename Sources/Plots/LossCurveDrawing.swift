@@ -2,8 +2,8 @@ import Foundation
 
 extension LossCurvePlot {
     func draw(on canvas: Canvas, _ l: LossCurveLayout) {
-        let m = Double(LossCurveLayout.margin), size = LossCurveLayout.textSize, plot = l.plot
-        canvas.text(title, at: CGPoint(x: m, y: m), size: LossCurveLayout.titleSize, .ink, bold: true, baseline: .top)
+        let size = PlotStyle.textSize, plot = l.plot
+        canvas.title(title)
         drawAxes(on: canvas, l)
         canvas.clip(plot)
         for i in series.indices {
@@ -32,7 +32,7 @@ extension LossCurvePlot {
 
     /// Grid lines and tick labels at the ticks, and the axis titles.
     private func drawAxes(on canvas: Canvas, _ l: LossCurveLayout) {
-        let plot = l.plot, size = LossCurveLayout.textSize
+        let plot = l.plot, size = PlotStyle.textSize
         for tick in l.x.ticks {
             let x = (plot.minX + l.x.fraction(tick) * plot.width).rounded(.down) + 0.5
             canvas.line([CGPoint(x: x, y: plot.minY), CGPoint(x: x, y: plot.maxY)], .gridLine, width: 1)
@@ -49,7 +49,7 @@ extension LossCurvePlot {
         }
         let line = canvas.lineHeight(size: size)
         canvas.text(xLabel, at: CGPoint(x: plot.midX, y: plot.maxY + 12 + line), size: size, .grey, align: .centre, baseline: .top)
-        canvas.text(yLabel + (logScale ? " (log scale)" : ""), at: CGPoint(x: Double(LossCurveLayout.margin) + line / 2, y: plot.midY),
+        canvas.text(yLabel + (logScale ? " (log scale)" : ""), at: CGPoint(x: Double(PlotStyle.margin) + line / 2, y: plot.midY),
                     size: size, .grey, align: .centre, angle: -Double.pi / 2)
     }
 }
