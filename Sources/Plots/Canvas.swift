@@ -80,6 +80,9 @@ final class Canvas {
         cairo_set_dash(cr, nil, 0, 0)
     }
 
+    /// Moves the origin: what is drawn at (x, y) lands at (x + dx, y + dy).
+    func translate(dx: Double, dy: Double) { cairo_translate(cr, dx, dy) }
+
     /// Restricts drawing to `rect` until `unclip()`.
     func clip(_ rect: CGRect) {
         cairo_save(cr)
@@ -95,16 +98,19 @@ final class Canvas {
         guard let data = cairo_image_surface_get_data(surface) else { throw PlotError.cairo("no pixel data") }
         let stride = Int(cairo_image_surface_get_stride(surface))
         let raw = UnsafeRawPointer(data)
-        var out = [UInt8](repeating: 0, count: width * height * 3)
-        for y in 0..<height {
-            for x in 0..<width {
-                // Native-endian 0xAARRGGBB; alpha is 255 everywhere (opaque background).
-                let p = raw.load(fromByteOffset: y * stride + x * 4, as: UInt32.self)
-                let o = (y * width + x) * 3
-                out[o] = UInt8(p >> 16 & 0xFF)
-                out[o + 1] = UInt8(p >> 8 & 0xFF)
-                out[o + 2] = UInt8(p & 0xFF)
+        let (w, h) = (width, height)
+        let out = [UInt8](unsafeUninitializedCapacity: w * h * 3) { buffer, initialized in
+            for y in 0..<h {
+                for x in 0..<w {
+                    // Native-endian 0xAARRGGBB; alpha is 255 everywhere (opaque background).
+                    let p = raw.load(fromByteOffset: y * stride + x * 4, as: UInt32.self)
+                    let o = (y * w + x) * 3
+                    buffer[o] = UInt8(truncatingIfNeeded: p >> 16)
+                    buffer[o + 1] = UInt8(truncatingIfNeeded: p >> 8)
+                    buffer[o + 2] = UInt8(truncatingIfNeeded: p)
+                }
             }
+            initialized = w * h * 3
         }
         return try RGBImage(width: width, height: height, pixels: out)
     }

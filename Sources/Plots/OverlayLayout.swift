@@ -1,7 +1,7 @@
 import Foundation
 
-/// Where the legend of a segmentation overlay goes: a panel right of the image, as tall as the
-/// image or as its entries need (whichever is more), as wide as its longest entry.
+/// Where the legend of a segmentation overlay goes: a panel right of the image, as wide as its
+/// longest entry; the picture is as tall as the image or the legend, whichever is more.
 struct OverlayLayout {
     struct Entry {
         var colour: PlotColour
@@ -24,6 +24,8 @@ struct OverlayLayout {
     let panelX: Int
     let width: Int
     let height: Int
+    /// Height of the legend's content (the panel below it is white).
+    let legendHeight: Int
 
     init(imageWidth: Int, imageHeight: Int, entries: [Entry]) throws {
         let font = try Canvas.measuring()
@@ -44,6 +46,7 @@ struct OverlayLayout {
                         text: CGRect(x: textX, y: top, width: textWidth, height: line))
         }
         width = textX + textWidth + pad
-        height = max(imageHeight, pad + line * (entries.count + 1) + pad)
+        legendHeight = pad + line * (entries.count + 1) + pad
+        height = max(imageHeight, legendHeight)
     }
 }

@@ -7,6 +7,9 @@ struct PlotColour: Equatable, Hashable, Sendable {
     /// From 0xRRGGBB.
     init(hex: UInt32) { self.init(UInt8(hex >> 16 & 0xFF), UInt8(hex >> 8 & 0xFF), UInt8(hex & 0xFF)) }
 
+    /// Channel `i`: 0 red, 1 green, 2 blue.
+    subscript(i: Int) -> UInt8 { i == 0 ? r : i == 1 ? g : b }
+
     static let white = PlotColour(255, 255, 255)
     static let ink = PlotColour(33, 37, 41)
     static let grey = PlotColour(120, 120, 120)

@@ -28,21 +28,26 @@ public enum SegmentationRendering {
             throw MetricsError.shapeMismatch("mask of \(mask.count) labels for a \(w)x\(h) image")
         }
         let layout = try legendLayout(image: image, mask: mask, palette: palette, classNames: classNames, ignoreIndex: ignoreIndex)
-        let canvas = try Canvas(width: layout.width, height: layout.height)
-        drawLegend(on: canvas, layout)
-        var out = try canvas.image()
-        for y in 0..<h {
-            for x in 0..<w {
-                let i = y * w + x, o = (y * layout.width + x) * 3
-                let c = mask[i] == ignoreIndex ? nil : colour(Int(mask[i]), palette)
-                let tint = c.map { [$0.r, $0.g, $0.b] }
-                for ch in 0..<3 {
-                    let p = image.pixels[i * 3 + ch]
-                    out.pixels[o + ch] = tint.map { UInt8((Int(p) + Int($0[ch]) + 1) / 2) } ?? p
-                }
+        // Only the legend goes through cairo: the image may be larger than a canvas can be.
+        let legend = try Canvas(width: layout.width - layout.panelX, height: layout.legendHeight)
+        legend.translate(dx: -Double(layout.panelX), dy: 0)
+        drawLegend(on: legend, layout)
+        let panel = try legend.image()
+        var out = [UInt8](repeating: 255, count: layout.width * layout.height * 3)
+        for y in 0..<panel.height {
+            let row = y * panel.width * 3
+            out.replaceSubrange(((y * layout.width + layout.panelX) * 3)..<((y + 1) * layout.width * 3),
+                                with: panel.pixels[row..<(row + panel.width * 3)])
+        }
+        for i in 0..<(w * h) {
+            let o = ((i / w) * layout.width + i % w) * 3
+            let tint = mask[i] == ignoreIndex ? nil : colour(Int(mask[i]), palette)
+            for ch in 0..<3 {
+                let p = Int(image.pixels[i * 3 + ch])
+                out[o + ch] = tint.map { UInt8((p + Int($0[ch]) + 1) / 2) } ?? UInt8(p)
             }
         }
-        return out
+        return try RGBImage(width: layout.width, height: layout.height, pixels: out)
     }
 
     /// Where `overlay` puts its legend entries, and how large the picture is.

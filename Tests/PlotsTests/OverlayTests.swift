@@ -66,6 +66,15 @@ final class OverlayTests: XCTestCase {
         try checkOverlay(image: image, mask: mask, classes: 12)
     }
 
+    func testImagesWiderThanACanvasStillGetAnOverlay() throws {
+        let w = Canvas.maxSide + 100
+        let image = try RGBImage(width: w, height: 2, pixels: [UInt8](repeating: 100, count: w * 6))
+        let out = try SegmentationRendering.overlay(image: image, mask: [UInt8](repeating: 0, count: w * 2), palette: [50, 150, 250],
+                                                    classNames: ["all"])
+        XCTAssertGreaterThan(out.width, w)
+        XCTAssertEqual(PixelProbe.pixel(out, w - 1, 1), [75, 125, 175])  // (100+50+1)/2, (100+150+1)/2, (100+250+1)/2
+    }
+
     func testIgnoredAndUncolouredPixelsStayAsTheyAre() throws {
         let image = try RGBImage(width: 3, height: 1, pixels: [10, 20, 30, 40, 50, 60, 70, 80, 90])
         let out = try SegmentationRendering.overlay(image: image, mask: [255, 1, 0], palette: [200, 100, 0], classNames: ["a", "b"])
