@@ -63,7 +63,7 @@ let package = Package(
         // Decoding, EXIF, resampling and preprocessing, label masks, PNG/JPEG writing.
         .target(name: "Images", dependencies: ["CImageCodecs", "Support"]),
         // Metrics (mmsegmentation and scikit-learn semantics) and their JSON/CSV/text reports; draws nothing.
-        .target(name: "Evaluation", dependencies: ["Images", "Support"]),
+        .target(name: "Evaluation", dependencies: ["Support"]),
         // Pictures drawn with cairo (confusion matrices, segmentation overlays, loss curves) and HTML reports.
         .target(name: "Plots", dependencies: ["CCairo", "Evaluation", "Images", "Support"]),
         // Heads and everything that trains or uses them on features: no libtorch.
@@ -89,7 +89,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Images", "Support"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Support"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"]),
         // Running the built executable in tests (no XCTest dependency, shared by test targets).

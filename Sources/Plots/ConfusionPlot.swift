@@ -25,7 +25,8 @@ public struct ConfusionPlot: Picture, Sendable {
     /// the font lacks (emoji, CJK) show as '?'.
     public var maxNameLength = 20
 
-    /// Checks that `confusion` is K x K with non-negative counts for K = `classNames.count` >= 1.
+    /// Checks that `confusion` is K x K with non-negative counts (each row's sum an `Int`) for
+    /// K = `classNames.count` >= 1.
     public init(confusion: [[Int]], classNames: [String], title: String = "Confusion matrix") throws {
         let k = classNames.count
         guard k > 0 else { throw MetricsError.empty("confusion plot without classes") }
@@ -38,6 +39,12 @@ public struct ConfusionPlot: Picture, Sendable {
             }
             if let bad = row.firstIndex(where: { $0 < 0 }) {
                 throw MetricsError.badArgument("confusion count at row \(t), column \(bad) is negative (\(row[bad]))")
+            }
+            var sum = 0
+            for count in row {
+                let (next, overflow) = sum.addingReportingOverflow(count)
+                guard !overflow else { throw MetricsError.badArgument("confusion row \(t) sums to more than \(Int.max)") }
+                sum = next
             }
         }
         self.confusion = confusion

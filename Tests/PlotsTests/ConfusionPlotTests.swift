@@ -91,6 +91,7 @@ final class ConfusionPlotTests: XCTestCase {
         XCTAssertThrowsError(try ConfusionPlot(confusion: [[1, 2], [3]], classNames: ["a", "b"]))
         XCTAssertThrowsError(try ConfusionPlot(confusion: [[1, -2], [3, 4]], classNames: ["a", "b"]))
         XCTAssertThrowsError(try ConfusionPlot(confusion: [], classNames: []))
+        XCTAssertThrowsError(try ConfusionPlot(confusion: [[Int.max, 1], [0, 0]], classNames: ["a", "b"]))
         XCTAssertThrowsError(try Canvas(width: 20_000, height: 10)) { XCTAssertEqual($0 as? PlotError, .tooLarge(width: 20_000, height: 10)) }
         XCTAssertThrowsError(try Canvas(width: 0, height: 10))
     }
