@@ -74,7 +74,7 @@ struct EvalLinear: ParsableCommand {
         let metrics = try ClassificationMetrics(scores: scores, labels: rows.labels, classNames: names)
         say(metrics.table())
         if let run {
-            try metrics.writeReports(to: run.path, title: "Linear head on \(split.rawValue): top-1 " + String(format: "%.1f%%", 100 * metrics.top1))
+            try metrics.writeReports(to: run.path, title: "Linear head on \(split.rawValue)")
             say("wrote \(run.path)/metrics.json, confusion.csv, confusion.png")
         }
     }

@@ -109,8 +109,7 @@ struct TrainLinear: ParsableCommand {
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
-        let files = try outcome.write(to: run.path, title: "Linear probe, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s")): top-1 "
-                                       + String(format: "%.1f%%", 100 * outcome.valMetrics.top1))
+        let files = try outcome.write(to: run.path, title: "Linear probe, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
         say("\nsaved \(run.path)/\(files.joined(separator: ", "))")
     }
 
