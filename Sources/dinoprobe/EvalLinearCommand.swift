@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 import Training
 

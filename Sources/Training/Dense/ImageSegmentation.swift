@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 
 /// Segmenting one image: with a head, its class mask and an overlay; without one, what the

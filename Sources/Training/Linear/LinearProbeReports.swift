@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import Heads
+import Plots
 import Support
 
 extension LinearProbeOutcome {
