@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Support"]),
-        .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"]),
         // Running the built executable in tests (no XCTest dependency, shared by test targets).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

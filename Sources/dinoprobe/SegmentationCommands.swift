@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 import Training
 
@@ -116,22 +117,31 @@ struct TrainSeg: ParsableCommand {
                                                   every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     checkpointing: checkpointing, reporter: reporter)
-        var outputs = ["head.safetensors", "train_log.csv"]
+        var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
         try head.save(to: run.path + "/head.safetensors", naming: headNaming)
         try AtomicFile.write(Data(log.csv().utf8), to: run.path + "/train_log.csv")
-        say("saved \(run.path)/head.safetensors, train_log.csv")
+        let losses = try RunReports.lossCurves(log, title: "Training loss (\(settings.iterations) steps of batch \(batchSize))")
+        try losses.write(to: run.path + "/loss_curves.png")
+        say("saved \(run.path)/head.safetensors, train_log.csv, loss_curves.png")
+        var result: SegmentationResult?
+        var samples: [SegmentationReport.Sample] = []
         if let val {
             let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, batchSize: cacheOptions.extractBatchSize,
-                                                          maxPixels: pixelLimit.maxPixels, reporter: reporter)
+                                                          maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
+                if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
+            }
             try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
-            let result = evaluation.metrics.result()
-            say(result.table())
-            try result.writeJSON(to: run.path + "/metrics.json")
+            result = evaluation.metrics.result()
+            say(result?.table() ?? "")
+            try result?.writeJSON(to: run.path + "/metrics.json")
             try AtomicFile.write(Data(SegmentationImageScore.csv(evaluation.perImage).utf8), to: run.path + "/per_image.csv")
             try AtomicFile.write(Data(evaluation.metrics.confusionCSV().utf8), to: run.path + "/confusion.csv")
             outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
             say("wrote \(run.path)/metrics.json, per_image.csv, confusion.csv")
         }
+        let report = SegmentationReport(record: run.record, settings: settings, result: result, samples: samples, dataset: val, views: store.count)
+        try report.page(losses: losses.pngData(), maxPixels: pixelLimit.maxPixels).write(to: run.path + "/report.html")
+        outputs.append("report.html")
         try run.finish(outputs: outputs + ["run.json"])
     }
 }

@@ -105,6 +105,10 @@ struct TrainLinear: ParsableCommand {
         settings.warmupEpochs = warmupEpochs
         settings.seed = seed
         let selection: ProbeSelection = selectOn == .val ? .val : .holdout(fraction: holdout)
+        try run.update {
+            $0.options = OptionRecord.values(of: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? [],
+                                                                  "lrs": settings.learningRates])
+        }
         say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectOn == .val ? "val" : "held-out train")")
         let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
@@ -113,7 +117,8 @@ struct TrainLinear: ParsableCommand {
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
-        let files = try outcome.write(to: run.path, title: "Linear probe, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
+        let dataName = ((featuresFile ?? dataOptions.data ?? "data") as NSString).lastPathComponent
+        let files = try outcome.write(to: run.path, dataName: dataName, record: run.record, maxPixels: imageOptions.maxPixels)
         try run.finish(outputs: files + ["run.json"])
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }
