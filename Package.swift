@@ -94,7 +94,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Support"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"],
+                    exclude: ["Fixtures"]),
         // Running the built executable in tests (no XCTest dependency, shared by test targets).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"]),

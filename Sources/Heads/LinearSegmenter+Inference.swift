@@ -43,9 +43,18 @@ extension LinearSegmenter {
     /// the upsampled inference logits (the first class on ties), one output row at a time.
     public func predict(features: [Float], batch: Int, height: Int, width: Int,
                         outputHeight: Int, outputWidth: Int) throws -> [UInt8] {
+        try Self.upsampledArgmax(logits(features: features, batch: batch, height: height, width: width), batch: batch, height: height,
+                                 width: width, classes: classes, outputHeight: outputHeight, outputWidth: outputWidth)
+    }
+
+    /// Argmax per pixel of `logits` [batch, height, width, classes] upsampled bilinearly
+    /// (align_corners false) to [batch, outputHeight, outputWidth] (the first class on ties), one
+    /// output row at a time so the upsampled logits never exist whole.
+    public static func upsampledArgmax(_ z: [Float], batch: Int, height: Int, width: Int, classes k: Int,
+                                       outputHeight: Int, outputWidth: Int) throws -> [UInt8] {
+        try require(k > 0 && k <= 256 && z.count == batch * height * width * k, "logits",
+                    "\(z.count) values are not [\(batch), \(height), \(width), \(k)] with 1 to 256 classes")
         let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: outputHeight, outputWidth: outputWidth)
-        let z = try logits(features: features, batch: batch, height: height, width: width)
-        let k = classes
         var result = [UInt8](repeating: 0, count: batch * outputHeight * outputWidth)
         var temp = [Float](repeating: 0, count: height * outputWidth * k)
         var row = [Float](repeating: 0, count: outputWidth * k)

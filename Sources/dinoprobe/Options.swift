@@ -306,3 +306,28 @@ struct LayerChoice {
         return FeatureRecipe(tokens: tokens, blocks: count, preprocessing: preprocessing)
     }
 }
+
+/// How a segmentation head is applied to an image: whole, or by Meta's sliding window.
+struct InferenceOptions: ParsableArguments {
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case whole, slide }
+
+    @Option(help: "whole (the image resized to the head's size) or slide (Meta's ADE20K setting: short side at the head's size, square crops, overlapping logits averaged).")
+    var inference: Mode = .whole
+
+    @Option(help: "Sliding-window crop side in pixels, a multiple of 16 (default: the head's size, e.g. 512).")
+    var crop: Int?
+
+    @Option(help: "Sliding-window stride in pixels (default: two thirds of the crop, e.g. 341 for 512).")
+    var stride: Int?
+
+    func validate() throws {
+        if let crop { try Check.multiple(crop, of: 16, 16...4096, "--crop") }
+        try Check.optionalRange(stride, 1...4096, "--stride")
+        if inference == .whole && (crop != nil || stride != nil) { throw ValidationError("--crop and --stride go with --inference slide") }
+    }
+
+    /// The inference for a head trained at `size` pixels.
+    func resolved(headSize: Int) -> SegmentationInference {
+        inference == .whole ? .whole : .slide(SlidingWindow(crop: crop ?? headSize, stride: stride))
+    }
+}

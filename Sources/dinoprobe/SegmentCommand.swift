@@ -40,6 +40,8 @@ struct Segment: ParsableCommand {
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
+    @OptionGroup var inferenceOptions: InferenceOptions
+
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("name at least one image") }
         try Check.optionalRange(clusters, 2...64, "--clusters")
@@ -80,7 +82,9 @@ struct Segment: ParsableCommand {
             do {
                 let stem = run.path + "/" + name
                 try FileManager.default.createDirectory(atPath: (stem as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter,
+                var window: SlidingWindow?
+                if case let .slide(w) = inferenceOptions.resolved(headSize: side) { window = w }
+                let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter, window: window,
                                                   clusters: clusters, outputStem: stem, maxPixels: pixelLimit.maxPixels)
                 say("\(path): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
                 if !r.pcaVariances.isEmpty {

@@ -45,6 +45,8 @@ struct TrainSeg: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based (Meta: 2,5,8,11 for ViT-S/B, 4,11,17,23 for L); default the last block.")
     var layers: [CommaList<Int>] = []
 
+    @OptionGroup var inferenceOptions: InferenceOptions
+
     @Option(help: "Tensor names in head.safetensors: dinoprobe (bn.*, conv.*) or meta (batchnorm_layer.*, conv.*, as Meta's LinearHead); both load.")
     var headNaming: LinearSegmenter.TensorNaming = .dinoprobe
 
@@ -126,7 +128,8 @@ struct TrainSeg: ParsableCommand {
         var result: SegmentationResult?
         var samples: [SegmentationReport.Sample] = []
         if let val {
-            let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, batchSize: cacheOptions.extractBatchSize,
+            let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
+                                                          batchSize: cacheOptions.extractBatchSize,
                                                           maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
                 if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
             }
@@ -186,6 +189,8 @@ struct EvalSeg: ParsableCommand {
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
+    @OptionGroup var inferenceOptions: InferenceOptions
+
     @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.")
     var out: String?
 
@@ -216,7 +221,9 @@ struct EvalSeg: ParsableCommand {
                 $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
                 $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.mask] })])
             }
-            let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, maxPixels: pixelLimit.maxPixels,
+            let inference = inferenceOptions.resolved(headSize: segmenter.metadata.inputResolution ?? 448)
+            say("inference: \(inference.name)")
+            let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, inference: inference, maxPixels: pixelLimit.maxPixels,
                                                           reporter: reporter) { index, mask, w, h in
                 guard let run else { return }
                 let stem = URL(fileURLWithPath: val.samples[index].mask).deletingPathExtension().lastPathComponent

@@ -107,6 +107,20 @@ final class SegmentationCLITests: XCTestCase {
         let seg = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", CLI.fixtureImages + "/rgb_300x200.jpg",
                                "--out", dir.appendingPathComponent("seg").path])
         XCTAssertEqual(seg.status, 0, seg.stderr)
+        // Sliding-window inference (3 x 3 windows of 16 over each 32 x 32 image), recorded in run.json.
+        let slideOut = dir.appendingPathComponent("slide").path
+        let slide = try CLI.run(["eval-seg", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data,
+                                 "--inference", "slide", "--crop", "16", "--stride", "8", "--out", slideOut])
+        XCTAssertEqual(slide.status, 0, slide.stderr)
+        XCTAssertTrue(slide.stdout.contains("inference: slide (crop 16, stride 8)"), slide.stdout)
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: slideOut + "/run.json"))) as! [String: Any]
+        XCTAssertEqual((record["options"] as? [String: Any])?["inference"] as? String, "slide")
+        let slideSegment = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", CLI.fixtureImages + "/rgb_300x200.jpg",
+                                        "--inference", "slide", "--out", dir.appendingPathComponent("seg-slide").path])
+        XCTAssertEqual(slideSegment.status, 0, slideSegment.stderr)
+        let refused = try CLI.run(["eval-seg", "--head", run + "/head.safetensors", "--data", data, "--crop", "16"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--inference slide"), refused.stderr)
         let bad = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--iters", "2", "--layers", "0,5",
                                "--no-cache", "--out", dir.appendingPathComponent("bad").path])
         XCTAssertNotEqual(bad.status, 0)

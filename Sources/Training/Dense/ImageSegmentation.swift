@@ -25,27 +25,35 @@ public enum ImageSegmentation {
 
     /// Segments the image at `path`, writing `<outputStem>.mask.png` and `.overlay.png` (with a
     /// head), or `.pca.png` and, with `clusters`, `.clusters.png` and `.clusters-overlay.png`.
+    /// With `window`, the head runs by sliding window over the preprocessed image.
     public static func run(path: String, model: DINOv3Model, preprocessing: Preprocessing, head: LinearSegmenter?,
-                           clusters: Int?, outputStem: String, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> Result {
+                           window: SlidingWindow? = nil, clusters: Int?, outputStem: String,
+                           maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> Result {
         let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
         let input = try preprocessing.apply(image)
+        func file(_ suffix: String) -> String { "\(outputStem).\(suffix).png" }
+        if let head, let window {
+            let layers = try head.metadata.recipe().layerIndices(depth: model.config.numHiddenLayers)
+            let mask = try window.predict(head: head, model: model, layers: layers, pixels: input.pixels, height: input.height,
+                                          width: input.width, outputHeight: image.height, outputWidth: image.width)
+            var result = Result(imageWidth: image.width, imageHeight: image.height, inputWidth: input.width, inputHeight: input.height,
+                                gridWidth: input.width / model.config.patchSize, gridHeight: input.height / model.config.patchSize,
+                                areas: [], pcaVariances: [], files: [])
+            try writeHeadResult(mask, head: head, image: image, into: &result, file: file)
+            return result
+        }
         // A head reads the blocks of its recipe (concatenated per patch); the views without one, the last block.
         let layers = try head.map { try $0.metadata.recipe().layerIndices(depth: model.config.numHiddenLayers) } ?? model.lastBlocks(1)
         let output = try model.forward(pixels: input.pixels, batch: 1, height: input.height, width: input.width, layers: layers)
         let (gh, gw, d) = (output.gridHeight, output.gridWidth, output.dim * output.layers.count)
         let patches = output.concatenatedPatchTokens(0)
-        func file(_ suffix: String) -> String { "\(outputStem).\(suffix).png" }
         var result = Result(imageWidth: image.width, imageHeight: image.height, inputWidth: input.width, inputHeight: input.height,
                             gridWidth: gw, gridHeight: gh, areas: [], pcaVariances: [], files: [])
         let upsampler = try BilinearUpsampler(inputHeight: gh, inputWidth: gw, outputHeight: image.height, outputWidth: image.width)
         if let head {
             let mask = try head.predict(features: patches, batch: 1, height: gh, width: gw,
                                         outputHeight: image.height, outputWidth: image.width)
-            let names = head.metadata.classNames.isEmpty ? (0..<head.classes).map { "class \($0)" } : head.metadata.classNames
-            let palette = head.metadata.palette ?? Palette.voc(count: names.count)
-            try writeMask(mask, image: image, palette: palette, names: names, mask: file("mask"), overlay: file("overlay"))
-            result.areas = SegmentationRendering.classAreas(mask, classes: names.count).map { (names[$0.label], $0.fraction) }
-            result.files = [file("mask"), file("overlay")]
+            try writeHeadResult(mask, head: head, image: image, into: &result, file: file)
             return result
         }
         let pca = try PatchPCA(features: patches, count: gh * gw, dim: d)
@@ -65,6 +73,16 @@ public enum ImageSegmentation {
         result.areas = SegmentationRendering.classAreas(mask, classes: clusters).map { (names[$0.label], $0.fraction) }
         result.files += [file("clusters"), file("clusters-overlay")]
         return result
+    }
+
+    /// Writes a head's mask and overlay and records the class areas.
+    private static func writeHeadResult(_ mask: [UInt8], head: LinearSegmenter, image: RGBImage, into result: inout Result,
+                                        file: (String) -> String) throws {
+        let names = head.metadata.classNames.isEmpty ? (0..<head.classes).map { "class \($0)" } : head.metadata.classNames
+        let palette = head.metadata.palette ?? Palette.voc(count: names.count)
+        try writeMask(mask, image: image, palette: palette, names: names, mask: file("mask"), overlay: file("overlay"))
+        result.areas = SegmentationRendering.classAreas(mask, classes: names.count).map { (names[$0.label], $0.fraction) }
+        result.files = [file("mask"), file("overlay")]
     }
 
     private static func writeMask(_ mask: [UInt8], image: RGBImage, palette: [UInt8], names: [String], mask maskPath: String,

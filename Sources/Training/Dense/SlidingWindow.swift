@@ -1,0 +1,119 @@
+import Backbone
+import Foundation
+import Heads
+import Images
+import Support
+
+/// How a segmentation head is applied to a whole image: at once (the image resized to the head's
+/// square size), or by Meta's sliding window (the image keeps its aspect ratio with its short
+/// side at the head's size, square crops overlap by `crop - stride`, and the logits of
+/// overlapping crops are averaged, as mmsegmentation's `slide_inference`).
+public enum SegmentationInference: Sendable, Equatable {
+    case whole
+    case slide(SlidingWindow)
+
+    public var name: String {
+        switch self {
+        case .whole: return "whole"
+        case let .slide(w): return "slide (crop \(w.crop), stride \(w.stride))"
+        }
+    }
+}
+
+/// Square crops of side `crop` every `stride` pixels, the last ones flush with the far edges.
+public struct SlidingWindow: Sendable, Equatable, Codable {
+    public var crop: Int
+    public var stride: Int
+
+    /// Meta's ADE20K setting is crop 512, stride 341: two thirds of the crop.
+    public init(crop: Int, stride: Int? = nil) {
+        self.crop = crop
+        self.stride = stride ?? Int((Double(crop) * 2 / 3).rounded(.down))
+    }
+
+    public struct Window: Sendable, Equatable {
+        public var y1: Int, x1: Int, y2: Int, x2: Int
+        public var height: Int { y2 - y1 }
+        public var width: Int { x2 - x1 }
+    }
+
+    /// The windows over a `height` x `width` image, row by row: mmsegmentation's grid
+    /// (`grids = max(size - crop + stride - 1, 0) / stride + 1`, a window starting at
+    /// `i * stride` ends at `min(start + crop, size)` and starts `crop` before its end, or at 0).
+    public func windows(height: Int, width: Int) -> [Window] {
+        guard crop > 0, stride > 0, height > 0, width > 0 else { return [] }
+        func grid(_ size: Int) -> [(Int, Int)] {
+            (0..<(max(size - crop + stride - 1, 0) / stride + 1)).map { i in
+                let end = min(i * stride + crop, size)
+                return (max(end - crop, 0), end)
+            }
+        }
+        return grid(height).flatMap { ys in grid(width).map { xs in Window(y1: ys.0, x1: xs.0, y2: ys.1, x2: xs.1) } }
+    }
+
+    /// The average over the windows of their logits ([window height, window width, classes]
+    /// each) at every pixel of a `height` x `width` image: [height, width, classes].
+    public static func average(_ parts: [(window: Window, logits: [Float])], height: Int, width: Int, classes: Int) throws -> [Float] {
+        var sum = [Float](repeating: 0, count: height * width * classes)
+        var count = [Float](repeating: 0, count: height * width)
+        for (w, logits) in parts {
+            guard w.y1 >= 0, w.x1 >= 0, w.y2 <= height, w.x2 <= width, logits.count == w.height * w.width * classes else {
+                throw TrainingError.badOption("window \(w) does not fit a \(height)x\(width) image with \(logits.count) logits")
+            }
+            for y in 0..<w.height {
+                for x in 0..<w.width {
+                    let target = ((w.y1 + y) * width + w.x1 + x)
+                    count[target] += 1
+                    let source = (y * w.width + x) * classes
+                    for c in 0..<classes { sum[target * classes + c] += logits[source + c] }
+                }
+            }
+        }
+        for p in 0..<(height * width) {
+            guard count[p] > 0 else { throw TrainingError.badOption("pixel \(p % width),\(p / width) is in no window") }
+            let inverse = 1 / count[p]
+            for c in 0..<classes { sum[p * classes + c] *= inverse }
+        }
+        return sum
+    }
+
+    /// The class of every pixel of an image given as `pixels` [3, height, width] (preprocessed,
+    /// sides multiples of the patch size), at `outputHeight` x `outputWidth`: each window through
+    /// the backbone and the head (logits upsampled to the window), averaged, then upsampled to the
+    /// output size. Windows go through the backbone `batchSize` at a time.
+    public func predict(head: LinearSegmenter, model: DINOv3Model, layers: [Int], pixels: [Float], height: Int, width: Int,
+                        outputHeight: Int, outputWidth: Int, batchSize: Int = 8) throws -> [UInt8] {
+        let all = windows(height: height, width: width)
+        var parts: [(window: Window, logits: [Float])] = []
+        var start = 0
+        while start < all.count {
+            // Windows of one size go through the backbone together.
+            let first = all[start]
+            var group = [first]
+            while start + group.count < all.count, group.count < max(batchSize, 1),
+                  all[start + group.count].height == first.height, all[start + group.count].width == first.width {
+                group.append(all[start + group.count])
+            }
+            var batch: [Float] = []
+            batch.reserveCapacity(group.count * 3 * first.height * first.width)
+            for w in group {
+                for c in 0..<3 {
+                    for y in w.y1..<w.y2 {
+                        let row = (c * height + y) * width
+                        batch += pixels[(row + w.x1)..<(row + w.x2)]
+                    }
+                }
+            }
+            let out = try model.forward(pixels: batch, batch: group.count, height: first.height, width: first.width, layers: layers)
+            for (b, w) in group.enumerated() {
+                let logits = try head.upsampledLogits(features: out.concatenatedPatchTokens(b), batch: 1, height: out.gridHeight,
+                                                      width: out.gridWidth, outputHeight: w.height, outputWidth: w.width)
+                parts.append((w, logits))
+            }
+            start += group.count
+        }
+        let averaged = try Self.average(parts, height: height, width: width, classes: head.classes)
+        return try LinearSegmenter.upsampledArgmax(averaged, batch: 1, height: height, width: width, classes: head.classes,
+                                                   outputHeight: outputHeight, outputWidth: outputWidth)
+    }
+}
