@@ -24,6 +24,11 @@ public struct HubDownloader: Sendable {
     public var maxJSONBytes: Int64 = WeightMap.maxFileBytes
     /// Most shards one index may name (as the loader allows).
     public static let maxShards = 4096
+    /// A model id, for messages.
+    public static let exampleID = HubNames.exampleID
+
+    /// Whether `text` has the shape of a hub id (ORG/NAME), as opposed to a folder path.
+    public static func isRepoID(_ text: String) -> Bool { (try? HubNames.repo(text)) != nil }
 
     public init(settings: HubSettings, reporter: Reporter = SilentReporter()) {
         self.settings = settings

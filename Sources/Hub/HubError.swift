@@ -10,7 +10,7 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
     /// A model id, revision or file name that is not allowed (`what` says which).
     case badName(what: String, value: String, rule: String)
     /// HTTP 401 or 403: gated, private, or a token without access.
-    case accessDenied(repo: String, status: Int, tokenSent: Bool, modelPage: String)
+    case accessDenied(repo: String, status: Int, tokenSent: Bool, endpoint: String)
     /// HTTP 404 for the model or revision (`errorCode`: the hub's `X-Error-Code`, if any).
     case notFound(repo: String, revision: String, file: String, errorCode: String?)
     /// The repository has neither `model.safetensors` nor its index at the revision.
@@ -35,13 +35,13 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
             return "HF_HUB_OFFLINE is set, so \(repo) is not downloaded; unset it (or set it to 0) to allow network access, or use a model already in the cache"
         case let .badName(what, value, rule):
             return "the \(what) '\(PathCodec.display(String(value.prefix(200))))' is refused: \(rule)"
-        case let .accessDenied(repo, status, tokenSent, page):
+        case let .accessDenied(repo, status, tokenSent, endpoint):
             let why = tokenSent
                 ? "the token was sent but gives no access to it (a gated model not yet granted to your account, or a token without read rights)"
                 : "no token was sent (neither HF_TOKEN nor a huggingface-cli login token was found)"
             return "the hub refused \(repo) (HTTP \(status)): it is gated or private, or the id is wrong; \(why). "
-                + "To get access: 1) open \(page) while logged in and request access (accept the licence); "
-                + "2) once granted, create a read token at https://huggingface.co/settings/tokens; "
+                + "To get access: 1) open \(endpoint)/\(repo) while logged in and request access (accept the licence); "
+                + "2) once granted, create a read token at \(endpoint)/settings/tokens; "
                 + "3) run `huggingface-cli login` or export HF_TOKEN=<token>; then run this again"
         case let .notFound(repo, revision, file, code):
             switch code {

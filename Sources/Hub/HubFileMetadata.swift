@@ -60,7 +60,7 @@ struct HubClient {
         case 200..<400: return
         case 401, 403:
             throw HubError.accessDenied(repo: repoID, status: response.status, tokenSent: settings.token != nil,
-                                        modelPage: settings.endpoint.absoluteString + "/" + repoID)
+                                        endpoint: settings.endpoint.absoluteString)
         case 404:
             throw HubError.notFound(repo: repoID, revision: revision, file: file, errorCode: response.header("X-Error-Code"))
         default:
