@@ -24,8 +24,6 @@ public enum HTTPDownloader {
         do {
             try HTTPTransfer.perform(HTTPRequest(url: url, headers: ["Accept-Encoding": "identity"], idleTimeout: idleTimeout),
                                      onResponse: sink.accept, onData: sink.write)
-        } catch let error as DatasetError {
-            throw error
         } catch let error as HTTPTransferError {
             throw DatasetError.downloadFailed(url: url.absoluteString, reason: error.reason)
         } catch let reason as DownloadSink.Refusal {

@@ -75,6 +75,16 @@ final class HubDownloadTests: HubTestCase {
         _ = try DINOv3Model(folder: try ModelLocator.resolve("acme/tiny", environment: ["HF_HUB_CACHE": cache]))
     }
 
+    func testAServerIgnoringTheRangeSendsItAllAgain() throws {
+        try serve("gelu_reg4")
+        hub.misbehave { $0.cutFirstGet = ["model.safetensors"]; $0.ignoreRange = true }
+        XCTAssertThrowsError(try downloader().downloadModel("acme/tiny"))
+        let snapshot = try downloader().downloadModel("acme/tiny")
+        let file = try XCTUnwrap(snapshot.files.first { $0.name == "model.safetensors" })
+        XCTAssertEqual([file.resumedFrom, file.downloaded], [0, file.size], "the part was dropped, the whole file taken")
+        XCTAssertEqual(try Data(contentsOf: snapshot.folder.appendingPathComponent("model.safetensors")), hub.files["model.safetensors"])
+    }
+
     func testAChecksumMismatchPublishesNothing() throws {
         try serve("gelu_reg4")
         hub.misbehave { $0.corrupt = ["model.safetensors"] }

@@ -25,6 +25,8 @@ public final class FakeHub: @unchecked Sendable {
         public var etag: [String: String] = [:]
         /// LFS HEADs answer 200 (no Location); only the GET of the resolve URL redirects.
         public var redirectOnGetOnly = false
+        /// `Range` is ignored: the whole file comes with 200.
+        public var ignoreRange = false
 
         public init() {}
     }
@@ -127,7 +129,7 @@ public final class FakeHub: @unchecked Sendable {
         if misbehaviour.oversized.contains(name) { served += Data(repeating: 7, count: 1000) }
         gets[name, default: 0] += 1
         let cut = misbehaviour.cutFirstGet.contains(name) && gets[name] == 1 ? served.count / 2 : nil
-        if let range = request.header("Range"), range.hasPrefix("bytes="), range.hasSuffix("-"),
+        if !misbehaviour.ignoreRange, let range = request.header("Range"), range.hasPrefix("bytes="), range.hasSuffix("-"),
            let start = Int(range.dropFirst(6).dropLast()) {
             guard start < served.count else { return .init(status: 416) }
             return .init(status: 206, headers: headers.merging(["Content-Range": "bytes \(start)-\(served.count - 1)/\(served.count)"]) { $1 },
