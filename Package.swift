@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Hub", targets: ["Hub"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Plots", targets: ["Plots"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,14 +55,18 @@ let package = Package(
         // CBLAS from OpenBLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // 2-D vector graphics (anti-aliased shapes and text) from Debian's cairo.
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         // Files, paths, hashing, the seeded RNG, progress reporting: what every other module builds on.
         .target(name: "Support"),
         // The safetensors format: a validated reader (mmap views) and a streamed writer.
         .target(name: "SafeTensors", dependencies: ["Support"]),
         // Decoding, EXIF, resampling and preprocessing, label masks, PNG/JPEG writing.
         .target(name: "Images", dependencies: ["CImageCodecs", "Support"]),
-        // Metrics (mmsegmentation and scikit-learn semantics), reports and plots.
-        .target(name: "Evaluation", dependencies: ["Images", "Support"]),
+        // Metrics (mmsegmentation and scikit-learn semantics) and their JSON/CSV/text reports; draws nothing.
+        .target(name: "Evaluation", dependencies: ["Support"]),
+        // Pictures drawn with cairo (confusion matrices, segmentation overlays, loss curves) and HTML reports.
+        .target(name: "Plots", dependencies: ["CCairo", "Evaluation", "Images", "Support"]),
         // Heads and everything that trains or uses them on features: no libtorch.
         .target(name: "Heads", dependencies: ["COpenBLAS", "Evaluation", "Images", "SafeTensors", "Support"]),
         // HTTP transfers (shared with Datasets) and Hugging Face hub downloads into the hub cache: no libtorch.
@@ -71,12 +76,12 @@ let package = Package(
         // The frozen DINOv3 backbone on libtorch.
         .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support"]),
         // Feature stores and the runs that tie data sets, backbone and heads together.
-        .target(name: "Training", dependencies: ["Backbone", "Datasets", "Evaluation", "Heads", "Images", "SafeTensors", "Support"]),
+        .target(name: "Training", dependencies: ["Backbone", "Datasets", "Evaluation", "Heads", "Images", "Plots", "SafeTensors", "Support"]),
         .target(name: "FuzzTargets", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "Training"]),
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
-                "Backbone", "COpenBLAS", "Datasets", "Evaluation", "Heads", "Hub", "Images", "SafeTensors", "Support", "Training",
+                "Backbone", "COpenBLAS", "Datasets", "Evaluation", "Heads", "Hub", "Images", "Plots", "SafeTensors", "Support", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]
@@ -91,8 +96,9 @@ let package = Package(
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support", "TestSupport"]),
         .testTarget(name: "HubTests", dependencies: ["Backbone", "Hub", "Support", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Images", "Support"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "SafeTensors", "Support"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Support"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"]),
         // Running the built executable, a loopback HTTP server and a fake hub on it (no XCTest dependency, shared by test targets).
         .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"]),

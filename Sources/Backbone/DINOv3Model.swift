@@ -13,8 +13,8 @@ public struct BackboneOutput: Sendable {
     public let dim: Int
     /// `last_hidden_state`: [batch, 1 + registers + gridHeight * gridWidth, dim], after the final norm.
     public let lastHiddenState: [Float]
-    /// Normed outputs of the last n blocks, oldest first; the last one equals `lastHiddenState`.
-    /// Each has the shape of `lastHiddenState`.
+    /// Normed outputs of the requested blocks (all after the final norm, as Meta's
+    /// `get_intermediate_layers(norm=True)`), in block order. Each has the shape of `lastHiddenState`.
     public let layers: [[Float]]
 
     /// Tokens per image.
@@ -39,6 +39,24 @@ public struct BackboneOutput: Sendable {
         let source = layer ?? lastHiddenState
         let start = (b * tokens + 1 + registers) * dim
         return source[start..<(start + gridHeight * gridWidth * dim)]
+    }
+
+    /// Patch tokens of image `b` from every layer in `layers`, concatenated per patch in layer
+    /// order (Meta's multi-layer segmentation input): [gridHeight, gridWidth, layers.count * dim].
+    public func concatenatedPatchTokens(_ b: Int) -> [Float] {
+        guard layers.count > 1 else { return Array(patchTokens(b, layer: layers.first)) }
+        let n = gridHeight * gridWidth, k = layers.count
+        var out = [Float](repeating: 0, count: n * k * dim)
+        for (l, layer) in layers.enumerated() {
+            let tokens = patchTokens(b, layer: layer)
+            var source = tokens.startIndex
+            for p in 0..<n {
+                let target = (p * k + l) * dim
+                for d in 0..<dim { out[target + d] = tokens[source + d] }
+                source += dim
+            }
+        }
+        return out
     }
 
     /// Mean of the patch tokens of image `b`: [dim].
@@ -114,10 +132,22 @@ public final class DINOv3Model: @unchecked Sendable {
     public var variantName: String { ModelVariant.name(for: config) }
 
 
+    /// The indices of the last `n` blocks, oldest first.
+    public func lastBlocks(_ n: Int) -> [Int] { Array(max(0, config.numHiddenLayers - n)..<config.numHiddenLayers) }
+
     /// Runs the backbone on pixel values [batch, 3, height, width] (float32, normalised; sides
     /// multiples of the patch size). Returns the final normed tokens and, when `lastLayers` > 1,
     /// the normed outputs of that many last blocks.
     public func forward(pixels: [Float], batch: Int, height: Int, width: Int, lastLayers: Int = 1) throws -> BackboneOutput {
+        guard (1...config.numHiddenLayers).contains(lastLayers) else {
+            throw BackboneError.badInput("the last \(lastLayers) blocks were asked for, but this model has \(config.numHiddenLayers)")
+        }
+        return try forward(pixels: pixels, batch: batch, height: height, width: width, layers: lastBlocks(lastLayers))
+    }
+
+    /// Runs the backbone and returns, besides the final normed tokens, the normed outputs of the
+    /// blocks `layers` (0-based indices, ascending, each below the depth).
+    public func forward(pixels: [Float], batch: Int, height: Int, width: Int, layers: [Int]) throws -> BackboneOutput {
         let p = config.patchSize
         guard batch > 0, height > 0, width > 0, height % p == 0, width % p == 0 else {
             throw BackboneError.badInput("input of \(height)x\(width) pixels: both sides must be positive multiples of the patch size \(p)")
@@ -125,20 +155,28 @@ public final class DINOv3Model: @unchecked Sendable {
         guard pixels.count == batch * 3 * height * width else {
             throw BackboneError.badInput("pixel buffer holds \(pixels.count) values, expected \(batch)x3x\(height)x\(width)")
         }
-        guard (1...config.numHiddenLayers).contains(lastLayers) else {
-            throw BackboneError.badInput("the last \(lastLayers) blocks were asked for, but this model has \(config.numHiddenLayers)")
-        }
+        try Self.checkLayers(layers, depth: config.numHiddenLayers)
         var input = try Tensor(pixels, shape: [batch, 3, height, width])
         if device != .cpu || precision != .f32 { input = try input.to(device, dtype: precision.ct) }
-        let output = try forward(input, lastLayers: lastLayers)
+        let (output, last) = try forward(input, layers: layers)
         let gh = height / p, gw = width / p
-        let layers = try output.map { try $0.floats() }
+        let values = try output.map { try $0.floats() }
+        let lastValues: [Float]
+        if layers.last == config.numHiddenLayers - 1, let final = values.last { lastValues = final } else { lastValues = try last.floats() }
         return BackboneOutput(batch: batch, gridHeight: gh, gridWidth: gw, registers: config.numRegisterTokens,
-                              dim: config.hiddenSize, lastHiddenState: layers.last!, layers: layers)
+                              dim: config.hiddenSize, lastHiddenState: lastValues, layers: values)
     }
 
-    /// The forward pass on a tensor; returns the normed outputs of the last `lastLayers` blocks.
-    func forward(_ pixels: Tensor, lastLayers: Int) throws -> [Tensor] {
+    /// Throws unless `layers` is a non-empty ascending list of block indices below `depth`.
+    public static func checkLayers(_ layers: [Int], depth: Int) throws {
+        guard !layers.isEmpty, layers.allSatisfy({ (0..<depth).contains($0) }), zip(layers, layers.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw BackboneError.badInput("blocks \(layers) were asked for: give ascending block indices from 0 to \(depth - 1)")
+        }
+    }
+
+    /// The forward pass on a tensor; returns the normed outputs of blocks `layers` and the
+    /// normed output of the last block.
+    func forward(_ pixels: Tensor, layers: [Int]) throws -> (layers: [Tensor], last: Tensor) {
         let c = config
         let shape = pixels.shape
         let (b, gh, gw) = (shape[0], shape[2] / c.patchSize, shape[3] / c.patchSize)
@@ -153,13 +191,15 @@ public final class DINOv3Model: @unchecked Sendable {
 
         let rope = try ropeTables(rows: gh, cols: gw)
         var outputs: [Tensor] = []
+        let wanted = Set(layers)
         for (i, block) in weights.blocks.enumerated() {
             x = try self.block(block, x, rope: rope)
-            if i >= c.numHiddenLayers - lastLayers {
+            if wanted.contains(i) {
                 outputs.append(try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps))
             }
         }
-        return outputs
+        if wanted.contains(c.numHiddenLayers - 1), let final = outputs.last { return (outputs, final) }
+        return (outputs, try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps))
     }
 
     /// One pre-norm transformer block with layer scale.

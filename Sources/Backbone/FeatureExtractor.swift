@@ -17,24 +17,34 @@ public final class FeatureExtractor: @unchecked Sendable {
     public let model: DINOv3Model
     public let preprocessing: Preprocessing
     public let batchSize: Int
-    public let lastLayers: Int
+    /// The blocks whose normed outputs each batch returns (0-based, ascending).
+    public let layers: [Int]
     public let maxPixels: Int
     /// Also run each image mirrored left-right (an augmentation for dense training).
     public let flipped: Bool
 
-    public init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, lastLayers: Int = 1,
-                maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
-        guard batchSize > 0 else { throw BackboneError.badInput("the batch size must be at least 1") }
+    /// An extractor returning the last `lastLayers` blocks.
+    public convenience init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, lastLayers: Int = 1,
+                            maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
         guard (1...model.config.numHiddenLayers).contains(lastLayers) else {
             throw BackboneError.badInput("the last \(lastLayers) blocks were asked for, but the model has \(model.config.numHiddenLayers)")
         }
+        try self.init(model: model, preprocessing: preprocessing, batchSize: batchSize, layers: model.lastBlocks(lastLayers),
+                      maxPixels: maxPixels, flipped: flipped)
+    }
+
+    /// An extractor returning the blocks `layers` (0-based, ascending).
+    public init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, layers: [Int],
+                maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
+        guard batchSize > 0 else { throw BackboneError.badInput("the batch size must be at least 1") }
+        try DINOv3Model.checkLayers(layers, depth: model.config.numHiddenLayers)
         var p = preprocessing
         p.patchSize = model.config.patchSize
         try p.validate()
         self.model = model
         self.preprocessing = p
         self.batchSize = batchSize
-        self.lastLayers = lastLayers
+        self.layers = layers
         self.maxPixels = maxPixels
         self.flipped = flipped
     }
@@ -118,8 +128,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         var pixels: [Float] = []
         pixels.reserveCapacity(items.count * first.pixels.count)
         for p in items { pixels += p.pixels }
-        return try model.forward(pixels: pixels, batch: items.count, height: first.height, width: first.width,
-                                 lastLayers: lastLayers)
+        return try model.forward(pixels: pixels, batch: items.count, height: first.height, width: first.width, layers: layers)
     }
 }
 

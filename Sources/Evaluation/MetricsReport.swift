@@ -25,7 +25,7 @@ public enum MetricsReport {
     }
 
     /// A fraction as a percentage with two decimals ("91.23%"), or "-" for nil.
-    static func percent(_ value: Double?) -> String {
+    public static func percent(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "-" }
         return String(format: "%.2f%%", value * 100)
     }

@@ -1,47 +1,62 @@
 import SafeTensors
 
 extension LinearSegmenter {
-    /// Tensor names in head files, as the state dict of a PyTorch module with submodules
-    /// `bn = nn.BatchNorm2d(dim)` and `conv = nn.Conv2d(dim, classes, 1)`.
-    public enum TensorName {
-        public static let convWeight = "conv.weight"
-        public static let convBias = "conv.bias"
-        public static let bnWeight = "bn.weight"
-        public static let bnBias = "bn.bias"
-        public static let bnRunningMean = "bn.running_mean"
-        public static let bnRunningVar = "bn.running_var"
-        public static let bnBatchesTracked = "bn.num_batches_tracked"
+    /// How the tensors of a head file are named: as the state dict of a PyTorch module with
+    /// submodules `bn = nn.BatchNorm2d(dim)` and `conv = nn.Conv2d(dim, classes, 1)` (dinoprobe's),
+    /// or as Meta's `LinearHead` in `dinov3/eval/segmentation` names them (`batchnorm_layer`, `conv`).
+    public enum TensorNaming: String, Sendable, CaseIterable {
+        case dinoprobe, meta
+
+        /// The prefix of the BatchNorm tensors.
+        public var batchNorm: String { self == .meta ? "batchnorm_layer" : "bn" }
+        public var convWeight: String { "conv.weight" }
+        public var convBias: String { "conv.bias" }
+        public var bnWeight: String { batchNorm + ".weight" }
+        public var bnBias: String { batchNorm + ".bias" }
+        public var bnRunningMean: String { batchNorm + ".running_mean" }
+        public var bnRunningVar: String { batchNorm + ".running_var" }
+        public var bnBatchesTracked: String { batchNorm + ".num_batches_tracked" }
+
+        var all: Set<String> { [convWeight, convBias, bnWeight, bnBias, bnRunningMean, bnRunningVar, bnBatchesTracked] }
     }
 
     /// Writes the head as safetensors (atomically): `conv.weight` [K, D, 1, 1], `conv.bias` [K],
-    /// `bn.weight`, `bn.bias`, `bn.running_mean`, `bn.running_var` [D] (F32),
-    /// `bn.num_batches_tracked` (I64 scalar), with `metadata` in `__metadata__`.
-    public func save(to path: String) throws {
+    /// the BatchNorm's `weight`, `bias`, `running_mean`, `running_var` [D] (F32) and
+    /// `num_batches_tracked` (I64 scalar) under `naming`'s prefix, with `metadata` in `__metadata__`.
+    public func save(to path: String, naming: TensorNaming = .dinoprobe) throws {
         try validateParameters()
+        let n = naming
         try HeadFile.save(to: path, metadata: metadata, classes: classes,
-                          tensors: [(TensorName.convWeight, convWeight, [classes, dim, 1, 1]), (TensorName.convBias, convBias, [classes]),
-                                    (TensorName.bnWeight, batchNorm.weight, [dim]), (TensorName.bnBias, batchNorm.bias, [dim]),
-                                    (TensorName.bnRunningMean, batchNorm.runningMean, [dim]),
-                                    (TensorName.bnRunningVar, batchNorm.runningVar, [dim])],
-                          int64s: [(TensorName.bnBatchesTracked, [Int64(batchNorm.batchesTracked)], [])])
+                          tensors: [(n.convWeight, convWeight, [classes, dim, 1, 1]), (n.convBias, convBias, [classes]),
+                                    (n.bnWeight, batchNorm.weight, [dim]), (n.bnBias, batchNorm.bias, [dim]),
+                                    (n.bnRunningMean, batchNorm.runningMean, [dim]), (n.bnRunningVar, batchNorm.runningVar, [dim])],
+                          int64s: [(n.bnBatchesTracked, [Int64(batchNorm.batchesTracked)], [])])
     }
 
-    /// Reads a head written by `save(to:)` or by PyTorch (`bn.num_batches_tracked` optional).
-    /// Throws a `HeadError` naming the problem.
+    /// Reads a head written by `save(to:)` under either naming, or by PyTorch
+    /// (`num_batches_tracked` optional). Throws a `HeadError` naming the problem.
     public static func load(from path: String) throws -> LinearSegmenter {
         try load(file: HeadFile.open(path, kind: .segmenter).file)
+    }
+
+    /// The naming a head file uses; a file mixing both is refused (it would be ambiguous).
+    static func naming(of file: SafeTensorsFile) throws -> TensorNaming {
+        let uses = TensorNaming.allCases.filter { n in file.tensors.keys.contains { $0.hasPrefix(n.batchNorm + ".") } }
+        guard uses.count <= 1 else {
+            throw HeadError.notAHead(path: file.path, reason: "it holds BatchNorm tensors under both 'bn.' and 'batchnorm_layer.'; keep one set")
+        }
+        return uses.first ?? .dinoprobe
     }
 
     /// Reads a head from an open safetensors file (see `load(from:)`).
     public static func load(file: SafeTensorsFile) throws -> LinearSegmenter {
         let path = file.path
         let metadata = try HeadFile.metadata(of: file, kind: .segmenter)
-        let names: Set<String> = [TensorName.convWeight, TensorName.convBias, TensorName.bnWeight, TensorName.bnBias,
-                                  TensorName.bnRunningMean, TensorName.bnRunningVar, TensorName.bnBatchesTracked]
-        try HeadFile.rejectUnknownTensors(file, known: names)
-        let shape = try HeadFile.shape(file, TensorName.convWeight)
+        let n = try naming(of: file)
+        try HeadFile.rejectUnknownTensors(file, known: n.all)
+        let shape = try HeadFile.shape(file, n.convWeight)
         guard shape.count == 4, shape[0] > 0, shape[1] > 0, shape[2] == 1, shape[3] == 1 else {
-            throw HeadError.notAHead(path: path, reason: "its '\(TensorName.convWeight)' has shape \(shape), not [classes, dim, 1, 1]")
+            throw HeadError.notAHead(path: path, reason: "its '\(n.convWeight)' has shape \(shape), not [classes, dim, 1, 1]")
         }
         let (classes, dim) = (shape[0], shape[1])
         guard classes <= 255 else {
@@ -49,23 +64,22 @@ extension LinearSegmenter {
         }
         try metadata.validate(classes: classes, path: path)
         var norm = try BatchNorm(channels: dim)
-        norm.weight = try HeadFile.floats(file, TensorName.bnWeight, shape: [dim])
-        norm.bias = try HeadFile.floats(file, TensorName.bnBias, shape: [dim])
-        norm.runningMean = try HeadFile.floats(file, TensorName.bnRunningMean, shape: [dim])
-        norm.runningVar = try HeadFile.floats(file, TensorName.bnRunningVar, shape: [dim])
+        norm.weight = try HeadFile.floats(file, n.bnWeight, shape: [dim])
+        norm.bias = try HeadFile.floats(file, n.bnBias, shape: [dim])
+        norm.runningMean = try HeadFile.floats(file, n.bnRunningMean, shape: [dim])
+        norm.runningVar = try HeadFile.floats(file, n.bnRunningVar, shape: [dim])
         guard norm.runningVar.allSatisfy({ $0 >= 0 }) else {
-            throw HeadError.badMetadata(path: path, key: TensorName.bnRunningVar, reason: "a running variance is negative; the head is corrupt")
+            throw HeadError.badMetadata(path: path, key: n.bnRunningVar, reason: "a running variance is negative; the head is corrupt")
         }
-        if file.tensors[TensorName.bnBatchesTracked] != nil {
-            let tracked = try file.ints(TensorName.bnBatchesTracked)
+        if file.tensors[n.bnBatchesTracked] != nil {
+            let tracked = try file.ints(n.bnBatchesTracked)
             guard tracked.count == 1, let count = tracked.first, count >= 0 else {
-                throw HeadError.wrongShape(path: path, name: TensorName.bnBatchesTracked, expected: [],
-                                           found: file.tensors[TensorName.bnBatchesTracked]?.shape ?? [])
+                throw HeadError.wrongShape(path: path, name: n.bnBatchesTracked, expected: [], found: file.tensors[n.bnBatchesTracked]?.shape ?? [])
             }
             norm.batchesTracked = Int(count)
         }
-        return try LinearSegmenter(convWeight: try HeadFile.floats(file, TensorName.convWeight, shape: [classes, dim, 1, 1]),
-                                   convBias: try HeadFile.floats(file, TensorName.convBias, shape: [classes]),
+        return try LinearSegmenter(convWeight: try HeadFile.floats(file, n.convWeight, shape: [classes, dim, 1, 1]),
+                                   convBias: try HeadFile.floats(file, n.convBias, shape: [classes]),
                                    batchNorm: norm, metadata: metadata)
     }
 }

@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 import Training
 
@@ -64,9 +65,9 @@ struct EvalLinear: ParsableCommand {
         guard dataset.classNames == names || dataset.classIDs == names else {
             throw ValidationError("the head's classes (\(names.prefix(5).joined(separator: ", "))...) are not this data set's (\(dataset.classNames.prefix(5).joined(separator: ", "))...)")
         }
-        let stored = FeatureCache.storedBlocks(forRecipe: saved.recipe.blocks, depth: model.config.numHiddenLayers)
+        let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
         let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
-                                                    preprocessing: saved.recipe.preprocessing, blocks: stored,
+                                                    preprocessing: saved.recipe.preprocessing, layers: stored,
                                                     batchSize: cacheOptions.extractBatchSize, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run?.url)
         let rows = try features.labelled(saved.recipe.tokens, blocks: saved.recipe.blocks)
@@ -116,9 +117,9 @@ struct Classify: ParsableCommand {
         defer { run?.close() }
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
-        let stored = FeatureCache.storedBlocks(forRecipe: saved.recipe.blocks, depth: model.config.numHiddenLayers)
+        let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
         let entry = try Extraction.tokens(model: model, paths: listing.images, preprocessing: saved.recipe.preprocessing,
-                                          blocks: stored, batchSize: 8, maxPixels: pixelLimit.maxPixels, name: "classify", reporter: SilentReporter())
+                                          layers: stored, batchSize: 8, maxPixels: pixelLimit.maxPixels, name: "classify", reporter: SilentReporter())
         let vectors = try entry.features.vectors(saved.recipe.tokens, blocks: saved.recipe.blocks)
         let probabilities = try saved.head.probabilities(features: vectors.values, count: entry.features.count)
         let names = saved.head.metadata.classNames
@@ -179,10 +180,10 @@ struct KNN: ParsableCommand {
             $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }
-        let blocks = FeatureCache.storedBlocks(forRecipe: 1, depth: model.config.numHiddenLayers)
+        let stored = FeatureCache.storedLayers(for: FeatureRecipe(tokens: .cls, blocks: 1), depth: model.config.numHiddenLayers)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         blocks: blocks, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
         let train = try split(trainSet), val = try split(valSet)

@@ -16,6 +16,7 @@ extension ProbeOptimizer: ExpressibleByArgument {}
 extension FeatureDType: ExpressibleByArgument {}
 extension DatasetSplit: ExpressibleByArgument {}
 extension Imagenette.Variant: ExpressibleByArgument {}
+extension LinearSegmenter.TensorNaming: ExpressibleByArgument {}
 
 /// Where the best learning rate is chosen.
 enum SelectOn: String, ExpressibleByArgument, CaseIterable {
@@ -274,4 +275,45 @@ struct PixelLimitOption: ParsableArguments {
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
     func validate() throws { try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels") }
+}
+
+/// The blocks a command reads: the last N (`--blocks N`), or explicit 0-based indices
+/// (`--layers 2,5,8,11`). A single `--layers N` is the old spelling of `--blocks N`.
+struct LayerChoice {
+    let explicit: [Int]?
+    let count: Int
+
+    init(layers: [Int], blocks: Int?) {
+        if layers.count == 1 {
+            explicit = nil
+            count = deprecated(layers.first, old: "--layers N", new: "--blocks N (--layers now takes two or more block indices)") ?? 1
+        } else if layers.count >= 2 {
+            explicit = layers
+            count = layers.count
+        } else {
+            explicit = nil
+            count = blocks ?? 1
+        }
+    }
+
+    static func validate(_ layers: [Int], blocks: Int?) throws {
+        if !layers.isEmpty && blocks != nil { throw ValidationError("give --blocks N (the last N) or --layers a,b,c (these blocks), not both") }
+        for layer in layers { try Check.range(layer, 0...1023, "--layers") }
+        if layers.count >= 2, zip(layers, layers.dropFirst()).contains(where: { $0 >= $1 }) {
+            throw ValidationError("--layers \(layers.map(String.init).joined(separator: ",")): give block indices in increasing order")
+        }
+    }
+
+    /// The recipe of `tokens` over these blocks, checked against the backbone's depth.
+    func recipe(tokens: FeatureTokens, preprocessing: Preprocessing, model: DINOv3Model) throws -> FeatureRecipe {
+        let depth = model.config.numHiddenLayers
+        if let explicit {
+            guard let last = explicit.last, last < depth else {
+                throw ValidationError("--layers \(explicit.map(String.init).joined(separator: ",")): the model has blocks 0 to \(depth - 1)")
+            }
+            return FeatureRecipe(tokens: tokens, layers: explicit, preprocessing: preprocessing)
+        }
+        guard count <= depth else { throw ValidationError("--blocks \(count): the model has \(depth) blocks") }
+        return FeatureRecipe(tokens: tokens, blocks: count, preprocessing: preprocessing)
+    }
 }

@@ -65,7 +65,10 @@ struct Segment: ParsableCommand {
                 throw HeadError.incompatibleFeatures(headRecipe: recipe?.key ?? "", headFingerprint: segmenter.metadata.backboneFingerprint,
                                                      givenRecipe: "", givenFingerprint: model.fingerprint)
             }
-            guard segmenter.dim == model.config.hiddenSize else { throw ValidationError("\(head) expects \(segmenter.dim)-wide features") }
+            guard let recipe, segmenter.dim == recipe.width(dim: model.config.hiddenSize),
+                  recipe.layerIndices(depth: model.config.numHiddenLayers).allSatisfy({ $0 < model.config.numHiddenLayers }) else {
+                throw ValidationError("\(head) expects \(segmenter.dim)-wide features of blocks this backbone does not have")
+            }
         }
         var preprocessing = recipe?.preprocessing ?? Preprocessing()
         preprocessing.preset = .native

@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 import Training
 
@@ -41,6 +42,12 @@ struct TrainSeg: ParsableCommand {
     @Flag(help: "Also cache a mirrored view of every training image (doubles the views).")
     var flip = false
 
+    @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based (Meta: 2,5,8,11 for ViT-S/B, 4,11,17,23 for L); default the last block.")
+    var layers: [CommaList<Int>] = []
+
+    @Option(help: "Tensor names in head.safetensors: dinoprobe (bn.*, conv.*) or meta (batchnorm_layer.*, conv.*, as Meta's LinearHead); both load.")
+    var headNaming: LinearSegmenter.TensorNaming = .dinoprobe
+
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
@@ -55,6 +62,9 @@ struct TrainSeg: ParsableCommand {
         try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
         try Check.finite(weightDecay, 0...10, "--weight-decay")
         try Check.optionalRange(warmup, 0...(iters ?? 100_000_000), "--warmup")
+        let chosen = layers.flattened()
+        for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
+        if zip(chosen, chosen.dropFirst()).contains(where: { $0 >= $1 }) { throw ValidationError("--layers: give block indices in increasing order") }
     }
 
     func run() throws {
@@ -63,6 +73,11 @@ struct TrainSeg: ParsableCommand {
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let model = try modelOptions.load()
+        let chosen = layers.flattened()
+        if let last = chosen.last, last >= model.config.numHiddenLayers {
+            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+        }
+        let recipe = SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen)
         let train = try dataOptions.loadValid(.train, folder: run.url, reporter: reporter)
         // A data set without a val split trains without evaluation; any other problem with the
         // val split (unreadable folder, bad class list) is an error, not "no val split".
@@ -82,13 +97,13 @@ struct TrainSeg: ParsableCommand {
                 $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
             })
             $0.seeds = ["seed": seed]
-            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps])
+            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps,
+                                                                  "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let store = try SegmentationRun.store(model: model, dataset: train, resolution: size, flip: flip,
+        let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip,
                                               batchSize: cacheOptions.extractBatchSize, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
-        let recipe = SegmentationRun.recipe(resolution: size)
         let metadata = HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: modelOptions.displayID,
                                     backboneFingerprint: model.fingerprint, classNames: train.classNames, palette: train.palette,
                                     inputResolution: size,
@@ -98,26 +113,35 @@ struct TrainSeg: ParsableCommand {
         say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, resolution: size, flip: flip),
+        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip),
                                                   every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     checkpointing: checkpointing, reporter: reporter)
-        var outputs = ["head.safetensors", "train_log.csv"]
-        try head.save(to: run.path + "/head.safetensors")
+        var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
+        try head.save(to: run.path + "/head.safetensors", naming: headNaming)
         try AtomicFile.write(Data(log.csv().utf8), to: run.path + "/train_log.csv")
-        say("saved \(run.path)/head.safetensors, train_log.csv")
+        let losses = try RunReports.lossCurves(log, title: "Training loss (\(settings.iterations) steps of batch \(batchSize))")
+        try losses.write(to: run.path + "/loss_curves.png")
+        say("saved \(run.path)/head.safetensors, train_log.csv, loss_curves.png")
+        var result: SegmentationResult?
+        var samples: [SegmentationReport.Sample] = []
         if let val {
             let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, batchSize: cacheOptions.extractBatchSize,
-                                                          maxPixels: pixelLimit.maxPixels, reporter: reporter)
+                                                          maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
+                if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
+            }
             try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
-            let result = evaluation.metrics.result()
-            say(result.table())
-            try result.writeJSON(to: run.path + "/metrics.json")
+            result = evaluation.metrics.result()
+            say(result?.table() ?? "")
+            try result?.writeJSON(to: run.path + "/metrics.json")
             try AtomicFile.write(Data(SegmentationImageScore.csv(evaluation.perImage).utf8), to: run.path + "/per_image.csv")
             try AtomicFile.write(Data(evaluation.metrics.confusionCSV().utf8), to: run.path + "/confusion.csv")
             outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
             say("wrote \(run.path)/metrics.json, per_image.csv, confusion.csv")
         }
+        let report = SegmentationReport(record: run.record, settings: settings, result: result, samples: samples, dataset: val, views: store.count)
+        try report.page(losses: losses.pngData(), maxPixels: pixelLimit.maxPixels).write(to: run.path + "/report.html")
+        outputs.append("report.html")
         try run.finish(outputs: outputs + ["run.json"])
     }
 }

@@ -37,8 +37,8 @@ struct TrainLinear: ParsableCommand {
     @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
     var blocks: Int?
 
-    @Option(name: .customLong("layers"), help: .hidden)
-    var deprecatedLayers: Int?
+    @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
+    var layers: [CommaList<Int>] = []
 
     @Option(help: "Epochs.")
     var epochs: Int = 10
@@ -73,7 +73,8 @@ struct TrainLinear: ParsableCommand {
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, "--blocks")
+        try Check.range(blocks ?? 1, 1...1024, "--blocks")
+        try LayerChoice.validate(layers.flattened(), blocks: blocks)
         try Check.range(epochs, 1...100_000, "--epochs")
         try Check.range(itersPerEpoch, 0...10_000_000, "--iters-per-epoch")
         try Check.range(epochs * max(itersPerEpoch, 1), 1...1_000_000_000, "--epochs x --iters-per-epoch")
@@ -88,10 +89,11 @@ struct TrainLinear: ParsableCommand {
 
     func run() throws {
         let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? .clsAvgpool
-        let blocks = self.blocks ?? deprecated(deprecatedLayers, old: "--layers N", new: "--blocks N") ?? 1
-        let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks])
+        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let blocks = choice.count
+        let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? []])
         defer { run.close() }
-        let (train, val) = try loadSplits(blocks: blocks, run: run)
+        let (train, val) = try loadSplits(choice: choice, run: run)
         var settings = LinearProbeSettings()
         let rates = lrs.flattened()
         if !rates.isEmpty { settings.learningRates = rates }
@@ -103,6 +105,10 @@ struct TrainLinear: ParsableCommand {
         settings.warmupEpochs = warmupEpochs
         settings.seed = seed
         let selection: ProbeSelection = selectOn == .val ? .val : .holdout(fraction: holdout)
+        try run.update {
+            $0.options = OptionRecord.values(of: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? [],
+                                                                  "lrs": settings.learningRates])
+        }
         say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectOn == .val ? "val" : "held-out train")")
         let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
@@ -111,13 +117,14 @@ struct TrainLinear: ParsableCommand {
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
-        let files = try outcome.write(to: run.path, title: "Linear probe, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
+        let dataName = ((featuresFile ?? dataOptions.data ?? "data") as NSString).lastPathComponent
+        let files = try outcome.write(to: run.path, dataName: dataName, record: run.record, maxPixels: imageOptions.maxPixels)
         try run.finish(outputs: files + ["run.json"])
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }
 
     /// Train and val features: from features files, or extracted (cached) from a data set.
-    func loadSplits(blocks: Int, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
+    func loadSplits(choice: LayerChoice, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
         let folder = run.url
         try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {
@@ -133,9 +140,7 @@ struct TrainLinear: ParsableCommand {
         // The weights first: a missing checkpoint should not cost a data-set download.
         let preprocessing = try imageOptions.preprocessing()
         let model = try modelOptions.load()
-        guard blocks <= model.config.numHiddenLayers else {
-            throw ValidationError("--blocks \(blocks): the model has \(model.config.numHiddenLayers) blocks")
-        }
+        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
         let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
         guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
         say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
@@ -144,13 +149,15 @@ struct TrainLinear: ParsableCommand {
             $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }
-        let stored = FeatureCache.storedBlocks(forRecipe: blocks, depth: model.config.numHiddenLayers)
+        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         blocks: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
-        let train = try split(trainSet), val = try split(valSet)
+        var train = try split(trainSet), val = try split(valSet)
+        // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
+        (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
         try reportSkipped(train.skipped, split: "train", folder: folder)
         try reportSkipped(val.skipped, split: "val", folder: folder)
         guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }

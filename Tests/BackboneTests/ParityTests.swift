@@ -32,6 +32,31 @@ final class ParityTests: XCTestCase {
         XCTAssertGreaterThan(expected.map(abs).max() ?? 0, 0.5, file: file, line: line)
     }
 
+    /// Explicit blocks (Meta's multi-layer heads): block 0 alone against transformers' normed
+    /// layer -2, the final tokens unchanged, patch tokens concatenated per patch in block order.
+    func testExplicitBlocksAndConcatenatedPatchTokens() throws {
+        let model = try DINOv3Model(folder: Fixtures.model("gelu_reg4"))
+        let fixture = try Fixtures.caseFile("gelu_reg4_224")
+        let shape = fixture.tensors["pixel_values"]!.shape
+        let pixels = try fixture.floats("pixel_values")
+        let first = try model.forward(pixels: pixels, batch: shape[0], height: shape[2], width: shape[3], layers: [0])
+        XCTAssertEqual(first.layers.count, 1)
+        XCTAssertLessThanOrEqual(maxAbsDiff(first.layers[0], try fixture.floats("layer_minus_2")), 1e-4)
+        XCTAssertLessThanOrEqual(maxAbsDiff(first.lastHiddenState, try fixture.floats("last_hidden_state")), 1e-4)
+        let both = try model.forward(pixels: pixels, batch: shape[0], height: shape[2], width: shape[3], layers: [0, 1])
+        let concatenated = both.concatenatedPatchTokens(0)
+        let (n, d) = (both.gridHeight * both.gridWidth, both.dim)
+        XCTAssertEqual(concatenated.count, n * 2 * d)
+        let zero = Array(both.patchTokens(0, layer: both.layers[0])), one = Array(both.patchTokens(0, layer: both.layers[1]))
+        for p in [0, 7, n - 1] {
+            XCTAssertEqual(Array(concatenated[(p * 2 * d)..<(p * 2 * d + d)]), Array(zero[(p * d)..<((p + 1) * d)]))
+            XCTAssertEqual(Array(concatenated[(p * 2 * d + d)..<((p + 1) * 2 * d)]), Array(one[(p * d)..<((p + 1) * d)]))
+        }
+        for bad in [[], [1, 0], [0, 0], [2], [-1]] {
+            XCTAssertThrowsError(try model.forward(pixels: pixels, batch: shape[0], height: shape[2], width: shape[3], layers: bad), "\(bad)")
+        }
+    }
+
     func testGELUWithFourRegistersAt224() throws { try check(model: "gelu_reg4", case: "gelu_reg4_224") }
     func testNonSquareInputBatchOfTwo() throws { try check(model: "gelu_reg4", case: "gelu_reg4_nonsquare_b2") }
     func testGatedSiLUMLP() throws { try check(model: "gated_silu", case: "gated_silu_64") }

@@ -83,6 +83,48 @@ final class SegmentationCLITests: XCTestCase {
         XCTAssertTrue(seg.stdout.contains("%"), seg.stdout)
     }
 
+    /// Meta's multi-layer head: patch tokens of several blocks concatenated; eval-seg and segment
+    /// read the same blocks from the head's recipe; train-linear takes the same --layers.
+    func testMultiLayerHeads() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeSegmentationFolder(root: data, count: 8, valCount: 3, size: 32, seed: 6)
+        let run = dir.appendingPathComponent("run").path
+        let train = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--iters", "20", "--layers", "0,1",
+                                 "--no-cache", "--out", run, "--head-naming", "meta"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let head = try LinearSegmenter.load(from: run + "/head.safetensors")
+        XCTAssertEqual(head.dim, 2 * 48, "two blocks of the 48-wide tiny model")
+        XCTAssertEqual(try head.metadata.recipe().layers, [0, 1])
+        XCTAssertNotNil(try SafeTensorsFile(path: run + "/head.safetensors").tensors["batchnorm_layer.weight"])
+        let trained = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json"))) as! [String: Any]
+        let evalOut = dir.appendingPathComponent("eval").path
+        let eval = try CLI.run(["eval-seg", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data, "--out", evalOut])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let again = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalOut + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual(again["mIoU"] as? Double ?? -1, trained["mIoU"] as? Double ?? -2, accuracy: 1e-12)
+        let seg = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", CLI.fixtureImages + "/rgb_300x200.jpg",
+                               "--out", dir.appendingPathComponent("seg").path])
+        XCTAssertEqual(seg.status, 0, seg.stderr)
+        let bad = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--iters", "2", "--layers", "0,5",
+                               "--no-cache", "--out", dir.appendingPathComponent("bad").path])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("blocks 0 to 1"), bad.stderr)
+
+        let classes = dir.appendingPathComponent("classes").path
+        _ = try SyntheticData.makeClassificationFolder(root: classes, classes: 3, perClass: 8, valPerClass: 3, size: 32, seed: 1)
+        let linear = dir.appendingPathComponent("linear").path
+        let probe = try CLI.run(["train-linear", "--model", CLI.tinyModel, "--data", classes, "--size", "32", "--layers", "0,1", "--epochs", "1",
+                                 "--iters-per-epoch", "5", "--no-cache", "--out", linear])
+        XCTAssertEqual(probe.status, 0, probe.stderr)
+        let classifier = try LinearClassifier.load(from: linear + "/head.safetensors")
+        XCTAssertEqual(classifier.dim, 3 * 48, "CLS of blocks 0 and 1, then the mean patch")
+        XCTAssertEqual(try classifier.metadata.recipe().layers, [0, 1])
+        let classify = try CLI.run(["classify", "--model", CLI.tinyModel, "--head", linear + "/head.safetensors", classes + "/val"])
+        XCTAssertEqual(classify.status, 0, classify.stderr)
+    }
+
     func testSegmentWithoutHeadWritesPCAAndClusters() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }

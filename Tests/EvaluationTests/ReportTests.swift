@@ -2,7 +2,7 @@ import Foundation
 @testable import Evaluation
 import XCTest
 
-/// metrics.json, confusion.csv, the terminal tables and the confusion plot PNG.
+/// metrics.json, confusion.csv and the terminal tables (the pictures: PlotsTests).
 final class ReportTests: XCTestCase {
     var temp: URL!
 
@@ -63,50 +63,6 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(json["classNames"] as? [String], r.classNames)
         XCTAssertTrue((json["perClassAccuracy"] as? [Any])?[2] is NSNull)
         XCTAssertEqual(try JSONDecoder().decode(SegmentationResult.self, from: r.jsonData()), r)
-    }
-
-    func testConfusionPlotIsAPNGOfTheExpectedSize() throws {
-        let plot = try ConfusionPlot(confusion: MetricsFixtures.imagenetteConfusion(), classNames: MetricsFixtures.imagenette,
-                                     title: "Imagenette val")
-        let layout = ConfusionPlotLayout(plot: plot)
-        XCTAssertEqual(layout.cell, 40)
-        let path = temp.appendingPathComponent("confusion.png").path
-        try plot.write(to: path)
-        let (w, h) = try pngSize(path)
-        XCTAssertEqual(w, layout.width * 2)
-        XCTAssertEqual(h, layout.height * 2)
-
-        // Two classes (one row without samples), many classes, odd names: all render.
-        let two = try ConfusionPlot(confusion: [[3, 1], [0, 0]], classNames: ["caf\u{e9}", "\u{1F436}"])
-        XCTAssertEqual(two.label("caf\u{e9}"), "caf?")
-        XCTAssertGreaterThan(try two.render().width, 0)
-        let k = 150
-        let big = try ConfusionPlot(confusion: (0..<k).map { t in (0..<k).map { $0 == t ? 5 : 0 } },
-                                    classNames: (0..<k).map { "class \($0)" })
-        let image = try big.render()
-        XCTAssertEqual(image.pixels.count, image.width * image.height * 3)
-        XCTAssertLessThanOrEqual(image.width, 3000)
-        XCTAssertEqual(plot.label("a very long class name number 14 indeed"), "a very long..indeed")
-        XCTAssertEqual(BitmapFont.columns.count, 95 * 5)
-    }
-
-    func testWriteReportsAndPlotErrors() throws {
-        try metrics().writeReports(to: temp.appendingPathComponent("run").path, title: "test")
-        for file in ["metrics.json", "confusion.csv", "confusion.png"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: temp.appendingPathComponent("run/\(file)").path), file)
-        }
-        XCTAssertThrowsError(try ConfusionPlot(confusion: [[1, 2]], classNames: ["a", "b"]))
-        XCTAssertThrowsError(try ConfusionPlot(confusion: [[1, 2], [3]], classNames: ["a", "b"]))
-        XCTAssertThrowsError(try ConfusionPlot(confusion: [[1, -2], [3, 4]], classNames: ["a", "b"]))
-    }
-
-    /// Width and height from the IHDR chunk, after checking the PNG signature.
-    func pngSize(_ path: String) throws -> (Int, Int) {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        XCTAssertEqual(Array(bytes[0..<8]), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        XCTAssertEqual(String(decoding: bytes[12..<16], as: UTF8.self), "IHDR")
-        func be32(_ o: Int) -> Int { bytes[o..<(o + 4)].reduce(0) { $0 << 8 | Int($1) } }
-        return (be32(16), be32(20))
     }
 
     /// Minimal RFC 4180 reader (quoted fields, doubled quotes).

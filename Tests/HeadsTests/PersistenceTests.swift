@@ -47,6 +47,45 @@ final class PersistenceTests: XCTestCase {
         XCTAssertEqual(try SafeTensorsFile(path: path).tensors["conv.weight"]?.shape, [2, 3, 1, 1])
     }
 
+    /// Meta's names (`batchnorm_layer.*`, as `dinov3/eval/segmentation`'s LinearHead) load and
+    /// save as well as ours; a file holding both sets is refused.
+    func testSegmenterUnderMetasTensorNames() throws {
+        let folder = try temporaryFolder(self)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/segmenter_head.safetensors").path
+        let ours = try LinearSegmenter.load(from: fixture)
+        // The PyTorch-written fixture, renamed as Meta's state dict names it.
+        let file = try SafeTensorsFile(path: fixture)
+        var writer = SafeTensorsWriter(metadata: file.metadata)
+        for name in file.tensors.keys.sorted() {
+            let renamed = name.replacingOccurrences(of: "bn.", with: "batchnorm_layer.")
+            if file.tensors[name]?.dtype == .i64 {
+                try writer.add(renamed, int64s: try file.ints(name), shape: file.tensors[name]!.shape)
+            } else {
+                try writer.add(renamed, floats: try file.floats(name), shape: file.tensors[name]!.shape)
+            }
+        }
+        let metaNamed = folder.appendingPathComponent("meta.safetensors").path
+        try writer.write(to: metaNamed)
+        let theirs = try LinearSegmenter.load(from: metaNamed)
+        XCTAssertEqual(theirs.convWeight, ours.convWeight)
+        XCTAssertEqual(theirs.batchNorm.runningVar, ours.batchNorm.runningVar)
+        XCTAssertEqual(theirs.batchNorm.batchesTracked, ours.batchNorm.batchesTracked)
+        // Saving under Meta's names writes exactly Meta's keys.
+        let saved = folder.appendingPathComponent("saved.safetensors").path
+        try ours.save(to: saved, naming: .meta)
+        XCTAssertEqual(Set(try SafeTensorsFile(path: saved).tensors.keys),
+                       ["conv.weight", "conv.bias", "batchnorm_layer.weight", "batchnorm_layer.bias", "batchnorm_layer.running_mean",
+                        "batchnorm_layer.running_var", "batchnorm_layer.num_batches_tracked"])
+        XCTAssertEqual(try LinearSegmenter.load(from: saved).batchNorm.weight, ours.batchNorm.weight)
+        // Both sets at once: ambiguous.
+        var both = SafeTensorsWriter(metadata: file.metadata)
+        for name in file.tensors.keys where file.tensors[name]?.dtype != .i64 { try both.add(name, floats: try file.floats(name), shape: file.tensors[name]!.shape) }
+        try both.add("batchnorm_layer.weight", floats: try file.floats("bn.weight"), shape: file.tensors["bn.weight"]!.shape)
+        let mixed = folder.appendingPathComponent("mixed.safetensors").path
+        try both.write(to: mixed)
+        XCTAssertThrowsError(try LinearSegmenter.load(from: mixed)) { XCTAssertTrue("\($0)".contains("both"), "\($0)") }
+    }
+
     /// A state dict written by PyTorch (safetensors.torch.save_file of nn.Linear) loads and
     /// gives PyTorch's logits.
     func testLoadsPyTorchWrittenClassifier() throws {

@@ -4,7 +4,7 @@ import XCTest
 
 /// Builders of hostile files, and a scratch folder per test.
 class HostileTestCase: XCTestCase {
-    var temp: String!
+    var temp = ""
 
     override func setUpWithError() throws {
         temp = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-hostile-\(UUID().uuidString)").path

@@ -6,6 +6,7 @@ import Heads
 import XCTest
 import Support
 import Images
+import Plots
 
 /// PCA, k-means, nearest mask resizing and the overlay renderer.
 final class DenseTests: XCTestCase {

@@ -2,7 +2,9 @@
  * header reading, whole-image decoding (RGB and label indices) and the streaming decode +
  * resample with every filter, orientation and crop. Built by scripts/fuzz:
  *   clang -fsanitize=fuzzer,address,undefined -I Sources/CImageCodecs/include \
- *         Sources/CImageCodecs/image_*.c fuzz/c/codecs_fuzz.c -ljpeg -lpng16 -lz */
+ *         Sources/CImageCodecs/image_codecs.c Sources/CImageCodecs/image_resample.c \
+ *         fuzz/c/codecs_fuzz.c -ljpeg -lpng16 -lz
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,19 +12,35 @@ public enum FeatureTokens: String, Sendable, Codable, CaseIterable {
     case patch
 }
 
-/// Everything that decides the features a head consumes: which tokens, of how many last blocks,
-/// from images preprocessed how. A head records it (in its metadata, as `key`), feature caches
-/// are keyed by it, and a head refuses features made any other way.
+/// Everything that decides the features a head consumes: which tokens, of which blocks, from
+/// images preprocessed how. A head records it (in its metadata, as `key`), feature caches are
+/// keyed by it, and a head refuses features made any other way.
 public struct FeatureRecipe: Sendable, Codable, Equatable {
     public var tokens: FeatureTokens
-    /// The last n blocks (1 or 4 in Meta's classification protocol).
+    /// How many blocks: the last n (1 or 4 in Meta's classification protocol), or as many as `layers`.
     public var blocks: Int
+    /// Explicit block indices (0-based, ascending; e.g. Meta's 2, 5, 8, 11 for multi-layer
+    /// segmentation with ViT-S/B); nil means the last `blocks` blocks.
+    public var layers: [Int]?
     public var preprocessing: Preprocessing
 
     public init(tokens: FeatureTokens = .clsAvgpool, blocks: Int = 1, preprocessing: Preprocessing = Preprocessing()) {
         self.tokens = tokens
         self.blocks = blocks
         self.preprocessing = preprocessing
+    }
+
+    /// A recipe over the blocks `layers` (0-based, ascending).
+    public init(tokens: FeatureTokens, layers: [Int], preprocessing: Preprocessing = Preprocessing()) {
+        self.tokens = tokens
+        blocks = layers.count
+        self.layers = layers
+        self.preprocessing = preprocessing
+    }
+
+    /// The block indices this recipe reads from a backbone of `depth` blocks, oldest first.
+    public func layerIndices(depth: Int) -> [Int] {
+        layers ?? Array(max(0, depth - blocks)..<depth)
     }
 
     /// Feature width for a backbone of width `dim`.

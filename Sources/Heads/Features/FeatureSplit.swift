@@ -8,11 +8,14 @@ public struct FeatureSource: Sendable, Codable, Equatable {
     public var backboneID: String
     public var backboneFingerprint: String
     public var preprocessing: Preprocessing
+    /// The block indices the features hold when they were chosen explicitly (nil: the last blocks).
+    public var layers: [Int]?
 
-    public init(backboneID: String, backboneFingerprint: String, preprocessing: Preprocessing) {
+    public init(backboneID: String, backboneFingerprint: String, preprocessing: Preprocessing, layers: [Int]? = nil) {
         self.backboneID = backboneID
         self.backboneFingerprint = backboneFingerprint
         self.preprocessing = preprocessing
+        self.layers = layers
     }
 }
 
@@ -47,7 +50,10 @@ public struct FeatureSplit: Sendable {
 
     /// The recipe of features made from these tokens.
     public func recipe(_ tokens: FeatureTokens, blocks: Int) -> FeatureRecipe {
-        FeatureRecipe(tokens: tokens, blocks: blocks, preprocessing: source.preprocessing)
+        if let layers = source.layers, layers.count == blocks {
+            return FeatureRecipe(tokens: tokens, layers: layers, preprocessing: source.preprocessing)
+        }
+        return FeatureRecipe(tokens: tokens, blocks: blocks, preprocessing: source.preprocessing)
     }
 
     /// Feature vectors of `tokens` over the last `blocks` blocks, with the labels.
@@ -62,6 +68,9 @@ public struct FeatureSplit: Sendable {
         guard source.backboneFingerprint == other.source.backboneFingerprint else {
             throw HeadError.incompatibleFeatures(headRecipe: "", headFingerprint: source.backboneFingerprint,
                                                  givenRecipe: "", givenFingerprint: other.source.backboneFingerprint)
+        }
+        guard source.layers == other.source.layers else {
+            throw HeadError.invalidArgument(what: "feature splits", detail: "they hold features of different blocks")
         }
         guard source.preprocessing == other.source.preprocessing else {
             throw HeadError.invalidArgument(what: "feature splits", detail: "they were extracted with different preprocessing")

@@ -84,6 +84,8 @@ public struct LinearProbeOutcome: Sendable {
     public var valSamples: Int
     /// Every step's learning rate and loss, per head.
     public var log: TrainingLog
+    /// The chosen head's predictions on every val image.
+    public var valPredictions: ClassificationPredictions
 
     /// The grid table: every rate with its scores, the chosen one marked.
     public var table: String { LinearProbe.table(grid) }
@@ -134,8 +136,11 @@ public enum LinearProbe {
         let head = try grid.head(at: result.bestIndex)
         let metrics = try ClassificationMetrics(scores: head.logits(features: valRows.values, count: valRows.count),
                                                 labels: valRows.labels, classNames: train.classNames)
+        let predictions = try ClassificationPredictions(paths: val.paths, probabilities: head.probabilities(features: valRows.values, count: valRows.count),
+                                                        labels: valRows.labels, classNames: train.classNames)
         return LinearProbeOutcome(grid: result, head: head, valMetrics: metrics, settings: settings, recipe: recipe,
-                                  trainSamples: fitting.count, selectionSamples: choosing.count, valSamples: valRows.count, log: log)
+                                  trainSamples: fitting.count, selectionSamples: choosing.count, valSamples: valRows.count, log: log,
+                                  valPredictions: predictions)
     }
 
     /// Trains the grid on `train` and scores every head on `selection`.

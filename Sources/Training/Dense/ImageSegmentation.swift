@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 
 /// Segmenting one image: with a head, its class mask and an overlay; without one, what the
@@ -28,9 +29,11 @@ public enum ImageSegmentation {
                            clusters: Int?, outputStem: String, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> Result {
         let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
         let input = try preprocessing.apply(image)
-        let output = try model.forward(pixels: input.pixels, batch: 1, height: input.height, width: input.width)
-        let (gh, gw, d) = (output.gridHeight, output.gridWidth, output.dim)
-        let patches = Array(output.patchTokens(0))
+        // A head reads the blocks of its recipe (concatenated per patch); the views without one, the last block.
+        let layers = try head.map { try $0.metadata.recipe().layerIndices(depth: model.config.numHiddenLayers) } ?? model.lastBlocks(1)
+        let output = try model.forward(pixels: input.pixels, batch: 1, height: input.height, width: input.width, layers: layers)
+        let (gh, gw, d) = (output.gridHeight, output.gridWidth, output.dim * output.layers.count)
+        let patches = output.concatenatedPatchTokens(0)
         func file(_ suffix: String) -> String { "\(outputStem).\(suffix).png" }
         var result = Result(imageWidth: image.width, imageHeight: image.height, inputWidth: input.width, inputHeight: input.height,
                             gridWidth: gw, gridHeight: gh, areas: [], pcaVariances: [], files: [])

@@ -126,11 +126,12 @@ public final class PatchFeatureStore: @unchecked Sendable {
         return (features, labels)
     }
 
-    /// Extracts patch features of `images` at `resolution` x `resolution` (hf preset), with masks
-    /// from `loadMask` resized to the same size; `flip` adds a mirrored view of every pair.
+    /// Extracts patch features of `images` at `resolution` x `resolution` (hf preset) from the
+    /// blocks `layers` (concatenated per patch; default the last block), with masks from
+    /// `loadMask` resized to the same size; `flip` adds a mirrored view of every pair.
     /// Pairs whose image or mask cannot be used are skipped and reported. Written atomically to `path`.
     public static func build(model: DINOv3Model, images: [String], loadMask: (Int) throws -> LabelMask,
-                             resolution: Int, flip: Bool, batchSize: Int, to path: String,
+                             resolution: Int, layers: [Int]? = nil, flip: Bool, batchSize: Int, to path: String,
                              maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
         let featureSpool = try AtomicFile.begin(path + ".features")
@@ -160,16 +161,16 @@ public final class PatchFeatureStore: @unchecked Sendable {
         var grid = (0, 0), dim = 0
         for mirrored in flip ? [false, true] : [false] {
             let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
-                                                 maxPixels: maxPixels, flipped: mirrored)
+                                                 layers: layers ?? model.lastBlocks(1), maxPixels: maxPixels, flipped: mirrored)
             let progress = reporter.task(mirrored ? "extract patches (flipped)" : "extract patches", total: usable.count, unit: "images")
             let paths = usable.map { images[$0] }
             var kept = Set<Int>()
             try extractor.run(paths: paths, onBatch: { batch in
                 let out = batch.output
                 grid = (out.gridHeight, out.gridWidth)
-                dim = out.dim
+                dim = out.dim * out.layers.count
                 for (b, j) in batch.indices.enumerated() {
-                    let tokens = out.patchTokens(b)
+                    let tokens = out.concatenatedPatchTokens(b)
                     try featureSpool.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian })
                     var labels = resizeNearest(try loadMask(usable[j]), height: resolution, width: resolution)
                     if mirrored { labels = mirror(labels, height: resolution, width: resolution) }

@@ -38,24 +38,32 @@ public struct SegmentationSettings: Sendable, Codable, Equatable {
 /// extracted once into a patch store (cached, or temporary with no cache), the head is trained
 /// on them, and evaluated on val at the original mask sizes.
 public enum SegmentationRun {
-    /// The recipe of a linear segmentation head trained at `resolution` (square, hf preset).
-    public static func recipe(resolution: Int, preprocessing base: Preprocessing = Preprocessing()) -> FeatureRecipe {
+    /// The recipe of a linear segmentation head trained at `resolution` (square, hf preset) on
+    /// the last block, or on the blocks `layers` (their patch tokens concatenated per patch).
+    public static func recipe(resolution: Int, layers: [Int]? = nil, preprocessing base: Preprocessing = Preprocessing()) -> FeatureRecipe {
         var p = base
         p.preset = .hf
         p.size = resolution
+        if let layers { return FeatureRecipe(tokens: .patch, layers: layers, preprocessing: p) }
         return FeatureRecipe(tokens: .patch, blocks: 1, preprocessing: p)
     }
 
-    /// A patch store of `dataset` at `resolution`: from `cacheFolder` when a valid entry is there
+    /// A patch store of `dataset` for `recipe`: from `cacheFolder` when a valid entry is there
     /// (a damaged one is removed and rebuilt), else built into it. With no cache folder the store
     /// is built in `scratchFolder` as a temporary file, removed when the process ends or is
     /// interrupted, so it never stays behind in a run folder (`discard` removes it earlier).
-    public static func store(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool, batchSize: Int,
+    public static func store(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool, batchSize: Int,
                              cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                              reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
-        let key = storeKey(model: model, dataset: dataset, resolution: resolution, flip: flip)
-        let expectation = PatchFeatureStore.Expectation(dim: model.config.hiddenSize, resolution: resolution,
+        let key = storeKey(model: model, dataset: dataset, recipe: recipe, flip: flip)
+        let expectation = PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size,
                                                         classes: dataset.classCount, ignoreIndex: dataset.ignoreIndex)
+        let build = { (path: String) in
+            try PatchFeatureStore.build(model: model, images: dataset.samples.map(\.image),
+                                        loadMask: { try dataset.loadMask(for: dataset.samples[$0]) },
+                                        resolution: recipe.preprocessing.size, layers: recipe.layerIndices(depth: model.config.numHiddenLayers),
+                                        flip: flip, batchSize: batchSize, to: path, maxPixels: maxPixels, reporter: reporter)
+        }
         if let cacheFolder {
             let path = "\(cacheFolder)/patches-\(key).safetensors"
             if FileSystem.exists(path) {
@@ -68,31 +76,22 @@ public enum SegmentationRun {
                     reporter.note("train: cache entry \(path) is unusable (\(error)); removed it, extracting again")
                 }
             }
-            return try build(model: model, dataset: dataset, resolution: resolution, flip: flip, batchSize: batchSize,
-                             to: path, maxPixels: maxPixels, reporter: reporter)
+            return try build(path)
         }
         let temporary = TemporaryFiles.path(beside: "\(scratchFolder)/patches.safetensors")
         TemporaryFiles.register(temporary)
-        let store = try build(model: model, dataset: dataset, resolution: resolution, flip: flip, batchSize: batchSize,
-                              to: temporary, maxPixels: maxPixels, reporter: reporter)
+        let store = try build(temporary)
         store.removeWhenDone = true
         return store
     }
 
-    /// What identifies a patch store: the weights, the recipe, the flip views, and every image
-    /// and mask (path, size, modification time) with the label semantics.
-    public static func storeKey(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool) -> String {
-        FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe(resolution: resolution).preprocessing,
-                             blocks: 1, flip: flip, files: dataset.samples.flatMap { [$0.image, $0.mask] },
+    /// What identifies a patch store: the weights, the recipe (blocks included), the flip views,
+    /// and every image and mask (path, size, modification time) with the label semantics.
+    public static func storeKey(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool) -> String {
+        FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe.preprocessing,
+                             layers: recipe.layerIndices(depth: model.config.numHiddenLayers), flip: flip,
+                             files: dataset.samples.flatMap { [$0.image, $0.mask] },
                              extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"])
-    }
-
-    private static func build(model: DINOv3Model, dataset: SegmentationDataset, resolution: Int, flip: Bool, batchSize: Int,
-                              to path: String, maxPixels: Int, reporter: Reporter) throws -> PatchFeatureStore {
-        try PatchFeatureStore.build(model: model, images: dataset.samples.map(\.image),
-                                    loadMask: { try dataset.loadMask(for: dataset.samples[$0]) },
-                                    resolution: resolution, flip: flip, batchSize: batchSize, to: path,
-                                    maxPixels: maxPixels, reporter: reporter)
     }
 
     /// AdamW with warm-up then cosine over random batches of the store's views. With
@@ -108,7 +107,8 @@ public enum SegmentationRun {
         }
         var head = try LinearSegmenter(dim: store.dim, classes: classes, seed: s.seed, metadata: metadata)
         var optimizer = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay)
-        let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1))
+        // Meta: linear warm-up from a ratio of 1e-6 of the rate, then cosine to 0.
+        let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1), warmupStart: 1e-6)
         // One stream of random numbers for batches and dropout masks, as before batches were sampled apart.
         var random = SeededRandom(seed: s.seed)
         var sampler = try BatchSampler(count: store.count, batchSize: s.batchSize)
@@ -191,7 +191,8 @@ public enum SegmentationRun {
         -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
         var metrics = try SegmentationMetrics(numClasses: dataset.classCount, ignoreIndex: Int(dataset.ignoreIndex), classNames: dataset.classNames)
         let recipe = try head.metadata.recipe()
-        let extractor = try FeatureExtractor(model: model, preprocessing: recipe.preprocessing, batchSize: batchSize, maxPixels: maxPixels)
+        let extractor = try FeatureExtractor(model: model, preprocessing: recipe.preprocessing, batchSize: batchSize,
+                                             layers: recipe.layerIndices(depth: model.config.numHiddenLayers), maxPixels: maxPixels)
         var skipped: [SkippedInput] = []
         var perImage: [SegmentationImageScore] = []
         let task = reporter.task("evaluate", total: dataset.count, unit: "images")
@@ -203,7 +204,7 @@ public enum SegmentationRun {
                     skipped.append(SkippedInput(index: index, path: dataset.samples[index].mask, reason: "\(error)"))
                     continue
                 }
-                let prediction = try head.predict(features: Array(out.patchTokens(b)), batch: 1, height: out.gridHeight,
+                let prediction = try head.predict(features: out.concatenatedPatchTokens(b), batch: 1, height: out.gridHeight,
                                                   width: out.gridWidth, outputHeight: mask.height, outputWidth: mask.width)
                 perImage.append(try metrics.addImage(prediction: prediction, label: mask.labels, image: dataset.samples[index].image,
                                                      mask: dataset.samples[index].mask))

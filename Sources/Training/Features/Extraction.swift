@@ -21,13 +21,13 @@ extension TokenFeatures {
 
 /// Running the backbone over image files into features.
 public enum Extraction {
-    /// CLS and mean-patch tokens of the last `blocks` blocks of every image; unreadable images
-    /// are skipped and listed.
-    public static func tokens(model: DINOv3Model, paths: [String], preprocessing: Preprocessing, blocks: Int,
+    /// CLS and mean-patch tokens of the blocks `layers` of every image; unreadable images are
+    /// skipped and listed.
+    public static func tokens(model: DINOv3Model, paths: [String], preprocessing: Preprocessing, layers: [Int],
                               batchSize: Int, maxPixels: Int, name: String, reporter: Reporter) throws -> FeatureCache.Entry {
         let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
-                                             lastLayers: blocks, maxPixels: maxPixels)
-        var features = TokenFeatures(dim: model.config.hiddenSize, blocks: blocks)
+                                             layers: layers, maxPixels: maxPixels)
+        var features = TokenFeatures(dim: model.config.hiddenSize, blocks: layers.count)
         var sourceIndex: [Int] = []
         var skipped: [SkippedInput] = []
         let task = reporter.task(name, total: paths.count, unit: "images")

@@ -15,26 +15,26 @@ public struct FeatureCache: Sendable {
 
     public init(folder: String?) { self.folder = folder }
 
-    /// Blocks extracted for a recipe of `recipeBlocks`: at least 4 (capped at the backbone's
-    /// depth), so one cache entry serves every recipe of Meta's protocol.
-    public static func storedBlocks(forRecipe recipeBlocks: Int, depth: Int) -> Int {
-        min(max(recipeBlocks, 4), depth)
+    /// Blocks extracted for `recipe`: its explicit blocks, or the last max(n, 4) (capped at the
+    /// backbone's depth), so one cache entry serves every last-n recipe of Meta's protocol.
+    public static func storedLayers(for recipe: FeatureRecipe, depth: Int) -> [Int] {
+        recipe.layers ?? Array(max(0, depth - min(max(recipe.blocks, 4), depth))..<depth)
     }
 
     /// Token features of every image of `dataset` (from the cache, or extracted and stored),
     /// with labels, paths and provenance. Unreadable images are skipped and listed.
     public func split(of dataset: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing,
-                      blocks: Int, batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                      layers: [Int], batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                       reporter: Reporter = SilentReporter()) throws -> FeatureSplit {
         let name = dataset.split.rawValue
         let paths = dataset.paths
-        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, blocks: blocks, files: paths)
+        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
         let file = folder.map { "\($0)/\(name)-\(key).safetensors" }
         var entry: Entry?
         if let file, FileSystem.exists(file) {
             do {
                 entry = try Self.read(SafeTensorsFile(path: file), inputs: paths.count, fingerprint: model.fingerprint,
-                                      dim: model.config.hiddenSize, blocks: blocks)
+                                      dim: model.config.hiddenSize, blocks: layers.count)
                 reporter.note("\(name): \(entry?.features.count ?? 0) feature rows from the cache (\(file))")
             } catch {
                 // A damaged entry is never trusted and never left to fail the next run.
@@ -43,7 +43,7 @@ public struct FeatureCache: Sendable {
             }
         }
         if entry == nil {
-            let extracted = try Extraction.tokens(model: model, paths: paths, preprocessing: preprocessing, blocks: blocks,
+            let extracted = try Extraction.tokens(model: model, paths: paths, preprocessing: preprocessing, layers: layers,
                                                   batchSize: batchSize, maxPixels: maxPixels, name: "extract \(name)", reporter: reporter)
             if let file { try Self.write(extracted, inputs: paths.count, fingerprint: model.fingerprint, to: file) }
             entry = extracted
@@ -52,7 +52,8 @@ public struct FeatureCache: Sendable {
         let labels = dataset.labels
         return try FeatureSplit(features: entry.features, labels: entry.sourceIndex.map { labels[$0] },
                                 paths: entry.sourceIndex.map { paths[$0] }, classNames: dataset.classNames,
-                                source: FeatureSource(backboneID: backboneID, backboneFingerprint: model.fingerprint, preprocessing: preprocessing),
+                                source: FeatureSource(backboneID: backboneID, backboneFingerprint: model.fingerprint, preprocessing: preprocessing,
+                                                      layers: layers == model.lastBlocks(layers.count) ? nil : layers),
                                 skipped: dataset.listingProblems + entry.skipped)
     }
 

@@ -1,6 +1,8 @@
 import Evaluation
 import Foundation
 import Heads
+import Images
+import Plots
 import Support
 
 extension LinearProbeOutcome {
@@ -17,17 +19,53 @@ extension LinearProbeOutcome {
     }
 
     /// Saves the run's results in `folder`: head.safetensors, metrics.json, confusion.csv,
-    /// confusion.png, grid.json and train_log.csv (each written whole or not at all). Returns
-    /// the file names.
+    /// confusion.png (titled `dataName`, the split and the top-1), grid.json, train_log.csv,
+    /// loss_curves.png, predictions.csv (val) and, with the run's `record`, report.html (each
+    /// written whole or not at all). Returns the file names.
     @discardableResult
-    public func write(to folder: String, title: String) throws -> [String] {
+    public func write(to folder: String, dataName: String, record: RunRecord?, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> [String] {
         try head.save(to: folder + "/head.safetensors")
+        let title = "\(dataName) val: top-1 \(MetricsReport.percent(valMetrics.top1)) (\(recipe.tokens.rawValue), lr \(grid.learningRates[grid.bestIndex]))"
         try valMetrics.writeReports(to: folder, title: title)
         try MetricsReport.writeJSON(Summary(settings: settings, grid: grid, recipe: recipe, backbone: head.metadata.backboneID,
                                             fingerprint: head.metadata.backboneFingerprint, trainSamples: trainSamples,
                                             selectionSamples: selectionSamples, valSamples: valSamples),
                                     to: folder + "/grid.json")
         try AtomicFile.write(Data(log.csv().utf8), to: folder + "/train_log.csv")
-        return ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json", "train_log.csv"]
+        let losses = try RunReports.lossCurves(log, title: "Training loss, \(log.series.count) learning rates (base)")
+        try losses.write(to: folder + "/loss_curves.png")
+        try valPredictions.write(to: folder + "/predictions.csv")
+        var files = ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json", "train_log.csv",
+                     "loss_curves.png", "predictions.csv"]
+        if let record {
+            try report(record: record, confusion: Data(contentsOf: URL(fileURLWithPath: folder + "/confusion.png")), losses: losses.pngData(),
+                       maxPixels: maxPixels).write(to: folder + "/report.html")
+            files.append("report.html")
+        }
+        return files
+    }
+
+    /// The page: settings, the grid, the chosen head's metrics, the confusion matrix, the loss
+    /// curves and sample predictions (correct and wrong) with thumbnails.
+    func report(record: RunRecord, confusion: Data, losses: Data, maxPixels: Int) throws -> HTMLReport {
+        var page = HTMLReport(title: "dinoprobe train-linear: \(record.data?.root ?? "features")")
+        RunReports.settings(record, into: &page)
+        page.heading("Learning-rate grid (chosen on \(grid.selectedOn))")
+        page.paragraph("\(trainSamples) training, \(selectionSamples) selection and \(valSamples) val samples; \(grid.steps) steps of batch \(settings.batchSize), \(settings.optimizer.rawValue); features \(recipe.tokens.rawValue), \(recipe.layers.map { "blocks \($0.map(String.init).joined(separator: ","))" } ?? "last \(recipe.blocks) block(s)").")
+        page.table(header: ["lr (base)", "lr (scaled)", "\(grid.selectedOn) top-1", "\(grid.selectedOn) loss", "val top-1", "diverged at step"],
+                   rows: grid.learningRates.indices.map { i in
+                       ["\(grid.learningRates[i])", "\(grid.scaledLearningRates[i])", MetricsReport.percent(Double(grid.selectionAccuracy[i])),
+                        String(format: "%.4f", grid.selectionLoss[i]), grid.reportedAccuracy.map { MetricsReport.percent(Double($0[i])) } ?? "-",
+                        grid.divergedAtStep[i].map(String.init) ?? "-"]
+                   }, highlightRow: grid.bestIndex)
+        page.heading("Val metrics of the chosen head")
+        RunReports.classificationMetrics(valMetrics, into: &page)
+        page.image(png: confusion, caption: "Confusion matrix (rows: true class, columns: predicted)")
+        page.heading("Training")
+        page.image(png: losses, caption: "Loss per step of every head of the grid")
+        page.heading("Sample predictions on val")
+        let gallery = RunReports.predictionGallery(valPredictions, maxPixels: maxPixels)
+        if gallery.isEmpty { page.paragraph("No val image could be read for thumbnails.") } else { page.gallery(gallery) }
+        return page
     }
 }

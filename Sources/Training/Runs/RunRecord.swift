@@ -21,7 +21,8 @@ public struct RunRecord: Encodable, Sendable {
 
         /// This machine.
         public static var current: Host {
-            let cpu = (try? FileSystem.readText("/proc/cpuinfo", limit: 4 << 20))?
+            // /proc files report size 0, so they are read as a stream, not by their size.
+            let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
                 .split(separator: "\n").first { $0.hasPrefix("model name") }?
                 .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
             let os = ProcessInfo.processInfo.operatingSystemVersionString

@@ -1,0 +1,94 @@
+import Evaluation
+import Foundation
+import Heads
+import Images
+import Plots
+import Support
+
+/// The pictures and the `report.html` page a run leaves in its folder, built from what the run
+/// produced (its record, log, metrics and predictions). One self-contained page per run.
+public enum RunReports {
+    /// `loss_curves.png`: every series of the training log (one per learning rate of a grid).
+    public static func lossCurves(_ log: TrainingLog, title: String) throws -> LossCurvePlot {
+        let steps = Array(1...max(log.steps, 1)).prefix(log.steps)
+        return try LossCurvePlot(series: log.series.indices.map {
+            LossCurvePlot.Series(label: log.series.count == 1 ? "loss" : "lr \(log.series[$0])", steps: Array(steps),
+                                 values: log.losses(ofSeries: $0))
+        }, title: title)
+    }
+
+    /// The settings section: the command line, tool, backbone, data and every option.
+    static func settings(_ record: RunRecord, into page: inout HTMLReport) {
+        page.heading("Run")
+        var pairs: [(String, String)] = [
+            ("command", record.command.joined(separator: " ")),
+            ("dinoprobe", "\(record.tool.version) (\(record.tool.commit))"),
+            ("run id", record.runID),
+            ("host", "\(record.host.name): \(record.host.cpu), \(record.host.logicalCPUs) CPUs"),
+        ]
+        if let b = record.backbone {
+            pairs.append(("backbone", "\(b.id) (\(b.variant), fingerprint \(b.fingerprint), \(b.device), \(b.precision), \(b.threads) threads)"))
+        }
+        if let d = record.data {
+            pairs.append(("data", d.root))
+            for (split, listing) in d.splits.sorted(by: { $0.key < $1.key }) {
+                pairs.append(("\(split) listing", "\(listing.files) files, fingerprint \(listing.fingerprint)"))
+            }
+        }
+        page.keyValues(pairs)
+        page.heading("Options (resolved, defaults included)")
+        if case let .object(members) = record.options {
+            page.keyValues(members.map { ($0.0, describe($0.1)) })
+        }
+    }
+
+    private static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return "-"
+        case let .bool(b): return b ? "yes" : "no"
+        case let .number(n): return n
+        case let .string(s): return s
+        case let .array(values): return values.isEmpty ? "-" : values.map(describe).joined(separator: ", ")
+        case let .object(members): return members.map { "\($0.0)=\(describe($0.1))" }.joined(separator: ", ")
+        }
+    }
+
+    /// A thumbnail of the image at `path` (nil when it cannot be read: the report goes on).
+    static func thumbnail(_ path: String, maxSide: Int = 160, maxPixels: Int) -> Data? {
+        guard let image = try? ImageDecoder.decode(path: path, maxPixels: maxPixels) else { return nil }
+        return try? Thumbnail.png(image, maxSide: maxSide)
+    }
+
+    /// Up to `count` correct and `count` wrong predictions, as thumbnails with their classes.
+    static func predictionGallery(_ predictions: ClassificationPredictions, count: Int = 8, maxPixels: Int) -> [HTMLReport.GalleryItem] {
+        let names = predictions.classNames
+        let correct = predictions.rows.filter { $0.correct == true }.prefix(count)
+        let wrong = predictions.rows.filter { $0.correct == false }.prefix(count)
+        return (Array(correct) + Array(wrong)).compactMap { row in
+            guard let png = thumbnail(row.path, maxPixels: maxPixels), let top = row.top.first else { return nil }
+            let truth = row.trueLabel.map { "true \(names[$0]), " } ?? ""
+            let caption = "\((row.path as NSString).lastPathComponent): \(truth)predicted \(names[top]) (\(String(format: "%.1f%%", 100 * (row.probabilities.first ?? 0))))"
+            return HTMLReport.GalleryItem(png: png, caption: caption, correct: row.correct)
+        }
+    }
+
+    /// The classification metrics as a per-class table and a summary.
+    static func classificationMetrics(_ m: ClassificationMetrics, into page: inout HTMLReport) {
+        page.keyValues([("samples", "\(m.count)"), ("top-1", MetricsReport.percent(m.top1)), ("top-5", MetricsReport.percent(m.top5)),
+                        ("balanced accuracy", MetricsReport.percent(m.balancedAccuracy)), ("macro F1", MetricsReport.percent(m.macroF1))])
+        page.table(header: ["class", "n", "accuracy", "precision", "F1"], rows: m.classNames.indices.map { c in
+            [m.classNames[c], "\(m.support[c])", MetricsReport.percent(m.perClassAccuracy[c]),
+             MetricsReport.percent(m.perClassPrecision[c]), MetricsReport.percent(m.perClassF1[c])]
+        })
+    }
+
+    /// The segmentation metrics as a per-class table and a summary.
+    static func segmentationMetrics(_ r: SegmentationResult, into page: inout HTMLReport) {
+        page.keyValues([("mIoU", MetricsReport.percent(r.mIoU)), ("aAcc", MetricsReport.percent(r.aAcc)), ("mAcc", MetricsReport.percent(r.mAcc)),
+                        ("mDice", MetricsReport.percent(r.mDice)), ("pixels", "\(r.pixelCount) (\(r.ignoredCount) ignored, label \(r.ignoreIndex))")])
+        page.table(header: ["class", "IoU", "accuracy", "Dice", "labelled pixels"], rows: r.classNames.indices.map { c in
+            [r.classNames[c], MetricsReport.percent(r.perClassIoU[c]), MetricsReport.percent(r.perClassAccuracy[c]),
+             MetricsReport.percent(r.perClassDice[c]), "\(r.areaLabel[c])"]
+        })
+    }
+}
