@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "Backbone", targets: ["Backbone"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Hub", targets: ["Hub"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Plots", targets: ["Plots"]),
     ],
@@ -68,8 +69,10 @@ let package = Package(
         .target(name: "Plots", dependencies: ["CCairo", "Evaluation", "Images", "Support"]),
         // Heads and everything that trains or uses them on features: no libtorch.
         .target(name: "Heads", dependencies: ["COpenBLAS", "Evaluation", "Images", "SafeTensors", "Support"]),
+        // HTTP transfers (shared with Datasets) and Hugging Face hub downloads into the hub cache: no libtorch.
+        .target(name: "Hub", dependencies: ["Support", .product(name: "Crypto", package: "swift-crypto")]),
         // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.
-        .target(name: "Datasets", dependencies: ["Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Datasets", dependencies: ["Hub", "Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         // The frozen DINOv3 backbone on libtorch.
         .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support"]),
         // Feature stores and the runs that tie data sets, backbone and heads together.
@@ -78,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
-                "Backbone", "COpenBLAS", "Datasets", "Evaluation", "Heads", "Images", "Plots", "SafeTensors", "Support", "Training",
+                "Backbone", "COpenBLAS", "Datasets", "Evaluation", "Heads", "Hub", "Images", "Plots", "SafeTensors", "Support", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]
@@ -91,13 +94,14 @@ let package = Package(
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Images", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support", "TestSupport"]),
+        .testTarget(name: "HubTests", dependencies: ["Backbone", "Hub", "Support", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Support"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
-        // Running the built executable in tests (no XCTest dependency, shared by test targets).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Running the built executable, a headless browser, a loopback HTTP server and a fake hub on it (no XCTest dependency, shared by test targets).
+        .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"]),
         .testTarget(name: "HostileInputTests",
                     dependencies: ["Backbone", "Datasets", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"],

@@ -26,8 +26,8 @@ public enum BackboneError: Error, CustomStringConvertible {
             The weights are gated (DINOv3 License). To get them:
               1. request access at https://huggingface.co/\(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")
               2. log in: `huggingface-cli login` (or `hf auth login`)
-              3. download: `git clone https://huggingface.co/\(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")`
-                 (or `hf download \(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")`, which fills the cache)
+              3. download: `dinoprobe download \(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")` (or add --download
+                 to the command), which fills the Hugging Face cache; `hf download` and `git clone` work too
             then name that folder as the model (dinoprobe: --model PATH), set DINOPROBE_MODEL, or leave it in the Hugging Face cache.
             """
         case let .badConfig(path, reason): return "bad model config \(path): \(reason)"

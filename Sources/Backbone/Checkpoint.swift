@@ -133,9 +133,11 @@ final class Checkpoint {
 
     /// A fingerprint of the weights: FNV-1a over each file's header and 64 evenly spaced 64 KiB
     /// samples of its data, so that it is cheap even for a 7B model yet changes with the weights.
+    /// Files are taken in the order given (shard-name order), not by their resolved paths, so a
+    /// copy in the hub cache (links to blobs named by hash) has the fingerprint of a plain folder.
     static func fingerprint(of files: [SafeTensorsFile]) -> String {
         var hasher = FNV1a()
-        for file in files.sorted(by: { $0.path < $1.path }) {
+        for file in files {
             for (name, info) in file.tensors.sorted(by: { $0.key < $1.key }) {
                 hasher.combine(name)
                 hasher.combine("\(info.dtype.rawValue)\(info.shape)\(info.begin)")

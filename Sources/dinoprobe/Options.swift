@@ -3,6 +3,7 @@ import Backbone
 import Datasets
 import Foundation
 import Heads
+import Hub
 import Images
 import Support
 import Training
@@ -68,6 +69,9 @@ struct ModelOptions: ParsableArguments {
                                discussion: "Default: $DINOPROBE_MODEL, else \(ModelLocator.defaultModelID)."))
     var model: String?
 
+    @Flag(help: "If the model is not found locally, download it from the Hugging Face hub into its cache first (see `dinoprobe download`); without this flag dinoprobe never goes online.")
+    var download = false
+
     @Option(help: "Where the backbone runs: cpu or cuda.")
     var device: ComputeDevice = .cpu
 
@@ -85,7 +89,7 @@ struct ModelOptions: ParsableArguments {
     func load(quiet: Bool = false) throws -> DINOv3Model {
         // One OpenMP pool of this size serves libtorch and the OpenMP OpenBLAS: no oversubscription.
         Torch.setThreads(threads)
-        let folder = try ModelLocator.resolve(model)
+        let folder = try locate()
         let start = Date()
         let loaded: DINOv3Model
         do { loaded = try DINOv3Model(folder: folder, device: device, precision: precision) } catch BackboneError.cudaUnavailable {
@@ -95,6 +99,13 @@ struct ModelOptions: ParsableArguments {
             Console.err("model: \(loaded.variantName) from \(folder.path) (\(String(format: "%.1f", Date().timeIntervalSince(start)))s, \(device.rawValue), \(precision.rawValue))")
         }
         return loaded
+    }
+
+    /// The checkpoint folder; with --download, a hub id missing locally is downloaded first.
+    func locate() throws -> URL {
+        do { return try ModelLocator.resolve(model) } catch BackboneError.modelNotFound(let spec, _) where download && HubDownloader.isRepoID(spec) {
+            return try downloadModel(spec, revision: "main").folder
+        }
     }
 
     /// The id recorded with features and heads: the hub id or folder the user named.

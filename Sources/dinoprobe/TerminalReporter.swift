@@ -89,9 +89,12 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let elapsed = Date().timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        var text = "\(label): \(done)"
-        if let total { text += "/\(total)" }
-        text += " \(unit), \(Self.formatRate(rate)) \(unit)/s"
+        // Byte counts read as megabytes.
+        let (scale, shownUnit) = unit == "bytes" ? (1e6, "MB") : (1.0, unit)
+        func count(_ n: Int) -> String { scale == 1 ? "\(n)" : String(format: "%.1f", Double(n) / scale) }
+        var text = "\(label): \(count(done))"
+        if let total { text += "/\(count(total))" }
+        text += " \(shownUnit), \(Self.formatRate(rate / scale)) \(shownUnit)/s"
         if final {
             text += ", \(Self.formatDuration(elapsed))"
         } else if let total, rate > 0, done < total {

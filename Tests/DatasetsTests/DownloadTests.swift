@@ -1,15 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Support
 import Datasets
+import TestSupport
 import XCTest
 
-/// A one-file HTTP/1.1 server on 127.0.0.1 (a free port), for download tests. It answers at most
-/// `maxConnections` requests, stops itself after `lifetime` seconds, and can misbehave on purpose.
+/// A one-file server on the shared loopback server, for download tests: it can misbehave on purpose.
 final class LoopbackServer: @unchecked Sendable {
     enum Mode: Sendable {
         case serve           // 200 with the whole body
@@ -17,118 +12,22 @@ final class LoopbackServer: @unchecked Sendable {
         case status(Int)     // an error status with a short body
     }
 
-    let port: UInt16
-    private let listener: Int32
-    private let body: Data
-    private let mode: Mode
-    private let lock = NSLock()
-    private var stopped = false
-    private let finished = DispatchSemaphore(value: 0)
-    private(set) var requests: [String] = []
+    private let server: LoopbackHTTPServer
 
-    init(body: Data, mode: Mode, maxConnections: Int = 4, lifetime: TimeInterval = 20) throws {
-        self.body = body
-        self.mode = mode
-        #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 8) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listener = fd
-        port = UInt16(bigEndian: address.sin_port)
-        let deadline = Date().addingTimeInterval(lifetime)
-        let thread = Thread { [self] in
-            serve(maxConnections: maxConnections, deadline: deadline)
-            finished.signal()
-        }
-        thread.start()
-    }
-
-    var baseURL: String { "http://127.0.0.1:\(port)/" }
-
-    private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
-    }
-
-    /// Stops accepting and waits (bounded) for the serving thread to end.
-    func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
-        _ = finished.wait(timeout: .now() + 5)
-    }
-
-    private func serve(maxConnections: Int, deadline: Date) {
-        defer { close(listener) }
-        var served = 0
-        while served < maxConnections, !isStopped, Date() < deadline {
-            var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 100) > 0 else { continue }
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { continue }
-            served += 1
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            handle(client)
-            close(client)
-        }
-    }
-
-    private func handle(_ client: Int32) {
-        var request = Data()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while request.count < 65536, request.range(of: Data("\r\n\r\n".utf8)) == nil {
-            let n = recv(client, &buffer, buffer.count, 0)
-            guard n > 0 else { return }
-            request.append(contentsOf: buffer[0 ..< n])
-        }
-        let line = String(decoding: request.prefix { $0 != 13 }, as: UTF8.self)
-        lock.lock()
-        requests.append(line)
-        lock.unlock()
-        switch mode {
-        case .serve:
-            send(client, header(200, "OK", length: body.count) + body)
-        case .cutHalfway:
-            send(client, header(200, "OK", length: body.count) + body.prefix(body.count / 2))
-        case let .status(code):
-            let text = Data("not here\n".utf8)
-            send(client, header(code, "Error", length: text.count) + text)
-        }
-    }
-
-    private func header(_ code: Int, _ reason: String, length: Int) -> Data {
-        Data("HTTP/1.1 \(code) \(reason)\r\nContent-Type: application/octet-stream\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n".utf8)
-    }
-
-    private func send(_ client: Int32, _ data: Data) {
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                #if canImport(Glibc)
-                let n = Glibc.send(client, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                #else
-                let n = Darwin.send(client, raw.baseAddress! + offset, raw.count - offset, 0)
-                #endif
-                guard n > 0 else { return }
-                offset += n
+    init(body: Data, mode: Mode) throws {
+        server = try LoopbackHTTPServer(lifetime: 20) { _ in
+            let binary = ["Content-Type": "application/octet-stream"]
+            switch mode {
+            case .serve: return .init(status: 200, headers: binary, body: body)
+            case .cutHalfway: return .init(status: 200, headers: binary, body: body, cutAfter: body.count / 2)
+            case let .status(code): return .init(status: code, body: Data("not here\n".utf8))
             }
         }
     }
+
+    var baseURL: String { server.baseURL + "/" }
+    var requests: [String] { server.requests.map(\.line) }
+    func stop() { server.stop() }
 }
 
 /// Collects progress reports from the downloader's queue.

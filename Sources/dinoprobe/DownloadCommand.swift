@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Hub
+
+struct Download: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download a model from the Hugging Face hub into its cache (shared with transformers).",
+        discussion: """
+        Fetches config.json, preprocessor_config.json and the safetensors weights (one file, or the \
+        index and its shards) into $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub, \
+        and prints the snapshot folder. Files already there are not fetched again; a download cut \
+        short resumes on the next run. The token comes from $HF_TOKEN, else `huggingface-cli login`'s \
+        token file; $HF_ENDPOINT sets the hub; HF_HUB_OFFLINE=1 forbids network access.
+        """)
+
+    @Argument(help: ArgumentHelp("Hub id, e.g. \(HubDownloader.exampleID).", valueName: "model-id"))
+    var modelID: String
+
+    @Option(help: "Branch, tag or commit hash.")
+    var revision = "main"
+
+    func run() throws {
+        say(try downloadModel(modelID, revision: revision).folder.path)
+    }
+}
+
+/// Downloads `id` at `revision` with progress on the terminal; returns the snapshot.
+func downloadModel(_ id: String, revision: String) throws -> HubSnapshot {
+    let settings = try HubSettings()
+    let reporter = TerminalReporter.shared
+    if !settings.offline { reporter.note("downloading \(id) (\(revision)) from \(settings.endpoint.absoluteString) into \(settings.cacheRoot)") }
+    let snapshot = try HubDownloader(settings: settings, reporter: reporter).downloadModel(id, revision: revision)
+    let fetched = snapshot.files.filter { !$0.cached }
+    let megabytes = String(format: "%.1f MB", Double(fetched.reduce(0) { $0 + $1.downloaded }) / 1e6)
+    reporter.note("\(id): \(fetched.count) file(s) fetched (\(megabytes)), \(snapshot.files.count - fetched.count) already in the cache")
+    return snapshot
+}

@@ -1,0 +1,89 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `dinoprobe download` and `--download` against a fake hub on loopback (HF_ENDPOINT).
+final class DownloadCLITests: XCTestCase {
+    var hub: FakeHub!
+    var home = ""
+
+    override func setUpWithError() throws {
+        var files = ["preprocessor_config.json": Data(#"{"size": {"height": 224, "width": 224}}"#.utf8)]
+        for name in ["config.json", "model.safetensors"] {
+            files[name] = try Data(contentsOf: URL(fileURLWithPath: CLI.tinyModel + "/" + name))
+        }
+        hub = try FakeHub(repoID: "acme/tiny", files: files)
+        home = try CLI.temporaryFolder().path
+    }
+
+    override func tearDown() {
+        hub.stop()
+        try? FileManager.default.removeItem(atPath: home)
+    }
+
+    var cache: String { home + "/hub" }
+    var snapshot: String { cache + "/models--acme--tiny/snapshots/" + FakeHub.commit }
+
+    /// A user without a token, with the fake hub as the endpoint and a cache of the test's own.
+    func run(_ arguments: [String], _ extra: [String: String] = [:]) throws -> CLI.Result {
+        let env = ["HOME": home, "HF_HOME": home + "/hf", "HF_HUB_CACHE": cache, "HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "",
+                   "HF_TOKEN_PATH": "", "HF_HUB_OFFLINE": "", "HUGGINGFACE_HUB_CACHE": "", "DINOPROBE_MODEL": ""]
+        return try CLI.run(arguments, environment: env.merging(extra) { $1 }, in: URL(fileURLWithPath: home))
+    }
+
+    func testDownloadFillsTheCacheThatOtherCommandsFind() throws {
+        let first = try run(["download", "acme/tiny"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(first.stdout, snapshot + "\n", "the snapshot folder, for scripts")
+        XCTAssertTrue(first.stderr.contains("model.safetensors: 0.3/0.3 MB"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("acme/tiny: 3 file(s) fetched (0.3 MB), 0 already in the cache"), first.stderr)
+        let again = try run(["download", "acme/tiny"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("0 file(s) fetched (0.0 MB), 3 already in the cache"), again.stderr)
+
+        let requests = hub.requests.count
+        let info = try run(["info", "--model", "acme/tiny"], ["HF_ENDPOINT": "http://127.0.0.1:1"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains(snapshot), info.stdout)
+        XCTAssertEqual(hub.requests.count, requests, "a model in the cache needs no network")
+    }
+
+    func testTheDownloadFlagIsTheOnlyWayOnline() throws {
+        let refused = try run(["info", "--model", "acme/tiny"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("dinoprobe download acme/tiny"), refused.stderr)
+        XCTAssertEqual(hub.requests.count, 0, "no silent network access")
+
+        let fetched = try run(["info", "--model", "acme/tiny", "--download"])
+        XCTAssertEqual(fetched.status, 0, fetched.stderr)
+        XCTAssertTrue(fetched.stdout.contains(snapshot), fetched.stdout)
+        let requests = hub.requests.count
+        XCTAssertEqual(try run(["info", "--model", "acme/tiny", "--download"]).status, 0)
+        XCTAssertEqual(hub.requests.count, requests, "--download fetches only what is missing")
+    }
+
+    func testOfflineGatedAndCutDownloadsSayWhatToDo() throws {
+        let offline = try run(["download", "acme/tiny"], ["HF_HUB_OFFLINE": "1"])
+        XCTAssertEqual(offline.status, 1)
+        XCTAssertTrue(offline.stderr.contains("error: HF_HUB_OFFLINE is set, so acme/tiny is not downloaded"), offline.stderr)
+        let offlineFlag = try run(["info", "--model", "acme/tiny", "--download"], ["HF_HUB_OFFLINE": "1"])
+        XCTAssertTrue(offlineFlag.stderr.contains("HF_HUB_OFFLINE is set"), offlineFlag.stderr)
+        XCTAssertEqual(hub.requests.count, 0)
+
+        hub.misbehave { $0.status = 401; $0.errorCode = "GatedRepo" }
+        let gated = try run(["download", "acme/tiny"])
+        XCTAssertEqual(gated.status, 1)
+        for piece in ["HTTP 401", "request access", "huggingface-cli login", "HF_TOKEN"] {
+            XCTAssertTrue(gated.stderr.contains(piece), gated.stderr)
+        }
+
+        hub.misbehave { $0.status = nil; $0.cutFirstGet = ["model.safetensors"] }
+        let cut = try run(["download", "acme/tiny"])
+        XCTAssertEqual(cut.status, 1)
+        XCTAssertTrue(cut.stderr.contains("stopped after 152476 of 304952 bytes"), cut.stderr)
+        XCTAssertTrue(cut.stderr.contains("run the same command again to resume"), cut.stderr)
+        let resumed = try run(["download", "acme/tiny"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("model.safetensors: resuming at 152476 of 304952 bytes"), resumed.stderr)
+    }
+}
