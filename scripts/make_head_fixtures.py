@@ -81,7 +81,7 @@ def upsample_cases():
 
 
 class Segmenter(nn.Module):
-    """The DINOv3 linear segmentation head (reference doc section 5)."""
+    """The DINOv3 linear segmentation head (docs/protocols.md, section 5)."""
 
     def __init__(self, dim, classes):
         super().__init__()

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Classification metrics of one evaluation (reference doc section 6).
+/// Classification metrics of one evaluation (docs/protocols.md, section 6).
 ///
 /// - `top1`, `top5`: micro accuracy (fraction of samples, 0...1). A sample is top-k correct when
 ///   its true class is among the k best scores. Ties in scores are broken deterministically in

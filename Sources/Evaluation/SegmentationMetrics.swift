@@ -1,7 +1,7 @@
 import Foundation
 
 /// Accumulates semantic-segmentation statistics over a whole data set with mmsegmentation's
-/// `intersect_and_union` semantics (reference doc section 6):
+/// `intersect_and_union` semantics (docs/protocols.md, section 6):
 ///
 /// - pixels whose label equals `ignoreIndex` are dropped;
 /// - of the rest, `areaIntersect[c]` counts pixels where prediction == label == c,

@@ -11,7 +11,7 @@ public struct LinearGradients: Sendable {
     public var bias: [Float]
 }
 
-/// A linear classification head on frozen features (reference doc section 4):
+/// A linear classification head on frozen features (docs/protocols.md, section 2):
 /// `logits = features · weightᵀ + bias`, PyTorch `nn.Linear(dim, classes)` layout.
 ///
 /// Training a custom head:

@@ -11,7 +11,7 @@ public struct GridGradients: Sendable {
 }
 
 /// G linear classifiers of the same shape trained together on the same batches, one learning
-/// rate each: Meta's linear-probe sweep (reference doc section 4) at the cost of one wider head.
+/// rate each: Meta's linear-probe sweep (docs/protocols.md, section 2) at the cost of one wider head.
 ///
 /// The weights of all heads form one [G*K, D] matrix, so one sgemm gives every head's logits
 /// ([n, G*K], head g in columns g*K..<(g+1)*K) and one sgemm every head's weight gradient.

@@ -22,7 +22,7 @@ public struct SegmenterGradients: Sendable {
     public var batchNorm: BatchNormCache
 }
 
-/// DINOv3's linear segmentation head (reference doc section 5) on frozen patch features
+/// DINOv3's linear segmentation head (docs/protocols.md, section 5) on frozen patch features
 /// [B, h, w, D] (channels-last, row-major):
 /// Dropout2d(0.1) -> BatchNorm(D) -> 1x1 conv (linear D -> K) -> bilinear upsampling of the
 /// logits to the label size (`align_corners=False`) -> cross-entropy, ignore index 255.

@@ -1,6 +1,5 @@
 import Foundation
 import Support
-import Images
 
 /// How images become pixel values.
 public enum PreprocessPreset: String, Sendable, CaseIterable, Codable {

@@ -44,7 +44,7 @@ struct Info: ParsableCommand {
             row("tokens", "\(patches) patches + 1 CLS + \(c.numRegisterTokens) registers = \(cost.tokens)"),
             row("multiply-adds/image", "\(giga(cost.multiplyAdds)) (patch embed \(giga(cost.patchEmbedding)), q/k/v/o \(giga(cost.projections)), attention \(giga(cost.attention)), MLP \(giga(cost.mlp)))"),
             row("FLOPs/image", "\(giga(cost.flops)) (2 per multiply-add)"),
-            row("", "(the seed script's estimate, \(giga(cost.projections + cost.mlp))FLOPs, counts a multiply-add as one FLOP and leaves out attention and the patch embedding)"),
+            row("", "(the often-quoted estimate, \(giga(cost.projections + cost.mlp))FLOPs, counts a multiply-add as one FLOP and leaves out attention and the patch embedding)"),
             "",
         ]
         let blas = FastBLAS.report

@@ -132,7 +132,7 @@ final class CheckpointTests: XCTestCase {
         let model = try DINOv3Model(folder: Fixtures.model("gelu_reg4"))
         // 75,312 = every tensor of the checkpoint, as transformers' sum(p.numel()).
         XCTAssertEqual(model.parameterCount, 75_312)
-        // ViT-S/16 at 224: ~4.7 G multiply-adds, 9.4 GFLOPs (reference doc section 8).
+        // ViT-S/16 at 224: ~4.7 G multiply-adds, 9.4 GFLOPs (docs/protocols.md, section 7).
         let cost = ComputeCost(config: .vitS16, height: 224, width: 224)
         XCTAssertEqual(cost.tokens, 201)
         XCTAssertEqual(Double(cost.multiplyAdds) / 1e9, 4.70, accuracy: 0.01)

@@ -1,7 +1,7 @@
 import Foundation
 import Images
 
-/// Which backbone tokens make a feature vector (reference doc sections 4 and 5). Registers are
+/// Which backbone tokens make a feature vector (docs/protocols.md, section 1). Registers are
 /// never used.
 public enum FeatureTokens: String, Sendable, Codable, CaseIterable {
     /// CLS of each of the last n blocks, concatenated.

@@ -2,7 +2,7 @@ import COpenBLAS
 import Evaluation
 import Foundation
 
-/// Weighted k-nearest-neighbour classifier on frozen features (reference doc section 4, the
+/// Weighted k-nearest-neighbour classifier on frozen features (docs/protocols.md, section 3, the
 /// DINO protocol): train and query features are L2-normalised, similarity is the cosine
 /// (computed with `cblas_sgemm`, a chunk of queries at a time so memory stays bounded), and
 /// each query's k most similar train samples vote with weights softmax(similarity / T), summed

@@ -7,7 +7,7 @@ public enum ProbeOptimizer: String, Sendable, Codable, CaseIterable {
     case sgd, adamw
 }
 
-/// Settings of Meta's linear-probe protocol on cached features (reference doc section 4).
+/// Settings of Meta's linear-probe protocol on cached features (docs/protocols.md, section 2).
 public struct LinearProbeSettings: Sendable, Codable, Equatable {
     /// Base learning rates, before scaling by batch/256 (default: Meta's 13).
     public var learningRates: [Float] = LinearClassifierGrid.metaLearningRates

@@ -6,7 +6,7 @@ import Heads
 import Images
 import Support
 
-/// Settings of the linear segmentation recipe (reference doc section 5).
+/// Settings of the linear segmentation recipe (docs/protocols.md, section 5).
 public struct SegmentationSettings: Sendable, Codable, Equatable {
     /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
     public static let metaIterations = 40_000, metaBatchSize = 16, metaTrainImages = 20_210
