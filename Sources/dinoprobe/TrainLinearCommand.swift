@@ -17,16 +17,7 @@ struct TrainLinear: ParsableCommand {
         confusion.csv, confusion.png, grid.json and the list of skipped images.
         """)
 
-    @OptionGroup var modelOptions: ModelOptions
-    @OptionGroup var imageOptions: ImageOptions
-    @OptionGroup var cacheOptions: CacheOptions
-    @OptionGroup var dataOptions: ClassificationDataOptions
-
-    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).")
-    var featuresFile: String?
-
-    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).")
-    var valFeaturesFile: String?
+    @OptionGroup var features: ClassificationFeatureOptions
 
     @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default).")
     var tokens: FeatureTokens?
@@ -83,8 +74,6 @@ struct TrainLinear: ParsableCommand {
         try Check.finite(weightDecay, 0...1000, "--weight-decay")
         try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
         try Check.finite(holdout, 0.001...0.499, "--holdout")
-        guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
-        if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
     }
 
     func run() throws {
@@ -93,7 +82,8 @@ struct TrainLinear: ParsableCommand {
         let blocks = choice.count
         let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? []])
         defer { run.close() }
-        let (train, val) = try loadSplits(choice: choice, run: run)
+        try run.update { $0.seeds = ["seed": seed] }
+        let (train, val) = try features.load(choice: choice, run: run)
         var settings = LinearProbeSettings()
         let rates = lrs.flattened()
         if !rates.isEmpty { settings.learningRates = rates }
@@ -117,50 +107,10 @@ struct TrainLinear: ParsableCommand {
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
-        let dataName = ((featuresFile ?? dataOptions.data ?? "data") as NSString).lastPathComponent
-        let files = try outcome.write(to: run.path, dataName: dataName, record: run.record, maxPixels: imageOptions.maxPixels)
+        let files = try outcome.write(to: run.path, dataName: features.dataName, record: run.record, maxPixels: features.imageOptions.maxPixels)
         try run.finish(outputs: files + ["run.json"])
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }
 
     /// Train and val features: from features files, or extracted (cached) from a data set.
-    func loadSplits(choice: LayerChoice, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
-        let folder = run.url
-        try run.update { $0.seeds = ["seed": seed] }
-        if let featuresFile, let valFeaturesFile {
-            let train = try FeaturesFile.read(path: featuresFile)
-            let val = try FeaturesFile.read(path: valFeaturesFile, classNames: train.classNames)
-            try train.checkMatches(val)
-            try run.update {
-                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(featuresFile),
-                                               splits: ["train": .init(paths: train.paths), "val": .init(paths: val.paths)])
-            }
-            return (train, val)
-        }
-        // The weights first: a missing checkpoint should not cost a data-set download.
-        let preprocessing = try imageOptions.preprocessing()
-        let model = try modelOptions.load()
-        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
-        guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
-        say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
-        try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
-            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
-                                                                         "val": .init(paths: valSet.samples.map(\.path))])
-        }
-        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
-        func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
-                                         reporter: TerminalReporter.shared)
-        }
-        var train = try split(trainSet), val = try split(valSet)
-        // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
-        (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
-        try reportSkipped(train.skipped, split: "train", folder: folder)
-        try reportSkipped(val.skipped, split: "val", folder: folder)
-        guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
-        return (train, val)
-    }
 }

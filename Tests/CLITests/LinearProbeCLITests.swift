@@ -158,6 +158,27 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("3 classes"), r.stdout)
     }
 
+    func testFewShotScoresEveryShotCountAndTry() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeClassificationFolder(root: data, classes: 3, perClass: 8, valPerClass: 3, size: 32, seed: 9)
+        let out = dir.appendingPathComponent("fewshot").path
+        let r = try CLI.run(["fewshot", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--shots", "1,2", "--tries", "2",
+                             "--iters", "20", "--k", "3", "--no-cache", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let scores = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/fewshot.json"))) as? [[String: Any]])
+        XCTAssertEqual(scores.map { $0["method"] as? String ?? "" }, ["linear", "knn k=3", "linear", "knn k=3"])
+        XCTAssertEqual(scores.map { $0["shots"] as? Double ?? 0 }, [1, 1, 2, 2])
+        for s in scores {
+            let tries = s["top1"] as? [Double] ?? []
+            XCTAssertEqual(tries.count, 2)
+            XCTAssertEqual(s["mean"] as? Double ?? -1, tries.reduce(0, +) / 2, accuracy: 1e-12)
+        }
+        XCTAssertTrue(r.stdout.contains("± "), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+    }
+
     func testDataErrorsComeBeforeAnyCompute() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -18,7 +18,7 @@ public enum RunReports {
     }
 
     /// The settings section: the command line, tool, backbone, data and every option.
-    static func settings(_ record: RunRecord, into page: inout HTMLReport) {
+    public static func settingsSection(_ record: RunRecord, into page: inout HTMLReport) {
         page.heading("Run")
         var pairs: [(String, String)] = [
             ("command", record.command.joined(separator: " ")),
