@@ -1,16 +1,17 @@
 import COpenBLAS
 
-/// Row-major matrix products through OpenBLAS `cblas_sgemm`, the one place the heads multiply
+/// Row-major matrix products through OpenBLAS `cblas_sgemm`/`cblas_dgemm`, the one place the heads multiply
 /// matrices. Callers own the buffers and their sizes (these helpers do not check them).
 public enum BLAS {
-    /// `c[m, n] = alpha * op(a) * op(b) + beta * c`, all row-major and contiguous.
+    /// `c[m, n] = alpha * op(a) * op(b) + beta * c`, all row-major and contiguous, in Float
+    /// (`cblas_sgemm`) or Double (`cblas_dgemm`).
     /// `op(a)` is [m, k]: `a` is stored [m, k], or [k, m] when `transposeA`.
     /// `op(b)` is [k, n]: `b` is stored [k, n], or [n, k] when `transposeB`.
-    public static func gemm(
-        _ a: UnsafePointer<Float>, transposeA: Bool = false,
-        _ b: UnsafePointer<Float>, transposeB: Bool = false,
-        into c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
+    public static func gemm<T: BLASElement>(
+        _ a: UnsafePointer<T>, transposeA: Bool = false,
+        _ b: UnsafePointer<T>, transposeB: Bool = false,
+        into c: UnsafeMutablePointer<T>,
+        m: Int, n: Int, k: Int, alpha: T = 1, beta: T = 0
     ) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
@@ -18,13 +19,8 @@ public enum BLAS {
             for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
             return
         }
-        cblas_sgemm(CblasRowMajor,
-                    transposeA ? CblasTrans : CblasNoTrans,
-                    transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(transposeA ? m : k),
-                    b, Int32(transposeB ? k : n),
-                    beta, c, Int32(n))
+        T.gemm(transposeA: transposeA, transposeB: transposeB, m: Int32(m), n: Int32(n), k: Int32(k), alpha: alpha,
+               a: a, lda: Int32(transposeA ? m : k), b: b, ldb: Int32(transposeB ? k : n), beta: beta, c: c, ldc: Int32(n))
     }
 
     /// `x[m, n] * w[n_out, n]ᵀ + bias` into `y[m, n_out]`: the forward pass of a linear layer
@@ -108,5 +104,31 @@ public enum BLAS {
         let ones = [Float](repeating: 1, count: rows)
         cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(columns),
                     ones, 1, 1, out, 1)
+    }
+}
+
+/// The element types the BLAS helpers take: Float (`cblas_s*`) and Double (`cblas_d*`).
+public protocol BLASElement: BinaryFloatingPoint {
+    /// Row-major `cblas_?gemm`.
+    static func gemm(transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Self,
+                     a: UnsafePointer<Self>, lda: Int32, b: UnsafePointer<Self>, ldb: Int32,
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int32)
+}
+
+extension Float: BLASElement {
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float,
+                            a: UnsafePointer<Float>, lda: Int32, b: UnsafePointer<Float>, ldb: Int32,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+}
+
+extension Double: BLASElement {
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Double,
+                            a: UnsafePointer<Double>, lda: Int32, b: UnsafePointer<Double>, ldb: Int32,
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int32) {
+        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 }

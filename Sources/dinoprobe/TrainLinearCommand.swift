@@ -17,28 +17,7 @@ struct TrainLinear: ParsableCommand {
         confusion.csv, confusion.png, grid.json and the list of skipped images.
         """)
 
-    @OptionGroup var modelOptions: ModelOptions
-    @OptionGroup var imageOptions: ImageOptions
-    @OptionGroup var cacheOptions: CacheOptions
-    @OptionGroup var dataOptions: ClassificationDataOptions
-
-    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).")
-    var featuresFile: String?
-
-    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).")
-    var valFeaturesFile: String?
-
-    @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default).")
-    var tokens: FeatureTokens?
-
-    @Option(name: .customLong("features"), help: .hidden)
-    var deprecatedFeatures: FeatureTokens?
-
-    @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
-    var blocks: Int?
-
-    @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
-    var layers: [CommaList<Int>] = []
+    @OptionGroup var features: ProbeFeatureOptions
 
     @Option(help: "Epochs.")
     var epochs: Int = 10
@@ -64,17 +43,11 @@ struct TrainLinear: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and the hold-out split.")
     var seed: UInt64 = 0
 
-    @Option(help: "Choose the best rate on 'holdout' (part of train) or 'val' (optimistic).")
-    var selectOn: SelectOn = .holdout
-
-    @Option(help: "Fraction of train held out for choosing the rate.")
-    var holdout: Double = 0.1
+    @OptionGroup var selectionOptions: SelectionOptions
 
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.range(blocks ?? 1, 1...1024, "--blocks")
-        try LayerChoice.validate(layers.flattened(), blocks: blocks)
         try Check.range(epochs, 1...100_000, "--epochs")
         try Check.range(itersPerEpoch, 0...10_000_000, "--iters-per-epoch")
         try Check.range(epochs * max(itersPerEpoch, 1), 1...1_000_000_000, "--epochs x --iters-per-epoch")
@@ -82,18 +55,15 @@ struct TrainLinear: ParsableCommand {
         for rate in lrs.flattened() { try Check.finite(rate, Float.leastNormalMagnitude...1000, "--lrs") }
         try Check.finite(weightDecay, 0...1000, "--weight-decay")
         try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
-        try Check.finite(holdout, 0.001...0.499, "--holdout")
-        guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
-        if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
     }
 
     func run() throws {
-        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? .clsAvgpool
-        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let tokens = features.resolvedTokens(default: .clsAvgpool)
+        let choice = features.layerChoice
         let blocks = choice.count
         let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? []])
         defer { run.close() }
-        let (train, val) = try loadSplits(choice: choice, run: run)
+        let (train, val) = try features.loadSplits(choice: choice, seed: seed, run: run)
         var settings = LinearProbeSettings()
         let rates = lrs.flattened()
         if !rates.isEmpty { settings.learningRates = rates }
@@ -104,8 +74,8 @@ struct TrainLinear: ParsableCommand {
         settings.weightDecay = weightDecay
         settings.warmupEpochs = warmupEpochs
         settings.seed = seed
-        let selection: ProbeSelection = selectOn == .val ? .val : .holdout(fraction: holdout)
-        say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectOn == .val ? "val" : "held-out train")")
+        let selection = selectionOptions.selection
+        say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
         let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
                                           settings: settings, checkpointing: checkpointing, reporter: TerminalReporter.shared)
@@ -116,46 +86,5 @@ struct TrainLinear: ParsableCommand {
         let files = try outcome.write(to: run.path, title: "Linear probe, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
         try run.finish(outputs: files + ["run.json"])
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
-    }
-
-    /// Train and val features: from features files, or extracted (cached) from a data set.
-    func loadSplits(choice: LayerChoice, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
-        let folder = run.url
-        try run.update { $0.seeds = ["seed": seed] }
-        if let featuresFile, let valFeaturesFile {
-            let train = try FeaturesFile.read(path: featuresFile)
-            let val = try FeaturesFile.read(path: valFeaturesFile, classNames: train.classNames)
-            try train.checkMatches(val)
-            try run.update {
-                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(featuresFile),
-                                               splits: ["train": .init(paths: train.paths), "val": .init(paths: val.paths)])
-            }
-            return (train, val)
-        }
-        // The weights first: a missing checkpoint should not cost a data-set download.
-        let preprocessing = try imageOptions.preprocessing()
-        let model = try modelOptions.load()
-        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
-        guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
-        say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
-        try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
-            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
-                                                                         "val": .init(paths: valSet.samples.map(\.path))])
-        }
-        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
-        func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
-                                         reporter: TerminalReporter.shared)
-        }
-        var train = try split(trainSet), val = try split(valSet)
-        // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
-        (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
-        try reportSkipped(train.skipped, split: "train", folder: folder)
-        try reportSkipped(val.skipped, split: "val", folder: folder)
-        guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
-        return (train, val)
     }
 }

@@ -22,13 +22,11 @@ extension LinearProbeOutcome {
     /// the file names.
     @discardableResult
     public func write(to folder: String, title: String) throws -> [String] {
-        try head.save(to: folder + "/head.safetensors")
-        try valMetrics.writeReports(to: folder, title: title)
-        try MetricsReport.writeJSON(Summary(settings: settings, grid: grid, recipe: recipe, backbone: head.metadata.backboneID,
-                                            fingerprint: head.metadata.backboneFingerprint, trainSamples: trainSamples,
-                                            selectionSamples: selectionSamples, valSamples: valSamples),
-                                    to: folder + "/grid.json")
+        let summary = Summary(settings: settings, grid: grid, recipe: recipe, backbone: head.metadata.backboneID,
+                              fingerprint: head.metadata.backboneFingerprint, trainSamples: trainSamples,
+                              selectionSamples: selectionSamples, valSamples: valSamples)
+        let files = try writeProbeResults(head: head, metrics: valMetrics, summary: summary, summaryFile: "grid.json", to: folder, title: title)
         try AtomicFile.write(Data(log.csv().utf8), to: folder + "/train_log.csv")
-        return ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "grid.json", "train_log.csv"]
+        return files + ["train_log.csv"]
     }
 }
