@@ -19,8 +19,9 @@ public enum BLAS {
             for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
             return
         }
-        T.gemm(transposeA: transposeA, transposeB: transposeB, m: Int32(m), n: Int32(n), k: Int32(k), alpha: alpha,
-               a: a, lda: Int32(transposeA ? m : k), b: b, ldb: Int32(transposeB ? k : n), beta: beta, c: c, ldc: Int32(n))
+        T.cblasGemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(transposeA ? m : k), b, blasint(transposeB ? k : n),
+                    beta, c, blasint(n))
     }
 
     /// `x[m, n] * w[n_out, n]ᵀ + bias` into `y[m, n_out]`: the forward pass of a linear layer
@@ -109,26 +110,13 @@ public enum BLAS {
 
 /// The element types the BLAS helpers take: Float (`cblas_s*`) and Double (`cblas_d*`).
 public protocol BLASElement: BinaryFloatingPoint {
-    /// Row-major `cblas_?gemm`.
-    static func gemm(transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Self,
-                     a: UnsafePointer<Self>, lda: Int32, b: UnsafePointer<Self>, ldb: Int32,
-                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int32)
+    /// `cblas_sgemm` or `cblas_dgemm`.
+    static var cblasGemm: CBLASGemm<Self> { get }
 }
 
-extension Float: BLASElement {
-    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float,
-                            a: UnsafePointer<Float>, lda: Int32, b: UnsafePointer<Float>, ldb: Int32,
-                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32) {
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    }
-}
+/// The signature of `cblas_?gemm`.
+public typealias CBLASGemm<T> = (CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, T, UnsafePointer<T>?, blasint,
+                                 UnsafePointer<T>?, blasint, T, UnsafeMutablePointer<T>?, blasint) -> Void
 
-extension Double: BLASElement {
-    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Double,
-                            a: UnsafePointer<Double>, lda: Int32, b: UnsafePointer<Double>, ldb: Int32,
-                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int32) {
-        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    }
-}
+extension Float: BLASElement { public static var cblasGemm: CBLASGemm<Float> { cblas_sgemm } }
+extension Double: BLASElement { public static var cblasGemm: CBLASGemm<Double> { cblas_dgemm } }

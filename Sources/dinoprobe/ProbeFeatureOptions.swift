@@ -40,16 +40,36 @@ struct ProbeFeatureOptions: ParsableArguments {
         if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
     }
 
-    /// The tokens asked for (or the deprecated spelling's), else `defaultTokens`.
-    func resolvedTokens(default defaultTokens: FeatureTokens) -> FeatureTokens {
-        tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? defaultTokens
+    /// What a probe command starts from: its run folder (open: the caller closes it), the features
+    /// and the tokens and blocks that make them.
+    struct Start {
+        let run: RunFolder
+        let train: FeatureSplit
+        let val: FeatureSplit
+        let tokens: FeatureTokens
+        let blocks: Int
     }
 
-    var layerChoice: LayerChoice { LayerChoice(layers: layers.flattened(), blocks: blocks) }
+    /// Opens the run folder (recording the resolved tokens and blocks with `command`'s options)
+    /// and loads the features; the folder is closed again when loading fails.
+    func start(prefix: String, command: ParsableArguments, defaultTokens: FeatureTokens, seed: UInt64,
+               runOptions: TrainingRunOptions) throws -> Start {
+        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? defaultTokens
+        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let run = try runOptions.open(prefix: prefix, command: command,
+                                      resolved: ["tokens": tokens, "blocks": choice.count, "layers": choice.explicit ?? []])
+        do {
+            let (train, val) = try loadSplits(choice: choice, seed: seed, run: run)
+            return Start(run: run, train: train, val: val, tokens: tokens, blocks: choice.count)
+        } catch {
+            run.close()
+            throw error
+        }
+    }
 
     /// Train and val features: from features files, or extracted (cached) from a data set. Records
     /// the seed, backbone and data in the run's record.
-    func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
+    private func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
         let folder = run.url
         try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {

@@ -58,12 +58,9 @@ struct TrainLinear: ParsableCommand {
     }
 
     func run() throws {
-        let tokens = features.resolvedTokens(default: .clsAvgpool)
-        let choice = features.layerChoice
-        let blocks = choice.count
-        let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? []])
-        defer { run.close() }
-        let (train, val) = try features.loadSplits(choice: choice, seed: seed, run: run)
+        let start = try features.start(prefix: "linear", command: self, defaultTokens: .clsAvgpool, seed: seed, runOptions: runOptions)
+        defer { start.run.close() }
+        let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)
         var settings = LinearProbeSettings()
         let rates = lrs.flattened()
         if !rates.isEmpty { settings.learningRates = rates }

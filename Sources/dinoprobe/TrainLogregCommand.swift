@@ -48,12 +48,9 @@ struct TrainLogreg: ParsableCommand {
     }
 
     func run() throws {
-        let tokens = features.resolvedTokens(default: .cls)
-        let choice = features.layerChoice
-        let blocks = choice.count
-        let run = try runOptions.open(prefix: "logreg", command: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? []])
-        defer { run.close() }
-        let (train, val) = try features.loadSplits(choice: choice, seed: seed, run: run)
+        let start = try features.start(prefix: "logreg", command: self, defaultTokens: .cls, seed: seed, runOptions: runOptions)
+        defer { start.run.close() }
+        let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)
         var settings = LogisticRegressionSettings()
         let values = cs.flattened()
         if !values.isEmpty { settings.cValues = values }

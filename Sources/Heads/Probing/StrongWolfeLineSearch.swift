@@ -114,8 +114,7 @@ struct StrongWolfeLineSearch {
         if fp > fx {
             // Case 1: a higher function value; the minimum is bracketed.
             let theta = 3 * (fx - fp) / (stp - stx) + dx + dp
-            let s = max(abs(theta), abs(dx), abs(dp))
-            var gamma = s * ((theta / s) * (theta / s) - (dx / s) * (dp / s)).squareRoot()
+            var gamma = cubicGamma(theta, dx, dp)
             if stp < stx { gamma = -gamma }
             let p = (gamma - dx) + theta
             let q = ((gamma - dx) + gamma) + dp
@@ -126,8 +125,7 @@ struct StrongWolfeLineSearch {
         } else if sgnd < 0 {
             // Case 2: derivatives of opposite sign; the minimum is bracketed.
             let theta = 3 * (fx - fp) / (stp - stx) + dx + dp
-            let s = max(abs(theta), abs(dx), abs(dp))
-            var gamma = s * ((theta / s) * (theta / s) - (dx / s) * (dp / s)).squareRoot()
+            var gamma = cubicGamma(theta, dx, dp)
             if stp > stx { gamma = -gamma }
             let p = (gamma - dp) + theta
             let q = ((gamma - dp) + gamma) + dx
@@ -138,8 +136,7 @@ struct StrongWolfeLineSearch {
         } else if abs(dp) < abs(dx) {
             // Case 3: the derivative decreases in magnitude.
             let theta = 3 * (fx - fp) / (stp - stx) + dx + dp
-            let s = max(abs(theta), abs(dx), abs(dp))
-            var gamma = s * max(0, (theta / s) * (theta / s) - (dx / s) * (dp / s)).squareRoot()
+            var gamma = cubicGamma(theta, dx, dp, floorAtZero: true)
             if stp > stx { gamma = -gamma }
             let p = (gamma - dp) + theta
             let q = (gamma + (dx - dp)) + gamma
@@ -156,8 +153,7 @@ struct StrongWolfeLineSearch {
         } else if bracketed {
             // Case 4: the derivative does not decrease in magnitude; minimise the cubic through y.
             let theta = 3 * (fp - fy) / (sty - stp) + dy + dp
-            let s = max(abs(theta), abs(dy), abs(dp))
-            var gamma = s * ((theta / s) * (theta / s) - (dy / s) * (dp / s)).squareRoot()
+            var gamma = cubicGamma(theta, dy, dp)
             if stp > sty { gamma = -gamma }
             let p = (gamma - dp) + theta
             let q = ((gamma - dp) + gamma) + dy
@@ -173,6 +169,14 @@ struct StrongWolfeLineSearch {
             x = (stp, fp, dp)
         }
         stp = stpf
+    }
+
+    /// s * sqrt((theta/s)² - (d1/s)(d2/s)) with s = max(|theta|, |d1|, |d2|): the scaled root of
+    /// dcstep's cubic interpolant (its argument floored at 0 where the cubic may not have a minimum).
+    private static func cubicGamma(_ theta: Double, _ d1: Double, _ d2: Double, floorAtZero: Bool = false) -> Double {
+        let s = max(abs(theta), abs(d1), abs(d2))
+        let discriminant = (theta / s) * (theta / s) - (d1 / s) * (d2 / s)
+        return s * (floorAtZero ? max(0, discriminant) : discriminant).squareRoot()
     }
 
     /// -1, 0 or 1 (numpy's `sign`).
