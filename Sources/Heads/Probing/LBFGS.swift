@@ -39,8 +39,10 @@ public enum LBFGSStop: String, Sendable, Codable {
 
 /// Where the minimiser stopped.
 public struct LBFGSResult: Sendable {
+    /// The last accepted point and f there.
     public var x: [Double]
     public var value: Double
+    /// Accepted steps (scipy's `nit`) and evaluations of f (`nfev`).
     public var iterations: Int
     public var evaluations: Int
     public var stop: LBFGSStop

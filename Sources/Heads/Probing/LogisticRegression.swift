@@ -25,9 +25,11 @@ public struct LogisticRegression: Sendable {
 
     /// A fitted model and how the fit went.
     public struct Fit: Sendable {
+        /// The fitted model.
         public var model: LogisticRegression
         /// The final value of C Σ CE_i + ½ ||W||², divided by C n (sklearn's scaling).
         public var objective: Double
+        /// L-BFGS iterations and evaluations, and why it stopped.
         public var iterations: Int
         public var evaluations: Int
         public var stop: LBFGSStop

@@ -25,6 +25,7 @@ public struct LogisticRegressionSettings: Sendable, Codable, Equatable {
 
 /// One value of C on the path: its scores on the selection split and how its fit went.
 public struct LogisticRegressionPathPoint: Sendable, Codable, Equatable {
+    /// The inverse regularisation strength.
     public var C: Double
     /// Top-1 (0...1) on the selection split.
     public var selectionAccuracy: Double
@@ -32,9 +33,12 @@ public struct LogisticRegressionPathPoint: Sendable, Codable, Equatable {
     public var selectionLoss: Double
     /// The training objective at the end (C Σ CE + ½ ||W||², divided by C n).
     public var objective: Double
+    /// L-BFGS iterations (sklearn's `n_iter_`) and objective evaluations of the fit.
     public var iterations: Int
     public var evaluations: Int
+    /// Why the fit stopped (`gradient` and `reduction` mean converged).
     public var stop: LBFGSStop
+    /// Wall time of the fit and its scoring.
     public var seconds: Double
 }
 
@@ -46,8 +50,10 @@ public struct LogisticRegressionPath: Sendable, Codable {
     public var bestIndex: Int
     /// "holdout" (part of train) or "val" (the optimistic paper protocol).
     public var selectedOn: String
+    /// Wall time of the whole path.
     public var seconds: Double
 
+    /// The chosen C.
     public var bestC: Double { points[bestIndex].C }
 
     /// The path table: every C with its scores and fit, the chosen one marked.

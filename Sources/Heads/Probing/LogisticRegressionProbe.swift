@@ -9,11 +9,14 @@ public struct LogisticRegressionOutcome: Sendable {
     /// The fit on all of train at the chosen C (nil when C was chosen on val: the path's own
     /// model was fitted on all of train already).
     public var refit: LogisticRegressionPathPoint?
+    /// The final model in Double, and as the Float head that is saved.
     public var model: LogisticRegression
     public var head: LinearClassifier
+    /// The head's metrics on val.
     public var valMetrics: ClassificationMetrics
     public var settings: LogisticRegressionSettings
     public var recipe: FeatureRecipe
+    /// Rows of train, of the selection split, and of val.
     public var trainSamples: Int
     public var selectionSamples: Int
     public var valSamples: Int
