@@ -16,16 +16,13 @@ struct FewShotCommand: ParsableCommand {
         chooses its rate on val, as Meta's few-shot runs do. Writes fewshot.json, report.html and run.json.
         """)
 
-    @OptionGroup var features: ClassificationFeatureOptions
+    @OptionGroup var features: ProbeFeatureOptions
 
     @Option(parsing: .upToNextOption, help: "Images per class, comma-separated or repeated; a value below 1 is a share of each class.")
     var shots: [CommaList<Double>] = [CommaList(argument: "1,2,5,10")!]
 
     @Option(help: "Seeded draws per shot count.")
     var tries: Int = 5
-
-    @Option(help: "Feature tokens of the linear grid: cls, or cls+avgpool.")
-    var tokens: FeatureTokens = .clsAvgpool
 
     @Option(help: "Optimizer steps per try (the grid's 13 rates trained together).")
     var iters: Int = 1250
@@ -54,8 +51,9 @@ struct FewShotCommand: ParsableCommand {
     func run() throws {
         let run = try RunFolder(out, prefix: "fewshot", overwrite: true, guarding: nil, command: self)
         defer { run.close() }
-        try run.update { $0.seeds = ["seed": seed] }
-        let (train, val) = try features.load(choice: LayerChoice(layers: [], blocks: 1), run: run)
+        let tokens = features.tokens ?? .clsAvgpool
+        let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
+                                                   seed: seed, run: run)
         var settings = LinearProbeSettings()
         (settings.epochs, settings.iterationsPerEpoch, settings.batchSize, settings.seed) = (1, iters, batchSize, seed)
         let list = shots.flattened()

@@ -17,19 +17,7 @@ struct TrainLinear: ParsableCommand {
         confusion.csv, confusion.png, grid.json and the list of skipped images.
         """)
 
-    @OptionGroup var features: ClassificationFeatureOptions
-
-    @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default).")
-    var tokens: FeatureTokens?
-
-    @Option(name: .customLong("features"), help: .hidden)
-    var deprecatedFeatures: FeatureTokens?
-
-    @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
-    var blocks: Int?
-
-    @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
-    var layers: [CommaList<Int>] = []
+    @OptionGroup var features: ProbeFeatureOptions
 
     @Option(help: "Epochs.")
     var epochs: Int = 10
@@ -55,17 +43,11 @@ struct TrainLinear: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and the hold-out split.")
     var seed: UInt64 = 0
 
-    @Option(help: "Choose the best rate on 'holdout' (part of train) or 'val' (optimistic).")
-    var selectOn: SelectOn = .holdout
-
-    @Option(help: "Fraction of train held out for choosing the rate.")
-    var holdout: Double = 0.1
+    @OptionGroup var selectionOptions: SelectionOptions
 
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.range(blocks ?? 1, 1...1024, "--blocks")
-        try LayerChoice.validate(layers.flattened(), blocks: blocks)
         try Check.range(epochs, 1...100_000, "--epochs")
         try Check.range(itersPerEpoch, 0...10_000_000, "--iters-per-epoch")
         try Check.range(epochs * max(itersPerEpoch, 1), 1...1_000_000_000, "--epochs x --iters-per-epoch")
@@ -73,17 +55,12 @@ struct TrainLinear: ParsableCommand {
         for rate in lrs.flattened() { try Check.finite(rate, Float.leastNormalMagnitude...1000, "--lrs") }
         try Check.finite(weightDecay, 0...1000, "--weight-decay")
         try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
-        try Check.finite(holdout, 0.001...0.499, "--holdout")
     }
 
     func run() throws {
-        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? .clsAvgpool
-        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
-        let blocks = choice.count
-        let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? []])
-        defer { run.close() }
-        try run.update { $0.seeds = ["seed": seed] }
-        let (train, val) = try features.load(choice: choice, run: run)
+        let start = try features.start(prefix: "linear", command: self, defaultTokens: .clsAvgpool, seed: seed, runOptions: runOptions)
+        defer { start.run.close() }
+        let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)
         var settings = LinearProbeSettings()
         let rates = lrs.flattened()
         if !rates.isEmpty { settings.learningRates = rates }
@@ -94,12 +71,11 @@ struct TrainLinear: ParsableCommand {
         settings.weightDecay = weightDecay
         settings.warmupEpochs = warmupEpochs
         settings.seed = seed
-        let selection: ProbeSelection = selectOn == .val ? .val : .holdout(fraction: holdout)
+        let selection = selectionOptions.selection
         try run.update {
-            $0.options = OptionRecord.values(of: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? [],
-                                                                  "lrs": settings.learningRates])
+            $0.options = OptionRecord.values(of: self, resolved: ["tokens": tokens, "blocks": blocks, "lrs": settings.learningRates])
         }
-        say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectOn == .val ? "val" : "held-out train")")
+        say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
         let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
                                           settings: settings, checkpointing: checkpointing, reporter: TerminalReporter.shared)
@@ -111,6 +87,4 @@ struct TrainLinear: ParsableCommand {
         try run.finish(outputs: files + ["run.json"])
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }
-
-    /// Train and val features: from features files, or extracted (cached) from a data set.
 }

@@ -6,9 +6,10 @@ import Heads
 import Support
 import Training
 
-/// Where a classification command's features come from: a data set through the backbone (with
-/// the feature cache), or train and val features files from `dinoprobe extract`.
-struct ClassificationFeatureOptions: ParsableArguments {
+/// What the probes on image-level features (train-linear, train-logreg) train on: a data set
+/// through the backbone (features cached), or features files from `dinoprobe extract`; which
+/// tokens and blocks make the feature vector.
+struct ProbeFeatureOptions: ParsableArguments {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
@@ -20,18 +21,60 @@ struct ClassificationFeatureOptions: ParsableArguments {
     @Option(help: "Validation features from `dinoprobe extract` (with --features-file).")
     var valFeaturesFile: String?
 
+    @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default for linear probes).")
+    var tokens: FeatureTokens?
+
+    @Option(name: .customLong("features"), help: .hidden)
+    var deprecatedFeatures: FeatureTokens?
+
+    @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
+    var blocks: Int?
+
+    @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
+    var layers: [CommaList<Int>] = []
+
     func validate() throws {
+        try Check.range(blocks ?? 1, 1...1024, "--blocks")
+        try LayerChoice.validate(layers.flattened(), blocks: blocks)
         guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
         if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
+    }
+
+    /// What a probe command starts from: its run folder (open: the caller closes it), the features
+    /// and the tokens and blocks that make them.
+    struct Start {
+        let run: RunFolder
+        let train: FeatureSplit
+        let val: FeatureSplit
+        let tokens: FeatureTokens
+        let blocks: Int
+    }
+
+    /// Opens the run folder (recording the resolved tokens and blocks with `command`'s options)
+    /// and loads the features; the folder is closed again when loading fails.
+    func start(prefix: String, command: ParsableArguments, defaultTokens: FeatureTokens, seed: UInt64,
+               runOptions: TrainingRunOptions) throws -> Start {
+        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? defaultTokens
+        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let run = try runOptions.open(prefix: prefix, command: command,
+                                      resolved: ["tokens": tokens, "blocks": choice.count, "layers": choice.explicit ?? []])
+        do {
+            let (train, val) = try loadSplits(choice: choice, seed: seed, run: run)
+            return Start(run: run, train: train, val: val, tokens: tokens, blocks: choice.count)
+        } catch {
+            run.close()
+            throw error
+        }
     }
 
     /// A short name of the data for titles: the data set's folder name, or the features file's.
     var dataName: String { ((featuresFile ?? dataOptions.data ?? "data") as NSString).lastPathComponent }
 
-    /// Train and val features (from features files, or extracted and cached from the data set),
-    /// recorded in the run's run.json; skipped images reported.
-    func load(choice: LayerChoice, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
+    /// Train and val features: from features files, or extracted (cached) from a data set. Records
+    /// the seed, backbone and data in the run's record.
+    func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
         let folder = run.url
+        try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {
             let train = try FeaturesFile.read(path: featuresFile)
             let val = try FeaturesFile.read(path: valFeaturesFile, classNames: train.classNames)
@@ -68,4 +111,20 @@ struct ClassificationFeatureOptions: ParsableArguments {
         guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
         return (train, val)
     }
+}
+
+/// Where a probe chooses its hyperparameter (learning rate, or C).
+struct SelectionOptions: ParsableArguments {
+    @Option(help: "Choose on 'holdout' (part of train) or 'val' (optimistic).")
+    var selectOn: SelectOn = .holdout
+
+    @Option(help: "Fraction of train held out for choosing.")
+    var holdout: Double = 0.1
+
+    func validate() throws { try Check.finite(holdout, 0.001...0.499, "--holdout") }
+
+    var selection: ProbeSelection { selectOn == .val ? .val : .holdout(fraction: holdout) }
+
+    /// How the choice is described in progress lines.
+    var description: String { selectOn == .val ? "val" : "held-out train" }
 }

@@ -1,0 +1,35 @@
+import Foundation
+
+/// The rows a probe on cached features works with: every train and val row for a feature recipe,
+/// the part of train it fits on and the rows it chooses its hyperparameter on (a stratified
+/// hold-out of train, or val), and the metadata its head will carry.
+struct ProbeInputs {
+    let train: LabelledFeatures
+    let val: LabelledFeatures
+    let fitting: LabelledFeatures
+    let choosing: LabelledFeatures
+    let recipe: FeatureRecipe
+    let metadata: HeadMetadata
+
+    /// Throws when the splits do not match, the hold-out fraction is out of (0, 0.5), or fewer
+    /// than two classes are left to fit on.
+    init(train trainSplit: FeatureSplit, val valSplit: FeatureSplit, tokens: FeatureTokens, blocks: Int,
+         selection: ProbeSelection, seed: UInt64) throws {
+        try trainSplit.checkMatches(valSplit)
+        train = try trainSplit.labelled(tokens, blocks: blocks)
+        val = try valSplit.labelled(tokens, blocks: blocks)
+        switch selection {
+        case let .holdout(fraction):
+            try require(fraction.isFinite && fraction > 0 && fraction < 0.5, "hold-out fraction", "must be in (0, 0.5), got \(fraction)")
+            let split = train.stratifiedSplit(fraction: fraction, seed: seed)
+            (fitting, choosing) = (train.rows(split.keep), train.rows(split.holdout))
+        case .val:
+            (fitting, choosing) = (train, val)
+        }
+        try require(Set(fitting.labels).count >= 2, "training features", "fewer than 2 classes have training samples")
+        recipe = trainSplit.recipe(tokens, blocks: blocks)
+        metadata = HeadMetadata(kind: .classifier, featureRecipe: recipe.key, backboneID: trainSplit.source.backboneID,
+                                backboneFingerprint: trainSplit.source.backboneFingerprint, classNames: trainSplit.classNames,
+                                inputResolution: recipe.preprocessing.size, extra: ["selected_on": selection.name])
+    }
+}
