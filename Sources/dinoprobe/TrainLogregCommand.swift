@@ -68,9 +68,11 @@ struct TrainLogreg: ParsableCommand {
         say(outcome.valMetrics.table())
         var files = try outcome.write(to: run.path, title: "Logistic regression, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
         let rows = try val.labelled(tokens, blocks: blocks)
-        try ClassificationPredictions(paths: val.paths, probabilities: outcome.head.probabilities(features: rows.values, count: rows.count),
-                                      labels: rows.labels, classNames: val.classNames).write(to: run.path + "/predictions.csv")
-        files.append("predictions.csv")
+        let predictions = try ClassificationPredictions(paths: val.paths, probabilities: outcome.head.probabilities(features: rows.values, count: rows.count),
+                                                        labels: rows.labels, classNames: val.classNames)
+        try predictions.write(to: run.path + "/predictions.csv")
+        try outcome.writeReport(to: run.path, record: run.record, predictions: predictions, maxPixels: features.imageOptions.maxPixels)
+        files += ["predictions.csv", "report.html"]
         try run.finish(outputs: files + ["run.json"])
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }

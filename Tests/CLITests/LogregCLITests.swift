@@ -19,7 +19,7 @@ final class LogregCLITests: XCTestCase {
         let common = ["--model", CLI.tinyModel, "--data", data, "--size", "64", "--cache-dir", cache]
         let train = try CLI.run(["train-logreg"] + common + ["--out", run])
         XCTAssertEqual(train.status, 0, train.stderr)
-        for file in ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "predictions.csv", "path.json", "run.json"] {
+        for file in ["head.safetensors", "metrics.json", "confusion.csv", "confusion.png", "predictions.csv", "path.json", "run.json", "report.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
         }
         XCTAssertTrue(train.stdout.contains("<- best"), train.stdout)
