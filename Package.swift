@@ -50,6 +50,12 @@ let package = Package(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("z")]
         ),
+        // Softmax cross-entropy kernels (fused with bilinear upsampling) on SLEEF's vector exp.
+        .target(
+            name: "CSegKernels",
+            cSettings: [.define("DINOPROBE_HAVE_SLEEF", .when(platforms: [.linux]))],
+            linkerSettings: [.linkedLibrary("sleef", .when(platforms: [.linux]))]
+        ),
         // CBLAS from OpenBLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
@@ -62,7 +68,7 @@ let package = Package(
         // Metrics (mmsegmentation and scikit-learn semantics), reports and plots.
         .target(name: "Evaluation", dependencies: ["Images", "Support"]),
         // Heads and everything that trains or uses them on features: no libtorch.
-        .target(name: "Heads", dependencies: ["COpenBLAS", "Evaluation", "Images", "SafeTensors", "Support"]),
+        .target(name: "Heads", dependencies: ["COpenBLAS", "CSegKernels", "Evaluation", "Images", "SafeTensors", "Support"]),
         // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.
         .target(name: "Datasets", dependencies: ["Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         // The frozen DINOv3 backbone on libtorch.
