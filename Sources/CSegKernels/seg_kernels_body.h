@@ -58,32 +58,37 @@ typedef struct {
     intptr_t n;                     ///< pixels
     float maxima[SEG_CHUNK];        ///< each pixel's largest logit
     float picked[SEG_CHUNK];        ///< each pixel's logit of its label
-    float factors[SEG_CHUNK];       ///< scale / sum of exps
     float w0[SEG_CHUNK], w1[SEG_CHUNK];  ///< the lower and upper column's weights
+    float a0[SEG_CHUNK], a1[SEG_CHUNK];  ///< the weights times scale / (sum of exps)
     intptr_t labels[SEG_CHUNK];
 } NAME(run);
 
-/// Adds the run's gradients g = factor * e - scale * onehot(label) for the `count` vectors of
-/// classes from c on through the width pass's adjoint into the two columns' dh, d0 and d1 (the
-/// same when the columns are), summed over the run in registers first (count independent sums
-/// per column hide the add latency). onehot [2 W] is 1 at W only: loaded at W - j it is 1 in
-/// lane j.
+/// The run's gradients g = (scale / sum) * e - scale * onehot(label) through the width pass's
+/// adjoint: d0 += Σ w0 g and d1 += Σ w1 g over the run (d0 and d1 the two columns' dh, the same
+/// when the columns are). The exp part is summed in registers, `count` vectors of classes from c
+/// on at a time (independent sums hide the add latency); the onehot part is added by
+/// run_backward_labels.
 static inline ATTR void NAME(run_backward)(const NAME(run) *r, const float *e, intptr_t s, intptr_t c,
-                                           int count, float scale, const float *onehot, float *d0,
-                                           float *d1) {
+                                           int count, float *d0, float *d1) {
     VEC acc0[2] = {{0}}, acc1[2] = {{0}};
     for (intptr_t i = 0; i < r->n; i++) {
         for (int v = 0; v < count; v++) {
-            VEC g = NAME(load)(e + i * s + c + v * W) * r->factors[i];
-            const intptr_t lane = r->labels[i] - c - v * W;
-            if (lane >= 0 && lane < W) g -= scale * NAME(load)(onehot + W - lane);
-            acc0[v] += r->w0[i] * g;
-            acc1[v] += r->w1[i] * g;
+            const VEC p = NAME(load)(e + i * s + c + v * W);
+            acc0[v] += r->a0[i] * p;
+            acc1[v] += r->a1[i] * p;
         }
     }
     for (int v = 0; v < count; v++) {
         NAME(store)(d0 + c + v * W, NAME(load)(d0 + c + v * W) + acc0[v]);
         NAME(store)(d1 + c + v * W, NAME(load)(d1 + c + v * W) + acc1[v]);
+    }
+}
+
+/// The -scale * onehot(label) part of run_backward.
+static inline ATTR void NAME(run_backward_labels)(const NAME(run) *r, float scale, float *d0, float *d1) {
+    for (intptr_t i = 0; i < r->n; i++) {
+        d0[r->labels[i]] -= scale * r->w0[i];
+        d1[r->labels[i]] -= scale * r->w1[i];
     }
 }
 
@@ -97,8 +102,6 @@ static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, co
                                    dp_axis_taps cols, float scale, float *dz, float *scratch) {
     const intptr_t s = (k + W - 1) / W * W;  // at most seg_stride(k)
     float *h = scratch, *dh = h + in_w * s, *e = dh + in_w * s;
-    float onehot[2 * W] = {0};
-    onehot[W] = 1;
     VEC padding = {0};  // -inf in the lanes past the classes (only the last vector has any)
     for (intptr_t j = 0; j < W; j++) padding[j] = s - W + j < k ? 0 : -INFINITY;
     NAME(run) r;
@@ -141,13 +144,15 @@ static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, co
             if (r.n == 0) continue;
             EXPN(e, e, r.n, s, r.maxima);
             for (intptr_t i = 0; i < r.n; i++) {
-                const float sum = HSUM(NAME(sum)(e + i * s, s));
-                r.factors[i] = scale / sum;
+                const float sum = HSUM(NAME(sum)(e + i * s, s)), factor = scale / sum;
+                r.a0[i] = r.w0[i] * factor;
+                r.a1[i] = r.w1[i] * factor;
                 total += (double)logf(sum) + (double)r.maxima[i] - (double)r.picked[i];
             }
             intptr_t c = 0;
-            for (; c + 2 * W <= s; c += 2 * W) NAME(run_backward)(&r, e, s, c, 2, scale, onehot, dh + lower * s, dh + upper * s);
-            for (; c < s; c += W) NAME(run_backward)(&r, e, s, c, 1, scale, onehot, dh + lower * s, dh + upper * s);
+            for (; c + 2 * W <= s; c += 2 * W) NAME(run_backward)(&r, e, s, c, 2, dh + lower * s, dh + upper * s);
+            for (; c < s; c += W) NAME(run_backward)(&r, e, s, c, 1, dh + lower * s, dh + upper * s);
+            NAME(run_backward_labels)(&r, scale, dh + lower * s, dh + upper * s);
         }
         float *da = dz + rows.lower[o] * in_w * k, *db = dz + rows.upper[o] * in_w * k;
         for (intptr_t i = 0; i < in_w; i++) {
