@@ -31,14 +31,6 @@ static inline vf1 max1(vf1 a, vf1 b) { return (vf1){a[0] > b[0] ? a[0] : b[0]}; 
 #define HSUM(v) ((v)[0])
 #define NAME(x) x##_scalar
 #include "seg_kernels_body.h"
-#undef VEC
-#undef W
-#undef ATTR
-#undef EXPN
-#undef VMAX
-#undef HMAX
-#undef HSUM
-#undef NAME
 
 #if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
 #include <cpuid.h>
@@ -69,14 +61,6 @@ static inline ATTR float hsum8(vf8 v) {
 #define HSUM(v) hsum8(v)
 #define NAME(x) x##_avx2
 #include "seg_kernels_body.h"
-#undef VEC
-#undef W
-#undef ATTR
-#undef EXPN
-#undef VMAX
-#undef HMAX
-#undef HSUM
-#undef NAME
 
 // AVX-512F: 16 lanes.
 typedef float vf16 __attribute__((vector_size(64)));

@@ -2,7 +2,7 @@
 // Expects: VEC (a GCC vector of W floats), W, ATTR (target attribute), EXPN(x, y, rows, stride,
 // shifts) (y = exp(x - shifts[row]) over rows of stride floats, stride a multiple of W, x == y
 // allowed), VMAX(a, b), HMAX(v) and HSUM(v) (horizontal max and sum) and NAME(x) (adds the ISA
-// suffix).
+// suffix); undefines them at the end.
 
 static inline ATTR VEC NAME(load)(const float *p) {
     VEC v;
@@ -162,3 +162,12 @@ static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, co
     }
     return total;
 }
+
+#undef VEC
+#undef W
+#undef ATTR
+#undef EXPN
+#undef VMAX
+#undef HMAX
+#undef HSUM
+#undef NAME

@@ -1,12 +1,12 @@
 import CSegKernels
 
 /// Which implementation computes softmax cross-entropy over many classes (32 or more) and the
-/// segmenter's fused upsampling + cross-entropy. All compute the same math; they differ in
-/// rounding (a few float ulps), so `.scalar` gives the same bits on every x86-64 CPU.
+/// segmenter's fused upsampling + cross-entropy (the C target CSegKernels). All compute the same
+/// math; they differ in rounding (a few float ulps; see the tests for bounds).
 public enum SoftmaxKernel: Sendable, CaseIterable {
     /// The widest kernel this CPU supports.
     case automatic
-    /// Plain C with libm's `expf`.
+    /// Plain C with libm's `expf`: any CPU.
     case scalar
     /// 8 lanes with SLEEF's `Sleef_expf8_u10` (AVX2 and FMA).
     case avx2

@@ -1,13 +1,15 @@
 // Vectorised softmax cross-entropy for the segmentation head: one row of K logits, and one
 // image's bilinear upsampling (PyTorch F.interpolate, align_corners=False) of [H, W, K] logits
 // fused with the per-pixel softmax cross-entropy and the adjoint of the upsampling, so the
-// upsampled logits of a row never leave the cache. exp is SLEEF's (Sleef_expf16_u10 on AVX-512,
-// Sleef_expf8_u10 on AVX2 + FMA, both 1.0-ULP), chosen at run time from the CPU's features; the
-// scalar fallback uses libm's expf.
+// upsampled logits of a row never leave the cache. exp is SLEEF's 1.0-ULP vector exp
+// (Sleef_expf16_u10avx512f / Sleef_expf8_u10avx2, the AVX-512 and AVX2 entry points of
+// Sleef_expf16_u10 / Sleef_expf8_u10, called from sleef_loops.S), the kernel chosen at run time
+// from the CPU's features; the scalar fallback uses libm's expf.
 //
-// Precision: logits, exps, the softmax sum (lane-wise partial sums, then a tree) and every
-// gradient accumulation are Float, as PyTorch's float kernels; each pixel's loss
-// log(sum) + max - x[label] is formed and summed in Double.
+// Precision, as PyTorch's float kernels: the upsampled logits, exps, each pixel's softmax sum
+// (lane-wise partial sums, then a tree) and gradient, and the gradient accumulations through the
+// upsampling's adjoint are Float; each pixel's loss log(sum) + max - x[label] is formed in
+// Double and summed in Double.
 #ifndef DINOPROBE_SEG_KERNELS_H
 #define DINOPROBE_SEG_KERNELS_H
 
