@@ -143,12 +143,15 @@ static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, co
             }
             if (r.n == 0) continue;
             EXPN(e, e, r.n, s, r.maxima);
+            double sums = 1;  // the product of the run's sums of exps: each is in [1, classes]
             for (intptr_t i = 0; i < r.n; i++) {
                 const float sum = HSUM(NAME(sum)(e + i * s, s)), factor = scale / sum;
                 r.a0[i] = r.w0[i] * factor;
                 r.a1[i] = r.w1[i] * factor;
-                total += (double)logf(sum) + (double)r.maxima[i] - (double)r.picked[i];
+                sums *= sum;
+                total += (double)r.maxima[i] - (double)r.picked[i];
             }
+            total += log(sums);
             intptr_t c = 0;
             for (; c + 2 * W <= s; c += 2 * W) NAME(run_backward)(&r, e, s, c, 2, dh + lower * s, dh + upper * s);
             for (; c < s; c += W) NAME(run_backward)(&r, e, s, c, 1, dh + lower * s, dh + upper * s);

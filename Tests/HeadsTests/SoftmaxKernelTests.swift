@@ -95,6 +95,54 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
+    /// The fused upsampling + cross-entropy against double precision on the upsampled logits,
+    /// with extreme logits: a class at +1e4 and one at -1e4, spreads of hundreds (most exps
+    /// underflow), and all classes equal. Loss within 1e-5 relative, d/d conv.bias (the summed
+    /// softmax gradient: upsampling's weights sum to 1 per pixel) within 1e-6.
+    func testSegmenterStepMatchesDoublePrecisionWithExtremeLogits() throws {
+        let (b, h, w, d, k, oh, ow) = (2, 3, 4, 4, 37, 10, 13)
+        let x = randomArray(b * h * w * d, seed: 41)
+        var random = SeededRandom(seed: 42)
+        let labels = (0..<(b * oh * ow)).map { _ in random.uniform() < 0.1 ? 255 : UInt8(random.int(below: k)) }
+        var extreme = randomArray(k, std: 1, seed: 43)
+        (extreme[5], extreme[7]) = (1e4, -1e4)
+        let cases: [(String, weight: [Float], bias: [Float])] = [
+            ("+-1e4 classes", randomArray(k * d, std: 3, seed: 44), extreme),
+            ("spread of hundreds", randomArray(k * d, std: 100, seed: 45), [Float](repeating: 0, count: k)),
+            ("all equal", [Float](repeating: 0, count: k * d), [Float](repeating: 2, count: k)),
+        ]
+        for (name, weight, bias) in cases {
+            var head = try LinearSegmenter(convWeight: weight, convBias: bias, batchNorm: try BatchNorm(channels: d))
+            let normed = try head.batchNorm.forwardTraining(x, rows: b * h * w).output
+            let logits = (0..<(b * h * w * k)).map { i -> Float in
+                let (p, c) = (i / k, i % k)
+                return bias[c] + (0..<d).reduce(Float(0)) { $0 + weight[c * d + $1] * normed[p * d + $1] }
+            }
+            let up = try BilinearUpsampler(inputHeight: h, inputWidth: w, outputHeight: oh, outputWidth: ow)
+                .forward(logits, batch: b, channels: k)
+            var (loss, dBias, valid) = (0.0, [Double](repeating: 0, count: k), 0)
+            for (p, label) in labels.enumerated() where label != 255 {
+                let z = up[(p * k)..<((p + 1) * k)].map(Double.init)
+                let m = z.max() ?? 0
+                let sum = z.reduce(0) { $0 + exp($1 - m) }
+                loss += log(sum) + m - z[Int(label)]
+                for c in 0..<k { dBias[c] += exp(z[c] - m) / sum - (c == Int(label) ? 1 : 0) }
+                valid += 1
+            }
+            for kernel in kernels {
+                head.softmaxKernel = kernel
+                let g = try head.lossAndGradients(features: x, batch: b, height: h, width: w, labels: labels, labelHeight: oh,
+                                                  labelWidth: ow, channelMask: [Float](repeating: 1, count: b * d))
+                let expected = loss / Double(valid)
+                XCTAssertEqual(Double(g.loss), expected, accuracy: 1e-5 * max(1, abs(expected)), "\(name), \(kernel)")
+                let error = (0..<k).reduce(0.0) { max($0, abs(Double(g.convBias[$1]) - dBias[$1] / Double(valid))) }
+                XCTAssertLessThanOrEqual(error, 1e-6, "\(name), \(kernel)")
+                print(String(format: "fused step %@, %@ vs double: loss %.6g (error %.1e), d/d bias max error %.1e",
+                             name, "\(kernel)", expected, Double(g.loss) - expected, error))
+            }
+        }
+    }
+
     /// The PyTorch training-step fixture with each kernel chosen explicitly (the scalar fallback
     /// included; `LinearSegmenterTests` covers `.automatic`).
     func testEveryKernelMatchesThePyTorchStep() throws {

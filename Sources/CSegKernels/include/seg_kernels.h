@@ -8,8 +8,9 @@
 //
 // Precision, as PyTorch's float kernels: the upsampled logits, exps, each pixel's softmax sum
 // (lane-wise partial sums, then a tree) and gradient, and the gradient accumulations through the
-// upsampling's adjoint are Float; each pixel's loss log(sum) + max - x[label] is formed in
-// Double and summed in Double.
+// upsampling's adjoint are Float; each pixel's loss log(sum) + max - x[label] is formed and
+// summed in Double (dp_seg_image_xent takes one log of the product of up to 16 pixels' sums,
+// each in [1, classes]).
 #ifndef DINOPROBE_SEG_KERNELS_H
 #define DINOPROBE_SEG_KERNELS_H
 
