@@ -95,12 +95,16 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
-    /// The fused upsampling + cross-entropy against double precision on the upsampled logits,
-    /// with extreme logits: a class at +1e4 and one at -1e4, spreads of hundreds (most exps
-    /// underflow), and all classes equal. Loss within 1e-5 relative, d/d conv.bias (the summed
-    /// softmax gradient: upsampling's weights sum to 1 per pixel) within 1e-6.
+    /// The fused resize + cross-entropy against double precision on the resized logits (up and
+    /// down), with extreme logits: a class at +1e4 and one at -1e4, spreads of hundreds (most
+    /// exps underflow), and all classes equal. Loss within 1e-5 relative, d/d conv.bias (the
+    /// summed softmax gradient: the resize's weights sum to 1 per pixel) within 1e-6.
     func testSegmenterStepMatchesDoublePrecisionWithExtremeLogits() throws {
-        let (b, h, w, d, k, oh, ow) = (2, 3, 4, 4, 37, 10, 13)
+        for (oh, ow) in [(10, 13), (2, 3)] { try checkAgainstDoublePrecision(labelHeight: oh, labelWidth: ow) }
+    }
+
+    private func checkAgainstDoublePrecision(labelHeight oh: Int, labelWidth ow: Int) throws {
+        let (b, h, w, d, k) = (2, 3, 4, 4, 37)
         let x = randomArray(b * h * w * d, seed: 41)
         var random = SeededRandom(seed: 42)
         let labels = (0..<(b * oh * ow)).map { _ in random.uniform() < 0.1 ? 255 : UInt8(random.int(below: k)) }
@@ -134,11 +138,11 @@ final class SoftmaxKernelTests: XCTestCase {
                 let g = try head.lossAndGradients(features: x, batch: b, height: h, width: w, labels: labels, labelHeight: oh,
                                                   labelWidth: ow, channelMask: [Float](repeating: 1, count: b * d))
                 let expected = loss / Double(valid)
-                XCTAssertEqual(Double(g.loss), expected, accuracy: 1e-5 * max(1, abs(expected)), "\(name), \(kernel)")
+                XCTAssertEqual(Double(g.loss), expected, accuracy: 1e-5 * max(1, abs(expected)), "\(oh)x\(ow) \(name), \(kernel)")
                 let error = (0..<k).reduce(0.0) { max($0, abs(Double(g.convBias[$1]) - dBias[$1] / Double(valid))) }
-                XCTAssertLessThanOrEqual(error, 1e-6, "\(name), \(kernel)")
-                print(String(format: "fused step %@, %@ vs double: loss %.6g (error %.1e), d/d bias max error %.1e",
-                             name, "\(kernel)", expected, Double(g.loss) - expected, error))
+                XCTAssertLessThanOrEqual(error, 1e-6, "\(oh)x\(ow) \(name), \(kernel)")
+                print(String(format: "fused step %dx%d, %@, %@ vs double: loss %.6g (error %.1e), d/d bias max error %.1e",
+                             oh, ow, name, "\(kernel)", expected, Double(g.loss) - expected, error))
             }
         }
     }
