@@ -153,40 +153,15 @@ public struct LinearSegmenter: Sendable {
         }
         logits = []
 
-        // Back through the conv (dW, db, and d normed into the same buffer).
-        var dW = [Float](repeating: 0, count: k * d), dB = [Float](repeating: 0, count: k)
-        logitGradient.withUnsafeBufferPointer { dz in
-            normed.withUnsafeMutableBufferPointer { y in
-                dW.withUnsafeMutableBufferPointer { dw in
-                    dB.withUnsafeMutableBufferPointer { db in
-                        BLAS.linearBackward(y.baseAddress!, rows: n, inputs: d, outputGradient: dz.baseAddress!, outputs: k,
-                                            weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
-                    }
-                }
-                convWeight.withUnsafeBufferPointer { w in
-                    BLAS.gemm(dz.baseAddress!, w.baseAddress!, into: y.baseAddress!, m: n, n: d, k: k)
-                }
-            }
-        }
+        // Back through the conv and batch norm (and dropout).
+        let g = featureGradient
+            ? try fullBackward(logitGradient: logitGradient, normed: &normed, cache: cache, channelMask: channelMask, batch: batch)
+            : parameterBackward(logitGradient: logitGradient, normalized: cache.normalized)
         logitGradient = []
-
-        // Back through batch norm and dropout.
-        let (dDropped, dGamma, dBeta) = try batchNorm.backward(normed, cache: cache, input: featureGradient)
-        var dFeatures: [Float]?
-        if var dx = dDropped {
-            let hw = height * width
-            for b in 0..<batch {
-                for p in 0..<hw {
-                    let offset = (b * hw + p) * d
-                    for c in 0..<d { dx[offset + c] *= channelMask[b * d + c] }
-                }
-            }
-            dFeatures = dx
-        }
         cache.normalized = []  // not needed by updateRunningStatistics
         return SegmenterGradients(loss: valid > 0 ? Float(total / Double(valid)) : 0, validPixels: valid,
-                                  convWeight: dW, convBias: dB, bnWeight: dGamma, bnBias: dBeta,
-                                  features: dFeatures, batchNorm: cache)
+                                  convWeight: g.convWeight, convBias: g.convBias, bnWeight: g.bnWeight, bnBias: g.bnBias,
+                                  features: g.features, batchNorm: cache)
     }
 
     /// `lossAndGradients` with a dropout mask drawn from `random`.
