@@ -23,6 +23,10 @@ public struct RandomResizedCrop: Sendable, Equatable, Codable {
     /// A crop box in pixels of the source image.
     public struct Box: Sendable, Equatable {
         public var x: Int, y: Int, width: Int, height: Int
+
+        public init(x: Int, y: Int, width: Int, height: Int) {
+            (self.x, self.y, self.width, self.height) = (x, y, width, height)
+        }
     }
 
     /// `get_params` of torchvision: up to 10 draws of an area share and a log-uniform aspect

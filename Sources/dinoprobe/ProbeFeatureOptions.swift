@@ -3,6 +3,7 @@ import Backbone
 import Datasets
 import Foundation
 import Heads
+import Images
 import Support
 import Training
 
@@ -110,6 +111,30 @@ struct ProbeFeatureOptions: ParsableArguments {
         try reportSkipped(val.skipped, split: "val", folder: folder)
         guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
         return (train, val)
+    }
+}
+
+extension ProbeFeatureOptions {
+    /// `views` augmented views (Meta's training transform) of every training image, for
+    /// `train`'s images, cached like the plain features. Needs `--data` (not features files).
+    func augmentedViews(of train: FeatureSplit, views: Int, seed: UInt64, run: RunFolder) throws -> AugmentedViews {
+        guard featuresFile == nil else { throw ValidationError("--augment needs --data: views are made from the images") }
+        let preprocessing = try imageOptions.preprocessing()
+        let model = try modelOptions.load(quiet: true)
+        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+        let (trainSet, _) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let crop = RandomResizedCrop(size: preprocessing.size)
+        let start = Date()
+        let augmented = try cacheOptions.cache.augmentedViews(of: trainSet, train: train, model: model, preprocessing: preprocessing, crop: crop,
+                                                              views: views, seed: seed,
+                                                              layers: FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers),
+                                                              batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                                              reporter: TerminalReporter.shared)
+        let note = "\(views) views per training image (RandomResizedCrop \(crop.size), scale 0.08-1, ratio 3/4-4/3, bicubic, flip 0.5): \(augmented.features.count) rows, \(String(format: "%.1f", Date().timeIntervalSince(start))) s to extract or load"
+        say("augmented: \(note)")
+        try run.update { $0.notes["augmentation"] = note }
+        return augmented
     }
 }
 

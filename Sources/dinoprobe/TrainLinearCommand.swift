@@ -19,6 +19,9 @@ struct TrainLinear: ParsableCommand {
 
     @OptionGroup var features: ProbeFeatureOptions
 
+    @Option(help: "Also cache N augmented views of every training image (Meta's training transform: random resized crop + flip) and fit the heads on them; selection and val use the plain images.")
+    var augment: Int = 0
+
     @Option(help: "Epochs.")
     var epochs: Int = 10
 
@@ -55,6 +58,7 @@ struct TrainLinear: ParsableCommand {
         for rate in lrs.flattened() { try Check.finite(rate, Float.leastNormalMagnitude...1000, "--lrs") }
         try Check.finite(weightDecay, 0...1000, "--weight-decay")
         try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
+        try Check.range(augment, 0...1000, "--augment")
     }
 
     func run() throws {
@@ -76,9 +80,10 @@ struct TrainLinear: ParsableCommand {
             $0.options = OptionRecord.values(of: self, resolved: ["tokens": tokens, "blocks": blocks, "lrs": settings.learningRates])
         }
         say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
+        let augmented = augment > 0 ? try features.augmentedViews(of: train, views: augment, seed: seed, run: run) : nil
         let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
-                                          settings: settings, checkpointing: checkpointing, reporter: TerminalReporter.shared)
+                                          settings: settings, augmented: augmented, checkpointing: checkpointing, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")

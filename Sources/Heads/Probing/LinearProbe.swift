@@ -106,8 +106,10 @@ public enum LinearProbe {
     /// the backbone, the classes and the learning rate, so dinoprobe can use it on new images.
     public static func run(train: FeatureSplit, val: FeatureSplit, tokens: FeatureTokens = .clsAvgpool, blocks: Int = 1,
                            selection: ProbeSelection = .holdout(fraction: 0.1), settings: LinearProbeSettings = LinearProbeSettings(),
-                           checkpointing: Checkpointing? = nil, reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
-        let inputs = try ProbeInputs(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection, seed: settings.seed)
+                           augmented: AugmentedViews? = nil, checkpointing: Checkpointing? = nil,
+                           reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
+        let inputs = try ProbeInputs(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection, seed: settings.seed,
+                                     augmented: augmented)
         let (fitting, choosing, valRows, recipe, metadata) = (inputs.fitting, inputs.choosing, inputs.val, inputs.recipe, inputs.metadata)
         let total = totalSteps(samples: fitting.count, settings: settings)
         let task = reporter.task("train", total: total, unit: "steps")

@@ -35,6 +35,7 @@ public enum RunReports {
                 pairs.append(("\(split) listing", "\(listing.files) files, fingerprint \(listing.fingerprint)"))
             }
         }
+        for (key, value) in record.notes.sorted(by: { $0.key < $1.key }) { pairs.append((key, value)) }
         page.keyValues(pairs)
         page.heading("Options (resolved, defaults included)")
         if case let .object(members) = record.options {
