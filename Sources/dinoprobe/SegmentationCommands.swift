@@ -42,6 +42,9 @@ struct TrainSeg: ParsableCommand {
     @Flag(help: "Also cache a mirrored view of every training image (doubles the views).")
     var flip = false
 
+    @Option(help: "Cache N augmented views per training pair instead (Meta's augmentation: short side --size x U(0.5, 2), --size crop with at most 75% of one class, flip, photometric distortion, padding).")
+    var augment: Int = 0
+
     @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based (Meta: 2,5,8,11 for ViT-S/B, 4,11,17,23 for L); default the last block.")
     var layers: [CommaList<Int>] = []
 
@@ -64,6 +67,8 @@ struct TrainSeg: ParsableCommand {
         try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
         try Check.finite(weightDecay, 0...10, "--weight-decay")
         try Check.optionalRange(warmup, 0...(iters ?? 100_000_000), "--warmup")
+        try Check.range(augment, 0...1000, "--augment")
+        if augment > 0 && flip { throw ValidationError("--augment already flips half of its views: drop --flip") }
         let chosen = layers.flattened()
         for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
         if zip(chosen, chosen.dropFirst()).contains(where: { $0 >= $1 }) { throw ValidationError("--layers: give block indices in increasing order") }
@@ -102,10 +107,17 @@ struct TrainSeg: ParsableCommand {
             $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps,
                                                                   "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip,
+        let augmented = augment > 0 ? SegmentationRun.AugmentedTraining(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
+        let storeStart = Date()
+        let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
                                               batchSize: cacheOptions.extractBatchSize, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
+        if augment > 0 {
+            let note = "\(augment) views per training pair (short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad): \(store.count) views, \(String(format: "%.1f", Date().timeIntervalSince(storeStart))) s to extract or load"
+            say("augmented: \(note)")
+            try run.update { $0.notes["augmentation"] = note }
+        }
         let metadata = HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: modelOptions.displayID,
                                     backboneFingerprint: model.fingerprint, classNames: train.classNames, palette: train.palette,
                                     inputResolution: size,
@@ -115,7 +127,8 @@ struct TrainSeg: ParsableCommand {
         say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip),
+        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip,
+                                                                                   augment: augmented),
                                                   every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     checkpointing: checkpointing, reporter: reporter)

@@ -166,6 +166,37 @@ final class SegmentationCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run/skipped-train.txt").path))
     }
 
+    /// train-seg --augment N: N of Meta's augmented views per pair, cached by seed, recorded in run.json.
+    func testAugmentedViewsAreCachedAndRecorded() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeSegmentationFolder(root: data, count: 8, valCount: 2, size: 48, seed: 5)
+        let cache = dir.appendingPathComponent("cache").path, run = dir.appendingPathComponent("run").path
+        func train(seed: Int) throws -> (status: Int32, stdout: String, stderr: String) {
+            let r = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--augment", "3", "--iters", "4",
+                                 "--seed", "\(seed)", "--cache-dir", cache, "--overwrite", "--out", run])
+            return (r.status, r.stdout, r.stderr)
+        }
+        let first = try train(seed: 1)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("augmented: 3 views per training pair"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("on 24 views"), first.stdout)
+        let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as? [String: Any])
+        XCTAssertNotNil((record["notes"] as? [String: String])?["augmentation"])
+        let metrics = try Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json"))
+        let again = try train(seed: 1)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("from the cache"), again.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json")), metrics, "cached views give the same run")
+        let other = try train(seed: 2)
+        XCTAssertEqual(other.status, 0, other.stderr)
+        XCTAssertFalse(other.stderr.contains("from the cache"), "another seed draws other views")
+        let refused = try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--augment", "2", "--flip", "--out", run])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--flip"), refused.stderr)
+    }
+
     func testNoCacheLeavesNoPatchStoreBehind() throws {
         // --no-cache once built the (multi-GB at scale) patch store inside the run folder and
         // left it there.

@@ -186,12 +186,21 @@ public final class PatchFeatureStore: @unchecked Sendable {
         guard count > 0 else {
             throw TrainingError.badOption("no usable image/mask pair among \(images.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
         }
+        return try finish(features: featureSpool, labels: labelSpool, count: count, grid: grid, dim: dim, resolution: resolution,
+                          views: ["flip": "\(flip)"], skipped: skipped, model: model, to: path)
+    }
+
+    /// Writes the store from its two spools (patch tokens as F16, labels), with its metadata.
+    static func finish(features featureSpool: AtomicFile.Output, labels labelSpool: AtomicFile.Output, count: Int, grid: (Int, Int),
+                       dim: Int, resolution: Int, views: [String: String], skipped: [SkippedInput], model: DINOv3Model,
+                       to path: String) throws -> PatchFeatureStore {
         try featureSpool.finishWriting()
         try labelSpool.finishWriting()
         let skippedJSON = try JSONEncoder().encode(skipped.map { [String($0.index ?? -1), $0.path, $0.reason] })
-        var writer = SafeTensorsWriter(metadata: ["format": "dinoprobe-patch-store-v1", "backbone_fingerprint": model.fingerprint,
-                                                  "resolution": "\(resolution)", "flip": "\(flip)",
-                                                  "skipped": String(decoding: skippedJSON, as: UTF8.self)])
+        var metadata = ["format": "dinoprobe-patch-store-v1", "backbone_fingerprint": model.fingerprint, "resolution": "\(resolution)",
+                        "skipped": String(decoding: skippedJSON, as: UTF8.self)]
+        metadata.merge(views) { _, new in new }
+        var writer = SafeTensorsWriter(metadata: metadata)
         try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: featureSpool.temporaryPath)
         try writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: labelSpool.temporaryPath)
         try writer.write(to: path)
@@ -200,14 +209,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
 
     /// Nearest-neighbour resize as torch's interpolate(mode="nearest"): src = floor(dst * in / out).
     public static func resizeNearest(_ mask: LabelMask, height: Int, width: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: height * width)
-        let sy = Double(mask.height) / Double(height), sx = Double(mask.width) / Double(width)
-        let columns = (0..<width).map { min(Int(Double($0) * sx), mask.width - 1) }
-        for y in 0..<height {
-            let row = min(Int(Double(y) * sy), mask.height - 1) * mask.width
-            for x in 0..<width { out[y * width + x] = mask.labels[row + columns[x]] }
-        }
-        return out
+        mask.resizedNearest(width: width, height: height)
     }
 
     static func mirror(_ labels: [UInt8], height: Int, width: Int) -> [UInt8] {

@@ -52,14 +52,23 @@ public enum SegmentationRun {
     /// (a damaged one is removed and rebuilt), else built into it. With no cache folder the store
     /// is built in `scratchFolder` as a temporary file, removed when the process ends or is
     /// interrupted, so it never stays behind in a run folder (`discard` removes it earlier).
-    public static func store(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool, batchSize: Int,
+    /// With `augment`, the store holds that many augmented views per pair (Meta's training
+    /// augmentation at the recipe's size) instead of the pairs themselves.
+    public static func store(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
+                             augment: AugmentedTraining? = nil, batchSize: Int,
                              cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                              reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
-        let key = storeKey(model: model, dataset: dataset, recipe: recipe, flip: flip)
+        let key = storeKey(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
         let expectation = PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size,
                                                         classes: dataset.classCount, ignoreIndex: dataset.ignoreIndex)
         let build = { (path: String) in
-            try PatchFeatureStore.build(model: model, images: dataset.samples.map(\.image),
+            if let augment {
+                return try PatchFeatureStore.buildAugmented(model: model, dataset: dataset, augmentation: augment.augmentation, views: augment.views,
+                                                            seed: augment.seed, preprocessing: recipe.preprocessing,
+                                                            layers: recipe.layerIndices(depth: model.config.numHiddenLayers),
+                                                            batchSize: batchSize, to: path, maxPixels: maxPixels, reporter: reporter)
+            }
+            return try PatchFeatureStore.build(model: model, images: dataset.samples.map(\.image),
                                         loadMask: { try dataset.loadMask(for: dataset.samples[$0]) },
                                         resolution: recipe.preprocessing.size, layers: recipe.layerIndices(depth: model.config.numHiddenLayers),
                                         flip: flip, batchSize: batchSize, to: path, maxPixels: maxPixels, reporter: reporter)
@@ -87,11 +96,32 @@ public enum SegmentationRun {
 
     /// What identifies a patch store: the weights, the recipe (blocks included), the flip views,
     /// and every image and mask (path, size, modification time) with the label semantics.
-    public static func storeKey(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool) -> String {
+    public static func storeKey(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
+                                augment: AugmentedTraining? = nil) -> String {
         FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe.preprocessing,
                              layers: recipe.layerIndices(depth: model.config.numHiddenLayers), flip: flip,
                              files: dataset.samples.flatMap { [$0.image, $0.mask] },
-                             extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"])
+                             extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"]
+                                 + (augment.map { [$0.key] } ?? []))
+    }
+
+    /// Augmented training views of a segmentation data set: how many per pair, made how, from which seed.
+    public struct AugmentedTraining: Sendable {
+        public var augmentation: SegmentationAugmentation
+        public var views: Int
+        public var seed: UInt64
+
+        public init(augmentation: SegmentationAugmentation, views: Int, seed: UInt64) {
+            (self.augmentation, self.views, self.seed) = (augmentation, views, seed)
+        }
+
+        /// What identifies the views in a store key (JSON with sorted keys).
+        var key: String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let text = (try? encoder.encode(augmentation)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return "augment=\(views) seed=\(seed) \(text)"
+        }
     }
 
     /// AdamW with warm-up then cosine over random batches of the store's views. With

@@ -1,0 +1,77 @@
+import Backbone
+import Datasets
+import Foundation
+import Heads
+import Images
+import SafeTensors
+import Support
+
+extension PatchFeatureStore {
+    /// A patch store of `views` augmented views per training pair (Meta's training augmentation,
+    /// `augmentation`), through the blocks `layers`: view v of pair i draws from the stream
+    /// (seed, i, v), so the store does not depend on batching. Pairs whose image or mask cannot
+    /// be used are skipped and reported. Written atomically to `path`.
+    public static func buildAugmented(model: DINOv3Model, dataset: SegmentationDataset, augmentation: SegmentationAugmentation,
+                                      views: Int, seed: UInt64, preprocessing: Preprocessing, layers: [Int], batchSize: Int,
+                                      to path: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                                      reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
+        let size = augmentation.size
+        let featureSpool = try AtomicFile.begin(path + ".features")
+        let labelSpool = try AtomicFile.begin(path + ".labels")
+        defer {
+            featureSpool.discard()
+            labelSpool.discard()
+        }
+        var skipped: [SkippedInput] = []
+        var pending: [(pixels: [Float], labels: [UInt8])] = []
+        var count = 0, grid = (0, 0), dim = 0
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let out = try model.forward(pixels: Array(pending.map(\.pixels).joined()), batch: pending.count, height: size, width: size, layers: layers)
+            (grid, dim) = ((out.gridHeight, out.gridWidth), out.dim * out.layers.count)
+            for (b, view) in pending.enumerated() {
+                try featureSpool.write(contentsOf: out.concatenatedPatchTokens(b).map { FloatConversion.floatToF16($0).littleEndian })
+                try labelSpool.write(contentsOf: view.labels)
+            }
+            count += pending.count
+            pending.removeAll(keepingCapacity: true)
+        }
+        let task = reporter.task("augment patches (\(views) views per image)", total: dataset.count, unit: "images")
+        for (i, sample) in dataset.samples.enumerated() {
+            defer { task.update(i + 1) }
+            let image: RGBImage, mask: LabelMask
+            do {
+                image = try ImageDecoder.decode(path: sample.image, maxPixels: maxPixels)
+                mask = try dataset.loadMask(for: sample)
+                guard image.width == mask.width, image.height == mask.height else {
+                    throw DatasetError.sizeMismatch(image: sample.image, mask: sample.mask, imageSize: [image.width, image.height],
+                                                    maskSize: [mask.width, mask.height])
+                }
+            } catch {
+                skipped.append(SkippedInput(index: i, path: sample.image, reason: "\(error)"))
+                continue
+            }
+            let made: [SegmentationAugmentation.View]
+            do {
+                made = try (0..<views).map { v in
+                    var random = SeededRandom(seed: seed, stream: [UInt64(i), UInt64(v)])
+                    return try augmentation.view(image: image, mask: mask, random: &random)
+                }
+            } catch {
+                skipped.append(SkippedInput(index: i, path: sample.image, reason: "\(error)"))
+                continue
+            }
+            for view in made {
+                pending.append((view.pixels(preprocessing), view.labels))
+                if pending.count >= batchSize { try flush() }
+            }
+        }
+        try flush()
+        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        guard count > 0 else {
+            throw TrainingError.badOption("no usable image/mask pair among \(dataset.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
+        }
+        return try finish(features: featureSpool, labels: labelSpool, count: count, grid: grid, dim: dim, resolution: size,
+                          views: ["augment": "\(views)"], skipped: skipped, model: model, to: path)
+    }
+}
