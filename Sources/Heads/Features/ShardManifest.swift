@@ -160,6 +160,20 @@ public struct ShardManifest: Codable, Sendable, Equatable {
 
     static let stampKeys = ["shard", "shard_run", "shard_first", "shard_end"]
 
+    /// Opens the shard or chunk file at `path` (which must resolve inside `folder`) and checks it
+    /// is (part of) `shard` of this manifest covering `range`.
+    public func open(_ path: String, in folder: String, as shard: Shard, range: Range<Int>) throws -> SafeTensorsFile {
+        let file: SafeTensorsFile
+        do {
+            _ = try FileSystem.confined(path, to: folder)
+            file = try SafeTensorsFile(path: path)
+        } catch {
+            throw HeadError.badFeaturesFile(path: path, reason: "\(error)")
+        }
+        try check(file, shard: shard, range: range)
+        return file
+    }
+
     /// Throws unless `file` is (part of) `shard` of this manifest covering `range`: its stamp,
     /// backbone, preprocessing, blocks, dtype and patch tokens agree, and it has no more rows
     /// than `range` has images.

@@ -24,16 +24,8 @@ public enum ShardedFeatures {
     static func forEachShard(folder: String, manifest: ShardManifest, _ body: (SafeTensorsFile) throws -> Void) throws {
         for index in 0..<manifest.identity.shards {
             let shard = try Shard(index: index, count: manifest.identity.shards)
-            let path = folder + "/" + ShardManifest.fileName(of: shard)
-            let file: SafeTensorsFile
-            do {
-                _ = try FileSystem.confined(path, to: folder)
-                file = try SafeTensorsFile(path: path)
-            } catch {
-                throw HeadError.badFeaturesFile(path: path, reason: "\(error)")
-            }
-            try manifest.check(file, shard: shard, range: manifest.identity.range(of: shard))
-            try body(file)
+            try body(manifest.open(folder + "/" + ShardManifest.fileName(of: shard), in: folder, as: shard,
+                                   range: manifest.identity.range(of: shard)))
         }
     }
 

@@ -41,7 +41,7 @@ public enum ShardedExtraction {
         let manifest = try ShardManifest.update(folder: folder, identity: identity)
         let range = identity.range(of: shard), destination = folder + "/" + name
         if FileSystem.exists(destination) {
-            let file = try open(destination, in: folder, as: shard, range: range, manifest: manifest)
+            let file = try manifest.open(destination, in: folder, as: shard, range: range)
             let done = try ShardManifest.update(folder: folder, identity: identity) { $0.done.append(shard.index) }
             return Outcome(path: destination, rows: file.tensors["cls"]?.shape.first ?? 0, skipped: FeaturesFile.skipped(file.metadata),
                            resumedFrom: range.count, alreadyDone: true, finishedShards: done.done.count)
@@ -76,12 +76,13 @@ public enum ShardedExtraction {
         defer { writer.discard() }
         var skipped = shard.index == 0 ? listingProblems : []
         for chunk in chunks {
-            skipped += try writer.appendRows(of: open(parts + "/" + chunkName(chunk), in: folder, as: shard, range: chunk, manifest: manifest))
+            skipped += try writer.appendRows(of: manifest.open(parts + "/" + chunkName(chunk), in: folder, as: shard, range: chunk))
         }
         task.finish(range.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         try writer.finish(source: source, skipped: skipped, extraMetadata: Extraction.metadata(of: model).merging(manifest.stamp(shard, range: range)) { $1 })
         let done = try ShardManifest.update(folder: folder, identity: identity) { $0.done.append(shard.index) }
-        for chunk in chunks { try? FileSystem.removeFile(parts + "/" + chunkName(chunk)) }
+        // The chunks, and temporary files that killed runs on other machines left, go (this shard's lock is held).
+        for entry in (try? FileSystem.list(parts)) ?? [] { try? FileSystem.removeFile(parts + "/" + entry) }
         _ = FileSystem.removeEmptyDirectory(parts)
         return Outcome(path: destination, rows: writer.count, skipped: skipped, resumedFrom: resumedFrom, alreadyDone: false,
                        finishedShards: done.done.count)
@@ -90,19 +91,6 @@ public enum ShardedExtraction {
     /// A chunk's file name: its first and end positions in the listing.
     static func chunkName(_ range: Range<Int>) -> String {
         String(format: "%010d-%010d.safetensors", range.lowerBound, range.upperBound)
-    }
-
-    /// Opens a shard or chunk file (inside `folder`) and checks it belongs to this run.
-    static func open(_ path: String, in folder: String, as shard: Shard, range: Range<Int>, manifest: ShardManifest) throws -> SafeTensorsFile {
-        let file: SafeTensorsFile
-        do {
-            _ = try FileSystem.confined(path, to: folder)
-            file = try SafeTensorsFile(path: path)
-        } catch {
-            throw TrainingError.badFeaturesFile(path: path, reason: "\(error); remove it")
-        }
-        try manifest.check(file, shard: shard, range: range)
-        return file
     }
 
     /// The ranges of the checkpointed chunks that continue each other from the shard's start
@@ -120,7 +108,7 @@ public enum ShardedExtraction {
         var kept: [Range<Int>] = []
         for chunk in found.sorted(by: { $0.lowerBound < $1.lowerBound }) {
             if chunk.lowerBound == (kept.last?.upperBound ?? range.lowerBound) {
-                _ = try open(parts + "/" + chunkName(chunk), in: folder, as: shard, range: chunk, manifest: manifest)
+                _ = try manifest.open(parts + "/" + chunkName(chunk), in: folder, as: shard, range: chunk)
                 kept.append(chunk)
             } else {
                 try? FileSystem.removeFile(parts + "/" + chunkName(chunk))
