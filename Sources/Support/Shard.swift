@@ -36,8 +36,13 @@ public struct Shard: Sendable, Equatable, Hashable, CustomStringConvertible {
     public func range(items: Int, alignment: Int) -> Range<Int> {
         let a = max(1, alignment), n = max(0, items)
         let groups = n / a + (n % a == 0 ? 0 : 1)
-        let lo = index * groups / count, hi = (index + 1) * groups / count
-        return min(n, lo * a)..<min(n, hi * a)
+        // floor(k * groups / count), without overflow for any item count.
+        func boundary(_ k: Int) -> Int {
+            let (q, r) = groups.quotientAndRemainder(dividingBy: count)
+            let (items, overflow) = (q * k + r * k / count).multipliedReportingOverflow(by: a)
+            return overflow ? n : min(n, items)
+        }
+        return boundary(index)..<boundary(index + 1)
     }
 }
 

@@ -89,5 +89,7 @@ final class ShardEnvironmentTests: XCTestCase {
         XCTAssertEqual(try Shard(index: 1, count: 4).range(items: 101, alignment: 8), 24..<48)
         XCTAssertEqual(try Shard(index: 2, count: 3).range(items: 5, alignment: 8), 0..<5)
         XCTAssertEqual(try Shard(index: 0, count: 3).range(items: 5, alignment: 8), 0..<0)
+        // A hostile item count (from a manifest) cannot overflow the arithmetic.
+        XCTAssertEqual(try Shard(index: 99_999, count: 100_000).range(items: .max, alignment: 4096).upperBound, .max)
     }
 }

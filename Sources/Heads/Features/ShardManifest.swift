@@ -117,7 +117,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         }
         let i = manifest.identity
         guard manifest.format == format else { throw fail("it is not a \(format) manifest") }
-        guard (1...Shard.maxCount).contains(i.shards), i.images >= 0, i.batchSize >= 1,
+        guard (1...Shard.maxCount).contains(i.shards), (0...(1 << 40)).contains(i.images), (1...(1 << 20)).contains(i.batchSize),
               [i.listingFingerprint, i.backboneFingerprint, i.compute, i.recipe, i.backboneID].allSatisfy({ $0.utf8.count <= 4096 }) else {
             throw fail("its shard count, image count, batch size or fingerprints are out of range")
         }

@@ -90,7 +90,7 @@ public enum ShardedExtraction {
 
     /// A chunk's file name: its first and end positions in the listing.
     static func chunkName(_ range: Range<Int>) -> String {
-        String(format: "%010d-%010d.safetensors", range.lowerBound, range.upperBound)
+        String(format: "%010ld-%010ld.safetensors", range.lowerBound, range.upperBound)
     }
 
     /// The ranges of the checkpointed chunks that continue each other from the shard's start
