@@ -52,6 +52,12 @@ let package = Package(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("z")]
         ),
+        // Softmax cross-entropy kernels (fused with bilinear upsampling) on SLEEF's vector exp.
+        .target(
+            name: "CSegKernels",
+            cSettings: [.define("DINOPROBE_HAVE_SLEEF", .when(platforms: [.linux]))],
+            linkerSettings: [.linkedLibrary("sleef", .when(platforms: [.linux]))]
+        ),
         // CBLAS from OpenBLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
@@ -68,7 +74,7 @@ let package = Package(
         // Pictures drawn with cairo (confusion matrices, segmentation overlays, loss curves) and HTML reports.
         .target(name: "Plots", dependencies: ["CCairo", "Evaluation", "Images", "Support"]),
         // Heads and everything that trains or uses them on features: no libtorch.
-        .target(name: "Heads", dependencies: ["COpenBLAS", "Evaluation", "Images", "SafeTensors", "Support"]),
+        .target(name: "Heads", dependencies: ["COpenBLAS", "CSegKernels", "Evaluation", "Images", "SafeTensors", "Support"]),
         // HTTP transfers (shared with Datasets) and Hugging Face hub downloads into the hub cache: no libtorch.
         .target(name: "Hub", dependencies: ["Support", .product(name: "Crypto", package: "swift-crypto")]),
         // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.

@@ -8,6 +8,11 @@ public struct ExtractedBatch: Sendable {
     /// Positions of these images in the input list.
     public let indices: [Int]
     public let output: BackboneOutput
+
+    public init(indices: [Int], output: BackboneOutput) {
+        self.indices = indices
+        self.output = output
+    }
 }
 
 /// Turns image files into backbone outputs in batches. Decoding and preprocessing run on a

@@ -1,16 +1,17 @@
 import COpenBLAS
 
-/// Row-major matrix products through OpenBLAS `cblas_sgemm`, the one place the heads multiply
+/// Row-major matrix products through OpenBLAS `cblas_sgemm`/`cblas_dgemm`, the one place the heads multiply
 /// matrices. Callers own the buffers and their sizes (these helpers do not check them).
 public enum BLAS {
-    /// `c[m, n] = alpha * op(a) * op(b) + beta * c`, all row-major and contiguous.
+    /// `c[m, n] = alpha * op(a) * op(b) + beta * c`, all row-major and contiguous, in Float
+    /// (`cblas_sgemm`) or Double (`cblas_dgemm`).
     /// `op(a)` is [m, k]: `a` is stored [m, k], or [k, m] when `transposeA`.
     /// `op(b)` is [k, n]: `b` is stored [k, n], or [n, k] when `transposeB`.
-    public static func gemm(
-        _ a: UnsafePointer<Float>, transposeA: Bool = false,
-        _ b: UnsafePointer<Float>, transposeB: Bool = false,
-        into c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
+    public static func gemm<T: BLASElement>(
+        _ a: UnsafePointer<T>, transposeA: Bool = false,
+        _ b: UnsafePointer<T>, transposeB: Bool = false,
+        into c: UnsafeMutablePointer<T>,
+        m: Int, n: Int, k: Int, alpha: T = 1, beta: T = 0
     ) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
@@ -18,13 +19,9 @@ public enum BLAS {
             for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
             return
         }
-        cblas_sgemm(CblasRowMajor,
-                    transposeA ? CblasTrans : CblasNoTrans,
-                    transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(transposeA ? m : k),
-                    b, Int32(transposeB ? k : n),
-                    beta, c, Int32(n))
+        T.cblasGemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(transposeA ? m : k), b, blasint(transposeB ? k : n),
+                    beta, c, blasint(n))
     }
 
     /// `x[m, n] * w[n_out, n]ᵀ + bias` into `y[m, n_out]`: the forward pass of a linear layer
@@ -110,3 +107,16 @@ public enum BLAS {
                     ones, 1, 1, out, 1)
     }
 }
+
+/// The element types the BLAS helpers take: Float (`cblas_s*`) and Double (`cblas_d*`).
+public protocol BLASElement: BinaryFloatingPoint {
+    /// `cblas_sgemm` or `cblas_dgemm`.
+    static var cblasGemm: CBLASGemm<Self> { get }
+}
+
+/// The signature of `cblas_?gemm`.
+public typealias CBLASGemm<T> = (CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, T, UnsafePointer<T>?, blasint,
+                                 UnsafePointer<T>?, blasint, T, UnsafeMutablePointer<T>?, blasint) -> Void
+
+extension Float: BLASElement { public static var cblasGemm: CBLASGemm<Float> { cblas_sgemm } }
+extension Double: BLASElement { public static var cblasGemm: CBLASGemm<Double> { cblas_dgemm } }

@@ -33,7 +33,8 @@ public struct SegmenterGradients: Sendable {
 /// Labels and predictions are `UInt8` masks, so a segmenter has at most 255 classes.
 ///
 /// Work is per batch on contiguous buffers; the upsampled logits are never held for the whole
-/// batch: each output row is computed, scored and back-propagated, then dropped.
+/// batch: each output row is computed, scored and back-propagated in cache by a C kernel
+/// (`SoftmaxKernel`), then dropped.
 public struct LinearSegmenter: Sendable {
     /// The label of pixels that count neither in the loss nor in metrics.
     public static let ignoreIndex: UInt8 = 255
@@ -50,6 +51,8 @@ public struct LinearSegmenter: Sendable {
     public var batchNorm: BatchNorm
     /// Dropout2d probability in training.
     public var dropout: Float = 0.1
+    /// The softmax cross-entropy kernel of training steps (not saved with the head).
+    public var softmaxKernel: SoftmaxKernel = .automatic
     public var metadata: HeadMetadata
 
     /// A new head: conv weight ~ N(0, 0.01²) from `SeededRandom(seed:)`, bias 0, batch norm at
@@ -145,46 +148,20 @@ public struct LinearSegmenter: Sendable {
         var logitGradient = [Float](repeating: 0, count: n * k)
         var total = 0.0
         if valid > 0 {
-            total = Self.upsampledCrossEntropy(logits: logits, labels: labels, batch: batch, height: height, width: width,
-                                               classes: k, upsampler: upsampler, scale: 1 / Float(valid),
-                                               logitGradient: &logitGradient)
+            total = Self.upsampledCrossEntropy(logits: logits, labels: labels, batch: batch, classes: k, upsampler: upsampler,
+                                               scale: 1 / Float(valid), kernel: softmaxKernel, logitGradient: &logitGradient)
         }
         logits = []
 
-        // Back through the conv (dW, db, and d normed into the same buffer).
-        var dW = [Float](repeating: 0, count: k * d), dB = [Float](repeating: 0, count: k)
-        logitGradient.withUnsafeBufferPointer { dz in
-            normed.withUnsafeMutableBufferPointer { y in
-                dW.withUnsafeMutableBufferPointer { dw in
-                    dB.withUnsafeMutableBufferPointer { db in
-                        BLAS.linearBackward(y.baseAddress!, rows: n, inputs: d, outputGradient: dz.baseAddress!, outputs: k,
-                                            weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
-                    }
-                }
-                convWeight.withUnsafeBufferPointer { w in
-                    BLAS.gemm(dz.baseAddress!, w.baseAddress!, into: y.baseAddress!, m: n, n: d, k: k)
-                }
-            }
-        }
+        // Back through the conv and batch norm (and dropout).
+        let g = featureGradient
+            ? try fullBackward(logitGradient: logitGradient, normed: &normed, cache: cache, channelMask: channelMask, batch: batch)
+            : parameterBackward(logitGradient: logitGradient, normalized: cache.normalized)
         logitGradient = []
-
-        // Back through batch norm and dropout.
-        let (dDropped, dGamma, dBeta) = try batchNorm.backward(normed, cache: cache, input: featureGradient)
-        var dFeatures: [Float]?
-        if var dx = dDropped {
-            let hw = height * width
-            for b in 0..<batch {
-                for p in 0..<hw {
-                    let offset = (b * hw + p) * d
-                    for c in 0..<d { dx[offset + c] *= channelMask[b * d + c] }
-                }
-            }
-            dFeatures = dx
-        }
         cache.normalized = []  // not needed by updateRunningStatistics
         return SegmenterGradients(loss: valid > 0 ? Float(total / Double(valid)) : 0, validPixels: valid,
-                                  convWeight: dW, convBias: dB, bnWeight: dGamma, bnBias: dBeta,
-                                  features: dFeatures, batchNorm: cache)
+                                  convWeight: g.convWeight, convBias: g.convBias, bnWeight: g.bnWeight, bnBias: g.bnBias,
+                                  features: g.features, batchNorm: cache)
     }
 
     /// `lossAndGradients` with a dropout mask drawn from `random`.
@@ -217,81 +194,5 @@ public struct LinearSegmenter: Sendable {
         try optimizer.step("bn.weight", parameters: &batchNorm.weight, gradients: g.bnWeight, learningRate: learningRate)
         try optimizer.step("bn.bias", parameters: &batchNorm.bias, gradients: g.bnBias, learningRate: learningRate)
         return g.loss
-    }
-
-    /// Streams the upsampled logits row by row through the cross-entropy; writes
-    /// d loss / d logits ([batch*height*width, classes]) and returns the summed (unscaled) loss.
-    /// Labels must have been validated.
-    static func upsampledCrossEntropy(logits: [Float], labels: [UInt8], batch: Int, height: Int, width: Int, classes k: Int,
-                                      upsampler: BilinearUpsampler, scale: Float,
-                                      logitGradient: inout [Float]) -> Double {
-        let (outH, outW) = (upsampler.outputHeight, upsampler.outputWidth)
-        var losses = [Double](repeating: 0, count: batch)
-        logits.withUnsafeBufferPointer { z in
-            labels.withUnsafeBufferPointer { y in
-                logitGradient.withUnsafeMutableBufferPointer { dz in
-                    losses.withUnsafeMutableBufferPointer { loss in
-                        // Images are independent (each writes its own slice of dz): one per core.
-                        let p = ImagePointers(z: z.baseAddress!, y: y.baseAddress!, dz: dz.baseAddress!, loss: loss.baseAddress!)
-                        DispatchQueue.concurrentPerform(iterations: batch) { b in
-                            p.loss[b] = imageCrossEntropy(logits: p.z + b * height * width * k, labels: p.y + b * outH * outW,
-                                                          height: height, classes: k, upsampler: upsampler, scale: scale,
-                                                          logitGradient: p.dz + b * height * width * k)
-                        }
-                    }
-                }
-            }
-        }
-        return losses.reduce(0, +)
-    }
-
-    /// The buffers the per-image workers share; each worker touches only its own image's part.
-    private struct ImagePointers: @unchecked Sendable {
-        let z: UnsafePointer<Float>
-        let y: UnsafePointer<UInt8>
-        let dz: UnsafeMutablePointer<Float>
-        let loss: UnsafeMutablePointer<Double>
-    }
-
-    /// One image of `upsampledCrossEntropy`: returns its summed loss, writes its logit gradient.
-    private static func imageCrossEntropy(logits z: UnsafePointer<Float>, labels y: UnsafePointer<UInt8>, height: Int,
-                                          classes k: Int, upsampler: BilinearUpsampler, scale: Float,
-                                          logitGradient dz: UnsafeMutablePointer<Float>) -> Double {
-        let (outH, outW) = (upsampler.outputHeight, upsampler.outputWidth)
-        var temp = [Float](repeating: 0, count: height * outW * k)
-        var tempGradient = [Float](repeating: 0, count: height * outW * k)
-        var row = [Float](repeating: 0, count: outW * k)
-        var rowGradient = [Float](repeating: 0, count: outW * k)
-        var total = 0.0
-        temp.withUnsafeMutableBufferPointer { t in
-            tempGradient.withUnsafeMutableBufferPointer { dt in
-                row.withUnsafeMutableBufferPointer { r in
-                    rowGradient.withUnsafeMutableBufferPointer { dr in
-                        upsampler.widthPass(z, channels: k, into: t.baseAddress!)
-                        for o in 0..<outH {
-                            let labelRow = y + o * outW
-                            var any = false
-                            for x in 0..<outW where labelRow[x] != ignoreIndex { any = true; break }
-                            guard any else { continue }
-                            upsampler.outputRow(o, widthPassed: t.baseAddress!, channels: k, into: r.baseAddress!)
-                            for x in 0..<outW {
-                                let g = dr.baseAddress! + x * k
-                                let label = labelRow[x]
-                                if label == ignoreIndex {
-                                    g.update(repeating: 0, count: k)
-                                } else {
-                                    total += SoftmaxCrossEntropy.row(r.baseAddress! + x * k, classes: k, label: Int(label),
-                                                                     gradientScale: scale, gradient: g)
-                                }
-                            }
-                            upsampler.outputRowBackward(o, rowGradient: dr.baseAddress!, channels: k,
-                                                        widthPassedGradient: dt.baseAddress!)
-                        }
-                        upsampler.widthPassBackward(dt.baseAddress!, channels: k, into: dz)
-                    }
-                }
-            }
-        }
-        return total
     }
 }

@@ -1,3 +1,4 @@
+import CSegKernels
 import Foundation
 
 /// Softmax cross-entropy over the rows of a [n, classes] logits matrix, as PyTorch's
@@ -6,9 +7,12 @@ import Foundation
 public struct SoftmaxCrossEntropy: Sendable {
     /// Rows with this label contribute nothing (255 for segmentation masks); nil: none ignored.
     public var ignoreIndex: Int?
+    /// The kernel for rows of 32 classes or more (fewer use plain Swift loops).
+    public var kernel: SoftmaxKernel
 
-    public init(ignoreIndex: Int? = nil) {
+    public init(ignoreIndex: Int? = nil, kernel: SoftmaxKernel = .automatic) {
         self.ignoreIndex = ignoreIndex
+        self.kernel = kernel
     }
 
     /// The mean loss and its gradient with respect to `logits` ([n, classes], same layout).
@@ -28,7 +32,7 @@ public struct SoftmaxCrossEntropy: Sendable {
                     let label = Int(labels[i])
                     if label == ignoreIndex { continue }
                     total += Self.row(x.baseAddress! + i * classes, classes: classes, label: label,
-                                      gradientScale: scale, gradient: g.baseAddress! + i * classes)
+                                      gradientScale: scale, gradient: g.baseAddress! + i * classes, kernel: kernel)
                 }
             }
         }
@@ -58,51 +62,20 @@ public struct SoftmaxCrossEntropy: Sendable {
     /// `gradientScale * (softmax(x) - onehot(label))` into `gradient`. `label` must be valid.
     @inline(__always)
     static func row(_ x: UnsafePointer<Float>, classes: Int, label: Int, gradientScale: Float,
-                    gradient: UnsafeMutablePointer<Float>) -> Double {
-        if classes < 32 {
-            // Few classes: the plain loops (measured faster for the 10-class probe grid).
-            var maximum = x[0]
-            for c in 1..<classes { maximum = max(maximum, x[c]) }
-            var sum: Float = 0
-            for c in 0..<classes {
-                let e = expf(x[c] - maximum)
-                gradient[c] = e
-                sum += e
-            }
-            let factor = gradientScale / sum
-            for c in 0..<classes { gradient[c] *= factor }
-            gradient[label] -= gradientScale
-            return Double(logf(sum)) + Double(maximum) - Double(x[label])
+                    gradient: UnsafeMutablePointer<Float>, kernel: SoftmaxKernel = .automatic) -> Double {
+        guard classes < 32 else {
+            // Many classes (segmentation): the vectorised C kernel.
+            return dp_softmax_xent_row(kernel.c, x, classes, label, gradientScale, gradient)
         }
-        // Many classes (segmentation): four independent accumulators, so the max and the sum are
-        // not one long dependency chain.
-        var m0 = x[0], m1 = x[0], m2 = x[0], m3 = x[0]
-        var c = 0
-        while c + 4 <= classes {
-            m0 = x[c] > m0 ? x[c] : m0
-            m1 = x[c + 1] > m1 ? x[c + 1] : m1
-            m2 = x[c + 2] > m2 ? x[c + 2] : m2
-            m3 = x[c + 3] > m3 ? x[c + 3] : m3
-            c += 4
-        }
-        var maximum = max(max(m0, m1), max(m2, m3))
-        while c < classes { maximum = max(maximum, x[c]); c += 1 }
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        c = 0
-        while c + 4 <= classes {
-            let e0 = expf(x[c] - maximum), e1 = expf(x[c + 1] - maximum)
-            let e2 = expf(x[c + 2] - maximum), e3 = expf(x[c + 3] - maximum)
-            gradient[c] = e0; gradient[c + 1] = e1; gradient[c + 2] = e2; gradient[c + 3] = e3
-            s0 += e0; s1 += e1; s2 += e2; s3 += e3
-            c += 4
-        }
-        while c < classes {
+        // Few classes: the plain loops (measured faster for the 10-class probe grid).
+        var maximum = x[0]
+        for c in 1..<classes { maximum = max(maximum, x[c]) }
+        var sum: Float = 0
+        for c in 0..<classes {
             let e = expf(x[c] - maximum)
             gradient[c] = e
-            s0 += e
-            c += 1
+            sum += e
         }
-        let sum = (s0 + s1) + (s2 + s3)
         let factor = gradientScale / sum
         for c in 0..<classes { gradient[c] *= factor }
         gradient[label] -= gradientScale

@@ -111,8 +111,12 @@ public struct Preprocessing: Sendable, Equatable, Codable {
 
     /// `(x - mean) / std` per channel.
     private func normalised(_ values: [Float], _ plan: ResamplePlan) -> [Float] {
+        normalise(values, plane: plan.cropWidth * plan.cropHeight)
+    }
+
+    /// `(x - mean) / std` per channel of planar RGB values [3, plane].
+    public func normalise(_ values: [Float], plane: Int) -> [Float] {
         var out = values
-        let plane = plan.cropWidth * plan.cropHeight
         for c in 0..<3 {
             let m = mean[c], s = std[c]
             for i in (c * plane)..<((c + 1) * plane) { out[i] = (out[i] - m) / s }

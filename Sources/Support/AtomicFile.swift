@@ -141,10 +141,14 @@ public enum AtomicFile {
         if !folder.isEmpty { try FileSystem.createDirectories(folder) }
         TemporaryFiles.removeStale(in: folder)
         let temp = TemporaryFiles.path(beside: destination)
-        let opened = PathCodec.withCString(temp) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
-        guard let fd = opened else { throw FileSystemError.invalidPath(temp) }
+        var encodable = true
+        let fd = TemporaryFiles.createRegistered(temp) {
+            let opened = PathCodec.withCString(temp) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+            encodable = opened != nil
+            return opened ?? -1
+        }
+        guard encodable else { throw FileSystemError.invalidPath(temp) }
         guard fd >= 0 else { throw FileSystemError.io(destination, "create a temporary file for", errno) }
-        TemporaryFiles.register(temp)
         return Output(destination: destination, temporaryPath: temp, fd: fd)
     }
 

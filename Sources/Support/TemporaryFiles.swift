@@ -51,6 +51,17 @@ public enum TemporaryFiles {
         registry.paths.insert(path)
     }
 
+    /// Creates a temporary file with `create` (which returns a descriptor, or -1) and registers it
+    /// in one step under the registry's lock, so an interruption can never fall between the two
+    /// and leave an unregistered file behind. Returns -1 (nothing created) once `removeAll` ran.
+    public static func createRegistered(_ path: String, _ create: () -> Int32) -> Int32 {
+        registry.lock.lock(); defer { registry.lock.unlock() }
+        guard !registry.closed else { return -1 }
+        let fd = create()
+        if fd >= 0 { registry.paths.insert(path) }
+        return fd
+    }
+
     /// Forgets a temporary file (it was renamed into place or removed).
     public static func unregister(_ path: String) {
         registry.lock.lock(); defer { registry.lock.unlock() }

@@ -9,16 +9,7 @@ import Support
 /// `steps` optimizer steps of `batch` on `count` x `dim` features of `classes` classes.
 enum GridBenchmark {
     static func run(count: Int = 9469, dim: Int = 768, classes: Int = 10, steps: Int = 12_500, batch: Int = 128) throws -> [String: Any] {
-        var random = SeededRandom(seed: 7)
-        let centres = random.normals(count: classes * dim, std: 0.3)
-        var values = [Float](repeating: 0, count: count * dim)
-        var labels = [Int](repeating: 0, count: count)
-        for i in 0..<count {
-            let c = i % classes
-            labels[i] = c
-            for d in 0..<dim { values[i * dim + d] = centres[c * dim + d] + random.normal() }
-        }
-        let train = LabelledFeatures(values: values, labels: labels, width: dim)
+        let train = syntheticFeatures(count: count, dim: dim, classes: classes)
         var settings = LinearProbeSettings()
         settings.batchSize = batch
         settings.epochs = 10
@@ -32,6 +23,21 @@ enum GridBenchmark {
                      100 * result.selectionAccuracy[result.bestIndex]))
         return ["grid_seconds": seconds, "grid_steps": result.steps, "grid_ms_per_step": 1000 * seconds / Double(result.steps)]
     }
+}
+
+/// The benchmarks' features: `count` x `dim` Gaussian clusters, one centre per class
+/// (N(0, centreSpread²) per dimension), unit noise, label i % classes; from `SeededRandom(seed: 7)`.
+func syntheticFeatures(count: Int, dim: Int, classes: Int, centreSpread: Float = 0.3) -> LabelledFeatures {
+    var random = SeededRandom(seed: 7)
+    let centres = random.normals(count: classes * dim, std: centreSpread)
+    var values = [Float](repeating: 0, count: count * dim)
+    var labels = [Int](repeating: 0, count: count)
+    for i in 0..<count {
+        let c = i % classes
+        labels[i] = c
+        for d in 0..<dim { values[i * dim + d] = centres[c * dim + d] + random.normal() }
+    }
+    return LabelledFeatures(values: values, labels: labels, width: dim)
 }
 
 struct BenchGrid: ParsableCommand {

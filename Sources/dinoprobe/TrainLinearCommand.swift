@@ -17,28 +17,10 @@ struct TrainLinear: ParsableCommand {
         confusion.csv, confusion.png, grid.json and the list of skipped images.
         """)
 
-    @OptionGroup var modelOptions: ModelOptions
-    @OptionGroup var imageOptions: ImageOptions
-    @OptionGroup var cacheOptions: CacheOptions
-    @OptionGroup var dataOptions: ClassificationDataOptions
+    @OptionGroup var features: ProbeFeatureOptions
 
-    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).")
-    var featuresFile: String?
-
-    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).")
-    var valFeaturesFile: String?
-
-    @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default).")
-    var tokens: FeatureTokens?
-
-    @Option(name: .customLong("features"), help: .hidden)
-    var deprecatedFeatures: FeatureTokens?
-
-    @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
-    var blocks: Int?
-
-    @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
-    var layers: [CommaList<Int>] = []
+    @Option(help: "Also cache N augmented views of every training image (Meta's training transform: random resized crop + flip) and fit the heads on them; selection and val use the plain images.")
+    var augment: Int = 0
 
     @Option(help: "Epochs.")
     var epochs: Int = 10
@@ -64,17 +46,11 @@ struct TrainLinear: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and the hold-out split.")
     var seed: UInt64 = 0
 
-    @Option(help: "Choose the best rate on 'holdout' (part of train) or 'val' (optimistic).")
-    var selectOn: SelectOn = .holdout
-
-    @Option(help: "Fraction of train held out for choosing the rate.")
-    var holdout: Double = 0.1
+    @OptionGroup var selectionOptions: SelectionOptions
 
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.range(blocks ?? 1, 1...1024, "--blocks")
-        try LayerChoice.validate(layers.flattened(), blocks: blocks)
         try Check.range(epochs, 1...100_000, "--epochs")
         try Check.range(itersPerEpoch, 0...10_000_000, "--iters-per-epoch")
         try Check.range(epochs * max(itersPerEpoch, 1), 1...1_000_000_000, "--epochs x --iters-per-epoch")
@@ -82,18 +58,13 @@ struct TrainLinear: ParsableCommand {
         for rate in lrs.flattened() { try Check.finite(rate, Float.leastNormalMagnitude...1000, "--lrs") }
         try Check.finite(weightDecay, 0...1000, "--weight-decay")
         try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
-        try Check.finite(holdout, 0.001...0.499, "--holdout")
-        guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
-        if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
+        try Check.range(augment, 0...1000, "--augment")
     }
 
     func run() throws {
-        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? .clsAvgpool
-        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
-        let blocks = choice.count
-        let run = try runOptions.open(prefix: "linear", command: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? []])
-        defer { run.close() }
-        let (train, val) = try loadSplits(choice: choice, run: run)
+        let start = try features.start(prefix: "linear", command: self, defaultTokens: .clsAvgpool, seed: seed, runOptions: runOptions)
+        defer { start.run.close() }
+        let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)
         var settings = LinearProbeSettings()
         let rates = lrs.flattened()
         if !rates.isEmpty { settings.learningRates = rates }
@@ -104,63 +75,21 @@ struct TrainLinear: ParsableCommand {
         settings.weightDecay = weightDecay
         settings.warmupEpochs = warmupEpochs
         settings.seed = seed
-        let selection: ProbeSelection = selectOn == .val ? .val : .holdout(fraction: holdout)
+        let selection = selectionOptions.selection
         try run.update {
-            $0.options = OptionRecord.values(of: self, resolved: ["tokens": tokens, "blocks": blocks, "layers": choice.explicit ?? [],
-                                                                  "lrs": settings.learningRates])
+            $0.options = OptionRecord.values(of: self, resolved: ["tokens": tokens, "blocks": blocks, "lrs": settings.learningRates])
         }
-        say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectOn == .val ? "val" : "held-out train")")
+        say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
+        let augmented = augment > 0 ? try features.augmentedViews(of: train, views: augment, seed: seed, run: run) : nil
         let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
-                                          settings: settings, checkpointing: checkpointing, reporter: TerminalReporter.shared)
+                                          settings: settings, augmented: augmented, checkpointing: checkpointing, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
-        let dataName = ((featuresFile ?? dataOptions.data ?? "data") as NSString).lastPathComponent
-        let files = try outcome.write(to: run.path, dataName: dataName, record: run.record, maxPixels: imageOptions.maxPixels)
+        let files = try outcome.write(to: run.path, dataName: features.dataName, record: run.record, maxPixels: features.imageOptions.maxPixels)
         try run.finish(outputs: files + ["run.json"])
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
-    }
-
-    /// Train and val features: from features files, or extracted (cached) from a data set.
-    func loadSplits(choice: LayerChoice, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
-        let folder = run.url
-        try run.update { $0.seeds = ["seed": seed] }
-        if let featuresFile, let valFeaturesFile {
-            let train = try FeaturesFile.read(path: featuresFile)
-            let val = try FeaturesFile.read(path: valFeaturesFile, classNames: train.classNames)
-            try train.checkMatches(val)
-            try run.update {
-                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(featuresFile),
-                                               splits: ["train": .init(paths: train.paths), "val": .init(paths: val.paths)])
-            }
-            return (train, val)
-        }
-        // The weights first: a missing checkpoint should not cost a data-set download.
-        let preprocessing = try imageOptions.preprocessing()
-        let model = try modelOptions.load()
-        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
-        guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
-        say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
-        try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
-            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
-                                                                         "val": .init(paths: valSet.samples.map(\.path))])
-        }
-        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
-        func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
-                                         reporter: TerminalReporter.shared)
-        }
-        var train = try split(trainSet), val = try split(valSet)
-        // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
-        (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
-        try reportSkipped(train.skipped, split: "train", folder: folder)
-        try reportSkipped(val.skipped, split: "val", folder: folder)
-        guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
-        return (train, val)
     }
 }

@@ -158,6 +158,53 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("3 classes"), r.stdout)
     }
 
+    func testFewShotScoresEveryShotCountAndTry() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeClassificationFolder(root: data, classes: 3, perClass: 8, valPerClass: 3, size: 32, seed: 9)
+        let out = dir.appendingPathComponent("fewshot").path
+        let r = try CLI.run(["fewshot", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--shots", "1,2", "--tries", "2",
+                             "--iters", "20", "--k", "3", "--no-cache", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let scores = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/fewshot.json"))) as? [[String: Any]])
+        XCTAssertEqual(scores.map { $0["method"] as? String ?? "" }, ["linear", "knn k=3", "linear", "knn k=3"])
+        XCTAssertEqual(scores.map { $0["shots"] as? Double ?? 0 }, [1, 1, 2, 2])
+        for s in scores {
+            let tries = s["top1"] as? [Double] ?? []
+            XCTAssertEqual(tries.count, 2)
+            XCTAssertEqual(s["mean"] as? Double ?? -1, tries.reduce(0, +) / 2, accuracy: 1e-12)
+        }
+        XCTAssertTrue(r.stdout.contains("± "), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+    }
+
+    func testAugmentedViewsTrainTheHeadsAndAreCached() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeClassificationFolder(root: data, classes: 2, perClass: 10, valPerClass: 3, size: 40, seed: 4)
+        let cache = dir.appendingPathComponent("cache").path
+        let args = ["train-linear", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--augment", "3", "--epochs", "1",
+                    "--iters-per-epoch", "10", "--cache-dir", cache, "--overwrite", "--out", dir.appendingPathComponent("run").path]
+        let first = try CLI.run(args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("augmented: 3 views per training image"), first.stdout)
+        let grid = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/grid.json"))) as? [String: Any])
+        XCTAssertEqual(grid["trainSamples"] as? Int, 18 * 3, "9 kept images per class, 3 views each")
+        XCTAssertEqual(grid["selectionSamples"] as? Int, 2)
+        let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/run.json"))) as? [String: Any])
+        XCTAssertNotNil((record["notes"] as? [String: String])?["augmentation"])
+        let second = try CLI.run(args)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("augmented views from the cache"), second.stderr)
+        let again = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/grid.json"))) as? [String: Any])
+        XCTAssertEqual((again["grid"] as? [String: Any])?["finalLosses"] as? [Double], (grid["grid"] as? [String: Any])?["finalLosses"] as? [Double],
+                       "cached views give the same run")
+        let refused = try CLI.run(["train-linear", "--features-file", "x", "--val-features-file", "y", "--augment", "2"])
+        XCTAssertNotEqual(refused.status, 0)
+    }
+
     func testDataErrorsComeBeforeAnyCompute() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }

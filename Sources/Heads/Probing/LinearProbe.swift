@@ -106,24 +106,11 @@ public enum LinearProbe {
     /// the backbone, the classes and the learning rate, so dinoprobe can use it on new images.
     public static func run(train: FeatureSplit, val: FeatureSplit, tokens: FeatureTokens = .clsAvgpool, blocks: Int = 1,
                            selection: ProbeSelection = .holdout(fraction: 0.1), settings: LinearProbeSettings = LinearProbeSettings(),
-                           checkpointing: Checkpointing? = nil, reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
-        try train.checkMatches(val)
-        let trainRows = try train.labelled(tokens, blocks: blocks)
-        let valRows = try val.labelled(tokens, blocks: blocks)
-        let fitting: LabelledFeatures, choosing: LabelledFeatures
-        switch selection {
-        case let .holdout(fraction):
-            try require(fraction.isFinite && fraction > 0 && fraction < 0.5, "hold-out fraction", "must be in (0, 0.5), got \(fraction)")
-            let split = trainRows.stratifiedSplit(fraction: fraction, seed: settings.seed)
-            (fitting, choosing) = (trainRows.rows(split.keep), trainRows.rows(split.holdout))
-        case .val:
-            (fitting, choosing) = (trainRows, valRows)
-        }
-        try require(Set(fitting.labels).count >= 2, "training features", "fewer than 2 classes have training samples")
-        let recipe = train.recipe(tokens, blocks: blocks)
-        let metadata = HeadMetadata(kind: .classifier, featureRecipe: recipe.key, backboneID: train.source.backboneID,
-                                    backboneFingerprint: train.source.backboneFingerprint, classNames: train.classNames,
-                                    inputResolution: recipe.preprocessing.size, extra: ["selected_on": selection.name])
+                           augmented: AugmentedViews? = nil, checkpointing: Checkpointing? = nil,
+                           reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
+        let inputs = try ProbeInputs(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection, seed: settings.seed,
+                                     augmented: augmented)
+        let (fitting, choosing, valRows, recipe, metadata) = (inputs.fitting, inputs.choosing, inputs.val, inputs.recipe, inputs.metadata)
         let total = totalSteps(samples: fitting.count, settings: settings)
         let task = reporter.task("train", total: total, unit: "steps")
         var (grid, result, log) = try self.train(fitting, selection: choosing, classes: train.classNames.count, settings: settings,

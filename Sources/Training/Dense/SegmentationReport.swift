@@ -34,7 +34,7 @@ public struct SegmentationReport {
     /// The page: settings, metrics, the loss curve, and for each sample image | ground truth | prediction.
     public func page(losses: Data, maxPixels: Int = ImageDecoder.defaultMaxPixels) -> HTMLReport {
         var page = HTMLReport(title: "dinoprobe train-seg: \(record.data?.root ?? "")")
-        RunReports.settings(record, into: &page)
+        RunReports.settingsSection(record, into: &page)
         page.heading("Training")
         page.paragraph("\(settings.iterations) steps of batch \(settings.batchSize) over \(views) cached views, AdamW lr \(settings.learningRate), weight decay \(settings.weightDecay), \(settings.warmupSteps) warm-up steps then cosine.")
         page.image(png: losses, caption: "Loss per step")

@@ -67,10 +67,10 @@ public struct FeatureCache: Sendable {
 
     static let format = "dinoprobe-feature-cache-v1"
 
-    static func write(_ entry: Entry, inputs: Int, fingerprint: String, to path: String) throws {
+    static func write(_ entry: Entry, inputs: Int, fingerprint: String, viewsPerInput: Int = 1, to path: String) throws {
         let skipped = try JSONEncoder().encode(entry.skipped.map { [String($0.index ?? -1), $0.path, $0.reason] })
         var writer = SafeTensorsWriter(metadata: [
-            "format": format, "backbone_fingerprint": fingerprint, "inputs": "\(inputs)",
+            "format": format, "backbone_fingerprint": fingerprint, "inputs": "\(inputs)", "views": "\(viewsPerInput)",
             "skipped": String(decoding: skipped, as: UTF8.self),
         ])
         let f = entry.features
@@ -81,13 +81,14 @@ public struct FeatureCache: Sendable {
     }
 
     /// Reads and checks an entry: every tensor against the others and against what the run
-    /// expects (row count plus skipped count equals the inputs, source indices strictly increase
-    /// inside the input list and miss exactly the skipped ones), all values finite.
-    public static func read(_ file: SafeTensorsFile, inputs: Int, fingerprint: String, dim: Int, blocks: Int) throws -> Entry {
+    /// expects (each input not skipped has exactly `viewsPerInput` rows, in input order, and the
+    /// skipped ones none), all values finite.
+    public static func read(_ file: SafeTensorsFile, inputs: Int, fingerprint: String, dim: Int, blocks: Int,
+                            viewsPerInput: Int = 1) throws -> Entry {
         let path = file.path
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
         guard file.metadata["format"] == format, file.metadata["backbone_fingerprint"] == fingerprint,
-              file.metadata["inputs"] == "\(inputs)" else {
+              file.metadata["inputs"] == "\(inputs)", (file.metadata["views"] ?? "1") == "\(viewsPerInput)" else {
             throw fail("not a cache entry of these inputs and weights")
         }
         guard let shape = file.tensors["cls"]?.shape, shape.count == 3, shape[1] == blocks, shape[2] == dim,
@@ -105,9 +106,12 @@ public struct FeatureCache: Sendable {
         }
         let sourceIndex = try file.ints("source_index").map { Int($0) }
         let skippedSet = Set(skipped.compactMap(\.index))
-        guard n + skipped.count == inputs, skippedSet.count == skipped.count,
-              zip(sourceIndex, sourceIndex.dropFirst()).allSatisfy({ $0 < $1 }),
-              sourceIndex.allSatisfy({ (0..<inputs).contains($0) && !skippedSet.contains($0) }) else {
+        var perInput = [Int](repeating: 0, count: inputs)
+        for i in sourceIndex where (0..<inputs).contains(i) { perInput[i] += 1 }
+        guard n == viewsPerInput * (inputs - skipped.count), skippedSet.count == skipped.count,
+              zip(sourceIndex, sourceIndex.dropFirst()).allSatisfy({ $0 <= $1 }),
+              sourceIndex.allSatisfy({ (0..<inputs).contains($0) }),
+              perInput.indices.allSatisfy({ perInput[$0] == (skippedSet.contains($0) ? 0 : viewsPerInput) }) else {
             throw fail("its rows and skipped inputs do not account for the \(inputs) inputs exactly once")
         }
         let features = try TokenFeatures(count: n, dim: dim, blocks: blocks, cls: file.finiteFloats("cls"),

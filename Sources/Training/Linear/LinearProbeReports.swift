@@ -49,7 +49,7 @@ extension LinearProbeOutcome {
     /// curves and sample predictions (correct and wrong) with thumbnails.
     func report(record: RunRecord, confusion: Data, losses: Data, maxPixels: Int) throws -> HTMLReport {
         var page = HTMLReport(title: "dinoprobe train-linear: \(record.data?.root ?? "features")")
-        RunReports.settings(record, into: &page)
+        RunReports.settingsSection(record, into: &page)
         page.heading("Learning-rate grid (chosen on \(grid.selectedOn))")
         page.paragraph("\(trainSamples) training, \(selectionSamples) selection and \(valSamples) val samples; \(grid.steps) steps of batch \(settings.batchSize), \(settings.optimizer.rawValue); features \(recipe.tokens.rawValue), \(recipe.layers.map { "blocks \($0.map(String.init).joined(separator: ","))" } ?? "last \(recipe.blocks) block(s)").")
         page.table(header: ["lr (base)", "lr (scaled)", "\(grid.selectedOn) top-1", "\(grid.selectedOn) loss", "val top-1", "diverged at step"],

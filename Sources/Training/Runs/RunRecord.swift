@@ -82,6 +82,8 @@ public struct RunRecord: Encodable, Sendable {
     public var seeds: [String: UInt64] = [:]
     /// The files the run wrote, relative to its folder.
     public var outputs: [String] = []
+    /// Facts about the run worth keeping beside its options (e.g. what augmentation cost).
+    public var notes: [String: String] = [:]
 
     public init(version: String, commit: String, command: [String], options: JSONValue) {
         tool = Tool(version: version, commit: commit)

@@ -18,7 +18,7 @@ public enum RunReports {
     }
 
     /// The settings section: the command line, tool, backbone, data and every option.
-    static func settings(_ record: RunRecord, into page: inout HTMLReport) {
+    public static func settingsSection(_ record: RunRecord, into page: inout HTMLReport) {
         page.heading("Run")
         var pairs: [(String, String)] = [
             ("command", record.command.joined(separator: " ")),
@@ -35,6 +35,7 @@ public enum RunReports {
                 pairs.append(("\(split) listing", "\(listing.files) files, fingerprint \(listing.fingerprint)"))
             }
         }
+        for (key, value) in record.notes.sorted(by: { $0.key < $1.key }) { pairs.append((key, value)) }
         page.keyValues(pairs)
         page.heading("Options (resolved, defaults included)")
         if case let .object(members) = record.options {

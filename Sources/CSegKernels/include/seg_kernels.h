@@ -1,0 +1,70 @@
+// Vectorised softmax cross-entropy for the segmentation head: one row of K logits, and one
+// image's bilinear upsampling (PyTorch F.interpolate, align_corners=False) of [H, W, K] logits
+// fused with the per-pixel softmax cross-entropy and the adjoint of the upsampling, so the
+// upsampled logits of a row never leave the cache. exp is SLEEF's 1.0-ULP vector exp
+// (Sleef_expf16_u10avx512f / Sleef_expf8_u10avx2, the AVX-512 and AVX2 entry points of
+// Sleef_expf16_u10 / Sleef_expf8_u10, called from sleef_loops.S), the kernel chosen at run time
+// from the CPU's features; the scalar fallback uses libm's expf.
+//
+// Precision, as PyTorch's float kernels: the upsampled logits, exps, each pixel's softmax sum
+// (lane-wise partial sums, then a tree) and gradient, and the gradient accumulations through the
+// upsampling's adjoint are Float; each pixel's loss log(sum) + max - x[label] is formed and
+// summed in Double (dp_seg_image_xent takes one log of the product of up to 16 pixels' sums,
+// each in [1, classes]).
+#ifndef DINOPROBE_SEG_KERNELS_H
+#define DINOPROBE_SEG_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Which implementation runs; an unavailable one falls back to DP_SEG_KERNEL_AUTO.
+typedef enum {
+    DP_SEG_KERNEL_AUTO = 0,    ///< the widest this CPU supports
+    DP_SEG_KERNEL_SCALAR = 1,  ///< plain C, libm expf
+    DP_SEG_KERNEL_AVX2 = 2,    ///< 8 lanes, Sleef_expf8_u10avx2 (needs AVX2 and FMA)
+    DP_SEG_KERNEL_AVX512 = 3   ///< 16 lanes, Sleef_expf16_u10avx512f (needs AVX-512F)
+} dp_seg_kernel;
+
+/// 1 when `kernel` can run on this CPU and build (AUTO and SCALAR always can).
+int dp_seg_kernel_available(dp_seg_kernel kernel);
+
+/// What `kernel` runs as here: itself when available, else the widest available.
+dp_seg_kernel dp_seg_kernel_resolve(dp_seg_kernel kernel);
+
+/// One row: returns -log softmax(x)[label] (computed around the row maximum) and writes
+/// scale * (softmax(x) - onehot(label)) into gradient[0..<classes]. Needs classes > 0 and
+/// 0 <= label < classes.
+double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classes, intptr_t label,
+                           float scale, float *gradient);
+
+/// The taps of a bilinear resize along one axis: output index o reads input indices lower[o]
+/// and upper[o] with weights lowerWeight[o] and upperWeight[o].
+typedef struct {
+    const intptr_t *lower;
+    const intptr_t *upper;
+    const float *lowerWeight;
+    const float *upperWeight;
+} dp_axis_taps;
+
+/// Floats of scratch dp_seg_image_xent needs.
+intptr_t dp_seg_scratch_count(intptr_t input_width, intptr_t classes);
+
+/// One image: upsamples logits [input_height, input_width, classes] to [output_height,
+/// output_width] with `rows` / `columns` taps, scores each pixel whose label is not `ignore`
+/// (labels [output_height, output_width], each < classes or `ignore`), adds
+/// d(scale * summed loss)/d logits into logit_gradient (same layout as logits) and returns the
+/// summed loss. Taps must index inside the input; scratch holds dp_seg_scratch_count floats.
+double dp_seg_image_xent(dp_seg_kernel kernel, const float *logits, intptr_t input_height,
+                         intptr_t input_width, intptr_t classes, const uint8_t *labels,
+                         intptr_t output_height, intptr_t output_width, uint8_t ignore,
+                         dp_axis_taps rows, dp_axis_taps columns, float scale,
+                         float *logit_gradient, float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

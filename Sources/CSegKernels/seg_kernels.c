@@ -1,0 +1,151 @@
+// Instantiates seg_kernels_body.h for scalar code, AVX2 + FMA and AVX-512F, and picks one at run
+// time from CPUID (and the OS's saved register state, XGETBV).
+#include "seg_kernels.h"
+
+#include <math.h>
+
+/// Row stride of the padded per-pixel buffers: classes rounded up to the widest vector (16).
+static inline intptr_t seg_stride(intptr_t k) { return (k + 15) / 16 * 16; }
+
+/// Pixels per exp batch in dp_seg_image_xent.
+#define SEG_CHUNK 16
+
+intptr_t dp_seg_scratch_count(intptr_t input_width, intptr_t classes) {
+    return (2 * input_width + SEG_CHUNK) * seg_stride(classes);
+}
+
+// Scalar: one-lane vectors, libm's expf.
+typedef float vf1 __attribute__((vector_size(4)));
+static void exp_scalar(const float *x, float *y, intptr_t rows, intptr_t stride, const float *shifts) {
+    for (intptr_t r = 0; r < rows; r++) {
+        for (intptr_t c = r * stride; c < (r + 1) * stride; c++) y[c] = expf(x[c] - shifts[r]);
+    }
+}
+static inline vf1 max1(vf1 a, vf1 b) { return (vf1){a[0] > b[0] ? a[0] : b[0]}; }
+#define VEC vf1
+#define W 1
+#define ATTR
+#define EXPN exp_scalar
+#define VMAX(a, b) max1(a, b)
+#define HMAX(v) ((v)[0])
+#define HSUM(v) ((v)[0])
+#define NAME(x) x##_scalar
+#include "seg_kernels_body.h"
+
+#if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
+#include <cpuid.h>
+#include <immintrin.h>
+
+// sleef_loops.S: loops over SLEEF's vector exp (which passes vectors in registers).
+void dp_sleef_expf16(const float *x, float *y, intptr_t rows, intptr_t stride, const float *shifts);
+void dp_sleef_expf8(const float *x, float *y, intptr_t rows, intptr_t stride, const float *shifts);
+
+// AVX2 + FMA: 8 lanes.
+typedef float vf8 __attribute__((vector_size(32)));
+#define ATTR __attribute__((target("avx2,fma")))
+static inline ATTR float hmax8(vf8 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+static inline ATTR float hsum8(vf8 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+#define VEC vf8
+#define W 8
+#define EXPN dp_sleef_expf8
+#define VMAX(a, b) ((vf8)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define HMAX(v) hmax8(v)
+#define HSUM(v) hsum8(v)
+#define NAME(x) x##_avx2
+#include "seg_kernels_body.h"
+
+// AVX-512F: 16 lanes.
+typedef float vf16 __attribute__((vector_size(64)));
+#define ATTR __attribute__((target("avx512f")))
+#define VEC vf16
+#define W 16
+#define EXPN dp_sleef_expf16
+#define VMAX(a, b) ((vf16)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define HMAX(v) _mm512_reduce_max_ps((__m512)(v))
+#define HSUM(v) _mm512_reduce_add_ps((__m512)(v))
+#define NAME(x) x##_avx512
+#include "seg_kernels_body.h"
+
+/// XCR0: which register states the OS saves.
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static int cpu_has(dp_seg_kernel kernel) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1;
+    if (!osxsave) return 0;
+    const uint64_t xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return 0;  // SSE and AVX state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if (kernel == DP_SEG_KERNEL_AVX2) return fma && ((b >> 5) & 1);
+    if (kernel == DP_SEG_KERNEL_AVX512) return ((b >> 16) & 1) && (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM state
+    return 0;
+}
+
+int dp_seg_kernel_available(dp_seg_kernel kernel) {
+    static int cached[4] = {-1, -1, -1, -1};
+    if (kernel == DP_SEG_KERNEL_AUTO || kernel == DP_SEG_KERNEL_SCALAR) return 1;
+    if (kernel != DP_SEG_KERNEL_AVX2 && kernel != DP_SEG_KERNEL_AVX512) return 0;
+    int known = __atomic_load_n(&cached[kernel], __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = cpu_has(kernel);
+        __atomic_store_n(&cached[kernel], known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+#else
+int dp_seg_kernel_available(dp_seg_kernel kernel) {
+    return kernel == DP_SEG_KERNEL_AUTO || kernel == DP_SEG_KERNEL_SCALAR;
+}
+#endif
+
+dp_seg_kernel dp_seg_kernel_resolve(dp_seg_kernel kernel) {
+    if (kernel != DP_SEG_KERNEL_AUTO && dp_seg_kernel_available(kernel)) return kernel;
+    if (dp_seg_kernel_available(DP_SEG_KERNEL_AVX512)) return DP_SEG_KERNEL_AVX512;
+    if (dp_seg_kernel_available(DP_SEG_KERNEL_AVX2)) return DP_SEG_KERNEL_AVX2;
+    return DP_SEG_KERNEL_SCALAR;
+}
+
+double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classes, intptr_t label,
+                           float scale, float *gradient) {
+    switch (dp_seg_kernel_resolve(kernel)) {
+#if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
+    case DP_SEG_KERNEL_AVX512: return xent_row_avx512(x, classes, label, scale, gradient);
+    case DP_SEG_KERNEL_AVX2: return xent_row_avx2(x, classes, label, scale, gradient);
+#endif
+    default: return xent_row_scalar(x, classes, label, scale, gradient);
+    }
+}
+
+double dp_seg_image_xent(dp_seg_kernel kernel, const float *logits, intptr_t input_height,
+                         intptr_t input_width, intptr_t classes, const uint8_t *labels,
+                         intptr_t output_height, intptr_t output_width, uint8_t ignore,
+                         dp_axis_taps rows, dp_axis_taps columns, float scale,
+                         float *logit_gradient, float *scratch) {
+    (void)input_height;  // the taps index inside it
+    switch (dp_seg_kernel_resolve(kernel)) {
+#if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
+    case DP_SEG_KERNEL_AVX512:
+        return seg_image_avx512(logits, input_width, classes, labels, output_height, output_width,
+                                ignore, rows, columns, scale, logit_gradient, scratch);
+    case DP_SEG_KERNEL_AVX2:
+        return seg_image_avx2(logits, input_width, classes, labels, output_height, output_width,
+                              ignore, rows, columns, scale, logit_gradient, scratch);
+#endif
+    default:
+        return seg_image_scalar(logits, input_width, classes, labels, output_height, output_width,
+                                ignore, rows, columns, scale, logit_gradient, scratch);
+    }
+}

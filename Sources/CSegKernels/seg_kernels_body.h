@@ -1,0 +1,176 @@
+// The kernels, written once over a vector type and instantiated by seg_kernels.c per ISA.
+// Expects: VEC (a GCC vector of W floats), W, ATTR (target attribute), EXPN(x, y, rows, stride,
+// shifts) (y = exp(x - shifts[row]) over rows of stride floats, stride a multiple of W, x == y
+// allowed), VMAX(a, b), HMAX(v) and HSUM(v) (horizontal max and sum) and NAME(x) (adds the ISA
+// suffix); undefines them at the end.
+
+static inline ATTR VEC NAME(load)(const float *p) {
+    VEC v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline ATTR void NAME(store)(float *p, VEC v) { __builtin_memcpy(p, &v, sizeof v); }
+
+static inline ATTR VEC NAME(splat)(float x) {
+    VEC v = {0};
+    return v + x;
+}
+
+/// Lane-wise sums of n floats (a multiple of W).
+static inline ATTR VEC NAME(sum)(const float *x, intptr_t n) {
+    VEC s = {0};
+    for (intptr_t c = 0; c < n; c += W) s += NAME(load)(x + c);
+    return s;
+}
+
+/// dp_softmax_xent_row for this ISA: exp(x - max) for the whole vectors, then for one partial
+/// vector whose unused lanes are -inf (so their exp is 0), all through the same exp.
+static inline ATTR double NAME(xent_row)(const float *x, intptr_t k, intptr_t label, float scale,
+                                         float *g) {
+    const intptr_t full = k - k % W, rest = k - full;
+    float maximum = -INFINITY;
+    if (full > 0) {
+        VEC m = NAME(load)(x);
+        for (intptr_t c = W; c < full; c += W) m = VMAX(m, NAME(load)(x + c));
+        maximum = HMAX(m);
+    }
+    for (intptr_t c = full; c < k; c++) maximum = x[c] > maximum ? x[c] : maximum;
+    EXPN(x, g, 1, full, &maximum);
+    VEC s = NAME(sum)(g, full);
+    if (rest > 0) {
+        float tail[W];
+        for (intptr_t j = 0; j < W; j++) tail[j] = j < rest ? x[full + j] : -INFINITY;
+        EXPN(tail, tail, 1, W, &maximum);
+        for (intptr_t j = 0; j < rest; j++) g[full + j] = tail[j];
+        s += NAME(load)(tail);
+    }
+    const float sum = HSUM(s);
+    const float factor = scale / sum;
+    for (intptr_t c = 0; c < full; c += W) NAME(store)(g + c, NAME(load)(g + c) * factor);
+    for (intptr_t c = full; c < k; c++) g[c] *= factor;
+    g[label] -= scale;
+    return (double)logf(sum) + (double)maximum - (double)x[label];
+}
+
+/// A run of pixels that read the same two input columns, in the run's buffers.
+typedef struct {
+    intptr_t n;                     ///< pixels
+    float maxima[SEG_CHUNK];        ///< each pixel's largest logit
+    float picked[SEG_CHUNK];        ///< each pixel's logit of its label
+    float w0[SEG_CHUNK], w1[SEG_CHUNK];  ///< the lower and upper column's weights
+    float a0[SEG_CHUNK], a1[SEG_CHUNK];  ///< the weights times scale / (sum of exps)
+    intptr_t labels[SEG_CHUNK];
+} NAME(run);
+
+/// The run's gradients g = (scale / sum) * e - scale * onehot(label) through the width pass's
+/// adjoint: d0 += Σ w0 g and d1 += Σ w1 g over the run (d0 and d1 the two columns' dh, the same
+/// when the columns are). The exp part is summed in registers, `count` vectors of classes from c
+/// on at a time (independent sums hide the add latency); the onehot part is added by
+/// run_backward_labels.
+static inline ATTR void NAME(run_backward)(const NAME(run) *r, const float *e, intptr_t s, intptr_t c,
+                                           int count, float *d0, float *d1) {
+    VEC acc0[2] = {{0}}, acc1[2] = {{0}};
+    for (intptr_t i = 0; i < r->n; i++) {
+        for (int v = 0; v < count; v++) {
+            const VEC p = NAME(load)(e + i * s + c + v * W);
+            acc0[v] += r->a0[i] * p;
+            acc1[v] += r->a1[i] * p;
+        }
+    }
+    for (int v = 0; v < count; v++) {
+        NAME(store)(d0 + c + v * W, NAME(load)(d0 + c + v * W) + acc0[v]);
+        NAME(store)(d1 + c + v * W, NAME(load)(d1 + c + v * W) + acc1[v]);
+    }
+}
+
+/// The -scale * onehot(label) part of run_backward.
+static inline ATTR void NAME(run_backward_labels)(const NAME(run) *r, float scale, float *d0, float *d1) {
+    for (intptr_t i = 0; i < r->n; i++) {
+        d0[r->labels[i]] -= scale * r->w0[i];
+        d1[r->labels[i]] -= scale * r->w1[i];
+    }
+}
+
+/// dp_seg_image_xent for this ISA. Per output row: the height pass into h [inW, S] (S = classes
+/// rounded up to W, padding 0). Then per run of up to SEG_CHUNK scored pixels between the same
+/// two input columns: the width pass into e (padding -inf), exp(e - each pixel's maximum) over
+/// the run, the losses, and the gradients into dh. Last dh's adjoint (the height pass's) into
+/// the logit gradient.
+static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, const uint8_t *labels,
+                                   intptr_t out_h, intptr_t out_w, uint8_t ignore, dp_axis_taps rows,
+                                   dp_axis_taps cols, float scale, float *dz, float *scratch) {
+    const intptr_t s = (k + W - 1) / W * W;  // at most seg_stride(k)
+    float *h = scratch, *dh = h + in_w * s, *e = dh + in_w * s;
+    VEC padding = {0};  // -inf in the lanes past the classes (only the last vector has any)
+    for (intptr_t j = 0; j < W; j++) padding[j] = s - W + j < k ? 0 : -INFINITY;
+    NAME(run) r;
+    for (intptr_t i = 0; i < in_w * s; i++) h[i] = 0;
+    double total = 0;
+    for (intptr_t o = 0; o < out_h; o++) {
+        const uint8_t *y = labels + o * out_w;
+        intptr_t x = 0;
+        while (x < out_w && y[x] == ignore) x++;
+        if (x == out_w) continue;
+        const float *a = z + rows.lower[o] * in_w * k, *b = z + rows.upper[o] * in_w * k;
+        const float wa = rows.lowerWeight[o], wb = rows.upperWeight[o];
+        for (intptr_t i = 0; i < in_w; i++) {
+            for (intptr_t c = 0; c < k; c++) h[i * s + c] = wa * a[i * k + c] + wb * b[i * k + c];
+        }
+        for (intptr_t i = 0; i < in_w * s; i++) dh[i] = 0;
+        while (x < out_w) {
+            const intptr_t lower = cols.lower[x], upper = cols.upper[x];
+            const float *h0 = h + lower * s, *h1 = h + upper * s;
+            r.n = 0;
+            for (; x < out_w && r.n < SEG_CHUNK && cols.lower[x] == lower && cols.upper[x] == upper; x++) {
+                if (y[x] == ignore) continue;
+                const float w0 = cols.lowerWeight[x], w1 = cols.upperWeight[x];
+                float *t = e + r.n * s;
+                VEC m = NAME(splat)(-INFINITY);
+                for (intptr_t c = 0; c < s - W; c += W) {
+                    const VEC tc = w0 * NAME(load)(h0 + c) + w1 * NAME(load)(h1 + c);
+                    NAME(store)(t + c, tc);
+                    m = VMAX(m, tc);
+                }
+                const VEC last = w0 * NAME(load)(h0 + s - W) + w1 * NAME(load)(h1 + s - W) + padding;
+                NAME(store)(t + s - W, last);
+                m = VMAX(m, last);
+                r.maxima[r.n] = HMAX(m);
+                r.picked[r.n] = t[y[x]];
+                r.w0[r.n] = w0;
+                r.w1[r.n] = w1;
+                r.labels[r.n++] = y[x];
+            }
+            if (r.n == 0) continue;
+            EXPN(e, e, r.n, s, r.maxima);
+            double sums = 1;  // the product of the run's sums of exps: each is in [1, classes]
+            for (intptr_t i = 0; i < r.n; i++) {
+                const float sum = HSUM(NAME(sum)(e + i * s, s)), factor = scale / sum;
+                r.a0[i] = r.w0[i] * factor;
+                r.a1[i] = r.w1[i] * factor;
+                sums *= sum;
+                total += (double)r.maxima[i] - (double)r.picked[i];
+            }
+            total += log(sums);
+            intptr_t c = 0;
+            for (; c + 2 * W <= s; c += 2 * W) NAME(run_backward)(&r, e, s, c, 2, dh + lower * s, dh + upper * s);
+            for (; c < s; c += W) NAME(run_backward)(&r, e, s, c, 1, dh + lower * s, dh + upper * s);
+            NAME(run_backward_labels)(&r, scale, dh + lower * s, dh + upper * s);
+        }
+        float *da = dz + rows.lower[o] * in_w * k, *db = dz + rows.upper[o] * in_w * k;
+        for (intptr_t i = 0; i < in_w; i++) {
+            for (intptr_t c = 0; c < k; c++) da[i * k + c] += wa * dh[i * s + c];
+            for (intptr_t c = 0; c < k; c++) db[i * k + c] += wb * dh[i * s + c];
+        }
+    }
+    return total;
+}
+
+#undef VEC
+#undef W
+#undef ATTR
+#undef EXPN
+#undef VMAX
+#undef HMAX
+#undef HSUM
+#undef NAME

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Heads
+import Plots
+import Support
+import Training
+
+struct FewShotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fewshot",
+        abstract: "Few-shot evaluation: k images per class (several seeded draws), each scored with the linear grid and k-NN; mean and std per k.",
+        discussion: """
+        Meta's sampling: for try t, a generator seeded with t keeps the first k of a random permutation of \
+        each class (a fraction below 1 keeps that share of each class, at least one image). The linear grid \
+        chooses its rate on val, as Meta's few-shot runs do. Writes fewshot.json, report.html and run.json.
+        """)
+
+    @OptionGroup var features: ProbeFeatureOptions
+
+    @Option(parsing: .upToNextOption, help: "Images per class, comma-separated or repeated; a value below 1 is a share of each class.")
+    var shots: [CommaList<Double>] = [CommaList(argument: "1,2,5,10")!]
+
+    @Option(help: "Seeded draws per shot count.")
+    var tries: Int = 5
+
+    @Option(help: "Optimizer steps per try (the grid's 13 rates trained together).")
+    var iters: Int = 1250
+
+    @Option(help: "Training batch size (capped at the subset's size).")
+    var batchSize: Int = 128
+
+    @Option(parsing: .upToNextOption, help: "k-NN neighbour counts, comma-separated or repeated (clamped to the subset).")
+    var k: [CommaList<Int>] = [CommaList(argument: "20")!]
+
+    @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Run folder (default runs/fewshot-DATE).")
+    var out: String?
+
+    func validate() throws {
+        guard !shots.flattened().isEmpty else { throw ValidationError("--shots needs at least one value") }
+        for s in shots.flattened() { try Check.finite(s, 0.0001...100_000, "--shots") }
+        try Check.range(tries, 1...1000, "--tries")
+        try Check.range(iters, 1...10_000_000, "--iters")
+        try Check.range(batchSize, 1...1_000_000, "--batch-size")
+        for value in k.flattened() { try Check.range(value, 1...10_000_000, "--k") }
+    }
+
+    func run() throws {
+        let run = try RunFolder(out, prefix: "fewshot", overwrite: true, guarding: nil, command: self)
+        defer { run.close() }
+        let tokens = features.tokens ?? .clsAvgpool
+        let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
+                                                   seed: seed, run: run)
+        var settings = LinearProbeSettings()
+        (settings.epochs, settings.iterationsPerEpoch, settings.batchSize, settings.seed) = (1, iters, batchSize, seed)
+        let list = shots.flattened()
+        say("few-shot on \(train.count) train / \(val.count) val images, \(train.classNames.count) classes: shots \(list.map { String(format: "%g", $0) }.joined(separator: ", ")), \(tries) tries each")
+        let scores = try FewShot.run(train: train, val: val, shots: list, tries: tries, tokens: tokens, settings: settings,
+                                     ks: k.flattened(), progress: { Console.err($0) })
+        say(FewShot.table(scores))
+        try MetricsReport.writeJSON(scores, to: run.path + "/fewshot.json")
+        var page = HTMLReport(title: "dinoprobe fewshot: \(features.dataName)")
+        RunReports.settingsSection(run.record, into: &page)
+        page.heading("Val top-1 over \(tries) draws per shot count")
+        page.table(header: ["method", "shots", "tries", "mean", "std", "each try"], rows: scores.map { s in
+            [s.method, String(format: "%g", s.shots), "\(s.top1.count)", MetricsReport.percent(s.mean), MetricsReport.percent(s.std),
+             s.top1.map { MetricsReport.percent($0) }.joined(separator: " ")]
+        })
+        try page.write(to: run.path + "/report.html")
+        try run.finish(outputs: ["fewshot.json", "report.html", "run.json"])
+        say("wrote \(run.path)/fewshot.json, report.html, run.json")
+    }
+}

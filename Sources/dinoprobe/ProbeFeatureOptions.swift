@@ -1,0 +1,155 @@
+import ArgumentParser
+import Backbone
+import Datasets
+import Foundation
+import Heads
+import Images
+import Support
+import Training
+
+/// What the probes on image-level features (train-linear, train-logreg) train on: a data set
+/// through the backbone (features cached), or features files from `dinoprobe extract`; which
+/// tokens and blocks make the feature vector.
+struct ProbeFeatureOptions: ParsableArguments {
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var imageOptions: ImageOptions
+    @OptionGroup var cacheOptions: CacheOptions
+    @OptionGroup var dataOptions: ClassificationDataOptions
+
+    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).")
+    var featuresFile: String?
+
+    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).")
+    var valFeaturesFile: String?
+
+    @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default for linear probes).")
+    var tokens: FeatureTokens?
+
+    @Option(name: .customLong("features"), help: .hidden)
+    var deprecatedFeatures: FeatureTokens?
+
+    @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
+    var blocks: Int?
+
+    @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
+    var layers: [CommaList<Int>] = []
+
+    func validate() throws {
+        try Check.range(blocks ?? 1, 1...1024, "--blocks")
+        try LayerChoice.validate(layers.flattened(), blocks: blocks)
+        guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
+        if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
+    }
+
+    /// What a probe command starts from: its run folder (open: the caller closes it), the features
+    /// and the tokens and blocks that make them.
+    struct Start {
+        let run: RunFolder
+        let train: FeatureSplit
+        let val: FeatureSplit
+        let tokens: FeatureTokens
+        let blocks: Int
+    }
+
+    /// Opens the run folder (recording the resolved tokens and blocks with `command`'s options)
+    /// and loads the features; the folder is closed again when loading fails.
+    func start(prefix: String, command: ParsableArguments, defaultTokens: FeatureTokens, seed: UInt64,
+               runOptions: TrainingRunOptions) throws -> Start {
+        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? defaultTokens
+        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let run = try runOptions.open(prefix: prefix, command: command,
+                                      resolved: ["tokens": tokens, "blocks": choice.count, "layers": choice.explicit ?? []])
+        do {
+            let (train, val) = try loadSplits(choice: choice, seed: seed, run: run)
+            return Start(run: run, train: train, val: val, tokens: tokens, blocks: choice.count)
+        } catch {
+            run.close()
+            throw error
+        }
+    }
+
+    /// A short name of the data for titles: the data set's folder name, or the features file's.
+    var dataName: String { ((featuresFile ?? dataOptions.data ?? "data") as NSString).lastPathComponent }
+
+    /// Train and val features: from features files, or extracted (cached) from a data set. Records
+    /// the seed, backbone and data in the run's record.
+    func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
+        let folder = run.url
+        try run.update { $0.seeds = ["seed": seed] }
+        if let featuresFile, let valFeaturesFile {
+            let train = try FeaturesFile.read(path: featuresFile)
+            let val = try FeaturesFile.read(path: valFeaturesFile, classNames: train.classNames)
+            try train.checkMatches(val)
+            try run.update {
+                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(featuresFile),
+                                               splits: ["train": .init(paths: train.paths), "val": .init(paths: val.paths)])
+            }
+            return (train, val)
+        }
+        // The weights first: a missing checkpoint should not cost a data-set download.
+        let preprocessing = try imageOptions.preprocessing()
+        let model = try modelOptions.load()
+        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
+        say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
+        try run.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
+                                                                         "val": .init(paths: valSet.samples.map(\.path))])
+        }
+        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
+        func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
+            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
+                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                         reporter: TerminalReporter.shared)
+        }
+        var train = try split(trainSet), val = try split(valSet)
+        // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
+        (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
+        try reportSkipped(train.skipped, split: "train", folder: folder)
+        try reportSkipped(val.skipped, split: "val", folder: folder)
+        guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
+        return (train, val)
+    }
+}
+
+extension ProbeFeatureOptions {
+    /// `views` augmented views (Meta's training transform) of every training image, for
+    /// `train`'s images, cached like the plain features. Needs `--data` (not features files).
+    func augmentedViews(of train: FeatureSplit, views: Int, seed: UInt64, run: RunFolder) throws -> AugmentedViews {
+        guard featuresFile == nil else { throw ValidationError("--augment needs --data: views are made from the images") }
+        let preprocessing = try imageOptions.preprocessing()
+        let model = try modelOptions.load(quiet: true)
+        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+        let (trainSet, _) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let crop = RandomResizedCrop(size: preprocessing.size)
+        let start = Date()
+        let augmented = try cacheOptions.cache.augmentedViews(of: trainSet, train: train, model: model, preprocessing: preprocessing, crop: crop,
+                                                              views: views, seed: seed,
+                                                              layers: FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers),
+                                                              batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                                              reporter: TerminalReporter.shared)
+        let note = "\(views) views per training image (RandomResizedCrop \(crop.size), scale 0.08-1, ratio 3/4-4/3, bicubic, flip 0.5): \(augmented.features.count) rows, \(String(format: "%.1f", Date().timeIntervalSince(start))) s to extract or load"
+        say("augmented: \(note)")
+        try run.update { $0.notes["augmentation"] = note }
+        return augmented
+    }
+}
+
+/// Where a probe chooses its hyperparameter (learning rate, or C).
+struct SelectionOptions: ParsableArguments {
+    @Option(help: "Choose on 'holdout' (part of train) or 'val' (optimistic).")
+    var selectOn: SelectOn = .holdout
+
+    @Option(help: "Fraction of train held out for choosing.")
+    var holdout: Double = 0.1
+
+    func validate() throws { try Check.finite(holdout, 0.001...0.499, "--holdout") }
+
+    var selection: ProbeSelection { selectOn == .val ? .val : .holdout(fraction: holdout) }
+
+    /// How the choice is described in progress lines.
+    var description: String { selectOn == .val ? "val" : "held-out train" }
+}

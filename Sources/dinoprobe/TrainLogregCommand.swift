@@ -1,0 +1,79 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Heads
+import Support
+import Training
+
+struct TrainLogreg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-logreg",
+        abstract: "Logistic regression: Meta's protocol (L-BFGS softmax regression at 45 values of C), report metrics, save the head.",
+        discussion: """
+        The protocol of dinov3/eval/log_regression.py, fitted as scikit-learn's LogisticRegression(solver="lbfgs", \
+        tol=1e-12, max_iter=1000) fits it, in float64: C = 10^linspace(-6, 5, 45), each fitted on train less a \
+        stratified hold-out (--holdout) and scored there (or fitted on all of train and scored on val with \
+        --select-on val); the highest top-1 wins, ties going to the smaller C; the chosen C is then refitted on \
+        all of train. Features default to the CLS token, as Meta's. The run folder receives head.safetensors, \
+        metrics.json, confusion.csv, confusion.png, predictions.csv (val), path.json and the list of skipped images. \
+        The path takes minutes and keeps no checkpoint: --resume is refused.
+        """)
+
+    @OptionGroup var features: ProbeFeatureOptions
+
+    @Option(parsing: .upToNextOption, help: "Values of C, comma-separated or repeated. Default: Meta's 45, 10^linspace(-6, 5, 45).")
+    var cs: [CommaList<Double>] = []
+
+    @Option(help: "L-BFGS iterations per fit at most (sklearn's max_iter; Meta: 1000).")
+    var maxIter: Int = 1000
+
+    @Option(help: "L-BFGS gradient tolerance (sklearn's tol; Meta: 1e-12).")
+    var tol: Double = 1e-12
+
+    @Flag(help: "Fit every C from zero, as Meta does, instead of from the previous C's solution (same optimum, slower).")
+    var noWarmStart = false
+
+    @Option(help: "Seed for the hold-out split.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var selectionOptions: SelectionOptions
+
+    @OptionGroup var runOptions: TrainingRunOptions
+
+    func validate() throws {
+        for c in cs.flattened() { try Check.finite(c, 1e-30...1e30, "--cs") }
+        try Check.range(maxIter, 1...1_000_000, "--max-iter")
+        try Check.finite(tol, 0...1, "--tol")
+        if runOptions.resume { throw ValidationError("train-logreg keeps no checkpoint to resume from; run it again (with --overwrite)") }
+    }
+
+    func run() throws {
+        let start = try features.start(prefix: "logreg", command: self, defaultTokens: .cls, seed: seed, runOptions: runOptions)
+        defer { start.run.close() }
+        let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)
+        var settings = LogisticRegressionSettings()
+        let values = cs.flattened()
+        if !values.isEmpty { settings.cValues = values }
+        settings.solver.maxIterations = maxIter
+        settings.solver.gradientTolerance = tol
+        settings.warmStart = !noWarmStart
+        settings.seed = seed
+        settings.threads = features.modelOptions.threads
+        say("fitting \(settings.cValues.count) values of C on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
+        var outcome = try LogisticRegressionProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selectionOptions.selection,
+                                                      settings: settings, reporter: TerminalReporter.shared)
+        outcome.head.metadata.extra["run_id"] = run.record.runID
+        say(outcome.table)
+        say(String(format: "\nval metrics of the model at C = %.4g:", outcome.path.bestC))
+        say(outcome.valMetrics.table())
+        var files = try outcome.write(to: run.path, title: "Logistic regression, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
+        let rows = try val.labelled(tokens, blocks: blocks)
+        let predictions = try ClassificationPredictions(paths: val.paths, probabilities: outcome.head.probabilities(features: rows.values, count: rows.count),
+                                                        labels: rows.labels, classNames: val.classNames)
+        try predictions.write(to: run.path + "/predictions.csv")
+        try outcome.writeReport(to: run.path, record: run.record, predictions: predictions, maxPixels: features.imageOptions.maxPixels)
+        files += ["predictions.csv", "report.html"]
+        try run.finish(outputs: files + ["run.json"])
+        say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
+    }
+}
