@@ -3,11 +3,13 @@ import Foundation
 import SafeTensors
 import Support
 
-/// The weights of a DINOv3 checkpoint folder, checked strictly against its config: every tensor
-/// the architecture needs is present with the right shape, and nothing else is.
+/// The weights of a DINOv3 checkpoint (a Hugging Face folder, or Meta's `.pth`: see
+/// Checkpoint+Meta.swift), checked strictly against its config: every tensor the architecture
+/// needs is present with the right shape, and nothing else is.
 /// F32 tensors are viewed in place in the memory-mapped files; BF16/F16 are converted once.
 final class Checkpoint {
-    let folder: URL
+    /// The folder, or the `.pth` file.
+    let location: URL
     let config: DINOv3Config
     /// Tensors by canonical key (no `model.` prefix), as float32 CPU tensors.
     let tensors: [String: Tensor]
@@ -15,16 +17,28 @@ final class Checkpoint {
     let parameterCount: Int
     /// dtypes found in the files, e.g. ["BF16"].
     let storedDTypes: Set<String>
-    /// A short hex digest identifying these exact weights (see `WeightFingerprint`).
+    /// A short hex digest identifying these exact weights (see `fingerprint(of:)`).
     let fingerprint: String
+    /// RoPE periods stored with the weights (Meta's checkpoints); nil: computed from `rope_theta`.
+    let ropePeriods: [Float]?
+
+    init(location: URL, config: DINOv3Config, tensors: [String: Tensor], parameterCount: Int, storedDTypes: Set<String>,
+         fingerprint: String, ropePeriods: [Float]?) {
+        self.location = location
+        self.config = config
+        self.tensors = tensors
+        self.parameterCount = parameterCount
+        self.storedDTypes = storedDTypes
+        self.fingerprint = fingerprint
+        self.ropePeriods = ropePeriods
+    }
 
     /// Loads the checkpoint in `folder`. Every file it reads (config, index, shards) must resolve
     /// inside `root` (the folder itself, or the repository folder of a Hugging Face cache, whose
     /// snapshot files are links into its `blobs/`).
-    init(folder: URL, root: URL) throws {
-        self.folder = folder
+    convenience init(folder: URL, root: URL) throws {
         let configPath = try Self.confined(folder.appendingPathComponent("config.json").path, root: root)
-        config = try DINOv3Config.load(from: URL(fileURLWithPath: configPath))
+        let config = try DINOv3Config.load(from: URL(fileURLWithPath: configPath))
         let files = try Self.weightFiles(in: folder, root: root)
         var found: [String: (file: SafeTensorsFile, name: String, info: SafeTensorInfo)] = [:]
         for file in files {
@@ -54,13 +68,7 @@ final class Checkpoint {
             guard entry.info.shape == shape else {
                 throw BackboneError.shapeMismatch(key: key, expected: shape, found: entry.info.shape, file: entry.file.path)
             }
-            let dtype: ct_dtype
-            switch entry.info.dtype {
-            case .f32: dtype = CT_FLOAT32
-            case .bf16: dtype = CT_BFLOAT16
-            case .f16: dtype = CT_FLOAT16
-            default: throw BackboneError.unsupportedDType(key: key, dtype: entry.info.dtype.rawValue)
-            }
+            let dtype = try Self.torchType(entry.info.dtype, key: key)
             count += entry.info.elementCount
             dtypes.insert(entry.info.dtype.rawValue)
             pending.append((key, entry.file, entry.name, entry.info, shape, dtype))
@@ -68,29 +76,45 @@ final class Checkpoint {
         try Self.checkFinite(pending.map { ($0.file, $0.name, $0.key) })
         var tensors: [String: Tensor] = [:]
         for p in pending where p.info.elementCount > 0 {  // e.g. register_tokens [1, 0, D] is left out
-            let view = try p.file.withBytes(of: p.name) { raw -> Tensor in
-                guard let base = raw.baseAddress else { throw BackboneError.missingTensor(key: p.key, expectedShape: p.shape) }
-                return try Tensor.view(base, shape: p.shape, dtype: p.dtype, owner: p.file)
-            }
-            tensors[p.key] = p.dtype == CT_FLOAT32 ? view : try view.to(.cpu, dtype: CT_FLOAT32)
+            tensors[p.key] = try p.file.withBytes(of: p.name) { try Self.float32(viewing: $0, shape: p.shape, dtype: p.dtype, owner: p.file, key: p.key) }
         }
-        self.tensors = tensors
-        parameterCount = count
-        storedDTypes = dtypes
-        fingerprint = Self.fingerprint(of: files)
+        self.init(location: folder, config: config, tensors: tensors, parameterCount: count, storedDTypes: dtypes,
+                  fingerprint: Self.fingerprint(of: files), ropePeriods: nil)
+    }
+
+    /// The libtorch type of a stored dtype (F32, BF16, F16).
+    static func torchType(_ dtype: SafeTensorsDType, key: String) throws -> ct_dtype {
+        switch dtype {
+        case .f32: return CT_FLOAT32
+        case .bf16: return CT_BFLOAT16
+        case .f16: return CT_FLOAT16
+        default: throw BackboneError.unsupportedDType(key: key, dtype: dtype.rawValue)
+        }
+    }
+
+    /// A float32 tensor of the stored bytes `raw`: a view in place for F32 (`owner` keeps the
+    /// bytes alive), a converted copy otherwise.
+    static func float32(viewing raw: UnsafeRawBufferPointer, shape: [Int], dtype: ct_dtype, owner: AnyObject, key: String) throws -> Tensor {
+        guard let base = raw.baseAddress else { throw BackboneError.missingTensor(key: key, expectedShape: shape) }
+        let view = try Tensor.view(base, shape: shape, dtype: dtype, owner: owner)
+        return dtype == CT_FLOAT32 ? view : try view.to(.cpu, dtype: CT_FLOAT32)
     }
 
     /// Refuses weights holding NaN or infinity: one pass over the stored bits of every tensor,
     /// in parallel (about 20 ms for ViT-S/16 in F32).
     static func checkFinite(_ tensors: [(file: SafeTensorsFile, name: String, key: String)]) throws {
-        let failures = FailureList()
-        DispatchQueue.concurrentPerform(iterations: tensors.count) { i in
-            let t = tensors[i]
-            do { try t.file.checkFinite(t.name) } catch { failures.add(i, error) }
-        }
-        if let (i, _) = failures.first {
+        if let i = firstFailure(tensors.count, { try tensors[$0].file.checkFinite(tensors[$0].name) }) {
             throw BackboneError.nonFiniteWeights(key: tensors[i].key, file: tensors[i].file.path)
         }
+    }
+
+    /// Runs `check` on 0..<count in parallel; the lowest index that threw, if any.
+    static func firstFailure(_ count: Int, _ check: @Sendable (Int) throws -> Void) -> Int? {
+        let failures = FailureList()
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            do { try check(i) } catch { failures.add(i, error) }
+        }
+        return failures.first?.0
     }
 
     /// `path` resolved, refused unless it lies inside `root`.
@@ -142,16 +166,19 @@ final class Checkpoint {
                 hasher.combine(name)
                 hasher.combine("\(info.dtype.rawValue)\(info.shape)\(info.begin)")
             }
-            file.withAllData { raw in
-                let chunk = 65536
-                let samples = raw.count <= 64 * chunk ? 1 : 64
-                let span = samples == 1 ? raw.count : chunk
-                for i in 0..<samples {
-                    let start = samples == 1 ? 0 : (raw.count - chunk) * i / (samples - 1)
-                    hasher.combine(UnsafeRawBufferPointer(rebasing: raw[start..<(start + span)]))
-                }
-            }
+            file.withAllData { sample($0, into: &hasher) }
         }
         return hasher.hexDigest
+    }
+
+    /// Hashes 64 evenly spaced 64 KiB samples of `raw` (all of it when smaller).
+    static func sample(_ raw: UnsafeRawBufferPointer, into hasher: inout FNV1a) {
+        let chunk = 65536
+        let samples = raw.count <= 64 * chunk ? 1 : 64
+        let span = samples == 1 ? raw.count : chunk
+        for i in 0..<samples {
+            let start = samples == 1 ? 0 : (raw.count - chunk) * i / (samples - 1)
+            hasher.combine(UnsafeRawBufferPointer(rebasing: raw[start..<(start + span)]))
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CTorch
 import Foundation
+import Support
 
 /// The outputs of one forward pass over a batch, as float32 on the CPU.
 public struct BackboneOutput: Sendable {
@@ -88,7 +89,7 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
 /// libtorch (through the CTorch shim) does the tensor arithmetic.
 public final class DINOv3Model: @unchecked Sendable {
     public let config: DINOv3Config
-    /// The checkpoint folder.
+    /// The checkpoint: its folder, or Meta's `.pth` file.
     public let folder: URL
     /// Parameters stored in the checkpoint.
     public let parameterCount: Int
@@ -100,15 +101,29 @@ public final class DINOv3Model: @unchecked Sendable {
     public let precision: ComputePrecision
 
     private let weights: DINOv3Weights<Tensor>
+    /// Meta's stored RoPE periods (used instead of `rope_theta`'s, as Meta's model does).
+    private let ropePeriods: [Float]?
     private let activation: ct_activation_kind
     private var ropeCache: [Int: (cos: Tensor, sin: Tensor)] = [:]
     private let ropeLock = NSLock()
 
     /// Loads the checkpoint in `folder` (see `ModelLocator.resolve` to find one) onto `device`.
-    public init(folder: URL, device: ComputeDevice = .cpu, precision: ComputePrecision = .f32) throws {
+    /// `folder` may also be Meta's `.pth` file, whose architecture `arch` names when its tensors
+    /// cannot tell (see `MetaLayout`).
+    public init(folder: URL, device: ComputeDevice = .cpu, precision: ComputePrecision = .f32, arch: MetaArchitecture? = nil) throws {
         if device == .cuda && !Torch.cudaAvailable { throw BackboneError.cudaUnavailable }
-        let checkpoint = try Checkpoint(folder: folder, root: ModelLocator.confinementRoot(of: folder))
+        let checkpoint: Checkpoint
+        if FileSystem.isRegularFile(folder.path) {
+            checkpoint = try Checkpoint(metaFile: folder, arch: arch)
+        } else {
+            if let arch { throw BackboneError.badInput("--arch \(arch.rawValue) applies to Meta's .pth files; \(folder.path) is a folder, whose config.json says the architecture") }
+            checkpoint = try Checkpoint(folder: folder, root: ModelLocator.confinementRoot(of: folder))
+        }
         config = checkpoint.config
+        ropePeriods = checkpoint.ropePeriods
+        if let periods = ropePeriods, periods.count * 4 != config.headDim {
+            throw BackboneError.metaCheckpoint(path: folder.path, reason: "\(periods.count) RoPE periods for a head dimension of \(config.headDim)")
+        }
         self.folder = folder
         parameterCount = checkpoint.parameterCount
         storedDTypes = checkpoint.storedDTypes
@@ -127,6 +142,9 @@ public final class DINOv3Model: @unchecked Sendable {
         case .quickGelu: activation = CT_QUICK_GELU
         }
     }
+
+    /// Whether RoPE uses periods stored with the weights (Meta's `.pth`) rather than `rope_theta`'s.
+    public var usesStoredRoPEPeriods: Bool { ropePeriods != nil }
 
     /// A short name for the architecture, e.g. "ViT-S/16" when it matches a released variant.
     public var variantName: String { ModelVariant.name(for: config) }
@@ -257,7 +275,7 @@ public final class DINOv3Model: @unchecked Sendable {
         defer { ropeLock.unlock() }
         let key = rows << 32 | cols
         if let cached = ropeCache[key] { return cached }
-        let tables = RoPETables(rows: rows, cols: cols, headDim: config.headDim, theta: config.ropeTheta)
+        let tables = RoPETables(rows: rows, cols: cols, headDim: config.headDim, theta: config.ropeTheta, periods: ropePeriods)
         let shape = [rows * cols, config.headDim]
         var cos = try Tensor(tables.cos, shape: shape), sin = try Tensor(tables.sin, shape: shape)
         if device != .cpu || precision != .f32 {

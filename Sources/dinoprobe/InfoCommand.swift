@@ -28,7 +28,7 @@ struct Info: ParsableCommand {
         func giga(_ v: Int) -> String { String(format: "%.2f G", Double(v) / 1e9) }
         var lines = [
             row("model", model.variantName),
-            row("checkpoint", model.folder.path),
+            row("checkpoint", model.folder.path + (model.usesStoredRoPEPeriods ? " (Meta's layout; RoPE periods as stored)" : "")),
             row("weights", "\(model.storedDTypes.sorted().joined(separator: ", ")), fingerprint \(model.fingerprint)"),
             row("parameters", "\(model.parameterCount.formatted()) (\(String(format: "%.2f", Double(model.parameterCount) / 1e6))M)"),
             row("width (D)", "\(c.hiddenSize)"),
