@@ -21,9 +21,11 @@ final class Checkpoint {
     let fingerprint: String
     /// RoPE periods stored with the weights (Meta's checkpoints); nil: computed from `rope_theta`.
     let ropePeriods: [Float]?
+    /// A ConvNeXt's config (`config` is then its `featureView`); nil for a ViT.
+    let convNext: DINOv3ConvNextConfig?
 
     init(location: URL, config: DINOv3Config, tensors: [String: Tensor], parameterCount: Int, storedDTypes: Set<String>,
-         fingerprint: String, ropePeriods: [Float]?) {
+         fingerprint: String, ropePeriods: [Float]?, convNext: DINOv3ConvNextConfig? = nil) {
         self.location = location
         self.config = config
         self.tensors = tensors
@@ -31,14 +33,21 @@ final class Checkpoint {
         self.storedDTypes = storedDTypes
         self.fingerprint = fingerprint
         self.ropePeriods = ropePeriods
+        self.convNext = convNext
     }
 
-    /// Loads the checkpoint in `folder`. Every file it reads (config, index, shards) must resolve
-    /// inside `root` (the folder itself, or the repository folder of a Hugging Face cache, whose
-    /// snapshot files are links into its `blobs/`).
+    /// Loads the checkpoint in `folder`, a ViT or a ConvNeXt as its config.json's `model_type`
+    /// says. Every file it reads (config, index, shards) must resolve inside `root` (the folder
+    /// itself, or the repository folder of a Hugging Face cache, whose snapshot files are links
+    /// into its `blobs/`).
     convenience init(folder: URL, root: URL) throws {
         let configPath = try Self.confined(folder.appendingPathComponent("config.json").path, root: root)
-        let config = try DINOv3Config.load(from: URL(fileURLWithPath: configPath))
+        let data: Data
+        do { data = try FileSystem.read(configPath, limit: DINOv3Config.maxFileBytes) } catch {
+            throw BackboneError.badConfig(path: configPath, reason: "cannot read it (\(error))")
+        }
+        let convNext = DINOv3ConvNextConfig.isConvNext(data) ? try DINOv3ConvNextConfig.decode(data, path: configPath) : nil
+        let config = try convNext?.featureView ?? DINOv3Config.decode(data, path: configPath)
         let files = try Self.weightFiles(in: folder, root: root)
         var found: [String: (file: SafeTensorsFile, name: String, info: SafeTensorInfo)] = [:]
         for file in files {
@@ -52,7 +61,7 @@ final class Checkpoint {
                 found[key] = (file, name, info)
             }
         }
-        let specification = WeightSpecification.of(config)
+        let specification = convNext.map(WeightSpecification.of) ?? WeightSpecification.of(config)
         let expected = specification.shapes
         for (key, shape) in expected.sorted(by: { $0.key < $1.key }) where found[key] == nil && !specification.optional.contains(key) {
             throw BackboneError.missingTensor(key: key, expectedShape: shape)
@@ -79,7 +88,7 @@ final class Checkpoint {
             tensors[p.key] = try p.file.withBytes(of: p.name) { try Self.float32(viewing: $0, shape: p.shape, dtype: p.dtype, owner: p.file, key: p.key) }
         }
         self.init(location: folder, config: config, tensors: tensors, parameterCount: count, storedDTypes: dtypes,
-                  fingerprint: Self.fingerprint(of: files), ropePeriods: nil)
+                  fingerprint: Self.fingerprint(of: files), ropePeriods: nil, convNext: convNext)
     }
 
     /// The libtorch type of a stored dtype (F32, BF16, F16).

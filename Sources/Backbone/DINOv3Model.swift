@@ -100,7 +100,17 @@ public final class DINOv3Model: @unchecked Sendable {
     public let device: ComputeDevice
     public let precision: ComputePrecision
 
-    private let weights: DINOv3Weights<Tensor>
+    /// A ConvNeXt's own config (`config` is then the view of it that feature code needs: see
+    /// `DINOv3ConvNextConfig.featureView`); nil for a ViT.
+    public let convNextConfig: DINOv3ConvNextConfig?
+
+    /// The network: a ViT's weights, or a ConvNeXt.
+    private enum Body {
+        case vit(DINOv3Weights<Tensor>)
+        case convNext(ConvNextNetwork)
+    }
+
+    private let body: Body
     /// Meta's stored RoPE periods (used instead of `rope_theta`'s, as Meta's model does).
     private let ropePeriods: [Float]?
     private let activation: ct_activation_kind
@@ -130,7 +140,13 @@ public final class DINOv3Model: @unchecked Sendable {
         fingerprint = checkpoint.fingerprint
         self.device = device
         self.precision = precision
-        weights = try DINOv3Weights(config: config, source: LoadedTensors(tensors: checkpoint.tensors, device: device, precision: precision))
+        convNextConfig = checkpoint.convNext
+        let source = LoadedTensors(tensors: checkpoint.tensors, device: device, precision: precision)
+        if let convNext = checkpoint.convNext {
+            body = .convNext(ConvNextNetwork(config: convNext, weights: try ConvNextWeights(config: convNext, source: source)))
+        } else {
+            body = .vit(try DINOv3Weights(config: config, source: source))
+        }
         guard let kind = Activation(name: config.hiddenAct) else {
             throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
         }
@@ -147,7 +163,12 @@ public final class DINOv3Model: @unchecked Sendable {
     public var usesStoredRoPEPeriods: Bool { ropePeriods != nil }
 
     /// A short name for the architecture, e.g. "ViT-S/16" when it matches a released variant.
-    public var variantName: String { ModelVariant.name(for: config) }
+    public var variantName: String { convNextConfig?.variantName ?? ModelVariant.name(for: config) }
+
+    /// Multiply-adds of one image's forward pass at `height` x `width` pixels.
+    public func multiplyAdds(height: Int, width: Int) -> Int {
+        convNextConfig?.multiplyAdds(height: height, width: width) ?? ComputeCost(config: config, height: height, width: width).multiplyAdds
+    }
 
 
     /// The indices of the last `n` blocks, oldest first.
@@ -193,8 +214,15 @@ public final class DINOv3Model: @unchecked Sendable {
     }
 
     /// The forward pass on a tensor; returns the normed outputs of blocks `layers` and the
-    /// normed output of the last block.
+    /// normed output of the last block (a ConvNeXt has one: its output).
     func forward(_ pixels: Tensor, layers: [Int]) throws -> (layers: [Tensor], last: Tensor) {
+        let weights: DINOv3Weights<Tensor>
+        switch body {
+        case let .vit(vit): weights = vit
+        case let .convNext(network):
+            let output = try network.forward(pixels)
+            return ([output], output)
+        }
         let c = config
         let shape = pixels.shape
         let (b, gh, gw) = (shape[0], shape[2] / c.patchSize, shape[3] / c.patchSize)

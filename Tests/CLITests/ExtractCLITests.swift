@@ -113,6 +113,23 @@ final class ExtractCLITests: XCTestCase {
         XCTAssertTrue(arch.stderr.contains("applies to Meta's .pth files"), arch.stderr)
     }
 
+    /// A ConvNeXt describes itself by stages and extracts its pooled feature as `cls`.
+    func testConvNextInfoAndExtract() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = CLI.repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/models/convnext_a").path
+        let info = try CLI.run(["info", "--model", model, "--input", "64x96"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("widths 16/24/32/48, blocks 1/1/2/1"), info.stdout)
+        XCTAssertTrue(info.stdout.contains("64x96 -> 2x3 map"), info.stdout)
+        let out = dir.appendingPathComponent("f.safetensors").path
+        let r = try CLI.run(["extract", "--model", model, CLI.fixtureImages, "--out", out, "--size", "64", "--patch-tokens"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let file = try SafeTensorsFile(path: out)
+        XCTAssertEqual(file.tensors["cls"]?.shape, [11, 48])
+        XCTAssertEqual(file.tensors["patch_tokens"]?.shape, [11, 2, 2, 48])
+    }
+
     func testBadOptionsAreClearErrors() throws {
         let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", CLI.fixtureImages, "--out", "/tmp/x.safetensors", "--size", "100"])
         XCTAssertNotEqual(r.status, 0)
