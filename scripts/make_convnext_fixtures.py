@@ -8,31 +8,16 @@ Tests/BackboneTests/Fixtures. Not run by CI; rerun by hand:
 Each case stores its pixel input (F16 values, so both sides read identical numbers),
 `last_hidden_state` ([pooled, stage-4 map] after the final norm) and `pooler_output`.
 """
-import math
 import os
 import shutil
 import sys
 
 import torch
+from make_fixtures import randomise  # layer scales near 1 (not the 1e-6 init), so every block matters
 from safetensors.torch import save_file
 from transformers import DINOv3ConvNextConfig, DINOv3ConvNextModel
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "BackboneTests", "Fixtures")
-
-
-def randomise(model, seed):
-    """Layer scales near 1 (not the 1e-6 init), so every block matters."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("gamma"):
-                p.copy_(0.3 + 0.7 * torch.rand(p.shape, generator=g))
-            elif p.dim() == 1 and ("norm" in name or "downsample_layers" in name) and name.endswith("weight"):
-                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
-            elif name.endswith("bias"):
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(p[0].numel()))
 
 
 def make_model(name, seed, dtype=torch.float32, **cfg):

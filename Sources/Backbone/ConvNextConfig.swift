@@ -22,29 +22,21 @@ public struct DINOv3ConvNextConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        self.init()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try read(.modelType, &modelType)
-        try read(.hiddenSizes, &hiddenSizes)
-        try read(.depths, &depths)
-        try read(.hiddenAct, &hiddenAct)
-        try read(.layerNormEps, &layerNormEps)
-        try read(.layerScaleInitValue, &layerScaleInitValue)
-        try read(.numChannels, &numChannels)
-        try read(.imageSize, &imageSize)
-    }
-
     /// Output stride: a 4x4 stem and three 2x2 downsamplings.
     public static let stride = 32
 
-    /// Decodes and validates config.json bytes; `path` names them in messages.
+    /// Decodes and validates config.json bytes (a field missing from the file takes its default;
+    /// unknown fields are ignored); `path` names them in messages.
     static func decode(_ data: Data, path: String) throws -> DINOv3ConvNextConfig {
         let config: DINOv3ConvNextConfig
-        do { config = try StrictJSONDecoder.decode(DINOv3ConvNextConfig.self, from: data) } catch {
+        do {
+            guard case let .object(file) = try StrictJSON.parse(data),
+                  case let .object(defaults) = try StrictJSON.parse(JSONEncoder().encode(DINOv3ConvNextConfig())) else {
+                throw BackboneError.badConfig(path: path, reason: "not a JSON object")
+            }
+            let given = Dictionary(file, uniquingKeysWith: { a, _ in a })
+            config = try StrictJSONDecoder.decode(DINOv3ConvNextConfig.self, from: .object(defaults.map { ($0.0, given[$0.0] ?? $0.1) }))
+        } catch let error as BackboneError { throw error } catch {
             throw BackboneError.badConfig(path: path, reason: "not a valid DINOv3 ConvNeXt config: \(error)")
         }
         func fail(_ reason: String) throws -> Never { throw BackboneError.badConfig(path: path, reason: reason) }
