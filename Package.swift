@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Heads", targets: ["Heads"]),
         .library(name: "Support", targets: ["Support"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "TorchFile", targets: ["TorchFile"]),
         .library(name: "Images", targets: ["Images"]),
         // The fuzz targets' entry points, shared by fuzz/ and the regression tests.
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
@@ -67,6 +68,9 @@ let package = Package(
         .target(name: "Support"),
         // The safetensors format: a validated reader (mmap views) and a streamed writer.
         .target(name: "SafeTensors", dependencies: ["Support"]),
+        // PyTorch's torch.save zip format, read without Python: a store-only zip reader, a restricted
+        // unpickler (tensors and plain containers only), tensors viewed in place.
+        .target(name: "TorchFile", dependencies: ["SafeTensors", "Support"]),
         // Decoding, EXIF, resampling and preprocessing, label masks, PNG/JPEG writing.
         .target(name: "Images", dependencies: ["CImageCodecs", "Support"]),
         // Metrics (mmsegmentation and scikit-learn semantics) and their JSON/CSV/text reports; draws nothing.
@@ -80,10 +84,10 @@ let package = Package(
         // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.
         .target(name: "Datasets", dependencies: ["Hub", "Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         // The frozen DINOv3 backbone on libtorch.
-        .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support"]),
+        .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support", "TorchFile"]),
         // Feature stores and the runs that tie data sets, backbone and heads together.
         .target(name: "Training", dependencies: ["Backbone", "Datasets", "Evaluation", "Heads", "Images", "Plots", "SafeTensors", "Support"]),
-        .target(name: "FuzzTargets", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "Training"]),
+        .target(name: "FuzzTargets", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TorchFile", "Training"]),
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
@@ -97,7 +101,7 @@ let package = Package(
         // examples/CustomHead: a custom head on extracted features with `import Heads` only.
         .executableTarget(name: "custom-head", dependencies: ["Heads"], path: "examples/CustomHead"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "SafeTensors", "Images"]),
-        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Images", "SafeTensors", "Support"],
+        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support", "TestSupport"]),
@@ -106,11 +110,11 @@ let package = Package(
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
-        // Running the built executable, a headless browser, a loopback HTTP server and a fake hub on it (no XCTest dependency, shared by test targets).
-        .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
+        // Running the built executable, a headless browser, a loopback HTTP server, a fake hub and PyTorch checkpoint writers (no XCTest dependency, shared by test targets).
+        .target(name: "TestSupport", dependencies: ["SafeTensors", "TorchFile", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"]),
         .testTarget(name: "HostileInputTests",
-                    dependencies: ["Backbone", "Datasets", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"],
+                    dependencies: ["Backbone", "Datasets", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile", "Training"],
                     exclude: ["Fixtures"]),
     ],
     // Debian's libtorch 1.13 wants C++17; newer libtorch headers require C++20.

@@ -28,11 +28,12 @@ IMAGES = os.path.join(ROOT, "images")
 
 
 def randomise(model, seed):
-    """Weights of realistic scale (not the near-zero init), so every path matters."""
+    """Weights of realistic scale (not the near-zero init), so every path matters; layer scales
+    (ViT lambda1, ConvNeXt gamma) between 0.3 and 1."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.endswith("lambda1"):
+            if name.endswith(("lambda1", "gamma")):
                 p.copy_(0.3 + 0.7 * torch.rand(p.shape, generator=g))
             elif "norm" in name and name.endswith("weight"):
                 p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))

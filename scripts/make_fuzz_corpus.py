@@ -170,3 +170,28 @@ out("Features", "patch-store", safetensors([
 
 total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(CORPUS) for f in fs)
 print(f"wrote {CORPUS}: {sum(len(fs) for _, _, fs in os.walk(CORPUS))} files, {total // 1024} KB")
+
+# ------------------------------------------------------------------ Pth
+# torch.save's zip format (PyTorch is in the reference environment): protocols 2 and 4 (FRAME,
+# MEMOIZE, SHORT_BINUNICODE), BF16/F16 storages, views into a shared storage, Meta's names.
+import collections  # noqa: E402
+
+import torch  # noqa: E402
+
+
+def pth(obj, **kwargs):
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, **kwargs)
+    return buffer.getvalue()
+
+
+state = collections.OrderedDict(a=torch.arange(6, dtype=torch.float32).reshape(2, 3),
+                                b=torch.tensor([1.5, -2.0]).to(torch.bfloat16), h=torch.tensor([0.25]).half())
+state._metadata = collections.OrderedDict([("", {"version": 1})])
+out("Pth", "state-dict", pth(state))
+out("Pth", "protocol4", pth(state, pickle_protocol=4))
+shared = torch.arange(12.0)
+out("Pth", "views", pth({"t": shared.reshape(3, 4).t(), "s": shared[2:5], "e": torch.zeros(0, 3)}))
+out("Pth", "meta-names", pth({"cls_token": torch.zeros(1, 1, 8), "rope_embed.periods": torch.ones(2),
+                              "blocks.0.attn.qkv.bias": torch.zeros(24), "blocks.0.attn.qkv.bias_mask": torch.ones(24)}))
+out("Pth", "nan", pth({"w": torch.tensor([float("nan"), 1.0])}))

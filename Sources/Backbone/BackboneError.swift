@@ -14,6 +14,7 @@ public enum BackboneError: Error, CustomStringConvertible {
     case ambiguousTensor(key: String, first: String, second: String)
     case nonFiniteWeights(key: String, file: String)
     case outsideModelFolder(String)
+    case metaCheckpoint(path: String, reason: String)
     case badInput(String)
     case cudaUnavailable
 
@@ -45,6 +46,7 @@ public enum BackboneError: Error, CustomStringConvertible {
         case let .nonFiniteWeights(key, file):
             return "tensor '\(key)' in \(file) holds NaN or infinite values: the checkpoint is corrupt (download it again)"
         case let .outsideModelFolder(message): return message
+        case let .metaCheckpoint(path, reason): return "cannot read \(path) as a DINOv3 checkpoint in Meta's layout: \(reason)"
         case let .badInput(message): return message
         case .cudaUnavailable:
             return "CUDA was asked for, but this libtorch (\(Torch.version)) sees no CUDA device (it is a CPU-only build, or no GPU and driver are present); run on the CPU, or on a GPU machine build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"

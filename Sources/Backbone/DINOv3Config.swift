@@ -156,7 +156,7 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
         func check(_ value: Int, _ range: ClosedRange<Int>, _ key: String) throws {
             if !range.contains(value) { try fail("\(key) is \(value), outside \(range.lowerBound)...\(range.upperBound)") }
         }
-        if modelType != "dinov3_vit" { try fail("model_type is '\(modelType.prefix(64))', expected 'dinov3_vit' (a DINOv3 ViT; ConvNeXt variants are not supported)") }
+        if modelType != "dinov3_vit" { try fail("model_type is '\(modelType.prefix(64))', expected 'dinov3_vit' (a DINOv3 ViT) or 'dinov3_convnext'") }
         try check(patchSize, Self.limits.patch, "patch_size")
         try check(hiddenSize, Self.limits.hidden, "hidden_size")
         try check(numAttentionHeads, Self.limits.heads, "num_attention_heads")

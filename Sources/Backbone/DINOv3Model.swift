@@ -1,5 +1,6 @@
 import CTorch
 import Foundation
+import Support
 
 /// The outputs of one forward pass over a batch, as float32 on the CPU.
 public struct BackboneOutput: Sendable {
@@ -88,7 +89,7 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
 /// libtorch (through the CTorch shim) does the tensor arithmetic.
 public final class DINOv3Model: @unchecked Sendable {
     public let config: DINOv3Config
-    /// The checkpoint folder.
+    /// The checkpoint: its folder, or Meta's `.pth` file.
     public let folder: URL
     /// Parameters stored in the checkpoint.
     public let parameterCount: Int
@@ -99,23 +100,53 @@ public final class DINOv3Model: @unchecked Sendable {
     public let device: ComputeDevice
     public let precision: ComputePrecision
 
-    private let weights: DINOv3Weights<Tensor>
+    /// A ConvNeXt's own config (`config` is then the view of it that feature code needs: see
+    /// `DINOv3ConvNextConfig.featureView`); nil for a ViT.
+    public let convNextConfig: DINOv3ConvNextConfig?
+
+    /// The network: a ViT's weights, or a ConvNeXt.
+    private enum Body {
+        case vit(DINOv3Weights<Tensor>)
+        case convNext(ConvNextNetwork)
+    }
+
+    private let body: Body
+    /// Meta's stored RoPE periods (used instead of `rope_theta`'s, as Meta's model does).
+    private let ropePeriods: [Float]?
     private let activation: ct_activation_kind
     private var ropeCache: [Int: (cos: Tensor, sin: Tensor)] = [:]
     private let ropeLock = NSLock()
 
     /// Loads the checkpoint in `folder` (see `ModelLocator.resolve` to find one) onto `device`.
-    public init(folder: URL, device: ComputeDevice = .cpu, precision: ComputePrecision = .f32) throws {
+    /// `folder` may also be Meta's `.pth` file, whose architecture `arch` names when its tensors
+    /// cannot tell (see `MetaLayout`).
+    public init(folder: URL, device: ComputeDevice = .cpu, precision: ComputePrecision = .f32, arch: MetaArchitecture? = nil) throws {
         if device == .cuda && !Torch.cudaAvailable { throw BackboneError.cudaUnavailable }
-        let checkpoint = try Checkpoint(folder: folder, root: ModelLocator.confinementRoot(of: folder))
+        let checkpoint: Checkpoint
+        if FileSystem.isRegularFile(folder.path) {
+            checkpoint = try Checkpoint(metaFile: folder, arch: arch)
+        } else {
+            if let arch { throw BackboneError.badInput("--arch \(arch.rawValue) applies to Meta's .pth files; \(folder.path) is a folder, whose config.json says the architecture") }
+            checkpoint = try Checkpoint(folder: folder, root: ModelLocator.confinementRoot(of: folder))
+        }
         config = checkpoint.config
+        ropePeriods = checkpoint.ropePeriods
+        if let periods = ropePeriods, periods.count * 4 != config.headDim {
+            throw BackboneError.metaCheckpoint(path: folder.path, reason: "\(periods.count) RoPE periods for a head dimension of \(config.headDim)")
+        }
         self.folder = folder
         parameterCount = checkpoint.parameterCount
         storedDTypes = checkpoint.storedDTypes
         fingerprint = checkpoint.fingerprint
         self.device = device
         self.precision = precision
-        weights = try DINOv3Weights(config: config, source: LoadedTensors(tensors: checkpoint.tensors, device: device, precision: precision))
+        convNextConfig = checkpoint.convNext
+        let source = LoadedTensors(tensors: checkpoint.tensors, device: device, precision: precision)
+        if let convNext = checkpoint.convNext {
+            body = .convNext(ConvNextNetwork(config: convNext, weights: try ConvNextWeights(config: convNext, source: source)))
+        } else {
+            body = .vit(try DINOv3Weights(config: config, source: source))
+        }
         guard let kind = Activation(name: config.hiddenAct) else {
             throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
         }
@@ -128,8 +159,16 @@ public final class DINOv3Model: @unchecked Sendable {
         }
     }
 
+    /// Whether RoPE uses periods stored with the weights (Meta's `.pth`) rather than `rope_theta`'s.
+    public var usesStoredRoPEPeriods: Bool { ropePeriods != nil }
+
     /// A short name for the architecture, e.g. "ViT-S/16" when it matches a released variant.
-    public var variantName: String { ModelVariant.name(for: config) }
+    public var variantName: String { convNextConfig?.variantName ?? ModelVariant.name(for: config) }
+
+    /// Multiply-adds of one image's forward pass at `height` x `width` pixels.
+    public func multiplyAdds(height: Int, width: Int) -> Int {
+        convNextConfig?.multiplyAdds(height: height, width: width) ?? ComputeCost(config: config, height: height, width: width).multiplyAdds
+    }
 
 
     /// The indices of the last `n` blocks, oldest first.
@@ -175,8 +214,15 @@ public final class DINOv3Model: @unchecked Sendable {
     }
 
     /// The forward pass on a tensor; returns the normed outputs of blocks `layers` and the
-    /// normed output of the last block.
+    /// normed output of the last block (a ConvNeXt has one: its output).
     func forward(_ pixels: Tensor, layers: [Int]) throws -> (layers: [Tensor], last: Tensor) {
+        let weights: DINOv3Weights<Tensor>
+        switch body {
+        case let .vit(vit): weights = vit
+        case let .convNext(network):
+            let output = try network.forward(pixels)
+            return ([output], output)
+        }
         let c = config
         let shape = pixels.shape
         let (b, gh, gw) = (shape[0], shape[2] / c.patchSize, shape[3] / c.patchSize)
@@ -257,7 +303,7 @@ public final class DINOv3Model: @unchecked Sendable {
         defer { ropeLock.unlock() }
         let key = rows << 32 | cols
         if let cached = ropeCache[key] { return cached }
-        let tables = RoPETables(rows: rows, cols: cols, headDim: config.headDim, theta: config.ropeTheta)
+        let tables = RoPETables(rows: rows, cols: cols, headDim: config.headDim, theta: config.ropeTheta, periods: ropePeriods)
         let shape = [rows * cols, config.headDim]
         var cos = try Tensor(tables.cos, shape: shape), sin = try Tensor(tables.sin, shape: shape)
         if device != .cpu || precision != .f32 {

@@ -105,4 +105,11 @@ final class WeightSpecification: WeightSource {
         _ = try? DINOv3Weights(config: config, source: spec)
         return spec
     }
+
+    /// The names and shapes of a ConvNeXt checkpoint.
+    static func of(_ config: DINOv3ConvNextConfig) -> WeightSpecification {
+        let spec = WeightSpecification()
+        _ = try? ConvNextWeights(config: config, source: spec)
+        return spec
+    }
 }

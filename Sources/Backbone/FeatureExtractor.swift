@@ -67,8 +67,9 @@ public final class FeatureExtractor: @unchecked Sendable {
         try preprocessing.prepare(file: ImageDecoder.open(path), maxPixels: maxPixels, mirrored: flipped)
     }
 
-    /// Runs every path; calls `onBatch` in input order for each batch of same-size images,
-    /// `onSkip` for each unusable file, and `onProgress` with the count of inputs handled.
+    /// Runs every path; calls `onBatch` in input order for each batch of same-size images (from
+    /// positions kB..<(k+1)B of `paths`), `onSkip` for each unusable file, and `onProgress` with
+    /// the count of inputs handled.
     public func run(paths: [String], onBatch: (ExtractedBatch) throws -> Void,
                     onSkip: (SkippedInput) -> Void = { _ in }, onProgress: (Int) -> Void = { _ in }) throws {
         let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
@@ -118,11 +119,15 @@ public final class FeatureExtractor: @unchecked Sendable {
                 handled += 1
                 onProgress(handled)
             case let .success(prepared):
-                if let first = pending.first, first.height != prepared.height || first.width != prepared.width {
+                // Batches are fixed groups of input positions (0..<B, B..<2B, ...), so which images share
+                // a forward pass never depends on which others were skipped: the features of a list
+                // split at batch boundaries (shards, checkpointed chunks) equal those of the whole.
+                if let first = pending.first, first.height != prepared.height || first.width != prepared.width
+                    || first.index / batchSize != prepared.index / batchSize {
                     try flush()
                 }
                 pending.append(prepared)
-                if pending.count == batchSize { try flush() }
+                if prepared.index % batchSize == batchSize - 1 { try flush() }
             }
         }
         try flush()

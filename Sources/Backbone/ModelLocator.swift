@@ -1,13 +1,14 @@
 import Foundation
 import Support
 
-/// Finds a DINOv3 checkpoint folder from what the user typed: a folder path, a Hugging Face hub id
-/// present in the local cache, `$DINOPROBE_MODEL`, or the default ViT-S/16 id.
+/// Finds a DINOv3 checkpoint from what the user typed: a folder path, Meta's `.pth` file, a Hugging
+/// Face hub id present in the local cache, `$DINOPROBE_MODEL`, or the default ViT-S/16 id.
 public enum ModelLocator {
     /// The model used when neither `--model` nor `$DINOPROBE_MODEL` says otherwise.
     public static let defaultModelID = "facebook/dinov3-vits16-pretrain-lvd1689m"
 
-    /// Resolves `spec` (nil: `$DINOPROBE_MODEL`, then the default id) to a folder holding `config.json`.
+    /// Resolves `spec` (nil: `$DINOPROBE_MODEL`, then the default id) to a folder holding
+    /// `config.json`, or to a `.pth` / `.pt` file (Meta's layout, read by `DINOv3Model`).
     public static func resolve(_ spec: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
         let requested = spec ?? environment["DINOPROBE_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultModelID
         var searched: [String] = []
@@ -15,6 +16,8 @@ public enum ModelLocator {
         let expanded = (requested as NSString).expandingTildeInPath
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: expanded, isDirectory: &isDir) {
+            let file = URL(fileURLWithPath: expanded)
+            if !isDir.boolValue, ["pth", "pt"].contains(file.pathExtension.lowercased()) { return file.standardizedFileURL }
             let folder = isDir.boolValue ? URL(fileURLWithPath: expanded) : URL(fileURLWithPath: expanded).deletingLastPathComponent()
             if fm.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder.standardizedFileURL }
             searched.append("\(folder.path) (a folder, but it has no config.json)")

@@ -1,12 +1,14 @@
 import Foundation
 
 /// Rotary position embedding of DINOv3 exactly as `transformers` computes it, for a grid of
-/// `rows` x `cols` patches: cos and sin tables of shape [rows * cols, headDim].
+/// `rows` x `cols` patches: cos and sin tables of shape [rows * cols, headDim]. With `periods`
+/// (Meta's stored buffer, headDim / 4 values) the angles are 2π·coordinate / period, as Meta's
+/// model computes them; without, 2π·coordinate·inv_freq from `theta`, as `transformers` does.
 struct RoPETables {
     let cos: [Float]
     let sin: [Float]
 
-    init(rows: Int, cols: Int, headDim: Int, theta: Double) {
+    init(rows: Int, cols: Int, headDim: Int, theta: Double, periods: [Float]? = nil) {
         let quarter = headDim / 4
         // inv_freq = 1 / theta ** arange(0, 1, 4 / head_dim), in float32.
         let step = 4.0 / Double(headDim)
@@ -24,8 +26,8 @@ struct RoPETables {
                 let base = (r * cols + c) * headDim
                 for j in 0..<quarter {
                     // Layout per token: [y-freqs | x-freqs], tiled twice.
-                    let ay = twoPi * ys[r] * invFreq[j]
-                    let ax = twoPi * xs[c] * invFreq[j]
+                    let ay = periods.map { twoPi * ys[r] / $0[j] } ?? twoPi * ys[r] * invFreq[j]
+                    let ax = periods.map { twoPi * xs[c] / $0[j] } ?? twoPi * xs[c] * invFreq[j]
                     for (offset, angle) in [(j, ay), (quarter + j, ax)] {
                         let cv = cosf(angle), sv = sinf(angle)
                         cos[base + offset] = cv; cos[base + 2 * quarter + offset] = cv

@@ -119,6 +119,17 @@ final class Tensor: @unchecked Sendable {
         try .wrap(ct_conv2d(handle, weight.handle, bias.handle, Int64(stride)), "conv2d")
     }
 
+    /// A convolution with zero `padding` and channel `groups` (groups = channels: depthwise).
+    func conv2d(_ weight: Tensor, _ bias: Tensor, stride: Int, padding: Int, groups: Int) throws -> Tensor {
+        try .wrap(ct_conv2d_grouped(handle, weight.handle, bias.handle, Int64(stride), Int64(padding), Int64(groups)), "conv2d")
+    }
+
+    /// The mean over `dims`, kept as size 1.
+    func mean(_ dims: [Int]) throws -> Tensor {
+        let d = dims.map(Int64.init)
+        return try .wrap(ct_mean(handle, d, Int32(d.count), 1), "mean")
+    }
+
     static func attention(q: Tensor, k: Tensor, v: Tensor, scale: Double) throws -> Tensor {
         try .wrap(ct_attention(q.handle, k.handle, v.handle, scale), "attention")
     }

@@ -184,6 +184,14 @@ ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b,
     return guarded([&] { return at::conv2d(x->t, w->t, b->t, {stride, stride}); });
 }
 
+ct_tensor *ct_conv2d_grouped(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride, int64_t padding, int64_t groups) {
+    return guarded([&] { return at::conv2d(x->t, w->t, b->t, {stride, stride}, {padding, padding}, {1, 1}, groups); });
+}
+
+ct_tensor *ct_mean(const ct_tensor *x, const int64_t *d, int ndim, int keepdim) {
+    return guarded([&] { return x->t.mean(dims(d, ndim), keepdim != 0); });
+}
+
 ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale) {
     return guarded([&] {
         at::Tensor scores = at::matmul(q->t, k->t.transpose(-2, -1)) * scale;

@@ -60,8 +60,12 @@ public enum ImageFiles {
             images += found.images
             problems += found.problems
         }
-        var seen = Set<String>()
-        images = images.filter { seen.insert(absolute($0)).inserted }  // a file named twice (or also via its folder) once
+        // A file named twice (or also via its folder) once. One folder's walk never repeats a file,
+        // so a single input skips the set (a path for every image: memory that grows with the listing).
+        if items.count > 1 {
+            var seen = Set<String>()
+            images = images.filter { seen.insert(absolute($0)).inserted }
+        }
         return (images, problems)
     }
 

@@ -4,6 +4,7 @@ import Heads
 import Images
 import SafeTensors
 import Support
+import TorchFile
 import Training
 
 /// What each fuzz target does with its input bytes: every reader of files that come from
@@ -15,7 +16,7 @@ public enum FuzzTargets {
     /// The targets by name (the fuzz/ executables are `Fuzz<Name>`).
     public static let all: [(name: String, run: @Sendable (Data) -> Void)] = [
         ("SafeTensors", safeTensors), ("JSON", json), ("Images", images), ("Masks", masks),
-        ("Heads", heads), ("Features", features), ("Config", config),
+        ("Heads", heads), ("Features", features), ("Config", config), ("Pth", pth),
     ]
 
     /// Pixel limit while fuzzing: the limit's checks are exercised, not the machine's memory.
@@ -29,6 +30,15 @@ public enum FuzzTargets {
             _ = try? file.ints(name)
             try? file.checkFinite(name)
             _ = try? file.withBytes(of: name) { $0.count }
+        }
+    }
+
+    /// PyTorch checkpoints: the zip directory, the restricted unpickler, every tensor read.
+    @Sendable public static func pth(_ data: Data) {
+        guard let file = try? TorchCheckpointFile(bytes: data, path: "fuzz") else { return }
+        for name in file.names {
+            _ = try? file.floats(name)
+            try? file.checkFinite(name)
         }
     }
 

@@ -4,9 +4,13 @@ import Support
 /// Builds a safetensors file from in-memory arrays and from raw files streamed in place, then
 /// writes it atomically. Tensors keep the order they were added in.
 public struct SafeTensorsWriter {
+    /// Where a tensor's bytes come from when the file is written.
+    public typealias Producer = (_ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+
     private enum Payload {
         case bytes(Data)
         case file(path: String)
+        case stream(byteCount: Int, produce: Producer)
     }
 
     private var entries: [(name: String, dtype: SafeTensorsDType, shape: [Int], payload: Payload)] = []
@@ -66,6 +70,16 @@ public struct SafeTensorsWriter {
         try append(name, dtype, shape, .file(path: path), count: count)
     }
 
+    /// Adds a tensor whose `byteCount` little-endian bytes `produce` hands to its sink, in one or
+    /// more pieces, when the file is written (a slice of a memory-mapped file is never copied whole).
+    public mutating func addStream(_ name: String, dtype: SafeTensorsDType, shape: [Int], byteCount: Int, produce: @escaping Producer) throws {
+        let count = try Self.elementCount(name, shape)
+        guard byteCount == count * dtype.size else {
+            throw SafeTensorsError.invalidTensor(name: name, reason: "it has \(byteCount) bytes, its shape \(shape) needs \(count * dtype.size)")
+        }
+        try append(name, dtype, shape, .stream(byteCount: byteCount, produce: produce), count: count)
+    }
+
     /// The JSON header, padded with spaces to a multiple of 8 bytes.
     func header() throws -> Data {
         var object: [String: Any] = [:]
@@ -90,6 +104,7 @@ public struct SafeTensorsWriter {
             switch entry.payload {
             case let .bytes(data): actual = Int64(data.count)
             case let .file(source): actual = (try? FileSystem.status(source))??.size ?? -1
+            case let .stream(byteCount, _): actual = Int64(byteCount)
             }
             guard actual == Int64(expected) else {
                 throw SafeTensorsError.invalidTensor(name: entry.name, reason: "it has \(actual) bytes, its shape \(entry.shape) needs \(expected)")
@@ -102,6 +117,12 @@ public struct SafeTensorsWriter {
             for entry in entries {
                 switch entry.payload {
                 case let .bytes(data): try output.write(data)
+                case let .stream(byteCount, produce):
+                    let before = output.bytesWritten
+                    try produce { try output.write($0) }
+                    guard output.bytesWritten - before == Int64(byteCount) else {
+                        throw SafeTensorsError.invalidTensor(name: entry.name, reason: "its source gave \(output.bytesWritten - before) bytes, not \(byteCount)")
+                    }
                 case let .file(source):
                     let input = try MappedFile(path: source)
                     try input.withBytes { raw in

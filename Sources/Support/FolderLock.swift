@@ -15,14 +15,17 @@ public final class FolderLock {
     private var fd: Int32
 
     /// Creates the folder if needed and takes its lock; throws `FileSystemError.locked` (naming
-    /// the holder's host and process) if another process holds it.
-    public init(folder: String) throws {
+    /// the holder's host and process) if another process holds it. `name` picks another lock
+    /// file (one lock per part of a folder); `wait` blocks until the holder lets go instead.
+    public init(folder: String, name: String = FolderLock.fileName, wait: Bool = false) throws {
         try FileSystem.createDirectories(folder)
-        let path = folder + "/" + Self.fileName
+        let path = folder + "/" + name
         let opened = PathCodec.withCString(path) { open($0, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644) }
         guard let fd = opened else { throw FileSystemError.invalidPath(path) }
         guard fd >= 0 else { throw FileSystemError.io(path, "create the lock file") }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        var taken = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)
+        while taken != 0 && wait && errno == EINTR { taken = flock(fd, LOCK_EX) }
+        if taken != 0 {
             let code = errno
             var holder = [UInt8](repeating: 0, count: 256)
             let n = pread(fd, &holder, holder.count, 0)

@@ -12,6 +12,12 @@ struct Extract: ParsableCommand {
         layers_cls and layers_mean_patch [N, L, D] (oldest block first, after the final norm); with \
         --patch-tokens, patch_tokens [N, h, w, D] and registers [N, R, D]. Metadata: the image paths \
         (in row order), skipped files, model, weights fingerprint and preprocessing settings.
+
+        Sharded (--shard I/N, or from the environment: a Slurm array, an srun step, a Kubernetes \
+        Indexed Job with --shards N, or RANK/WORLD_SIZE): --out is a folder holding manifest.json \
+        and one features file per shard; each process extracts its contiguous part of the listing, \
+        checkpoints it as it goes (a rerun continues), and never redoes a finished shard. Read the \
+        folder directly (train-linear --features-file) or join it with `dinoprobe merge`.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -23,7 +29,7 @@ struct Extract: ParsableCommand {
     @Option(name: .customLong("images"), parsing: .upToNextOption, help: .hidden)
     var deprecatedImages: [String] = []
 
-    @Option(help: "Output safetensors file (written whole or not at all).")
+    @Option(help: "Output safetensors file (written whole or not at all); with sharding, the shards' folder.")
     var out: String
 
     @Flag(help: "Replace an existing output file.")
@@ -47,6 +53,8 @@ struct Extract: ParsableCommand {
     @Option(help: "Store features as f32 or f16.")
     var dtype: FeatureDType = .f32
 
+    @OptionGroup var sharding: ShardOptions
+
     func validate() throws {
         try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, "--blocks")
         try Check.range(extractBatchSize ?? deprecatedBatchSize ?? 32, 1...4096, "--extract-batch-size")
@@ -57,10 +65,15 @@ struct Extract: ParsableCommand {
         let blocks = self.blocks ?? deprecated(deprecatedLayers, old: "--layers N", new: "--blocks N") ?? 1
         let batchSize = extractBatchSize ?? deprecated(deprecatedBatchSize, old: "extract --batch-size", new: "--extract-batch-size") ?? 32
         let inputs = self.inputs + (deprecated(deprecatedImages.isEmpty ? nil : deprecatedImages, old: "--images", new: "the images as arguments") ?? [])
+        let shard = try sharding.resolve()
         // The output first: a bad destination must not cost an extraction.
-        try AtomicFile.checkWritable(out)
-        if FileSystem.exists(out) && !overwrite {
-            throw ValidationError("\(out) already exists; choose another --out, or pass --overwrite to replace it")
+        if let shard {
+            try sharding.checkFolder(out, shard: shard, overwrite: overwrite)
+        } else {
+            try AtomicFile.checkWritable(out)
+            if FileSystem.exists(out) && !overwrite {
+                throw ValidationError("\(out) already exists; choose another --out, or pass --overwrite to replace it")
+            }
         }
         let listing = try ImageFiles.expand(inputs)
         guard !listing.images.isEmpty else { throw ValidationError("no image files found in \(inputs.joined(separator: ", "))") }
@@ -68,10 +81,13 @@ struct Extract: ParsableCommand {
         if patchTokens && preprocessing.preset == .native {
             throw ValidationError("--patch-tokens needs one input size for all images: use --preset hf or eval (native keeps each image's aspect ratio, so grids differ)")
         }
+        let settings = ExtractionSettings(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, dtype: dtype,
+                                          batchSize: batchSize, maxPixels: imageOptions.maxPixels)
         let model = try modelOptions.load()
-        let (rows, skipped) = try Extraction.featuresFile(model: model, backboneID: modelOptions.displayID, paths: listing.images,
-                                                           preprocessing: preprocessing, layers: blocks, patchTokens: patchTokens,
-                                                           dtype: dtype, batchSize: batchSize, maxPixels: imageOptions.maxPixels,
+        if let shard {
+            return try sharding.extract(shard, into: out, model: model, backboneID: modelOptions.displayID, listing: listing, settings: settings)
+        }
+        let (rows, skipped) = try Extraction.featuresFile(model: model, backboneID: modelOptions.displayID, paths: listing.images, settings: settings,
                                                            destination: out, skippedBefore: listing.problems, reporter: TerminalReporter.shared)
         for s in skipped { Console.err("skipped \(s.path): \(s.reason)") }
         say("wrote \(out): \(rows) images x \(model.config.hiddenSize) features\(patchTokens ? " + patch tokens" : "")\(skipped.isEmpty ? "" : ", \(skipped.count) skipped")")

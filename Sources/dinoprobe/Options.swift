@@ -9,6 +9,7 @@ import Support
 import Training
 
 extension ComputeDevice: ExpressibleByArgument {}
+extension MetaArchitecture: ExpressibleByArgument {}
 extension ComputePrecision: ExpressibleByArgument {}
 extension PreprocessPreset: ExpressibleByArgument {}
 extension FeatureTokens: ExpressibleByArgument {}
@@ -65,12 +66,15 @@ func deprecated<T>(_ value: T?, old: String, new: String) -> T? {
 
 /// Which backbone to run, and where.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Checkpoint folder (config.json + safetensors), or a hub id found in the local Hugging Face cache.",
+    @Option(help: ArgumentHelp("Checkpoint folder (config.json + safetensors), Meta's original .pth file, or a hub id found in the local Hugging Face cache.",
                                discussion: "Default: $DINOPROBE_MODEL, else \(ModelLocator.defaultModelID)."))
     var model: String?
 
     @Flag(help: "If the model is not found locally, download it from the Hugging Face hub into its cache first (see `dinoprobe download`); without this flag dinoprobe never goes online.")
     var download = false
+
+    @Option(help: "Architecture of a Meta .pth whose tensors do not tell (no RoPE periods) and whose file name does not either: \(MetaArchitecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var arch: MetaArchitecture?
 
     @Option(help: "Where the backbone runs: cpu or cuda.")
     var device: ComputeDevice = .cpu
@@ -92,7 +96,7 @@ struct ModelOptions: ParsableArguments {
         let folder = try locate()
         let start = Date()
         let loaded: DINOv3Model
-        do { loaded = try DINOv3Model(folder: folder, device: device, precision: precision) } catch BackboneError.cudaUnavailable {
+        do { loaded = try DINOv3Model(folder: folder, device: device, precision: precision, arch: arch) } catch BackboneError.cudaUnavailable {
             throw ValidationError("\(BackboneError.cudaUnavailable); here: pass --device cpu")
         }
         if !quiet {

@@ -1,3 +1,4 @@
+@testable import Backbone
 import Foundation
 import SafeTensors
 import XCTest
@@ -10,6 +11,7 @@ enum Fixtures {
         try SafeTensorsFile(path: root.appendingPathComponent("cases/\(name).safetensors").path)
     }
     static func image(_ name: String) -> String { root.appendingPathComponent("images/\(name)").path }
+    static func pth(_ name: String) -> URL { root.appendingPathComponent("pth/dinov3_\(name).pth") }
     static func preprocess() throws -> SafeTensorsFile {
         try SafeTensorsFile(path: root.appendingPathComponent("preprocess.safetensors").path)
     }
@@ -18,4 +20,31 @@ enum Fixtures {
 func maxAbsDiff<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float where A.Element == Float, B.Element == Float {
     precondition(a.count == b.count, "sizes differ: \(a.count) vs \(b.count)")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
+
+/// Runs a committed case on `model` and checks last_hidden_state, pooler_output and the last two
+/// layers against transformers' (max abs diff 1e-4).
+func assertParity(_ model: DINOv3Model, case caseName: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let fixture = try Fixtures.caseFile(caseName)
+    let shape = fixture.tensors["pixel_values"]!.shape
+    let layers = min(2, model.config.numHiddenLayers)
+    let output = try model.forward(pixels: try fixture.floats("pixel_values"), batch: shape[0],
+                                   height: shape[2], width: shape[3], lastLayers: layers)
+    let expected = try fixture.floats("last_hidden_state")
+    XCTAssertEqual(fixture.tensors["last_hidden_state"]!.shape, [output.batch, output.tokens, output.dim], file: file, line: line)
+    let diff = maxAbsDiff(output.lastHiddenState, expected)
+    XCTAssertLessThanOrEqual(diff, 1e-4, "\(caseName): last_hidden_state max abs diff \(diff)", file: file, line: line)
+    let pooler = try fixture.floats("pooler_output")
+    for b in 0..<output.batch {
+        let d = maxAbsDiff(output.cls(b), pooler[(b * output.dim)..<((b + 1) * output.dim)])
+        XCTAssertLessThanOrEqual(d, 1e-4, "\(caseName): pooler_output[\(b)] max abs diff \(d)", file: file, line: line)
+    }
+    if layers == 2 {
+        let layerDiff = maxAbsDiff(output.layers[0], try fixture.floats("layer_minus_2"))
+        XCTAssertLessThanOrEqual(layerDiff, 1e-4, "\(caseName): normed layer -2 max abs diff \(layerDiff)", file: file, line: line)
+    }
+    XCTAssertEqual(output.layers.last!, output.lastHiddenState, file: file, line: line)
+    print("parity \(caseName): last_hidden_state max abs diff \(diff)")
+    // A wrong forward pass would be far off: make sure the outputs are not trivially small.
+    XCTAssertGreaterThan(expected.map(abs).max() ?? 0, 0.5, file: file, line: line)
 }

@@ -84,6 +84,52 @@ final class ExtractCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("empty"), r.stderr)
     }
 
+    /// Meta's .pth runs as --model and converts to a folder that gives the same features (its
+    /// periods are float32 here, so the recomputed ones agree); a second convert needs --overwrite.
+    func testMetaPthExtractsAndConverts() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pth = CLI.repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/pth/dinov3_gelu_reg4.pth").path
+        let info = try CLI.run(["info", "--model", pth])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("Meta's layout") && info.stdout.contains("75,312"), info.stdout)
+        let converted = dir.appendingPathComponent("converted").path
+        let convert = try CLI.run(["convert", pth, "--out", converted])
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        XCTAssertTrue(convert.stdout.contains("41 tensors, 75,312 parameters"), convert.stdout)
+        let again = try CLI.run(["convert", pth, "--out", converted])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("--overwrite"), again.stderr)
+        var cls: [[Float]] = []
+        for (i, model) in [pth, converted].enumerated() {
+            let out = dir.appendingPathComponent("f\(i).safetensors").path
+            let r = try CLI.run(["extract", "--model", model, CLI.fixtureImages, "--out", out, "--size", "64"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            cls.append(try SafeTensorsFile(path: out).floats("cls"))
+        }
+        XCTAssertEqual(cls[0].count, 11 * 48)
+        XCTAssertLessThanOrEqual(zip(cls[0], cls[1]).map { abs($0 - $1) }.max() ?? 1, 1e-4)
+        let arch = try CLI.run(["info", "--model", converted, "--arch", "vits16"])
+        XCTAssertTrue(arch.stderr.contains("applies to Meta's .pth files"), arch.stderr)
+    }
+
+    /// A ConvNeXt describes itself by stages and extracts its pooled feature as `cls`.
+    func testConvNextInfoAndExtract() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = CLI.repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/models/convnext_a").path
+        let info = try CLI.run(["info", "--model", model, "--input", "64x96"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("widths 16/24/32/48, blocks 1/1/2/1"), info.stdout)
+        XCTAssertTrue(info.stdout.contains("64x96 -> 2x3 map"), info.stdout)
+        let out = dir.appendingPathComponent("f.safetensors").path
+        let r = try CLI.run(["extract", "--model", model, CLI.fixtureImages, "--out", out, "--size", "64", "--patch-tokens"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let file = try SafeTensorsFile(path: out)
+        XCTAssertEqual(file.tensors["cls"]?.shape, [11, 48])
+        XCTAssertEqual(file.tensors["patch_tokens"]?.shape, [11, 2, 2, 48])
+    }
+
     func testBadOptionsAreClearErrors() throws {
         let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", CLI.fixtureImages, "--out", "/tmp/x.safetensors", "--size", "100"])
         XCTAssertNotEqual(r.status, 0)

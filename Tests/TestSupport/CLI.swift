@@ -26,8 +26,7 @@ public enum CLI {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["CI"] = "1"
+        var env = inheritedEnvironment
         for (k, v) in environment { env[k] = v }
         process.environment = env
         if let directory { process.currentDirectoryURL = directory }
@@ -47,6 +46,17 @@ public enum CLI {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// This process's environment for a child run: CI=1, and without the variables a scheduler
+    /// sets (Slurm, Kubernetes, RANK/WORLD_SIZE), so a suite run inside a job does not shard
+    /// every extraction; tests that want them pass them explicitly.
+    public static var inheritedEnvironment: [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter { key, _ in
+            !key.hasPrefix("SLURM_") && !["JOB_COMPLETION_INDEX", "RANK", "WORLD_SIZE"].contains(key)
+        }
+        env["CI"] = "1"
+        return env
+    }
+
     public static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -64,8 +74,7 @@ extension CLI {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]
-        var full = ProcessInfo.processInfo.environment
-        full["CI"] = "1"
+        var full = inheritedEnvironment
         for (k, v) in env { full[k] = v }
         process.environment = full
         let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-out-\(UUID().uuidString)")

@@ -8,7 +8,8 @@
 //   swift run custom-head train.safetensors val.safetensors head.safetensors
 //   dinoprobe classify --head head.safetensors new-photo.jpg
 //
-// Labels come from each image's parent folder name, as in an ImageFolder.
+// Labels come from each image's parent folder name, as in an ImageFolder. TRAIN and VAL may also
+// be the folders of a sharded extract (`dinoprobe extract ... --shard I/N`), read shard by shard.
 import Foundation
 import Heads
 

@@ -66,6 +66,10 @@ ct_tensor *ct_activation(const ct_tensor *x, ct_activation_kind kind);
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b /* nullable */);
 ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, double eps);
 ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride);
+/// A 2-D convolution with zero padding and channel groups (groups = channels: depthwise).
+ct_tensor *ct_conv2d_grouped(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride, int64_t padding, int64_t groups);
+/// The mean over `dims`, which are kept as size 1 when `keepdim` is nonzero.
+ct_tensor *ct_mean(const ct_tensor *x, const int64_t *dims, int ndim, int keepdim);
 /// softmax(q k^T * scale) v over the last two dims, softmax in float32, no mask.
 ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale);
 

@@ -2,6 +2,7 @@ import Backbone
 import Foundation
 import Heads
 import Images
+import SafeTensors
 import Support
 
 extension TokenFeatures {
@@ -39,22 +40,33 @@ public enum Extraction {
         return FeatureCache.Entry(features: features, sourceIndex: sourceIndex, skipped: skipped)
     }
 
-    /// Writes a features file (see `FeaturesFile`) for `paths`: CLS and mean-patch tokens of the
-    /// last `layers` blocks, and with `patchTokens` the patch and register tokens. Returns the
-    /// rows written and the skipped inputs; nothing is written when no image could be read.
+    /// Writes a features file (see `FeaturesFile`) for `paths` as `settings` say: CLS and
+    /// mean-patch tokens of the last blocks, and optionally the patch and register tokens; rows
+    /// are streamed to disk as they come. Returns the rows written and the skipped inputs
+    /// (`skippedBefore` first); nothing is written when no image could be read.
     @discardableResult
-    public static func featuresFile(model: DINOv3Model, backboneID: String, paths: [String], preprocessing: Preprocessing,
-                                    layers: Int, patchTokens: Bool, dtype: FeatureDType, batchSize: Int, maxPixels: Int,
+    public static func featuresFile(model: DINOv3Model, backboneID: String, paths: [String], settings: ExtractionSettings,
                                     destination: String, skippedBefore: [SkippedInput] = [],
                                     reporter: Reporter = SilentReporter()) throws -> (rows: Int, skipped: [SkippedInput]) {
-        let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
-                                             lastLayers: layers, maxPixels: maxPixels)
-        let writer = try FeaturesFile.Writer(destination: destination, dim: model.config.hiddenSize, layers: layers,
-                                             registers: model.config.numRegisterTokens, patchTokens: patchTokens,
-                                             dtype: dtype == .f16 ? .f16 : .f32)
+        let extractor = try settings.extractor(model: model)
+        let writer = try settings.writer(destination, model: model)
         defer { writer.discard() }
-        var skipped = skippedBefore
         let task = reporter.task("extract", total: paths.count, unit: "images")
+        let skipped = skippedBefore + (try write(paths, extractor: extractor, into: writer, onProgress: { task.update($0) }))
+        task.finish(paths.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        guard writer.count > 0 else {
+            let reasons = skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; ")
+            throw TrainingError.badOption("none of the \(paths.count) images could be read (\(reasons)); nothing written")
+        }
+        try writer.finish(source: settings.source(model: model, backboneID: backboneID), skipped: skipped, extraMetadata: metadata(of: model))
+        return (writer.count, skipped)
+    }
+
+    /// Runs `paths` through `extractor` into `writer` (patch tokens when it takes them); returns
+    /// the skipped inputs.
+    static func write(_ paths: [String], extractor: FeatureExtractor, into writer: FeaturesFile.Writer,
+                      onProgress: (Int) -> Void) throws -> [SkippedInput] {
+        var skipped: [SkippedInput] = []
         try extractor.run(paths: paths, onBatch: { batch in
             let out = batch.output
             for (b, index) in batch.indices.enumerated() {
@@ -64,18 +76,56 @@ public enum Extraction {
                     mean += out.meanPatch(b, layer: layer)
                 }
                 try writer.append(path: paths[index], cls: cls, meanPatch: mean,
-                                  patchTokens: patchTokens ? (out.patchTokens(b), out.gridHeight, out.gridWidth) : nil,
-                                  registers: patchTokens ? out.registerTokens(b) : nil)
+                                  patchTokens: writer.patchTokens ? (out.patchTokens(b), out.gridHeight, out.gridWidth) : nil,
+                                  registers: writer.patchTokens ? out.registerTokens(b) : nil)
             }
-        }, onSkip: { skipped.append($0) }, onProgress: { task.update($0) })
-        task.finish(paths.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
-        guard writer.count > 0 else {
-            let reasons = skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; ")
-            throw TrainingError.badOption("none of the \(paths.count) images could be read (\(reasons)); nothing written")
-        }
-        try writer.finish(source: FeatureSource(backboneID: backboneID, backboneFingerprint: model.fingerprint, preprocessing: preprocessing),
-                          skipped: skipped, extraMetadata: ["model_folder": model.folder.path, "model_variant": model.variantName])
-        return (writer.count, skipped)
+        }, onSkip: { skipped.append($0) }, onProgress: onProgress)
+        return skipped
+    }
+
+    /// The metadata of every features file besides the format's own: where the model came from.
+    static func metadata(of model: DINOv3Model) -> [String: String] {
+        ["model_folder": model.folder.path, "model_variant": model.variantName]
+    }
+}
+
+/// What `extract` keeps of each image, and how it runs.
+public struct ExtractionSettings: Sendable {
+    public var preprocessing: Preprocessing
+    /// The last `blocks` blocks are kept.
+    public var blocks: Int
+    public var patchTokens: Bool
+    public var dtype: FeatureDType
+    /// Images per forward pass (which images share one is fixed by their positions, see `FeatureExtractor.run`).
+    public var batchSize: Int
+    public var maxPixels: Int
+
+    public init(preprocessing: Preprocessing, blocks: Int = 1, patchTokens: Bool = false, dtype: FeatureDType = .f32,
+                batchSize: Int = 32, maxPixels: Int = ImageDecoder.defaultMaxPixels) {
+        self.preprocessing = preprocessing
+        self.blocks = blocks
+        self.patchTokens = patchTokens
+        self.dtype = dtype
+        self.batchSize = batchSize
+        self.maxPixels = maxPixels
+    }
+
+    var storedType: SafeTensorsDType { dtype == .f16 ? .f16 : .f32 }
+
+    func extractor(model: DINOv3Model) throws -> FeatureExtractor {
+        try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize, lastLayers: blocks, maxPixels: maxPixels)
+    }
+
+    /// A writer of these features; the patch grid is known ahead for square inputs.
+    func writer(_ destination: String, model: DINOv3Model) throws -> FeaturesFile.Writer {
+        let side = preprocessing.size / model.config.patchSize
+        return try FeaturesFile.Writer(destination: destination, dim: model.config.hiddenSize, layers: blocks,
+                                       registers: model.config.numRegisterTokens, patchTokens: patchTokens, dtype: storedType,
+                                       grid: patchTokens && preprocessing.preset != .native ? (side, side) : nil)
+    }
+
+    func source(model: DINOv3Model, backboneID: String) -> FeatureSource {
+        FeatureSource(backboneID: backboneID, backboneFingerprint: model.fingerprint, preprocessing: preprocessing)
     }
 }
 

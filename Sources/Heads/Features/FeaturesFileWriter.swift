@@ -1,0 +1,191 @@
+import Foundation
+import SafeTensors
+import Support
+
+extension FeaturesFile {
+    /// Writes a features file as rows arrive, holding only the image paths in memory: each
+    /// tensor goes to its own spool file beside the destination, and the spools are copied into
+    /// the final file at the end, which appears whole or not at all.
+    public final class Writer {
+        public let destination: String
+        public let dim: Int
+        /// Blocks kept per image (the last `layers` of the backbone).
+        public let layers: Int
+        public let registers: Int
+        public let dtype: SafeTensorsDType
+        public let patchTokens: Bool
+        public private(set) var count = 0
+        /// The patch grid (height, width), once known.
+        public private(set) var grid: (Int, Int)?
+        private var paths: [String] = []
+        /// Tensor names in file order, and their spools.
+        private let names: [String]
+        private var spools: [String: Spool] = [:]
+
+        /// `dtype`: .f32 or .f16. `grid`: the patch grid when known ahead (so that a file of no
+        /// rows still has its patch_tokens shape).
+        public init(destination: String, dim: Int, layers: Int, registers: Int, patchTokens: Bool, dtype: SafeTensorsDType,
+                    grid: (Int, Int)? = nil) throws {
+            try require(dim > 0 && layers > 0 && registers >= 0, "features layout", "dim, layers and registers out of range")
+            try require(dtype == .f32 || dtype == .f16, "features dtype", "f32 or f16")
+            self.destination = destination
+            self.dim = dim
+            self.layers = layers
+            self.registers = registers
+            self.dtype = dtype
+            self.patchTokens = patchTokens
+            self.grid = grid
+            names = ["cls", "mean_patch"] + (layers > 1 ? ["layers_cls", "layers_mean_patch"] : [])
+                + (patchTokens ? ["patch_tokens", "registers"] : [])
+            do {
+                for name in names { spools[name] = Spool(try AtomicFile.begin(destination + "." + name), dtype: dtype) }
+            } catch {
+                discard()
+                throw error
+            }
+        }
+
+        private func spool(_ name: String) throws -> Spool {
+            guard let spool = spools[name] else { throw HeadError.invalidArgument(what: "features writer", detail: "it is already finished") }
+            return spool
+        }
+
+        /// Adds one image: CLS and mean-patch tokens of each kept block ([layers, dim] each,
+        /// oldest first), and, when writing them, its patch tokens [gh, gw, dim] and registers.
+        public func append<C: Collection, M: Collection>(path: String, cls c: C, meanPatch m: M,
+                                                         patchTokens: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int)? = nil,
+                                                         registers r: ArraySlice<Float>? = nil) throws where C.Element == Float, M.Element == Float {
+            try require(c.count == layers * dim && m.count == layers * dim, "image features", "expected \(layers) x \(dim) values")
+            if self.patchTokens {
+                guard let p = patchTokens, let r, r.count == registers * dim, p.values.count == p.gridHeight * p.gridWidth * dim,
+                      grid.map({ $0 == (p.gridHeight, p.gridWidth) }) ?? true else {
+                    throw HeadError.invalidArgument(what: "patch tokens", detail: "every image needs patch tokens of one grid and its registers")
+                }
+                grid = (p.gridHeight, p.gridWidth)
+                try spool("patch_tokens").write(p.values)
+                try spool("registers").write(r)
+            }
+            try spool("cls").write(c.suffix(dim))
+            try spool("mean_patch").write(m.suffix(dim))
+            if layers > 1 {
+                try spool("layers_cls").write(c)
+                try spool("layers_mean_patch").write(m)
+            }
+            paths.append(path)
+            count += 1
+        }
+
+        /// Adds every row of a features file of this layout (a shard or a checkpointed chunk),
+        /// copying its bytes as they are; returns its skipped inputs. Its tensors are checked
+        /// against this writer's layout and must hold finite values.
+        @discardableResult
+        public func appendRows(of file: SafeTensorsFile) throws -> [SkippedInput] {
+            func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: file.path, reason: reason) }
+            guard file.metadata["format"] == FeaturesFile.format else { throw fail("it was not written by `dinoprobe extract`") }
+            guard Set(file.tensors.keys) == Set(names) else {
+                throw fail("it holds the tensors \(file.tensors.keys.sorted()), not \(names.sorted())")
+            }
+            let n = file.tensors["cls"]?.shape.first ?? -1
+            if let shape = file.tensors["patch_tokens"]?.shape, shape.count == 4 { grid = grid ?? (shape[1], shape[2]) }
+            for name in names {
+                guard let info = file.tensors[name], info.dtype == dtype, info.shape == shape(of: name, rows: n) else {
+                    throw fail("its '\(name)' is \(file.tensors[name].map { "\($0.dtype.rawValue) \($0.shape)" } ?? "missing"), not \(dtype.rawValue) \(shape(of: name, rows: max(n, 0)))")
+                }
+            }
+            guard let rowPaths = FeaturesFile.decodeJSON([String].self, file.metadata["paths"]), rowPaths.count == n else {
+                throw fail("its metadata does not list one image path per row (\(n) rows)")
+            }
+            let skipped = FeaturesFile.skipped(file.metadata)
+            for name in names {
+                do { try file.checkFinite(name) } catch { throw fail("\(error)") }
+            }
+            for name in names {
+                let spool = try spool(name)
+                try file.withBytes(of: name) { try spool.write(raw: $0) }
+            }
+            paths += rowPaths
+            count += n
+            return skipped
+        }
+
+        /// The shape of tensor `name` with `rows` rows.
+        private func shape(of name: String, rows: Int) -> [Int] {
+            switch name {
+            case "layers_cls", "layers_mean_patch": return [rows, layers, dim]
+            case "patch_tokens": return [rows, grid?.0 ?? 0, grid?.1 ?? 0, dim]
+            case "registers": return [rows, registers, dim]
+            default: return [rows, dim]
+            }
+        }
+
+        /// Writes the file (whole or not at all) and removes the spools.
+        public func finish(source: FeatureSource, skipped: [SkippedInput], extraMetadata: [String: String] = [:]) throws {
+            defer { discard() }
+            if patchTokens && grid == nil { throw HeadError.invalidArgument(what: "patch tokens", detail: "a file of no rows needs its grid given") }
+            let p = source.preprocessing
+            var meta = extraMetadata
+            meta["format"] = FeaturesFile.format
+            meta["model"] = source.backboneID
+            meta["backbone_fingerprint"] = source.backboneFingerprint
+            meta["preset"] = p.preset.rawValue
+            meta["size"] = "\(p.size)"
+            meta["mean"] = p.mean.map { "\($0)" }.joined(separator: ",")
+            meta["std"] = p.std.map { "\($0)" }.joined(separator: ",")
+            meta["layers"] = "\(layers)"
+            meta["paths"] = try FeaturesFile.jsonText(paths)
+            meta["skipped"] = try FeaturesFile.jsonText(skipped.map { [$0.path, $0.reason] })
+            var writer = SafeTensorsWriter(metadata: meta)
+            for name in names {
+                let spool = try spool(name)
+                try spool.finishWriting()
+                try writer.addFile(name, dtype: dtype, shape: shape(of: name, rows: count), path: spool.output.temporaryPath)
+            }
+            try writer.write(to: destination)
+        }
+
+        /// Removes the spools (after success or failure).
+        public func discard() {
+            for spool in spools.values { spool.output.discard() }
+            spools = [:]
+        }
+    }
+
+    /// One tensor's bytes on their way to disk, buffered.
+    final class Spool {
+        let output: AtomicFile.Output
+        let dtype: SafeTensorsDType
+        private var buffer: [UInt8] = []
+
+        init(_ output: AtomicFile.Output, dtype: SafeTensorsDType) {
+            self.output = output
+            self.dtype = dtype
+        }
+
+        /// Appends values stored as the spool's dtype (f32 or f16, little-endian).
+        func write<C: Collection>(_ values: C) throws where C.Element == Float {
+            if dtype == .f16 {
+                for v in values { withUnsafeBytes(of: FloatConversion.floatToF16(v).littleEndian) { buffer.append(contentsOf: $0) } }
+            } else {
+                for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { buffer.append(contentsOf: $0) } }
+            }
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+
+        /// Appends bytes as they are.
+        func write(raw: UnsafeRawBufferPointer) throws {
+            try flush()
+            try output.write(raw)
+        }
+
+        func flush() throws {
+            guard !buffer.isEmpty else { return }
+            try buffer.withUnsafeBytes { try output.write($0) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        func finishWriting() throws {
+            try flush()
+            try output.finishWriting()
+        }
+    }
+}

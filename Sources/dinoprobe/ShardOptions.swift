@@ -1,0 +1,66 @@
+import ArgumentParser
+import Backbone
+import Datasets
+import Foundation
+import Support
+import Training
+
+/// Splitting an extraction across processes: which shard this process is, and how often it
+/// checkpoints.
+struct ShardOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "This process's shard, I/N (0-based), making --out a folder of shards; 'none' ignores the environment.",
+        discussion: "Without it, taken from (first found): SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_MIN/MAX/STEP/COUNT (split again by SLURM_PROCID inside a multi-task srun step); SLURM_PROCID/SLURM_NTASKS under srun; JOB_COMPLETION_INDEX with --shards N; RANK/WORLD_SIZE. A count of 1 from the environment means no sharding."))
+    var shard: String?
+
+    @Option(help: "The number of shards: needed with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions); checked against any other source.")
+    var shards: Int?
+
+    @Option(help: "Seconds between checkpoints of a shard (a rerun of a killed shard continues from the last one; 0: after every batch).")
+    var checkpointEvery: Double = 300
+
+    func validate() throws {
+        try Check.optionalRange(shards, 1...Shard.maxCount, "--shards")
+        try Check.finite(checkpointEvery, 0...86_400, "--checkpoint-every")
+    }
+
+    /// This process's shard, or nil when the run is not sharded.
+    func resolve() throws -> ShardEnvironment.Choice? {
+        do { return try ShardEnvironment.resolve(explicit: shard, shards: shards, environment: ProcessInfo.processInfo.environment) } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Checks, before any work, that `out` can be the shards' folder.
+    func checkFolder(_ out: String, shard: ShardEnvironment.Choice, overwrite: Bool) throws {
+        if overwrite {
+            throw ValidationError("--overwrite does not apply to shards: a finished shard is kept and a folder of other settings is refused; remove \(out) to start again")
+        }
+        if let status = try FileSystem.status(out), status.kind != .directory {
+            throw ValidationError("--out \(out) is \(status.kind.rawValue); sharded (shard \(shard.shard) from \(shard.source)), --out names a folder")
+        }
+        try AtomicFile.checkFolderWritable(out)
+    }
+
+    /// Extracts this process's shard into the folder `out` and says what it did.
+    func extract(_ choice: ShardEnvironment.Choice, into out: String, model: DINOv3Model, backboneID: String,
+                 listing: (images: [String], problems: [SkippedInput]), settings: ExtractionSettings) throws {
+        let range = choice.shard.range(items: listing.images.count, alignment: settings.batchSize)
+        Console.err("shard \(choice.shard) (from \(choice.source)): images \(range.lowerBound)..<\(range.upperBound) of \(listing.images.count)")
+        Interrupts.keep("checkpoint", "chunks of shard \(choice.shard) in \(out) (run the same command again to continue)")
+        let outcome = try ShardedExtraction.run(folder: out, shard: choice.shard, model: model, backboneID: backboneID, paths: listing.images,
+                                                listingProblems: listing.problems, settings: settings, checkpointEvery: checkpointEvery,
+                                                reporter: TerminalReporter.shared)
+        for s in outcome.skipped { Console.err("skipped \(s.path): \(s.reason)") }
+        let skipped = outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped"
+        if outcome.alreadyDone {
+            say("shard \(choice.shard) was already finished (\(outcome.path): \(outcome.rows) images\(skipped)); nothing to do")
+        } else {
+            say("wrote \(outcome.path): \(outcome.rows) images x \(model.config.hiddenSize) features\(settings.patchTokens ? " + patch tokens" : "")\(skipped)")
+        }
+        let n = choice.shard.count
+        say(outcome.finishedShards == n
+            ? "all \(n) shards of \(out) are finished: read the folder directly (e.g. train-linear --features-file \(out)) or join it with `dinoprobe merge \(out) --out FILE`"
+            : "\(outcome.finishedShards) of \(n) shards of \(out) are finished")
+    }
+}
