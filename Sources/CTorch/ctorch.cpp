@@ -194,8 +194,14 @@ ct_tensor *ct_mean(const ct_tensor *x, const int64_t *d, int ndim, int keepdim) 
 
 ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale) {
     return guarded([&] {
-        at::Tensor scores = at::matmul(q->t, k->t.transpose(-2, -1)) * scale;
-        at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(v->t.scalar_type());
+        // The scores are scaled in place and freed before the second product: one
+        // [batch, heads, T, T] buffer fewer at the peak, same arithmetic as transformers'.
+        at::Tensor probs;
+        {
+            at::Tensor scores = at::matmul(q->t, k->t.transpose(-2, -1));
+            scores.mul_(scale);
+            probs = at::softmax(scores, -1, at::kFloat).to(v->t.scalar_type());
+        }
         return at::matmul(probs, v->t);
     });
 }

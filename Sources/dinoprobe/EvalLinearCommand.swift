@@ -68,7 +68,7 @@ struct EvalLinear: ParsableCommand {
         let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
         let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
                                                     preprocessing: saved.recipe.preprocessing, layers: stored,
-                                                    batchSize: cacheOptions.extractBatchSize, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
+                                                    batchSize: cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: stored.count), maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run?.url)
         let rows = try features.labelled(saved.recipe.tokens, blocks: saved.recipe.blocks)
         let scores = try saved.head.logits(features: rows.values, count: rows.count)
@@ -183,7 +183,7 @@ struct KNN: ParsableCommand {
         let stored = FeatureCache.storedLayers(for: FeatureRecipe(tokens: .cls, blocks: 1), depth: model.config.numHiddenLayers)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                         layers: stored, batchSize: cacheOptions.batchSize(model, height: preprocessing.size), maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
         let train = try split(trainSet), val = try split(valSet)

@@ -155,11 +155,21 @@ struct CacheOptions: ParsableArguments {
     @Flag(help: "Extract features afresh and do not store them.")
     var noCache = false
 
-    @Option(help: "Images per backbone forward pass.")
-    var extractBatchSize: Int = 32
+    @Option(help: "Images per backbone forward pass (default: as many as --memory-budget allows at the input size, at most 32).")
+    var extractBatchSize: Int?
+
+    @Option(help: "MiB for the backbone's activations, which sets the default --extract-batch-size.")
+    var memoryBudget: Int = ForwardMemory.defaultBudget >> 20
 
     func validate() throws {
-        try Check.range(extractBatchSize, 1...4096, "--extract-batch-size")
+        try Check.optionalRange(extractBatchSize, 1...4096, "--extract-batch-size")
+        try Check.range(memoryBudget, 16...1_048_576, "--memory-budget")
+    }
+
+    /// Images per forward pass of `model` at `height` x `width` (square when `width` is nil),
+    /// keeping `layers` blocks: --extract-batch-size, or what the memory budget allows.
+    func batchSize(_ model: DINOv3Model, height: Int, width: Int? = nil, layers: Int = 1) -> Int {
+        extractBatchSize ?? ForwardMemory.batchSize(model, height: height, width: width ?? height, layers: layers, budget: memoryBudget << 20)
     }
 
     /// The cache folder, or nil with --no-cache.

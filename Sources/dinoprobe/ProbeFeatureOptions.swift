@@ -99,9 +99,10 @@ struct ProbeFeatureOptions: ParsableArguments {
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }
         let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
+        let batchSize = cacheOptions.batchSize(model, height: preprocessing.size, layers: stored.count)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored, batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                         layers: stored, batchSize: batchSize, maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
         var train = try split(trainSet), val = try split(valSet)
@@ -126,10 +127,10 @@ extension ProbeFeatureOptions {
         let (trainSet, _) = try dataOptions.load(reporter: TerminalReporter.shared)
         let crop = RandomResizedCrop(size: preprocessing.size)
         let start = Date()
+        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
         let augmented = try cacheOptions.cache.augmentedViews(of: trainSet, train: train, model: model, preprocessing: preprocessing, crop: crop,
-                                                              views: views, seed: seed,
-                                                              layers: FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers),
-                                                              batchSize: cacheOptions.extractBatchSize, maxPixels: imageOptions.maxPixels,
+                                                              views: views, seed: seed, layers: stored,
+                                                              batchSize: cacheOptions.batchSize(model, height: crop.size, layers: stored.count), maxPixels: imageOptions.maxPixels,
                                                               reporter: TerminalReporter.shared)
         let note = "\(views) views per training image (RandomResizedCrop \(crop.size), scale 0.08-1, ratio 3/4-4/3, bicubic, flip 0.5): \(augmented.features.count) rows, \(String(format: "%.1f", Date().timeIntervalSince(start))) s to extract or load"
         say("augmented: \(note)")

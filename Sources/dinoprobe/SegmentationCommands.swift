@@ -98,19 +98,20 @@ struct TrainSeg: ParsableCommand {
         (settings.batchSize, settings.seed) = (batchSize, seed)
         settings.iterations = iters ?? SegmentationSettings.defaultIterations(images: train.count, batchSize: batchSize)
         (settings.learningRate, settings.weightDecay, settings.warmup) = (lr, weightDecay, warmup)
+        let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
             $0.data = RunRecord.DataRecord(root: train.root, splits: [train, val].compactMap { $0 }.reduce(into: [:]) {
                 $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
             })
             $0.seeds = ["seed": seed]
-            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps,
+            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps, "extract-batch-size": extractionBatch,
                                                                   "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
         let augmented = augment > 0 ? SegmentationRun.AugmentedTraining(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
         let storeStart = Date()
         let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
-                                              batchSize: cacheOptions.extractBatchSize, cacheFolder: cacheOptions.folder,
+                                              batchSize: extractionBatch, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
         if augment > 0 {
@@ -142,7 +143,7 @@ struct TrainSeg: ParsableCommand {
         var samples: [SegmentationReport.Sample] = []
         if let val {
             let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
-                                                          batchSize: cacheOptions.extractBatchSize,
+                                                          batchSize: extractionBatch,
                                                           maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
                 if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
             }

@@ -1,0 +1,51 @@
+import Foundation
+
+/// How much memory a forward pass needs per image, and so how many images fit a budget.
+/// The figures estimate the transient tensors at the busiest point of a block (float32
+/// throughout: the softmax is computed in float32 whatever the precision), calibrated on peak
+/// RSS measured at several batch sizes (ViT-S/16 at 448: 61-70 MB more per image, estimate 71 MB).
+public enum ForwardMemory {
+    /// Images per forward pass when nothing else is said: as many as `defaultBudget` allows,
+    /// at most this many.
+    public static let defaultMaxBatch = 32
+    /// The default activation budget, 512 MiB (ViT-S/16: batch 32 at 224, 7 at 448, 5 at 512).
+    public static let defaultBudget = 512 << 20
+
+    /// Bytes of transient tensors one image needs in `model`'s forward pass at `height` x `width`,
+    /// keeping `layers` blocks' outputs.
+    public static func bytesPerImage(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1) -> Int {
+        if let convNext = model.convNextConfig { return convNextBytes(convNext, height: height, width: width) }
+        return vitBytes(model.config, height: height, width: width, layers: layers)
+    }
+
+    /// ViT: attention scores, their softmax and its workspace (3 x heads x T^2), about a dozen T x D buffers
+    /// (residual, norm, q/k/v and their rotated copies, attention output, projection), the MLP's
+    /// hidden activations (2 x T x F, 3 x T x F gated) and the kept outputs.
+    static func vitBytes(_ config: DINOv3Config, height: Int, width: Int, layers: Int) -> Int {
+        let p = max(config.patchSize, 1)
+        let tokens = 1 + config.numRegisterTokens + (height / p) * (width / p)
+        let (heads, dim, mlp) = (config.numAttentionHeads, config.hiddenSize, config.intermediateSize)
+        let floats = 3 * heads * tokens * tokens + 12 * tokens * dim + (config.useGatedMLP ? 3 : 2) * tokens * mlp
+            + (layers + 1) * tokens * dim
+        return 4 * floats
+    }
+
+    /// ConvNeXt: the first stage's block is the largest (depthwise output, norm, 4x-wide MLP and
+    /// its activation, residual: about 12 x H/4 x W/4 x C0).
+    static func convNextBytes(_ config: DINOv3ConvNextConfig, height: Int, width: Int) -> Int {
+        var (h, w, largest) = (height / 4, width / 4, 0)
+        for (i, c) in config.hiddenSizes.enumerated() {
+            if i > 0 { (h, w) = (h / 2, w / 2) }
+            largest = max(largest, 12 * h * w * c)
+        }
+        return 4 * largest
+    }
+
+    /// Images per forward pass so that their transient memory stays within `budget` bytes: at
+    /// least 1, at most `maxBatch`.
+    public static func batchSize(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1,
+                                 budget: Int = defaultBudget, maxBatch: Int = defaultMaxBatch) -> Int {
+        let perImage = max(bytesPerImage(model, height: height, width: width, layers: layers), 1)
+        return min(max(budget / perImage, 1), max(maxBatch, 1))
+    }
+}
