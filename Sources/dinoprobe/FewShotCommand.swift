@@ -9,11 +9,12 @@ import Training
 struct FewShotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fewshot",
-        abstract: "Few-shot evaluation: k images per class (several seeded draws), each scored with the linear grid and k-NN; mean and std per k.",
+        abstract: "Few-shot evaluation: k images per class (several seeded draws), each scored with the linear grid, logistic regression and k-NN; mean and std per k.",
         discussion: """
         Meta's sampling: for try t, a generator seeded with t keeps the first k of a random permutation of \
         each class (a fraction below 1 keeps that share of each class, at least one image). The linear grid \
-        chooses its rate on val, as Meta's few-shot runs do. Writes fewshot.json, report.html and run.json.
+        chooses its rate on val, as Meta's few-shot runs do; logistic regression (CLS, Meta's 45 values of C) \
+        chooses C on val likewise. Writes fewshot.json, report.html and run.json.
         """)
 
     @OptionGroup var features: ProbeFeatureOptions
@@ -32,6 +33,9 @@ struct FewShotCommand: ParsableCommand {
 
     @Option(parsing: .upToNextOption, help: "k-NN neighbour counts, comma-separated or repeated (clamped to the subset).")
     var k: [CommaList<Int>] = [CommaList(argument: "20")!]
+
+    @Flag(help: "Skip logistic regression (Meta's 45 values of C per try).")
+    var noLogreg = false
 
     @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
     var seed: UInt64 = 0
@@ -59,7 +63,7 @@ struct FewShotCommand: ParsableCommand {
         let list = shots.flattened()
         say("few-shot on \(train.count) train / \(val.count) val images, \(train.classNames.count) classes: shots \(list.map { String(format: "%g", $0) }.joined(separator: ", ")), \(tries) tries each")
         let scores = try FewShot.run(train: train, val: val, shots: list, tries: tries, tokens: tokens, settings: settings,
-                                     ks: k.flattened(), progress: { Console.err($0) })
+                                     logistic: noLogreg ? nil : LogisticRegressionSettings(), ks: k.flattened(), progress: { Console.err($0) })
         say(FewShot.table(scores))
         try MetricsReport.writeJSON(scores, to: run.path + "/fewshot.json")
         var page = HTMLReport(title: "dinoprobe fewshot: \(features.dataName)")

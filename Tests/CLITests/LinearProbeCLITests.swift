@@ -168,15 +168,23 @@ final class LinearProbeCLITests: XCTestCase {
                              "--iters", "20", "--k", "3", "--no-cache", "--out", out])
         XCTAssertEqual(r.status, 0, r.stderr)
         let scores = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/fewshot.json"))) as? [[String: Any]])
-        XCTAssertEqual(scores.map { $0["method"] as? String ?? "" }, ["linear", "knn k=3", "linear", "knn k=3"])
-        XCTAssertEqual(scores.map { $0["shots"] as? Double ?? 0 }, [1, 1, 2, 2])
+        XCTAssertEqual(scores.map { $0["method"] as? String ?? "" }, ["linear", "logreg", "knn k=3", "linear", "logreg", "knn k=3"])
+        XCTAssertEqual(scores.map { $0["shots"] as? Double ?? 0 }, [1, 1, 1, 2, 2, 2])
         for s in scores {
             let tries = s["top1"] as? [Double] ?? []
             XCTAssertEqual(tries.count, 2)
             XCTAssertEqual(s["mean"] as? Double ?? -1, tries.reduce(0, +) / 2, accuracy: 1e-12)
         }
         XCTAssertTrue(r.stdout.contains("± "), r.stdout)
+        // The table's columns line up whatever the method's name.
+        let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("linear") || $0.hasPrefix("logreg") || $0.hasPrefix("knn") }
+        XCTAssertEqual(rows.count, 6, r.stdout)
+        XCTAssertEqual(Set(rows.map { row in row.firstIndex(of: "%").map { row.distance(from: row.startIndex, to: $0) } ?? -1 }).count, 1, r.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+        let without = try CLI.run(["fewshot", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--shots", "1", "--tries", "1",
+                                   "--iters", "5", "--k", "3", "--no-cache", "--no-logreg", "--out", out + "-2"])
+        XCTAssertEqual(without.status, 0, without.stderr)
+        XCTAssertFalse(without.stdout.contains("logreg"), without.stdout)
     }
 
     func testAugmentedViewsTrainTheHeadsAndAreCached() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Images
 @testable import Heads
 import Support
 import XCTest
@@ -37,6 +38,38 @@ final class FewShotTests: XCTestCase {
             }
             XCTAssertEqual(subset, expected.sorted(), "try \(t)")
         }
+    }
+
+    /// Each try's logistic-regression score is Meta's C path on that subset's CLS features, C
+    /// chosen on val: the same number the path gives when run by hand.
+    func testLogisticRegressionScoresAreThePathOnEachSubset() throws {
+        func split(_ count: Int, seed: UInt64) throws -> FeatureSplit {
+            var random = SeededRandom(seed: seed)
+            var features = TokenFeatures(dim: 4, blocks: 1)
+            var labels: [Int] = []
+            for i in 0..<count {
+                labels.append(i % 3)
+                let centre = Float(i % 3) - 1
+                try features.append(cls: (0..<4).map { _ in centre + 0.8 * random.normal() }, meanPatch: (0..<4).map { _ in random.normal() })
+            }
+            return try FeatureSplit(features: features, labels: labels, paths: (0..<count).map { "img\($0).png" }, classNames: ["a", "b", "c"],
+                                    source: FeatureSource(backboneID: "x", backboneFingerprint: "f", preprocessing: Preprocessing()))
+        }
+        let train = try split(30, seed: 1), val = try split(15, seed: 2)
+        var settings = LinearProbeSettings()
+        (settings.epochs, settings.iterationsPerEpoch, settings.batchSize) = (1, 20, 8)
+        var logistic = LogisticRegressionSettings()
+        logistic.cValues = [1e-3, 1, 100]
+        let scores = try FewShot.run(train: train, val: val, shots: [2], tries: 2, settings: settings, logistic: logistic, ks: [3])
+        XCTAssertEqual(scores.map(\.method), ["linear", "logreg", "knn k=3"])
+        let subsets = try FewShot.subsets(labels: train.labels, shots: 2, tries: 2)
+        let trainRows = try train.labelled(.cls, blocks: 1), valRows = try val.labelled(.cls, blocks: 1)
+        for (t, subset) in subsets.enumerated() {
+            let (path, _) = try LogisticRegressionProbe.path(trainRows.rows(subset), selection: valRows, classes: 3, settings: logistic)
+            XCTAssertEqual(scores[1].top1[t], path.points[path.bestIndex].selectionAccuracy, "try \(t)")
+        }
+        XCTAssertEqual(try FewShot.run(train: train, val: val, shots: [2], tries: 1, settings: settings, logistic: nil, ks: [3]).map(\.method),
+                       ["linear", "knn k=3"])
     }
 
     func testScoresAggregateMeanAndSampleStd() {

@@ -65,19 +65,23 @@ public enum FewShot {
         }
     }
 
-    /// The linear grid (best head chosen on val, as Meta's few-shot runs do) and k-NN (each of
-    /// `ks`, clamped to the subset) on every subset of every shot count; val top-1 per try.
-    /// `progress` receives a line per finished (shots, try).
+    /// The linear grid (best head chosen on val, as Meta's few-shot runs do), logistic
+    /// regression on CLS (Meta's C grid, C chosen on val likewise; nil `logistic` skips it) and
+    /// k-NN (each of `ks`, clamped to the subset) on every subset of every shot count; val top-1
+    /// per try. `progress` receives a line per finished (shots, try).
     public static func run(train: FeatureSplit, val: FeatureSplit, shots: [Double], tries: Int, tokens: FeatureTokens = .clsAvgpool,
-                           settings: LinearProbeSettings, ks: [Int] = [20], temperature: Float = 0.07,
+                           settings: LinearProbeSettings, logistic: LogisticRegressionSettings? = LogisticRegressionSettings(),
+                           ks: [Int] = [20], temperature: Float = 0.07,
                            progress: (String) -> Void = { _ in }) throws -> [Score] {
         try train.checkMatches(val)
+        try logistic?.check()
         let trainRows = try train.labelled(tokens, blocks: 1), valRows = try val.labelled(tokens, blocks: 1)
+        let trainCLSRows = try train.labelled(.cls, blocks: 1), valCLSRows = try val.labelled(.cls, blocks: 1)
         let trainCLS = train.features.normalisedCLS(), valCLS = val.features.normalisedCLS()
         let dim = train.features.dim, classes = train.classNames.count
         var scores: [Score] = []
         for s in shots {
-            var linear: [Double] = [], knn: [[Double]] = Array(repeating: [], count: ks.count)
+            var linear: [Double] = [], logreg: [Double] = [], knn: [[Double]] = Array(repeating: [], count: ks.count)
             for (t, subset) in try subsets(labels: train.labels, shots: s, tries: tries).enumerated() {
                 let rows = trainRows.rows(subset)
                 var perTry = settings
@@ -86,6 +90,12 @@ public enum FewShot {
                 let (grid, result, _) = try LinearProbe.train(rows, selection: valRows, classes: classes, settings: perTry,
                                                                 metadata: HeadMetadata(kind: .classifier))
                 linear.append(Double(try grid.accuracies(features: valRows.values, labels: valRows.labels)[result.bestIndex]))
+                if var logistic {
+                    logistic.seed = settings.seed &+ UInt64(t)
+                    let (path, _) = try LogisticRegressionProbe.path(trainCLSRows.rows(subset), selection: valCLSRows, classes: classes,
+                                                                     settings: logistic)
+                    logreg.append(path.points[path.bestIndex].selectionAccuracy)
+                }
                 var cls = [Float](); cls.reserveCapacity(subset.count * dim)
                 for i in subset { cls += trainCLS[(i * dim)..<((i + 1) * dim)] }
                 let classifier = try KNNClassifier(trainFeatures: cls, trainLabels: subset.map { train.labels[$0] }, dim: dim,
@@ -93,9 +103,11 @@ public enum FewShot {
                 for (i, r) in try classifier.evaluate(queries: valCLS, labels: val.labels, classNames: train.classNames).enumerated() {
                     knn[i].append(r.metrics.top1)
                 }
-                progress(String(format: "%g shots, try %d/%d: linear %.2f%%", s, t + 1, tries, 100 * (linear.last ?? 0)))
+                progress(String(format: "%g shots, try %d/%d: linear %.2f%%", s, t + 1, tries, 100 * (linear.last ?? 0))
+                         + (logreg.last.map { String(format: ", logreg %.2f%%", 100 * $0) } ?? ""))
             }
             scores.append(Score(method: "linear", shots: s, top1: linear))
+            if logistic != nil { scores.append(Score(method: "logreg", shots: s, top1: logreg)) }
             for (i, k) in ks.enumerated() { scores.append(Score(method: "knn k=\(k)", shots: s, top1: knn[i])) }
         }
         return scores
@@ -105,7 +117,8 @@ public enum FewShot {
     public static func table(_ scores: [Score]) -> String {
         var lines = ["method          shots   tries     top-1 (mean ± std)"]
         for s in scores {
-            lines.append(String(format: "%-14@ %6g %7d   %7.2f%% ± %.2f", s.method, s.shots, s.top1.count, 100 * s.mean, 100 * s.std))
+            let method = s.method.count < 14 ? s.method + String(repeating: " ", count: 14 - s.method.count) : s.method
+            lines.append(method + String(format: " %6g %7d   %7.2f%% ± %.2f", s.shots, s.top1.count, 100 * s.mean, 100 * s.std))
         }
         return lines.joined(separator: "\n")
     }
