@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""The reference side of scripts/bench: Hugging Face transformers' DINOv3ViTModel forward at
-224x224 on the same checkpoint, same thread count, inference mode, warm-up excluded, median of
-repeats. Prints JSON."""
+"""The reference side of scripts/bench: Hugging Face transformers' forward (DINOv3ViTModel or
+DINOv3ConvNextModel, whichever the checkpoint's config names) at 224x224 on the same checkpoint,
+same thread count, inference mode, warm-up excluded, median of repeats. Prints JSON."""
 import argparse
 import json
 import statistics
 import time
 
 import torch
-from transformers import DINOv3ViTModel
+from transformers import AutoModel
 
 
 def main():
@@ -19,8 +19,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model = DINOv3ViTModel.from_pretrained(args.model, dtype=torch.float32).eval()
-    result = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+    model = AutoModel.from_pretrained(args.model, dtype=torch.float32).eval()
+    result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "model": type(model).__name__,
               "attn_implementation": model.config._attn_implementation, "forward_images_per_s": {}}
     for b in [int(x) for x in args.batch_sizes.split(",")]:
         x = torch.randn(b, 3, 224, 224)
