@@ -45,11 +45,7 @@ struct Extract: ParsableCommand {
     @Option(name: .customLong("layers"), help: .hidden)
     var deprecatedLayers: Int?
 
-    @Option(help: "Images per backbone forward pass (default: as many as --memory-budget allows at the input size, at most 32).")
-    var extractBatchSize: Int?
-
-    @Option(help: "MiB for the backbone's activations, which sets the default --extract-batch-size.")
-    var memoryBudget: Int = ForwardMemory.defaultBudget >> 20
+    @OptionGroup var batching: ExtractionBatchOptions
 
     @Option(name: .customLong("batch-size"), help: .hidden)
     var deprecatedBatchSize: Int?
@@ -61,14 +57,13 @@ struct Extract: ParsableCommand {
 
     func validate() throws {
         try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, "--blocks")
-        try Check.range(extractBatchSize ?? deprecatedBatchSize ?? 32, 1...4096, "--extract-batch-size")
-        try Check.range(memoryBudget, 16...1_048_576, "--memory-budget")
+        try Check.optionalRange(deprecatedBatchSize, 1...4096, "--batch-size")
         guard !inputs.isEmpty || !deprecatedImages.isEmpty else { throw ValidationError("name at least one image file or folder") }
     }
 
     func run() throws {
         let blocks = self.blocks ?? deprecated(deprecatedLayers, old: "--layers N", new: "--blocks N") ?? 1
-        let explicitBatch = extractBatchSize ?? deprecated(deprecatedBatchSize, old: "extract --batch-size", new: "--extract-batch-size")
+        let oldBatch = deprecated(deprecatedBatchSize, old: "extract --batch-size", new: "--extract-batch-size")
         let inputs = self.inputs + (deprecated(deprecatedImages.isEmpty ? nil : deprecatedImages, old: "--images", new: "the images as arguments") ?? [])
         let shard = try sharding.resolve()
         // The output first: a bad destination must not cost an extraction.
@@ -87,8 +82,7 @@ struct Extract: ParsableCommand {
             throw ValidationError("--patch-tokens needs one input size for all images: use --preset hf or eval (native keeps each image's aspect ratio, so grids differ)")
         }
         let model = try modelOptions.load()
-        let batchSize = explicitBatch ?? ForwardMemory.batchSize(model, height: preprocessing.size, width: preprocessing.size, layers: blocks,
-                                                                 budget: memoryBudget << 20)
+        let batchSize = batching.batchSize(model, height: preprocessing.size, layers: blocks, given: batching.extractBatchSize ?? oldBatch)
         let settings = ExtractionSettings(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, dtype: dtype,
                                           batchSize: batchSize, maxPixels: imageOptions.maxPixels)
         if let shard {

@@ -147,14 +147,8 @@ struct ImageOptions: ParsableArguments {
     }
 }
 
-/// Where features are cached, and how many images go through the backbone at once.
-struct CacheOptions: ParsableArguments {
-    @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
-    var cacheDir: String?
-
-    @Flag(help: "Extract features afresh and do not store them.")
-    var noCache = false
-
+/// How many images go through the backbone at once: given, or what a memory budget allows.
+struct ExtractionBatchOptions: ParsableArguments {
     @Option(help: "Images per backbone forward pass (default: as many as --memory-budget allows at the input size, at most 32).")
     var extractBatchSize: Int?
 
@@ -167,9 +161,26 @@ struct CacheOptions: ParsableArguments {
     }
 
     /// Images per forward pass of `model` at `height` x `width` (square when `width` is nil),
-    /// keeping `layers` blocks: --extract-batch-size, or what the memory budget allows.
+    /// keeping `layers` blocks: `given` (else --extract-batch-size), or what the budget allows.
+    func batchSize(_ model: DINOv3Model, height: Int, width: Int? = nil, layers: Int = 1, given: Int? = nil) -> Int {
+        given ?? extractBatchSize
+            ?? ForwardMemory.batchSize(model, height: height, width: width ?? height, layers: layers, budget: memoryBudget << 20)
+    }
+}
+
+/// Where features are cached, and how many images go through the backbone at once.
+struct CacheOptions: ParsableArguments {
+    @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
+    var cacheDir: String?
+
+    @Flag(help: "Extract features afresh and do not store them.")
+    var noCache = false
+
+    @OptionGroup var batching: ExtractionBatchOptions
+
+    /// See `ExtractionBatchOptions.batchSize`.
     func batchSize(_ model: DINOv3Model, height: Int, width: Int? = nil, layers: Int = 1) -> Int {
-        extractBatchSize ?? ForwardMemory.batchSize(model, height: height, width: width ?? height, layers: layers, budget: memoryBudget << 20)
+        batching.batchSize(model, height: height, width: width, layers: layers)
     }
 
     /// The cache folder, or nil with --no-cache.
