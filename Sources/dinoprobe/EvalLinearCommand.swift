@@ -163,6 +163,8 @@ struct KNN: ParsableCommand {
     @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).")
     var out: String?
 
+    @OptionGroup var sharding: ShardChoiceOptions
+
     func validate() throws {
         guard !k.flattened().isEmpty else { throw ValidationError("--k needs at least one value") }
         for value in k.flattened() { try Check.range(value, 1...10_000_000, "--k") }
@@ -171,6 +173,15 @@ struct KNN: ParsableCommand {
 
     func run() throws {
         let preprocessing = try imageOptions.preprocessing()
+        let stored = { (model: DINOv3Model) in FeatureCache.storedLayers(for: FeatureRecipe(tokens: .cls, blocks: 1), depth: model.config.numHiddenLayers) }
+        if try sharding.resolve() != nil {
+            let model = try modelOptions.load()
+            let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+            _ = try sharding.extractCacheParts(of: [trainSet, valSet], cache: cacheOptions.cache, model: model, preprocessing: preprocessing,
+                                               layers: stored(model), batchSize: cacheOptions.batchSize(model, height: preprocessing.size),
+                                               maxPixels: imageOptions.maxPixels)
+            return
+        }
         let run = try out.map { try RunFolder($0, prefix: "knn", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         let model = try modelOptions.load()
@@ -180,10 +191,9 @@ struct KNN: ParsableCommand {
             $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }
-        let stored = FeatureCache.storedLayers(for: FeatureRecipe(tokens: .cls, blocks: 1), depth: model.config.numHiddenLayers)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored, batchSize: cacheOptions.batchSize(model, height: preprocessing.size), maxPixels: imageOptions.maxPixels,
+                                         layers: stored(model), batchSize: cacheOptions.batchSize(model, height: preprocessing.size), maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
         let train = try split(trainSet), val = try split(valSet)

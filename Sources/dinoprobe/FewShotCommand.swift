@@ -53,6 +53,7 @@ struct FewShotCommand: ParsableCommand {
     }
 
     func run() throws {
+        if try features.extractShardIfAsked() { return }
         let run = try RunFolder(out, prefix: "fewshot", overwrite: true, guarding: nil, command: self)
         defer { run.close() }
         let tokens = features.tokens ?? .clsAvgpool

@@ -34,6 +34,8 @@ struct ProbeFeatureOptions: ParsableArguments {
     @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
     var layers: [CommaList<Int>] = []
 
+    @OptionGroup var sharding: ShardChoiceOptions
+
     func validate() throws {
         try Check.range(blocks ?? 1, 1...1024, "--blocks")
         try LayerChoice.validate(layers.flattened(), blocks: blocks)
@@ -66,6 +68,21 @@ struct ProbeFeatureOptions: ParsableArguments {
             run.close()
             throw error
         }
+    }
+
+    /// With a shard (`--shard I/N` or the scheduler's), extracts only this process's part of the
+    /// cached train and val features, before any run folder exists, and returns true.
+    func extractShardIfAsked() throws -> Bool {
+        guard try sharding.resolve() != nil else { return false }
+        guard featuresFile == nil else { throw ValidationError("--shard extracts features from --data; features files need no extraction") }
+        let preprocessing = try imageOptions.preprocessing()
+        let model = try modelOptions.load()
+        let recipe = try LayerChoice(layers: layers.flattened(), blocks: blocks).recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
+        return try sharding.extractCacheParts(of: [trainSet, valSet], cache: cacheOptions.cache, model: model, preprocessing: preprocessing,
+                                              layers: stored, batchSize: cacheOptions.batchSize(model, height: preprocessing.size, layers: stored.count),
+                                              maxPixels: imageOptions.maxPixels)
     }
 
     /// A short name of the data for titles: the data set's folder name, or the features file's.

@@ -2,26 +2,22 @@ import ArgumentParser
 import Backbone
 import Datasets
 import Foundation
+import Images
 import Support
 import Training
 
-/// Splitting an extraction across processes: which shard this process is, and how often it
-/// checkpoints.
-struct ShardOptions: ParsableArguments {
+/// Which shard of a job this process is: given, or from the scheduler's environment.
+struct ShardChoiceOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "This process's shard, I/N (0-based), making --out a folder of shards; 'none' ignores the environment.",
+        "This process's shard, I/N (0-based); 'none' ignores the environment.",
         discussion: "Without it, taken from (first found): SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_MIN/MAX/STEP/COUNT (split again by SLURM_PROCID inside a multi-task srun step); SLURM_PROCID/SLURM_NTASKS under srun; JOB_COMPLETION_INDEX with --shards N; RANK/WORLD_SIZE. A count of 1 from the environment means no sharding."))
     var shard: String?
 
     @Option(help: "The number of shards: needed with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's completions); checked against any other source.")
     var shards: Int?
 
-    @Option(help: "Seconds between checkpoints of a shard (a rerun of a killed shard continues from the last one; 0: after every batch).")
-    var checkpointEvery: Double = 300
-
     func validate() throws {
         try Check.optionalRange(shards, 1...Shard.maxCount, "--shards")
-        try Check.finite(checkpointEvery, 0...86_400, "--checkpoint-every")
     }
 
     /// This process's shard, or nil when the run is not sharded.
@@ -30,6 +26,22 @@ struct ShardOptions: ParsableArguments {
             throw ValidationError(error.description)
         }
     }
+}
+
+/// Splitting an extraction across processes: which shard this process is (making --out a folder
+/// of shards), and how often it checkpoints.
+struct ShardOptions: ParsableArguments {
+    @OptionGroup var choice: ShardChoiceOptions
+
+    @Option(help: "Seconds between checkpoints of a shard (a rerun of a killed shard continues from the last one; 0: after every batch).")
+    var checkpointEvery: Double = 300
+
+    func validate() throws {
+        try Check.finite(checkpointEvery, 0...86_400, "--checkpoint-every")
+    }
+
+    /// This process's shard, or nil when the run is not sharded.
+    func resolve() throws -> ShardEnvironment.Choice? { try choice.resolve() }
 
     /// Checks, before any work, that `out` can be the shards' folder.
     func checkFolder(_ out: String, shard: ShardEnvironment.Choice, overwrite: Bool) throws {
@@ -62,5 +74,25 @@ struct ShardOptions: ParsableArguments {
         say(outcome.finishedShards == n
             ? "all \(n) shards of \(out) are finished: read the folder directly (e.g. train-linear --features-file \(out)) or join it with `dinoprobe merge \(out) --out FILE`"
             : "\(outcome.finishedShards) of \(n) shards of \(out) are finished")
+    }
+}
+
+extension ShardChoiceOptions {
+    /// With a shard chosen, extracts this process's part of the cached features of `splits` (one
+    /// data set each) and says what it did; returns false when the run is not sharded. The last
+    /// part is joined by the run without a shard (which also extracts any part still missing).
+    func extractCacheParts(of splits: [ClassificationDataset], cache: FeatureCache, model: DINOv3Model, preprocessing: Preprocessing,
+                           layers: [Int], batchSize: Int, maxPixels: Int) throws -> Bool {
+        guard let choice = try resolve() else { return false }
+        guard cache.folder != nil else { throw ValidationError("--shard builds the feature cache in parts: drop --no-cache") }
+        for dataset in splits {
+            let outcome = try cache.buildShard(of: dataset, shard: choice.shard, model: model, preprocessing: preprocessing, layers: layers,
+                                               batchSize: batchSize, maxPixels: maxPixels, reporter: TerminalReporter.shared)
+            for s in outcome.skipped { Console.err("skipped \(s.path): \(s.reason)") }
+            say("shard \(choice.shard) (from \(choice.source)) of \(dataset.split.rawValue): images \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(dataset.count): "
+                + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
+        }
+        say("this shard's features are cached in \(cache.folder ?? ""); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
+        return true
     }
 }

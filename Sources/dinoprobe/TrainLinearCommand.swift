@@ -62,6 +62,7 @@ struct TrainLinear: ParsableCommand {
     }
 
     func run() throws {
+        if try features.extractShardIfAsked() { return }
         let start = try features.start(prefix: "linear", command: self, defaultTokens: .clsAvgpool, seed: seed, runOptions: runOptions)
         defer { start.run.close() }
         let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)

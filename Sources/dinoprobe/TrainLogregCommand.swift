@@ -48,6 +48,7 @@ struct TrainLogreg: ParsableCommand {
     }
 
     func run() throws {
+        if try features.extractShardIfAsked() { return }
         let start = try features.start(prefix: "logreg", command: self, defaultTokens: .cls, seed: seed, runOptions: runOptions)
         defer { start.run.close() }
         let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)

@@ -187,6 +187,51 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertFalse(without.stdout.contains("logreg"), without.stdout)
     }
 
+    /// train-linear, train-logreg, fewshot and knn under a scheduler: each shard caches its part of
+    /// the features and stops; the run without a shard joins them and trains as one process would.
+    func testShardedCachingThenOneRunEqualsASingleProcess() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeClassificationFolder(root: data, classes: 2, perClass: 12, valPerClass: 4, size: 32, seed: 6)
+        let cache = dir.appendingPathComponent("cache").path
+        func linear(_ extra: [String], env: [String: String] = [:], out: String = "run") throws -> CLI.Result {
+            try CLI.run(["train-linear", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--epochs", "1", "--iters-per-epoch", "20",
+                         "--extract-batch-size", "4", "--overwrite", "--out", dir.appendingPathComponent(out).path] + extra, environment: env)
+        }
+        // A Slurm array of 3 (task ids 5..7): each task extracts a third and stops without a run folder.
+        for task in 5...7 {
+            let r = try linear(["--cache-dir", cache], env: ["SLURM_ARRAY_TASK_ID": "\(task)", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_MAX": "7"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("shard \(task - 5)/3 (from SLURM_ARRAY_TASK_ID) of train"), r.stdout)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run").path))
+        }
+        let joined = try linear(["--cache-dir", cache])
+        XCTAssertEqual(joined.status, 0, joined.stderr)
+        XCTAssertTrue(joined.stderr.contains("extract train: 24 of 24 images already extracted in parts"), "every image came from the shards: \(joined.stderr)")
+        let single = try linear(["--no-cache"], out: "single")
+        XCTAssertEqual(single.status, 0, single.stderr)
+        func losses(_ run: String) throws -> [Double] {
+            let grid = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(run + "/grid.json"))) as? [String: Any]
+            return try XCTUnwrap((grid?["grid"] as? [String: Any])?["finalLosses"] as? [Double])
+        }
+        XCTAssertEqual(try losses("run"), try losses("single"), "the joined features train exactly as one process's")
+        // knn and train-logreg shard the same way; --no-cache has nowhere to put the parts.
+        let other = dir.appendingPathComponent("cache2").path
+        for i in 0..<2 {
+            let r = try CLI.run(["knn", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--extract-batch-size", "4", "--cache-dir", other,
+                                 "--shard", "\(i)/2"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let knn = try CLI.run(["knn", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--extract-batch-size", "4", "--cache-dir", other])
+        XCTAssertEqual(knn.status, 0, knn.stderr)
+        XCTAssertTrue(knn.stderr.contains("extract train: 24 of 24 images already extracted in parts"), knn.stderr)
+        let refused = try CLI.run(["train-logreg", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--no-cache", "--shard", "0/2",
+                                   "--out", dir.appendingPathComponent("x").path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--no-cache"), refused.stderr)
+    }
+
     func testAugmentedViewsTrainTheHeadsAndAreCached() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -28,15 +28,22 @@ public enum Extraction {
                               batchSize: Int, maxPixels: Int, name: String, reporter: Reporter) throws -> FeatureCache.Entry {
         let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
                                              layers: layers, maxPixels: maxPixels)
-        var features = TokenFeatures(dim: model.config.hiddenSize, blocks: layers.count)
+        let task = reporter.task(name, total: paths.count, unit: "images")
+        let entry = try tokens(paths: paths, extractor: extractor, dim: model.config.hiddenSize, blocks: layers.count) { task.update($0) }
+        task.finish(paths.count, note: entry.skipped.isEmpty ? "" : "\(entry.skipped.count) skipped")
+        return entry
+    }
+
+    /// The same with a given extractor; `onProgress` receives the images done.
+    static func tokens(paths: [String], extractor: FeatureExtractor, dim: Int, blocks: Int,
+                       onProgress: (Int) -> Void) throws -> FeatureCache.Entry {
+        var features = TokenFeatures(dim: dim, blocks: blocks)
         var sourceIndex: [Int] = []
         var skipped: [SkippedInput] = []
-        let task = reporter.task(name, total: paths.count, unit: "images")
         try extractor.run(paths: paths, onBatch: { batch in
             try features.append(batch)
             sourceIndex += batch.indices
-        }, onSkip: { skipped.append($0) }, onProgress: { task.update($0) })
-        task.finish(paths.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        }, onSkip: { skipped.append($0) }, onProgress: onProgress)
         return FeatureCache.Entry(features: features, sourceIndex: sourceIndex, skipped: skipped)
     }
 

@@ -24,7 +24,7 @@ public struct FeatureCache: Sendable {
     /// Token features of every image of `dataset` (from the cache, or extracted and stored),
     /// with labels, paths and provenance. Unreadable images are skipped and listed.
     public func split(of dataset: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing,
-                      layers: [Int], batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                      layers: [Int], batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels, checkpointEvery: Double = 300,
                       reporter: Reporter = SilentReporter()) throws -> FeatureSplit {
         let name = dataset.split.rawValue
         let paths = dataset.paths
@@ -42,11 +42,19 @@ public struct FeatureCache: Sendable {
                 reporter.note("\(name): cache entry \(file) is unusable (\(error)); removed it, extracting again")
             }
         }
-        if entry == nil {
-            let extracted = try Extraction.tokens(model: model, paths: paths, preprocessing: preprocessing, layers: layers,
-                                                  batchSize: batchSize, maxPixels: maxPixels, name: "extract \(name)", reporter: reporter)
-            if let file { try Self.write(extracted, inputs: paths.count, fingerprint: model.fingerprint, to: file) }
-            entry = extracted
+        if entry == nil, let file, let folder {
+            // In parts (see FeatureCacheParts): parts left by a killed run or by shards are reused.
+            try FileSystem.createDirectories(folder)
+            _ = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing, layers: layers,
+                              batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery, name: "extract \(name)",
+                              reporter: reporter)
+            guard let joined = try joinParts(file: file, inputs: paths.count, model: model, layers: layers) else {
+                throw TrainingError.badFeaturesFile(path: file, reason: "its parts were removed while this run joined them")
+            }
+            entry = joined
+        } else if entry == nil {
+            entry = try Extraction.tokens(model: model, paths: paths, preprocessing: preprocessing, layers: layers,
+                                          batchSize: batchSize, maxPixels: maxPixels, name: "extract \(name)", reporter: reporter)
         }
         guard let entry else { throw TrainingError.badOption("no features") }
         let labels = dataset.labels
@@ -67,12 +75,13 @@ public struct FeatureCache: Sendable {
 
     static let format = "dinoprobe-feature-cache-v1"
 
-    static func write(_ entry: Entry, inputs: Int, fingerprint: String, viewsPerInput: Int = 1, to path: String) throws {
+    static func write(_ entry: Entry, inputs: Int, fingerprint: String, viewsPerInput: Int = 1, extraMetadata: [String: String] = [:],
+                      to path: String) throws {
         let skipped = try JSONEncoder().encode(entry.skipped.map { [String($0.index ?? -1), $0.path, $0.reason] })
-        var writer = SafeTensorsWriter(metadata: [
+        var writer = SafeTensorsWriter(metadata: extraMetadata.merging([
             "format": format, "backbone_fingerprint": fingerprint, "inputs": "\(inputs)", "views": "\(viewsPerInput)",
             "skipped": String(decoding: skipped, as: UTF8.self),
-        ])
+        ]) { _, fixed in fixed })
         let f = entry.features
         try writer.add("cls", floats: f.cls, shape: [f.count, f.blocks, f.dim])
         try writer.add("mean_patch", floats: f.meanPatch, shape: [f.count, f.blocks, f.dim])

@@ -1,0 +1,154 @@
+import Backbone
+import Datasets
+import Foundation
+import Heads
+import Images
+import SafeTensors
+import Support
+
+/// A cache entry is built in parts: each part holds the features of a range of the input list
+/// (`NAME-KEY.part-START-END.safetensors`, starts on whole batches, so every image meets the same
+/// batch as in one pass). Parts are written whole, one chunk of about `checkpointEvery` seconds at
+/// a time, so a killed extraction continues after its last part; processes given other shards
+/// (`--shard I/N`) write the parts of their ranges into the same folder, and the first run that
+/// finds the list covered joins the parts into the entry and removes them.
+extension FeatureCache {
+    /// What one shard of an entry's extraction did.
+    public struct PartsOutcome: Sendable {
+        /// The input positions this process was responsible for.
+        public var range: Range<Int>
+        /// Images extracted now, and images found in parts already written.
+        public var extracted: Int
+        public var reused: Int
+        public var skipped: [SkippedInput]
+    }
+
+    /// Extracts the parts of `dataset`'s entry that `shard` covers and are not written yet.
+    public func buildShard(of dataset: ClassificationDataset, shard: Shard, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
+                           batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels, checkpointEvery: Double = 300,
+                           reporter: Reporter = SilentReporter()) throws -> PartsOutcome {
+        guard let folder else { throw TrainingError.badOption("a sharded extraction writes into the feature cache: drop --no-cache") }
+        let paths = dataset.paths
+        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
+        let file = "\(folder)/\(dataset.split.rawValue)-\(key).safetensors"
+        let range = shard.range(items: paths.count, alignment: batchSize)
+        if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: []) }
+        try FileSystem.createDirectories(folder)
+        return try fillParts(file: file, paths: paths, range: range, model: model, preprocessing: preprocessing, layers: layers,
+                             batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
+                             name: "extract \(dataset.split.rawValue) (shard \(shard))", reporter: reporter)
+    }
+
+    /// Extracts, chunk by chunk, the positions of `range` that no valid part covers yet.
+    func fillParts(file: String, paths: [String], range: Range<Int>, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
+                   batchSize: Int, maxPixels: Int, checkpointEvery: Double, name: String, reporter: Reporter) throws -> PartsOutcome {
+        let tiling = Self.tiling(validParts(of: file, inputs: paths.count, model: model, layers: layers), over: range)
+        var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [])
+        if outcome.reused > 0 { reporter.note("\(name): \(outcome.reused) of \(range.count) images already extracted in parts of \(file)") }
+        let missing = range.count - outcome.reused
+        guard missing > 0 else { return outcome }
+        let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize, layers: layers, maxPixels: maxPixels)
+        let task = reporter.task(name, total: missing, unit: "images")
+        for gap in tiling.gaps {
+            var cursor = gap.lowerBound, batchesPerChunk = 1
+            while cursor < gap.upperBound {
+                let chunk = cursor..<min(gap.upperBound, cursor + batchesPerChunk * batchSize)
+                let started = Date()
+                // A part's rows and skipped inputs are numbered within the part.
+                let done = outcome.extracted
+                let entry = try Extraction.tokens(paths: Array(paths[chunk]), extractor: extractor, dim: model.config.hiddenSize,
+                                                  blocks: layers.count) { task.update(done + $0) }
+                try Self.write(entry, inputs: chunk.count, fingerprint: model.fingerprint, extraMetadata: Self.partMetadata(chunk, of: paths.count),
+                               to: Self.partPath(file, chunk))
+                outcome.extracted += chunk.count
+                outcome.skipped += entry.skipped.map { SkippedInput(index: $0.index.map { $0 + chunk.lowerBound }, path: $0.path, reason: $0.reason) }
+                let perBatch = max(Date().timeIntervalSince(started), 1e-6) / Double(batchesPerChunk)
+                batchesPerChunk = max(1, Int(min(1e6, checkpointEvery / perBatch)))
+                cursor = chunk.upperBound
+            }
+        }
+        task.finish(missing, note: outcome.skipped.isEmpty ? "" : "\(outcome.skipped.count) skipped")
+        return outcome
+    }
+
+    /// The entry joined from parts covering every input, or nil while some are missing. Writes
+    /// the entry and removes the parts.
+    func joinParts(file: String, inputs: Int, model: DINOv3Model, layers: [Int]) throws -> Entry? {
+        let tiling = Self.tiling(validParts(of: file, inputs: inputs, model: model, layers: layers), over: 0..<inputs)
+        guard tiling.gaps.isEmpty else { return nil }
+        var features = TokenFeatures(dim: model.config.hiddenSize, blocks: layers.count)
+        var sourceIndex: [Int] = [], skipped: [SkippedInput] = []
+        for part in tiling.used {
+            let entry = try Self.read(SafeTensorsFile(path: Self.partPath(file, part)), inputs: part.count, fingerprint: model.fingerprint,
+                                      dim: model.config.hiddenSize, blocks: layers.count)
+            let (f, width) = (entry.features, entry.features.blocks * entry.features.dim)
+            for row in 0..<f.count {
+                try features.append(cls: f.cls[(row * width)..<((row + 1) * width)], meanPatch: f.meanPatch[(row * width)..<((row + 1) * width)])
+            }
+            sourceIndex += entry.sourceIndex.map { $0 + part.lowerBound }
+            skipped += entry.skipped.map { SkippedInput(index: $0.index.map { $0 + part.lowerBound }, path: $0.path, reason: $0.reason) }
+        }
+        let entry = Entry(features: features, sourceIndex: sourceIndex, skipped: skipped)
+        try Self.write(entry, inputs: inputs, fingerprint: model.fingerprint, to: file)
+        for part in Self.partRanges(of: file) { try? FileSystem.removeFile(Self.partPath(file, part)) }
+        return entry
+    }
+
+    /// The parts of `file` that read back as what they claim (a damaged one is removed).
+    func validParts(of file: String, inputs: Int, model: DINOv3Model, layers: [Int]) -> [Range<Int>] {
+        Self.partRanges(of: file).filter { part in
+            guard part.upperBound <= inputs else { return false }
+            let path = Self.partPath(file, part)
+            do {
+                let stored = try SafeTensorsFile(path: path)
+                guard stored.metadata["part"] == Self.partMetadata(part, of: inputs)["part"] else {
+                    throw TrainingError.badFeaturesFile(path: path, reason: "its range does not match its name")
+                }
+                _ = try Self.read(stored, inputs: part.count, fingerprint: model.fingerprint, dim: model.config.hiddenSize, blocks: layers.count)
+                return true
+            } catch {
+                try? FileSystem.removeFile(path)
+                return false
+            }
+        }
+    }
+
+    static func partMetadata(_ range: Range<Int>, of inputs: Int) -> [String: String] {
+        ["part": "\(range.lowerBound)-\(range.upperBound) of \(inputs)"]
+    }
+
+    static func partPath(_ file: String, _ range: Range<Int>) -> String {
+        String(file.dropLast(".safetensors".count)) + String(format: ".part-%010ld-%010ld.safetensors", range.lowerBound, range.upperBound)
+    }
+
+    /// The ranges named by the part files of `file` (names that do not parse are ignored).
+    static func partRanges(of file: String) -> [Range<Int>] {
+        let folder = (file as NSString).deletingLastPathComponent, stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let prefix = stem + ".part-"
+        return ((try? FileSystem.list(folder)) ?? []).compactMap { name in
+            guard name.hasPrefix(prefix), name.hasSuffix(".safetensors") else { return nil }
+            let fields = name.dropFirst(prefix.count).dropLast(".safetensors".count).split(separator: "-")
+            guard fields.count == 2, let lo = Int(fields[0]), let hi = Int(fields[1]), lo < hi,
+                  partPath(file, lo..<hi).hasSuffix(name) else { return nil }
+            return lo..<hi
+        }
+    }
+
+    /// Parts chosen to cover `range` from its start (at each position the longest part starting
+    /// there), and the positions left uncovered, each gap ending where the next part starts.
+    static func tiling(_ parts: [Range<Int>], over range: Range<Int>) -> (used: [Range<Int>], gaps: [Range<Int>]) {
+        var used: [Range<Int>] = [], gaps: [Range<Int>] = []
+        var cursor = range.lowerBound
+        while cursor < range.upperBound {
+            if let part = parts.filter({ $0.lowerBound == cursor && $0.upperBound <= range.upperBound }).max(by: { $0.upperBound < $1.upperBound }) {
+                used.append(part)
+                cursor = part.upperBound
+            } else {
+                let next = parts.map(\.lowerBound).filter { $0 > cursor && $0 < range.upperBound }.min() ?? range.upperBound
+                gaps.append(cursor..<next)
+                cursor = next
+            }
+        }
+        return (used, gaps)
+    }
+}
