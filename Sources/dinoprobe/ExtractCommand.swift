@@ -57,7 +57,7 @@ struct Extract: ParsableCommand {
 
     func validate() throws {
         try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, "--blocks")
-        try Check.optionalRange(deprecatedBatchSize, 1...4096, "--batch-size")
+        try Check.optionalRange(deprecatedBatchSize, 1...4096, "--extract-batch-size")
         guard !inputs.isEmpty || !deprecatedImages.isEmpty else { throw ValidationError("name at least one image file or folder") }
     }
 
