@@ -6,8 +6,12 @@ Tests/BackboneTests/Fixtures. Not run by CI; rerun by hand:
     PY=$(bash scripts/reference-python) && $PY scripts/make_convnext_fixtures.py
 
 Each case stores its pixel input (F16 values, so both sides read identical numbers),
-`last_hidden_state` ([pooled, stage-4 map] after the final norm) and `pooler_output`.
+`last_hidden_state` ([pooled, stage-4 map] after the final norm), `pooler_output` and the stage
+maps: `hidden_states` with output_hidden_states=True holds the input itself then each stage's raw
+NCHW output; `stage_<i>` is hidden_states[i + 1] flattened, every `stage_step`-th value (1: all;
+larger cases are sampled to keep the files small), with the full shapes in `stage_shapes`.
 """
+import json
 import os
 import shutil
 import sys
@@ -31,24 +35,31 @@ def make_model(name, seed, dtype=torch.float32, **cfg):
     return loaded.eval()
 
 
-def run_case(case, model, height, width, batch=1, seed=0):
+def run_case(case, model, height, width, batch=1, seed=0, stage_step=1):
     g = torch.Generator().manual_seed(2000 + seed)
     pixels = torch.randn(batch, 3, height, width, generator=g).to(torch.float16)
     with torch.inference_mode():
-        out = model(pixel_values=pixels.float())
+        out = model(pixel_values=pixels.float(), output_hidden_states=True)
+        stages = out.hidden_states[1:]
+        assert len(out.hidden_states) == 5 and torch.equal(out.hidden_states[0], pixels.float())
+        normed = model.layer_norm(stages[-1].flatten(2).transpose(1, 2))
+        assert torch.allclose(out.last_hidden_state[:, 1:], normed, atol=1e-6)
     tensors = {"pixel_values": pixels.contiguous(), "last_hidden_state": out.last_hidden_state.clone(),
                "pooler_output": out.pooler_output.clone()}
+    for i, stage in enumerate(stages):
+        tensors[f"stage_{i}"] = stage.flatten()[::stage_step].clone()
     save_file(tensors, os.path.join(ROOT, "cases", case + ".safetensors"),
-              metadata={"model": model.name_or_path.split("/")[-1], "height": str(height), "width": str(width)})
-    print(f"{case}: tokens {tuple(out.last_hidden_state.shape)}")
+              metadata={"model": model.name_or_path.split("/")[-1], "height": str(height), "width": str(width),
+                        "stage_step": str(stage_step), "stage_shapes": json.dumps([list(s.shape) for s in stages])})
+    print(f"{case}: tokens {tuple(out.last_hidden_state.shape)}, stages {[tuple(s.shape) for s in stages]} every {stage_step}")
 
 
 def main():
     a = make_model("convnext_a", 21, hidden_sizes=[16, 24, 32, 48], depths=[1, 1, 2, 1])
     run_case("convnext_a_64", a, 64, 64)
-    run_case("convnext_a_96x160_b2", a, 96, 160, batch=2, seed=1)
+    run_case("convnext_a_96x160_b2", a, 96, 160, batch=2, seed=1, stage_step=11)
     b = make_model("convnext_b_bf16", 22, dtype=torch.bfloat16, hidden_sizes=[8, 16, 32, 64], depths=[2, 1, 1, 2])
-    run_case("convnext_b_bf16_128", b, 128, 128, seed=2)
+    run_case("convnext_b_bf16_128", b, 128, 128, seed=2, stage_step=11)
 
 
 if __name__ == "__main__":

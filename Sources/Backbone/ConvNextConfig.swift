@@ -25,6 +25,19 @@ public struct DINOv3ConvNextConfig: Codable, Sendable, Equatable {
     /// Output stride: a 4x4 stem and three 2x2 downsamplings.
     public static let stride = 32
 
+    /// Stages: every DINOv3 ConvNeXt has four, at strides 4, 8, 16 and 32.
+    public static let stageCount = 4
+
+    /// Stage `stage`'s map for an input of `height` x `width` pixels (multiples of 32):
+    /// [channels, height / s, width / s] at stride s = 4 x 2^stage.
+    public func stageShape(_ stage: Int, height: Int, width: Int) throws -> [Int] {
+        guard hiddenSizes.indices.contains(stage) else {
+            throw BackboneError.badInput("stage \(stage) was asked for; a ConvNeXt has stages 0 to \(hiddenSizes.count - 1)")
+        }
+        let stride = 4 << stage
+        return [hiddenSizes[stage], height / stride, width / stride]
+    }
+
     /// Decodes and validates config.json bytes (a field missing from the file takes its default;
     /// unknown fields are ignored); `path` names them in messages.
     static func decode(_ data: Data, path: String) throws -> DINOv3ConvNextConfig {

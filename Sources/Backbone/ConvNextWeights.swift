@@ -63,13 +63,16 @@ struct ConvNextNetwork {
     let config: DINOv3ConvNextConfig
     let weights: ConvNextWeights<Tensor>
 
-    func forward(_ pixels: Tensor) throws -> Tensor {
+    /// The output, and the raw NCHW outputs of the stages `stages` (ascending; `transformers`'
+    /// `hidden_states[i + 1]`: a stage's last block, before the final norm).
+    func forward(_ pixels: Tensor, stages wanted: [Int] = []) throws -> (output: Tensor, stages: [Tensor]) {
         let eps = config.layerNormEps
         /// LayerNorm over channels of an NCHW map.
         func channelsFirstNorm(_ x: Tensor, _ p: ConvNextWeights<Tensor>.Pair) throws -> Tensor {
             try x.permute([0, 2, 3, 1]).layerNorm(p.weight, p.bias, eps: eps).permute([0, 3, 1, 2])
         }
         var x = pixels
+        var kept: [Tensor] = []
         for (i, stage) in weights.stages.enumerated() {
             if i == 0 {
                 x = try channelsFirstNorm(x.conv2d(stage.conv.weight, stage.conv.bias, stride: 4), stage.norm)
@@ -84,11 +87,13 @@ struct ConvNextNetwork {
                     .linear(block.down.weight, block.down.bias) * block.gamma
                 x = try x + y.permute([0, 3, 1, 2])
             }
+            if wanted.contains(i) { kept.append(x) }
         }
         let shape = x.shape
         let (b, c, n) = (shape[0], shape[1], shape[2] * shape[3])
         let pooled = try x.mean([2, 3]).reshape([b, 1, c])
         let patches = try x.reshape([b, c, n]).permute([0, 2, 1])
-        return try Tensor.cat([pooled, patches], dim: 1).layerNorm(weights.norm.weight, weights.norm.bias, eps: eps)
+        let output = try Tensor.cat([pooled, patches], dim: 1).layerNorm(weights.norm.weight, weights.norm.bias, eps: eps)
+        return (output, kept)
     }
 }

@@ -17,6 +17,8 @@ public struct BackboneOutput: Sendable {
     /// Normed outputs of the requested blocks (all after the final norm, as Meta's
     /// `get_intermediate_layers(norm=True)`), in block order. Each has the shape of `lastHiddenState`.
     public let layers: [[Float]]
+    /// A ConvNeXt's raw stage maps that were asked for (see `StageMap`), in stage order; empty otherwise.
+    public internal(set) var stages: [StageMap] = []
 
     /// Tokens per image.
     public var tokens: Int { 1 + registers + gridHeight * gridWidth }
@@ -185,8 +187,9 @@ public final class DINOv3Model: @unchecked Sendable {
     }
 
     /// Runs the backbone and returns, besides the final normed tokens, the normed outputs of the
-    /// blocks `layers` (0-based indices, ascending, each below the depth).
-    public func forward(pixels: [Float], batch: Int, height: Int, width: Int, layers: [Int]) throws -> BackboneOutput {
+    /// blocks `layers` (0-based indices, ascending, each below the depth) and, of a ConvNeXt, the
+    /// raw maps of the stages `stages` (see `checkStages`).
+    public func forward(pixels: [Float], batch: Int, height: Int, width: Int, layers: [Int], stages: [Int] = []) throws -> BackboneOutput {
         let p = config.patchSize
         guard batch > 0, height > 0, width > 0, height % p == 0, width % p == 0 else {
             throw BackboneError.badInput("input of \(height)x\(width) pixels: both sides must be positive multiples of the patch size \(p)")
@@ -195,15 +198,21 @@ public final class DINOv3Model: @unchecked Sendable {
             throw BackboneError.badInput("pixel buffer holds \(pixels.count) values, expected \(batch)x3x\(height)x\(width)")
         }
         try Self.checkLayers(layers, depth: config.numHiddenLayers)
+        try checkStages(stages)
         var input = try Tensor(pixels, shape: [batch, 3, height, width])
         if device != .cpu || precision != .f32 { input = try input.to(device, dtype: precision.ct) }
-        let (output, last) = try forward(input, layers: layers)
+        let (output, last, maps) = try forward(input, layers: layers, stages: stages)
         let gh = height / p, gw = width / p
         let values = try output.map { try $0.floats() }
         let lastValues: [Float]
         if layers.last == config.numHiddenLayers - 1, let final = values.last { lastValues = final } else { lastValues = try last.floats() }
-        return BackboneOutput(batch: batch, gridHeight: gh, gridWidth: gw, registers: config.numRegisterTokens,
-                              dim: config.hiddenSize, lastHiddenState: lastValues, layers: values)
+        var result = BackboneOutput(batch: batch, gridHeight: gh, gridWidth: gw, registers: config.numRegisterTokens,
+                                    dim: config.hiddenSize, lastHiddenState: lastValues, layers: values)
+        result.stages = try zip(stages, maps).map { stage, map in
+            let s = map.shape
+            return StageMap(stage: stage, batch: s[0], channels: s[1], height: s[2], width: s[3], values: try map.floats())
+        }
+        return result
     }
 
     /// Throws unless `layers` is a non-empty ascending list of block indices below `depth`.
@@ -213,15 +222,16 @@ public final class DINOv3Model: @unchecked Sendable {
         }
     }
 
-    /// The forward pass on a tensor; returns the normed outputs of blocks `layers` and the
-    /// normed output of the last block (a ConvNeXt has one: its output).
-    func forward(_ pixels: Tensor, layers: [Int]) throws -> (layers: [Tensor], last: Tensor) {
+    /// The forward pass on a tensor; returns the normed outputs of blocks `layers`, the normed
+    /// output of the last block (a ConvNeXt has one: its output) and a ConvNeXt's raw maps of
+    /// the stages `stages` (NCHW; a ViT has none).
+    func forward(_ pixels: Tensor, layers: [Int], stages: [Int] = []) throws -> (layers: [Tensor], last: Tensor, stages: [Tensor]) {
         let weights: DINOv3Weights<Tensor>
         switch body {
         case let .vit(vit): weights = vit
         case let .convNext(network):
-            let output = try network.forward(pixels)
-            return ([output], output)
+            let (output, maps) = try network.forward(pixels, stages: stages)
+            return ([output], output, maps)
         }
         let c = config
         let shape = pixels.shape
@@ -244,8 +254,8 @@ public final class DINOv3Model: @unchecked Sendable {
                 outputs.append(try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps))
             }
         }
-        if wanted.contains(c.numHiddenLayers - 1), let final = outputs.last { return (outputs, final) }
-        return (outputs, try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps))
+        if wanted.contains(c.numHiddenLayers - 1), let final = outputs.last { return (outputs, final, []) }
+        return (outputs, try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps), [])
     }
 
     /// One pre-norm transformer block with layer scale.

@@ -1,7 +1,6 @@
 import Foundation
 import Images
 import Support
-import Images
 
 /// One batch of images run through the backbone.
 public struct ExtractedBatch: Sendable {
@@ -24,25 +23,29 @@ public final class FeatureExtractor: @unchecked Sendable {
     public let batchSize: Int
     /// The blocks whose normed outputs each batch returns (0-based, ascending).
     public let layers: [Int]
+    /// A ConvNeXt's stages whose raw maps each batch returns (ascending; empty: none).
+    public let stages: [Int]
     public let maxPixels: Int
     /// Also run each image mirrored left-right (an augmentation for dense training).
     public let flipped: Bool
 
-    /// An extractor returning the last `lastLayers` blocks.
+    /// An extractor returning the last `lastLayers` blocks (and the maps of a ConvNeXt's `stages`).
     public convenience init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, lastLayers: Int = 1,
-                            maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
+                            stages: [Int] = [], maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
         guard (1...model.config.numHiddenLayers).contains(lastLayers) else {
             throw BackboneError.badInput("the last \(lastLayers) blocks were asked for, but the model has \(model.config.numHiddenLayers)")
         }
         try self.init(model: model, preprocessing: preprocessing, batchSize: batchSize, layers: model.lastBlocks(lastLayers),
-                      maxPixels: maxPixels, flipped: flipped)
+                      stages: stages, maxPixels: maxPixels, flipped: flipped)
     }
 
-    /// An extractor returning the blocks `layers` (0-based, ascending).
-    public init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, layers: [Int],
+    /// An extractor returning the blocks `layers` (0-based, ascending) and the maps of a
+    /// ConvNeXt's `stages` (see `DINOv3Model.checkStages`).
+    public init(model: DINOv3Model, preprocessing: Preprocessing, batchSize: Int = 32, layers: [Int], stages: [Int] = [],
                 maxPixels: Int = ImageDecoder.defaultMaxPixels, flipped: Bool = false) throws {
         guard batchSize > 0 else { throw BackboneError.badInput("the batch size must be at least 1") }
         try DINOv3Model.checkLayers(layers, depth: model.config.numHiddenLayers)
+        try model.checkStages(stages)
         var p = preprocessing
         p.patchSize = model.config.patchSize
         try p.validate()
@@ -50,6 +53,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         self.preprocessing = p
         self.batchSize = batchSize
         self.layers = layers
+        self.stages = stages
         self.maxPixels = maxPixels
         self.flipped = flipped
     }
@@ -138,7 +142,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         var pixels: [Float] = []
         pixels.reserveCapacity(items.count * first.pixels.count)
         for p in items { pixels += p.pixels }
-        return try model.forward(pixels: pixels, batch: items.count, height: first.height, width: first.width, layers: layers)
+        return try model.forward(pixels: pixels, batch: items.count, height: first.height, width: first.width, layers: layers, stages: stages)
     }
 }
 

@@ -12,9 +12,13 @@ public enum ForwardMemory {
     public static let defaultBudget = 512 << 20
 
     /// Bytes of transient tensors one image needs in `model`'s forward pass at `height` x `width`,
-    /// keeping `layers` blocks' outputs.
-    public static func bytesPerImage(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1) -> Int {
-        if let convNext = model.convNextConfig { return convNextBytes(convNext, height: height, width: width) }
+    /// keeping `layers` blocks' outputs (and a ConvNeXt's `stages` maps).
+    public static func bytesPerImage(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1, stages: [Int] = []) -> Int {
+        if let convNext = model.convNextConfig {
+            // Each kept map twice: the tensor and its float32 copy.
+            let kept = stages.compactMap { try? convNext.stageShape($0, height: height, width: width) }.reduce(0) { $0 + $1.reduce(1, *) }
+            return convNextBytes(convNext, height: height, width: width) + 8 * kept
+        }
         return vitBytes(model.config, height: height, width: width, layers: layers)
     }
 
@@ -43,9 +47,9 @@ public enum ForwardMemory {
 
     /// Images per forward pass so that their transient memory stays within `budget` bytes: at
     /// least 1, at most `maxBatch`.
-    public static func batchSize(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1,
+    public static func batchSize(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1, stages: [Int] = [],
                                  budget: Int = defaultBudget, maxBatch: Int = defaultMaxBatch) -> Int {
-        let perImage = max(bytesPerImage(model, height: height, width: width, layers: layers), 1)
+        let perImage = max(bytesPerImage(model, height: height, width: width, layers: layers, stages: stages), 1)
         return min(max(budget / perImage, 1), max(maxBatch, 1))
     }
 }

@@ -11,8 +11,10 @@ struct Extract: ParsableCommand {
         discussion: """
         Tensors written: cls [N, D] (pooler_output), mean_patch [N, D]; with --blocks L > 1 also \
         layers_cls and layers_mean_patch [N, L, D] (oldest block first, after the final norm); with \
-        --patch-tokens, patch_tokens [N, h, w, D] and registers [N, R, D]. Metadata: the image paths \
-        (in row order), skipped files, model, weights fingerprint and preprocessing settings.
+        --patch-tokens, patch_tokens [N, h, w, D] and registers [N, R, D]; of a ConvNeXt with \
+        --stages, stage_<i> [N, C_i, H_i, W_i] (each stage's raw map, before the final norm, as \
+        transformers' hidden_states[i + 1]). Metadata: the image paths (in row order), skipped \
+        files, model, weights fingerprint and preprocessing settings.
 
         Sharded (--shard I/N, or from the environment: a Slurm array, an srun step, a Kubernetes \
         Indexed Job with --shards N, or RANK/WORLD_SIZE): --out is a folder holding manifest.json \
@@ -39,6 +41,9 @@ struct Extract: ParsableCommand {
     @Flag(help: "Also write patch tokens [N, h, w, D] and register tokens [N, R, D].")
     var patchTokens = false
 
+    @Option(help: "A ConvNeXt's stages (0-3, ascending, comma-separated, e.g. 0,1,2,3) whose raw maps to keep as stage_<i> [N, C_i, H_i, W_i].")
+    var stages: String?
+
     @Option(help: "Also keep the normed outputs of the last N blocks (layers_cls, layers_mean_patch).")
     var blocks: Int?
 
@@ -58,6 +63,7 @@ struct Extract: ParsableCommand {
     func validate() throws {
         try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, "--blocks")
         try Check.optionalRange(deprecatedBatchSize, 1...4096, "--extract-batch-size")
+        _ = try stageList()
         guard !inputs.isEmpty || !deprecatedImages.isEmpty else { throw ValidationError("name at least one image file or folder") }
     }
 
@@ -78,12 +84,16 @@ struct Extract: ParsableCommand {
         let listing = try ImageFiles.expand(inputs)
         guard !listing.images.isEmpty else { throw ValidationError("no image files found in \(inputs.joined(separator: ", "))") }
         let preprocessing = try imageOptions.preprocessing()
-        if patchTokens && preprocessing.preset == .native {
-            throw ValidationError("--patch-tokens needs one input size for all images: use --preset hf or eval (native keeps each image's aspect ratio, so grids differ)")
+        let stages = try stageList()
+        for (flag, asked) in [("--patch-tokens", patchTokens), ("--stages", !stages.isEmpty)] where asked && preprocessing.preset == .native {
+            throw ValidationError("\(flag) needs one input size for all images: use --preset hf or eval (native keeps each image's aspect ratio, so grids differ)")
         }
         let model = try modelOptions.load()
-        let batchSize = batching.batchSize(model, height: preprocessing.size, layers: blocks, given: batching.extractBatchSize ?? oldBatch)
-        let settings = ExtractionSettings(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, dtype: dtype,
+        if !stages.isEmpty && model.convNextConfig == nil {
+            throw ValidationError("--stages applies to ConvNeXt models; \(model.variantName) is a ViT (for its blocks, see --blocks)")
+        }
+        let batchSize = batching.batchSize(model, height: preprocessing.size, layers: blocks, stages: stages, given: batching.extractBatchSize ?? oldBatch)
+        let settings = ExtractionSettings(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, stages: stages, dtype: dtype,
                                           batchSize: batchSize, maxPixels: imageOptions.maxPixels)
         if let shard {
             return try sharding.extract(shard, into: out, model: model, backboneID: modelOptions.displayID, listing: listing, settings: settings)
@@ -91,6 +101,18 @@ struct Extract: ParsableCommand {
         let (rows, skipped) = try Extraction.featuresFile(model: model, backboneID: modelOptions.displayID, paths: listing.images, settings: settings,
                                                            destination: out, skippedBefore: listing.problems, reporter: TerminalReporter.shared)
         for s in skipped { Console.err("skipped \(s.path): \(s.reason)") }
-        say("wrote \(out): \(rows) images x \(model.config.hiddenSize) features\(patchTokens ? " + patch tokens" : "")\(skipped.isEmpty ? "" : ", \(skipped.count) skipped")")
+        say("wrote \(out): \(rows) images x \(model.config.hiddenSize) features\(settings.extras)\(skipped.isEmpty ? "" : ", \(skipped.count) skipped")")
+    }
+
+    /// --stages as a list (empty when not given).
+    func stageList() throws -> [Int] {
+        try stages.map { try Check.ascendingIntegers($0, 0...(DINOv3ConvNextConfig.stageCount - 1), "--stages") } ?? []
+    }
+}
+
+extension ExtractionSettings {
+    /// What a features file holds besides CLS and mean-patch tokens, for messages.
+    var extras: String {
+        (patchTokens ? " + patch tokens" : "") + (stages.isEmpty ? "" : " + stage maps \(stages.map(String.init).joined(separator: ","))")
     }
 }

@@ -161,10 +161,11 @@ struct ExtractionBatchOptions: ParsableArguments {
     }
 
     /// Images per forward pass of `model` at `height` x `width` (square when `width` is nil),
-    /// keeping `layers` blocks: `given` (else --extract-batch-size), or what the budget allows.
-    func batchSize(_ model: DINOv3Model, height: Int, width: Int? = nil, layers: Int = 1, given: Int? = nil) -> Int {
+    /// keeping `layers` blocks (and a ConvNeXt's `stages` maps): `given` (else --extract-batch-size),
+    /// or what the budget allows.
+    func batchSize(_ model: DINOv3Model, height: Int, width: Int? = nil, layers: Int = 1, stages: [Int] = [], given: Int? = nil) -> Int {
         given ?? extractBatchSize
-            ?? ForwardMemory.batchSize(model, height: height, width: width ?? height, layers: layers, budget: memoryBudget << 20)
+            ?? ForwardMemory.batchSize(model, height: height, width: width ?? height, layers: layers, stages: stages, budget: memoryBudget << 20)
     }
 }
 

@@ -68,7 +68,7 @@ struct ShardOptions: ParsableArguments {
         if outcome.alreadyDone {
             say("shard \(choice.shard) was already finished (\(outcome.path): \(outcome.rows) images\(skipped)); nothing to do")
         } else {
-            say("wrote \(outcome.path): \(outcome.rows) images x \(model.config.hiddenSize) features\(settings.patchTokens ? " + patch tokens" : "")\(skipped)")
+            say("wrote \(outcome.path): \(outcome.rows) images x \(model.config.hiddenSize) features\(settings.extras)\(skipped)")
         }
         let n = choice.shard.count
         say(outcome.finishedShards == n

@@ -49,4 +49,13 @@ enum Check {
         for v in values { try self.range(v, range, flag) }
         return values
     }
+
+    /// Distinct integers in ascending order from a comma-separated list, each in `range`.
+    static func ascendingIntegers(_ text: String, _ range: ClosedRange<Int>, _ flag: String) throws -> [Int] {
+        let values = try integers(text, range, flag)
+        guard zip(values, values.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw ValidationError("\(flag) is '\(text)'; list each value once, in ascending order (e.g. \(Array(range.prefix(3)).map(String.init).joined(separator: ",")))")
+        }
+        return values
+    }
 }

@@ -45,6 +45,34 @@ final class OwnFilesTests: HostileTestCase {
         }
     }
 
+    /// Stage maps (`extract --stages`) are checked against the rows and the `stages` metadata; a
+    /// tensor of no known name is left alone.
+    func testStageTensorsAreCheckedAndUnknownTensorsIgnored() throws {
+        let m = featuresMetadata.merging(["layers": "1"]) { $1 }
+        let ok: [(String, [Float], [Int])] = [("cls", [Float](repeating: 1, count: 12), [3, 4]), ("mean_patch", [Float](repeating: 1, count: 12), [3, 4])]
+        func stage(_ name: String, _ shape: [Int]) -> (String, [Float], [Int]) { (name, [Float](repeating: 0.5, count: shape.reduce(1, *)), shape) }
+        XCTAssertEqual(try FeaturesFile.read(path: writeFile("unknown", m, ok + [("extra", [1, 2], [2]), stage("stage_x", [1])])).labels, [0, 1, 0])
+        let staged = try writeFile("staged", m.merging(["stages": "0,2"]) { $1 }, ok + [stage("stage_0", [3, 2, 4, 4]), stage("stage_2", [3, 5, 1, 1])])
+        XCTAssertEqual(try FeaturesFile.read(path: staged).labels, [0, 1, 0])
+        let like = try FeaturesFile.Writer(destination: temp + "/like", like: SafeTensorsFile(path: staged))
+        XCTAssertEqual(like.stages.map(\.index), [0, 2])
+        XCTAssertEqual(like.stages.map(\.shape), [[2, 4, 4], [5, 1, 1]])
+        like.discard()
+        let one = m.merging(["stages": "0"]) { $1 }
+        let cases: [(String, [String: String], [(String, [Float], [Int])], String)] = [
+            ("flat", one, ok + [stage("stage_0", [3, 8])], "stage_0 is F32 [3, 8], not a float [3, channels, height, width]"),
+            ("rows", one, ok + [stage("stage_0", [2, 2, 2, 2])], "stage_0 is F32 [2, 2, 2, 2]"),
+            ("empty", one, ok + [stage("stage_0", [3, 0, 2, 2])], "stage_0 is F32 [3, 0, 2, 2]"),
+            ("unlisted", m, ok + [stage("stage_1", [3, 1, 1, 1])], "'stages' metadata"),
+            ("listed", m.merging(["stages": "0,1"]) { $1 }, ok + [stage("stage_0", [3, 1, 1, 1])], "does not list its stage tensors"),
+        ]
+        for (name, metadata, tensors, fragment) in cases {
+            let path = try writeFile(name, metadata, tensors)
+            assertRefused(try FeaturesFile.read(path: path), [fragment])
+            assertRefused(try FeaturesFile.Writer(destination: temp + "/out-" + name, like: SafeTensorsFile(path: path)), [fragment])
+        }
+    }
+
     func testBadHeadsAreRefused() throws {
         let meta = HeadMetadata(kind: .classifier, classNames: ["a", "b"]).safetensorsMetadata
         assertRefused(try LinearClassifier.load(from: writeFile("nan-head", meta, [("weight", [1, .nan, 3, 4], [2, 2]), ("bias", [0, 0], [2])])),

@@ -6,7 +6,8 @@ import Support
 /// The features file that `dinoprobe extract` writes (safetensors, readable with Python's
 /// `safetensors` as is): `cls` and `mean_patch` [N, D] (the last block), with more blocks
 /// `layers_cls` and `layers_mean_patch` [N, L, D] (oldest first), optionally `patch_tokens`
-/// [N, h, w, D] and `registers` [N, R, D], and optionally `labels` [N] with `class_names`.
+/// [N, h, w, D] and `registers` [N, R, D], optionally a ConvNeXt's raw stage maps `stage_<i>`
+/// [N, C_i, H_i, W_i] (listed by the `stages` metadata), and optionally `labels` [N] with `class_names`.
 /// Metadata: the image paths in row order, the skipped files, the backbone and its weights
 /// fingerprint, and the preprocessing. This is the one reader and the one writer of the format.
 public enum FeaturesFile {
@@ -43,6 +44,8 @@ public enum FeaturesFile {
         var cls: [Float]
         var meanPatch: [Float]
         var paths: [String]
+        /// The stage maps the file holds besides (checked, not read).
+        var stages: [StageLayout]
         var skipped: [SkippedInput]
         var source: FeatureSource
         var count: Int { paths.count }
@@ -76,6 +79,7 @@ public enum FeaturesFile {
             if let registers = file.tensors["registers"], !(registers.shape.count == 3 && registers.shape[0] == n && registers.shape[2] == d) {
                 throw fail("registers has shape \(registers.shape), not [\(n), R, \(d)]")
             }
+            stages = try FeaturesFile.stageLayouts(of: file, rows: n)
             guard let paths = decodeJSON([String].self, file.metadata["paths"]), paths.count == n else {
                 throw fail("its metadata does not list one image path per row (\(n) rows)")
             }

@@ -14,6 +14,8 @@ extension FeaturesFile {
         public let registers: Int
         public let dtype: SafeTensorsDType
         public let patchTokens: Bool
+        /// The ConvNeXt stage maps kept per image, ascending.
+        public let stages: [StageLayout]
         public private(set) var count = 0
         /// The patch grid (height, width), once known.
         public private(set) var grid: (Int, Int)?
@@ -23,11 +25,12 @@ extension FeaturesFile {
         private var spools: [String: Spool] = [:]
 
         /// `dtype`: .f32 or .f16. `grid`: the patch grid when known ahead (so that a file of no
-        /// rows still has its patch_tokens shape).
+        /// rows still has its patch_tokens shape). `stages`: stage maps to keep, ascending.
         public init(destination: String, dim: Int, layers: Int, registers: Int, patchTokens: Bool, dtype: SafeTensorsDType,
-                    grid: (Int, Int)? = nil) throws {
+                    grid: (Int, Int)? = nil, stages: [StageLayout] = []) throws {
             try require(dim > 0 && layers > 0 && registers >= 0, "features layout", "dim, layers and registers out of range")
             try require(dtype == .f32 || dtype == .f16, "features dtype", "f32 or f16")
+            try require(zip(stages, stages.dropFirst()).allSatisfy { $0.index < $1.index }, "stages", "stage indices must be ascending and distinct")
             self.destination = destination
             self.dim = dim
             self.layers = layers
@@ -35,8 +38,9 @@ extension FeaturesFile {
             self.dtype = dtype
             self.patchTokens = patchTokens
             self.grid = grid
+            self.stages = stages
             names = ["cls", "mean_patch"] + (layers > 1 ? ["layers_cls", "layers_mean_patch"] : [])
-                + (patchTokens ? ["patch_tokens", "registers"] : [])
+                + (patchTokens ? ["patch_tokens", "registers"] : []) + stages.map(\.tensorName)
             do {
                 for name in names { spools[name] = Spool(try AtomicFile.begin(destination + "." + name), dtype: dtype) }
             } catch {
@@ -51,11 +55,15 @@ extension FeaturesFile {
         }
 
         /// Adds one image: CLS and mean-patch tokens of each kept block ([layers, dim] each,
-        /// oldest first), and, when writing them, its patch tokens [gh, gw, dim] and registers.
+        /// oldest first), and, when writing them, its patch tokens [gh, gw, dim] and registers,
+        /// and its maps of the kept stages ([channels, height, width] each, in stage order).
         public func append<C: Collection, M: Collection>(path: String, cls c: C, meanPatch m: M,
                                                          patchTokens: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int)? = nil,
-                                                         registers r: ArraySlice<Float>? = nil) throws where C.Element == Float, M.Element == Float {
+                                                         registers r: ArraySlice<Float>? = nil,
+                                                         stageMaps: [ArraySlice<Float>] = []) throws where C.Element == Float, M.Element == Float {
             try require(c.count == layers * dim && m.count == layers * dim, "image features", "expected \(layers) x \(dim) values")
+            try require(stageMaps.count == stages.count && zip(stageMaps, stages).allSatisfy { $0.count == $1.size }, "stage maps",
+                        "expected \(stages.map(\.shape)) per image, got \(stageMaps.map(\.count)) values")
             if self.patchTokens {
                 guard let p = patchTokens, let r, r.count == registers * dim, p.values.count == p.gridHeight * p.gridWidth * dim,
                       grid.map({ $0 == (p.gridHeight, p.gridWidth) }) ?? true else {
@@ -65,6 +73,7 @@ extension FeaturesFile {
                 try spool("patch_tokens").write(p.values)
                 try spool("registers").write(r)
             }
+            for (map, stage) in zip(stageMaps, stages) { try spool(stage.tensorName).write(map) }
             try spool("cls").write(c.suffix(dim))
             try spool("mean_patch").write(m.suffix(dim))
             if layers > 1 {
@@ -114,7 +123,9 @@ extension FeaturesFile {
             case "layers_cls", "layers_mean_patch": return [rows, layers, dim]
             case "patch_tokens": return [rows, grid?.0 ?? 0, grid?.1 ?? 0, dim]
             case "registers": return [rows, registers, dim]
-            default: return [rows, dim]
+            default:
+                if let stage = stages.first(where: { $0.tensorName == name }) { return [rows] + stage.shape }
+                return [rows, dim]
             }
         }
 
@@ -132,6 +143,7 @@ extension FeaturesFile {
             meta["mean"] = p.mean.map { "\($0)" }.joined(separator: ",")
             meta["std"] = p.std.map { "\($0)" }.joined(separator: ",")
             meta["layers"] = "\(layers)"
+            if !stages.isEmpty { meta["stages"] = stages.map { "\($0.index)" }.joined(separator: ",") }
             meta["paths"] = try FeaturesFile.jsonText(paths)
             meta["skipped"] = try FeaturesFile.jsonText(skipped.map { [$0.path, $0.reason] })
             var writer = SafeTensorsWriter(metadata: meta)

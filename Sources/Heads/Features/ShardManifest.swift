@@ -26,13 +26,14 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         public var backboneFingerprint: String
         /// Precision and device the backbone ran in.
         public var compute: String
-        /// Preprocessing, blocks, patch tokens and dtype, as one line.
+        /// Preprocessing, blocks, patch tokens, dtype and stages, as one line.
         public var recipe: String
         /// The decompression-bomb guard (it decides which images are skipped).
         public var maxPixels: Int
 
         public init(shards: Int, paths: [String], batchSize: Int, backboneID: String, backboneFingerprint: String,
-                    compute: String, preprocessing: Preprocessing, blocks: Int, patchTokens: Bool, dtype: SafeTensorsDType, maxPixels: Int) {
+                    compute: String, preprocessing: Preprocessing, blocks: Int, patchTokens: Bool, dtype: SafeTensorsDType, maxPixels: Int,
+                    stages: [Int] = []) {
             self.shards = shards
             images = paths.count
             listingFingerprint = Self.fingerprint(of: paths)
@@ -40,14 +41,15 @@ public struct ShardManifest: Codable, Sendable, Equatable {
             self.backboneID = backboneID
             self.backboneFingerprint = backboneFingerprint
             self.compute = compute
-            recipe = Self.recipe(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, dtype: dtype)
+            recipe = Self.recipe(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, dtype: dtype, stages: stages)
             self.maxPixels = maxPixels
         }
 
-        /// The recipe line of features made this way.
-        static func recipe(preprocessing p: Preprocessing, blocks: Int, patchTokens: Bool, dtype: SafeTensorsDType) -> String {
+        /// The recipe line of features made this way (stages only when kept, so older folders still match).
+        static func recipe(preprocessing p: Preprocessing, blocks: Int, patchTokens: Bool, dtype: SafeTensorsDType, stages: [Int]) -> String {
             "\(p.preset.rawValue) size=\(p.size) mean=\(p.mean.map { "\($0)" }.joined(separator: ",")) std=\(p.std.map { "\($0)" }.joined(separator: ",")) "
                 + "blocks=\(blocks) patch_tokens=\(patchTokens) dtype=\(dtype.rawValue)"
+                + (stages.isEmpty ? "" : " stages=\(stages.map(String.init).joined(separator: ","))")
         }
 
         /// A fingerprint of a listing: its length and every path, in order.
@@ -175,7 +177,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     }
 
     /// Throws unless `file` is (part of) `shard` of this manifest covering `range`: its stamp,
-    /// backbone, preprocessing, blocks, dtype and patch tokens agree, and it has no more rows
+    /// backbone, preprocessing, blocks, dtype, patch tokens and stages agree, and it has no more rows
     /// than `range` has images.
     public func check(_ file: SafeTensorsFile, shard: Shard, range: Range<Int>) throws {
         func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: file.path, reason: reason) }
@@ -189,7 +191,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         let p = try FeaturesFile.preprocessing(m, fail: fail)
         let rows = file.tensors["cls"]?.shape.first ?? -1
         let recipe = Identity.recipe(preprocessing: p, blocks: Int(m["layers"] ?? "") ?? -1, patchTokens: file.tensors["patch_tokens"] != nil,
-                                     dtype: file.tensors["cls"]?.dtype ?? .u8)
+                                     dtype: file.tensors["cls"]?.dtype ?? .u8, stages: FeaturesFile.stageIndices(of: file))
         guard m["backbone_fingerprint"] == identity.backboneFingerprint, recipe == identity.recipe else {
             throw fail("its model or recipe (\(m["backbone_fingerprint"]?.prefix(40) ?? "none"), \(recipe)) is not the folder's (\(identity.backboneFingerprint), \(identity.recipe))")
         }

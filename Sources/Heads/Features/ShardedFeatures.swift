@@ -44,8 +44,8 @@ public enum ShardedFeatures {
                 shardsWithLabels += 1
             }
             guard all != nil else { all = rows; return }
-            guard all?.dim == rows.dim, all?.blocks == rows.blocks, all?.source == rows.source else {
-                throw fail("its shards hold features of different widths, blocks or sources")
+            guard all?.dim == rows.dim, all?.blocks == rows.blocks, all?.stages == rows.stages, all?.source == rows.source else {
+                throw fail("its shards hold features of different widths, blocks, stage maps or sources")
             }
             all?.cls += rows.cls
             all?.meanPatch += rows.meanPatch
@@ -93,6 +93,6 @@ extension FeaturesFile.Writer {
             throw HeadError.badFeaturesFile(path: file.path, reason: "its cls, registers or patch_tokens shapes or its layers metadata are malformed")
         }
         try self.init(destination: destination, dim: cls[1], layers: layers, registers: registers?[1] ?? 0, patchTokens: patches != nil,
-                      dtype: dtype, grid: patches.map { ($0[1], $0[2]) })
+                      dtype: dtype, grid: patches.map { ($0[1], $0[2]) }, stages: FeaturesFile.stageLayouts(of: file, rows: cls[0]))
     }
 }

@@ -48,9 +48,9 @@ public enum Extraction {
     }
 
     /// Writes a features file (see `FeaturesFile`) for `paths` as `settings` say: CLS and
-    /// mean-patch tokens of the last blocks, and optionally the patch and register tokens; rows
-    /// are streamed to disk as they come. Returns the rows written and the skipped inputs
-    /// (`skippedBefore` first); nothing is written when no image could be read.
+    /// mean-patch tokens of the last blocks, and optionally the patch and register tokens and a
+    /// ConvNeXt's stage maps; rows are streamed to disk as they come. Returns the rows written and
+    /// the skipped inputs (`skippedBefore` first); nothing is written when no image could be read.
     @discardableResult
     public static func featuresFile(model: DINOv3Model, backboneID: String, paths: [String], settings: ExtractionSettings,
                                     destination: String, skippedBefore: [SkippedInput] = [],
@@ -69,8 +69,8 @@ public enum Extraction {
         return (writer.count, skipped)
     }
 
-    /// Runs `paths` through `extractor` into `writer` (patch tokens when it takes them); returns
-    /// the skipped inputs.
+    /// Runs `paths` through `extractor` into `writer` (patch tokens and stage maps when it takes
+    /// them); returns the skipped inputs.
     static func write(_ paths: [String], extractor: FeatureExtractor, into writer: FeaturesFile.Writer,
                       onProgress: (Int) -> Void) throws -> [SkippedInput] {
         var skipped: [SkippedInput] = []
@@ -84,7 +84,8 @@ public enum Extraction {
                 }
                 try writer.append(path: paths[index], cls: cls, meanPatch: mean,
                                   patchTokens: writer.patchTokens ? (out.patchTokens(b), out.gridHeight, out.gridWidth) : nil,
-                                  registers: writer.patchTokens ? out.registerTokens(b) : nil)
+                                  registers: writer.patchTokens ? out.registerTokens(b) : nil,
+                                  stageMaps: out.stages.map { $0.image(b) })
             }
         }, onSkip: { skipped.append($0) }, onProgress: onProgress)
         return skipped
@@ -102,16 +103,19 @@ public struct ExtractionSettings: Sendable {
     /// The last `blocks` blocks are kept.
     public var blocks: Int
     public var patchTokens: Bool
+    /// A ConvNeXt's stages whose raw maps are kept (`stage_<i>`), ascending; empty: none.
+    public var stages: [Int]
     public var dtype: FeatureDType
     /// Images per forward pass (which images share one is fixed by their positions, see `FeatureExtractor.run`).
     public var batchSize: Int
     public var maxPixels: Int
 
-    public init(preprocessing: Preprocessing, blocks: Int = 1, patchTokens: Bool = false, dtype: FeatureDType = .f32,
+    public init(preprocessing: Preprocessing, blocks: Int = 1, patchTokens: Bool = false, stages: [Int] = [], dtype: FeatureDType = .f32,
                 batchSize: Int = 32, maxPixels: Int = ImageDecoder.defaultMaxPixels) {
         self.preprocessing = preprocessing
         self.blocks = blocks
         self.patchTokens = patchTokens
+        self.stages = stages
         self.dtype = dtype
         self.batchSize = batchSize
         self.maxPixels = maxPixels
@@ -120,15 +124,28 @@ public struct ExtractionSettings: Sendable {
     var storedType: SafeTensorsDType { dtype == .f16 ? .f16 : .f32 }
 
     func extractor(model: DINOv3Model) throws -> FeatureExtractor {
-        try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize, lastLayers: blocks, maxPixels: maxPixels)
+        try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize, lastLayers: blocks, stages: stages,
+                             maxPixels: maxPixels)
     }
 
-    /// A writer of these features; the patch grid is known ahead for square inputs.
+    /// A writer of these features; the patch grid and the stage maps' sizes are known ahead for
+    /// square inputs (stage maps need them).
     func writer(_ destination: String, model: DINOv3Model) throws -> FeaturesFile.Writer {
         let side = preprocessing.size / model.config.patchSize
         return try FeaturesFile.Writer(destination: destination, dim: model.config.hiddenSize, layers: blocks,
                                        registers: model.config.numRegisterTokens, patchTokens: patchTokens, dtype: storedType,
-                                       grid: patchTokens && preprocessing.preset != .native ? (side, side) : nil)
+                                       grid: patchTokens && preprocessing.preset != .native ? (side, side) : nil,
+                                       stages: stageLayouts(model: model))
+    }
+
+    /// The layouts of the kept stage maps at the input size.
+    func stageLayouts(model: DINOv3Model) throws -> [FeaturesFile.StageLayout] {
+        try model.checkStages(stages)
+        guard !stages.isEmpty, let convNext = model.convNextConfig else { return [] }
+        guard preprocessing.preset != .native else {
+            throw TrainingError.badOption("stage maps need one input size for all images: use the hf or eval preset (native keeps each image's aspect ratio)")
+        }
+        return try stages.map { try FeaturesFile.StageLayout(index: $0, shape: convNext.stageShape($0, height: preprocessing.size, width: preprocessing.size)) }
     }
 
     func source(model: DINOv3Model, backboneID: String) -> FeatureSource {

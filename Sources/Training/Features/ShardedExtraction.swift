@@ -30,10 +30,11 @@ public enum ShardedExtraction {
     public static func run(folder: String, shard: Shard, model: DINOv3Model, backboneID: String, paths: [String],
                            listingProblems: [SkippedInput] = [], settings: ExtractionSettings, checkpointEvery: Double,
                            reporter: Reporter = SilentReporter()) throws -> Outcome {
+        _ = try settings.stageLayouts(model: model)  // stages a model lacks fail before the folder is touched
         let identity = ShardManifest.Identity(
             shards: shard.count, paths: paths, batchSize: settings.batchSize, backboneID: backboneID, backboneFingerprint: model.fingerprint,
             compute: "\(model.precision.rawValue) \(model.device.rawValue)", preprocessing: settings.preprocessing, blocks: settings.blocks,
-            patchTokens: settings.patchTokens, dtype: settings.storedType, maxPixels: settings.maxPixels)
+            patchTokens: settings.patchTokens, dtype: settings.storedType, maxPixels: settings.maxPixels, stages: settings.stages)
         let name = ShardManifest.fileName(of: shard)
         // One process per shard: a second one started by mistake stops here.
         let lock = try FolderLock(folder: folder, name: "." + name + ".lock")
