@@ -16,12 +16,8 @@ extension PatchFeatureStore {
                                       to path: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                                       reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
         let size = augmentation.size
-        let featureSpool = try AtomicFile.begin(path + ".features")
-        let labelSpool = try AtomicFile.begin(path + ".labels")
-        defer {
-            featureSpool.discard()
-            labelSpool.discard()
-        }
+        let spools = try Spools(path)
+        defer { spools.discard() }
         var skipped: [SkippedInput] = []
         var pending: [(pixels: [Float], labels: [UInt8])] = []
         var count = 0, grid = (0, 0), dim = 0
@@ -30,8 +26,7 @@ extension PatchFeatureStore {
             let out = try model.forward(pixels: Array(pending.map(\.pixels).joined()), batch: pending.count, height: size, width: size, layers: layers)
             (grid, dim) = ((out.gridHeight, out.gridWidth), out.dim * out.layers.count)
             for (b, view) in pending.enumerated() {
-                try featureSpool.write(contentsOf: out.concatenatedPatchTokens(b).map { FloatConversion.floatToF16($0).littleEndian })
-                try labelSpool.write(contentsOf: view.labels)
+                try spools.append(tokens: out.concatenatedPatchTokens(b), labels: view.labels)
             }
             count += pending.count
             pending.removeAll(keepingCapacity: true)
@@ -71,7 +66,7 @@ extension PatchFeatureStore {
         guard count > 0 else {
             throw TrainingError.badOption("no usable image/mask pair among \(dataset.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
         }
-        return try finish(features: featureSpool, labels: labelSpool, count: count, grid: grid, dim: dim, resolution: size,
+        return try finish(spools, count: count, grid: grid, dim: dim, resolution: size,
                           views: ["augment": "\(views)"], skipped: skipped, model: model, to: path)
     }
 }

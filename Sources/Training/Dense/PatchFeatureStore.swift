@@ -134,12 +134,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
                              resolution: Int, layers: [Int]? = nil, flip: Bool, batchSize: Int, to path: String,
                              maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
-        let featureSpool = try AtomicFile.begin(path + ".features")
-        let labelSpool = try AtomicFile.begin(path + ".labels")
-        defer {
-            featureSpool.discard()
-            labelSpool.discard()
-        }
+        let spools = try Spools(path)
+        defer { spools.discard() }
 
         // Masks are checked first (cheap), so bad pairs are known before the backbone runs; they are
         // read again when their features are written rather than held: at 448 px, ADE20K's masks
@@ -170,11 +166,9 @@ public final class PatchFeatureStore: @unchecked Sendable {
                 grid = (out.gridHeight, out.gridWidth)
                 dim = out.dim * out.layers.count
                 for (b, j) in batch.indices.enumerated() {
-                    let tokens = out.concatenatedPatchTokens(b)
-                    try featureSpool.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian })
                     var labels = resizeNearest(try loadMask(usable[j]), height: resolution, width: resolution)
                     if mirrored { labels = mirror(labels, height: resolution, width: resolution) }
-                    try labelSpool.write(contentsOf: labels)
+                    try spools.append(tokens: out.concatenatedPatchTokens(b), labels: labels)
                     kept.insert(j)
                     count += 1
                 }
@@ -186,23 +180,44 @@ public final class PatchFeatureStore: @unchecked Sendable {
         guard count > 0 else {
             throw TrainingError.badOption("no usable image/mask pair among \(images.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
         }
-        return try finish(features: featureSpool, labels: labelSpool, count: count, grid: grid, dim: dim, resolution: resolution,
+        return try finish(spools, count: count, grid: grid, dim: dim, resolution: resolution,
                           views: ["flip": "\(flip)"], skipped: skipped, model: model, to: path)
     }
 
     /// Writes the store from its two spools (patch tokens as F16, labels), with its metadata.
-    static func finish(features featureSpool: AtomicFile.Output, labels labelSpool: AtomicFile.Output, count: Int, grid: (Int, Int),
+    /// The two files a store is written through, a view at a time: patch tokens as F16, labels.
+    struct Spools {
+        let features: AtomicFile.Output
+        let labels: AtomicFile.Output
+
+        init(_ path: String) throws {
+            features = try AtomicFile.begin(path + ".features")
+            labels = try AtomicFile.begin(path + ".labels")
+        }
+
+        func append(tokens: [Float], labels values: [UInt8]) throws {
+            try features.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian })
+            try labels.write(contentsOf: values)
+        }
+
+        func discard() {
+            features.discard()
+            labels.discard()
+        }
+    }
+
+    static func finish(_ spools: Spools, count: Int, grid: (Int, Int),
                        dim: Int, resolution: Int, views: [String: String], skipped: [SkippedInput], model: DINOv3Model,
                        to path: String) throws -> PatchFeatureStore {
-        try featureSpool.finishWriting()
-        try labelSpool.finishWriting()
+        try spools.features.finishWriting()
+        try spools.labels.finishWriting()
         let skippedJSON = try JSONEncoder().encode(skipped.map { [String($0.index ?? -1), $0.path, $0.reason] })
         var metadata = ["format": "dinoprobe-patch-store-v1", "backbone_fingerprint": model.fingerprint, "resolution": "\(resolution)",
                         "skipped": String(decoding: skippedJSON, as: UTF8.self)]
         metadata.merge(views) { _, new in new }
         var writer = SafeTensorsWriter(metadata: metadata)
-        try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: featureSpool.temporaryPath)
-        try writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: labelSpool.temporaryPath)
+        try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: spools.features.temporaryPath)
+        try writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: spools.labels.temporaryPath)
         try writer.write(to: path)
         return try PatchFeatureStore(path: path)
     }
