@@ -42,6 +42,8 @@ struct TrainSeg: ParsableCommand {
     @Flag(help: "Also cache a mirrored view of every training image (doubles the views).")
     var flip = false
 
+    @OptionGroup var sharding: ShardChoiceOptions
+
     @Option(help: "Cache N augmented views per training pair instead (Meta's augmentation: short side --size x U(0.5, 2), --size crop with at most 75% of one class, flip, photometric distortion, padding).")
     var augment: Int = 0
 
@@ -76,6 +78,7 @@ struct TrainSeg: ParsableCommand {
 
     func run() throws {
         let size = self.size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? 448
+        if try extractShardIfAsked(size: size) { return }
         let run = try runOptions.open(prefix: "seg", command: self, resolved: ["size": size])
         defer { run.close() }
         let reporter = TerminalReporter.shared
@@ -160,6 +163,32 @@ struct TrainSeg: ParsableCommand {
         try report.page(losses: losses.pngData(), maxPixels: pixelLimit.maxPixels).write(to: run.path + "/report.html")
         outputs.append("report.html")
         try run.finish(outputs: outputs + ["run.json"])
+    }
+}
+
+extension TrainSeg {
+    /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the
+    /// cached patch store, before any run folder exists, and returns true.
+    func extractShardIfAsked(size: Int) throws -> Bool {
+        guard let choice = try sharding.resolve() else { return false }
+        guard let cacheFolder = cacheOptions.folder else { throw ValidationError("--shard builds the patch store in parts in the cache: drop --no-cache") }
+        let model = try modelOptions.load()
+        let chosen = layers.flattened()
+        if let last = chosen.last, last >= model.config.numHiddenLayers {
+            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+        }
+        let recipe = SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen)
+        let train = try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared)
+        let augmented = augment > 0 ? SegmentationRun.AugmentedTraining(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
+        let outcome = try SegmentationRun.storeShard(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+                                                     batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks),
+                                                     cacheFolder: cacheFolder, shard: choice.shard, maxPixels: pixelLimit.maxPixels,
+                                                     reporter: TerminalReporter.shared)
+        for s in outcome.skipped { Console.err("skipped \(s.path): \(s.reason)") }
+        say("shard \(choice.shard) (from \(choice.source)) of train: pairs \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(train.count): "
+            + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
+        say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
+        return true
     }
 }
 

@@ -197,6 +197,41 @@ final class SegmentationCLITests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("--flip"), refused.stderr)
     }
 
+    /// train-seg under a scheduler: each shard caches its part of the patch store and stops; the
+    /// run without a shard joins the parts (plain views, then mirrored ones) and trains exactly as
+    /// one process does. A missing shard is built by the joining run itself.
+    func testShardedPatchStoreEqualsOneProcess() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("shapes").path
+        _ = try SyntheticData.makeSegmentationFolder(root: data, count: 10, valCount: 2, size: 48, seed: 8)
+        let cache = dir.appendingPathComponent("cache").path
+        func train(_ extra: [String], out: String = "run", env: [String: String] = [:]) throws -> CLI.Result {
+            try CLI.run(["train-seg", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--iters", "6", "--flip",
+                         "--extract-batch-size", "2", "--overwrite", "--out", dir.appendingPathComponent(out).path] + extra, environment: env)
+        }
+        for shard in [0, 2] {  // shard 1 of 3 never runs
+            let r = try train(["--cache-dir", cache], env: ["RANK": "\(shard)", "WORLD_SIZE": "3"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("shard \(shard)/3 (from RANK/WORLD_SIZE) of train"), r.stdout)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run").path), "a shard opens no run folder")
+        let joined = try train(["--cache-dir", cache])
+        XCTAssertEqual(joined.status, 0, joined.stderr)
+        XCTAssertTrue(joined.stderr.contains("6 of 10 pairs from the parts"), joined.stderr)
+        let left = try FileManager.default.contentsOfDirectory(atPath: cache)
+        XCTAssertEqual(left.filter { $0.contains(".part-") }, [], "parts are removed once joined")
+        let single = try train(["--no-cache"], out: "single")
+        XCTAssertEqual(single.status, 0, single.stderr)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("run/metrics.json")),
+                       try Data(contentsOf: dir.appendingPathComponent("single/metrics.json")))
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("run/train_log.csv"), encoding: .utf8),
+                       try String(contentsOf: dir.appendingPathComponent("single/train_log.csv"), encoding: .utf8))
+        let refused = try train(["--no-cache", "--shard", "0/2"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--no-cache"), refused.stderr)
+    }
+
     func testNoCacheLeavesNoPatchStoreBehind() throws {
         // --no-cache once built the (multi-GB at scale) patch store inside the run folder and
         // left it there.

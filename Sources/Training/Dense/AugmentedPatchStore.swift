@@ -10,11 +10,13 @@ extension PatchFeatureStore {
     /// A patch store of `views` augmented views per training pair (Meta's training augmentation,
     /// `augmentation`), through the blocks `layers`: view v of pair i draws from the stream
     /// (seed, i, v), so the store does not depend on batching. Pairs whose image or mask cannot
-    /// be used are skipped and reported. Written atomically to `path`.
+    /// be used are skipped and reported. Written atomically to `path`. With `positions`, only those
+    /// pairs (a part of the store: skipped inputs are numbered within it, views drawn as in the whole).
     public static func buildAugmented(model: DINOv3Model, dataset: SegmentationDataset, augmentation: SegmentationAugmentation,
                                       views: Int, seed: UInt64, preprocessing: Preprocessing, layers: [Int], batchSize: Int,
-                                      to path: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                                      to path: String, positions: Range<Int>? = nil, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                                       reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
+        let positions = positions ?? dataset.samples.indices
         let size = augmentation.size
         let spools = try Spools(path)
         defer { spools.discard() }
@@ -31,9 +33,10 @@ extension PatchFeatureStore {
             count += pending.count
             pending.removeAll(keepingCapacity: true)
         }
-        let task = reporter.task("augment patches (\(views) views per image)", total: dataset.count, unit: "images")
-        for (i, sample) in dataset.samples.enumerated() {
-            defer { task.update(i + 1) }
+        let task = reporter.task("augment patches (\(views) views per image)", total: positions.count, unit: "images")
+        for i in positions {
+            let sample = dataset.samples[i]
+            defer { task.update(i + 1 - positions.lowerBound) }
             let image: RGBImage, mask: LabelMask
             do {
                 image = try ImageDecoder.decode(path: sample.image, maxPixels: maxPixels)
@@ -43,7 +46,7 @@ extension PatchFeatureStore {
                                                     maskSize: [mask.width, mask.height])
                 }
             } catch {
-                skipped.append(SkippedInput(index: i, path: sample.image, reason: "\(error)"))
+                skipped.append(SkippedInput(index: i - positions.lowerBound, path: sample.image, reason: "\(error)"))
                 continue
             }
             let made: [SegmentationAugmentation.View]
@@ -53,7 +56,7 @@ extension PatchFeatureStore {
                     return try augmentation.view(image: image, mask: mask, random: &random)
                 }
             } catch {
-                skipped.append(SkippedInput(index: i, path: sample.image, reason: "\(error)"))
+                skipped.append(SkippedInput(index: i - positions.lowerBound, path: sample.image, reason: "\(error)"))
                 continue
             }
             for view in made {
@@ -62,9 +65,9 @@ extension PatchFeatureStore {
             }
         }
         try flush()
-        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        task.finish(positions.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         guard count > 0 else {
-            throw TrainingError.badOption("no usable image/mask pair among \(dataset.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
+            throw TrainingError.badOption("no usable image/mask pair among \(positions.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
         }
         return try finish(spools, count: count, grid: grid, dim: dim, resolution: size,
                           views: ["augment": "\(views)"], skipped: skipped, model: model, to: path)

@@ -18,7 +18,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
     public let labelHeight: Int, labelWidth: Int
     /// Inputs that could not be used, with reasons.
     public let skipped: [SkippedInput]
-    private let file: SafeTensorsFile
+    let file: SafeTensorsFile
     /// Set for a store built without a cache: its file is removed when the store goes away.
     public var removeWhenDone = false
 

@@ -58,23 +58,12 @@ public enum SegmentationRun {
                              augment: AugmentedTraining? = nil, batchSize: Int,
                              cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                              reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
-        let key = storeKey(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
-        let expectation = PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size,
-                                                        classes: dataset.classCount, ignoreIndex: dataset.ignoreIndex)
-        let build = { (path: String) in
-            if let augment {
-                return try PatchFeatureStore.buildAugmented(model: model, dataset: dataset, augmentation: augment.augmentation, views: augment.views,
-                                                            seed: augment.seed, preprocessing: recipe.preprocessing,
-                                                            layers: recipe.layerIndices(depth: model.config.numHiddenLayers),
-                                                            batchSize: batchSize, to: path, maxPixels: maxPixels, reporter: reporter)
-            }
-            return try PatchFeatureStore.build(model: model, images: dataset.samples.map(\.image),
-                                        loadMask: { try dataset.loadMask(for: dataset.samples[$0]) },
-                                        resolution: recipe.preprocessing.size, layers: recipe.layerIndices(depth: model.config.numHiddenLayers),
-                                        flip: flip, batchSize: batchSize, to: path, maxPixels: maxPixels, reporter: reporter)
-        }
+        let expectation = self.expectation(model: model, dataset: dataset, recipe: recipe)
+        let buildPart = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
+                                    maxPixels: maxPixels, reporter: reporter)
+        let build = { (path: String) in try buildPart(0..<dataset.count, path) }
         if let cacheFolder {
-            let path = "\(cacheFolder)/patches-\(key).safetensors"
+            let path = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
             if FileSystem.exists(path) {
                 do {
                     let cached = try PatchFeatureStore(path: path, expecting: expectation)
@@ -83,6 +72,17 @@ public enum SegmentationRun {
                 } catch {
                     try? FileSystem.removeFile(path)
                     reporter.note("train: cache entry \(path) is unusable (\(error)); removed it, extracting again")
+                }
+            }
+            // Parts left by shards (train-seg --shard): build what is missing, then join them.
+            if !FeatureCache.partRanges(of: path).isEmpty {
+                let filled = try fillStoreParts(file: path, range: 0..<dataset.count, batchSize: batchSize, checkpointEvery: 300,
+                                                expectation: expectation, build: buildPart)
+                reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
+                let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
+                if let joined = try joinStoreParts(file: path, count: dataset.count, expectation: expectation, flip: augment == nil && flip,
+                                                   metadata: views, model: model) {
+                    return joined
                 }
             }
             return try build(path)

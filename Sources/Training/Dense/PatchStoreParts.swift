@@ -1,0 +1,156 @@
+import Backbone
+import Datasets
+import Foundation
+import Heads
+import Images
+import SafeTensors
+import Support
+
+/// A patch store built in parts by several processes (`train-seg --shard I/N`): each part is a
+/// store of a range of the training pairs (`patches-KEY.part-START-END.safetensors`, starting on
+/// whole batches), written whole, chunk by chunk; the run without a shard builds what is still
+/// missing and joins the parts into the store, row for row as one process lays it out (with
+/// `--flip`, every plain view first, then every mirrored one).
+extension SegmentationRun {
+    /// What one shard of a store did.
+    public struct StorePartsOutcome: Sendable {
+        /// The pairs this process was responsible for.
+        public var range: Range<Int>
+        /// Pairs extracted now, and pairs found in parts already written.
+        public var extracted: Int
+        public var reused: Int
+        public var skipped: [SkippedInput]
+    }
+
+    /// How to build the store of a range of pairs into a file.
+    typealias PartBuilder = (Range<Int>, String) throws -> PatchFeatureStore
+
+    /// Builds the parts of the store that `shard` covers and are not written yet, into `cacheFolder`.
+    public static func storeShard(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
+                                  augment: AugmentedTraining? = nil, batchSize: Int, cacheFolder: String, shard: Shard,
+                                  checkpointEvery: Double = 300, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                                  reporter: Reporter = SilentReporter()) throws -> StorePartsOutcome {
+        let file = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
+        let range = shard.range(items: dataset.count, alignment: batchSize)
+        if FileSystem.exists(file) { return StorePartsOutcome(range: range, extracted: 0, reused: range.count, skipped: []) }
+        try FileSystem.createDirectories(cacheFolder)
+        let builder = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
+                                  maxPixels: maxPixels, reporter: reporter)
+        return try fillStoreParts(file: file, range: range, batchSize: batchSize, checkpointEvery: checkpointEvery,
+                                  expectation: expectation(model: model, dataset: dataset, recipe: recipe), build: builder)
+    }
+
+    /// The store's file in `cacheFolder`.
+    static func storePath(_ cacheFolder: String, model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
+                          augment: AugmentedTraining?) -> String {
+        "\(cacheFolder)/patches-\(storeKey(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)).safetensors"
+    }
+
+    static func expectation(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe) -> PatchFeatureStore.Expectation {
+        PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size,
+                                      classes: dataset.classCount, ignoreIndex: dataset.ignoreIndex)
+    }
+
+    /// Builds the store of the pairs in a range: plain (and mirrored) views, or augmented ones.
+    static func partBuilder(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool, augment: AugmentedTraining?,
+                            batchSize: Int, maxPixels: Int, reporter: Reporter) -> PartBuilder {
+        let layers = recipe.layerIndices(depth: model.config.numHiddenLayers)
+        return { range, path in
+            if let augment {
+                return try PatchFeatureStore.buildAugmented(model: model, dataset: dataset, augmentation: augment.augmentation, views: augment.views,
+                                                            seed: augment.seed, preprocessing: recipe.preprocessing, layers: layers,
+                                                            batchSize: batchSize, to: path, positions: range, maxPixels: maxPixels, reporter: reporter)
+            }
+            let samples = Array(dataset.samples[range])
+            return try PatchFeatureStore.build(model: model, images: samples.map(\.image), loadMask: { try dataset.loadMask(for: samples[$0]) },
+                                               resolution: recipe.preprocessing.size, layers: layers, flip: flip, batchSize: batchSize,
+                                               to: path, maxPixels: maxPixels, reporter: reporter)
+        }
+    }
+
+    /// Builds, chunk by chunk (about `checkpointEvery` seconds each), the pairs of `range` that no
+    /// valid part covers yet.
+    static func fillStoreParts(file: String, range: Range<Int>, batchSize: Int, checkpointEvery: Double,
+                               expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> StorePartsOutcome {
+        let tiling = FeatureCache.tiling(validStoreParts(of: file, expectation: expectation), over: range)
+        var outcome = StorePartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [])
+        for gap in tiling.gaps {
+            var cursor = gap.lowerBound, batchesPerChunk = 1
+            while cursor < gap.upperBound {
+                let chunk = cursor..<min(gap.upperBound, cursor + batchesPerChunk * batchSize)
+                let started = Date()
+                let part = try build(chunk, FeatureCache.partPath(file, chunk))
+                outcome.extracted += chunk.count
+                outcome.skipped += part.skipped.map { SkippedInput(index: $0.index.map { $0 + chunk.lowerBound }, path: $0.path, reason: $0.reason) }
+                let perBatch = max(Date().timeIntervalSince(started), 1e-6) / Double(batchesPerChunk)
+                batchesPerChunk = max(1, Int(min(1e6, checkpointEvery / perBatch)))
+                cursor = chunk.upperBound
+            }
+        }
+        return outcome
+    }
+
+    /// Parts of `file` that open as stores of this run (a damaged one is removed).
+    static func validStoreParts(of file: String, expectation: PatchFeatureStore.Expectation) -> [Range<Int>] {
+        FeatureCache.partRanges(of: file).filter { part in
+            let path = FeatureCache.partPath(file, part)
+            do {
+                _ = try PatchFeatureStore(path: path, expecting: expectation)
+                return true
+            } catch {
+                try? FileSystem.removeFile(path)
+                return false
+            }
+        }
+    }
+
+    /// The store joined from parts covering all `count` pairs (written to `file`, the parts
+    /// removed), or nil while some are missing. `viewsPerPair` 2 means plain views then
+    /// mirrored ones in each part, and so in the store.
+    static func joinStoreParts(file: String, count: Int, expectation: PatchFeatureStore.Expectation, flip: Bool,
+                               metadata: [String: String], model: DINOv3Model) throws -> PatchFeatureStore? {
+        let tiling = FeatureCache.tiling(validStoreParts(of: file, expectation: expectation), over: 0..<count)
+        guard tiling.gaps.isEmpty, let first = tiling.used.first else { return nil }
+        let parts = try tiling.used.map { (range: $0, store: try PatchFeatureStore(path: FeatureCache.partPath(file, $0))) }
+        let shape = (parts[0].store.gridHeight, parts[0].store.gridWidth, parts[0].store.dim)
+        guard parts.allSatisfy({ ($0.store.gridHeight, $0.store.gridWidth, $0.store.dim) == shape }) else {
+            throw TrainingError.badFeaturesFile(path: FeatureCache.partPath(file, first), reason: "its parts hold patch grids of different shapes")
+        }
+        let spools = try PatchFeatureStore.Spools(file)
+        defer { spools.discard() }
+        let (featureRow, labelRow) = (2 * shape.0 * shape.1 * shape.2, expectation.resolution * expectation.resolution)
+        var rows = 0
+        for pass in 0..<(flip ? 2 : 1) {
+            for part in parts {
+                let n = flip ? part.store.count / 2 : part.store.count
+                let rowRange = (pass * n)..<((pass + 1) * n)
+                try copyRows(rowRange, of: "patch_tokens", rowBytes: featureRow, from: part.store.file, to: spools.features)
+                try copyRows(rowRange, of: "labels", rowBytes: labelRow, from: part.store.file, to: spools.labels)
+                rows += n
+            }
+        }
+        let skipped = parts.flatMap { part in
+            part.store.skipped.map { SkippedInput(index: $0.index.map { $0 + part.range.lowerBound }, path: $0.path, reason: $0.reason) }
+        }
+        let store = try PatchFeatureStore.finish(spools, count: rows, grid: (shape.0, shape.1), dim: shape.2, resolution: expectation.resolution,
+                                                 views: metadata, skipped: skipped, model: model, to: file)
+        for part in FeatureCache.partRanges(of: file) { try? FileSystem.removeFile(FeatureCache.partPath(file, part)) }
+        return store
+    }
+
+    /// Appends rows `rows` of a tensor to a spool, in pieces of at most 64 MB.
+    private static func copyRows(_ rows: Range<Int>, of tensor: String, rowBytes: Int, from file: SafeTensorsFile, to output: AtomicFile.Output) throws {
+        try file.withBytes(of: tensor) { raw in
+            guard rows.upperBound * rowBytes <= raw.count else {
+                throw TrainingError.badFeaturesFile(path: file.path, reason: "\(tensor) holds fewer rows than its shape says")
+            }
+            var offset = rows.lowerBound * rowBytes
+            let end = rows.upperBound * rowBytes
+            while offset < end {
+                let next = min(end, offset + (64 << 20))
+                try output.write(contentsOf: [UInt8](raw[offset..<next]))
+                offset = next
+            }
+        }
+    }
+}
