@@ -116,6 +116,9 @@ extension SegmentationRun {
         guard parts.allSatisfy({ ($0.store.gridHeight, $0.store.gridWidth, $0.store.dim) == shape }) else {
             throw TrainingError.badFeaturesFile(path: FeatureCache.partPath(file, first), reason: "its parts hold patch grids of different shapes")
         }
+        if flip, let odd = parts.first(where: { $0.store.count % 2 != 0 }) {
+            throw TrainingError.badFeaturesFile(path: odd.store.path, reason: "a part with mirrored views holds an odd number of them")
+        }
         let spools = try PatchFeatureStore.Spools(file)
         defer { spools.discard() }
         let (featureRow, labelRow) = (2 * shape.0 * shape.1 * shape.2, expectation.resolution * expectation.resolution)
