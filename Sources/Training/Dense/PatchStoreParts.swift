@@ -75,16 +75,10 @@ extension SegmentationRun {
         let tiling = FeatureCache.tiling(validStoreParts(of: file, expectation: expectation), over: range)
         var outcome = StorePartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [])
         for gap in tiling.gaps {
-            var cursor = gap.lowerBound, batchesPerChunk = 1
-            while cursor < gap.upperBound {
-                let chunk = cursor..<min(gap.upperBound, cursor + batchesPerChunk * batchSize)
-                let started = Date()
+            try TimedChunks.forEach(in: gap, batchSize: batchSize, seconds: checkpointEvery) { chunk in
                 let part = try build(chunk, FeatureCache.partPath(file, chunk))
                 outcome.extracted += chunk.count
                 outcome.skipped += part.skipped.map { SkippedInput(index: $0.index.map { $0 + chunk.lowerBound }, path: $0.path, reason: $0.reason) }
-                let perBatch = max(Date().timeIntervalSince(started), 1e-6) / Double(batchesPerChunk)
-                batchesPerChunk = max(1, Int(min(1e6, checkpointEvery / perBatch)))
-                cursor = chunk.upperBound
             }
         }
         return outcome

@@ -50,10 +50,7 @@ extension FeatureCache {
         let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize, layers: layers, maxPixels: maxPixels)
         let task = reporter.task(name, total: missing, unit: "images")
         for gap in tiling.gaps {
-            var cursor = gap.lowerBound, batchesPerChunk = 1
-            while cursor < gap.upperBound {
-                let chunk = cursor..<min(gap.upperBound, cursor + batchesPerChunk * batchSize)
-                let started = Date()
+            try TimedChunks.forEach(in: gap, batchSize: batchSize, seconds: checkpointEvery) { chunk in
                 // A part's rows and skipped inputs are numbered within the part.
                 let done = outcome.extracted
                 let entry = try Extraction.tokens(paths: Array(paths[chunk]), extractor: extractor, dim: model.config.hiddenSize,
@@ -62,9 +59,6 @@ extension FeatureCache {
                                to: Self.partPath(file, chunk))
                 outcome.extracted += chunk.count
                 outcome.skipped += entry.skipped.map { SkippedInput(index: $0.index.map { $0 + chunk.lowerBound }, path: $0.path, reason: $0.reason) }
-                let perBatch = max(Date().timeIntervalSince(started), 1e-6) / Double(batchesPerChunk)
-                batchesPerChunk = max(1, Int(min(1e6, checkpointEvery / perBatch)))
-                cursor = chunk.upperBound
             }
         }
         task.finish(missing, note: outcome.skipped.isEmpty ? "" : "\(outcome.skipped.count) skipped")

@@ -56,21 +56,15 @@ public enum ShardedExtraction {
         let extractor = try settings.extractor(model: model)
         let source = settings.source(model: model, backboneID: backboneID)
         let task = reporter.task("extract shard \(shard)", total: range.count, unit: "images")
-        var cursor = range.lowerBound + resumedFrom, batchesPerChunk = 1
-        while cursor < range.upperBound {
-            let chunk = cursor..<min(range.upperBound, cursor + batchesPerChunk * settings.batchSize)
-            let started = Date()
+        try TimedChunks.forEach(in: (range.lowerBound + resumedFrom)..<range.upperBound, batchSize: settings.batchSize,
+                                seconds: checkpointEvery) { chunk in
             let writer = try settings.writer(parts + "/" + chunkName(chunk), model: model)
             defer { writer.discard() }
-            let base = cursor - range.lowerBound
+            let base = chunk.lowerBound - range.lowerBound
             let skipped = try Extraction.write(Array(paths[chunk]), extractor: extractor, into: writer, onProgress: { task.update(base + $0) })
             try writer.finish(source: source, skipped: skipped,
                               extraMetadata: Extraction.metadata(of: model).merging(manifest.stamp(shard, range: chunk)) { $1 })
             chunks.append(chunk)
-            // Later chunks are sized to take about `checkpointEvery` seconds each.
-            let perBatch = max(Date().timeIntervalSince(started), 1e-6) / Double(batchesPerChunk)
-            batchesPerChunk = max(1, Int(min(1e6, checkpointEvery / perBatch)))
-            cursor = chunk.upperBound
         }
         // The shard file: the chunks' rows in order, copied as they are.
         let writer = try settings.writer(destination, model: model)
