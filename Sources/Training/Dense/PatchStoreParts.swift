@@ -20,6 +20,8 @@ extension SegmentationRun {
         public var extracted: Int
         public var reused: Int
         public var skipped: [SkippedInput]
+        /// The parts that now cover the range, in order.
+        public var parts: [Range<Int>]
     }
 
     /// How to build the store of a range of pairs into a file.
@@ -32,7 +34,7 @@ extension SegmentationRun {
                                   reporter: Reporter = SilentReporter()) throws -> StorePartsOutcome {
         let file = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
         let range = shard.range(items: dataset.count, alignment: batchSize)
-        if FileSystem.exists(file) { return StorePartsOutcome(range: range, extracted: 0, reused: range.count, skipped: []) }
+        if FileSystem.exists(file) { return StorePartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
         try FileSystem.createDirectories(cacheFolder)
         let builder = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
                                   maxPixels: maxPixels, reporter: reporter)
@@ -73,14 +75,17 @@ extension SegmentationRun {
     static func fillStoreParts(file: String, range: Range<Int>, batchSize: Int, checkpointEvery: Double,
                                expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> StorePartsOutcome {
         let tiling = FeatureCache.tiling(validStoreParts(of: file, expectation: expectation), over: range)
-        var outcome = StorePartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [])
+        var outcome = StorePartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
+                                        parts: tiling.used)
         for gap in tiling.gaps {
             try TimedChunks.forEach(in: gap, batchSize: batchSize, seconds: checkpointEvery) { chunk in
                 let part = try build(chunk, FeatureCache.partPath(file, chunk))
                 outcome.extracted += chunk.count
+                outcome.parts.append(chunk)
                 outcome.skipped += part.skipped.map { SkippedInput(index: $0.index.map { $0 + chunk.lowerBound }, path: $0.path, reason: $0.reason) }
             }
         }
+        outcome.parts.sort { $0.lowerBound < $1.lowerBound }
         return outcome
     }
 
@@ -98,12 +103,12 @@ extension SegmentationRun {
         }
     }
 
-    /// The store joined from parts covering all `count` pairs (written to `file`, the parts
-    /// removed), or nil while some are missing. `viewsPerPair` 2 means plain views then
-    /// mirrored ones in each part, and so in the store.
-    static func joinStoreParts(file: String, count: Int, expectation: PatchFeatureStore.Expectation, flip: Bool,
+    /// The store joined from `parts` (checked by `fillStoreParts`) when they cover all `count`
+    /// pairs (written to `file`, the parts removed), else nil. With `flip`, each part holds its
+    /// plain views then its mirrored ones, and so does the store.
+    static func joinStoreParts(file: String, parts ranges: [Range<Int>], count: Int, expectation: PatchFeatureStore.Expectation, flip: Bool,
                                metadata: [String: String], model: DINOv3Model) throws -> PatchFeatureStore? {
-        let tiling = FeatureCache.tiling(validStoreParts(of: file, expectation: expectation), over: 0..<count)
+        let tiling = FeatureCache.tiling(ranges, over: 0..<count)
         guard tiling.gaps.isEmpty, let first = tiling.used.first else { return nil }
         let parts = try tiling.used.map { (range: $0, store: try PatchFeatureStore(path: FeatureCache.partPath(file, $0))) }
         let shape = (parts[0].store.gridHeight, parts[0].store.gridWidth, parts[0].store.dim)

@@ -80,7 +80,8 @@ public enum SegmentationRun {
                                                 expectation: expectation, build: buildPart)
                 reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
                 let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
-                if let joined = try joinStoreParts(file: path, count: dataset.count, expectation: expectation, flip: augment == nil && flip,
+                if let joined = try joinStoreParts(file: path, parts: filled.parts, count: dataset.count, expectation: expectation,
+                                                   flip: augment == nil && flip,
                                                    metadata: views, model: model) {
                     return joined
                 }

@@ -45,10 +45,10 @@ public struct FeatureCache: Sendable {
         if entry == nil, let file, let folder {
             // In parts (see FeatureCacheParts): parts left by a killed run or by shards are reused.
             try FileSystem.createDirectories(folder)
-            _ = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing, layers: layers,
+            let filled = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing, layers: layers,
                               batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery, name: "extract \(name)",
                               reporter: reporter)
-            guard let joined = try joinParts(file: file, inputs: paths.count, model: model, layers: layers) else {
+            guard let joined = try joinParts(file: file, parts: filled.parts, inputs: paths.count, model: model, layers: layers) else {
                 throw TrainingError.badFeaturesFile(path: file, reason: "its parts were removed while this run joined them")
             }
             entry = joined

@@ -21,6 +21,8 @@ extension FeatureCache {
         public var extracted: Int
         public var reused: Int
         public var skipped: [SkippedInput]
+        /// The parts that now cover the range, in order.
+        public var parts: [Range<Int>]
     }
 
     /// Extracts the parts of `dataset`'s entry that `shard` covers and are not written yet.
@@ -32,7 +34,7 @@ extension FeatureCache {
         let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
         let file = "\(folder)/\(dataset.split.rawValue)-\(key).safetensors"
         let range = shard.range(items: paths.count, alignment: batchSize)
-        if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: []) }
+        if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
         try FileSystem.createDirectories(folder)
         return try fillParts(file: file, paths: paths, range: range, model: model, preprocessing: preprocessing, layers: layers,
                              batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
@@ -43,7 +45,8 @@ extension FeatureCache {
     func fillParts(file: String, paths: [String], range: Range<Int>, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
                    batchSize: Int, maxPixels: Int, checkpointEvery: Double, name: String, reporter: Reporter) throws -> PartsOutcome {
         let tiling = Self.tiling(validParts(of: file, inputs: paths.count, model: model, layers: layers), over: range)
-        var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [])
+        var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
+                                   parts: tiling.used)
         if outcome.reused > 0 { reporter.note("\(name): \(outcome.reused) of \(range.count) images already extracted in parts of \(file)") }
         let missing = range.count - outcome.reused
         guard missing > 0 else { return outcome }
@@ -58,17 +61,19 @@ extension FeatureCache {
                 try Self.write(entry, inputs: chunk.count, fingerprint: model.fingerprint, extraMetadata: Self.partMetadata(chunk, of: paths.count),
                                to: Self.partPath(file, chunk))
                 outcome.extracted += chunk.count
+                outcome.parts.append(chunk)
                 outcome.skipped += entry.skipped.map { SkippedInput(index: $0.index.map { $0 + chunk.lowerBound }, path: $0.path, reason: $0.reason) }
             }
         }
         task.finish(missing, note: outcome.skipped.isEmpty ? "" : "\(outcome.skipped.count) skipped")
+        outcome.parts.sort { $0.lowerBound < $1.lowerBound }
         return outcome
     }
 
-    /// The entry joined from parts covering every input, or nil while some are missing. Writes
-    /// the entry and removes the parts.
-    func joinParts(file: String, inputs: Int, model: DINOv3Model, layers: [Int]) throws -> Entry? {
-        let tiling = Self.tiling(validParts(of: file, inputs: inputs, model: model, layers: layers), over: 0..<inputs)
+    /// The entry joined from `parts` (checked by `fillParts`; each is read and checked again as it
+    /// is joined), or nil unless they cover every input. Writes the entry and removes the parts.
+    func joinParts(file: String, parts: [Range<Int>], inputs: Int, model: DINOv3Model, layers: [Int]) throws -> Entry? {
+        let tiling = Self.tiling(parts, over: 0..<inputs)
         guard tiling.gaps.isEmpty else { return nil }
         var features = TokenFeatures(dim: model.config.hiddenSize, blocks: layers.count)
         var sourceIndex: [Int] = [], skipped: [SkippedInput] = []
