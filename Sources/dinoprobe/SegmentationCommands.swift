@@ -83,11 +83,7 @@ struct TrainSeg: ParsableCommand {
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let model = try modelOptions.load()
-        let chosen = layers.flattened()
-        if let last = chosen.last, last >= model.config.numHiddenLayers {
-            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
-        }
-        let recipe = SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen)
+        let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let train = try dataOptions.loadValid(.train, folder: run.url, reporter: reporter)
         // A data set without a val split trains without evaluation; any other problem with the
         // val split (unreadable folder, bad class list) is an error, not "no val split".
@@ -111,7 +107,6 @@ struct TrainSeg: ParsableCommand {
             $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps, "extract-batch-size": extractionBatch,
                                                                   "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let augmented = augment > 0 ? SegmentationRun.AugmentedTraining(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
         let storeStart = Date()
         let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
                                               batchSize: extractionBatch, cacheFolder: cacheOptions.folder,
@@ -167,19 +162,26 @@ struct TrainSeg: ParsableCommand {
 }
 
 extension TrainSeg {
+    /// The features the head trains on (blocks checked against `model`) and the augmented
+    /// views asked for, at `size`.
+    func storeRecipe(model: DINOv3Model, size: Int) throws -> (FeatureRecipe, SegmentationRun.AugmentedTraining?) {
+        let chosen = layers.flattened()
+        if let last = chosen.last, last >= model.config.numHiddenLayers {
+            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+        }
+        let augmented = augment > 0
+            ? SegmentationRun.AugmentedTraining(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
+        return (SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
+    }
+
     /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the
     /// cached patch store, before any run folder exists, and returns true.
     func extractShardIfAsked(size: Int) throws -> Bool {
         guard let choice = try sharding.resolve() else { return false }
         guard let cacheFolder = cacheOptions.folder else { throw ValidationError("--shard builds the patch store in parts in the cache: drop --no-cache") }
         let model = try modelOptions.load()
-        let chosen = layers.flattened()
-        if let last = chosen.last, last >= model.config.numHiddenLayers {
-            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
-        }
-        let recipe = SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen)
+        let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let train = try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared)
-        let augmented = augment > 0 ? SegmentationRun.AugmentedTraining(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
         let outcome = try SegmentationRun.storeShard(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
                                                      batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks),
                                                      cacheFolder: cacheFolder, shard: choice.shard, maxPixels: pixelLimit.maxPixels,
