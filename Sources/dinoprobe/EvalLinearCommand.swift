@@ -174,12 +174,8 @@ struct KNN: ParsableCommand {
     func run() throws {
         let preprocessing = try imageOptions.preprocessing()
         let stored = { (model: DINOv3Model) in FeatureCache.storedLayers(for: FeatureRecipe(tokens: .cls, blocks: 1), depth: model.config.numHiddenLayers) }
-        if try sharding.resolve() != nil {
-            let model = try modelOptions.load()
-            let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
-            _ = try sharding.extractCacheParts(of: [trainSet, valSet], cache: cacheOptions.cache, model: model, preprocessing: preprocessing,
-                                               layers: stored(model), batchSize: cacheOptions.batchSize(model, height: preprocessing.size),
-                                               maxPixels: imageOptions.maxPixels)
+        if try sharding.extractCacheParts(model: modelOptions, images: imageOptions, cache: cacheOptions, data: dataOptions,
+                                          storedLayers: { model, _ in stored(model) }) {
             return
         }
         let run = try out.map { try RunFolder($0, prefix: "knn", overwrite: true, guarding: nil, command: self) }
@@ -193,7 +189,8 @@ struct KNN: ParsableCommand {
         }
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
             try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored(model), batchSize: cacheOptions.batchSize(model, height: preprocessing.size), maxPixels: imageOptions.maxPixels,
+                                         layers: stored(model), batchSize: cacheOptions.batchSize(model, height: preprocessing.size, layers: stored(model).count),
+                                         maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
         let train = try split(trainSet), val = try split(valSet)

@@ -75,14 +75,10 @@ struct ProbeFeatureOptions: ParsableArguments {
     func extractShardIfAsked() throws -> Bool {
         guard try sharding.resolve() != nil else { return false }
         guard featuresFile == nil else { throw ValidationError("--shard extracts features from --data; features files need no extraction") }
-        let preprocessing = try imageOptions.preprocessing()
-        let model = try modelOptions.load()
-        let recipe = try LayerChoice(layers: layers.flattened(), blocks: blocks).recipe(tokens: .cls, preprocessing: preprocessing, model: model)
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
-        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
-        return try sharding.extractCacheParts(of: [trainSet, valSet], cache: cacheOptions.cache, model: model, preprocessing: preprocessing,
-                                              layers: stored, batchSize: cacheOptions.batchSize(model, height: preprocessing.size, layers: stored.count),
-                                              maxPixels: imageOptions.maxPixels)
+        return try sharding.extractCacheParts(model: modelOptions, images: imageOptions, cache: cacheOptions, data: dataOptions) { model, preprocessing in
+            let recipe = try LayerChoice(layers: layers.flattened(), blocks: blocks).recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+            return FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
+        }
     }
 
     /// A short name of the data for titles: the data set's folder name, or the features file's.

@@ -78,13 +78,21 @@ struct ShardOptions: ParsableArguments {
 }
 
 extension ShardChoiceOptions {
-    /// With a shard chosen, extracts this process's part of the cached features of `splits` (one
-    /// data set each) and says what it did; returns false when the run is not sharded. The last
+    /// With a shard chosen, extracts this process's part of the cached train and val features
+    /// (blocks `storedLayers`) and says what it did; returns false when the run is not sharded. The last
     /// part is joined by the run without a shard (which also extracts any part still missing).
-    func extractCacheParts(of splits: [ClassificationDataset], cache: FeatureCache, model: DINOv3Model, preprocessing: Preprocessing,
-                           layers: [Int], batchSize: Int, maxPixels: Int) throws -> Bool {
+    func extractCacheParts(model modelOptions: ModelOptions, images imageOptions: ImageOptions, cache cacheOptions: CacheOptions,
+                           data dataOptions: ClassificationDataOptions,
+                           storedLayers: (DINOv3Model, Preprocessing) throws -> [Int]) throws -> Bool {
         guard let choice = try resolve() else { return false }
+        let cache = cacheOptions.cache
         guard cache.folder != nil else { throw ValidationError("--shard builds the feature cache in parts: drop --no-cache") }
+        let preprocessing = try imageOptions.preprocessing()
+        let model = try modelOptions.load()
+        let layers = try storedLayers(model, preprocessing)
+        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let (splits, batchSize, maxPixels) = ([trainSet, valSet], cacheOptions.batchSize(model, height: preprocessing.size, layers: layers.count),
+                                              imageOptions.maxPixels)
         for dataset in splits {
             let outcome = try cache.buildShard(of: dataset, shard: choice.shard, model: model, preprocessing: preprocessing, layers: layers,
                                                batchSize: batchSize, maxPixels: maxPixels, reporter: TerminalReporter.shared)
