@@ -12,7 +12,8 @@ let torchCxxSettings: [CXXSetting] = libtorch.map { root in
                    "-D_GLIBCXX_USE_CXX11_ABI=1", "-DDINOPROBE_LIBTORCH_CUSTOM=1"])]
 } ?? []
 let torchLinkerSettings: [LinkerSetting] = [
-    .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
+    // openblas: the attention kernel calls cblas_sgemm itself (single-threaded per task).
+    .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("openblas"),
 ] + (libtorch.map { root in
     [.unsafeFlags(["-L\(root)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(root)/lib",
                    "-Xlinker", "--no-as-needed", "-ltorch", "-Xlinker", "--as-needed"])]

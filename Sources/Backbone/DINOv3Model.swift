@@ -108,14 +108,13 @@ public final class DINOv3Model: @unchecked Sendable {
 
     /// The network: a ViT's weights, or a ConvNeXt.
     private enum Body {
-        case vit(DINOv3Weights<Tensor>)
+        case vit(ViTNetwork)
         case convNext(ConvNextNetwork)
     }
 
     private let body: Body
     /// Meta's stored RoPE periods (used instead of `rope_theta`'s, as Meta's model does).
     private let ropePeriods: [Float]?
-    private let activation: ct_activation_kind
     private var ropeCache: [Int: (cos: Tensor, sin: Tensor)] = [:]
     private let ropeLock = NSLock()
 
@@ -147,19 +146,24 @@ public final class DINOv3Model: @unchecked Sendable {
         if let convNext = checkpoint.convNext {
             body = .convNext(ConvNextNetwork(config: convNext, weights: try ConvNextWeights(config: convNext, source: source)))
         } else {
-            body = .vit(try DINOv3Weights(config: config, source: source))
-        }
-        guard let kind = Activation(name: config.hiddenAct) else {
-            throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
-        }
-        switch kind {
-        case .gelu: activation = CT_GELU
-        case .geluTanh: activation = CT_GELU_TANH
-        case .silu: activation = CT_SILU
-        case .relu: activation = CT_RELU
-        case .quickGelu: activation = CT_QUICK_GELU
+            guard let kind = Activation(name: config.hiddenAct) else {
+                throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
+            }
+            let activation: ct_activation_kind
+            switch kind {
+            case .gelu: activation = CT_GELU
+            case .geluTanh: activation = CT_GELU_TANH
+            case .silu: activation = CT_SILU
+            case .relu: activation = CT_RELU
+            case .quickGelu: activation = CT_QUICK_GELU
+            }
+            body = .vit(try ViTNetwork(config: config, weights: DINOv3Weights(config: config, source: source), activation: activation,
+                                       place: source.place))
         }
     }
+
+    /// Whether attention runs in the fused CPU kernel (see `ct_self_attention`): float32 on the CPU.
+    var usesFusedAttention: Bool { device == .cpu && precision == .f32 && convNextConfig == nil }
 
     /// Whether RoPE uses periods stored with the weights (Meta's `.pth`) rather than `rope_theta`'s.
     public var usesStoredRoPEPeriods: Bool { ropePeriods != nil }
@@ -226,86 +230,16 @@ public final class DINOv3Model: @unchecked Sendable {
     /// output of the last block (a ConvNeXt has one: its output) and a ConvNeXt's raw maps of
     /// the stages `stages` (NCHW; a ViT has none).
     func forward(_ pixels: Tensor, layers: [Int], stages: [Int] = []) throws -> (layers: [Tensor], last: Tensor, stages: [Tensor]) {
-        let weights: DINOv3Weights<Tensor>
         switch body {
-        case let .vit(vit): weights = vit
+        case let .vit(network):
+            let shape = pixels.shape
+            let rope = try ropeTables(rows: shape[2] / config.patchSize, cols: shape[3] / config.patchSize)
+            let (outputs, last) = try network.forward(pixels, layers: layers, rope: rope)
+            return (outputs, last, [])
         case let .convNext(network):
             let (output, maps) = try network.forward(pixels, stages: stages)
             return ([output], output, maps)
         }
-        let c = config
-        let shape = pixels.shape
-        let (b, gh, gw) = (shape[0], shape[2] / c.patchSize, shape[3] / c.patchSize)
-        let d = c.hiddenSize
-
-        // Patch embedding, flattened row-major, then [CLS, registers, patches].
-        let patches = try pixels.conv2d(weights.patchEmbedding.weight, weights.patchEmbedding.bias, stride: c.patchSize)
-            .reshape([b, d, gh * gw]).permute([0, 2, 1])
-        var prefix = [try weights.clsToken.expand([b, 1, d])]
-        if c.numRegisterTokens > 0, let registers = weights.registerTokens { prefix.append(try registers.expand([b, c.numRegisterTokens, d])) }
-        var x = try Tensor.cat(prefix + [patches], dim: 1)
-
-        let rope = try ropeTables(rows: gh, cols: gw)
-        var outputs: [Tensor] = []
-        let wanted = Set(layers)
-        for (i, block) in weights.blocks.enumerated() {
-            x = try self.block(block, x, rope: rope)
-            if wanted.contains(i) {
-                outputs.append(try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps))
-            }
-        }
-        if wanted.contains(c.numHiddenLayers - 1), let final = outputs.last { return (outputs, final, []) }
-        return (outputs, try x.layerNorm(weights.norm.weight, weights.norm.bias, eps: c.layerNormEps), [])
-    }
-
-    /// One pre-norm transformer block with layer scale.
-    private func block(_ w: DINOv3Weights<Tensor>.Block, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
-        let eps = config.layerNormEps
-        let attended = try attention(w, x.layerNorm(w.norm1.weight, w.norm1.bias, eps: eps), rope: rope)
-        let h = try x.addingProduct(w.layerScale1, attended)
-        let mlpOut = try mlp(w, h.layerNorm(w.norm2.weight, w.norm2.bias, eps: eps))
-        return try h.addingProduct(w.layerScale2, mlpOut)
-    }
-
-    private func attention(_ w: DINOv3Weights<Tensor>.Block, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
-        let shape = x.shape
-        let (b, t) = (shape[0], shape[1])
-        let heads = config.numAttentionHeads, hd = config.headDim
-        func project(_ p: DINOv3Weights<Tensor>.Linear) throws -> Tensor {
-            try x.linear(p.weight, p.bias).reshape([b, t, heads, hd]).permute([0, 2, 1, 3])
-        }
-        let q = try rotate(project(w.q), rope: rope)
-        let k = try rotate(project(w.k), rope: rope)
-        let v = try project(w.v)
-        let out = try Tensor.attention(q: q, k: k, v: v, scale: 1 / Double(hd).squareRoot())
-            .permute([0, 2, 1, 3]).reshape([b, t, heads * hd])
-        return try out.linear(w.o.weight, w.o.bias)
-    }
-
-    /// RoPE on the patch tokens only; CLS and registers pass unrotated.
-    private func rotate(_ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
-        let shape = x.shape
-        let t = shape[2], hd = shape[3]
-        let patches = rope.cos.shape[0]
-        let prefixCount = t - patches
-        let head = try x.narrow(2, start: 0, length: prefixCount)
-        let body = try x.narrow(2, start: prefixCount, length: patches)
-        let half = hd / 2
-        let rotatedHalf = try Tensor.cat([body.narrow(3, start: half, length: half).negated(),
-                                          body.narrow(3, start: 0, length: half)], dim: 3)
-        let rotated = try (body * rope.cos) + (rotatedHalf * rope.sin)
-        return try Tensor.cat([head, rotated], dim: 2)
-    }
-
-    private func mlp(_ w: DINOv3Weights<Tensor>.Block, _ x: Tensor) throws -> Tensor {
-        let up = try x.linear(w.up.weight, w.up.bias)
-        let hidden: Tensor
-        if let gate = w.gate {
-            hidden = try x.linear(gate.weight, gate.bias).activation(activation) * up
-        } else {
-            hidden = try up.activation(activation)
-        }
-        return try hidden.linear(w.down.weight, w.down.bias)
     }
 
     private func ropeTables(rows: Int, cols: Int) throws -> (cos: Tensor, sin: Tensor) {
@@ -315,11 +249,8 @@ public final class DINOv3Model: @unchecked Sendable {
         if let cached = ropeCache[key] { return cached }
         let tables = RoPETables(rows: rows, cols: cols, headDim: config.headDim, theta: config.ropeTheta, periods: ropePeriods)
         let shape = [rows * cols, config.headDim]
-        var cos = try Tensor(tables.cos, shape: shape), sin = try Tensor(tables.sin, shape: shape)
-        if device != .cpu || precision != .f32 {
-            cos = try cos.to(device, dtype: precision.ct)
-            sin = try sin.to(device, dtype: precision.ct)
-        }
+        let place = LoadedTensors(tensors: [:], device: device, precision: precision).place
+        let cos = try place(Tensor(tables.cos, shape: shape)), sin = try place(Tensor(tables.sin, shape: shape))
         ropeCache[key] = (cos, sin)
         return (cos, sin)
     }
@@ -336,6 +267,11 @@ private struct LoadedTensors: WeightSource {
             if required && !shape.contains(0) { throw BackboneError.missingTensor(key: name, expectedShape: shape) }
             return nil
         }
-        return device == .cpu && precision == .f32 ? tensor : try tensor.to(device, dtype: precision.ct)
+        return try place(tensor)
+    }
+
+    /// `tensor` on the run's device and precision.
+    func place(_ tensor: Tensor) throws -> Tensor {
+        device == .cpu && precision == .f32 ? tensor : try tensor.to(device, dtype: precision.ct)
     }
 }

@@ -3,12 +3,15 @@ import Foundation
 /// How much memory a forward pass needs per image, and so how many images fit a budget.
 /// The figures estimate the transient tensors at the busiest point of a block (float32
 /// throughout: the softmax is computed in float32 whatever the precision), calibrated on peak
-/// RSS measured at several batch sizes (ViT-S/16 at 448: 61-70 MB more per image, estimate 71 MB).
+/// RSS measured at several batch sizes. ViT-S/16 at 448: with the fused CPU attention kernel,
+/// `extract` grew by 48 MB per image between batch 8 and 16 (estimate 46 MB); with attention in
+/// ATen ops (other devices and precisions), 61-70 MB per image (estimate 71 MB).
 public enum ForwardMemory {
     /// Images per forward pass when nothing else is said: as many as `defaultBudget` allows,
     /// at most this many.
     public static let defaultMaxBatch = 32
-    /// The default activation budget, 512 MiB (ViT-S/16: batch 32 at 224, 7 at 448, 5 at 512).
+    /// The default activation budget, 512 MiB (ViT-S/16 on the CPU in float32: batch 32 at 224,
+    /// 11 at 448, 8 at 512; with attention in ATen ops: 32, 7 and 5).
     public static let defaultBudget = 512 << 20
 
     /// Bytes of transient tensors one image needs in `model`'s forward pass at `height` x `width`,
@@ -19,18 +22,22 @@ public enum ForwardMemory {
             let kept = stages.compactMap { try? convNext.stageShape($0, height: height, width: width) }.reduce(0) { $0 + $1.reduce(1, *) }
             return convNextBytes(convNext, height: height, width: width) + 8 * kept
         }
-        return vitBytes(model.config, height: height, width: width, layers: layers)
+        return vitBytes(model.config, height: height, width: width, layers: layers, fusedAttention: model.usesFusedAttention)
     }
 
-    /// ViT: attention scores, their softmax and its workspace (3 x heads x T^2), about a dozen T x D buffers
-    /// (residual, norm, q/k/v and their rotated copies, attention output, projection), the MLP's
-    /// hidden activations (2 x T x F, 3 x T x F gated) and the kept outputs.
-    static func vitBytes(_ config: DINOv3Config, height: Int, width: Int, layers: Int) -> Int {
+    /// ViT. With attention in ATen ops: the scores, their softmax and its workspace (3 x heads x
+    /// T^2), about a dozen T x D buffers (residual, norm, q/k/v and their rotated copies,
+    /// attention output, projection), the MLP's hidden activations (2 x T x F, 3 x T x F gated)
+    /// and the kept outputs. The fused kernel keeps no scores per image (each thread reuses two
+    /// T x T buffers), so only the linear terms remain, with the input pixels, their patch copy
+    /// and the extraction pipeline's batches in flight as measured (24 x T x D, 3 x T x F).
+    static func vitBytes(_ config: DINOv3Config, height: Int, width: Int, layers: Int, fusedAttention: Bool) -> Int {
         let p = max(config.patchSize, 1)
         let tokens = 1 + config.numRegisterTokens + (height / p) * (width / p)
         let (heads, dim, mlp) = (config.numAttentionHeads, config.hiddenSize, config.intermediateSize)
-        let floats = 3 * heads * tokens * tokens + 12 * tokens * dim + (config.useGatedMLP ? 3 : 2) * tokens * mlp
-            + (layers + 1) * tokens * dim
+        let kept = (layers + 1) * tokens * dim
+        if fusedAttention { return 4 * (24 * tokens * dim + 3 * tokens * mlp + kept) }
+        let floats = 3 * heads * tokens * tokens + 12 * tokens * dim + (config.useGatedMLP ? 3 : 2) * tokens * mlp + kept
         return 4 * floats
     }
 

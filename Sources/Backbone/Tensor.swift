@@ -36,6 +36,13 @@ final class Tensor: @unchecked Sendable {
         return Tensor(handle: pointer, owner: owner)
     }
 
+    /// Wraps a result that may share this tensor's storage (a view, or `to` returning itself):
+    /// when that storage is memory libtorch does not own, the result keeps this tensor (and so
+    /// the memory's owner) alive.
+    private func derived(_ pointer: OpaquePointer?, _ operation: String) throws -> Tensor {
+        try .wrap(pointer, operation, owner: owner == nil ? nil : self)
+    }
+
     /// A float32 CPU tensor holding a copy of `values`.
     convenience init(_ values: [Float], shape: [Int]) throws {
         precondition(values.count == shape.reduce(1, *), "shape \(shape) does not match \(values.count) values")
@@ -69,26 +76,26 @@ final class Tensor: @unchecked Sendable {
     }
 
     func to(_ device: ComputeDevice, dtype: ct_dtype = CT_FLOAT32) throws -> Tensor {
-        try .wrap(ct_to(handle, device.ct, dtype), "to(\(device.rawValue))")
+        try derived(ct_to(handle, device.ct, dtype), "to(\(device.rawValue))")
     }
 
     func reshape(_ shape: [Int]) throws -> Tensor {
         let dims = shape.map(Int64.init)
-        return try .wrap(ct_reshape(handle, dims, Int32(dims.count)), "reshape")
+        return try derived(ct_reshape(handle, dims, Int32(dims.count)), "reshape")
     }
 
     func permute(_ order: [Int]) throws -> Tensor {
         let dims = order.map(Int64.init)
-        return try .wrap(ct_permute(handle, dims, Int32(dims.count)), "permute")
+        return try derived(ct_permute(handle, dims, Int32(dims.count)), "permute")
     }
 
     func narrow(_ dim: Int, start: Int, length: Int) throws -> Tensor {
-        try .wrap(ct_narrow(handle, Int32(dim), Int64(start), Int64(length)), "narrow")
+        try derived(ct_narrow(handle, Int32(dim), Int64(start), Int64(length)), "narrow")
     }
 
     func expand(_ shape: [Int]) throws -> Tensor {
         let dims = shape.map(Int64.init)
-        return try .wrap(ct_expand(handle, dims, Int32(dims.count)), "expand")
+        return try derived(ct_expand(handle, dims, Int32(dims.count)), "expand")
     }
 
     static func cat(_ tensors: [Tensor], dim: Int) throws -> Tensor {
@@ -106,6 +113,19 @@ final class Tensor: @unchecked Sendable {
     func addingProduct(_ b: Tensor, _ c: Tensor) throws -> Tensor { try .wrap(ct_addcmul(handle, b.handle, c.handle), "addcmul") }
 
     func activation(_ kind: ct_activation_kind) throws -> Tensor { try .wrap(ct_activation(handle, kind), "activation") }
+
+    /// Applies the activation in place: only on a tensor this code made and nothing else views.
+    func activateInPlace(_ kind: ct_activation_kind) throws { try Self.check(ct_activation_in_place(handle, kind), "activation_") }
+
+    /// self *= b, in place (same rule as `activateInPlace`).
+    func multiplyInPlace(_ b: Tensor) throws { try Self.check(ct_mul_in_place(handle, b.handle), "mul_") }
+
+    /// self += b * c, in place (same rule as `activateInPlace`).
+    func addProductInPlace(_ b: Tensor, _ c: Tensor) throws { try Self.check(ct_addcmul_in_place(handle, b.handle, c.handle), "addcmul_") }
+
+    private static func check(_ status: Int32, _ operation: String) throws {
+        if status != 0 { throw TorchError(operation: operation, message: String(cString: ct_last_error())) }
+    }
 
     func linear(_ weight: Tensor, _ bias: Tensor?) throws -> Tensor {
         try .wrap(ct_linear(handle, weight.handle, bias?.handle), "linear")
@@ -130,8 +150,11 @@ final class Tensor: @unchecked Sendable {
         return try .wrap(ct_mean(handle, d, Int32(d.count), 1), "mean")
     }
 
-    static func attention(q: Tensor, k: Tensor, v: Tensor, scale: Double) throws -> Tensor {
-        try .wrap(ct_attention(q.handle, k.handle, v.handle, scale), "attention")
+    /// DINOv3's RoPE self-attention on the fused projection `qkv` [batch, tokens, 3 * heads *
+    /// headDim]; returns [batch, tokens, heads * headDim] (see `ct_self_attention`). `fusedKernel`
+    /// false forces the ATen-ops composition (the kernel's reference in tests).
+    static func selfAttention(qkv: Tensor, cos: Tensor, sin: Tensor, heads: Int, scale: Double, fusedKernel: Bool = true) throws -> Tensor {
+        try .wrap(ct_self_attention(qkv.handle, cos.handle, sin.handle, Int64(heads), scale, fusedKernel ? 1 : 0), "self_attention")
     }
 }
 

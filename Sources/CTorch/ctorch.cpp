@@ -9,6 +9,8 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/InferenceMode.h>
 
+#include <cblas.h>
+
 #include <cstring>
 #include <malloc.h>
 #include <exception>
@@ -46,6 +48,123 @@ at::ScalarType scalar_type(ct_dtype d) {
 }
 
 at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+
+/// Runs `f` (an in-place op) under the same guard as `guarded`; 0 on success, -1 on failure.
+template <typename F>
+int guarded_status(F &&f) {
+    try {
+        c10::InferenceMode guard;
+        f();
+        return 0;
+    } catch (const c10::Error &e) {
+        last_error = e.what_without_backtrace();
+    } catch (const std::exception &e) {
+        last_error = e.what();
+    } catch (...) {
+        last_error = "unknown libtorch error";
+    }
+    return -1;
+}
+
+at::Tensor activation(const at::Tensor &x, ct_activation_kind kind) {
+    switch (kind) {
+    case CT_GELU_TANH: return at::gelu(x, "tanh");
+    case CT_SILU: return at::silu(x);
+    case CT_RELU: return at::relu(x);
+    case CT_QUICK_GELU: return x * at::sigmoid(x * 1.702);
+    default: return at::gelu(x);
+    }
+}
+
+/// RoPE as transformers applies it, x * cos + rotate_half(x) * sin, on tensors whose last
+/// dimension is the head dimension (cos, sin broadcast over the leading ones).
+at::Tensor rotate(const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin) {
+    int64_t half = x.size(-1) / 2;
+    at::Tensor rotated_half = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+    return x * cos + rotated_half * sin;
+}
+
+/// The reference composition of ct_self_attention in ATen ops, for any device and dtype.
+at::Tensor self_attention_ops(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
+                              int64_t heads, double scale) {
+    int64_t b = qkv.size(0), t = qkv.size(1), d = qkv.size(2) / 3, hd = d / heads;
+    int64_t prefix = t - cos.size(0);
+    auto split = [&](int64_t part) { return qkv.narrow(2, part * d, d).view({b, t, heads, hd}).transpose(1, 2); };
+    auto with_rope = [&](const at::Tensor &x) {
+        at::Tensor patches = rotate(x.narrow(2, prefix, t - prefix), cos, sin);
+        return at::cat({x.narrow(2, 0, prefix), patches}, 2);
+    };
+    at::Tensor q = with_rope(split(0)), k = with_rope(split(1)), v = split(2);
+    at::Tensor probs;
+    {
+        at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
+        scores.mul_(scale);
+        probs = at::softmax(scores, -1, at::kFloat).to(v.scalar_type());
+    }
+    return at::matmul(probs, v).transpose(1, 2).reshape({b, t, d});
+}
+
+/// Copies one head's `count` rows of `width` values (row stride `stride`) into `out` (packed),
+/// rotating the rows from `prefix` on with the RoPE tables (`width` values per row). The
+/// arithmetic is `self_attention_ops`': two products rounded, then their sum, never fused.
+void gather_rotated(const float *src, int64_t stride, int64_t count, int64_t width, int64_t prefix,
+                    const float *cos, const float *sin, float *out) {
+#pragma STDC FP_CONTRACT OFF
+    int64_t half = width / 2;
+    for (int64_t r = 0; r < count; ++r) {
+        const float *x = src + r * stride;
+        float *y = out + r * width;
+        if (r < prefix) {
+            std::memcpy(y, x, static_cast<size_t>(width) * sizeof(float));
+            continue;
+        }
+        const float *c = cos + (r - prefix) * width, *s = sin + (r - prefix) * width;
+        for (int64_t i = 0; i < half; ++i) {
+            float straight = x[i] * c[i];
+            float turned = -x[i + half] * s[i];
+            y[i] = straight + turned;
+        }
+        for (int64_t i = half; i < width; ++i) {
+            float straight = x[i] * c[i];
+            float turned = x[i - half] * s[i];
+            y[i] = straight + turned;
+        }
+    }
+}
+
+/// ct_self_attention on float32 CPU tensors: one (image, head) pair per task, in parallel, each
+/// with single-threaded GEMMs on packed q and k (RoPE applied while packing) and v read in place
+/// from `qkv`, writing its head's columns of the output directly. Same arithmetic as
+/// `self_attention_ops` (scores scaled after the product: alpha = scale in the GEMM, one
+/// rounding of the accumulated dot product; softmax by ATen's kernel).
+at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
+                              int64_t heads, double scale) {
+    const int64_t b = qkv.size(0), t = qkv.size(1), width = qkv.size(2), d = width / 3, hd = d / heads;
+    const int64_t prefix = t - cos.size(0);
+    at::Tensor out = at::empty({b, t, d}, qkv.options());
+    const float *x = qkv.data_ptr<float>(), *c = cos.data_ptr<float>(), *s = sin.data_ptr<float>();
+    float *o = out.data_ptr<float>();
+    const float alpha = static_cast<float>(scale);
+    at::parallel_for(0, b * heads, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> scratch(static_cast<size_t>(2 * t * hd + 2 * t * t));
+        float *q = scratch.data(), *k = q + t * hd, *scores = k + t * hd, *probs = scores + t * t;
+        auto options = at::TensorOptions().dtype(at::kFloat);
+        at::Tensor scores_t = at::from_blob(scores, {t, t}, options), probs_t = at::from_blob(probs, {t, t}, options);
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t image = task / heads, head = task % heads;
+            const float *rows = x + image * t * width + head * hd;
+            gather_rotated(rows, width, t, hd, prefix, c, s, q);
+            gather_rotated(rows + d, width, t, hd, prefix, c, s, k);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(t), static_cast<int>(t), static_cast<int>(hd),
+                        alpha, q, static_cast<int>(hd), k, static_cast<int>(hd), 0.0f, scores, static_cast<int>(t));
+            at::_softmax_out(probs_t, scores_t, 1, false);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(t), static_cast<int>(hd), static_cast<int>(t),
+                        1.0f, probs, static_cast<int>(t), rows + 2 * d, static_cast<int>(width), 0.0f,
+                        o + image * t * d + head * hd, static_cast<int>(d));
+        }
+    });
+    return out;
+}
 } // namespace
 
 extern "C" {
@@ -157,15 +276,27 @@ ct_tensor *ct_addcmul(const ct_tensor *a, const ct_tensor *b, const ct_tensor *c
 }
 
 ct_tensor *ct_activation(const ct_tensor *x, ct_activation_kind kind) {
-    return guarded([&] {
+    return guarded([&] { return activation(x->t, kind); });
+}
+
+int ct_activation_in_place(ct_tensor *x, ct_activation_kind kind) {
+    return guarded_status([&] {
         switch (kind) {
-        case CT_GELU_TANH: return at::gelu(x->t, "tanh");
-        case CT_SILU: return at::silu(x->t);
-        case CT_RELU: return at::relu(x->t);
-        case CT_QUICK_GELU: return x->t * at::sigmoid(x->t * 1.702);
-        default: return at::gelu(x->t);
+        case CT_GELU_TANH: at::gelu_(x->t, "tanh"); break;
+        case CT_SILU: at::silu_(x->t); break;
+        case CT_RELU: at::relu_(x->t); break;
+        case CT_GELU: at::gelu_(x->t); break;
+        default: x->t.copy_(activation(x->t, kind)); break;
         }
     });
+}
+
+int ct_mul_in_place(ct_tensor *a, const ct_tensor *b) {
+    return guarded_status([&] { a->t.mul_(b->t); });
+}
+
+int ct_addcmul_in_place(ct_tensor *a, const ct_tensor *b, const ct_tensor *c) {
+    return guarded_status([&] { a->t.addcmul_(b->t, c->t); });
 }
 
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b) {
@@ -192,17 +323,20 @@ ct_tensor *ct_mean(const ct_tensor *x, const int64_t *d, int ndim, int keepdim) 
     return guarded([&] { return x->t.mean(dims(d, ndim), keepdim != 0); });
 }
 
-ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale) {
+ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const ct_tensor *sin, int64_t heads,
+                             double scale, int allow_kernel) {
     return guarded([&] {
-        // The scores are scaled in place and freed before the second product: one
-        // [batch, heads, T, T] buffer fewer at the peak, same arithmetic as transformers'.
-        at::Tensor probs;
-        {
-            at::Tensor scores = at::matmul(q->t, k->t.transpose(-2, -1));
-            scores.mul_(scale);
-            probs = at::softmax(scores, -1, at::kFloat).to(v->t.scalar_type());
-        }
-        return at::matmul(probs, v->t);
+        const at::Tensor &x = qkv->t, &c = cos->t, &s = sin->t;
+        TORCH_CHECK(heads > 0 && x.dim() == 3 && x.size(2) % (3 * heads) == 0,
+                    "self_attention: qkv must be [batch, tokens, 3 * heads * head_dim]");
+        const int64_t hd = x.size(2) / 3 / heads;
+        TORCH_CHECK(hd % 2 == 0 && c.dim() == 2 && c.sizes() == s.sizes() && c.size(1) == hd && c.size(0) <= x.size(1),
+                    "self_attention: RoPE tables must be [patches, head_dim] with patches <= tokens and an even head_dim");
+        const bool kernel = allow_kernel && x.is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous() &&
+                            c.is_cpu() && c.scalar_type() == at::kFloat && c.is_contiguous() &&
+                            s.is_cpu() && s.scalar_type() == at::kFloat && s.is_contiguous() &&
+                            x.size(1) <= INT32_MAX / 2 && x.size(2) <= INT32_MAX;
+        return kernel ? self_attention_cpu(x, c, s, heads, scale) : self_attention_ops(x, c, s, heads, scale);
     });
 }
 

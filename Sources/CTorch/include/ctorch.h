@@ -1,5 +1,6 @@
-// A small C API over libtorch's ATen: tensors in and out, and the generic ops the DINOv3
-// backbone needs. The architecture itself lives in Swift (Sources/Backbone).
+// A small C API over libtorch's ATen: tensors in and out, and the ops the DINOv3 backbone needs
+// (generic ones, and its RoPE self-attention as one op). The architecture itself lives in Swift
+// (Sources/Backbone).
 //
 // Every function that can fail returns NULL (or a negative int) and leaves a message that
 // ct_last_error() returns; the message is per thread and valid until the next failing call.
@@ -61,6 +62,11 @@ ct_tensor *ct_neg(const ct_tensor *a);
 /// a + b * c in one pass (b broadcast against c), the residual-with-layer-scale update.
 ct_tensor *ct_addcmul(const ct_tensor *a, const ct_tensor *b, const ct_tensor *c);
 ct_tensor *ct_activation(const ct_tensor *x, ct_activation_kind kind);
+/// In place (x, a, owned by the caller and not viewed elsewhere, is overwritten); 0 on success.
+int ct_activation_in_place(ct_tensor *x, ct_activation_kind kind);
+int ct_mul_in_place(ct_tensor *a, const ct_tensor *b);
+/// a += b * c.
+int ct_addcmul_in_place(ct_tensor *a, const ct_tensor *b, const ct_tensor *c);
 
 // Neural-network ops.
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b /* nullable */);
@@ -70,8 +76,15 @@ ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b,
 ct_tensor *ct_conv2d_grouped(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride, int64_t padding, int64_t groups);
 /// The mean over `dims`, which are kept as size 1 when `keepdim` is nonzero.
 ct_tensor *ct_mean(const ct_tensor *x, const int64_t *dims, int ndim, int keepdim);
-/// softmax(q k^T * scale) v over the last two dims, softmax in float32, no mask.
-ct_tensor *ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, double scale);
+/// DINOv3's self-attention on the fused projection `qkv` [batch, tokens, 3 * heads * head_dim]
+/// (q, then k, then v, each heads x head_dim): RoPE with the tables `cos`, `sin`
+/// [patches, head_dim] on the q and k of the last `patches` tokens (the leading CLS and register
+/// tokens pass unrotated), then softmax(q k^T * scale) v per head (softmax in float32, no mask).
+/// Returns [batch, tokens, heads * head_dim], heads side by side, as the output projection reads
+/// them. On float32 CPU tensors (and `allow_kernel` nonzero) a fused kernel runs the (image,
+/// head) pairs in parallel; otherwise ATen ops (any device or dtype) compute the same.
+ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const ct_tensor *sin, int64_t heads,
+                             double scale, int allow_kernel);
 
 #ifdef __cplusplus
 }

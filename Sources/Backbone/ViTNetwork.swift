@@ -1,0 +1,107 @@
+import CTorch
+
+/// A DINOv3 ViT's forward pass on libtorch, step for step as `transformers`' `DINOv3ViTModel`,
+/// over its weights as the pass uses them: each block's q, k and v projections fused into one
+/// [3 * D, D] matrix (one GEMM instead of three; the self-attention op reads the result in
+/// place). The separate q, k, v tensors are not kept, so the fused copy does not add to the
+/// resident weights (F32 checkpoints stay mapped from the file; converted ones are freed).
+struct ViTNetwork {
+    typealias Linear = DINOv3Weights<Tensor>.Linear
+    typealias LayerNorm = DINOv3Weights<Tensor>.LayerNorm
+
+    struct Block {
+        let norm1: LayerNorm
+        /// q, k, v stacked by rows; a missing bias is zeros (the sum is then the product exactly).
+        let qkv: Linear
+        let o: Linear
+        let layerScale1: Tensor
+        let norm2: LayerNorm
+        let up: Linear
+        let gate: Linear?
+        let down: Linear
+        let layerScale2: Tensor
+    }
+
+    let config: DINOv3Config
+    let activation: ct_activation_kind
+    let clsToken: Tensor
+    let registerTokens: Tensor?
+    /// The patch embedding as a linear map of a patch's pixels (channel, row, column order):
+    /// weight [D, 3 * p * p]; a GEMM instead of a stride-p convolution.
+    let patchEmbedding: Linear
+    let blocks: [Block]
+    let norm: LayerNorm
+
+    /// `place` moves a CPU float32 tensor to the weights' device and precision (for zero biases).
+    init(config: DINOv3Config, weights w: DINOv3Weights<Tensor>, activation: ct_activation_kind, place: (Tensor) throws -> Tensor) throws {
+        self.config = config
+        self.activation = activation
+        clsToken = w.clsToken
+        registerTokens = w.registerTokens
+        let p = config.patchSize
+        patchEmbedding = Linear(weight: try w.patchEmbedding.weight.reshape([config.hiddenSize, config.numChannels * p * p]),
+                                bias: w.patchEmbedding.bias)
+        norm = w.norm
+        let d = config.hiddenSize
+        let zeros = try place(Tensor([Float](repeating: 0, count: d), shape: [d]))
+        blocks = try w.blocks.map { b in
+            let parts = [b.q, b.k, b.v]
+            let bias = parts.allSatisfy({ $0.bias == nil }) ? nil : try Tensor.cat(parts.map { $0.bias ?? zeros }, dim: 0)
+            return Block(norm1: b.norm1, qkv: Linear(weight: try Tensor.cat(parts.map(\.weight), dim: 0), bias: bias),
+                         o: b.o, layerScale1: b.layerScale1, norm2: b.norm2, up: b.up, gate: b.gate, down: b.down,
+                         layerScale2: b.layerScale2)
+        }
+    }
+
+    /// The normed outputs of blocks `layers` and of the last block, on pixels [batch, 3, H, W];
+    /// `rope` holds the tables for the input's patch grid.
+    func forward(_ pixels: Tensor, layers: [Int], rope: (cos: Tensor, sin: Tensor)) throws -> (layers: [Tensor], last: Tensor) {
+        let c = config
+        let shape = pixels.shape
+        let p = c.patchSize
+        let (b, channels, gh, gw) = (shape[0], shape[1], shape[2] / p, shape[3] / p)
+        let d = c.hiddenSize
+
+        // Patch embedding (each patch's pixels times the kernel), patches row-major, then
+        // [CLS, registers, patches].
+        let patches = try pixels.reshape([b, channels, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5])
+            .reshape([b, gh * gw, channels * p * p]).linear(patchEmbedding.weight, patchEmbedding.bias)
+        var prefix = [try clsToken.expand([b, 1, d])]
+        if c.numRegisterTokens > 0, let registers = registerTokens { prefix.append(try registers.expand([b, c.numRegisterTokens, d])) }
+        var x = try Tensor.cat(prefix + [patches], dim: 1)
+
+        var outputs: [Tensor] = []
+        let wanted = Set(layers)
+        for (i, block) in blocks.enumerated() {
+            x = try self.block(block, x, rope: rope)
+            if wanted.contains(i) { outputs.append(try x.layerNorm(norm.weight, norm.bias, eps: c.layerNormEps)) }
+        }
+        if wanted.contains(c.numHiddenLayers - 1), let final = outputs.last { return (outputs, final) }
+        return (outputs, try x.layerNorm(norm.weight, norm.bias, eps: c.layerNormEps))
+    }
+
+    /// One pre-norm transformer block with layer scale. Intermediates made here are updated in
+    /// place (the residual stream `x` itself never is).
+    private func block(_ w: Block, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
+        let eps = config.layerNormEps
+        let qkv = try x.layerNorm(w.norm1.weight, w.norm1.bias, eps: eps).linear(w.qkv.weight, w.qkv.bias)
+        let attended = try Tensor.selfAttention(qkv: qkv, cos: rope.cos, sin: rope.sin, heads: config.numAttentionHeads,
+                                                scale: 1 / Double(config.headDim).squareRoot())
+            .linear(w.o.weight, w.o.bias)
+        let h = try x.addingProduct(w.layerScale1, attended)
+        try h.addProductInPlace(w.layerScale2, mlp(w, h.layerNorm(w.norm2.weight, w.norm2.bias, eps: eps)))
+        return h
+    }
+
+    private func mlp(_ w: Block, _ x: Tensor) throws -> Tensor {
+        let up = try x.linear(w.up.weight, w.up.bias)
+        if let gate = w.gate {
+            let hidden = try x.linear(gate.weight, gate.bias)
+            try hidden.activateInPlace(activation)
+            try hidden.multiplyInPlace(up)
+            return try hidden.linear(w.down.weight, w.down.bias)
+        }
+        try up.activateInPlace(activation)
+        return try up.linear(w.down.weight, w.down.bias)
+    }
+}
