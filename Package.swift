@@ -14,7 +14,10 @@ let torchCxxSettings: [CXXSetting] = libtorch.map { root in
 let torchLinkerSettings: [LinkerSetting] = [
     // openblas: the attention kernel calls cblas_sgemm itself (single-threaded per task).
     .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("openblas"),
-] + (libtorch.map { root in
+] + (libtorch == nil ? [
+    // gomp: the attention kernel runs its tasks on libtorch's OpenMP team (libgomp).
+    .linkedLibrary("gomp"),
+] : []) + (libtorch.map { root in
     [.unsafeFlags(["-L\(root)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(root)/lib",
                    "-Xlinker", "--no-as-needed", "-ltorch", "-Xlinker", "--as-needed"])]
 } ?? [])
@@ -46,6 +49,7 @@ let package = Package(
         // C API over libtorch's ATen: tensors in and out, and the few ops the backbone needs.
         .target(
             name: "CTorch",
+            dependencies: ["CSegKernels"],
             cxxSettings: torchCxxSettings,
             linkerSettings: torchLinkerSettings
         ),

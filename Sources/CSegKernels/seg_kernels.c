@@ -129,6 +129,16 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
     }
 }
 
+void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride) {
+    switch (dp_seg_kernel_resolve(kernel)) {
+#if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
+    case DP_SEG_KERNEL_AVX512: softmax_rows_avx512(x, rows, columns, stride); return;
+    case DP_SEG_KERNEL_AVX2: softmax_rows_avx2(x, rows, columns, stride); return;
+#endif
+    default: softmax_rows_scalar(x, rows, columns, stride); return;
+    }
+}
+
 double dp_seg_image_xent(dp_seg_kernel kernel, const float *logits, intptr_t input_height,
                          intptr_t input_width, intptr_t classes, const uint8_t *labels,
                          intptr_t output_height, intptr_t output_width, uint8_t ignore,

@@ -53,6 +53,35 @@ static inline ATTR double NAME(xent_row)(const float *x, intptr_t k, intptr_t la
     return (double)logf(sum) + (double)maximum - (double)x[label];
 }
 
+/// dp_softmax_rows for this ISA, one row in place: the maximum, exp(x - max) through the same
+/// exp as xent_row (a partial last vector padded with -inf), the lane-wise sum, then x * (1 / sum).
+static inline ATTR void NAME(softmax_row)(float *x, intptr_t k) {
+    const intptr_t full = k - k % W, rest = k - full;
+    float maximum = -INFINITY;
+    if (full > 0) {
+        VEC m = NAME(load)(x);
+        for (intptr_t c = W; c < full; c += W) m = VMAX(m, NAME(load)(x + c));
+        maximum = HMAX(m);
+    }
+    for (intptr_t c = full; c < k; c++) maximum = x[c] > maximum ? x[c] : maximum;
+    EXPN(x, x, 1, full, &maximum);
+    VEC s = NAME(sum)(x, full);
+    if (rest > 0) {
+        float tail[W];
+        for (intptr_t j = 0; j < W; j++) tail[j] = j < rest ? x[full + j] : -INFINITY;
+        EXPN(tail, tail, 1, W, &maximum);
+        for (intptr_t j = 0; j < rest; j++) x[full + j] = tail[j];
+        s += NAME(load)(tail);
+    }
+    const float factor = 1.0f / HSUM(s);
+    for (intptr_t c = 0; c < full; c += W) NAME(store)(x + c, NAME(load)(x + c) * factor);
+    for (intptr_t c = full; c < k; c++) x[c] *= factor;
+}
+
+static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride) {
+    for (intptr_t r = 0; r < rows; r++) NAME(softmax_row)(x + r * stride, k);
+}
+
 /// A run of pixels that read the same two input columns, in the run's buffers.
 typedef struct {
     intptr_t n;                     ///< pixels

@@ -10,7 +10,9 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cblas.h>
+#include "seg_kernels.h"
 
+#include <atomic>
 #include <cstring>
 #include <malloc.h>
 #include <exception>
@@ -48,6 +50,51 @@ at::ScalarType scalar_type(ct_dtype d) {
 }
 
 at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+
+#ifndef DINOPROBE_LIBTORCH_CUSTOM
+// libgomp's entry points (what `#pragma omp parallel` compiles to). This file is not built with
+// -fopenmp, so ATen's header-only at::parallel_for would run serially here; calling libgomp
+// directly runs on the same thread team as libtorch's ops and OpenBLAS (Debian's libtorch and
+// the OpenMP OpenBLAS both use libgomp), and OpenBLAS sees the parallel region and keeps each
+// call it receives there single-threaded.
+extern "C" {
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+int omp_in_parallel(void);
+}
+#endif
+
+/// Runs body(begin, end) over contiguous chunks of [0, count), one per thread of the OpenMP team
+/// (at::get_num_threads() threads); serially inside a parallel region, with one thread, or with
+/// a custom libtorch (whose OpenMP runtime may not be the system's).
+template <typename F>
+void parallel_chunks(int64_t count, const F &body) {
+#ifndef DINOPROBE_LIBTORCH_CUSTOM
+    if (count > 1 && at::get_num_threads() > 1 && !omp_in_parallel()) {
+        struct Job {
+            const F *body;
+            int64_t count;
+            std::atomic_flag failed = ATOMIC_FLAG_INIT;
+            std::exception_ptr error;
+        } job{&body, count};
+        GOMP_parallel([](void *data) {
+            auto *job = static_cast<Job *>(data);
+            const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
+            const int64_t chunk = (job->count + threads - 1) / threads, begin = id * chunk;
+            if (begin >= job->count) return;
+            try {
+                (*job->body)(begin, std::min(job->count, begin + chunk));
+            } catch (...) {
+                if (!job->failed.test_and_set()) job->error = std::current_exception();
+            }
+        }, &job, 0, 0);
+        if (job.error) std::rethrow_exception(job.error);
+        return;
+    }
+#endif
+    body(0, count);
+}
 
 /// Runs `f` (an in-place op) under the same guard as `guarded`; 0 on success, -1 on failure.
 template <typename F>
@@ -107,8 +154,8 @@ at::Tensor self_attention_ops(const at::Tensor &qkv, const at::Tensor &cos, cons
 /// Copies one head's `count` rows of `width` values (row stride `stride`) into `out` (packed),
 /// rotating the rows from `prefix` on with the RoPE tables (`width` values per row). The
 /// arithmetic is `self_attention_ops`': two products rounded, then their sum, never fused.
-void gather_rotated(const float *src, int64_t stride, int64_t count, int64_t width, int64_t prefix,
-                    const float *cos, const float *sin, float *out) {
+void gather_rotated(const float *__restrict src, int64_t stride, int64_t count, int64_t width, int64_t prefix,
+                    const float *__restrict cos, const float *__restrict sin, float *__restrict out) {
 #pragma STDC FP_CONTRACT OFF
     int64_t half = width / 2;
     for (int64_t r = 0; r < count; ++r) {
@@ -136,7 +183,8 @@ void gather_rotated(const float *src, int64_t stride, int64_t count, int64_t wid
 /// with single-threaded GEMMs on packed q and k (RoPE applied while packing) and v read in place
 /// from `qkv`, writing its head's columns of the output directly. Same arithmetic as
 /// `self_attention_ops` (scores scaled after the product: alpha = scale in the GEMM, one
-/// rounding of the accumulated dot product; softmax by ATen's kernel).
+/// rounding of the accumulated dot product; softmax as ATen's float kernel computes it, on
+/// SLEEF's vector exp: see dp_softmax_rows).
 at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
                               int64_t heads, double scale) {
     const int64_t b = qkv.size(0), t = qkv.size(1), width = qkv.size(2), d = width / 3, hd = d / heads;
@@ -145,11 +193,9 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
     const float *x = qkv.data_ptr<float>(), *c = cos.data_ptr<float>(), *s = sin.data_ptr<float>();
     float *o = out.data_ptr<float>();
     const float alpha = static_cast<float>(scale);
-    at::parallel_for(0, b * heads, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> scratch(static_cast<size_t>(2 * t * hd + 2 * t * t));
-        float *q = scratch.data(), *k = q + t * hd, *scores = k + t * hd, *probs = scores + t * t;
-        auto options = at::TensorOptions().dtype(at::kFloat);
-        at::Tensor scores_t = at::from_blob(scores, {t, t}, options), probs_t = at::from_blob(probs, {t, t}, options);
+    parallel_chunks(b * heads, [&](int64_t begin, int64_t end) {
+        std::vector<float> scratch(static_cast<size_t>(2 * t * hd + t * t));
+        float *q = scratch.data(), *k = q + t * hd, *scores = k + t * hd;
         for (int64_t task = begin; task < end; ++task) {
             const int64_t image = task / heads, head = task % heads;
             const float *rows = x + image * t * width + head * hd;
@@ -157,9 +203,9 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
             gather_rotated(rows + d, width, t, hd, prefix, c, s, k);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(t), static_cast<int>(t), static_cast<int>(hd),
                         alpha, q, static_cast<int>(hd), k, static_cast<int>(hd), 0.0f, scores, static_cast<int>(t));
-            at::_softmax_out(probs_t, scores_t, 1, false);
+            dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, t, t, t);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(t), static_cast<int>(hd), static_cast<int>(t),
-                        1.0f, probs, static_cast<int>(t), rows + 2 * d, static_cast<int>(width), 0.0f,
+                        1.0f, scores, static_cast<int>(t), rows + 2 * d, static_cast<int>(width), 0.0f,
                         o + image * t * d + head * hd, static_cast<int>(d));
         }
     });

@@ -98,7 +98,7 @@ struct BenchBackbone: ParsableCommand {
         report["sgemm_bound_images_per_s"] = limit
         say(String(format: "sgemm 2048^3: %.1f GFLOP/s -> sgemm-bound limit %.1f images/s (%.2f GFLOPs/image)", gflops, limit, Double(flops) / 1e9))
 
-        var forward: [String: Double] = [:]
+        var forward: [String: Double] = [:], gemmBound: [String: Double] = [:]
         var batchFeatures: [Int: [Float]] = [:]
         for b in sizes {
             let pixels = Self.pixels(batch: b)
@@ -114,8 +114,15 @@ struct BenchBackbone: ParsableCommand {
             forward["\(b)"] = rate
             batchFeatures[b] = out.map { Array($0.cls(0)) }
             say(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit)", b, rate, 100 * rate / limit))
+            if backbone.convNextConfig == nil && device == .cpu {
+                let bound = ForwardGEMMBound.imagesPerSecond(backbone.config, batch: b, height: 224, width: 224, threads: bench.threads, repeats: repeats)
+                gemmBound["\(b)"] = bound
+                say(String(format: "  its GEMMs alone, same shapes: %7.2f images/s (%.0f%% of the limit; the forward reaches %.0f%% of it)",
+                           bound, 100 * bound / limit, 100 * rate / bound))
+            }
         }
         report["forward_images_per_s"] = forward
+        if !gemmBound.isEmpty { report["gemm_only_images_per_s"] = gemmBound }
         if let single = batchFeatures[sizes.min()!], let big = batchFeatures[sizes.max()!] {
             // Image 0 of every batch holds the same pixels: batching must not change its features.
             let drift = zip(single, big).map { abs($0 - $1) }.max() ?? 0

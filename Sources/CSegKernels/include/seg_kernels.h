@@ -1,4 +1,4 @@
-// Vectorised softmax cross-entropy for the segmentation head: one row of K logits, and one
+// Vectorised softmax (rows in place, for the backbone's attention) and softmax cross-entropy for the segmentation head: one row of K logits, and one
 // image's bilinear upsampling (PyTorch F.interpolate, align_corners=False) of [H, W, K] logits
 // fused with the per-pixel softmax cross-entropy and the adjoint of the upsampling, so the
 // upsampled logits of a row never leave the cache. exp is SLEEF's 1.0-ULP vector exp
@@ -39,6 +39,11 @@ dp_seg_kernel dp_seg_kernel_resolve(dp_seg_kernel kernel);
 /// 0 <= label < classes.
 double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classes, intptr_t label,
                            float scale, float *gradient);
+
+/// Softmax of each of `rows` rows of `columns` floats (row r at x + r * stride), in place:
+/// exp(x - max) / sum, the sum over lanes then a tree, as PyTorch's float softmax. Needs
+/// columns > 0. (The backbone's attention kernel runs it on each head's scores.)
+void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride);
 
 /// The taps of a bilinear resize along one axis: output index o reads input indices lower[o]
 /// and upper[o] with weights lowerWeight[o] and upperWeight[o].

@@ -1,0 +1,60 @@
+import Backbone
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// The ViT forward pass's matrix products alone, at its own shapes and with its own threading
+/// (the projections and MLP on all threads, attention as single-threaded products per (image,
+/// head) spread over the threads, as the fused kernel runs them): the rate the backbone would
+/// reach if nothing but its GEMMs took time. Against the 2048^3 sgemm rate it shows how much of
+/// the sgemm-bound limit these shapes allow before any other op is counted.
+enum ForwardGEMMBound {
+    /// Images per second of the GEMMs of one forward pass over `batch` images at `height` x
+    /// `width` (median of `repeats` after a warm-up).
+    static func imagesPerSecond(_ c: DINOv3Config, batch: Int, height: Int, width: Int, threads: Int, repeats: Int) -> Double {
+        let p = c.patchSize, patches = (height / p) * (width / p)
+        let t = 1 + c.numRegisterTokens + patches, m = batch * t
+        let (d, f, heads, hd) = (c.hiddenSize, c.intermediateSize, c.numAttentionHeads, c.headDim)
+        let patchInputs = c.numChannels * p * p
+        let widest = max(3 * d, f, patchInputs)
+        let x = [Float](repeating: 0.25, count: max(m, batch * patches) * widest)
+        let w = [Float](repeating: 0.5, count: widest * widest)
+        var out = [Float](repeating: 0, count: max(m, batch * patches) * widest)
+        /// out[rows, n] = x[rows, k] * w[n, k]^T, as a linear layer.
+        func linear(_ rows: Int, _ k: Int, _ n: Int) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k), 0, &out, Int32(n))
+        }
+        func attention() {
+            let tasks = batch * heads, workers = max(1, threads)
+            openblas_set_num_threads(1)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var scores = [Float](repeating: 0, count: t * t), context = [Float](repeating: 0, count: t * hd)
+                for _ in stride(from: worker, to: tasks, by: workers) {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(hd), 1, x, Int32(hd), w, Int32(hd), 0, &scores, Int32(t))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(hd), Int32(t), 1, scores, Int32(t), w, Int32(hd), 0, &context, Int32(hd))
+                }
+            }
+            openblas_set_num_threads(Int32(threads))
+        }
+        func pass() {
+            linear(batch * patches, patchInputs, d)
+            for _ in 0..<c.numHiddenLayers {
+                linear(m, d, 3 * d)
+                attention()
+                linear(m, d, d)
+                linear(m, d, f)
+                if c.useGatedMLP { linear(m, d, f) }
+                linear(m, f, d)
+            }
+        }
+        pass()
+        var times: [Double] = []
+        for _ in 0..<max(1, repeats) {
+            let start = Date()
+            pass()
+            times.append(Date().timeIntervalSince(start))
+        }
+        times.sort()
+        return Double(batch) / times[times.count / 2]
+    }
+}
