@@ -151,6 +151,10 @@ at::Tensor self_attention_ops(const at::Tensor &qkv, const at::Tensor &cos, cons
     return at::matmul(probs, v).transpose(1, 2).reshape({b, t, d});
 }
 
+bool is_cpu_float_contiguous(const at::Tensor &t) {
+    return t.is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
+}
+
 /// Copies one head's `count` rows of `width` values (row stride `stride`) into `out` (packed),
 /// rotating the rows from `prefix` on with the RoPE tables (`width` values per row). The
 /// arithmetic is `self_attention_ops`': two products rounded, then their sum, never fused.
@@ -378,9 +382,7 @@ ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const c
         const int64_t hd = x.size(2) / 3 / heads;
         TORCH_CHECK(hd % 2 == 0 && c.dim() == 2 && c.sizes() == s.sizes() && c.size(1) == hd && c.size(0) <= x.size(1),
                     "self_attention: RoPE tables must be [patches, head_dim] with patches <= tokens and an even head_dim");
-        const bool kernel = allow_kernel && x.is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous() &&
-                            c.is_cpu() && c.scalar_type() == at::kFloat && c.is_contiguous() &&
-                            s.is_cpu() && s.scalar_type() == at::kFloat && s.is_contiguous() &&
+        const bool kernel = allow_kernel && is_cpu_float_contiguous(x) && is_cpu_float_contiguous(c) && is_cpu_float_contiguous(s) &&
                             x.size(1) <= INT32_MAX / 2 && x.size(2) <= INT32_MAX;
         return kernel ? self_attention_cpu(x, c, s, heads, scale) : self_attention_ops(x, c, s, heads, scale);
     });
