@@ -36,10 +36,11 @@ final class SelfAttentionTests: XCTestCase {
         try compare(batch: 2, tokens: 201, patches: 196, heads: 6, headDim: 64)
     }
 
-    func testKernelEqualsATenOpsOnSmallOddShapes() throws {
+    func testKernelEqualsATenOpsOnOddShapes() throws {
         try compare(batch: 3, tokens: 11, patches: 8, heads: 3, headDim: 16)   // CLS + 2 registers
         try compare(batch: 1, tokens: 7, patches: 7, heads: 2, headDim: 8)     // no unrotated tokens
         try compare(batch: 1, tokens: 37, patches: 35, heads: 1, headDim: 128) // head dim 128, one head
+        try compare(batch: 2, tokens: 561, patches: 556, heads: 2, headDim: 16) // three query blocks, the last partial
     }
 
     func testIdentityRotationIsPlainSoftmaxAttention() throws {
