@@ -24,58 +24,52 @@ static inline ATTR VEC NAME(sum)(const float *x, intptr_t n) {
     return s;
 }
 
-/// dp_softmax_xent_row for this ISA: exp(x - max) for the whole vectors, then for one partial
-/// vector whose unused lanes are -inf (so their exp is 0), all through the same exp.
-static inline ATTR double NAME(xent_row)(const float *x, intptr_t k, intptr_t label, float scale,
-                                         float *g) {
+/// y = exp(x - max) over one row of k floats (x == y allowed): the whole vectors, then one
+/// partial vector whose unused lanes are -inf (so their exp is 0), all through the same exp.
+/// Sets *maximum and returns the lane-wise sums of y.
+static inline ATTR VEC NAME(exp_row)(const float *x, intptr_t k, float *y, float *maximum) {
     const intptr_t full = k - k % W, rest = k - full;
-    float maximum = -INFINITY;
+    float m = -INFINITY;
     if (full > 0) {
-        VEC m = NAME(load)(x);
-        for (intptr_t c = W; c < full; c += W) m = VMAX(m, NAME(load)(x + c));
-        maximum = HMAX(m);
+        VEC v = NAME(load)(x);
+        for (intptr_t c = W; c < full; c += W) v = VMAX(v, NAME(load)(x + c));
+        m = HMAX(v);
     }
-    for (intptr_t c = full; c < k; c++) maximum = x[c] > maximum ? x[c] : maximum;
-    EXPN(x, g, 1, full, &maximum);
-    VEC s = NAME(sum)(g, full);
+    for (intptr_t c = full; c < k; c++) m = x[c] > m ? x[c] : m;
+    *maximum = m;
+    EXPN(x, y, 1, full, maximum);
+    VEC s = NAME(sum)(y, full);
     if (rest > 0) {
         float tail[W];
         for (intptr_t j = 0; j < W; j++) tail[j] = j < rest ? x[full + j] : -INFINITY;
-        EXPN(tail, tail, 1, W, &maximum);
-        for (intptr_t j = 0; j < rest; j++) g[full + j] = tail[j];
+        EXPN(tail, tail, 1, W, maximum);
+        for (intptr_t j = 0; j < rest; j++) y[full + j] = tail[j];
         s += NAME(load)(tail);
     }
-    const float sum = HSUM(s);
-    const float factor = scale / sum;
-    for (intptr_t c = 0; c < full; c += W) NAME(store)(g + c, NAME(load)(g + c) * factor);
-    for (intptr_t c = full; c < k; c++) g[c] *= factor;
+    return s;
+}
+
+/// y[0..<k] *= factor.
+static inline ATTR void NAME(scale_row)(float *y, intptr_t k, float factor) {
+    const intptr_t full = k - k % W;
+    for (intptr_t c = 0; c < full; c += W) NAME(store)(y + c, NAME(load)(y + c) * factor);
+    for (intptr_t c = full; c < k; c++) y[c] *= factor;
+}
+
+/// dp_softmax_xent_row for this ISA.
+static inline ATTR double NAME(xent_row)(const float *x, intptr_t k, intptr_t label, float scale,
+                                         float *g) {
+    float maximum;
+    const float sum = HSUM(NAME(exp_row)(x, k, g, &maximum));
+    NAME(scale_row)(g, k, scale / sum);
     g[label] -= scale;
     return (double)logf(sum) + (double)maximum - (double)x[label];
 }
 
-/// dp_softmax_rows for this ISA, one row in place: the maximum, exp(x - max) through the same
-/// exp as xent_row (a partial last vector padded with -inf), the lane-wise sum, then x * (1 / sum).
+/// dp_softmax_rows for this ISA, one row in place: exp(x - max), then x * (1 / sum).
 static inline ATTR void NAME(softmax_row)(float *x, intptr_t k) {
-    const intptr_t full = k - k % W, rest = k - full;
-    float maximum = -INFINITY;
-    if (full > 0) {
-        VEC m = NAME(load)(x);
-        for (intptr_t c = W; c < full; c += W) m = VMAX(m, NAME(load)(x + c));
-        maximum = HMAX(m);
-    }
-    for (intptr_t c = full; c < k; c++) maximum = x[c] > maximum ? x[c] : maximum;
-    EXPN(x, x, 1, full, &maximum);
-    VEC s = NAME(sum)(x, full);
-    if (rest > 0) {
-        float tail[W];
-        for (intptr_t j = 0; j < W; j++) tail[j] = j < rest ? x[full + j] : -INFINITY;
-        EXPN(tail, tail, 1, W, &maximum);
-        for (intptr_t j = 0; j < rest; j++) x[full + j] = tail[j];
-        s += NAME(load)(tail);
-    }
-    const float factor = 1.0f / HSUM(s);
-    for (intptr_t c = 0; c < full; c += W) NAME(store)(x + c, NAME(load)(x + c) * factor);
-    for (intptr_t c = full; c < k; c++) x[c] *= factor;
+    float maximum;
+    NAME(scale_row)(x, k, 1.0f / HSUM(NAME(exp_row)(x, k, x, &maximum)));
 }
 
 static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride) {

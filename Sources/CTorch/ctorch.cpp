@@ -26,11 +26,13 @@ struct ct_tensor {
 namespace {
 thread_local std::string last_error;
 
+/// Runs `f` in inference mode; false (with the message in last_error) if it threw.
 template <typename F>
-ct_tensor *guarded(F &&f) {
+bool attempt(F &&f) {
     try {
         c10::InferenceMode guard;
-        return new ct_tensor{f()};
+        f();
+        return true;
     } catch (const c10::Error &e) {
         last_error = e.what_without_backtrace();
     } catch (const std::exception &e) {
@@ -38,7 +40,15 @@ ct_tensor *guarded(F &&f) {
     } catch (...) {
         last_error = "unknown libtorch error";
     }
-    return nullptr;
+    return false;
+}
+
+/// The tensor `f` returns, owned by a new handle; NULL if it threw.
+template <typename F>
+ct_tensor *guarded(F &&f) {
+    ct_tensor *result = nullptr;
+    attempt([&] { result = new ct_tensor{f()}; });
+    return result;
 }
 
 at::ScalarType scalar_type(ct_dtype d) {
@@ -96,22 +106,9 @@ void parallel_chunks(int64_t count, const F &body) {
     body(0, count);
 }
 
-/// Runs `f` (an in-place op) under the same guard as `guarded`; 0 on success, -1 on failure.
+/// Runs `f` (an in-place op) as `guarded` does; 0 on success, -1 on failure.
 template <typename F>
-int guarded_status(F &&f) {
-    try {
-        c10::InferenceMode guard;
-        f();
-        return 0;
-    } catch (const c10::Error &e) {
-        last_error = e.what_without_backtrace();
-    } catch (const std::exception &e) {
-        last_error = e.what();
-    } catch (...) {
-        last_error = "unknown libtorch error";
-    }
-    return -1;
-}
+int guarded_status(F &&f) { return attempt(f) ? 0 : -1; }
 
 at::Tensor activation(const at::Tensor &x, ct_activation_kind kind) {
     switch (kind) {
