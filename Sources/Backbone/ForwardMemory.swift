@@ -28,8 +28,8 @@ public enum ForwardMemory {
     /// ViT. With attention in ATen ops: the scores, their softmax and its workspace (3 x heads x
     /// T^2), about a dozen T x D buffers (residual, norm, q/k/v and their rotated copies,
     /// attention output, projection), the MLP's hidden activations (2 x T x F, 3 x T x F gated)
-    /// and the kept outputs. The fused kernel keeps no scores per image (each thread reuses two
-    /// T x T buffers), so only the linear terms remain, with the input pixels, their patch copy
+    /// and the kept outputs. The fused kernel keeps no scores per image (each thread reuses one
+    /// block of 256 x T scores), so only the linear terms remain, with the input pixels, their patch copy
     /// and the extraction pipeline's batches in flight as measured (24 x T x D, 3 x T x F).
     static func vitBytes(_ config: DINOv3Config, height: Int, width: Int, layers: Int, fusedAttention: Bool) -> Int {
         let p = max(config.patchSize, 1)

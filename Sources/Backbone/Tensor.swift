@@ -107,7 +107,6 @@ final class Tensor: @unchecked Sendable {
 
     static func + (a: Tensor, b: Tensor) throws -> Tensor { try .wrap(ct_add(a.handle, b.handle), "add") }
     static func * (a: Tensor, b: Tensor) throws -> Tensor { try .wrap(ct_mul(a.handle, b.handle), "mul") }
-    func negated() throws -> Tensor { try .wrap(ct_neg(handle), "neg") }
 
     /// self + b * c.
     func addingProduct(_ b: Tensor, _ c: Tensor) throws -> Tensor { try .wrap(ct_addcmul(handle, b.handle, c.handle), "addcmul") }

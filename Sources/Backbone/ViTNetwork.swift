@@ -3,8 +3,9 @@ import CTorch
 /// A DINOv3 ViT's forward pass on libtorch, step for step as `transformers`' `DINOv3ViTModel`,
 /// over its weights as the pass uses them: each block's q, k and v projections fused into one
 /// [3 * D, D] matrix (one GEMM instead of three; the self-attention op reads the result in
-/// place). The separate q, k, v tensors are not kept, so the fused copy does not add to the
-/// resident weights (F32 checkpoints stay mapped from the file; converted ones are freed).
+/// place). The fused copy is new memory (3 x D x D floats a block); the separate q, k, v
+/// tensors are not kept: converted (BF16, F16) ones are freed, and F32 ones are clean pages of the
+/// mapped checkpoint, which the system reclaims when memory is short.
 struct ViTNetwork {
     typealias Linear = DINOv3Weights<Tensor>.Linear
     typealias LayerNorm = DINOv3Weights<Tensor>.LayerNorm

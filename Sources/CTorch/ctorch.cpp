@@ -180,17 +180,17 @@ void gather_rotated(const float *__restrict src, int64_t stride, int64_t count, 
     }
 }
 
-/// ct_self_attention on float32 CPU tensors: one (image, head) pair per task, in parallel, each
-/// with single-threaded GEMMs on packed q and k (RoPE applied while packing) and v read in place
-/// from `qkv`, a block of query rows at a time, writing its head's columns of the output directly. Same arithmetic as
-/// `self_attention_ops` (scores scaled after the product: alpha = scale in the GEMM, one
-/// rounding of the accumulated dot product; softmax as ATen's float kernel computes it, on
-/// SLEEF's vector exp: see dp_softmax_rows).
 /// Query rows per block of scores in self_attention_cpu, so that a thread's scratch grows with
-/// T, not T^2 (a 4096 px image has T = 65,541: 64 GB of full scores, 67 MB of blocks). Measured
+/// T, not T^2 (a 4096 px image has T = 65,541: 17 GB of full scores, 67 MB in blocks). Measured
 /// as fast as unblocked at T = 201, 785 and 1,029; smaller blocks were 3-9% slower.
 constexpr int64_t kQueryBlock = 256;
 
+/// ct_self_attention on float32 CPU tensors: one (image, head) pair per task, in parallel, each
+/// with single-threaded GEMMs on packed q and k (RoPE applied while packing) and v read in place
+/// from `qkv`, a block of query rows at a time, writing its head's columns of the output
+/// directly. Same arithmetic as `self_attention_ops` (scores scaled after the product: alpha =
+/// scale in the GEMM, one rounding of the accumulated dot product; softmax as ATen's float
+/// kernel computes it, on SLEEF's vector exp: see dp_softmax_rows).
 at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
                               int64_t heads, double scale) {
     const int64_t b = qkv.size(0), t = qkv.size(1), width = qkv.size(2), d = width / 3, hd = d / heads;
@@ -326,7 +326,6 @@ ct_tensor *ct_expand(const ct_tensor *t, const int64_t *shape, int ndim) {
 
 ct_tensor *ct_add(const ct_tensor *a, const ct_tensor *b) { return guarded([&] { return a->t + b->t; }); }
 ct_tensor *ct_mul(const ct_tensor *a, const ct_tensor *b) { return guarded([&] { return a->t * b->t; }); }
-ct_tensor *ct_neg(const ct_tensor *a) { return guarded([&] { return -a->t; }); }
 ct_tensor *ct_addcmul(const ct_tensor *a, const ct_tensor *b, const ct_tensor *c) {
     return guarded([&] { return at::addcmul(a->t, b->t, c->t); });
 }

@@ -114,7 +114,7 @@ struct BenchBackbone: ParsableCommand {
             forward["\(b)"] = rate
             batchFeatures[b] = out.map { Array($0.cls(0)) }
             say(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit)", b, rate, 100 * rate / limit))
-            if backbone.convNextConfig == nil && device == .cpu {
+            if backbone.convNextConfig == nil && device == .cpu && precision == .f32 {
                 let bound = ForwardGEMMBound.imagesPerSecond(backbone.config, batch: b, height: 224, width: 224, threads: bench.threads, repeats: repeats)
                 gemmBound["\(b)"] = bound
                 say(String(format: "  its GEMMs alone, same shapes: %7.2f images/s (%.0f%% of the limit; the forward reaches %.0f%% of it)",

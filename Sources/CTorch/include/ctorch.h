@@ -58,7 +58,6 @@ ct_tensor *ct_expand(const ct_tensor *t, const int64_t *shape, int ndim);
 // Elementwise (broadcasting).
 ct_tensor *ct_add(const ct_tensor *a, const ct_tensor *b);
 ct_tensor *ct_mul(const ct_tensor *a, const ct_tensor *b);
-ct_tensor *ct_neg(const ct_tensor *a);
 /// a + b * c in one pass (b broadcast against c), the residual-with-layer-scale update.
 ct_tensor *ct_addcmul(const ct_tensor *a, const ct_tensor *b, const ct_tensor *c);
 ct_tensor *ct_activation(const ct_tensor *x, ct_activation_kind kind);
