@@ -49,7 +49,7 @@ let package = Package(
         // C API over libtorch's ATen: tensors in and out, and the few ops the backbone needs.
         .target(
             name: "CTorch",
-            dependencies: ["CSegKernels"],
+            dependencies: ["CPackedGEMM", "CSegKernels"],
             cxxSettings: torchCxxSettings,
             linkerSettings: torchLinkerSettings
         ),
@@ -63,6 +63,13 @@ let package = Package(
             name: "CSegKernels",
             cSettings: [.define("DINOPROBE_HAVE_SLEEF", .when(platforms: [.linux]))],
             linkerSettings: [.linkedLibrary("sleef", .when(platforms: [.linux]))]
+        ),
+        // The backbone's linear layers on weights packed once (AVX-512 / AVX2 micro-kernels). Built
+        // with -O2 in every configuration, so debug test runs exercise the kernels as shipped.
+        .target(
+            name: "CPackedGEMM",
+            dependencies: ["CSegKernels"],
+            cSettings: [.unsafeFlags(["-O2"])]
         ),
         // CBLAS from OpenBLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",

@@ -3,23 +3,24 @@ import CTorch
 /// A DINOv3 ViT's forward pass on libtorch, step for step as `transformers`' `DINOv3ViTModel`,
 /// over its weights as the pass uses them: each block's q, k and v projections fused into one
 /// [3 * D, D] matrix (one GEMM instead of three; the self-attention op reads the result in
-/// place). The fused copy is new memory (3 x D x D floats a block); the separate q, k, v
-/// tensors are not kept: converted (BF16, F16) ones are freed, and F32 ones are clean pages of the
-/// mapped checkpoint, which the system reclaims when memory is short.
+/// place), and every linear layer prepared for the GEMM that applies it (`PreparedLinear`:
+/// packed panels on float32 CPU runs). Fused and packed weights are new memory, as many floats as
+/// the checkpoint's (plus padding to a whole panel); the checkpoint's own tensors are not kept:
+/// converted (BF16, F16) ones are freed, and F32 ones are clean pages of the mapped checkpoint,
+/// which the system reclaims when memory is short.
 struct ViTNetwork {
-    typealias Linear = DINOv3Weights<Tensor>.Linear
     typealias LayerNorm = DINOv3Weights<Tensor>.LayerNorm
 
     struct Block {
         let norm1: LayerNorm
         /// q, k, v stacked by rows; a missing bias is zeros (the sum is then the product exactly).
-        let qkv: Linear
-        let o: Linear
+        let qkv: PreparedLinear
+        let o: PreparedLinear
         let layerScale1: Tensor
         let norm2: LayerNorm
-        let up: Linear
-        let gate: Linear?
-        let down: Linear
+        let up: PreparedLinear
+        let gate: PreparedLinear?
+        let down: PreparedLinear
         let layerScale2: Tensor
     }
 
@@ -29,7 +30,7 @@ struct ViTNetwork {
     let registerTokens: Tensor?
     /// The patch embedding as a linear map of a patch's pixels (channel, row, column order):
     /// weight [D, 3 * p * p]; a GEMM instead of a stride-p convolution.
-    let patchEmbedding: Linear
+    let patchEmbedding: PreparedLinear
     let blocks: [Block]
     let norm: LayerNorm
 
@@ -40,17 +41,17 @@ struct ViTNetwork {
         clsToken = w.clsToken
         registerTokens = w.registerTokens
         let p = config.patchSize
-        patchEmbedding = Linear(weight: try w.patchEmbedding.weight.reshape([config.hiddenSize, config.numChannels * p * p]),
-                                bias: w.patchEmbedding.bias)
+        patchEmbedding = try PreparedLinear(weight: w.patchEmbedding.weight.reshape([config.hiddenSize, config.numChannels * p * p]),
+                                            bias: w.patchEmbedding.bias)
         norm = w.norm
         let d = config.hiddenSize
         let zeros = try place(Tensor([Float](repeating: 0, count: d), shape: [d]))
         blocks = try w.blocks.map { b in
             let parts = [b.q, b.k, b.v]
             let bias = parts.allSatisfy({ $0.bias == nil }) ? nil : try Tensor.cat(parts.map { $0.bias ?? zeros }, dim: 0)
-            return Block(norm1: b.norm1, qkv: Linear(weight: try Tensor.cat(parts.map(\.weight), dim: 0), bias: bias),
-                         o: b.o, layerScale1: b.layerScale1, norm2: b.norm2, up: b.up, gate: b.gate, down: b.down,
-                         layerScale2: b.layerScale2)
+            return Block(norm1: b.norm1, qkv: try PreparedLinear(weight: Tensor.cat(parts.map(\.weight), dim: 0), bias: bias),
+                         o: try PreparedLinear(b.o), layerScale1: b.layerScale1, norm2: b.norm2, up: try PreparedLinear(b.up),
+                         gate: try b.gate.map(PreparedLinear.init), down: try PreparedLinear(b.down), layerScale2: b.layerScale2)
         }
     }
 
@@ -65,8 +66,9 @@ struct ViTNetwork {
 
         // Patch embedding (each patch's pixels times the kernel), patches row-major, then
         // [CLS, registers, patches].
-        let patches = try pixels.reshape([b, channels, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5])
-            .reshape([b, gh * gw, channels * p * p]).linear(patchEmbedding.weight, patchEmbedding.bias)
+        let patchPixels = try pixels.reshape([b, channels, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5])
+            .reshape([b, gh * gw, channels * p * p])
+        let patches = try patchEmbedding(patchPixels)
         var prefix = [try clsToken.expand([b, 1, d])]
         if c.numRegisterTokens > 0, let registers = registerTokens { prefix.append(try registers.expand([b, c.numRegisterTokens, d])) }
         var x = try Tensor.cat(prefix + [patches], dim: 1)
@@ -85,24 +87,23 @@ struct ViTNetwork {
     /// place (the residual stream `x` itself never is).
     private func block(_ w: Block, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
         let eps = config.layerNormEps
-        let qkv = try x.layerNorm(w.norm1.weight, w.norm1.bias, eps: eps).linear(w.qkv.weight, w.qkv.bias)
-        let attended = try Tensor.selfAttention(qkv: qkv, cos: rope.cos, sin: rope.sin, heads: config.numAttentionHeads,
-                                                scale: 1 / Double(config.headDim).squareRoot())
-            .linear(w.o.weight, w.o.bias)
+        let qkv = try w.qkv(x.layerNorm(w.norm1.weight, w.norm1.bias, eps: eps))
+        let attended = try w.o(Tensor.selfAttention(qkv: qkv, cos: rope.cos, sin: rope.sin, heads: config.numAttentionHeads,
+                                                    scale: 1 / Double(config.headDim).squareRoot()))
         let h = try x.addingProduct(w.layerScale1, attended)
         try h.addProductInPlace(w.layerScale2, mlp(w, h.layerNorm(w.norm2.weight, w.norm2.bias, eps: eps)))
         return h
     }
 
     private func mlp(_ w: Block, _ x: Tensor) throws -> Tensor {
-        let up = try x.linear(w.up.weight, w.up.bias)
+        let up = try w.up(x)
         if let gate = w.gate {
-            let hidden = try x.linear(gate.weight, gate.bias)
+            let hidden = try gate(x)
             try hidden.activateInPlace(activation)
             try hidden.multiplyInPlace(up)
-            return try hidden.linear(w.down.weight, w.down.bias)
+            return try w.down(hidden)
         }
         try up.activateInPlace(activation)
-        return try up.linear(w.down.weight, w.down.bias)
+        return try w.down(up)
     }
 }

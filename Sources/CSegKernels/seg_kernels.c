@@ -3,6 +3,8 @@
 #include "seg_kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /// Row stride of the padded per-pixel buffers: classes rounded up to the widest vector (16).
 static inline intptr_t seg_stride(intptr_t k) { return (k + 15) / 16 * 16; }
@@ -111,10 +113,26 @@ int dp_seg_kernel_available(dp_seg_kernel kernel) {
 }
 #endif
 
+/// The widest kernel AUTO may pick: DINOPROBE_KERNELS (scalar, avx2 or avx512), read once; any
+/// other value, or none, caps nothing.
+static dp_seg_kernel automatic_cap(void) {
+    static int cached = -1;
+    int cap = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (cap < 0) {
+        const char *value = getenv("DINOPROBE_KERNELS");
+        cap = DP_SEG_KERNEL_AVX512;
+        if (value && strcmp(value, "scalar") == 0) cap = DP_SEG_KERNEL_SCALAR;
+        if (value && strcmp(value, "avx2") == 0) cap = DP_SEG_KERNEL_AVX2;
+        __atomic_store_n(&cached, cap, __ATOMIC_RELAXED);
+    }
+    return (dp_seg_kernel)cap;
+}
+
 dp_seg_kernel dp_seg_kernel_resolve(dp_seg_kernel kernel) {
     if (kernel != DP_SEG_KERNEL_AUTO && dp_seg_kernel_available(kernel)) return kernel;
-    if (dp_seg_kernel_available(DP_SEG_KERNEL_AVX512)) return DP_SEG_KERNEL_AVX512;
-    if (dp_seg_kernel_available(DP_SEG_KERNEL_AVX2)) return DP_SEG_KERNEL_AVX2;
+    const dp_seg_kernel cap = automatic_cap();
+    if (cap >= DP_SEG_KERNEL_AVX512 && dp_seg_kernel_available(DP_SEG_KERNEL_AVX512)) return DP_SEG_KERNEL_AVX512;
+    if (cap >= DP_SEG_KERNEL_AVX2 && dp_seg_kernel_available(DP_SEG_KERNEL_AVX2)) return DP_SEG_KERNEL_AVX2;
     return DP_SEG_KERNEL_SCALAR;
 }
 

@@ -10,6 +10,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cblas.h>
+#include "packed_gemm.h"
 #include "seg_kernels.h"
 
 #include <atomic>
@@ -221,6 +222,30 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
     });
     return out;
 }
+
+/// x . w^T + bias on float32 CPU tensors, w packed by ct_prepare_linear: the output features'
+/// panels split over the OpenMP team, each thread packing the activations it needs itself.
+at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, int64_t n, const at::Tensor *bias) {
+    const int64_t k = packed.size(1), nr = packed.size(2), panels = packed.size(0);
+    TORCH_CHECK(input.dim() >= 1 && input.size(-1) == k, "linear: the input's last dimension must be ", k);
+    TORCH_CHECK(nr == dp_gemm_panel_width(DP_SEG_KERNEL_AUTO) && panels == (n + nr - 1) / nr,
+                "linear: the weight was packed for another kernel or feature count");
+    TORCH_CHECK(!bias || (is_cpu_float_contiguous(*bias) && bias->numel() == n), "linear: the bias must be ", n, " floats on the CPU");
+    const at::Tensor x = input.contiguous();
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+    shape.back() = n;
+    at::Tensor out = at::empty(shape, x.options());
+    const int64_t m = k > 0 ? x.numel() / k : 0;
+    if (m == 0) return out;
+    const float *a = x.data_ptr<float>(), *w = packed.data_ptr<float>(), *b = bias ? bias->data_ptr<float>() : nullptr;
+    float *c = out.data_ptr<float>();
+    parallel_chunks(panels, [&](int64_t begin, int64_t end) {
+        thread_local std::vector<float> scratch;
+        scratch.resize(static_cast<size_t>(dp_gemm_scratch_count()));
+        dp_gemm_packed(DP_SEG_KERNEL_AUTO, a, m, k, k, w, n, b, c, n, begin, end, scratch.data());
+    });
+    return out;
+}
 } // namespace
 
 extern "C" {
@@ -390,6 +415,29 @@ ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const c
         const bool kernel = allow_kernel && is_cpu_float_contiguous(x) && is_cpu_float_contiguous(c) && is_cpu_float_contiguous(s) &&
                             x.size(1) <= INT32_MAX / 2 && x.size(2) <= INT32_MAX;
         return kernel ? self_attention_cpu(x, c, s, heads, scale) : self_attention_ops(x, c, s, heads, scale);
+    });
+}
+
+ct_tensor *ct_prepare_linear(const ct_tensor *w) {
+    return guarded([&] {
+        const at::Tensor &weight = w->t;
+        const int64_t nr = dp_gemm_panel_width(DP_SEG_KERNEL_AUTO);
+        if (nr == 0 || weight.dim() != 2 || !is_cpu_float_contiguous(weight) || weight.numel() == 0) return weight;
+        const int64_t n = weight.size(0), k = weight.size(1);
+        TORCH_CHECK(dp_gemm_packed_count(n, k, nr) > 0, "prepare_linear: a [", n, ", ", k, "] weight is too large to pack");
+        at::Tensor packed = at::empty({(n + nr - 1) / nr, k, nr}, weight.options());
+        dp_gemm_pack(weight.data_ptr<float>(), n, k, k, nr, packed.data_ptr<float>());
+        return packed;
+    });
+}
+
+ct_tensor *ct_prepared_linear(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features, const ct_tensor *b) {
+    return guarded([&] {
+        const at::Tensor &w = prepared->t;
+        if (w.dim() != 3) return b ? at::linear(x->t, w, b->t) : at::linear(x->t, w);
+        TORCH_CHECK(x->t.is_cpu() && x->t.scalar_type() == at::kFloat && is_cpu_float_contiguous(w),
+                    "linear: a packed weight takes float32 CPU inputs");
+        return packed_linear_cpu(x->t, w, out_features, b ? &b->t : nullptr);
     });
 }
 

@@ -22,7 +22,7 @@ extern "C" {
 
 /// Which implementation runs; an unavailable one falls back to DP_SEG_KERNEL_AUTO.
 typedef enum {
-    DP_SEG_KERNEL_AUTO = 0,    ///< the widest this CPU supports
+    DP_SEG_KERNEL_AUTO = 0,    ///< the widest this CPU supports (and DINOPROBE_KERNELS allows)
     DP_SEG_KERNEL_SCALAR = 1,  ///< plain C, libm expf
     DP_SEG_KERNEL_AVX2 = 2,    ///< 8 lanes, Sleef_expf8_u10avx2 (needs AVX2 and FMA)
     DP_SEG_KERNEL_AVX512 = 3   ///< 16 lanes, Sleef_expf16_u10avx512f (needs AVX-512F)
@@ -31,7 +31,8 @@ typedef enum {
 /// 1 when `kernel` can run on this CPU and build (AUTO and SCALAR always can).
 int dp_seg_kernel_available(dp_seg_kernel kernel);
 
-/// What `kernel` runs as here: itself when available, else the widest available.
+/// What `kernel` runs as here: itself when available, else the widest available, but for AUTO
+/// no wider than the environment's DINOPROBE_KERNELS (scalar, avx2, avx512) allows.
 dp_seg_kernel dp_seg_kernel_resolve(dp_seg_kernel kernel);
 
 /// One row: returns -log softmax(x)[label] (computed around the row maximum) and writes

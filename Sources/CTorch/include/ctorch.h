@@ -69,6 +69,14 @@ int ct_addcmul_in_place(ct_tensor *a, const ct_tensor *b, const ct_tensor *c);
 
 // Neural-network ops.
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b /* nullable */);
+/// A linear layer's weight [out, in] as ct_prepared_linear applies it: on float32 CPU matrices,
+/// when a packed GEMM kernel runs here (see packed_gemm.h), packed once into the kernel's panels
+/// ([panels, in, panel width], new memory); otherwise the weight itself (a new handle).
+ct_tensor *ct_prepare_linear(const ct_tensor *w);
+/// x . w^T + b for `prepared` from ct_prepare_linear of an [out_features, in] weight: the packed
+/// kernel for packed weights (float32 CPU inputs), at::linear otherwise.
+ct_tensor *ct_prepared_linear(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features,
+                              const ct_tensor *b /* nullable */);
 ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, double eps);
 ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride);
 /// A 2-D convolution with zero padding and channel groups (groups = channels: depthwise).

@@ -1,0 +1,47 @@
+// A float32 GEMM for linear layers whose weights are fixed: the weight matrix is packed once into
+// panels of NR output features (the layout the micro-kernel reads), and the activations are read
+// in place, so a call copies nothing. The backbone's projections run through it on float32 CPU runs. Kernels: AVX-512F
+// (8 rows x 32 features per micro-tile) and AVX2 + FMA (6 x 16), chosen with CSegKernels'
+// dispatch (dp_seg_kernel_resolve, which DINOPROBE_KERNELS caps); without either, no packed
+// kernel runs and callers use their BLAS.
+//
+// Every output is bias + sum over k in increasing k of a[i, k] * w[j, k], accumulated in float
+// with fused multiply-adds, whatever the number of rows: a row's result does not depend on the
+// batch it came in.
+#ifndef DINOPROBE_PACKED_GEMM_H
+#define DINOPROBE_PACKED_GEMM_H
+
+#include <stdint.h>
+#include "seg_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Output features per packed panel when `kernel` runs (resolved as dp_seg_kernel_resolve does):
+/// 32 for AVX-512, 16 for AVX2, 0 when no packed kernel runs here.
+intptr_t dp_gemm_panel_width(dp_seg_kernel kernel);
+
+/// Floats of the packed form of an [n, k] weight with panels of `nr` features: ceil(n / nr) * k * nr
+/// (the last panel padded with zeros); -1 if that overflows or an argument is not positive.
+intptr_t dp_gemm_packed_count(intptr_t n, intptr_t k, intptr_t nr);
+
+/// Packs w [n, k] (row j at w + j * ldw) into panels: packed[(p * k + kk) * nr + jj] = w[p * nr + jj, kk].
+void dp_gemm_pack(const float *w, intptr_t n, intptr_t k, intptr_t ldw, intptr_t nr, float *packed);
+
+/// Floats of scratch one dp_gemm_packed call needs (one buffer per concurrent caller).
+intptr_t dp_gemm_scratch_count(void);
+
+/// c[i, j] = bias[j] + sum_k a[i, k] * w[j, k] for i < m and the features of panels
+/// [panel_begin, panel_end), with w packed by dp_gemm_pack for dp_gemm_panel_width(kernel).
+/// Rows of a and c start at a + i * lda and c + i * ldc; bias may be NULL (zeros). Disjoint panel
+/// ranges may run concurrently, each with its own scratch.
+void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda,
+                    const float *packed, intptr_t n, const float *bias, float *c, intptr_t ldc,
+                    intptr_t panel_begin, intptr_t panel_end, float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,84 @@
+// One instantiation of the packed GEMM per instruction set; packed_gemm.c defines VEC, LANES,
+// MR, NV, ATTR, the vector ops and NAME before including this.
+#define NR (LANES * NV)
+
+/// The micro-tile: rows x NR outputs of c (rows <= MR), over kc steps of the rows of a (read in
+/// place, row i at a + i * lda; a short tile re-reads its last row in place of the missing ones)
+/// and of packed w (NR floats a step). Starts from `init` (one bias row) or, when it is NULL,
+/// from what c holds.
+static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const float *restrict b, float *restrict c,
+                            intptr_t ldc, intptr_t rows, const float *init) {
+    const float *row[MR];
+    for (int i = 0; i < MR; i++) row[i] = a + (i < rows ? i : rows - 1) * lda;
+    VEC acc[MR][NV];
+    if (init) {
+        for (int v = 0; v < NV; v++) {
+            VEC start = VLOAD(init + LANES * v);
+            for (int i = 0; i < MR; i++) acc[i][v] = start;
+        }
+    } else {
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < NV; v++) acc[i][v] = i < rows ? VLOAD(c + i * ldc + LANES * v) : VZERO();
+    }
+    for (intptr_t kk = 0; kk < kc; kk++) {
+        VEC w[NV];
+        for (int v = 0; v < NV; v++) w[v] = VLOAD(b + LANES * v);
+        for (int i = 0; i < MR; i++) {
+            VEC x = VSET1(row[i][kk]);
+            for (int v = 0; v < NV; v++) acc[i][v] = VFMA(x, w[v], acc[i][v]);
+        }
+        b += NR;
+    }
+    for (int i = 0; i < MR; i++)
+        if (i < rows)
+            for (int v = 0; v < NV; v++) VSTORE(c + i * ldc + LANES * v, acc[i][v]);
+}
+
+static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda, const float *packed, intptr_t n,
+                            const float *bias, float *c, intptr_t ldc, intptr_t panel_begin, intptr_t panel_end,
+                            float *scratch) {
+    float *edge = scratch;          // [MR, NR]: an edge panel's outputs
+    float *start = edge + MR * NR;  // [NR]: the panel's bias, zero-padded
+    for (intptr_t m0 = 0; m0 < m; m0 += GEMM_MC) {
+        const intptr_t mc = m - m0 < GEMM_MC ? m - m0 : GEMM_MC;
+        for (intptr_t k0 = 0; k0 < k; k0 += GEMM_KC) {
+            const intptr_t kc = k - k0 < GEMM_KC ? k - k0 : GEMM_KC;
+            for (intptr_t p = panel_begin; p < panel_end; p++) {
+                const float *b = packed + (p * k + k0) * NR;
+                const intptr_t j0 = p * NR, width = n - j0 < NR ? n - j0 : NR;
+                const float *init = NULL;
+                if (k0 == 0) {
+                    for (intptr_t j = 0; j < NR; j++) start[j] = j < width && bias ? bias[j0 + j] : 0;
+                    init = start;
+                }
+                for (intptr_t i0 = 0; i0 < mc; i0 += MR) {
+                    const intptr_t rows = mc - i0 < MR ? mc - i0 : MR;
+                    const float *in = a + (m0 + i0) * lda + k0;
+                    float *out = c + (m0 + i0) * ldc + j0;
+                    if (width == NR) {
+                        NAME(tile)(kc, in, lda, b, out, ldc, rows, init);
+                        continue;
+                    }
+                    for (intptr_t i = 0; i < MR; i++)
+                        for (intptr_t j = 0; j < NR; j++) edge[i * NR + j] = i < rows && j < width && !init ? out[i * ldc + j] : 0;
+                    NAME(tile)(kc, in, lda, b, edge, NR, rows, init);
+                    for (intptr_t i = 0; i < rows; i++)
+                        for (intptr_t j = 0; j < width; j++) out[i * ldc + j] = edge[i * NR + j];
+                }
+            }
+        }
+    }
+}
+
+#undef NR
+#undef VEC
+#undef LANES
+#undef MR
+#undef NV
+#undef ATTR
+#undef VLOAD
+#undef VSTORE
+#undef VSET1
+#undef VFMA
+#undef VZERO
+#undef NAME
