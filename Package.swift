@@ -113,7 +113,7 @@ let package = Package(
         // examples/CustomHead: a custom head on extracted features with `import Heads` only.
         .executableTarget(name: "custom-head", dependencies: ["Heads"], path: "examples/CustomHead"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "SafeTensors", "Images"]),
-        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile"],
+        .testTarget(name: "BackboneTests", dependencies: ["Backbone", "CPackedGEMM", "CSegKernels", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support", "TestSupport"]),

@@ -78,6 +78,7 @@ public final class FeatureExtractor: @unchecked Sendable {
                     onSkip: (SkippedInput) -> Void = { _ in }, onProgress: (Int) -> Void = { _ in }) throws {
         let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
         let producer = Thread { [self] in
+            Self.yieldToForwardPass()
             for (index, path) in paths.enumerated() {
                 if queue.isCancelled { break }
                 do {
@@ -135,6 +136,17 @@ public final class FeatureExtractor: @unchecked Sendable {
             }
         }
         try flush()
+    }
+
+    /// Lowers the calling thread's scheduling priority (nice 10, this thread only), so that where
+    /// decoding and the forward pass's threads compete for the cores, the forward pass's threads
+    /// (which wait for each other at the end of every parallel op) keep running and decoding
+    /// takes the time they leave. Decoding needs a few percent of one core, which it still gets.
+    private static func yieldToForwardPass() {
+        #if os(Linux)
+        // On Linux the nice value is per thread: who = 0 is the calling thread alone.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
     }
 
     private func forward(_ items: [Prepared]) throws -> BackboneOutput {

@@ -1,6 +1,7 @@
 import Backbone
 import COpenBLAS
 import Foundation
+import Heads
 
 /// Makes the BLAS fast without the user doing anything (measured: README, "Performance"):
 /// OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to slow kernels unless
@@ -14,6 +15,9 @@ enum FastBLAS {
     static func ensure() {
         Torch.keepFreedMemory()
         let env = ProcessInfo.processInfo.environment
+        if env["DINOPROBE_KERNELS"] == nil, let value = env["OPENBLAS_CORETYPE"], let cap = ownKernelCap(forCoreType: value) {
+            setenv("DINOPROBE_KERNELS", cap, 1)
+        }
         guard env["DINOPROBE_NO_REEXEC"] == nil else { return }
         var changed = false
         if env["OPENBLAS_CORETYPE"] == nil, let core = coreTypeForThisCPU() {
@@ -34,6 +38,20 @@ enum FastBLAS {
         // execv only returns on failure: carry on with the slower libraries.
     }
 
+    /// dinoprobe's own vector kernels (the backbone's packed GEMM, the softmax kernels) follow the
+    /// core type OpenBLAS is told to use: one without AVX-512 caps them at AVX2, so that
+    /// `OPENBLAS_CORETYPE=Haswell` runs (and measures) the AVX2 code throughout. Returns the
+    /// `DINOPROBE_KERNELS` value for `coreType`, or nil for no cap. A `DINOPROBE_KERNELS` the user
+    /// set wins.
+    static func ownKernelCap(forCoreType coreType: String) -> String? {
+        switch coreType.lowercased() {
+        case "haswell", "zen", "excavator": "avx2"
+        case "sandybridge", "bulldozer", "piledriver", "steamroller", "nehalem", "core2", "penryn", "dunnington",
+             "atom", "barcelona", "opteron", "prescott", "katmai", "coppermine", "northwood": "scalar"
+        default: nil
+        }
+    }
+
     /// The OpenBLAS kernel family for this CPU, from /proc/cpuinfo flags.
     static func coreTypeForThisCPU() -> String? {
         guard let info = procFile("/proc/cpuinfo"),
@@ -42,6 +60,13 @@ enum FastBLAS {
         if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") { return "SkylakeX" }
         if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
         return nil
+    }
+
+    /// Which of dinoprobe's own vector kernels run, and why, for `info`.
+    static var ownKernels: String {
+        let running = "\(SoftmaxKernel.automatic.resolved) (the backbone's packed GEMM on float32 CPU runs, the softmax kernels)"
+        guard let value = ProcessInfo.processInfo.environment["DINOPROBE_KERNELS"] else { return running + "; the widest this CPU has" }
+        return running + "; DINOPROBE_KERNELS=\(value)"
     }
 
     /// Where OPENBLAS_CORETYPE came from, for `info`.

@@ -41,6 +41,7 @@ struct Info: ParsableCommand {
             row("BLAS", "OpenBLAS core \(blas.core), \(blas.threads) threads (\(blas.library))"),
             row("BLAS build", blas.config),
             row("OPENBLAS_CORETYPE", FastBLAS.coreTypeOrigin),
+            row("dinoprobe kernels", FastBLAS.ownKernels),
         ]
         say(lines.joined(separator: "\n"))
     }

@@ -1,0 +1,123 @@
+@testable import Backbone
+import CPackedGEMM
+import CTorch
+import CSegKernels
+import Foundation
+import XCTest
+
+/// The packed GEMM behind the ViT's linear layers (CPackedGEMM): each kernel bit for bit against
+/// its stated arithmetic (bias, then one fused multiply-add per k in increasing k, in Float), on
+/// shapes that cross every blocking edge; and `PreparedLinear` against libtorch's `linear`.
+final class PackedGEMMTests: XCTestCase {
+    private func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) * 2 - 1
+        }
+    }
+
+    /// The kernels this CPU runs (AVX-512 and AVX2 where available).
+    private var kernels: [dp_seg_kernel] {
+        [DP_SEG_KERNEL_AVX512, DP_SEG_KERNEL_AVX2].filter { dp_seg_kernel_available($0) != 0 && dp_gemm_panel_width($0) > 0 }
+    }
+
+    /// c = a [m, k] . w [n, k]^T + bias through `kernel`, its panels in `splits` separate calls.
+    private func packedProduct(_ kernel: dp_seg_kernel, a: [Float], w: [Float], bias: [Float]?, m: Int, k: Int, n: Int, splits: Int = 1) -> [Float] {
+        let nr = dp_gemm_panel_width(kernel)
+        let count = dp_gemm_packed_count(n, k, nr)
+        var packed = [Float](repeating: .nan, count: count)
+        dp_gemm_pack(w, n, k, k, nr, &packed)
+        var c = [Float](repeating: .nan, count: m * n)
+        var scratch = [Float](repeating: .nan, count: dp_gemm_scratch_count())
+        let panels = (n + nr - 1) / nr
+        for s in 0..<splits {
+            let begin = panels * s / splits, end = panels * (s + 1) / splits
+            if let bias {
+                dp_gemm_packed(kernel, a, m, k, k, packed, n, bias, &c, n, begin, end, &scratch)
+            } else {
+                dp_gemm_packed(kernel, a, m, k, k, packed, n, nil, &c, n, begin, end, &scratch)
+            }
+        }
+        return c
+    }
+
+    /// bias[j], then + a[i, kk] * w[j, kk] fused, for kk = 0, 1, ...: the kernels' stated order.
+    private func reference(a: [Float], w: [Float], bias: [Float]?, m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var acc = bias?[j] ?? 0
+                for kk in 0..<k { acc = acc.addingProduct(a[i * k + kk], w[j * k + kk]) }
+                c[i * n + j] = acc
+            }
+        }
+        return c
+    }
+
+    func testEveryKernelIsBitExactAcrossBlockingEdges() throws {
+        guard !kernels.isEmpty else { throw XCTSkip("no packed kernel runs on this CPU") }
+        // (m, k, n): one element; rows and features short of a tile; k past one 384-deep pass;
+        // rows past one 96-row block; ViT-S/16 shapes; a feature count no panel width divides.
+        let shapes = [(1, 1, 1), (7, 5, 33), (13, 400, 50), (200, 800, 97), (201, 384, 64), (9, 1536, 40)]
+        for kernel in kernels {
+            for (index, (m, k, n)) in shapes.enumerated() {
+                let a = values(m * k, seed: UInt64(10 + index)), w = values(n * k, seed: UInt64(20 + index))
+                let bias = index % 2 == 0 ? values(n, seed: UInt64(30 + index)) : nil
+                let expected = reference(a: a, w: w, bias: bias, m: m, k: k, n: n)
+                let got = packedProduct(kernel, a: a, w: w, bias: bias, m: m, k: k, n: n)
+                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "kernel \(kernel.rawValue), m \(m) k \(k) n \(n)")
+                let split = packedProduct(kernel, a: a, w: w, bias: bias, m: m, k: k, n: n, splits: 3)
+                XCTAssertEqual(split.map(\.bitPattern), expected.map(\.bitPattern), "panels in 3 calls, kernel \(kernel.rawValue)")
+            }
+        }
+    }
+
+    func testARowsResultDoesNotDependOnItsBatch() throws {
+        guard let kernel = kernels.first else { throw XCTSkip("no packed kernel runs on this CPU") }
+        let (m, k, n) = (403, 384, 96)
+        let a = values(m * k, seed: 5), w = values(n * k, seed: 6), bias = values(n, seed: 7)
+        let all = packedProduct(kernel, a: a, w: w, bias: bias, m: m, k: k, n: n)
+        for row in [0, 95, 96, 201, 402] {
+            let alone = packedProduct(kernel, a: Array(a[(row * k)..<((row + 1) * k)]), w: w, bias: bias, m: 1, k: k, n: n)
+            XCTAssertEqual(alone.map(\.bitPattern), all[(row * n)..<((row + 1) * n)].map(\.bitPattern), "row \(row)")
+        }
+    }
+
+    func testPackedCountRefusesOverflowAndBadSizes() {
+        XCTAssertEqual(dp_gemm_packed_count(33, 5, 16), 3 * 5 * 16)
+        XCTAssertEqual(dp_gemm_packed_count(0, 5, 16), -1)
+        XCTAssertEqual(dp_gemm_packed_count(5, -1, 16), -1)
+        XCTAssertEqual(dp_gemm_packed_count(Int.max / 2, Int.max / 2, 16), -1)
+    }
+
+    func testPreparedLinearMatchesLibtorchLinear() throws {
+        for (rows, k, n, hasBias) in [(2 * 201, 384, 1152, true), (5, 48, 20, false)] {
+            let xs = values(rows * k, seed: 1), ws = values(n * k, seed: 2)
+            let x = try Tensor(xs, shape: rows % 2 == 0 ? [2, rows / 2, k] : [rows, k])
+            let weight = try Tensor(ws, shape: [n, k])
+            let bias = hasBias ? try Tensor(values(n, seed: 3), shape: [n]) : nil
+            let prepared = try PreparedLinear(weight: weight, bias: bias)
+            XCTAssertEqual(prepared.isPacked, dp_gemm_panel_width(DP_SEG_KERNEL_AUTO) > 0)
+            let got = try prepared(x), expected = try x.linear(weight, bias)
+            XCTAssertEqual(got.shape, expected.shape)
+            let diff = zip(try got.floats(), try expected.floats()).map { abs($0 - $1) }.max() ?? .infinity
+            // Two float sums of the same k products in different orders differ by at most
+            // about k * eps * sum |x w| (the classical bound); here sum |x w| <= k.
+            XCTAssertLessThanOrEqual(diff, Float(k) * Float.ulpOfOne * Float(k), "\(rows)x\(k) -> \(n)")
+        }
+    }
+
+    func testPreparedLinearRefusesAMismatchedInput() throws {
+        let prepared = try PreparedLinear(weight: Tensor(values(8 * 6, seed: 1), shape: [8, 6]), bias: nil)
+        XCTAssertThrowsError(try prepared(Tensor(values(3 * 5, seed: 2), shape: [3, 5])))
+    }
+
+    func testOtherPrecisionsKeepTheMatrix() throws {
+        let weight = try Tensor(values(8 * 6, seed: 1), shape: [8, 6]).to(.cpu, dtype: CT_BFLOAT16)
+        let prepared = try PreparedLinear(weight: weight, bias: nil)
+        XCTAssertFalse(prepared.isPacked)
+        let x = try Tensor(values(2 * 6, seed: 2), shape: [2, 6]).to(.cpu, dtype: CT_BFLOAT16)
+        XCTAssertEqual(try prepared(x).shape, [2, 8])
+    }
+}
