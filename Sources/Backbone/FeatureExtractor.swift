@@ -66,6 +66,29 @@ public final class FeatureExtractor: @unchecked Sendable {
         let width: Int
     }
 
+    /// The first batch's images, decoded concurrently: one slot each, read back in order.
+    private final class DecodedSlots: @unchecked Sendable {
+        private var slots: [Result<Prepared, SkippedInput>?]
+        private let lock = NSLock()
+
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ item: Result<Prepared, SkippedInput>) { lock.withLock { slots[index] = item } }
+
+        /// The slots in order (every one is filled once concurrentPerform returns).
+        var filled: [Result<Prepared, SkippedInput>] { lock.withLock { slots.compactMap { $0 } } }
+    }
+
+    /// Image `index` at `path`, decoded and preprocessed, or why it cannot be used.
+    private func prepared(_ index: Int, _ path: String) -> Result<Prepared, SkippedInput> {
+        do {
+            let p = try prepare(path: path)
+            return .success(Prepared(index: index, pixels: p.pixels, height: p.height, width: p.width))
+        } catch {
+            return .failure(SkippedInput(index: index, path: path, reason: "\(error)"))
+        }
+    }
+
     /// Decodes and preprocesses one image (the work the background thread does).
     public func prepare(path: String) throws -> (pixels: [Float], height: Int, width: Int) {
         try preprocessing.prepare(file: ImageDecoder.open(path), maxPixels: maxPixels, mirrored: flipped)
@@ -78,15 +101,17 @@ public final class FeatureExtractor: @unchecked Sendable {
                     onSkip: (SkippedInput) -> Void = { _ in }, onProgress: (Int) -> Void = { _ in }) throws {
         let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
         let producer = Thread { [self] in
+            // The first batch is decoded on every core: no forward pass can run until it is
+            // ready, so the cores are otherwise idle. The rest is decoded on this thread alone,
+            // beside the forward pass.
+            let head = min(batchSize, paths.count)
+            let first = DecodedSlots(count: head)
+            DispatchQueue.concurrentPerform(iterations: head) { index in first.set(index, prepared(index, paths[index])) }
+            for item in first.filled { queue.put(item) }
             Self.yieldToForwardPass()
-            for (index, path) in paths.enumerated() {
+            for index in head..<paths.count {
                 if queue.isCancelled { break }
-                do {
-                    let p = try prepare(path: path)
-                    queue.put(.success(Prepared(index: index, pixels: p.pixels, height: p.height, width: p.width)))
-                } catch {
-                    queue.put(.failure(SkippedInput(index: index, path: path, reason: "\(error)")))
-                }
+                queue.put(prepared(index, paths[index]))
             }
             queue.close()
         }

@@ -76,28 +76,35 @@ int omp_in_parallel(void);
 }
 #endif
 
-/// Runs body(begin, end) over contiguous chunks of [0, count), one per thread of the OpenMP team
-/// (at::get_num_threads() threads); serially inside a parallel region, with one thread, or with
-/// a custom libtorch (whose OpenMP runtime may not be the system's).
+/// Runs body(begin, end) over [0, count) in grabs of `grain` items, handed out in order to the
+/// threads of the OpenMP team (at::get_num_threads() threads) as each becomes free, so that a
+/// thread the system preempts (for the decoding thread, say) holds up only the grab it is in;
+/// serially inside a parallel region, with one thread, or with a custom libtorch (whose OpenMP
+/// runtime may not be the system's).
 template <typename F>
-void parallel_chunks(int64_t count, const F &body) {
+void parallel_chunks(int64_t count, int64_t grain, const F &body) {
+    grain = std::max<int64_t>(grain, 1);
 #ifndef DINOPROBE_LIBTORCH_CUSTOM
-    if (count > 1 && at::get_num_threads() > 1 && !omp_in_parallel()) {
+    if (count > grain && at::get_num_threads() > 1 && !omp_in_parallel()) {
         struct Job {
             const F *body;
-            int64_t count;
+            int64_t count, grain;
+            std::atomic<int64_t> next{0};
             std::atomic_flag failed = ATOMIC_FLAG_INIT;
             std::exception_ptr error;
-        } job{&body, count};
+        } job{&body, count, grain};
         GOMP_parallel([](void *data) {
             auto *job = static_cast<Job *>(data);
-            const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
-            const int64_t chunk = (job->count + threads - 1) / threads, begin = id * chunk;
-            if (begin >= job->count) return;
-            try {
-                (*job->body)(begin, std::min(job->count, begin + chunk));
-            } catch (...) {
-                if (!job->failed.test_and_set()) job->error = std::current_exception();
+            for (;;) {
+                const int64_t begin = job->next.fetch_add(job->grain, std::memory_order_relaxed);
+                if (begin >= job->count) return;
+                try {
+                    (*job->body)(begin, std::min(job->count, begin + job->grain));
+                } catch (...) {
+                    if (!job->failed.test_and_set()) job->error = std::current_exception();
+                    job->next.store(job->count, std::memory_order_relaxed);
+                    return;
+                }
             }
         }, &job, 0, 0);
         if (job.error) std::rethrow_exception(job.error);
@@ -201,7 +208,7 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
     float *o = out.data_ptr<float>();
     const float alpha = static_cast<float>(scale);
     const int64_t block = std::min(t, kQueryBlock);
-    parallel_chunks(b * heads, [&](int64_t begin, int64_t end) {
+    parallel_chunks(b * heads, 1, [&](int64_t begin, int64_t end) {
         std::vector<float> scratch(static_cast<size_t>(2 * t * hd + block * t));
         float *q = scratch.data(), *k = q + t * hd, *scores = k + t * hd;
         for (int64_t task = begin; task < end; ++task) {
@@ -223,8 +230,14 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
     return out;
 }
 
-/// x . w^T + bias on float32 CPU tensors, w packed by ct_prepare_linear: the output features'
-/// panels split over the OpenMP team, each thread packing the activations it needs itself.
+/// Rows of activations per task of packed_linear_cpu: enough that a task's share of the weights
+/// (read from L2/L3) is reused over many rows, few enough that batch 32's products (6,432 rows)
+/// make dozens of tasks for the threads to balance.
+constexpr int64_t kRowsPerTask = 384;
+
+/// x . w^T + bias on float32 CPU tensors, w packed by ct_prepare_linear: row blocks x groups of
+/// the output features' panels, handed out to the OpenMP team's threads as they become free. A
+/// row's result does not depend on the blocking (see packed_gemm.h).
 at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, int64_t n, const at::Tensor *bias) {
     const int64_t k = packed.size(1), nr = packed.size(2), panels = packed.size(0);
     TORCH_CHECK(input.dim() >= 1 && input.size(-1) == k, "linear: the input's last dimension must be ", k);
@@ -239,10 +252,19 @@ at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, 
     if (m == 0) return out;
     const float *a = x.data_ptr<float>(), *w = packed.data_ptr<float>(), *b = bias ? bias->data_ptr<float>() : nullptr;
     float *c = out.data_ptr<float>();
-    parallel_chunks(panels, [&](int64_t begin, int64_t end) {
+    // Tasks: blocks of kRowsPerTask rows, each split into as many groups of panels as there are
+    // threads, in that order; a thread reads the block's activations and its group's weights.
+    const int64_t groups = std::min<int64_t>(std::max(at::get_num_threads(), 1), panels);
+    const int64_t blocks = (m + kRowsPerTask - 1) / kRowsPerTask;
+    parallel_chunks(blocks * groups, 1, [&](int64_t begin, int64_t end) {
         thread_local std::vector<float> scratch;
         scratch.resize(static_cast<size_t>(dp_gemm_scratch_count()));
-        dp_gemm_packed(DP_SEG_KERNEL_AUTO, a, m, k, k, w, n, b, c, n, begin, end, scratch.data());
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t block = task / groups, group = task % groups;
+            const int64_t first = block * kRowsPerTask, rows = std::min(kRowsPerTask, m - first);
+            dp_gemm_packed(DP_SEG_KERNEL_AUTO, a + first * k, rows, k, k, w, n, b, c + first * n, n,
+                           panels * group / groups, panels * (group + 1) / groups, scratch.data());
+        }
     });
     return out;
 }
