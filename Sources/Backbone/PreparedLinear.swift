@@ -2,9 +2,9 @@ import CTorch
 
 /// A linear layer's weights as the forward pass applies them, prepared once at load time: on
 /// float32 CPU runs where a packed GEMM kernel runs here (AVX-512 or AVX2; see
-/// `CPackedGEMM/include/packed_gemm.h`), the weight is packed into the kernel's panels (new
-/// memory, in place of the [out, in] matrix); elsewhere it is the matrix itself and libtorch's
-/// `linear` applies it.
+/// `CPackedGEMM/include/packed_gemm.h`) and the shim uses Debian's libtorch, the weight is packed
+/// into the kernel's panels (new memory, in place of the [out, in] matrix); elsewhere it is the
+/// matrix itself and libtorch's `linear` applies it.
 struct PreparedLinear {
     /// The packed panels or the [out, in] matrix.
     private let weight: Tensor
@@ -15,7 +15,10 @@ struct PreparedLinear {
     /// Prepares `weight` [out, in] (and `bias` [out]).
     init(weight: Tensor, bias: Tensor?) throws {
         outFeatures = weight.shape.first ?? 0
-        self.weight = try .wrap(ct_prepare_linear(weight.handle), "prepare_linear")
+        let prepared = try Tensor.wrap(ct_prepare_linear(weight.handle), "prepare_linear")
+        // Unpacked, the result is the weight itself: keep `weight`, which keeps the memory it
+        // may borrow (a mapped checkpoint) alive.
+        self.weight = prepared.shape.count == 3 ? prepared : weight
         self.bias = bias
     }
 

@@ -443,7 +443,12 @@ ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const c
 ct_tensor *ct_prepare_linear(const ct_tensor *w) {
     return guarded([&] {
         const at::Tensor &weight = w->t;
+#ifdef DINOPROBE_LIBTORCH_CUSTOM
+        // parallel_chunks runs serially with a custom libtorch; its own linear keeps the threads.
+        const int64_t nr = 0;
+#else
         const int64_t nr = dp_gemm_panel_width(DP_SEG_KERNEL_AUTO);
+#endif
         if (nr == 0 || weight.dim() != 2 || !is_cpu_float_contiguous(weight) || weight.numel() == 0) return weight;
         const int64_t n = weight.size(0), k = weight.size(1);
         TORCH_CHECK(dp_gemm_packed_count(n, k, nr) > 0, "prepare_linear: a [", n, ", ", k, "] weight is too large to pack");

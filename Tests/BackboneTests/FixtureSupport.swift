@@ -48,3 +48,10 @@ func assertParity(_ model: DINOv3Model, case caseName: String, file: StaticStrin
     // A wrong forward pass would be far off: make sure the outputs are not trivially small.
     XCTAssertGreaterThan(expected.map(abs).max() ?? 0, 0.5, file: file, line: line)
 }
+
+/// Stands for the owner of memory a tensor borrows (a mapped checkpoint): says when it goes.
+final class Owner {
+    let released: () -> Void
+    init(released: @escaping () -> Void) { self.released = released }
+    deinit { released() }
+}

@@ -113,6 +113,25 @@ final class PackedGEMMTests: XCTestCase {
         XCTAssertThrowsError(try prepared(Tensor(values(3 * 5, seed: 2), shape: [3, 5])))
     }
 
+    func testAnUnpackedWeightKeepsTheMemoryItBorrowsAlive() throws {
+        let storage = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: 8 * 6)
+        defer { storage.deallocate() }
+        for i in 0..<storage.count { storage[i] = 0x3F80 }  // bfloat16 1.0
+        var released = false
+        var prepared: PreparedLinear?
+        do {
+            let owner = Owner { released = true }
+            let weight = try Tensor.view(UnsafeRawPointer(storage.baseAddress!), shape: [8, 6], dtype: CT_BFLOAT16, owner: owner)
+            prepared = try PreparedLinear(weight: weight, bias: nil)
+        }
+        XCTAssertEqual(prepared?.isPacked, false)
+        XCTAssertFalse(released, "an unpacked weight is the borrowed memory itself")
+        let x = try Tensor([Float](repeating: 1, count: 6), shape: [1, 6]).to(.cpu, dtype: CT_BFLOAT16)
+        XCTAssertEqual(try prepared?(x).to(.cpu).floats(), [Float](repeating: 6, count: 8))
+        prepared = nil
+        XCTAssertTrue(released)
+    }
+
     func testOtherPrecisionsKeepTheMatrix() throws {
         let weight = try Tensor(values(8 * 6, seed: 1), shape: [8, 6]).to(.cpu, dtype: CT_BFLOAT16)
         let prepared = try PreparedLinear(weight: weight, bias: nil)

@@ -75,12 +75,6 @@ final class SelfAttentionTests: XCTestCase {
     }
 
     /// Marks when the memory it stands for would have been released.
-    private final class Owner {
-        let released: () -> Void
-        init(released: @escaping () -> Void) { self.released = released }
-        deinit { released() }
-    }
-
     func testViewsOfBorrowedMemoryKeepItsOwnerAlive() throws {
         let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: 12)
         defer { storage.deallocate() }

@@ -27,6 +27,34 @@ final class ExtractCLITests: XCTestCase {
         XCTAssertTrue(wide.stdout.contains("392 patches + 1 CLS + 4 registers = 397"), wide.stdout)
     }
 
+    /// `OPENBLAS_CORETYPE` picks dinoprobe's own kernels too (`DINOPROBE_KERNELS` caps them
+    /// directly), and every choice gives the same features within float rounding: the AVX-512 and
+    /// AVX2 packed GEMMs, and libtorch's own linear when the cap is scalar.
+    func testKernelChoiceFollowsTheCoreTypeAndKeepsTheFeatures() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var features: [(String, [Float])] = []
+        for (name, environment) in [("automatic", [String: String]()), ("haswell", ["OPENBLAS_CORETYPE": "Haswell"]),
+                                    ("scalar", ["DINOPROBE_KERNELS": "scalar"])] {
+            let info = try CLI.run(["info", "--model", CLI.tinyModel], environment: environment)
+            XCTAssertEqual(info.status, 0, info.stderr)
+            let line = info.stdout.split(separator: "\n").first { $0.hasPrefix("dinoprobe kernels") }.map(String.init) ?? ""
+            if name == "haswell" { XCTAssertTrue(line.contains("DINOPROBE_KERNELS=avx2"), line) }
+            if name == "scalar" { XCTAssertTrue(line.contains("kernels     scalar"), line) }
+            let out = dir.appendingPathComponent("\(name).safetensors").path
+            let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", CLI.fixtureImages, "--out", out, "--size", "64"],
+                                environment: environment)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            features.append((name, try SafeTensorsFile(path: out).floats("cls")))
+        }
+        guard let (_, reference) = features.first else { return XCTFail("no features") }
+        for (name, values) in features.dropFirst() {
+            XCTAssertEqual(values.count, reference.count, name)
+            let diff = zip(values, reference).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(diff, 1e-4, "\(name) against the automatic choice")
+        }
+    }
+
     func testMissingModelTellsHowToGetWeights() throws {
         let home = try CLI.temporaryFolder()
         let r = try CLI.run(["info"], environment: ["HOME": home.path, "HF_HOME": home.path, "DINOPROBE_MODEL": ""], in: home)

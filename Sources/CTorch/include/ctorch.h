@@ -70,7 +70,8 @@ int ct_addcmul_in_place(ct_tensor *a, const ct_tensor *b, const ct_tensor *c);
 // Neural-network ops.
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b /* nullable */);
 /// A linear layer's weight [out, in] as ct_prepared_linear applies it: on float32 CPU matrices,
-/// when a packed GEMM kernel runs here (see packed_gemm.h), packed once into the kernel's panels
+/// when a packed GEMM kernel runs here (see packed_gemm.h) and the shim is built against Debian's
+/// libtorch (whose OpenMP team the kernel runs on), packed once into the kernel's panels
 /// ([panels, in, panel width], new memory); otherwise the weight itself (a new handle).
 ct_tensor *ct_prepare_linear(const ct_tensor *w);
 /// x . w^T + b for `prepared` from ct_prepare_linear of an [out_features, in] weight: the packed
