@@ -64,7 +64,10 @@ enum FastBLAS {
 
     /// Which of dinoprobe's own vector kernels run, and why, for `info`.
     static var ownKernels: String {
-        let running = "\(SoftmaxKernel.automatic.resolved) (the backbone's packed GEMM on float32 CPU runs, the softmax kernels)"
+        let kernel = SoftmaxKernel.automatic.resolved
+        let running = kernel == .scalar
+            ? "scalar (no packed GEMM: libtorch's linear for the backbone; plain C softmax kernels)"
+            : "\(kernel) (the backbone's packed GEMM on float32 CPU runs, the softmax kernels)"
         guard let value = ProcessInfo.processInfo.environment["DINOPROBE_KERNELS"] else { return running + "; the widest this CPU has" }
         return running + "; DINOPROBE_KERNELS=\(value)"
     }
