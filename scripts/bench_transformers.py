@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
 """The reference side of scripts/bench: Hugging Face transformers' forward (DINOv3ViTModel or
-DINOv3ConvNextModel, whichever the checkpoint's config names) at 224x224 on the same checkpoint,
-same thread count, inference mode, warm-up excluded, median of repeats. Prints JSON."""
+DINOv3ConvNextModel, whichever the checkpoint's config names) at 224x224 on the same checkpoint
+and thread count, in inference mode.
+
+It runs as a server so that `dinoprobe bench backbone --reference-python` can interleave the two
+timings (one dinoprobe forward, then one here, and so on) and pair them. Protocol, one line each
+way on stdin/stdout: first this side says {"ready": true, "torch": ..., "model": ...}; then for
+each line "B" (a batch size) it runs one forward on a batch of B images and answers
+{"seconds": s}; an empty line or end of input ends it. Everything else this process or its
+libraries print goes to stderr."""
 import argparse
 import json
-import statistics
+import os
+import sys
 import time
 
 import torch
@@ -15,24 +23,29 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch-sizes", default="1,8,32")
-    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
+    # The protocol owns the real stdout; stray prints (warnings, progress) go to stderr.
+    reply = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
     torch.set_num_threads(args.threads)
     model = AutoModel.from_pretrained(args.model, dtype=torch.float32).eval()
-    result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "model": type(model).__name__,
-              "attn_implementation": model.config._attn_implementation, "forward_images_per_s": {}}
-    for b in [int(x) for x in args.batch_sizes.split(",")]:
-        x = torch.randn(b, 3, 224, 224)
+    reply.write(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                            "model": type(model).__name__,
+                            "attn_implementation": model.config._attn_implementation}) + "\n")
+    inputs = {}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            break
+        batch = int(line)
+        if not 1 <= batch <= 1024:
+            raise SystemExit(f"bench_transformers: batch size {batch} out of range")
+        x = inputs.setdefault(batch, torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(0)))
         with torch.inference_mode():
+            start = time.perf_counter()
             model(pixel_values=x)
-            times = []
-            for _ in range(args.repeats):
-                t = time.perf_counter()
-                model(pixel_values=x)
-                times.append(time.perf_counter() - t)
-        result["forward_images_per_s"][str(b)] = b / statistics.median(times)
-    print(json.dumps(result))
+            seconds = time.perf_counter() - start
+        reply.write(json.dumps({"seconds": seconds}) + "\n")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,15 @@ struct BenchBackbone: ParsableCommand {
     @Option(help: "Timed repetitions per figure (after one warm-up); the median is reported.")
     var repeats: Int = 5
 
+    @Option(help: "Least time, in seconds, spent timing dinoprobe's forward pass at each batch size (more repeats when --repeats takes less).")
+    var minSeconds: Double = 3
+
+    @Option(help: "A Python with torch and transformers: times transformers on the same checkpoint, in turn with each forward pass, and reports the paired ratios (scripts/bench gives it).")
+    var referencePython: String?
+
+    @Option(help: "The reference's script (with --reference-python).")
+    var referenceScript: String = "scripts/bench_transformers.py"
+
     @Option(help: "JPEGs in the end-to-end extraction run.")
     var imageCount: Int = 96
 
@@ -71,6 +80,7 @@ struct BenchBackbone: ParsableCommand {
 
     func validate() throws {
         try Check.range(repeats, 1...1000, "--repeats")
+        try Check.finite(minSeconds, 0...600, "--min-seconds")
         try Check.range(deprecatedImages ?? imageCount, 1...100_000, "--image-count")
         for b in batchSizes.flattened() { try Check.range(b, 1...1024, "--batch-sizes") }
     }
@@ -98,27 +108,40 @@ struct BenchBackbone: ParsableCommand {
         report["sgemm_bound_images_per_s"] = limit
         say(String(format: "sgemm 2048^3: %.1f GFLOP/s -> sgemm-bound limit %.1f images/s (%.2f GFLOPs/image)", gflops, limit, Double(flops) / 1e9))
 
+        let reference = try referencePython.map {
+            try ReferenceForward(python: $0, script: referenceScript, model: folder, threads: bench.threads)
+        }
+        defer { reference?.close() }
+        if let about = reference?.about {
+            say("transformers (torch \(about["torch"] ?? "?"), \(about["model"] ?? "?"), attention \(about["attn_implementation"] ?? "?")) on the same checkpoint and \(bench.threads) threads, timed in turn with each forward pass below")
+        }
         var forward: [String: Double] = [:], gemmBound: [String: Double] = [:]
+        var referenceRates: [String: Double] = [:], transformersRatios: [String: Double] = [:]
         var batchFeatures: [Int: [Float]] = [:]
         for b in sizes {
-            let pixels = Self.pixels(batch: b)
-            _ = try backbone.forward(pixels: pixels, batch: b, height: 224, width: 224)
-            var times: [Double] = []
-            var out: BackboneOutput?
-            for _ in 0..<repeats {
-                let t = Date()
-                out = try backbone.forward(pixels: pixels, batch: b, height: 224, width: 224)
-                times.append(Date().timeIntervalSince(t))
-            }
-            let rate = Double(b) / median(times)
+            let timing = try timeForward(backbone, batch: b, against: reference)
+            let rate = Double(b) / median(timing.seconds)
             forward["\(b)"] = rate
-            batchFeatures[b] = out.map { Array($0.cls(0)) }
-            say(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit)", b, rate, 100 * rate / limit))
+            batchFeatures[b] = timing.cls
+            say(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit; median of %d)", b, rate, 100 * rate / limit, timing.seconds.count))
+            if !timing.referenceSeconds.isEmpty {
+                let referenceRate = Double(b) / median(timing.referenceSeconds)
+                let pairRatios = zip(timing.referenceSeconds, timing.seconds).map { $0 / $1 }.sorted()
+                referenceRates["\(b)"] = referenceRate
+                transformersRatios["\(b)"] = median(pairRatios)
+                say(String(format: "  transformers: %7.2f images/s; dinoprobe / transformers %.2fx (median of %d pairs, middle half %.2f-%.2fx)",
+                           referenceRate, median(pairRatios), pairRatios.count, quantile(pairRatios, 0.25), quantile(pairRatios, 0.75)))
+            }
             if backbone.convNextConfig == nil && device == .cpu && precision == .f32 {
                 let bound = ForwardGEMMBound.imagesPerSecond(backbone.config, batch: b, height: 224, width: 224, threads: bench.threads, repeats: repeats)
                 gemmBound["\(b)"] = bound
                 say(String(format: "  OpenBLAS on its GEMMs alone, same shapes: %7.2f images/s (%.0f%% of the limit)", bound, 100 * bound / limit))
             }
+        }
+        if let about = reference?.about {
+            report["transformers"] = about.filter { $0.key != "ready" }
+            report["transformers_images_per_s"] = referenceRates
+            report["ratio_to_transformers"] = transformersRatios
         }
         report["forward_images_per_s"] = forward
         if !gemmBound.isEmpty { report["openblas_gemm_only_images_per_s"] = gemmBound }

@@ -1,0 +1,47 @@
+import Backbone
+import Foundation
+
+/// The backbone-only timings of `bench backbone` at one batch size.
+struct ForwardTiming {
+    /// Seconds of each timed dinoprobe forward pass.
+    var seconds: [Double] = []
+    /// Seconds of the reference's forward pass timed right beside each of `seconds` (empty without one).
+    var referenceSeconds: [Double] = []
+    /// Image 0's CLS features from the last pass.
+    var cls: [Float] = []
+}
+
+extension BenchBackbone {
+    /// Times `backbone` at `batch` (after one warm-up pass, as the reference's): at least
+    /// `--repeats` passes and `--min-seconds` of them. With a reference, each pass is paired with
+    /// one of the reference's, run just before or after it (alternately, so that neither side
+    /// always follows the other), so a ratio per pair compares both under the same conditions.
+    func timeForward(_ backbone: DINOv3Model, batch: Int, against reference: ReferenceForward?) throws -> ForwardTiming {
+        let pixels = Self.pixels(batch: batch)
+        var timing = ForwardTiming()
+        func ours() throws {
+            let start = Date()
+            let out = try backbone.forward(pixels: pixels, batch: batch, height: 224, width: 224)
+            timing.seconds.append(Date().timeIntervalSince(start))
+            timing.cls = Array(out.cls(0))
+        }
+        _ = try backbone.forward(pixels: pixels, batch: batch, height: 224, width: 224)
+        _ = try reference?.seconds(batch: batch)
+        while timing.seconds.count < repeats || (timing.seconds.reduce(0, +) < minSeconds && timing.seconds.count < 1000) {
+            guard let reference else { try ours(); continue }
+            if timing.seconds.count % 2 == 0 {
+                try ours()
+                timing.referenceSeconds.append(try reference.seconds(batch: batch))
+            } else {
+                timing.referenceSeconds.append(try reference.seconds(batch: batch))
+                try ours()
+            }
+        }
+        return timing
+    }
+
+    /// The `q` quantile of sorted `values` (nearest rank).
+    func quantile(_ values: [Double], _ q: Double) -> Double {
+        values[min(values.count - 1, max(0, Int((q * Double(values.count)).rounded(.up)) - 1))]
+    }
+}
