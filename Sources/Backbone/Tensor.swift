@@ -151,9 +151,12 @@ final class Tensor: @unchecked Sendable {
 
     /// DINOv3's RoPE self-attention on the fused projection `qkv` [batch, tokens, 3 * heads *
     /// headDim]; returns [batch, tokens, heads * headDim] (see `ct_self_attention`). `fusedKernel`
-    /// false forces the ATen-ops composition (the kernel's reference in tests).
-    static func selfAttention(qkv: Tensor, cos: Tensor, sin: Tensor, heads: Int, scale: Double, fusedKernel: Bool = true) throws -> Tensor {
-        try .wrap(ct_self_attention(qkv.handle, cos.handle, sin.handle, Int64(heads), scale, fusedKernel ? 1 : 0), "self_attention")
+    /// false forces the ATen-ops composition (the kernel's reference in tests); `blasProducts`
+    /// makes the fused kernel run its products on OpenBLAS, as it does where no packed GEMM runs.
+    static func selfAttention(qkv: Tensor, cos: Tensor, sin: Tensor, heads: Int, scale: Double, fusedKernel: Bool = true,
+                              blasProducts: Bool = false) throws -> Tensor {
+        let kernel: Int32 = fusedKernel ? (blasProducts ? 2 : 1) : 0
+        return try .wrap(ct_self_attention(qkv.handle, cos.handle, sin.handle, Int64(heads), scale, kernel), "self_attention")
     }
 }
 

@@ -75,6 +75,19 @@ void dp_gemm_pack(const float *w, intptr_t n, intptr_t k, intptr_t ldw, intptr_t
     }
 }
 
+void dp_gemm_pack_transposed(const float *wt, intptr_t k, intptr_t n, intptr_t ldwt, intptr_t nr, float *packed) {
+    for (intptr_t j0 = 0; j0 < n; j0 += nr) {
+        const intptr_t width = n - j0 < nr ? n - j0 : nr;
+        float *panel = packed + j0 * k;
+        for (intptr_t kk = 0; kk < k; kk++) {
+            const float *row = wt + kk * ldwt + j0;
+            float *out = panel + kk * nr;
+            for (intptr_t jj = 0; jj < width; jj++) out[jj] = row[jj];
+            for (intptr_t jj = width; jj < nr; jj++) out[jj] = 0;
+        }
+    }
+}
+
 intptr_t dp_gemm_scratch_count(void) { return 8 * 32 + 32; }  // the widest kernel's edge tile and bias row
 
 void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda,

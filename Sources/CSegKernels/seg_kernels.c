@@ -147,13 +147,13 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
     }
 }
 
-void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride) {
+void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale) {
     switch (dp_seg_kernel_resolve(kernel)) {
 #if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
-    case DP_SEG_KERNEL_AVX512: softmax_rows_avx512(x, rows, columns, stride); return;
-    case DP_SEG_KERNEL_AVX2: softmax_rows_avx2(x, rows, columns, stride); return;
+    case DP_SEG_KERNEL_AVX512: softmax_rows_avx512(x, rows, columns, stride, scale); return;
+    case DP_SEG_KERNEL_AVX2: softmax_rows_avx2(x, rows, columns, stride, scale); return;
 #endif
-    default: softmax_rows_scalar(x, rows, columns, stride); return;
+    default: softmax_rows_scalar(x, rows, columns, stride, scale); return;
     }
 }
 

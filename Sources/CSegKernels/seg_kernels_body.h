@@ -72,8 +72,11 @@ static inline ATTR void NAME(softmax_row)(float *x, intptr_t k) {
     NAME(scale_row)(x, k, 1.0f / HSUM(NAME(exp_row)(x, k, x, &maximum)));
 }
 
-static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride) {
-    for (intptr_t r = 0; r < rows; r++) NAME(softmax_row)(x + r * stride, k);
+static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale) {
+    for (intptr_t r = 0; r < rows; r++) {
+        if (scale != 1.0f) NAME(scale_row)(x + r * stride, k, scale);
+        NAME(softmax_row)(x + r * stride, k);
+    }
 }
 
 /// A run of pixels that read the same two input columns, in the run's buffers.

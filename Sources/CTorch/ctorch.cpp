@@ -193,14 +193,19 @@ void gather_rotated(const float *__restrict src, int64_t stride, int64_t count, 
 /// as fast as unblocked at T = 201, 785 and 1,029; blocks of 64 or 128 rows were 4-15% slower.
 constexpr int64_t kQueryBlock = 256;
 
-/// ct_self_attention on float32 CPU tensors: one (image, head) pair per task, in parallel, each
-/// with single-threaded GEMMs on packed q and k (RoPE applied while packing) and v read in place
-/// from `qkv`, a block of query rows at a time, writing its head's columns of the output
-/// directly. Same arithmetic as `self_attention_ops` (scores scaled after the product: alpha =
-/// scale in the GEMM, one rounding of the accumulated dot product; softmax as ATen's float
-/// kernel computes it, on SLEEF's vector exp: see dp_softmax_rows).
+/// Floats of attention scratch a thread keeps between calls (16 MB): ViT-S/16 at 224 needs 0.4 MB,
+/// at 512 px 2 MB; a 4096 px image's 140 MB is given back after use.
+constexpr size_t kKeptScratchFloats = size_t(4) << 20;
+
+/// ct_self_attention on float32 CPU tensors: one (image, head) pair per task, in parallel, a block
+/// of query rows at a time, writing its head's columns of the output directly. q and k are copied
+/// out of `qkv` with RoPE applied. Where a packed GEMM kernel runs (packed_gemm.h), k and v are
+/// packed into its panels once per task and both products run on it (unless `packed_products` is
+/// false); otherwise on single-threaded OpenBLAS calls, v read in place. Same arithmetic as `self_attention_ops` up to the order of the
+/// products' sums: unscaled scores, each times `scale` (one rounding), then softmax as ATen's
+/// float kernel computes it, on SLEEF's vector exp (dp_softmax_rows).
 at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
-                              int64_t heads, double scale) {
+                              int64_t heads, double scale, bool packed_products) {
     const int64_t b = qkv.size(0), t = qkv.size(1), width = qkv.size(2), d = width / 3, hd = d / heads;
     const int64_t prefix = t - cos.size(0);
     at::Tensor out = at::empty({b, t, d}, qkv.options());
@@ -208,24 +213,46 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
     float *o = out.data_ptr<float>();
     const float alpha = static_cast<float>(scale);
     const int64_t block = std::min(t, kQueryBlock);
+    const int64_t nr = packed_products ? dp_gemm_panel_width(DP_SEG_KERNEL_AUTO) : 0;
+    const int64_t packed_k = nr > 0 ? dp_gemm_packed_count(t, hd, nr) : 0, packed_v = nr > 0 ? dp_gemm_packed_count(hd, t, nr) : 0;
+    TORCH_CHECK(packed_k >= 0 && packed_v >= 0, "self-attention: ", t, " tokens of ", hd, " values are too many to pack");
+    const int64_t gemm_scratch = nr > 0 ? dp_gemm_scratch_count() : 0;
+    const size_t needed = static_cast<size_t>(2 * t * hd + block * t + packed_k + packed_v + gemm_scratch);
     parallel_chunks(b * heads, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> scratch(static_cast<size_t>(2 * t * hd + block * t));
+        // Each thread keeps its scratch between tasks and calls (every value is written before it
+        // is read), unless it is large: a big image's is given back after each grab.
+        thread_local std::vector<float> scratch;
+        if (scratch.size() < needed) scratch.resize(needed);
         float *q = scratch.data(), *k = q + t * hd, *scores = k + t * hd;
+        float *k_panels = scores + block * t, *v_panels = k_panels + packed_k, *gemm = v_panels + packed_v;
         for (int64_t task = begin; task < end; ++task) {
             const int64_t image = task / heads, head = task % heads;
-            const float *rows = x + image * t * width + head * hd;
+            const float *rows = x + image * t * width + head * hd, *v = rows + 2 * d;
             gather_rotated(rows, width, t, hd, prefix, c, s, q);
             gather_rotated(rows + d, width, t, hd, prefix, c, s, k);
+            if (nr > 0) {
+                dp_gemm_pack(k, t, hd, hd, nr, k_panels);
+                dp_gemm_pack_transposed(v, t, hd, width, nr, v_panels);
+            }
             for (int64_t first = 0; first < t; first += block) {
                 const int64_t count = std::min(block, t - first);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(t), static_cast<int>(hd),
-                            alpha, q + first * hd, static_cast<int>(hd), k, static_cast<int>(hd), 0.0f, scores, static_cast<int>(t));
-                dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, t);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(count), static_cast<int>(hd), static_cast<int>(t),
-                            1.0f, scores, static_cast<int>(t), rows + 2 * d, static_cast<int>(width), 0.0f,
-                            o + (image * t + first) * d + head * hd, static_cast<int>(d));
+                float *result = o + (image * t + first) * d + head * hd;
+                if (nr > 0) {
+                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, q + first * hd, count, hd, hd, k_panels, t, nullptr, scores, t,
+                                   0, (t + nr - 1) / nr, gemm);
+                    dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, t, alpha);
+                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, scores, count, t, t, v_panels, hd, nullptr, result, d,
+                                   0, (hd + nr - 1) / nr, gemm);
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(t), static_cast<int>(hd),
+                                1.0f, q + first * hd, static_cast<int>(hd), k, static_cast<int>(hd), 0.0f, scores, static_cast<int>(t));
+                    dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, t, alpha);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(count), static_cast<int>(hd), static_cast<int>(t),
+                                1.0f, scores, static_cast<int>(t), v, static_cast<int>(width), 0.0f, result, static_cast<int>(d));
+                }
             }
         }
+        if (scratch.size() > kKeptScratchFloats) std::vector<float>().swap(scratch);
     });
     return out;
 }
@@ -426,7 +453,7 @@ ct_tensor *ct_mean(const ct_tensor *x, const int64_t *d, int ndim, int keepdim) 
 }
 
 ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const ct_tensor *sin, int64_t heads,
-                             double scale, int allow_kernel) {
+                             double scale, int kernel) {
     return guarded([&] {
         const at::Tensor &x = qkv->t, &c = cos->t, &s = sin->t;
         TORCH_CHECK(heads > 0 && x.dim() == 3 && x.size(2) % (3 * heads) == 0,
@@ -434,9 +461,9 @@ ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const c
         const int64_t hd = x.size(2) / 3 / heads;
         TORCH_CHECK(hd % 2 == 0 && c.dim() == 2 && c.sizes() == s.sizes() && c.size(1) == hd && c.size(0) <= x.size(1),
                     "self_attention: RoPE tables must be [patches, head_dim] with patches <= tokens and an even head_dim");
-        const bool kernel = allow_kernel && is_cpu_float_contiguous(x) && is_cpu_float_contiguous(c) && is_cpu_float_contiguous(s) &&
-                            x.size(1) <= INT32_MAX / 2 && x.size(2) <= INT32_MAX;
-        return kernel ? self_attention_cpu(x, c, s, heads, scale) : self_attention_ops(x, c, s, heads, scale);
+        const bool fused = kernel != 0 && is_cpu_float_contiguous(x) && is_cpu_float_contiguous(c) && is_cpu_float_contiguous(s) &&
+                           x.size(1) <= INT32_MAX / 2 && x.size(2) <= INT32_MAX;
+        return fused ? self_attention_cpu(x, c, s, heads, scale, kernel == 1) : self_attention_ops(x, c, s, heads, scale);
     });
 }
 

@@ -84,6 +84,24 @@ final class PackedGEMMTests: XCTestCase {
         }
     }
 
+    /// Packing from the transpose (attention's values: [tokens, head_dim] rows) gives the same
+    /// panels as packing the matrix, zero padding included, with a row stride wider than the row.
+    func testPackingTheTransposeGivesTheSamePanels() {
+        for nr in [16, 32] {
+            for (n, k) in [(1, 1), (64, 201), (40, 7), (33, 50)] {
+                let w = values(n * k, seed: UInt64(n * 1000 + k))
+                let ld = n + 5
+                var wt = [Float](repeating: .nan, count: k * ld)
+                for j in 0..<n { for kk in 0..<k { wt[kk * ld + j] = w[j * k + kk] } }
+                let count = dp_gemm_packed_count(n, k, nr)
+                var direct = [Float](repeating: .nan, count: count), transposed = [Float](repeating: .nan, count: count)
+                dp_gemm_pack(w, n, k, k, nr, &direct)
+                dp_gemm_pack_transposed(wt, k, n, ld, nr, &transposed)
+                XCTAssertEqual(transposed.map(\.bitPattern), direct.map(\.bitPattern), "nr \(nr), n \(n), k \(k)")
+            }
+        }
+    }
+
     func testPackedCountRefusesOverflowAndBadSizes() {
         XCTAssertEqual(dp_gemm_packed_count(33, 5, 16), 3 * 5 * 16)
         XCTAssertEqual(dp_gemm_packed_count(0, 5, 16), -1)

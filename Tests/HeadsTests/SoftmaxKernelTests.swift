@@ -29,20 +29,21 @@ final class SoftmaxKernelTests: XCTestCase {
 
     /// dp_softmax_rows (the backbone's attention softmax), every kernel, strided rows of widths
     /// from 1 to 201 (whole vectors, partial ones, and the 201 scores of ViT-S/16 at 224), in
-    /// place: within 1e-6 of double precision, and the padding between rows untouched.
+    /// place, unscaled and scaled: within 1e-6 of double precision on the scaled floats, and the
+    /// padding between rows untouched.
     func testSoftmaxRowsMatchDoublePrecision() throws {
         for kernel in [DP_SEG_KERNEL_SCALAR, DP_SEG_KERNEL_AVX2, DP_SEG_KERNEL_AVX512] where dp_seg_kernel_available(kernel) != 0 {
-            for k in [1, 7, 16, 37, 201] {
+            for (k, scale) in [(1, 1), (7, 1), (16, 0.125), (37, 1), (37, 0.37), (201, 1), (201, 0.125)] as [(Int, Float)] {
                 let rows = hardRows(classes: max(k, 2)).map { Array($0.prefix(k)) }
                 let stride = k + 3
                 var buffer = [Float](repeating: -7, count: rows.count * stride)
                 for (r, row) in rows.enumerated() { buffer.replaceSubrange(r * stride..<(r * stride + k), with: row) }
-                buffer.withUnsafeMutableBufferPointer { dp_softmax_rows(kernel, $0.baseAddress, rows.count, k, stride) }
+                buffer.withUnsafeMutableBufferPointer { dp_softmax_rows(kernel, $0.baseAddress, rows.count, k, stride, scale) }
                 for (r, row) in rows.enumerated() {
-                    let x = row.map(Double.init), m = x.max() ?? 0
+                    let x = row.map { Double($0 * scale) }, m = x.max() ?? 0
                     let sum = x.reduce(0) { $0 + exp($1 - m) }
                     for c in 0..<k {
-                        XCTAssertEqual(Double(buffer[r * stride + c]), exp(x[c] - m) / sum, accuracy: 1e-6, "kernel \(kernel.rawValue), width \(k), row \(r), column \(c)")
+                        XCTAssertEqual(Double(buffer[r * stride + c]), exp(x[c] - m) / sum, accuracy: 1e-6, "kernel \(kernel.rawValue), width \(k), scale \(scale), row \(r), column \(c)")
                     }
                     XCTAssertEqual(buffer[(r * stride + k)..<((r + 1) * stride)], [-7, -7, -7], "padding after row \(r)")
                 }

@@ -29,6 +29,10 @@ intptr_t dp_gemm_packed_count(intptr_t n, intptr_t k, intptr_t nr);
 /// Packs w [n, k] (row j at w + j * ldw) into panels: packed[(p * k + kk) * nr + jj] = w[p * nr + jj, kk].
 void dp_gemm_pack(const float *w, intptr_t n, intptr_t k, intptr_t ldw, intptr_t nr, float *packed);
 
+/// Packs the same panels as dp_gemm_pack from w's transpose: wt [k, n], row kk at wt + kk * ldwt
+/// holding w[0..<n, kk] (attention's values, whose rows are the reduced index).
+void dp_gemm_pack_transposed(const float *wt, intptr_t k, intptr_t n, intptr_t ldwt, intptr_t nr, float *packed);
+
 /// Floats of scratch one dp_gemm_packed call needs (one buffer per concurrent caller).
 intptr_t dp_gemm_scratch_count(void);
 

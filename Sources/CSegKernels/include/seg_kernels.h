@@ -41,10 +41,11 @@ dp_seg_kernel dp_seg_kernel_resolve(dp_seg_kernel kernel);
 double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classes, intptr_t label,
                            float scale, float *gradient);
 
-/// Softmax of each of `rows` rows of `columns` floats (row r at x + r * stride), in place:
+/// Softmax of each of `rows` rows of `columns` floats (row r at x + r * stride) times `scale`, in
+/// place: each value times `scale` (rounded, as ATen's mul_; skipped when scale is 1), then
 /// exp(x - max) / sum, the sum over lanes then a tree, as PyTorch's float softmax. Needs
-/// columns > 0. (The backbone's attention kernel runs it on each head's scores.)
-void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride);
+/// columns > 0. (The backbone's attention kernel runs it on each head's unscaled scores.)
+void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale);
 
 /// The taps of a bilinear resize along one axis: output index o reads input indices lower[o]
 /// and upper[o] with weights lowerWeight[o] and upperWeight[o].
