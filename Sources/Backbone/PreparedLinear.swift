@@ -33,4 +33,11 @@ struct PreparedLinear {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         try .wrap(ct_prepared_linear(x.handle, weight.handle, Int64(outFeatures), bias?.handle), "linear")
     }
+
+    /// residual + scale * (x . weight^T + bias), a block's residual connection with layer scale
+    /// (`scale` [out]); the packed kernel adds it while each output is in cache.
+    func callAsFunction(_ x: Tensor, adding residual: Tensor, scaledBy scale: Tensor) throws -> Tensor {
+        try .wrap(ct_prepared_linear_residual(x.handle, weight.handle, Int64(outFeatures), bias?.handle, residual.handle, scale.handle),
+                  "linear")
+    }
 }

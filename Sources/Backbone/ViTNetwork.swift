@@ -83,27 +83,28 @@ struct ViTNetwork {
         return (outputs, try x.layerNorm(norm.weight, norm.bias, eps: c.layerNormEps))
     }
 
-    /// One pre-norm transformer block with layer scale. Intermediates made here are updated in
-    /// place (the residual stream `x` itself never is).
+    /// One pre-norm transformer block with layer scale: the output projection and the MLP's down
+    /// projection each add their layer-scaled result to the residual stream as they compute it.
+    /// Intermediates made here are updated in place (the residual stream `x` itself never is).
     private func block(_ w: Block, _ x: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
         let eps = config.layerNormEps
         let qkv = try w.qkv(x.layerNorm(w.norm1.weight, w.norm1.bias, eps: eps))
-        let attended = try w.o(Tensor.selfAttention(qkv: qkv, cos: rope.cos, sin: rope.sin, heads: config.numAttentionHeads,
-                                                    scale: 1 / Double(config.headDim).squareRoot()))
-        let h = try x.addingProduct(w.layerScale1, attended)
-        try h.addProductInPlace(w.layerScale2, mlp(w, h.layerNorm(w.norm2.weight, w.norm2.bias, eps: eps)))
-        return h
+        let attention = try Tensor.selfAttention(qkv: qkv, cos: rope.cos, sin: rope.sin, heads: config.numAttentionHeads,
+                                                 scale: 1 / Double(config.headDim).squareRoot())
+        let h = try w.o(attention, adding: x, scaledBy: w.layerScale1)
+        return try w.down(mlpHidden(w, h.layerNorm(w.norm2.weight, w.norm2.bias, eps: eps)), adding: h, scaledBy: w.layerScale2)
     }
 
-    private func mlp(_ w: Block, _ x: Tensor) throws -> Tensor {
+    /// The MLP's activations before its down projection.
+    private func mlpHidden(_ w: Block, _ x: Tensor) throws -> Tensor {
         let up = try w.up(x)
         if let gate = w.gate {
             let hidden = try gate(x)
             try hidden.activateInPlace(activation)
             try hidden.multiplyInPlace(up)
-            return try w.down(hidden)
+            return hidden
         }
         try up.activateInPlace(activation)
-        return try w.down(up)
+        return up
     }
 }

@@ -22,6 +22,8 @@
 #define VSTORE _mm512_storeu_ps
 #define VSET1 _mm512_set1_ps
 #define VFMA _mm512_fmadd_ps
+#define VMUL _mm512_mul_ps
+#define VADD _mm512_add_ps
 #define VZERO _mm512_setzero_ps
 #define NAME(x) x##_avx512
 #include "packed_gemm_body.h"
@@ -35,6 +37,8 @@
 #define VSTORE _mm256_storeu_ps
 #define VSET1 _mm256_set1_ps
 #define VFMA _mm256_fmadd_ps
+#define VMUL _mm256_mul_ps
+#define VADD _mm256_add_ps
 #define VZERO _mm256_setzero_ps
 #define NAME(x) x##_avx2
 #include "packed_gemm_body.h"
@@ -92,19 +96,20 @@ intptr_t dp_gemm_scratch_count(void) { return 8 * 32 + 32; }  // the widest kern
 
 void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda,
                     const float *packed, intptr_t n, const float *bias, float *c, intptr_t ldc,
-                    intptr_t panel_begin, intptr_t panel_end, float *scratch) {
+                    intptr_t panel_begin, intptr_t panel_end, float *scratch, const dp_gemm_epilogue *epilogue) {
+    const dp_gemm_epilogue *after = epilogue && epilogue->residual ? epilogue : NULL;
 #ifdef HAVE_PACKED_KERNELS
     switch (dp_seg_kernel_resolve(kernel)) {
     case DP_SEG_KERNEL_AVX512:
-        gemm_avx512(a, m, k, lda, packed, n, bias, c, ldc, panel_begin, panel_end, scratch);
+        gemm_avx512(a, m, k, lda, packed, n, bias, c, ldc, panel_begin, panel_end, scratch, after);
         return;
     case DP_SEG_KERNEL_AVX2:
-        gemm_avx2(a, m, k, lda, packed, n, bias, c, ldc, panel_begin, panel_end, scratch);
+        gemm_avx2(a, m, k, lda, packed, n, bias, c, ldc, panel_begin, panel_end, scratch, after);
         return;
     default: return;
     }
 #else
     (void)kernel; (void)a; (void)m; (void)k; (void)lda; (void)packed; (void)n; (void)bias; (void)c; (void)ldc;
-    (void)panel_begin; (void)panel_end; (void)scratch;
+    (void)panel_begin; (void)panel_end; (void)scratch; (void)after;
 #endif
 }

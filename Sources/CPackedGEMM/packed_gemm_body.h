@@ -34,9 +34,22 @@ static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const flo
             for (int v = 0; v < NV; v++) VSTORE(c + i * ldc + LANES * v, acc[i][v]);
 }
 
+/// The epilogue's residual connection on rows x width finished outputs at c (see dp_gemm_epilogue):
+/// c = residual + scale * c in one fused multiply-add.
+static ATTR void NAME(add_scaled)(float *c, intptr_t ldc, const float *residual, intptr_t ldr, const float *scale,
+                                  intptr_t rows, intptr_t width) {
+    for (intptr_t i = 0; i < rows; i++) {
+        float *out = c + i * ldc;
+        const float *in = residual + i * ldr;
+        intptr_t j = 0;
+        for (; j + LANES <= width; j += LANES) VSTORE(out + j, VFMA(VLOAD(scale + j), VLOAD(out + j), VLOAD(in + j)));
+        for (; j < width; j++) out[j] = __builtin_fmaf(scale[j], out[j], in[j]);
+    }
+}
+
 static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda, const float *packed, intptr_t n,
                             const float *bias, float *c, intptr_t ldc, intptr_t panel_begin, intptr_t panel_end,
-                            float *scratch) {
+                            float *scratch, const dp_gemm_epilogue *epilogue) {
     float *edge = scratch;          // [MR, NR]: an edge panel's outputs
     float *start = edge + MR * NR;  // [NR]: the panel's bias, zero-padded
     for (intptr_t m0 = 0; m0 < m; m0 += GEMM_MC) {
@@ -57,13 +70,16 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
                     float *out = c + (m0 + i0) * ldc + j0;
                     if (width == NR) {
                         NAME(tile)(kc, in, lda, b, out, ldc, rows, init);
-                        continue;
+                    } else {
+                        for (intptr_t i = 0; i < MR; i++)
+                            for (intptr_t j = 0; j < NR; j++) edge[i * NR + j] = i < rows && j < width && !init ? out[i * ldc + j] : 0;
+                        NAME(tile)(kc, in, lda, b, edge, NR, rows, init);
+                        for (intptr_t i = 0; i < rows; i++)
+                            for (intptr_t j = 0; j < width; j++) out[i * ldc + j] = edge[i * NR + j];
                     }
-                    for (intptr_t i = 0; i < MR; i++)
-                        for (intptr_t j = 0; j < NR; j++) edge[i * NR + j] = i < rows && j < width && !init ? out[i * ldc + j] : 0;
-                    NAME(tile)(kc, in, lda, b, edge, NR, rows, init);
-                    for (intptr_t i = 0; i < rows; i++)
-                        for (intptr_t j = 0; j < width; j++) out[i * ldc + j] = edge[i * NR + j];
+                    if (epilogue && k0 + kc == k)
+                        NAME(add_scaled)(out, ldc, epilogue->residual + (m0 + i0) * epilogue->ldr + j0, epilogue->ldr,
+                                         epilogue->scale + j0, rows, width);
                 }
             }
         }
@@ -80,5 +96,7 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
 #undef VSTORE
 #undef VSET1
 #undef VFMA
+#undef VMUL
+#undef VADD
 #undef VZERO
 #undef NAME

@@ -239,10 +239,10 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
                 float *result = o + (image * t + first) * d + head * hd;
                 if (nr > 0) {
                     dp_gemm_packed(DP_SEG_KERNEL_AUTO, q + first * hd, count, hd, hd, k_panels, t, nullptr, scores, t,
-                                   0, (t + nr - 1) / nr, gemm);
+                                   0, (t + nr - 1) / nr, gemm, nullptr);
                     dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, t, alpha);
                     dp_gemm_packed(DP_SEG_KERNEL_AUTO, scores, count, t, t, v_panels, hd, nullptr, result, d,
-                                   0, (hd + nr - 1) / nr, gemm);
+                                   0, (hd + nr - 1) / nr, gemm, nullptr);
                 } else {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(t), static_cast<int>(hd),
                                 1.0f, q + first * hd, static_cast<int>(hd), k, static_cast<int>(hd), 0.0f, scores, static_cast<int>(t));
@@ -264,8 +264,11 @@ constexpr int64_t kRowsPerTask = 384;
 
 /// x . w^T + bias on float32 CPU tensors, w packed by ct_prepare_linear: row blocks x groups of
 /// the output features' panels, handed out to the OpenMP team's threads as they become free. A
-/// row's result does not depend on the blocking (see packed_gemm.h).
-at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, int64_t n, const at::Tensor *bias) {
+/// row's result does not depend on the blocking (see packed_gemm.h). With `residual` (and
+/// `scale`), residual + scale * (x . w^T + bias) instead, equal to at::addcmul's (one fused
+/// multiply-add per output).
+at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, int64_t n, const at::Tensor *bias,
+                             const at::Tensor *residual = nullptr, const at::Tensor *scale = nullptr) {
     const int64_t k = packed.size(1), nr = packed.size(2), panels = packed.size(0);
     TORCH_CHECK(input.dim() >= 1 && input.size(-1) == k, "linear: the input's last dimension must be ", k);
     TORCH_CHECK(nr == dp_gemm_panel_width(DP_SEG_KERNEL_AUTO) && panels == (n + nr - 1) / nr,
@@ -274,6 +277,13 @@ at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, 
     const at::Tensor x = input.contiguous();
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = n;
+    dp_gemm_epilogue epilogue{nullptr, 0, nullptr};
+    if (residual) {
+        TORCH_CHECK(scale && is_cpu_float_contiguous(*residual) && residual->sizes() == at::IntArrayRef(shape) &&
+                    is_cpu_float_contiguous(*scale) && scale->numel() == n,
+                    "linear: the residual must be float32 of the output's shape, the scale ", n, " floats, both on the CPU");
+        epilogue = {residual->data_ptr<float>(), n, scale->data_ptr<float>()};
+    }
     at::Tensor out = at::empty(shape, x.options());
     const int64_t m = k > 0 ? x.numel() / k : 0;
     if (m == 0) return out;
@@ -289,8 +299,9 @@ at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, 
         for (int64_t task = begin; task < end; ++task) {
             const int64_t block = task / groups, group = task % groups;
             const int64_t first = block * kRowsPerTask, rows = std::min(kRowsPerTask, m - first);
+            const dp_gemm_epilogue shifted{epilogue.residual ? epilogue.residual + first * n : nullptr, n, epilogue.scale};
             dp_gemm_packed(DP_SEG_KERNEL_AUTO, a + first * k, rows, k, k, w, n, b, c + first * n, n,
-                           panels * group / groups, panels * (group + 1) / groups, scratch.data());
+                           panels * group / groups, panels * (group + 1) / groups, scratch.data(), &shifted);
         }
     });
     return out;
@@ -492,6 +503,17 @@ ct_tensor *ct_prepared_linear(const ct_tensor *x, const ct_tensor *prepared, int
         TORCH_CHECK(x->t.is_cpu() && x->t.scalar_type() == at::kFloat && is_cpu_float_contiguous(w),
                     "linear: a packed weight takes float32 CPU inputs");
         return packed_linear_cpu(x->t, w, out_features, b ? &b->t : nullptr);
+    });
+}
+
+ct_tensor *ct_prepared_linear_residual(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features, const ct_tensor *b,
+                                       const ct_tensor *residual, const ct_tensor *scale) {
+    return guarded([&] {
+        const at::Tensor &w = prepared->t;
+        if (w.dim() != 3) return at::addcmul(residual->t, scale->t, b ? at::linear(x->t, w, b->t) : at::linear(x->t, w));
+        TORCH_CHECK(x->t.is_cpu() && x->t.scalar_type() == at::kFloat && is_cpu_float_contiguous(w),
+                    "linear: a packed weight takes float32 CPU inputs");
+        return packed_linear_cpu(x->t, w, out_features, b ? &b->t : nullptr, &residual->t, &scale->t);
     });
 }
 

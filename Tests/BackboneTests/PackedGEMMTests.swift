@@ -34,9 +34,9 @@ final class PackedGEMMTests: XCTestCase {
         for s in 0..<splits {
             let begin = panels * s / splits, end = panels * (s + 1) / splits
             if let bias {
-                dp_gemm_packed(kernel, a, m, k, k, packed, n, bias, &c, n, begin, end, &scratch)
+                dp_gemm_packed(kernel, a, m, k, k, packed, n, bias, &c, n, begin, end, &scratch, nil)
             } else {
-                dp_gemm_packed(kernel, a, m, k, k, packed, n, nil, &c, n, begin, end, &scratch)
+                dp_gemm_packed(kernel, a, m, k, k, packed, n, nil, &c, n, begin, end, &scratch, nil)
             }
         }
         return c
@@ -124,6 +124,28 @@ final class PackedGEMMTests: XCTestCase {
             // about k * eps * sum |x w| (the classical bound); here sum |x w| <= k.
             XCTAssertLessThanOrEqual(diff, Float(k) * Float.ulpOfOne * Float(k), "\(rows)x\(k) -> \(n)")
         }
+    }
+
+    /// The residual epilogue (a block's layer-scaled residual connection) equals libtorch's
+    /// addcmul on the plain product bit for bit: on rows past one task and one block, k past one
+    /// pass (the epilogue runs on the last only), and feature counts no vector width divides.
+    func testResidualEpilogueEqualsAddcmulBitForBit() throws {
+        for (rows, k, n) in [(403, 800, 40), (201, 384, 384), (9, 1536, 20), (1, 7, 1)] {
+            let x = try Tensor(values(rows * k, seed: 11), shape: [rows, k])
+            let prepared = try PreparedLinear(weight: Tensor(values(n * k, seed: 12), shape: [n, k]), bias: Tensor(values(n, seed: 13), shape: [n]))
+            let residual = try Tensor(values(rows * n, seed: 14), shape: [rows, n])
+            let scale = try Tensor(values(n, seed: 15).map { $0 * 1e-2 }, shape: [n])
+            let fused = try prepared(x, adding: residual, scaledBy: scale)
+            let apart = try residual.addingProduct(scale, prepared(x))
+            XCTAssertEqual(try fused.floats().map(\.bitPattern), try apart.floats().map(\.bitPattern), "\(rows)x\(k) -> \(n)")
+            XCTAssertEqual(try residual.floats(), values(rows * n, seed: 14), "the residual is read, not written")
+        }
+        let prepared = try PreparedLinear(weight: Tensor(values(8 * 6, seed: 1), shape: [8, 6]), bias: nil)
+        let x = try Tensor(values(3 * 6, seed: 2), shape: [3, 6])
+        XCTAssertThrowsError(try prepared(x, adding: Tensor(values(3 * 7, seed: 3), shape: [3, 7]), scaledBy: Tensor(values(8, seed: 4), shape: [8])),
+                             "a residual of another shape")
+        XCTAssertThrowsError(try prepared(x, adding: Tensor(values(3 * 8, seed: 3), shape: [3, 8]), scaledBy: Tensor(values(5, seed: 4), shape: [5])),
+                             "a scale of another length")
     }
 
     func testPreparedLinearRefusesAMismatchedInput() throws {

@@ -36,13 +36,24 @@ void dp_gemm_pack_transposed(const float *wt, intptr_t k, intptr_t n, intptr_t l
 /// Floats of scratch one dp_gemm_packed call needs (one buffer per concurrent caller).
 intptr_t dp_gemm_scratch_count(void);
 
+/// What dp_gemm_packed does to each output once its sum is complete, while the tile is in cache.
+typedef struct {
+    /// When not NULL: c[i, j] = residual[i * ldr + j] + scale[j] * sum in one fused multiply-add,
+    /// as ATen's addcmul computes it on the CPUs these kernels run on (bit for bit; tested): a
+    /// transformer block's residual connection with layer scale. The residual must not overlap
+    /// c (c holds partial sums until the last pass).
+    const float *residual;
+    intptr_t ldr;
+    const float *scale;
+} dp_gemm_epilogue;
+
 /// c[i, j] = bias[j] + sum_k a[i, k] * w[j, k] for i < m and the features of panels
-/// [panel_begin, panel_end), with w packed by dp_gemm_pack for dp_gemm_panel_width(kernel).
-/// Rows of a and c start at a + i * lda and c + i * ldc; bias may be NULL (zeros). Disjoint panel
-/// ranges may run concurrently, each with its own scratch.
+/// [panel_begin, panel_end), with w packed by dp_gemm_pack for dp_gemm_panel_width(kernel), then
+/// the epilogue (NULL: none). Rows of a and c start at a + i * lda and c + i * ldc; bias may be
+/// NULL (zeros). Disjoint panel ranges may run concurrently, each with its own scratch.
 void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda,
                     const float *packed, intptr_t n, const float *bias, float *c, intptr_t ldc,
-                    intptr_t panel_begin, intptr_t panel_end, float *scratch);
+                    intptr_t panel_begin, intptr_t panel_end, float *scratch, const dp_gemm_epilogue *epilogue);
 
 #ifdef __cplusplus
 }

@@ -78,6 +78,12 @@ ct_tensor *ct_prepare_linear(const ct_tensor *w);
 /// kernel for packed weights (float32 CPU inputs), at::linear otherwise.
 ct_tensor *ct_prepared_linear(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features,
                               const ct_tensor *b /* nullable */);
+/// residual + scale * (x . w^T + b), as at::addcmul(residual, scale, linear) computes it: a
+/// transformer block's residual connection with layer scale (`scale` [out_features]), applied
+/// by the packed kernel while each output is in cache, so the product is never stored alone.
+ct_tensor *ct_prepared_linear_residual(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features,
+                                       const ct_tensor *b /* nullable */, const ct_tensor *residual,
+                                       const ct_tensor *scale);
 ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, double eps);
 ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride);
 /// A 2-D convolution with zero padding and channel groups (groups = channels: depthwise).
