@@ -12,14 +12,24 @@ struct ForwardTiming {
 }
 
 extension BenchBackbone {
+    /// The pause, untimed, before each timed pass when two processes take turns. OpenMP's idle
+    /// threads (libgomp's, in both processes) keep spinning for a while after a parallel region;
+    /// without the pause they take the cores from the other side's next pass. Measured here
+    /// without it: dinoprobe at batch 1 read 80-81% of the sgemm-bound limit instead of 88-90%,
+    /// and transformers at batch 8 read 14.6-14.8 images/s instead of 15.9-16.6.
+    static let settleMicroseconds: UInt32 = 50_000
+
     /// Times `backbone` at `batch` (after one warm-up pass, as the reference's): at least
     /// `--repeats` passes and `--min-seconds` of them. With a reference, each pass is paired with
     /// one of the reference's, run just before or after it (alternately, so that neither side
-    /// always follows the other), so a ratio per pair compares both under the same conditions.
+    /// always follows the other), each after a pause that lets the other side's threads go idle,
+    /// so a ratio per pair compares both under the same conditions.
     func timeForward(_ backbone: DINOv3Model, batch: Int, against reference: ReferenceForward?) throws -> ForwardTiming {
         let pixels = Self.pixels(batch: batch)
         var timing = ForwardTiming()
+        let settle = { if reference != nil { usleep(Self.settleMicroseconds) } }
         func ours() throws {
+            settle()
             let start = Date()
             let out = try backbone.forward(pixels: pixels, batch: batch, height: 224, width: 224)
             timing.seconds.append(Date().timeIntervalSince(start))
@@ -31,8 +41,10 @@ extension BenchBackbone {
             guard let reference else { try ours(); continue }
             if timing.seconds.count % 2 == 0 {
                 try ours()
+                settle()
                 timing.referenceSeconds.append(try reference.seconds(batch: batch))
             } else {
+                settle()
                 timing.referenceSeconds.append(try reference.seconds(batch: batch))
                 try ours()
             }
