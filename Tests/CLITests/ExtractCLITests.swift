@@ -57,6 +57,7 @@ final class ExtractCLITests: XCTestCase {
 
     func testMissingModelTellsHowToGetWeights() throws {
         let home = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: home) }
         let r = try CLI.run(["info"], environment: ["HOME": home.path, "HF_HOME": home.path, "DINOPROBE_MODEL": ""], in: home)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("request access"), r.stderr)
