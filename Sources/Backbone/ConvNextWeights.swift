@@ -62,6 +62,17 @@ struct ConvNextWeights<Value> {
 struct ConvNextNetwork {
     let config: DINOv3ConvNextConfig
     let weights: ConvNextWeights<Tensor>
+    /// Each block's pointwise MLP (`up`, `down`), prepared once for the packed GEMM, stage by stage.
+    private let mlps: [[(up: PreparedLinear, down: PreparedLinear)]]
+
+    init(config: DINOv3ConvNextConfig, weights: ConvNextWeights<Tensor>) throws {
+        self.config = config
+        self.weights = weights
+        mlps = try weights.stages.map { stage in
+            try stage.blocks.map { (try PreparedLinear(weight: $0.up.weight, bias: $0.up.bias),
+                                    try PreparedLinear(weight: $0.down.weight, bias: $0.down.bias)) }
+        }
+    }
 
     /// The output, and the raw NCHW outputs of the stages `stages` (ascending; `transformers`'
     /// `hidden_states[i + 1]`: a stage's last block, before the final norm).
@@ -80,11 +91,10 @@ struct ConvNextNetwork {
                 x = try channelsFirstNorm(x, stage.norm).conv2d(stage.conv.weight, stage.conv.bias, stride: 2)
             }
             let width = config.hiddenSizes[i]
-            for block in stage.blocks {
-                let y = try x.conv2d(block.depthwise.weight, block.depthwise.bias, stride: 1, padding: 3, groups: width)
+            for (block, mlp) in zip(stage.blocks, mlps[i]) {
+                let normed = try x.conv2d(block.depthwise.weight, block.depthwise.bias, stride: 1, padding: 3, groups: width)
                     .permute([0, 2, 3, 1]).layerNorm(block.norm.weight, block.norm.bias, eps: eps)
-                    .linear(block.up.weight, block.up.bias).activation(CT_GELU)
-                    .linear(block.down.weight, block.down.bias) * block.gamma
+                let y = try mlp.down(mlp.up(normed).activation(CT_GELU)) * block.gamma
                 x = try x + y.permute([0, 3, 1, 2])
             }
             if wanted.contains(i) { kept.append(x) }

@@ -144,7 +144,7 @@ public final class DINOv3Model: @unchecked Sendable {
         convNextConfig = checkpoint.convNext
         let source = LoadedTensors(tensors: checkpoint.tensors, device: device, precision: precision)
         if let convNext = checkpoint.convNext {
-            body = .convNext(ConvNextNetwork(config: convNext, weights: try ConvNextWeights(config: convNext, source: source)))
+            body = .convNext(try ConvNextNetwork(config: convNext, weights: ConvNextWeights(config: convNext, source: source)))
         } else {
             guard let kind = Activation(name: config.hiddenAct) else {
                 throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
