@@ -22,8 +22,6 @@
 #define VSTORE _mm512_storeu_ps
 #define VSET1 _mm512_set1_ps
 #define VFMA _mm512_fmadd_ps
-#define VMUL _mm512_mul_ps
-#define VADD _mm512_add_ps
 #define VZERO _mm512_setzero_ps
 #define NAME(x) x##_avx512
 #include "packed_gemm_body.h"
@@ -37,8 +35,6 @@
 #define VSTORE _mm256_storeu_ps
 #define VSET1 _mm256_set1_ps
 #define VFMA _mm256_fmadd_ps
-#define VMUL _mm256_mul_ps
-#define VADD _mm256_add_ps
 #define VZERO _mm256_setzero_ps
 #define NAME(x) x##_avx2
 #include "packed_gemm_body.h"

@@ -96,7 +96,5 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
 #undef VSTORE
 #undef VSET1
 #undef VFMA
-#undef VMUL
-#undef VADD
 #undef VZERO
 #undef NAME

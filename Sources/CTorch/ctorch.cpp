@@ -201,9 +201,10 @@ constexpr size_t kKeptScratchFloats = size_t(4) << 20;
 /// of query rows at a time, writing its head's columns of the output directly. q and k are copied
 /// out of `qkv` with RoPE applied. Where a packed GEMM kernel runs (packed_gemm.h), k and v are
 /// packed into its panels once per task and both products run on it (unless `packed_products` is
-/// false); otherwise on single-threaded OpenBLAS calls, v read in place. Same arithmetic as `self_attention_ops` up to the order of the
-/// products' sums: unscaled scores, each times `scale` (one rounding), then softmax as ATen's
-/// float kernel computes it, on SLEEF's vector exp (dp_softmax_rows).
+/// false); otherwise on single-threaded OpenBLAS calls, v read in place. Same arithmetic as
+/// `self_attention_ops` up to the order of the products' sums: unscaled scores, each times `scale`
+/// (one rounding), then softmax as ATen's float kernel computes it, on SLEEF's vector exp
+/// (dp_softmax_rows).
 at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
                               int64_t heads, double scale, bool packed_products) {
     const int64_t b = qkv.size(0), t = qkv.size(1), width = qkv.size(2), d = width / 3, hd = d / heads;
@@ -278,11 +279,14 @@ at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, 
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = n;
     dp_gemm_epilogue epilogue{nullptr, 0, nullptr};
+    at::Tensor residual_rows, scale_row;  // contiguous (copies only where the inputs were not)
     if (residual) {
-        TORCH_CHECK(scale && is_cpu_float_contiguous(*residual) && residual->sizes() == at::IntArrayRef(shape) &&
-                    is_cpu_float_contiguous(*scale) && scale->numel() == n,
+        TORCH_CHECK(scale && residual->is_cpu() && residual->scalar_type() == at::kFloat && residual->sizes() == at::IntArrayRef(shape) &&
+                    scale->is_cpu() && scale->scalar_type() == at::kFloat && scale->numel() == n,
                     "linear: the residual must be float32 of the output's shape, the scale ", n, " floats, both on the CPU");
-        epilogue = {residual->data_ptr<float>(), n, scale->data_ptr<float>()};
+        residual_rows = residual->contiguous();
+        scale_row = scale->contiguous();
+        epilogue = {residual_rows.data_ptr<float>(), n, scale_row.data_ptr<float>()};
     }
     at::Tensor out = at::empty(shape, x.options());
     const int64_t m = k > 0 ? x.numel() / k : 0;

@@ -138,6 +138,7 @@ struct BenchBackbone: ParsableCommand {
                 say(String(format: "  OpenBLAS on its GEMMs alone, same shapes: %7.2f images/s (%.0f%% of the limit)", bound, 100 * bound / limit))
             }
         }
+        reference?.close()  // its memory and threads are not needed for the rest
         if let about = reference?.about {
             report["transformers"] = about.filter { $0.key != "ready" }
             report["transformers_images_per_s"] = referenceRates
