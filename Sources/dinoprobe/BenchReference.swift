@@ -55,7 +55,7 @@ final class ReferenceForward {
                 let line = pending[pending.startIndex..<newline]
                 pending = Data(pending[pending.index(after: newline)...])
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                    throw BenchReferenceError("the reference wrote something else than a JSON line: \(String(decoding: line.prefix(200), as: UTF8.self))")
+                    throw BenchReferenceError("the reference wrote something other than a JSON line: \(String(decoding: line.prefix(200), as: UTF8.self))")
                 }
                 return object
             }
