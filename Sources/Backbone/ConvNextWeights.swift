@@ -60,18 +60,38 @@ struct ConvNextWeights<Value> {
 /// `DINOv3ConvNextModel`: the output is [batch, 1 + h * w, width], the LayerNorm of the average
 /// pooled feature followed by the last stage's map (row-major), like a ViT's [CLS, patches].
 struct ConvNextNetwork {
+    typealias Pair = ConvNextWeights<Tensor>.Pair
+
+    /// A block as the forward pass applies it: its pointwise MLP prepared once for the packed
+    /// GEMM, in place of the checkpoint's matrices (which are not kept, so a converted checkpoint
+    /// is not held twice).
+    private struct Block {
+        let depthwise: Pair
+        let norm: Pair
+        let up: PreparedLinear
+        let down: PreparedLinear
+        let gamma: Tensor
+    }
+
+    private struct Stage {
+        let conv: Pair
+        let norm: Pair
+        let blocks: [Block]
+    }
+
     let config: DINOv3ConvNextConfig
-    let weights: ConvNextWeights<Tensor>
-    /// Each block's pointwise MLP (`up`, `down`), prepared once for the packed GEMM, stage by stage.
-    private let mlps: [[(up: PreparedLinear, down: PreparedLinear)]]
+    private let stages: [Stage]
+    private let norm: Pair
 
     init(config: DINOv3ConvNextConfig, weights: ConvNextWeights<Tensor>) throws {
         self.config = config
-        self.weights = weights
-        mlps = try weights.stages.map { stage in
-            try stage.blocks.map { (try PreparedLinear(weight: $0.up.weight, bias: $0.up.bias),
-                                    try PreparedLinear(weight: $0.down.weight, bias: $0.down.bias)) }
+        stages = try weights.stages.map { stage in
+            Stage(conv: stage.conv, norm: stage.norm, blocks: try stage.blocks.map {
+                Block(depthwise: $0.depthwise, norm: $0.norm, up: try PreparedLinear(weight: $0.up.weight, bias: $0.up.bias),
+                      down: try PreparedLinear(weight: $0.down.weight, bias: $0.down.bias), gamma: $0.gamma)
+            })
         }
+        norm = weights.norm
     }
 
     /// The output, and the raw NCHW outputs of the stages `stages` (ascending; `transformers`'
@@ -79,22 +99,22 @@ struct ConvNextNetwork {
     func forward(_ pixels: Tensor, stages wanted: [Int] = []) throws -> (output: Tensor, stages: [Tensor]) {
         let eps = config.layerNormEps
         /// LayerNorm over channels of an NCHW map.
-        func channelsFirstNorm(_ x: Tensor, _ p: ConvNextWeights<Tensor>.Pair) throws -> Tensor {
+        func channelsFirstNorm(_ x: Tensor, _ p: Pair) throws -> Tensor {
             try x.permute([0, 2, 3, 1]).layerNorm(p.weight, p.bias, eps: eps).permute([0, 3, 1, 2])
         }
         var x = pixels
         var kept: [Tensor] = []
-        for (i, stage) in weights.stages.enumerated() {
+        for (i, stage) in stages.enumerated() {
             if i == 0 {
                 x = try channelsFirstNorm(x.conv2d(stage.conv.weight, stage.conv.bias, stride: 4), stage.norm)
             } else {
                 x = try channelsFirstNorm(x, stage.norm).conv2d(stage.conv.weight, stage.conv.bias, stride: 2)
             }
             let width = config.hiddenSizes[i]
-            for (block, mlp) in zip(stage.blocks, mlps[i]) {
+            for block in stage.blocks {
                 let normed = try x.conv2d(block.depthwise.weight, block.depthwise.bias, stride: 1, padding: 3, groups: width)
                     .permute([0, 2, 3, 1]).layerNorm(block.norm.weight, block.norm.bias, eps: eps)
-                let y = try mlp.down(mlp.up(normed).activation(CT_GELU)) * block.gamma
+                let y = try block.down(block.up(normed).activation(CT_GELU)) * block.gamma
                 x = try x + y.permute([0, 3, 1, 2])
             }
             if wanted.contains(i) { kept.append(x) }
@@ -103,7 +123,7 @@ struct ConvNextNetwork {
         let (b, c, n) = (shape[0], shape[1], shape[2] * shape[3])
         let pooled = try x.mean([2, 3]).reshape([b, 1, c])
         let patches = try x.reshape([b, c, n]).permute([0, 2, 1])
-        let output = try Tensor.cat([pooled, patches], dim: 1).layerNorm(weights.norm.weight, weights.norm.bias, eps: eps)
+        let output = try Tensor.cat([pooled, patches], dim: 1).layerNorm(norm.weight, norm.bias, eps: eps)
         return (output, kept)
     }
 }
