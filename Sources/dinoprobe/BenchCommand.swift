@@ -102,7 +102,8 @@ struct BenchBackbone: ParsableCommand {
             "libtorch": Torch.version, "blas_core": FastBLAS.report.core,
             "gflops_per_image": Double(flops) / 1e9,
         ]
-        let gflops = sgemmGFLOPs()
+        let probe = SGEMMProbe()
+        let gflops = probe.best(of: 4)
         let limit = gflops / (Double(flops) / 1e9)
         report["sgemm_gflops"] = gflops
         report["sgemm_bound_images_per_s"] = limit
@@ -115,15 +116,20 @@ struct BenchBackbone: ParsableCommand {
         if let about = reference?.about {
             say("transformers (torch \(about["torch"] ?? "?"), \(about["model"] ?? "?"), attention \(about["attn_implementation"] ?? "?")) on the same checkpoint and \(bench.threads) threads, timed in turn with each forward pass below")
         }
-        var forward: [String: Double] = [:], gemmBound: [String: Double] = [:]
+        var forward: [String: Double] = [:], gemmBound: [String: Double] = [:], shares: [String: Double] = [:]
         var referenceRates: [String: Double] = [:], transformersRatios: [String: Double] = [:]
         var batchFeatures: [Int: [Float]] = [:]
         for b in sizes {
-            let timing = try timeForward(backbone, batch: b, against: reference)
+            let timing = try timeForward(backbone, batch: b, against: reference, probe: probe)
             let rate = Double(b) / median(timing.seconds)
+            // Each pass against the limit measured just before it: both under the same load.
+            let pairShares = zip(timing.seconds, timing.probeGFLOPs).map { Double(b) / $0 / ($1 * 1e9 / Double(flops)) }.sorted()
             forward["\(b)"] = rate
+            shares["\(b)"] = median(pairShares)
             batchFeatures[b] = timing.cls
-            say(String(format: "backbone forward, batch %2d: %7.2f images/s (%.0f%% of the sgemm-bound limit; median of %d)", b, rate, 100 * rate / limit, timing.seconds.count))
+            say(String(format: "backbone forward, batch %2d: %7.2f images/s (median of %d)", b, rate, timing.seconds.count))
+            say(String(format: "  %.0f%% of the sgemm-bound limit measured just before each pass (median, middle half %.0f-%.0f%%); %.0f%% of the limit measured at the start",
+                       100 * median(pairShares), 100 * quantile(pairShares, 0.25), 100 * quantile(pairShares, 0.75), 100 * rate / limit))
             if !timing.referenceSeconds.isEmpty {
                 let referenceRate = Double(b) / median(timing.referenceSeconds)
                 let pairRatios = zip(timing.referenceSeconds, timing.seconds).map { $0 / $1 }.sorted()
@@ -145,6 +151,7 @@ struct BenchBackbone: ParsableCommand {
             report["ratio_to_transformers"] = transformersRatios
         }
         report["forward_images_per_s"] = forward
+        report["sgemm_bound_share"] = shares
         if !gemmBound.isEmpty { report["openblas_gemm_only_images_per_s"] = gemmBound }
         if let single = batchFeatures[sizes.min()!], let big = batchFeatures[sizes.max()!] {
             // Image 0 of every batch holds the same pixels: batching must not change its features.
@@ -263,17 +270,4 @@ struct BenchBackbone: ParsableCommand {
         return paths
     }
 
-    /// Measured single-precision GEMM rate on this machine with the BLAS in use.
-    func sgemmGFLOPs() -> Double {
-        let n = 2048
-        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
-        var c = [Float](repeating: 0, count: n * n)
-        var best = Double.infinity
-        for _ in 0..<4 {
-            let t = Date()
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
-            best = min(best, Date().timeIntervalSince(t))
-        }
-        return 2 * Double(n * n * n) / best / 1e9
-    }
 }

@@ -59,3 +59,28 @@ enum ForwardGEMMBound {
         return Double(batch) / times[times.count / 2]
     }
 }
+
+/// The machine's single-precision GEMM rate with the BLAS in use: one 2048^3 sgemm per
+/// measurement, on buffers allocated once, so it can be taken beside each timed forward pass.
+final class SGEMMProbe {
+    let n = 2048
+    private let a: [Float], b: [Float]
+    private var c: [Float]
+
+    init() {
+        a = [Float](repeating: 0.5, count: n * n)
+        b = [Float](repeating: 0.25, count: n * n)
+        c = [Float](repeating: 0, count: n * n)
+    }
+
+    /// GFLOP/s of one sgemm.
+    func gflops() -> Double {
+        let start = Date()
+        let n32 = Int32(n)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n32, n32, n32, 1, a, n32, b, n32, 0, &c, n32)
+        return 2 * Double(n) * Double(n) * Double(n) / Date().timeIntervalSince(start) / 1e9
+    }
+
+    /// The best of `count` measurements.
+    func best(of count: Int) -> Double { (0..<max(1, count)).map { _ in gflops() }.max()! }
+}
