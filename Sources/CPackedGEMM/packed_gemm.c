@@ -82,6 +82,8 @@ void dp_gemm_pack_transposed(const float *wt, intptr_t k, intptr_t n, intptr_t l
         for (intptr_t kk = 0; kk < k; kk++) {
             const float *row = wt + kk * ldwt + j0;
             float *out = panel + kk * nr;
+            if (kk + 8 < k)  // rows far apart (attention's values inside qkv): fetch ahead
+                for (intptr_t jj = 0; jj < width; jj += 16) __builtin_prefetch(row + 8 * ldwt + jj);
             for (intptr_t jj = 0; jj < width; jj++) out[jj] = row[jj];
             for (intptr_t jj = width; jj < nr; jj++) out[jj] = 0;
         }

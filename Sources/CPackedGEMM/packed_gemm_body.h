@@ -5,9 +5,11 @@
 /// The micro-tile: rows x NR outputs of c (rows <= MR), over kc steps of the rows of a (read in
 /// place, row i at a + i * lda; a short tile re-reads its last row in place of the missing ones)
 /// and of packed w (NR floats a step). Starts from `init` (one bias row) or, when it is NULL,
-/// from what c holds.
+/// from what c holds. With `residual` (the last pass of a dp_gemm_epilogue), stores
+/// residual + scale * sum (one fused multiply-add, as NAME(add_scaled)) instead of the sum.
 static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const float *restrict b, float *restrict c,
-                            intptr_t ldc, intptr_t rows, const float *init) {
+                            intptr_t ldc, intptr_t rows, const float *init, const float *residual, intptr_t ldr,
+                            const float *scale) {
     const float *row[MR];
     for (int i = 0; i < MR; i++) row[i] = a + (i < rows ? i : rows - 1) * lda;
     VEC acc[MR][NV];
@@ -28,6 +30,15 @@ static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const flo
             for (int v = 0; v < NV; v++) acc[i][v] = VFMA(x, w[v], acc[i][v]);
         }
         b += NR;
+    }
+    if (residual) {
+        VEC factor[NV];
+        for (int v = 0; v < NV; v++) factor[v] = VLOAD(scale + LANES * v);
+        for (int i = 0; i < MR; i++)
+            if (i < rows)
+                for (int v = 0; v < NV; v++)
+                    VSTORE(c + i * ldc + LANES * v, VFMA(factor[v], acc[i][v], VLOAD(residual + i * ldr + LANES * v)));
+        return;
     }
     for (int i = 0; i < MR; i++)
         if (i < rows)
@@ -68,18 +79,18 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
                     const intptr_t rows = mc - i0 < MR ? mc - i0 : MR;
                     const float *in = a + (m0 + i0) * lda + k0;
                     float *out = c + (m0 + i0) * ldc + j0;
+                    const float *residual = epilogue && k0 + kc == k ? epilogue->residual + (m0 + i0) * epilogue->ldr + j0 : NULL;
                     if (width == NR) {
-                        NAME(tile)(kc, in, lda, b, out, ldc, rows, init);
+                        NAME(tile)(kc, in, lda, b, out, ldc, rows, init, residual, residual ? epilogue->ldr : 0,
+                                   residual ? epilogue->scale + j0 : NULL);
                     } else {
                         for (intptr_t i = 0; i < MR; i++)
                             for (intptr_t j = 0; j < NR; j++) edge[i * NR + j] = i < rows && j < width && !init ? out[i * ldc + j] : 0;
-                        NAME(tile)(kc, in, lda, b, edge, NR, rows, init);
+                        NAME(tile)(kc, in, lda, b, edge, NR, rows, init, NULL, 0, NULL);
                         for (intptr_t i = 0; i < rows; i++)
                             for (intptr_t j = 0; j < width; j++) out[i * ldc + j] = edge[i * NR + j];
+                        if (residual) NAME(add_scaled)(out, ldc, residual, epilogue->ldr, epilogue->scale + j0, rows, width);
                     }
-                    if (epilogue && k0 + kc == k)
-                        NAME(add_scaled)(out, ldc, epilogue->residual + (m0 + i0) * epilogue->ldr + j0, epilogue->ldr,
-                                         epilogue->scale + j0, rows, width);
                 }
             }
         }

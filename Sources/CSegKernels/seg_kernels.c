@@ -157,6 +157,17 @@ void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t col
     }
 }
 
+void dp_rope_rows(dp_seg_kernel kernel, const float *src, intptr_t stride, intptr_t count, intptr_t width, intptr_t prefix,
+                  const float *cos, const float *sin, float *out) {
+    switch (dp_seg_kernel_resolve(kernel)) {
+#if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
+    case DP_SEG_KERNEL_AVX512: rope_rows_avx512(src, stride, count, width, prefix, cos, sin, out); return;
+    case DP_SEG_KERNEL_AVX2: rope_rows_avx2(src, stride, count, width, prefix, cos, sin, out); return;
+#endif
+    default: rope_rows_scalar(src, stride, count, width, prefix, cos, sin, out); return;
+    }
+}
+
 double dp_seg_image_xent(dp_seg_kernel kernel, const float *logits, intptr_t input_height,
                          intptr_t input_width, intptr_t classes, const uint8_t *labels,
                          intptr_t output_height, intptr_t output_width, uint8_t ignore,

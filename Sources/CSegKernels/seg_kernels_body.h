@@ -79,6 +79,37 @@ static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_
     }
 }
 
+/// dp_rope_rows for this ISA: the rotation's two products rounded, then their sum, never fused.
+static ATTR void NAME(rope_rows)(const float *src, intptr_t stride, intptr_t count, intptr_t width, intptr_t prefix,
+                                 const float *cos, const float *sin, float *out) {
+#pragma STDC FP_CONTRACT OFF
+    const intptr_t half = width / 2, full = half - half % W;
+    for (intptr_t r = 0; r < count; r++) {
+        const float *x = src + r * stride;
+        float *y = out + r * width;
+        if (r + 8 < count)
+            for (intptr_t i = 0; i < width; i += 16) __builtin_prefetch(x + 8 * stride + i);
+        if (r < prefix) {
+            __builtin_memcpy(y, x, (size_t)width * sizeof(float));
+            continue;
+        }
+        const float *c = cos + (r - prefix) * width, *s = sin + (r - prefix) * width;
+        for (intptr_t i = 0; i < full; i += W) {
+            const VEC first = NAME(load)(x + i), second = NAME(load)(x + half + i);
+            const VEC straight0 = first * NAME(load)(c + i), turned0 = -second * NAME(load)(s + i);
+            const VEC straight1 = second * NAME(load)(c + half + i), turned1 = first * NAME(load)(s + half + i);
+            NAME(store)(y + i, straight0 + turned0);
+            NAME(store)(y + half + i, straight1 + turned1);
+        }
+        for (intptr_t i = full; i < half; i++) {
+            const float straight0 = x[i] * c[i], turned0 = -x[half + i] * s[i];
+            const float straight1 = x[half + i] * c[half + i], turned1 = x[i] * s[half + i];
+            y[i] = straight0 + turned0;
+            y[half + i] = straight1 + turned1;
+        }
+    }
+}
+
 /// A run of pixels that read the same two input columns, in the run's buffers.
 typedef struct {
     intptr_t n;                     ///< pixels

@@ -160,34 +160,6 @@ bool is_cpu_float_contiguous(const at::Tensor &t) {
     return t.is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
 }
 
-/// Copies one head's `count` rows of `width` values (row stride `stride`) into `out` (packed),
-/// rotating the rows from `prefix` on with the RoPE tables (`width` values per row). The
-/// arithmetic is `self_attention_ops`': two products rounded, then their sum, never fused.
-void gather_rotated(const float *__restrict src, int64_t stride, int64_t count, int64_t width, int64_t prefix,
-                    const float *__restrict cos, const float *__restrict sin, float *__restrict out) {
-#pragma STDC FP_CONTRACT OFF
-    int64_t half = width / 2;
-    for (int64_t r = 0; r < count; ++r) {
-        const float *x = src + r * stride;
-        float *y = out + r * width;
-        if (r < prefix) {
-            std::memcpy(y, x, static_cast<size_t>(width) * sizeof(float));
-            continue;
-        }
-        const float *c = cos + (r - prefix) * width, *s = sin + (r - prefix) * width;
-        for (int64_t i = 0; i < half; ++i) {
-            float straight = x[i] * c[i];
-            float turned = -x[i + half] * s[i];
-            y[i] = straight + turned;
-        }
-        for (int64_t i = half; i < width; ++i) {
-            float straight = x[i] * c[i];
-            float turned = x[i - half] * s[i];
-            y[i] = straight + turned;
-        }
-    }
-}
-
 /// Query rows per block of scores in self_attention_cpu, so that a thread's scratch grows with
 /// T, not T^2 (a 4096 px image has T = 65,541: 17 GB of full scores, 67 MB in blocks). Measured
 /// as fast as unblocked at T = 201, 785 and 1,029; blocks of 64 or 128 rows were 4-15% slower.
@@ -199,9 +171,10 @@ constexpr size_t kKeptScratchFloats = size_t(4) << 20;
 
 /// ct_self_attention on float32 CPU tensors: one (image, head) pair per task, in parallel, a block
 /// of query rows at a time, writing its head's columns of the output directly. q and k are copied
-/// out of `qkv` with RoPE applied. Where a packed GEMM kernel runs (packed_gemm.h), k and v are
-/// packed into its panels once per task and both products run on it (unless `packed_products` is
-/// false); otherwise on single-threaded OpenBLAS calls, v read in place. Same arithmetic as
+/// out of `qkv` with RoPE applied (dp_rope_rows). Where a packed GEMM kernel runs
+/// (packed_gemm.h), k and v are packed into its panels once per task and both products run on it
+/// (unless `packed_products` is false); otherwise on single-threaded OpenBLAS calls, v read in
+/// place. Same arithmetic as
 /// `self_attention_ops` up to the order of the products' sums: unscaled scores, each times `scale`
 /// (one rounding), then softmax as ATen's float kernel computes it, on SLEEF's vector exp
 /// (dp_softmax_rows).
@@ -229,8 +202,8 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
         for (int64_t task = begin; task < end; ++task) {
             const int64_t image = task / heads, head = task % heads;
             const float *rows = x + image * t * width + head * hd, *v = rows + 2 * d;
-            gather_rotated(rows, width, t, hd, prefix, c, s, q);
-            gather_rotated(rows + d, width, t, hd, prefix, c, s, k);
+            dp_rope_rows(DP_SEG_KERNEL_AUTO, rows, width, t, hd, prefix, c, s, q);
+            dp_rope_rows(DP_SEG_KERNEL_AUTO, rows + d, width, t, hd, prefix, c, s, k);
             if (nr > 0) {
                 dp_gemm_pack(k, t, hd, hd, nr, k_panels);
                 dp_gemm_pack_transposed(v, t, hd, width, nr, v_panels);

@@ -47,6 +47,15 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
 /// columns > 0. (The backbone's attention kernel runs it on each head's unscaled scores.)
 void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale);
 
+/// One attention head's rows of q or k, copied out packed and rotated by RoPE: row r of `count`
+/// (width floats at src + r * stride) goes to out + r * width; rows from `prefix` on (the patch
+/// tokens) become x * cos + rotate_half(x) * sin with the tables' row r - prefix (width floats
+/// each), rows before it (CLS and registers) are copied. Each output is two products, each
+/// rounded, then their sum (never a fused multiply-add), as `transformers`' composition of
+/// ATen ops computes it; every kernel gives the same bits. Needs an even width.
+void dp_rope_rows(dp_seg_kernel kernel, const float *src, intptr_t stride, intptr_t count, intptr_t width, intptr_t prefix,
+                  const float *cos, const float *sin, float *out);
+
 /// The taps of a bilinear resize along one axis: output index o reads input indices lower[o]
 /// and upper[o] with weights lowerWeight[o] and upperWeight[o].
 typedef struct {
