@@ -174,10 +174,9 @@ constexpr size_t kKeptScratchFloats = size_t(4) << 20;
 /// out of `qkv` with RoPE applied (dp_rope_rows). Where a packed GEMM kernel runs
 /// (packed_gemm.h), k and v are packed into its panels once per task and both products run on it
 /// (unless `packed_products` is false); otherwise on single-threaded OpenBLAS calls, v read in
-/// place. Same arithmetic as
-/// `self_attention_ops` up to the order of the products' sums: unscaled scores, each times `scale`
-/// (one rounding), then softmax as ATen's float kernel computes it, on SLEEF's vector exp
-/// (dp_softmax_rows).
+/// place. Same arithmetic as `self_attention_ops` up to the order of the products' sums:
+/// unscaled scores, each times `scale` (one rounding), then softmax as ATen's float kernel
+/// computes it, on SLEEF's vector exp (dp_softmax_rows).
 at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
                               int64_t heads, double scale, bool packed_products) {
     const int64_t b = qkv.size(0), t = qkv.size(1), width = qkv.size(2), d = width / 3, hd = d / heads;
