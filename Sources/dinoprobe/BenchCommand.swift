@@ -102,8 +102,7 @@ struct BenchBackbone: ParsableCommand {
             "libtorch": Torch.version, "blas_core": FastBLAS.report.core,
             "gflops_per_image": Double(flops) / 1e9,
         ]
-        let probe = SGEMMProbe()
-        let gflops = probe.best(of: 4)
+        let gflops = SGEMMProbe.best(of: 4)
         let limit = gflops / (Double(flops) / 1e9)
         report["sgemm_gflops"] = gflops
         report["sgemm_bound_images_per_s"] = limit
@@ -120,7 +119,7 @@ struct BenchBackbone: ParsableCommand {
         var referenceRates: [String: Double] = [:], transformersRatios: [String: Double] = [:]
         var batchFeatures: [Int: [Float]] = [:]
         for b in sizes {
-            let timing = try timeForward(backbone, batch: b, against: reference, probe: probe)
+            let timing = try timeForward(backbone, batch: b, against: reference, probing: true)
             let rate = Double(b) / median(timing.seconds)
             // Each pass against the limit measured just before it: both under the same load.
             let pairShares = zip(timing.seconds, timing.probeGFLOPs).map { Double(b) / $0 / ($1 * 1e9 / Double(flops)) }.sorted()

@@ -7,7 +7,7 @@ struct ForwardTiming {
     var seconds: [Double] = []
     /// Seconds of the reference's forward pass timed right beside each of `seconds` (empty without one).
     var referenceSeconds: [Double] = []
-    /// GFLOP/s of the sgemm probe measured just before each of `seconds` (empty without a probe).
+    /// GFLOP/s of the sgemm probe measured just before each of `seconds` (empty when not probing).
     var probeGFLOPs: [Double] = []
     /// Image 0's CLS features from the last pass.
     var cls: [Float] = []
@@ -25,16 +25,16 @@ extension BenchBackbone {
     /// `--repeats` passes and `--min-seconds` of them. With a reference, each pass is paired with
     /// one of the reference's, run just before or after it (alternately, so that neither side
     /// always follows the other), each after a pause that lets the other side's threads go idle,
-    /// so a ratio per pair compares both under the same conditions. With a probe, the sgemm rate
+    /// so a ratio per pair compares both under the same conditions. When `probing`, the sgemm rate
     /// is measured just before each pass (then the pause), for the pass's share of the limit.
-    func timeForward(_ backbone: DINOv3Model, batch: Int, against reference: ReferenceForward?, probe: SGEMMProbe?) throws -> ForwardTiming {
+    func timeForward(_ backbone: DINOv3Model, batch: Int, against reference: ReferenceForward?, probing: Bool) throws -> ForwardTiming {
         let pixels = Self.pixels(batch: batch)
         var timing = ForwardTiming()
-        let settle = { if reference != nil || probe != nil { usleep(Self.settleMicroseconds) } }
+        let settle = { if reference != nil || probing { usleep(Self.settleMicroseconds) } }
         func ours() throws {
-            if let probe {
+            if probing {
                 settle()
-                timing.probeGFLOPs.append(probe.gflops())
+                timing.probeGFLOPs.append(SGEMMProbe.gflops())
             }
             settle()
             let start = Date()
