@@ -1,4 +1,5 @@
 import CSegKernels
+import Support
 import XCTest
 
 /// dp_rope_rows, the attention kernel's copy of one head's q or k rows with RoPE applied: every
@@ -6,11 +7,8 @@ import XCTest
 /// (x * cos + rotate_half(x) * sin, each product rounded, then the sum).
 final class RopeRowsTests: XCTestCase {
     private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(state >> 40) / Float(1 << 24) * 4 - 2
-        }
+        var random = SeededRandom(seed: seed)
+        return (0..<count).map { _ in random.uniform(-2, 2) }
     }
 
     /// Widths: the smallest, halves shorter than every vector, ViT-S's head (64), and halves
