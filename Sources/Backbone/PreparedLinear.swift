@@ -35,7 +35,7 @@ struct PreparedLinear {
     }
 
     /// residual + scale * (x . weight^T + bias), a block's residual connection with layer scale
-    /// (`scale` [out]); the packed kernel adds it while each output is in cache.
+    /// (`scale` [out]); the packed kernel adds it as each tile of outputs is finished.
     func callAsFunction(_ x: Tensor, adding residual: Tensor, scaledBy scale: Tensor) throws -> Tensor {
         try .wrap(ct_prepared_linear_residual(x.handle, weight.handle, Int64(outFeatures), bias?.handle, residual.handle, scale.handle),
                   "linear")

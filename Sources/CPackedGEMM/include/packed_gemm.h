@@ -36,7 +36,8 @@ void dp_gemm_pack_transposed(const float *wt, intptr_t k, intptr_t n, intptr_t l
 /// Floats of scratch one dp_gemm_packed call needs (one buffer per concurrent caller).
 intptr_t dp_gemm_scratch_count(void);
 
-/// What dp_gemm_packed does to each output once its sum is complete, while the tile is in cache.
+/// What dp_gemm_packed does to each output once its sum is complete: in the micro-tile's registers
+/// before the store (in cache for a partial panel).
 typedef struct {
     /// When not NULL: c[i, j] = residual[i * ldr + j] + scale[j] * sum in one fused multiply-add,
     /// as ATen's addcmul computes it on the CPUs these kernels run on (bit for bit; tested): a

@@ -80,7 +80,7 @@ ct_tensor *ct_prepared_linear(const ct_tensor *x, const ct_tensor *prepared, int
                               const ct_tensor *b /* nullable */);
 /// residual + scale * (x . w^T + b), as at::addcmul(residual, scale, linear) computes it: a
 /// transformer block's residual connection with layer scale (`scale` [out_features]), applied
-/// by the packed kernel while each output is in cache, so the product is never stored alone.
+/// by the packed kernel as each tile of outputs is finished, with no separate pass over the output.
 ct_tensor *ct_prepared_linear_residual(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features,
                                        const ct_tensor *b /* nullable */, const ct_tensor *residual,
                                        const ct_tensor *scale);
