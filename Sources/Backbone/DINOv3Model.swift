@@ -229,7 +229,33 @@ public final class DINOv3Model: @unchecked Sendable {
     /// The forward pass on a tensor; returns the normed outputs of blocks `layers`, the normed
     /// output of the last block (a ConvNeXt has one: its output) and a ConvNeXt's raw maps of
     /// the stages `stages` (NCHW; a ViT has none).
+    ///
+    /// On the CPU with more than one thread, the images are split into one equal slice per
+    /// thread, each slice's pass runs on its own thread with every op inside it serial, and the
+    /// outputs are joined; images left over from an equal split run after, with the threads
+    /// sharing each op. No image's result depends on which images it is batched with (each row of
+    /// every product and norm is computed the same way), so the outputs equal one pass over the
+    /// whole batch bit for bit; what changes is that the threads no longer meet after every op.
     func forward(_ pixels: Tensor, layers: [Int], stages: [Int] = []) throws -> (layers: [Tensor], last: Tensor, stages: [Tensor]) {
+        let plan = ImageSlices(batch: pixels.shape.first ?? 0, threads: device == .cpu ? TeamTasks.threads : 1)
+        if plan.slices.count < 2 { return try forwardTogether(pixels, layers: layers, stages: stages) }
+        var parts = try TeamTasks.run(count: plan.slices.count) { i in
+            let slice = plan.slices[i]
+            return try forwardTogether(pixels.narrow(0, start: slice.lowerBound, length: slice.count), layers: layers, stages: stages)
+        }
+        if let rest = plan.rest {
+            parts.append(try forwardTogether(pixels.narrow(0, start: rest.lowerBound, length: rest.count), layers: layers, stages: stages))
+        }
+        let joined = try parts[0].layers.indices.map { j in try Tensor.cat(parts.map { $0.layers[j] }, dim: 0) }
+        // A ViT's last output is its last kept layer's when that is the last block: join it once.
+        let lastIsKept = parts.allSatisfy { $0.layers.last === $0.last }
+        let last = lastIsKept ? joined[joined.count - 1] : try Tensor.cat(parts.map(\.last), dim: 0)
+        let maps = try parts[0].stages.indices.map { j in try Tensor.cat(parts.map { $0.stages[j] }, dim: 0) }
+        return (joined, last, maps)
+    }
+
+    /// The forward pass over the whole batch at once, the threads sharing each op.
+    private func forwardTogether(_ pixels: Tensor, layers: [Int], stages: [Int]) throws -> (layers: [Tensor], last: Tensor, stages: [Tensor]) {
         switch body {
         case let .vit(network):
             let shape = pixels.shape

@@ -34,6 +34,13 @@ struct PreparedLinear {
         try .wrap(ct_prepared_linear(x.handle, weight.handle, Int64(outFeatures), bias?.handle), "linear")
     }
 
+    /// GELU(x . weight^T + bias), erf form: the packed kernel applies it as each tile of outputs
+    /// is finished, with PyTorch 2.x's float32 arithmetic on AVX-512 CPUs (`dp_gelu_erf`);
+    /// otherwise libtorch's `gelu` after its `linear`.
+    func applyingGELU(_ x: Tensor) throws -> Tensor {
+        try .wrap(ct_prepared_linear_gelu(x.handle, weight.handle, Int64(outFeatures), bias?.handle), "linear")
+    }
+
     /// residual + scale * (x . weight^T + bias), a block's residual connection with layer scale
     /// (`scale` [out]); the packed kernel adds it as each tile of outputs is finished.
     func callAsFunction(_ x: Tensor, adding residual: Tensor, scaledBy scale: Tensor) throws -> Tensor {

@@ -95,8 +95,10 @@ struct ViTNetwork {
         return try w.down(mlpHidden(w, h.layerNorm(w.norm2.weight, w.norm2.bias, eps: eps)), adding: h, scaledBy: w.layerScale2)
     }
 
-    /// The MLP's activations before its down projection.
+    /// The MLP's activations before its down projection. GELU (erf) runs in the up projection's
+    /// epilogue (see `PreparedLinear.applyingGELU`).
     private func mlpHidden(_ w: Block, _ x: Tensor) throws -> Tensor {
+        if w.gate == nil && activation == CT_GELU { return try w.up.applyingGELU(x) }
         let up = try w.up(x)
         if let gate = w.gate {
             let hidden = try gate(x)

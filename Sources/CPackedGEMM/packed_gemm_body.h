@@ -5,10 +5,10 @@
 /// The micro-tile: rows x NR outputs of c (rows <= MR), over kc steps of the rows of a (read in
 /// place, row i at a + i * lda; a short tile re-reads its last row in place of the missing ones)
 /// and of packed w (NR floats a step). Starts from `init` (one bias row) or, when it is NULL,
-/// from what c holds. With `residual` (the last pass of a dp_gemm_epilogue), stores
-/// residual + scale * sum (one fused multiply-add, as NAME(add_scaled)) instead of the sum.
+/// from what c holds. On the last pass of a dp_gemm_epilogue: with `gelu`, GELU of the sum
+/// (VGELU); with `residual`, residual + scale * that (one fused multiply-add, as NAME(add_scaled)).
 static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const float *restrict b, float *restrict c,
-                            intptr_t ldc, intptr_t rows, const float *init, const float *residual, intptr_t ldr,
+                            intptr_t ldc, intptr_t rows, const float *init, int gelu, const float *residual, intptr_t ldr,
                             const float *scale) {
     const float *row[MR];
     for (int i = 0; i < MR; i++) row[i] = a + (i < rows ? i : rows - 1) * lda;
@@ -31,6 +31,9 @@ static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const flo
         }
         b += NR;
     }
+    if (gelu)
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < NV; v++) acc[i][v] = VGELU(acc[i][v]);
     if (residual) {
         VEC factor[NV];
         for (int v = 0; v < NV; v++) factor[v] = VLOAD(scale + LANES * v);
@@ -58,6 +61,17 @@ static ATTR void NAME(add_scaled)(float *c, intptr_t ldc, const float *residual,
     }
 }
 
+/// GELU (VGELU, then gelu_erf_scalar past the last whole vector) in place on rows x width
+/// floats at x, rows ldx apart.
+static ATTR void NAME(gelu_rows)(float *x, intptr_t rows, intptr_t width, intptr_t ldx) {
+    for (intptr_t i = 0; i < rows; i++) {
+        float *row = x + i * ldx;
+        intptr_t j = 0;
+        for (; j + LANES <= width; j += LANES) VSTORE(row + j, VGELU(VLOAD(row + j)));
+        for (; j < width; j++) row[j] = gelu_erf_scalar(row[j]);
+    }
+}
+
 static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda, const float *packed, intptr_t n,
                             const float *bias, float *c, intptr_t ldc, intptr_t panel_begin, intptr_t panel_end,
                             float *scratch, const dp_gemm_epilogue *epilogue) {
@@ -79,14 +93,16 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
                     const intptr_t rows = mc - i0 < MR ? mc - i0 : MR;
                     const float *in = a + (m0 + i0) * lda + k0;
                     float *out = c + (m0 + i0) * ldc + j0;
-                    const float *residual = epilogue && k0 + kc == k ? epilogue->residual + (m0 + i0) * epilogue->ldr + j0 : NULL;
+                    const int last = epilogue && k0 + kc == k;
+                    const float *residual = last && epilogue->residual ? epilogue->residual + (m0 + i0) * epilogue->ldr + j0 : NULL;
+                    const int gelu = last && epilogue->activation == DP_GEMM_GELU_ERF;
                     if (width == NR) {
-                        NAME(tile)(kc, in, lda, b, out, ldc, rows, init, residual, residual ? epilogue->ldr : 0,
+                        NAME(tile)(kc, in, lda, b, out, ldc, rows, init, gelu, residual, residual ? epilogue->ldr : 0,
                                    residual ? epilogue->scale + j0 : NULL);
                     } else {
                         for (intptr_t i = 0; i < MR; i++)
                             for (intptr_t j = 0; j < NR; j++) edge[i * NR + j] = i < rows && j < width && !init ? out[i * ldc + j] : 0;
-                        NAME(tile)(kc, in, lda, b, edge, NR, rows, init, NULL, 0, NULL);
+                        NAME(tile)(kc, in, lda, b, edge, NR, rows, init, gelu, NULL, 0, NULL);
                         for (intptr_t i = 0; i < rows; i++)
                             for (intptr_t j = 0; j < width; j++) out[i * ldc + j] = edge[i * NR + j];
                         if (residual) NAME(add_scaled)(out, ldc, residual, epilogue->ldr, epilogue->scale + j0, rows, width);
@@ -108,4 +124,5 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
 #undef VSET1
 #undef VFMA
 #undef VZERO
+#undef VGELU
 #undef NAME

@@ -239,9 +239,9 @@ constexpr int64_t kRowsPerTask = 384;
 /// the output features' panels, handed out to the OpenMP team's threads as they become free. A
 /// row's result does not depend on the blocking (see packed_gemm.h). With `residual` (and
 /// `scale`), residual + scale * (x . w^T + bias) instead, equal to at::addcmul's (one fused
-/// multiply-add per output).
+/// multiply-add per output). With `gelu`, GELU(x . w^T + bias) as dp_gelu_erf computes it.
 at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, int64_t n, const at::Tensor *bias,
-                             const at::Tensor *residual = nullptr, const at::Tensor *scale = nullptr) {
+                             const at::Tensor *residual = nullptr, const at::Tensor *scale = nullptr, bool gelu = false) {
     const int64_t k = packed.size(1), nr = packed.size(2), panels = packed.size(0);
     TORCH_CHECK(input.dim() >= 1 && input.size(-1) == k, "linear: the input's last dimension must be ", k);
     TORCH_CHECK(nr == dp_gemm_panel_width(DP_SEG_KERNEL_AUTO) && panels == (n + nr - 1) / nr,
@@ -250,7 +250,7 @@ at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, 
     const at::Tensor x = input.contiguous();
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = n;
-    dp_gemm_epilogue epilogue{nullptr, 0, nullptr};
+    dp_gemm_epilogue epilogue{nullptr, 0, nullptr, gelu ? DP_GEMM_GELU_ERF : DP_GEMM_NO_ACTIVATION};
     at::Tensor residual_rows, scale_row;  // contiguous (copies only where the inputs were not)
     if (residual) {
         TORCH_CHECK(scale && residual->is_cpu() && residual->scalar_type() == at::kFloat && residual->sizes() == at::IntArrayRef(shape) &&
@@ -258,7 +258,9 @@ at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, 
                     "linear: the residual must be float32 of the output's shape, the scale ", n, " floats, both on the CPU");
         residual_rows = residual->contiguous();
         scale_row = scale->contiguous();
-        epilogue = {residual_rows.data_ptr<float>(), n, scale_row.data_ptr<float>()};
+        epilogue.residual = residual_rows.data_ptr<float>();
+        epilogue.ldr = n;
+        epilogue.scale = scale_row.data_ptr<float>();
     }
     at::Tensor out = at::empty(shape, x.options());
     const int64_t m = k > 0 ? x.numel() / k : 0;
@@ -275,7 +277,8 @@ at::Tensor packed_linear_cpu(const at::Tensor &input, const at::Tensor &packed, 
         for (int64_t task = begin; task < end; ++task) {
             const int64_t block = task / groups, group = task % groups;
             const int64_t first = block * kRowsPerTask, rows = std::min(kRowsPerTask, m - first);
-            const dp_gemm_epilogue shifted{epilogue.residual ? epilogue.residual + first * n : nullptr, n, epilogue.scale};
+            const dp_gemm_epilogue shifted{epilogue.residual ? epilogue.residual + first * n : nullptr, n, epilogue.scale,
+                                           epilogue.activation};
             dp_gemm_packed(DP_SEG_KERNEL_AUTO, a + first * k, rows, k, k, w, n, b, c + first * n, n,
                            panels * group / groups, panels * (group + 1) / groups, scratch.data(), &shifted);
         }
@@ -325,6 +328,20 @@ const char *ct_parallel_info(void) {
     thread_local std::string info;
     info = at::get_parallel_info();
     return info.c_str();
+}
+
+int ct_task_threads(void) {
+#ifdef DINOPROBE_LIBTORCH_CUSTOM
+    return 1;
+#else
+    return omp_in_parallel() ? 1 : std::max(at::get_num_threads(), 1);
+#endif
+}
+
+void ct_run_tasks(int64_t count, void (*task)(void *context, int64_t index), void *context) {
+    parallel_chunks(count, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) task(context, i);
+    });
 }
 
 ct_tensor *ct_from_blob(const void *data, const int64_t *shape, int ndim, ct_dtype dtype, int copy) {
@@ -479,6 +496,16 @@ ct_tensor *ct_prepared_linear(const ct_tensor *x, const ct_tensor *prepared, int
         TORCH_CHECK(x->t.is_cpu() && x->t.scalar_type() == at::kFloat && is_cpu_float_contiguous(w),
                     "linear: a packed weight takes float32 CPU inputs");
         return packed_linear_cpu(x->t, w, out_features, b ? &b->t : nullptr);
+    });
+}
+
+ct_tensor *ct_prepared_linear_gelu(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features, const ct_tensor *b) {
+    return guarded([&] {
+        const at::Tensor &w = prepared->t;
+        if (w.dim() != 3) return at::gelu(b ? at::linear(x->t, w, b->t) : at::linear(x->t, w));
+        TORCH_CHECK(x->t.is_cpu() && x->t.scalar_type() == at::kFloat && is_cpu_float_contiguous(w),
+                    "linear: a packed weight takes float32 CPU inputs");
+        return packed_linear_cpu(x->t, w, out_features, b ? &b->t : nullptr, nullptr, nullptr, true);
     });
 }
 

@@ -3,6 +3,7 @@ import CPackedGEMM
 import CTorch
 import CSegKernels
 import Foundation
+import SafeTensors
 import XCTest
 
 /// The packed GEMM behind the ViT's linear layers (CPackedGEMM): each kernel bit for bit against
@@ -146,6 +147,45 @@ final class PackedGEMMTests: XCTestCase {
                              "a residual of another shape")
         XCTAssertThrowsError(try prepared(x, adding: Tensor(values(3 * 8, seed: 3), shape: [3, 8]), scaledBy: Tensor(values(5, seed: 4), shape: [5])),
                              "a scale of another length")
+    }
+
+    /// dp_gelu_erf, every kernel and the scalar path, against PyTorch's float32 GELU on an
+    /// AVX-512 CPU (scripts/make_gelu_fixtures.py) bit for bit: zeros, infinities, NaN,
+    /// subnormals, both sides of every polynomial's interval edge, random bit patterns, a grid.
+    func testGELUMatchesPyTorchBitForBit() throws {
+        let fixture = try SafeTensorsFile(path: Fixtures.root.appendingPathComponent("gelu.safetensors").path)
+        let input = try fixture.floats("input"), expected = try fixture.floats("gelu")
+        for kernel in kernels + [DP_SEG_KERNEL_SCALAR] {
+            var x = input
+            dp_gelu_erf(kernel, &x, x.count)
+            let wrong = zip(x, expected).enumerated().filter { _, pair in
+                !(pair.0.bitPattern == pair.1.bitPattern || (pair.0.isNaN && pair.1.isNaN))
+            }
+            XCTAssertTrue(wrong.isEmpty, "kernel \(kernel.rawValue): \(wrong.count) of \(x.count) differ, first at input "
+                          + "\(wrong.first.map { input[$0.offset] } ?? 0): \(wrong.first.map { "\($0.element.0) vs \($0.element.1)" } ?? "")")
+        }
+        XCTAssertGreaterThan(input.count, 30000)
+    }
+
+    /// The GELU epilogue equals dp_gelu_erf applied to the plain product, bit for bit: full and
+    /// partial panels, rows past a task, k past one pass (GELU only after the last).
+    func testGELUEpilogueEqualsGELUOfTheProduct() throws {
+        var outputs: [Float] = []
+        for (rows, k, n) in [(403, 800, 40), (201, 384, 1536), (9, 1536, 20), (1, 7, 1)] {
+            let x = try Tensor(values(rows * k, seed: 21).map { $0 * 4 }, shape: [rows, k])
+            let prepared = try PreparedLinear(weight: Tensor(values(n * k, seed: 22), shape: [n, k]), bias: Tensor(values(n, seed: 23), shape: [n]))
+            var apart = try prepared(x).floats()
+            if prepared.isPacked { dp_gelu_erf(DP_SEG_KERNEL_AUTO, &apart, apart.count) }
+            let fused = try prepared.applyingGELU(x).floats()
+            if prepared.isPacked {
+                XCTAssertEqual(fused.map(\.bitPattern), apart.map(\.bitPattern), "\(rows)x\(k) -> \(n)")
+            } else {
+                // No packed kernel here: libtorch's gelu after its linear.
+                XCTAssertEqual(fused, try prepared(x).activation(CT_GELU).floats(), "\(rows)x\(k) -> \(n)")
+            }
+            outputs += fused
+        }
+        XCTAssertTrue(outputs.contains { $0 < -0.1 } && outputs.contains { $0 > 6 }, "negative inputs and inputs past the last polynomial")
     }
 
     func testPreparedLinearRefusesAMismatchedInput() throws {

@@ -36,8 +36,15 @@ void dp_gemm_pack_transposed(const float *wt, intptr_t k, intptr_t n, intptr_t l
 /// Floats of scratch one dp_gemm_packed call needs (one buffer per concurrent caller).
 intptr_t dp_gemm_scratch_count(void);
 
+/// An activation dp_gemm_packed applies to each finished output (see dp_gemm_epilogue).
+typedef enum {
+    DP_GEMM_NO_ACTIVATION = 0,
+    /// GELU with erf, as dp_gelu_erf computes it.
+    DP_GEMM_GELU_ERF = 1,
+} dp_gemm_activation;
+
 /// What dp_gemm_packed does to each output once its sum is complete: in the micro-tile's registers
-/// before the store (in cache for a partial panel).
+/// before the store (in cache for a partial panel). The activation comes first, then the residual.
 typedef struct {
     /// When not NULL: c[i, j] = residual[i * ldr + j] + scale[j] * sum in one fused multiply-add,
     /// as ATen's addcmul computes it on the CPUs these kernels run on (bit for bit; tested): a
@@ -46,7 +53,16 @@ typedef struct {
     const float *residual;
     intptr_t ldr;
     const float *scale;
+    dp_gemm_activation activation;
 } dp_gemm_epilogue;
+
+/// x = GELU(x) = x * (1 + erf(x / sqrt 2)) / 2 in place, on `count` floats, computed as oneDNN 3.x
+/// computes it on AVX-512 CPUs, which is what PyTorch 2.x's `torch.nn.functional.gelu` runs there
+/// on float32 CPU tensors: erf(|x| / sqrt 2) from a degree-5 polynomial in |x| picked from 25 by
+/// |x|'s exponent and two leading mantissa bits (1 past 5.54), Horner's rule in fused
+/// multiply-adds, its sign restored, then (x * (1 + erf)) * 0.5. Every kernel (and the scalar
+/// path, for any CPU) gives the same bits; checked against PyTorch 2.15 on every float class.
+void dp_gelu_erf(dp_seg_kernel kernel, float *x, intptr_t count);
 
 /// c[i, j] = bias[j] + sum_k a[i, k] * w[j, k] for i < m and the features of panels
 /// [panel_begin, panel_end), with w packed by dp_gemm_pack for dp_gemm_panel_width(kernel), then

@@ -36,6 +36,14 @@ const char *ct_build_config(void);
 void ct_keep_freed_memory(void);
 /// ATen's parallel settings (backend, intra-op threads).
 const char *ct_parallel_info(void);
+/// Threads that ct_run_tasks spreads its tasks over: ATen's intra-op threads, or 1 where its
+/// OpenMP team cannot be used from here (a custom libtorch, or already inside a parallel region).
+int ct_task_threads(void);
+/// Runs task(context, i) for every i in [0, count), handed out in order to the threads of one
+/// OpenMP team (ct_task_threads() of them) as each becomes free. Inside a task every op runs on
+/// the task's thread alone: ATen's, oneDNN's and this library's parallel loops see the region and
+/// run serially. `task` must return normally (no exception or unwinding crosses it).
+void ct_run_tasks(int64_t count, void (*task)(void *context, int64_t index), void *context);
 
 // Creation and extraction.
 /// Wraps `data` without copying when `copy` is 0 (the caller keeps it alive), else copies.
@@ -78,6 +86,11 @@ ct_tensor *ct_prepare_linear(const ct_tensor *w);
 /// kernel for packed weights (float32 CPU inputs), at::linear otherwise.
 ct_tensor *ct_prepared_linear(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features,
                               const ct_tensor *b /* nullable */);
+/// GELU(x . w^T + b) (erf form): for packed weights in the kernel's epilogue, as dp_gelu_erf
+/// computes it (PyTorch 2.x's float32 GELU on AVX-512 CPUs, bit for bit), with no separate pass
+/// over the output; at::gelu(at::linear(...)) otherwise.
+ct_tensor *ct_prepared_linear_gelu(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features,
+                                   const ct_tensor *b /* nullable */);
 /// residual + scale * (x . w^T + b), as at::addcmul(residual, scale, linear) computes it: a
 /// transformer block's residual connection with layer scale (`scale` [out_features]), applied
 /// by the packed kernel as each tile of outputs is finished, with no separate pass over the output.
