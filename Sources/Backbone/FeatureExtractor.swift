@@ -14,9 +14,13 @@ public struct ExtractedBatch: Sendable {
     }
 }
 
-/// Turns image files into backbone outputs in batches. Decoding and preprocessing run on a
-/// background thread, a few batches ahead of the forward pass, so they overlap with it.
-/// Unreadable images are skipped and reported; the run carries on.
+/// Turns image files into backbone outputs in batches. On the CPU, decoding and preprocessing
+/// take turns with the forward pass, each on every core: a batch's images are decoded in
+/// parallel, then run. (Both use all the cores, so taking turns costs nothing against running
+/// them side by side, and it keeps a decoding thread from holding up one of the forward pass's
+/// threads while the other waits for it.) On other devices, whose forward pass leaves the CPU
+/// free, they run on a background thread a few batches ahead of it. Unreadable images are
+/// skipped and reported; the run carries on.
 public final class FeatureExtractor: @unchecked Sendable {
     public let model: DINOv3Model
     public let preprocessing: Preprocessing
@@ -66,7 +70,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         let width: Int
     }
 
-    /// The first batch's images, decoded concurrently: one slot each, read back in order.
+    /// A batch's images, decoded concurrently: one slot each, read back in order.
     private final class DecodedSlots: @unchecked Sendable {
         private var slots: [Result<Prepared, SkippedInput>?]
         private let lock = NSLock()
@@ -89,7 +93,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         }
     }
 
-    /// Decodes and preprocesses one image (the work the background thread does).
+    /// Decodes and preprocesses one image.
     public func prepare(path: String) throws -> (pixels: [Float], height: Int, width: Int) {
         try preprocessing.prepare(file: ImageDecoder.open(path), maxPixels: maxPixels, mirrored: flipped)
     }
@@ -99,26 +103,6 @@ public final class FeatureExtractor: @unchecked Sendable {
     /// the count of inputs handled.
     public func run(paths: [String], onBatch: (ExtractedBatch) throws -> Void,
                     onSkip: (SkippedInput) -> Void = { _ in }, onProgress: (Int) -> Void = { _ in }) throws {
-        let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
-        let producer = Thread { [self] in
-            // The first batch is decoded on every core: no forward pass can run until it is
-            // ready, so the cores are otherwise idle. The rest is decoded on this thread alone,
-            // beside the forward pass.
-            let head = min(batchSize, paths.count)
-            let first = DecodedSlots(count: head)
-            DispatchQueue.concurrentPerform(iterations: head) { index in first.set(index, prepared(index, paths[index])) }
-            for item in first.filled { queue.put(item) }
-            Self.yieldToForwardPass()
-            for index in head..<paths.count {
-                if queue.isCancelled { break }
-                queue.put(prepared(index, paths[index]))
-            }
-            queue.close()
-        }
-        producer.stackSize = 1 << 22
-        producer.start()
-        defer { queue.cancel() }
-
         var pending: [Prepared] = []
         var handled = 0
         /// Runs the pending images; if the batch fails (an allocation, an odd size), each image
@@ -142,7 +126,8 @@ public final class FeatureExtractor: @unchecked Sendable {
             handled += batch.count
             onProgress(handled)
         }
-        while let item = queue.take() {
+        /// Takes the next image in input order.
+        func consume(_ item: Result<Prepared, SkippedInput>) throws {
             switch item {
             case let .failure(skip):
                 onSkip(skip)
@@ -160,7 +145,41 @@ public final class FeatureExtractor: @unchecked Sendable {
                 if prepared.index % batchSize == batchSize - 1 { try flush() }
             }
         }
+        if model.device == .cpu {
+            for start in stride(from: 0, to: paths.count, by: batchSize) {
+                for item in decodedConcurrently(start..<min(start + batchSize, paths.count), paths) { try consume(item) }
+            }
+        } else {
+            let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
+            let producer = Thread { [self] in
+                // The first batch is decoded on every core: no forward pass can run until it is
+                // ready, so the cores are otherwise idle. The rest is decoded on this thread alone,
+                // beside the forward pass.
+                let head = min(batchSize, paths.count)
+                for item in decodedConcurrently(0..<head, paths) { queue.put(item) }
+                Self.yieldToForwardPass()
+                for index in head..<paths.count {
+                    if queue.isCancelled { break }
+                    queue.put(prepared(index, paths[index]))
+                }
+                queue.close()
+            }
+            producer.stackSize = 1 << 22
+            producer.start()
+            defer { queue.cancel() }
+            while let item = queue.take() { try consume(item) }
+        }
         try flush()
+    }
+
+    /// The images at `positions` of `paths`, decoded and preprocessed on every core; in order.
+    private func decodedConcurrently(_ positions: Range<Int>, _ paths: [String]) -> [Result<Prepared, SkippedInput>] {
+        let slots = DecodedSlots(count: positions.count)
+        DispatchQueue.concurrentPerform(iterations: positions.count) { offset in
+            let index = positions.lowerBound + offset
+            slots.set(offset, prepared(index, paths[index]))
+        }
+        return slots.filled
     }
 
     /// Lowers the calling thread's scheduling priority (nice 10, this thread only), so that where
