@@ -182,10 +182,9 @@ public final class FeatureExtractor: @unchecked Sendable {
         return slots.filled
     }
 
-    /// Lowers the calling thread's scheduling priority (nice 10, this thread only), so that where
-    /// decoding and the forward pass's threads compete for the cores, the forward pass's threads
-    /// (which wait for each other at the end of every parallel op) keep running and decoding
-    /// takes the time they leave. Decoding needs a few percent of one core, which it still gets.
+    /// Lowers the calling thread's scheduling priority (nice 10, this thread only): the decoding
+    /// thread of a GPU run, so that the CPU work that run still does (launching kernels, copying
+    /// outputs) comes first and decoding takes the time it leaves.
     private static func yieldToForwardPass() {
         #if os(Linux)
         // On Linux the nice value is per thread: who = 0 is the calling thread alone.

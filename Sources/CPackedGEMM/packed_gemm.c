@@ -219,7 +219,6 @@ void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k
 }
 
 void dp_gelu_erf(dp_seg_kernel kernel, float *x, intptr_t count) {
-    intptr_t i = 0;
 #ifdef HAVE_PACKED_KERNELS
     switch (dp_seg_kernel_resolve(kernel)) {
     case DP_SEG_KERNEL_AVX512: gelu_rows_avx512(x, 1, count, 0); return;
@@ -229,5 +228,5 @@ void dp_gelu_erf(dp_seg_kernel kernel, float *x, intptr_t count) {
 #else
     (void)kernel;
 #endif
-    for (; i < count; i++) x[i] = gelu_erf_scalar(x[i]);
+    for (intptr_t i = 0; i < count; i++) x[i] = gelu_erf_scalar(x[i]);
 }
