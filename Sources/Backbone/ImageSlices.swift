@@ -5,12 +5,9 @@
 struct ImageSlices: Equatable {
     let slices: [Range<Int>]
     let rest: Range<Int>?
+}
 
-    init(slices: [Range<Int>], rest: Range<Int>?) {
-        self.slices = slices
-        self.rest = rest
-    }
-
+extension ImageSlices {
     init(batch: Int, threads: Int) {
         guard threads > 1, batch >= threads else {
             self.init(slices: [], rest: batch > 0 ? 0..<batch : nil)
