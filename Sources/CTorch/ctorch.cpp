@@ -10,6 +10,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cblas.h>
+#include "layer_norm.h"
 #include "packed_gemm.h"
 #include "seg_kernels.h"
 
@@ -438,9 +439,26 @@ ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b)
     });
 }
 
+/// Rows of a LayerNorm per grab of the OpenMP team (a ViT-S/16 image is 201 rows of 384).
+constexpr int64_t kLayerNormRowsPerGrab = 64;
+
 ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, double eps) {
     return guarded([&] {
-        return at::layer_norm(x->t, {x->t.size(-1)}, w->t, b->t, eps);
+        const at::Tensor &input = x->t;
+        const int64_t n = input.dim() > 0 ? input.size(-1) : 0;
+        const auto is_parameter = [n](const at::Tensor &p) { return !p.defined() || (is_cpu_float_contiguous(p) && p.numel() == n); };
+        if (!(input.is_cpu() && input.scalar_type() == at::kFloat && n > 0 && is_parameter(w->t) && is_parameter(b->t)))
+            return at::layer_norm(input, {n}, w->t, b->t, eps);
+        // Float32 on the CPU: PyTorch 2.x's arithmetic (dp_layer_norm), not this libtorch's.
+        const at::Tensor rows = input.contiguous();
+        at::Tensor out = at::empty(rows.sizes(), rows.options());
+        const float *in = rows.data_ptr<float>(), *gamma = w->t.defined() ? w->t.data_ptr<float>() : nullptr,
+                    *beta = b->t.defined() ? b->t.data_ptr<float>() : nullptr;
+        float *y = out.data_ptr<float>();
+        parallel_chunks(rows.numel() / n, kLayerNormRowsPerGrab, [&](int64_t begin, int64_t end) {
+            dp_layer_norm(DP_SEG_KERNEL_AUTO, in + begin * n, end - begin, n, gamma, beta, static_cast<float>(eps), y + begin * n);
+        });
+        return out;
     });
 }
 

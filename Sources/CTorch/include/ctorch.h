@@ -97,6 +97,8 @@ ct_tensor *ct_prepared_linear_gelu(const ct_tensor *x, const ct_tensor *prepared
 ct_tensor *ct_prepared_linear_residual(const ct_tensor *x, const ct_tensor *prepared, int64_t out_features,
                                        const ct_tensor *b /* nullable */, const ct_tensor *residual,
                                        const ct_tensor *scale);
+/// LayerNorm over the last dimension. Float32 CPU tensors take dp_layer_norm (PyTorch 2.x's
+/// arithmetic, bit for bit); other dtypes and devices take this libtorch's at::layer_norm.
 ct_tensor *ct_layer_norm(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, double eps);
 ct_tensor *ct_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_tensor *b, int64_t stride);
 /// A 2-D convolution with zero padding and channel groups (groups = channels: depthwise).
