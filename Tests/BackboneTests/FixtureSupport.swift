@@ -17,6 +17,16 @@ enum Fixtures {
     }
 }
 
+/// Values in [-scale, scale) from a fixed linear congruential sequence: test inputs that are the
+/// same on every run.
+func seededValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+    }
+}
+
 func maxAbsDiff<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float where A.Element == Float, B.Element == Float {
     precondition(a.count == b.count, "sizes differ: \(a.count) vs \(b.count)")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }

@@ -9,12 +9,9 @@ import XCTest
 /// dp_layer_norm (CPackedGEMM) against PyTorch 2.15's float32 LayerNorm bit for bit, and
 /// `Tensor.layerNorm`, which takes it on float32 CPU tensors, against dp_layer_norm.
 final class LayerNormTests: XCTestCase {
+    /// Rows of nonzero mean.
     private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * 3 + 0.5
-        }
+        seededValues(count, seed: seed, scale: 3).map { $0 + 0.5 }
     }
 
     private func sameBits(_ a: [Float], _ b: [Float]) -> Int {

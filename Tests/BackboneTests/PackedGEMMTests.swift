@@ -10,14 +10,6 @@ import XCTest
 /// its stated arithmetic (bias, then one fused multiply-add per k in increasing k, in Float), on
 /// shapes that cross every blocking edge; and `PreparedLinear` against libtorch's `linear`.
 final class PackedGEMMTests: XCTestCase {
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(state >> 40) / Float(1 << 24) * 2 - 1
-        }
-    }
-
     /// The kernels this CPU runs (AVX-512 and AVX2 where available).
     private var kernels: [dp_seg_kernel] {
         [DP_SEG_KERNEL_AVX512, DP_SEG_KERNEL_AVX2].filter { dp_seg_kernel_available($0) != 0 && dp_gemm_panel_width($0) > 0 }
@@ -63,8 +55,8 @@ final class PackedGEMMTests: XCTestCase {
         let shapes = [(1, 1, 1), (7, 5, 33), (13, 400, 50), (200, 800, 97), (201, 384, 64), (9, 1536, 40)]
         for kernel in kernels {
             for (index, (m, k, n)) in shapes.enumerated() {
-                let a = values(m * k, seed: UInt64(10 + index)), w = values(n * k, seed: UInt64(20 + index))
-                let bias = index % 2 == 0 ? values(n, seed: UInt64(30 + index)) : nil
+                let a = seededValues(m * k, seed: UInt64(10 + index)), w = seededValues(n * k, seed: UInt64(20 + index))
+                let bias = index % 2 == 0 ? seededValues(n, seed: UInt64(30 + index)) : nil
                 let expected = reference(a: a, w: w, bias: bias, m: m, k: k, n: n)
                 let got = packedProduct(kernel, a: a, w: w, bias: bias, m: m, k: k, n: n)
                 XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "kernel \(kernel.rawValue), m \(m) k \(k) n \(n)")
@@ -77,7 +69,7 @@ final class PackedGEMMTests: XCTestCase {
     func testARowsResultDoesNotDependOnItsBatch() throws {
         guard let kernel = kernels.first else { throw XCTSkip("no packed kernel runs on this CPU") }
         let (m, k, n) = (403, 384, 96)
-        let a = values(m * k, seed: 5), w = values(n * k, seed: 6), bias = values(n, seed: 7)
+        let a = seededValues(m * k, seed: 5), w = seededValues(n * k, seed: 6), bias = seededValues(n, seed: 7)
         let all = packedProduct(kernel, a: a, w: w, bias: bias, m: m, k: k, n: n)
         for row in [0, 95, 96, 201, 402] {
             let alone = packedProduct(kernel, a: Array(a[(row * k)..<((row + 1) * k)]), w: w, bias: bias, m: 1, k: k, n: n)
@@ -90,7 +82,7 @@ final class PackedGEMMTests: XCTestCase {
     func testPackingTheTransposeGivesTheSamePanels() {
         for nr in [16, 32] {
             for (n, k) in [(1, 1), (64, 201), (40, 7), (33, 50)] {
-                let w = values(n * k, seed: UInt64(n * 1000 + k))
+                let w = seededValues(n * k, seed: UInt64(n * 1000 + k))
                 let ld = n + 5
                 var wt = [Float](repeating: .nan, count: k * ld)
                 for j in 0..<n { for kk in 0..<k { wt[kk * ld + j] = w[j * k + kk] } }
@@ -112,10 +104,10 @@ final class PackedGEMMTests: XCTestCase {
 
     func testPreparedLinearMatchesLibtorchLinear() throws {
         for (rows, k, n, hasBias) in [(2 * 201, 384, 1152, true), (5, 48, 20, false)] {
-            let xs = values(rows * k, seed: 1), ws = values(n * k, seed: 2)
+            let xs = seededValues(rows * k, seed: 1), ws = seededValues(n * k, seed: 2)
             let x = try Tensor(xs, shape: rows % 2 == 0 ? [2, rows / 2, k] : [rows, k])
             let weight = try Tensor(ws, shape: [n, k])
-            let bias = hasBias ? try Tensor(values(n, seed: 3), shape: [n]) : nil
+            let bias = hasBias ? try Tensor(seededValues(n, seed: 3), shape: [n]) : nil
             let prepared = try PreparedLinear(weight: weight, bias: bias)
             XCTAssertEqual(prepared.isPacked, dp_gemm_panel_width(DP_SEG_KERNEL_AUTO) > 0)
             let got = try prepared(x), expected = try x.linear(weight, bias)
@@ -132,20 +124,20 @@ final class PackedGEMMTests: XCTestCase {
     /// pass (the epilogue runs on the last only), and feature counts no vector width divides.
     func testResidualEpilogueEqualsAddcmulBitForBit() throws {
         for (rows, k, n) in [(403, 800, 40), (201, 384, 384), (9, 1536, 20), (1, 7, 1)] {
-            let x = try Tensor(values(rows * k, seed: 11), shape: [rows, k])
-            let prepared = try PreparedLinear(weight: Tensor(values(n * k, seed: 12), shape: [n, k]), bias: Tensor(values(n, seed: 13), shape: [n]))
-            let residual = try Tensor(values(rows * n, seed: 14), shape: [rows, n])
-            let scale = try Tensor(values(n, seed: 15).map { $0 * 1e-2 }, shape: [n])
+            let x = try Tensor(seededValues(rows * k, seed: 11), shape: [rows, k])
+            let prepared = try PreparedLinear(weight: Tensor(seededValues(n * k, seed: 12), shape: [n, k]), bias: Tensor(seededValues(n, seed: 13), shape: [n]))
+            let residual = try Tensor(seededValues(rows * n, seed: 14), shape: [rows, n])
+            let scale = try Tensor(seededValues(n, seed: 15).map { $0 * 1e-2 }, shape: [n])
             let fused = try prepared(x, adding: residual, scaledBy: scale)
             let apart = try residual.addingProduct(scale, prepared(x))
             XCTAssertEqual(try fused.floats().map(\.bitPattern), try apart.floats().map(\.bitPattern), "\(rows)x\(k) -> \(n)")
-            XCTAssertEqual(try residual.floats(), values(rows * n, seed: 14), "the residual is read, not written")
+            XCTAssertEqual(try residual.floats(), seededValues(rows * n, seed: 14), "the residual is read, not written")
         }
-        let prepared = try PreparedLinear(weight: Tensor(values(8 * 6, seed: 1), shape: [8, 6]), bias: nil)
-        let x = try Tensor(values(3 * 6, seed: 2), shape: [3, 6])
-        XCTAssertThrowsError(try prepared(x, adding: Tensor(values(3 * 7, seed: 3), shape: [3, 7]), scaledBy: Tensor(values(8, seed: 4), shape: [8])),
+        let prepared = try PreparedLinear(weight: Tensor(seededValues(8 * 6, seed: 1), shape: [8, 6]), bias: nil)
+        let x = try Tensor(seededValues(3 * 6, seed: 2), shape: [3, 6])
+        XCTAssertThrowsError(try prepared(x, adding: Tensor(seededValues(3 * 7, seed: 3), shape: [3, 7]), scaledBy: Tensor(seededValues(8, seed: 4), shape: [8])),
                              "a residual of another shape")
-        XCTAssertThrowsError(try prepared(x, adding: Tensor(values(3 * 8, seed: 3), shape: [3, 8]), scaledBy: Tensor(values(5, seed: 4), shape: [5])),
+        XCTAssertThrowsError(try prepared(x, adding: Tensor(seededValues(3 * 8, seed: 3), shape: [3, 8]), scaledBy: Tensor(seededValues(5, seed: 4), shape: [5])),
                              "a scale of another length")
     }
 
@@ -172,8 +164,8 @@ final class PackedGEMMTests: XCTestCase {
     func testGELUEpilogueEqualsGELUOfTheProduct() throws {
         var outputs: [Float] = []
         for (rows, k, n) in [(403, 800, 40), (201, 384, 1536), (9, 1536, 20), (1, 7, 1)] {
-            let x = try Tensor(values(rows * k, seed: 21).map { $0 * 4 }, shape: [rows, k])
-            let prepared = try PreparedLinear(weight: Tensor(values(n * k, seed: 22), shape: [n, k]), bias: Tensor(values(n, seed: 23), shape: [n]))
+            let x = try Tensor(seededValues(rows * k, seed: 21).map { $0 * 4 }, shape: [rows, k])
+            let prepared = try PreparedLinear(weight: Tensor(seededValues(n * k, seed: 22), shape: [n, k]), bias: Tensor(seededValues(n, seed: 23), shape: [n]))
             var apart = try prepared(x).floats()
             if prepared.isPacked { dp_gelu_erf(DP_SEG_KERNEL_AUTO, &apart, apart.count) }
             let fused = try prepared.applyingGELU(x).floats()
@@ -189,8 +181,8 @@ final class PackedGEMMTests: XCTestCase {
     }
 
     func testPreparedLinearRefusesAMismatchedInput() throws {
-        let prepared = try PreparedLinear(weight: Tensor(values(8 * 6, seed: 1), shape: [8, 6]), bias: nil)
-        XCTAssertThrowsError(try prepared(Tensor(values(3 * 5, seed: 2), shape: [3, 5])))
+        let prepared = try PreparedLinear(weight: Tensor(seededValues(8 * 6, seed: 1), shape: [8, 6]), bias: nil)
+        XCTAssertThrowsError(try prepared(Tensor(seededValues(3 * 5, seed: 2), shape: [3, 5])))
     }
 
     func testAnUnpackedWeightKeepsTheMemoryItBorrowsAlive() throws {
@@ -213,10 +205,10 @@ final class PackedGEMMTests: XCTestCase {
     }
 
     func testOtherPrecisionsKeepTheMatrix() throws {
-        let weight = try Tensor(values(8 * 6, seed: 1), shape: [8, 6]).to(.cpu, dtype: CT_BFLOAT16)
+        let weight = try Tensor(seededValues(8 * 6, seed: 1), shape: [8, 6]).to(.cpu, dtype: CT_BFLOAT16)
         let prepared = try PreparedLinear(weight: weight, bias: nil)
         XCTAssertFalse(prepared.isPacked)
-        let x = try Tensor(values(2 * 6, seed: 2), shape: [2, 6]).to(.cpu, dtype: CT_BFLOAT16)
+        let x = try Tensor(seededValues(2 * 6, seed: 2), shape: [2, 6]).to(.cpu, dtype: CT_BFLOAT16)
         XCTAssertEqual(try prepared(x).shape, [2, 8])
     }
 }

@@ -6,19 +6,10 @@ import XCTest
 /// The fused CPU self-attention kernel against the same computation in ATen ops (the path other
 /// devices and precisions take), and the lifetime of views of memory libtorch does not own.
 final class SelfAttentionTests: XCTestCase {
-    /// Values in [-scale, scale) from a fixed linear congruential sequence.
-    private func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
-        }
-    }
-
     private func compare(batch: Int, tokens: Int, patches: Int, heads: Int, headDim: Int, file: StaticString = #filePath, line: UInt = #line) throws {
         let width = 3 * heads * headDim
-        let qkv = try Tensor(values(batch * tokens * width, seed: 1, scale: 2), shape: [batch, tokens, width])
-        let angles = values(patches * headDim, seed: 2, scale: 3)
+        let qkv = try Tensor(seededValues(batch * tokens * width, seed: 1, scale: 2), shape: [batch, tokens, width])
+        let angles = seededValues(patches * headDim, seed: 2, scale: 3)
         let cos = try Tensor(angles.map { Foundation.cos($0) }, shape: [patches, headDim])
         let sin = try Tensor(angles.map { Foundation.sin($0) }, shape: [patches, headDim])
         let scale = 1 / Double(headDim).squareRoot()
@@ -51,7 +42,7 @@ final class SelfAttentionTests: XCTestCase {
     func testIdentityRotationIsPlainSoftmaxAttention() throws {
         // cos 1, sin 0 rotates nothing: the result must be softmax(q k^T * scale) v computed by hand.
         let (tokens, patches, heads, hd) = (5, 4, 1, 4)
-        let qkv = try Tensor(values(tokens * 3 * heads * hd, seed: 9), shape: [1, tokens, 3 * heads * hd])
+        let qkv = try Tensor(seededValues(tokens * 3 * heads * hd, seed: 9), shape: [1, tokens, 3 * heads * hd])
         let identityCos = try Tensor([Float](repeating: 1, count: patches * hd), shape: [patches, hd])
         let zeroSin = try Tensor([Float](repeating: 0, count: patches * hd), shape: [patches, hd])
         let rotated = try Tensor.selfAttention(qkv: qkv, cos: identityCos, sin: zeroSin, heads: heads, scale: 0.5).floats()
@@ -69,13 +60,13 @@ final class SelfAttentionTests: XCTestCase {
     }
 
     func testBadShapesAreErrorsNotCrashes() throws {
-        let qkv = try Tensor(values(2 * 5 * 24, seed: 3), shape: [2, 5, 24])
-        let cos = try Tensor(values(4 * 4, seed: 4), shape: [4, 4])
+        let qkv = try Tensor(seededValues(2 * 5 * 24, seed: 3), shape: [2, 5, 24])
+        let cos = try Tensor(seededValues(4 * 4, seed: 4), shape: [4, 4])
         XCTAssertThrowsError(try Tensor.selfAttention(qkv: qkv, cos: cos, sin: cos, heads: 5, scale: 1), "24 is not 3 x 5 heads")
-        let tooMany = try Tensor(values(6 * 4, seed: 5), shape: [6, 4])
+        let tooMany = try Tensor(seededValues(6 * 4, seed: 5), shape: [6, 4])
         XCTAssertThrowsError(try Tensor.selfAttention(qkv: qkv, cos: tooMany, sin: tooMany, heads: 2, scale: 1), "6 patches > 5 tokens")
-        let odd = try Tensor(values(2 * 5 * 18, seed: 6), shape: [2, 5, 18])
-        let oddTables = try Tensor(values(4 * 3, seed: 7), shape: [4, 3])
+        let odd = try Tensor(seededValues(2 * 5 * 18, seed: 6), shape: [2, 5, 18])
+        let oddTables = try Tensor(seededValues(4 * 3, seed: 7), shape: [4, 3])
         XCTAssertThrowsError(try Tensor.selfAttention(qkv: odd, cos: oddTables, sin: oddTables, heads: 2, scale: 1), "head dim 3 is odd")
     }
 
