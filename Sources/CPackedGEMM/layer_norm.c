@@ -7,7 +7,6 @@
 #include "layer_norm.h"
 
 #include <math.h>
-#include <stdbool.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
