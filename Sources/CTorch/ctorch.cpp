@@ -191,14 +191,17 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
     const int64_t packed_k = nr > 0 ? dp_gemm_packed_count(t, hd, nr) : 0, packed_v = nr > 0 ? dp_gemm_packed_count(hd, t, nr) : 0;
     TORCH_CHECK(packed_k >= 0 && packed_v >= 0, "self-attention: ", t, " tokens of ", hd, " values are too many to pack");
     const int64_t gemm_scratch = nr > 0 ? dp_gemm_scratch_count() : 0;
-    const size_t needed = static_cast<size_t>(2 * t * hd + block * t + packed_k + packed_v + gemm_scratch);
+    // A row of scores spans whole panels where the packed kernel runs: the columns past t (keys
+    // packed as zeros) are computed and never read, and no panel takes the kernel's edge path.
+    const int64_t stride = nr > 0 ? (t + nr - 1) / nr * nr : t;
+    const size_t needed = static_cast<size_t>(2 * t * hd + block * stride + packed_k + packed_v + gemm_scratch);
     parallel_chunks(b * heads, 1, [&](int64_t begin, int64_t end) {
         // Each thread keeps its scratch between tasks and calls (every value is written before it
         // is read), unless it is large: a big image's is given back after each grab.
         thread_local std::vector<float> scratch;
         if (scratch.size() < needed) scratch.resize(needed);
         float *q = scratch.data(), *k = q + t * hd, *scores = k + t * hd;
-        float *k_panels = scores + block * t, *v_panels = k_panels + packed_k, *gemm = v_panels + packed_v;
+        float *k_panels = scores + block * stride, *v_panels = k_panels + packed_k, *gemm = v_panels + packed_v;
         for (int64_t task = begin; task < end; ++task) {
             const int64_t image = task / heads, head = task % heads;
             const float *rows = x + image * t * width + head * hd, *v = rows + 2 * d;
@@ -212,10 +215,10 @@ at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, cons
                 const int64_t count = std::min(block, t - first);
                 float *result = o + (image * t + first) * d + head * hd;
                 if (nr > 0) {
-                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, q + first * hd, count, hd, hd, k_panels, t, nullptr, scores, t,
-                                   0, (t + nr - 1) / nr, gemm, nullptr);
-                    dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, t, alpha);
-                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, scores, count, t, t, v_panels, hd, nullptr, result, d,
+                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, q + first * hd, count, hd, hd, k_panels, stride, nullptr, scores,
+                                   stride, 0, stride / nr, gemm, nullptr);
+                    dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, stride, alpha);
+                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, scores, count, t, stride, v_panels, hd, nullptr, result, d,
                                    0, (hd + nr - 1) / nr, gemm, nullptr);
                 } else {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(t), static_cast<int>(hd),
