@@ -32,8 +32,15 @@ func maxAbsDiff<A: Collection, B: Collection>(_ a: A, _ b: B) -> Float where A.E
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
 
+/// The largest absolute difference allowed between dinoprobe's float32 outputs and the committed
+/// `transformers` values. Measured: at most 4.8e-6 over the ViT and ConvNeXt cases, with each of
+/// the AVX-512, AVX2 and scalar kernels (the GEMMs' order of summation and the attention's
+/// softmax are what still differ). 2e-5 leaves a margin of four and fails on errors that 1e-4 let
+/// pass: with every LayerNorm's epsilon tripled, the ViT cases differ by 2.9e-5 to 9.3e-5.
+let parityTolerance: Float = 2e-5
+
 /// Runs a committed case on `model` and checks last_hidden_state, pooler_output and the last two
-/// layers against transformers' (max abs diff 1e-4).
+/// layers against transformers' (max abs diff `parityTolerance`).
 func assertParity(_ model: DINOv3Model, case caseName: String, file: StaticString = #filePath, line: UInt = #line) throws {
     let fixture = try Fixtures.caseFile(caseName)
     let shape = fixture.tensors["pixel_values"]!.shape
@@ -43,15 +50,15 @@ func assertParity(_ model: DINOv3Model, case caseName: String, file: StaticStrin
     let expected = try fixture.floats("last_hidden_state")
     XCTAssertEqual(fixture.tensors["last_hidden_state"]!.shape, [output.batch, output.tokens, output.dim], file: file, line: line)
     let diff = maxAbsDiff(output.lastHiddenState, expected)
-    XCTAssertLessThanOrEqual(diff, 1e-4, "\(caseName): last_hidden_state max abs diff \(diff)", file: file, line: line)
+    XCTAssertLessThanOrEqual(diff, parityTolerance, "\(caseName): last_hidden_state max abs diff \(diff)", file: file, line: line)
     let pooler = try fixture.floats("pooler_output")
     for b in 0..<output.batch {
         let d = maxAbsDiff(output.cls(b), pooler[(b * output.dim)..<((b + 1) * output.dim)])
-        XCTAssertLessThanOrEqual(d, 1e-4, "\(caseName): pooler_output[\(b)] max abs diff \(d)", file: file, line: line)
+        XCTAssertLessThanOrEqual(d, parityTolerance, "\(caseName): pooler_output[\(b)] max abs diff \(d)", file: file, line: line)
     }
     if layers == 2 {
         let layerDiff = maxAbsDiff(output.layers[0], try fixture.floats("layer_minus_2"))
-        XCTAssertLessThanOrEqual(layerDiff, 1e-4, "\(caseName): normed layer -2 max abs diff \(layerDiff)", file: file, line: line)
+        XCTAssertLessThanOrEqual(layerDiff, parityTolerance, "\(caseName): normed layer -2 max abs diff \(layerDiff)", file: file, line: line)
     }
     XCTAssertEqual(output.layers.last!, output.lastHiddenState, file: file, line: line)
     print("parity \(caseName): last_hidden_state max abs diff \(diff)")

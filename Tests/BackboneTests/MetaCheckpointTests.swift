@@ -19,7 +19,7 @@ final class MetaCheckpointTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
 
     /// A GELU model with 4 registers and float32 periods: transformers' features on the
-    /// original checkpoint, at 224 and on a non-square batch of two (1e-4).
+    /// original checkpoint, at 224 and on a non-square batch of two (`parityTolerance`).
     func testGELUPthMatchesTransformers() throws {
         let model = try DINOv3Model(folder: Fixtures.pth("gelu_reg4"))
         XCTAssertTrue(model.usesStoredRoPEPeriods)
@@ -28,7 +28,7 @@ final class MetaCheckpointTests: XCTestCase {
     }
 
     /// SwiGLU with Meta's bf16-rounded periods stored as BF16: the features use the stored
-    /// periods (1e-4 from transformers with inv_freq = 1 / periods, which is what Meta's model
+    /// periods (`parityTolerance` from transformers with inv_freq = 1 / periods, which is what Meta's model
     /// computes) and so differ from transformers' recomputed ones by more than 1e-3.
     func testSwiGLUPthUsesItsStoredBF16Periods() throws {
         let model = try DINOv3Model(folder: Fixtures.pth("gated_silu"))
@@ -52,7 +52,7 @@ final class MetaCheckpointTests: XCTestCase {
 
     /// `convert` writes the original Hugging Face checkpoint back: the same tensor names,
     /// shapes, dtypes and bytes (bit-exact) and an equal config; the folder then loads with
-    /// transformers' recomputed periods (parity with the original case, 1e-4).
+    /// transformers' recomputed periods (parity with the original case, `parityTolerance`).
     func testConversionGivesBackTheHuggingFaceCheckpoint() throws {
         for (name, caseName) in [("gelu_reg4", "gelu_reg4_224"), ("gated_silu", "gated_silu_64")] {
             let out = temp.appendingPathComponent(name)
