@@ -182,18 +182,27 @@ struct BenchBackbone: ParsableCommand {
         let jpegs = try generatedJPEGs(in: work.appendingPathComponent("jpegs"), count: images)
         let extractor = try FeatureExtractor(model: backbone, preprocessing: Preprocessing(), batchSize: 32)
         _ = try extractor.run(paths: Array(jpegs.prefix(32)), onBatch: { _ in })
-        // Paired: each end-to-end run right after a backbone-only pass over as many images at
-        // batch 32, so that both see the same state of a shared machine; the median ratio of the
-        // pairs is reported.
+        // Paired: each end-to-end run next to a backbone-only pass over as many images at batch
+        // 32, so that both see the same state of a shared machine, the order alternating from
+        // pair to pair so that a trend in the machine's load favours neither; the median ratio
+        // of the pairs is reported. One pair per repeat, at most 9 (each takes about 10 s).
         let pixels32 = Self.pixels(batch: 32)
         var times: [Double] = [], ratios: [Double] = [], backboneRates: [Double] = []
-        for _ in 0..<max(1, min(repeats, 3)) {
-            var t = Date()
-            for _ in 0..<((jpegs.count + 31) / 32) { _ = try backbone.forward(pixels: pixels32, batch: 32, height: 224, width: 224) }
-            let backboneRate = Double((jpegs.count + 31) / 32 * 32) / Date().timeIntervalSince(t)
-            t = Date()
-            try extractor.run(paths: jpegs, onBatch: { _ in })
-            let seconds = Date().timeIntervalSince(t)
+        for pair in 0..<min(repeats, 9) {
+            func timeBackbone() throws -> Double {
+                let start = Date()
+                for _ in 0..<((jpegs.count + 31) / 32) { _ = try backbone.forward(pixels: pixels32, batch: 32, height: 224, width: 224) }
+                return Double((jpegs.count + 31) / 32 * 32) / Date().timeIntervalSince(start)
+            }
+            func timeExtraction() throws -> Double {
+                let start = Date()
+                try extractor.run(paths: jpegs, onBatch: { _ in })
+                return Date().timeIntervalSince(start)
+            }
+            let backboneFirst = pair % 2 == 0
+            let firstRate = backboneFirst ? try timeBackbone() : 0
+            let seconds = try timeExtraction()
+            let backboneRate = backboneFirst ? firstRate : try timeBackbone()
             times.append(seconds)
             backboneRates.append(backboneRate)
             ratios.append(Double(jpegs.count) / seconds / backboneRate)
@@ -202,7 +211,7 @@ struct BenchBackbone: ParsableCommand {
         let backbone32 = median(backboneRates)
         report["extract_images_per_s"] = e2e
         report["extract_vs_backbone_32"] = median(ratios)
-        say(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only (median of %d pairs, each against a backbone-only pass run just before it: %@)",
+        say(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only (median of %d pairs, each against a backbone-only pass run next to it, before and after in turn: %@)",
                    jpegs.count, e2e, median(ratios), ratios.count, ratios.map { String(format: "%.2fx", $0) }.joined(separator: ", ")))
         // Decoding and preprocessing alone, on one thread with nothing else running: the CPU time
         // the overlap has to find beside the forward pass, which keeps every thread busy.
