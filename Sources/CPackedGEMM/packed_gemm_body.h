@@ -1,5 +1,5 @@
 // One instantiation of the packed GEMM per instruction set; packed_gemm.c defines VEC, LANES,
-// MR, NV, ATTR, the vector ops and NAME before including this.
+// MR, NV, ATTR, the vector ops, NAME and PREFETCH_NEXT_PANEL before including this.
 #define NR (LANES * NV)
 
 /// The micro-tile: rows x NR outputs of c (rows <= MR), over kc steps of the rows of a (read in
@@ -89,8 +89,16 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
                     for (intptr_t j = 0; j < NR; j++) start[j] = j < width && bias ? bias[j0 + j] : 0;
                     init = start;
                 }
+                // With PREFETCH_NEXT_PANEL: the next panel's weights, a slice of their cache lines
+                // per row tile, into the cache while this panel runs.
+                const char *next = PREFETCH_NEXT_PANEL && p + 1 < panel_end ? (const char *)(packed + ((p + 1) * k + k0) * NR) : NULL;
+                const intptr_t next_lines = kc * NR * (intptr_t)sizeof(float) / 64, tiles = (mc + MR - 1) / MR;
+                const intptr_t lines_per_tile = (next_lines + tiles - 1) / tiles;
                 for (intptr_t i0 = 0; i0 < mc; i0 += MR) {
                     const intptr_t rows = mc - i0 < MR ? mc - i0 : MR;
+                    if (next)
+                        for (intptr_t l = i0 / MR * lines_per_tile, end = l + lines_per_tile; l < end && l < next_lines; l++)
+                            __builtin_prefetch(next + l * 64, 0, 2);
                     const float *in = a + (m0 + i0) * lda + k0;
                     float *out = c + (m0 + i0) * ldc + j0;
                     const int last = epilogue && k0 + kc == k;
@@ -126,3 +134,4 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
 #undef VZERO
 #undef VGELU
 #undef NAME
+#undef PREFETCH_NEXT_PANEL
