@@ -188,24 +188,24 @@ struct BenchBackbone: ParsableCommand {
         // of the pairs is reported. One pair per repeat, at most 9 (each takes about 10 s).
         let pixels32 = Self.pixels(batch: 32)
         var times: [Double] = [], ratios: [Double] = [], backboneRates: [Double] = []
+        func backboneRate() throws -> Double {
+            let start = Date()
+            for _ in 0..<((jpegs.count + 31) / 32) { _ = try backbone.forward(pixels: pixels32, batch: 32, height: 224, width: 224) }
+            return Double((jpegs.count + 31) / 32 * 32) / Date().timeIntervalSince(start)
+        }
+        func extractionSeconds() throws -> Double {
+            let start = Date()
+            try extractor.run(paths: jpegs, onBatch: { _ in })
+            return Date().timeIntervalSince(start)
+        }
         for pair in 0..<min(repeats, 9) {
-            func timeBackbone() throws -> Double {
-                let start = Date()
-                for _ in 0..<((jpegs.count + 31) / 32) { _ = try backbone.forward(pixels: pixels32, batch: 32, height: 224, width: 224) }
-                return Double((jpegs.count + 31) / 32 * 32) / Date().timeIntervalSince(start)
-            }
-            func timeExtraction() throws -> Double {
-                let start = Date()
-                try extractor.run(paths: jpegs, onBatch: { _ in })
-                return Date().timeIntervalSince(start)
-            }
-            let backboneFirst = pair % 2 == 0
-            let firstRate = backboneFirst ? try timeBackbone() : 0
-            let seconds = try timeExtraction()
-            let backboneRate = backboneFirst ? firstRate : try timeBackbone()
+            var rate = 0.0
+            if pair % 2 == 0 { rate = try backboneRate() }
+            let seconds = try extractionSeconds()
+            if pair % 2 == 1 { rate = try backboneRate() }
             times.append(seconds)
-            backboneRates.append(backboneRate)
-            ratios.append(Double(jpegs.count) / seconds / backboneRate)
+            backboneRates.append(rate)
+            ratios.append(Double(jpegs.count) / seconds / rate)
         }
         let e2e = Double(jpegs.count) / median(times)
         let backbone32 = median(backboneRates)
