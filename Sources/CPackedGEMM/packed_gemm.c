@@ -119,7 +119,10 @@ static inline __attribute__((target("avx2,fma"), always_inline)) __m256 gelu_avx
 
 #define VEC __m512
 #define LANES 16
-#define MR 8
+// 12 rows: 24 accumulators, 2 weight vectors and the broadcast row value in 32 registers. On a
+// ViT-S/16's GEMMs, 1% faster than 8 rows at 201, 804 and 3,216 rows; 201 rows also waste 3
+// rows of a tile instead of 7. 14 rows ran 1-2% slower than 8.
+#define MR 12
 #define NV 2
 #define ATTR __attribute__((target("avx512f")))
 #define VLOAD _mm512_loadu_ps
@@ -202,7 +205,7 @@ void dp_gemm_pack_transposed(const float *wt, intptr_t k, intptr_t n, intptr_t l
     }
 }
 
-intptr_t dp_gemm_scratch_count(void) { return 8 * 32 + 32; }  // the widest kernel's edge tile and bias row
+intptr_t dp_gemm_scratch_count(void) { return 12 * 32 + 32; }  // the widest kernel's edge tile and bias row
 
 void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda,
                     const float *packed, intptr_t n, const float *bias, float *c, intptr_t ldc,

@@ -24,9 +24,14 @@ static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const flo
     }
     for (intptr_t kk = 0; kk < kc; kk++) {
         VEC w[NV];
+        // Unrolled in full so the MR x NV accumulators stay in registers (clang keeps a 12 x 2 tile
+        // in memory otherwise, at half the speed).
+#pragma unroll
         for (int v = 0; v < NV; v++) w[v] = VLOAD(b + LANES * v);
+#pragma unroll
         for (int i = 0; i < MR; i++) {
             VEC x = VSET1(row[i][kk]);
+#pragma unroll
             for (int v = 0; v < NV; v++) acc[i][v] = VFMA(x, w[v], acc[i][v]);
         }
         b += NR;

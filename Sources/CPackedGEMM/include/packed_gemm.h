@@ -1,7 +1,7 @@
 // A float32 GEMM for linear layers whose weights are fixed: the weight matrix is packed once into
 // panels of NR output features (the layout the micro-kernel reads), and the activations are read
 // in place, so a call copies nothing. The backbone's linear layers run through it on float32 CPU
-// runs. Kernels: AVX-512F (8 rows x 32 features per micro-tile) and AVX2 + FMA (6 x 16), chosen
+// runs. Kernels: AVX-512F (12 rows x 32 features per micro-tile) and AVX2 + FMA (6 x 16), chosen
 // with CSegKernels' dispatch (dp_seg_kernel_resolve, which DINOPROBE_KERNELS caps); without
 // either, no packed kernel runs and callers use their BLAS.
 //
