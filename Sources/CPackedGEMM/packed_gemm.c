@@ -127,6 +127,7 @@ static inline __attribute__((target("avx2,fma"), always_inline)) __m256 gelu_avx
 #define ATTR __attribute__((target("avx512f")))
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
+#define VSTREAM _mm512_stream_ps
 #define VSET1 _mm512_set1_ps
 #define VFMA _mm512_fmadd_ps
 #define VZERO _mm512_setzero_ps
@@ -144,6 +145,7 @@ static inline __attribute__((target("avx2,fma"), always_inline)) __m256 gelu_avx
 #define ATTR __attribute__((target("avx2,fma")))
 #define VLOAD _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
+#define VSTREAM _mm256_stream_ps
 #define VSET1 _mm256_set1_ps
 #define VFMA _mm256_fmadd_ps
 #define VZERO _mm256_setzero_ps
@@ -210,7 +212,7 @@ intptr_t dp_gemm_scratch_count(void) { return 12 * 32 + 32; }  // the widest ker
 void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda,
                     const float *packed, intptr_t n, const float *bias, float *c, intptr_t ldc,
                     intptr_t panel_begin, intptr_t panel_end, float *scratch, const dp_gemm_epilogue *epilogue) {
-    const dp_gemm_epilogue *after = epilogue && (epilogue->residual || epilogue->activation) ? epilogue : NULL;
+    const dp_gemm_epilogue *after = epilogue && (epilogue->residual || epilogue->activation || epilogue->stream) ? epilogue : NULL;
 #ifdef HAVE_PACKED_KERNELS
     switch (dp_seg_kernel_resolve(kernel)) {
     case DP_SEG_KERNEL_AVX512:

@@ -9,7 +9,7 @@
 /// (VGELU); with `residual`, residual + scale * that (one fused multiply-add, as NAME(add_scaled)).
 static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const float *restrict b, float *restrict c,
                             intptr_t ldc, intptr_t rows, const float *init, int gelu, const float *residual, intptr_t ldr,
-                            const float *scale) {
+                            const float *scale, int stream) {
     const float *row[MR];
     for (int i = 0; i < MR; i++) row[i] = a + (i < rows ? i : rows - 1) * lda;
     VEC acc[MR][NV];
@@ -44,8 +44,12 @@ static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const flo
         for (int v = 0; v < NV; v++) factor[v] = VLOAD(scale + LANES * v);
         for (int i = 0; i < MR; i++)
             if (i < rows)
-                for (int v = 0; v < NV; v++)
-                    VSTORE(c + i * ldc + LANES * v, VFMA(factor[v], acc[i][v], VLOAD(residual + i * ldr + LANES * v)));
+                for (int v = 0; v < NV; v++) acc[i][v] = VFMA(factor[v], acc[i][v], VLOAD(residual + i * ldr + LANES * v));
+    }
+    if (stream) {
+        for (int i = 0; i < MR; i++)
+            if (i < rows)
+                for (int v = 0; v < NV; v++) VSTREAM(c + i * ldc + LANES * v, acc[i][v]);
         return;
     }
     for (int i = 0; i < MR; i++)
@@ -82,6 +86,7 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
                             float *scratch, const dp_gemm_epilogue *epilogue) {
     float *edge = scratch;          // [MR, NR]: an edge panel's outputs
     float *start = edge + MR * NR;  // [NR]: the panel's bias, zero-padded
+    const int streaming = epilogue && epilogue->stream && (uintptr_t)c % (LANES * sizeof(float)) == 0 && ldc % LANES == 0;
     for (intptr_t m0 = 0; m0 < m; m0 += GEMM_MC) {
         const intptr_t mc = m - m0 < GEMM_MC ? m - m0 : GEMM_MC;
         for (intptr_t k0 = 0; k0 < k; k0 += GEMM_KC) {
@@ -109,13 +114,14 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
                     const int last = epilogue && k0 + kc == k;
                     const float *residual = last && epilogue->residual ? epilogue->residual + (m0 + i0) * epilogue->ldr + j0 : NULL;
                     const int gelu = last && epilogue->activation == DP_GEMM_GELU_ERF;
+                    const int stream = streaming && last;
                     if (width == NR) {
                         NAME(tile)(kc, in, lda, b, out, ldc, rows, init, gelu, residual, residual ? epilogue->ldr : 0,
-                                   residual ? epilogue->scale + j0 : NULL);
+                                   residual ? epilogue->scale + j0 : NULL, stream);
                     } else {
                         for (intptr_t i = 0; i < MR; i++)
                             for (intptr_t j = 0; j < NR; j++) edge[i * NR + j] = i < rows && j < width && !init ? out[i * ldc + j] : 0;
-                        NAME(tile)(kc, in, lda, b, edge, NR, rows, init, gelu, NULL, 0, NULL);
+                        NAME(tile)(kc, in, lda, b, edge, NR, rows, init, gelu, NULL, 0, NULL, 0);
                         for (intptr_t i = 0; i < rows; i++)
                             for (intptr_t j = 0; j < width; j++) out[i * ldc + j] = edge[i * NR + j];
                         if (residual) NAME(add_scaled)(out, ldc, residual, epilogue->ldr, epilogue->scale + j0, rows, width);
@@ -124,6 +130,7 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
             }
         }
     }
+    if (streaming) _mm_sfence();  // the non-temporal stores reach memory before the callers' next step
 }
 
 #undef NR
@@ -134,6 +141,7 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
 #undef ATTR
 #undef VLOAD
 #undef VSTORE
+#undef VSTREAM
 #undef VSET1
 #undef VFMA
 #undef VZERO

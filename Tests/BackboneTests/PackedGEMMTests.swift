@@ -180,6 +180,48 @@ final class PackedGEMMTests: XCTestCase {
         XCTAssertTrue(outputs.contains { $0 < -0.1 } && outputs.contains { $0 > 6 }, "negative inputs and inputs past the last polynomial")
     }
 
+    /// Outputs stored past the caches (the epilogue's `stream`) are the same bits as stored through
+    /// them, with and without GELU and the residual, on full and partial panels, short row tiles,
+    /// k past one pass; and on a c that is not aligned to the vector width (plain stores there).
+    func testStreamedOutputsEqualCachedOutputsBitForBit() throws {
+        guard !kernels.isEmpty else { throw XCTSkip("no packed kernel runs on this CPU") }
+        let shapes = [(13, 400, 96), (201, 384, 64), (7, 1536, 40), (100, 48, 33)]
+        for kernel in kernels {
+            let nr = dp_gemm_panel_width(kernel)
+            for (index, (m, k, n)) in shapes.enumerated() {
+                let a = seededValues(m * k, seed: UInt64(40 + index), scale: 2), w = seededValues(n * k, seed: UInt64(50 + index))
+                let bias = seededValues(n, seed: UInt64(60 + index)), residual = seededValues(m * n, seed: UInt64(70 + index))
+                let scale = seededValues(n, seed: UInt64(80 + index), scale: 0.1)
+                var packed = [Float](repeating: .nan, count: dp_gemm_packed_count(n, k, nr))
+                dp_gemm_pack(w, n, k, k, nr, &packed)
+                var scratch = [Float](repeating: .nan, count: dp_gemm_scratch_count())
+                // c in 64-byte aligned memory, at an offset of 0 floats (streamed) or 1 (not aligned).
+                let memory = UnsafeMutableRawPointer.allocate(byteCount: (m * n + 16) * MemoryLayout<Float>.size, alignment: 64)
+                defer { memory.deallocate() }
+                for offset in [0, 1] {
+                    let c = memory.bindMemory(to: Float.self, capacity: m * n + 16) + offset
+                    for (activation, withResidual) in [(DP_GEMM_NO_ACTIVATION, false), (DP_GEMM_GELU_ERF, false), (DP_GEMM_NO_ACTIVATION, true)] {
+                        var results: [[UInt32]] = []
+                        for stream in [Int32(0), 1] {
+                            c.update(repeating: .nan, count: m * n)
+                            residual.withUnsafeBufferPointer { r in
+                                scale.withUnsafeBufferPointer { s in
+                                    var epilogue = dp_gemm_epilogue(residual: withResidual ? r.baseAddress : nil, ldr: n,
+                                                                    scale: withResidual ? s.baseAddress : nil, activation: activation, stream: stream)
+                                    dp_gemm_packed(kernel, a, m, k, k, packed, n, bias, c, n, 0, (n + nr - 1) / nr, &scratch, &epilogue)
+                                }
+                            }
+                            results.append((0..<(m * n)).map { c[$0].bitPattern })
+                        }
+                        let differing = zip(results[0], results[1]).filter { $0 != $1 }.count
+                        XCTAssertEqual(differing, 0, "outputs that differ: kernel \(kernel.rawValue), m \(m) k \(k) n \(n), offset \(offset), activation \(activation.rawValue), residual \(withResidual)")
+                        XCTAssertFalse(results[1].contains { Float(bitPattern: $0).isNaN }, "every output written")
+                    }
+                }
+            }
+        }
+    }
+
     func testPreparedLinearRefusesAMismatchedInput() throws {
         let prepared = try PreparedLinear(weight: Tensor(seededValues(8 * 6, seed: 1), shape: [8, 6]), bias: nil)
         XCTAssertThrowsError(try prepared(Tensor(seededValues(3 * 5, seed: 2), shape: [3, 5])))

@@ -54,6 +54,12 @@ typedef struct {
     intptr_t ldr;
     const float *scale;
     dp_gemm_activation activation;
+    /// When not 0: the finished outputs of whole panels go straight to memory (non-temporal
+    /// stores, where c and its rows are aligned to the vector width), not through the caches,
+    /// where they would push out the weights and activations the rest of the product still reads.
+    /// For outputs read by a later step, not at once (the scores of attention are read at once).
+    /// Same values either way.
+    int stream;
 } dp_gemm_epilogue;
 
 /// x = GELU(x) = x * (1 + erf(x / sqrt 2)) / 2 in place, on `count` floats, computed as oneDNN 3.x
