@@ -6,7 +6,8 @@
 /// place, row i at a + i * lda; a short tile re-reads its last row in place of the missing ones)
 /// and of packed w (NR floats a step). Starts from `init` (one bias row) or, when it is NULL,
 /// from what c holds. On the last pass of a dp_gemm_epilogue: with `gelu`, GELU of the sum
-/// (VGELU); with `residual`, residual + scale * that (one fused multiply-add, as NAME(add_scaled)).
+/// (VGELU); with `residual`, residual + scale * that (one fused multiply-add, as NAME(add_scaled));
+/// with `stream`, stored non-temporally (c's rows aligned to the vector width).
 static ATTR void NAME(tile)(intptr_t kc, const float *a, intptr_t lda, const float *restrict b, float *restrict c,
                             intptr_t ldc, intptr_t rows, const float *init, int gelu, const float *residual, intptr_t ldr,
                             const float *scale, int stream) {
