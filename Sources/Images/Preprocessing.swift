@@ -109,18 +109,32 @@ public struct Preprocessing: Sendable, Equatable, Codable {
         return (normalised(values, plan), plan.cropHeight, plan.cropWidth)
     }
 
-    /// `(x - mean) / std` per channel.
-    private func normalised(_ values: [Float], _ plan: ResamplePlan) -> [Float] {
-        normalise(values, plane: plan.cropWidth * plan.cropHeight)
+    /// `(x - mean) / std` per channel, in the buffer it is given (a fresh resize: no copy).
+    private func normalised(_ values: consuming [Float], _ plan: ResamplePlan) -> [Float] {
+        var out = consume values
+        normaliseInPlace(&out, plane: plan.cropWidth * plan.cropHeight)
+        return out
     }
 
     /// `(x - mean) / std` per channel of planar RGB values [3, plane].
     public func normalise(_ values: [Float], plane: Int) -> [Float] {
         var out = values
-        for c in 0..<3 {
-            let m = mean[c], s = std[c]
-            for i in (c * plane)..<((c + 1) * plane) { out[i] = (out[i] - m) / s }
-        }
+        normaliseInPlace(&out, plane: plane)
         return out
+    }
+
+    /// `(x - mean) / std` per channel of planar RGB values [3, plane], in place.
+    private func normaliseInPlace(_ values: inout [Float], plane: Int) {
+        values.withUnsafeMutableBufferPointer { out in
+            for c in 0..<3 {
+                let m = mean[c], s = std[c]
+                var i = c * plane
+                let end = min((c + 1) * plane, out.count)
+                while i < end {
+                    out[i] = (out[i] - m) / s
+                    i += 1
+                }
+            }
+        }
     }
 }

@@ -89,6 +89,35 @@ final class BadImageTests: XCTestCase {
         XCTAssertEqual(lastProgress, 4)
     }
 
+    /// With two threads a batch is decoded on the OpenMP team's threads, with one on Dispatch's:
+    /// the same batches, skips and features (bit for bit) in the same order either way.
+    func testDecodingOnTheTeamMatchesDecodingOnDispatchThreads() throws {
+        let previous = Torch.threads
+        defer { Torch.setThreads(previous) }
+        let good = ["rgb_300x200.jpg", "grey_97x131.jpg", "cmyk_150x120.jpg"].map(Fixtures.image)
+        let bad = try write("bad.jpg", Data("junk".utf8))
+        let paths = [good[0], bad, good[1], good[2], good[0], bad, good[1]]
+        let model = try DINOv3Model(folder: Fixtures.model("gelu_reg4"))
+        let extractor = try FeatureExtractor(model: model, preprocessing: Preprocessing(size: 32), batchSize: 3)
+        func run(threads: Int) throws -> (indices: [Int], skipped: [Int], cls: [[UInt32]]) {
+            Torch.setThreads(threads)
+            var indices: [Int] = [], skipped: [Int] = [], cls: [[UInt32]] = []
+            try extractor.run(paths: paths, onBatch: { batch in
+                indices += batch.indices
+                cls += batch.indices.indices.map { batch.output.cls($0).map(\.bitPattern) }
+            }, onSkip: { skipped.append($0.index ?? -1) })
+            return (indices, skipped, cls)
+        }
+        let team = try run(threads: 2)
+        XCTAssertEqual(TeamTasks.threads, 2)
+        let dispatch = try run(threads: 1)
+        XCTAssertEqual(team.indices, [0, 2, 3, 4, 6])
+        XCTAssertEqual(team.skipped, [1, 5])
+        XCTAssertEqual(dispatch.indices, team.indices)
+        XCTAssertEqual(dispatch.skipped, team.skipped)
+        XCTAssertTrue(dispatch.cls == team.cls, "the CLS tokens differ between the two ways of decoding")
+    }
+
     func testBatchedFeaturesEqualSingleImageFeatures() throws {
         let model = try DINOv3Model(folder: Fixtures.model("gelu_reg4"))
         let paths = ["rgb_300x200.jpg", "grey_97x131.jpg", "cmyk_150x120.jpg"].map(Fixtures.image)
