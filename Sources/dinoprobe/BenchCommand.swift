@@ -182,36 +182,40 @@ struct BenchBackbone: ParsableCommand {
         let jpegs = try generatedJPEGs(in: work.appendingPathComponent("jpegs"), count: images)
         let extractor = try FeatureExtractor(model: backbone, preprocessing: Preprocessing(), batchSize: 32)
         _ = try extractor.run(paths: Array(jpegs.prefix(32)), onBatch: { _ in })
-        // Paired: each end-to-end run next to a backbone-only pass over as many images at batch
-        // 32, so that both see the same state of a shared machine, the order alternating from
-        // pair to pair so that a trend in the machine's load favours neither; the median ratio
-        // of the pairs is reported. One pair per repeat, at most 9 (each takes about 10 s).
+        // Paired: each end-to-end run next to a backbone-only pass over the same number of images
+        // at batch 32, interleaved batch by batch (extract batch 1, backbone, backbone, extract
+        // batch 2, ...), the order flipping from batch to batch and from pair to pair, so that both
+        // see the same seconds of a shared machine and a trend in its load favours neither; the
+        // median ratio of the pairs is reported. Nine pairs, or one per repeat when --repeats asks
+        // for more (each takes about 10 s): the pairs scatter by a few percent on a shared machine.
+        let batches = stride(from: 0, to: jpegs.count, by: 32).map { Array(jpegs[$0..<min($0 + 32, jpegs.count)]) }
         let pixels32 = Self.pixels(batch: 32)
         var times: [Double] = [], ratios: [Double] = [], backboneRates: [Double] = []
-        func backboneRate() throws -> Double {
-            let start = Date()
-            for _ in 0..<((jpegs.count + 31) / 32) { _ = try backbone.forward(pixels: pixels32, batch: 32, height: 224, width: 224) }
-            return Double((jpegs.count + 31) / 32 * 32) / Date().timeIntervalSince(start)
-        }
-        func extractionSeconds() throws -> Double {
-            let start = Date()
-            try extractor.run(paths: jpegs, onBatch: { _ in })
-            return Date().timeIntervalSince(start)
-        }
-        for pair in 0..<min(repeats, 9) {
-            var rate = 0.0
-            if pair % 2 == 0 { rate = try backboneRate() }
-            let seconds = try extractionSeconds()
-            if pair % 2 == 1 { rate = try backboneRate() }
-            times.append(seconds)
-            backboneRates.append(rate)
-            ratios.append(Double(jpegs.count) / seconds / rate)
+        for pair in 0..<max(repeats, 9) {
+            var extractSeconds = 0.0, backboneSeconds = 0.0
+            for (index, batch) in batches.enumerated() {
+                let extractFirst = (pair + index) % 2 == 0
+                for step in 0..<2 {
+                    let start = Date()
+                    if (step == 0) == extractFirst {
+                        try extractor.run(paths: batch, onBatch: { _ in })
+                        extractSeconds += Date().timeIntervalSince(start)
+                    } else {
+                        let pixels = batch.count == 32 ? pixels32 : Self.pixels(batch: batch.count)
+                        _ = try backbone.forward(pixels: pixels, batch: batch.count, height: 224, width: 224)
+                        backboneSeconds += Date().timeIntervalSince(start)
+                    }
+                }
+            }
+            times.append(extractSeconds)
+            backboneRates.append(Double(jpegs.count) / backboneSeconds)
+            ratios.append(backboneSeconds / extractSeconds)
         }
         let e2e = Double(jpegs.count) / median(times)
         let backbone32 = median(backboneRates)
         report["extract_images_per_s"] = e2e
         report["extract_vs_backbone_32"] = median(ratios)
-        say(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only (median of %d pairs, each against a backbone-only pass run next to it, before and after in turn: %@)",
+        say(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only (median of %d pairs, each against a backbone-only pass over as many images, interleaved batch by batch: %@)",
                    jpegs.count, e2e, median(ratios), ratios.count, ratios.map { String(format: "%.2fx", $0) }.joined(separator: ", ")))
         // Decoding and preprocessing alone, on one thread with nothing else running: the CPU time
         // the overlap has to find beside the forward pass, which keeps every thread busy.
