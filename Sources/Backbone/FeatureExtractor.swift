@@ -16,7 +16,7 @@ public struct ExtractedBatch: Sendable {
 
 /// Turns image files into backbone outputs in batches. On the CPU, decoding and preprocessing
 /// take turns with the forward pass, each on every core: a batch's images are decoded in
-/// parallel on the forward pass's own threads, then run. (Both use all the cores, so taking turns costs nothing against running
+/// parallel, then run. (Both use all the cores, so taking turns costs nothing against running
 /// them side by side, and it keeps a decoding thread from holding up one of the forward pass's
 /// threads while the other waits for it.) On other devices, whose forward pass leaves the CPU
 /// free, they run on a background thread a few batches ahead of it. Unreadable images are
@@ -174,15 +174,11 @@ public final class FeatureExtractor: @unchecked Sendable {
 
     /// The images at `positions` of `paths`, decoded and preprocessed on every core; in order.
     private func decodedConcurrently(_ positions: Range<Int>, _ paths: [String]) -> [Result<Prepared, SkippedInput>] {
-        let decode: @Sendable (Int) -> Result<Prepared, SkippedInput> = { [self] offset in
-            prepared(positions.lowerBound + offset, paths[positions.lowerBound + offset])
-        }
-        // On the OpenMP team that runs the forward pass, where it can be used: its threads spin for
-        // a while after each op, and decoding on them, rather than on threads of their own that
-        // compete with the spinning ones for the cores, made extraction about 1% faster on 2 cores.
-        if TeamTasks.threads > 1, let decoded = try? TeamTasks.run(count: positions.count, decode) { return decoded }
         let slots = DecodedSlots(count: positions.count)
-        DispatchQueue.concurrentPerform(iterations: positions.count) { offset in slots.set(offset, decode(offset)) }
+        DispatchQueue.concurrentPerform(iterations: positions.count) { offset in
+            let index = positions.lowerBound + offset
+            slots.set(offset, prepared(index, paths[index]))
+        }
         return slots.filled
     }
 
