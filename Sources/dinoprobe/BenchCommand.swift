@@ -189,7 +189,8 @@ struct BenchBackbone: ParsableCommand {
         // median ratio of the pairs is reported. Nine pairs, or one per repeat when --repeats asks
         // for more (each takes about 10 s): the pairs scatter by a few percent on a shared machine.
         let batches = stride(from: 0, to: jpegs.count, by: 32).map { Array(jpegs[$0..<min($0 + 32, jpegs.count)]) }
-        let pixels32 = Self.pixels(batch: 32)
+        // The backbone-only side's inputs: whole batches, and the last one's size when it is short.
+        let fullPixels = Self.pixels(batch: 32), restPixels = Self.pixels(batch: jpegs.count % 32)
         var times: [Double] = [], ratios: [Double] = [], backboneRates: [Double] = []
         for pair in 0..<max(repeats, 9) {
             var extractSeconds = 0.0, backboneSeconds = 0.0
@@ -201,8 +202,7 @@ struct BenchBackbone: ParsableCommand {
                         try extractor.run(paths: batch, onBatch: { _ in })
                         extractSeconds += Date().timeIntervalSince(start)
                     } else {
-                        let pixels = batch.count == 32 ? pixels32 : Self.pixels(batch: batch.count)
-                        _ = try backbone.forward(pixels: pixels, batch: batch.count, height: 224, width: 224)
+                        _ = try backbone.forward(pixels: batch.count == 32 ? fullPixels : restPixels, batch: batch.count, height: 224, width: 224)
                         backboneSeconds += Date().timeIntervalSince(start)
                     }
                 }
