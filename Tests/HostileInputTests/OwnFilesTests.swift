@@ -103,8 +103,9 @@ final class OwnFilesTests: HostileTestCase {
         let entry = cache + "/" + (try XCTUnwrap(entries.first))
         let good = try Data(contentsOf: URL(fileURLWithPath: entry))
         let file = try SafeTensorsFile(path: entry)
-        let indexOffset = 8 + (good.count - 8 - (try file.withAllData { $0.count })) + file.tensors["source_index"]!.begin
-        let clsOffset = 8 + (good.count - 8 - (try file.withAllData { $0.count })) + file.tensors["cls"]!.begin
+        let dataStart = good.count - file.withAllData { $0.count }
+        let indexOffset = dataStart + (try XCTUnwrap(file.tensors["source_index"])).begin
+        let clsOffset = dataStart + (try XCTUnwrap(file.tensors["cls"])).begin
         var outOfRange = good
         outOfRange.replaceSubrange(indexOffset..<(indexOffset + 8), with: withUnsafeBytes(of: Int64(1_000_000).littleEndian) { Data($0) })
         var nan = good
