@@ -28,7 +28,8 @@ public enum TemporaryFiles {
     public static let host: String = {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        let name = String(cString: buffer).filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let name = String(decoding: bytes, as: UTF8.self).filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
         return name.isEmpty ? "localhost" : name
     }()
 
