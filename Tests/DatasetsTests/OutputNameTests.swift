@@ -22,7 +22,7 @@ final class OutputNameTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("names-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/sub/a.png", contents: Data([0x89, 0x50, 0x4E, 0x47]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/sub/a.png", contents: Data([0x89, 0x50, 0x4E, 0x47])))
         let listing = try ImageFiles.expand([dir + "/sub/a.png", dir, dir + "/sub/../sub/a.png"])
         XCTAssertEqual(listing.images, [dir + "/sub/a.png"])
     }

@@ -56,7 +56,7 @@ final class OutputTests: HostileTestCase {
         process.executableURL = CLI.executable
         process.arguments = ["extract", "--model", CLI.tinyModel, "--images", images + "/train", "--out", out, "--patch-tokens", "--batch-size", "4"]
         let errURL = URL(fileURLWithPath: temp + "/stderr")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: errURL.path, contents: nil))
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

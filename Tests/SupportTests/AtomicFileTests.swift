@@ -59,8 +59,8 @@ final class AtomicFileTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         let stale = ".x~dinoprobe-tmp~\(TemporaryFiles.host)~999999~7"
         let live = ".y~dinoprobe-tmp~\(TemporaryFiles.host)~\(getpid() == 1 ? 2 : 1)~7"  // pid 1 always runs
-        FileManager.default.createFile(atPath: other + "/" + stale, contents: Data("old".utf8))
-        FileManager.default.createFile(atPath: other + "/" + live, contents: Data("live".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: other + "/" + stale, contents: Data("old".utf8)))
+        XCTAssertTrue(FileManager.default.createFile(atPath: other + "/" + live, contents: Data("live".utf8)))
         try AtomicFile.write(Data("new".utf8), to: other + "/x")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: other).sorted(), [live, "x"])
     }
