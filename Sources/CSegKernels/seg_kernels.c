@@ -18,16 +18,11 @@ intptr_t dp_seg_scratch_count(intptr_t input_width, intptr_t classes) {
 
 // Scalar: one-lane vectors, libm's expf.
 typedef float vf1 __attribute__((vector_size(4)));
-static void exp_scalar(const float *x, float *y, intptr_t rows, intptr_t stride, const float *shifts) {
-    for (intptr_t r = 0; r < rows; r++) {
-        for (intptr_t c = r * stride; c < (r + 1) * stride; c++) y[c] = expf(x[c] - shifts[r]);
-    }
-}
 static inline vf1 max1(vf1 a, vf1 b) { return (vf1){a[0] > b[0] ? a[0] : b[0]}; }
 #define VEC vf1
 #define W 1
 #define ATTR
-#define EXPN exp_scalar
+#define EXPV(v) ((vf1){expf((v)[0])})
 #define VMAX(a, b) max1(a, b)
 #define HMAX(v) ((v)[0])
 #define HSUM(v) ((v)[0])
@@ -38,9 +33,56 @@ static inline vf1 max1(vf1 a, vf1 b) { return (vf1){a[0] > b[0] ? a[0] : b[0]}; 
 #include <cpuid.h>
 #include <immintrin.h>
 
-// sleef_loops.S: loops over SLEEF's vector exp (which passes vectors in registers).
+// sleef_loops.S: loops over the SLEEF library's vector exp (which passes vectors in registers),
+// the reference dp_exp_sleef runs.
 void dp_sleef_expf16(const float *x, float *y, intptr_t rows, intptr_t stride, const float *shifts);
 void dp_sleef_expf8(const float *x, float *y, intptr_t rows, intptr_t stride, const float *shifts);
+
+// SLEEF 3.5's expf u10 (xexpf in sleefsimdsp.c), inlined: the instructions of its AVX2 and
+// AVX-512 entry points (Sleef_finz_expf8_u10avx2, Sleef_finz_expf16_u10avx512f), one for one and
+// in their order, with the constants' bit patterns, so every value gets the library's bits
+// (tests/exp_sleef_parity.c checks all 2^32 inputs against it; the tests, a sweep). Inlined, the
+// constants stay in registers across a row and no call is made per vector.
+#define SLEEF_R_LN2 0x3fb8aa3bu    // 1 / ln 2
+#define SLEEF_L2U 0xbf317200u      // -(ln 2, upper part)
+#define SLEEF_L2L 0xb5bfbe8eu      // -(ln 2, lower part)
+static const uint32_t sleef_exp_polynomial[6] = {0x39502bda, 0x3ab696c9, 0x3c0888a6, 0x3d2aaa7a, 0x3e2aaaab, 0x3f000000};
+#define SLEEF_UNDERFLOW (-104.0f)  // below: 0
+#define SLEEF_OVERFLOW 100.0f      // above: +inf
+
+static inline __attribute__((target("avx2,fma"), always_inline)) __m256 sleef_exp_avx2(__m256 d) {
+#define C(bits) _mm256_castsi256_ps(_mm256_set1_epi32((int)(bits)))
+    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, C(SLEEF_R_LN2)));
+    const __m256 qf = _mm256_cvtepi32_ps(q);
+    __m256 s = _mm256_fmadd_ps(qf, C(SLEEF_L2U), d);
+    s = _mm256_fmadd_ps(qf, C(SLEEF_L2L), s);
+    __m256 u = C(sleef_exp_polynomial[0]);
+    for (int i = 1; i < 6; i++) u = _mm256_fmadd_ps(s, u, C(sleef_exp_polynomial[i]));
+    u = _mm256_add_ps(_mm256_fmadd_ps(u, _mm256_mul_ps(s, s), s), _mm256_set1_ps(1.0f));
+    const __m256i half = _mm256_srai_epi32(q, 1), one = _mm256_set1_epi32(0x3f800000);
+    u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(half, 23), one)));
+    u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(q, half), 23), one)));
+    u = _mm256_andnot_ps(_mm256_cmp_ps(d, _mm256_set1_ps(SLEEF_UNDERFLOW), _CMP_LT_OS), u);
+    return _mm256_blendv_ps(u, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(_mm256_set1_ps(SLEEF_OVERFLOW), d, _CMP_LT_OS));
+#undef C
+}
+
+static inline __attribute__((target("avx512f"), always_inline)) __m512 sleef_exp_avx512(__m512 d) {
+#define C(bits) _mm512_castsi512_ps(_mm512_set1_epi32((int)(bits)))
+    const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(d, C(SLEEF_R_LN2)));
+    const __m512 qf = _mm512_cvtepi32_ps(q);
+    __m512 s = _mm512_fmadd_ps(qf, C(SLEEF_L2U), d);
+    s = _mm512_fmadd_ps(qf, C(SLEEF_L2L), s);
+    __m512 u = C(sleef_exp_polynomial[0]);
+    for (int i = 1; i < 6; i++) u = _mm512_fmadd_ps(s, u, C(sleef_exp_polynomial[i]));
+    u = _mm512_add_ps(_mm512_fmadd_ps(u, _mm512_mul_ps(s, s), s), _mm512_set1_ps(1.0f));
+    const __m512i half = _mm512_srai_epi32(q, 1), one = _mm512_set1_epi32(0x3f800000);
+    u = _mm512_mul_ps(u, _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(half, 23), one)));
+    const __mmask16 kept = _mm512_cmp_ps_mask(d, _mm512_set1_ps(SLEEF_UNDERFLOW), _CMP_NLT_US);
+    u = _mm512_maskz_mul_ps(kept, u, _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(q, half), 23), one)));
+    return _mm512_mask_mov_ps(u, _mm512_cmp_ps_mask(d, _mm512_set1_ps(SLEEF_OVERFLOW), _CMP_GT_OS), _mm512_set1_ps(INFINITY));
+#undef C
+}
 
 // AVX2 + FMA: 8 lanes.
 typedef float vf8 __attribute__((vector_size(32)));
@@ -57,7 +99,7 @@ static inline ATTR float hsum8(vf8 v) {
 }
 #define VEC vf8
 #define W 8
-#define EXPN dp_sleef_expf8
+#define EXPV(v) ((vf8)sleef_exp_avx2((__m256)(v)))
 #define VMAX(a, b) ((vf8)_mm256_max_ps((__m256)(a), (__m256)(b)))
 #define HMAX(v) hmax8(v)
 #define HSUM(v) hsum8(v)
@@ -69,7 +111,7 @@ typedef float vf16 __attribute__((vector_size(64)));
 #define ATTR __attribute__((target("avx512f")))
 #define VEC vf16
 #define W 16
-#define EXPN dp_sleef_expf16
+#define EXPV(v) ((vf16)sleef_exp_avx512((__m512)(v)))
 #define VMAX(a, b) ((vf16)_mm512_max_ps((__m512)(a), (__m512)(b)))
 #define HMAX(v) _mm512_reduce_max_ps((__m512)(v))
 #define HSUM(v) _mm512_reduce_add_ps((__m512)(v))
@@ -154,6 +196,27 @@ void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t col
     case DP_SEG_KERNEL_AVX2: softmax_rows_avx2(x, rows, columns, stride, scale); return;
 #endif
     default: softmax_rows_scalar(x, rows, columns, stride, scale); return;
+    }
+}
+
+void dp_exp(dp_seg_kernel kernel, const float *x, intptr_t count, float *y) {
+    switch (dp_seg_kernel_resolve(kernel)) {
+#if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
+    case DP_SEG_KERNEL_AVX512: exp_values_avx512(x, count, y); return;
+    case DP_SEG_KERNEL_AVX2: exp_values_avx2(x, count, y); return;
+#endif
+    default: exp_values_scalar(x, count, y); return;
+    }
+}
+
+int dp_exp_sleef(dp_seg_kernel kernel, const float *x, intptr_t count, float *y) {
+    const float no_shift = 0;
+    switch (dp_seg_kernel_resolve(kernel)) {
+#if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
+    case DP_SEG_KERNEL_AVX512: dp_sleef_expf16(x, y, 1, count, &no_shift); return 1;
+    case DP_SEG_KERNEL_AVX2: dp_sleef_expf8(x, y, 1, count, &no_shift); return 1;
+#endif
+    default: (void)no_shift; (void)x; (void)count; (void)y; return 0;
     }
 }
 

@@ -1,7 +1,6 @@
 // The kernels, written once over a vector type and instantiated by seg_kernels.c per ISA.
-// Expects: VEC (a GCC vector of W floats), W, ATTR (target attribute), EXPN(x, y, rows, stride,
-// shifts) (y = exp(x - shifts[row]) over rows of stride floats, stride a multiple of W, x == y
-// allowed), VMAX(a, b), HMAX(v) and HSUM(v) (horizontal max and sum) and NAME(x) (adds the ISA
+// Expects: VEC (a GCC vector of W floats), W, ATTR (target attribute), EXPV(v) (exp of each
+// lane), VMAX(a, b), HMAX(v) and HSUM(v) (horizontal max and sum) and NAME(x) (adds the ISA
 // suffix); undefines them at the end.
 
 static inline ATTR VEC NAME(load)(const float *p) {
@@ -17,34 +16,60 @@ static inline ATTR VEC NAME(splat)(float x) {
     return v + x;
 }
 
-/// Lane-wise sums of n floats (a multiple of W).
-static inline ATTR VEC NAME(sum)(const float *x, intptr_t n) {
+/// y = exp(x - shift) over n floats (a multiple of W; x == y allowed); returns the lane-wise
+/// sums of y, added in order.
+static inline ATTR VEC NAME(exp_shifted)(const float *x, intptr_t n, float shift, float *y) {
+    const VEC by = NAME(splat)(shift);
     VEC s = {0};
-    for (intptr_t c = 0; c < n; c += W) s += NAME(load)(x + c);
+    for (intptr_t c = 0; c < n; c += W) {
+        const VEC e = EXPV(NAME(load)(x + c) - by);
+        NAME(store)(y + c, e);
+        s += e;
+    }
     return s;
 }
 
-/// y = exp(x - max) over one row of k floats (x == y allowed): the whole vectors, then one
-/// partial vector whose unused lanes are -inf (so their exp is 0), all through the same exp.
-/// Sets *maximum and returns the lane-wise sums of y.
-static inline ATTR VEC NAME(exp_row)(const float *x, intptr_t k, float *y, float *maximum) {
-    const intptr_t full = k - k % W, rest = k - full;
+/// dp_exp for this ISA: y = exp(x) over n floats (a multiple of W).
+static ATTR void NAME(exp_values)(const float *x, intptr_t n, float *y) {
+    for (intptr_t c = 0; c < n; c += W) NAME(store)(y + c, EXPV(NAME(load)(x + c)));
+}
+
+/// The largest of x[0..<k]: the whole vectors lane-wise, then the rest one by one. With `scaled`
+/// (which may be x), each value is first multiplied by `scale` and stored there, in the same pass.
+static inline ATTR float NAME(row_max)(const float *x, intptr_t k, float scale, float *scaled) {
+    const intptr_t full = k - k % W;
     float m = -INFINITY;
     if (full > 0) {
+        const VEC by = NAME(splat)(scale);
         VEC v = NAME(load)(x);
-        for (intptr_t c = W; c < full; c += W) v = VMAX(v, NAME(load)(x + c));
+        if (scaled) NAME(store)(scaled, v *= by);
+        for (intptr_t c = W; c < full; c += W) {
+            VEC next = NAME(load)(x + c);
+            if (scaled) NAME(store)(scaled + c, next *= by);
+            v = VMAX(v, next);
+        }
         m = HMAX(v);
     }
-    for (intptr_t c = full; c < k; c++) m = x[c] > m ? x[c] : m;
-    *maximum = m;
-    EXPN(x, y, 1, full, maximum);
-    VEC s = NAME(sum)(y, full);
+    for (intptr_t c = full; c < k; c++) {
+        const float value = scaled ? (scaled[c] = x[c] * scale) : x[c];
+        m = value > m ? value : m;
+    }
+    return m;
+}
+
+/// y = exp(x - m) over one row of k floats (x == y allowed): the whole vectors, then one partial
+/// vector whose unused lanes are -inf (so their exp is 0), all through the same exp. Returns the
+/// lane-wise sums of y.
+static inline ATTR VEC NAME(exp_row)(const float *x, intptr_t k, float m, float *y) {
+    const intptr_t full = k - k % W, rest = k - full;
+    VEC s = NAME(exp_shifted)(x, full, m, y);
     if (rest > 0) {
         float tail[W];
         for (intptr_t j = 0; j < W; j++) tail[j] = j < rest ? x[full + j] : -INFINITY;
-        EXPN(tail, tail, 1, W, maximum);
+        const VEC e = EXPV(NAME(load)(tail) - NAME(splat)(m));
+        NAME(store)(tail, e);
         for (intptr_t j = 0; j < rest; j++) y[full + j] = tail[j];
-        s += NAME(load)(tail);
+        s += e;
     }
     return s;
 }
@@ -59,23 +84,20 @@ static inline ATTR void NAME(scale_row)(float *y, intptr_t k, float factor) {
 /// dp_softmax_xent_row for this ISA.
 static inline ATTR double NAME(xent_row)(const float *x, intptr_t k, intptr_t label, float scale,
                                          float *g) {
-    float maximum;
-    const float sum = HSUM(NAME(exp_row)(x, k, g, &maximum));
+    const float maximum = NAME(row_max)(x, k, 1.0f, NULL);
+    const float sum = HSUM(NAME(exp_row)(x, k, maximum, g));
     NAME(scale_row)(g, k, scale / sum);
     g[label] -= scale;
     return (double)logf(sum) + (double)maximum - (double)x[label];
 }
 
-/// dp_softmax_rows for this ISA, one row in place: exp(x - max), then x * (1 / sum).
-static inline ATTR void NAME(softmax_row)(float *x, intptr_t k) {
-    float maximum;
-    NAME(scale_row)(x, k, 1.0f / HSUM(NAME(exp_row)(x, k, x, &maximum)));
-}
-
+/// dp_softmax_rows for this ISA, each row in place: x * scale and its max in one pass,
+/// exp(x - max) and its sums in a second, then x * (1 / sum).
 static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale) {
     for (intptr_t r = 0; r < rows; r++) {
-        if (scale != 1.0f) NAME(scale_row)(x + r * stride, k, scale);
-        NAME(softmax_row)(x + r * stride, k);
+        float *row = x + r * stride;
+        const float maximum = NAME(row_max)(row, k, scale, scale != 1.0f ? row : NULL);
+        NAME(scale_row)(row, k, 1.0f / HSUM(NAME(exp_row)(row, k, maximum, row)));
     }
 }
 
@@ -199,10 +221,9 @@ static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, co
                 r.labels[r.n++] = y[x];
             }
             if (r.n == 0) continue;
-            EXPN(e, e, r.n, s, r.maxima);
             double sums = 1;  // the product of the run's sums of exps: each is in [1, classes]
             for (intptr_t i = 0; i < r.n; i++) {
-                const float sum = HSUM(NAME(sum)(e + i * s, s)), factor = scale / sum;
+                const float sum = HSUM(NAME(exp_shifted)(e + i * s, s, r.maxima[i], e + i * s)), factor = scale / sum;
                 r.a0[i] = r.w0[i] * factor;
                 r.a1[i] = r.w1[i] * factor;
                 sums *= sum;
@@ -226,7 +247,7 @@ static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, co
 #undef VEC
 #undef W
 #undef ATTR
-#undef EXPN
+#undef EXPV
 #undef VMAX
 #undef HMAX
 #undef HSUM

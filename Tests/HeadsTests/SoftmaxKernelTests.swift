@@ -51,6 +51,30 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
+    /// The vector kernels' exp is SLEEF's, inlined: it gives the library's bits on every 1021st
+    /// bit pattern (all signs, exponents and NaNs; 4.2 million inputs) and on the edges of its
+    /// range. (scripts/check-sleef-exp, run by scripts/test, checks all 2^32.)
+    func testInlinedExpEqualsTheSleefLibrary() throws {
+        let edges: [Float] = [0, -0, 1, -1, 88.72283, 88.72284, 100, 100.00001, -103.99999, -104, -104.00001,
+                              -87.33655, -87.33656, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        var inputs = edges + stride(from: UInt64(0), to: 1 << 32, by: 1021).map { Float(bitPattern: UInt32($0)) }
+        inputs += [Float](repeating: 0, count: (16 - inputs.count % 16) % 16)
+        var checked = 0
+        for kernel in [DP_SEG_KERNEL_AVX2, DP_SEG_KERNEL_AVX512] where dp_seg_kernel_available(kernel) != 0 {
+            var inlined = [Float](repeating: 0, count: inputs.count), library = inlined
+            dp_exp(kernel, inputs, inputs.count, &inlined)
+            XCTAssertEqual(dp_exp_sleef(kernel, inputs, inputs.count, &library), 1)
+            let differing = inputs.indices.filter { i in
+                inlined[i].bitPattern != library[i].bitPattern && !(inlined[i].isNaN && library[i].isNaN)
+            }
+            XCTAssertEqual(differing.count, 0, "kernel \(kernel.rawValue): first input differing \(differing.first.map { inputs[$0] } ?? 0)")
+            XCTAssertEqual(inlined[0], 1)
+            XCTAssertEqual(inlined[edges.count - 5], .infinity)
+            checked += 1
+        }
+        if checked == 0 { throw XCTSkip("no vector kernel runs on this CPU") }
+    }
+
     /// Tolerances: |gradient - reference| <= 1e-6 (probabilities, gradient scale 1) and
     /// |loss - reference| <= 1e-5 * max(1, |reference|).
     func testEveryKernelMatchesDoublePrecisionSoftmax() throws {

@@ -3,7 +3,8 @@
 // fused with the per-pixel softmax cross-entropy and the adjoint of the upsampling, so the
 // upsampled logits of a row never leave the cache. exp is SLEEF's 1.0-ULP vector exp
 // (Sleef_expf16_u10avx512f / Sleef_expf8_u10avx2, the AVX-512 and AVX2 entry points of
-// Sleef_expf16_u10 / Sleef_expf8_u10, called from sleef_loops.S), the kernel chosen at run time
+// Sleef_expf16_u10 / Sleef_expf8_u10), inlined instruction for instruction so that it gives the
+// library's bits (dp_exp_sleef calls the library, for comparison), the kernel chosen at run time
 // from the CPU's features; the scalar fallback uses libm's expf.
 //
 // Precision, as PyTorch's float kernels: the upsampled logits, exps, each pixel's softmax sum
@@ -24,8 +25,8 @@ extern "C" {
 typedef enum {
     DP_SEG_KERNEL_AUTO = 0,    ///< the widest this CPU supports (and DINOPROBE_KERNELS allows)
     DP_SEG_KERNEL_SCALAR = 1,  ///< plain C, libm expf
-    DP_SEG_KERNEL_AVX2 = 2,    ///< 8 lanes, Sleef_expf8_u10avx2 (needs AVX2 and FMA)
-    DP_SEG_KERNEL_AVX512 = 3   ///< 16 lanes, Sleef_expf16_u10avx512f (needs AVX-512F)
+    DP_SEG_KERNEL_AVX2 = 2,    ///< 8 lanes, Sleef_expf8_u10avx2's exp (needs AVX2 and FMA)
+    DP_SEG_KERNEL_AVX512 = 3   ///< 16 lanes, Sleef_expf16_u10avx512f's exp (needs AVX-512F)
 } dp_seg_kernel;
 
 /// 1 when `kernel` can run on this CPU and build (AUTO and SCALAR always can).
@@ -46,6 +47,15 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
 /// exp(x - max) / sum, the sum over lanes then a tree, as PyTorch's float softmax. Needs
 /// columns > 0. (The backbone's attention kernel runs it on each head's unscaled scores.)
 void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale);
+
+/// y = exp(x) over `count` floats (a multiple of 16) with `kernel`'s exp: SLEEF's, inlined, for
+/// AVX2 and AVX-512; libm's expf for scalar.
+void dp_exp(dp_seg_kernel kernel, const float *x, intptr_t count, float *y);
+
+/// The same through the SLEEF library's own entry point for `kernel` (Sleef_expf8_u10avx2 or
+/// Sleef_expf16_u10avx512f), the reference dp_exp must equal bit for bit; returns 0 (and
+/// writes nothing) where `kernel` runs as scalar.
+int dp_exp_sleef(dp_seg_kernel kernel, const float *x, intptr_t count, float *y);
 
 /// One attention head's rows of q or k, copied out packed and rotated by RoPE: row r of `count`
 /// (width floats at src + r * stride) goes to out + r * width; rows from `prefix` on (the patch
