@@ -41,7 +41,7 @@ void dp_sleef_expf8(const float *x, float *y, intptr_t rows, intptr_t stride, co
 // SLEEF 3.5's expf u10 (xexpf in sleefsimdsp.c), inlined: the instructions of its AVX2 and
 // AVX-512 entry points (Sleef_finz_expf8_u10avx2, Sleef_finz_expf16_u10avx512f), one for one and
 // in their order, with the constants' bit patterns, so every value gets the library's bits
-// (tests/exp_sleef_parity.c checks all 2^32 inputs against it; the tests, a sweep). Inlined, the
+// (scripts/check-sleef-exp checks all 2^32 inputs against it; the tests, a sweep). Inlined, the
 // constants stay in registers across a row and no call is made per vector.
 #define SLEEF_R_LN2 0x3fb8aa3bu    // 1 / ln 2
 #define SLEEF_L2U 0xbf317200u      // -(ln 2, upper part)
