@@ -29,10 +29,9 @@ static inline ATTR VEC NAME(exp_shifted)(const float *x, intptr_t n, float shift
     return s;
 }
 
-/// dp_exp for this ISA: y = exp(x) over n floats (a multiple of W).
-static ATTR void NAME(exp_values)(const float *x, intptr_t n, float *y) {
-    for (intptr_t c = 0; c < n; c += W) NAME(store)(y + c, EXPV(NAME(load)(x + c)));
-}
+/// dp_exp for this ISA: exp_shifted's loop shifted by 0 (x - 0 is x for every value but a
+/// signalling NaN, which comes back quiet), so the check covers the code the kernels run.
+static ATTR void NAME(exp_values)(const float *x, intptr_t n, float *y) { (void)NAME(exp_shifted)(x, n, 0, y); }
 
 /// The largest of x[0..<k]: the whole vectors lane-wise, then the rest one by one. With `scaled`
 /// (which may be x), each value is first multiplied by `scale` and stored there, in the same pass.

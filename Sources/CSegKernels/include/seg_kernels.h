@@ -48,8 +48,8 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
 /// columns > 0. (The backbone's attention kernel runs it on each head's unscaled scores.)
 void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale);
 
-/// y = exp(x) over `count` floats (a multiple of 16) with `kernel`'s exp: SLEEF's, inlined, for
-/// AVX2 and AVX-512; libm's expf for scalar.
+/// y = exp(x) over `count` floats (a multiple of 16) through the softmax kernels' own exp loop:
+/// SLEEF's exp, inlined, for AVX2 and AVX-512; libm's expf for scalar.
 void dp_exp(dp_seg_kernel kernel, const float *x, intptr_t count, float *y);
 
 /// The same through the SLEEF library's own entry point for `kernel` (Sleef_expf8_u10avx2 or
