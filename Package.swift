@@ -74,6 +74,8 @@ let package = Package(
         // CBLAS from OpenBLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // HTTP(S) transfers through libcurl's easy interface (Hub's HTTPTransfer).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // 2-D vector graphics (anti-aliased shapes and text) from Debian's cairo.
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         // Files, paths, hashing, the seeded RNG, progress reporting: what every other module builds on.
@@ -92,7 +94,7 @@ let package = Package(
         // Heads and everything that trains or uses them on features: no libtorch.
         .target(name: "Heads", dependencies: ["COpenBLAS", "CSegKernels", "Evaluation", "Images", "SafeTensors", "Support"]),
         // HTTP transfers (shared with Datasets) and Hugging Face hub downloads into the hub cache: no libtorch.
-        .target(name: "Hub", dependencies: ["Support", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Hub", dependencies: ["CCurl", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.
         .target(name: "Datasets", dependencies: ["Hub", "Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         // The frozen DINOv3 backbone on libtorch.

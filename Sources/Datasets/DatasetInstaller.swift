@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import Support
 
 /// Installs a data set from a `.tgz` on the web so that it is either complete or does not count:
@@ -18,8 +19,9 @@ public enum DatasetInstaller {
     /// as `destination/stem`; returns that path. Returns at once if it is already ready. Throws
     /// `DatasetError.notReady` rather than touch a `destination/stem` without a marker, and
     /// `downloadFailed`, `checksumMismatch` or `extractionFailed` otherwise; after a failure
-    /// nothing new is left in `destination`. `required` names sub-folders the archive must hold.
-    public static func install(url: URL, md5 expected: String, stem: String, into destination: String,
+    /// nothing new is left in `destination`. `required` names sub-folders the archive must hold;
+    /// `maxBytes` bounds the download (the archive's published size): no more is read.
+    public static func install(url: URL, md5 expected: String, stem: String, into destination: String, maxBytes: Int64,
                                required: [String] = [], idleTimeout: TimeInterval = 60,
                                progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws -> String {
         let destination = ImageFiles.absolute(destination)
@@ -40,26 +42,27 @@ public enum DatasetInstaller {
             try? FileManager.default.removeItem(atPath: staging)
         }
 
-        let result = try HTTPDownloader.download(from: url, to: archive, idleTimeout: idleTimeout, progress: progress)
+        let result = try HTTPDownloader.download(from: url, to: archive, maxBytes: maxBytes, idleTimeout: idleTimeout, progress: progress)
+        let shown = URLRedaction.redacted(url)
         guard result.md5 == expected.lowercased() else {
-            throw DatasetError.checksumMismatch(url: url.absoluteString, expected: expected.lowercased(), got: result.md5)
+            throw DatasetError.checksumMismatch(url: shown, expected: expected.lowercased(), got: result.md5)
         }
         progress?(DownloadProgress(phase: .extracting, bytes: result.bytes, total: result.bytes, bytesPerSecond: 0))
         try extract(archive: archive, into: staging)
         let extracted = staging + "/" + stem
         for sub in [""] + required where !ImageFiles.isDirectory(extracted + (sub.isEmpty ? "" : "/" + sub)) {
-            throw DatasetError.extractionFailed(archive: url.absoluteString, reason: "the archive has no folder \(stem)\(sub.isEmpty ? "" : "/" + sub) (is the URL right?)")
+            throw DatasetError.extractionFailed(archive: shown, reason: "the archive has no folder \(stem)\(sub.isEmpty ? "" : "/" + sub) (is the URL right?)")
         }
-        let marker = "url \(url.absoluteString)\nmd5 \(result.md5)\nbytes \(result.bytes)\ninstalled \(ISO8601DateFormatter().string(from: Date()))\n"
+        let marker = "url \(shown)\nmd5 \(result.md5)\nbytes \(result.bytes)\ninstalled \(ISO8601DateFormatter().string(from: Date()))\n"
         do {
             try AtomicFile.write(Data(marker.utf8), to: extracted + "/" + readyMarker)
         } catch {
-            throw DatasetError.extractionFailed(archive: url.absoluteString, reason: "cannot write the ready marker (\(error))")
+            throw DatasetError.extractionFailed(archive: shown, reason: "cannot write the ready marker (\(error))")
         }
         if rename(extracted, target) != 0 {
             let reason = String(cString: strerror(errno))
             if isReady(target) { return target }  // another process installed it meanwhile
-            throw DatasetError.extractionFailed(archive: url.absoluteString, reason: "cannot move the extracted folder to \(target) (\(reason))")
+            throw DatasetError.extractionFailed(archive: shown, reason: "cannot move the extracted folder to \(target) (\(reason))")
         }
         return target
     }

@@ -11,10 +11,12 @@ public enum HTTPDownloader {
         public var md5: String
     }
 
-    /// Downloads `url` into a new file at `path`. Fails with `DatasetError.downloadFailed` on a
-    /// non-2xx status, a network error, `idleTimeout` seconds without data, or fewer bytes than
-    /// the server announced. On failure the partly written file is left for the caller to remove.
-    public static func download(from url: URL, to path: String, idleTimeout: TimeInterval = 60,
+    /// Downloads `url` into a new file at `path`, reading at most `maxBytes` (the file's known size
+    /// or a bound for it) and never past the announced size. Fails with
+    /// `DatasetError.downloadFailed` on a non-2xx status, a network error, `idleTimeout` seconds
+    /// without data, more bytes than `maxBytes`, or fewer bytes than the server announced. On
+    /// failure the partly written file (at most `maxBytes`) is left for the caller to remove.
+    public static func download(from url: URL, to path: String, maxBytes: Int64, idleTimeout: TimeInterval = 60,
                                 progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws -> Result {
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw DatasetError.badFile(path: path, reason: "cannot create the download file (permissions or disk full?)")
@@ -22,15 +24,15 @@ public enum HTTPDownloader {
         defer { try? handle.close() }
         let sink = DownloadSink(handle: handle, progress: progress)
         do {
-            try HTTPTransfer.perform(HTTPRequest(url: url, headers: ["Accept-Encoding": "identity"], idleTimeout: idleTimeout),
-                                     onResponse: sink.accept, onData: sink.write)
+            let request = HTTPRequest(url: url, headers: ["Accept-Encoding": "identity"], idleTimeout: idleTimeout, maxBytes: maxBytes)
+            try HTTPTransfer.perform(request, onResponse: sink.accept, onData: sink.write)
         } catch let error as HTTPTransferError {
-            throw DatasetError.downloadFailed(url: url.absoluteString, reason: error.reason)
+            throw DatasetError.downloadFailed(url: URLRedaction.redacted(url), reason: error.reason)
         } catch let reason as DownloadSink.Refusal {
-            throw DatasetError.downloadFailed(url: url.absoluteString, reason: reason.text)
+            throw DatasetError.downloadFailed(url: URLRedaction.redacted(url), reason: reason.text)
         }
         if let total = sink.total, sink.bytes != total {
-            throw DatasetError.downloadFailed(url: url.absoluteString, reason: "the connection ended after \(sink.bytes) of \(total) bytes")
+            throw DatasetError.downloadFailed(url: URLRedaction.redacted(url), reason: "the connection ended after \(sink.bytes) of \(total) bytes")
         }
         do { try handle.synchronize() } catch {
             throw DatasetError.badFile(path: path, reason: "cannot flush the download to disk (\(error.localizedDescription))")

@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import Support
 
 /// fast.ai's Imagenette: 10 easy ImageNet classes, 9,469 train and 3,925 val images, in the
@@ -36,6 +37,15 @@ public enum Imagenette {
             case .full: return "fe2fc210e6bb7c5664d602c3cd71e612"
             case .px320: return "3df6f0d01a2c9592104656642f5e78a3"
             case .px160: return "e793b78cc4c9e9a4ccc0c1155377a412"
+            }
+        }
+
+        /// The published archive's size in bytes: no download of it reads more.
+        public var archiveBytes: Int64 {
+            switch self {
+            case .full: return 1_557_161_267
+            case .px320: return 341_663_724
+            case .px160: return 99_003_388
             }
         }
 
@@ -105,7 +115,7 @@ public enum Imagenette {
                 searched.append(candidate)
             }
         }
-        let url = variant.url(baseURL: baseURL(environment: environment))?.absoluteString ?? variant.archiveName
+        let url = variant.url(baseURL: baseURL(environment: environment)).map(URLRedaction.redacted) ?? variant.archiveName
         throw DatasetError.notFound(name: variant.stem, searched: searched, hint: """
             Let dinoprobe download it (about \(variant.approximateSize)), or fetch \(url) yourself, check its md5 \(variant.md5), \
             extract it with `tar xzf` into one of these folders and create the marker file \(variant.stem)/\(DatasetInstaller.readyMarker).
@@ -114,16 +124,16 @@ public enum Imagenette {
 
     /// Downloads, verifies and extracts `variant` into `folder` (see `DatasetInstaller.install`);
     /// returns the data set root. `baseURL` defaults to `$DINOPROBE_IMAGENETTE_URL` or fast.ai's;
-    /// `expectedMD5` to the published sum.
-    public static func download(variant: Variant, to folder: String, baseURL: String? = nil, expectedMD5: String? = nil,
+    /// `expectedMD5` to the published sum; `maxBytes` (the most read) to the published size.
+    public static func download(variant: Variant, to folder: String, baseURL: String? = nil, expectedMD5: String? = nil, maxBytes: Int64? = nil,
                                 environment: [String: String] = ProcessInfo.processInfo.environment, idleTimeout: TimeInterval = 60,
                                 progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws -> String {
         let base = baseURL ?? Self.baseURL(environment: environment)
         guard let url = variant.url(baseURL: base) else {
-            throw DatasetError.downloadFailed(url: base + variant.archiveName, reason: "not a valid URL; fix \(baseURLVariable) or the base URL given")
+            throw DatasetError.downloadFailed(url: URLRedaction.redacted(base + variant.archiveName), reason: "not a valid URL; fix \(baseURLVariable) or the base URL given")
         }
         return try DatasetInstaller.install(url: url, md5: expectedMD5 ?? variant.md5, stem: variant.stem, into: folder,
-                                            required: ["train", "val"], idleTimeout: idleTimeout, progress: progress)
+                                            maxBytes: maxBytes ?? variant.archiveBytes, required: ["train", "val"], idleTimeout: idleTimeout, progress: progress)
     }
 
     /// One split of an Imagenette copy at `root`, with display names; `noisy` (1, 5, 25 or 50

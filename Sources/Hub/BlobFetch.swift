@@ -60,20 +60,26 @@ struct BlobFetch {
 
     /// GETs the bytes from `start` on (following redirects; the token goes to the hub only),
     /// appending them; returns how many arrived and from where (0 when the server ignored the
-    /// range and sent the whole file). A cut connection throws `interrupted` and
-    /// keeps the part; a server that breaks the limits throws `badAnswer` and loses it.
+    /// range and sent the whole file). No answer reads past the file's size. A cut connection or
+    /// a stalled server throws `interrupted` and keeps the part; a server that breaks the limits
+    /// throws `badAnswer` and loses it.
     func transfer(_ meta: HubFileMetadata, into partial: PartialFile, from start: Int64, hasher: inout BlobHasher) throws -> (received: Int64, from: Int64) {
         var headers = ["Accept-Encoding": "identity", "User-Agent": HubClient.userAgent]
         if start > 0 { headers["Range"] = "bytes=\(start)-" }
         let request = HTTPRequest(url: meta.location, headers: headers, authorization: client.authorization,
-                                  authorizedOrigin: client.settings.endpoint, redirects: .follow, idleTimeout: client.idleTimeout)
+                                  authorizedOrigin: client.settings.endpoint, redirects: .follow, idleTimeout: client.idleTimeout,
+                                  maxBytes: meta.size)
         let sink = BlobSink(meta: meta, partial: partial, start: start, hasher: hasher, client: client,
                             task: reporter.task(meta.file, total: Int(meta.size - start), unit: "bytes"))
         do {
             try HTTPTransfer.perform(request, onResponse: sink.accept, onData: sink.write)
-        } catch let error as HTTPTransferError {
+        } catch let error as HTTPTransferError where error.kind == .failed {
             sink.task.finish(Int(sink.received), note: "interrupted")
             throw HubError.interrupted(file: meta.file, received: partial.size, total: meta.size, reason: error.reason)
+        } catch let error as HTTPTransferError {
+            sink.task.finish(Int(sink.received), note: "refused")
+            partial.discard()
+            throw HubError.badAnswer(file: meta.file, reason: error.reason)
         } catch {
             sink.task.finish(Int(sink.received), note: "refused")
             if case HubError.badAnswer = error { partial.discard() }

@@ -1,7 +1,8 @@
 import Foundation
 import Support
 
-/// What went wrong fetching from the hub; each message says what to do next.
+/// What went wrong fetching from the hub; each message says what to do next, and shows URLs
+/// without user names or passwords (`URLRedaction`).
 public enum HubError: Error, CustomStringConvertible, Sendable {
     /// An environment setting that cannot be used.
     case badSetting(String)
@@ -39,6 +40,7 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
             let why = tokenSent
                 ? "the token was sent but gives no access to it (a gated model not yet granted to your account, or a token without read rights)"
                 : "no token was sent (neither HF_TOKEN nor a huggingface-cli login token was found)"
+            let endpoint = URLRedaction.redacted(endpoint)
             return "the hub refused \(repo) (HTTP \(status)): it is gated or private, or the id is wrong; \(why). "
                 + "To get access: 1) open \(endpoint)/\(repo) while logged in and request access (accept the licence); "
                 + "2) once granted, create a read token at \(endpoint)/settings/tokens; "
@@ -51,13 +53,13 @@ public enum HubError: Error, CustomStringConvertible, Sendable {
             }
         case let .noWeights(repo, revision):
             return "\(repo) at revision '\(revision)' has neither model.safetensors nor model.safetensors.index.json: it is not a safetensors checkpoint dinoprobe can load"
-        case let .httpStatus(url, status, text): return "\(url): the server answered HTTP \(status) (\(text)); try again later"
+        case let .httpStatus(url, status, text): return "\(URLRedaction.redacted(url)): the server answered HTTP \(status) (\(text)); try again later"
         case let .badAnswer(file, reason): return "refused the hub's answer for \(file): \(reason)"
         case let .checksumMismatch(file, expected, got):
             return "\(file) is corrupt: its hash is \(got), the hub announced \(expected); nothing was kept, run again to download it afresh"
         case let .interrupted(file, received, total, reason):
             return "the download of \(file) stopped after \(received) of \(total) bytes (\(reason)); the part is kept in the cache: run the same command again to resume"
-        case let .unreachable(url, reason): return "cannot reach \(url) (\(reason)); check the network, or HF_ENDPOINT"
+        case let .unreachable(url, reason): return "cannot reach \(URLRedaction.redacted(url)) (\(reason)); check the network, or HF_ENDPOINT"
         case let .cache(path, reason): return "cannot write the hub cache at \(path): \(reason)"
         }
     }

@@ -48,7 +48,8 @@ struct HubClient {
                                   authorization: authorization, authorizedOrigin: settings.endpoint, redirects: .sameOrigin, idleTimeout: idleTimeout)
         let response: HTTPResponse
         do { response = try HTTPTransfer.perform(request).response } catch let error as HTTPTransferError {
-            throw HubError.unreachable(url: url.absoluteString, reason: error.reason)
+            if error.kind == .refused { throw HubError.badAnswer(file: file, reason: error.reason) }
+            throw HubError.unreachable(url: error.url, reason: error.reason)
         }
         try check(response, file: file, revision: revision)
         return try parse(response, file: file, limit: limit)

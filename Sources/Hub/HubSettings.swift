@@ -25,7 +25,8 @@ public struct HubSettings: Sendable {
     }
 
     /// Settings from `environment`; throws `HubError.badSetting` for an endpoint that is not an
-    /// http(s) URL or a token that could not be sent in a header.
+    /// http(s) URL (or holds a user name or password: never echoed) or a token that could not be
+    /// sent in a header.
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) throws {
         let endpointText = env["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultEndpoint
         endpoint = try Self.endpoint(endpointText)
@@ -77,9 +78,14 @@ public struct HubSettings: Sendable {
     static func endpoint(_ text: String) throws -> URL {
         var trimmed = text.trimmingCharacters(in: .whitespaces)
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let shown = PathCodec.display(URLRedaction.redacted(String(text.prefix(200))))
         guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = url.host, !host.isEmpty, url.user == nil, url.password == nil, url.query == nil, url.fragment == nil else {
-            throw HubError.badSetting("HF_ENDPOINT '\(PathCodec.display(String(text.prefix(200))))' is not an http(s) URL such as \(defaultEndpoint)")
+              let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil else {
+            throw HubError.badSetting("HF_ENDPOINT '\(shown)' is not an http(s) URL such as \(defaultEndpoint)")
+        }
+        guard url.user == nil, url.password == nil else {
+            throw HubError.badSetting("HF_ENDPOINT '\(shown)' holds a user name or password, which dinoprobe does not send: "
+                                      + "remove them, and give a token with HF_TOKEN or `huggingface-cli login`")
         }
         return url
     }

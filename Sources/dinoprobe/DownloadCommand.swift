@@ -28,7 +28,7 @@ struct Download: ParsableCommand {
 func downloadModel(_ id: String, revision: String) throws -> HubSnapshot {
     let settings = try HubSettings()
     let reporter = TerminalReporter.shared
-    if !settings.offline { reporter.note("downloading \(id) (\(revision)) from \(settings.endpoint.absoluteString) into \(settings.cacheRoot)") }
+    if !settings.offline { reporter.note("downloading \(id) (\(revision)) from \(URLRedaction.redacted(settings.endpoint)) into \(settings.cacheRoot)") }
     let snapshot = try HubDownloader(settings: settings, reporter: reporter).downloadModel(id, revision: revision)
     let fetched = snapshot.files.filter { !$0.cached }
     let megabytes = String(format: "%.1f MB", Double(fetched.reduce(0) { $0 + $1.downloaded }) / 1e6)

@@ -105,9 +105,10 @@ struct ModelOptions: ParsableArguments {
         return loaded
     }
 
-    /// The checkpoint folder; with --download, a hub id missing locally is downloaded first.
+    /// The checkpoint folder; with --download, a hub id missing from the cache is downloaded first
+    /// (never replaced by a folder of the working directory with the same name).
     func locate() throws -> URL {
-        do { return try ModelLocator.resolve(model) } catch BackboneError.modelNotFound(let spec, _) where download && HubDownloader.isRepoID(spec) {
+        do { return try ModelLocator.resolve(model, downloading: download) } catch BackboneError.modelNotFound(let spec, _) where download && HubDownloader.isRepoID(spec) {
             return try downloadModel(spec, revision: "main").folder
         }
     }

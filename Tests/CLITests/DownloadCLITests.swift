@@ -86,4 +86,27 @@ final class DownloadCLITests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("model.safetensors: resuming at 152476 of 304952 bytes"), resumed.stderr)
     }
+
+    func testWithDownloadTheHubIDWinsOverAFolderOfTheSameName() throws {
+        let clone = home + "/tiny"  // what `git clone` of some other acme/tiny would leave
+        try FileManager.default.createDirectory(atPath: clone, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(atPath: CLI.tinyModel + "/" + name, toPath: clone + "/" + name)
+        }
+        let fetched = try run(["info", "--model", "acme/tiny", "--download"])
+        XCTAssertEqual(fetched.status, 0, fetched.stderr)
+        XCTAssertTrue(fetched.stdout.contains(snapshot), fetched.stdout)
+        XCTAssertFalse(hub.requests.isEmpty, "the hub was asked")
+        try FileManager.default.removeItem(atPath: cache)
+        let local = try run(["info", "--model", "acme/tiny"])
+        XCTAssertEqual(local.status, 0, local.stderr)
+        XCTAssertTrue(local.stdout.contains(clone), "without --download, ./NAME is the documented fallback: \(local.stdout)")
+    }
+
+    func testCredentialsInHF_ENDPOINTAreNotEchoed() throws {
+        let refused = try run(["download", "acme/tiny"], ["HF_ENDPOINT": "http://alice:s3cret@127.0.0.1:1"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("HF_ENDPOINT 'http://***@127.0.0.1:1' holds a user name or password"), refused.stderr)
+        XCTAssertFalse(refused.stderr.contains("s3cret") || refused.stderr.contains("alice"), refused.stderr)
+    }
 }

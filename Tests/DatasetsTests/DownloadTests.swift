@@ -10,6 +10,9 @@ final class LoopbackServer: @unchecked Sendable {
         case serve           // 200 with the whole body
         case cutHalfway      // announces the whole length, sends half, closes
         case status(Int)     // an error status with a short body
+        case endless         // no Content-Length, the body followed by filler that never ends
+        case lyingLength     // announces the body's length, then keeps sending filler
+        case stallHalfway    // announces the whole length, sends half, then nothing (kept open)
     }
 
     private let server: LoopbackHTTPServer
@@ -21,6 +24,9 @@ final class LoopbackServer: @unchecked Sendable {
             case .serve: return .init(status: 200, headers: binary, body: body)
             case .cutHalfway: return .init(status: 200, headers: binary, body: body, cutAfter: body.count / 2)
             case let .status(code): return .init(status: code, body: Data("not here\n".utf8))
+            case .endless: return .init(status: 200, headers: binary, body: body, tail: .endless)
+            case .lyingLength: return .init(status: 200, headers: binary.merging(["Content-Length": "\(body.count)"]) { $1 }, body: body, tail: .endless)
+            case .stallHalfway: return .init(status: 200, headers: binary, body: body, cutAfter: body.count / 2, tail: .stall)
             }
         }
     }
@@ -160,5 +166,69 @@ final class DownloadTests: DataTempFolderCase {
         defer { server.stop() }
         _ = try Imagenette.download(variant: .px160, to: destination, baseURL: server.baseURL, expectedMD5: archiveMD5, idleTimeout: 10)
         XCTAssertEqual(entries(destination), ["imagenette2-160", "unrelated.txt"])
+    }
+
+    // Hostile servers (issue 33): every download stops at the announced size or the archive's
+    // published size, returns promptly, holds a small buffer of memory and leaves nothing.
+
+    /// Downloads imagenette2-160 from `server` under a watchdog (failing the test when it does
+    /// not return in time or raises the peak memory by more than 32 MiB).
+    func watchedDownload(_ server: LoopbackServer, idleTimeout: TimeInterval = 10, log: ProgressLog = ProgressLog(),
+                         within seconds: TimeInterval = 15, file: StaticString = #filePath, line: UInt = #line) -> Result<String, Error>? {
+        let (destination, md5, base) = (destination, archiveMD5, server.baseURL)
+        let outcome = Watchdog.run(within: seconds) {
+            try Imagenette.download(variant: .px160, to: destination, baseURL: base, expectedMD5: md5, idleTimeout: idleTimeout) { log.add($0) }
+        }
+        XCTAssertNotNil(outcome.result, "the download did not return within \(seconds) s", file: file, line: line)
+        if let rise = outcome.peakRise {
+            XCTAssertLessThan(rise, 32 << 20, "the download raised the peak memory by \(rise >> 20) MiB", file: file, line: line)
+        }
+        if outcome.result == nil { server.stop() }
+        return outcome.result
+    }
+
+    func testAnEndlessBodyStopsAtThePublishedSize() throws {
+        let server = try LoopbackServer(body: archive, mode: .endless)
+        defer { server.stop() }
+        let log = ProgressLog()
+        let result = try XCTUnwrap(watchedDownload(server, log: log))
+        let bound = Imagenette.Variant.px160.archiveBytes
+        XCTAssertThrowsError(try result.get()) { error in
+            guard case DatasetError.downloadFailed = error else { return XCTFail("expected downloadFailed, got \(error)") }
+            XCTAssertTrue("\(error)".contains("the server sent more than the \(bound) bytes expected"), "\(error)")
+        }
+        XCTAssertLessThanOrEqual(log.all.map(\.bytes).max() ?? 0, bound, "nothing past the bound was written")
+        XCTAssertEqual(entries(destination), [], "no partial archive is left")
+    }
+
+    func testALyingContentLengthIsReadUpToItsLengthOnly() throws {
+        let server = try LoopbackServer(body: archive, mode: .lyingLength)
+        defer { server.stop() }
+        let result = try XCTUnwrap(watchedDownload(server))
+        XCTAssertEqual(try result.get(), destination + "/imagenette2-160")
+        XCTAssertEqual(entries(destination), ["imagenette2-160"])
+    }
+
+    func testAStalledServerTimesOut() throws {
+        let server = try LoopbackServer(body: archive, mode: .stallHalfway)
+        defer { server.stop() }
+        let result = try XCTUnwrap(watchedDownload(server, idleTimeout: 1, within: 6))
+        XCTAssertThrowsError(try result.get()) { error in
+            guard case DatasetError.downloadFailed = error else { return XCTFail("expected downloadFailed, got \(error)") }
+            XCTAssertTrue("\(error)".contains("timed out"), "\(error)")
+        }
+        XCTAssertEqual(entries(destination), [])
+    }
+
+    func testCredentialsInTheURLAreNeverShown() throws {
+        let server = try LoopbackServer(body: archive, mode: .status(404))
+        defer { server.stop() }
+        let base = server.baseURL.replacingOccurrences(of: "http://", with: "http://alice:s3cret@")
+        XCTAssertThrowsError(try Imagenette.download(variant: .px160, to: destination, baseURL: base, idleTimeout: 10)) { error in
+            XCTAssertTrue("\(error)".contains("download of http://***@127.0.0.1:"), "\(error)")
+            XCTAssertFalse("\(error)".contains("s3cret"), "\(error)")
+        }
+        XCTAssertThrowsError(try Imagenette.locate(variant: .px160, dataDir: destination, environment: ["DINOPROBE_IMAGENETTE_URL": base, "HOME": temp + "/home"],
+                                                   base: temp)) { XCTAssertFalse("\($0)".contains("s3cret"), "\($0)") }
     }
 }

@@ -27,6 +27,16 @@ public final class FakeHub: @unchecked Sendable {
         public var redirectOnGetOnly = false
         /// `Range` is ignored: the whole file comes with 200.
         public var ignoreRange = false
+        /// These files are sent without `Content-Length`, followed by filler that never ends.
+        public var endless: Set<String> = []
+        /// These files announce their true length, then keep sending filler past it.
+        public var lyingLength: Set<String> = []
+        /// These files send half their bytes, then nothing, the connection kept open.
+        public var stallHalfway: Set<String> = []
+        /// Sent as the `Location` of LFS files instead of the storage host's URL.
+        public var location: String?
+        /// The storage host answers this status.
+        public var storageStatus: Int?
 
         public init() {}
     }
@@ -111,12 +121,13 @@ public final class FakeHub: @unchecked Sendable {
         if request.method == "HEAD" && misbehaviour.redirectOnGetOnly {
             return .init(status: 200, headers: headers.merging(["Content-Length": "\(data.count)"]) { $1 })
         }
-        headers["Location"] = "\(storageOrigin)/storage/\(Self.sha256(data))"
+        headers["Location"] = misbehaviour.location ?? "\(storageOrigin)/storage/\(Self.sha256(data))"
         return .init(status: 302, headers: headers)
     }
 
     /// The storage host: the bytes of a blob by its SHA-256, with `Range: bytes=N-`.
     private func storage(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Reply {
+        if let status = misbehaviour.storageStatus { return .init(status: status, body: Data("refused".utf8)) }
         let sha = String(request.target.dropFirst("/storage/".count))
         guard let (name, data) = files.first(where: { Self.sha256($0.value) == sha }) else { return .init(status: 404) }
         return body(name, data, request, headers: [:])
@@ -128,6 +139,11 @@ public final class FakeHub: @unchecked Sendable {
         if misbehaviour.corrupt.contains(name), !served.isEmpty { served[served.count / 2] ^= 0xFF }
         if misbehaviour.oversized.contains(name) { served += Data(repeating: 7, count: 1000) }
         gets[name, default: 0] += 1
+        if misbehaviour.endless.contains(name) { return .init(status: 200, headers: headers, body: served, tail: .endless) }
+        if misbehaviour.lyingLength.contains(name) {
+            return .init(status: 200, headers: headers.merging(["Content-Length": "\(served.count)"]) { $1 }, body: served, tail: .endless)
+        }
+        if misbehaviour.stallHalfway.contains(name) { return .init(status: 200, headers: headers, body: served, cutAfter: served.count / 2, tail: .stall) }
         let cut = misbehaviour.cutFirstGet.contains(name) && gets[name] == 1 ? served.count / 2 : nil
         if !misbehaviour.ignoreRange, let range = request.header("Range"), range.hasPrefix("bytes="), range.hasSuffix("-"),
            let start = Int(range.dropFirst(6).dropLast()) {

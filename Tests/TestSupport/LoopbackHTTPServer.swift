@@ -21,19 +21,37 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
 
-    /// An answer. `Content-Length` is the body's length unless `headers` sets it; a HEAD gets
-    /// no body. `cutAfter` sends only that many body bytes, then closes (a cut connection).
+    /// What the server does once the body (or its first `cutAfter` bytes) is sent.
+    public enum Tail: Sendable {
+        /// Closes the connection.
+        case close
+        /// Keeps sending filler bytes until the client hangs up (or `endlessCap` bytes, the
+        /// server's stop or its lifetime): a body that never ends.
+        case endless
+        /// Sends nothing more and keeps the connection open until the client hangs up (or the
+        /// server's stop or lifetime): a stalled peer.
+        case stall
+    }
+
+    /// The most filler bytes an endless tail sends (far more than any test's bound).
+    public static let endlessCap = 256 << 20
+
+    /// An answer. `Content-Length` is the body's length unless `headers` sets it, or absent with
+    /// an `.endless` tail; a HEAD gets no body. `cutAfter` sends only that many body bytes, then
+    /// `tail` (by default closes: a cut connection).
     public struct Reply: Sendable {
         public var status: Int
         public var headers: [String: String]
         public var body: Data
         public var cutAfter: Int?
+        public var tail: Tail
 
-        public init(status: Int, headers: [String: String] = [:], body: Data = Data(), cutAfter: Int? = nil) {
+        public init(status: Int, headers: [String: String] = [:], body: Data = Data(), cutAfter: Int? = nil, tail: Tail = .close) {
             self.status = status
             self.headers = headers
             self.body = body
             self.cutAfter = cutAfter
+            self.tail = tail
         }
     }
 
@@ -44,6 +62,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private var stopped = false
     private var received: [Request] = []
     private let finished = DispatchSemaphore(value: 0)
+    private let deadline: Date
 
     public init(lifetime: TimeInterval = 60, maxRequests: Int = 1000, handler: @escaping @Sendable (Request) -> Reply) throws {
         self.handler = handler
@@ -65,9 +84,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         listener = fd
         port = UInt16(bigEndian: address.sin_port)
-        let deadline = Date().addingTimeInterval(lifetime)
+        deadline = Date().addingTimeInterval(lifetime)
         let thread = Thread { [self] in
-            serve(maxRequests: maxRequests, deadline: deadline)
+            serve(maxRequests: maxRequests)
             finished.signal()
         }
         thread.start()
@@ -98,7 +117,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         if first { _ = finished.wait(timeout: .now() + 5) }
     }
 
-    private func serve(maxRequests: Int, deadline: Date) {
+    private func serve(maxRequests: Int) {
         defer { close(listener) }
         var served = 0
         while served < maxRequests, !isStopped, Date() < deadline {
@@ -142,18 +161,36 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     private func respond(_ reply: Reply, to request: Request, on client: Int32) {
         var headers = reply.headers
-        if !headers.keys.contains(where: { $0.lowercased() == "content-length" }) { headers["Content-Length"] = "\(reply.body.count)" }
+        if !headers.keys.contains(where: { $0.lowercased() == "content-length" }), reply.tail != .endless {
+            headers["Content-Length"] = "\(reply.body.count)"
+        }
         var head = "HTTP/1.1 \(reply.status) \(HTTPStatus.reason(reply.status))\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         head += "Connection: close\r\n\r\n"
         var out = Data(head.utf8)
         if request.method != "HEAD" { out += reply.body.prefix(reply.cutAfter ?? reply.body.count) }
-        send(client, out)
+        guard send(client, out), request.method != "HEAD" else { return }
+        switch reply.tail {
+        case .close: return
+        case .endless:
+            let filler = Data(repeating: 0x5A, count: 64 << 10)
+            var sent = 0
+            while sent < Self.endlessCap, !isStopped, Date() < deadline, send(client, filler) { sent += filler.count }
+        case .stall:
+            // Silent until the client hangs up (readable with nothing to read) or time is up.
+            var byte: UInt8 = 0
+            while !isStopped, Date() < deadline {
+                var poller = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, 50) > 0, recv(client, &byte, 1, Int32(MSG_DONTWAIT)) <= 0 { return }
+            }
+        }
     }
 
-    private func send(_ client: Int32, _ data: Data) {
+    /// Sends all of `data`; false when the client is gone (or stopped reading for 5 s).
+    @discardableResult
+    private func send(_ client: Int32, _ data: Data) -> Bool {
         data.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
+            guard let base = raw.baseAddress else { return true }
             var offset = 0
             while offset < raw.count {
                 #if canImport(Glibc)
@@ -161,9 +198,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 #else
                 let n = Darwin.send(client, base + offset, raw.count - offset, 0)
                 #endif
-                guard n > 0 else { return }
+                guard n > 0 else { return false }
                 offset += n
             }
+            return true
         }
     }
 }
