@@ -109,4 +109,34 @@ final class DownloadCLITests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("HF_ENDPOINT 'http://***@127.0.0.1:1' holds a user name or password"), refused.stderr)
         XCTAssertFalse(refused.stderr.contains("s3cret") || refused.stderr.contains("alice"), refused.stderr)
     }
+
+    func testCtrlCStopsAStalledDownloadAtOnceAndKeepsThePart() throws {
+        hub.misbehave { $0.stallHalfway = ["model.safetensors"] }
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["download", "acme/tiny"]
+        process.environment = CLI.inheritedEnvironment.merging(["HOME": home, "HF_HOME": home + "/hf", "HF_HUB_CACHE": cache, "HF_ENDPOINT": hub.endpoint,
+                                                                "HF_TOKEN": "", "HF_TOKEN_PATH": "", "HF_HUB_OFFLINE": ""]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The part holds the half the server sent before it stalled (the CLI waits 60 s for more).
+        let blobs = cache + "/models--acme--tiny/blobs"
+        func partSize() -> Int {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: blobs)) ?? []
+            guard let part = names.first(where: { $0.hasSuffix(".incomplete") }) else { return 0 }
+            return (try? FileManager.default.attributesOfItem(atPath: blobs + "/" + part)[.size] as? Int) ?? 0
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline, partSize() < 152476 { usleep(20_000) }
+        XCTAssertEqual(partSize(), 152476)
+        let interrupted = Date()
+        kill(process.processIdentifier, SIGINT)
+        let exited = Watchdog.run(within: 5) { [process] in process.waitUntilExit() }
+        XCTAssertNotNil(exited.result, "Ctrl-C did not stop the download within 5 s")
+        XCTAssertLessThan(Date().timeIntervalSince(interrupted), 2)
+        if exited.result == nil { process.terminate() }
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertEqual(partSize(), 152476, "the resumable part is kept")
+    }
 }
