@@ -1,5 +1,6 @@
 @testable import Backbone
 import Foundation
+import SafeTensors
 import Support
 import TestSupport
 import XCTest
@@ -78,6 +79,9 @@ final class MetaConfigTypesTests: XCTestCase {
             for (key, value) in fields {
                 XCTAssertEqual(Self.kind(value), types[key], "\(name): \(key) is \(value)")
             }
+            // No registers still gives transformers its [1, 0, D] register tensor (every key matched).
+            let weights = try SafeTensorsFile(path: out.appendingPathComponent("model.safetensors").path)
+            XCTAssertNotNil(weights.tensors["embeddings.register_tokens"], name)
             // dinoprobe reads its own output back, to the same architecture.
             let config = try DINOv3Config.decode(data, path: name)
             XCTAssertTrue(check(config), "\(name): \(config)")
