@@ -78,28 +78,19 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
         }
     }
 
-    /// config.json text as `transformers` writes it: every field (encoded from `CodingKeys`), float
-    /// fields with a decimal point (its strict config validation requires floats there), plus
-    /// the architecture name and the training-only fields it expects.
-    public func jsonText() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(self),
-              var fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return "{}\n" }
-        fields["architectures"] = ["DINOv3ViTModel"]
-        fields["layerscale_value"] = 1.0
-        fields["pos_embed_rescale"] = 2.0
-        func text(_ key: String, _ value: Any) -> String {
-            if [CodingKeys.layerNormEps.rawValue, CodingKeys.ropeTheta.rawValue, "layerscale_value", "pos_embed_rescale"].contains(key),
-               let v = value as? Double {
-                return v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : "\(v)"
-            }
-            if let b = value as? Bool { return "\(b)" }
-            if let s = value as? String { return "\"\(s)\"" }
-            if let a = value as? [String] { return "[" + a.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
-            return "\(value)"
-        }
-        return "{\n" + fields.keys.sorted().map { "  \"\($0)\": \(text($0, fields[$0]!))" }.joined(separator: ",\n") + "\n}\n"
+    /// config.json text as `transformers` writes it: every field of `CodingKeys` with its JSON
+    /// type (integers as integers even when 0 or 1, floats with a decimal point, booleans as
+    /// true/false: transformers' strict config check refuses anything else), plus the
+    /// architecture name and the training-only fields it expects. Throws only for a non-finite
+    /// float, which `validate` refuses.
+    public func jsonText() throws -> String {
+        guard case let .object(fields) = try JSONValueEncoder.encode(self) else { return "{}\n" }
+        let added: [(String, JSONValue)] = [
+            ("architectures", .array([.string("DINOv3ViTModel")])),
+            ("layerscale_value", try JSONValueEncoder.floatText(1.0)),
+            ("pos_embed_rescale", try JSONValueEncoder.floatText(2.0)),
+        ]
+        return JSONValue.object(fields + added).text(indent: 2, sortedKeys: true) + "\n"
     }
 
     /// `patch_size` and `image_size` may be an int or a [h, w] pair; DINOv3 uses square values.

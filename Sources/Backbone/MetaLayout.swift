@@ -77,6 +77,8 @@ struct MetaLayout {
                                optional: Bool) throws -> (meta: String, dtype: SafeTensorsDType, source: Source)? {
         let (meta, third) = metaName(of: name, gated: gated)
         guard let info = file.tensors[meta] else {
+            // No registers: transformers still keeps (and expects) a [1, 0, D] tensor.
+            if shape.contains(0) { return (meta, file.tensors["cls_token"]?.dtype ?? .f32, .values([])) }
             if optional { return nil }
             throw BackboneError.missingTensor(key: meta, expectedShape: third == nil ? shape : [3 * shape[0]] + shape.dropFirst())
         }

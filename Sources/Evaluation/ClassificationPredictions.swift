@@ -25,6 +25,10 @@ public struct ClassificationPredictions: Sendable {
         guard k > 0, probabilities.count == paths.count * k else {
             throw MetricsError.shapeMismatch("\(probabilities.count) probabilities for \(paths.count) inputs x \(k) classes")
         }
+        // NaN probabilities are never printed or saved: a non-finite row names its input.
+        if let bad = probabilities.firstIndex(where: { !$0.isFinite }) {
+            throw MetricsError.nonFinite(what: "the probabilities of \(paths[bad / k])", index: bad % k)
+        }
         if let labels {
             guard labels.count == paths.count else { throw MetricsError.shapeMismatch("\(labels.count) labels for \(paths.count) inputs") }
             try ClassificationMetrics.checkRange(labels, what: "label", classCount: k)

@@ -72,12 +72,24 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
 
     /// The feature recipe the head was trained on (heads saved before recipes were stored as
     /// keys kept it in `extra["recipe"]`; those are read too).
-    public func recipe() throws -> FeatureRecipe {
+    /// The recipe is checked against the command line's bounds (`FeatureRecipe.validate`).
+    public func recipe(path: String = "") throws -> FeatureRecipe {
+        guard let recipe = storedRecipe else {
+            throw HeadError.badMetadata(path: path, key: CodingKeys.featureRecipe.rawValue,
+                                        reason: "the head does not record the features it was trained on; train it again with dinoprobe")
+        }
+        do { try recipe.validate() } catch {
+            throw HeadError.badMetadata(path: path, key: CodingKeys.featureRecipe.rawValue,
+                                        reason: "\(error); the file was altered or not written by dinoprobe (train the head again)")
+        }
+        return recipe
+    }
+
+    /// The recipe as stored, unchecked; nil when none can be read.
+    private var storedRecipe: FeatureRecipe? {
         if let recipe = try? FeatureRecipe(key: featureRecipe) { return recipe }
         if let legacy = extra["recipe"], let recipe = try? FeatureRecipe(key: legacy) { return recipe }
-        if let recipe = Self.legacySummary(featureRecipe) { return recipe }
-        throw HeadError.badMetadata(path: "", key: CodingKeys.featureRecipe.rawValue,
-                                    reason: "the head does not record the features it was trained on; train it again with dinoprobe")
+        return Self.legacySummary(featureRecipe)
     }
 
     /// The one-line recipes of early heads, e.g. "patch|blocks=1|preset=hf|size=448".
@@ -185,5 +197,8 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
                   palette: try decodeJSON(.palette, as: [UInt8].self),
                   inputResolution: resolution,
                   extra: try decodeJSON(.extra, as: [String: String].self) ?? [:])
+        // A head is refused on load when its recipe is out of bounds (one that records none
+        // loads; commands that need the recipe say so when they ask for it).
+        if storedRecipe != nil { _ = try recipe(path: path) }
     }
 }

@@ -37,13 +37,30 @@ public struct Preprocessing: Sendable, Equatable, Codable {
         self.patchSize = patchSize
     }
 
-    /// Checks the settings, with messages fit for a command line.
+    /// Bounds on a recipe, the one place they are kept: the command-line options (`--size`,
+    /// `--mean`, `--std`) and recipes read from files (head metadata) are held to them, so a
+    /// recipe that would divide by a vanishing std or resize to nothing is refused by name.
+    public static let maxSize = 8192
+    public static let meanRange: ClosedRange<Float> = -1000...1000
+    public static let stdRange: ClosedRange<Float> = 1e-6...1000
+    public static let patchSizeRange = 1...256
+
+    /// Checks the settings against the bounds above; messages name the field and its bounds.
     public func validate() throws {
-        guard size > 0, size % patchSize == 0 else {
-            throw ImageError.invalid("size \(size) must be a positive multiple of the patch size \(patchSize) (e.g. 224, 448, 512)")
+        guard Self.patchSizeRange.contains(patchSize) else {
+            throw ImageError.invalid("the patch size \(patchSize) is outside \(Self.patchSizeRange.lowerBound)...\(Self.patchSizeRange.upperBound)")
         }
-        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
-            throw ImageError.invalid("mean and std need 3 values each (R,G,B), std > 0")
+        guard (patchSize...Self.maxSize).contains(size), size % patchSize == 0 else {
+            throw ImageError.invalid("size \(size) must be a multiple of the patch size \(patchSize) in \(patchSize)...\(Self.maxSize) (e.g. 224, 448, 512)")
+        }
+        try Self.checkTriple(mean, "mean", Self.meanRange)
+        try Self.checkTriple(std, "std", Self.stdRange)
+    }
+
+    /// Three finite values (R, G, B), each in `range`.
+    public static func checkTriple(_ values: [Float], _ name: String, _ range: ClosedRange<Float>) throws {
+        guard values.count == 3, values.allSatisfy({ $0.isFinite && range.contains($0) }) else {
+            throw ImageError.invalid("\(name) is \(values.prefix(4).map { "\($0)" }.joined(separator: ",")); it needs 3 finite values (R,G,B), each in \(range.lowerBound)...\(range.upperBound)")
         }
     }
 

@@ -27,7 +27,8 @@ struct BenchOptions: ParsableArguments {
     /// Writes the figures to `--json`, when given.
     func record(_ figures: [String: Any]) throws {
         guard let json else { return }
-        try AtomicFile.write(JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]), to: json)
+        // The typed writer: an integer stays an integer and 1.0 a float (JSONSerialization writes 1).
+        try AtomicFile.write(Data((JSONValue(describing: figures).text(indent: 2, sortedKeys: true) + "\n").utf8), to: json)
     }
 }
 

@@ -61,7 +61,7 @@ struct Extract: ParsableCommand {
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
-        try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, "--blocks")
+        try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, blocks == nil && deprecatedLayers != nil ? "--layers" : "--blocks")
         try Check.optionalRange(deprecatedBatchSize, 1...4096, "--extract-batch-size")
         _ = try stageList()
         guard !inputs.isEmpty || !deprecatedImages.isEmpty else { throw ValidationError("name at least one image file or folder") }

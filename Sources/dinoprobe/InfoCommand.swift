@@ -11,12 +11,21 @@ struct Info: ParsableCommand {
     @Option(help: "Input height and width for the token and compute arithmetic (HxW or S).")
     var input: String = "224"
 
-    func run() throws {
-        let sides = input.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard sides.count == 1 || sides.count == 2, sides.allSatisfy({ (1...65_536).contains($0) }) else {
-            throw ValidationError("--input takes S or HxW, e.g. 224 or 448x640")
+    func validate() throws { _ = try Self.sides(input) }
+
+    /// `S` or `HxW`: one or two whole numbers in 1...65536 and nothing else (`abcx32` is refused,
+    /// not read as 32).
+    static func sides(_ text: String) throws -> (height: Int, width: Int) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        let sides = parts.compactMap { Int($0) }
+        guard (1...2).contains(parts.count), sides.count == parts.count, sides.allSatisfy({ (1...65_536).contains($0) }) else {
+            throw ValidationError("--input is '\(text)'; it takes S or HxW, whole numbers in 1...65536, e.g. 224 or 448x640")
         }
-        let (h, w) = (sides[0], sides.count == 2 ? sides[1] : sides[0])
+        return (sides[0], sides[sides.count - 1])
+    }
+
+    func run() throws {
+        let (h, w) = try Self.sides(input)
         let model = try modelOptions.load(quiet: true)
         let c = model.config
         guard h % c.patchSize == 0, w % c.patchSize == 0 else {

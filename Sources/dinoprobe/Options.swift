@@ -39,7 +39,18 @@ struct CommaList<Value: LosslessStringConvertible & Sendable>: ExpressibleByArgu
         let values = parts.compactMap { Value($0) }
         guard !parts.isEmpty, values.count == parts.count else { return nil }
         self.values = values
+        text = parts.joined(separator: ",")
     }
+
+    /// The values as typed (`1e-3,1e-2`), without spaces.
+    let text: String
+
+    /// For `--help`'s defaults: the values as typed, not the struct.
+    var defaultValueDescription: String { text }
+}
+
+extension CommaList: CustomStringConvertible {
+    var description: String { defaultValueDescription }
 }
 
 /// A `CommaList` of any value type (for run records).
@@ -134,15 +145,14 @@ struct ImageOptions: ParsableArguments {
     @OptionGroup var pixelLimit: PixelLimitOption
     var maxPixels: Int { pixelLimit.maxPixels }
 
-    func validate() throws {
-        try Check.multiple(size, of: 16, 16...8192, "--size")
-        _ = try Check.numbers(mean, count: 3, -1000...1000, "--mean")
-        _ = try Check.numbers(std, count: 3, 1e-6...1000, "--std")
-    }
+    func validate() throws { _ = try preprocessing() }
 
+    /// The recipe of these options, held to `Preprocessing`'s bounds (the ones head files are
+    /// held to), with messages naming the flags.
     func preprocessing() throws -> Preprocessing {
-        let p = Preprocessing(preset: preset, size: size, mean: try Check.numbers(mean, count: 3, -1000...1000, "--mean"),
-                              std: try Check.numbers(std, count: 3, 1e-6...1000, "--std"))
+        try Check.multiple(size, of: 16, 16...Preprocessing.maxSize, "--size")
+        let p = Preprocessing(preset: preset, size: size, mean: try Check.numbers(mean, count: 3, Preprocessing.meanRange, "--mean"),
+                              std: try Check.numbers(std, count: 3, Preprocessing.stdRange, "--std"))
         try p.validate()
         return p
     }
@@ -325,7 +335,10 @@ struct LayerChoice {
 
     static func validate(_ layers: [Int], blocks: Int?) throws {
         if !layers.isEmpty && blocks != nil { throw ValidationError("give --blocks N (the last N) or --layers a,b,c (these blocks), not both") }
-        for layer in layers { try Check.range(layer, 0...1023, "--layers") }
+        if layers.count == 1, !FeatureRecipe.blockRange.contains(layers[0]) {
+            throw ValidationError("--layers \(layers[0]): a single --layers N is the old spelling of --blocks N (the last N blocks), so N must be in \(FeatureRecipe.blockRange.lowerBound)...\(FeatureRecipe.blockRange.upperBound); to read particular blocks give two or more indices (e.g. --layers 2,5,8,11)")
+        }
+        for layer in layers { try Check.range(layer, FeatureRecipe.layerRange, "--layers") }
         if layers.count >= 2, zip(layers, layers.dropFirst()).contains(where: { $0 >= $1 }) {
             throw ValidationError("--layers \(layers.map(String.init).joined(separator: ",")): give block indices in increasing order")
         }

@@ -37,7 +37,7 @@ struct ProbeFeatureOptions: ParsableArguments {
     @OptionGroup var sharding: ShardChoiceOptions
 
     func validate() throws {
-        try Check.range(blocks ?? 1, 1...1024, "--blocks")
+        try Check.range(blocks ?? 1, FeatureRecipe.blockRange, "--blocks")
         try LayerChoice.validate(layers.flattened(), blocks: blocks)
         guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
         if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }

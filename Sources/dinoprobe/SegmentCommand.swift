@@ -81,7 +81,7 @@ struct Segment: ParsableCommand {
         for (path, name) in zip(listing.images, ImageFiles.outputNames(for: listing.images)) {
             do {
                 let stem = run.path + "/" + name
-                try FileManager.default.createDirectory(atPath: (stem as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileSystem.createDirectories((stem as NSString).deletingLastPathComponent)  // the names' own bytes (PathCodec)
                 var window: SlidingWindow?
                 if case let .slide(w) = inferenceOptions.resolved(headSize: side) { window = w }
                 let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter, window: window,

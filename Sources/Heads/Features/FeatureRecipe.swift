@@ -38,6 +38,24 @@ public struct FeatureRecipe: Sendable, Codable, Equatable {
         self.preprocessing = preprocessing
     }
 
+    /// Bounds on the blocks a recipe reads (the command line's `--blocks` and `--layers` too).
+    public static let blockRange = 1...1024
+    public static let layerRange = 0...1023
+
+    /// Checks a recipe against the bounds the command line applies (`Preprocessing.validate`
+    /// for the images, `blockRange`/`layerRange` for the blocks); the message names the field.
+    public func validate() throws {
+        try preprocessing.validate()
+        guard Self.blockRange.contains(blocks) else {
+            throw ImageError.invalid("blocks is \(blocks); it must be in \(Self.blockRange.lowerBound)...\(Self.blockRange.upperBound)")
+        }
+        if let layers {
+            guard layers.count == blocks, layers.allSatisfy(Self.layerRange.contains), zip(layers, layers.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw ImageError.invalid("layers \(layers.prefix(8)) must be \(blocks) ascending block indices in \(Self.layerRange.lowerBound)...\(Self.layerRange.upperBound)")
+            }
+        }
+    }
+
     /// The block indices this recipe reads from a backbone of `depth` blocks, oldest first.
     public func layerIndices(depth: Int) -> [Int] {
         layers ?? Array(max(0, depth - blocks)..<depth)

@@ -65,6 +65,7 @@ public enum ShardedFeatures {
     public static func merge(folder: String, to destination: String) throws -> (rows: Int, skipped: Int) {
         func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: folder, reason: reason) }
         let manifest = try finishedManifest(folder: folder)
+        try checkNotAnInput(destination, folder: folder, manifest: manifest)
         var writer: FeaturesFile.Writer?
         defer { writer?.discard() }
         var first: (source: FeatureSource, metadata: [String: String])?
@@ -81,6 +82,21 @@ public enum ShardedFeatures {
         for key in ShardManifest.stampKeys { extra[key] = nil }
         try writer.finish(source: first.source, skipped: skipped, extraMetadata: extra)
         return (writer.count, skipped.count)
+    }
+}
+
+extension ShardedFeatures {
+    /// Refuses a merge destination that is one of the folder's own files (its manifest or a
+    /// shard), however it is named: compared by device and inode after following links, so a
+    /// symbolic or hard link, `..` or a second spelling of the path is caught too.
+    static func checkNotAnInput(_ destination: String, folder: String, manifest: ShardManifest) throws {
+        guard let target = try FileSystem.status(destination) else { return }
+        let shards = try (0..<manifest.identity.shards).map { try ShardManifest.fileName(of: Shard(index: $0, count: manifest.identity.shards)) }
+        for name in [ShardManifest.fileName] + shards {
+            let input = folder + "/" + name
+            guard let status = try FileSystem.status(input), status.device == target.device, status.inode == target.inode else { continue }
+            throw HeadError.badFeaturesFile(path: folder, reason: "the output \(destination) is its \(name), which the merge reads; choose an --out outside the shards' files")
+        }
     }
 }
 
