@@ -126,7 +126,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SafeTensors", "TorchFile", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"]),
         .testTarget(name: "HostileInputTests",
-                    dependencies: ["Backbone", "Datasets", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile", "Training"],
+                    dependencies: ["Backbone", "Datasets", "Evaluation", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile", "Training"],
                     exclude: ["Fixtures"]),
     ],
     // Debian's libtorch 1.13 wants C++17; newer libtorch headers require C++20.
