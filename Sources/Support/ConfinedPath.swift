@@ -4,8 +4,11 @@
 /// component, not absolute, no NUL or other control character, at most 4096 bytes);
 /// `ConfinedFolder.resolve` adds the file system's part (symbolic links are resolved and the real
 /// path must lie inside the folder's real path). Every refusal names the entry, the file that
-/// listed it and the line. New readers of such files call one of the two; see
-/// docs/untrusted-files.md.
+/// listed it and the line. Every new reader of such files (NYU or DAVIS lists, SPair annotations,
+/// revisitop `gnd` names) calls one of the two; the README's "Untrusted files" section says so.
+///
+///     let folder = try ConfinedFolder(root)                       // once per list
+///     let image = try folder.resolve(entry, listedIn: list, line: n)  // per entry: root/entry
 public enum ConfinedPath {
     /// An entry of a file that names a path outside its folder (or no usable path at all).
     public struct Refusal: Error, CustomStringConvertible, Equatable, Sendable {
