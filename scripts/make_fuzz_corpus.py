@@ -66,6 +66,27 @@ def f32(values):
 
 rng = np.random.default_rng(0)
 
+# ------------------------------------------------------------------ CSV (FuzzTargets.csv)
+# Rows split by 0x1E, cells by 0x1F; a cell of 0x01 + 8 bytes is a number (big-endian IEEE bits).
+def csv_seed(rows):
+    def cell(c):
+        return b"\x01" + struct.pack(">d", c) if isinstance(c, float) else c
+    return b"\x1e".join(b"\x1f".join(cell(c) for c in row) for row in rows)
+
+
+out("CSV", "plain", csv_seed([[b"img/a.jpg", b"cat", -0.5], [b"b.jpg", b"dog", 0.25]]))
+out("CSV", "formulas", csv_seed([[b"=HYPERLINK(\"http://x\")", b"+1", b"-2", b"@SUM(A1)", b"\tx", b"\rx", b"'quoted"]]))
+out("CSV", "quoting", csv_seed([[b"a,b", b"say \"hi\"", b"two\nlines", b"crlf\r\nend", b""]]))
+out("CSV", "not-utf8", csv_seed([[b"caf\xe9.jpg", b"100%", b"%41", b"\xf4\x8f\xbc\x80", float("nan")]]))
+
+# ------------------------------------------------------------------ Lists (FuzzTargets.lists)
+# Written as a VOC split list and as a noisy-label CSV into a fixture with a.jpg, in.jpg (a link
+# to a.jpg), out.jpg and outdir (links outside the root).
+out("Lists", "voc-plain", b"a\nin\n\n  a  \r\n")
+out("Lists", "voc-hostile", b"../../../outside/secret\n/etc/passwd\nout\noutdir/secret\na//b\n./a\na\x00b\nc\rd\n")
+out("Lists", "noisy-plain", b"path,noisy_labels_0,is_valid\ntrain/a/x.JPEG,a,False\n\"train/b,c/y.JPEG\",b,True\n")
+out("Lists", "noisy-hostile", b"path,noisy_labels_0\n../../etc/passwd,a\n/abs/x.JPEG,b\n")
+
 # ------------------------------------------------------------------ SafeTensors
 out("SafeTensors", "empty", safetensors([]))
 out("SafeTensors", "f32", safetensors([("a", "F32", [2, 3], f32(rng.normal(size=6)))], {"k": "v"}))

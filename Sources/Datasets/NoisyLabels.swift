@@ -9,7 +9,9 @@ public enum NoisyLabels {
     public static let levels = [0, 1, 5, 25, 50]
 
     /// Relative path -> wnid for one noise level. Throws `DatasetError.badFile` (naming the line)
-    /// on a missing file or column or a short row, `unknownNoiseLevel` for other levels.
+    /// on a missing file or column or a short row, `ConfinedPath.Refusal` for a path that is not
+    /// relative and inside the data set (`..`, absolute, control characters), `unknownNoiseLevel`
+    /// for other levels.
     public static func read(csvAt path: String, percent: Int) throws -> [String: String] {
         guard levels.contains(percent) else { throw DatasetError.unknownNoiseLevel(percent) }
         let text: String
@@ -30,6 +32,9 @@ public enum NoisyLabels {
             guard row.count > max(pathIndex, labelIndex) else {
                 throw DatasetError.badFile(path: path, reason: "line \(i + 2) has \(row.count) fields, expected \(header.count)")
             }
+            // The paths are only looked up, never opened, yet a list naming a path outside the
+            // data set is not this data set's list: refused like every other list.
+            try ConfinedPath.checkName(row[pathIndex], listedIn: path, line: i + 2)
             table[row[pathIndex]] = row[labelIndex]
         }
         return table

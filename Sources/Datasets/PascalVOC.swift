@@ -20,8 +20,11 @@ public enum PascalVOC {
     }
 
     /// Lists `split` from its split list. Throws `DatasetError.missingFolder` for a missing folder
-    /// or list, `emptySplit` for an empty list. Listed images or masks that are missing stay in
-    /// the list for `check`/`validate` to report.
+    /// or list, `emptySplit` for an empty list, and `ConfinedPath.Refusal` (naming the entry, the
+    /// list and the line) for an entry that is not a plain name inside the data set folder (`..`,
+    /// an absolute path, a control character, a symbolic link leading out of the folder): the
+    /// whole list is refused. Listed images or masks that are missing stay in the list for
+    /// `check`/`validate` to report.
     public static func load(root: String, split: DatasetSplit) throws -> SegmentationDataset {
         let given = ImageFiles.absolute(root)
         let hint = "expected VOC2012/JPEGImages, VOC2012/SegmentationClass and VOC2012/ImageSets/Segmentation/{train,val}.txt"
@@ -36,14 +39,25 @@ public enum PascalVOC {
         do { text = try FileSystem.readText(list, limit: 64 << 20) } catch {
             throw DatasetError.badFile(path: list, reason: "cannot read it as text")
         }
-        var seen = Set<String>()
-        let ids = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && seen.insert($0).inserted }
-        guard !ids.isEmpty else { throw DatasetError.emptySplit(folder: list, hint: "the split list names no images") }
-        let samples = ids.sorted().map {
-            SegmentationSample(image: base + "/JPEGImages/" + $0 + ".jpg", mask: base + "/SegmentationClass/" + $0 + ".png")
+        let folder: ConfinedFolder
+        do { folder = try ConfinedFolder(base) } catch { throw DatasetError.badFile(path: base, reason: "\(error)") }
+        var samples: [String: SegmentationSample] = [:]
+        for (line, id) in entries(of: text) where samples[id] == nil {
+            try ConfinedPath.checkName(id, listedIn: list, line: line)
+            samples[id] = SegmentationSample(image: try folder.resolve("JPEGImages/" + id + ".jpg", listedIn: list, line: line),
+                                             mask: try folder.resolve("SegmentationClass/" + id + ".png", listedIn: list, line: line))
         }
-        return SegmentationDataset(root: base, split: split, layout: .voc, samples: samples, classNames: classNames,
-                                   palette: Palette.voc(count: classNames.count))
+        guard !samples.isEmpty else { throw DatasetError.emptySplit(folder: list, hint: "the split list names no images") }
+        return SegmentationDataset(root: base, split: split, layout: .voc, samples: samples.keys.sorted().compactMap { samples[$0] },
+                                   classNames: classNames, palette: Palette.voc(count: classNames.count))
+    }
+
+    /// The non-blank lines of a split list, trimmed, with their line numbers (1-based). Lines end
+    /// at LF or CR LF; a CR elsewhere stays in its entry (and is refused there).
+    static func entries(of text: String) -> [(line: Int, id: String)] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated().compactMap { i, line in
+            let id = line.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+            return id.isEmpty ? nil : (i + 1, id)
+        }
     }
 }

@@ -43,19 +43,19 @@ public struct ClassificationPredictions: Sendable {
     }
 
     /// CSV, one row per input: `path,true_label,correct,pred_1,prob_1,...` (the true label and
-    /// `correct` empty when unknown).
+    /// `correct` empty when unknown), written by `CSVWriter`.
     public func csv() -> String {
         let keep = rows.first?.top.count ?? 0
         var header = ["path", "true_label", "correct"]
         for i in 1...max(keep, 1) where keep > 0 { header += ["pred_\(i)", "prob_\(i)"] }
-        var lines = [header.joined(separator: ",")]
+        var csv = CSVWriter(header: header)
         for row in rows {
-            var cells = [MetricsReport.csvField(row.path), row.trueLabel.map { MetricsReport.csvField(classNames[$0]) } ?? "",
-                         row.correct.map { $0 ? "true" : "false" } ?? ""]
-            for (c, p) in zip(row.top, row.probabilities) { cells += [MetricsReport.csvField(classNames[c]), String(p)] }
-            lines.append(cells.joined(separator: ","))
+            var cells: [CSVCell] = [.text(row.path), row.trueLabel.map { .text(classNames[$0]) } ?? .empty,
+                                    row.correct.map { .text($0 ? "true" : "false") } ?? .empty]
+            for (c, p) in zip(row.top, row.probabilities) { cells += [.text(classNames[c]), .float(p)] }
+            csv.row(cells)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return csv.text
     }
 
     /// Writes `csv()` to `path` (whole or not at all).

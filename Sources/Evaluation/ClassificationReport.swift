@@ -9,13 +9,12 @@ extension ClassificationMetrics {
     public func writeJSON(to path: String) throws { try MetricsReport.writeJSON(self, to: path) }
 
     /// The confusion matrix as CSV: a header row (`true\predicted`, then the class names), then
-    /// one row per true class starting with its name. Names are quoted when needed.
+    /// one row per true class starting with its name (written by `CSVWriter`: quoted when
+    /// needed, neutralised against formulas).
     public func confusionCSV() -> String {
-        var lines = [(["true\\predicted"] + classNames).map(MetricsReport.csvField).joined(separator: ",")]
-        for (t, row) in confusion.enumerated() {
-            lines.append(([MetricsReport.csvField(classNames[t])] + row.map(String.init)).joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
+        var csv = CSVWriter(header: ["true\\predicted"] + classNames)
+        for (t, row) in confusion.enumerated() { csv.row([.text(classNames[t])] + row.map(CSVCell.int)) }
+        return csv.text
     }
 
     /// Writes `confusionCSV()` to `path`.

@@ -1,7 +1,8 @@
 import Foundation
 import Support
 
-/// Helpers shared by the metrics writers: JSON encoding, CSV quoting and table formatting.
+/// Helpers shared by the metrics writers: JSON encoding and table formatting (CSV files are
+/// written by `CSVWriter`).
 public enum MetricsReport {
     /// Pretty-printed JSON with sorted keys (and unescaped slashes) of any metrics value; wrap
     /// metrics in your own `Encodable` struct to add context (model, k, learning rate...).
@@ -16,12 +17,6 @@ public enum MetricsReport {
     /// Writes `value` as pretty JSON with sorted keys to `path` (whole file or nothing).
     public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
         try AtomicFile.write(jsonData(value), to: path)
-    }
-
-    /// One CSV field, quoted (RFC 4180) when it holds a comma, quote, or line break.
-    public static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// A fraction as a percentage with two decimals ("91.23%"), or "-" for nil.

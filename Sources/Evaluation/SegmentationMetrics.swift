@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Accumulates semantic-segmentation statistics over a whole data set with mmsegmentation's
 /// `intersect_and_union` semantics (docs/protocols.md, section 6):
@@ -120,12 +121,12 @@ public struct SegmentationMetrics: Sendable, Equatable {
     /// The pixel confusion matrix as CSV: a header (`label\predicted`, then the class names),
     /// then one row per labelled class.
     public func confusionCSV() -> String {
-        var lines = [(["label\\predicted"] + classNames).map(MetricsReport.csvField).joined(separator: ",")]
+        var csv = CSVWriter(header: ["label\\predicted"] + classNames)
         for l in 0..<numClasses {
-            lines.append(([MetricsReport.csvField(classNames[l])] + confusion[(l * numClasses)..<((l + 1) * numClasses)].map(String.init))
-                .joined(separator: ","))
+            let counts: [CSVCell] = confusion[(l * numClasses)..<((l + 1) * numClasses)].map { .integer(Int64($0)) }
+            csv.row([.text(classNames[l])] + counts)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return csv.text
     }
 
     /// The metrics of everything added so far.
@@ -148,12 +149,11 @@ public struct SegmentationImageScore: Sendable, Equatable, Codable {
     /// `per_image.csv`: image, mask, pixels, ignored, accuracy, mean_iou, labelled_classes
     /// (empty cells for undefined scores).
     public static func csv(_ scores: [SegmentationImageScore]) -> String {
-        var text = "image,mask,pixels,ignored,accuracy,mean_iou,labelled_classes\n"
+        var csv = CSVWriter(header: ["image", "mask", "pixels", "ignored", "accuracy", "mean_iou", "labelled_classes"])
         for s in scores {
-            let cells = [MetricsReport.csvField(s.image), MetricsReport.csvField(s.mask), String(s.pixels), String(s.ignored),
-                         s.accuracy.map { String($0) } ?? "", s.meanIoU.map { String($0) } ?? "", String(s.labelledClasses)]
-            text += cells.joined(separator: ",") + "\n"
+            csv.row([.text(s.image), .text(s.mask), .integer(s.pixels), .integer(s.ignored),
+                     s.accuracy.map(CSVCell.number) ?? .empty, s.meanIoU.map(CSVCell.number) ?? .empty, .int(s.labelledClasses)])
         }
-        return text
+        return csv.text
     }
 }

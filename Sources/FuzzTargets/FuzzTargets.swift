@@ -16,7 +16,7 @@ public enum FuzzTargets {
     /// The targets by name (the fuzz/ executables are `Fuzz<Name>`).
     public static let all: [(name: String, run: @Sendable (Data) -> Void)] = [
         ("SafeTensors", safeTensors), ("JSON", json), ("Images", images), ("Masks", masks),
-        ("Heads", heads), ("Features", features), ("Config", config), ("Pth", pth),
+        ("Heads", heads), ("Features", features), ("Config", config), ("Pth", pth), ("CSV", csv), ("Lists", lists),
     ]
 
     /// Pixel limit while fuzzing: the limit's checks are exercised, not the machine's memory.

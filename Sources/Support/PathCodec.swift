@@ -46,6 +46,14 @@ public enum PathCodec {
         return out
     }
 
+    /// The byte that `scalar` stands for when it is an escaped byte (not UTF-8); nil otherwise.
+    public static func escapedByte(_ scalar: Unicode.Scalar) -> UInt8? {
+        scalar.value >= escapeBase && scalar.value <= escapeBase + 0xFF ? UInt8(scalar.value - escapeBase) : nil
+    }
+
+    /// Whether `scalar` stands for a byte that is not UTF-8.
+    public static func isEscapedByte(_ scalar: Unicode.Scalar) -> Bool { escapedByte(scalar) != nil }
+
     /// The string with escaped bytes written as `\xNN`, for messages.
     public static func display(_ string: String) -> String {
         guard string.unicodeScalars.contains(where: { $0.value >= escapeBase && $0.value <= escapeBase + 0xFF }) else {

@@ -36,11 +36,9 @@ public enum WeightMap {
         shard.hasSuffix(".safetensors") && isConfinedRelativePath(shard)
     }
 
-    /// Whether `path` is a relative path that stays inside its folder: no leading `/`, no empty,
-    /// `.` or `..` component, no NUL, at most 4096 bytes.
+    /// Whether `path` is a relative path that stays inside its folder (`ConfinedPath.problem(with:)`:
+    /// no leading `/`, no empty, `.` or `..` component, no NUL or control character, at most 4096 bytes).
     public static func isConfinedRelativePath(_ path: String) -> Bool {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        return !path.hasPrefix("/") && path.utf8.count <= 4096 && !path.contains("\u{0}")
-            && parts.allSatisfy { !$0.isEmpty && $0 != ".." && $0 != "." }
+        ConfinedPath.problem(with: path) == nil
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The per-step record of a training loop: for every optimizer step, each series' learning rate
 /// and loss (one series per head of a grid; one for a single head). Non-finite losses (a
@@ -32,15 +33,14 @@ public struct TrainingLog: Sendable, Equatable {
     /// CSV in long form, one row per step and series: `step,series,learning_rate,loss`
     /// (steps from 1; `nan`/`inf` for non-finite losses).
     public func csv() -> String {
-        var text = "step,series,learning_rate,loss\n"
-        text.reserveCapacity(losses.count * 32)
+        var csv = CSVWriter(header: ["step", "series", "learning_rate", "loss"])
         for step in 0..<steps {
             for (s, name) in series.enumerated() {
                 let i = step * series.count + s
-                text += "\(step + 1),\(name),\(learningRates[i]),\(losses[i])\n"
+                csv.row([.int(step + 1), .text(name), .float(learningRates[i]), .float(losses[i])])
             }
         }
-        return text
+        return csv.text
     }
 }
 
