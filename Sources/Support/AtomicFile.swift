@@ -9,7 +9,14 @@ import Foundation
 /// file beside the destination, is flushed to disk, then renamed over the destination. On any
 /// error (a full disk included) the temporary file is removed and the previous file, if any, is
 /// left as it was. Destinations that are not regular files (devices, FIFOs, folders) are refused,
-/// never replaced; a symbolic link is followed and its target replaced.
+/// never replaced.
+///
+/// Every file dinoprobe creates or replaces goes through here, and none is written through a
+/// symbolic link: a link at the destination's own name is refused by name (checked when writing
+/// begins and again right before the rename, which would replace the link itself, never its
+/// target), and the temporary file is created with `O_CREAT | O_EXCL | O_NOFOLLOW`. Folders on the
+/// way may be links (an output or cache folder linked elsewhere by its owner is fine): only the
+/// final name is guarded.
 public enum AtomicFile {
     /// A temporary file being written beside its destination. `commit` flushes it to disk and
     /// renames it over the destination; `discard` (or dropping it uncommitted) removes it. It is
@@ -72,6 +79,7 @@ public enum AtomicFile {
         public func commit() throws {
             do {
                 try finishWriting()
+                try AtomicFile.checkDestination(destination)  // a link planted while the file was written
                 try FileSystem.rename(temporaryPath, to: destination)
                 TemporaryFiles.unregister(temporaryPath)
             } catch {
@@ -88,29 +96,22 @@ public enum AtomicFile {
         }
     }
 
-    /// Where a write to `path` really goes: the path itself, or the target of a symbolic link.
-    /// Throws if something other than a regular file is there.
-    public static func checkedDestination(_ path: String) throws -> String {
-        guard let st = try FileSystem.status(path, followLinks: false) else { return path }
+    /// Throws unless `path` can be created or replaced: nothing is there, or a regular file (not a
+    /// symbolic link, which is never followed, nor a device, FIFO or folder).
+    public static func checkDestination(_ path: String) throws {
+        guard let st = try FileSystem.status(path, followLinks: false) else { return }
         switch st.kind {
-        case .regular:
-            return path
-        case .symlink:
-            guard let target = try FileSystem.status(path) else { return path }  // a dangling link: replaced
-            guard target.kind == .regular else {
-                throw FileSystemError.wrongKind(path: path, kind: "a link to \(target.kind.rawValue)", expected: "a regular file dinoprobe can replace")
-            }
-            return try FileSystem.realPath(path)
-        default:
-            throw FileSystemError.wrongKind(path: path, kind: st.kind.rawValue, expected: "a regular file dinoprobe can replace")
+        case .regular: return
+        case .symlink: throw FileSystemError.symbolicLink(path: path)
+        default: throw FileSystemError.wrongKind(path: path, kind: st.kind.rawValue, expected: "a regular file dinoprobe can replace")
         }
     }
 
     /// Checks, before any work is done, that `path` can be written: the destination is a regular
     /// file or absent, and its folder exists or can be created and accepts new files.
     public static func checkWritable(_ path: String) throws {
-        let destination = try checkedDestination(path)
-        let folder = (destination as NSString).deletingLastPathComponent
+        try checkDestination(path)
+        let folder = (path as NSString).deletingLastPathComponent
         try checkFolderWritable(folder.isEmpty ? "." : folder)
     }
 
@@ -136,14 +137,15 @@ public enum AtomicFile {
     /// Starts writing `path`: creates its folder, removes temporary files that killed runs left
     /// there, and opens a fresh temporary file beside it.
     public static func begin(_ path: String) throws -> Output {
-        let destination = try checkedDestination(path)
+        try checkDestination(path)
+        let destination = path
         let folder = (destination as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileSystem.createDirectories(folder) }
         TemporaryFiles.removeStale(in: folder)
         let temp = TemporaryFiles.path(beside: destination)
         var encodable = true
         let fd = TemporaryFiles.createRegistered(temp) {
-            let opened = PathCodec.withCString(temp) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+            let opened = PathCodec.withCString(temp) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
             encodable = opened != nil
             return opened ?? -1
         }

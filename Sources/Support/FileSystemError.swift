@@ -21,6 +21,10 @@ public enum FileSystemError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidPath(String)
     /// Another process holds the lock of a folder.
     case locked(folder: String, holder: String)
+    /// Another process is making the file (it holds the file's claim, see `FolderLock.claim`).
+    case claimed(path: String, holder: String)
+    /// A symbolic link where dinoprobe creates or replaces a file: never written through.
+    case symbolicLink(path: String)
 
     public var description: String {
         switch self {
@@ -32,6 +36,10 @@ public enum FileSystemError: Error, CustomStringConvertible, Equatable, Sendable
             return "\(path) resolves to \(resolved), outside \(folder); dinoprobe only reads files inside the folder they belong to"
         case let .invalidPath(path): return "'\(path)' is not a valid file name (it holds a NUL byte)"
         case let .locked(folder, holder): return "\(folder) is in use by another dinoprobe run (\(holder)); wait for it to finish or choose another output folder"
+        case let .claimed(path, holder):
+            return "\(path) is being written by another dinoprobe run (\(holder)); wait for it to finish, or choose another output name"
+        case let .symbolicLink(path):
+            return "\(path) is a symbolic link; dinoprobe never writes through a link (it would replace the file it points to): remove the link, or choose another output name"
         }
     }
 

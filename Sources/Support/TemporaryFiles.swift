@@ -80,6 +80,26 @@ public enum TemporaryFiles {
         return removed
     }
 
+    /// Deletes the temporary files of `file` and of the files named after it (`NAME.part-...`),
+    /// whichever host or process wrote them, except this process's own: for a caller holding
+    /// `file`'s claim (see `FolderLock.claim`), without which no live process writes them, so
+    /// they are what killed writers left. Returns the names removed.
+    @discardableResult
+    public static func removeUnclaimed(of file: String) -> [String] {
+        let folder = (file as NSString).deletingLastPathComponent
+        let prefix = "." + ((file as NSString).lastPathComponent as NSString).deletingPathExtension + "."
+        guard let names = try? FileSystem.list(folder.isEmpty ? "." : folder) else { return [] }
+        registry.lock.lock()
+        let own = registry.paths
+        registry.lock.unlock()
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) && name.contains(marker) {
+            let path = folder.isEmpty ? name : folder + "/" + name
+            if !own.contains(path) && (try? FileSystem.removeFile(path)) != nil { removed.append(name) }
+        }
+        return removed
+    }
+
     /// Deletes temporary files in `folder` left by processes of this host that no longer run
     /// (each folder is looked at once per process). Returns the names removed.
     @discardableResult

@@ -73,11 +73,15 @@ struct Extract: ParsableCommand {
         let inputs = self.inputs + (deprecated(deprecatedImages.isEmpty ? nil : deprecatedImages, old: "--images", new: "the images as arguments") ?? [])
         let shard = try sharding.resolve()
         // The output first: a bad destination must not cost an extraction.
+        var claim: FolderLock?
+        defer { claim?.release(removingFile: true) }
         if let shard {
             try sharding.checkFolder(out, shard: shard, overwrite: overwrite)
         } else {
             try AtomicFile.checkWritable(out)
-            if FileSystem.exists(out) && !overwrite {
+            // Claimed until written: a second run into the same --out refuses, never replaces it.
+            claim = try FolderLock.claim(out)
+            if try FileSystem.status(out, followLinks: false) != nil && !overwrite {
                 throw ValidationError("\(out) already exists; choose another --out, or pass --overwrite to replace it")
             }
         }

@@ -34,12 +34,30 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "second")
     }
 
-    func testSymlinkTargetsAreReplacedAndSpecialFilesRefused() throws {
+    func testLinksAreNeverWrittenThroughAndSpecialFilesRefused() throws {
         try AtomicFile.write(Data("target".utf8), to: folder + "/real.txt")
         try FileManager.default.createSymbolicLink(atPath: folder + "/link.txt", withDestinationPath: folder + "/real.txt")
-        try AtomicFile.write(Data("through the link".utf8), to: folder + "/link.txt")
-        XCTAssertEqual(try String(contentsOfFile: folder + "/real.txt", encoding: .utf8), "through the link")
-        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: folder + "/link.txt"), folder + "/real.txt")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/dangling.txt", withDestinationPath: folder + "/new.txt")
+        for link in ["link.txt", "dangling.txt"] {
+            XCTAssertThrowsError(try AtomicFile.write(Data("through the link".utf8), to: folder + "/" + link)) {
+                XCTAssertEqual("\($0)", "\(folder!)/\(link) is a symbolic link; dinoprobe never writes through a link (it would replace the file it points to): remove the link, or choose another output name")
+            }
+            XCTAssertThrowsError(try AtomicFile.checkWritable(folder + "/" + link)) { XCTAssertTrue("\($0)".contains("is a symbolic link")) }
+        }
+        XCTAssertEqual(try String(contentsOfFile: folder + "/real.txt", encoding: .utf8), "target")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/new.txt"))
+        // A link planted while the file is written is refused at the rename, and nothing stays behind.
+        let output = try AtomicFile.begin(folder + "/late.txt")
+        try output.write(Data("late".utf8))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/late.txt", withDestinationPath: folder + "/real.txt")
+        XCTAssertThrowsError(try output.commit()) { XCTAssertTrue("\($0)".contains("late.txt is a symbolic link"), "\($0)") }
+        XCTAssertEqual(try String(contentsOfFile: folder + "/real.txt", encoding: .utf8), "target")
+        XCTAssertEqual(names(), ["dangling.txt", "late.txt", "link.txt", "real.txt"])
+        // Folders on the way may be links: only the final name is guarded.
+        try FileManager.default.createSymbolicLink(atPath: folder + "/linked-folder", withDestinationPath: folder + "/sub")
+        try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: true)
+        try AtomicFile.write(Data("in a linked folder".utf8), to: folder + "/linked-folder/out.txt")
+        XCTAssertEqual(try String(contentsOfFile: folder + "/sub/out.txt", encoding: .utf8), "in a linked folder")
         XCTAssertEqual(mkfifo(folder + "/fifo", 0o644), 0)
         XCTAssertThrowsError(try AtomicFile.write(Data("x".utf8), to: folder + "/fifo")) { XCTAssertTrue("\($0)".contains("is a FIFO")) }
         XCTAssertThrowsError(try AtomicFile.write(Data("x".utf8), to: "/dev/null")) { XCTAssertTrue("\($0)".contains("character device")) }

@@ -34,8 +34,12 @@ extension SegmentationRun {
                                   reporter: Reporter = SilentReporter()) throws -> StorePartsOutcome {
         let file = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
         let range = shard.range(items: dataset.count, alignment: batchSize)
+        // Shards write parts side by side; the run joining the store holds it alone (see CacheEntry).
+        let claim = try CacheEntry.claimParts(of: file) {
+            reporter.note("waiting for another dinoprobe run (\($0)), which is extracting the patch features of \(file)")
+        }
+        defer { claim.release(removingFile: true) }
         if FileSystem.exists(file) { return StorePartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
-        try FileSystem.createDirectories(cacheFolder)
         let builder = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
                                   maxPixels: maxPixels, reporter: reporter)
         return try fillStoreParts(file: file, range: range, batchSize: batchSize, checkpointEvery: checkpointEvery,
@@ -74,7 +78,7 @@ extension SegmentationRun {
     /// valid part covers yet.
     static func fillStoreParts(file: String, range: Range<Int>, batchSize: Int, checkpointEvery: Double,
                                expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> StorePartsOutcome {
-        let tiling = FeatureCache.tiling(validStoreParts(of: file, expectation: expectation), over: range)
+        let tiling = FeatureCache.tiling(try validStoreParts(of: file, expectation: expectation), over: range)
         var outcome = StorePartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
                                         parts: tiling.used)
         for gap in tiling.gaps {
@@ -89,9 +93,10 @@ extension SegmentationRun {
         return outcome
     }
 
-    /// Parts of `file` that open as stores of this run (a damaged one is removed).
-    static func validStoreParts(of file: String, expectation: PatchFeatureStore.Expectation) -> [Range<Int>] {
-        FeatureCache.partRanges(of: file).filter { part in
+    /// Parts of `file` that open as stores of this run (a damaged one is removed, a link refused).
+    static func validStoreParts(of file: String, expectation: PatchFeatureStore.Expectation) throws -> [Range<Int>] {
+        try FeatureCache.refuseLinkedParts(of: file)
+        return FeatureCache.partRanges(of: file).filter { part in
             let path = FeatureCache.partPath(file, part)
             do {
                 _ = try PatchFeatureStore(path: path, expecting: expectation)

@@ -64,29 +64,21 @@ public enum SegmentationRun {
         let build = { (path: String) in try buildPart(0..<dataset.count, path) }
         if let cacheFolder {
             let path = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
-            if FileSystem.exists(path) {
-                do {
-                    let cached = try PatchFeatureStore(path: path, expecting: expectation)
-                    reporter.note("train: \(cached.count) views of patch features from the cache (\(path))")
-                    return cached
-                } catch {
-                    try? FileSystem.removeFile(path)
-                    reporter.note("train: cache entry \(path) is unusable (\(error)); removed it, extracting again")
-                }
-            }
-            // Parts left by shards (train-seg --shard): build what is missing, then join them.
-            if !FeatureCache.partRanges(of: path).isEmpty {
+            return try CacheEntry.obtain(path, read: {
+                let cached = try PatchFeatureStore(path: path, expecting: expectation)
+                reporter.note("train: \(cached.count) views of patch features from the cache (\(path))")
+                return cached
+            }, make: {
+                // Parts left by shards (train-seg --shard): build what is missing, then join them.
+                guard !FeatureCache.partRanges(of: path).isEmpty else { return try build(path) }
                 let filled = try fillStoreParts(file: path, range: 0..<dataset.count, batchSize: batchSize, checkpointEvery: 300,
                                                 expectation: expectation, build: buildPart)
                 reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
                 let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
-                if let joined = try joinStoreParts(file: path, parts: filled.parts, count: dataset.count, expectation: expectation,
-                                                   flip: augment == nil && flip,
-                                                   metadata: views, model: model) {
-                    return joined
-                }
-            }
-            return try build(path)
+                return try joinStoreParts(file: path, parts: filled.parts, count: dataset.count, expectation: expectation,
+                                          flip: augment == nil && flip, metadata: views, model: model) ?? build(path)
+            }, waiting: { reporter.note("train: waiting for another dinoprobe run (\($0)), which is extracting these patch features into \(path)") },
+               unusable: { reporter.note("train: cache entry \(path) is unusable (\($0)); removed it, extracting again") })
         }
         let temporary = TemporaryFiles.path(beside: "\(scratchFolder)/patches.safetensors")
         TemporaryFiles.register(temporary)

@@ -8,7 +8,8 @@ import Support
 
 /// Classification features of data-set splits, extracted once per (backbone weights and
 /// precision, preprocessing, image listing) and reused by later runs (see `FeatureStoreKey`).
-/// Entries are written whole or not at all; a damaged entry is removed and rebuilt.
+/// Entries are written whole or not at all; a damaged entry is removed and rebuilt. Runs sharing
+/// the folder extract each entry once: see `CacheEntry` (a second run waits for the first).
 public struct FeatureCache: Sendable {
     /// The cache folder; nil disables caching.
     public let folder: String?
@@ -29,34 +30,30 @@ public struct FeatureCache: Sendable {
         let name = dataset.split.rawValue
         let paths = dataset.paths
         let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
-        let file = folder.map { "\($0)/\(name)-\(key).safetensors" }
-        var entry: Entry?
-        if let file, FileSystem.exists(file) {
-            do {
-                entry = try Self.read(SafeTensorsFile(path: file), inputs: paths.count, fingerprint: model.fingerprint,
-                                      dim: model.config.hiddenSize, blocks: layers.count)
-                reporter.note("\(name): \(entry?.features.count ?? 0) feature rows from the cache (\(file))")
-            } catch {
-                // A damaged entry is never trusted and never left to fail the next run.
-                try? FileSystem.removeFile(file)
-                reporter.note("\(name): cache entry \(file) is unusable (\(error)); removed it, extracting again")
+        let entry: Entry
+        if let folder {
+            let file = "\(folder)/\(name)-\(key).safetensors"
+            let read = { () throws -> Entry in
+                let found = try Self.read(SafeTensorsFile(path: file), inputs: paths.count, fingerprint: model.fingerprint,
+                                          dim: model.config.hiddenSize, blocks: layers.count)
+                reporter.note("\(name): \(found.features.count) feature rows from the cache (\(file))")
+                return found
             }
-        }
-        if entry == nil, let file, let folder {
-            // In parts (see FeatureCacheParts): parts left by a killed run or by shards are reused.
-            try FileSystem.createDirectories(folder)
-            let filled = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing, layers: layers,
-                              batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery, name: "extract \(name)",
-                              reporter: reporter)
-            guard let joined = try joinParts(file: file, parts: filled.parts, inputs: paths.count, model: model, layers: layers) else {
-                throw TrainingError.badFeaturesFile(path: file, reason: "its parts were removed while this run joined them")
-            }
-            entry = joined
-        } else if entry == nil {
+            entry = try CacheEntry.obtain(file, read: read, make: {
+                // In parts (see FeatureCacheParts): parts left by a killed run or by shards are reused.
+                let filled = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing,
+                                           layers: layers, batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
+                                           name: "extract \(name)", reporter: reporter)
+                guard let joined = try joinParts(file: file, parts: filled.parts, inputs: paths.count, model: model, layers: layers) else {
+                    throw TrainingError.badFeaturesFile(path: file, reason: "its parts do not cover the inputs")
+                }
+                return joined
+            }, waiting: { reporter.note("\(name): waiting for another dinoprobe run (\($0)), which is extracting these features into \(file)") },
+               unusable: { reporter.note("\(name): cache entry \(file) is unusable (\($0)); removed it, extracting again") })
+        } else {
             entry = try Extraction.tokens(model: model, paths: paths, preprocessing: preprocessing, layers: layers,
                                           batchSize: batchSize, maxPixels: maxPixels, name: "extract \(name)", reporter: reporter)
         }
-        guard let entry else { throw TrainingError.badOption("no features") }
         let labels = dataset.labels
         return try FeatureSplit(features: entry.features, labels: entry.sourceIndex.map { labels[$0] },
                                 paths: entry.sourceIndex.map { paths[$0] }, classNames: dataset.classNames,

@@ -11,7 +11,8 @@ import Support
 /// batch as in one pass). Parts are written whole, one chunk of about `checkpointEvery` seconds at
 /// a time, so a killed extraction continues after its last part; processes given other shards
 /// (`--shard I/N`) write the parts of their ranges into the same folder, and the first run that
-/// finds the list covered joins the parts into the entry and removes them.
+/// finds the list covered joins the parts into the entry and removes them. Parts are written and
+/// removed only under the entry's claim (`CacheEntry`): shared by shards, held alone to join.
 extension FeatureCache {
     /// What one shard of an entry's extraction did.
     public struct PartsOutcome: Sendable {
@@ -34,8 +35,12 @@ extension FeatureCache {
         let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
         let file = "\(folder)/\(dataset.split.rawValue)-\(key).safetensors"
         let range = shard.range(items: paths.count, alignment: batchSize)
+        // Shards write parts side by side; a run joining the entry holds it alone (see CacheEntry).
+        let claim = try CacheEntry.claimParts(of: file) {
+            reporter.note("waiting for another dinoprobe run (\($0)), which is extracting the features of \(file)")
+        }
+        defer { claim.release(removingFile: true) }
         if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
-        try FileSystem.createDirectories(folder)
         return try fillParts(file: file, paths: paths, range: range, model: model, preprocessing: preprocessing, layers: layers,
                              batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
                              name: "extract \(dataset.split.rawValue) (shard \(shard))", reporter: reporter)
@@ -44,7 +49,7 @@ extension FeatureCache {
     /// Extracts, chunk by chunk, the positions of `range` that no valid part covers yet.
     func fillParts(file: String, paths: [String], range: Range<Int>, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
                    batchSize: Int, maxPixels: Int, checkpointEvery: Double, name: String, reporter: Reporter) throws -> PartsOutcome {
-        let tiling = Self.tiling(validParts(of: file, inputs: paths.count, model: model, layers: layers), over: range)
+        let tiling = Self.tiling(try validParts(of: file, inputs: paths.count, model: model, layers: layers), over: range)
         var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
                                    parts: tiling.used)
         if outcome.reused > 0 { reporter.note("\(name): \(outcome.reused) of \(range.count) images already extracted in parts of \(file)") }
@@ -93,9 +98,11 @@ extension FeatureCache {
         return entry
     }
 
-    /// The parts of `file` that read back as what they claim (a damaged one is removed).
-    func validParts(of file: String, inputs: Int, model: DINOv3Model, layers: [Int]) -> [Range<Int>] {
-        Self.partRanges(of: file).filter { part in
+    /// The parts of `file` that read back as what they claim (a damaged one is removed; a
+    /// symbolic link is refused, see `refuseLinkedParts`).
+    func validParts(of file: String, inputs: Int, model: DINOv3Model, layers: [Int]) throws -> [Range<Int>] {
+        try Self.refuseLinkedParts(of: file)
+        return Self.partRanges(of: file).filter { part in
             guard part.upperBound <= inputs else { return false }
             let path = Self.partPath(file, part)
             do {
@@ -109,6 +116,14 @@ extension FeatureCache {
                 try? FileSystem.removeFile(path)
                 return false
             }
+        }
+    }
+
+    /// Throws if a part of `file` is a symbolic link: parts are written and removed by name, and
+    /// nothing dinoprobe writes is reached through a link.
+    static func refuseLinkedParts(of file: String) throws {
+        for part in partRanges(of: file) where try FileSystem.status(partPath(file, part), followLinks: false)?.kind == .symlink {
+            throw FileSystemError.symbolicLink(path: partPath(file, part))
         }
     }
 
