@@ -14,15 +14,14 @@ public enum HTTPDownloader {
     /// Downloads `url` into a new file at `path`, reading at most `maxBytes` (the file's known size
     /// or a bound for it) and never past the announced size. Fails with
     /// `DatasetError.downloadFailed` on a non-2xx status, a network error, `idleTimeout` seconds
-    /// without data, more bytes than `maxBytes`, or fewer bytes than the server announced. On
-    /// failure the partly written file (at most `maxBytes`) is left for the caller to remove.
+    /// without data, more bytes than `maxBytes`, or fewer bytes than the server announced. The
+    /// file is written through `AtomicFile` (never through a link planted at `path`): it appears
+    /// whole, and on failure nothing is left.
     public static func download(from url: URL, to path: String, maxBytes: Int64, idleTimeout: TimeInterval = 60,
                                 progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws -> Result {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw DatasetError.badFile(path: path, reason: "cannot create the download file (permissions or disk full?)")
-        }
-        defer { try? handle.close() }
-        let sink = DownloadSink(handle: handle, progress: progress)
+        let output = try AtomicFile.begin(path)
+        defer { output.discard() }
+        let sink = DownloadSink(output: output, progress: progress)
         do {
             let request = HTTPRequest(url: url, headers: ["Accept-Encoding": "identity"], idleTimeout: idleTimeout, maxBytes: maxBytes)
             try HTTPTransfer.perform(request, onResponse: sink.accept, onData: sink.write)
@@ -34,8 +33,8 @@ public enum HTTPDownloader {
         if let total = sink.total, sink.bytes != total {
             throw DatasetError.downloadFailed(url: URLRedaction.redacted(url), reason: "the connection ended after \(sink.bytes) of \(total) bytes")
         }
-        do { try handle.synchronize() } catch {
-            throw DatasetError.badFile(path: path, reason: "cannot flush the download to disk (\(error.localizedDescription))")
+        do { try output.commit() } catch {
+            throw DatasetError.badFile(path: path, reason: "cannot save the download (\(error)); is the disk full?")
         }
         if sink.lastReportedBytes != sink.bytes {
             progress?(DownloadProgress(bytes: sink.bytes, total: sink.total, bytesPerSecond: sink.rate))
@@ -49,7 +48,7 @@ public enum HTTPDownloader {
 private final class DownloadSink {
     struct Refusal: Error { let text: String }
 
-    let handle: FileHandle
+    let output: AtomicFile.Output
     let progress: (@Sendable (DownloadProgress) -> Void)?
     private(set) var md5 = Checksum.MD5Stream()
     private(set) var bytes: Int64 = 0
@@ -58,8 +57,8 @@ private final class DownloadSink {
     private var lastReport = Date.distantPast
     private(set) var lastReportedBytes: Int64 = -1
 
-    init(handle: FileHandle, progress: (@Sendable (DownloadProgress) -> Void)?) {
-        self.handle = handle
+    init(output: AtomicFile.Output, progress: (@Sendable (DownloadProgress) -> Void)?) {
+        self.output = output
         self.progress = progress
     }
 
@@ -73,8 +72,8 @@ private final class DownloadSink {
     }
 
     func write(_ data: Data) throws {
-        do { try handle.write(contentsOf: data) } catch {
-            throw Refusal(text: "cannot write to disk (\(error.localizedDescription)); is the disk full?")
+        do { try output.write(data) } catch {
+            throw Refusal(text: "cannot write to disk (\(error)); is the disk full?")
         }
         md5.update(data)
         bytes += Int64(data.count)
