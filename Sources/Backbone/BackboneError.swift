@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Errors of the backbone: finding and loading checkpoints, reading images, running the model.
 /// Each message says what went wrong and what to do about it.
@@ -22,8 +23,8 @@ public enum BackboneError: Error, CustomStringConvertible {
         switch self {
         case let .modelNotFound(spec, searched):
             return """
-            no DINOv3 weights found for '\(spec)'. dinoprobe looked in:
-            \(searched.map { "  - \($0)" }.joined(separator: "\n"))
+            no DINOv3 weights found for '\(shown(spec))'. dinoprobe looked in:
+            \(searched.map { "  - \(shown($0))" }.joined(separator: "\n"))
             The weights are gated (DINOv3 License). To get them:
               1. request access at https://huggingface.co/\(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")
               2. log in: `huggingface-cli login` (or `hf auth login`)

@@ -59,8 +59,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "cannot use \(path): \(reason)"
         case let .notFound(name, searched, hint):
             return """
-            data set \(name) not found. dinoprobe looked in:
-            \(searched.map { "  - \($0)" }.joined(separator: "\n"))
+            data set \(shown(name)) not found. dinoprobe looked in:
+            \(searched.map { "  - \(shown($0))" }.joined(separator: "\n"))
             \(hint)
             """
         case let .downloadFailed(url, reason):
