@@ -86,3 +86,11 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 }
+
+extension DatasetError: MultilineMessage {
+    /// The list of places searched is one line each (its values are `shown`).
+    public var keepsLineBreaks: Bool {
+        if case .notFound = self { return true }
+        return false
+    }
+}

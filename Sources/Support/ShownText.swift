@@ -32,3 +32,10 @@ public enum TerminalText {
         return String(out)
     }
 }
+
+/// An error whose message may span lines: when `keepsLineBreaks`, every outside value in its
+/// description went through `shown`, so its line breaks are its own and the command line keeps
+/// them. Any other error message is shown as one line (its line breaks escaped).
+public protocol MultilineMessage: Error {
+    var keepsLineBreaks: Bool { get }
+}

@@ -35,8 +35,10 @@ struct Dinoprobe: ParsableCommand {
         } catch where error is CleanExit || exitCode(for: error) == .success {
             exitShowing(error)  // help or version: printed to stdout, status 0
         } catch {
-            // A failure while running: the message alone, never a usage screen.
-            Console.err("error: \(message(for: error))")
+            // A failure while running: the message alone, never a usage screen; one line unless
+            // the error's own line breaks are known to be its own.
+            let text = message(for: error)
+            Console.err("error: " + ((error as? MultilineMessage)?.keepsLineBreaks == true ? text : shown(text)))
             Foundation.exit(EXIT_FAILURE)
         }
     }
