@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Errors of the backbone: finding and loading checkpoints, reading images, running the model.
 /// Each message says what went wrong and what to do about it.
@@ -21,13 +22,14 @@ public enum BackboneError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .modelNotFound(spec, searched):
+            let repo = spec.contains("/") ? shown(spec) : "facebook/dinov3-vits16-pretrain-lvd1689m"
             return """
-            no DINOv3 weights found for '\(spec)'. dinoprobe looked in:
-            \(searched.map { "  - \($0)" }.joined(separator: "\n"))
+            no DINOv3 weights found for '\(shown(spec))'. dinoprobe looked in:
+            \(searched.map { "  - \(shown($0))" }.joined(separator: "\n"))
             The weights are gated (DINOv3 License). To get them:
-              1. request access at https://huggingface.co/\(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")
+              1. request access at https://huggingface.co/\(repo)
               2. log in: `huggingface-cli login` (or `hf auth login`)
-              3. download: `dinoprobe download \(spec.contains("/") ? spec : "facebook/dinov3-vits16-pretrain-lvd1689m")` (or add --download
+              3. download: `dinoprobe download \(repo)` (or add --download
                  to the command), which fills the Hugging Face cache; `hf download` and `git clone` work too
             then name that folder as the model (dinoprobe: --model PATH), set DINOPROBE_MODEL, or leave it in the Hugging Face cache.
             """
@@ -51,5 +53,13 @@ public enum BackboneError: Error, CustomStringConvertible {
         case .cudaUnavailable:
             return "CUDA was asked for, but this libtorch (\(Torch.version)) sees no CUDA device (it is a CPU-only build, or no GPU and driver are present); run on the CPU, or on a GPU machine build dinoprobe against a CUDA libtorch with LIBTORCH=/path/to/libtorch"
         }
+    }
+}
+
+extension BackboneError: MultilineMessage {
+    /// The list of places searched is one line each (its values are `shown`).
+    public var keepsLineBreaks: Bool {
+        if case .modelNotFound = self { return true }
+        return false
     }
 }

@@ -59,8 +59,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "cannot use \(path): \(reason)"
         case let .notFound(name, searched, hint):
             return """
-            data set \(name) not found. dinoprobe looked in:
-            \(searched.map { "  - \($0)" }.joined(separator: "\n"))
+            data set \(shown(name)) not found. dinoprobe looked in:
+            \(searched.map { "  - \(shown($0))" }.joined(separator: "\n"))
             \(hint)
             """
         case let .downloadFailed(url, reason):
@@ -84,5 +84,13 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .invalidParameter(message):
             return message
         }
+    }
+}
+
+extension DatasetError: MultilineMessage {
+    /// The list of places searched is one line each (its values are `shown`).
+    public var keepsLineBreaks: Bool {
+        if case .notFound = self { return true }
+        return false
     }
 }

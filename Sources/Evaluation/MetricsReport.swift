@@ -4,15 +4,33 @@ import Support
 /// Helpers shared by the metrics writers: JSON encoding and table formatting (CSV files are
 /// written by `CSVWriter`).
 public enum MetricsReport {
-    /// Pretty-printed JSON with sorted keys (and unescaped slashes) of any metrics value; wrap
-    /// metrics in your own `Encodable` struct to add context (model, k, learning rate...).
+    /// Pretty-printed JSON with sorted keys (and unescaped slashes, ISO 8601 dates) of any value;
+    /// wrap metrics in your own `Encodable` struct to add context (model, k, learning rate...).
+    /// The one JSON encoding of dinoprobe's results: a NaN or infinite number (a diverged
+    /// learning rate's loss) is written as `null`, never an encoding error half-way through
+    /// writing a run's results.
     public static func jsonData<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
+        let encoded = try encoder.encode(value)
+        let placeholder = Data("\"\(nonFinite)\"".utf8)
+        var data = Data(capacity: encoded.count + 1)
+        var rest = encoded.startIndex
+        while let found = encoded.range(of: placeholder, in: rest..<encoded.endIndex) {
+            data.append(encoded[rest..<found.lowerBound])
+            data.append(contentsOf: Array("null".utf8))
+            rest = found.upperBound
+        }
+        data.append(encoded[rest...])
         data.append(0x0A)
         return data
     }
+
+    /// What the encoder writes for a non-finite number before it becomes `null`: random per
+    /// process, so no string in the data can be mistaken for it.
+    private static let nonFinite = "dinoprobe-non-finite-" + UUID().uuidString
 
     /// Writes `value` as pretty JSON with sorted keys to `path` (whole file or nothing).
     public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {

@@ -42,7 +42,8 @@ public enum FuzzTargets {
         }
     }
 
-    /// The strict JSON reader and the path codec (which must round-trip every byte string).
+    /// The strict JSON reader, the path codec (which must round-trip every byte string) and the
+    /// terminal sanitiser (`shown`).
     @Sendable public static func json(_ data: Data) {
         if let value = try? StrictJSON.parse(data) {
             _ = value["weight_map"]?.string
@@ -52,6 +53,10 @@ public enum FuzzTargets {
         let name = PathCodec.string(fromBytes: data)
         if PathCodec.bytes(of: name) != Array(data) { fatalError("PathCodec does not round-trip \(Array(data))") }
         _ = PathCodec.display(name)
+        // The terminal sanitiser: a value shown in a message holds no control character at all.
+        if shown(name).unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            fatalError("shown() lets a control character through in \(Array(data))")
+        }
     }
 
     /// Image headers, EXIF, whole decoding, and the streaming decode + resample of every preset.

@@ -26,20 +26,21 @@ public enum FileSystemError: Error, CustomStringConvertible, Equatable, Sendable
     /// A symbolic link where dinoprobe creates or replaces a file: never written through.
     case symbolicLink(path: String)
 
+    /// Paths are shown escaped (`shown`): a name cannot break the message's line.
     public var description: String {
         switch self {
-        case let .notFound(path): return "\(path): no such file or folder"
-        case let .wrongKind(path, kind, expected): return "\(path) is \(kind), not \(expected)"
-        case let .tooLarge(path, size, limit): return "\(path) is \(size) bytes, more than the \(limit) bytes allowed for it"
-        case let .io(path, operation, reason): return "cannot \(operation) \(path): \(reason)"
+        case let .notFound(path): return "\(shown(path)): no such file or folder"
+        case let .wrongKind(path, kind, expected): return "\(shown(path)) is \(kind), not \(expected)"
+        case let .tooLarge(path, size, limit): return "\(shown(path)) is \(size) bytes, more than the \(limit) bytes allowed for it"
+        case let .io(path, operation, reason): return "cannot \(operation) \(shown(path)): \(reason)"
         case let .outsideFolder(path, folder, resolved):
-            return "\(path) resolves to \(resolved), outside \(folder); dinoprobe only reads files inside the folder they belong to"
-        case let .invalidPath(path): return "'\(path)' is not a valid file name (it holds a NUL byte)"
-        case let .locked(folder, holder): return "\(folder) is in use by another dinoprobe run (\(holder)); wait for it to finish or choose another output folder"
+            return "\(shown(path)) resolves to \(shown(resolved)), outside \(shown(folder)); dinoprobe only reads files inside the folder they belong to"
+        case let .invalidPath(path): return "'\(shown(path))' is not a valid file name (it holds a NUL byte)"
+        case let .locked(folder, holder): return "\(shown(folder)) is in use by another dinoprobe run (\(shown(holder))); wait for it to finish or choose another output folder"
         case let .claimed(path, holder):
-            return "\(path) is being written by another dinoprobe run (\(holder)); wait for it to finish, or choose another output name"
+            return "\(shown(path)) is being written by another dinoprobe run (\(shown(holder))); wait for it to finish, or choose another output name"
         case let .symbolicLink(path):
-            return "\(path) is a symbolic link; dinoprobe never writes through a link (it would replace the file it points to): remove the link, or choose another output name"
+            return "\(shown(path)) is a symbolic link; dinoprobe never writes through a link (it would replace the file it points to): remove the link, or choose another output name"
         }
     }
 
@@ -67,5 +68,5 @@ public struct SkippedInput: Error, Sendable, Equatable, Codable, CustomStringCon
         self.reason = reason
     }
 
-    public var description: String { "\(path): \(reason)" }
+    public var description: String { "\(shown(path)): \(reason)" }
 }

@@ -13,9 +13,13 @@ public protocol Reporter: Sendable {
 public protocol ProgressTask: AnyObject, Sendable {
     func update(_ done: Int, note: String)
     func finish(_ done: Int, note: String)
+    /// The first `done` items were done by an earlier process (a resumed run): they count toward
+    /// the total, not toward this process's rate. Call before the first `update`.
+    func resume(from done: Int)
 }
 
 extension ProgressTask {
+    public func resume(from done: Int) { update(done, note: "resumed") }
     public func update(_ done: Int) { update(done, note: "") }
     public func finish(_ done: Int) { finish(done, note: "") }
 }

@@ -17,9 +17,17 @@ enum Console {
         write(sanitize(text) + "\n", to: STDERR_FILENO)
     }
 
-    /// Raw text on standard error (progress lines with their own carriage returns).
+    /// A progress line on standard error. Only dinoprobe's own redraw sequence at its start
+    /// (carriage return, erase line) and line breaks at its end reach the terminal as they are;
+    /// the text between is sanitised like any other.
     static func errRaw(_ text: String) {
-        write(PathCodec.display(text), to: STDERR_FILENO)
+        let redraw = "\r\u{1B}[K"
+        var body = Substring(text)
+        let prefix = body.hasPrefix(redraw) ? redraw : ""
+        body = body.dropFirst(prefix.count)
+        var suffix = ""
+        while body.hasSuffix("\n") { body = body.dropLast(); suffix += "\n" }
+        write(prefix + sanitize(String(body)) + suffix, to: STDERR_FILENO)
     }
 
     /// Output is written unbuffered, straight to the descriptors, so nothing printed is lost
@@ -38,24 +46,12 @@ enum Console {
         }
     }
 
-    /// `text` with escaped file-name bytes shown as `\xNN` and control characters (other than
-    /// newline and tab) as `\u{NN}`.
+    /// `text` with escaped file-name bytes shown as `\xNN` and control characters other than
+    /// newline and tab (a carriage return included: it could overwrite the line) escaped.
+    /// Values from outside a message (file names, tensor names) are escaped where the message is
+    /// built, newlines included (`shown`); this is the last line of defence for everything else.
     static func sanitize(_ text: String) -> String {
-        let shown = PathCodec.display(text)
-        guard shown.unicodeScalars.contains(where: isControl) else { return shown }
-        var out = String.UnicodeScalarView()
-        for scalar in shown.unicodeScalars {
-            if isControl(scalar) {
-                out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
-            } else {
-                out.append(scalar)
-            }
-        }
-        return String(out)
-    }
-
-    private static func isControl(_ s: Unicode.Scalar) -> Bool {
-        (s.value < 0x20 && s != "\n" && s != "\t") || (0x7F...0x9F).contains(s.value)
+        TerminalText.escaped(text, keeping: ["\n", "\t"])
     }
 }
 

@@ -24,7 +24,7 @@ struct Dinoprobe: ParsableCommand {
         do {
             command = try parseAsRoot(arguments)
         } catch {
-            exit(withError: error)  // a mistake on the command line: the message and the usage
+            exitShowing(error)  // a mistake on the command line: the message and the usage; or help, version
         }
         do {
             try command.run()
@@ -33,11 +33,32 @@ struct Dinoprobe: ParsableCommand {
             Console.flush()
             Foundation.exit(code.rawValue)
         } catch where error is CleanExit || exitCode(for: error) == .success {
-            exit(withError: error)  // help or version: printed to stdout, status 0
+            exitShowing(error)  // help or version: printed to stdout, status 0
         } catch {
-            // A failure while running: the message alone, never a usage screen.
-            Console.err("error: \(message(for: error))")
+            // A failure while running: the message alone, never a usage screen; one line unless
+            // the error's own line breaks are known to be its own.
+            let text = message(for: error)
+            Console.err("error: " + ((error as? MultilineMessage)?.keepsLineBreaks == true ? text : shown(text)))
             Foundation.exit(EXIT_FAILURE)
         }
+    }
+
+    /// Prints what ArgumentParser has to say about `error` through `Console` (never by itself:
+    /// its messages echo the arguments as they were typed) and exits with its status. Help and
+    /// version go to standard output; a mistake goes to standard error, the echoed arguments in
+    /// its message shown as values (`shown`), so that a glob-picked file name can neither drive
+    /// the terminal nor start a line of its own.
+    static func exitShowing(_ error: Error) -> Never {
+        let code = exitCode(for: error)
+        var text = fullMessage(for: error)
+        if code == .success {
+            if !text.isEmpty { Console.out(text) }
+        } else {
+            let problem = message(for: error)
+            if !problem.isEmpty { text = text.replacingOccurrences(of: problem, with: shown(problem)) }
+            if !text.isEmpty { Console.err(text) }
+        }
+        Console.flush()
+        Foundation.exit(code.rawValue)
     }
 }

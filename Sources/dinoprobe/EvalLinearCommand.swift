@@ -75,11 +75,12 @@ struct EvalLinear: ParsableCommand {
         let metrics = try ClassificationMetrics(scores: scores, labels: rows.labels, classNames: names)
         say(metrics.table())
         if let run {
-            try metrics.writeReports(to: run.path, title: "Linear head on \(split.rawValue)")
+            let staging = try run.staging()
+            try metrics.writeReports(to: staging, title: "Linear head on \(split.rawValue)")
             try ClassificationPredictions(paths: features.paths, probabilities: saved.head.probabilities(features: rows.values, count: rows.count),
-                                          labels: rows.labels, classNames: names).write(to: run.path + "/predictions.csv")
+                                          labels: rows.labels, classNames: names).write(to: staging + "/predictions.csv")
             let files = ["metrics.json", "confusion.csv", "confusion.png", "predictions.csv"]
-            try run.finish(outputs: files + ["run.json"])
+            try run.publish(outputs: files)
             say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }
     }
@@ -126,20 +127,20 @@ struct Classify: ParsableCommand {
         let predictions = try ClassificationPredictions(paths: entry.sourceIndex.map { listing.images[$0] }, probabilities: probabilities,
                                                         labels: nil, classNames: names, top: top)
         for row in predictions.rows {
-            say(row.path)
-            for (c, p) in zip(row.top, row.probabilities) { say(String(format: "  %6.2f%%  %@", 100 * p, names[c])) }
+            say(shown(row.path))
+            for (c, p) in zip(row.top, row.probabilities) { say(String(format: "  %6.2f%%  %@", 100 * p, shown(names[c]))) }
         }
         if let run {
             try run.update {
                 $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
                 $0.data = RunRecord.DataRecord(root: FileManager.default.currentDirectoryPath, splits: ["inputs": .init(paths: listing.images)])
             }
-            try predictions.write(to: run.path + "/predictions.csv")
+            try predictions.write(to: run.staging() + "/predictions.csv")
             try reportSkipped(listing.problems + entry.skipped, split: "inputs", folder: run.url)
-            try run.finish(outputs: ["predictions.csv", "run.json"])
+            try run.publish(outputs: ["predictions.csv"])
             Console.err("wrote \(run.path)/predictions.csv, run.json")
         }
-        for s in listing.problems + entry.skipped { Console.err("error: \(s.path): \(s.reason)") }
+        for s in listing.problems + entry.skipped { Console.err("error: \(s)") }
         if !(listing.problems + entry.skipped).isEmpty { throw ExitCode(1) }
     }
 }
@@ -207,14 +208,15 @@ struct KNN: ParsableCommand {
                        100 * r.metrics.balancedAccuracy, 100 * r.metrics.macroF1, r.effectiveK != r.k ? "  (k clamped to \(r.effectiveK))" : ""))
         }
         if let run {
-            try MetricsReport.writeJSON(results, to: run.path + "/knn.json")
+            let staging = try run.staging()
+            try MetricsReport.writeJSON(results, to: staging + "/knn.json")
             var files = ["knn.json"]
             for s in scores {
                 try ClassificationPredictions(paths: val.paths, probabilities: s.scores, labels: val.labels, classNames: valSet.classNames)
-                    .write(to: run.path + "/predictions-k\(s.k).csv")
+                    .write(to: staging + "/predictions-k\(s.k).csv")
                 files.append("predictions-k\(s.k).csv")
             }
-            try run.finish(outputs: files + ["run.json"])
+            try run.publish(outputs: files)
             say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }
     }

@@ -104,7 +104,7 @@ struct Extract: ParsableCommand {
         }
         let (rows, skipped) = try Extraction.featuresFile(model: model, backboneID: modelOptions.displayID, paths: listing.images, settings: settings,
                                                            destination: out, skippedBefore: listing.problems, reporter: TerminalReporter.shared)
-        for s in skipped { Console.err("skipped \(s.path): \(s.reason)") }
+        for s in skipped { Console.err("skipped \(s)") }
         say("wrote \(out): \(rows) images x \(model.config.hiddenSize) features\(settings.extras)\(skipped.isEmpty ? "" : ", \(skipped.count) skipped")")
     }
 

@@ -66,7 +66,8 @@ struct FewShotCommand: ParsableCommand {
         let scores = try FewShot.run(train: train, val: val, shots: list, tries: tries, tokens: tokens, settings: settings,
                                      logistic: noLogreg ? nil : LogisticRegressionSettings(), ks: k.flattened(), progress: { Console.err($0) })
         say(FewShot.table(scores))
-        try MetricsReport.writeJSON(scores, to: run.path + "/fewshot.json")
+        let staging = try run.staging()
+        try MetricsReport.writeJSON(scores, to: staging + "/fewshot.json")
         var page = HTMLReport(title: "dinoprobe fewshot: \(features.dataName)")
         RunReports.settingsSection(run.record, into: &page)
         page.heading("Val top-1 over \(tries) draws per shot count")
@@ -74,8 +75,8 @@ struct FewShotCommand: ParsableCommand {
             [s.method, String(format: "%g", s.shots), "\(s.top1.count)", MetricsReport.percent(s.mean), MetricsReport.percent(s.std),
              s.top1.map { MetricsReport.percent($0) }.joined(separator: " ")]
         })
-        try page.write(to: run.path + "/report.html")
-        try run.finish(outputs: ["fewshot.json", "report.html", "run.json"])
+        try page.write(to: staging + "/report.html")
+        try run.publish(outputs: ["fewshot.json", "report.html"])
         say("wrote \(run.path)/fewshot.json, report.html, run.json")
     }
 }

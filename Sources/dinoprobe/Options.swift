@@ -282,7 +282,7 @@ func loadValidSegmentation(root: String, layout: SegmentationLayout, split: Data
 func reportSkipped(_ skipped: [SkippedInput], split: String, folder: URL?) throws {
     guard !skipped.isEmpty else { return }
     Console.err("\(split): \(skipped.count) input(s) skipped:")
-    for s in skipped.prefix(20) { Console.err("  \(s.path): \(s.reason)") }
+    for s in skipped.prefix(20) { Console.err("  \(s)") }
     if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
     if let folder {
         let text = skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n"

@@ -76,29 +76,31 @@ struct Segment: ParsableCommand {
         preprocessing.preset = .native
         preprocessing.size = side
         var failures = listing.problems.count
-        for problem in listing.problems { Console.err("error: \(problem.path): \(problem.reason)") }
+        for problem in listing.problems { Console.err("error: \(problem)") }
         var written: [String] = []
         for (path, name) in zip(listing.images, ImageFiles.outputNames(for: listing.images)) {
             do {
-                let stem = run.path + "/" + name
+                let stem = try run.staging() + "/" + name
                 try FileSystem.createDirectories((stem as NSString).deletingLastPathComponent)  // the names' own bytes (PathCodec)
                 var window: SlidingWindow?
                 if case let .slide(w) = inferenceOptions.resolved(headSize: side) { window = w }
                 let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter, window: window,
                                                   clusters: clusters, outputStem: stem, maxPixels: pixelLimit.maxPixels)
-                say("\(path): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
+                say("\(shown(path)): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
                 if !r.pcaVariances.isEmpty {
                     say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
                 }
-                for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, area.name)) }
-                say("  wrote \(r.files.joined(separator: ", "))")
-                written += r.files.map { String($0.dropFirst(run.path.count + 1)) }
+                for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, shown(area.name))) }
+                let names = try r.files.map { String($0.dropFirst(try run.staging().count + 1)) }
+                say("  made \(names.map { run.path + "/" + $0 }.joined(separator: ", "))")
+                written += names
             } catch {
                 failures += 1
                 Console.err("error: \(error)")
             }
         }
-        try run.finish(outputs: written + ["run.json"])
+        try run.publish(outputs: written)
+        if !written.isEmpty { say("wrote \(run.path): \(written.count) file\(written.count == 1 ? "" : "s"), run.json") }
         if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -89,7 +89,7 @@ struct TrainSeg: ParsableCommand {
         // val split (unreadable folder, bad class list) is an error, not "no val split".
         let val: SegmentationDataset?
         do { val = try dataOptions.loadValid(.val, folder: run.url, reporter: reporter) } catch let DatasetError.missingSplit(_, path, _) {
-            Console.err("no val split (\(path) does not exist): the head is trained but not evaluated")
+            Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
             val = nil
         }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
@@ -132,11 +132,11 @@ struct TrainSeg: ParsableCommand {
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     checkpointing: checkpointing, reporter: reporter)
         var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
-        try head.save(to: run.path + "/head.safetensors", naming: headNaming)
-        try AtomicFile.write(Data(log.csv().utf8), to: run.path + "/train_log.csv")
+        let staging = try run.staging()
+        try head.save(to: staging + "/head.safetensors", naming: headNaming)
+        try AtomicFile.write(Data(log.csv().utf8), to: staging + "/train_log.csv")
         let losses = try RunReports.lossCurves(log, title: "Training loss (\(settings.iterations) steps of batch \(batchSize))")
-        try losses.write(to: run.path + "/loss_curves.png")
-        say("saved \(run.path)/head.safetensors, train_log.csv, loss_curves.png")
+        try losses.write(to: staging + "/loss_curves.png")
         var result: SegmentationResult?
         var samples: [SegmentationReport.Sample] = []
         if let val {
@@ -148,16 +148,16 @@ struct TrainSeg: ParsableCommand {
             try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
             result = evaluation.metrics.result()
             say(result?.table() ?? "")
-            try result?.writeJSON(to: run.path + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(evaluation.perImage).utf8), to: run.path + "/per_image.csv")
-            try AtomicFile.write(Data(evaluation.metrics.confusionCSV().utf8), to: run.path + "/confusion.csv")
+            try result?.writeJSON(to: staging + "/metrics.json")
+            try AtomicFile.write(Data(SegmentationImageScore.csv(evaluation.perImage).utf8), to: staging + "/per_image.csv")
+            try AtomicFile.write(Data(evaluation.metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
             outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
-            say("wrote \(run.path)/metrics.json, per_image.csv, confusion.csv")
         }
         let report = SegmentationReport(record: run.record, settings: settings, result: result, samples: samples, dataset: val, views: store.count)
-        try report.page(losses: losses.pngData(), maxPixels: pixelLimit.maxPixels).write(to: run.path + "/report.html")
+        try report.page(losses: losses.pngData(), maxPixels: pixelLimit.maxPixels).write(to: staging + "/report.html")
         outputs.append("report.html")
-        try run.finish(outputs: outputs + ["run.json"])
+        try run.publish(outputs: outputs)
+        say("saved \(run.path)/\(outputs.joined(separator: ", ")), run.json")
     }
 }
 
@@ -186,7 +186,7 @@ extension TrainSeg {
                                                      batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks),
                                                      cacheFolder: cacheFolder, shard: choice.shard, maxPixels: pixelLimit.maxPixels,
                                                      reporter: TerminalReporter.shared)
-        for s in outcome.skipped { Console.err("skipped \(s.path): \(s.reason)") }
+        for s in outcome.skipped { Console.err("skipped \(s)") }
         say("shard \(choice.shard) (from \(choice.source)) of train: pairs \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(train.count): "
             + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
         say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
@@ -272,11 +272,11 @@ struct EvalSeg: ParsableCommand {
                                                           reporter: reporter) { index, mask, w, h in
                 guard let run else { return }
                 let stem = URL(fileURLWithPath: val.samples[index].mask).deletingPathExtension().lastPathComponent
-                try PNGEncoder.writeIndexed(mask, width: w, height: h, palette: Array(val.palette.prefix(768)), to: run.path + "/pred/\(stem).png")
+                try PNGEncoder.writeIndexed(mask, width: w, height: h, palette: Array(val.palette.prefix(768)), to: run.staging() + "/pred/\(stem).png")
             }
             try reportSkipped(evaluation.skipped, split: "val", folder: run?.url)
             (metrics, perImage) = (evaluation.metrics, evaluation.perImage)
-            if run != nil { files.append("pred/") }
+            if let run, FileSystem.isDirectory(try run.staging() + "/pred") { files.append("pred/") }
         } else if let pred, let gt {
             let names = try classes.map(SegmentationFolder.readClassNames(at:)) ?? (0..<(numClasses ?? 0)).map { "class \($0)" }
             try run?.update {
@@ -292,11 +292,12 @@ struct EvalSeg: ParsableCommand {
         let result = metrics.result()
         say(result.table())
         if let run {
-            try result.writeJSON(to: run.path + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: run.path + "/per_image.csv")
-            try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: run.path + "/confusion.csv")
+            let staging = try run.staging()
+            try result.writeJSON(to: staging + "/metrics.json")
+            try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: staging + "/per_image.csv")
+            try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
             files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
-            try run.finish(outputs: files + ["run.json"])
+            try run.publish(outputs: files)
             say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }
     }

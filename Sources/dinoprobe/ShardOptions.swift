@@ -63,7 +63,7 @@ struct ShardOptions: ParsableArguments {
         let outcome = try ShardedExtraction.run(folder: out, shard: choice.shard, model: model, backboneID: backboneID, paths: listing.images,
                                                 listingProblems: listing.problems, settings: settings, checkpointEvery: checkpointEvery,
                                                 reporter: TerminalReporter.shared)
-        for s in outcome.skipped { Console.err("skipped \(s.path): \(s.reason)") }
+        for s in outcome.skipped { Console.err("skipped \(s)") }
         let skipped = outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped"
         if outcome.alreadyDone {
             say("shard \(choice.shard) was already finished (\(outcome.path): \(outcome.rows) images\(skipped)); nothing to do")
@@ -96,7 +96,7 @@ extension ShardChoiceOptions {
         for dataset in splits {
             let outcome = try cache.buildShard(of: dataset, shard: choice.shard, model: model, preprocessing: preprocessing, layers: layers,
                                                batchSize: batchSize, maxPixels: maxPixels, reporter: TerminalReporter.shared)
-            for s in outcome.skipped { Console.err("skipped \(s.path): \(s.reason)") }
+            for s in outcome.skipped { Console.err("skipped \(s)") }
             say("shard \(choice.shard) (from \(choice.source)) of \(dataset.split.rawValue): images \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(dataset.count): "
                 + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
         }

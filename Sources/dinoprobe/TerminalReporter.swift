@@ -22,9 +22,11 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
     private let unit: String
     private let total: Int?
     private let interactive: Bool
-    private let start = Date()
+    private var start = Date()
     private let lock = NSLock()
     private var done = 0
+    /// Items done before this process took the task over (a resumed run): not in the rate.
+    private var doneBefore = 0
     private var note = ""
     private var lastDraw = Date.distantPast
     private var lastLoggedTenth = 0
@@ -65,6 +67,12 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         }
     }
 
+    func resume(from done: Int) {
+        lock.lock()
+        (self.done, doneBefore, start, note) = (done, done, Date(), "resumed")
+        lock.unlock()
+    }
+
     func finish(_ done: Int, note: String) {
         lock.lock()
         guard !finished else { lock.unlock(); return }
@@ -73,7 +81,7 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         self.note = note
         lock.unlock()
         timer?.cancel()
-        Console.errRaw((interactive ? "\r\u{1B}[K" : "") + Console.sanitize(line(final: true)) + "\n")
+        Console.errRaw((interactive ? "\r\u{1B}[K" : "") + line(final: true) + "\n")
     }
 
     private func redraw(force: Bool) {
@@ -82,13 +90,13 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         guard !finished, force || now.timeIntervalSince(lastDraw) >= 0.1 else { lock.unlock(); return }
         lastDraw = now
         lock.unlock()
-        Console.errRaw("\r\u{1B}[K" + Console.sanitize(line(final: false)))
+        Console.errRaw("\r\u{1B}[K" + line(final: false))
     }
 
     private func line(final: Bool) -> String {
         lock.lock(); defer { lock.unlock() }
         let elapsed = Date().timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let rate = elapsed > 0 ? Double(done - doneBefore) / elapsed : 0
         // Byte counts read as megabytes.
         let (scale, shownUnit) = unit == "bytes" ? (1e6, "MB") : (1.0, unit)
         func count(_ n: Int) -> String { scale == 1 ? "\(n)" : String(format: "%.1f", Double(n) / scale) }

@@ -89,8 +89,8 @@ struct TrainLinear: ParsableCommand {
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
-        let files = try outcome.write(to: run.path, dataName: features.dataName, record: run.record, maxPixels: features.imageOptions.maxPixels)
-        try run.finish(outputs: files + ["run.json"])
+        let files = try outcome.write(to: run.staging(), dataName: features.dataName, record: run.record, maxPixels: features.imageOptions.maxPixels)
+        try run.publish(outputs: files)
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }
 }

@@ -107,9 +107,14 @@ extension BatchSampler: Checkpointable {
     public mutating func restore(from state: TrainingState, as prefix: String) throws {
         let header = try state.integers(prefix + ".cursor", count: 3)
         let order = try state.integers(prefix + ".order")
-        guard header[1] == count, header[2] == batchSize, header[0] >= 0, header[0] <= order.count,
-              order.isEmpty || (order.count == count && Set(order).count == count && order.allSatisfy { $0 >= 0 && $0 < count }) else {
-            throw HeadError.badCheckpoint(path: "", reason: "the batch sampler was saved for \(header[1]) samples in batches of \(header[2]), not \(count) in batches of \(batchSize)")
+        guard header[1] == count, header[2] == batchSize else {
+            throw HeadError.badCheckpoint(path: "", reason: "the batch sampler was saved for \(header[1]) samples in batches of \(header[2]), not \(count) in batches of \(batchSize); resume with the data and --batch-size the run started with, or start again with --overwrite")
+        }
+        let isPermutation = order.isEmpty || (order.count == count && order.allSatisfy { $0 >= 0 && $0 < count } && Set(order).count == count)
+        guard isPermutation, header[0] >= 0, header[0] <= order.count else {
+            let what = isPermutation ? "its position \(header[0]) lies outside its \(order.count) shuffled indices"
+                : "its shuffled order (\(order.count) indices) is not an arrangement of the \(count) samples 0 to \(count - 1)"
+            throw HeadError.badCheckpoint(path: "", reason: "the batch sampler's state is damaged: \(what); the file was altered or corrupted, so start again with --overwrite")
         }
         self.order = order.map { Int($0) }
         cursor = Int(header[0])

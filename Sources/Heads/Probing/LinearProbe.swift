@@ -113,6 +113,7 @@ public enum LinearProbe {
         let (fitting, choosing, valRows, recipe, metadata) = (inputs.fitting, inputs.choosing, inputs.val, inputs.recipe, inputs.metadata)
         let total = totalSteps(samples: fitting.count, settings: settings)
         let task = reporter.task("train", total: total, unit: "steps")
+        if let step = checkpointing?.resumeStep, step > 0 { task.resume(from: step) }
         var (grid, result, log) = try self.train(fitting, selection: choosing, classes: train.classNames.count, settings: settings,
                                                  metadata: metadata, checkpointing: checkpointing) { step, _, epoch, loss in
             task.update(step, note: String(format: "epoch %d/%d, mean loss %.4f", epoch, settings.epochs, loss))
@@ -190,7 +191,8 @@ public enum LinearProbe {
             }
             let finite = losses.indices.filter { diverged[$0] == nil }
             progress(step + 1, total, step / perEpoch + 1, finite.map { losses[$0] }.reduce(0, +) / Float(finite.count))
-            try clock.tick(step: step + 1) { state in
+            // The last step is always saved: the results are published from it after an interruption.
+            try clock.tick(step: step + 1, force: step + 1 == total) { state in
                 grid.save(into: &state, as: "grid")
                 sgd.save(into: &state, as: "sgd")
                 adamw.save(into: &state, as: "adamw")

@@ -152,7 +152,7 @@ public enum SegmentationRun {
             first = step
         }
         let task = reporter.task("train", total: s.iterations, unit: "steps")
-        if first > 0 { task.update(first, note: "resumed") }
+        if first > 0 { task.resume(from: first) }
         for step in first..<s.iterations {
             let indices = sampler.next(using: &random)
             let (features, labels) = try store.batch(indices)
@@ -166,7 +166,8 @@ public enum SegmentationRun {
             log.append(learningRates: [rate], losses: [loss])
             smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss
             task.update(step + 1, note: String(format: "loss %.4f", smoothed ?? loss))
-            try clock.tick(step: step + 1) { state in
+            // The last step is always saved: the results are published from it after an interruption.
+            try clock.tick(step: step + 1, force: step + 1 == s.iterations) { state in
                 head.save(into: &state, as: "head")
                 optimizer.save(into: &state, as: "adamw")
                 random.save(into: &state, as: "random")

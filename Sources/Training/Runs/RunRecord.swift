@@ -1,4 +1,5 @@
 import Backbone
+import Evaluation
 import Foundation
 import Support
 
@@ -99,10 +100,7 @@ public struct RunRecord: Encodable, Sendable {
 
     /// Writes the record to `folder/run.json` (whole or not at all).
     public func write(toFolder folder: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        try AtomicFile.write(encoder.encode(self), to: folder + "/run.json")
+        try AtomicFile.write(MetricsReport.jsonData(self), to: folder + "/run.json")
     }
 }
 
