@@ -110,9 +110,10 @@ ct_tensor *ct_mean(const ct_tensor *x, const int64_t *dims, int ndim, int keepdi
 /// [patches, head_dim] on the q and k of the last `patches` tokens (the leading CLS and register
 /// tokens pass unrotated), then softmax(q k^T * scale) v per head (softmax in float32, no mask).
 /// Returns [batch, tokens, heads * head_dim], heads side by side, as the output projection reads
-/// them. On float32 CPU tensors and `kernel` nonzero, a fused kernel runs the (image, head) pairs
-/// in parallel, its products on the packed GEMM where one runs here (`kernel` 1) or on OpenBLAS
-/// (`kernel` 2); otherwise (`kernel` 0, any device or dtype) ATen ops compute the same.
+/// them. On float32 CPU tensors and `kernel` nonzero, a fused kernel runs over tiles of queries
+/// and keys in parallel (memory linear in the tokens), its products on the packed GEMM where one
+/// runs here (`kernel` 1, attention.h) or on OpenBLAS (`kernel` 2); otherwise (`kernel` 0, any
+/// device or dtype) ATen ops compute the same.
 ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const ct_tensor *sin, int64_t heads,
                              double scale, int kernel);
 
