@@ -52,6 +52,16 @@ public enum ForwardMemory {
         return 4 * largest
     }
 
+    /// Throws, before any work, when one image at `height` x `width` needs more than `limit` bytes
+    /// of activations (the default: the machine's physical memory), naming the figure it needs.
+    public static func checkOneImageFits(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1, stages: [Int] = [],
+                                         limit: Int? = nil, limitName: String = "the physical memory") throws {
+        let need = bytesPerImage(model, height: height, width: width, layers: layers, stages: stages)
+        let limit = limit ?? Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        guard need > limit else { return }
+        throw BackboneError.badInput("one \(width)x\(height) image needs about \(need >> 20) MiB for the backbone's activations, more than \(limitName) (\(limit >> 20) MiB)")
+    }
+
     /// Images per forward pass so that their transient memory stays within `budget` bytes: at
     /// least 1, at most `maxBatch`.
     public static func batchSize(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1, stages: [Int] = [],

@@ -10,8 +10,10 @@ static intptr_t round_up(intptr_t n, intptr_t to) { return (n + to - 1) / to * t
 intptr_t dp_attention_key_tile(dp_seg_kernel kernel, intptr_t tokens, intptr_t key_tile) {
     const intptr_t nr = dp_gemm_panel_width(kernel);
     if (nr <= 0 || tokens <= 0 || key_tile <= 0) return 0;
-    const intptr_t all = round_up(tokens, nr), tile = round_up(key_tile, nr);
-    return tile < all ? tile : all;
+    // As many tiles as key_tile (whole panels) makes, the tokens split evenly between them: no
+    // short last tile of a few keys costing a whole pass of the online softmax.
+    const intptr_t tiles = (tokens + round_up(key_tile, nr) - 1) / round_up(key_tile, nr);
+    return round_up((tokens + tiles - 1) / tiles, nr);
 }
 
 /// Floats of one tile of keys in `packed`: its keys' panels [kt / nr][head_dim][nr], then its

@@ -18,10 +18,11 @@
 namespace ctorch {
 namespace {
 /// Query rows per task (at most; a head's rows are split evenly). Measured (see the README, "Performance").
-constexpr int64_t kQueryTile = 256;
-/// Keys per tile of the online softmax: at up to this many tokens (ViT-S/16 at 512 px has 1,029)
-/// a row's scores stay whole, as ATen computes them. Measured (see the README, "Performance").
-constexpr int64_t kKeyTile = 1024;
+constexpr int64_t kQueryTile = 96;
+/// Keys per tile of the online softmax (at most; the tokens are split evenly): at up to this many
+/// tokens (ViT-S/16 at 224 px has 201) a row's scores stay whole, as ATen computes them.
+/// Measured (see the README, "Performance").
+constexpr int64_t kKeyTile = 512;
 
 /// Floats of attention scratch a thread keeps between calls (16 MB); more is given back after use.
 constexpr size_t kKeptScratchFloats = size_t(4) << 20;
@@ -127,7 +128,8 @@ at::Tensor self_attention_tiled(const at::Tensor &qkv, const at::Tensor &cos, co
 at::Tensor self_attention_blas(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin, int64_t heads, double scale) {
     const auto [query_tile, key_tile] = tiles();
     const Shape s(qkv, cos, heads, query_tile);
-    const int64_t d = s.heads * s.hd, kt = std::min(key_tile, s.t), qt = (s.t + s.query_tiles - 1) / s.query_tiles;
+    const int64_t key_tiles = (s.t + key_tile - 1) / key_tile, kt = (s.t + key_tiles - 1) / key_tiles;  // split evenly
+    const int64_t d = s.heads * s.hd, qt = (s.t + s.query_tiles - 1) / s.query_tiles;
     at::Tensor out = at::empty({s.b, s.t, d}, qkv.options());
     const float *x = qkv.data_ptr<float>(), *c = cos.data_ptr<float>(), *sn = sin.data_ptr<float>();
     float *o = out.data_ptr<float>();

@@ -177,7 +177,7 @@ const char *ct_build_config(void) {
 }
 
 void ct_keep_freed_memory(void) {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 }
 

@@ -92,6 +92,7 @@ struct Extract: ParsableCommand {
         if !stages.isEmpty && model.convNextConfig == nil {
             throw ValidationError("--stages applies to ConvNeXt models; \(model.variantName) is a ViT (for its blocks, see --blocks)")
         }
+        try batching.checkOneImageFits(model, height: preprocessing.size, layers: blocks, stages: stages)
         let batchSize = batching.batchSize(model, height: preprocessing.size, layers: blocks, stages: stages, given: batching.extractBatchSize ?? oldBatch)
         let settings = ExtractionSettings(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, stages: stages, dtype: dtype,
                                           batchSize: batchSize, maxPixels: imageOptions.maxPixels)

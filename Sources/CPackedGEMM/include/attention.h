@@ -19,8 +19,9 @@
 extern "C" {
 #endif
 
-/// The key tile `kernel` runs: `key_tile` rounded up to whole panels (dp_gemm_panel_width), no
-/// more than the tokens rounded up the same way; 0 where no packed kernel runs.
+/// The key tile `kernel` runs: the tokens split evenly into as many tiles as `key_tile` rounded
+/// up to whole panels (dp_gemm_panel_width) needs, rounded up to whole panels in turn (so one
+/// tile where tokens <= key_tile); 0 where no packed kernel runs.
 intptr_t dp_attention_key_tile(dp_seg_kernel kernel, intptr_t tokens, intptr_t key_tile);
 
 /// Floats of one head's packed keys and values (dp_attention_pack) for `tokens` tokens of

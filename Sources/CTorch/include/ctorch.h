@@ -31,8 +31,10 @@ void ct_set_num_threads(int n);
 int ct_get_num_threads(void);
 /// ATen's build configuration (BLAS, OpenMP, ISA); owned by the library.
 const char *ct_build_config(void);
-/// Makes glibc keep freed large blocks for reuse instead of unmapping them (activations of
-/// big batches are tens of MB; fresh mmaps page-fault and zero on every op).
+/// Makes glibc keep freed blocks of up to 64 MB for reuse instead of unmapping them (activations
+/// of big batches at 224 px are tens of MB; fresh mmaps page-fault and zero on every op). Larger
+/// ones (a high-resolution image's) are mapped and unmapped: kept in the heap, they fragmented it
+/// and grew the peak by a fixed amount per block for the first blocks (at 1536 px, 250 MB).
 void ct_keep_freed_memory(void);
 /// ATen's parallel settings (backend, intra-op threads).
 const char *ct_parallel_info(void);
