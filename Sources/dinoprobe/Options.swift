@@ -161,13 +161,6 @@ struct ExtractionBatchOptions: ParsableArguments {
         try Check.optionalRange(memoryBudget, 16...1_048_576, "--memory-budget")
     }
 
-    /// Refuses, before any work, a size one image of which needs more than --memory-budget (when
-    /// given, else the physical memory) for its activations.
-    func checkOneImageFits(_ model: DINOv3Model, height: Int, width: Int? = nil, layers: Int = 1, stages: [Int] = []) throws {
-        try ForwardMemory.checkOneImageFits(model, height: height, width: width ?? height, layers: layers, stages: stages,
-                                            limit: memoryBudget.map { $0 << 20 }, limitName: memoryBudget == nil ? "the physical memory" : "--memory-budget")
-    }
-
     /// Images per forward pass of `model` at `height` x `width` (square when `width` is nil),
     /// keeping `layers` blocks (and a ConvNeXt's `stages` maps): `given` (else --extract-batch-size),
     /// or what the budget allows.
