@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The reference side of scripts/bench: Hugging Face transformers' forward (DINOv3ViTModel or
-DINOv3ConvNextModel, whichever the checkpoint's config names) at 224x224 on the same checkpoint
-and thread count, in inference mode.
+DINOv3ConvNextModel, whichever the checkpoint's config names) on the same checkpoint and thread
+count, in inference mode.
 
 It runs as a server so that `dinoprobe bench backbone --reference-python` can interleave the two
 timings (one dinoprobe forward, then one here, and so on) and pair them. Protocol, one line each
 way on stdin/stdout: first this side says {"ready": true, "torch": ..., "model": ...}; then for
-each line "B" (a batch size) it runs one forward on a batch of B images and answers
+each line "B" or "B S" (a batch size, and an input size, 224 when absent) it runs one forward on a
+batch of B images of S x S pixels and answers
 {"seconds": s}; an empty line or end of input ends it. Everything else this process or its
 libraries print goes to stderr."""
 import argparse
@@ -37,10 +38,11 @@ def main():
         line = line.strip()
         if not line:
             break
-        batch = int(line)
-        if not 1 <= batch <= 1024:
-            raise SystemExit(f"bench_transformers: batch size {batch} out of range")
-        x = inputs.setdefault(batch, torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(0)))
+        fields = [int(f) for f in line.split()]
+        batch, size = fields[0], fields[1] if len(fields) > 1 else 224
+        if not 1 <= batch <= 1024 or not 16 <= size <= 4096:
+            raise SystemExit(f"bench_transformers: batch size {batch} or input size {size} out of range")
+        x = inputs.setdefault((batch, size), torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0)))
         with torch.inference_mode():
             start = time.perf_counter()
             model(pixel_values=x)

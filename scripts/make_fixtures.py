@@ -145,6 +145,7 @@ def main():
                    num_attention_heads=3, num_register_tokens=4)
     run_case("gelu_reg4_224", m, 224, 224)
     run_case("gelu_reg4_nonsquare_b2", m, 96, 160, batch=2, seed=1)
+    run_case("gelu_reg4_512", m, 512, 512, seed=7)  # 1,029 tokens: attention over several tiles of keys
     m = make_model("gated_silu", 2, hidden_size=48, intermediate_size=64, num_hidden_layers=2,
                    num_attention_heads=4, num_register_tokens=4, use_gated_mlp=True, hidden_act="silu")
     run_case("gated_silu_64", m, 64, 64, seed=2)

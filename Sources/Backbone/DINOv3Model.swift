@@ -203,9 +203,12 @@ public final class DINOv3Model: @unchecked Sendable {
         }
         try Self.checkLayers(layers, depth: config.numHiddenLayers)
         try checkStages(stages)
-        var input = try Tensor(pixels, shape: [batch, 3, height, width])
-        if device != .cpu || precision != .f32 { input = try input.to(device, dtype: precision.ct) }
-        let (output, last, maps) = try forward(input, layers: layers, stages: stages)
+        // The pass reads the caller's pixels in place (at 4096 px a copy is 200 MB); no output aliases them.
+        let (output, last, maps) = try pixels.withUnsafeBufferPointer { buffer in
+            var input = try Tensor.view(UnsafeRawPointer(buffer.baseAddress!), shape: [batch, 3, height, width], dtype: CT_FLOAT32, owner: BorrowedPixels())
+            if device != .cpu || precision != .f32 { input = try input.to(device, dtype: precision.ct) }
+            return try forward(input, layers: layers, stages: stages)
+        }
         let gh = height / p, gw = width / p
         let values = try output.map { try $0.floats() }
         let lastValues: [Float]
@@ -301,3 +304,5 @@ private struct LoadedTensors: WeightSource {
         device == .cpu && precision == .f32 ? tensor : try tensor.to(device, dtype: precision.ct)
     }
 }
+/// The owner of a view of pixels the caller keeps alive for the whole pass (see `forward(pixels:)`).
+private final class BorrowedPixels {}

@@ -194,9 +194,12 @@ public final class FeatureExtractor: @unchecked Sendable {
 
     private func forward(_ items: [Prepared]) throws -> BackboneOutput {
         guard let first = items.first else { throw BackboneError.badInput("empty batch") }
-        var pixels: [Float] = []
-        pixels.reserveCapacity(items.count * first.pixels.count)
-        for p in items { pixels += p.pixels }
+        // One image's pixels go as they are (no copy: at 4096 px one is 200 MB).
+        var pixels: [Float] = items.count == 1 ? first.pixels : []
+        if items.count > 1 {
+            pixels.reserveCapacity(items.count * first.pixels.count)
+            for p in items { pixels += p.pixels }
+        }
         return try model.forward(pixels: pixels, batch: items.count, height: first.height, width: first.width, layers: layers, stages: stages)
     }
 }

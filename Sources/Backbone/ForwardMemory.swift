@@ -28,9 +28,14 @@ public enum ForwardMemory {
     /// ViT. With attention in ATen ops: the scores, their softmax and its workspace (3 x heads x
     /// T^2), about a dozen T x D buffers (residual, norm, q/k/v and their rotated copies,
     /// attention output, projection), the MLP's hidden activations (2 x T x F, 3 x T x F gated)
-    /// and the kept outputs. The fused kernel keeps no scores per image (each thread reuses one
-    /// block of 256 x T scores), so only the linear terms remain, with the input pixels, their patch copy
-    /// and the extraction pipeline's batches in flight as measured (24 x T x D, 3 x T x F).
+    /// and the kept outputs. The fused kernel keeps no scores per image (each thread reuses tiles
+    /// of 96 x 512 scores; each image's packed keys and values are 2 x T x D), so only the linear
+    /// terms remain, with the input pixels and the extraction pipeline's batches in flight as
+    /// measured (24 x T x D, 3 x T x F). A single large image needs less than this: its blocks are
+    /// mapped and unmapped rather than kept in the heap (ct_keep_freed_memory), and it has no batch
+    /// in flight. Measured peak RSS of `extract` on one image, ViT-S/16 (with about 0.3 GB of
+    /// libraries and weights): 1.07 GB at 2048 px (estimate 0.96 GB of activations), 1.81 GB at
+    /// 4096 px (estimate 3.8 GB).
     static func vitBytes(_ config: DINOv3Config, height: Int, width: Int, layers: Int, fusedAttention: Bool) -> Int {
         let p = max(config.patchSize, 1)
         let tokens = 1 + config.numRegisterTokens + (height / p) * (width / p)
@@ -50,6 +55,16 @@ public enum ForwardMemory {
             largest = max(largest, 12 * h * w * c)
         }
         return 4 * largest
+    }
+
+    /// Throws, before any work, when one image at `height` x `width` needs more than `limit` bytes
+    /// of activations (the default: the machine's physical memory), naming the figure it needs.
+    public static func checkOneImageFits(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1, stages: [Int] = [],
+                                         limit: Int? = nil, limitName: String = "the physical memory") throws {
+        let need = bytesPerImage(model, height: height, width: width, layers: layers, stages: stages)
+        let limit = limit ?? Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        guard need > limit else { return }
+        throw BackboneError.badInput("one \(width)x\(height) image needs about \(need >> 20) MiB for the backbone's activations, more than \(limitName) (\(limit >> 20) MiB)")
     }
 
     /// Images per forward pass so that their transient memory stays within `budget` bytes: at

@@ -66,9 +66,9 @@ struct ViTNetwork {
 
         // Patch embedding (each patch's pixels times the kernel), patches row-major, then
         // [CLS, registers, patches].
-        let patchPixels = try pixels.reshape([b, channels, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5])
-            .reshape([b, gh * gw, channels * p * p])
-        let patches = try patchEmbedding(patchPixels)
+        // One statement, so the patches' copy of the pixels is gone before the blocks run.
+        let patches = try patchEmbedding(pixels.reshape([b, channels, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5])
+            .reshape([b, gh * gw, channels * p * p]))
         var prefix = [try clsToken.expand([b, 1, d])]
         if c.numRegisterTokens > 0, let registers = registerTokens { prefix.append(try registers.expand([b, c.numRegisterTokens, d])) }
         var x = try Tensor.cat(prefix + [patches], dim: 1)

@@ -212,7 +212,7 @@ intptr_t dp_gemm_scratch_count(void) { return 12 * 32 + 32; }  // the widest ker
 void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda,
                     const float *packed, intptr_t n, const float *bias, float *c, intptr_t ldc,
                     intptr_t panel_begin, intptr_t panel_end, float *scratch, const dp_gemm_epilogue *epilogue) {
-    const dp_gemm_epilogue *after = epilogue && (epilogue->residual || epilogue->activation || epilogue->stream) ? epilogue : NULL;
+    const dp_gemm_epilogue *after = epilogue && (epilogue->residual || epilogue->activation || epilogue->stream || epilogue->accumulate) ? epilogue : NULL;
 #ifdef HAVE_PACKED_KERNELS
     switch (dp_seg_kernel_resolve(kernel)) {
     case DP_SEG_KERNEL_AVX512:

@@ -96,7 +96,7 @@ static ATTR void NAME(gemm)(const float *a, intptr_t m, intptr_t k, intptr_t lda
                 const float *b = packed + (p * k + k0) * NR;
                 const intptr_t j0 = p * NR, width = n - j0 < NR ? n - j0 : NR;
                 const float *init = NULL;
-                if (k0 == 0) {
+                if (k0 == 0 && !(epilogue && epilogue->accumulate)) {
                     for (intptr_t j = 0; j < NR; j++) start[j] = j < width && bias ? bias[j0 + j] : 0;
                     init = start;
                 }

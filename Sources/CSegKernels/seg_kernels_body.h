@@ -100,6 +100,30 @@ static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_
     }
 }
 
+/// dp_softmax_online_rows for this ISA: per row, the tile's scores times `scale` and their max in
+/// one pass; where the running max grows, the row's sum and outputs times exp(old - new) (the
+/// same exp, on a splat); then exp(x - max) and its sums in a second pass.
+static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale, float *maxima,
+                                           float *sums, float *out, intptr_t width, intptr_t ldo) {
+    for (intptr_t r = 0; r < rows; r++) {
+        float *row = x + r * stride;
+        const float tile_max = NAME(row_max)(row, k, scale, scale != 1.0f ? row : NULL);
+        const float previous = maxima[r], maximum = tile_max > previous ? tile_max : previous;
+        if (maximum > previous && previous > -INFINITY) {
+            const VEC factor = EXPV(NAME(splat)(previous - maximum));
+            sums[r] *= factor[0];
+            NAME(scale_row)(out + r * ldo, width, factor[0]);
+        }
+        maxima[r] = maximum;
+        sums[r] += HSUM(NAME(exp_row)(row, k, maximum, row));
+    }
+}
+
+/// dp_softmax_online_finish for this ISA: each output row times 1 / its sum.
+static ATTR void NAME(softmax_online_finish)(const float *sums, intptr_t rows, float *out, intptr_t width, intptr_t ldo) {
+    for (intptr_t r = 0; r < rows; r++) NAME(scale_row)(out + r * ldo, width, 1.0f / sums[r]);
+}
+
 /// dp_rope_rows for this ISA: the rotation's two products rounded, then their sum, never fused.
 static ATTR void NAME(rope_rows)(const float *src, intptr_t stride, intptr_t count, intptr_t width, intptr_t prefix,
                                  const float *cos, const float *sin, float *out) {

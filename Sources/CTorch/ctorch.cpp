@@ -10,7 +10,9 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cblas.h>
+#include "attention_cpu.h"
 #include "layer_norm.h"
+#include "parallel_chunks.h"
 #include "packed_gemm.h"
 #include "seg_kernels.h"
 
@@ -26,6 +28,9 @@ struct ct_tensor {
 };
 
 namespace {
+using ctorch::is_cpu_float_contiguous;
+using ctorch::parallel_chunks;
+
 thread_local std::string last_error;
 
 /// Runs `f` in inference mode; false (with the message in last_error) if it threw.
@@ -63,57 +68,6 @@ at::ScalarType scalar_type(ct_dtype d) {
 
 at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
 
-#ifndef DINOPROBE_LIBTORCH_CUSTOM
-// libgomp's entry points (what `#pragma omp parallel` compiles to). This file is not built with
-// -fopenmp, so ATen's header-only at::parallel_for would run serially here; calling libgomp
-// directly runs on the same thread team as libtorch's ops and OpenBLAS (Debian's libtorch and
-// the OpenMP OpenBLAS both use libgomp), and OpenBLAS sees the parallel region and keeps each
-// call it receives there single-threaded.
-extern "C" {
-void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
-int omp_get_thread_num(void);
-int omp_get_num_threads(void);
-int omp_in_parallel(void);
-}
-#endif
-
-/// Runs body(begin, end) over [0, count) in grabs of `grain` items, handed out in order to the
-/// threads of the OpenMP team (at::get_num_threads() threads) as each becomes free, so that a
-/// thread the system preempts (for the decoding thread, say) holds up only the grab it is in;
-/// serially inside a parallel region, with one thread, or with a custom libtorch (whose OpenMP
-/// runtime may not be the system's).
-template <typename F>
-void parallel_chunks(int64_t count, int64_t grain, const F &body) {
-    grain = std::max<int64_t>(grain, 1);
-#ifndef DINOPROBE_LIBTORCH_CUSTOM
-    if (count > grain && at::get_num_threads() > 1 && !omp_in_parallel()) {
-        struct Job {
-            const F *body;
-            int64_t count, grain;
-            std::atomic<int64_t> next{0};
-            std::atomic_flag failed = ATOMIC_FLAG_INIT;
-            std::exception_ptr error;
-        } job{&body, count, grain};
-        GOMP_parallel([](void *data) {
-            auto *job = static_cast<Job *>(data);
-            for (;;) {
-                const int64_t begin = job->next.fetch_add(job->grain, std::memory_order_relaxed);
-                if (begin >= job->count) return;
-                try {
-                    (*job->body)(begin, std::min(job->count, begin + job->grain));
-                } catch (...) {
-                    if (!job->failed.test_and_set()) job->error = std::current_exception();
-                    job->next.store(job->count, std::memory_order_relaxed);
-                    return;
-                }
-            }
-        }, &job, 0, 0);
-        if (job.error) std::rethrow_exception(job.error);
-        return;
-    }
-#endif
-    body(0, count);
-}
 
 /// Runs `f` (an in-place op) as `guarded` does; 0 on success, -1 on failure.
 template <typename F>
@@ -129,110 +83,6 @@ at::Tensor activation(const at::Tensor &x, ct_activation_kind kind) {
     }
 }
 
-/// RoPE as transformers applies it, x * cos + rotate_half(x) * sin, on tensors whose last
-/// dimension is the head dimension (cos, sin broadcast over the leading ones).
-at::Tensor rotate(const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin) {
-    int64_t half = x.size(-1) / 2;
-    at::Tensor rotated_half = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-    return x * cos + rotated_half * sin;
-}
-
-/// The reference composition of ct_self_attention in ATen ops, for any device and dtype.
-at::Tensor self_attention_ops(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
-                              int64_t heads, double scale) {
-    int64_t b = qkv.size(0), t = qkv.size(1), d = qkv.size(2) / 3, hd = d / heads;
-    int64_t prefix = t - cos.size(0);
-    auto split = [&](int64_t part) { return qkv.narrow(2, part * d, d).view({b, t, heads, hd}).transpose(1, 2); };
-    auto with_rope = [&](const at::Tensor &x) {
-        at::Tensor patches = rotate(x.narrow(2, prefix, t - prefix), cos, sin);
-        return at::cat({x.narrow(2, 0, prefix), patches}, 2);
-    };
-    at::Tensor q = with_rope(split(0)), k = with_rope(split(1)), v = split(2);
-    at::Tensor probs;
-    {
-        at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
-        scores.mul_(scale);
-        probs = at::softmax(scores, -1, at::kFloat).to(v.scalar_type());
-    }
-    return at::matmul(probs, v).transpose(1, 2).reshape({b, t, d});
-}
-
-bool is_cpu_float_contiguous(const at::Tensor &t) {
-    return t.is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
-}
-
-/// Query rows per block of scores in self_attention_cpu, so that a thread's scratch grows with
-/// T, not T^2 (a 4096 px image has T = 65,541: 17 GB of full scores, 67 MB in blocks). Measured
-/// as fast as unblocked at T = 201, 785 and 1,029; blocks of 64 or 128 rows were 4-15% slower.
-constexpr int64_t kQueryBlock = 256;
-
-/// Floats of attention scratch a thread keeps between calls (16 MB): ViT-S/16 at 224 needs 0.4 MB,
-/// at 512 px 2 MB; a 4096 px image's 140 MB is given back after use.
-constexpr size_t kKeptScratchFloats = size_t(4) << 20;
-
-/// ct_self_attention on float32 CPU tensors: one (image, head) pair per task, in parallel, a block
-/// of query rows at a time, writing its head's columns of the output directly. q and k are copied
-/// out of `qkv` with RoPE applied (dp_rope_rows). Where a packed GEMM kernel runs
-/// (packed_gemm.h), k and v are packed into its panels once per task and both products run on it
-/// (unless `packed_products` is false); otherwise on single-threaded OpenBLAS calls, v read in
-/// place. Same arithmetic as `self_attention_ops` up to the order of the products' sums:
-/// unscaled scores, each times `scale` (one rounding), then softmax as ATen's float kernel
-/// computes it, on SLEEF's vector exp (dp_softmax_rows).
-at::Tensor self_attention_cpu(const at::Tensor &qkv, const at::Tensor &cos, const at::Tensor &sin,
-                              int64_t heads, double scale, bool packed_products) {
-    const int64_t b = qkv.size(0), t = qkv.size(1), width = qkv.size(2), d = width / 3, hd = d / heads;
-    const int64_t prefix = t - cos.size(0);
-    at::Tensor out = at::empty({b, t, d}, qkv.options());
-    const float *x = qkv.data_ptr<float>(), *c = cos.data_ptr<float>(), *s = sin.data_ptr<float>();
-    float *o = out.data_ptr<float>();
-    const float alpha = static_cast<float>(scale);
-    const int64_t block = std::min(t, kQueryBlock);
-    const int64_t nr = packed_products ? dp_gemm_panel_width(DP_SEG_KERNEL_AUTO) : 0;
-    const int64_t packed_k = nr > 0 ? dp_gemm_packed_count(t, hd, nr) : 0, packed_v = nr > 0 ? dp_gemm_packed_count(hd, t, nr) : 0;
-    TORCH_CHECK(packed_k >= 0 && packed_v >= 0, "self-attention: ", t, " tokens of ", hd, " values are too many to pack");
-    const int64_t gemm_scratch = nr > 0 ? dp_gemm_scratch_count() : 0;
-    // A row of scores spans whole panels where the packed kernel runs: the columns past t (keys
-    // packed as zeros) are computed and never read, and no panel takes the kernel's edge path.
-    const int64_t stride = nr > 0 ? (t + nr - 1) / nr * nr : t;
-    const size_t needed = static_cast<size_t>(2 * t * hd + block * stride + packed_k + packed_v + gemm_scratch);
-    parallel_chunks(b * heads, 1, [&](int64_t begin, int64_t end) {
-        // Each thread keeps its scratch between tasks and calls (every value is written before it
-        // is read), unless it is large: a big image's is given back after each grab.
-        thread_local std::vector<float> scratch;
-        if (scratch.size() < needed) scratch.resize(needed);
-        float *q = scratch.data(), *k = q + t * hd, *scores = k + t * hd;
-        float *k_panels = scores + block * stride, *v_panels = k_panels + packed_k, *gemm = v_panels + packed_v;
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t image = task / heads, head = task % heads;
-            const float *rows = x + image * t * width + head * hd, *v = rows + 2 * d;
-            dp_rope_rows(DP_SEG_KERNEL_AUTO, rows, width, t, hd, prefix, c, s, q);
-            dp_rope_rows(DP_SEG_KERNEL_AUTO, rows + d, width, t, hd, prefix, c, s, k);
-            if (nr > 0) {
-                dp_gemm_pack(k, t, hd, hd, nr, k_panels);
-                dp_gemm_pack_transposed(v, t, hd, width, nr, v_panels);
-            }
-            for (int64_t first = 0; first < t; first += block) {
-                const int64_t count = std::min(block, t - first);
-                float *result = o + (image * t + first) * d + head * hd;
-                if (nr > 0) {
-                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, q + first * hd, count, hd, hd, k_panels, stride, nullptr, scores,
-                                   stride, 0, stride / nr, gemm, nullptr);
-                    dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, stride, alpha);
-                    dp_gemm_packed(DP_SEG_KERNEL_AUTO, scores, count, t, stride, v_panels, hd, nullptr, result, d,
-                                   0, (hd + nr - 1) / nr, gemm, nullptr);
-                } else {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(t), static_cast<int>(hd),
-                                1.0f, q + first * hd, static_cast<int>(hd), k, static_cast<int>(hd), 0.0f, scores, static_cast<int>(t));
-                    dp_softmax_rows(DP_SEG_KERNEL_AUTO, scores, count, t, t, alpha);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(count), static_cast<int>(hd), static_cast<int>(t),
-                                1.0f, scores, static_cast<int>(t), v, static_cast<int>(width), 0.0f, result, static_cast<int>(d));
-                }
-            }
-        }
-        if (scratch.size() > kKeptScratchFloats) std::vector<float>().swap(scratch);
-    });
-    return out;
-}
 
 /// Rows of activations per task of packed_linear_cpu: enough that a task's share of the weights
 /// (read from L2/L3) is reused over many rows, few enough that batch 32's products (6,432 rows)
@@ -327,7 +177,7 @@ const char *ct_build_config(void) {
 }
 
 void ct_keep_freed_memory(void) {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 }
 
@@ -489,9 +339,7 @@ ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const c
         const int64_t hd = x.size(2) / 3 / heads;
         TORCH_CHECK(hd % 2 == 0 && c.dim() == 2 && c.sizes() == s.sizes() && c.size(1) == hd && c.size(0) <= x.size(1),
                     "self_attention: RoPE tables must be [patches, head_dim] with patches <= tokens and an even head_dim");
-        const bool fused = kernel != 0 && is_cpu_float_contiguous(x) && is_cpu_float_contiguous(c) && is_cpu_float_contiguous(s) &&
-                           x.size(1) <= INT32_MAX / 2 && x.size(2) <= INT32_MAX;
-        return fused ? self_attention_cpu(x, c, s, heads, scale, kernel == 1) : self_attention_ops(x, c, s, heads, scale);
+        return ctorch::self_attention(x, c, s, heads, scale, kernel);
     });
 }
 

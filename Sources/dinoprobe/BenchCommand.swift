@@ -47,6 +47,12 @@ struct BenchBackbone: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch sizes for the backbone-only timing, comma-separated or repeated.")
     var batchSizes: [CommaList<Int>] = [CommaList(argument: "1,8,32")!]
 
+    @Option(name: .customLong("sizes"), parsing: .upToNextOption, help: "Input sizes (square, pixels) for the backbone-only timing, comma-separated or repeated.")
+    var inputSizes: [CommaList<Int>] = [CommaList(argument: "224")!]
+
+    @Flag(help: "Skip the end-to-end extraction run (JPEGs at 224 px).")
+    var noExtract = false
+
     @Option(help: "Timed repetitions per figure (after one warm-up); the median is reported.")
     var repeats: Int = 5
 
@@ -84,6 +90,7 @@ struct BenchBackbone: ParsableCommand {
         try Check.finite(minSeconds, 0...600, "--min-seconds")
         try Check.range(deprecatedImages ?? imageCount, 1...100_000, "--image-count")
         for b in batchSizes.flattened() { try Check.range(b, 1...1024, "--batch-sizes") }
+        for size in inputSizes.flattened() { try Check.multiple(size, of: 16, 16...4096, "--sizes") }
     }
 
     func run() throws {
@@ -116,43 +123,9 @@ struct BenchBackbone: ParsableCommand {
         if let about = reference?.about {
             say("transformers (torch \(about["torch"] ?? "?"), \(about["model"] ?? "?"), attention \(about["attn_implementation"] ?? "?")) on the same checkpoint and \(bench.threads) threads, timed in turn with each forward pass below")
         }
-        var forward: [String: Double] = [:], gemmBound: [String: Double] = [:], shares: [String: Double] = [:]
-        var referenceRates: [String: Double] = [:], transformersRatios: [String: Double] = [:]
-        var batchFeatures: [Int: [Float]] = [:]
-        for b in sizes {
-            let timing = try timeForward(backbone, batch: b, against: reference, probing: true)
-            let rate = Double(b) / median(timing.seconds)
-            // Each pass against the limit measured just before it: both under the same load.
-            let pairShares = zip(timing.seconds, timing.probeGFLOPs).map { Double(b) / $0 / ($1 * 1e9 / Double(flops)) }.sorted()
-            forward["\(b)"] = rate
-            shares["\(b)"] = median(pairShares)
-            batchFeatures[b] = timing.cls
-            say(String(format: "backbone forward, batch %2d: %7.2f images/s (median of %d)", b, rate, timing.seconds.count))
-            say(String(format: "  %.0f%% of the sgemm-bound limit measured just before each pass (median, middle half %.0f-%.0f%%); %.0f%% of the limit measured at the start",
-                       100 * median(pairShares), 100 * quantile(pairShares, 0.25), 100 * quantile(pairShares, 0.75), 100 * rate / limit))
-            if !timing.referenceSeconds.isEmpty {
-                let referenceRate = Double(b) / median(timing.referenceSeconds)
-                let pairRatios = zip(timing.referenceSeconds, timing.seconds).map { $0 / $1 }.sorted()
-                referenceRates["\(b)"] = referenceRate
-                transformersRatios["\(b)"] = median(pairRatios)
-                say(String(format: "  transformers: %7.2f images/s; dinoprobe / transformers %.2fx (median of %d pairs, middle half %.2f-%.2fx)",
-                           referenceRate, median(pairRatios), pairRatios.count, quantile(pairRatios, 0.25), quantile(pairRatios, 0.75)))
-            }
-            if backbone.convNextConfig == nil && device == .cpu && precision == .f32 {
-                let bound = ForwardGEMMBound.imagesPerSecond(backbone.config, batch: b, height: 224, width: 224, threads: bench.threads, repeats: repeats)
-                gemmBound["\(b)"] = bound
-                say(String(format: "  OpenBLAS on its GEMMs alone, same shapes: %7.2f images/s (%.0f%% of the limit)", bound, 100 * bound / limit))
-            }
-        }
+        let batchFeatures = try timeSizes(backbone, reference: reference, report: &report)
         reference?.close()  // its memory and threads are not needed for the rest
-        if let about = reference?.about {
-            report["transformers"] = about.filter { $0.key != "ready" }
-            report["transformers_images_per_s"] = referenceRates
-            report["ratio_to_transformers"] = transformersRatios
-        }
-        report["forward_images_per_s"] = forward
-        report["sgemm_bound_share"] = shares
-        if !gemmBound.isEmpty { report["openblas_gemm_only_images_per_s"] = gemmBound }
+        if let about = reference?.about { report["transformers"] = about.filter { $0.key != "ready" } }
         if let single = batchFeatures[sizes.min()!], let big = batchFeatures[sizes.max()!] {
             // Image 0 of every batch holds the same pixels: batching must not change its features.
             let drift = zip(single, big).map { abs($0 - $1) }.max() ?? 0
@@ -179,55 +152,7 @@ struct BenchBackbone: ParsableCommand {
                          precision.rawValue, maxDiff, meanDiff, scale))
         }
 
-        let images = deprecated(deprecatedImages, old: "--images", new: "--image-count") ?? imageCount
-        let jpegs = try generatedJPEGs(in: work.appendingPathComponent("jpegs"), count: images)
-        let extractor = try FeatureExtractor(model: backbone, preprocessing: Preprocessing(), batchSize: 32)
-        _ = try extractor.run(paths: Array(jpegs.prefix(32)), onBatch: { _ in })
-        // Paired: each end-to-end run next to a backbone-only pass over the same number of images
-        // at batch 32, interleaved batch by batch (extract batch 1, backbone, backbone, extract
-        // batch 2, ...), the order flipping from batch to batch and from pair to pair, so that both
-        // see the same seconds of a shared machine and a trend in its load favours neither; the
-        // median ratio of the pairs is reported. Nine pairs, or one per repeat when --repeats asks
-        // for more (each takes about 10 s): the pairs scatter by a few percent on a shared machine.
-        let batches = stride(from: 0, to: jpegs.count, by: 32).map { Array(jpegs[$0..<min($0 + 32, jpegs.count)]) }
-        // The backbone-only side's inputs: whole batches, and the last one's size when it is short.
-        let fullPixels = Self.pixels(batch: 32), restPixels = Self.pixels(batch: jpegs.count % 32)
-        var times: [Double] = [], ratios: [Double] = [], backboneRates: [Double] = []
-        for pair in 0..<max(repeats, 9) {
-            var extractSeconds = 0.0, backboneSeconds = 0.0
-            for (index, batch) in batches.enumerated() {
-                let extractFirst = (pair + index) % 2 == 0
-                for step in 0..<2 {
-                    let start = Date()
-                    if (step == 0) == extractFirst {
-                        try extractor.run(paths: batch, onBatch: { _ in })
-                        extractSeconds += Date().timeIntervalSince(start)
-                    } else {
-                        _ = try backbone.forward(pixels: batch.count == 32 ? fullPixels : restPixels, batch: batch.count, height: 224, width: 224)
-                        backboneSeconds += Date().timeIntervalSince(start)
-                    }
-                }
-            }
-            times.append(extractSeconds)
-            backboneRates.append(Double(jpegs.count) / backboneSeconds)
-            ratios.append(backboneSeconds / extractSeconds)
-        }
-        let e2e = Double(jpegs.count) / median(times)
-        let backbone32 = median(backboneRates)
-        report["extract_images_per_s"] = e2e
-        report["extract_vs_backbone_32"] = median(ratios)
-        say(String(format: "end-to-end extract (decode + preprocess + forward, batch 32, %d JPEGs 500x375): %.2f images/s = %.2fx backbone-only (median of %d pairs, each against a backbone-only pass over as many images, interleaved batch by batch: %@)",
-                   jpegs.count, e2e, median(ratios), ratios.count, ratios.map { String(format: "%.2fx", $0) }.joined(separator: ", ")))
-        // Decoding and preprocessing alone, on one thread with nothing else running: the CPU time
-        // the overlap has to find beside the forward pass, which keeps every thread busy.
-        let decodeStart = Date()
-        for path in jpegs { _ = try extractor.prepare(path: path) }
-        let decodeSeconds = Date().timeIntervalSince(decodeStart) / Double(jpegs.count)
-        let ceiling = 1 / (1 + decodeSeconds * backbone32 / Double(bench.threads))
-        report["decode_ms_per_image"] = decodeSeconds * 1000
-        report["extract_ceiling_vs_backbone_32"] = ceiling
-        say(String(format: "  decode + preprocess alone: %.2f ms/image on one thread, %.1f%% of the %d threads' time per image at the batch-32 rate: with no idle time at all, end to end could reach %.2fx",
-                   decodeSeconds * 1000, 100 * (1 / ceiling - 1), bench.threads, ceiling))
+        if !noExtract { try timeExtraction(backbone, work: work, report: &report) }
 
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
@@ -237,9 +162,9 @@ struct BenchBackbone: ParsableCommand {
         try bench.record(report)
     }
 
-    /// Deterministic pixel values [batch, 3, 224, 224]: every image of the batch is the same.
-    static func pixels(batch: Int) -> [Float] {
-        let one: [Float] = (0..<(3 * 224 * 224)).map { (i: Int) -> Float in Float((i * 7919) % 255) / 127.5 - 1 }
+    /// Deterministic pixel values [batch, 3, size, size]: every image of the batch is the same.
+    static func pixels(batch: Int, size: Int = 224) -> [Float] {
+        let one: [Float] = (0..<(3 * size * size)).map { (i: Int) -> Float in Float((i * 7919) % 255) / 127.5 - 1 }
         return Array([[Float]](repeating: one, count: batch).joined())
     }
 

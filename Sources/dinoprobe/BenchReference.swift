@@ -28,10 +28,10 @@ final class ReferenceForward {
 
     deinit { close() }
 
-    /// Seconds the reference takes for one forward pass of `batch` images (224 px).
-    func seconds(batch: Int) throws -> Double {
+    /// Seconds the reference takes for one forward pass of `batch` images of `size` x `size` px.
+    func seconds(batch: Int, size: Int = 224) throws -> Double {
         guard process.isRunning else { throw BenchReferenceError("the reference exited (status \(process.terminationStatus))") }
-        do { try toReference.fileHandleForWriting.write(contentsOf: Data("\(batch)\n".utf8)) } catch {
+        do { try toReference.fileHandleForWriting.write(contentsOf: Data("\(batch) \(size)\n".utf8)) } catch {
             throw BenchReferenceError("cannot write to the reference: \(error.localizedDescription)")
         }
         let reply = try Self.readReply(from: fromReference.fileHandleForReading, pending: &pending, process: process)

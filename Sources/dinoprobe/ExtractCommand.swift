@@ -96,6 +96,9 @@ struct Extract: ParsableCommand {
         if !stages.isEmpty && model.convNextConfig == nil {
             throw ValidationError("--stages applies to ConvNeXt models; \(model.variantName) is a ViT (for its blocks, see --blocks)")
         }
+        // Refused before any work when one image needs more than --memory-budget (or, without it, the physical memory).
+        try ForwardMemory.checkOneImageFits(model, height: preprocessing.size, width: preprocessing.size, layers: blocks, stages: stages,
+                                            limit: batching.memoryBudget.map { $0 << 20 }, limitName: batching.memoryBudget == nil ? "the physical memory" : "--memory-budget")
         let batchSize = batching.batchSize(model, height: preprocessing.size, layers: blocks, stages: stages, given: batching.extractBatchSize ?? oldBatch)
         let settings = ExtractionSettings(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, stages: stages, dtype: dtype,
                                           batchSize: batchSize, maxPixels: imageOptions.maxPixels)

@@ -163,12 +163,12 @@ struct ExtractionBatchOptions: ParsableArguments {
     @Option(help: "Images per backbone forward pass (default: as many as --memory-budget allows at the input size, at most 32).")
     var extractBatchSize: Int?
 
-    @Option(help: "MiB for the backbone's activations, which sets the default --extract-batch-size.")
-    var memoryBudget: Int = ForwardMemory.defaultBudget >> 20
+    @Option(help: "MiB for the backbone's activations, which sets the default --extract-batch-size (default: 512); when given, an input size one image of which needs more is refused (else, one that needs more than the physical memory).")
+    var memoryBudget: Int?
 
     func validate() throws {
         try Check.optionalRange(extractBatchSize, 1...4096, "--extract-batch-size")
-        try Check.range(memoryBudget, 16...1_048_576, "--memory-budget")
+        try Check.optionalRange(memoryBudget, 16...1_048_576, "--memory-budget")
     }
 
     /// Images per forward pass of `model` at `height` x `width` (square when `width` is nil),
@@ -176,7 +176,8 @@ struct ExtractionBatchOptions: ParsableArguments {
     /// or what the budget allows.
     func batchSize(_ model: DINOv3Model, height: Int, width: Int? = nil, layers: Int = 1, stages: [Int] = [], given: Int? = nil) -> Int {
         given ?? extractBatchSize
-            ?? ForwardMemory.batchSize(model, height: height, width: width ?? height, layers: layers, stages: stages, budget: memoryBudget << 20)
+            ?? ForwardMemory.batchSize(model, height: height, width: width ?? height, layers: layers, stages: stages,
+                                       budget: (memoryBudget ?? ForwardMemory.defaultBudget >> 20) << 20)
     }
 }
 

@@ -61,6 +61,7 @@ struct Segment: ParsableCommand {
         let run = try RunFolder(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
+        try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound
         try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads) }
         if let segmenter, let head {
             guard segmenter.metadata.backboneFingerprint == model.fingerprint else {

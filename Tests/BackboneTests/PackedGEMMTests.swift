@@ -66,6 +66,26 @@ final class PackedGEMMTests: XCTestCase {
         }
     }
 
+    /// The epilogue's `accumulate` (attention's outputs over tiles of keys): c += a . w^T, each sum
+    /// starting from c's value and the bias ignored, bit for bit the stated order, edge panels and
+    /// k past one pass included.
+    func testAccumulateAddsToWhatCHolds() throws {
+        guard !kernels.isEmpty else { throw XCTSkip("no packed kernel runs on this CPU") }
+        for kernel in kernels {
+            for (m, k, n) in [(13, 400, 50), (1, 3, 64), (30, 64, 24)] {
+                let a = seededValues(m * k, seed: 1), w = seededValues(n * k, seed: 2), start = seededValues(m * n, seed: 3)
+                var expected = start
+                for i in 0..<m { for j in 0..<n { for kk in 0..<k { expected[i * n + j] = expected[i * n + j].addingProduct(a[i * k + kk], w[j * k + kk]) } } }
+                let nr = dp_gemm_panel_width(kernel)
+                var packed = [Float](repeating: .nan, count: dp_gemm_packed_count(n, k, nr)), scratch = [Float](repeating: .nan, count: dp_gemm_scratch_count())
+                dp_gemm_pack(w, n, k, k, nr, &packed)
+                var c = start, epilogue = dp_gemm_epilogue(residual: nil, ldr: 0, scale: nil, activation: DP_GEMM_NO_ACTIVATION, stream: 0, accumulate: 1)
+                dp_gemm_packed(kernel, a, m, k, k, packed, n, seededValues(n, seed: 4), &c, n, 0, (n + nr - 1) / nr, &scratch, &epilogue)
+                XCTAssertEqual(c.map(\.bitPattern), expected.map(\.bitPattern), "kernel \(kernel.rawValue), m \(m) k \(k) n \(n)")
+            }
+        }
+    }
+
     func testARowsResultDoesNotDependOnItsBatch() throws {
         guard let kernel = kernels.first else { throw XCTSkip("no packed kernel runs on this CPU") }
         let (m, k, n) = (403, 384, 96)
@@ -207,7 +227,8 @@ final class PackedGEMMTests: XCTestCase {
                             residual.withUnsafeBufferPointer { r in
                                 scale.withUnsafeBufferPointer { s in
                                     var epilogue = dp_gemm_epilogue(residual: withResidual ? r.baseAddress : nil, ldr: n,
-                                                                    scale: withResidual ? s.baseAddress : nil, activation: activation, stream: stream)
+                                                                    scale: withResidual ? s.baseAddress : nil, activation: activation, stream: stream,
+                                                                    accumulate: 0)
                                     dp_gemm_packed(kernel, a, m, k, k, packed, n, bias, c, n, 0, (n + nr - 1) / nr, &scratch, &epilogue)
                                 }
                             }

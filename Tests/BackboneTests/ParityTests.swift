@@ -37,6 +37,8 @@ final class ParityTests: XCTestCase {
 
     func testGELUWithFourRegistersAt224() throws { try check(model: "gelu_reg4", case: "gelu_reg4_224") }
     func testNonSquareInputBatchOfTwo() throws { try check(model: "gelu_reg4", case: "gelu_reg4_nonsquare_b2") }
+    /// 1,029 tokens: the fused kernel's online softmax over tiles of keys.
+    func testAttentionOverTilesOfKeysAt512() throws { try check(model: "gelu_reg4", case: "gelu_reg4_512") }
     func testGatedSiLUMLP() throws { try check(model: "gated_silu", case: "gated_silu_64") }
     func testNoQueryValueBiasHeadDim128StoredAsF16() throws { try check(model: "noqv_hd128_f16", case: "noqv_hd128_f16_48x80") }
     func testZeroRegisters() throws { try check(model: "reg0", case: "reg0_64") }

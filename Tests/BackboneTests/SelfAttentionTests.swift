@@ -1,4 +1,6 @@
 @testable import Backbone
+import CPackedGEMM
+import CSegKernels
 import CTorch
 import Foundation
 import XCTest
@@ -36,7 +38,8 @@ final class SelfAttentionTests: XCTestCase {
         try compare(batch: 3, tokens: 11, patches: 8, heads: 3, headDim: 16)   // CLS + 2 registers
         try compare(batch: 1, tokens: 7, patches: 7, heads: 2, headDim: 8)     // no unrotated tokens
         try compare(batch: 1, tokens: 37, patches: 35, heads: 1, headDim: 128) // head dim 128, one head
-        try compare(batch: 2, tokens: 561, patches: 556, heads: 2, headDim: 16) // three query blocks, the last partial
+        try compare(batch: 2, tokens: 561, patches: 556, heads: 2, headDim: 16) // three query tiles
+        try compare(batch: 1, tokens: 1100, patches: 1095, heads: 2, headDim: 16) // two tiles of keys: the online softmax
     }
 
     func testIdentityRotationIsPlainSoftmaxAttention() throws {
@@ -87,5 +90,98 @@ final class SelfAttentionTests: XCTestCase {
         XCTAssertEqual(try derived[0].floats(), (0..<12).map(Float.init))
         derived.removeAll()
         XCTAssertTrue(released, "the owner goes with the last view")
+    }
+
+    /// The kernels this CPU runs the tiled attention on (AVX-512 and AVX2 where available).
+    private var tileKernels: [dp_seg_kernel] {
+        [DP_SEG_KERNEL_AVX512, DP_SEG_KERNEL_AVX2].filter { dp_seg_kernel_available($0) != 0 && dp_gemm_panel_width($0) > 0 }
+    }
+
+    /// One head ([tokens, 3 * hd] rows of q, k, v) through dp_attention_pack and
+    /// dp_attention_queries, the queries in tiles of `queryTile` rows.
+    private func tiled(_ kernel: dp_seg_kernel, _ qkv: [Float], tokens: Int, hd: Int, prefix: Int, cos: [Float], sin: [Float],
+                       queryTile: Int, keyTile: Int, scale: Float) -> [Float] {
+        let width = 3 * hd
+        var packed = [Float](repeating: .nan, count: dp_attention_packed_count(kernel, tokens, hd, keyTile))
+        var scratch = [Float](repeating: .nan, count: dp_attention_scratch_count(kernel, tokens, hd, queryTile, keyTile))
+        var out = [Float](repeating: .nan, count: tokens * hd)
+        qkv.withUnsafeBufferPointer { x in
+            let rows = x.baseAddress!
+            dp_attention_pack(kernel, rows + hd, rows + 2 * hd, width, tokens, hd, prefix, cos, sin, keyTile, &packed, &scratch)
+            out.withUnsafeMutableBufferPointer { o in
+                for first in Swift.stride(from: 0, to: tokens, by: queryTile) {
+                    dp_attention_queries(kernel, rows, width, first, min(queryTile, tokens - first), tokens, hd, prefix, cos, sin,
+                                         packed, keyTile, scale, o.baseAddress! + first * hd, hd, &scratch)
+                }
+            }
+        }
+        return out
+    }
+
+    /// softmax(q k^T * scale) v in Double from the same Float inputs, q and k rotated by RoPE from
+    /// token `prefix` on.
+    private func exactAttention(_ qkv: [Float], tokens: Int, hd: Int, prefix: Int, cos: [Float], sin: [Float], scale: Double) -> [Double] {
+        func rotated(_ part: Int, _ r: Int) -> [Double] {
+            let x = (0..<hd).map { Double(qkv[r * 3 * hd + part * hd + $0]) }
+            guard r >= prefix else { return x }
+            let (half, row) = (hd / 2, (r - prefix) * hd)
+            return (0..<hd).map { i in x[i] * Double(cos[row + i]) + (i < half ? -x[i + half] : x[i - half]) * Double(sin[row + i]) }
+        }
+        let q = (0..<tokens).map { rotated(0, $0) }, k = (0..<tokens).map { rotated(1, $0) }
+        var out = [Double](repeating: 0, count: tokens * hd)
+        for i in 0..<tokens {
+            let scores = k.map { key in zip(q[i], key).reduce(0) { $0 + $1.0 * $1.1 } * scale }
+            let top = scores.max()!, e = scores.map { Foundation.exp($0 - top) }, sum = e.reduce(0, +)
+            for j in 0..<tokens { for c in 0..<hd { out[i * hd + c] += e[j] / sum * Double(qkv[j * 3 * hd + 2 * hd + c]) } }
+        }
+        return out
+    }
+
+    /// The tiled kernel against exact attention, with both kernel families: one token (with and
+    /// without CLS), odd token counts, tokens short of one key tile, past several and not a multiple
+    /// of it; no prefix, CLS alone, CLS and 4 registers; head dims no panel width divides. Key
+    /// tiles of one panel (many tiles: the online softmax), 48 keys, and all keys; query tiles of
+    /// 1, 5 and 64 rows, whose results must agree bit for bit (a row's result does not depend on
+    /// the rows beside it, so neither on how tasks are split over threads).
+    func testTiledKernelEqualsExactAttention() throws {
+        guard !tileKernels.isEmpty else { throw XCTSkip("no packed kernel runs on this CPU") }
+        let cases = [(1, 1, 16), (1, 0, 8), (2, 1, 8), (7, 5, 16), (31, 1, 64), (33, 5, 24), (97, 0, 16), (130, 5, 64)]
+        var worst: Float = 0
+        for (index, (tokens, prefix, hd)) in cases.enumerated() {
+            let qkv = seededValues(tokens * 3 * hd, seed: UInt64(40 + index), scale: 2)
+            let angles = seededValues((tokens - prefix) * hd, seed: UInt64(60 + index), scale: 3)
+            let (cos, sin) = (angles.map { Foundation.cos($0) }, angles.map { Foundation.sin($0) })
+            let scale = 1 / Float(hd).squareRoot()
+            let exact = exactAttention(qkv, tokens: tokens, hd: hd, prefix: prefix, cos: cos, sin: sin, scale: Double(scale)).map { Float($0) }
+            for kernel in tileKernels {
+                for keyTile in [1, 48, 4096] {
+                    let results = [1, 5, 64].map { tiled(kernel, qkv, tokens: tokens, hd: hd, prefix: prefix, cos: cos, sin: sin, queryTile: $0, keyTile: keyTile, scale: scale) }
+                    let label = "kernel \(kernel.rawValue), \(tokens) tokens (prefix \(prefix)) of \(hd), key tile \(keyTile)"
+                    for other in results.dropFirst() { XCTAssertEqual(other.map(\.bitPattern), results[0].map(\.bitPattern), label) }
+                    let diff = maxAbsDiff(results[0], exact)
+                    worst = max(worst, diff)
+                    XCTAssertLessThanOrEqual(diff, 2e-6, label)
+                }
+            }
+        }
+        XCTAssertGreaterThan(worst, 0, "Float arithmetic is not exact: the comparison saw the kernel's results")
+    }
+
+    /// The fused kernel's output does not depend on the number of threads, bit for bit (rows in
+    /// three query tiles per head, heads and images spread over the team).
+    func testResultDoesNotDependOnTheThreadCount() throws {
+        let (batch, tokens, patches, heads, hd) = (2, 561, 556, 3, 16)
+        let qkv = try Tensor(seededValues(batch * tokens * 3 * heads * hd, seed: 21, scale: 2), shape: [batch, tokens, 3 * heads * hd])
+        let angles = seededValues(patches * hd, seed: 22, scale: 3)
+        let cos = try Tensor(angles.map { Foundation.cos($0) }, shape: [patches, hd])
+        let sin = try Tensor(angles.map { Foundation.sin($0) }, shape: [patches, hd])
+        let threads = Torch.threads
+        defer { Torch.setThreads(threads) }
+        let results = try [1, 2, 3].map { n -> [UInt32] in
+            Torch.setThreads(n)
+            return try Tensor.selfAttention(qkv: qkv, cos: cos, sin: sin, heads: heads, scale: 0.25).floats().map(\.bitPattern)
+        }
+        XCTAssertEqual(results[1], results[0], "2 threads vs 1")
+        XCTAssertEqual(results[2], results[0], "3 threads vs 1")
     }
 }

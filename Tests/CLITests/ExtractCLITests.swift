@@ -164,4 +164,16 @@ final class ExtractCLITests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--size is 100; it must be a multiple of 16"), r.stderr)
     }
+
+    /// A size one image of which needs more activation memory than --memory-budget is refused
+    /// before any image is read, with the figure it would need.
+    func testASizeBeyondTheMemoryBudgetIsRefusedWithTheFigure() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("f.safetensors").path
+        let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", CLI.fixtureImages, "--out", out, "--size", "4096", "--memory-budget", "64"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("one 4096x4096 image needs about") && r.stderr.contains("more than --memory-budget (64 MiB)"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
 }

@@ -60,6 +60,9 @@ typedef struct {
     /// For outputs read by a later step, not at once (the scores of attention are read at once).
     /// Same values either way.
     int stream;
+    /// When not 0: the sums start from what c holds (c += a . w^T; the bias is ignored), as
+    /// attention's outputs gather one tile of keys after another.
+    int accumulate;
 } dp_gemm_epilogue;
 
 /// x = GELU(x) = x * (1 + erf(x / sqrt 2)) / 2 in place, on `count` floats, computed as oneDNN 3.x

@@ -48,6 +48,19 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
 /// columns > 0. (The backbone's attention kernel runs it on each head's unscaled scores.)
 void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale);
 
+/// One tile of keys of the online softmax (attention over tiles of keys): each of `rows` rows of
+/// `columns` unscaled scores (row r at x + r * stride) is multiplied by `scale` (rounded, as
+/// dp_softmax_rows), the row's running max maxima[r] raised to the tile's max where that is
+/// larger, and then the running sum sums[r] and the row's `width` partial outputs (out + r * ldo)
+/// multiplied by exp(old max - new max); the scores become exp(x - max) in place and their sum
+/// (over lanes, then a tree) is added to sums[r]. Start from maxima -inf, sums 0, outputs 0; the
+/// caller adds the tile's exps times its values to the outputs; dp_softmax_online_finish ends.
+void dp_softmax_online_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale,
+                            float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo);
+
+/// The online softmax's last step: each row's `width` outputs (out + r * ldo) times 1 / sums[r].
+void dp_softmax_online_finish(dp_seg_kernel kernel, const float *sums, intptr_t rows, float *out, intptr_t width, intptr_t ldo);
+
 /// y = exp(x) over `count` floats (a multiple of 16) through the softmax kernels' own exp loop:
 /// SLEEF's exp, inlined, for AVX2 and AVX-512; libm's expf for scalar.
 void dp_exp(dp_seg_kernel kernel, const float *x, intptr_t count, float *y);

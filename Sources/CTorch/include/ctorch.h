@@ -31,8 +31,10 @@ void ct_set_num_threads(int n);
 int ct_get_num_threads(void);
 /// ATen's build configuration (BLAS, OpenMP, ISA); owned by the library.
 const char *ct_build_config(void);
-/// Makes glibc keep freed large blocks for reuse instead of unmapping them (activations of
-/// big batches are tens of MB; fresh mmaps page-fault and zero on every op).
+/// Makes glibc keep freed blocks of up to 64 MB for reuse instead of unmapping them (activations
+/// of big batches at 224 px are tens of MB; fresh mmaps page-fault and zero on every op). Larger
+/// ones (a high-resolution image's) are mapped and unmapped: kept in the heap, they fragmented it
+/// and grew the peak by a fixed amount per block for the first blocks (at 1536 px, 250 MB).
 void ct_keep_freed_memory(void);
 /// ATen's parallel settings (backend, intra-op threads).
 const char *ct_parallel_info(void);
@@ -110,9 +112,10 @@ ct_tensor *ct_mean(const ct_tensor *x, const int64_t *dims, int ndim, int keepdi
 /// [patches, head_dim] on the q and k of the last `patches` tokens (the leading CLS and register
 /// tokens pass unrotated), then softmax(q k^T * scale) v per head (softmax in float32, no mask).
 /// Returns [batch, tokens, heads * head_dim], heads side by side, as the output projection reads
-/// them. On float32 CPU tensors and `kernel` nonzero, a fused kernel runs the (image, head) pairs
-/// in parallel, its products on the packed GEMM where one runs here (`kernel` 1) or on OpenBLAS
-/// (`kernel` 2); otherwise (`kernel` 0, any device or dtype) ATen ops compute the same.
+/// them. On float32 CPU tensors and `kernel` nonzero, a fused kernel runs over tiles of queries
+/// and keys in parallel (memory linear in the tokens), its products on the packed GEMM where one
+/// runs here (`kernel` 1, attention.h) or on OpenBLAS (`kernel` 2); otherwise (`kernel` 0, any
+/// device or dtype) ATen ops compute the same.
 ct_tensor *ct_self_attention(const ct_tensor *qkv, const ct_tensor *cos, const ct_tensor *sin, int64_t heads,
                              double scale, int kernel);
 
