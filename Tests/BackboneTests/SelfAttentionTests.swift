@@ -1,6 +1,7 @@
 @testable import Backbone
 import CTorch
 import Foundation
+import TestSupport
 import XCTest
 
 /// The fused CPU self-attention kernel against the same computation in ATen ops (the path other
