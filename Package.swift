@@ -43,7 +43,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C API over libtorch's ATen: tensors in and out, and the few ops the backbone needs.
@@ -76,6 +75,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         // HTTP(S) transfers through libcurl's easy interface (Hub's HTTPTransfer).
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // SHA-256, SHA-1 and MD5 from OpenSSL's libcrypto (Hub's Digest; libcurl loads it anyway).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // 2-D vector graphics (anti-aliased shapes and text) from Debian's cairo.
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         // Files, paths, hashing, the seeded RNG, progress reporting: what every other module builds on.
@@ -97,9 +98,9 @@ let package = Package(
         // Heads and everything that trains or uses them on features: no libtorch, no image codecs.
         .target(name: "Heads", dependencies: ["COpenBLAS", "CSegKernels", "Evaluation", "ImagePreprocessing", "SafeTensors", "Support"]),
         // HTTP transfers (shared with Datasets) and Hugging Face hub downloads into the hub cache: no libtorch.
-        .target(name: "Hub", dependencies: ["CCurl", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Hub", dependencies: ["CCurl", "COpenSSL", "Support"]),
         // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.
-        .target(name: "Datasets", dependencies: ["Hub", "Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Datasets", dependencies: ["Hub", "Images", "Support"]),
         // The frozen DINOv3 backbone on libtorch.
         .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support", "TorchFile"]),
         // Feature stores and the runs that tie data sets, backbone and heads together.
@@ -131,7 +132,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
         // Running the built executable, a headless browser, a loopback HTTP server, a fake hub and PyTorch checkpoint writers (no XCTest dependency, shared by test targets).
-        .target(name: "TestSupport", dependencies: ["SafeTensors", "TorchFile", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Hub", "SafeTensors", "TorchFile"], path: "Tests/TestSupport"),
         // The test targets that run the executables depend on them, so `swift test` compiles them
         // (TestSupport's BuiltProduct relinks a stale executable before a test runs it).
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training",
