@@ -1,5 +1,4 @@
 import Foundation
-import Support
 
 /// How images become pixel values.
 public enum PreprocessPreset: String, Sendable, CaseIterable, Codable {
@@ -107,32 +106,6 @@ public struct Preprocessing: Sendable, Equatable, Codable {
         }
     }
 
-    /// Pixel values [3, H, W] (channel-major), normalised, of an image in memory.
-    public func apply(_ image: RGBImage, mirrored: Bool = false) throws -> (pixels: [Float], height: Int, width: Int) {
-        let plan = try plan(width: image.width, height: image.height, mirrored: mirrored)
-        return (normalised(try ImageResampler.resample(image, plan: plan), plan), plan.cropHeight, plan.cropWidth)
-    }
-
-    /// Pixel values [3, H, W] of an image file, decoded and resized in one streaming pass: a
-    /// huge image never sits in memory whole (see `ImageDecoder.decodeResampled`).
-    public func prepare(file: MappedFile, maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                        mirrored: Bool = false) throws -> (pixels: [Float], height: Int, width: Int) {
-        let info = try ImageDecoder.info(of: file, maxPixels: maxPixels)
-        let plan: ResamplePlan
-        do { plan = try self.plan(width: info.width, height: info.height, mirrored: mirrored) } catch let error as ImageError {
-            throw ImageError.unsupportedFormat(path: file.path, reason: error.reason)
-        }
-        let values = try ImageDecoder.decodeResampled(file: file, info: info, plan: plan, maxPixels: maxPixels)
-        return (normalised(values, plan), plan.cropHeight, plan.cropWidth)
-    }
-
-    /// `(x - mean) / std` per channel, in the buffer it is given (a fresh resize: no copy).
-    private func normalised(_ values: consuming [Float], _ plan: ResamplePlan) -> [Float] {
-        var out = consume values
-        normaliseInPlace(&out, plane: plan.cropWidth * plan.cropHeight)
-        return out
-    }
-
     /// `(x - mean) / std` per channel of planar RGB values [3, plane].
     public func normalise(_ values: [Float], plane: Int) -> [Float] {
         var out = values
@@ -141,7 +114,7 @@ public struct Preprocessing: Sendable, Equatable, Codable {
     }
 
     /// `(x - mean) / std` per channel of planar RGB values [3, plane], in place.
-    private func normaliseInPlace(_ values: inout [Float], plane: Int) {
+    package func normaliseInPlace(_ values: inout [Float], plane: Int) {
         values.withUnsafeMutableBufferPointer { out in
             for c in 0..<3 {
                 let m = mean[c], s = std[c]

@@ -1,6 +1,6 @@
-@testable import Backbone
 import Foundation
 import SafeTensors
+import TestSupport
 import XCTest
 import Images
 

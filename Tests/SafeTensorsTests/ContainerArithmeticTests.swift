@@ -1,6 +1,7 @@
 import Foundation
 import SafeTensors
 import Support
+import TestSupport
 import XCTest
 
 /// Class 1: every size, offset, shape product and header length read from a file is checked;

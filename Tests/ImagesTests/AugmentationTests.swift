@@ -8,7 +8,7 @@ import XCTest
 /// resized_crop + flip against torchvision (scripts/make_augment_fixtures.py).
 final class AugmentationTests: XCTestCase {
     func testResizedCropAndFlipMatchTorchvision() throws {
-        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        let fixtures = Fixtures.root
         let file = try SafeTensorsFile(path: fixtures.appendingPathComponent("augment.safetensors").path)
         let image = try ImageDecoder.decode(path: fixtures.appendingPathComponent("images/palette_100x140.png").path)
         let boxes = try file.ints("boxes").map { Int($0) }

@@ -1,19 +1,24 @@
-import Backbone
 import COpenBLAS
 import Foundation
-import Heads
 
 /// Makes the BLAS fast without the user doing anything (measured: README, "Performance"):
 /// OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to slow kernels unless
 /// `OPENBLAS_CORETYPE` names one, and the pthread OpenBLAS oversubscribes the cores next to
 /// libtorch's OpenMP pool. Both are read when the libraries load, before `main`, so when the
-/// environment lacks them the program sets them and re-executes itself once.
+/// environment lacks them `ensure()` sets them and re-executes the program once.
 /// Values the user already set are respected; `DINOPROBE_NO_REEXEC=1` turns this off.
-enum FastBLAS {
-    static let openmpFolder = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+///
+/// Library users get the CLI's speed by calling `FastBLAS.ensure()` first thing in `main`,
+/// before any thread starts or any output is written (the process is replaced); programs that run
+/// the backbone also call `Torch.keepFreedMemory()`, as the CLI does.
+public enum FastBLAS {
+    /// Where Debian's OpenMP build of OpenBLAS (`libopenblas0-openmp`) lives.
+    public static let openmpFolder = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 
-    static func ensure() {
-        Torch.keepFreedMemory()
+    /// Sets `OPENBLAS_CORETYPE` for this CPU and puts the OpenMP OpenBLAS on `LD_LIBRARY_PATH`
+    /// where the environment lacks them, then re-executes the program once (returns when nothing
+    /// needed changing, or when the re-execution is impossible: the program then runs slower).
+    public static func ensure() {
         let env = ProcessInfo.processInfo.environment
         if env["DINOPROBE_KERNELS"] == nil, let value = env["OPENBLAS_CORETYPE"], let cap = ownKernelCap(forCoreType: value) {
             setenv("DINOPROBE_KERNELS", cap, 1)
@@ -43,7 +48,7 @@ enum FastBLAS {
     /// `OPENBLAS_CORETYPE=Haswell` runs (and measures) the AVX2 code throughout. Returns the
     /// `DINOPROBE_KERNELS` value for `coreType`, or nil for no cap. A `DINOPROBE_KERNELS` the user
     /// set wins.
-    static func ownKernelCap(forCoreType coreType: String) -> String? {
+    public static func ownKernelCap(forCoreType coreType: String) -> String? {
         switch coreType.lowercased() {
         case "haswell", "zen", "excavator": "avx2"
         case "sandybridge", "bulldozer", "piledriver", "steamroller", "nehalem", "core2", "penryn", "dunnington",
@@ -53,7 +58,7 @@ enum FastBLAS {
     }
 
     /// The OpenBLAS kernel family for this CPU, from /proc/cpuinfo flags.
-    static func coreTypeForThisCPU() -> String? {
+    public static func coreTypeForThisCPU() -> String? {
         guard let info = procFile("/proc/cpuinfo"),
               let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
@@ -63,7 +68,7 @@ enum FastBLAS {
     }
 
     /// Which of dinoprobe's own vector kernels run, and why, for `info`.
-    static var ownKernels: String {
+    public static var ownKernels: String {
         let kernel = SoftmaxKernel.automatic.resolved
         let running = kernel == .scalar
             ? "scalar (no packed GEMM: libtorch's linear for the backbone; plain C softmax kernels)"
@@ -73,7 +78,7 @@ enum FastBLAS {
     }
 
     /// Where OPENBLAS_CORETYPE came from, for `info`.
-    static var coreTypeOrigin: String {
+    public static var coreTypeOrigin: String {
         let env = ProcessInfo.processInfo.environment
         guard let value = env["OPENBLAS_CORETYPE"] else { return "(unset: OpenBLAS detects the CPU itself)" }
         if env["DINOPROBE_CHOSE_CORETYPE"] != nil { return "\(value) (chosen by dinoprobe for this CPU)" }
@@ -85,7 +90,7 @@ enum FastBLAS {
     }
 
     /// What the loaded OpenBLAS reports: kernel core, threads, build configuration and file.
-    static var report: (core: String, threads: Int, config: String, library: String) {
+    public static var report: (core: String, threads: Int, config: String, library: String) {
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         let config = openblas_get_config().map { String(cString: $0) } ?? "unknown"
         let maps = procFile("/proc/self/maps") ?? ""
@@ -97,7 +102,7 @@ enum FastBLAS {
     }
 
     /// Reads a /proc file (they report a size of 0, so read to the end).
-    static func procFile(_ path: String) -> String? {
+    private static func procFile(_ path: String) -> String? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)

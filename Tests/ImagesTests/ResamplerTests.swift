@@ -1,6 +1,7 @@
 import Foundation
 import Images
 import SafeTensors
+import TestSupport
 import XCTest
 
 /// The streaming resampler against PyTorch 2.x's antialiased `interpolate` (bilinear and bicubic,

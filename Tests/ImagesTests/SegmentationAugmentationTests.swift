@@ -7,7 +7,7 @@ import XCTest
 /// Meta's segmentation training augmentation: the deterministic steps against PIL, torch and
 /// torchvision (scripts/make_seg_augment_fixtures.py), the random glue by its invariants.
 final class SegmentationAugmentationTests: XCTestCase {
-    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    let fixtures = Fixtures.root
 
     func fixture() throws -> (SafeTensorsFile, RGBImage) {
         (try SafeTensorsFile(path: fixtures.appendingPathComponent("seg_augment.safetensors").path),
