@@ -143,16 +143,16 @@ final class RunFolder {
     }
 
     /// Saves training state into this folder as the loop goes (and resumes from it with `resume`).
-    func checkpointing(inputs: String, every interval: TimeInterval, resume: Bool) throws -> Checkpointing {
+    func stateSaving(inputs: String, every interval: TimeInterval, resume: Bool) throws -> StateSaving {
         let path = checkpointPath
         var state: TrainingState?
         if resume {
-            do { state = try TrainingState.read(from: path) } catch HeadError.badCheckpoint(_, let reason) {
-                throw HeadError.badCheckpoint(path: path, reason: reason)
+            do { state = try TrainingState.read(from: path) } catch HeadError.badTrainingState(_, let reason) {
+                throw HeadError.badTrainingState(path: path, reason: reason)
             }
             Console.err("resuming from step \(state?.info["step"] ?? "?") (\(path))")
         }
-        return Checkpointing(resumeFrom: state, interval: interval, inputs: inputs) { state, step in
+        return StateSaving(resumeFrom: state, interval: interval, inputs: inputs) { state, step in
             try state.write(to: path)
             Interrupts.keep("checkpoint", "\(path) (step \(step); continue with --resume)")
         }

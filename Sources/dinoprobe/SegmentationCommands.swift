@@ -126,11 +126,11 @@ struct TrainSeg: ParsableCommand {
         say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip,
+        let saving = try run.stateSaving(inputs: SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip,
                                                                                    augment: augmented),
                                                   every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
-                                                    checkpointing: checkpointing, reporter: reporter)
+                                                    saving: saving, reporter: reporter)
         var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
         let staging = try run.staging()
         try head.save(to: staging + "/head.safetensors", naming: headNaming)

@@ -82,9 +82,9 @@ struct TrainLinear: ParsableCommand {
         }
         say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
         let augmented = augment > 0 ? try features.augmentedViews(of: train, views: augment, seed: seed, run: run) : nil
-        let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
+        let saving = try run.stateSaving(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
-                                          settings: settings, augmented: augmented, checkpointing: checkpointing, reporter: TerminalReporter.shared)
+                                          settings: settings, augmented: augmented, saving: saving, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")

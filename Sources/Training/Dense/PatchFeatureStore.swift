@@ -106,7 +106,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
     }
 
     /// Features [B, gh, gw, D] as Float and labels [B, LH, LW] for the given views.
-    public func batch(_ indices: [Int]) throws -> (features: [Float], labels: [UInt8]) {
+    public func batch(_ indices: [Int]) throws -> PatchBatch<UInt8> {
         let fSize = gridHeight * gridWidth * dim, lSize = labelHeight * labelWidth
         var features = [Float](repeating: 0, count: indices.count * fSize)
         var labels = [UInt8](repeating: 0, count: indices.count * lSize)
@@ -123,7 +123,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
                 for j in 0..<lSize { labels[b * lSize + j] = raw[i * lSize + j] }
             }
         }
-        return (features, labels)
+        return PatchBatch(features: features, batch: indices.count, height: gridHeight, width: gridWidth, targets: labels,
+                          targetHeight: labelHeight, targetWidth: labelWidth)
     }
 
     /// Extracts patch features of `images` at `resolution` x `resolution` (hf preset) from the

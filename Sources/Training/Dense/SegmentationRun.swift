@@ -117,12 +117,12 @@ public enum SegmentationRun {
         }
     }
 
-    /// AdamW with warm-up then cosine over random batches of the store's views. With
-    /// `checkpointing`, the whole loop state is saved as it goes, and a run resumed from a saved
-    /// state ends with exactly the head an uninterrupted run gives. Returns the head and the
-    /// per-step log.
+    /// AdamW with warm-up then cosine over random batches of the store's views (the shared
+    /// `TrainingLoop`). With `saving`, the whole loop state is saved as it goes, and a run
+    /// resumed from a saved state ends with exactly the head an uninterrupted run gives.
+    /// Returns the head and the per-step log.
     public static func train(store: PatchFeatureStore, classes: Int, settings s: SegmentationSettings, metadata: HeadMetadata,
-                             checkpointing: Checkpointing? = nil,
+                             saving: StateSaving? = nil,
                              reporter: Reporter = SilentReporter()) throws -> (head: LinearSegmenter, log: TrainingLog) {
         guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0,
               s.weightDecay.isFinite, s.weightDecay >= 0 else {
@@ -132,51 +132,12 @@ public enum SegmentationRun {
         var optimizer = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay)
         // Meta: linear warm-up from a ratio of 1e-6 of the rate, then cosine to 0.
         let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1), warmupStart: 1e-6)
-        // One stream of random numbers for batches and dropout masks, as before batches were sampled apart.
-        var random = SeededRandom(seed: s.seed)
-        var sampler = try BatchSampler(count: store.count, batchSize: s.batchSize)
-        var log = TrainingLog(series: ["head"])
-        var clock = try CheckpointClock(checkpointing, loop: "linear-segmentation", settings: Identity(settings: s, classes: classes))
-        var first = 0
-        var smoothed: Float?
-        if let (state, step) = try clock.resumeState() {
-            try head.restore(from: state, as: "head")
-            try optimizer.restore(from: state, as: "adamw")
-            try random.restore(from: state, as: "random")
-            try sampler.restore(from: state, as: "sampler")
-            try log.restore(from: state, as: "log")
-            guard step <= s.iterations, log.steps == step else {
-                throw HeadError.badCheckpoint(path: "", reason: "step \(step) does not fit its log or \(s.iterations) steps")
-            }
-            for loss in log.losses(ofSeries: 0) { smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss }
-            first = step
-        }
-        let task = reporter.task("train", total: s.iterations, unit: "steps")
-        if first > 0 { task.resume(from: first) }
-        for step in first..<s.iterations {
-            let indices = sampler.next(using: &random)
-            let (features, labels) = try store.batch(indices)
-            let rate = schedule.learningRate(base: s.learningRate, step: step)
-            let loss = try head.trainStep(features: features, batch: indices.count, height: store.gridHeight, width: store.gridWidth,
-                                          labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
-                                          optimizer: &optimizer, learningRate: rate, random: &random)
-            guard loss.isFinite else {
-                throw TrainingError.diverged("the loss became \(loss) at step \(step + 1) of \(s.iterations) (learning rate \(s.learningRate)); lower the learning rate")
-            }
-            log.append(learningRates: [rate], losses: [loss])
-            smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss
-            task.update(step + 1, note: String(format: "loss %.4f", smoothed ?? loss))
-            // The last step is always saved: the results are published from it after an interruption.
-            try clock.tick(step: step + 1, force: step + 1 == s.iterations) { state in
-                head.save(into: &state, as: "head")
-                optimizer.save(into: &state, as: "adamw")
-                random.save(into: &state, as: "random")
-                sampler.save(into: &state, as: "sampler")
-                log.save(into: &state, as: "log")
-            }
-        }
-        task.finish(s.iterations, note: String(format: "loss %.4f", smoothed ?? 0))
-        return (head, log)
+        // One stream of random numbers for batches and dropout masks.
+        let loop = try TrainingLoop(name: "linear-segmentation", settings: Identity(settings: s, classes: classes), steps: s.iterations,
+                                    batchSize: s.batchSize, seed: s.seed, schedule: schedule, learningRates: [s.learningRate],
+                                    series: ["head"], saving: saving)
+        let outcome = try loop.run(&head, optimizer: &optimizer, samples: store.count, batch: store.batch, reporter: reporter)
+        return (head, outcome.log)
     }
 
     /// Seconds one training step takes here on `store` (the faster of two timed steps of a
@@ -189,18 +150,14 @@ public enum SegmentationRun {
         var best = Double.infinity
         for _ in 0..<2 {
             let start = Date()
-            let indices = sampler.next(using: &random)
-            let (features, labels) = try store.batch(indices)
-            _ = try head.trainStep(features: features, batch: indices.count, height: store.gridHeight, width: store.gridWidth,
-                                   labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
-                                   optimizer: &optimizer, learningRate: 1e-3, random: &random)
+            try head.trainStep(try store.batch(sampler.next(using: &random)), optimizer: &optimizer, learningRates: [1e-3], random: &random)
             best = min(best, Date().timeIntervalSince(start))
         }
         return best
     }
 
     /// What a saved segmentation state must agree on to be resumed (the store is named by the
-    /// caller's `Checkpointing.inputs`).
+    /// caller's `StateSaving.inputs`).
     private struct Identity: Encodable {
         let settings: SegmentationSettings
         let classes: Int
