@@ -58,7 +58,7 @@ struct Segment: ParsableCommand {
         }
         let side = size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? recipe?.preprocessing.size ?? 448
         let listing = try ImageFiles.expand(images)
-        let run = try RunFolder(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
+        let run = try RunFolder.open(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads) }

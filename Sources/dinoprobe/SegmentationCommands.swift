@@ -64,12 +64,12 @@ struct TrainSeg: ParsableCommand {
 
     func validate() throws {
         try Check.multiple(size ?? deprecatedResolution ?? 448, of: 16, 16...4096, "--size")
-        try Check.optionalRange(iters, 1...100_000_000, "--iters")
-        try Check.range(batchSize, 1...4096, "--batch-size")
-        try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
-        try Check.finite(weightDecay, 0...10, "--weight-decay")
+        try Check.optionalRange(iters, SegmentationSettings.Ranges.iterations, "--iters")
+        try Check.range(batchSize, SegmentationSettings.Ranges.batchSize, "--batch-size")
+        try Check.finite(lr, SegmentationSettings.Ranges.learningRate, "--lr")
+        try Check.finite(weightDecay, SegmentationSettings.Ranges.weightDecay, "--weight-decay")
         try Check.optionalRange(warmup, 0...(iters ?? 100_000_000), "--warmup")
-        try Check.range(augment, 0...1000, "--augment")
+        try Check.range(augment, SegmentationSettings.Ranges.augmentedViews, "--augment")
         if augment > 0 && flip { throw ValidationError("--augment already flips half of its views: drop --flip") }
         let chosen = layers.flattened()
         for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
@@ -249,7 +249,7 @@ struct EvalSeg: ParsableCommand {
     }
 
     func run() throws {
-        let run = try out.map { try RunFolder($0, prefix: "eval-seg", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         let reporter = TerminalReporter.shared
         let metrics: SegmentationMetrics, perImage: [SegmentationImageScore]

@@ -51,14 +51,14 @@ struct TrainLinear: ParsableCommand {
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.range(epochs, 1...100_000, "--epochs")
-        try Check.range(itersPerEpoch, 0...10_000_000, "--iters-per-epoch")
-        try Check.range(epochs * max(itersPerEpoch, 1), 1...1_000_000_000, "--epochs x --iters-per-epoch")
-        try Check.range(batchSize, 1...1_000_000, "--batch-size")
-        for rate in lrs.flattened() { try Check.finite(rate, Float.leastNormalMagnitude...1000, "--lrs") }
-        try Check.finite(weightDecay, 0...1000, "--weight-decay")
+        try Check.range(epochs, LinearProbeSettings.Ranges.epochs, "--epochs")
+        try Check.range(itersPerEpoch, LinearProbeSettings.Ranges.iterationsPerEpoch, "--iters-per-epoch")
+        try Check.range(epochs * max(itersPerEpoch, 1), LinearProbeSettings.Ranges.totalSteps, "--epochs x --iters-per-epoch")
+        try Check.range(batchSize, LinearProbeSettings.Ranges.batchSize, "--batch-size")
+        for rate in lrs.flattened() { try Check.finite(rate, LinearProbeSettings.Ranges.learningRate, "--lrs") }
+        try Check.finite(weightDecay, LinearProbeSettings.Ranges.weightDecay, "--weight-decay")
         try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
-        try Check.range(augment, 0...1000, "--augment")
+        try Check.range(augment, LinearProbeSettings.Ranges.augmentedViews, "--augment")
     }
 
     func run() throws {

@@ -41,9 +41,9 @@ struct TrainLogreg: ParsableCommand {
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        for c in cs.flattened() { try Check.finite(c, 1e-30...1e30, "--cs") }
-        try Check.range(maxIter, 1...1_000_000, "--max-iter")
-        try Check.finite(tol, 0...1, "--tol")
+        for c in cs.flattened() { try Check.finite(c, LogisticRegressionSettings.Ranges.c, "--cs") }
+        try Check.range(maxIter, LogisticRegressionSettings.Ranges.maxIterations, "--max-iter")
+        try Check.finite(tol, LogisticRegressionSettings.Ranges.tolerance, "--tol")
         if runOptions.resume { throw ValidationError("train-logreg keeps no checkpoint to resume from; run it again (with --overwrite)") }
     }
 

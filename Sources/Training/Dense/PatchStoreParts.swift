@@ -123,7 +123,7 @@ extension SegmentationRun {
         if flip, let odd = parts.first(where: { $0.store.count % 2 != 0 }) {
             throw TrainingError.badFeaturesFile(path: odd.store.path, reason: "a part with mirrored views holds an odd number of them")
         }
-        let spools = try PatchFeatureStore.Spools(file)
+        let spools = try PatchFeatureStore.Spools(file, targets: UInt8.self)
         defer { spools.discard() }
         let (featureRow, labelRow) = (2 * shape.0 * shape.1 * shape.2, expectation.resolution * expectation.resolution)
         var rows = 0

@@ -34,8 +34,8 @@ public enum ImageSegmentation {
         func file(_ suffix: String) -> String { "\(outputStem).\(suffix).png" }
         if let head, let window {
             let layers = try head.metadata.recipe().layerIndices(depth: model.config.numHiddenLayers)
-            let mask = try window.predict(head: head, model: model, layers: layers, pixels: input.pixels, height: input.height,
-                                          width: input.width, outputHeight: image.height, outputWidth: image.width)
+            let mask = try head.predict(window: window, model: model, layers: layers, pixels: input.pixels, height: input.height,
+                                        width: input.width, outputHeight: image.height, outputWidth: image.width)
             var result = Result(imageWidth: image.width, imageHeight: image.height, inputWidth: input.width, inputHeight: input.height,
                                 gridWidth: input.width / model.config.patchSize, gridHeight: input.height / model.config.patchSize,
                                 areas: [], pcaVariances: [], files: [])

@@ -6,34 +6,6 @@ import Heads
 import Images
 import Support
 
-/// Settings of the linear segmentation recipe (docs/protocols.md, section 5).
-public struct SegmentationSettings: Sendable, Codable, Equatable {
-    /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
-    public static let metaIterations = 40_000, metaBatchSize = 16, metaTrainImages = 20_210
-
-    /// The default number of steps for `images` training images in batches of `batchSize`: as
-    /// many passes over the data as Meta's recipe makes over ADE20K (about 31.7), at least 100
-    /// steps and at most Meta's 40,000 (which an ADE20K-sized set gets).
-    public static func defaultIterations(images: Int, batchSize: Int) -> Int {
-        let passes = Double(metaIterations * metaBatchSize) / Double(metaTrainImages)
-        let steps = (passes * Double(max(images, 1)) / Double(max(batchSize, 1))).rounded(.up)
-        return Int(min(max(steps, 100), Double(metaIterations)))
-    }
-
-    /// Optimizer steps (Meta: 40,000).
-    public var iterations = 40_000
-    public var batchSize = 16
-    public var learningRate: Float = 1e-3
-    public var weightDecay: Float = 1e-3
-    /// Linear warm-up steps (Meta: 1,500 of 40,000); nil scales that share to `iterations`.
-    public var warmup: Int?
-    public var seed: UInt64 = 0
-
-    public init() {}
-
-    public var warmupSteps: Int { warmup ?? Int((Double(iterations) * 1500 / 40000).rounded()) }
-}
-
 /// The linear segmentation protocol on a data set: patch features of the training pairs are
 /// extracted once into a patch store (cached, or temporary with no cache), the head is trained
 /// on them, and evaluated on val at the original mask sizes.
@@ -167,7 +139,7 @@ public enum SegmentationRun {
     /// (its resolution and statistics), logits upsampled bilinearly to each mask. Bad pairs are skipped and returned.
     /// `onPrediction` receives each predicted mask (sample index, labels, width, height).
     /// Returns the metrics over the whole split, the skipped pairs and every image's own scores.
-    public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, inference: SegmentationInference = .whole,
+    public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, inference: DenseInference = .whole,
                                 batchSize: Int = 8, maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
                                 onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws
         -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
@@ -214,9 +186,9 @@ public enum SegmentationRun {
                     continue
                 }
                 guard let label = mask(index) else { continue }
-                try score(index, try window.predict(head: head, model: model, layers: layers, pixels: input.pixels, height: input.height,
-                                                    width: input.width, outputHeight: label.height, outputWidth: label.width,
-                                                    batchSize: batchSize), label)
+                try score(index, try head.predict(window: window, model: model, layers: layers, pixels: input.pixels, height: input.height,
+                                                  width: input.width, outputHeight: label.height, outputWidth: label.width,
+                                                  batchSize: batchSize), label)
             }
         }
         task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
