@@ -131,31 +131,21 @@ struct TrainSeg: ParsableCommand {
                                                   every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     saving: saving, reporter: reporter)
-        var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
-        let staging = try run.staging()
-        try head.save(to: staging + "/head.safetensors", naming: headNaming)
-        try AtomicFile.write(Data(log.csv().utf8), to: staging + "/train_log.csv")
-        let losses = try RunReports.lossCurves(log, title: "Training loss (\(settings.iterations) steps of batch \(batchSize))")
-        try losses.write(to: staging + "/loss_curves.png")
-        var result: SegmentationResult?
+        var evaluation: (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore])?
         var samples: [SegmentationReport.Sample] = []
         if let val {
-            let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
-                                                          batchSize: extractionBatch,
-                                                          maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
+            evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
+                                                      batchSize: extractionBatch,
+                                                      maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
                 if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
             }
-            try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
-            result = evaluation.metrics.result()
-            say(result?.table() ?? "")
-            try result?.writeJSON(to: staging + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(evaluation.perImage).utf8), to: staging + "/per_image.csv")
-            try AtomicFile.write(Data(evaluation.metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
-            outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
+            try reportSkipped(evaluation?.skipped ?? [], split: "val", folder: run.url)
         }
-        let report = SegmentationReport(record: run.record, settings: settings, result: result, samples: samples, dataset: val, views: store.count)
-        try report.page(losses: losses.pngData(), maxPixels: pixelLimit.maxPixels).write(to: staging + "/report.html")
-        outputs.append("report.html")
+        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples,
+                                        dataset: val, views: store.count)
+        if let result = report.result { say(result.table()) }
+        let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
+                                       perImage: evaluation?.perImage ?? [], to: run.staging(), maxPixels: pixelLimit.maxPixels)
         try run.publish(outputs: outputs)
         say("saved \(run.path)/\(outputs.joined(separator: ", ")), run.json")
     }

@@ -27,6 +27,9 @@ public protocol SavedHead: Sendable {
     static func load(from path: String) throws -> Self
 }
 
+extension LinearClassifier: SavedHead {}
+extension LinearSegmenter: SavedHead {}
+
 /// Losses and parameter gradients of one training batch.
 public struct HeadGradients: Sendable {
     /// One loss per series.
