@@ -18,7 +18,7 @@ extension PatchFeatureStore {
                                       reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
         let positions = positions ?? dataset.samples.indices
         let size = augmentation.size
-        let spools = try Spools(path, targets: UInt8.self)
+        let spools = try Spools(path, targetType: UInt8.storeType)
         defer { spools.discard() }
         var skipped: [SkippedInput] = []
         var pending: [(pixels: [Float], labels: [UInt8])] = []

@@ -128,7 +128,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         }
         try file.withBytes(of: "labels") { raw in
             for (b, i) in indices.enumerated() {
-                for j in 0..<lSize { labels[b * lSize + j] = raw.loadUnaligned(fromByteOffset: (i * lSize + j) * Value.byteWidth, as: Value.self) }
+                for j in 0..<lSize { labels[b * lSize + j] = raw.loadUnaligned(fromByteOffset: (i * lSize + j) * Value.storeType.size, as: Value.self) }
             }
         }
         return PatchBatch(features: features, batch: indices.count, height: gridHeight, width: gridWidth, targets: labels,
@@ -145,7 +145,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
                                                   reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore
         where Target.Value: PatchStoreValue {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
-        let spools = try Spools(path, targets: Target.Value.self)
+        let spools = try Spools(path, targetType: Target.Value.storeType)
         defer { spools.discard() }
 
         // Masks are checked first (cheap), so bad pairs are known before the backbone runs; they are
@@ -200,10 +200,10 @@ public final class PatchFeatureStore: @unchecked Sendable {
         let labels: AtomicFile.Output
         let targetType: SafeTensorsDType
 
-        init<Value: PatchStoreValue>(_ path: String, targets: Value.Type) throws {
+        init(_ path: String, targetType: SafeTensorsDType) throws {
             features = try AtomicFile.begin(path + ".features")
             labels = try AtomicFile.begin(path + ".labels")
-            targetType = Value.storeType
+            self.targetType = targetType
         }
 
         func append<Value: PatchStoreValue>(tokens: [Float], targets values: [Value]) throws {
@@ -245,10 +245,6 @@ public final class PatchFeatureStore: @unchecked Sendable {
 public protocol PatchStoreValue: Sendable, Equatable, BitwiseCopyable {
     static var storeType: SafeTensorsDType { get }
     static var zero: Self { get }
-}
-
-extension PatchStoreValue {
-    static var byteWidth: Int { MemoryLayout<Self>.size }
 }
 
 extension UInt8: PatchStoreValue {
