@@ -4,22 +4,6 @@ import Heads
 import Images
 import Support
 
-/// How a dense head (segmentation, depth) is applied to a whole image: at once (the image resized
-/// to the head's square size), or by Meta's sliding window (the image keeps its aspect ratio with its short
-/// side at the head's size, square crops overlap by `crop - stride`, and the logits of
-/// overlapping crops are averaged, as mmsegmentation's `slide_inference`).
-public enum DenseInference: Sendable, Equatable {
-    case whole
-    case slide(SlidingWindow)
-
-    public var name: String {
-        switch self {
-        case .whole: return "whole"
-        case let .slide(w): return "slide (crop \(w.crop), stride \(w.stride))"
-        }
-    }
-}
-
 /// Square crops of side `crop` every `stride` pixels, the last ones flush with the far edges.
 public struct SlidingWindow: Sendable, Equatable, Codable {
     public var crop: Int

@@ -91,3 +91,15 @@ public enum ImageSegmentation {
         try PNGEncoder.write(SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: names), to: overlay)
     }
 }
+
+extension LinearSegmenter {
+    /// The class of every pixel of a preprocessed image [3, height, width] at `outputHeight` x
+    /// `outputWidth` by `window`: the window outputs averaged, upsampled, argmax per pixel.
+    public func predict(window: SlidingWindow, model: DINOv3Model, layers: [Int], pixels: [Float], height: Int, width: Int,
+                        outputHeight: Int, outputWidth: Int, batchSize: Int = 8) throws -> [UInt8] {
+        let averaged = try window.outputs(head: self, model: model, layers: layers, pixels: pixels, height: height, width: width,
+                                          batchSize: batchSize)
+        return try Self.upsampledArgmax(averaged, batch: 1, height: height, width: width, classes: classes,
+                                        outputHeight: outputHeight, outputWidth: outputWidth)
+    }
+}

@@ -144,52 +144,20 @@ public enum SegmentationRun {
                                 onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws
         -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
         var metrics = try SegmentationMetrics(numClasses: dataset.classCount, ignoreIndex: Int(dataset.ignoreIndex), classNames: dataset.classNames)
-        let recipe = try head.metadata.recipe()
-        let layers = recipe.layerIndices(depth: model.config.numHiddenLayers)
         var skipped: [SkippedInput] = []
         var perImage: [SegmentationImageScore] = []
         let task = reporter.task("evaluate", total: dataset.count, unit: "images")
-        /// Scores one prediction against its mask (already loaded).
-        func score(_ index: Int, _ prediction: [UInt8], _ mask: LabelMask) throws {
-            perImage.append(try metrics.addImage(prediction: prediction, label: mask.labels, image: dataset.samples[index].image,
-                                                 mask: dataset.samples[index].mask))
-            try onPrediction?(index, prediction, mask.width, mask.height)
-        }
-        func mask(_ index: Int) -> LabelMask? {
-            do { return try dataset.loadMask(for: dataset.samples[index]) } catch {
-                skipped.append(SkippedInput(index: index, path: dataset.samples[index].mask, reason: "\(error)"))
-                return nil
+        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
+                          onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, logits, height, width in
+            let sample = dataset.samples[index]
+            let label: LabelMask
+            do { label = try dataset.loadMask(for: sample) } catch {
+                return skipped.append(SkippedInput(index: index, path: sample.mask, reason: "\(error)"))
             }
-        }
-        switch inference {
-        case .whole:
-            let extractor = try FeatureExtractor(model: model, preprocessing: recipe.preprocessing, batchSize: batchSize,
-                                                 layers: layers, maxPixels: maxPixels)
-            try extractor.run(paths: dataset.samples.map(\.image), onBatch: { batch in
-                let out = batch.output
-                for (b, index) in batch.indices.enumerated() {
-                    guard let label = mask(index) else { continue }
-                    try score(index, try head.predict(features: out.concatenatedPatchTokens(b), batch: 1, height: out.gridHeight,
-                                                      width: out.gridWidth, outputHeight: label.height, outputWidth: label.width), label)
-                }
-            }, onSkip: { skipped.append($0) }, onProgress: { task.update($0) })
-        case let .slide(window):
-            // The image keeps its aspect ratio, short side at the head's size.
-            var preprocessing = recipe.preprocessing
-            preprocessing.preset = .native
-            preprocessing.patchSize = model.config.patchSize
-            for (index, sample) in dataset.samples.enumerated() {
-                defer { task.update(index + 1) }
-                let input: (pixels: [Float], height: Int, width: Int)
-                do { input = try preprocessing.prepare(file: ImageDecoder.open(sample.image), maxPixels: maxPixels) } catch {
-                    skipped.append(SkippedInput(index: index, path: sample.image, reason: "\(error)"))
-                    continue
-                }
-                guard let label = mask(index) else { continue }
-                try score(index, try head.predict(window: window, model: model, layers: layers, pixels: input.pixels, height: input.height,
-                                                  width: input.width, outputHeight: label.height, outputWidth: label.width,
-                                                  batchSize: batchSize), label)
-            }
+            let prediction = try LinearSegmenter.upsampledArgmax(logits, batch: 1, height: height, width: width, classes: head.classes,
+                                                                 outputHeight: label.height, outputWidth: label.width)
+            perImage.append(try metrics.addImage(prediction: prediction, label: label.labels, image: sample.image, mask: sample.mask))
+            try onPrediction?(index, prediction, label.width, label.height)
         }
         task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         return (metrics, skipped, perImage)

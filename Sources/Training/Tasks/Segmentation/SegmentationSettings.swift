@@ -1,6 +1,3 @@
-import Backbone
-import Heads
-
 /// Settings of the linear segmentation recipe (docs/protocols.md, section 5).
 public struct SegmentationSettings: Sendable, Codable, Equatable {
     /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
@@ -35,17 +32,5 @@ public struct SegmentationSettings: Sendable, Codable, Equatable {
         public static let learningRate = Float.leastNormalMagnitude...10
         public static let weightDecay: ClosedRange<Float> = 0...10
         public static let augmentedViews = 0...1000
-    }
-}
-
-extension LinearSegmenter {
-    /// The class of every pixel of a preprocessed image [3, height, width] at `outputHeight` x
-    /// `outputWidth` by `window`: the window outputs averaged, upsampled, argmax per pixel.
-    public func predict(window: SlidingWindow, model: DINOv3Model, layers: [Int], pixels: [Float], height: Int, width: Int,
-                        outputHeight: Int, outputWidth: Int, batchSize: Int = 8) throws -> [UInt8] {
-        let averaged = try window.outputs(head: self, model: model, layers: layers, pixels: pixels, height: height, width: width,
-                                          batchSize: batchSize)
-        return try Self.upsampledArgmax(averaged, batch: 1, height: height, width: width, classes: classes,
-                                        outputHeight: outputHeight, outputWidth: outputWidth)
     }
 }
