@@ -20,6 +20,15 @@ public enum SegmentationRun {
         return FeatureRecipe(tokens: .patch, blocks: 1, preprocessing: p)
     }
 
+    /// What a head trained on `dataset` with `recipe` records: the recipe, the backbone, the
+    /// classes with their palette, the resolution, the label semantics and the run.
+    public static func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, dataset: SegmentationDataset,
+                                    runID: String) -> HeadMetadata {
+        HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: backboneID, backboneFingerprint: model.fingerprint,
+                     classNames: dataset.classNames, palette: dataset.palette, inputResolution: recipe.preprocessing.size,
+                     extra: ["ignore_index": "\(dataset.ignoreIndex)", "reduce_zero_label": "\(dataset.reduceZeroLabel)", "run_id": runID])
+    }
+
     /// A patch store of `dataset` for `recipe`: from `cacheFolder` when a valid entry is there
     /// (a damaged one is removed and rebuilt), else built into it. With no cache folder the store
     /// is built in `scratchFolder` as a temporary file, removed when the process ends or is
