@@ -6,34 +6,6 @@ import Heads
 import Images
 import Support
 
-/// Settings of the linear segmentation recipe (docs/protocols.md, section 5).
-public struct SegmentationSettings: Sendable, Codable, Equatable {
-    /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
-    public static let metaIterations = 40_000, metaBatchSize = 16, metaTrainImages = 20_210
-
-    /// The default number of steps for `images` training images in batches of `batchSize`: as
-    /// many passes over the data as Meta's recipe makes over ADE20K (about 31.7), at least 100
-    /// steps and at most Meta's 40,000 (which an ADE20K-sized set gets).
-    public static func defaultIterations(images: Int, batchSize: Int) -> Int {
-        let passes = Double(metaIterations * metaBatchSize) / Double(metaTrainImages)
-        let steps = (passes * Double(max(images, 1)) / Double(max(batchSize, 1))).rounded(.up)
-        return Int(min(max(steps, 100), Double(metaIterations)))
-    }
-
-    /// Optimizer steps (Meta: 40,000).
-    public var iterations = 40_000
-    public var batchSize = 16
-    public var learningRate: Float = 1e-3
-    public var weightDecay: Float = 1e-3
-    /// Linear warm-up steps (Meta: 1,500 of 40,000); nil scales that share to `iterations`.
-    public var warmup: Int?
-    public var seed: UInt64 = 0
-
-    public init() {}
-
-    public var warmupSteps: Int { warmup ?? Int((Double(iterations) * 1500 / 40000).rounded()) }
-}
-
 /// The linear segmentation protocol on a data set: patch features of the training pairs are
 /// extracted once into a patch store (cached, or temporary with no cache), the head is trained
 /// on them, and evaluated on val at the original mask sizes.
@@ -46,6 +18,15 @@ public enum SegmentationRun {
         p.size = resolution
         if let layers { return FeatureRecipe(tokens: .patch, layers: layers, preprocessing: p) }
         return FeatureRecipe(tokens: .patch, blocks: 1, preprocessing: p)
+    }
+
+    /// What a head trained on `dataset` with `recipe` records: the recipe, the backbone, the
+    /// classes with their palette, the resolution, the label semantics and the run.
+    public static func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, dataset: SegmentationDataset,
+                                    runID: String) -> HeadMetadata {
+        HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: backboneID, backboneFingerprint: model.fingerprint,
+                     classNames: dataset.classNames, palette: dataset.palette, inputResolution: recipe.preprocessing.size,
+                     extra: ["ignore_index": "\(dataset.ignoreIndex)", "reduce_zero_label": "\(dataset.reduceZeroLabel)", "run_id": runID])
     }
 
     /// A patch store of `dataset` for `recipe`: from `cacheFolder` when a valid entry is there
@@ -117,12 +98,12 @@ public enum SegmentationRun {
         }
     }
 
-    /// AdamW with warm-up then cosine over random batches of the store's views. With
-    /// `checkpointing`, the whole loop state is saved as it goes, and a run resumed from a saved
-    /// state ends with exactly the head an uninterrupted run gives. Returns the head and the
-    /// per-step log.
+    /// AdamW with warm-up then cosine over random batches of the store's views (the shared
+    /// `TrainingLoop`). With `saving`, the whole loop state is saved as it goes, and a run
+    /// resumed from a saved state ends with exactly the head an uninterrupted run gives.
+    /// Returns the head and the per-step log.
     public static func train(store: PatchFeatureStore, classes: Int, settings s: SegmentationSettings, metadata: HeadMetadata,
-                             checkpointing: Checkpointing? = nil,
+                             saving: StateSaving? = nil,
                              reporter: Reporter = SilentReporter()) throws -> (head: LinearSegmenter, log: TrainingLog) {
         guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0,
               s.weightDecay.isFinite, s.weightDecay >= 0 else {
@@ -132,51 +113,12 @@ public enum SegmentationRun {
         var optimizer = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay)
         // Meta: linear warm-up from a ratio of 1e-6 of the rate, then cosine to 0.
         let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1), warmupStart: 1e-6)
-        // One stream of random numbers for batches and dropout masks, as before batches were sampled apart.
-        var random = SeededRandom(seed: s.seed)
-        var sampler = try BatchSampler(count: store.count, batchSize: s.batchSize)
-        var log = TrainingLog(series: ["head"])
-        var clock = try CheckpointClock(checkpointing, loop: "linear-segmentation", settings: Identity(settings: s, classes: classes))
-        var first = 0
-        var smoothed: Float?
-        if let (state, step) = try clock.resumeState() {
-            try head.restore(from: state, as: "head")
-            try optimizer.restore(from: state, as: "adamw")
-            try random.restore(from: state, as: "random")
-            try sampler.restore(from: state, as: "sampler")
-            try log.restore(from: state, as: "log")
-            guard step <= s.iterations, log.steps == step else {
-                throw HeadError.badCheckpoint(path: "", reason: "step \(step) does not fit its log or \(s.iterations) steps")
-            }
-            for loss in log.losses(ofSeries: 0) { smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss }
-            first = step
-        }
-        let task = reporter.task("train", total: s.iterations, unit: "steps")
-        if first > 0 { task.resume(from: first) }
-        for step in first..<s.iterations {
-            let indices = sampler.next(using: &random)
-            let (features, labels) = try store.batch(indices)
-            let rate = schedule.learningRate(base: s.learningRate, step: step)
-            let loss = try head.trainStep(features: features, batch: indices.count, height: store.gridHeight, width: store.gridWidth,
-                                          labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
-                                          optimizer: &optimizer, learningRate: rate, random: &random)
-            guard loss.isFinite else {
-                throw TrainingError.diverged("the loss became \(loss) at step \(step + 1) of \(s.iterations) (learning rate \(s.learningRate)); lower the learning rate")
-            }
-            log.append(learningRates: [rate], losses: [loss])
-            smoothed = smoothed.map { 0.98 * $0 + 0.02 * loss } ?? loss
-            task.update(step + 1, note: String(format: "loss %.4f", smoothed ?? loss))
-            // The last step is always saved: the results are published from it after an interruption.
-            try clock.tick(step: step + 1, force: step + 1 == s.iterations) { state in
-                head.save(into: &state, as: "head")
-                optimizer.save(into: &state, as: "adamw")
-                random.save(into: &state, as: "random")
-                sampler.save(into: &state, as: "sampler")
-                log.save(into: &state, as: "log")
-            }
-        }
-        task.finish(s.iterations, note: String(format: "loss %.4f", smoothed ?? 0))
-        return (head, log)
+        // One stream of random numbers for batches and dropout masks.
+        let loop = try TrainingLoop(name: "linear-segmentation", settings: Identity(settings: s, classes: classes), steps: s.iterations,
+                                    batchSize: s.batchSize, seed: s.seed, schedule: schedule, learningRates: [s.learningRate],
+                                    series: ["head"], saving: saving)
+        let outcome = try loop.run(&head, optimizer: &optimizer, samples: store.count, batch: store.batch, reporter: reporter)
+        return (head, outcome.log)
     }
 
     /// Seconds one training step takes here on `store` (the faster of two timed steps of a
@@ -189,18 +131,14 @@ public enum SegmentationRun {
         var best = Double.infinity
         for _ in 0..<2 {
             let start = Date()
-            let indices = sampler.next(using: &random)
-            let (features, labels) = try store.batch(indices)
-            _ = try head.trainStep(features: features, batch: indices.count, height: store.gridHeight, width: store.gridWidth,
-                                   labels: labels, labelHeight: store.labelHeight, labelWidth: store.labelWidth,
-                                   optimizer: &optimizer, learningRate: 1e-3, random: &random)
+            try head.trainStep(try store.batch(sampler.next(using: &random)), optimizer: &optimizer, learningRates: [1e-3], random: &random)
             best = min(best, Date().timeIntervalSince(start))
         }
         return best
     }
 
     /// What a saved segmentation state must agree on to be resumed (the store is named by the
-    /// caller's `Checkpointing.inputs`).
+    /// caller's `StateSaving.inputs`).
     private struct Identity: Encodable {
         let settings: SegmentationSettings
         let classes: Int
@@ -210,57 +148,25 @@ public enum SegmentationRun {
     /// (its resolution and statistics), logits upsampled bilinearly to each mask. Bad pairs are skipped and returned.
     /// `onPrediction` receives each predicted mask (sample index, labels, width, height).
     /// Returns the metrics over the whole split, the skipped pairs and every image's own scores.
-    public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, inference: SegmentationInference = .whole,
+    public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, inference: DenseInference = .whole,
                                 batchSize: Int = 8, maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
                                 onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws
         -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
         var metrics = try SegmentationMetrics(numClasses: dataset.classCount, ignoreIndex: Int(dataset.ignoreIndex), classNames: dataset.classNames)
-        let recipe = try head.metadata.recipe()
-        let layers = recipe.layerIndices(depth: model.config.numHiddenLayers)
         var skipped: [SkippedInput] = []
         var perImage: [SegmentationImageScore] = []
         let task = reporter.task("evaluate", total: dataset.count, unit: "images")
-        /// Scores one prediction against its mask (already loaded).
-        func score(_ index: Int, _ prediction: [UInt8], _ mask: LabelMask) throws {
-            perImage.append(try metrics.addImage(prediction: prediction, label: mask.labels, image: dataset.samples[index].image,
-                                                 mask: dataset.samples[index].mask))
-            try onPrediction?(index, prediction, mask.width, mask.height)
-        }
-        func mask(_ index: Int) -> LabelMask? {
-            do { return try dataset.loadMask(for: dataset.samples[index]) } catch {
-                skipped.append(SkippedInput(index: index, path: dataset.samples[index].mask, reason: "\(error)"))
-                return nil
+        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
+                          onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, logits, height, width in
+            let sample = dataset.samples[index]
+            let label: LabelMask
+            do { label = try dataset.loadMask(for: sample) } catch {
+                return skipped.append(SkippedInput(index: index, path: sample.mask, reason: "\(error)"))
             }
-        }
-        switch inference {
-        case .whole:
-            let extractor = try FeatureExtractor(model: model, preprocessing: recipe.preprocessing, batchSize: batchSize,
-                                                 layers: layers, maxPixels: maxPixels)
-            try extractor.run(paths: dataset.samples.map(\.image), onBatch: { batch in
-                let out = batch.output
-                for (b, index) in batch.indices.enumerated() {
-                    guard let label = mask(index) else { continue }
-                    try score(index, try head.predict(features: out.concatenatedPatchTokens(b), batch: 1, height: out.gridHeight,
-                                                      width: out.gridWidth, outputHeight: label.height, outputWidth: label.width), label)
-                }
-            }, onSkip: { skipped.append($0) }, onProgress: { task.update($0) })
-        case let .slide(window):
-            // The image keeps its aspect ratio, short side at the head's size.
-            var preprocessing = recipe.preprocessing
-            preprocessing.preset = .native
-            preprocessing.patchSize = model.config.patchSize
-            for (index, sample) in dataset.samples.enumerated() {
-                defer { task.update(index + 1) }
-                let input: (pixels: [Float], height: Int, width: Int)
-                do { input = try preprocessing.prepare(file: ImageDecoder.open(sample.image), maxPixels: maxPixels) } catch {
-                    skipped.append(SkippedInput(index: index, path: sample.image, reason: "\(error)"))
-                    continue
-                }
-                guard let label = mask(index) else { continue }
-                try score(index, try window.predict(head: head, model: model, layers: layers, pixels: input.pixels, height: input.height,
-                                                    width: input.width, outputHeight: label.height, outputWidth: label.width,
-                                                    batchSize: batchSize), label)
-            }
+            let prediction = try LinearSegmenter.upsampledArgmax(logits, batch: 1, height: height, width: width, classes: head.classes,
+                                                                 outputHeight: label.height, outputWidth: label.width)
+            perImage.append(try metrics.addImage(prediction: prediction, label: label.labels, image: sample.image, mask: sample.mask))
+            try onPrediction?(index, prediction, label.width, label.height)
         }
         task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         return (metrics, skipped, perImage)

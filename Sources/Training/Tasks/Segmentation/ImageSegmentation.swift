@@ -34,8 +34,8 @@ public enum ImageSegmentation {
         func file(_ suffix: String) -> String { "\(outputStem).\(suffix).png" }
         if let head, let window {
             let layers = try head.metadata.recipe().layerIndices(depth: model.config.numHiddenLayers)
-            let mask = try window.predict(head: head, model: model, layers: layers, pixels: input.pixels, height: input.height,
-                                          width: input.width, outputHeight: image.height, outputWidth: image.width)
+            let mask = try head.predict(window: window, model: model, layers: layers, pixels: input.pixels, height: input.height,
+                                        width: input.width, outputHeight: image.height, outputWidth: image.width)
             var result = Result(imageWidth: image.width, imageHeight: image.height, inputWidth: input.width, inputHeight: input.height,
                                 gridWidth: input.width / model.config.patchSize, gridHeight: input.height / model.config.patchSize,
                                 areas: [], pcaVariances: [], files: [])
@@ -89,5 +89,17 @@ public enum ImageSegmentation {
                                   overlay: String) throws {
         try PNGEncoder.writeIndexed(mask, width: image.width, height: image.height, palette: Array(palette.prefix(768)), to: maskPath)
         try PNGEncoder.write(SegmentationRendering.overlay(image: image, mask: mask, palette: palette, classNames: names), to: overlay)
+    }
+}
+
+extension LinearSegmenter {
+    /// The class of every pixel of a preprocessed image [3, height, width] at `outputHeight` x
+    /// `outputWidth` by `window`: the window outputs averaged, upsampled, argmax per pixel.
+    public func predict(window: SlidingWindow, model: DINOv3Model, layers: [Int], pixels: [Float], height: Int, width: Int,
+                        outputHeight: Int, outputWidth: Int, batchSize: Int = 8) throws -> [UInt8] {
+        let averaged = try window.outputs(head: self, model: model, layers: layers, pixels: pixels, height: height, width: width,
+                                          batchSize: batchSize)
+        return try Self.upsampledArgmax(averaged, batch: 1, height: height, width: width, classes: classes,
+                                        outputHeight: outputHeight, outputWidth: outputWidth)
     }
 }

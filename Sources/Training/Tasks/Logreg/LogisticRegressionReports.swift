@@ -51,3 +51,18 @@ extension LogisticRegressionOutcome {
         try page.write(to: folder + "/report.html")
     }
 }
+
+extension LogisticRegressionOutcome {
+    /// Everything a train-logreg run leaves in `folder`: `write(to:title:)`'s files, the chosen
+    /// model's predictions.csv on `val` and report.html. Returns the file names.
+    public func writeRun(to folder: String, val: FeatureSplit, record: RunRecord, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> [String] {
+        let (tokens, blocks) = (recipe.tokens, recipe.blocks)
+        let files = try write(to: folder, title: "Logistic regression, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
+        let rows = try val.labelled(tokens, blocks: blocks)
+        let predictions = try ClassificationPredictions(paths: val.paths, probabilities: head.probabilities(features: rows.values, count: rows.count),
+                                                        labels: rows.labels, classNames: val.classNames)
+        try predictions.write(to: folder + "/predictions.csv")
+        try writeReport(to: folder, record: record, predictions: predictions, maxPixels: maxPixels)
+        return files + ["predictions.csv", "report.html"]
+    }
+}

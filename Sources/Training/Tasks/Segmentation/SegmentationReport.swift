@@ -66,3 +66,25 @@ public struct SegmentationReport {
         return page
     }
 }
+
+extension SegmentationReport {
+    /// Writes a finished run's results into `folder`: head.safetensors (in `naming`),
+    /// train_log.csv and loss_curves.png; with an evaluation (`metrics`, `perImage`),
+    /// metrics.json, per_image.csv and confusion.csv; then report.html. Returns the file names.
+    public func write(head: LinearSegmenter, naming: LinearSegmenter.TensorNaming, log: TrainingLog, metrics: SegmentationMetrics?,
+                      perImage: [SegmentationImageScore], to folder: String, maxPixels: Int) throws -> [String] {
+        var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
+        try head.save(to: folder + "/head.safetensors", naming: naming)
+        try AtomicFile.write(Data(log.csv().utf8), to: folder + "/train_log.csv")
+        let losses = try RunReports.lossCurves(log, title: "Training loss (\(settings.iterations) steps of batch \(settings.batchSize))")
+        try losses.write(to: folder + "/loss_curves.png")
+        if let metrics, let result {
+            try result.writeJSON(to: folder + "/metrics.json")
+            try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: folder + "/per_image.csv")
+            try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: folder + "/confusion.csv")
+            outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
+        }
+        try page(losses: losses.pngData(), maxPixels: maxPixels).write(to: folder + "/report.html")
+        return outputs + ["report.html"]
+    }
+}

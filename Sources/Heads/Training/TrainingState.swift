@@ -25,30 +25,30 @@ public struct TrainingState: Sendable {
         try writer.write(to: path)
     }
 
-    /// Reads a state written by `write(to:)`. Throws `HeadError.badCheckpoint` for anything else.
+    /// Reads a state written by `write(to:)`. Throws `HeadError.badTrainingState` for anything else.
     public static func read(from path: String) throws -> TrainingState {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch {
-            throw HeadError.badCheckpoint(path: path, reason: "\(error)")
+            throw HeadError.badTrainingState(path: path, reason: "\(error)")
         }
         guard file.metadata[formatKey] == "1" else {
-            throw HeadError.badCheckpoint(path: path, reason: "not a dinoprobe training state")
+            throw HeadError.badTrainingState(path: path, reason: "not a dinoprobe training state")
         }
         var state = TrainingState()
         state.info = file.metadata.filter { $0.key != formatKey }
         do {
             for (name, info) in file.tensors {
-                guard info.shape.count == 1 else { throw HeadError.badCheckpoint(path: path, reason: "tensor '\(name)' is not one-dimensional") }
+                guard info.shape.count == 1 else { throw HeadError.badTrainingState(path: path, reason: "tensor '\(name)' is not one-dimensional") }
                 if name.hasPrefix("f."), info.dtype == .f32 {
                     state.floats[String(name.dropFirst(2))] = try file.floats(name)
                 } else if name.hasPrefix("i."), info.dtype == .i64 {
                     state.integers[String(name.dropFirst(2))] = try file.ints(name)
                 } else {
-                    throw HeadError.badCheckpoint(path: path, reason: "unexpected tensor '\(name)'")
+                    throw HeadError.badTrainingState(path: path, reason: "unexpected tensor '\(name)'")
                 }
             }
         } catch let error as SafeTensorsError {
-            throw HeadError.badCheckpoint(path: path, reason: error.description)
+            throw HeadError.badTrainingState(path: path, reason: error.description)
         }
         return state
     }
@@ -56,7 +56,7 @@ public struct TrainingState: Sendable {
     /// The float array `name`, which must hold `count` values.
     public func floats(_ name: String, count: Int) throws -> [Float] {
         guard let values = floats[name], values.count == count else {
-            throw HeadError.badCheckpoint(path: "", reason: "'\(name)' is missing or has \(floats[name]?.count ?? 0) values instead of \(count)")
+            throw HeadError.badTrainingState(path: "", reason: "'\(name)' is missing or has \(floats[name]?.count ?? 0) values instead of \(count)")
         }
         return values
     }
@@ -64,20 +64,20 @@ public struct TrainingState: Sendable {
     /// The integer array `name`, which must hold `count` values (any count when nil).
     public func integers(_ name: String, count: Int? = nil) throws -> [Int64] {
         guard let values = integers[name], count.map({ values.count == $0 }) ?? true else {
-            throw HeadError.badCheckpoint(path: "", reason: "'\(name)' is missing or has the wrong number of values")
+            throw HeadError.badTrainingState(path: "", reason: "'\(name)' is missing or has the wrong number of values")
         }
         return values
     }
 
     /// The string `name`.
     public func string(_ name: String) throws -> String {
-        guard let value = info[name] else { throw HeadError.badCheckpoint(path: "", reason: "'\(name)' is missing") }
+        guard let value = info[name] else { throw HeadError.badTrainingState(path: "", reason: "'\(name)' is missing") }
         return value
     }
 }
 
 /// A part of a training loop whose state goes into a `TrainingState` under a name prefix.
-public protocol Checkpointable {
+public protocol Resumable {
     /// Adds this part's state under `prefix`.
     func save(into state: inout TrainingState, as prefix: String)
     /// Replaces this part's state with the one saved under `prefix`; throws when it is missing
@@ -85,20 +85,20 @@ public protocol Checkpointable {
     mutating func restore(from state: TrainingState, as prefix: String) throws
 }
 
-extension SeededRandom: Checkpointable {
+extension SeededRandom: Resumable {
     public func save(into state: inout TrainingState, as prefix: String) {
         state.integers[prefix] = self.state.map { Int64(bitPattern: $0) }
     }
 
     public mutating func restore(from state: TrainingState, as prefix: String) throws {
         guard let restored = SeededRandom(state: try state.integers(prefix, count: 6).map { UInt64(bitPattern: $0) }) else {
-            throw HeadError.badCheckpoint(path: "", reason: "'\(prefix)' is not a random generator state")
+            throw HeadError.badTrainingState(path: "", reason: "'\(prefix)' is not a random generator state")
         }
         self = restored
     }
 }
 
-extension BatchSampler: Checkpointable {
+extension BatchSampler: Resumable {
     public func save(into state: inout TrainingState, as prefix: String) {
         state.integers[prefix + ".order"] = order.map(Int64.init)
         state.integers[prefix + ".cursor"] = [Int64(cursor), Int64(count), Int64(batchSize)]
@@ -108,51 +108,15 @@ extension BatchSampler: Checkpointable {
         let header = try state.integers(prefix + ".cursor", count: 3)
         let order = try state.integers(prefix + ".order")
         guard header[1] == count, header[2] == batchSize else {
-            throw HeadError.badCheckpoint(path: "", reason: "the batch sampler was saved for \(header[1]) samples in batches of \(header[2]), not \(count) in batches of \(batchSize); resume with the data and --batch-size the run started with, or start again with --overwrite")
+            throw HeadError.badTrainingState(path: "", reason: "the batch sampler was saved for \(header[1]) samples in batches of \(header[2]), not \(count) in batches of \(batchSize); resume with the data and --batch-size the run started with, or start again with --overwrite")
         }
         let isPermutation = order.isEmpty || (order.count == count && order.allSatisfy { $0 >= 0 && $0 < count } && Set(order).count == count)
         guard isPermutation, header[0] >= 0, header[0] <= order.count else {
             let what = isPermutation ? "its position \(header[0]) lies outside its \(order.count) shuffled indices"
                 : "its shuffled order (\(order.count) indices) is not an arrangement of the \(count) samples 0 to \(count - 1)"
-            throw HeadError.badCheckpoint(path: "", reason: "the batch sampler's state is damaged: \(what); the file was altered or corrupted, so start again with --overwrite")
+            throw HeadError.badTrainingState(path: "", reason: "the batch sampler's state is damaged: \(what); the file was altered or corrupted, so start again with --overwrite")
         }
         self.order = order.map { Int($0) }
         cursor = Int(header[0])
-    }
-}
-
-extension LinearClassifierGrid: Checkpointable {
-    public func save(into state: inout TrainingState, as prefix: String) {
-        state.floats[prefix + ".weight"] = weight
-        state.floats[prefix + ".bias"] = bias
-    }
-
-    public mutating func restore(from state: TrainingState, as prefix: String) throws {
-        weight = try state.floats(prefix + ".weight", count: weight.count)
-        bias = try state.floats(prefix + ".bias", count: bias.count)
-    }
-}
-
-extension LinearSegmenter: Checkpointable {
-    public func save(into state: inout TrainingState, as prefix: String) {
-        state.floats[prefix + ".conv.weight"] = convWeight
-        state.floats[prefix + ".conv.bias"] = convBias
-        state.floats[prefix + ".bn.weight"] = batchNorm.weight
-        state.floats[prefix + ".bn.bias"] = batchNorm.bias
-        state.floats[prefix + ".bn.running_mean"] = batchNorm.runningMean
-        state.floats[prefix + ".bn.running_var"] = batchNorm.runningVar
-        state.integers[prefix + ".bn.num_batches_tracked"] = [Int64(batchNorm.batchesTracked)]
-    }
-
-    public mutating func restore(from state: TrainingState, as prefix: String) throws {
-        convWeight = try state.floats(prefix + ".conv.weight", count: convWeight.count)
-        convBias = try state.floats(prefix + ".conv.bias", count: convBias.count)
-        batchNorm.weight = try state.floats(prefix + ".bn.weight", count: dim)
-        batchNorm.bias = try state.floats(prefix + ".bn.bias", count: dim)
-        batchNorm.runningMean = try state.floats(prefix + ".bn.running_mean", count: dim)
-        batchNorm.runningVar = try state.floats(prefix + ".bn.running_var", count: dim)
-        let tracked = try state.integers(prefix + ".bn.num_batches_tracked", count: 1)[0]
-        guard tracked >= 0 else { throw HeadError.badCheckpoint(path: "", reason: "negative batch count") }
-        batchNorm.batchesTracked = Int(tracked)
     }
 }
