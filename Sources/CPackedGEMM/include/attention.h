@@ -42,7 +42,8 @@ void dp_attention_pack(dp_seg_kernel kernel, const float *k, const float *v, int
 
 /// Attention of queries [first, first + count) of one head (query row r at q + r * stride,
 /// rotated as the keys are) over the head's packed keys and values: out + (r - first) * ldo gets
-/// head_dim floats, softmax(q k^T * scale) v.
+/// head_dim floats, softmax(q k^T * scale) v. `count` is at most the query tile the scratch was
+/// counted for, and packed, key_tile and the kernel are those dp_attention_pack had.
 void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride, intptr_t first, intptr_t count,
                           intptr_t tokens, intptr_t head_dim, intptr_t prefix, const float *cos, const float *sin,
                           const float *packed, intptr_t key_tile, float scale, float *out, intptr_t ldo, float *scratch);
