@@ -43,7 +43,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C API over libtorch's ATen: tensors in and out, and the few ops the backbone needs.
@@ -76,6 +75,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         // HTTP(S) transfers through libcurl's easy interface (Hub's HTTPTransfer).
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // SHA-256, SHA-1 and MD5 from OpenSSL's libcrypto (Hub's Digest; libcurl loads it anyway).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // 2-D vector graphics (anti-aliased shapes and text) from Debian's cairo.
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         // Files, paths, hashing, the seeded RNG, progress reporting: what every other module builds on.
@@ -85,18 +86,21 @@ let package = Package(
         // PyTorch's torch.save zip format, read without Python: a store-only zip reader, a restricted
         // unpickler (tensors and plain containers only), tensors viewed in place.
         .target(name: "TorchFile", dependencies: ["SafeTensors", "Support"]),
+        // Preprocessing settings, their bounds and the resize plans they give, and image errors:
+        // values only, no codecs (what Heads records about features). `import Images` re-exports it.
+        .target(name: "ImagePreprocessing"),
         // Decoding, EXIF, resampling and preprocessing, label masks, PNG/JPEG writing.
-        .target(name: "Images", dependencies: ["CImageCodecs", "Support"]),
+        .target(name: "Images", dependencies: ["CImageCodecs", "ImagePreprocessing", "Support"]),
         // Metrics (mmsegmentation and scikit-learn semantics) and their JSON/CSV/text reports; draws nothing.
         .target(name: "Evaluation", dependencies: ["Support"]),
         // Pictures drawn with cairo (confusion matrices, segmentation overlays, loss curves) and HTML reports.
         .target(name: "Plots", dependencies: ["CCairo", "Evaluation", "Images", "Support"]),
-        // Heads and everything that trains or uses them on features: no libtorch.
-        .target(name: "Heads", dependencies: ["COpenBLAS", "CSegKernels", "Evaluation", "Images", "SafeTensors", "Support"]),
+        // Heads and everything that trains or uses them on features: no libtorch, no image codecs.
+        .target(name: "Heads", dependencies: ["COpenBLAS", "CSegKernels", "Evaluation", "ImagePreprocessing", "SafeTensors", "Support"]),
         // HTTP transfers (shared with Datasets) and Hugging Face hub downloads into the hub cache: no libtorch.
-        .target(name: "Hub", dependencies: ["CCurl", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Hub", dependencies: ["CCurl", "COpenSSL", "Support"]),
         // Data sets: ImageFolder, Imagenette (and its installer), ADE20K, VOC, plain folders, synthetic.
-        .target(name: "Datasets", dependencies: ["Hub", "Images", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Datasets", dependencies: ["Hub", "Images", "Support"]),
         // The frozen DINOv3 backbone on libtorch.
         .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support", "TorchFile"]),
         // Feature stores and the runs that tie data sets, backbone and heads together.
@@ -114,7 +118,10 @@ let package = Package(
         .plugin(name: "BuildInfo", capability: .buildTool()),
         // examples/CustomHead: a custom head on extracted features with `import Heads` only.
         .executableTarget(name: "custom-head", dependencies: ["Heads"], path: "examples/CustomHead"),
-        .testTarget(name: "SupportTests", dependencies: ["Support", "SafeTensors", "Images"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Support", "TestSupport"]),
+        .testTarget(name: "TorchFileTests", dependencies: ["TorchFile", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "SafeTensors", "Support", "TestSupport"]),
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "CPackedGEMM", "CSegKernels", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
@@ -125,10 +132,14 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
         // Running the built executable, a headless browser, a loopback HTTP server, a fake hub and PyTorch checkpoint writers (no XCTest dependency, shared by test targets).
-        .target(name: "TestSupport", dependencies: ["SafeTensors", "TorchFile", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training"]),
+        .target(name: "TestSupport", dependencies: ["Hub", "SafeTensors", "TorchFile"], path: "Tests/TestSupport"),
+        // The test targets that run the executables depend on them, so `swift test` compiles them
+        // (TestSupport's BuiltProduct relinks a stale executable before a test runs it).
+        .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training",
+                                                     "dinoprobe", "custom-head"]),
         .testTarget(name: "HostileInputTests",
-                    dependencies: ["Backbone", "Datasets", "Evaluation", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile", "Training"],
+                    dependencies: ["Backbone", "Datasets", "Evaluation", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training",
+                                   "dinoprobe"],
                     exclude: ["Fixtures"]),
     ],
     // Debian's libtorch 1.13 wants C++17; newer libtorch headers require C++20.

@@ -1,30 +1,26 @@
-import Crypto
 import Foundation
+import Hub
 import Support
 
-/// Checksums of downloads, computed with swift-crypto: MD5 (what fast.ai publishes for
+/// Checksums of downloads, computed with OpenSSL (Hub's `Digest`): MD5 (what fast.ai publishes for
 /// Imagenette; not for security).
 public enum Checksum {
     /// An MD5 computed as bytes arrive.
     public struct MD5Stream {
-        private var hasher = Insecure.MD5()
+        private var hasher = Digest(.md5)
         public init() {}
-        public mutating func update(_ data: Data) { hasher.update(data: data) }
+        public mutating func update(_ data: Data) { hasher.update(data) }
         /// 32 hex digits (does not consume the stream).
-        public func hexDigest() -> String { hex(hasher.finalize()) }
+        public func hexDigest() -> String { hasher.hex() }
     }
 
-    public static func md5Hex(_ data: Data) -> String { hex(Insecure.MD5.hash(data: data)) }
+    public static func md5Hex(_ data: Data) -> String { Digest.hex(.md5, of: data) }
 
     /// The MD5 of a regular file, read in place.
     public static func md5Hex(ofFile path: String) throws -> String {
         let file = try MappedFile(path: path)
-        var hasher = Insecure.MD5()
-        file.withBytes { hasher.update(bufferPointer: $0) }
-        return hex(hasher.finalize())
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        var hasher = Digest(.md5)
+        file.withBytes { hasher.update($0) }
+        return hasher.hex()
     }
 }

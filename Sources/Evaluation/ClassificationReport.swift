@@ -2,12 +2,6 @@ import Foundation
 import Support
 
 extension ClassificationMetrics {
-    /// `metrics.json` contents: pretty, sorted keys, class names included.
-    public func jsonData() throws -> Data { try MetricsReport.jsonData(self) }
-
-    /// Writes `metrics.json` contents to `path`.
-    public func writeJSON(to path: String) throws { try MetricsReport.writeJSON(self, to: path) }
-
     /// The confusion matrix as CSV: a header row (`true\predicted`, then the class names), then
     /// one row per true class starting with its name (written by `CSVWriter`: quoted when
     /// needed, neutralised against formulas).

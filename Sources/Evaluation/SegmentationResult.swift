@@ -78,12 +78,6 @@ public struct SegmentationResult: Codable, Equatable, Sendable {
         try c.encode(areaLabel, forKey: .areaLabel)
     }
 
-    /// `metrics.json` contents: pretty, sorted keys, class names included.
-    public func jsonData() throws -> Data { try MetricsReport.jsonData(self) }
-
-    /// Writes `metrics.json` contents to `path`.
-    public func writeJSON(to path: String) throws { try MetricsReport.writeJSON(self, to: path) }
-
     /// A terminal table: per class IoU, accuracy, Dice and labelled pixels ("-" where
     /// undefined), then aAcc, mIoU, mAcc and mDice.
     public func table(maxNameWidth: Int = 28) -> String {

@@ -57,7 +57,9 @@ public struct AdamW: Optimizer {
     }
 }
 
-extension AdamW: Checkpointable {
+extension AdamW: Resumable {
+    public static var stateName: String { "adamw" }
+
     public func save(into state: inout TrainingState, as prefix: String) {
         for (name, s) in states {
             state.floats["\(prefix)/m/\(name)"] = s.m
@@ -72,7 +74,7 @@ extension AdamW: Checkpointable {
             let name = String(key.dropFirst(prefix.count + 6))
             guard step.count == 1, step[0] > 0, let m = state.floats["\(prefix)/m/\(name)"], let v = state.floats["\(prefix)/v/\(name)"],
                   m.count == v.count else {
-                throw HeadError.badCheckpoint(path: "", reason: "the AdamW state of '\(name)' is incomplete")
+                throw HeadError.badTrainingState(path: "", reason: "the AdamW state of '\(name)' is incomplete")
             }
             states[name] = State(step: Int(step[0]), m: m, v: v)
         }

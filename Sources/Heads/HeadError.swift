@@ -25,7 +25,7 @@ public enum HeadError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A features file (from `dinoprobe extract`) that cannot be used.
     case badFeaturesFile(path: String, reason: String)
     /// A training state that cannot be resumed from (path empty when not yet known).
-    case badCheckpoint(path: String, reason: String)
+    case badTrainingState(path: String, reason: String)
     /// The head was trained on other features than the ones it is given.
     case incompatibleFeatures(headRecipe: String, headFingerprint: String, givenRecipe: String, givenFingerprint: String)
 
@@ -56,7 +56,7 @@ public enum HeadError: Error, CustomStringConvertible, Equatable, Sendable {
             return "training diverged: \(message); nothing was saved"
         case let .badFeaturesFile(path, reason):
             return "cannot use features file \(path): \(reason)"
-        case let .badCheckpoint(path, reason):
+        case let .badTrainingState(path, reason):
             return "cannot resume from the training state\(path.isEmpty ? "" : " " + path): \(reason)"
         case let .incompatibleFeatures(headRecipe, headFingerprint, givenRecipe, givenFingerprint):
             return "this head was trained on features '\(headRecipe)' of backbone fingerprint \(headFingerprint); the features given are '\(givenRecipe)' of backbone fingerprint \(givenFingerprint): re-extract the features with the head's recipe and backbone, or train a new head on these features"

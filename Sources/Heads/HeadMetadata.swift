@@ -1,5 +1,5 @@
 import Foundation
-import Images
+import ImagePreprocessing
 
 /// What a head file holds.
 public enum HeadKind: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Losses and gradients of every head of a grid on one batch.
 public struct GridGradients: Sendable {
@@ -106,11 +107,9 @@ public struct LinearClassifierGrid: Sendable {
     @discardableResult
     public mutating func trainStep<O: Optimizer>(features: [Float], labels: [Int], optimizer: inout O,
                                                  learningRateFactor: Float = 1) throws -> [Float] {
-        let g = try lossesAndGradients(features: features, labels: labels)
-        let rates = learningRates.map { $0 * learningRateFactor }
-        try optimizer.step("weight", parameters: &weight, gradients: g.weight, learningRates: rates)
-        try optimizer.step("bias", parameters: &bias, gradients: g.bias, learningRates: rates)
-        return g.losses
+        var unused = SeededRandom(seed: 0)  // the grid draws nothing
+        return try trainStep(LabelledFeatures(values: features, labels: labels, width: dim), optimizer: &optimizer,
+                             learningRates: learningRates.map { $0 * learningRateFactor }, random: &unused)
     }
 
     /// Each head's top-1 accuracy (0...1) on labelled features.

@@ -31,14 +31,6 @@ extension LinearSegmenter {
         return out
     }
 
-    /// Inference-mode logits upsampled to [batch, outputHeight, outputWidth, classes].
-    public func upsampledLogits(features: [Float], batch: Int, height: Int, width: Int,
-                                outputHeight: Int, outputWidth: Int) throws -> [Float] {
-        let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: outputHeight, outputWidth: outputWidth)
-        return try upsampler.forward(try logits(features: features, batch: batch, height: height, width: width),
-                                     batch: batch, channels: classes)
-    }
-
     /// The class of every pixel at the label size, [batch, outputHeight, outputWidth]: argmax of
     /// the upsampled inference logits (the first class on ties), one output row at a time.
     public func predict(features: [Float], batch: Int, height: Int, width: Int,

@@ -23,7 +23,7 @@ extension LinearSegmenter {
     /// Writes the head as safetensors (atomically): `conv.weight` [K, D, 1, 1], `conv.bias` [K],
     /// the BatchNorm's `weight`, `bias`, `running_mean`, `running_var` [D] (F32) and
     /// `num_batches_tracked` (I64 scalar) under `naming`'s prefix, with `metadata` in `__metadata__`.
-    public func save(to path: String, naming: TensorNaming = .dinoprobe) throws {
+    public func save(to path: String, naming: TensorNaming) throws {
         try validateParameters()
         let n = naming
         try HeadFile.save(to: path, metadata: metadata, classes: classes,
@@ -32,6 +32,9 @@ extension LinearSegmenter {
                                     (n.bnRunningMean, batchNorm.runningMean, [dim]), (n.bnRunningVar, batchNorm.runningVar, [dim])],
                           int64s: [(n.bnBatchesTracked, [Int64(batchNorm.batchesTracked)], [])])
     }
+
+    /// `save(to:naming:)` with dinoprobe's names.
+    public func save(to path: String) throws { try save(to: path, naming: .dinoprobe) }
 
     /// Reads a head written by `save(to:)` under either naming, or by PyTorch
     /// (`num_batches_tracked` optional). Throws a `HeadError` naming the problem.

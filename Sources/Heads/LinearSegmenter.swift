@@ -186,13 +186,8 @@ public struct LinearSegmenter: Sendable {
                                                  labels: [UInt8], labelHeight: Int, labelWidth: Int,
                                                  optimizer: inout O, learningRate: Float,
                                                  random: inout SeededRandom) throws -> Float {
-        let g = try lossAndGradients(features: features, batch: batch, height: height, width: width, labels: labels,
-                                     labelHeight: labelHeight, labelWidth: labelWidth, random: &random)
-        updateRunningStatistics(g)
-        try optimizer.step("conv.weight", parameters: &convWeight, gradients: g.convWeight, learningRate: learningRate)
-        try optimizer.step("conv.bias", parameters: &convBias, gradients: g.convBias, learningRate: learningRate)
-        try optimizer.step("bn.weight", parameters: &batchNorm.weight, gradients: g.bnWeight, learningRate: learningRate)
-        try optimizer.step("bn.bias", parameters: &batchNorm.bias, gradients: g.bnBias, learningRate: learningRate)
-        return g.loss
+        let b = PatchBatch(features: features, batch: batch, height: height, width: width, targets: labels,
+                           targetHeight: labelHeight, targetWidth: labelWidth)
+        return try trainStep(b, optimizer: &optimizer, learningRates: [learningRate], random: &random)[0]
     }
 }

@@ -16,9 +16,14 @@ public protocol Optimizer: Sendable {
 
     /// Forgets all state, as a freshly made optimizer.
     mutating func reset()
+
+    /// The name its state is saved under in a training state.
+    static var stateName: String { get }
 }
 
 extension Optimizer {
+    public static var stateName: String { "optimizer" }
+
     /// `step` with one learning rate for the whole buffer.
     public mutating func step(_ name: String, parameters: inout [Float], gradients: [Float], learningRate: Float) throws {
         try step(name, parameters: &parameters, gradients: gradients, learningRates: [learningRate])

@@ -57,7 +57,9 @@ public struct SGD: Optimizer {
     }
 }
 
-extension SGD: Checkpointable {
+extension SGD: Resumable {
+    public static var stateName: String { "sgd" }
+
     public func save(into state: inout TrainingState, as prefix: String) {
         for (name, buffer) in buffers { state.floats["\(prefix)/\(name)"] = buffer }
     }

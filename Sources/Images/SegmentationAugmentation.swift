@@ -67,22 +67,22 @@ public struct SegmentationAugmentation: Sendable, Codable, Equatable {
             throw ImageError.invalid("a \(image.width)x\(image.height) image would be resized to \(w)x\(h) for a \(size) crop: too elongated to augment")
         }
         let resized = try Self.resizedBilinear(image, width: w, height: h)
-        let labels = mask.resizedNearest(width: w, height: h)
-        let (x0, y0) = cropOrigin(labels: labels, width: w, height: h, random: &random)
+        let labels = mask.resized(width: w, height: h)
+        let (x0, y0) = cropOrigin(labels: labels.labels, width: w, height: h, random: &random)
         let (cw, ch) = (min(size, w - x0), min(size, h - y0))
-        var cropImage = [UInt8](repeating: 0, count: cw * ch * 3), cropLabels = [UInt8](repeating: ignoreIndex, count: size * size)
+        var cropImage = [UInt8](repeating: 0, count: cw * ch * 3)
         for y in 0..<ch {
             let row = (y0 + y) * w + x0
             cropImage.replaceSubrange((y * cw * 3)..<((y + 1) * cw * 3), with: resized.pixels[(row * 3)..<((row + cw) * 3)])
-            cropLabels.replaceSubrange((y * size)..<(y * size + cw), with: labels[row..<(row + cw)])
         }
         var view = RGBImage(uncheckedWidth: cw, height: ch, pixels: cropImage)
+        var cropLabels = labels.cropped(x: x0, y: y0, width: cw, height: ch)
         if random.uniformDouble() < flipProbability {
             view = view.mirrored()
-            for y in 0..<ch { cropLabels[(y * size)..<(y * size + cw)].reverse() }
+            cropLabels = cropLabels.mirrored()
         }
         if let photometric { view = photometric.apply(view, random: &random) }
-        return View(image: view, labels: cropLabels, size: size)
+        return View(image: view, labels: cropLabels.padded(width: size, height: size, fill: ignoreIndex).labels, size: size)
     }
 
     /// Meta's `RandomCropWithLabel`: an origin (y then x, uniform over the margins), redrawn up to

@@ -3,15 +3,12 @@ public enum TrainingError: Error, CustomStringConvertible {
     case badOption(String)
     case badFeaturesFile(path: String, reason: String)
     case incompatible(String)
-    /// Training stopped because the loss became NaN or infinite; nothing was saved.
-    case diverged(String)
 
     public var description: String {
         switch self {
         case let .badOption(message): return message
         case let .badFeaturesFile(path, reason): return "cannot use features file \(path): \(reason)"
         case let .incompatible(message): return message
-        case let .diverged(message): return "training diverged: \(message); nothing was saved"
         }
     }
 }

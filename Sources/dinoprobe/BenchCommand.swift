@@ -2,6 +2,7 @@ import ArgumentParser
 import Backbone
 import COpenBLAS
 import Foundation
+import Heads
 import Support
 import Images
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Backbone
 import Foundation
+import Heads
 import Support
 
 @main
@@ -17,6 +19,7 @@ struct Dinoprobe: ParsableCommand {
     static let commandLine = (0..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathCodec.string(fromCString: $0) } }
 
     static func main() {
+        Torch.keepFreedMemory()
         FastBLAS.ensure()
         Interrupts.install()
         let arguments = Array(commandLine.dropFirst())

@@ -9,25 +9,6 @@ import Plots
 import Support
 import Training
 
-/// A saved classifier head, loaded with the recipe it was trained on.
-struct SavedClassifier {
-    let head: LinearClassifier
-    let recipe: FeatureRecipe
-
-    init(path: String) throws {
-        head = try LinearClassifier.load(from: path)
-        recipe = try head.metadata.recipe()
-    }
-
-    /// Refuses a backbone other than the one the head was trained on.
-    func check(model: DINOv3Model) throws {
-        try head.metadata.checkCompatible(recipe: recipe, backboneFingerprint: model.fingerprint)
-        guard recipe.width(dim: model.config.hiddenSize) == head.dim else {
-            throw ValidationError("the head expects \(head.dim)-wide features; this backbone gives \(recipe.width(dim: model.config.hiddenSize))")
-        }
-    }
-}
-
 struct EvalLinear: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-linear",
@@ -50,7 +31,7 @@ struct EvalLinear: ParsableCommand {
 
     func run() throws {
         let saved = try SavedClassifier(path: head)
-        let run = try out.map { try RunFolder($0, prefix: "eval-linear", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-linear", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         // The weights first: a missing checkpoint should not cost a data-set download.
         let model = try modelOptions.load()
@@ -61,25 +42,17 @@ struct EvalLinear: ParsableCommand {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
             $0.data = RunRecord.DataRecord(root: dataset.root, splits: [split.rawValue: .init(paths: dataset.samples.map(\.path))])
         }
-        let names = saved.head.metadata.classNames
-        guard dataset.classNames == names || dataset.classIDs == names else {
-            throw ValidationError("the head's classes (\(names.prefix(5).joined(separator: ", "))...) are not this data set's (\(dataset.classNames.prefix(5).joined(separator: ", "))...)")
-        }
+        try saved.check(classNames: dataset.classNames, classIDs: dataset.classIDs)
         let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
         let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
                                                     preprocessing: saved.recipe.preprocessing, layers: stored,
                                                     batchSize: cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: stored.count), maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run?.url)
-        let rows = try features.labelled(saved.recipe.tokens, blocks: saved.recipe.blocks)
-        let scores = try saved.head.logits(features: rows.values, count: rows.count)
-        let metrics = try ClassificationMetrics(scores: scores, labels: rows.labels, classNames: names)
+        let (metrics, predictions) = try saved.evaluate(features)
         say(metrics.table())
         if let run {
-            let staging = try run.staging()
-            try metrics.writeReports(to: staging, title: "Linear head on \(split.rawValue)")
-            try ClassificationPredictions(paths: features.paths, probabilities: saved.head.probabilities(features: rows.values, count: rows.count),
-                                          labels: rows.labels, classNames: names).write(to: staging + "/predictions.csv")
-            let files = ["metrics.json", "confusion.csv", "confusion.png", "predictions.csv"]
+            let files = try SavedClassifier.write(metrics: metrics, predictions: predictions, title: "Linear head on \(split.rawValue)",
+                                                  to: run.staging())
             try run.publish(outputs: files)
             say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }
@@ -114,18 +87,12 @@ struct Classify: ParsableCommand {
     func run() throws {
         let saved = try SavedClassifier(path: head)
         let listing = try ImageFiles.expand(images)
-        let run = try out.map { try RunFolder($0, prefix: "classify", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "classify", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
-        let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
-        let entry = try Extraction.tokens(model: model, paths: listing.images, preprocessing: saved.recipe.preprocessing,
-                                          layers: stored, batchSize: 8, maxPixels: pixelLimit.maxPixels, name: "classify", reporter: SilentReporter())
-        let vectors = try entry.features.vectors(saved.recipe.tokens, blocks: saved.recipe.blocks)
-        let probabilities = try saved.head.probabilities(features: vectors.values, count: entry.features.count)
+        let (predictions, skipped) = try saved.classify(listing.images, model: model, top: top, maxPixels: pixelLimit.maxPixels)
         let names = saved.head.metadata.classNames
-        let predictions = try ClassificationPredictions(paths: entry.sourceIndex.map { listing.images[$0] }, probabilities: probabilities,
-                                                        labels: nil, classNames: names, top: top)
         for row in predictions.rows {
             say(shown(row.path))
             for (c, p) in zip(row.top, row.probabilities) { say(String(format: "  %6.2f%%  %@", 100 * p, shown(names[c]))) }
@@ -136,12 +103,12 @@ struct Classify: ParsableCommand {
                 $0.data = RunRecord.DataRecord(root: FileManager.default.currentDirectoryPath, splits: ["inputs": .init(paths: listing.images)])
             }
             try predictions.write(to: run.staging() + "/predictions.csv")
-            try reportSkipped(listing.problems + entry.skipped, split: "inputs", folder: run.url)
+            try reportSkipped(listing.problems + skipped, split: "inputs", folder: run.url)
             try run.publish(outputs: ["predictions.csv"])
             Console.err("wrote \(run.path)/predictions.csv, run.json")
         }
-        for s in listing.problems + entry.skipped { Console.err("error: \(s)") }
-        if !(listing.problems + entry.skipped).isEmpty { throw ExitCode(1) }
+        for s in listing.problems + skipped { Console.err("error: \(s)") }
+        if !(listing.problems + skipped).isEmpty { throw ExitCode(1) }
     }
 }
 
@@ -168,18 +135,18 @@ struct KNN: ParsableCommand {
 
     func validate() throws {
         guard !k.flattened().isEmpty else { throw ValidationError("--k needs at least one value") }
-        for value in k.flattened() { try Check.range(value, 1...10_000_000, "--k") }
-        try Check.finite(temperature, 1e-4...100, "--temperature")
+        for value in k.flattened() { try Check.range(value, KNNTask.Ranges.k, "--k") }
+        try Check.finite(temperature, KNNTask.Ranges.temperature, "--temperature")
     }
 
     func run() throws {
         let preprocessing = try imageOptions.preprocessing()
-        let stored = { (model: DINOv3Model) in FeatureCache.storedLayers(for: FeatureRecipe(tokens: .cls, blocks: 1), depth: model.config.numHiddenLayers) }
+        let stored = { (model: DINOv3Model) in FeatureCache.storedLayers(for: KNNTask.recipe, depth: model.config.numHiddenLayers) }
         if try sharding.extractCacheParts(model: modelOptions, images: imageOptions, cache: cacheOptions, data: dataOptions,
                                           storedLayers: { model, _ in stored(model) }) {
             return
         }
-        let run = try out.map { try RunFolder($0, prefix: "knn", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "knn", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         let model = try modelOptions.load()
         let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
@@ -197,25 +164,11 @@ struct KNN: ParsableCommand {
         let train = try split(trainSet), val = try split(valSet)
         try reportSkipped(train.skipped, split: "train", folder: run?.url)
         try reportSkipped(val.skipped, split: "val", folder: run?.url)
-        let knn = try KNNClassifier(trainFeatures: train.features.normalisedCLS(), trainLabels: train.labels, dim: model.config.hiddenSize,
-                                    classCount: trainSet.classCount, ks: k.flattened(), temperature: temperature)
-        let scores = try knn.classScores(queries: val.features.normalisedCLS())
-        let results = try scores.map { try KNNResult($0, labels: val.labels, classNames: valSet.classNames) }
-        say("    k   top-1    top-5   balanced acc   macro F1")
-        for r in results {
-            let top5 = r.metrics.top5.map { String(format: "%6.2f%%", 100 * $0) } ?? "     -"
-            say(String(format: "%5d  %6.2f%%  %@  %12.2f%%  %8.2f%%%@", r.k, 100 * r.metrics.top1, top5,
-                       100 * r.metrics.balancedAccuracy, 100 * r.metrics.macroF1, r.effectiveK != r.k ? "  (k clamped to \(r.effectiveK))" : ""))
-        }
+        let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: k.flattened(),
+                                                     temperature: temperature)
+        say(KNNTask.table(results))
         if let run {
-            let staging = try run.staging()
-            try MetricsReport.writeJSON(results, to: staging + "/knn.json")
-            var files = ["knn.json"]
-            for s in scores {
-                try ClassificationPredictions(paths: val.paths, probabilities: s.scores, labels: val.labels, classNames: valSet.classNames)
-                    .write(to: staging + "/predictions-k\(s.k).csv")
-                files.append("predictions-k\(s.k).csv")
-            }
+            let files = try KNNTask.write(scores: scores, results: results, val: val, to: run.staging())
             try run.publish(outputs: files)
             say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
         }

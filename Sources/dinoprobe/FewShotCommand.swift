@@ -2,7 +2,6 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Heads
-import Plots
 import Support
 import Training
 
@@ -45,16 +44,16 @@ struct FewShotCommand: ParsableCommand {
 
     func validate() throws {
         guard !shots.flattened().isEmpty else { throw ValidationError("--shots needs at least one value") }
-        for s in shots.flattened() { try Check.finite(s, 0.0001...100_000, "--shots") }
-        try Check.range(tries, 1...1000, "--tries")
-        try Check.range(iters, 1...10_000_000, "--iters")
-        try Check.range(batchSize, 1...1_000_000, "--batch-size")
-        for value in k.flattened() { try Check.range(value, 1...10_000_000, "--k") }
+        for s in shots.flattened() { try Check.finite(s, FewShotTask.Ranges.shots, "--shots") }
+        try Check.range(tries, FewShotTask.Ranges.tries, "--tries")
+        try Check.range(iters, FewShotTask.Ranges.iterations, "--iters")
+        try Check.range(batchSize, FewShotTask.Ranges.batchSize, "--batch-size")
+        for value in k.flattened() { try Check.range(value, KNNTask.Ranges.k, "--k") }
     }
 
     func run() throws {
         if try features.extractShardIfAsked() { return }
-        let run = try RunFolder(out, prefix: "fewshot", overwrite: true, guarding: nil, command: self)
+        let run = try RunFolder.open(out, prefix: "fewshot", overwrite: true, guarding: nil, command: self)
         defer { run.close() }
         let tokens = features.tokens ?? .clsAvgpool
         let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
@@ -66,17 +65,8 @@ struct FewShotCommand: ParsableCommand {
         let scores = try FewShot.run(train: train, val: val, shots: list, tries: tries, tokens: tokens, settings: settings,
                                      logistic: noLogreg ? nil : LogisticRegressionSettings(), ks: k.flattened(), progress: { Console.err($0) })
         say(FewShot.table(scores))
-        let staging = try run.staging()
-        try MetricsReport.writeJSON(scores, to: staging + "/fewshot.json")
-        var page = HTMLReport(title: "dinoprobe fewshot: \(features.dataName)")
-        RunReports.settingsSection(run.record, into: &page)
-        page.heading("Val top-1 over \(tries) draws per shot count")
-        page.table(header: ["method", "shots", "tries", "mean", "std", "each try"], rows: scores.map { s in
-            [s.method, String(format: "%g", s.shots), "\(s.top1.count)", MetricsReport.percent(s.mean), MetricsReport.percent(s.std),
-             s.top1.map { MetricsReport.percent($0) }.joined(separator: " ")]
-        })
-        try page.write(to: staging + "/report.html")
-        try run.publish(outputs: ["fewshot.json", "report.html"])
+        let files = try FewShotTask.write(scores, record: run.record, dataName: features.dataName, tries: tries, to: run.staging())
+        try run.publish(outputs: files)
         say("wrote \(run.path)/fewshot.json, report.html, run.json")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backbone
 import Foundation
+import Heads
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -379,7 +379,7 @@ struct InferenceOptions: ParsableArguments {
     }
 
     /// The inference for a head trained at `size` pixels.
-    func resolved(headSize: Int) -> SegmentationInference {
+    func resolved(headSize: Int) -> DenseInference {
         inference == .whole ? .whole : .slide(SlidingWindow(crop: crop ?? headSize, stride: stride))
     }
 }

@@ -58,7 +58,7 @@ struct Segment: ParsableCommand {
         }
         let side = size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? recipe?.preprocessing.size ?? 448
         let listing = try ImageFiles.expand(images)
-        let run = try RunFolder(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
+        let run = try RunFolder.open(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound

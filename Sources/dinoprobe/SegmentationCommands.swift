@@ -64,12 +64,12 @@ struct TrainSeg: ParsableCommand {
 
     func validate() throws {
         try Check.multiple(size ?? deprecatedResolution ?? 448, of: 16, 16...4096, "--size")
-        try Check.optionalRange(iters, 1...100_000_000, "--iters")
-        try Check.range(batchSize, 1...4096, "--batch-size")
-        try Check.finite(lr, Float.leastNormalMagnitude...10, "--lr")
-        try Check.finite(weightDecay, 0...10, "--weight-decay")
+        try Check.optionalRange(iters, SegmentationSettings.Ranges.iterations, "--iters")
+        try Check.range(batchSize, SegmentationSettings.Ranges.batchSize, "--batch-size")
+        try Check.finite(lr, SegmentationSettings.Ranges.learningRate, "--lr")
+        try Check.finite(weightDecay, SegmentationSettings.Ranges.weightDecay, "--weight-decay")
         try Check.optionalRange(warmup, 0...(iters ?? 100_000_000), "--warmup")
-        try Check.range(augment, 0...1000, "--augment")
+        try Check.range(augment, SegmentationSettings.Ranges.augmentedViews, "--augment")
         if augment > 0 && flip { throw ValidationError("--augment already flips half of its views: drop --flip") }
         let chosen = layers.flattened()
         for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
@@ -93,10 +93,7 @@ struct TrainSeg: ParsableCommand {
             val = nil
         }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
-        var settings = SegmentationSettings()
-        (settings.batchSize, settings.seed) = (batchSize, seed)
-        settings.iterations = iters ?? SegmentationSettings.defaultIterations(images: train.count, batchSize: batchSize)
-        (settings.learningRate, settings.weightDecay, settings.warmup) = (lr, weightDecay, warmup)
+        let settings = self.settings(trainImages: train.count)
         let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
@@ -117,51 +114,50 @@ struct TrainSeg: ParsableCommand {
             say("augmented: \(note)")
             try run.update { $0.notes["augmentation"] = note }
         }
-        let metadata = HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: modelOptions.displayID,
-                                    backboneFingerprint: model.fingerprint, classNames: train.classNames, palette: train.palette,
-                                    inputResolution: size,
-                                    extra: ["ignore_index": "\(train.ignoreIndex)", "reduce_zero_label": "\(train.reduceZeroLabel)",
-                                            "run_id": run.record.runID])
+        let metadata = SegmentationRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, dataset: train,
+                                                    runID: run.record.runID)
         let stepSeconds = try SegmentationRun.secondsPerStep(store: store, classes: train.classCount, batchSize: batchSize)
         say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let checkpointing = try run.checkpointing(inputs: SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip,
-                                                                                   augment: augmented),
-                                                  every: runOptions.checkpointEvery, resume: runOptions.resume)
+        let storeKey = SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented)
+        let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
-                                                    checkpointing: checkpointing, reporter: reporter)
-        var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
-        let staging = try run.staging()
-        try head.save(to: staging + "/head.safetensors", naming: headNaming)
-        try AtomicFile.write(Data(log.csv().utf8), to: staging + "/train_log.csv")
-        let losses = try RunReports.lossCurves(log, title: "Training loss (\(settings.iterations) steps of batch \(batchSize))")
-        try losses.write(to: staging + "/loss_curves.png")
-        var result: SegmentationResult?
-        var samples: [SegmentationReport.Sample] = []
-        if let val {
-            let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
-                                                          batchSize: extractionBatch,
-                                                          maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
-                if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
-            }
-            try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
-            result = evaluation.metrics.result()
-            say(result?.table() ?? "")
-            try result?.writeJSON(to: staging + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(evaluation.perImage).utf8), to: staging + "/per_image.csv")
-            try AtomicFile.write(Data(evaluation.metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
-            outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
-        }
-        let report = SegmentationReport(record: run.record, settings: settings, result: result, samples: samples, dataset: val, views: store.count)
-        try report.page(losses: losses.pngData(), maxPixels: pixelLimit.maxPixels).write(to: staging + "/report.html")
-        outputs.append("report.html")
+                                                    saving: saving, reporter: reporter)
+        let (evaluation, samples) = try evaluate(head, on: val, model: model, size: size, batchSize: extractionBatch, run: run)
+        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: store.count)
+        if let result = report.result { say(result.table()) }
+        let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
+                                       perImage: evaluation?.perImage ?? [], to: run.staging(), maxPixels: pixelLimit.maxPixels)
         try run.publish(outputs: outputs)
         say("saved \(run.path)/\(outputs.joined(separator: ", ")), run.json")
     }
 }
 
 extension TrainSeg {
+    /// The head's scores on val (nil without a val split), and the first predictions for the report.
+    func evaluate(_ head: LinearSegmenter, on val: SegmentationDataset?, model: DINOv3Model, size: Int, batchSize: Int, run: RunFolder) throws
+        -> ((metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore])?, [SegmentationReport.Sample]) {
+        guard let val else { return (nil, []) }
+        var samples: [SegmentationReport.Sample] = []
+        let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
+                                                      batchSize: batchSize, maxPixels: pixelLimit.maxPixels,
+                                                      reporter: TerminalReporter.shared) { index, mask, w, h in
+            if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
+        }
+        try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
+        return (evaluation, samples)
+    }
+
+    /// The recipe's settings from the options (Meta's passes over the data when --iters is not given).
+    func settings(trainImages: Int) -> SegmentationSettings {
+        var settings = SegmentationSettings()
+        (settings.batchSize, settings.seed) = (batchSize, seed)
+        settings.iterations = iters ?? SegmentationSettings.defaultIterations(images: trainImages, batchSize: batchSize)
+        (settings.learningRate, settings.weightDecay, settings.warmup) = (lr, weightDecay, warmup)
+        return settings
+    }
+
     /// The features the head trains on (blocks checked against `model`) and the augmented
     /// views asked for, at `size`.
     func storeRecipe(model: DINOv3Model, size: Int) throws -> (FeatureRecipe, SegmentationRun.AugmentedTraining?) {
@@ -249,7 +245,7 @@ struct EvalSeg: ParsableCommand {
     }
 
     func run() throws {
-        let run = try out.map { try RunFolder($0, prefix: "eval-seg", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: true, guarding: nil, command: self) }
         defer { run?.close() }
         let reporter = TerminalReporter.shared
         let metrics: SegmentationMetrics, perImage: [SegmentationImageScore]

@@ -51,14 +51,14 @@ struct TrainLinear: ParsableCommand {
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.range(epochs, 1...100_000, "--epochs")
-        try Check.range(itersPerEpoch, 0...10_000_000, "--iters-per-epoch")
-        try Check.range(epochs * max(itersPerEpoch, 1), 1...1_000_000_000, "--epochs x --iters-per-epoch")
-        try Check.range(batchSize, 1...1_000_000, "--batch-size")
-        for rate in lrs.flattened() { try Check.finite(rate, Float.leastNormalMagnitude...1000, "--lrs") }
-        try Check.finite(weightDecay, 0...1000, "--weight-decay")
+        try Check.range(epochs, LinearProbeSettings.Ranges.epochs, "--epochs")
+        try Check.range(itersPerEpoch, LinearProbeSettings.Ranges.iterationsPerEpoch, "--iters-per-epoch")
+        try Check.range(epochs * max(itersPerEpoch, 1), LinearProbeSettings.Ranges.totalSteps, "--epochs x --iters-per-epoch")
+        try Check.range(batchSize, LinearProbeSettings.Ranges.batchSize, "--batch-size")
+        for rate in lrs.flattened() { try Check.finite(rate, LinearProbeSettings.Ranges.learningRate, "--lrs") }
+        try Check.finite(weightDecay, LinearProbeSettings.Ranges.weightDecay, "--weight-decay")
         try Check.finite(warmupEpochs, 0...Double(epochs), "--warmup-epochs")
-        try Check.range(augment, 0...1000, "--augment")
+        try Check.range(augment, LinearProbeSettings.Ranges.augmentedViews, "--augment")
     }
 
     func run() throws {
@@ -82,9 +82,9 @@ struct TrainLinear: ParsableCommand {
         }
         say("training \(settings.learningRates.count) heads on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
         let augmented = augment > 0 ? try features.augmentedViews(of: train, views: augment, seed: seed, run: run) : nil
-        let checkpointing = try run.checkpointing(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
+        let saving = try run.stateSaving(inputs: "", every: runOptions.checkpointEvery, resume: runOptions.resume)
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
-                                          settings: settings, augmented: augmented, checkpointing: checkpointing, reporter: TerminalReporter.shared)
+                                          settings: settings, augmented: augmented, saving: saving, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
         say(outcome.table)
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")

@@ -41,9 +41,9 @@ struct TrainLogreg: ParsableCommand {
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        for c in cs.flattened() { try Check.finite(c, 1e-30...1e30, "--cs") }
-        try Check.range(maxIter, 1...1_000_000, "--max-iter")
-        try Check.finite(tol, 0...1, "--tol")
+        for c in cs.flattened() { try Check.finite(c, LogisticRegressionSettings.Ranges.c, "--cs") }
+        try Check.range(maxIter, LogisticRegressionSettings.Ranges.maxIterations, "--max-iter")
+        try Check.finite(tol, LogisticRegressionSettings.Ranges.tolerance, "--tol")
         if runOptions.resume { throw ValidationError("train-logreg keeps no checkpoint to resume from; run it again (with --overwrite)") }
     }
 
@@ -67,14 +67,7 @@ struct TrainLogreg: ParsableCommand {
         say(outcome.table)
         say(String(format: "\nval metrics of the model at C = %.4g:", outcome.path.bestC))
         say(outcome.valMetrics.table())
-        let staging = try run.staging()
-        var files = try outcome.write(to: staging, title: "Logistic regression, val (\(tokens.rawValue), \(blocks) block\(blocks == 1 ? "" : "s"))")
-        let rows = try val.labelled(tokens, blocks: blocks)
-        let predictions = try ClassificationPredictions(paths: val.paths, probabilities: outcome.head.probabilities(features: rows.values, count: rows.count),
-                                                        labels: rows.labels, classNames: val.classNames)
-        try predictions.write(to: staging + "/predictions.csv")
-        try outcome.writeReport(to: staging, record: run.record, predictions: predictions, maxPixels: features.imageOptions.maxPixels)
-        files += ["predictions.csv", "report.html"]
+        let files = try outcome.writeRun(to: run.staging(), val: val, record: run.record, maxPixels: features.imageOptions.maxPixels)
         try run.publish(outputs: files)
         say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
     }

@@ -1,6 +1,7 @@
 @testable import Backbone
 import Foundation
 import Support
+import TestSupport
 import XCTest
 import Images
 

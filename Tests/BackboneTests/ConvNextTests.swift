@@ -2,6 +2,7 @@
 import Foundation
 import Images
 import SafeTensors
+import TestSupport
 import XCTest
 
 /// DINOv3 ConvNeXts against `transformers`' DINOv3ConvNextModel (random tiny models of two sizes

@@ -1,6 +1,7 @@
 @testable import Backbone
 import Foundation
 import SafeTensors
+import TestSupport
 import XCTest
 
 /// The Swift forward pass against `transformers` on checkpoints of every architectural feature.

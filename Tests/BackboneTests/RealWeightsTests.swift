@@ -1,5 +1,6 @@
 @testable import Backbone
 import Foundation
+import TestSupport
 import XCTest
 import Images
 

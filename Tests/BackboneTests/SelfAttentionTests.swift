@@ -3,6 +3,7 @@ import CPackedGEMM
 import CSegKernels
 import CTorch
 import Foundation
+import TestSupport
 import XCTest
 
 /// The fused CPU self-attention kernel against the same computation in ATen ops (the path other

@@ -113,7 +113,7 @@ final class DownloadCLITests: XCTestCase {
     func testCtrlCStopsAStalledDownloadAtOnceAndKeepsThePart() throws {
         hub.misbehave { $0.stallHalfway = ["model.safetensors"] }
         let process = Process()
-        process.executableURL = CLI.executable
+        process.executableURL = try CLI.executable
         process.arguments = ["download", "acme/tiny"]
         process.environment = CLI.inheritedEnvironment.merging(["HOME": home, "HF_HOME": home + "/hf", "HF_HUB_CACHE": cache, "HF_ENDPOINT": hub.endpoint,
                                                                 "HF_TOKEN": "", "HF_TOKEN_PATH": "", "HF_HUB_OFFLINE": ""]) { $1 }

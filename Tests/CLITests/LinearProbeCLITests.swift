@@ -280,7 +280,7 @@ final class LinearProbeCLITests: XCTestCase {
             let r = try CLI.run(["extract", data + "/" + split, "--model", CLI.tinyModel, "--out", dir.appendingPathComponent("\(split).safetensors").path])
             XCTAssertEqual(r.status, 0, r.stderr)
         }
-        let example = CLI.executable.deletingLastPathComponent().appendingPathComponent("custom-head")
+        let example = try BuiltProduct.checked("custom-head")
         let process = Process()
         process.executableURL = example
         process.arguments = ["train", "val", "head"].map { dir.appendingPathComponent("\($0).safetensors").path }

@@ -25,7 +25,7 @@ final class ResumeCLITests: XCTestCase {
         // The same run, killed outright (SIGKILL: no clean-up) once it has saved a checkpoint.
         let broken = dir.appendingPathComponent("broken").path
         let process = Process()
-        process.executableURL = CLI.executable
+        process.executableURL = try CLI.executable
         process.arguments = args(broken)
         process.environment = ProcessInfo.processInfo.environment.merging(["CI": "1"]) { $1 }
         process.standardOutput = FileHandle.nullDevice

@@ -95,7 +95,7 @@ final class ShardCLITests: XCTestCase {
 
         // Killed outright (SIGKILL: no clean-up) once a few chunks are on disk.
         let process = Process()
-        process.executableURL = CLI.executable
+        process.executableURL = try CLI.executable
         process.arguments = args
         process.environment = CLI.inheritedEnvironment
         process.standardOutput = FileHandle.nullDevice

@@ -34,9 +34,9 @@ final class CheckpointResumeTests: XCTestCase {
         let meta = HeadMetadata(kind: .classifier)
         for optimizer in ProbeOptimizer.allCases {
             var saved: [Int: TrainingState] = [:]
-            let every = Checkpointing(interval: 0, inputs: "test") { state, step in saved[step] = state }
+            let every = StateSaving(interval: 0, inputs: "test") { state, step in saved[step] = state }
             let whole = try LinearProbe.train(train, selection: selection, classes: 3, settings: settings(optimizer), metadata: meta,
-                                              checkpointing: every)
+                                              saving: every)
             XCTAssertEqual(saved.count, 100, "a state after every step")
             XCTAssertNotNil(whole.result.divergedAtStep[2], "the huge rate diverges")
             for step in [1, 37, 99] {
@@ -44,9 +44,9 @@ final class CheckpointResumeTests: XCTestCase {
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString).safetensors").path
                 defer { try? FileManager.default.removeItem(atPath: path) }
                 try XCTUnwrap(saved[step]).write(to: path)
-                let resume = Checkpointing(resumeFrom: try TrainingState.read(from: path), interval: 1e9, inputs: "test") { _, _ in }
+                let resume = StateSaving(resumeFrom: try TrainingState.read(from: path), interval: 1e9, inputs: "test") { _, _ in }
                 let resumed = try LinearProbe.train(train, selection: selection, classes: 3, settings: settings(optimizer), metadata: meta,
-                                                    checkpointing: resume)
+                                                    saving: resume)
                 XCTAssertEqual(resumed.grid.weight.map(\.bitPattern), whole.grid.weight.map(\.bitPattern), "\(optimizer) from step \(step)")
                 XCTAssertEqual(resumed.grid.bias.map(\.bitPattern), whole.grid.bias.map(\.bitPattern))
                 XCTAssertEqual(resumed.log.losses.map(\.bitPattern), whole.log.losses.map(\.bitPattern))
@@ -61,12 +61,12 @@ final class CheckpointResumeTests: XCTestCase {
         let train = data(count: 60, seed: 1), selection = data(count: 30, seed: 2)
         var state: TrainingState?
         _ = try LinearProbe.train(train, selection: selection, classes: 3, settings: settings(.sgd), metadata: HeadMetadata(kind: .classifier),
-                                  checkpointing: Checkpointing(interval: 0, inputs: "x") { s, step in if step == 10 { state = s } })
+                                  saving: StateSaving(interval: 0, inputs: "x") { s, step in if step == 10 { state = s } })
         var other = settings(.sgd)
         other.epochs = 5
         for (s, d) in [(other, train), (settings(.sgd), data(count: 60, seed: 9))] {
             XCTAssertThrowsError(try LinearProbe.train(d, selection: selection, classes: 3, settings: s, metadata: HeadMetadata(kind: .classifier),
-                                                       checkpointing: Checkpointing(resumeFrom: state, inputs: "x") { _, _ in })) {
+                                                       saving: StateSaving(resumeFrom: state, inputs: "x") { _, _ in })) {
                 XCTAssertTrue("\($0)".contains("saved by a run with other"), "\($0)")
             }
         }

@@ -49,7 +49,7 @@ final class ConcurrentRunTests: HostileTestCase {
     /// Starts dinoprobe without waiting; its standard error goes to `stderr`.
     func start(_ arguments: [String], stderr: String) throws -> Process {
         let process = Process()
-        process.executableURL = CLI.executable
+        process.executableURL = try CLI.executable
         process.arguments = arguments
         process.environment = CLI.inheritedEnvironment
         XCTAssertTrue(FileManager.default.createFile(atPath: stderr, contents: nil))

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Support
+import TestSupport
 import XCTest
 
 /// Class 2 (issue 33): paths that come from inside files (VOC split lists, Imagenette's noisy-label

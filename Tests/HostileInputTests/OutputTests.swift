@@ -53,7 +53,7 @@ final class OutputTests: HostileTestCase {
         XCTAssertEqual(try CLI.run(["synth", "classification", "--out", images, "--classes", "2", "--count", "400", "--size", "64"]).status, 0)
         let out = temp + "/out/features.safetensors"
         let process = Process()
-        process.executableURL = CLI.executable
+        process.executableURL = try CLI.executable
         process.arguments = ["extract", "--model", CLI.tinyModel, "--images", images + "/train", "--out", out, "--patch-tokens", "--batch-size", "4"]
         let errURL = URL(fileURLWithPath: temp + "/stderr")
         XCTAssertTrue(FileManager.default.createFile(atPath: errURL.path, contents: nil))

@@ -3,6 +3,7 @@ import Heads
 import Images
 import SafeTensors
 import Support
+import TestSupport
 import XCTest
 
 /// Folders of feature shards are checked like every other file: the manifest strictly, each shard

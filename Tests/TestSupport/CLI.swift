@@ -6,13 +6,10 @@ public enum CLI {
     public static let tinyModel = repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/models/gelu_reg4").path
     public static let fixtureImages = repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/images").path
 
-    /// The executable next to the test bundle (swift build puts both in the same folder).
+    /// The executable next to the test bundle, refused when older than the code it is built from
+    /// (see `BuiltProduct`).
     public static var executable: URL {
-        var dir = Bundle.main.bundleURL
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") { dir = bundle.bundleURL.deletingLastPathComponent() }
-        let candidate = dir.appendingPathComponent("dinoprobe")
-        if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-        return repoRoot.appendingPathComponent(".build/debug/dinoprobe")
+        get throws { try BuiltProduct.checked("dinoprobe") }
     }
 
     public struct Result {
@@ -24,7 +21,7 @@ public enum CLI {
     @discardableResult
     public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = try executable
         process.arguments = arguments
         var env = inheritedEnvironment
         for (k, v) in environment { env[k] = v }
@@ -70,7 +67,7 @@ extension CLI {
     @discardableResult
     public static func shell(_ script: String, environment: [String: String] = [:]) throws -> Result {
         var env = environment
-        env["DINOPROBE"] = executable.path
+        env["DINOPROBE"] = try executable.path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import Hub
 
 /// The Hugging Face hub's download endpoints, played on the loopback server for one repository:
 /// HEAD/GET `/{id}/resolve/{revision}/{file}` answer with `X-Repo-Commit`, `ETag` (git SHA-1)
@@ -79,11 +79,11 @@ public final class FakeHub: @unchecked Sendable {
 
     public static func isLFS(_ name: String) -> Bool { name.hasSuffix(".safetensors") }
 
-    public static func sha256(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+    public static func sha256(_ data: Data) -> String { Digest.hex(.sha256, of: data) }
 
     /// The git blob SHA-1, which the hub sends as the ETag of a file kept in git.
     public static func gitSHA1(_ data: Data) -> String {
-        Insecure.SHA1.hash(data: Data("blob \(data.count)\u{0}".utf8) + data).map { String(format: "%02x", $0) }.joined()
+        Digest.hex(.sha1, of: Data("blob \(data.count)\u{0}".utf8) + data)
     }
 
     public static func hash(of name: String, _ data: Data) -> String { isLFS(name) ? sha256(data) : gitSHA1(data) }

@@ -1,5 +1,5 @@
 import Foundation
-import Images
+import ImagePreprocessing
 
 /// Which backbone tokens make a feature vector (docs/protocols.md, section 1). Registers are
 /// never used.

@@ -1,5 +1,5 @@
 import Foundation
-import Images
+import ImagePreprocessing
 import Support
 
 /// Where features came from: the backbone (its id and a fingerprint of its weights) and how

@@ -1,5 +1,5 @@
 import Foundation
-import Images
+import ImagePreprocessing
 import SafeTensors
 import Support
 

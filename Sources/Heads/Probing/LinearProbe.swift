@@ -106,19 +106,13 @@ public enum LinearProbe {
     /// the backbone, the classes and the learning rate, so dinoprobe can use it on new images.
     public static func run(train: FeatureSplit, val: FeatureSplit, tokens: FeatureTokens = .clsAvgpool, blocks: Int = 1,
                            selection: ProbeSelection = .holdout(fraction: 0.1), settings: LinearProbeSettings = LinearProbeSettings(),
-                           augmented: AugmentedViews? = nil, checkpointing: Checkpointing? = nil,
+                           augmented: AugmentedViews? = nil, saving: StateSaving? = nil,
                            reporter: Reporter = SilentReporter()) throws -> LinearProbeOutcome {
         let inputs = try ProbeInputs(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection, seed: settings.seed,
                                      augmented: augmented)
         let (fitting, choosing, valRows, recipe, metadata) = (inputs.fitting, inputs.choosing, inputs.val, inputs.recipe, inputs.metadata)
-        let total = totalSteps(samples: fitting.count, settings: settings)
-        let task = reporter.task("train", total: total, unit: "steps")
-        if let step = checkpointing?.resumeStep, step > 0 { task.resume(from: step) }
         var (grid, result, log) = try self.train(fitting, selection: choosing, classes: train.classNames.count, settings: settings,
-                                                 metadata: metadata, checkpointing: checkpointing) { step, _, epoch, loss in
-            task.update(step, note: String(format: "epoch %d/%d, mean loss %.4f", epoch, settings.epochs, loss))
-        }
-        task.finish(total)
+                                                 metadata: metadata, saving: saving, reporter: reporter)
         result.selectedOn = selection.name
         if case .holdout = selection { result.reportedAccuracy = try grid.accuracies(features: valRows.values, labels: valRows.labels) }
         let head = try grid.head(at: result.bestIndex)
@@ -132,12 +126,11 @@ public enum LinearProbe {
     }
 
     /// Trains the grid on `train` and scores every head on `selection`.
-    /// `progress` receives (step, total steps, epoch, mean loss over the heads still training).
-    /// With `checkpointing`, the loop's whole state is saved as it goes, and a run resumed from
-    /// a saved state ends with exactly the grid an uninterrupted run gives.
+    /// With `saving`, the loop's whole state is saved as it goes, and a run resumed from a saved
+    /// state ends with exactly the grid an uninterrupted run gives.
     public static func train(_ train: LabelledFeatures, selection: LabelledFeatures, classes: Int,
-                             settings s: LinearProbeSettings, metadata: HeadMetadata, checkpointing: Checkpointing? = nil,
-                             progress: (Int, Int, Int, Float) -> Void = { _, _, _, _ in }) throws
+                             settings s: LinearProbeSettings, metadata: HeadMetadata, saving: StateSaving? = nil,
+                             reporter: Reporter = SilentReporter()) throws
         -> (grid: LinearClassifierGrid, result: GridResult, log: TrainingLog) {
         try require(train.count > 0 && selection.count > 0, "linear probe",
                     "\(train.count) training and \(selection.count) selection samples; both must be non-empty")
@@ -149,58 +142,23 @@ public enum LinearProbe {
                                             seed: s.seed, metadata: metadata)
         let total = totalSteps(samples: train.count, settings: s)
         let perEpoch = total / s.epochs
-        let schedule = LearningRateSchedule(totalSteps: total, warmupSteps: Int((s.warmupEpochs * Double(perEpoch)).rounded()))
-        var sgd = SGD(momentum: 0.9, weightDecay: s.weightDecay)
-        var adamw = AdamW(weightDecay: s.weightDecay)
-        var random = SeededRandom(seed: s.seed)
-        var sampler = try BatchSampler(count: train.count, batchSize: s.batchSize)
-        var losses = [Float](repeating: 0, count: s.learningRates.count)
-        var diverged = [Int?](repeating: nil, count: s.learningRates.count)
-        var log = TrainingLog(series: s.learningRates.map { "\($0)" })
-        var clock = try CheckpointClock(checkpointing, loop: "linear-probe",
-                                        settings: ProbeIdentity(settings: s, classes: classes, data: checkpointing == nil ? "" : fingerprint(train, selection)))
-        var first = 0
-        if let (state, step) = try clock.resumeState() {
-            try grid.restore(from: state, as: "grid")
-            try sgd.restore(from: state, as: "sgd")
-            try adamw.restore(from: state, as: "adamw")
-            try random.restore(from: state, as: "random")
-            try sampler.restore(from: state, as: "sampler")
-            try log.restore(from: state, as: "log")
-            guard step <= total, log.steps == step else { throw HeadError.badCheckpoint(path: "", reason: "step \(step) does not fit its log or \(total) steps") }
-            for g in diverged.indices {
-                let series = log.losses(ofSeries: g)
-                diverged[g] = series.firstIndex { !$0.isFinite }.map { $0 + 1 }
-                losses[g] = series.last ?? 0
-            }
-            first = step
+        var loop = try TrainingLoop(name: "linear-probe",
+                                    settings: ProbeIdentity(settings: s, classes: classes, data: saving == nil ? "" : fingerprint(train, selection)),
+                                    steps: total, batchSize: s.batchSize, seed: s.seed,
+                                    schedule: LearningRateSchedule(totalSteps: total, warmupSteps: Int((s.warmupEpochs * Double(perEpoch)).rounded())),
+                                    learningRates: grid.learningRates, series: s.learningRates.map { "\($0)" }, saving: saving)
+        loop.note = { String(format: "epoch %d/%d, mean loss %.4f", ($0.step - 1) / perEpoch + 1, s.epochs, $0.meanLoss) }
+        let batch = { (indices: [Int]) in train.rows(indices) }
+        let outcome: TrainingOutcome
+        switch s.optimizer {
+        case .sgd:
+            var sgd = SGD(momentum: 0.9, weightDecay: s.weightDecay)
+            outcome = try loop.run(&grid, optimizer: &sgd, samples: train.count, batch: batch, reporter: reporter)
+        case .adamw:
+            var adamw = AdamW(weightDecay: s.weightDecay)
+            outcome = try loop.run(&grid, optimizer: &adamw, samples: train.count, batch: batch, reporter: reporter)
         }
-        for step in first..<total {
-            let rows = train.rows(sampler.next(using: &random))
-            let factor = schedule.factor(at: step)
-            switch s.optimizer {
-            case .sgd: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &sgd, learningRateFactor: factor)
-            case .adamw: losses = try grid.trainStep(features: rows.values, labels: rows.labels, optimizer: &adamw, learningRateFactor: factor)
-            }
-            log.append(learningRates: grid.learningRates.map { $0 * factor }, losses: losses)
-            // A head whose loss leaves the finite numbers has diverged (each head has its own rows
-            // of the weight matrix, so the others train on unaffected).
-            for g in losses.indices where diverged[g] == nil && !losses[g].isFinite { diverged[g] = step + 1 }
-            guard diverged.contains(where: { $0 == nil }) else {
-                throw HeadError.diverged("every learning rate diverged (the loss became NaN or infinite by step \(step + 1)); lower the learning rates or check the features for huge values")
-            }
-            let finite = losses.indices.filter { diverged[$0] == nil }
-            progress(step + 1, total, step / perEpoch + 1, finite.map { losses[$0] }.reduce(0, +) / Float(finite.count))
-            // The last step is always saved: the results are published from it after an interruption.
-            try clock.tick(step: step + 1, force: step + 1 == total) { state in
-                grid.save(into: &state, as: "grid")
-                sgd.save(into: &state, as: "sgd")
-                adamw.save(into: &state, as: "adamw")
-                random.save(into: &state, as: "random")
-                sampler.save(into: &state, as: "sampler")
-                log.save(into: &state, as: "log")
-            }
-        }
+        let (diverged, losses, log) = (outcome.divergedAtStep, outcome.finalLosses, outcome.log)
         let scores = try grid.accuracies(features: selection.values, labels: selection.labels)
         // Highest top-1 wins; ties go to the lower cross-entropy on the selection split. Diverged
         // heads (and any whose selection loss is not finite) are out.

@@ -18,7 +18,7 @@ extension PatchFeatureStore {
                                       reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
         let positions = positions ?? dataset.samples.indices
         let size = augmentation.size
-        let spools = try Spools(path)
+        let spools = try Spools(path, targetType: UInt8.storeType)
         defer { spools.discard() }
         var skipped: [SkippedInput] = []
         var pending: [(pixels: [Float], labels: [UInt8])] = []
@@ -28,7 +28,7 @@ extension PatchFeatureStore {
             let out = try model.forward(pixels: Array(pending.map(\.pixels).joined()), batch: pending.count, height: size, width: size, layers: layers)
             (grid, dim) = ((out.gridHeight, out.gridWidth), out.dim * out.layers.count)
             for (b, view) in pending.enumerated() {
-                try spools.append(tokens: out.concatenatedPatchTokens(b), labels: view.labels)
+                try spools.append(tokens: out.concatenatedPatchTokens(b), targets: view.labels)
             }
             count += pending.count
             pending.removeAll(keepingCapacity: true)

@@ -5,9 +5,9 @@ import SafeTensors
 import Support
 import Images
 
-/// Patch features of a segmentation data set at one input resolution, with each label mask
-/// resized (nearest) to that input size. Stored on disk as one safetensors file (features in F16,
-/// labels in U8) and read memory-mapped, so a data set larger than memory trains: only the
+/// Patch features of a dense data set at one input resolution, with each image's `DenseTarget`
+/// (a class mask: U8; a depth map: F32) resized by its own rule to that input size. Stored on
+/// disk as one safetensors file (features in F16, targets under `labels`) and read memory-mapped, so a data set larger than memory trains: only the
 /// batches in use are paged in. The file is reused by later runs with the same key.
 public final class PatchFeatureStore: @unchecked Sendable {
     public let path: String
@@ -16,6 +16,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
     public let gridHeight: Int, gridWidth: Int, dim: Int
     /// Label size (the input resolution).
     public let labelHeight: Int, labelWidth: Int
+    /// How each target value is stored (U8 class labels, F32 depths).
+    public let targetType: SafeTensorsDType
     /// Inputs that could not be used, with reasons.
     public let skipped: [SkippedInput]
     let file: SafeTensorsFile
@@ -57,14 +59,14 @@ public final class PatchFeatureStore: @unchecked Sendable {
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
         guard file.metadata["format"] == "dinoprobe-patch-store-v1",
               let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
-              let l = file.tensors["labels"], l.dtype == .u8, l.shape.count == 3, l.shape[0] == f.shape[0] else {
+              let l = file.tensors["labels"], [.u8, .f32].contains(l.dtype), l.shape.count == 3, l.shape[0] == f.shape[0] else {
             throw fail("not a dinoprobe patch-feature store")
         }
         self.path = path
         self.file = file
         count = f.shape[0]
         (gridHeight, gridWidth, dim) = (f.shape[1], f.shape[2], f.shape[3])
-        (labelHeight, labelWidth) = (l.shape[1], l.shape[2])
+        (labelHeight, labelWidth, targetType) = (l.shape[1], l.shape[2], l.dtype)
         guard gridHeight > 0, gridWidth > 0, dim > 0, labelHeight > 0, labelWidth > 0 else { throw fail("a dimension is zero") }
         guard let rows = try? JSONDecoder().decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8)) else {
             throw fail("its list of skipped inputs is not valid JSON")
@@ -78,7 +80,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
 
     private func verify(_ e: Expectation) throws {
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
-        guard dim == e.dim, labelHeight == e.resolution, labelWidth == e.resolution else {
+        guard dim == e.dim, labelHeight == e.resolution, labelWidth == e.resolution, targetType == .u8 else {
             throw fail("it holds \(dim)-wide features with \(labelHeight)x\(labelWidth) labels, not \(e.dim)-wide at \(e.resolution)")
         }
         let failures = FailureList()
@@ -105,11 +107,17 @@ public final class PatchFeatureStore: @unchecked Sendable {
         if let (_, error) = failures.first { throw fail("\(error)") }
     }
 
-    /// Features [B, gh, gw, D] as Float and labels [B, LH, LW] for the given views.
-    public func batch(_ indices: [Int]) throws -> (features: [Float], labels: [UInt8]) {
+    /// Features [B, gh, gw, D] as Float and class labels [B, LH, LW] for the given views.
+    public func batch(_ indices: [Int]) throws -> PatchBatch<UInt8> { try batch(indices, of: UInt8.self) }
+
+    /// Features [B, gh, gw, D] as Float and targets [B, LH, LW] of type `Value` for the given views.
+    public func batch<Value: PatchStoreValue>(_ indices: [Int], of type: Value.Type) throws -> PatchBatch<Value> {
+        guard Value.storeType == targetType else {
+            throw TrainingError.badFeaturesFile(path: path, reason: "its targets are \(targetType.rawValue), not \(Value.storeType.rawValue)")
+        }
         let fSize = gridHeight * gridWidth * dim, lSize = labelHeight * labelWidth
         var features = [Float](repeating: 0, count: indices.count * fSize)
-        var labels = [UInt8](repeating: 0, count: indices.count * lSize)
+        var labels = [Value](repeating: .zero, count: indices.count * lSize)
         try file.withBytes(of: "patch_tokens") { raw in
             for (b, i) in indices.enumerated() {
                 let base = i * fSize * 2
@@ -120,21 +128,24 @@ public final class PatchFeatureStore: @unchecked Sendable {
         }
         try file.withBytes(of: "labels") { raw in
             for (b, i) in indices.enumerated() {
-                for j in 0..<lSize { labels[b * lSize + j] = raw[i * lSize + j] }
+                for j in 0..<lSize { labels[b * lSize + j] = raw.loadUnaligned(fromByteOffset: (i * lSize + j) * Value.storeType.size, as: Value.self) }
             }
         }
-        return (features, labels)
+        return PatchBatch(features: features, batch: indices.count, height: gridHeight, width: gridWidth, targets: labels,
+                          targetHeight: labelHeight, targetWidth: labelWidth)
     }
 
     /// Extracts patch features of `images` at `resolution` x `resolution` (hf preset) from the
-    /// blocks `layers` (concatenated per patch; default the last block), with masks from
+    /// blocks `layers` (concatenated per patch; default the last block), with targets from
     /// `loadMask` resized to the same size; `flip` adds a mirrored view of every pair.
-    /// Pairs whose image or mask cannot be used are skipped and reported. Written atomically to `path`.
-    public static func build(model: DINOv3Model, images: [String], loadMask: (Int) throws -> LabelMask,
-                             resolution: Int, layers: [Int]? = nil, flip: Bool, batchSize: Int, to path: String,
-                             maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
+    /// Pairs whose image or target cannot be used are skipped and reported. Written atomically to `path`.
+    public static func build<Target: DenseTarget>(model: DINOv3Model, images: [String], loadMask: (Int) throws -> Target,
+                                                  resolution: Int, layers: [Int]? = nil, flip: Bool, batchSize: Int, to path: String,
+                                                  maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                                                  reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore
+        where Target.Value: PatchStoreValue {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
-        let spools = try Spools(path)
+        let spools = try Spools(path, targetType: Target.Value.storeType)
         defer { spools.discard() }
 
         // Masks are checked first (cheap), so bad pairs are known before the backbone runs; they are
@@ -166,9 +177,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
                 grid = (out.gridHeight, out.gridWidth)
                 dim = out.dim * out.layers.count
                 for (b, j) in batch.indices.enumerated() {
-                    var labels = resizeNearest(try loadMask(usable[j]), height: resolution, width: resolution)
-                    if mirrored { labels = mirror(labels, height: resolution, width: resolution) }
-                    try spools.append(tokens: out.concatenatedPatchTokens(b), labels: labels)
+                    let target = try loadMask(usable[j]).resized(width: resolution, height: resolution)
+                    try spools.append(tokens: out.concatenatedPatchTokens(b), targets: (mirrored ? target.mirrored() : target).values)
                     kept.insert(j)
                     count += 1
                 }
@@ -184,18 +194,19 @@ public final class PatchFeatureStore: @unchecked Sendable {
                           views: ["flip": "\(flip)"], skipped: skipped, model: model, to: path)
     }
 
-    /// Writes the store from its two spools (patch tokens as F16, labels), with its metadata.
-    /// The two files a store is written through, a view at a time: patch tokens as F16, labels.
+    /// The two files a store is written through, a view at a time: patch tokens as F16, targets.
     struct Spools {
         let features: AtomicFile.Output
         let labels: AtomicFile.Output
+        let targetType: SafeTensorsDType
 
-        init(_ path: String) throws {
+        init(_ path: String, targetType: SafeTensorsDType) throws {
             features = try AtomicFile.begin(path + ".features")
             labels = try AtomicFile.begin(path + ".labels")
+            self.targetType = targetType
         }
 
-        func append(tokens: [Float], labels values: [UInt8]) throws {
+        func append<Value: PatchStoreValue>(tokens: [Float], targets values: [Value]) throws {
             try features.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian })
             try labels.write(contentsOf: values)
         }
@@ -206,6 +217,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         }
     }
 
+    /// Writes the store from its two spools, with its metadata.
     static func finish(_ spools: Spools, count: Int, grid: (Int, Int),
                        dim: Int, resolution: Int, views: [String: String], skipped: [SkippedInput], model: DINOv3Model,
                        to path: String) throws -> PatchFeatureStore {
@@ -217,7 +229,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         metadata.merge(views) { _, new in new }
         var writer = SafeTensorsWriter(metadata: metadata)
         try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: spools.features.temporaryPath)
-        try writer.addFile("labels", dtype: .u8, shape: [count, resolution, resolution], path: spools.labels.temporaryPath)
+        try writer.addFile("labels", dtype: spools.targetType, shape: [count, resolution, resolution], path: spools.labels.temporaryPath)
         try writer.write(to: path)
         return try PatchFeatureStore(path: path)
     }
@@ -227,9 +239,18 @@ public final class PatchFeatureStore: @unchecked Sendable {
         mask.resizedNearest(width: width, height: height)
     }
 
-    static func mirror(_ labels: [UInt8], height: Int, width: Int) -> [UInt8] {
-        var out = labels
-        for y in 0..<height { for x in 0..<width { out[y * width + x] = labels[y * width + width - 1 - x] } }
-        return out
-    }
+}
+
+/// A target value a patch store holds: class labels as U8, depths as F32 (little-endian hosts).
+public protocol PatchStoreValue: Sendable, Equatable, BitwiseCopyable {
+    static var storeType: SafeTensorsDType { get }
+    static var zero: Self { get }
+}
+
+extension UInt8: PatchStoreValue {
+    public static var storeType: SafeTensorsDType { .u8 }
+}
+
+extension Float: PatchStoreValue {
+    public static var storeType: SafeTensorsDType { .f32 }
 }

@@ -123,9 +123,13 @@ extension SegmentationRun {
         if flip, let odd = parts.first(where: { $0.store.count % 2 != 0 }) {
             throw TrainingError.badFeaturesFile(path: odd.store.path, reason: "a part with mirrored views holds an odd number of them")
         }
-        let spools = try PatchFeatureStore.Spools(file)
+        let targetType = parts[0].store.targetType
+        guard parts.allSatisfy({ $0.store.targetType == targetType }) else {
+            throw TrainingError.badFeaturesFile(path: FeatureCache.partPath(file, first), reason: "its parts hold targets of different types")
+        }
+        let spools = try PatchFeatureStore.Spools(file, targetType: targetType)
         defer { spools.discard() }
-        let (featureRow, labelRow) = (2 * shape.0 * shape.1 * shape.2, expectation.resolution * expectation.resolution)
+        let (featureRow, labelRow) = (2 * shape.0 * shape.1 * shape.2, expectation.resolution * expectation.resolution * targetType.size)
         var rows = 0
         for pass in 0..<(flip ? 2 : 1) {
             for part in parts {

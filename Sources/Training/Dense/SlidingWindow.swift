@@ -4,22 +4,6 @@ import Heads
 import Images
 import Support
 
-/// How a segmentation head is applied to a whole image: at once (the image resized to the head's
-/// square size), or by Meta's sliding window (the image keeps its aspect ratio with its short
-/// side at the head's size, square crops overlap by `crop - stride`, and the logits of
-/// overlapping crops are averaged, as mmsegmentation's `slide_inference`).
-public enum SegmentationInference: Sendable, Equatable {
-    case whole
-    case slide(SlidingWindow)
-
-    public var name: String {
-        switch self {
-        case .whole: return "whole"
-        case let .slide(w): return "slide (crop \(w.crop), stride \(w.stride))"
-        }
-    }
-}
-
 /// Square crops of side `crop` every `stride` pixels, the last ones flush with the far edges.
 public struct SlidingWindow: Sendable, Equatable, Codable {
     public var crop: Int
@@ -77,12 +61,12 @@ public struct SlidingWindow: Sendable, Equatable, Codable {
         return sum
     }
 
-    /// The class of every pixel of an image given as `pixels` [3, height, width] (preprocessed,
-    /// sides multiples of the patch size), at `outputHeight` x `outputWidth`: each window through
-    /// the backbone and the head (logits upsampled to the window), averaged, then upsampled to the
-    /// output size. Windows go through the backbone `batchSize` at a time.
-    public func predict(head: LinearSegmenter, model: DINOv3Model, layers: [Int], pixels: [Float], height: Int, width: Int,
-                        outputHeight: Int, outputWidth: Int, batchSize: Int = 8) throws -> [UInt8] {
+    /// A dense head's outputs at every pixel of an image given as `pixels` [3, height, width]
+    /// (preprocessed, sides multiples of the patch size), [height, width, channels]: each window
+    /// through the backbone and the head (outputs upsampled to the window), averaged. Windows go
+    /// through the backbone `batchSize` at a time.
+    public func outputs<Head: DenseHead>(head: Head, model: DINOv3Model, layers: [Int], pixels: [Float], height: Int, width: Int,
+                                         batchSize: Int = 8) throws -> [Float] {
         let all = windows(height: height, width: width)
         var parts: [(window: Window, logits: [Float])] = []
         var start = 0
@@ -94,17 +78,8 @@ public struct SlidingWindow: Sendable, Equatable, Codable {
                   all[start + group.count].height == first.height, all[start + group.count].width == first.width {
                 group.append(all[start + group.count])
             }
-            var batch: [Float] = []
-            batch.reserveCapacity(group.count * 3 * first.height * first.width)
-            for w in group {
-                for c in 0..<3 {
-                    for y in w.y1..<w.y2 {
-                        let row = (c * height + y) * width
-                        batch += pixels[(row + w.x1)..<(row + w.x2)]
-                    }
-                }
-            }
-            let out = try model.forward(pixels: batch, batch: group.count, height: first.height, width: first.width, layers: layers)
+            let out = try model.forward(pixels: crops(group, of: pixels, height: height, width: width), batch: group.count,
+                                        height: first.height, width: first.width, layers: layers)
             for (b, w) in group.enumerated() {
                 let logits = try head.upsampledLogits(features: out.concatenatedPatchTokens(b), batch: 1, height: out.gridHeight,
                                                       width: out.gridWidth, outputHeight: w.height, outputWidth: w.width)
@@ -112,8 +87,21 @@ public struct SlidingWindow: Sendable, Equatable, Codable {
             }
             start += group.count
         }
-        let averaged = try Self.average(parts, height: height, width: width, classes: head.classes)
-        return try LinearSegmenter.upsampledArgmax(averaged, batch: 1, height: height, width: width, classes: head.classes,
-                                                   outputHeight: outputHeight, outputWidth: outputWidth)
+        return try Self.average(parts, height: height, width: width, classes: head.channels)
+    }
+
+    /// The pixels of `group` (windows of one size) cut from `pixels` [3, height, width], [count, 3, h, w].
+    private func crops(_ group: [Window], of pixels: [Float], height: Int, width: Int) -> [Float] {
+        var batch: [Float] = []
+        batch.reserveCapacity(group.count * 3 * group[0].height * group[0].width)
+        for w in group {
+            for c in 0..<3 {
+                for y in w.y1..<w.y2 {
+                    let row = (c * height + y) * width
+                    batch += pixels[(row + w.x1)..<(row + w.x2)]
+                }
+            }
+        }
+        return batch
     }
 }

@@ -1,0 +1,2 @@
+// OpenSSL's digests (EVP), for Hub's Digest.
+#include <openssl/evp.h>

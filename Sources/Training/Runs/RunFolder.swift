@@ -1,0 +1,152 @@
+import Foundation
+import Heads
+import Support
+
+/// An output folder held by this run: checked before any compute (a file in the way, an earlier
+/// run's results without --overwrite, an unfinished run without --resume, no write permission),
+/// created and locked so that a second run into the same folder refuses to start, with a
+/// `run.json` record kept up to date; removed again if the run ends without writing results.
+/// Results are written into `staging()` and appear together with `publish(outputs:)`
+/// (`RunPublication`); what an interrupted publishing left is settled when the folder is opened.
+public final class RunFolder {
+    public let url: URL
+    public var path: String { url.path }
+    private let lock: FolderLock
+    public private(set) var record: RunRecord
+    private var finished = false
+    private var publication: RunPublication?
+    private let reporter: Reporter
+    /// Called after each publishing step (tests interrupt or fail the run there).
+    public var afterPublishingStep: ((String) throws -> Void)?
+
+    /// Where training state is saved as the run goes.
+    public var statePath: String { path + "/" + Self.stateName }
+    /// The training state's file name (kept from the releases that called it a checkpoint).
+    public static let stateName = "checkpoint.safetensors"
+
+    /// `path` nil: `runs/PREFIX-DATE`. `guarding`: a result file whose presence means an earlier
+    /// run finished here (replaced only with `overwrite`). `resume`: continue the unfinished run
+    /// whose training state is in the folder. `record` is what run.json starts with (a resumed
+    /// run keeps the earlier run's id). Throws `RunFolderError` when the rules refuse the folder.
+    public init(_ path: String?, prefix: String, overwrite: Bool, guarding file: String?, resume: Bool = false,
+                record: RunRecord, reporter: Reporter = SilentReporter()) throws {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let folder = path ?? "runs/\(prefix)-\(formatter.string(from: Date()))"
+        if let status = try FileSystem.status(folder), status.kind != .directory {
+            throw RunFolderError.notAFolder(folder, kind: status.kind.rawValue)
+        }
+        try AtomicFile.checkFolderWritable(folder)
+        let lock = try FolderLock(folder: folder)
+        do {
+            try Self.settleInterruptedPublishing(folder, resume: resume, reporter: reporter)
+            try Self.check(folder, guarding: file, resume: resume, overwrite: overwrite)
+        } catch {
+            lock.releaseRemovingIfEmpty()
+            throw error
+        }
+        (self.lock, self.reporter, self.record) = (lock, reporter, record)
+        url = URL(fileURLWithPath: folder)
+        if resume, let earlier = RunRecord.earlier(inFolder: folder) {
+            self.record.runID = earlier.runID
+            self.record.resumedFrom = earlier.starts
+        }
+        if overwrite && !resume { try? FileSystem.removeFile(folder + "/" + Self.stateName) }
+        try self.record.write(toFolder: folder)
+    }
+
+    /// Refuses to start over an earlier run's results (without `overwrite`) or an unfinished run
+    /// (without `resume`), and to resume a finished run or one without a training state.
+    private static func check(_ folder: String, guarding file: String?, resume: Bool, overwrite: Bool) throws {
+        let state = folder + "/" + stateName
+        if resume {
+            if let file, FileSystem.exists(folder + "/" + file) { throw RunFolderError.finished(folder, result: file) }
+            guard FileSystem.exists(state) else { throw RunFolderError.nothingToResume(folder) }
+        } else if let file, !overwrite {
+            if FileSystem.exists(folder + "/" + file) { throw RunFolderError.earlierResult(folder, result: file) }
+            if FileSystem.exists(state) { throw RunFolderError.unfinished(folder) }
+        }
+    }
+
+    /// Finishes publishing the results an interrupted run had sealed, or discards unsealed ones.
+    /// With `resume`, finished publishing is all that was left to do: the command ends there.
+    private static func settleInterruptedPublishing(_ folder: String, resume: Bool, reporter: Reporter) throws {
+        switch try RunPublication.recover(runFolder: folder) {
+        case .nothing:
+            break
+        case .discarded:
+            reporter.note("\(shown(folder)): removed the results an interrupted run had not finished writing (nothing of them was published)")
+        case let .completed(names):
+            reporter.note("\(shown(folder)): finished publishing the results of an interrupted run: \(names.joined(separator: ", "))")
+            if resume { throw RunFolderError.publishingCompleted(folder) }
+        }
+    }
+
+    /// Changes the record and writes it out.
+    public func update(_ change: (inout RunRecord) -> Void) throws {
+        change(&record)
+        try record.write(toFolder: path)
+    }
+
+    /// The folder results are written into until `publish` (created on first use, empty).
+    public func staging() throws -> String {
+        if let publication { return publication.path }
+        let started = try RunPublication(runFolder: path)
+        started.afterStep = afterPublishingStep
+        publication = started
+        return started.path
+    }
+
+    /// Publishes the staged `outputs` (paths inside `staging()`; a file or folder at the top of
+    /// the staging folder appears as a whole) together, with run.json marking the run finished
+    /// written last; the training state is removed once they are in place.
+    public func publish(outputs: [String]) throws {
+        _ = try staging()
+        guard let publication else { return }
+        var entries: [String] = [], seen: Set<String> = []
+        for output in outputs {
+            let entry = output.split(separator: "/").first.map(String.init) ?? output
+            if seen.insert(entry).inserted { entries.append(entry) }
+        }
+        var final = record
+        final.status = "finished"
+        final.finishedAt = Date()
+        final.outputs = outputs + ["run.json"]
+        try publication.publish(outputs: entries, record: final, retiring: [Self.stateName])
+        record = final
+        finished = true
+    }
+
+    /// Saves training state into this folder as the loop goes (and resumes from it with `resume`).
+    /// `onSave` hears of each save (path and step).
+    public func stateSaving(inputs: String, every interval: TimeInterval, resume: Bool,
+                            onSave: @escaping (_ path: String, _ step: Int) -> Void = { _, _ in }) throws -> StateSaving {
+        let path = statePath
+        var state: TrainingState?
+        if resume {
+            do { state = try TrainingState.read(from: path) } catch HeadError.badTrainingState(_, let reason) {
+                throw HeadError.badTrainingState(path: path, reason: reason)
+            }
+            reporter.note("resuming from step \(state?.info["step"] ?? "?") (\(path))")
+        }
+        return StateSaving(resumeFrom: state, interval: interval, inputs: inputs) { state, step in
+            try state.write(to: path)
+            onSave(path, step)
+        }
+    }
+
+    /// Releases the folder. A run that did not finish is marked so in run.json, unless it wrote
+    /// nothing else, in which case the folder is removed as if the run had never started.
+    public func close() {
+        if !finished {
+            publication?.discard()
+            let others = ((try? FileSystem.list(path)) ?? []).filter { $0 != "run.json" && $0 != FolderLock.fileName }
+            if others.isEmpty {
+                try? FileSystem.removeFile(path + "/run.json")
+            } else {
+                try? update { $0.status = "stopped before finishing" }
+            }
+        }
+        lock.releaseRemovingIfEmpty()
+    }
+}

@@ -1,0 +1,174 @@
+import Backbone
+import Datasets
+import Evaluation
+import Foundation
+import Heads
+import Images
+import Support
+
+/// The linear segmentation protocol on a data set: patch features of the training pairs are
+/// extracted once into a patch store (cached, or temporary with no cache), the head is trained
+/// on them, and evaluated on val at the original mask sizes.
+public enum SegmentationRun {
+    /// The recipe of a linear segmentation head trained at `resolution` (square, hf preset) on
+    /// the last block, or on the blocks `layers` (their patch tokens concatenated per patch).
+    public static func recipe(resolution: Int, layers: [Int]? = nil, preprocessing base: Preprocessing = Preprocessing()) -> FeatureRecipe {
+        var p = base
+        p.preset = .hf
+        p.size = resolution
+        if let layers { return FeatureRecipe(tokens: .patch, layers: layers, preprocessing: p) }
+        return FeatureRecipe(tokens: .patch, blocks: 1, preprocessing: p)
+    }
+
+    /// What a head trained on `dataset` with `recipe` records: the recipe, the backbone, the
+    /// classes with their palette, the resolution, the label semantics and the run.
+    public static func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, dataset: SegmentationDataset,
+                                    runID: String) -> HeadMetadata {
+        HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: backboneID, backboneFingerprint: model.fingerprint,
+                     classNames: dataset.classNames, palette: dataset.palette, inputResolution: recipe.preprocessing.size,
+                     extra: ["ignore_index": "\(dataset.ignoreIndex)", "reduce_zero_label": "\(dataset.reduceZeroLabel)", "run_id": runID])
+    }
+
+    /// A patch store of `dataset` for `recipe`: from `cacheFolder` when a valid entry is there
+    /// (a damaged one is removed and rebuilt), else built into it. With no cache folder the store
+    /// is built in `scratchFolder` as a temporary file, removed when the process ends or is
+    /// interrupted, so it never stays behind in a run folder (`discard` removes it earlier).
+    /// With `augment`, the store holds that many augmented views per pair (Meta's training
+    /// augmentation at the recipe's size) instead of the pairs themselves.
+    public static func store(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
+                             augment: AugmentedTraining? = nil, batchSize: Int,
+                             cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                             reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
+        let expectation = self.expectation(model: model, dataset: dataset, recipe: recipe)
+        let buildPart = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
+                                    maxPixels: maxPixels, reporter: reporter)
+        let build = { (path: String) in try buildPart(0..<dataset.count, path) }
+        if let cacheFolder {
+            let path = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
+            return try CacheEntry.obtain(path, read: {
+                let cached = try PatchFeatureStore(path: path, expecting: expectation)
+                reporter.note("train: \(cached.count) views of patch features from the cache (\(path))")
+                return cached
+            }, make: {
+                // Parts left by shards (train-seg --shard): build what is missing, then join them.
+                guard !FeatureCache.partRanges(of: path).isEmpty else { return try build(path) }
+                let filled = try fillStoreParts(file: path, range: 0..<dataset.count, batchSize: batchSize, checkpointEvery: 300,
+                                                expectation: expectation, build: buildPart)
+                reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
+                let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
+                return try joinStoreParts(file: path, parts: filled.parts, count: dataset.count, expectation: expectation,
+                                          flip: augment == nil && flip, metadata: views, model: model) ?? build(path)
+            }, waiting: { reporter.note("train: waiting for another dinoprobe run (\($0)), which is extracting these patch features into \(path)") },
+               unusable: { reporter.note("train: cache entry \(path) is unusable (\($0)); removed it, extracting again") })
+        }
+        let temporary = TemporaryFiles.path(beside: "\(scratchFolder)/patches.safetensors")
+        TemporaryFiles.register(temporary)
+        let store = try build(temporary)
+        store.removeWhenDone = true
+        return store
+    }
+
+    /// What identifies a patch store: the weights, the recipe (blocks included), the flip views,
+    /// and every image and mask (path, size, modification time) with the label semantics.
+    public static func storeKey(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
+                                augment: AugmentedTraining? = nil) -> String {
+        FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe.preprocessing,
+                             layers: recipe.layerIndices(depth: model.config.numHiddenLayers), flip: flip,
+                             files: dataset.samples.flatMap { [$0.image, $0.mask] },
+                             extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"]
+                                 + (augment.map { [$0.key] } ?? []))
+    }
+
+    /// Augmented training views of a segmentation data set: how many per pair, made how, from which seed.
+    public struct AugmentedTraining: Sendable {
+        public var augmentation: SegmentationAugmentation
+        public var views: Int
+        public var seed: UInt64
+
+        public init(augmentation: SegmentationAugmentation, views: Int, seed: UInt64) {
+            (self.augmentation, self.views, self.seed) = (augmentation, views, seed)
+        }
+
+        /// What identifies the views in a store key (JSON with sorted keys).
+        var key: String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let text = (try? encoder.encode(augmentation)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return "augment=\(views) seed=\(seed) \(text)"
+        }
+    }
+
+    /// AdamW with warm-up then cosine over random batches of the store's views (the shared
+    /// `TrainingLoop`). With `saving`, the whole loop state is saved as it goes, and a run
+    /// resumed from a saved state ends with exactly the head an uninterrupted run gives.
+    /// Returns the head and the per-step log.
+    public static func train(store: PatchFeatureStore, classes: Int, settings s: SegmentationSettings, metadata: HeadMetadata,
+                             saving: StateSaving? = nil,
+                             reporter: Reporter = SilentReporter()) throws -> (head: LinearSegmenter, log: TrainingLog) {
+        guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0,
+              s.weightDecay.isFinite, s.weightDecay >= 0 else {
+            throw TrainingError.badOption("iterations, batch size and learning rate must be positive, weight decay finite and non-negative")
+        }
+        var head = try LinearSegmenter(dim: store.dim, classes: classes, seed: s.seed, metadata: metadata)
+        var optimizer = AdamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay)
+        // Meta: linear warm-up from a ratio of 1e-6 of the rate, then cosine to 0.
+        let schedule = LearningRateSchedule(totalSteps: s.iterations, warmupSteps: min(s.warmupSteps, s.iterations - 1), warmupStart: 1e-6)
+        // One stream of random numbers for batches and dropout masks.
+        let loop = try TrainingLoop(name: "linear-segmentation", settings: Identity(settings: s, classes: classes), steps: s.iterations,
+                                    batchSize: s.batchSize, seed: s.seed, schedule: schedule, learningRates: [s.learningRate],
+                                    series: ["head"], saving: saving)
+        let outcome = try loop.run(&head, optimizer: &optimizer, samples: store.count, batch: store.batch, reporter: reporter)
+        return (head, outcome.log)
+    }
+
+    /// Seconds one training step takes here on `store` (the faster of two timed steps of a
+    /// throwaway head; the run itself is not touched), for the time estimate at the start.
+    public static func secondsPerStep(store: PatchFeatureStore, classes: Int, batchSize: Int) throws -> Double {
+        var head = try LinearSegmenter(dim: store.dim, classes: classes, seed: 0)
+        var optimizer = AdamW(weightDecay: 1e-3)
+        var random = SeededRandom(seed: 0)
+        var sampler = try BatchSampler(count: store.count, batchSize: batchSize)
+        var best = Double.infinity
+        for _ in 0..<2 {
+            let start = Date()
+            try head.trainStep(try store.batch(sampler.next(using: &random)), optimizer: &optimizer, learningRates: [1e-3], random: &random)
+            best = min(best, Date().timeIntervalSince(start))
+        }
+        return best
+    }
+
+    /// What a saved segmentation state must agree on to be resumed (the store is named by the
+    /// caller's `StateSaving.inputs`).
+    private struct Identity: Encodable {
+        let settings: SegmentationSettings
+        let classes: Int
+    }
+
+    /// Evaluates `head` on `dataset` at the original mask sizes: features of the head's own recipe
+    /// (its resolution and statistics), logits upsampled bilinearly to each mask. Bad pairs are skipped and returned.
+    /// `onPrediction` receives each predicted mask (sample index, labels, width, height).
+    /// Returns the metrics over the whole split, the skipped pairs and every image's own scores.
+    public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, inference: DenseInference = .whole,
+                                batchSize: Int = 8, maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
+                                onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws
+        -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
+        var metrics = try SegmentationMetrics(numClasses: dataset.classCount, ignoreIndex: Int(dataset.ignoreIndex), classNames: dataset.classNames)
+        var skipped: [SkippedInput] = []
+        var perImage: [SegmentationImageScore] = []
+        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
+        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
+                          onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, logits, height, width in
+            let sample = dataset.samples[index]
+            let label: LabelMask
+            do { label = try dataset.loadMask(for: sample) } catch {
+                return skipped.append(SkippedInput(index: index, path: sample.mask, reason: "\(error)"))
+            }
+            let prediction = try LinearSegmenter.upsampledArgmax(logits, batch: 1, height: height, width: width, classes: head.classes,
+                                                                 outputHeight: label.height, outputWidth: label.width)
+            perImage.append(try metrics.addImage(prediction: prediction, label: label.labels, image: sample.image, mask: sample.mask))
+            try onPrediction?(index, prediction, label.width, label.height)
+        }
+        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        return (metrics, skipped, perImage)
+    }
+}

@@ -1,0 +1,36 @@
+/// Settings of the linear segmentation recipe (docs/protocols.md, section 5).
+public struct SegmentationSettings: Sendable, Codable, Equatable {
+    /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
+    public static let metaIterations = 40_000, metaBatchSize = 16, metaTrainImages = 20_210
+
+    /// The default number of steps for `images` training images in batches of `batchSize`: as
+    /// many passes over the data as Meta's recipe makes over ADE20K (about 31.7), at least 100
+    /// steps and at most Meta's 40,000 (which an ADE20K-sized set gets).
+    public static func defaultIterations(images: Int, batchSize: Int) -> Int {
+        let passes = Double(metaIterations * metaBatchSize) / Double(metaTrainImages)
+        let steps = (passes * Double(max(images, 1)) / Double(max(batchSize, 1))).rounded(.up)
+        return Int(min(max(steps, 100), Double(metaIterations)))
+    }
+
+    /// Optimizer steps (Meta: 40,000).
+    public var iterations = 40_000
+    public var batchSize = 16
+    public var learningRate: Float = 1e-3
+    public var weightDecay: Float = 1e-3
+    /// Linear warm-up steps (Meta: 1,500 of 40,000); nil scales that share to `iterations`.
+    public var warmup: Int?
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    public var warmupSteps: Int { warmup ?? Int((Double(iterations) * 1500 / 40000).rounded()) }
+
+    /// The values a run accepts (the CLI checks its options against them).
+    public enum Ranges {
+        public static let iterations = 1...100_000_000
+        public static let batchSize = 1...4096
+        public static let learningRate = Float.leastNormalMagnitude...10
+        public static let weightDecay: ClosedRange<Float> = 0...10
+        public static let augmentedViews = 0...1000
+    }
+}

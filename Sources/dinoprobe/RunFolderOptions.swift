@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Heads
+import Support
+import Training
+
+extension RunFolder {
+    /// Opens (creates, locks, checks) the run folder of a parsed command: run.json starts with
+    /// the command line and every option's value; the folder's refusals become usage errors.
+    static func open(_ path: String?, prefix: String, overwrite: Bool, guarding file: String?, resume: Bool = false,
+                     command: ParsableArguments, resolved: [String: Any] = [:]) throws -> RunFolder {
+        let record = RunRecord(version: Dinoprobe.configuration.version, commit: BuildInfo.commit, command: Dinoprobe.commandLine,
+                               options: OptionRecord.values(of: command, resolved: resolved))
+        do {
+            let folder = try RunFolder(path, prefix: prefix, overwrite: overwrite, guarding: file, resume: resume, record: record,
+                                       reporter: TerminalReporter.shared)
+            folder.afterPublishingStep = injectedFault()
+            return folder
+        } catch RunFolderError.publishingCompleted {
+            throw ExitCode.success
+        } catch let error as RunFolderError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Saves training state into this folder as the loop goes (and resumes from it with
+    /// `resume`); an interruption names the state file to continue from.
+    func stateSaving(inputs: String, every interval: TimeInterval, resume: Bool) throws -> StateSaving {
+        try stateSaving(inputs: inputs, every: interval, resume: resume) { path, step in
+            Interrupts.keep("checkpoint", "\(path) (step \(step); continue with --resume)")
+        }
+    }
+
+    /// Tests only: `DINOPROBE_TEST_PUBLISH_FAULT=N` interrupts the run (SIGINT) after the Nth
+    /// publishing step, `N:error` fails it there as a full disk would.
+    private static func injectedFault() -> ((String) throws -> Void)? {
+        guard let spec = ProcessInfo.processInfo.environment["DINOPROBE_TEST_PUBLISH_FAULT"] else { return nil }
+        let parts = spec.split(separator: ":")
+        guard let target = parts.first.flatMap({ Int($0) }) else { return nil }
+        var count = 0
+        return { step in
+            count += 1
+            guard count == target else { return }
+            if parts.count > 1 {
+                throw FileSystemError.io(path: step, operation: "publish", reason: "No space left on device (injected by DINOPROBE_TEST_PUBLISH_FAULT)")
+            }
+            kill(getpid(), SIGINT)
+            while true { pause() }
+        }
+    }
+
+}
+
+/// Where a training command writes its run, whether it may replace an earlier head there, and
+/// how it survives interruption.
+struct TrainingRunOptions: ParsableArguments {
+    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).")
+    var out: String?
+
+    @Flag(help: "Replace the head of an earlier run in --out.")
+    var overwrite = false
+
+    @Flag(help: "Continue the unfinished run in --out from its checkpoint (same command and options); the result equals an uninterrupted run's.")
+    var resume = false
+
+    @Option(help: "Seconds between training checkpoints in the run folder.")
+    var checkpointEvery: Double = 300
+
+    func validate() throws {
+        try Check.finite(checkpointEvery, 0...86_400, "--checkpoint-every")
+        if resume && out == nil { throw ValidationError("--resume needs --out: the folder of the run to continue") }
+        if resume && overwrite { throw ValidationError("--resume continues a run and --overwrite starts it again: give one") }
+    }
+
+    /// Creates or reopens the run folder (locked; checked before any work).
+    func open(prefix: String, command: ParsableArguments, resolved: [String: Any] = [:]) throws -> RunFolder {
+        try RunFolder.open(out, prefix: prefix, overwrite: overwrite, guarding: "head.safetensors", resume: resume,
+                      command: command, resolved: resolved)
+    }
+}

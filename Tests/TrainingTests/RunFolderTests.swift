@@ -1,0 +1,66 @@
+import Foundation
+import Heads
+import Support
+@testable import Training
+import XCTest
+
+/// The run-folder rules as a library user meets them: lock, overwrite, resume, publishing.
+final class RunFolderTests: XCTestCase {
+    var root = ""
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("runfolder-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
+
+    func open(_ name: String = "run", overwrite: Bool = false, resume: Bool = false) throws -> RunFolder {
+        try RunFolder(root + "/" + name, prefix: "test", overwrite: overwrite, guarding: "head.safetensors", resume: resume,
+                      record: RunRecord(version: "test", commit: "none", command: ["test"], options: JSONValue(describing: [String: Any]())))
+    }
+
+    func refusal(_ body: @autoclosure () throws -> RunFolder) -> RunFolderError? {
+        do { _ = try body().close() } catch let error as RunFolderError { return error } catch { XCTFail("\(error)") }
+        return nil
+    }
+
+    func testAFolderIsLockedAndAnUnusedOneRemoved() throws {
+        let run = try open()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.path + "/run.json"))
+        XCTAssertThrowsError(try open(), "a second run into a held folder is refused") {
+            guard case FileSystemError.locked = $0 else { return XCTFail("\($0)") }
+        }
+        run.close()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "a run that wrote nothing leaves nothing")
+    }
+
+    func testPublishedResultsGuardTheFolderUnlessOverwritten() throws {
+        let run = try open()
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: try run.staging() + "/head.safetensors"))
+        try Data("state".utf8).write(to: URL(fileURLWithPath: run.statePath))
+        try run.publish(outputs: ["head.safetensors"])
+        run.close()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.path + "/head.safetensors"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.statePath), "the training state is retired on publishing")
+        XCTAssertEqual(refusal(try open()), .earlierResult(run.path, result: "head.safetensors"))
+        XCTAssertEqual(refusal(try open(resume: true)), .finished(run.path, result: "head.safetensors"))
+        XCTAssertNil(refusal(try open(overwrite: true)))
+    }
+
+    func testAnUnfinishedRunIsResumedOrStartedAgainButNotSilentlyReplaced() throws {
+        XCTAssertEqual(refusal(try open("fresh", resume: true)), .nothingToResume(root + "/fresh"))
+        let first = try open()
+        try Data("state".utf8).write(to: URL(fileURLWithPath: first.statePath))
+        let id = first.record.runID
+        first.close()
+        XCTAssertEqual(refusal(try open()), .unfinished(first.path))
+        let resumed = try open(resume: true)
+        XCTAssertEqual(resumed.record.runID, id, "a resumed run keeps its id")
+        XCTAssertEqual(resumed.record.resumedFrom.count, 1)
+        resumed.close()
+        let again = try open(overwrite: true)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: again.statePath), "--overwrite starts again")
+        again.close()
+    }
+}
