@@ -6,16 +6,10 @@ import Plots
 import Support
 
 extension LinearProbeOutcome {
-    /// What `grid.json` records about a run.
-    struct Summary: Encodable {
+    /// What `grid.json` records about a run besides the head's provenance.
+    struct GridRecord: Encodable {
         let settings: LinearProbeSettings
         let grid: GridResult
-        let recipe: FeatureRecipe
-        let backbone: String
-        let fingerprint: String
-        let trainSamples: Int
-        let selectionSamples: Int
-        let valSamples: Int
     }
 
     /// Saves the run's results in `folder`: head.safetensors, metrics.json, confusion.csv,
@@ -24,13 +18,9 @@ extension LinearProbeOutcome {
     /// written whole or not at all). Returns the file names.
     @discardableResult
     public func write(to folder: String, dataName: String, record: RunRecord?, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> [String] {
-        try head.save(to: folder + "/head.safetensors")
         let title = "\(dataName) val: top-1 \(MetricsReport.percent(valMetrics.top1)) (\(recipe.tokens.rawValue), lr \(grid.learningRates[grid.bestIndex]))"
-        try valMetrics.writeReports(to: folder, title: title)
-        try MetricsReport.writeJSON(Summary(settings: settings, grid: grid, recipe: recipe, backbone: head.metadata.backboneID,
-                                            fingerprint: head.metadata.backboneFingerprint, trainSamples: trainSamples,
-                                            selectionSamples: selectionSamples, valSamples: valSamples),
-                                    to: folder + "/grid.json")
+        _ = try writeProbeResults(head: head, metrics: valMetrics, record: GridRecord(settings: settings, grid: grid), summaryFile: "grid.json",
+                                  recipe: recipe, samples: (trainSamples, selectionSamples, valSamples), to: folder, title: title)
         try AtomicFile.write(Data(log.csv().utf8), to: folder + "/train_log.csv")
         let losses = try RunReports.lossCurves(log, title: "Training loss, \(log.series.count) learning rates (base)")
         try losses.write(to: folder + "/loss_curves.png")
