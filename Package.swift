@@ -117,7 +117,7 @@ let package = Package(
         // The git commit the executable was built from, for run records.
         .plugin(name: "BuildInfo", capability: .buildTool()),
         // examples/CustomHead: a custom head on extracted features with `import Heads` only.
-        .executableTarget(name: "custom-head", dependencies: ["Heads"], path: "examples/CustomHead"),
+        .executableTarget(name: "custom-head", dependencies: ["Heads", "Support"], path: "examples/CustomHead"),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "Support", "TestSupport"]),
         .testTarget(name: "TorchFileTests", dependencies: ["TorchFile", "TestSupport"]),

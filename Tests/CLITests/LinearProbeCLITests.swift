@@ -271,7 +271,7 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("extract"), r.stderr)
     }
 
-    func testTheCustomHeadExampleTrainsOnExtractFilesAndClassifyAcceptsItsHead() throws {
+    func testTheCustomHeadExampleTrainsACosineClassifierThroughTheSharedLoop() throws {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("shapes").path
@@ -290,11 +290,10 @@ final class LinearProbeCLITests: XCTestCase {
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, text)
-        XCTAssertTrue(text.contains("<- best"), text)
-        let image = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: data + "/val/class_1").sorted().first)
-        let classify = try CLI.run(["classify", "--model", CLI.tinyModel, "--head", dir.appendingPathComponent("head.safetensors").path,
-                                    data + "/val/class_1/" + image])
-        XCTAssertEqual(classify.status, 0, classify.stderr)
-        XCTAssertTrue(classify.stdout.contains("class_1"), classify.stdout)
+        // The synthetic shapes are separable on the tiny model's CLS: the head must have learned them.
+        let accuracy = try XCTUnwrap(text.split(separator: " ").firstIndex(of: "top-1").map { Double(text.split(separator: " ")[$0 + 1].dropLast()) } ?? nil)
+        XCTAssertGreaterThan(accuracy, 60, text)
+        let state = try TrainingState.read(from: dir.appendingPathComponent("head.safetensors").path)
+        XCTAssertEqual(state.floats["head.weight"]?.count, 3 * 48, text)
     }
 }
