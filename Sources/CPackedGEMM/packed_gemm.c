@@ -6,7 +6,7 @@
 
 /// Rows of activations and depth of one pass: a block of activations is 96 x 384 floats (144 KB,
 /// in L2); one step of the micro-tile reads MR of them in place and NR packed weights. Chosen by
-/// measurement (see the README, "Performance").
+/// measurement (see docs/performance.md).
 #define GEMM_MC 96
 #define GEMM_KC 384
 

@@ -17,11 +17,11 @@
 
 namespace ctorch {
 namespace {
-/// Query rows per task (at most; a head's rows are split evenly). Measured (see the README, "Performance").
+/// Query rows per task (at most; a head's rows are split evenly). Measured (see docs/performance.md).
 constexpr int64_t kQueryTile = 96;
 /// Keys per tile of the online softmax (at most; the tokens are split evenly): at up to this many
 /// tokens (ViT-S/16 at 224 px has 201) a row's scores stay whole, as ATen computes them.
-/// Measured (see the README, "Performance").
+/// Measured (see docs/performance.md).
 constexpr int64_t kKeyTile = 512;
 
 /// Floats of attention scratch a thread keeps between calls (16 MB); more is given back after use.

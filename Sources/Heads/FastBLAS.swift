@@ -1,7 +1,7 @@
 import COpenBLAS
 import Foundation
 
-/// Makes the BLAS fast without the user doing anything (measured: README, "Performance"):
+/// Makes the BLAS fast without the user doing anything (measured: docs/performance.md):
 /// OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to slow kernels unless
 /// `OPENBLAS_CORETYPE` names one, and the pthread OpenBLAS oversubscribes the cores next to
 /// libtorch's OpenMP pool. Both are read when the libraries load, before `main`, so when the

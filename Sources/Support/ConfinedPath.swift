@@ -5,7 +5,7 @@
 /// `ConfinedFolder.resolve` adds the file system's part (symbolic links are resolved and the real
 /// path must lie inside the folder's real path). Every refusal names the entry, the file that
 /// listed it and the line. Every new reader of such files (NYU or DAVIS lists, SPair annotations,
-/// revisitop `gnd` names) calls one of the two; the README's "Untrusted files" section says so.
+/// revisitop `gnd` names) calls one of the two; docs/SECURITY.md says so.
 ///
 ///     let folder = try ConfinedFolder(root)                       // once per list
 ///     let image = try folder.resolve(entry, listedIn: list, line: n)  // per entry: root/entry
