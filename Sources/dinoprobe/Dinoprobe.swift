@@ -11,18 +11,21 @@ struct Dinoprobe: ParsableCommand {
         abstract: "What are frozen DINOv3 features worth on your task? Extract them, probe them, use them.",
         version: "0.1.0",
         subcommands: [Info.self, Download.self, Convert.self, Extract.self, Merge.self, TrainLinear.self, TrainLogreg.self, EvalLinear.self, Classify.self,
-                      KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, Synth.self, Bench.self]
+                      KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, Synth.self, Bench.self, Rerun.self]
     )
 
     /// The command line as given (for run records), decoded from the raw bytes so that file
     /// names that are not UTF-8 survive.
-    static let commandLine = (0..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathCodec.string(fromCString: $0) } }
+    static var commandLine: [String] { replayedCommandLine ?? processCommandLine }
+    private static let processCommandLine = (0..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathCodec.string(fromCString: $0) } }
+    /// The recorded command line `rerun` runs, recorded as the new run's own.
+    nonisolated(unsafe) static var replayedCommandLine: [String]?
 
     static func main() {
         Torch.keepFreedMemory()
         FastBLAS.ensure()
         Interrupts.install()
-        let arguments = Array(commandLine.dropFirst())
+        let arguments = Array(processCommandLine.dropFirst())
         var command: ParsableCommand
         do {
             command = try parseAsRoot(arguments)
