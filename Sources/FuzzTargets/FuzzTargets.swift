@@ -97,8 +97,11 @@ public enum FuzzTargets {
             _ = split.features.normalisedCLS()
         }
         _ = try? FeatureCache.read(file, inputs: 3, fingerprint: "f", dim: 4, blocks: 1)
-        if let store = try? PatchFeatureStore(file: file, expecting: .init(dim: 4, resolution: 16, classes: 3, ignoreIndex: 255)) {
+        if let store = try? PatchFeatureStore(file: file, expecting: .init(dim: 4, resolution: 16, targets: .classes(count: 3, ignoreIndex: 255))) {
             _ = try? store.batch([0])
+        }
+        if let store = try? PatchFeatureStore(file: file, expecting: .init(dim: 4, resolution: 16, targets: .depths)) {
+            _ = try? store.batch([0], of: Float.self)
         }
     }
 

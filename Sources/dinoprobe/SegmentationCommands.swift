@@ -105,7 +105,7 @@ struct TrainSeg: ParsableCommand {
                                                                   "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
         let storeStart = Date()
-        let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+        let store = try DenseStore.obtain(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
                                               batchSize: extractionBatch, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
         try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
@@ -120,7 +120,7 @@ struct TrainSeg: ParsableCommand {
         say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let storeKey = SegmentationRun.storeKey(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented)
+        let storeKey = DenseStore.key(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented)
         let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     saving: saving, reporter: reporter)
@@ -160,13 +160,13 @@ extension TrainSeg {
 
     /// The features the head trains on (blocks checked against `model`) and the augmented
     /// views asked for, at `size`.
-    func storeRecipe(model: DINOv3Model, size: Int) throws -> (FeatureRecipe, SegmentationRun.AugmentedTraining?) {
+    func storeRecipe(model: DINOv3Model, size: Int) throws -> (FeatureRecipe, AugmentedDenseViews<LabelMask>?) {
         let chosen = layers.flattened()
         if let last = chosen.last, last >= model.config.numHiddenLayers {
             throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
         }
         let augmented = augment > 0
-            ? SegmentationRun.AugmentedTraining(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
+            ? AugmentedDenseViews(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
         return (SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
     }
 
@@ -178,7 +178,7 @@ extension TrainSeg {
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let train = try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared)
-        let outcome = try SegmentationRun.storeShard(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+        let outcome = try DenseStore.shard(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
                                                      batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks),
                                                      cacheFolder: cacheFolder, shard: choice.shard, maxPixels: pixelLimit.maxPixels,
                                                      reporter: TerminalReporter.shared)

@@ -7,21 +7,22 @@ import SafeTensors
 import Support
 
 extension PatchFeatureStore {
-    /// A patch store of `views` augmented views per training pair (Meta's training augmentation,
-    /// `augmentation`), through the blocks `layers`: view v of pair i draws from the stream
-    /// (seed, i, v), so the store does not depend on batching. Pairs whose image or mask cannot
+    /// A patch store of `augment.views` augmented views per training pair (the task's training
+    /// augmentation), through the blocks `layers`: view v of pair i draws from the stream
+    /// (seed, i, v), so the store does not depend on batching. Pairs whose image or target cannot
     /// be used are skipped and reported. Written atomically to `path`. With `positions`, only those
     /// pairs (a part of the store: skipped inputs are numbered within it, views drawn as in the whole).
-    public static func buildAugmented(model: DINOv3Model, dataset: SegmentationDataset, augmentation: SegmentationAugmentation,
-                                      views: Int, seed: UInt64, preprocessing: Preprocessing, layers: [Int], batchSize: Int,
-                                      to path: String, positions: Range<Int>? = nil, maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                                      reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
-        let positions = positions ?? dataset.samples.indices
+    public static func buildAugmented<D: DenseDataset>(model: DINOv3Model, dataset: D, views augment: AugmentedDenseViews<D.Target>,
+                                                       preprocessing: Preprocessing, layers: [Int], batchSize: Int,
+                                                       to path: String, positions: Range<Int>? = nil, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                                                       reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
+        let positions = positions ?? 0..<dataset.count
+        let (augmentation, views, seed) = (augment.augmentation, augment.views, augment.seed)
         let size = augmentation.size
-        let spools = try Spools(path, targetType: UInt8.storeType)
+        let spools = try Spools(path, targetType: D.Target.Value.storeType)
         defer { spools.discard() }
         var skipped: [SkippedInput] = []
-        var pending: [(pixels: [Float], labels: [UInt8])] = []
+        var pending: [(pixels: [Float], labels: [D.Target.Value])] = []
         var count = 0, grid = (0, 0), dim = 0
         func flush() throws {
             guard !pending.isEmpty else { return }
@@ -35,39 +36,33 @@ extension PatchFeatureStore {
         }
         let task = reporter.task("augment patches (\(views) views per image)", total: positions.count, unit: "images")
         for i in positions {
-            let sample = dataset.samples[i]
+            let imagePath = dataset.imagePath(i)
             defer { task.update(i + 1 - positions.lowerBound) }
-            let image: RGBImage, mask: LabelMask
+            let made: [(pixels: [Float], targets: [D.Target.Value])]
             do {
-                image = try ImageDecoder.decode(path: sample.image, maxPixels: maxPixels)
-                mask = try dataset.loadMask(for: sample)
-                guard image.width == mask.width, image.height == mask.height else {
-                    throw DatasetError.sizeMismatch(image: sample.image, mask: sample.mask, imageSize: [image.width, image.height],
-                                                    maskSize: [mask.width, mask.height])
+                let image = try ImageDecoder.decode(path: imagePath, maxPixels: maxPixels)
+                let target = try dataset.loadTarget(i)
+                guard image.width == target.width, image.height == target.height else {
+                    throw DatasetError.sizeMismatch(image: imagePath, mask: dataset.targetPath(i), imageSize: [image.width, image.height],
+                                                    maskSize: [target.width, target.height])
                 }
-            } catch {
-                skipped.append(SkippedInput(index: i - positions.lowerBound, path: sample.image, reason: "\(error)"))
-                continue
-            }
-            let made: [SegmentationAugmentation.View]
-            do {
                 made = try (0..<views).map { v in
                     var random = SeededRandom(seed: seed, stream: [UInt64(i), UInt64(v)])
-                    return try augmentation.view(image: image, mask: mask, random: &random)
+                    return try augmentation.view(image: image, target: target, preprocessing: preprocessing, random: &random)
                 }
             } catch {
-                skipped.append(SkippedInput(index: i - positions.lowerBound, path: sample.image, reason: "\(error)"))
+                skipped.append(SkippedInput(index: i - positions.lowerBound, path: imagePath, reason: "\(error)"))
                 continue
             }
             for view in made {
-                pending.append((view.pixels(preprocessing), view.labels))
+                pending.append((view.pixels, view.targets))
                 if pending.count >= batchSize { try flush() }
             }
         }
         try flush()
         task.finish(positions.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         guard count > 0 else {
-            throw TrainingError.badOption("no usable image/mask pair among \(positions.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
+            throw TrainingError.badOption("no usable image/target pair among \(positions.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
         }
         return try finish(spools, count: count, grid: grid, dim: dim, resolution: size,
                           views: ["augment": "\(views)"], skipped: skipped, model: model, to: path)

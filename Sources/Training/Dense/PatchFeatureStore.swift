@@ -31,18 +31,24 @@ public final class PatchFeatureStore: @unchecked Sendable {
         }
     }
 
+    /// What a store's targets must be.
+    public enum TargetRule: Sendable, Equatable {
+        /// U8 class labels below `count`, or the ignore index.
+        case classes(count: Int, ignoreIndex: UInt8)
+        /// F32 depths: finite and not negative (0: no depth).
+        case depths
+
+        var type: SafeTensorsDType { if case .classes = self { return .u8 }; return .f32 }
+    }
+
     /// What a store must hold to be used by a run.
     public struct Expectation: Sendable {
         public var dim: Int
         public var resolution: Int
-        public var classes: Int
-        public var ignoreIndex: UInt8
+        public var targets: TargetRule
 
-        public init(dim: Int, resolution: Int, classes: Int, ignoreIndex: UInt8) {
-            self.dim = dim
-            self.resolution = resolution
-            self.classes = classes
-            self.ignoreIndex = ignoreIndex
+        public init(dim: Int, resolution: Int, targets: TargetRule) {
+            (self.dim, self.resolution, self.targets) = (dim, resolution, targets)
         }
     }
 
@@ -80,12 +86,13 @@ public final class PatchFeatureStore: @unchecked Sendable {
 
     private func verify(_ e: Expectation) throws {
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
-        guard dim == e.dim, labelHeight == e.resolution, labelWidth == e.resolution, targetType == .u8 else {
-            throw fail("it holds \(dim)-wide features with \(labelHeight)x\(labelWidth) labels, not \(e.dim)-wide at \(e.resolution)")
+        guard dim == e.dim, labelHeight == e.resolution, labelWidth == e.resolution, targetType == e.targets.type else {
+            throw fail("it holds \(dim)-wide features with \(labelHeight)x\(labelWidth) \(targetType.rawValue) targets, "
+                       + "not \(e.dim)-wide at \(e.resolution) with \(e.targets.type.rawValue) targets")
         }
         let failures = FailureList()
         let chunks = 64
-        let (classes, ignore) = (e.classes, e.ignoreIndex)
+        let rule = e.targets
         try file.withBytes(of: "patch_tokens") { featureBytes in
             try file.withBytes(of: "labels") { labelBytes in
                 let (features, labels) = (SharedBytes(featureBytes), SharedBytes(labelBytes))
@@ -96,15 +103,29 @@ public final class PatchFeatureStore: @unchecked Sendable {
                     if FloatConversion.firstNonFinite(slice, dtype: .f16, count: range.count) != nil {
                         failures.add(c, TrainingError.badOption("a feature is NaN or infinite"))
                     }
-                    let n = labels.bytes.count
-                    for i in (n * c / chunks)..<(n * (c + 1) / chunks) where Int(labels.bytes[i]) >= classes && labels.bytes[i] != ignore {
-                        failures.add(c, TrainingError.badOption("a label is \(labels.bytes[i]), outside the \(classes) classes and not the ignore index \(ignore)"))
-                        break
-                    }
+                    if let problem = Self.firstBadTarget(labels.bytes, chunk: c, of: chunks, rule: rule) { failures.add(c, TrainingError.badOption(problem)) }
                 }
             }
         }
         if let (_, error) = failures.first { throw fail("\(error)") }
+    }
+
+    /// The first target in chunk `c` of `chunks` that breaks `rule`, described.
+    private static func firstBadTarget(_ bytes: UnsafeRawBufferPointer, chunk c: Int, of chunks: Int, rule: TargetRule) -> String? {
+        switch rule {
+        case let .classes(classes, ignore):
+            let n = bytes.count
+            for i in (n * c / chunks)..<(n * (c + 1) / chunks) where Int(bytes[i]) >= classes && bytes[i] != ignore {
+                return "a label is \(bytes[i]), outside the \(classes) classes and not the ignore index \(ignore)"
+            }
+        case .depths:
+            let n = bytes.count / 4
+            for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
+                let depth = bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
+                if !depth.isFinite || depth < 0 { return "a depth is \(depth), not a finite distance" }
+            }
+        }
+        return nil
     }
 
     /// Features [B, gh, gw, D] as Float and class labels [B, LH, LW] for the given views.

@@ -6,80 +6,18 @@ import Images
 import SafeTensors
 import Support
 
-/// A patch store built in parts by several processes (`train-seg --shard I/N`): each part is a
+/// A patch store built in parts by several processes (`train-seg --shard I/N`, `train-depth --shard I/N`): each part is a
 /// store of a range of the training pairs (`patches-KEY.part-START-END.safetensors`, starting on
 /// whole batches), written whole, chunk by chunk; the run without a shard builds what is still
 /// missing and joins the parts into the store, row for row as one process lays it out (with
 /// `--flip`, every plain view first, then every mirrored one).
-extension SegmentationRun {
-    /// What one shard of a store did.
-    public struct StorePartsOutcome: Sendable {
-        /// The pairs this process was responsible for.
-        public var range: Range<Int>
-        /// Pairs extracted now, and pairs found in parts already written.
-        public var extracted: Int
-        public var reused: Int
-        public var skipped: [SkippedInput]
-        /// The parts that now cover the range, in order.
-        public var parts: [Range<Int>]
-    }
-
-    /// How to build the store of a range of pairs into a file.
-    typealias PartBuilder = (Range<Int>, String) throws -> PatchFeatureStore
-
-    /// Builds the parts of the store that `shard` covers and are not written yet, into `cacheFolder`.
-    public static func storeShard(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
-                                  augment: AugmentedTraining? = nil, batchSize: Int, cacheFolder: String, shard: Shard,
-                                  checkpointEvery: Double = 300, maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                                  reporter: Reporter = SilentReporter()) throws -> StorePartsOutcome {
-        let file = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
-        let range = shard.range(items: dataset.count, alignment: batchSize)
-        // Shards write parts side by side; the run joining the store holds it alone (see CacheEntry).
-        let claim = try CacheEntry.claimParts(of: file) {
-            reporter.note("waiting for another dinoprobe run (\($0)), which is extracting the patch features of \(file)")
-        }
-        defer { claim.release(removingFile: true) }
-        if FileSystem.exists(file) { return StorePartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
-        let builder = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
-                                  maxPixels: maxPixels, reporter: reporter)
-        return try fillStoreParts(file: file, range: range, batchSize: batchSize, checkpointEvery: checkpointEvery,
-                                  expectation: expectation(model: model, dataset: dataset, recipe: recipe), build: builder)
-    }
-
-    /// The store's file in `cacheFolder`.
-    static func storePath(_ cacheFolder: String, model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
-                          augment: AugmentedTraining?) -> String {
-        "\(cacheFolder)/patches-\(storeKey(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)).safetensors"
-    }
-
-    static func expectation(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe) -> PatchFeatureStore.Expectation {
-        PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size,
-                                      classes: dataset.classCount, ignoreIndex: dataset.ignoreIndex)
-    }
-
-    /// Builds the store of the pairs in a range: plain (and mirrored) views, or augmented ones.
-    static func partBuilder(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool, augment: AugmentedTraining?,
-                            batchSize: Int, maxPixels: Int, reporter: Reporter) -> PartBuilder {
-        let layers = recipe.layerIndices(depth: model.config.numHiddenLayers)
-        return { range, path in
-            if let augment {
-                return try PatchFeatureStore.buildAugmented(model: model, dataset: dataset, augmentation: augment.augmentation, views: augment.views,
-                                                            seed: augment.seed, preprocessing: recipe.preprocessing, layers: layers,
-                                                            batchSize: batchSize, to: path, positions: range, maxPixels: maxPixels, reporter: reporter)
-            }
-            let samples = Array(dataset.samples[range])
-            return try PatchFeatureStore.build(model: model, images: samples.map(\.image), loadMask: { try dataset.loadMask(for: samples[$0]) },
-                                               resolution: recipe.preprocessing.size, layers: layers, flip: flip, batchSize: batchSize,
-                                               to: path, maxPixels: maxPixels, reporter: reporter)
-        }
-    }
-
+extension DenseStore {
     /// Builds, chunk by chunk (about `checkpointEvery` seconds each), the pairs of `range` that no
     /// valid part covers yet.
-    static func fillStoreParts(file: String, range: Range<Int>, batchSize: Int, checkpointEvery: Double,
-                               expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> StorePartsOutcome {
-        let tiling = FeatureCache.tiling(try validStoreParts(of: file, expectation: expectation), over: range)
-        var outcome = StorePartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
+    static func fillParts(file: String, range: Range<Int>, batchSize: Int, checkpointEvery: Double,
+                               expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> PartsOutcome {
+        let tiling = FeatureCache.tiling(try validParts(of: file, expectation: expectation), over: range)
+        var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
                                         parts: tiling.used)
         for gap in tiling.gaps {
             try TimedChunks.forEach(in: gap, batchSize: batchSize, seconds: checkpointEvery) { chunk in
@@ -94,7 +32,7 @@ extension SegmentationRun {
     }
 
     /// Parts of `file` that open as stores of this run (a damaged one is removed, a link refused).
-    static func validStoreParts(of file: String, expectation: PatchFeatureStore.Expectation) throws -> [Range<Int>] {
+    static func validParts(of file: String, expectation: PatchFeatureStore.Expectation) throws -> [Range<Int>] {
         try FeatureCache.refuseLinkedParts(of: file)
         return FeatureCache.partRanges(of: file).filter { part in
             let path = FeatureCache.partPath(file, part)
@@ -111,7 +49,7 @@ extension SegmentationRun {
     /// The store joined from `parts` (checked by `fillStoreParts`) when they cover all `count`
     /// pairs (written to `file`, the parts removed), else nil. With `flip`, each part holds its
     /// plain views then its mirrored ones, and so does the store.
-    static func joinStoreParts(file: String, parts ranges: [Range<Int>], count: Int, expectation: PatchFeatureStore.Expectation, flip: Bool,
+    static func joinParts(file: String, parts ranges: [Range<Int>], count: Int, expectation: PatchFeatureStore.Expectation, flip: Bool,
                                metadata: [String: String], model: DINOv3Model) throws -> PatchFeatureStore? {
         let tiling = FeatureCache.tiling(ranges, over: 0..<count)
         guard tiling.gaps.isEmpty, let first = tiling.used.first else { return nil }

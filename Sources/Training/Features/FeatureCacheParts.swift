@@ -6,6 +6,18 @@ import Images
 import SafeTensors
 import Support
 
+/// What one shard of a store's extraction did (a feature-cache entry or a patch store).
+public struct PartsOutcome: Sendable {
+    /// The input positions this process was responsible for.
+    public var range: Range<Int>
+    /// Images extracted now, and images found in parts already written.
+    public var extracted: Int
+    public var reused: Int
+    public var skipped: [SkippedInput]
+    /// The parts that now cover the range, in order.
+    public var parts: [Range<Int>]
+}
+
 /// A cache entry is built in parts: each part holds the features of a range of the input list
 /// (`NAME-KEY.part-START-END.safetensors`, starts on whole batches, so every image meets the same
 /// batch as in one pass). Parts are written whole, one chunk of about `checkpointEvery` seconds at
@@ -14,18 +26,6 @@ import Support
 /// finds the list covered joins the parts into the entry and removes them. Parts are written and
 /// removed only under the entry's claim (`CacheEntry`): shared by shards, held alone to join.
 extension FeatureCache {
-    /// What one shard of an entry's extraction did.
-    public struct PartsOutcome: Sendable {
-        /// The input positions this process was responsible for.
-        public var range: Range<Int>
-        /// Images extracted now, and images found in parts already written.
-        public var extracted: Int
-        public var reused: Int
-        public var skipped: [SkippedInput]
-        /// The parts that now cover the range, in order.
-        public var parts: [Range<Int>]
-    }
-
     /// Extracts the parts of `dataset`'s entry that `shard` covers and are not written yet.
     public func buildShard(of dataset: ClassificationDataset, shard: Shard, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
                            batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels, checkpointEvery: Double = 300,

@@ -7,8 +7,8 @@ import Images
 import Support
 
 /// The linear segmentation protocol on a data set: patch features of the training pairs are
-/// extracted once into a patch store (cached, or temporary with no cache), the head is trained
-/// on them, and evaluated on val at the original mask sizes.
+/// extracted once into a patch store (`DenseStore`: cached, or temporary with no cache), the head
+/// is trained on them, and evaluated on val at the original mask sizes.
 public enum SegmentationRun {
     /// The recipe of a linear segmentation head trained at `resolution` (square, hf preset) on
     /// the last block, or on the blocks `layers` (their patch tokens concatenated per patch).
@@ -27,75 +27,6 @@ public enum SegmentationRun {
         HeadMetadata(kind: .segmenter, featureRecipe: recipe.key, backboneID: backboneID, backboneFingerprint: model.fingerprint,
                      classNames: dataset.classNames, palette: dataset.palette, inputResolution: recipe.preprocessing.size,
                      extra: ["ignore_index": "\(dataset.ignoreIndex)", "reduce_zero_label": "\(dataset.reduceZeroLabel)", "run_id": runID])
-    }
-
-    /// A patch store of `dataset` for `recipe`: from `cacheFolder` when a valid entry is there
-    /// (a damaged one is removed and rebuilt), else built into it. With no cache folder the store
-    /// is built in `scratchFolder` as a temporary file, removed when the process ends or is
-    /// interrupted, so it never stays behind in a run folder (`discard` removes it earlier).
-    /// With `augment`, the store holds that many augmented views per pair (Meta's training
-    /// augmentation at the recipe's size) instead of the pairs themselves.
-    public static func store(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
-                             augment: AugmentedTraining? = nil, batchSize: Int,
-                             cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                             reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
-        let expectation = self.expectation(model: model, dataset: dataset, recipe: recipe)
-        let buildPart = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
-                                    maxPixels: maxPixels, reporter: reporter)
-        let build = { (path: String) in try buildPart(0..<dataset.count, path) }
-        if let cacheFolder {
-            let path = storePath(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
-            return try CacheEntry.obtain(path, read: {
-                let cached = try PatchFeatureStore(path: path, expecting: expectation)
-                reporter.note("train: \(cached.count) views of patch features from the cache (\(path))")
-                return cached
-            }, make: {
-                // Parts left by shards (train-seg --shard): build what is missing, then join them.
-                guard !FeatureCache.partRanges(of: path).isEmpty else { return try build(path) }
-                let filled = try fillStoreParts(file: path, range: 0..<dataset.count, batchSize: batchSize, checkpointEvery: 300,
-                                                expectation: expectation, build: buildPart)
-                reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
-                let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
-                return try joinStoreParts(file: path, parts: filled.parts, count: dataset.count, expectation: expectation,
-                                          flip: augment == nil && flip, metadata: views, model: model) ?? build(path)
-            }, waiting: { reporter.note("train: waiting for another dinoprobe run (\($0)), which is extracting these patch features into \(path)") },
-               unusable: { reporter.note("train: cache entry \(path) is unusable (\($0)); removed it, extracting again") })
-        }
-        let temporary = TemporaryFiles.path(beside: "\(scratchFolder)/patches.safetensors")
-        TemporaryFiles.register(temporary)
-        let store = try build(temporary)
-        store.removeWhenDone = true
-        return store
-    }
-
-    /// What identifies a patch store: the weights, the recipe (blocks included), the flip views,
-    /// and every image and mask (path, size, modification time) with the label semantics.
-    public static func storeKey(model: DINOv3Model, dataset: SegmentationDataset, recipe: FeatureRecipe, flip: Bool,
-                                augment: AugmentedTraining? = nil) -> String {
-        FeatureStoreKey.make(kind: "patches", model: model, preprocessing: recipe.preprocessing,
-                             layers: recipe.layerIndices(depth: model.config.numHiddenLayers), flip: flip,
-                             files: dataset.samples.flatMap { [$0.image, $0.mask] },
-                             extra: ["reduce=\(dataset.reduceZeroLabel)", "classes=\(dataset.classCount)", "ignore=\(dataset.ignoreIndex)"]
-                                 + (augment.map { [$0.key] } ?? []))
-    }
-
-    /// Augmented training views of a segmentation data set: how many per pair, made how, from which seed.
-    public struct AugmentedTraining: Sendable {
-        public var augmentation: SegmentationAugmentation
-        public var views: Int
-        public var seed: UInt64
-
-        public init(augmentation: SegmentationAugmentation, views: Int, seed: UInt64) {
-            (self.augmentation, self.views, self.seed) = (augmentation, views, seed)
-        }
-
-        /// What identifies the views in a store key (JSON with sorted keys).
-        var key: String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let text = (try? encoder.encode(augmentation)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            return "augment=\(views) seed=\(seed) \(text)"
-        }
     }
 
     /// AdamW with warm-up then cosine over random batches of the store's views (the shared
