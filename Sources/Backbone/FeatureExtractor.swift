@@ -150,26 +150,32 @@ public final class FeatureExtractor: @unchecked Sendable {
                 for item in decodedConcurrently(start..<min(start + batchSize, paths.count), paths) { try consume(item) }
             }
         } else {
-            let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
-            let producer = Thread { [self] in
-                // The first batch is decoded on every core: no forward pass can run until it is
-                // ready, so the cores are otherwise idle. The rest is decoded on this thread alone,
-                // beside the forward pass.
-                let head = min(batchSize, paths.count)
-                for item in decodedConcurrently(0..<head, paths) { queue.put(item) }
-                Self.yieldToForwardPass()
-                for index in head..<paths.count {
-                    if queue.isCancelled { break }
-                    queue.put(prepared(index, paths[index]))
-                }
-                queue.close()
-            }
-            producer.stackSize = 1 << 22
-            producer.start()
-            defer { queue.cancel() }
-            while let item = queue.take() { try consume(item) }
+            try decodedBesideForwardPasses(paths, consume)
         }
         try flush()
+    }
+
+    /// Hands `consume` every image of `paths` in order, decoded on a thread of its own beside the
+    /// forward passes (a GPU's), the first batch on every core.
+    private func decodedBesideForwardPasses(_ paths: [String], _ consume: (Result<Prepared, SkippedInput>) throws -> Void) throws {
+        let queue = BoundedQueue<Result<Prepared, SkippedInput>>(capacity: batchSize * 3)
+        let producer = Thread { [self] in
+            // The first batch is decoded on every core: no forward pass can run until it is
+            // ready, so the cores are otherwise idle. The rest is decoded on this thread alone,
+            // beside the forward pass.
+            let head = min(batchSize, paths.count)
+            for item in decodedConcurrently(0..<head, paths) { queue.put(item) }
+            Self.yieldToForwardPass()
+            for index in head..<paths.count {
+                if queue.isCancelled { break }
+                queue.put(prepared(index, paths[index]))
+            }
+            queue.close()
+        }
+        producer.stackSize = 1 << 22
+        producer.start()
+        defer { queue.cancel() }
+        while let item = queue.take() { try consume(item) }
     }
 
     /// The images at `positions` of `paths`, decoded and preprocessed on every core; in order.

@@ -130,14 +130,21 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             tensors[name] = SafeTensorInfo(dtype: dtype, shape: entry.shape, begin: entry.begin, end: entry.end, elementCount: count)
         }
-        // The ranges must tile the data section: sorted by start, each begins where the last ended.
-        let ordered = parsed.entries.map(\.0).sorted { a, b in
-            let (x, y) = (tensors[a]!, tensors[b]!)
-            return x.begin != y.begin ? x.begin < y.begin : x.end < y.end
+        let ordered = try Self.tiledOrder(parsed.entries.map(\.0), tensors: tensors, dataLength: dataLength, malformed: malformed)
+        self.tensors = tensors
+        names = ordered
+        metadata = parsed.metadata
+    }
+
+    /// The tensor names by data offset, checked to tile the data section: sorted by start, each
+    /// begins where the last ended, the last ends where the section does.
+    private static func tiledOrder(_ names: [String], tensors: [String: SafeTensorInfo], dataLength: Int,
+                                   malformed: (String) -> SafeTensorsError) throws -> [String] {
+        let ordered = names.compactMap { name in tensors[name].map { (name, $0) } }.sorted { a, b in
+            a.1.begin != b.1.begin ? a.1.begin < b.1.begin : a.1.end < b.1.end
         }
         var cursor = 0
-        for name in ordered {
-            let info = tensors[name]!
+        for (name, info) in ordered {
             guard info.begin == cursor else {
                 throw malformed(info.begin < cursor
                     ? "tensor '\(HeaderParser.clip(name))' overlaps the data of another tensor"
@@ -148,9 +155,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard cursor == dataLength else {
             throw malformed("the data section is \(dataLength) bytes but the tensors cover \(cursor)")
         }
-        self.tensors = tensors
-        names = ordered
-        metadata = parsed.metadata
+        return ordered.map(\.0)
     }
 
     /// Calls `body` with the raw bytes of a tensor, in place in the mapping.

@@ -86,23 +86,8 @@ public enum LBFGS {
             memory.direction(gradient: g, into: &d)
             let gd0 = dot(g, d)
             let firstStep = iterations == 0 ? min(1 / dot(d, d).squareRoot(), 1e10) : 1
-            // The line search: trial points x + stp * d until the strong Wolfe conditions hold.
-            var accepted: (step: Double, f: Double, gd: Double)?
-            if gd0 < 0 && gd0.isFinite {
-                var search = StrongWolfeLineSearch()
-                var action = search.start(step: firstStep, f: f, g: gd0)
-                var trials = 0
-                while case let .evaluate(stp) = action, trials < s.maxLineSearchSteps {
-                    for i in 0..<n { trial[i] = stp * d[i] + x[i] }
-                    let ft = try evaluate(trial, &trialGradient)
-                    trials += 1
-                    evaluations += 1
-                    let gd = dot(trialGradient, d)
-                    guard ft.isFinite, gd.isFinite, trialGradient.allSatisfy(\.isFinite) else { break }
-                    action = search.next(step: stp, f: ft, g: gd)
-                    if action == .converged || action == .warning { accepted = (stp, ft, gd) }
-                }
-            }
+            let accepted = try lineSearch(from: x, along: d, f: f, gd0: gd0, firstStep: firstStep, maxSteps: s.maxLineSearchSteps,
+                                          trial: &trial, trialGradient: &trialGradient, evaluations: &evaluations, evaluate: evaluate)
             guard let (stp, fNew, gd) = accepted else {
                 // No acceptable step: drop the memory and retry along -g, or give up if that was -g.
                 if memory.isEmpty { return done(.lineSearch, iterations) }
@@ -126,6 +111,30 @@ public enum LBFGS {
             if sy <= Double.ulpOfOne * (-gd0 * stp) { continue }  // too little curvature: skip the pair
             memory.append(s: d, y: y, sy: sy)
         }
+    }
+
+    /// The line search: trial points x + stp * d until the strong Wolfe conditions hold (the
+    /// accepted step, f and g'd there; nil when none is found). The last trial is left in
+    /// `trial` and `trialGradient`.
+    private static func lineSearch(from x: [Double], along d: [Double], f: Double, gd0: Double, firstStep: Double, maxSteps: Int,
+                                   trial: inout [Double], trialGradient: inout [Double], evaluations: inout Int,
+                                   evaluate: ([Double], inout [Double]) throws -> Double) throws -> (step: Double, f: Double, gd: Double)? {
+        guard gd0 < 0 && gd0.isFinite else { return nil }
+        var accepted: (step: Double, f: Double, gd: Double)?
+        var search = StrongWolfeLineSearch()
+        var action = search.start(step: firstStep, f: f, g: gd0)
+        var trials = 0
+        while case let .evaluate(stp) = action, trials < maxSteps {
+            for i in 0..<x.count { trial[i] = stp * d[i] + x[i] }
+            let ft = try evaluate(trial, &trialGradient)
+            trials += 1
+            evaluations += 1
+            let gd = dot(trialGradient, d)
+            guard ft.isFinite, gd.isFinite, trialGradient.allSatisfy(\.isFinite) else { break }
+            action = search.next(step: stp, f: ft, g: gd)
+            if action == .converged || action == .warning { accepted = (stp, ft, gd) }
+        }
+        return accepted
     }
 
     static func dot(_ a: [Double], _ b: [Double]) -> Double {
