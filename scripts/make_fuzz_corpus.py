@@ -86,6 +86,8 @@ out("CSV", "not-utf8", csv_seed([[b"caf\xe9.jpg", b"100%", b"%41", b"\xf4\x8f\xb
 # Written as a VOC split list and as a noisy-label CSV into a fixture with a.jpg, in.jpg (a link
 # to a.jpg), out.jpg and outdir (links outside the root).
 out("Lists", "voc-plain", b"a\nin\n\n  a  \r\n")
+out("Lists", "nyu-plain", b"/VOC2012/JPEGImages/a.jpg /VOC2012/SegmentationClass/a.png 518.8579\nVOC2012/JPEGImages/in.jpg VOC2012/SegmentationClass/a.png 1\n")
+out("Lists", "nyu-hostile", b"VOC2012/JPEGImages/out.jpg VOC2012/SegmentationClass/a.png 1\n../outside/secret.jpg x 1\nVOC2012/JPEGImages/outdir/secret.jpg VOC2012/SegmentationClass/a.png 1\n")
 out("Lists", "voc-hostile", b"../../../outside/secret\n/etc/passwd\nout\noutdir/secret\na//b\n./a\na\x00b\nc\rd\n")
 out("Lists", "noisy-plain", b"path,noisy_labels_0,is_valid\ntrain/a/x.JPEG,a,False\n\"train/b,c/y.JPEG\",b,True\n")
 out("Lists", "noisy-hostile", b"path,noisy_labels_0\n../../etc/passwd,a\n/abs/x.JPEG,b\n")
