@@ -20,6 +20,18 @@ final class DepthAugmentationTests: XCTestCase {
         return (try RGBImage(width: width, height: height, pixels: pixels), DepthMap(uncheckedWidth: width, height: height, values: depth))
     }
 
+    func testDepthMapResizesByNearestAndRoundTripsThroughPNG() throws {
+        let map = DepthMap(uncheckedWidth: 3, height: 2, values: [0, 1.5, 2.25, 3, 0.001, 65.535])
+        let mask = try LabelMask(width: 3, height: 2, labels: [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(map.resized(width: 7, height: 5).values, mask.resized(width: 7, height: 5).labels.map { map.values[Int($0)] })
+        let path = NSTemporaryDirectory() + "depth-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try map.writePNG(to: path, scale: 1000)
+        XCTAssertEqual(try DepthMap(png: path, scale: 1000), map)
+        XCTAssertEqual(try DepthMap(png: path, scale: 1000).validCount, 5)
+        XCTAssertThrowsError(try DepthMap(uncheckedWidth: 1, height: 1, values: [.nan]).encoded(scale: 1000))
+    }
+
     func testNYUCropBoxIsMetasScaled() {
         XCTAssertTrue(DepthAugmentation.nyuCropBox(width: 640, height: 480) == (43, 45, 565, 427))
         XCTAssertTrue(DepthAugmentation.nyuCropBox(width: 320, height: 240) == (21, 22, 283, 214))
