@@ -36,13 +36,24 @@ struct RotationGrid {
         var out = [Float](repeating: 0, count: values.count)
         for (p, position) in positions.enumerated() {
             let (x0, y0) = (position.x.rounded(.down), position.y.rounded(.down))
-            let (e, w) = (1 - (position.x - x0), position.x - x0), (s, n) = (1 - (position.y - y0), position.y - y0)
-            let corners = [(Int(x0), Int(y0), s * e), (Int(x0) + 1, Int(y0), s * w), (Int(x0), Int(y0) + 1, n * e), (Int(x0) + 1, Int(y0) + 1, n * w)]
-                .filter { $0.0 >= 0 && $0.0 < width && $0.1 >= 0 && $0.1 < height }
-            let coverage = corners.reduce(Float(0)) { $0 + $1.2 }
+            let (w, n) = (position.x - x0, position.y - y0)
+            let (e, s) = (1 - w, 1 - n)
+            // The four neighbours (north-west, north-east, south-west, south-east) inside the image.
+            var offsets: (Int, Int, Int, Int) = (0, 0, 0, 0)
+            var weights: (Float, Float, Float, Float) = (0, 0, 0, 0)
+            let (ix, iy) = (Int(x0), Int(y0))
+            let (westIn, eastIn) = (ix >= 0 && ix < width, ix + 1 >= 0 && ix + 1 < width)
+            let (northIn, southIn) = (iy >= 0 && iy < height, iy + 1 >= 0 && iy + 1 < height)
+            if northIn && westIn { (offsets.0, weights.0) = (iy * width + ix, s * e) }
+            if northIn && eastIn { (offsets.1, weights.1) = (iy * width + ix + 1, s * w) }
+            if southIn && westIn { (offsets.2, weights.2) = ((iy + 1) * width + ix, n * e) }
+            if southIn && eastIn { (offsets.3, weights.3) = ((iy + 1) * width + ix + 1, n * w) }
+            let coverage = weights.0 + weights.1 + weights.2 + weights.3
             for c in 0..<channels {
-                let sampled = corners.reduce(Float(0)) { $0 + values[c * plane + $1.1 * width + $1.0] * $1.2 }
-                out[c * plane + p] = sampled * coverage
+                let base = c * plane
+                let sampled = values[base + offsets.0] * weights.0 + values[base + offsets.1] * weights.1
+                    + values[base + offsets.2] * weights.2 + values[base + offsets.3] * weights.3
+                out[base + p] = sampled * coverage
             }
         }
         return out
