@@ -1,0 +1,99 @@
+import Evaluation
+import Foundation
+import Support
+
+/// One pair's matches: each counted keypoint's prediction and its error in target pixels, and
+/// the PCK threshold's base, max(width, height) of the target box.
+public struct KeypointPairResult: Sendable {
+    public var name: String, category: String
+    public var predictions: [(x: Double, y: Double)]
+    public var errors: [Double]
+    public var boxSide: Double
+
+    /// Points within `alpha` x `boxSide` (inclusive, SPair's and DIFT's `<=`).
+    public func correct(_ alpha: Double) -> Int { errors.filter { $0 <= alpha * boxSide }.count }
+}
+
+/// PCK at each alpha of a set of pairs: per point (all points pooled) and per image (the mean
+/// over pairs of each pair's fraction).
+public struct PCKScores: Codable, Sendable, Equatable {
+    public var pairs: Int, points: Int
+    /// Keyed by alpha ("0.1", "0.05", "0.01").
+    public var perPoint: [String: Double], perImage: [String: Double]
+}
+
+/// PCK per category and overall. The headline is Probe3D's: per-point PCK@0.1 within each
+/// category, averaged over categories (`categoryMean`).
+public struct CorrespondenceResult: MetricResult {
+    public static let alphas = [0.1, 0.05, 0.01]
+    public var headline: String
+    public var headlineValue: Double
+    public var overall: PCKScores
+    /// The mean over categories of each category's per-point and per-image PCK.
+    public var categoryMean: [String: [String: Double]]
+    public var categories: [String: PCKScores]
+
+    public func table(maxNameWidth: Int) -> String {
+        func row(_ name: String, _ s: PCKScores) -> String {
+            let cells = Self.alphas.map { String(format: "%6.2f %6.2f", 100 * (s.perPoint[Self.key($0)] ?? 0), 100 * (s.perImage[Self.key($0)] ?? 0)) }
+            return String(name.prefix(maxNameWidth)).padding(toLength: maxNameWidth, withPad: " ", startingAt: 0)
+                + String(format: " %6d %6d  ", s.pairs, s.points) + cells.joined(separator: "  ")
+        }
+        let header = "category".padding(toLength: maxNameWidth, withPad: " ", startingAt: 0) + "  pairs points  "
+            + Self.alphas.map { "pt@\(Self.key($0))".padding(toLength: 7, withPad: " ", startingAt: 0) + "im@\(Self.key($0))" }.joined(separator: " ")
+        let lines = categories.keys.sorted().map { row($0, categories[$0]!) } + [row("all (pooled)", overall)]
+        return ([header] + lines).joined(separator: "\n")
+            + String(format: "\nheadline %@: %.2f", headline, 100 * headlineValue)
+    }
+
+    static func key(_ alpha: Double) -> String { "\(alpha)" }
+}
+
+/// Accumulates `KeypointPairResult`s into a `CorrespondenceResult`.
+public struct CorrespondenceAccumulator: MetricAccumulator, Sendable {
+    private var byCategory: [String: [(points: Int, correct: [Int])]] = [:]
+
+    public init() {}
+
+    public mutating func update(_ pair: KeypointPairResult) throws {
+        guard !pair.errors.isEmpty, pair.boxSide > 0, pair.errors.allSatisfy(\.isFinite) else {
+            throw TrainingError.incompatible("pair \(pair.name): no finite errors to score")
+        }
+        byCategory[pair.category, default: []].append((pair.errors.count, CorrespondenceResult.alphas.map(pair.correct)))
+    }
+
+    public func finish() throws -> CorrespondenceResult {
+        guard !byCategory.isEmpty else { throw TrainingError.incompatible("no pair was scored") }
+        let categories = byCategory.mapValues(Self.scores)
+        let overall = Self.scores(byCategory.values.flatMap { $0 })
+        var mean: [String: [String: Double]] = ["perPoint": [:], "perImage": [:]]
+        for alpha in CorrespondenceResult.alphas.map(CorrespondenceResult.key) {
+            mean["perPoint"]![alpha] = categories.values.map { $0.perPoint[alpha]! }.reduce(0, +) / Double(categories.count)
+            mean["perImage"]![alpha] = categories.values.map { $0.perImage[alpha]! }.reduce(0, +) / Double(categories.count)
+        }
+        return CorrespondenceResult(headline: "categoryMean.perPoint PCK@0.1", headlineValue: mean["perPoint"]!["0.1"]!,
+                                    overall: overall, categoryMean: mean, categories: categories)
+    }
+
+    private static func scores(_ pairs: [(points: Int, correct: [Int])]) -> PCKScores {
+        let points = pairs.reduce(0) { $0 + $1.points }
+        var perPoint: [String: Double] = [:], perImage: [String: Double] = [:]
+        for (i, alpha) in CorrespondenceResult.alphas.enumerated() {
+            perPoint[CorrespondenceResult.key(alpha)] = Double(pairs.reduce(0) { $0 + $1.correct[i] }) / Double(points)
+            perImage[CorrespondenceResult.key(alpha)] = pairs.map { Double($0.correct[i]) / Double($0.points) }.reduce(0, +) / Double(pairs.count)
+        }
+        return PCKScores(pairs: pairs.count, points: points, perPoint: perPoint, perImage: perImage)
+    }
+}
+
+extension CorrespondenceResult {
+    /// `categories.csv`: one row per category, then the pooled row `all`.
+    public func categoriesCSV() -> CSVWriter {
+        var csv = CSVWriter(header: ["category", "pairs", "points"] + Self.alphas.flatMap { ["pck_point@\($0)", "pck_image@\($0)"] })
+        for (name, s) in categories.sorted(by: { $0.key < $1.key }) + [("all", overall)] {
+            csv.row([.text(name), .int(s.pairs), .int(s.points)]
+                    + Self.alphas.flatMap { [CSVCell.number(s.perPoint[Self.key($0)]!), .number(s.perImage[Self.key($0)]!)] })
+        }
+        return csv
+    }
+}
