@@ -6,7 +6,7 @@ import Foundation
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
-        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthModel.self])
+        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthCorrespondence.self, SynthModel.self])
 }
 
 /// The options every generated data set takes.
@@ -63,6 +63,22 @@ struct SynthSegmentation: ParsableCommand {
         let pairs = try SyntheticData.makeSegmentationFolder(root: folder.out, count: folder.count, valCount: folder.valCount,
                                                              size: folder.size, seed: folder.seed)
         say("wrote \(folder.out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
+    }
+}
+
+struct SynthCorrespondence: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "correspondence",
+        abstract: "An SPair-71k layout (JPEGImages/, PairAnnotation/{trn,val,test}/): objects with coloured parts as keypoints.",
+        discussion: "--count pairs per category and split; images at most --size pixels on a side, not square.")
+
+    @OptionGroup var folder: SynthFolderOptions
+
+    func validate() throws { try Check.range(folder.size, 48...2048, "--size") }
+
+    func run() throws {
+        let written = try SyntheticData.makeCorrespondenceFolder(root: folder.out, pairs: folder.count, size: folder.size, seed: folder.seed)
+        say("wrote \(folder.out): \(written) pair annotations, categories \(SyntheticData.keypointCategoryNames.joined(separator: ", "))")
     }
 }
 

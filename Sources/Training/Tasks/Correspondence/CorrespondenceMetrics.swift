@@ -34,16 +34,17 @@ public struct CorrespondenceResult: MetricResult {
     public var categories: [String: PCKScores]
 
     public func table(maxNameWidth: Int) -> String {
-        func row(_ name: String, _ s: PCKScores) -> String {
-            let cells = Self.alphas.map { String(format: "%6.2f %6.2f", 100 * (s.perPoint[Self.key($0)] ?? 0), 100 * (s.perImage[Self.key($0)] ?? 0)) }
-            return String(name.prefix(maxNameWidth)).padding(toLength: maxNameWidth, withPad: " ", startingAt: 0)
-                + String(format: " %6d %6d  ", s.pairs, s.points) + cells.joined(separator: "  ")
+        func cell(_ text: String) -> String { String(repeating: " ", count: max(0, 7 - text.count)) + text }
+        func row(_ name: String, _ counts: [String], _ cells: [String]) -> String {
+            String(name.prefix(maxNameWidth)).padding(toLength: maxNameWidth, withPad: " ", startingAt: 0) + (counts + cells).map(cell).joined(separator: " ")
         }
-        let header = "category".padding(toLength: maxNameWidth, withPad: " ", startingAt: 0) + "  pairs points  "
-            + Self.alphas.map { "pt@\(Self.key($0))".padding(toLength: 7, withPad: " ", startingAt: 0) + "im@\(Self.key($0))" }.joined(separator: " ")
-        let lines = categories.keys.sorted().map { row($0, categories[$0]!) } + [row("all (pooled)", overall)]
-        return ([header] + lines).joined(separator: "\n")
-            + String(format: "\nheadline %@: %.2f", headline, 100 * headlineValue)
+        func scores(_ name: String, _ s: PCKScores) -> String {
+            row(name, ["\(s.pairs)", "\(s.points)"], Self.alphas.flatMap { [s.perPoint[Self.key($0)] ?? 0, s.perImage[Self.key($0)] ?? 0] }
+                .map { String(format: "%.2f", 100 * $0) })
+        }
+        let header = row("category", ["pairs", "points"], Self.alphas.flatMap { ["pt@\($0)", "im@\($0)"] })
+        let lines = categories.sorted { $0.key < $1.key }.map { scores($0.key, $0.value) } + [scores("all (pooled)", overall)]
+        return ([header] + lines).joined(separator: "\n") + String(format: "\nheadline %@: %.2f", headline, 100 * headlineValue)
     }
 
     static func key(_ alpha: Double) -> String { "\(alpha)" }
