@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import Training
+import Datasets
+import Images
 
 /// Keypoint matching and PCK against the PyTorch reference (scripts/make_correspondence_fixtures.py).
 final class CorrespondenceTests: XCTestCase {
@@ -107,5 +109,27 @@ final class CorrespondenceTests: XCTestCase {
         let r = KeypointPairResult(name: "p", category: "c", predictions: [(0, 0), (0, 0), (0, 0)], errors: [5, 5.0001, 0.5], boxSide: 50)
         XCTAssertEqual(r.correct(0.1), 2)
         XCTAssertEqual(r.correct(0.01), 1)
+    }
+
+    /// The generated SPair layout: deterministic for a seed, read back whole, and keypoint i of a
+    /// pair on the same coloured part in both images.
+    func testSyntheticSetReadsBackWithMatchingParts() throws {
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-spair-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: temp) }
+        XCTAssertEqual(try SyntheticData.makeCorrespondenceFolder(root: temp + "/a", pairs: 2, size: 80, seed: 5), 12)
+        try SyntheticData.makeCorrespondenceFolder(root: temp + "/b", pairs: 2, size: 80, seed: 5)
+        let a = try SPairData.load(root: temp + "/a", split: "val", categories: nil, limit: nil)
+        XCTAssertEqual(a.pairs.count, 4)
+        XCTAssertEqual(a.skipped, [])
+        for pair in a.pairs {
+            let name = "/PairAnnotation/val/\(pair.name).json"
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: temp + "/a" + name)), try Data(contentsOf: URL(fileURLWithPath: temp + "/b" + name)))
+            let (s, t) = (try ImageDecoder.decode(path: pair.sourceImage), try ImageDecoder.decode(path: pair.targetImage))
+            for (p, q) in zip(pair.sourceKeypoints, pair.targetKeypoints) {
+                let (i, j) = ((Int(p.y) * s.width + Int(p.x)) * 3, (Int(q.y) * t.width + Int(q.x)) * 3)
+                let distance = (0..<3).map { abs(Int(s.pixels[i + $0]) - Int(t.pixels[j + $0])) }.max() ?? 0
+                XCTAssertLessThan(distance, 70, "\(pair.name): keypoint \(p) and \(q) are on different parts")
+            }
+        }
     }
 }

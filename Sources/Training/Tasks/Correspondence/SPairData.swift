@@ -43,7 +43,9 @@ public enum SPairData {
         var pairs: [KeypointPair] = [], skipped: [SkippedInput] = [], perCategory: [String: Int] = [:]
         for (index, file) in names.enumerated() {
             do {
-                let json = try StrictJSON.parse(try FileSystem.read(listing + "/" + file, limit: maxAnnotationBytes))
+                let bytes = try FileSystem.read(listing + "/" + file, limit: maxAnnotationBytes)
+                let json: JSONValue
+                do { json = try StrictJSON.parse(bytes) } catch { throw fail("not valid JSON: \(error)") }
                 let category = try text(json, "category")
                 if let categories, !categories.contains(category) { continue }
                 if let limit, perCategory[category, default: 0] >= limit { continue }
