@@ -79,9 +79,10 @@ struct Correspondence: ParsableCommand {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
             $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [split: .init(paths: loaded.pairs.map(\.sourceImage))])
         }
-        let outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, reporter: TerminalReporter.shared,
+        var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, reporter: TerminalReporter.shared,
                                                 maxPixels: pixelLimit.maxPixels)
         for skipped in outcome.skipped { Console.err("skipped \(shown(skipped.path)): \(skipped.reason)") }
+        outcome.skipped = loaded.skipped + outcome.skipped
         let files = try CorrespondenceReport.write(outcome, pairs: loaded.pairs, settings: settings, record: run.record, to: try run.staging(),
                                                    maxPixels: pixelLimit.maxPixels)
         try run.publish(outputs: files)

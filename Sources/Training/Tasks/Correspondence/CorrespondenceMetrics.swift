@@ -32,6 +32,13 @@ public struct CorrespondenceResult: MetricResult {
     /// The mean over categories of each category's per-point and per-image PCK.
     public var categoryMean: [String: [String: Double]]
     public var categories: [String: PCKScores]
+    /// The run's settings and the pairs it could not score (set by whoever writes the result).
+    public var settings: CorrespondenceSettings?
+    public var skippedPairs = 0
+    /// The protocol in words, written into metrics.json.
+    public let pckDefinition = "correct when the distance to the true target keypoint, in target pixels, is <= alpha * max(w, h) of trg_bndbox"
+    public let perPointDefinition = "correct keypoints / keypoints, all pairs' keypoints pooled"
+    public let perImageDefinition = "mean over pairs of each pair's fraction of correct keypoints"
 
     public func table(maxNameWidth: Int) -> String {
         func cell(_ text: String) -> String { String(repeating: " ", count: max(0, 7 - text.count)) + text }

@@ -7,33 +7,13 @@ import Support
 /// What a correspondence run leaves in its folder: `metrics.json`, `pairs.csv`, `keypoints.csv`,
 /// `categories.csv` and `report.html` (pairs drawn with their matches).
 public enum CorrespondenceReport {
-    /// metrics.json: the result, the settings and what was skipped, with the protocol in words.
-    struct Summary: Encodable {
-        let result: CorrespondenceResult
-        let settings: CorrespondenceSettings
-        let skippedPairs: Int
-        let pck = "correct when the distance to the true target keypoint, in target pixels, is <= alpha * max(w, h) of trg_bndbox"
-        let perPoint = "correct keypoints / keypoints, all pairs' keypoints pooled"
-        let perImage = "mean over pairs of each pair's fraction of correct keypoints"
-
-        enum Keys: String, CodingKey { case settings, skippedPairs, pck, perPoint, perImage }
-        func encode(to encoder: Encoder) throws {
-            try result.encode(to: encoder)
-            var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(settings, forKey: .settings)
-            try c.encode(skippedPairs, forKey: .skippedPairs)
-            try c.encode(pck, forKey: .pck)
-            try c.encode(perPoint, forKey: .perPoint)
-            try c.encode(perImage, forKey: .perImage)
-        }
-    }
-
     /// Writes the files into `folder` and returns their names. `pairs` are the pairs the run was
     /// given (the results name theirs); `shown` pairs, spread over the results, are drawn.
     public static func write(_ outcome: CorrespondenceRun.Outcome, pairs: [KeypointPair], settings: CorrespondenceSettings,
                              record: RunRecord, to folder: String, shown: Int = 12, maxPixels: Int) throws -> [String] {
-        let m = outcome.metrics
-        try MetricsReport.writeJSON(Summary(result: m, settings: settings, skippedPairs: outcome.skipped.count), to: folder + "/metrics.json")
+        var m = outcome.metrics
+        (m.settings, m.skippedPairs) = (settings, outcome.skipped.count)
+        try m.writeJSON(to: folder + "/metrics.json")
         try AtomicFile.write(Data(m.categoriesCSV().data), to: folder + "/categories.csv")
         let byName = Dictionary(pairs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let (pairRows, keypointRows) = tables(outcome.results, byName)
