@@ -1,3 +1,4 @@
+import Backbone
 import Foundation
 import Images
 import Support
@@ -70,5 +71,13 @@ final class SPairAnnotationTests: HostileTestCase {
         let root = temp + "/data"
         XCTAssertEqual(try SPairData.load(root: root, split: "test", categories: ["cat"], limit: 2).pairs.map(\.name), ["a", "b"])
         XCTAssertThrowsError(try SPairData.load(root: root, split: "train", categories: nil, limit: nil))
+    }
+
+    /// An image of extreme aspect ratio would be padded to a square far larger than itself: the
+    /// padded size is held to --max-pixels before anything is allocated.
+    func testAPaddedSquareOverThePixelLimitIsRefused() throws {
+        let strip = try write("strip.jpg", JPEGEncoder.encode(try RGBImage(width: 400, height: 2, pixels: [UInt8](repeating: 9, count: 2400))))
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel))
+        assertRefused(try CorrespondenceRun.features(of: strip, model: model, size: 32, maxPixels: 10_000), ["padded to a square", "400x400"])
     }
 }

@@ -58,6 +58,10 @@ public enum CorrespondenceRun {
     /// statistics; the last block's normed patch tokens.
     public static func features(of path: String, model: DINOv3Model, size: Int, maxPixels: Int) throws -> KeypointFeatureGrid {
         let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
+        let side = max(image.width, image.height)
+        guard side * side <= maxPixels else {
+            throw TrainingError.incompatible("\(path): padded to a square it has \(side)x\(side) pixels, more than the \(maxPixels) allowed (--max-pixels)")
+        }
         let square = try paddedSquare(image)
         let plane = try ImageResampler.resample(square, plan: ResamplePlan(outputWidth: size, outputHeight: size, bicubic: true))
         let pixels = Preprocessing(preset: .hf, size: size).normalise(plane, plane: size * size)
