@@ -85,7 +85,7 @@ final class CorrespondenceTests: XCTestCase {
         let half = grid.feature(x: 15.5, y: 7.5)
         XCTAssertEqual(half[0], half[1], accuracy: 1e-6, "half way between the centres, renormalised")
         XCTAssertEqual(half[0], Float(0.5).squareRoot(), accuracy: 1e-6)
-        let map = grid.similarity(to: [0, 1])
+        let map = try grid.similarity(to: [0, 1])
         XCTAssertEqual(map.count, 32 * 20, "cut to the image, not the padded square")
         let m = try KeypointMatching.match(x: 31, y: 0, source: grid, target: grid, window: nil)
         XCTAssertEqual(m.argmax.x, 24, "the first pixel at or right of patch 1's centre (first on ties)")

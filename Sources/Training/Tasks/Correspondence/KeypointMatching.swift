@@ -1,4 +1,5 @@
 import Foundation
+import Heads
 
 /// The patch features of one image for keypoint matching: L2-normalised per patch, on a
 /// `grid` x `grid` lattice that covers a `side` x `side` square of original pixels (the image
@@ -60,13 +61,10 @@ public struct KeypointFeatureGrid: Sendable {
 
     /// Cosine of `vector` with every patch, upsampled bilinearly (the covered square's pixel
     /// grid, `interpolate(align_corners=False)`) and cut to the image: [imageHeight, imageWidth].
-    public func similarity(to vector: [Float]) -> [Float] {
+    public func similarity(to vector: [Float]) throws -> [Float] {
+        guard vector.count == dim else { throw TrainingError.incompatible("a \(vector.count)-wide vector against \(dim)-wide features") }
         var cosines = [Float](repeating: 0, count: grid * grid)
-        for p in 0..<(grid * grid) {
-            var s: Float = 0
-            for d in 0..<dim { s += vector[d] * features[p * dim + d] }
-            cosines[p] = s
-        }
+        BLAS.gemm(vector, features, transposeB: true, into: &cosines, m: 1, n: grid * grid, k: dim)  // [1, D] x [G*G, D]^T
         let columns = (0..<imageWidth).map { axis(Double($0)) }
         var rows = [Float](repeating: 0, count: grid * imageWidth)  // width pass
         for r in 0..<grid {
@@ -92,7 +90,7 @@ public enum KeypointMatching {
     /// image, weighted by softmax(similarity / temperature).
     public static func match(x: Double, y: Double, source: KeypointFeatureGrid, target: KeypointFeatureGrid,
                              window: Int?) throws -> (argmax: (x: Int, y: Int), point: (x: Double, y: Double)) {
-        let map = target.similarity(to: source.feature(x: x, y: y))
+        let map = try target.similarity(to: source.feature(x: x, y: y))
         var best = 0
         for i in map.indices where map[i] > map[best] { best = i }
         let (bx, by) = (best % target.imageWidth, best / target.imageWidth)
