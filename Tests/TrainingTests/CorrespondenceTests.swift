@@ -33,10 +33,10 @@ final class CorrespondenceTests: XCTestCase {
         var worst = 0.0, matched = 0
         for c in Self.fixture.cases {
             let (source, target) = try grids(c)
-            for (kp, expected) in zip(c.keypoints, c.matches) {
+            let all = try KeypointMatching.match(c.keypoints.map { ($0[0], $0[1]) }, source: source, target: target, window: c.window)
+            for (kp, (expected, m)) in zip(c.keypoints, zip(c.matches, all)) {
                 let feature = source.feature(x: kp[0], y: kp[1])
                 for (a, b) in zip(feature, expected.sourceFeature) { XCTAssertEqual(a, b, accuracy: 1e-6) }
-                let m = try KeypointMatching.match(x: kp[0], y: kp[1], source: source, target: target, window: c.window)
                 XCTAssertEqual([m.argmax.x, m.argmax.y], expected.argmax, "keypoint \(kp) of a \(c.grid)x\(c.grid) case")
                 worst = max(worst, abs(m.point.x - expected.point[0]), abs(m.point.y - expected.point[1]))
                 matched += 1
@@ -85,9 +85,9 @@ final class CorrespondenceTests: XCTestCase {
         let half = grid.feature(x: 15.5, y: 7.5)
         XCTAssertEqual(half[0], half[1], accuracy: 1e-6, "half way between the centres, renormalised")
         XCTAssertEqual(half[0], Float(0.5).squareRoot(), accuracy: 1e-6)
-        let map = try grid.similarity(to: [0, 1])
+        let map = try grid.similarity(to: [[0, 1]])[0]
         XCTAssertEqual(map.count, 32 * 20, "cut to the image, not the padded square")
-        let m = try KeypointMatching.match(x: 31, y: 0, source: grid, target: grid, window: nil)
+        let m = try KeypointMatching.match([(31, 0)], source: grid, target: grid, window: nil)[0]
         XCTAssertEqual(m.argmax.x, 24, "the first pixel at or right of patch 1's centre (first on ties)")
         XCTAssertEqual(m.argmax.y, 0)
     }

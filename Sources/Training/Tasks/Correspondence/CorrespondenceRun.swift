@@ -44,12 +44,8 @@ public enum CorrespondenceRun {
     /// Every keypoint of `pair` matched: predictions and errors in target pixels.
     public static func match(_ pair: KeypointPair, source: KeypointFeatureGrid, target: KeypointFeatureGrid,
                              window: Int?) throws -> KeypointPairResult {
-        var predictions: [KeypointPair.Point] = [], errors: [Double] = []
-        for (s, t) in zip(pair.sourceKeypoints, pair.targetKeypoints) {
-            let p = try KeypointMatching.match(x: s.x, y: s.y, source: source, target: target, window: window).point
-            predictions.append(p)
-            errors.append(((p.x - t.x) * (p.x - t.x) + (p.y - t.y) * (p.y - t.y)).squareRoot())
-        }
+        let predictions = try KeypointMatching.match(pair.sourceKeypoints, source: source, target: target, window: window).map(\.point)
+        let errors = zip(predictions, pair.targetKeypoints).map { p, t in ((p.x - t.x) * (p.x - t.x) + (p.y - t.y) * (p.y - t.y)).squareRoot() }
         return KeypointPairResult(name: pair.name, category: pair.category, predictions: predictions, errors: errors, boxSide: pair.boxSide)
     }
 

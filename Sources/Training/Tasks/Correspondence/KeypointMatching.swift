@@ -59,23 +59,27 @@ public struct KeypointFeatureGrid: Sendable {
         return Array(slice)
     }
 
-    /// Cosine of `vector` with every patch, upsampled bilinearly (the covered square's pixel
-    /// grid, `interpolate(align_corners=False)`) and cut to the image: [imageHeight, imageWidth].
-    public func similarity(to vector: [Float]) throws -> [Float] {
-        guard vector.count == dim else { throw TrainingError.incompatible("a \(vector.count)-wide vector against \(dim)-wide features") }
-        var cosines = [Float](repeating: 0, count: grid * grid)
-        BLAS.gemm(vector, features, transposeB: true, into: &cosines, m: 1, n: grid * grid, k: dim)  // [1, D] x [G*G, D]^T
-        let columns = (0..<imageWidth).map { axis(Double($0)) }
-        var rows = [Float](repeating: 0, count: grid * imageWidth)  // width pass
-        for r in 0..<grid {
-            for (x, (c0, c1, w)) in columns.enumerated() { rows[r * imageWidth + x] = (1 - w) * cosines[r * grid + c0] + w * cosines[r * grid + c1] }
+    /// Cosine of each of `vectors` with every patch, upsampled bilinearly (the covered square's
+    /// pixel grid, `interpolate(align_corners=False)`) and cut to the image: one
+    /// [imageHeight, imageWidth] map per vector. One matrix product for all (the grid is read once).
+    public func similarity(to vectors: [[Float]]) throws -> [[Float]] {
+        guard vectors.allSatisfy({ $0.count == dim }) else { throw TrainingError.incompatible("a vector's width is not the features' \(dim)") }
+        let n = grid * grid
+        var cosines = [Float](repeating: 0, count: vectors.count * n)
+        BLAS.gemm(vectors.flatMap { $0 }, features, transposeB: true, into: &cosines, m: vectors.count, n: n, k: dim)  // [K, D] x [G*G, D]^T
+        let columns = (0..<imageWidth).map { axis(Double($0)) }, rowAxes = (0..<imageHeight).map { axis(Double($0)) }
+        return (0..<vectors.count).map { k in
+            var rows = [Float](repeating: 0, count: grid * imageWidth)  // width pass
+            for r in 0..<grid {
+                let base = k * n + r * grid
+                for (x, (c0, c1, w)) in columns.enumerated() { rows[r * imageWidth + x] = (1 - w) * cosines[base + c0] + w * cosines[base + c1] }
+            }
+            var out = [Float](repeating: 0, count: imageHeight * imageWidth)
+            for (y, (r0, r1, w)) in rowAxes.enumerated() {
+                for x in 0..<imageWidth { out[y * imageWidth + x] = (1 - w) * rows[r0 * imageWidth + x] + w * rows[r1 * imageWidth + x] }
+            }
+            return out
         }
-        var out = [Float](repeating: 0, count: imageHeight * imageWidth)
-        for y in 0..<imageHeight {
-            let (r0, r1, w) = axis(Double(y))
-            for x in 0..<imageWidth { out[y * imageWidth + x] = (1 - w) * rows[r0 * imageWidth + x] + w * rows[r1 * imageWidth + x] }
-        }
-        return out
     }
 }
 
@@ -85,17 +89,18 @@ public enum KeypointMatching {
     /// Temperature of the soft-argmax (SFNet's beta, as GeoAware-SC's window soft-argmax uses).
     public static let temperature = 0.02
 
-    /// The predicted target pixel of the source keypoint (x, y). With `window` W, the
+    /// The predicted target pixel of each source keypoint (pixel indices). With `window` W, the
     /// coordinates are averaged over the (2W + 1)^2 pixels around the argmax that lie in the
     /// image, weighted by softmax(similarity / temperature).
-    public static func match(x: Double, y: Double, source: KeypointFeatureGrid, target: KeypointFeatureGrid,
-                             window: Int?) throws -> (argmax: (x: Int, y: Int), point: (x: Double, y: Double)) {
-        let map = try target.similarity(to: source.feature(x: x, y: y))
-        var best = 0
-        for i in map.indices where map[i] > map[best] { best = i }
-        let (bx, by) = (best % target.imageWidth, best / target.imageWidth)
-        guard let window else { return ((bx, by), (Double(bx), Double(by))) }
-        return ((bx, by), softArgmax(map, width: target.imageWidth, height: target.imageHeight, at: (bx, by), window: window))
+    public static func match(_ points: [(x: Double, y: Double)], source: KeypointFeatureGrid, target: KeypointFeatureGrid,
+                             window: Int?) throws -> [(argmax: (x: Int, y: Int), point: (x: Double, y: Double))] {
+        try target.similarity(to: points.map { source.feature(x: $0.x, y: $0.y) }).map { map in
+            var best = 0
+            for i in map.indices where map[i] > map[best] { best = i }
+            let (bx, by) = (best % target.imageWidth, best / target.imageWidth)
+            guard let window else { return ((bx, by), (Double(bx), Double(by))) }
+            return ((bx, by), softArgmax(map, width: target.imageWidth, height: target.imageHeight, at: (bx, by), window: window))
+        }
     }
 
     /// The softmax-weighted mean of pixel coordinates in the window around `at` (see `match`).
