@@ -40,6 +40,12 @@ struct Correspondence: ParsableCommand {
     @Option(help: "MiB of patch features kept for images that appear in several pairs.")
     var cacheMegabytes = CorrespondenceSettings().cacheMegabytes
 
+    @Option(help: "Feature cache folder, one file per image (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
+    var cacheDir: String?
+
+    @Flag(help: "Extract features afresh and do not store them.")
+    var noCache = false
+
     @Option(help: "Run folder (default runs/correspondence-DATE).")
     var out: String?
 
@@ -79,14 +85,16 @@ struct Correspondence: ParsableCommand {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
             $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [split: .init(paths: loaded.pairs.map(\.sourceImage))])
         }
-        var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, reporter: TerminalReporter.shared,
-                                                maxPixels: pixelLimit.maxPixels)
+        let store = KeypointGridStore(folder: noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
+        var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, store: store,
+                                                reporter: TerminalReporter.shared, maxPixels: pixelLimit.maxPixels)
         for skipped in outcome.skipped { Console.err("skipped \(shown(skipped.path)): \(skipped.reason)") }
         outcome.skipped = loaded.skipped + outcome.skipped
         let files = try CorrespondenceReport.write(outcome, pairs: loaded.pairs, settings: settings, record: run.record, to: try run.staging(),
                                                    maxPixels: pixelLimit.maxPixels)
         try run.publish(outputs: files)
         say(outcome.metrics.table(maxNameWidth: 14))
+        say("\(outcome.images) images loaded, through the backbone or from the feature cache\(store.folder.map { " \($0)" } ?? "")")
         say("wrote \(run.path): \(files.joined(separator: ", ")), run.json")
     }
 }

@@ -9,11 +9,12 @@ final class CorrespondenceCLITests: XCTestCase {
         let dir = try CLI.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("spair").path, out = dir.appendingPathComponent("run").path
+        let cache = dir.appendingPathComponent("cache").path
         let synth = try CLI.run(["synth", "correspondence", "--out", data, "--count", "3", "--size", "96", "--seed", "2"])
         XCTAssertEqual(synth.status, 0, synth.stderr)
         XCTAssertTrue(synth.stdout.contains("18 pair annotations"), synth.stdout)
         let run = try CLI.run(["correspondence", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--soft-argmax", "2",
-                               "--categories", "kite,robot", "--limit", "2", "--out", out])
+                               "--categories", "kite,robot", "--limit", "2", "--out", out, "--cache-dir", cache])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("4 pairs in 2 categories"), run.stdout)
         for file in ["metrics.json", "pairs.csv", "keypoints.csv", "categories.csv", "report.html", "run.json"] {
@@ -32,5 +33,17 @@ final class CorrespondenceCLITests: XCTestCase {
         XCTAssertEqual(pairs.count, 1 + 4)
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         XCTAssertEqual(report.components(separatedBy: "data:image/png;base64").count - 1, 4, "each pair drawn")
+
+        // The images' grids are in the cache, one file each; a second run reads them (the files
+        // stay as they were) and scores the same.
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("keypoints-") }
+        XCTAssertEqual(entries.count, 6, "pairs 0-1 and 1-2 of 2 categories: images 0, 1, 2 of each: \(entries)")
+        let stamps = try entries.map { try FileManager.default.attributesOfItem(atPath: cache + "/" + $0)[.modificationDate] as? Date }
+        let again = try CLI.run(["correspondence", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--soft-argmax", "2",
+                                 "--categories", "kite,robot", "--limit", "2", "--out", out, "--overwrite", "--cache-dir", cache])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try entries.map { try FileManager.default.attributesOfItem(atPath: cache + "/" + $0)[.modificationDate] as? Date }, stamps)
+        let second = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as? [String: Any])
+        XCTAssertEqual(second["overall"] as? NSDictionary, metrics["overall"] as? NSDictionary)
     }
 }

@@ -1,6 +1,7 @@
 import Backbone
 import Foundation
 import Images
+import SafeTensors
 import Support
 import TestSupport
 import Training
@@ -78,6 +79,25 @@ final class SPairAnnotationTests: HostileTestCase {
     func testAPaddedSquareOverThePixelLimitIsRefused() throws {
         let strip = try write("strip.jpg", JPEGEncoder.encode(try RGBImage(width: 400, height: 2, pixels: [UInt8](repeating: 9, count: 2400))))
         let model = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel))
-        assertRefused(try CorrespondenceRun.features(of: strip, model: model, size: 32, maxPixels: 10_000), ["padded to a square", "400x400"])
+        assertRefused(try CorrespondenceRun.patchTokens(of: strip, model: model, size: 32, maxPixels: 10_000), ["padded to a square", "400x400"])
+    }
+
+    /// A damaged or foreign keypoint-grid cache entry (garbage, or a NaN feature) is removed and
+    /// made again, never used.
+    func testADamagedGridCacheEntryIsRebuilt() throws {
+        let image = try write("img.jpg", JPEGEncoder.encode(try RGBImage(width: 20, height: 12, pixels: (0..<720).map { UInt8($0 % 251) })))
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel))
+        let store = KeypointGridStore(folder: temp + "/cache")
+        let fresh = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
+        let entry = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: temp + "/cache").first { $0.hasPrefix("keypoints-") })
+        var nan = SafeTensorsWriter(metadata: ["format": "dinoprobe-keypoint-grid-v1", "width": "20", "height": "12"])
+        try nan.add("patch_tokens", floats: [Float](repeating: .nan, count: fresh.features.count), shape: [fresh.grid, fresh.grid, fresh.dim])
+        let damages: [() throws -> Void] = [{ try self.write("cache/" + entry, "garbage") }, { try nan.write(to: self.temp + "/cache/" + entry) }]
+        for damage in damages {
+            try damage()
+            let again = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
+            XCTAssertEqual(again.features, fresh.features)
+            XCTAssertEqual([again.imageWidth, again.imageHeight], [20, 12])
+        }
     }
 }

@@ -24,7 +24,7 @@ public enum CorrespondenceReport {
         page.heading("PCK")
         page.keyValues([("headline (\(m.headline))", MetricsReport.percent(m.headlineValue)),
                         ("pairs scored", "\(m.overall.pairs) (\(outcome.skipped.count) skipped)"), ("keypoints", "\(m.overall.points)"),
-                        ("images through the backbone", "\(outcome.extracted)")])
+                        ("images loaded (backbone or disk cache)", "\(outcome.images)")])
         page.table(header: ["category", "pairs", "points"] + CorrespondenceResult.alphas.flatMap { ["point@\($0)", "image@\($0)"] },
                    rows: (m.categories.sorted { $0.key < $1.key } + [("all (pooled)", m.overall)]).map { name, s in
                        [name, "\(s.pairs)", "\(s.points)"] + CorrespondenceResult.alphas.flatMap {

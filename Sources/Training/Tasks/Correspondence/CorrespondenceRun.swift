@@ -12,12 +12,14 @@ public enum CorrespondenceRun {
         public var metrics: CorrespondenceResult
         /// Pairs that could not be scored (an image that does not decode), with the reason.
         public var skipped: [SkippedInput]
-        /// Images run through the backbone (an image in several pairs counts once while cached).
-        public var extracted: Int
+        /// Images loaded, through the backbone or from the disk cache (an image in several pairs
+        /// counts once while its grid is held in memory).
+        public var images: Int
     }
 
-    public static func run(pairs: [KeypointPair], model: DINOv3Model, settings: CorrespondenceSettings, reporter: Reporter,
-                           maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> Outcome {
+    /// The pairs scored with `model`; image features come from `store` (the disk cache, or none).
+    public static func run(pairs: [KeypointPair], model: DINOv3Model, settings: CorrespondenceSettings, store: KeypointGridStore,
+                           reporter: Reporter, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> Outcome {
         guard settings.size % model.config.patchSize == 0 else {
             throw TrainingError.badOption("--size \(settings.size) is not a multiple of the patch size \(model.config.patchSize)")
         }
@@ -27,8 +29,10 @@ public enum CorrespondenceRun {
         let progress = reporter.task("matching keypoints", total: pairs.count, unit: "pairs")
         for (index, pair) in pairs.enumerated() {
             do {
-                let source = try cache.grid(pair.sourceImage) { try features(of: $0, model: model, size: settings.size, maxPixels: maxPixels) }
-                let target = try cache.grid(pair.targetImage) { try features(of: $0, model: model, size: settings.size, maxPixels: maxPixels) }
+                func grid(_ path: String) throws -> KeypointFeatureGrid {
+                    try cache.grid(path) { try store.grid(of: $0, model: model, size: settings.size, maxPixels: maxPixels, reporter: reporter) }
+                }
+                let (source, target) = (try grid(pair.sourceImage), try grid(pair.targetImage))
                 let result = try match(pair, source: source, target: target, window: settings.softArgmaxWindow)
                 try accumulator.update(result)
                 results.append(result)
@@ -38,7 +42,7 @@ public enum CorrespondenceRun {
             progress.update(index + 1)
         }
         progress.finish(pairs.count)
-        return Outcome(results: results, metrics: try accumulator.finish(), skipped: skipped, extracted: cache.misses)
+        return Outcome(results: results, metrics: try accumulator.finish(), skipped: skipped, images: cache.misses)
     }
 
     /// Every keypoint of `pair` matched: predictions and errors in target pixels.
@@ -49,10 +53,16 @@ public enum CorrespondenceRun {
         return KeypointPairResult(name: pair.name, category: pair.category, predictions: predictions, errors: errors, boxSide: pair.boxSide)
     }
 
+    /// An image's patch tokens [grid, grid, dim] and its size.
+    public struct PatchTokens: Sendable {
+        public var values: [Float]
+        public var grid: Int, dim: Int, width: Int, height: Int
+    }
+
     /// Probe3D's input: the image padded with white at its right and bottom to a square of its
     /// longer side, resized (bicubic, antialiased) to `size` x `size`, normalised with ImageNet's
     /// statistics; the last block's normed patch tokens.
-    public static func features(of path: String, model: DINOv3Model, size: Int, maxPixels: Int) throws -> KeypointFeatureGrid {
+    public static func patchTokens(of path: String, model: DINOv3Model, size: Int, maxPixels: Int) throws -> PatchTokens {
         let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
         let side = max(image.width, image.height)
         guard side * side <= maxPixels else {
@@ -62,8 +72,7 @@ public enum CorrespondenceRun {
         let plane = try ImageResampler.resample(square, plan: ResamplePlan(outputWidth: size, outputHeight: size, bicubic: true))
         let pixels = Preprocessing(preset: .hf, size: size).normalise(plane, plane: size * size)
         let output = try model.forward(pixels: pixels, batch: 1, height: size, width: size)
-        return try KeypointFeatureGrid(patchTokens: Array(output.patchTokens(0)), grid: output.gridWidth, dim: output.dim,
-                                       imageWidth: image.width, imageHeight: image.height)
+        return PatchTokens(values: Array(output.patchTokens(0)), grid: output.gridWidth, dim: output.dim, width: image.width, height: image.height)
     }
 
     /// `image` on a white square of its longer side, at the top-left corner.
