@@ -83,7 +83,7 @@ struct Correspondence: ParsableCommand {
         try ForwardMemory.checkOneImageFits(model, height: size, width: size)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
-            $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [split: .init(paths: loaded.pairs.map(\.sourceImage))])
+            $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [split: .init(paths: Set(loaded.pairs.flatMap { [$0.sourceImage, $0.targetImage] }).sorted())])
         }
         let store = KeypointGridStore(folder: noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
         var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, store: store,

@@ -24,8 +24,7 @@ public struct KeypointGridStore: Sendable {
         let key = FeatureStoreKey.make(kind: "keypoint-grid", model: model, preprocessing: Preprocessing(preset: .hf, size: size), blocks: 1,
                                        files: [path], extra: ["white square pad, bicubic"])
         let file = "\(folder)/keypoints-\(key).safetensors"
-        let grid = size / model.config.patchSize, dim = model.config.hiddenSize
-        return try CacheEntry.obtain(file, read: { try Self.grid(Self.read(file, grid: grid, dim: dim)) }, make: {
+        return try CacheEntry.obtain(file, read: { try Self.grid(Self.read(file)) }, make: {
             let tokens = try make()
             try FileSystem.createDirectories(folder)
             var writer = SafeTensorsWriter(metadata: ["format": Self.format, "width": "\(tokens.width)", "height": "\(tokens.height)"])
@@ -36,15 +35,17 @@ public struct KeypointGridStore: Sendable {
            unusable: { reporter.note("cache entry \(file) is unusable (\($0)); removed it, extracting again") })
     }
 
-    /// A stored entry, checked: its format, shape and image size, every value finite.
-    static func read(_ file: String, grid: Int, dim: Int) throws -> CorrespondenceRun.PatchTokens {
+    /// A stored entry, checked: its format, a square grid, the image size, every value finite
+    /// (the key already names the backbone and input that made it).
+    static func read(_ file: String) throws -> CorrespondenceRun.PatchTokens {
         let stored = try SafeTensorsFile(path: file)
-        guard stored.metadata["format"] == format, stored.tensors["patch_tokens"]?.shape == [grid, grid, dim],
+        guard stored.metadata["format"] == format, let shape = stored.tensors["patch_tokens"]?.shape, shape.count == 3, shape[0] == shape[1],
+              shape[0] > 0, shape[2] > 0,
               let width = stored.metadata["width"].flatMap({ Int($0) }), let height = stored.metadata["height"].flatMap({ Int($0) }),
               width > 0, height > 0 else {
-            throw TrainingError.badFeaturesFile(path: file, reason: "not a \(grid)x\(grid)x\(dim) keypoint grid")
+            throw TrainingError.badFeaturesFile(path: file, reason: "not a keypoint grid")
         }
-        return .init(values: try stored.finiteFloats("patch_tokens"), grid: grid, dim: dim, width: width, height: height)
+        return .init(values: try stored.finiteFloats("patch_tokens"), grid: shape[0], dim: shape[2], width: width, height: height)
     }
 
     static func grid(_ t: CorrespondenceRun.PatchTokens) throws -> KeypointFeatureGrid {
