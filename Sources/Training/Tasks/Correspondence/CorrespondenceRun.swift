@@ -48,6 +48,10 @@ public enum CorrespondenceRun {
     /// Every keypoint of `pair` matched: predictions and errors in target pixels.
     public static func match(_ pair: KeypointPair, source: KeypointFeatureGrid, target: KeypointFeatureGrid,
                              window: Int?) throws -> KeypointPairResult {
+        guard [source.imageWidth, source.imageHeight, target.imageWidth, target.imageHeight]
+                == [pair.sourceSize.width, pair.sourceSize.height, pair.targetSize.width, pair.targetSize.height] else {
+            throw TrainingError.incompatible("an image of the pair changed size after its annotation was checked")
+        }
         let predictions = try KeypointMatching.match(pair.sourceKeypoints, source: source, target: target, window: window).map(\.point)
         let errors = zip(predictions, pair.targetKeypoints).map { p, t in ((p.x - t.x) * (p.x - t.x) + (p.y - t.y) * (p.y - t.y)).squareRoot() }
         return KeypointPairResult(name: pair.name, category: pair.category, predictions: predictions, errors: errors, boxSide: pair.boxSide)
