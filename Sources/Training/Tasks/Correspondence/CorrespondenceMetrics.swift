@@ -74,13 +74,14 @@ public struct CorrespondenceAccumulator: MetricAccumulator, Sendable {
         guard !byCategory.isEmpty else { throw TrainingError.incompatible("no pair was scored") }
         let categories = byCategory.mapValues(Self.scores)
         let overall = Self.scores(byCategory.values.flatMap { $0 })
-        var mean: [String: [String: Double]] = ["perPoint": [:], "perImage": [:]]
-        for alpha in CorrespondenceResult.alphas.map(CorrespondenceResult.key) {
-            mean["perPoint"]![alpha] = categories.values.map { $0.perPoint[alpha]! }.reduce(0, +) / Double(categories.count)
-            mean["perImage"]![alpha] = categories.values.map { $0.perImage[alpha]! }.reduce(0, +) / Double(categories.count)
+        func mean(_ pick: (PCKScores) -> [String: Double]) -> [String: Double] {
+            Dictionary(uniqueKeysWithValues: CorrespondenceResult.alphas.map(CorrespondenceResult.key).map { alpha in
+                (alpha, categories.values.map { pick($0)[alpha] ?? 0 }.reduce(0, +) / Double(categories.count))
+            })
         }
-        return CorrespondenceResult(headline: "categoryMean.perPoint PCK@0.1", headlineValue: mean["perPoint"]!["0.1"]!,
-                                    overall: overall, categoryMean: mean, categories: categories)
+        let means = ["perPoint": mean(\.perPoint), "perImage": mean(\.perImage)]
+        return CorrespondenceResult(headline: "categoryMean.perPoint PCK@0.1", headlineValue: means["perPoint"]?["0.1"] ?? 0,
+                                    overall: overall, categoryMean: means, categories: categories)
     }
 
     private static func scores(_ pairs: [(points: Int, correct: [Int])]) -> PCKScores {
@@ -100,7 +101,7 @@ extension CorrespondenceResult {
         var csv = CSVWriter(header: ["category", "pairs", "points"] + Self.alphas.flatMap { ["pck_point@\($0)", "pck_image@\($0)"] })
         for (name, s) in categories.sorted(by: { $0.key < $1.key }) + [("all", overall)] {
             csv.row([.text(name), .int(s.pairs), .int(s.points)]
-                    + Self.alphas.flatMap { [CSVCell.number(s.perPoint[Self.key($0)]!), .number(s.perImage[Self.key($0)]!)] })
+                    + Self.alphas.flatMap { [CSVCell.number(s.perPoint[Self.key($0)] ?? 0), .number(s.perImage[Self.key($0)] ?? 0)] })
         }
         return csv
     }
