@@ -7,7 +7,7 @@ import Training
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
-        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthModel.self])
+        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthCorrespondence.self, SynthModel.self])
 }
 
 /// The options every generated data set takes.
@@ -96,6 +96,22 @@ struct SynthDepth: ParsableCommand {
     func run() throws {
         let written = try SyntheticDepth.make(root: out, count: count, valCount: max(2, count / 4), width: width, height: height, seed: seed)
         say("wrote \(out): \(written.train) train and \(written.val) val pairs of \(width)x\(height) in the NYU layout (depth in millimetres)")
+    }
+}
+
+struct SynthCorrespondence: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "correspondence",
+        abstract: "An SPair-71k layout (JPEGImages/, PairAnnotation/{trn,val,test}/): objects with coloured parts as keypoints.",
+        discussion: "--count pairs per category and split; images at most --size pixels on a side, not square.")
+
+    @OptionGroup var folder: SynthFolderOptions
+
+    func validate() throws { try Check.range(folder.size, 48...2048, "--size") }
+
+    func run() throws {
+        let written = try SyntheticData.makeCorrespondenceFolder(root: folder.out, pairs: folder.count, size: folder.size, seed: folder.seed)
+        say("wrote \(folder.out): \(written) pair annotations, categories \(SyntheticData.keypointCategoryNames.joined(separator: ", "))")
     }
 }
 

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Backbone
+import Datasets
+import Foundation
+import Support
+import Training
+
+struct Correspondence: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Semantic keypoint correspondence on SPair-71k (PCK@0.1, 0.05, 0.01 of the target box), nothing trained.",
+        discussion: """
+        Reads JPEGImages/<category>/*.jpg and PairAnnotation/<split>/*.json. Each image is padded \
+        with white to a square and resized to --size (Probe3D); each source keypoint's feature \
+        (bilinear on the last block's patch grid) is matched by cosine to the target's grid \
+        upsampled to its pixels. The headline is Probe3D's: per-point PCK@0.1 averaged over \
+        categories. Writes metrics.json, pairs.csv, keypoints.csv, categories.csv, report.html \
+        and run.json. See docs/protocols.md.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "SPair-71k root (JPEGImages/, PairAnnotation/).")
+    var data: String
+
+    @Option(help: "Split: test, val or trn.")
+    var split = "test"
+
+    @Option(help: "Only these categories (comma-separated).")
+    var categories: String?
+
+    @Option(help: "At most N pairs per category (the first in file-name order).")
+    var limit: Int?
+
+    @Option(help: "Side of the square model input (a multiple of the patch size; Probe3D: 800).")
+    var size = CorrespondenceSettings().size
+
+    @Option(help: "Average the coordinates in a (2W+1)^2-pixel window around the best match, weighted by softmax(cosine / 0.02).")
+    var softArgmax: Int?
+
+    @Option(help: "MiB of patch features kept for images that appear in several pairs.")
+    var cacheMegabytes = CorrespondenceSettings().cacheMegabytes
+
+    @Option(help: "Feature cache folder, one file per image (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
+    var cacheDir: String?
+
+    @Flag(help: "Extract features afresh and do not store them.")
+    var noCache = false
+
+    @Option(help: "Run folder (default runs/correspondence-DATE).")
+    var out: String?
+
+    @Flag(help: "Replace the results of an earlier run in --out.")
+    var overwrite = false
+
+    @OptionGroup var pixelLimit: PixelLimitOption
+
+    func validate() throws {
+        guard SPairData.splits.contains(split) else { throw ValidationError("--split must be one of \(SPairData.splits.joined(separator: ", "))") }
+        try Check.optionalRange(limit, CorrespondenceSettings.Ranges.limit, "--limit")
+        try Check.multiple(size, of: 16, CorrespondenceSettings.Ranges.size, "--size")
+        try Check.optionalRange(softArgmax, CorrespondenceSettings.Ranges.softArgmaxWindow, "--soft-argmax")
+        try Check.range(cacheMegabytes, CorrespondenceSettings.Ranges.cacheMegabytes, "--cache-megabytes")
+        if let categories, categories.split(separator: ",").isEmpty { throw ValidationError("--categories names no category") }
+    }
+
+    var settings: CorrespondenceSettings {
+        var s = CorrespondenceSettings()
+        (s.split, s.limit, s.size, s.softArgmaxWindow, s.cacheMegabytes) = (split, limit, size, softArgmax, cacheMegabytes)
+        s.categories = categories.map { $0.split(separator: ",").map { String($0) } } ?? []
+        return s
+    }
+
+    func run() throws {
+        let settings = settings
+        let run = try RunFolder.open(out, prefix: "correspondence", overwrite: overwrite, guarding: "metrics.json", command: self)
+        defer { run.close() }
+        let loaded = try SPairData.load(root: data, split: split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
+                                        limit: limit, maxPixels: pixelLimit.maxPixels)
+        for skipped in loaded.skipped { Console.err("skipped \(shown(skipped.path)): \(skipped.reason)") }
+        guard !loaded.pairs.isEmpty else { throw ValidationError("no usable pair in \(data)/PairAnnotation/\(split)") }
+        say("\(loaded.pairs.count) pairs in \(Set(loaded.pairs.map(\.category)).count) categories (\(loaded.skipped.count) skipped)")
+        let model = try modelOptions.load()
+        try ForwardMemory.checkOneImageFits(model, height: size, width: size)
+        try run.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [split: .init(paths: Set(loaded.pairs.flatMap { [$0.sourceImage, $0.targetImage] }).sorted())])
+        }
+        let store = KeypointGridStore(folder: noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
+        var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, store: store,
+                                                reporter: TerminalReporter.shared, maxPixels: pixelLimit.maxPixels)
+        for skipped in outcome.skipped { Console.err("skipped \(shown(skipped.path)): \(skipped.reason)") }
+        outcome.skipped = loaded.skipped + outcome.skipped
+        let files = try CorrespondenceReport.write(outcome, pairs: loaded.pairs, settings: settings, record: run.record, to: try run.staging(),
+                                                   maxPixels: pixelLimit.maxPixels)
+        try run.publish(outputs: files)
+        say(outcome.metrics.table(maxNameWidth: 14))
+        say("\(outcome.images) images loaded, through the backbone or from the feature cache\(store.folder.map { " \($0)" } ?? "")")
+        say("wrote \(run.path): \(files.joined(separator: ", ")), run.json")
+    }
+}
