@@ -28,6 +28,9 @@ public struct RetrievalExtraction {
         (self.preprocessing, self.batchSize, self.maxPixels, self.reporter) = (preprocessing, batchSize, maxPixels, reporter)
     }
 
+    /// The width of a vector.
+    public var width: Int { FeatureRecipe(tokens: settings.tokens).width(dim: model.config.hiddenSize) }
+
     /// The input size at `scale`: the size times the scale, rounded to a multiple of the patch size.
     public static func scaledSize(_ size: Int, scale: Double, patch: Int) -> Int {
         max(patch, Int((Double(size) * scale / Double(patch)).rounded()) * patch)
@@ -67,7 +70,7 @@ public struct RetrievalExtraction {
                 present.append(start + i)
                 rows += sum.map { $0 / Float(settings.scales.count) }
             }
-            try write(RowNormaliser.l2(rows, dim: settings.tokens == .clsAvgpool ? 2 * model.config.hiddenSize : model.config.hiddenSize))
+            try write(RowNormaliser.l2(rows, dim: width))
         }
         return (present, skipped)
     }
