@@ -16,7 +16,7 @@ public indirect enum PlainPickle: Sendable, Equatable {
     case dict([String: PlainPickle])
 
     /// Most values a file may expand into (a shared list counts at every place it is used).
-    public static let maxNodes = 20_000_000
+    public static let maxNodes = 2_000_000
     /// Largest file read.
     public static let maxBytes = 512 << 20
 
