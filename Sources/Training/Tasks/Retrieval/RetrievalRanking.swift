@@ -81,7 +81,7 @@ public enum RetrievalRanking {
     /// Scores [nq, rows] of each block (`only`: the block numbers to visit; nil: all).
     private static func forEachBlock(_ queries: [Float], _ database: VectorBlocks, _ blockRows: Int, only: Set<Int>?,
                                      _ body: (Int, Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
-        let dim = database.dim, nq = queries.count / dim
+        let dim = database.dim, nq = queries.count / dim, blockRows = min(blockRows, max(1, database.count))
         var block = [Float](repeating: 0, count: blockRows * dim)
         var scores = [Float](repeating: 0, count: blockRows * nq)
         for start in stride(from: 0, to: database.count, by: blockRows) where only?.contains(start / blockRows) ?? true {
