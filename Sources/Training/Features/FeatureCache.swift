@@ -23,11 +23,12 @@ public struct FeatureCache: Sendable {
     }
 
     /// Token features of every image of `dataset` (from the cache, or extracted and stored),
-    /// with labels, paths and provenance. Unreadable images are skipped and listed.
+    /// with labels, paths and provenance. Unreadable images are skipped and listed. `name`
+    /// (default: the split's) names the entry's file and its progress.
     public func split(of dataset: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing,
                       layers: [Int], batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels, checkpointEvery: Double = 300,
-                      reporter: Reporter = SilentReporter()) throws -> FeatureSplit {
-        let name = dataset.split.rawValue
+                      name: String? = nil, reporter: Reporter = SilentReporter()) throws -> FeatureSplit {
+        let name = name ?? dataset.split.rawValue
         let paths = dataset.paths
         let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
         let entry: Entry

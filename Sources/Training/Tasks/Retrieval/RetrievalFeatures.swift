@@ -49,8 +49,9 @@ public struct RetrievalExtraction {
                 p.size = Self.scaledSize(p.size, scale: scale, patch: model.config.patchSize)
                 let dataset = ClassificationDataset(root: "", split: .val, samples: chunk.map { ClassificationSample(path: $0, label: 0) },
                                                     classIDs: [name])
+                let entryName = "retrieval-\(name)" + (paths.count > chunkSize ? "-\(start / chunkSize)" : "") + "-\(p.size)px"
                 let split = try cache.split(of: dataset, model: model, backboneID: backboneID, preprocessing: p, layers: model.lastBlocks(1),
-                                            batchSize: batchSize(p.size), maxPixels: maxPixels, reporter: reporter)
+                                            batchSize: batchSize(p.size), maxPixels: maxPixels, name: entryName, reporter: reporter)
                 let vectors = try split.features.vectors(settings.tokens, blocks: 1)
                 let rowOf = Dictionary(split.paths.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
                 for skip in split.skipped { if let i = skip.index { chunkSkipped[i] = chunkSkipped[i] ?? skip } }
