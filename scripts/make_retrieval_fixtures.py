@@ -114,6 +114,13 @@ def main():
         nan = lambda v: None if np.isnan(v) else float(v)
         out["results"][name] = {"map": float(m), "aps": [nan(a) for a in aps], "pr": pr.tolist(),
                                 "prs": [None if np.isnan(r).any() else r.tolist() for r in prs]}
+    # GeM (cirtorch's gem: avg_pool2d(x.clamp(min=eps).pow(p), size).pow(1/p), p = 3, eps = 1e-6)
+    # of 12 patch tokens (a 3 x 4 grid) of width 5, some negative.
+    import torch
+    tokens = torch.from_numpy(rng.normal(size=(12, 5)).astype(np.float32))
+    grid = tokens.T.reshape(1, 5, 3, 4)
+    gem = torch.nn.functional.avg_pool2d(grid.clamp(min=1e-6).pow(3), (3, 4)).pow(1. / 3).reshape(5)
+    out["gem"] = {"tokens": tokens.ravel().tolist(), "out": gem.tolist()}
     os.makedirs(ROOT, exist_ok=True)
     # A ground truth as revisitop's gnd_<name>.pkl holds one (plain lists, float boxes),
     # pickled with Python 3's default protocols of the last releases (3 and 4).

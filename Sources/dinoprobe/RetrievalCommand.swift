@@ -4,6 +4,8 @@ import Heads
 import Support
 import Training
 
+extension RetrievalTokens: ExpressibleByArgument {}
+
 struct Retrieval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retrieval",
@@ -23,8 +25,8 @@ struct Retrieval: ParsableCommand {
     @Option(help: "Folder of distractor images added to the database (e.g. revisitop's R1M).")
     var distractors: String?
 
-    @Option(help: "Feature tokens of the last block: cls (DINO's retrieval feature) or cls+avgpool.")
-    var tokens: FeatureTokens = .cls
+    @Option(help: "Feature of the last block: cls (DINO's retrieval feature), cls+avgpool (CLS and mean patch token) or gem (GeM, p = 3, of the patch tokens).")
+    var tokens: RetrievalTokens = .cls
 
     @Option(help: "Input scales averaged, as fractions of --size (DINO's multi-scale: 1,0.707,0.5).")
     var scales: CommaList<Double> = CommaList(argument: "1")!
@@ -42,7 +44,6 @@ struct Retrieval: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     func validate() throws {
-        guard tokens != .patch else { throw ValidationError("--tokens must be cls or cls+avgpool") }
         try Check.range(scales.values.count, RetrievalSettings.Ranges.scaleCount, "the number of --scales")
         for s in scales.values { try Check.finite(s, RetrievalSettings.Ranges.scale, "--scales") }
         try Check.range(topK, RetrievalSettings.Ranges.topK, "--top-k")

@@ -37,5 +37,11 @@ final class RetrievalCLITests: XCTestCase {
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertFalse(second.stderr.contains("extract"), second.stderr)
         XCTAssertEqual(try String(contentsOfFile: run + "/ranks.csv", encoding: .utf8).split(separator: "\n"), ranks)
+        // GeM features are extracted (and cached) apart from the mean-patch ones.
+        let gem = try CLI.run(["retrieval", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--tokens", "gem", "--out", run,
+                               "--cache-dir", cache])
+        XCTAssertEqual(gem.status, 0, gem.stderr)
+        XCTAssertTrue(gem.stderr.contains("extract retrieval-database-64px"), gem.stderr)
+        XCTAssertTrue(gem.stdout.contains("  M  mAP"), gem.stdout)
     }
 }

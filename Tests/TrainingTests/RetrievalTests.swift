@@ -12,7 +12,16 @@ final class RetrievalTests: XCTestCase {
     struct Fixture: Decodable {
         struct Result: Decodable { let map: Double; let aps: [Double?]; let pr: [Double]; let prs: [[Double]?] }
         struct Query: Decodable { let easy: [Int]; let hard: [Int]; let junk: [Int] }
-        let dim: Int, database: [Float], queries: [Float], gnd: [Query], ranks: [[Int]], results: [String: Result]
+        struct GeM: Decodable { let tokens: [Float]; let out: [Float] }
+        let dim: Int, database: [Float], queries: [Float], gnd: [Query], ranks: [[Int]], results: [String: Result], gem: GeM
+    }
+
+    /// GeM pooling equals cirtorch's formula run in PyTorch (float32) to float precision.
+    func testGeMMatchesCirtorch() throws {
+        let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: fixtures + "/retrieval.json")))
+        let ours = PatchPooling.gem(f.gem.tokens[...], tokens: 12, dim: 5)
+        for (a, b) in zip(ours, f.gem.out) { XCTAssertEqual(a, b, accuracy: 2e-6 * max(1, abs(b))) }
+        XCTAssertEqual(ours.count, 5)
     }
 
     /// The ranking (in blocks of 7 rows, so ties straddle blocks) and compute_map equal

@@ -5,7 +5,7 @@ import Heads
 import Images
 import Support
 
-/// Retrieval vectors of image files: the tokens of the last block at each scale, through the
+/// Retrieval vectors of image files: the tokens of the last block (or their GeM) at each scale, through the
 /// feature cache (one entry per chunk of `chunkSize` images and per scale, so a run reuses what
 /// an earlier one extracted and a killed run resumes), averaged over the scales and scaled to
 /// unit length, as DINO's `multi_scale` does (sum, divide by the scale count, divide by the norm).
@@ -29,7 +29,7 @@ public struct RetrievalExtraction {
     }
 
     /// The width of a vector.
-    public var width: Int { FeatureRecipe(tokens: settings.tokens).width(dim: model.config.hiddenSize) }
+    public var width: Int { settings.tokens.width(dim: model.config.hiddenSize) }
 
     /// The input size at `scale`: the size times the scale, rounded to a multiple of the patch size.
     public static func scaledSize(_ size: Int, scale: Double, patch: Int) -> Int {
@@ -51,8 +51,10 @@ public struct RetrievalExtraction {
                                                     classIDs: [name])
                 let entryName = "retrieval-\(name)" + (paths.count > chunkSize ? "-\(start / chunkSize)" : "") + "-\(p.size)px"
                 let split = try cache.split(of: dataset, model: model, backboneID: backboneID, preprocessing: p, layers: model.lastBlocks(1),
-                                            batchSize: batchSize(p.size), maxPixels: maxPixels, name: entryName, reporter: reporter)
-                let vectors = try split.features.vectors(settings.tokens, blocks: 1)
+                                            batchSize: batchSize(p.size), maxPixels: maxPixels, name: entryName,
+                                            pooling: settings.tokens.pooling, reporter: reporter)
+                let vectors = settings.tokens == .gem ? (values: split.features.meanPatch, width: model.config.hiddenSize)
+                    : try split.features.vectors(settings.tokens == .cls ? .cls : .clsAvgpool, blocks: 1)
                 let rowOf = Dictionary(split.paths.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
                 for skip in split.skipped { if let i = skip.index { chunkSkipped[i] = chunkSkipped[i] ?? skip } }
                 for (i, path) in chunk.enumerated() {

@@ -1,10 +1,25 @@
 import Heads
 
+/// The feature a retrieval vector is made of, from the last block.
+public enum RetrievalTokens: String, Sendable, Codable, CaseIterable {
+    /// The CLS token (DINO's retrieval feature).
+    case cls
+    /// The CLS token and the mean patch token, concatenated.
+    case clsAvgpool = "cls+avgpool"
+    /// GeM (p = 3, cirtorch's) over the patch tokens.
+    case gem
+
+    /// The cache rows' patch pooling this feature needs.
+    public var pooling: PatchPooling { self == .gem ? .gem : .mean }
+
+    /// The width of a vector from a backbone of width `dim`.
+    public func width(dim: Int) -> Int { self == .clsAvgpool ? 2 * dim : dim }
+}
+
 /// A retrieval run's recipe (recorded in run.json): which tokens, at which scales, how many
 /// results are kept per query, and the memory the ranking may use.
 public struct RetrievalSettings: Sendable, Codable, Equatable {
-    /// `cls` (DINO's retrieval feature) or `cls+avgpool` (CLS and mean patch token), last block.
-    public var tokens: FeatureTokens = .cls
+    public var tokens: RetrievalTokens = .cls
     /// Input sizes as fractions of `--size`, averaged (DINO's multi-scale: 1, 0.707, 0.5).
     public var scales: [Double] = [1]
     /// Results kept per query (ranks.csv).
