@@ -109,14 +109,16 @@ struct QueryState {
     /// A min-heap of the best rows so far: its root is the one ordered last.
     private var heap: [(score: Float, index: Int)] = []
     private let topK: Int
-    /// Tracked rows, ordered as the ranking orders them, and how many rows are ordered before
-    /// each (as increments at the first tracked row each counted row precedes).
-    private let order: [(score: Float, index: Int)]
+    /// Tracked rows' scores and indices, ordered as the ranking orders them, and how many rows are
+    /// ordered before each (as increments at the first tracked row each counted row precedes).
+    private let orderScores: [Float]
+    private let orderIndices: [Int]
     private var before: [Int]
 
     init(topK: Int, tracked: [Int: Float]) {
         self.topK = topK
-        order = tracked.map { (score: $0.value, index: $0.key) }.sorted { Self.precedes($0, $1) }
+        let order = tracked.map { (score: $0.value, index: $0.key) }.sorted { Self.precedes($0, $1) }
+        (orderScores, orderIndices) = (order.map(\.score), order.map(\.index))
         before = [Int](repeating: 0, count: order.count + 1)
         heap.reserveCapacity(topK)
     }
@@ -126,19 +128,31 @@ struct QueryState {
         a.score > b.score || (a.score == b.score && a.index < b.index)
     }
 
+    /// The first tracked row that row `index` of `score` precedes (the count when none): past the
+    /// tracked rows of higher score (a branch-free binary search), then past those of equal score
+    /// and an index not above its own (a row does not precede itself).
+    @inline(__always) private func firstPreceded(_ score: Float, _ index: Int, _ s: UnsafeBufferPointer<Float>) -> Int {
+        var base = 0, n = s.count
+        while n > 1 {
+            let half = n / 2
+            base = s[base + half] > score ? base + half : base
+            n -= half
+        }
+        var p = base + (s[base] > score ? 1 : 0)
+        while p < s.count, s[p] == score, orderIndices[p] <= index { p += 1 }
+        return p
+    }
+
     mutating func consume(_ scores: UnsafeBufferPointer<Float>, start: Int) {
+        let lowest = orderScores.last ?? .infinity
+        orderScores.withUnsafeBufferPointer { tracked in
+            for (offset, score) in scores.enumerated() where score >= lowest {
+                before[firstPreceded(score, start + offset, tracked)] += 1
+            }
+        }
+        guard topK > 0 else { return }
         for (offset, score) in scores.enumerated() {
             let item = (score: score, index: start + offset)
-            if let last = order.last, Self.precedes(item, last) {
-                // The first tracked row this one precedes (it precedes all after it too).
-                var lo = 0, hi = order.count - 1
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if Self.precedes(item, order[mid]) { hi = mid } else { lo = mid + 1 }
-                }
-                before[lo] += 1
-            }
-            guard topK > 0 else { continue }
             if heap.count < topK {
                 heap.append(item)
                 siftUp(heap.count - 1)
@@ -170,9 +184,9 @@ struct QueryState {
 
     func result() -> QueryRanking {
         var positions: [Int: Int] = [:], running = 0
-        for (m, item) in order.enumerated() {
+        for (m, index) in orderIndices.enumerated() {
             running += before[m]
-            positions[item.index] = running
+            positions[index] = running
         }
         return QueryRanking(top: heap.sorted { Self.precedes($0, $1) }.map { ($0.index, $0.score) }, positions: positions)
     }
