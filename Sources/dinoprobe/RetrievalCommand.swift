@@ -68,6 +68,10 @@ struct Retrieval: ParsableCommand {
         let cropFolder = (cacheOptions.folder ?? scratch) + "/retrieval-queries/" + rootHash.hexDigest
         let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, cropFolder: cropFolder,
                                           vectorFile: scratch + "/.database-vectors.f32")
+        try run.update {
+            $0.data = RunRecord.DataRecord(root: root, splits: ["database": .init(paths: result.databasePaths),
+                                                                "queries": .init(paths: result.cropPaths)])
+        }
         try reportSkipped(result.skippedQueries, split: "queries", folder: run.url)
         try reportSkipped(result.skippedDatabase, split: "database", folder: run.url)
         let metrics = RetrievalReport.metrics(result)
