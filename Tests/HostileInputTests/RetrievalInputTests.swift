@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import TorchFile
 @testable import Training
 import XCTest
@@ -53,5 +54,22 @@ final class RetrievalInputTests: XCTestCase {
             XCTAssertThrowsError(try QueryCrops.pixelBox(box, width: 10, height: 10), "\(box)")
         }
         XCTAssertNoThrow(try QueryCrops.pixelBox([0, 0, 10, 10], width: 10, height: 10))
+    }
+}
+
+/// Query and database names that reach outside `jpg/` through a link are refused by name.
+final class RetrievalConfinementTests: XCTestCase {
+    func testLinkedQueryOutsideTheRootIsRefused() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("retrieval-link-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/jpg", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/outside", withIntermediateDirectories: true)
+        try Data([0xFF, 0xD8]).write(to: URL(fileURLWithPath: root + "/outside/secret.jpg"))
+        try FileManager.default.createSymbolicLink(atPath: root + "/jpg/q.jpg", withDestinationPath: root + "/outside/secret.jpg")
+        let gt = RetrievalGroundTruth(name: "x", imlist: ["a"], queries: [RetrievalQuery(name: "q", box: nil, easy: [0], hard: [], junk: [])])
+        XCTAssertThrowsError(try QueryCrops.make(gt, images: ConfinedFolder(root + "/jpg"), gndPath: root + "/gnd_x.pkl", folder: root + "/crops",
+                                                 maxPixels: 1 << 20)) { error in
+            XCTAssertTrue("\(error)".contains("'q.jpg'"), "\(error)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Images
 import Support
 import TorchFile
 @testable import Training
@@ -87,6 +88,24 @@ final class RetrievalTests: XCTestCase {
         }
         let gt = RetrievalGroundTruth(name: "t", imlist: ["a", "b"], queries: [RetrievalQuery(name: "q", box: [0, 1.5, 2, 3], easy: [1], hard: [], junk: [0])])
         XCTAssertEqual(try RetrievalGroundTruth.parse(PlainPickle.parse(SyntheticRetrieval.pickle(gt).pickled(), path: "t"), name: "t", path: "t"), gt)
+    }
+
+    /// A database written to a vector file ranks as it does in memory; a crop keeps the box's pixels.
+    func testVectorFileAndCrop() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vectors-\(UUID().uuidString).f32").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var rng = SeededRandom(seed: 3)
+        let values = (0..<(50 * 4)).map { _ in rng.uniform(Float(-1), 1) }, query = (0..<4).map { _ in rng.uniform(Float(-1), 1) }
+        let file = try VectorFile(path: path, dim: 4)
+        try file.append(Array(values[0..<80]))
+        try file.append(Array(values[80...]))
+        try file.finish()
+        XCTAssertEqual(file.count, 50)
+        let fromFile = try RetrievalRanking.rank(queries: query, database: file, topK: 7, tracked: [[3, 9]], blockRows: 6)
+        XCTAssertEqual(fromFile, try RetrievalRanking.rank(queries: query, database: VectorsInMemory(values: values, dim: 4), topK: 7,
+                                                           tracked: [[3, 9]], blockRows: 50))
+        let image = try RGBImage(width: 3, height: 2, pixels: (0..<18).map(UInt8.init))
+        XCTAssertEqual(try QueryCrops.cropped(image, box: (1, 0, 3, 2)).pixels, [3, 4, 5, 6, 7, 8, 12, 13, 14, 15, 16, 17])
     }
 
     /// PIL's crop box: Python's round (halves to even), checked against the image.
