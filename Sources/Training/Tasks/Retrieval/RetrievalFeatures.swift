@@ -86,7 +86,7 @@ public final class VectorFile: VectorBlocks {
     public let dim: Int
     public private(set) var count = 0
     private var output: AtomicFile.Output?
-    private var reader: FileHandle?
+    private var reader: Int32 = -1
 
     /// Starts writing `path` (replaced when finished).
     public init(path: String, dim: Int) throws {
@@ -104,19 +104,28 @@ public final class VectorFile: VectorBlocks {
     public func finish() throws {
         try output?.commit()
         output = nil
-        reader = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        reader = PathCodec.withCString(path) { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
+        guard reader >= 0 else { throw FileSystemError.io(path: path, operation: "open", reason: String(cString: strerror(errno))) }
     }
 
+    /// Reads straight into `into` (no second copy of the block).
     public func read(rows: Range<Int>, into: UnsafeMutableBufferPointer<Float>) throws {
-        guard let reader, rows.upperBound <= count else { throw TrainingError.badOption("vector file \(path): rows \(rows) not written") }
-        try reader.seek(toOffset: UInt64(rows.lowerBound * dim * 4))
-        let data = try reader.read(upToCount: rows.count * dim * 4) ?? Data()
-        guard data.count == rows.count * dim * 4 else { throw TrainingError.badOption("vector file \(path) is shorter than written") }
-        _ = data.withUnsafeBytes { into.initialize(from: $0.bindMemory(to: Float.self)) }
+        guard reader >= 0, rows.upperBound <= count, into.count >= rows.count * dim else {
+            throw TrainingError.badOption("vector file \(path): rows \(rows) not written")
+        }
+        let raw = UnsafeMutableRawBufferPointer(into)
+        var done = 0
+        let wanted = rows.count * dim * 4
+        while done < wanted {
+            let n = pread(reader, raw.baseAddress! + done, wanted - done, off_t(rows.lowerBound * dim * 4 + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FileSystemError.io(path: path, operation: "read", reason: n < 0 ? String(cString: strerror(errno)) : "it ends early") }
+            done += n
+        }
     }
 
     deinit {
         output?.discard()
-        try? reader?.close()
+        if reader >= 0 { close(reader) }
     }
 }
