@@ -24,7 +24,13 @@ struct Unpickler {
     /// The storages seen, by key: every use of a key must agree on dtype and size.
     private(set) var storages: [String: StorageReference] = [:]
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// Refuse every global, call and storage: plain containers and scalars only (`PlainPickle`).
+    private let plainOnly: Bool
+
+    init(_ bytes: [UInt8], plainOnly: Bool = false) {
+        self.bytes = bytes
+        self.plainOnly = plainOnly
+    }
 
     /// Runs the program to `STOP` and returns its single result.
     mutating func load() throws -> PickleValue {
@@ -43,6 +49,9 @@ struct Unpickler {
     // MARK: Opcodes
 
     private mutating func step(_ code: UInt8) throws {
+        if plainOnly, [0x63, 0x93, 0x51, 0x52, 0x62].contains(code) {
+            throw fail(String(format: "pickle opcode 0x%02X at byte %d names or calls a Python object; only plain lists, dicts, strings and numbers are read", code, at - 1))
+        }
         switch code {
         case 0x80: guard try byte() <= 5 else { throw fail("an unknown pickle protocol") }  // PROTO
         case 0x95: _ = try take(8)  // FRAME: a length hint only

@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (release builds): the backbone, the linear-probe grid, logistic regression, a segmentation training step, keypoint matching.",
         discussion: "Compare against the Python references in the same run with scripts/bench.",
-        subcommands: [BenchBackbone.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self, BenchCorrespondence.self], defaultSubcommand: BenchBackbone.self)
+        subcommands: [BenchBackbone.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self, BenchCorrespondence.self, BenchRetrieval.self], defaultSubcommand: BenchBackbone.self)
 }
 
 /// Options every benchmark takes: the thread count and where the figures go.
@@ -155,9 +155,7 @@ struct BenchBackbone: ParsableCommand {
 
         if !noExtract { try timeExtraction(backbone, work: work, report: &report) }
 
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        let peakMB = Double(usage.ru_maxrss) / 1024
+        let peakMB = peakResidentMiB()
         report["peak_rss_mb"] = peakMB
         say(String(format: "peak RSS (whole bench, batch 32 extraction included): %.0f MB", peakMB))
         try bench.record(report)
@@ -209,4 +207,11 @@ struct BenchBackbone: ParsableCommand {
         return paths
     }
 
+}
+
+/// This process's peak resident memory so far, in MiB.
+func peakResidentMiB() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
 }

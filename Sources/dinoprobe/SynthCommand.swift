@@ -7,7 +7,7 @@ import Training
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
-        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthCorrespondence.self, SynthModel.self])
+        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthCorrespondence.self, SynthRetrieval.self, SynthModel.self])
 }
 
 /// The options every generated data set takes.
@@ -112,6 +112,42 @@ struct SynthCorrespondence: ParsableCommand {
     func run() throws {
         let written = try SyntheticData.makeCorrespondenceFolder(root: folder.out, pairs: folder.count, size: folder.size, seed: folder.seed)
         say("wrote \(folder.out): \(written) pair annotations, categories \(SyntheticData.keypointCategoryNames.joined(separator: ", "))")
+    }
+}
+
+struct SynthRetrieval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrieval",
+        abstract: "revisitop's layout (jpg/ + gnd_synth.pkl): landmark scenes seen in easy, hard and junk views, distractors, one boxed query per landmark.")
+
+    @Option(help: "Folder to create (must be new or empty).")
+    var out: String
+
+    @Option(help: "Landmarks (one query each).")
+    var landmarks: Int = 4
+
+    @Option(help: "Database views per landmark.")
+    var views: Int = 5
+
+    @Option(help: "Distractor images in the database.")
+    var distractors: Int = 6
+
+    @Option(help: "Image side in pixels.")
+    var size: Int = 64
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        try Check.range(landmarks, 1...1000, "--landmarks")
+        try Check.range(views, 2...100, "--views")
+        try Check.range(distractors, 0...100_000, "--distractors")
+        try Check.range(size, 16...1024, "--size")
+    }
+
+    func run() throws {
+        let gt = try SyntheticRetrieval.make(root: out, landmarks: landmarks, views: views, distractors: distractors, size: size, seed: seed)
+        say("wrote \(out): \(gt.imlist.count) database images, \(gt.queries.count) queries, gnd_synth.pkl")
     }
 }
 

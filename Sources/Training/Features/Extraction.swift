@@ -5,17 +5,42 @@ import Images
 import SafeTensors
 import Support
 
+/// How a cache row pools each block's patch tokens (the row's `mean_patch` tensor).
+public enum PatchPooling: String, Sendable, Codable {
+    /// The mean patch token.
+    case mean
+    /// Generalised mean with p = 3 over the tokens clamped at 1e-6 (cirtorch's `gem`,
+    /// `avg_pool(x.clamp(min=eps).pow(p)).pow(1/p)`), per channel.
+    case gem = "gem3"
+
+    func pool(_ out: BackboneOutput, _ b: Int, layer: [Float]) -> [Float] {
+        guard self == .gem else { return out.meanPatch(b, layer: layer) }
+        return Self.gem(out.patchTokens(b, layer: layer), tokens: out.gridHeight * out.gridWidth, dim: out.dim)
+    }
+
+    /// GeM of `tokens` rows of width `dim` (summed in double precision).
+    static func gem(_ patches: ArraySlice<Float>, tokens n: Int, dim: Int) -> [Float] {
+        var sum = [Double](repeating: 0, count: dim)
+        var i = patches.startIndex
+        for _ in 0..<n {
+            for d in 0..<dim { sum[d] += pow(Double(max(patches[i + d], 1e-6)), 3) }
+            i += dim
+        }
+        return sum.map { Float(pow($0 / Double(n), 1.0 / 3)) }
+    }
+}
+
 extension TokenFeatures {
-    /// Adds one row per image of `batch`: the CLS and mean-patch tokens of each of its layers.
-    public mutating func append(_ batch: ExtractedBatch) throws {
+    /// Adds one row per image of `batch`: the CLS and pooled patch tokens of each of its layers.
+    public mutating func append(_ batch: ExtractedBatch, pooling: PatchPooling = .mean) throws {
         let out = batch.output
         for b in 0..<batch.indices.count {
-            var cls: [Float] = [], mean: [Float] = []
+            var cls: [Float] = [], pooled: [Float] = []
             for layer in out.layers {
                 cls += out.cls(b, layer: layer)
-                mean += out.meanPatch(b, layer: layer)
+                pooled += pooling.pool(out, b, layer: layer)
             }
-            try append(cls: cls, meanPatch: mean)
+            try append(cls: cls, meanPatch: pooled)
         }
     }
 }
@@ -25,23 +50,23 @@ public enum Extraction {
     /// CLS and mean-patch tokens of the blocks `layers` of every image; unreadable images are
     /// skipped and listed.
     public static func tokens(model: DINOv3Model, paths: [String], preprocessing: Preprocessing, layers: [Int],
-                              batchSize: Int, maxPixels: Int, name: String, reporter: Reporter) throws -> FeatureCache.Entry {
+                              batchSize: Int, maxPixels: Int, pooling: PatchPooling = .mean, name: String, reporter: Reporter) throws -> FeatureCache.Entry {
         let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
                                              layers: layers, maxPixels: maxPixels)
         let task = reporter.task(name, total: paths.count, unit: "images")
-        let entry = try tokens(paths: paths, extractor: extractor, dim: model.config.hiddenSize, blocks: layers.count) { task.update($0) }
+        let entry = try tokens(paths: paths, extractor: extractor, dim: model.config.hiddenSize, blocks: layers.count, pooling: pooling) { task.update($0) }
         task.finish(paths.count, note: entry.skipped.isEmpty ? "" : "\(entry.skipped.count) skipped")
         return entry
     }
 
     /// The same with a given extractor; `onProgress` receives the images done.
-    static func tokens(paths: [String], extractor: FeatureExtractor, dim: Int, blocks: Int,
+    static func tokens(paths: [String], extractor: FeatureExtractor, dim: Int, blocks: Int, pooling: PatchPooling = .mean,
                        onProgress: (Int) -> Void) throws -> FeatureCache.Entry {
         var features = TokenFeatures(dim: dim, blocks: blocks)
         var sourceIndex: [Int] = []
         var skipped: [SkippedInput] = []
         try extractor.run(paths: paths, onBatch: { batch in
-            try features.append(batch)
+            try features.append(batch, pooling: pooling)
             sourceIndex += batch.indices
         }, onSkip: { skipped.append($0) }, onProgress: onProgress)
         return FeatureCache.Entry(features: features, sourceIndex: sourceIndex, skipped: skipped)

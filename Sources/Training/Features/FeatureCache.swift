@@ -23,13 +23,16 @@ public struct FeatureCache: Sendable {
     }
 
     /// Token features of every image of `dataset` (from the cache, or extracted and stored),
-    /// with labels, paths and provenance. Unreadable images are skipped and listed.
+    /// with labels, paths and provenance. Unreadable images are skipped and listed. `name`
+    /// (default: the split's) names the entry's file and its progress; `pooling` says what its
+    /// `mean_patch` rows hold (the mean patch token, or GeM: then keyed apart).
     public func split(of dataset: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing,
                       layers: [Int], batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels, checkpointEvery: Double = 300,
-                      reporter: Reporter = SilentReporter()) throws -> FeatureSplit {
-        let name = dataset.split.rawValue
+                      name: String? = nil, pooling: PatchPooling = .mean, reporter: Reporter = SilentReporter()) throws -> FeatureSplit {
+        let name = name ?? dataset.split.rawValue
         let paths = dataset.paths
-        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
+        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths,
+                                       extra: pooling == .mean ? [] : ["patch-pooling=\(pooling.rawValue)"])
         let entry: Entry
         if let folder {
             let file = "\(folder)/\(name)-\(key).safetensors"
@@ -43,7 +46,7 @@ public struct FeatureCache: Sendable {
                 // In parts (see FeatureCacheParts): parts left by a killed run or by shards are reused.
                 let filled = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing,
                                            layers: layers, batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
-                                           name: "extract \(name)", reporter: reporter)
+                                           pooling: pooling, name: "extract \(name)", reporter: reporter)
                 guard let joined = try joinParts(file: file, parts: filled.parts, inputs: paths.count, model: model, layers: layers) else {
                     throw TrainingError.badFeaturesFile(path: file, reason: "its parts do not cover the inputs")
                 }
@@ -52,7 +55,7 @@ public struct FeatureCache: Sendable {
                unusable: { reporter.note("\(name): cache entry \(file) is unusable (\($0)); removed it, extracting again") })
         } else {
             entry = try Extraction.tokens(model: model, paths: paths, preprocessing: preprocessing, layers: layers,
-                                          batchSize: batchSize, maxPixels: maxPixels, name: "extract \(name)", reporter: reporter)
+                                          batchSize: batchSize, maxPixels: maxPixels, pooling: pooling, name: "extract \(name)", reporter: reporter)
         }
         let labels = dataset.labels
         return try FeatureSplit(features: entry.features, labels: entry.sourceIndex.map { labels[$0] },

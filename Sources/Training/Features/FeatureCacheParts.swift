@@ -48,7 +48,8 @@ extension FeatureCache {
 
     /// Extracts, chunk by chunk, the positions of `range` that no valid part covers yet.
     func fillParts(file: String, paths: [String], range: Range<Int>, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
-                   batchSize: Int, maxPixels: Int, checkpointEvery: Double, name: String, reporter: Reporter) throws -> PartsOutcome {
+                   batchSize: Int, maxPixels: Int, checkpointEvery: Double, pooling: PatchPooling = .mean, name: String,
+                   reporter: Reporter) throws -> PartsOutcome {
         let tiling = Self.tiling(try validParts(of: file, inputs: paths.count, model: model, layers: layers), over: range)
         var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
                                    parts: tiling.used)
@@ -62,7 +63,7 @@ extension FeatureCache {
                 // A part's rows and skipped inputs are numbered within the part.
                 let done = outcome.extracted
                 let entry = try Extraction.tokens(paths: Array(paths[chunk]), extractor: extractor, dim: model.config.hiddenSize,
-                                                  blocks: layers.count) { task.update(done + $0) }
+                                                  blocks: layers.count, pooling: pooling) { task.update(done + $0) }
                 try Self.write(entry, inputs: chunk.count, fingerprint: model.fingerprint, extraMetadata: Self.partMetadata(chunk, of: paths.count),
                                to: Self.partPath(file, chunk))
                 outcome.extracted += chunk.count

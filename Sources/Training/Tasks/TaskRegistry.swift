@@ -28,6 +28,7 @@ public enum TaskRegistry {
         FewShotTask.description,
         SegmentationTask.description,
         CorrespondenceTask.description,
+        RetrievalTask.description,
     ]
 
     /// The task run by command `name`.

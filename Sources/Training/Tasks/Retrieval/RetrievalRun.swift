@@ -1,0 +1,80 @@
+import Datasets
+import Foundation
+import Images
+import Support
+
+/// What a retrieval run found: the ground truth, the database as ranked, each evaluated
+/// query's ranking and the three setups' scores.
+public struct RetrievalResult: Sendable {
+    public var groundTruth: RetrievalGroundTruth
+    /// Display names of the database images: `imlist`, then the distractors (relative to their folder).
+    public var databaseNames: [String]
+    public var databasePaths: [String]
+    /// Positions into `groundTruth.queries` of the queries evaluated, and their crop files.
+    public var evaluated: [Int]
+    public var cropPaths: [String]
+    public var rankings: [QueryRanking]
+    public var scores: [RetrievalProtocol: RetrievalScore]
+    public var skippedQueries: [SkippedInput]
+    public var skippedDatabase: [SkippedInput]
+}
+
+/// A retrieval run: queries cropped to their boxes, the database (and distractors) and the crops
+/// turned into vectors, every query ranked against the whole database, revisitop's metrics.
+public enum RetrievalRun {
+    public static func run(root: String, distractors: String?, extraction: RetrievalExtraction, cropFolder: String,
+                           vectorFile: String) throws -> RetrievalResult {
+        let gndPath = try RetrievalGroundTruth.find(in: root)
+        let gt = try RetrievalGroundTruth.read(path: gndPath)
+        let images = try ConfinedFolder(root + "/jpg")
+        var names = gt.imlist
+        var paths = try gt.imlist.map { try images.resolve($0 + ".jpg", listedIn: gndPath) }
+        var skippedDatabase: [SkippedInput] = []
+        if let distractors {
+            let listing = try ImageFiles.expand([distractors])
+            let base = FileSystem.absolute(distractors) + "/"
+            names += listing.images.map { $0.hasPrefix(base) ? String($0.dropFirst(base.count)) : $0 }
+            paths += listing.images
+            skippedDatabase += listing.problems
+        }
+        let crops = try QueryCrops.make(gt, images: images, gndPath: gndPath, folder: cropFolder, maxPixels: extraction.maxPixels)
+        var queryRows: [Float] = []
+        let queryVectors = try extraction.vectors(crops.paths, name: "queries") { queryRows += $0 }
+        let evaluatedCrops = queryVectors.present
+        guard !evaluatedCrops.isEmpty else {
+            throw TrainingError.badOption("none of the \(gt.queries.count) queries could be used: \((crops.skipped + queryVectors.skipped).prefix(3).map(\.description).joined(separator: "; "))")
+        }
+        let file = try VectorFile(path: vectorFile, dim: extraction.width)
+        defer { try? FileSystem.removeFile(vectorFile) }
+        let database = try extraction.vectors(paths, name: "database") { try file.append($0) }
+        try file.finish()
+        skippedDatabase += database.skipped
+        let rowOf = Dictionary(uniqueKeysWithValues: database.present.enumerated().map { ($1, $0) })
+        let evaluated = evaluatedCrops.map { crops.queries[$0] }
+        let tracked = evaluated.map { q in (gt.queries[q].easy + gt.queries[q].hard + gt.queries[q].junk).compactMap { rowOf[$0] } }
+        let task = extraction.reporter.task("rank", total: database.present.count, unit: "images")
+        var rankings = try RetrievalRanking.rank(queries: queryRows, database: file, topK: extraction.settings.topK, tracked: tracked,
+                                                 blockRows: RetrievalRanking.blockRows(budget: extraction.settings.rankingMemory, dim: file.dim,
+                                                                                       queries: evaluated.count)) { task.update($0) }
+        task.finish(database.present.count)
+        // Back from rows of the ranked database to database indices.
+        for i in rankings.indices {
+            rankings[i].top = rankings[i].top.map { (database.present[$0.index], $0.score) }
+            rankings[i].positions = Dictionary(uniqueKeysWithValues: rankings[i].positions.map { (database.present[$0.key], $0.value) })
+        }
+        var scores: [RetrievalProtocol: RetrievalScore] = [:]
+        for setup in RetrievalProtocol.allCases {
+            scores[setup] = RetrievalMAP.compute(zip(evaluated, rankings).map { q, ranking in
+                let sets = setup.sets(gt.queries[q])
+                return RetrievalMAP.QueryPositions(positives: Set(sets.ok).compactMap { ranking.positions[$0] }.sorted(),
+                                                   junk: Set(sets.junk).compactMap { ranking.positions[$0] }.sorted(), okCount: sets.ok.count)
+            })
+        }
+        let skippedQueries = crops.skipped + queryVectors.skipped.map { s in
+            SkippedInput(index: s.index.map { crops.queries[$0] }, path: s.path, reason: s.reason)
+        }
+        return RetrievalResult(groundTruth: gt, databaseNames: names, databasePaths: paths, evaluated: evaluated,
+                               cropPaths: evaluatedCrops.map { crops.paths[$0] }, rankings: rankings, scores: scores,
+                               skippedQueries: skippedQueries, skippedDatabase: skippedDatabase)
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Heads
+import Support
+import Training
+
+extension RetrievalTokens: ExpressibleByArgument {}
+
+struct Retrieval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrieval",
+        abstract: "Instance retrieval on revisited Oxford/Paris (revisitop's layout and protocol): mAP and mP@1,5,10 for Easy, Medium and Hard.",
+        discussion: """
+        ROOT holds jpg/*.jpg and one gnd_<name>.pkl. Queries are cropped to their boxes; database \
+        images and crops become L2-normalised last-block features (--tokens, averaged over --scales), \
+        ranked by cosine similarity in blocks of the database (--ranking-memory). Writes metrics.json, \
+        ranks.csv (top --top-k per query), queries.csv (AP and P@k per query), report.html and run.json.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "revisitop data set root (jpg/ and gnd_<name>.pkl).")
+    var data: String
+
+    @Option(help: "Folder of distractor images added to the database (e.g. revisitop's R1M).")
+    var distractors: String?
+
+    @Option(help: "Feature of the last block: cls (DINO's retrieval feature), cls+avgpool (CLS and mean patch token) or gem (GeM, p = 3, of the patch tokens).")
+    var tokens: RetrievalTokens = .cls
+
+    @Option(help: "Input scales averaged, as fractions of --size (DINO's multi-scale: 1,0.707,0.5).")
+    var scales: CommaList<Double> = CommaList(argument: "1")!
+
+    @Option(help: "Results kept per query in ranks.csv.")
+    var topK: Int = 100
+
+    @Option(help: "MiB for the ranking's database block and its scores (the database is streamed from disk).")
+    var rankingMemory: Int = 256
+
+    @Option(help: "Run folder (default runs/retrieval-DATE).")
+    var out: String?
+
+    @OptionGroup var imageOptions: ImageOptions
+    @OptionGroup var cacheOptions: CacheOptions
+
+    func validate() throws {
+        try Check.range(scales.values.count, RetrievalSettings.Ranges.scaleCount, "the number of --scales")
+        for s in scales.values { try Check.finite(s, RetrievalSettings.Ranges.scale, "--scales") }
+        try Check.range(topK, RetrievalSettings.Ranges.topK, "--top-k")
+        try Check.range(rankingMemory, RetrievalSettings.Ranges.rankingMemoryMiB, "--ranking-memory")
+    }
+
+    func run() throws {
+        var settings = RetrievalSettings()
+        (settings.tokens, settings.scales, settings.topK, settings.rankingMemory) = (tokens, scales.values, topK, rankingMemory << 20)
+        let preprocessing = try imageOptions.preprocessing()
+        let run = try RunFolder.open(out, prefix: "retrieval", overwrite: true, guarding: nil, command: self)
+        defer { run.close() }
+        let model = try modelOptions.load()
+        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads) }
+        let extraction = RetrievalExtraction(
+            cache: cacheOptions.cache, model: model, backboneID: modelOptions.displayID, settings: settings, preprocessing: preprocessing,
+            batchSize: { cacheOptions.batchSize(model, height: $0) }, maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
+        let root = FileSystem.absolute(data)
+        let scratch = try run.staging()
+        var rootHash = FNV1a()
+        rootHash.combine(root)
+        let cropFolder = (cacheOptions.folder ?? scratch) + "/retrieval-queries/" + rootHash.hexDigest
+        let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, cropFolder: cropFolder,
+                                          vectorFile: scratch + "/.database-vectors.f32")
+        try run.update {
+            $0.data = RunRecord.DataRecord(root: root, splits: ["database": .init(paths: result.databasePaths),
+                                                                "queries": .init(paths: result.cropPaths)])
+        }
+        try reportSkipped(result.skippedQueries, split: "queries", folder: run.url)
+        try reportSkipped(result.skippedDatabase, split: "database", folder: run.url)
+        let metrics = RetrievalReport.metrics(result)
+        say("\(metrics.dataset): \(metrics.queries) queries, \(metrics.database) database images")
+        for setup in RetrievalProtocol.allCases {
+            let m = metrics.setups[setup.rawValue]
+            say(String(format: "  %@  mAP %@  mP@1,5,10 %@", setup.rawValue, m?.mAP.map { String(format: "%6.2f", $0) } ?? "     -",
+                       RetrievalMAP.kappas.map { k in m?.mP?["\(k)"].map { String(format: "%6.2f", $0) } ?? "     -" }.joined(separator: " ")))
+        }
+        let files = try RetrievalReport.write(result, to: scratch, topK: topK)
+        try run.publish(outputs: files)
+        say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+    }
+}
