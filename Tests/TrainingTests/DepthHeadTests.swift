@@ -1,4 +1,6 @@
+import Foundation
 import Heads
+import SafeTensors
 import Support
 import Training
 import XCTest
@@ -45,5 +47,68 @@ final class DepthHeadTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+/// Saving and loading: Meta's state-dict names, PyTorch-made heads, resume state.
+final class DepthHeadPersistenceTests: XCTestCase {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    struct Listing: Decodable {
+        struct Tensor: Decodable { let name: String, shape: [Int], dtype: String }
+        let channels: Int, bins: Int, tensors: [Tensor]
+    }
+
+    func testSavedHeadHasMetaStateDictNamesShapesAndTypes() throws {
+        let listing = try JSONDecoder().decode(Listing.self, from: Data(contentsOf: Self.folder.appendingPathComponent("depth_state_dict.json")))
+        var random = SeededRandom(seed: 1)
+        let head = try DepthHead(channels: listing.channels, recipe: DepthHeadRecipe(bins: listing.bins), metadata: HeadMetadata(kind: .depth),
+                                 random: &random)
+        let path = try temporaryPath("head.safetensors")
+        try head.save(to: path)
+        let file = try SafeTensorsFile(path: path)
+        XCTAssertEqual(Set(file.tensors.keys), Set(listing.tensors.map(\.name)))
+        let dtypes = ["float32": "F32", "int64": "I64"]
+        for t in listing.tensors {
+            XCTAssertEqual(file.tensors[t.name]?.shape, t.shape, t.name)
+            XCTAssertEqual(file.tensors[t.name]?.dtype.rawValue, dtypes[t.dtype], t.name)
+        }
+        let loaded = try DepthHead.load(from: path)
+        XCTAssertEqual(loaded.recipe, head.recipe)
+        XCTAssertEqual(loaded.convWeight, head.convWeight)
+        XCTAssertEqual(loaded.metadata.kind, .depth)
+    }
+
+    func testPyTorchStateDictLoadsAndGivesPyTorchDepths() throws {
+        let head = try DepthHead.load(from: Self.folder.appendingPathComponent("depth_head.safetensors").path)
+        XCTAssertEqual(head.recipe, DepthHeadRecipe(bins: 16, binsStrategy: .log))
+        XCTAssertEqual(head.batchNorm.batchesTracked, 1)
+        let expected = try SafeTensorsFile(path: Self.folder.appendingPathComponent("depth_head_expected.safetensors").path)
+        let depth = try head.logits(features: expected.floats("features"), batch: 2, height: 3, width: 4)
+        let reference = try expected.floats("depth")
+        let worst = zip(depth, reference).map { abs($0 - $1) / $1 }.max() ?? 1
+        print("vs PyTorch loaded head depths: max rel \(String(format: "%.2e", worst))")
+        XCTAssertLessThan(worst, 1e-5)
+    }
+
+    func testResumeStateKeepsWarmUpCounter() throws {
+        var random = SeededRandom(seed: 2)
+        var head = try DepthHead(channels: 4, recipe: DepthHeadRecipe(bins: 8), metadata: HeadMetadata(kind: .depth), random: &random)
+        head.loss.warmUpCounter = 37
+        head.batchNorm.batchesTracked = 37
+        var state = TrainingState()
+        head.save(into: &state, as: "head")
+        var other = try DepthHead(channels: 4, recipe: DepthHeadRecipe(bins: 8), metadata: HeadMetadata(kind: .depth), random: &random)
+        try other.restore(from: state, as: "head")
+        XCTAssertEqual(other.loss.warmUpCounter, 37)
+        XCTAssertEqual(other.convWeight, head.convWeight)
+        XCTAssertEqual(other.batchNorm.batchesTracked, 37)
+    }
+
+    func temporaryPath(_ name: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("depth-head-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        return folder.appendingPathComponent(name).path
     }
 }
