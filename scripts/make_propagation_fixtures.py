@@ -10,7 +10,7 @@
     db_eval_iou, db_eval_boundary, f_measure, _seg2bmap; davis2017/utils.py db_statistics; the
     semi-supervised loop of davis2017/evaluation.py and the global figures of
     evaluation_method.py), `np.bool` spelt `bool` for current numpy. Writes
-    Tests/EvaluationTests/Fixtures/davis/{gt,pred}/SEQ/NNNNN.png and davis.json.
+    Tests/TrainingTests/Fixtures/davis/{gt,pred}/SEQ/NNNNN.png and davis.json.
 
     PY=$(bash scripts/reference-python) && $PY scripts/make_propagation_fixtures.py
 """
@@ -28,7 +28,7 @@ from skimage.morphology import disk
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROP = os.path.join(HERE, "..", "Tests", "TrainingTests", "Fixtures", "propagation")
-DAVIS = os.path.join(HERE, "..", "Tests", "EvaluationTests", "Fixtures", "davis")
+DAVIS = os.path.join(HERE, "..", "Tests", "TrainingTests", "Fixtures", "davis")
 
 # ---------------------------------------------------------------- (a) DINO's label propagation
 
