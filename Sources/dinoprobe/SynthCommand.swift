@@ -6,7 +6,7 @@ import Foundation
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
-        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthModel.self])
+        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthVideo.self, SynthModel.self])
 }
 
 /// The options every generated data set takes.
@@ -89,5 +89,40 @@ struct SynthModel: ParsableCommand {
         try RandomCheckpoint.write(config: .vitS16, to: folder, seed: seed)
         let model = try DINOv3Model(folder: folder)
         say("wrote \(out): \(model.variantName), \(model.parameterCount.formatted()) parameters of random weights, fingerprint \(model.fingerprint)")
+    }
+}
+
+struct SynthVideo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "video",
+        abstract: "A DAVIS 2017 layout (JPEGImages/480p, Annotations/480p palette PNGs, ImageSets/2017/val.txt) of short videos of moving textured objects.")
+
+    @Option(help: "Folder to create (must be new or empty).")
+    var out: String
+
+    @Option(help: "Videos.")
+    var videos: Int = 2
+
+    @Option(help: "Frames per video.")
+    var frames: Int = 8
+
+    @Option(help: "Frame width in pixels.")
+    var width: Int = 128
+    @Option(help: "Frame height in pixels.")
+    var height: Int = 80
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        try Check.range(videos, 1...100, "--videos")
+        try Check.range(frames, 3...500, "--frames")
+        try Check.range(width, 16...2048, "--width")
+        try Check.range(height, 16...2048, "--height")
+    }
+
+    func run() throws {
+        let names = try SyntheticData.makeVideoFolder(root: out, videos: videos, frames: frames, width: width, height: height, seed: seed)
+        say("wrote \(out): \(names.count) videos of \(frames) frames (\(width)x\(height)), annotations on every frame, ImageSets/2017/val.txt")
     }
 }
