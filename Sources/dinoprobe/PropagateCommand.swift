@@ -41,6 +41,12 @@ struct Propagate: ParsableCommand {
     @Option(help: "Run folder (default runs/propagate-DATE).")
     var out: String?
 
+    @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features); each video's tokens are kept there.")
+    var cacheDir: String?
+
+    @Flag(help: "Extract features as they are needed and do not store them.")
+    var noCache = false
+
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
@@ -68,7 +74,8 @@ struct Propagate: ParsableCommand {
         let staging = try run.staging()
         let progress = TerminalReporter.shared.task("propagate", total: list.reduce(0) { $0 + $1.frames.count }, unit: "frames")
         var done = 0, results: [PropagatedVideo] = [], failed = skipped
-        let runner = PropagationRun(model: model, settings: settings, maxPixels: pixelLimit.maxPixels)
+        let cache = noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features()
+        let runner = PropagationRun(model: model, settings: settings, cacheFolder: cache, maxPixels: pixelLimit.maxPixels)
         for (index, video) in list.enumerated() {
             do {
                 results.append(try runner.run(video, into: staging) { done += 1; progress.update(done, note: video.name) })

@@ -22,26 +22,29 @@ public struct PropagationRun: Sendable {
     public let model: DINOv3Model
     public let settings: PropagationSettings
     public let maxPixels: Int
+    /// Where each video's tokens are cached (nil: extracted as needed, not kept).
+    public let cacheFolder: String?
     /// Frames shown per video in the report.
     public static let stripFrames = 5
 
-    public init(model: DINOv3Model, settings: PropagationSettings, maxPixels: Int = ImageDecoder.defaultMaxPixels) {
-        (self.model, self.settings, self.maxPixels) = (model, settings, maxPixels)
+    public init(model: DINOv3Model, settings: PropagationSettings, cacheFolder: String?, maxPixels: Int = ImageDecoder.defaultMaxPixels) {
+        (self.model, self.settings, self.cacheFolder, self.maxPixels) = (model, settings, cacheFolder, maxPixels)
     }
 
     /// Propagates `video`'s first annotation, writes `folder/NAME/STEM.png` for every frame
     /// (the first annotation itself for frame 0, as the reference) and scores frames 1 to n-2
-    /// against the annotations when all frames have one. `onFrame` is called after each frame.
-    public func run(_ video: VideoSequence, into folder: String, onFrame: () -> Void) throws -> PropagatedVideo {
+    /// against the annotations when all frames have one. `onFrame` is called once per frame (as
+    /// it is extracted into the cache, or else as it is propagated).
+    public func run(_ video: VideoSequence, into folder: String, onFrame: @escaping () -> Void) throws -> PropagatedVideo {
         let first = try MaskDecoder.decode(path: video.annotations[0], maxPixels: maxPixels)
         if let id = first.labels.max(), !PropagationSettings.Ranges.objectID.contains(Int(id)) {
             throw TrainingError.incompatible("\(video.annotations[0]) holds object id \(id); ids \(PropagationSettings.Ranges.objectID) are accepted")
         }
         let (width, height) = (first.width, first.height)
-        let start = try tokens(video.frames[0], width: width, height: height)
+        let start = try videoTokens(video, width: width, height: height, onExtracted: onFrame)
         let (classes, oneHot) = PropagationLabels.oneHot(first, gridHeight: start.gridHeight, gridWidth: start.gridWidth)
         var propagator = try LabelPropagator(settings: settings, gridHeight: start.gridHeight, gridWidth: start.gridWidth,
-                                             dim: model.config.hiddenSize, firstFeatures: start.tokens, firstLabels: oneHot)
+                                             dim: model.config.hiddenSize, firstFeatures: try start.frame(0), firstLabels: oneHot)
         let palette = video.palette + Palette.voc()[min(video.palette.count, 768)...]
         let shown = Set((0..<Self.stripFrames).map { $0 * (video.frames.count - 1) / (Self.stripFrames - 1) })
         var scorer = video.isAnnotated ? VideoObjectScorer(video: video.name, objects: VideoObjectScorer.objects(inFirstAnnotation: first.labels)) : nil
@@ -49,13 +52,12 @@ public struct PropagationRun: Sendable {
         func finish(frame t: Int, labels: [UInt8]) throws {
             try PNGEncoder.writeIndexed(labels, width: width, height: height, palette: palette, to: "\(folder)/\(video.name)/\(video.stems[t]).png")
             if shown.contains(t) { strip.append(try picture(video.frames[t], labels: labels, palette: palette, classes: classes, caption: "\(video.name) \(video.stems[t])")) }
-            onFrame()
+            if !start.extractedNow { onFrame() }
         }
         try finish(frame: 0, labels: first.labels)
         for t in 1..<video.frames.count {
-            let frame = try tokens(video.frames[t], width: width, height: height)
-            let soft = try propagator.propagate(frame.tokens)
-            let map = try PropagationLabels.labelMap(soft, classes: classes, gridHeight: frame.gridHeight, gridWidth: frame.gridWidth,
+            let soft = try propagator.propagate(try start.frame(t))
+            let map = try PropagationLabels.labelMap(soft, classes: classes, gridHeight: start.gridHeight, gridWidth: start.gridWidth,
                                                      patch: model.config.patchSize, width: width, height: height)
             if scorer != nil, t < video.frames.count - 1 {
                 let truth = try MaskDecoder.decode(path: video.annotations[t], maxPixels: maxPixels)
