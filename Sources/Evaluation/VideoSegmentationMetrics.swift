@@ -86,7 +86,8 @@ public enum VideoSegmentationMetrics {
                 return (Int((point + 1e-10).rounded(.toNearestOrEven)) - 1) & 0xFF
             }
             func binMean(_ a: Int, _ b: Int) -> Double {
-                let bin = values[min(a, n)..<min(b + 1, n)]
+                guard a <= b, a < n else { return .nan }  // a wrapped id gives numpy an empty slice, whose mean is NaN
+                let bin = values[a..<min(b + 1, n)]
                 return bin.reduce(0, +) / Double(bin.count)
             }
             decay = binMean(ids[0], ids[1]) - binMean(ids[3], ids[4])

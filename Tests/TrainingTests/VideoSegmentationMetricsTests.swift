@@ -50,5 +50,6 @@ final class VideoSegmentationMetricsTests: XCTestCase {
         let s = VideoSegmentationMetrics.Statistics([1, 1, 0.2, 0.2, 0.2])
         XCTAssertEqual(s.recall, 0.4, accuracy: 1e-12)
         XCTAssertEqual(s.decay, 0.8, accuracy: 1e-12)  // bins [0, 1], [1, 2], [2, 3], [3, 4]
+        XCTAssertTrue(VideoSegmentationMetrics.Statistics([Double](repeating: 0.5, count: 300)).decay.isNaN, "uint8 ids wrap, as numpy's")
     }
 }

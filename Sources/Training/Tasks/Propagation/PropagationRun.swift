@@ -70,7 +70,7 @@ public struct PropagationRun: Sendable {
         }
         let scores = scorer?.finish() ?? []
         guard scores.allSatisfy({ [$0.j.mean, $0.j.recall, $0.j.decay, $0.f.mean, $0.f.recall, $0.f.decay].allSatisfy(\.isFinite) }) else {
-            throw TrainingError.incompatible("\(video.name): its scores are not finite (fewer than 3 frames?)")
+            throw TrainingError.incompatible("\(video.name): its decay is not finite (davis2017-evaluation keeps frame indices in 8 bits: over 257 frames they wrap)")
         }
         return PropagatedVideo(name: video.name, frames: video.frames.count, gridHeight: start.gridHeight, gridWidth: start.gridWidth,
                                scores: scores, strip: strip)
