@@ -9,10 +9,18 @@ struct Synth: ParsableCommand {
         subcommands: [SynthClassification.self, SynthSegmentation.self, SynthVideo.self, SynthModel.self])
 }
 
-/// The options every generated data set takes.
-struct SynthFolderOptions: ParsableArguments {
+/// Where a generated data set goes, and its seed.
+struct SynthTargetOptions: ParsableArguments {
     @Option(help: "Folder to create (must be new or empty).")
     var out: String
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 0
+}
+
+/// The options every generated image set takes.
+struct SynthFolderOptions: ParsableArguments {
+    @OptionGroup var target: SynthTargetOptions
 
     @Option(help: "Training items (per class where there are classes); val: a quarter as many, at least 2.")
     var count: Int = 40
@@ -20,8 +28,8 @@ struct SynthFolderOptions: ParsableArguments {
     @Option(help: "Image side in pixels.")
     var size: Int = 64
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
+    var out: String { target.out }
+    var seed: UInt64 { target.seed }
 
     var valCount: Int { max(2, count / 4) }
 
@@ -97,8 +105,7 @@ struct SynthVideo: ParsableCommand {
         commandName: "video",
         abstract: "A DAVIS 2017 layout (JPEGImages/480p, Annotations/480p palette PNGs, ImageSets/2017/val.txt) of short videos of moving textured objects.")
 
-    @Option(help: "Folder to create (must be new or empty).")
-    var out: String
+    @OptionGroup var target: SynthTargetOptions
 
     @Option(help: "Videos.")
     var videos: Int = 2
@@ -111,9 +118,6 @@ struct SynthVideo: ParsableCommand {
     @Option(help: "Frame height in pixels.")
     var height: Int = 80
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
-
     func validate() throws {
         try Check.range(videos, 1...100, "--videos")
         try Check.range(frames, 3...500, "--frames")
@@ -122,7 +126,8 @@ struct SynthVideo: ParsableCommand {
     }
 
     func run() throws {
-        let names = try SyntheticData.makeVideoFolder(root: out, videos: videos, frames: frames, width: width, height: height, seed: seed)
-        say("wrote \(out): \(names.count) videos of \(frames) frames (\(width)x\(height)), annotations on every frame, ImageSets/2017/val.txt")
+        let names = try SyntheticData.makeVideoFolder(root: target.out, videos: videos, frames: frames, width: width, height: height,
+                                                      seed: target.seed)
+        say("wrote \(target.out): \(names.count) videos of \(frames) frames (\(width)x\(height)), annotations on every frame, ImageSets/2017/val.txt")
     }
 }
