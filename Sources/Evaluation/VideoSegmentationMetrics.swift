@@ -22,17 +22,16 @@ public enum VideoSegmentationMetrics {
             : Int((boundThreshold * Double(height * height + width * width).squareRoot()).rounded(.up))
         let predicted = boundaryMap(segmentation, width: width, height: height)
         let truth = boundaryMap(annotation, width: width, height: height)
-        let predictedNear = dilated(predicted, width: width, height: height, radius: radius)
-        let truthNear = dilated(truth, width: width, height: height, radius: radius)
-        let nPredicted = predicted.filter { $0 }.count, nTruth = truth.filter { $0 }.count
+        let nPredicted = predicted.reduce(0) { $1 ? $0 + 1 : $0 }, nTruth = truth.reduce(0) { $1 ? $0 + 1 : $0 }
         let precision: Double, recall: Double
         switch (nPredicted, nTruth) {
         case (0, 0): (precision, recall) = (1, 1)
         case (0, _): (precision, recall) = (1, 0)
         case (_, 0): (precision, recall) = (0, 1)
         default:
-            precision = Double(zip(predicted, truthNear).filter { $0 && $1 }.count) / Double(nPredicted)
-            recall = Double(zip(truth, predictedNear).filter { $0 && $1 }.count) / Double(nTruth)
+            let disk = disk(radius)
+            precision = Double(matched(predicted, near: truth, width: width, height: height, disk: disk)) / Double(nPredicted)
+            recall = Double(matched(truth, near: predicted, width: width, height: height, disk: disk)) / Double(nTruth)
         }
         return precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
     }
@@ -42,33 +41,38 @@ public enum VideoSegmentationMetrics {
     /// column only downwards, and the bottom-right pixel never a boundary.
     static func boundaryMap(_ seg: [Bool], width: Int, height: Int) -> [Bool] {
         var b = [Bool](repeating: false, count: seg.count)
-        func at(_ y: Int, _ x: Int) -> Bool { y < height && x < width && seg[y * width + x] }
         for y in 0..<height {
             for x in 0..<width {
-                let s = seg[y * width + x], e = at(y, x + 1), south = at(y + 1, x), se = at(y + 1, x + 1)
-                if y == height - 1 && x == width - 1 { b[y * width + x] = false
-                } else if y == height - 1 { b[y * width + x] = s != e
-                } else if x == width - 1 { b[y * width + x] = s != south
-                } else { b[y * width + x] = s != e || s != south || s != se }
+                let i = y * width + x, s = seg[i]
+                let east = x + 1 < width && seg[i + 1], south = y + 1 < height && seg[i + width]
+                if y == height - 1 { b[i] = x < width - 1 && s != east
+                } else if x == width - 1 { b[i] = s != south
+                } else { b[i] = s != east || s != south || s != seg[i + width + 1] }
             }
         }
         return b
     }
 
-    /// Binary dilation by the disk x² + y² <= radius² (OpenCV's border adds nothing).
-    static func dilated(_ map: [Bool], width: Int, height: Int, radius: Int) -> [Bool] {
-        var offsets: [(Int, Int)] = []
+    /// skimage's `disk(radius)`: the offsets with dx² + dy² <= radius², nearest first.
+    static func disk(_ radius: Int) -> [(dy: Int, dx: Int)] {
+        var offsets: [(dy: Int, dx: Int)] = []
         for dy in -radius...radius { for dx in -radius...radius where dx * dx + dy * dy <= radius * radius { offsets.append((dy, dx)) } }
-        var out = [Bool](repeating: false, count: map.count)
+        return offsets.sorted { $0.dy * $0.dy + $0.dx * $0.dx < $1.dy * $1.dy + $1.dx * $1.dx }
+    }
+
+    /// The pixels of `a` with a pixel of `b` within `disk`: the sum of `a` times `b` dilated by
+    /// the disk (OpenCV's `dilate`, whose border adds nothing), counted without making the dilation.
+    static func matched(_ a: [Bool], near b: [Bool], width: Int, height: Int, disk: [(dy: Int, dx: Int)]) -> Int {
+        var count = 0
         for y in 0..<height {
-            for x in 0..<width where map[y * width + x] {
-                for (dy, dx) in offsets {
+            for x in 0..<width where a[y * width + x] {
+                for (dy, dx) in disk {
                     let (v, u) = (y + dy, x + dx)
-                    if v >= 0, v < height, u >= 0, u < width { out[v * width + u] = true }
+                    if v >= 0, v < height, u >= 0, u < width, b[v * width + u] { count += 1; break }
                 }
             }
         }
-        return out
+        return count
     }
 
     /// `db_statistics`: mean, recall (share above 0.5) and decay (mean of the first quarter of
