@@ -84,8 +84,10 @@ public enum DAVISVideos {
     static func checkPalette(_ path: String, against first: [UInt8]) throws {
         let colours = try MaskDecoder.palette(path: path) ?? Palette.voc()
         let shared = min(colours.count, first.count)
-        if let i = (0..<shared).first(where: { colours[$0] != first[$0] }) {
-            throw DatasetError.badFile(path: path, reason: "its palette gives index \(i / 3) the colour \(colours[(i / 3 * 3)..<(i / 3 * 3 + 3)].map(String.init)) but the first frame's gives \(first[(i / 3 * 3)..<(i / 3 * 3 + 3)].map(String.init)): the object ids would not mean the same objects")
+        if let byte = (0..<shared).first(where: { colours[$0] != first[$0] }) {
+            let index = byte / 3, rgb = (index * 3)..<(index * 3 + 3)
+            throw DatasetError.badFile(path: path, reason: "its palette gives index \(index) the colour \(colours[rgb].map(String.init)) but the first "
+                                       + "frame's gives \(first[rgb].map(String.init)): the object ids would not mean the same objects")
         }
     }
 }

@@ -65,7 +65,9 @@ public struct PropagationReport: Sendable {
         var page = HTMLReport(title: "dinoprobe propagate: \(record.data?.root ?? "")")
         RunReports.settingsSection(record, into: &page)
         page.heading("Protocol")
-        page.paragraph("DINO's label propagation: first frame and \(settings.context) previous frames, top \(settings.topk) neighbours within \(settings.radius) patches, temperature \(settings.temperature), frames scaled to \(settings.scaleSize) px. J and F as davis2017-evaluation (frames 1 to n-2).")
+        page.paragraph("DINO's label propagation: first frame and \(settings.context) previous frames, top \(settings.topk) neighbours "
+                       + "within \(settings.radius) patches, temperature \(settings.temperature), frames scaled to \(settings.scaleSize) px. "
+                       + "J and F as davis2017-evaluation (frames 1 to n-2).")
         if let s = summary {
             page.heading("Global results (\(s.objects) objects)")
             page.table(header: ["J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay"],
