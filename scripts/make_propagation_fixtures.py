@@ -11,6 +11,8 @@
     semi-supervised loop of davis2017/evaluation.py and the global figures of
     evaluation_method.py), `np.bool` spelt `bool` for current numpy. Writes
     Tests/TrainingTests/Fixtures/davis/{gt,pred}/SEQ/NNNNN.png and davis.json.
+(c) read_frame's `cv2.resize` (INTER_LINEAR on 8-bit pixels) of a random image to a few sizes:
+    Tests/TrainingTests/Fixtures/propagation/resize.safetensors.
 
     PY=$(bash scripts/reference-python) && $PY scripts/make_propagation_fixtures.py
 """
@@ -325,6 +327,18 @@ def davis_case():
     print("davis:", {k: round(float(v), 6) for k, v in glob.items()})
 
 
+def resize_case():
+    """read_frame's cv2.resize (INTER_LINEAR, 8-bit) on a random RGB image to a few sizes."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (43, 61, 3), dtype=np.uint8)
+    tensors = {"image": torch.from_numpy(image)}
+    for tw, th in [(64, 64), (32, 20), (128, 90), (61, 43), (17, 59)]:
+        tensors[f"{tw}x{th}"] = torch.from_numpy(cv2.resize(image, (tw, th)))
+    save_file(tensors, os.path.join(PROP, "resize.safetensors"))
+    print("resize: cv2", cv2.__version__, sorted(tensors))
+
+
 if __name__ == "__main__":
     propagation_case()
     davis_case()
+    resize_case()

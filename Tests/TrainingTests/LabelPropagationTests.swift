@@ -62,3 +62,21 @@ final class LabelPropagationTests: XCTestCase {
         XCTAssertEqual(try s.inputSize(width: 500, height: 500).width, 448)  // 480 // 64 * 64, as read_frame
     }
 }
+
+/// read_frame's resize: cv2.resize (INTER_LINEAR, 8-bit) reproduced to the bit on fixtures made by OpenCV.
+final class OpenCVResizeTests: XCTestCase {
+    func testMatchesCv2Resize() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/propagation").path
+        let file = try SafeTensorsFile(path: folder + "/resize.safetensors")
+        let image = try RGBImage(width: 61, height: 43, pixels: try file.ints("image").map { UInt8($0) })
+        var differing = 0
+        for name in file.names where name != "image" {
+            let sides = name.split(separator: "x").compactMap { Int($0) }
+            let ours = try OpenCVResize.linear(image, width: sides[0], height: sides[1])
+            let theirs = try file.ints(name).map { UInt8($0) }
+            XCTAssertEqual(ours.pixels.count, theirs.count, name)
+            differing += zip(ours.pixels, theirs).filter { $0 != $1 }.count
+        }
+        XCTAssertEqual(differing, 0, "pixel values differing from cv2.resize")
+    }
+}

@@ -76,7 +76,8 @@ public struct PropagationRun: Sendable {
                                scores: scores, strip: strip)
     }
 
-    /// The patch tokens [cells, dim] of the last block for a frame, read as `read_frame` reads it.
+    /// The patch tokens [cells, dim] of the last block for a frame, read as `read_frame` reads it
+    /// (cv2's bilinear resize to the bit, `/ 255`, DINO's mean and std).
     func tokens(_ path: String, width: Int, height: Int) throws -> (tokens: [Float], gridHeight: Int, gridWidth: Int) {
         let file = try ImageDecoder.open(path)
         let info = try ImageDecoder.info(of: file, maxPixels: maxPixels)
@@ -84,9 +85,11 @@ public struct PropagationRun: Sendable {
             throw TrainingError.incompatible("\(path) is \(info.width)x\(info.height), the first annotation \(width)x\(height)")
         }
         let size = try settings.inputSize(width: width, height: height)
-        let plan = ResamplePlan(outputWidth: size.width, outputHeight: size.height)
-        let values = try ImageDecoder.decodeResampled(file: file, info: info, plan: plan, maxPixels: maxPixels)
-        let pixels = Preprocessing(mean: settings.mean, std: settings.std).normalise(values, plane: size.width * size.height)
+        let resized = try OpenCVResize.linear(ImageDecoder.decode(file: file, maxPixels: maxPixels), width: size.width, height: size.height)
+        let plane = size.width * size.height
+        var values = [Float](repeating: 0, count: 3 * plane)
+        for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(resized.pixels[p * 3 + c]) / 255 } }
+        let pixels = Preprocessing(mean: settings.mean, std: settings.std).normalise(values, plane: plane)
         let out = try model.forward(pixels: pixels, batch: 1, height: size.height, width: size.width)
         return (Array(out.patchTokens(0)), out.gridHeight, out.gridWidth)
     }
