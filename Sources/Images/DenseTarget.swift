@@ -38,19 +38,26 @@ extension DenseTarget {
     }
 
     /// The values resized to `width` x `height` by nearest neighbour as torch's
-    /// `interpolate(mode="nearest")`: source index floor(dst x (in / out)) in float32.
-    public func resizedNearest(width: Int, height: Int) -> [Value] {
-        func source(_ i: Int, from input: Int, to output: Int) -> Int {
-            if input == output { return i }
+    /// `interpolate(mode="nearest")`: source index floor(dst x (in / out)) in float32. With
+    /// `pillow`, Pillow's `resize(..., NEAREST)` instead: its affine walk from (in / out) / 2 in
+    /// steps of in / out, accumulated in double and truncated (Geometry.c, `affine_transform`).
+    public func resizedNearest(width: Int, height: Int, pillow: Bool = false) -> [Value] {
+        func sources(from input: Int, to output: Int) -> [Int] {
+            if input == output { return Array(0..<output) }
+            if pillow {
+                let step = Double(input) / Double(output)
+                var at = step * 0.5
+                return (0..<output).map { _ in defer { at += step }; return min(Int(at), input - 1) }
+            }
             let scale = Float(input) / Float(output)
-            return min(Int((Float(i) * scale).rounded(.down)), input - 1)
+            return (0..<output).map { min(Int((Float($0) * scale).rounded(.down)), input - 1) }
         }
-        let columns = (0..<width).map { source($0, from: self.width, to: width) }
+        let columns = sources(from: self.width, to: width), rows = sources(from: self.height, to: height)
         let values = self.values
         var out: [Value] = []
         out.reserveCapacity(width * height)
         for y in 0..<height {
-            let row = source(y, from: self.height, to: height) * self.width
+            let row = rows[y] * self.width
             for x in 0..<width { out.append(values[row + columns[x]]) }
         }
         return out

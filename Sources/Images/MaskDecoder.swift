@@ -65,3 +65,33 @@ public enum MaskDecoder {
         return LabelMask(uncheckedWidth: w, height: h, labels: [UInt8](UnsafeBufferPointer(start: base, count: w * h)))
     }
 }
+
+extension MaskDecoder {
+    /// The colours of a palette PNG (RGB triples, index i at 3i), read from its PLTE chunk
+    /// without decoding pixels; nil for a PNG without one (greyscale). Chunk lengths are checked
+    /// against the file, and a palette must hold 1 to 256 whole colours.
+    public static func palette(path: String) throws -> [UInt8]? {
+        let file: MappedFile
+        do { file = try MappedFile(path: path, limit: ImageDecoder.maxFileBytes) } catch {
+            throw ImageError.unreadable(path: path, reason: "\(error)")
+        }
+        return try file.withBytes { raw throws -> [UInt8]? in
+            guard ImageFormat(sniffing: raw) == .png else { throw ImageError.badMask(path: path, reason: "not a PNG") }
+            var at = 8
+            while at + 8 <= raw.count {
+                let length = (0..<4).reduce(0) { $0 << 8 | Int(raw[at + $1]) }
+                let type = String(decoding: raw[(at + 4)..<(at + 8)], as: UTF8.self)
+                guard length <= raw.count - at - 8 else { throw ImageError.badMask(path: path, reason: "chunk \(type) runs past the end of the file") }
+                if type == "PLTE" {
+                    guard length % 3 == 0, (3...768).contains(length) else {
+                        throw ImageError.badMask(path: path, reason: "a palette of \(length) bytes (1 to 256 RGB colours expected)")
+                    }
+                    return [UInt8](raw[(at + 8)..<(at + 8 + length)])
+                }
+                if type == "IDAT" || type == "IEND" { return nil }
+                at += 12 + length
+            }
+            return nil
+        }
+    }
+}

@@ -7,13 +7,21 @@ import Training
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
-        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthCorrespondence.self, SynthRetrieval.self, SynthModel.self])
+        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthCorrespondence.self, SynthRetrieval.self, SynthVideo.self, SynthModel.self])
 }
 
-/// The options every generated data set takes.
-struct SynthFolderOptions: ParsableArguments {
+/// Where a generated data set goes, and its seed.
+struct SynthTargetOptions: ParsableArguments {
     @Option(help: "Folder to create (must be new or empty).")
     var out: String
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 0
+}
+
+/// The options every generated image set takes.
+struct SynthFolderOptions: ParsableArguments {
+    @OptionGroup var target: SynthTargetOptions
 
     @Option(help: "Training items (per class where there are classes); val: a quarter as many, at least 2.")
     var count: Int = 40
@@ -21,8 +29,8 @@ struct SynthFolderOptions: ParsableArguments {
     @Option(help: "Image side in pixels.")
     var size: Int = 64
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
+    var out: String { target.out }
+    var seed: UInt64 { target.seed }
 
     var valCount: Int { max(2, count / 4) }
 
@@ -174,5 +182,37 @@ struct SynthModel: ParsableCommand {
         try RandomCheckpoint.write(config: .vitS16, to: folder, seed: seed)
         let model = try DINOv3Model(folder: folder)
         say("wrote \(out): \(model.variantName), \(model.parameterCount.formatted()) parameters of random weights, fingerprint \(model.fingerprint)")
+    }
+}
+
+struct SynthVideo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "video",
+        abstract: "A DAVIS 2017 layout (JPEGImages/480p, Annotations/480p palette PNGs, ImageSets/2017/val.txt) of short videos of moving textured objects.")
+
+    @OptionGroup var target: SynthTargetOptions
+
+    @Option(help: "Videos.")
+    var videos: Int = 2
+
+    @Option(help: "Frames per video.")
+    var frames: Int = 8
+
+    @Option(help: "Frame width in pixels.")
+    var width: Int = 128
+    @Option(help: "Frame height in pixels.")
+    var height: Int = 80
+
+    func validate() throws {
+        try Check.range(videos, 1...100, "--videos")
+        try Check.range(frames, 3...500, "--frames")
+        try Check.range(width, 16...2048, "--width")
+        try Check.range(height, 16...2048, "--height")
+    }
+
+    func run() throws {
+        let names = try SyntheticData.makeVideoFolder(root: target.out, videos: videos, frames: frames, width: width, height: height,
+                                                      seed: target.seed)
+        say("wrote \(target.out): \(names.count) videos of \(frames) frames (\(width)x\(height)), annotations on every frame, ImageSets/2017/val.txt")
     }
 }

@@ -29,6 +29,7 @@ public enum TaskRegistry {
         SegmentationTask.description,
         CorrespondenceTask.description,
         RetrievalTask.description,
+        PropagationTask.description,
     ]
 
     /// The task run by command `name`.

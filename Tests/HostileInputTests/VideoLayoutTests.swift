@@ -1,0 +1,84 @@
+import Datasets
+import Foundation
+import Images
+import Support
+import XCTest
+@testable import Training
+
+/// The DAVIS 2017 reader on broken layouts: a palette that disagrees with the first frame's, a
+/// gap in the frame numbers, a first frame without annotation, partial annotations and list
+/// entries naming paths outside the root. Each video is skipped by name with the reason; an
+/// entry outside the root refuses the list. Hostile palette chunks are refused, not trusted.
+final class VideoLayoutTests: XCTestCase {
+    var root = ""
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "davis-hostile-" + UUID().uuidString
+        try SyntheticData.makeVideoFolder(root: root, videos: 2, frames: 5, width: 32, height: 24, seed: 1)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
+
+    func read(_ names: [String]? = nil) throws -> (videos: [VideoSequence], skipped: [SkippedInput]) {
+        try DAVISVideos.read(root: root, split: "val", only: names)
+    }
+
+    func testPaletteMismatchSkipsTheVideo() throws {
+        var palette = Palette.voc()
+        palette[3] = 7  // object 1's red
+        try PNGEncoder.writeIndexed([UInt8](repeating: 1, count: 32 * 24), width: 32, height: 24, palette: palette,
+                                    to: root + "/Annotations/480p/video-00/00002.png")
+        let r = try read()
+        XCTAssertEqual(r.videos.map(\.name), ["video-01"])
+        XCTAssertEqual(r.skipped.first?.path, "video-00")
+        XCTAssertTrue(r.skipped.first?.reason.contains("00002.png") ?? false, "\(r.skipped)")
+        XCTAssertTrue(r.skipped.first?.reason.contains("palette gives index 1") ?? false, "\(r.skipped)")
+    }
+
+    func testMissingFramesAndAnnotationsSkipTheVideo() throws {
+        try FileManager.default.removeItem(atPath: root + "/JPEGImages/480p/video-00/00002.jpg")
+        try FileManager.default.removeItem(atPath: root + "/Annotations/480p/video-01/00000.png")
+        let r = try read()
+        XCTAssertEqual(r.videos.count, 0)
+        XCTAssertTrue(r.skipped[0].reason.contains("missing frames: 1 is followed by 3"), r.skipped[0].reason)
+        XCTAssertTrue(r.skipped[1].reason.contains("first frame has no annotation"), r.skipped[1].reason)
+    }
+
+    func testPartialAnnotationsSkipButFirstOnlyPropagates() throws {
+        try FileManager.default.removeItem(atPath: root + "/Annotations/480p/video-00/00003.png")
+        for t in 1..<5 { try FileManager.default.removeItem(atPath: root + "/Annotations/480p/video-01/0000\(t).png") }
+        let r = try read()
+        XCTAssertTrue(r.skipped.first?.reason.contains("annotations missing for frames 00003") ?? false, "\(r.skipped)")
+        XCTAssertEqual(r.videos.map(\.name), ["video-01"])
+        XCTAssertFalse(r.videos[0].isAnnotated, "propagated, not scored")
+    }
+
+    func testEntriesOutsideTheRootRefuseTheList() throws {
+        try Data("video-00\n../../etc\n".utf8).write(to: URL(fileURLWithPath: root + "/ImageSets/2017/val.txt"))
+        XCTAssertThrowsError(try read()) { XCTAssertTrue("\($0)".contains("climbs out of the folder"), "\($0)") }
+        XCTAssertThrowsError(try read(["/etc"])) { XCTAssertTrue("\($0)".contains("absolute path"), "\($0)") }
+        try FileManager.default.createSymbolicLink(atPath: root + "/JPEGImages/480p/escape", withDestinationPath: NSTemporaryDirectory())
+        XCTAssertThrowsError(try read(["escape"])) { XCTAssertTrue("\($0)".contains("symbolic link"), "\($0)") }
+        XCTAssertThrowsError(try DAVISVideos.read(root: root, split: "../val")) { XCTAssertTrue("\($0)".contains("climbs out"), "\($0)") }
+        XCTAssertEqual(try read(["video-01", "metrics.json"]).skipped.map(\.path), ["metrics.json"])
+    }
+
+    func testHostilePaletteChunks() throws {
+        let good = try PNGEncoder.encode(pixels: [0, 1, 0, 1], width: 2, height: 2, channels: 1, palette: Palette.voc(count: 2))
+        let path = root + "/p.png"
+        try good.write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try MaskDecoder.palette(path: path), Palette.voc(count: 2))
+        // Find PLTE and make its length huge, then not a multiple of 3.
+        let bytes = [UInt8](good), at = try XCTUnwrap((8..<(bytes.count - 4)).first { bytes[$0..<($0 + 4)].elementsEqual("PLTE".utf8) }) - 4
+        for (length, message) in [(UInt32(0x7FFF_FFFF), "runs past the end"), (UInt32(4), "1 to 256 RGB colours")] {
+            var bad = bytes
+            bad.replaceSubrange(at..<(at + 4), with: withUnsafeBytes(of: length.bigEndian, Array.init))
+            try Data(bad).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try MaskDecoder.palette(path: path)) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+        try Data(bytes.prefix(20)).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try MaskDecoder.palette(path: path)) { XCTAssertTrue("\($0)".contains("IHDR runs past the end"), "\($0)") }
+        try Data("GIF89a".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try MaskDecoder.palette(path: path))
+    }
+}
