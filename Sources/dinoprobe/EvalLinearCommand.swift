@@ -27,11 +27,14 @@ struct EvalLinear: ParsableCommand {
     @Option(help: "Folder for metrics.json, confusion.csv, confusion.png, predictions.csv and run.json (default: print only).")
     var out: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func run() throws {
         let saved = try SavedClassifier(path: head)
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-linear", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-linear", overwrite: replacing.overwrite,
+                                                       guarding: ["metrics.json", "predictions.csv"], command: self) }
         defer { run?.close() }
         // The weights first: a missing checkpoint should not cost a data-set download.
         let model = try modelOptions.load()
@@ -77,6 +80,8 @@ struct Classify: ParsableCommand {
     @Option(help: "Folder for predictions.csv (path, top classes and probabilities per image) and run.json.")
     var out: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
@@ -87,7 +92,8 @@ struct Classify: ParsableCommand {
     func run() throws {
         let saved = try SavedClassifier(path: head)
         let listing = try ImageFiles.expand(images)
-        let run = try out.map { try RunFolder.open($0, prefix: "classify", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "classify", overwrite: replacing.overwrite, guarding: ["predictions.csv"],
+                                                       command: self) }
         defer { run?.close() }
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
@@ -131,6 +137,8 @@ struct KNN: ParsableCommand {
     @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).")
     var out: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     @OptionGroup var sharding: ShardChoiceOptions
 
     func validate() throws {
@@ -146,7 +154,7 @@ struct KNN: ParsableCommand {
                                           storedLayers: { model, _ in stored(model) }) {
             return
         }
-        let run = try out.map { try RunFolder.open($0, prefix: "knn", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "knn", overwrite: replacing.overwrite, guarding: ["knn.json"], command: self) }
         defer { run?.close() }
         let model = try modelOptions.load()
         let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)

@@ -42,6 +42,8 @@ struct FewShotCommand: ParsableCommand {
     @Option(help: "Run folder (default runs/fewshot-DATE).")
     var out: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     func validate() throws {
         guard !shots.flattened().isEmpty else { throw ValidationError("--shots needs at least one value") }
         for s in shots.flattened() { try Check.finite(s, FewShotTask.Ranges.shots, "--shots") }
@@ -53,7 +55,7 @@ struct FewShotCommand: ParsableCommand {
 
     func run() throws {
         if try features.extractShardIfAsked() { return }
-        let run = try RunFolder.open(out, prefix: "fewshot", overwrite: true, guarding: nil, command: self)
+        let run = try RunFolder.open(out, prefix: "fewshot", overwrite: replacing.overwrite, guarding: ["fewshot.json"], command: self)
         defer { run.close() }
         let tokens = features.tokens ?? .clsAvgpool
         let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),

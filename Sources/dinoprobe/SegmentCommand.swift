@@ -29,6 +29,8 @@ struct Segment: ParsableCommand {
     @Option(help: "Output folder (per-image files mirror the images' paths below it).")
     var out: String = "segment-out"
 
+    @OptionGroup var replacing: OverwriteOption
+
     @Option(help: "Short side of the input in pixels (default: the head's size, else 448).")
     var size: Int?
 
@@ -58,7 +60,10 @@ struct Segment: ParsableCommand {
         }
         let side = size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? recipe?.preprocessing.size ?? 448
         let listing = try ImageFiles.expand(images)
-        let run = try RunFolder.open(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
+        let names = ImageFiles.outputNames(for: listing.images)
+        let files = names.flatMap { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }
+        let run = try RunFolder.open(out, prefix: "segment", overwrite: replacing.overwrite, guarding: files, command: self,
+                                     resolved: ["size": side])
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound
@@ -79,7 +84,7 @@ struct Segment: ParsableCommand {
         var failures = listing.problems.count
         for problem in listing.problems { Console.err("error: \(problem)") }
         var written: [String] = []
-        for (path, name) in zip(listing.images, ImageFiles.outputNames(for: listing.images)) {
+        for (path, name) in zip(listing.images, names) {
             do {
                 let stem = try run.staging() + "/" + name
                 try FileSystem.createDirectories((stem as NSString).deletingLastPathComponent)  // the names' own bytes (PathCodec)

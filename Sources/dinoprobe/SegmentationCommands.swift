@@ -235,6 +235,8 @@ struct EvalSeg: ParsableCommand {
     @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.")
     var out: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     func validate() throws {
         try Check.optionalRange(numClasses, 1...255, "--num-classes")
         try Check.range(ignoreIndex, 0...255, "--ignore-index")
@@ -245,7 +247,7 @@ struct EvalSeg: ParsableCommand {
     }
 
     func run() throws {
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: replacing.overwrite, guarding: ["metrics.json"], command: self) }
         defer { run?.close() }
         let reporter = TerminalReporter.shared
         let metrics: SegmentationMetrics, perImage: [SegmentationImageScore]

@@ -16,7 +16,7 @@ final class RunFolderTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
 
     func open(_ name: String = "run", overwrite: Bool = false, resume: Bool = false) throws -> RunFolder {
-        try RunFolder(root + "/" + name, prefix: "test", overwrite: overwrite, guarding: "head.safetensors", resume: resume,
+        try RunFolder(root + "/" + name, prefix: "test", overwrite: overwrite, guarding: ["head.safetensors"], resume: resume,
                       record: RunRecord(version: "test", commit: "none", command: ["test"], options: JSONValue(describing: [String: Any]())))
     }
 
