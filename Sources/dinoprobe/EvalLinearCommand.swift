@@ -12,19 +12,20 @@ import Training
 struct EvalLinear: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-linear",
-        abstract: "Evaluate a saved linear head on a data set's val split (features extracted with the head's own recipe).")
+        abstract: "Evaluate a saved linear head on a data set's val split (features extracted with the head's own recipe).",
+        discussion: examples("eval-linear --head runs/linear/head.safetensors --data shapes --out runs/eval"))
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(help: "Head saved by train-linear (head.safetensors).")
+    @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
 
-    @Option(help: "Which split to evaluate: val or train.")
+    @Option(help: "Which split to evaluate.")
     var split: DatasetSplit = .val
 
-    @Option(help: "Folder for metrics.json, confusion.csv, confusion.png, predictions.csv and run.json (default: print only).")
+    @Option(help: "Folder for metrics.json, confusion.csv, confusion.png, predictions.csv and run.json (default: print only).", completion: .directory)
     var out: String?
 
     @OptionGroup var replacing: OverwriteOption
@@ -36,13 +37,14 @@ struct EvalLinear: ParsableCommand {
         let run = try out.map { try RunFolder.open($0, prefix: "eval-linear", overwrite: replacing.overwrite,
                                                        guarding: ["metrics.json", "predictions.csv"], command: self) }
         defer { run?.close() }
-        // The weights first: a missing checkpoint should not cost a data-set download.
+        // A local data set is read first; the weights before a download: a missing checkpoint should not cost one.
+        let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
         try saved.check(model: model)
-        let (train, val) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let (train, val) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         let dataset = split == .val ? val : train
         try run?.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: dataset.root, splits: [split.rawValue: .init(paths: dataset.samples.map(\.path))])
         }
         try saved.check(classNames: dataset.classNames, classIDs: dataset.classIDs)
@@ -64,20 +66,21 @@ struct EvalLinear: ParsableCommand {
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify images with a saved linear head: top classes with probabilities.")
+        abstract: "Classify images with a saved linear head: top classes with probabilities.",
+        discussion: examples("classify photo.jpg --head runs/linear/head.safetensors", "classify photos/ --head runs/linear/head.safetensors --top 3 --out runs/classify"))
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Argument(help: "Image files, or folders searched recursively for images.")
+    @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var images: [String]
 
-    @Option(help: "Head saved by train-linear (head.safetensors).")
+    @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
 
     @Option(help: "How many classes to show per image.")
     var top: Int = 5
 
-    @Option(help: "Folder for predictions.csv (path, top classes and probabilities per image) and run.json.")
+    @Option(help: "Folder for predictions.csv (path, top classes and probabilities per image) and run.json.", completion: .directory)
     var out: String?
 
     @OptionGroup var replacing: OverwriteOption
@@ -105,7 +108,7 @@ struct Classify: ParsableCommand {
         }
         if let run {
             try run.update {
-                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
                 $0.data = RunRecord.DataRecord(root: FileManager.default.currentDirectoryPath, splits: ["inputs": .init(paths: listing.images)])
             }
             try predictions.write(to: run.staging() + "/predictions.csv")
@@ -121,7 +124,8 @@ struct Classify: ParsableCommand {
 struct KNN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knn",
-        abstract: "k-NN classification on L2-normalised CLS features (k = 10, 20, 100, 200; temperature 0.07).")
+        abstract: "k-NN classification on L2-normalised CLS features (k = 10, 20, 100, 200; temperature 0.07).",
+        discussion: examples("knn --data shapes --out runs/knn", "knn --data imagenette --k 10,20"))
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
@@ -134,7 +138,7 @@ struct KNN: ParsableCommand {
     @Option(help: "Softmax temperature of the votes.")
     var temperature: Float = 0.07
 
-    @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).")
+    @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).", completion: .directory)
     var out: String?
 
     @OptionGroup var replacing: OverwriteOption
@@ -156,10 +160,11 @@ struct KNN: ParsableCommand {
         }
         let run = try out.map { try RunFolder.open($0, prefix: "knn", overwrite: replacing.overwrite, guarding: ["knn.json"], command: self) }
         defer { run?.close() }
+        let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let (trainSet, valSet) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         try run?.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }

@@ -9,12 +9,12 @@ struct FewShotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fewshot",
         abstract: "Few-shot evaluation: k images per class (several seeded draws), each scored with the linear grid, logistic regression and k-NN; mean and std per k.",
-        discussion: """
+        discussion: examples("fewshot --data shapes --shots 1,5 --tries 3 --out runs/fewshot", then: """
         Meta's sampling: for try t, a generator seeded with t keeps the first k of a random permutation of \
         each class (a fraction below 1 keeps that share of each class, at least one image). The linear grid \
         chooses its rate on val, as Meta's few-shot runs do; logistic regression (CLS, Meta's 45 values of C) \
         chooses C on val likewise. Writes fewshot.json, report.html and run.json.
-        """)
+        """))
 
     @OptionGroup var features: ProbeFeatureOptions
 
@@ -39,7 +39,7 @@ struct FewShotCommand: ParsableCommand {
     @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
     var seed: UInt64 = 0
 
-    @Option(help: "Run folder (default runs/fewshot-DATE).")
+    @Option(help: "Run folder (default runs/fewshot-DATE).", completion: .directory)
     var out: String?
 
     @OptionGroup var replacing: OverwriteOption
@@ -57,7 +57,7 @@ struct FewShotCommand: ParsableCommand {
         if try features.extractShardIfAsked() { return }
         let run = try RunFolder.open(out, prefix: "fewshot", overwrite: replacing.overwrite, guarding: ["fewshot.json"], command: self)
         defer { run.close() }
-        let tokens = features.tokens ?? .clsAvgpool
+        let tokens = features.tokens?.featureTokens ?? .clsAvgpool
         let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
                                                    seed: seed, run: run)
         var settings = LinearProbeSettings()

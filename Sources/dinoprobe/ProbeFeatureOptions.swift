@@ -16,17 +16,17 @@ struct ProbeFeatureOptions: ParsableArguments {
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
 
-    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).")
+    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).", completion: .file())
     var featuresFile: String?
 
-    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).")
+    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).", completion: .file())
     var valFeaturesFile: String?
 
     @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default for linear probes).")
-    var tokens: FeatureTokens?
+    var tokens: ImageTokens?
 
     @Option(name: .customLong("features"), help: .hidden)
-    var deprecatedFeatures: FeatureTokens?
+    var deprecatedFeatures: ImageTokens?
 
     @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
     var blocks: Int?
@@ -57,7 +57,7 @@ struct ProbeFeatureOptions: ParsableArguments {
     /// and loads the features; the folder is closed again when loading fails.
     func start(prefix: String, command: ParsableArguments, defaultTokens: FeatureTokens, seed: UInt64,
                runOptions: TrainingRunOptions) throws -> Start {
-        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? defaultTokens
+        let tokens = (self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens"))?.featureTokens ?? defaultTokens
         let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
         let run = try runOptions.open(prefix: prefix, command: command,
                                       resolved: ["tokens": tokens, "blocks": choice.count, "layers": choice.explicit ?? []])
@@ -99,15 +99,16 @@ struct ProbeFeatureOptions: ParsableArguments {
             }
             return (train, val)
         }
-        // The weights first: a missing checkpoint should not cost a data-set download.
+        // A local data set is read first; the weights before a download: a missing checkpoint should not cost one.
         let preprocessing = try imageOptions.preprocessing()
+        let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
         let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let (trainSet, valSet) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
         say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
         try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }

@@ -62,7 +62,7 @@ struct OverwriteOption: ParsableArguments {
 /// Where a training command writes its run, whether it may replace an earlier head there, and
 /// how it survives interruption.
 struct TrainingRunOptions: ParsableArguments {
-    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).")
+    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).", completion: .directory)
     var out: String?
 
     @Flag(help: "Replace the head of an earlier run in --out.")

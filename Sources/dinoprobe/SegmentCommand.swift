@@ -10,23 +10,23 @@ import Training
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment images with a saved head (mask + overlay PNGs, class areas), or show what the frozen features see (PCA colours, k-means clusters).",
-        discussion: """
+        discussion: examples("segment photo.jpg --head runs/seg/head.safetensors --out seg-out", "segment photos/ --clusters 5", then: """
         Images run at a size that keeps their aspect ratio (short side --size, sides rounded to \
         multiples of 16), with the head's normalisation statistics; results are upsampled to the \
         original size. Without --head: <stem>.pca.png maps the first three principal components of the \
         patch features to RGB; --clusters K adds <stem>.clusters.png and an overlay of a k-means \
         segmentation of the patches.
-        """)
+        """))
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Argument(help: "Image files, or folders searched recursively for images.")
+    @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var images: [String]
 
-    @Option(help: "Head saved by train-seg.")
+    @Option(help: "Head saved by train-seg.", completion: .file(extensions: ["safetensors"]))
     var head: String?
 
-    @Option(help: "Output folder (per-image files mirror the images' paths below it).")
+    @Option(help: "Output folder (per-image files mirror the images' paths below it).", completion: .directory)
     var out: String = "segment-out"
 
     @OptionGroup var replacing: OverwriteOption
@@ -67,7 +67,7 @@ struct Segment: ParsableCommand {
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound
-        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads) }
+        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
         if let segmenter, let head {
             guard segmenter.metadata.backboneFingerprint == model.fingerprint else {
                 throw HeadError.incompatibleFeatures(headRecipe: recipe?.key ?? "", headFingerprint: segmenter.metadata.backboneFingerprint,

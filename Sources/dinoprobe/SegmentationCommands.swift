@@ -12,7 +12,8 @@ import Training
 struct TrainSeg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-seg",
-        abstract: "Linear segmentation: cache patch features, train the DINOv3 linear head (BN + 1x1 conv), report mIoU on val.")
+        abstract: "Linear segmentation: cache patch features, train the DINOv3 linear head (BN + 1x1 conv), report mIoU on val.",
+        discussion: examples("train-seg --data seg-shapes --size 224 --out runs/seg"))
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: SegmentationDataOptions
@@ -82,8 +83,6 @@ struct TrainSeg: ParsableCommand {
         let run = try runOptions.open(prefix: "seg", command: self, resolved: ["size": size])
         defer { run.close() }
         let reporter = TerminalReporter.shared
-        let model = try modelOptions.load()
-        let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let train = try dataOptions.loadValid(.train, folder: run.url, reporter: reporter)
         // A data set without a val split trains without evaluation; any other problem with the
         // val split (unreadable folder, bad class list) is an error, not "no val split".
@@ -93,10 +92,12 @@ struct TrainSeg: ParsableCommand {
             val = nil
         }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
+        let model = try modelOptions.load()
+        let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let settings = self.settings(trainImages: train.count)
         let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
         try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: train.root, splits: [train, val].compactMap { $0 }.reduce(into: [:]) {
                 $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
             })
@@ -194,29 +195,29 @@ struct EvalSeg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-seg",
         abstract: "mIoU, aAcc, mAcc and per-class IoU (mmsegmentation semantics) of a saved head on a data set, or of any tool's prediction masks.",
-        discussion: """
+        discussion: examples("eval-seg --head runs/seg/head.safetensors --data seg-shapes --out runs/eval-seg", "eval-seg --pred my-masks/ --gt ADEChallengeData2016/annotations/validation --num-classes 150 --reduce-zero-label", then: """
         With --head: runs the head on the data set's val split. With --pred and --gt: compares PNG masks \
         with the same names (class index per pixel); class names from --classes (one per line) or --num-classes.
-        """)
+        """))
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Head saved by train-seg.")
+    @Option(help: "Head saved by train-seg.", completion: .file(extensions: ["safetensors"]))
     var head: String?
 
-    @Option(help: "Data set root (with --head).")
+    @Option(help: "Data set root (with --head).", completion: .directory)
     var data: String?
 
-    @Option(help: "Layout: auto, ade20k, voc or folder (with --head).")
+    @Option(help: "Data set layout (with --head; auto: found from the folders).")
     var layout: SegmentationLayout = .auto
 
-    @Option(help: "Folder of predicted masks (PNG, class index per pixel).")
+    @Option(help: "Folder of predicted masks (PNG, class index per pixel).", completion: .directory)
     var pred: String?
 
-    @Option(help: "Folder of ground-truth masks with the same file names.")
+    @Option(help: "Folder of ground-truth masks with the same file names.", completion: .directory)
     var gt: String?
 
-    @Option(help: "Class names, one per line (with --pred/--gt).")
+    @Option(help: "Class names, one per line (with --pred/--gt).", completion: .file())
     var classes: String?
 
     @Option(help: "Number of classes when no --classes file is given.")
@@ -232,7 +233,7 @@ struct EvalSeg: ParsableCommand {
 
     @OptionGroup var inferenceOptions: InferenceOptions
 
-    @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.")
+    @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.", completion: .directory)
     var out: String?
 
     @OptionGroup var replacing: OverwriteOption
@@ -247,6 +248,7 @@ struct EvalSeg: ParsableCommand {
     }
 
     func run() throws {
+        for (folder, flag) in [(data, "--data"), (pred, "--pred"), (gt, "--gt")] { if let folder { try Check.folder(folder, flag) } }
         let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: replacing.overwrite, guarding: ["metrics.json"], command: self) }
         defer { run?.close() }
         let reporter = TerminalReporter.shared
@@ -261,7 +263,7 @@ struct EvalSeg: ParsableCommand {
             let model = try modelOptions.load()
             try segmenter.metadata.checkCompatible(recipe: segmenter.metadata.recipe(), backboneFingerprint: model.fingerprint)
             try run?.update {
-                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
                 $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.mask] })])
             }
             let inference = inferenceOptions.resolved(headSize: segmenter.metadata.inputResolution ?? 448)

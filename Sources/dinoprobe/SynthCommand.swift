@@ -2,17 +2,22 @@ import ArgumentParser
 import Backbone
 import Datasets
 import Foundation
+import Support
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
+        discussion: examples("synth model --out models/random", "synth classification --out shapes"),
         subcommands: [SynthClassification.self, SynthSegmentation.self, SynthModel.self])
 }
 
 /// The options every generated data set takes.
 struct SynthFolderOptions: ParsableArguments {
-    @Option(help: "Folder to create (must be new or empty).")
+    @Option(help: "Folder to create (must be new or empty).", completion: .directory)
     var out: String
+
+    @Flag(help: "Replace a data set generated earlier in --out.")
+    var overwrite = false
 
     @Option(help: "Training items (per class where there are classes); val: a quarter as many, at least 2.")
     var count: Int = 40
@@ -28,13 +33,17 @@ struct SynthFolderOptions: ParsableArguments {
     func validate() throws {
         try Check.range(count, 1...100_000, "--count")
         try Check.range(size, 16...4096, "--size")
+        if !overwrite, let entries = try? FileSystem.list(out), !entries.isEmpty {
+            throw ValidationError("\(out) is not empty; choose another --out, or pass --overwrite to replace a data set generated there")
+        }
     }
 }
 
 struct SynthClassification: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classification",
-        abstract: "An ImageFolder (train/ and val/) whose classes differ in hue and shape.")
+        abstract: "An ImageFolder (train/ and val/) whose classes differ in hue and shape.",
+        discussion: examples("synth classification --out shapes --classes 4"))
 
     @OptionGroup var folder: SynthFolderOptions
 
@@ -55,7 +64,8 @@ struct SynthClassification: ParsableCommand {
 struct SynthSegmentation: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segmentation",
-        abstract: "images/ + masks/ + classes.txt with shapes on textured backgrounds, masks known exactly.")
+        abstract: "images/ + masks/ + classes.txt with shapes on textured backgrounds, masks known exactly.",
+        discussion: examples("synth segmentation --out seg-shapes"))
 
     @OptionGroup var folder: SynthFolderOptions
 
@@ -70,9 +80,9 @@ struct SynthModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "A ViT-S/16-shaped checkpoint (config.json + model.safetensors) with fixed random weights: the real layout, meaningless features.",
-        discussion: "The checkpoint `dinoprobe bench` uses. Every run with the same --seed writes the same weights (same fingerprint).")
+        discussion: examples("synth model --out models/random", then: "The checkpoint `dinoprobe bench` uses. Every run with the same --seed writes the same weights (same fingerprint)."))
 
-    @Option(help: "Folder to create.")
+    @Option(help: "Folder to create.", completion: .directory)
     var out: String
 
     @Option(help: "Seed of the weights.")

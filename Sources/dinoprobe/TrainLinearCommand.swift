@@ -10,12 +10,12 @@ struct TrainLinear: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-linear",
         abstract: "Linear probing: extract (cached) features, train Meta's learning-rate grid, report metrics, save the best head.",
-        discussion: """
+        discussion: examples("train-linear --data shapes --out runs/linear", "train-linear --data imagenette --blocks 4 --select-on val", then: """
         All heads (one per learning rate, scaled by batch/256) train together on the same batches. The \
         best rate is chosen on a held-out slice of train (--holdout), or on val with --select-on val \
         (the optimistic paper protocol). The run folder receives head.safetensors, metrics.json, \
         confusion.csv, confusion.png, grid.json and the list of skipped images.
-        """)
+        """))
 
     @OptionGroup var features: ProbeFeatureOptions
 

@@ -9,7 +9,7 @@ struct TrainLogreg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-logreg",
         abstract: "Logistic regression: Meta's protocol (L-BFGS softmax regression at 45 values of C), report metrics, save the head.",
-        discussion: """
+        discussion: examples("train-logreg --data shapes --out runs/logreg", then: """
         The protocol of dinov3/eval/log_regression.py, fitted as scikit-learn's LogisticRegression(solver="lbfgs", \
         tol=1e-12, max_iter=1000) fits it, in float64: C = 10^linspace(-6, 5, 45), each fitted on train less a \
         stratified hold-out (--holdout) and scored there (or fitted on all of train and scored on val with \
@@ -17,7 +17,7 @@ struct TrainLogreg: ParsableCommand {
         all of train. Features default to the CLS token, as Meta's. The run folder receives head.safetensors, \
         metrics.json, confusion.csv, confusion.png, predictions.csv (val), path.json and the list of skipped images. \
         The path takes minutes and keeps no checkpoint: --resume is refused.
-        """)
+        """))
 
     @OptionGroup var features: ProbeFeatureOptions
 
@@ -59,7 +59,7 @@ struct TrainLogreg: ParsableCommand {
         settings.solver.gradientTolerance = tol
         settings.warmStart = !noWarmStart
         settings.seed = seed
-        settings.threads = features.modelOptions.threads
+        settings.threads = features.modelOptions.threadCount
         say("fitting \(settings.cValues.count) values of C on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
         var outcome = try LogisticRegressionProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selectionOptions.selection,
                                                       settings: settings, reporter: TerminalReporter.shared)

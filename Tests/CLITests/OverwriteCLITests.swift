@@ -33,11 +33,11 @@ final class OverwriteCLITests: XCTestCase {
 
     /// knn, fewshot and eval-seg refuse a folder holding their result without --overwrite.
     func testEvaluationResultsAreKeptWithoutOverwrite() throws {
-        let data = ["--data", path("absent-data")]
+        let data = ["--data", try folder("data", holding: [])]
         try assertRefused(["knn"] + missingModel + data + ["--out", folder("knn", holding: ["knn.json"])], naming: ["knn.json", "--overwrite"])
         try assertRefused(["fewshot"] + missingModel + data + ["--out", folder("few", holding: ["fewshot.json"])],
                           naming: ["fewshot.json", "--overwrite"])
-        try assertRefused(["eval-seg", "--pred", path("p"), "--gt", path("g"), "--num-classes", "2", "--out", folder("seg", holding: ["metrics.json"])],
+        try assertRefused(["eval-seg", "--pred", folder("p", holding: []), "--gt", folder("g", holding: []), "--num-classes", "2", "--out", folder("seg", holding: ["metrics.json"])],
                           naming: ["metrics.json", "--overwrite"])
     }
 
@@ -75,6 +75,17 @@ final class OverwriteCLITests: XCTestCase {
         let added = try CLI.run(common + [other, "--model", CLI.tinyModel])
         XCTAssertEqual(added.status, 0, added.stderr)
         let replaced = try CLI.run(common + [image, other, "--model", CLI.tinyModel, "--overwrite"])
+        XCTAssertEqual(replaced.status, 0, replaced.stderr)
+    }
+}
+
+extension OverwriteCLITests {
+    /// synth keeps a data set it generated earlier unless --overwrite.
+    func testSynthKeepsAnEarlierDataSetWithoutOverwrite() throws {
+        let out = path("synth"), command = ["synth", "classification", "--out", out, "--count", "1", "--classes", "2", "--size", "16"]
+        XCTAssertEqual(try CLI.run(command).status, 0)
+        try assertRefused(command, naming: [out, "--overwrite"])
+        let replaced = try CLI.run(command + ["--overwrite"])
         XCTAssertEqual(replaced.status, 0, replaced.stderr)
     }
 }
