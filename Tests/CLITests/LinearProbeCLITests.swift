@@ -180,7 +180,8 @@ final class LinearProbeCLITests: XCTestCase {
         let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("linear") || $0.hasPrefix("logreg") || $0.hasPrefix("knn") }
         XCTAssertEqual(rows.count, 6, r.stdout)
         XCTAssertEqual(Set(rows.map { row in row.firstIndex(of: "%").map { row.distance(from: row.startIndex, to: $0) } ?? -1 }).count, 1, r.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertTrue(report.contains("<td>1, 2</td>") && !report.contains("1.0, 2.0"), "shots as integers")
         let without = try CLI.run(["fewshot", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--shots", "1", "--tries", "1",
                                    "--iters", "5", "--k", "3", "--no-cache", "--no-logreg", "--out", out + "-2"])
         XCTAssertEqual(without.status, 0, without.stderr)
