@@ -52,14 +52,13 @@ struct EvalLinear: ParsableCommand {
         let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
                                                     preprocessing: saved.recipe.preprocessing, layers: stored,
                                                     batchSize: cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: stored.count), maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
-        try reportSkipped(features.skipped, split: split.rawValue, folder: run?.url)
+        try reportSkipped(features.skipped, split: split.rawValue, folder: run)
         let (metrics, predictions) = try saved.evaluate(features)
         say(metrics.table())
         if let run {
             let files = try SavedClassifier.write(metrics: metrics, predictions: predictions, title: "Linear head on \(split.rawValue)",
                                                   to: run.staging())
-            try run.publish(outputs: files)
-            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+            try run.publishAndSay(outputs: files)
         }
     }
 }
@@ -112,9 +111,8 @@ struct Classify: ParsableCommand {
                 $0.data = RunRecord.DataRecord(root: FileManager.default.currentDirectoryPath, splits: ["inputs": .init(paths: listing.images)])
             }
             try predictions.write(to: run.staging() + "/predictions.csv")
-            try reportSkipped(listing.problems + skipped, split: "inputs", folder: run.url)
-            try run.publish(outputs: ["predictions.csv"])
-            Console.err("wrote \(run.path)/predictions.csv, run.json")
+            try reportSkipped(listing.problems + skipped, split: "inputs", folder: run)
+            try run.publishAndSay(outputs: ["predictions.csv"], toErr: true)
         }
         for s in listing.problems + skipped { Console.err("error: \(s)") }
         if !(listing.problems + skipped).isEmpty { throw ExitCode(1) }
@@ -175,15 +173,14 @@ struct KNN: ParsableCommand {
                                          reporter: TerminalReporter.shared)
         }
         let train = try split(trainSet), val = try split(valSet)
-        try reportSkipped(train.skipped, split: "train", folder: run?.url)
-        try reportSkipped(val.skipped, split: "val", folder: run?.url)
+        try reportSkipped(train.skipped, split: "train", folder: run)
+        try reportSkipped(val.skipped, split: "val", folder: run)
         let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: k.flattened(),
                                                      temperature: temperature)
         say(KNNTask.table(results))
         if let run {
             let files = try KNNTask.write(scores: scores, results: results, val: val, to: run.staging())
-            try run.publish(outputs: files)
-            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+            try run.publishAndSay(outputs: files)
         }
     }
 }

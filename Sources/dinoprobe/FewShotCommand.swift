@@ -68,7 +68,6 @@ struct FewShotCommand: ParsableCommand {
                                      logistic: noLogreg ? nil : LogisticRegressionSettings(), ks: k.flattened(), progress: { Console.err($0) })
         say(FewShot.table(scores))
         let files = try FewShotTask.write(scores, record: run.record, dataName: features.dataName, tries: tries, to: run.staging())
-        try run.publish(outputs: files)
-        say("wrote \(run.path)/fewshot.json, report.html, run.json")
+        try run.publishAndSay(outputs: files)
     }
 }

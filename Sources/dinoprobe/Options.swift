@@ -272,13 +272,13 @@ struct SegmentationDataOptions: ParsableArguments {
     var layout: SegmentationLayout = .auto
 
     /// One split with its bad pairs removed and reported.
-    func loadValid(_ split: DatasetSplit, folder: URL?, reporter: Reporter) throws -> SegmentationDataset {
+    func loadValid(_ split: DatasetSplit, folder: RunFolder?, reporter: Reporter) throws -> SegmentationDataset {
         try loadValidSegmentation(root: data, layout: layout, split: split, folder: folder, reporter: reporter)
     }
 }
 
 /// One split of a segmentation data set in `layout`, with its bad pairs removed and reported.
-func loadValidSegmentation(root: String, layout: SegmentationLayout, split: DatasetSplit, folder: URL?,
+func loadValidSegmentation(root: String, layout: SegmentationLayout, split: DatasetSplit, folder: RunFolder?,
                            reporter: Reporter) throws -> SegmentationDataset {
     try Check.folder(root, "--data")
     let dataset: SegmentationDataset
@@ -297,15 +297,12 @@ func loadValidSegmentation(root: String, layout: SegmentationLayout, split: Data
 }
 
 /// Prints the skipped inputs of a split and writes them to the run folder.
-func reportSkipped(_ skipped: [SkippedInput], split: String, folder: URL?) throws {
+func reportSkipped(_ skipped: [SkippedInput], split: String, folder: RunFolder?) throws {
     guard !skipped.isEmpty else { return }
     Console.err("\(split): \(skipped.count) input(s) skipped:")
     for s in skipped.prefix(20) { Console.err("  \(s)") }
     if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
-    if let folder {
-        let text = skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n"
-        try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent("skipped-\(split).txt").path)
-    }
+    try folder?.writeBeside("skipped-\(split).txt", text: skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n")
 }
 
 /// A live download line on standard error.

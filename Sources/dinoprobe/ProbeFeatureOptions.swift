@@ -87,7 +87,6 @@ struct ProbeFeatureOptions: ParsableArguments {
     /// Train and val features: from features files, or extracted (cached) from a data set. Records
     /// the seed, backbone and data in the run's record.
     func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
-        let folder = run.url
         try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {
             let train = try FeaturesFile.read(path: featuresFile)
@@ -122,8 +121,8 @@ struct ProbeFeatureOptions: ParsableArguments {
         var train = try split(trainSet), val = try split(valSet)
         // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
         (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
-        try reportSkipped(train.skipped, split: "train", folder: folder)
-        try reportSkipped(val.skipped, split: "val", folder: folder)
+        try reportSkipped(train.skipped, split: "train", folder: run)
+        try reportSkipped(val.skipped, split: "val", folder: run)
         guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
         return (train, val)
     }

@@ -23,6 +23,15 @@ extension RunFolder {
         }
     }
 
+    /// Publishes the staged `outputs` and says every file the run left in the folder (beside
+    /// them: skipped-image lists and run.json), on standard output or, with `toErr`, standard error.
+    func publishAndSay(outputs: [String], toErr: Bool = false) throws {
+        try publish(outputs: outputs)
+        let files = published.count > 12 ? published.prefix(10) + ["... \(published.count - 11) more", "run.json"] : published[...]
+        let line = "wrote \(path)/: \(files.map { shown($0) }.joined(separator: ", "))"
+        if toErr { Console.err(line) } else { say(line) }
+    }
+
     /// Saves training state into this folder as the loop goes (and resumes from it with
     /// `resume`); an interruption names the state file to continue from.
     func stateSaving(inputs: String, every interval: TimeInterval, resume: Bool) throws -> StateSaving {

@@ -105,8 +105,7 @@ struct Segment: ParsableCommand {
                 Console.err("error: \(error)")
             }
         }
-        try run.publish(outputs: written)
-        if !written.isEmpty { say("wrote \(run.path): \(written.count) file\(written.count == 1 ? "" : "s"), run.json") }
+        try run.publishAndSay(outputs: written)
         if failures > 0 { throw ExitCode(1) }
     }
 }

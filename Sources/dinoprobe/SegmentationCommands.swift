@@ -83,11 +83,11 @@ struct TrainSeg: ParsableCommand {
         let run = try runOptions.open(prefix: "seg", command: self, resolved: ["size": size])
         defer { run.close() }
         let reporter = TerminalReporter.shared
-        let train = try dataOptions.loadValid(.train, folder: run.url, reporter: reporter)
+        let train = try dataOptions.loadValid(.train, folder: run, reporter: reporter)
         // A data set without a val split trains without evaluation; any other problem with the
         // val split (unreadable folder, bad class list) is an error, not "no val split".
         let val: SegmentationDataset?
-        do { val = try dataOptions.loadValid(.val, folder: run.url, reporter: reporter) } catch let DatasetError.missingSplit(_, path, _) {
+        do { val = try dataOptions.loadValid(.val, folder: run, reporter: reporter) } catch let DatasetError.missingSplit(_, path, _) {
             Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
             val = nil
         }
@@ -109,7 +109,7 @@ struct TrainSeg: ParsableCommand {
         let store = try SegmentationRun.store(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
                                               batchSize: extractionBatch, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
-        try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
+        try reportSkipped(store.skipped, split: "train-extraction", folder: run)
         if augment > 0 {
             let note = "\(augment) views per training pair (short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad): \(store.count) views, \(String(format: "%.1f", Date().timeIntervalSince(storeStart))) s to extract or load"
             say("augmented: \(note)")
@@ -130,8 +130,7 @@ struct TrainSeg: ParsableCommand {
         if let result = report.result { say(result.table()) }
         let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
                                        perImage: evaluation?.perImage ?? [], to: run.staging(), maxPixels: pixelLimit.maxPixels)
-        try run.publish(outputs: outputs)
-        say("saved \(run.path)/\(outputs.joined(separator: ", ")), run.json")
+        try run.publishAndSay(outputs: outputs)
     }
 }
 
@@ -146,7 +145,7 @@ extension TrainSeg {
                                                       reporter: TerminalReporter.shared) { index, mask, w, h in
             if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
         }
-        try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
+        try reportSkipped(evaluation.skipped, split: "val", folder: run)
         return (evaluation, samples)
     }
 
@@ -256,7 +255,7 @@ struct EvalSeg: ParsableCommand {
         var files: [String] = []
         if let head, let data {
             let segmenter = try LinearSegmenter.load(from: head)
-            let val = try loadValidSegmentation(root: data, layout: layout, split: .val, folder: run?.url, reporter: reporter)
+            let val = try loadValidSegmentation(root: data, layout: layout, split: .val, folder: run, reporter: reporter)
             guard val.classNames == segmenter.metadata.classNames else {
                 throw ValidationError("the head's \(segmenter.classes) classes are not this data set's \(val.classCount)")
             }
@@ -274,7 +273,7 @@ struct EvalSeg: ParsableCommand {
                 let stem = URL(fileURLWithPath: val.samples[index].mask).deletingPathExtension().lastPathComponent
                 try PNGEncoder.writeIndexed(mask, width: w, height: h, palette: Array(val.palette.prefix(768)), to: run.staging() + "/pred/\(stem).png")
             }
-            try reportSkipped(evaluation.skipped, split: "val", folder: run?.url)
+            try reportSkipped(evaluation.skipped, split: "val", folder: run)
             (metrics, perImage) = (evaluation.metrics, evaluation.perImage)
             if let run, FileSystem.isDirectory(try run.staging() + "/pred") { files.append("pred/") }
         } else if let pred, let gt {
@@ -284,7 +283,7 @@ struct EvalSeg: ParsableCommand {
             }
             let comparison = try MaskComparison.compare(predictions: pred, groundTruth: gt, classNames: names,
                                                         ignoreIndex: UInt8(ignoreIndex), reduceZeroLabel: reduceZeroLabel, reporter: reporter)
-            try reportSkipped(comparison.skipped, split: "masks", folder: run?.url)
+            try reportSkipped(comparison.skipped, split: "masks", folder: run)
             (metrics, perImage) = (comparison.metrics, comparison.perImage)
         } else {
             throw ValidationError("give --head with --data, or --pred with --gt")
@@ -297,8 +296,7 @@ struct EvalSeg: ParsableCommand {
             try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: staging + "/per_image.csv")
             try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
             files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
-            try run.publish(outputs: files)
-            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+            try run.publishAndSay(outputs: files)
         }
     }
 }

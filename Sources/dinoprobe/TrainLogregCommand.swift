@@ -15,7 +15,8 @@ struct TrainLogreg: ParsableCommand {
         stratified hold-out (--holdout) and scored there (or fitted on all of train and scored on val with \
         --select-on val); the highest top-1 wins, ties going to the smaller C; the chosen C is then refitted on \
         all of train. Features default to the CLS token, as Meta's. The run folder receives head.safetensors, \
-        metrics.json, confusion.csv, confusion.png, predictions.csv (val), path.json and the list of skipped images. \
+        metrics.json, confusion.csv, confusion.png, path.json, predictions.csv (val), report.html, skipped-<split>.txt \
+        (unreadable images, when there are any) and run.json. \
         The path takes minutes and keeps no checkpoint: --resume is refused.
         """))
 
@@ -68,7 +69,7 @@ struct TrainLogreg: ParsableCommand {
         say(String(format: "\nval metrics of the model at C = %.4g:", outcome.path.bestC))
         say(outcome.valMetrics.table())
         let files = try outcome.writeRun(to: run.staging(), val: val, record: run.record, maxPixels: features.imageOptions.maxPixels)
-        try run.publish(outputs: files)
-        say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
+        say("")
+        try run.publishAndSay(outputs: files)
     }
 }

@@ -25,6 +25,15 @@ final class LinearProbeCLITests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/checkpoint.safetensors"), "a finished run keeps no checkpoint")
+        // Every file the run left is said and recorded, the skipped list, the report and run.json included.
+        let said = try XCTUnwrap(train.stdout.split(separator: "\n").first { $0.hasPrefix("wrote ") }, train.stdout)
+        let runJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as? [String: Any]
+        let recorded = try XCTUnwrap(runJSON?["outputs"] as? [String])
+        for file in ["head.safetensors", "predictions.csv", "loss_curves.png", "skipped-train.txt", "report.html", "run.json"] {
+            XCTAssertTrue(said.contains(file), "\(file): \(said)")
+            XCTAssertTrue(recorded.contains(file), "\(file): \(recorded)")
+        }
+        XCTAssertEqual(Set(recorded), Set(try FileManager.default.contentsOfDirectory(atPath: run).filter { !$0.hasPrefix(".") }))
         try checkRunRecord(run + "/run.json", command: "train-linear", options: ["epochs": 4, "iters-per-epoch": 50, "batch-size": 16,
                                                                                   "tokens": "cls+avgpool", "blocks": 1, "seed": 0],
                            outputs: ["head.safetensors", "train_log.csv"], dataRoot: data)

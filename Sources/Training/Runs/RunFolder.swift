@@ -16,6 +16,9 @@ public final class RunFolder {
     private var finished = false
     private var publication: RunPublication?
     private let reporter: Reporter
+    /// Files written straight into the folder as the run went (skipped-image lists), named in
+    /// run.json's outputs with the published results.
+    private var besideResults: [String] = []
     /// Called after each publishing step (tests interrupt or fail the run there).
     public var afterPublishingStep: ((String) throws -> Void)?
 
@@ -123,11 +126,21 @@ public final class RunFolder {
         var final = record
         final.status = "finished"
         final.finishedAt = Date()
-        final.outputs = outputs + ["run.json"]
+        final.outputs = outputs + besideResults.filter { !outputs.contains($0) } + ["run.json"]
         try publication.publish(outputs: entries, record: final, retiring: [Self.stateName])
         record = final
         finished = true
     }
+
+    /// Writes `text` as the file `name` straight into the folder (whole or not at all), listed
+    /// with the results when they are published (a list of skipped images, known before them).
+    public func writeBeside(_ name: String, text: String) throws {
+        try AtomicFile.write(Data(text.utf8), to: path + "/" + name)
+        if !besideResults.contains(name) { besideResults.append(name) }
+    }
+
+    /// Every file the finished run left in its folder, run.json last (empty before `publish`).
+    public var published: [String] { finished ? record.outputs : [] }
 
     /// Saves training state into this folder as the loop goes (and resumes from it with `resume`).
     /// `onSave` hears of each save (path and step).
