@@ -302,7 +302,7 @@ func reportSkipped(_ skipped: [SkippedInput], split: String, folder: RunFolder?)
     Console.err("\(split): \(skipped.count) input(s) skipped:")
     for s in skipped.prefix(20) { Console.err("  \(s)") }
     if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
-    try folder?.writeBeside("skipped-\(split).txt", text: skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n")
+    try folder?.writeSkipped(skipped.map { "\($0.path)\t\($0.reason)" }, split: split)
 }
 
 /// A live download line on standard error.

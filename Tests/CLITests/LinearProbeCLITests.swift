@@ -34,6 +34,8 @@ final class LinearProbeCLITests: XCTestCase {
             XCTAssertTrue(recorded.contains(file), "\(file): \(recorded)")
         }
         XCTAssertEqual(Set(recorded), Set(try FileManager.default.contentsOfDirectory(atPath: run).filter { !$0.hasPrefix(".") }))
+        let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("Skipped inputs") && page.contains("train: 1 input skipped") && page.contains("zz_broken.png"), "the report names the skipped image")
         try checkRunRecord(run + "/run.json", command: "train-linear", options: ["epochs": 4, "iters-per-epoch": 50, "batch-size": 16,
                                                                                   "tokens": "cls+avgpool", "blocks": 1, "seed": 0],
                            outputs: ["head.safetensors", "train_log.csv"], dataRoot: data)

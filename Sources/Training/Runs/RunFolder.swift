@@ -139,6 +139,14 @@ public final class RunFolder {
         if !besideResults.contains(name) { besideResults.append(name) }
     }
 
+    /// Writes `skipped-SPLIT.txt` (one `path<TAB>reason` line per skipped input) beside the
+    /// results and records the count and the first few in run.json (reports show them).
+    public func writeSkipped(_ lines: [String], split: String) throws {
+        let name = "skipped-\(split).txt"
+        try writeBeside(name, text: lines.joined(separator: "\n") + "\n")
+        try update { $0.skipped[split] = RunRecord.SkippedList(count: lines.count, file: name, first: Array(lines.prefix(5))) }
+    }
+
     /// Every file the finished run left in its folder, run.json last (empty before `publish`).
     public var published: [String] { finished ? record.outputs : [] }
 

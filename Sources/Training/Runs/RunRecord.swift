@@ -52,6 +52,13 @@ public struct RunRecord: Encodable, Sendable {
         }
     }
 
+    /// The inputs of one split that were skipped: how many, the file listing them all, the first few.
+    public struct SkippedList: Encodable, Sendable {
+        public var count: Int
+        public var file: String
+        public var first: [String]
+    }
+
     public struct Listing: Encodable, Sendable {
         public var files: Int
         public var fingerprint: String
@@ -85,6 +92,8 @@ public struct RunRecord: Encodable, Sendable {
     public var outputs: [String] = []
     /// Facts about the run worth keeping beside its options (e.g. what augmentation cost).
     public var notes: [String: String] = [:]
+    /// Per split, the inputs skipped (unreadable or invalid images).
+    public var skipped: [String: SkippedList] = [:]
 
     public init(version: String, commit: String, command: [String], options: JSONValue) {
         tool = Tool(version: version, commit: commit)

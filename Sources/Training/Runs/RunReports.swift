@@ -19,6 +19,7 @@ public enum RunReports {
 
     /// The settings section: the command line, tool, backbone, data and every option.
     public static func settingsSection(_ record: RunRecord, into page: inout HTMLReport) {
+        skippedSection(record, into: &page)
         page.heading("Run")
         var pairs: [(String, String)] = [
             ("command", record.command.joined(separator: " ")),
@@ -40,6 +41,19 @@ public enum RunReports {
         page.heading("Options (resolved, defaults included)")
         if case let .object(members) = record.options {
             page.keyValues(members.map { ($0.0, describe($0.1)) })
+        }
+    }
+
+    /// The inputs each split skipped: how many, where they are all listed, the first few with the reason.
+    public static func skippedSection(_ record: RunRecord, into page: inout HTMLReport) {
+        guard !record.skipped.isEmpty else { return }
+        page.heading("Skipped inputs")
+        for (split, list) in record.skipped.sorted(by: { $0.key < $1.key }) {
+            page.paragraph("\(split): \(list.count) input\(list.count == 1 ? "" : "s") skipped (not used for training or scoring), all listed in \(list.file)\(list.count > list.first.count ? "; the first \(list.first.count):" : ":")")
+            page.table(header: ["file", "reason"], rows: list.first.map { line in
+                let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+                return [parts.first ?? line, parts.count > 1 ? parts[1] : ""]
+            })
         }
     }
 
