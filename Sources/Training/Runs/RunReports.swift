@@ -91,8 +91,8 @@ public enum RunReports {
     static func classificationMetrics(_ m: ClassificationMetrics, into page: inout HTMLReport) {
         page.keyValues([("samples", "\(m.count)"), ("top-1", MetricsReport.percent(m.top1)), ("top-5", MetricsReport.percent(m.top5)),
                         ("balanced accuracy", MetricsReport.percent(m.balancedAccuracy)), ("macro F1", MetricsReport.percent(m.macroF1))])
-        page.table(header: ["class", "n", "accuracy", "precision", "F1"], rows: m.classNames.indices.map { c in
-            [m.classNames[c], "\(m.support[c])", MetricsReport.percent(m.perClassAccuracy[c]),
+        page.table(header: ["class", "n", "recall", "precision", "F1"], rows: m.classNames.indices.map { c in
+            [m.classNames[c], "\(m.support[c])", MetricsReport.percent(m.perClassRecall[c]),
              MetricsReport.percent(m.perClassPrecision[c]), MetricsReport.percent(m.perClassF1[c])]
         })
     }
@@ -101,7 +101,7 @@ public enum RunReports {
     static func segmentationMetrics(_ r: SegmentationResult, into page: inout HTMLReport) {
         page.keyValues([("mIoU", MetricsReport.percent(r.mIoU)), ("aAcc", MetricsReport.percent(r.aAcc)), ("mAcc", MetricsReport.percent(r.mAcc)),
                         ("mDice", MetricsReport.percent(r.mDice)), ("pixels", "\(r.pixelCount) (\(r.ignoredCount) ignored, label \(r.ignoreIndex))")])
-        page.table(header: ["class", "IoU", "accuracy", "Dice", "labelled pixels"], rows: r.classNames.indices.map { c in
+        page.table(header: ["class", "IoU", "Acc (recall)", "Dice", "labelled pixels"], rows: r.classNames.indices.map { c in
             [r.classNames[c], MetricsReport.percent(r.perClassIoU[c]), MetricsReport.percent(r.perClassAccuracy[c]),
              MetricsReport.percent(r.perClassDice[c]), "\(r.areaLabel[c])"]
         })
