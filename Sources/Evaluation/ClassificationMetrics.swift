@@ -119,8 +119,8 @@ public struct ClassificationMetrics: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case classNames, count, top1, top5, balancedAccuracy, macroF1, perClassRecall = "perClassAccuracy",
-             perClassPrecision, perClassF1, support, confusion
+        case classNames = "class_names", count, top1, top5, balancedAccuracy = "balanced_accuracy", macroF1 = "macro_f1"
+        case perClassRecall = "per_class_recall", perClassPrecision = "per_class_precision", perClassF1 = "per_class_f1", support, confusion
     }
 
     /// Encodes every key, writing `null` for a missing top-5 rather than leaving the key out.

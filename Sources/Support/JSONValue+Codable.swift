@@ -25,7 +25,7 @@ extension JSONValue: Encodable {
         }
     }
 
-    private struct AnyKey: CodingKey {
+    private struct AnyKey: VerbatimCodingKey {
         let stringValue: String
         var intValue: Int? { nil }
         init(_ s: String) { stringValue = s }

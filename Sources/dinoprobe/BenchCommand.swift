@@ -28,7 +28,7 @@ struct BenchOptions: ParsableArguments {
     /// Writes the figures to `--json`, when given.
     func record(_ figures: [String: Any]) throws {
         guard let json else { return }
-        // The typed writer: an integer stays an integer and 1.0 a float (JSONSerialization writes 1).
+        // The typed writer (JSONValue): integers as integers, whole numbers without ".0", keys as given.
         try AtomicFile.write(Data((JSONValue(describing: figures).text(indent: 2, sortedKeys: true) + "\n").utf8), to: json)
     }
 }

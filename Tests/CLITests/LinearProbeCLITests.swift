@@ -46,7 +46,7 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertTrue(log[1].hasPrefix("1,1e-05,"), String(log[1]))
         XCTAssertTrue(train.stdout.contains("<- best"), train.stdout)
         let grid = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/grid.json"))) as! [String: Any]
-        let scores = (grid["grid"] as? [String: Any])?["selectionAccuracy"] as? [Double]
+        let scores = (grid["grid"] as? [String: Any])?["selection_accuracy"] as? [Double]
         XCTAssertEqual(scores?.count, 13, "every one of Meta's 13 rates is reported")
         XCTAssertTrue(train.stderr.contains("zz_broken.png"), train.stderr)
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json"))) as! [String: Any]
@@ -59,7 +59,7 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(head.tensors["bias"]?.shape, [4])
         XCTAssertTrue(head.metadata.values.contains { $0.contains("cls+avgpool") })
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
-        XCTAssertEqual(try LinearClassifier.load(from: run + "/head.safetensors").metadata.extra["run_id"], record["runID"] as? String,
+        XCTAssertEqual(try LinearClassifier.load(from: run + "/head.safetensors").metadata.extra["run_id"], record["run_id"] as? String,
                        "the head points back to its run record")
 
         // eval-linear reproduces the val top-1; the second run reads features from the cache.
@@ -130,9 +130,9 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertNotNil((tool["commit"] as? String).flatMap { $0.count >= 7 ? $0 : nil }, "\(tool)")
         XCTAssertEqual((record["command"] as? [String])?.dropFirst().first, command)
         XCTAssertEqual(record["status"] as? String, "finished")
-        for key in ["startedAt", "finishedAt", "runID", "host", "workingDirectory"] { XCTAssertNotNil(record[key], key) }
+        for key in ["started_at", "finished_at", "run_id", "host", "working_directory"] { XCTAssertNotNil(record[key], key) }
         let host = try XCTUnwrap(record["host"] as? [String: Any])
-        XCTAssertGreaterThan(host["logicalCPUs"] as? Int ?? 0, 0)
+        XCTAssertGreaterThan(host["logical_cpus"] as? Int ?? 0, 0)
         let backbone = try XCTUnwrap(record["backbone"] as? [String: Any])
         XCTAssertEqual((backbone["fingerprint"] as? String)?.count, 16)
         XCTAssertEqual(backbone["precision"] as? String, "f32")
@@ -225,7 +225,7 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(single.status, 0, single.stderr)
         func losses(_ run: String) throws -> [Double] {
             let grid = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(run + "/grid.json"))) as? [String: Any]
-            return try XCTUnwrap((grid?["grid"] as? [String: Any])?["finalLosses"] as? [Double])
+            return try XCTUnwrap((grid?["grid"] as? [String: Any])?["final_losses"] as? [Double])
         }
         XCTAssertEqual(try losses("run"), try losses("single"), "the joined features train exactly as one process's")
         // knn and train-logreg shard the same way; --no-cache has nowhere to put the parts.
@@ -256,15 +256,15 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stdout.contains("augmented: 3 views per training image"), first.stdout)
         let grid = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/grid.json"))) as? [String: Any])
-        XCTAssertEqual(grid["trainSamples"] as? Int, 18 * 3, "9 kept images per class, 3 views each")
-        XCTAssertEqual(grid["selectionSamples"] as? Int, 2)
+        XCTAssertEqual(grid["train_samples"] as? Int, 18 * 3, "9 kept images per class, 3 views each")
+        XCTAssertEqual(grid["selection_samples"] as? Int, 2)
         let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/run.json"))) as? [String: Any])
         XCTAssertNotNil((record["notes"] as? [String: String])?["augmentation"])
         let second = try CLI.run(args)
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stderr.contains("augmented views from the cache"), second.stderr)
         let again = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/grid.json"))) as? [String: Any])
-        XCTAssertEqual((again["grid"] as? [String: Any])?["finalLosses"] as? [Double], (grid["grid"] as? [String: Any])?["finalLosses"] as? [Double],
+        XCTAssertEqual((again["grid"] as? [String: Any])?["final_losses"] as? [Double], (grid["grid"] as? [String: Any])?["final_losses"] as? [Double],
                        "cached views give the same run")
         let refused = try CLI.run(["train-linear", "--features-file", "x", "--val-features-file", "y", "--augment", "2"])
         XCTAssertNotEqual(refused.status, 0)

@@ -74,7 +74,7 @@ final class ResumeCLITests: XCTestCase {
                        try Data(contentsOf: URL(fileURLWithPath: broken + "/metrics.json")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: broken + "/checkpoint.safetensors"))
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: broken + "/run.json"))) as! [String: Any]
-        XCTAssertEqual((record["resumedFrom"] as? [String])?.count, 2, "the first start and the refused resume with other settings")
+        XCTAssertEqual((record["resumed_from"] as? [String])?.count, 2, "the first start and the refused resume with other settings")
         XCTAssertEqual(record["status"] as? String, "finished")
 
         // A finished run has nothing to resume.

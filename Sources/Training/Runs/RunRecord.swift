@@ -132,9 +132,11 @@ extension RunRecord {
     /// The id and start times of the run recorded in `folder/run.json` (when a run is resumed,
     /// it keeps its id; heads point to it). Nil when there is no readable record.
     public static func earlier(inFolder folder: String) -> (runID: String, starts: [String])? {
-        guard let value = earlierRecord(inFolder: folder), let id = value["runID"]?.string, let started = value["startedAt"]?.string else { return nil }
+        // Records written before keys were snake_case (runID, startedAt, resumedFrom) still count.
+        guard let value = earlierRecord(inFolder: folder), let id = (value["run_id"] ?? value["runID"])?.string,
+              let started = (value["started_at"] ?? value["startedAt"])?.string else { return nil }
         var starts: [String] = []
-        if case let .array(earlier)? = value["resumedFrom"] { starts = earlier.compactMap(\.string) }
+        if case let .array(earlier)? = value["resumed_from"] ?? value["resumedFrom"] { starts = earlier.compactMap(\.string) }
         return (id, starts + [started])
     }
 
