@@ -49,10 +49,11 @@ struct EvalLinear: ParsableCommand {
         }
         try saved.check(classNames: dataset.classNames, classIDs: dataset.classIDs)
         let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
-        let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
+        var features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
                                                     preprocessing: saved.recipe.preprocessing, layers: stored,
                                                     batchSize: cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: stored.count), maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run)
+        features.paths = dataOptions.spelled(features.paths)
         let (metrics, predictions) = try saved.evaluate(features)
         say(metrics.table())
         if let run {
@@ -172,9 +173,11 @@ struct KNN: ParsableCommand {
                                          maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
-        let train = try split(trainSet), val = try split(valSet)
+        let train = try split(trainSet)
+        var val = try split(valSet)
         try reportSkipped(train.skipped, split: "train", folder: run)
         try reportSkipped(val.skipped, split: "val", folder: run)
+        val.paths = dataOptions.spelled(val.paths)
         let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: k.flattened(),
                                                      temperature: temperature)
         say(KNNTask.table(results))

@@ -18,13 +18,6 @@ extension DatasetSplit: ExpressibleByArgument {}
 extension Imagenette.Variant: ExpressibleByArgument {}
 extension LinearSegmenter.TensorNaming: ExpressibleByArgument {}
 
-/// The tokens of an image-level probe (`--tokens`): only the values those commands accept.
-enum ImageTokens: String, ExpressibleByArgument, CaseIterable {
-    case cls, clsAvgpool = "cls+avgpool"
-
-    var featureTokens: FeatureTokens { self == .cls ? .cls : .clsAvgpool }
-}
-
 /// Where the best learning rate is chosen.
 enum SelectOn: String, ExpressibleByArgument, CaseIterable {
     case holdout, val

@@ -7,6 +7,13 @@ import Images
 import Support
 import Training
 
+/// The tokens of an image-level probe (`--tokens`): only the values those commands accept.
+enum ImageTokens: String, ExpressibleByArgument, CaseIterable {
+    case cls, clsAvgpool = "cls+avgpool"
+
+    var featureTokens: FeatureTokens { self == .cls ? .cls : .clsAvgpool }
+}
+
 /// What the probes on image-level features (train-linear, train-logreg) train on: a data set
 /// through the backbone (features cached), or features files from `dinoprobe extract`; which
 /// tokens and blocks make the feature vector.
@@ -119,6 +126,7 @@ struct ProbeFeatureOptions: ParsableArguments {
                                          reporter: TerminalReporter.shared)
         }
         var train = try split(trainSet), val = try split(valSet)
+        (train.paths, val.paths) = (dataOptions.spelled(train.paths), dataOptions.spelled(val.paths))
         // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
         (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
         try reportSkipped(train.skipped, split: "train", folder: run)

@@ -129,7 +129,7 @@ struct TrainSeg: ParsableCommand {
         let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: store.count)
         if let result = report.result { say(result.table()) }
         let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
-                                       perImage: evaluation?.perImage ?? [], to: run.staging(), maxPixels: pixelLimit.maxPixels)
+                                       perImage: spelled(evaluation?.perImage ?? [], below: [dataOptions.data]), to: run.staging(), maxPixels: pixelLimit.maxPixels)
         try run.publishAndSay(outputs: outputs)
     }
 }
@@ -293,7 +293,8 @@ struct EvalSeg: ParsableCommand {
         if let run {
             let staging = try run.staging()
             try result.writeJSON(to: staging + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: staging + "/per_image.csv")
+            let scores = spelled(perImage, below: [data, pred, gt])
+            try AtomicFile.write(Data(SegmentationImageScore.csv(scores).utf8), to: staging + "/per_image.csv")
             try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
             files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
             try run.publishAndSay(outputs: files)
