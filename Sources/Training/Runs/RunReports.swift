@@ -17,9 +17,36 @@ public enum RunReports {
         }, title: title)
     }
 
-    /// The settings section: the command line, tool, backbone, data and every option.
-    public static func settingsSection(_ record: RunRecord, into page: inout HTMLReport) {
+    /// The top of every report: the headline result, the run's duration and data, then what
+    /// was skipped. Results follow; `provenanceSection` ends the page.
+    public static func headlineSection(_ result: String, record: RunRecord, into page: inout HTMLReport) {
+        let seconds = (record.finishedAt ?? Date()).timeIntervalSince(record.startedAt)
+        let data = record.data.map { " on \(($0.root as NSString).lastPathComponent)" } ?? ""
+        page.headline(result, detail: "run of \(duration(seconds))\(data), finished \(dateText(record.finishedAt ?? Date()))"
+                      + (record.resumedFrom.isEmpty ? "" : " (resumed; this process's time)"))
         skippedSection(record, into: &page)
+    }
+
+    /// "4.2 s", "3 min 05 s", "1 h 02 min".
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return String(format: "%.1f s", seconds) }
+        return s < 3600 ? String(format: "%d min %02d s", s / 60, s % 60) : String(format: "%d h %02d min", s / 3600, (s % 3600) / 60)
+    }
+
+    private static func dateText(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+
+    /// The end of every report, collapsed: the command line, tool, backbone, data and every option.
+    public static func provenanceSection(_ record: RunRecord, into page: inout HTMLReport) {
+        page.collapsed("Run, options and provenance") { settingsSection(record, into: &$0) }
+    }
+
+    /// The settings: the command line, tool, backbone, data and every option.
+    static func settingsSection(_ record: RunRecord, into page: inout HTMLReport) {
         page.heading("Run")
         var pairs: [(String, String)] = [
             ("command", record.command.joined(separator: " ")),
