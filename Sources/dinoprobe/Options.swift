@@ -226,14 +226,6 @@ struct ClassificationDataOptions: ParsableArguments {
         if noisy != nil, data?.lowercased() != "imagenette" { throw ValidationError("--noisy applies to --data imagenette only") }
     }
 
-    /// Train and val splits of an ImageFolder given as --data, read before the backbone loads (so
-    /// that their mistakes cost nothing); nil for a data set that may need downloading.
-    func loadLocal() throws -> (train: ClassificationDataset, val: ClassificationDataset)? {
-        guard let data, data.lowercased() != "imagenette" else { return nil }
-        try Check.folder(data, "--data")
-        return try ImageFolderDataset.loadBoth(root: data)
-    }
-
     /// Train and val splits, checked before any compute is spent.
     func load(reporter: Reporter) throws -> (train: ClassificationDataset, val: ClassificationDataset) {
         guard let data else { throw ValidationError("--data is required: 'imagenette' or an ImageFolder root") }

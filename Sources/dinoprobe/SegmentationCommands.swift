@@ -195,8 +195,7 @@ struct EvalSeg: ParsableCommand {
         commandName: "eval-seg",
         abstract: "mIoU, aAcc, mAcc and per-class IoU (mmsegmentation semantics) of a saved head on a data set, or of any tool's prediction masks.",
         discussion: examples("eval-seg --head runs/seg/head.safetensors --data seg-shapes --out runs/eval-seg", "eval-seg --pred my-masks/ --gt ADEChallengeData2016/annotations/validation --num-classes 150 --reduce-zero-label", then: """
-        With --head: runs the head on the data set's val split. With --pred and --gt: compares PNG masks \
-        with the same names (class index per pixel); class names from --classes (one per line) or --num-classes.
+        With --head: runs the head on the data set's val split. With --pred and --gt: compares PNG masks with the same names (class index per pixel); class names from --classes (one per line) or --num-classes.
         """))
 
     @OptionGroup var modelOptions: ModelOptions
@@ -234,7 +233,6 @@ struct EvalSeg: ParsableCommand {
 
     @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.", completion: .directory)
     var out: String?
-
     @OptionGroup var replacing: OverwriteOption
 
     func validate() throws {
@@ -293,8 +291,7 @@ struct EvalSeg: ParsableCommand {
         if let run {
             let staging = try run.staging()
             try result.writeJSON(to: staging + "/metrics.json")
-            let scores = spelled(perImage, below: [data, pred, gt])
-            try AtomicFile.write(Data(SegmentationImageScore.csv(scores).utf8), to: staging + "/per_image.csv")
+            try AtomicFile.write(Data(SegmentationImageScore.csv(spelled(perImage, below: [data, pred, gt])).utf8), to: staging + "/per_image.csv")
             try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
             files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
             try run.publishAndSay(outputs: files)
