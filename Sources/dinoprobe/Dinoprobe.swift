@@ -9,6 +9,7 @@ struct Dinoprobe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dinoprobe",
         abstract: "What are frozen DINOv3 features worth on your task? Extract them, probe them, use them.",
+        discussion: examples("synth model --out models/random", "train-linear --model models/random --data shapes --out runs/linear"),
         version: "0.1.0",
         subcommands: [Info.self, Download.self, Convert.self, Extract.self, Merge.self, TrainLinear.self, TrainLogreg.self, EvalLinear.self, Classify.self,
                       KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, Synth.self, Bench.self]
