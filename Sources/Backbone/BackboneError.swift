@@ -5,6 +5,8 @@ import Support
 /// Each message says what went wrong and what to do about it.
 public enum BackboneError: Error, CustomStringConvertible {
     case modelNotFound(spec: String, searched: [String])
+    /// `--model` names a path (not a hub id) where nothing is; `similar`: names close to it.
+    case noSuchModelPath(String, similar: [String])
     case badConfig(path: String, reason: String)
     case missingWeights(folder: String)
     case missingTensor(key: String, expectedShape: [Int])
@@ -33,6 +35,8 @@ public enum BackboneError: Error, CustomStringConvertible {
                  to the command), which fills the Hugging Face cache; `hf download` and `git clone` work too
             then name that folder as the model (dinoprobe: --model PATH), set DINOPROBE_MODEL, or leave it in the Hugging Face cache.
             """
+        case let .noSuchModelPath(spec, similar):
+            return "--model \(shown(spec)): no such folder or file\(Suggestions.didYouMean(similar))"
         case let .badConfig(path, reason): return "bad model config \(path): \(reason)"
         case let .missingWeights(folder):
             return "\(folder) has a config.json but neither model.safetensors nor model.safetensors.index.json; download the weights into it (PyTorch .bin checkpoints are not read: convert them with `safetensors`)"

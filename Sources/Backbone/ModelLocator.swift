@@ -20,6 +20,7 @@ public enum ModelLocator {
         var searched: [String] = []
         let id = hubID(requested)
         if !(downloading && id != nil), let found = local(requested, searched: &searched) { return found }
+        if id == nil { throw BackboneError.noSuchModelPath(requested, similar: Suggestions.siblings(of: requested)) }
         if let (org, name) = id {
             for cache in CacheFolders.hub(environment).map({ URL(fileURLWithPath: $0) }) {
                 let repo = cache.appendingPathComponent("models--\(org)--\(name)")
@@ -35,10 +36,12 @@ public enum ModelLocator {
         throw BackboneError.modelNotFound(spec: requested, searched: searched)
     }
 
-    /// ORG and NAME of a spec shaped like a hub id (not a path starting with `/` or `.`).
+    /// ORG and NAME of a spec shaped like a hub id: not a path starting with `/`, `.` or `~`,
+    /// nor one whose first part is a folder here. Any other spec is a path.
     static func hubID(_ spec: String) -> (org: String, name: String)? {
         let parts = spec.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !spec.hasPrefix("."), !spec.hasPrefix("~") else { return nil }
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !spec.hasPrefix("."), !spec.hasPrefix("~"),
+              !FileSystem.isDirectory(String(parts[0])) else { return nil }
         return (String(parts[0]), String(parts[1]))
     }
 

@@ -6,9 +6,9 @@ import Foundation
 ///   its true class is among the k best scores. Ties in scores are broken deterministically in
 ///   favour of the lower class index (so equal logits predict the first class); NaN scores rank
 ///   below every number. `top5` is nil when there are fewer than 5 classes.
-/// - `perClassAccuracy[c]`: recall of class c, tp / (true samples of c); nil when the class has
+/// - `perClassRecall[c]`: recall of class c, tp / (true samples of c); nil when the class has
 ///   no true samples.
-/// - `balancedAccuracy`: mean of `perClassAccuracy` over classes with at least one true sample.
+/// - `balancedAccuracy`: mean of `perClassRecall` over classes with at least one true sample.
 /// - `perClassF1[c]`, `macroF1`: exactly scikit-learn's `f1_score(y, p, average="macro")`: the
 ///   mean over the classes that appear in the labels or the predictions (other classes are left
 ///   out and their `perClassF1` is nil) of F1 = 2tp / (2tp + fp + fn), which is 0 when tp = 0.
@@ -23,7 +23,7 @@ public struct ClassificationMetrics: Codable, Equatable, Sendable {
     public let top5: Double?
     public let balancedAccuracy: Double
     public let macroF1: Double
-    public let perClassAccuracy: [Double?]
+    public let perClassRecall: [Double?]
     public let perClassPrecision: [Double?]
     public let perClassF1: [Double?]
     /// True samples per class (row sums of `confusion`).
@@ -105,7 +105,7 @@ public struct ClassificationMetrics: Codable, Equatable, Sendable {
         self.top5 = top5
         self.balancedAccuracy = recalls.reduce(0, +) / Double(recalls.count)
         self.macroF1 = f1s.reduce(0, +) / Double(f1s.count)
-        self.perClassAccuracy = recall
+        self.perClassRecall = recall
         self.perClassPrecision = precision
         self.perClassF1 = f1
         self.support = support
@@ -119,8 +119,8 @@ public struct ClassificationMetrics: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case classNames, count, top1, top5, balancedAccuracy, macroF1, perClassAccuracy,
-             perClassPrecision, perClassF1, support, confusion
+        case classNames = "class_names", count, top1, top5, balancedAccuracy = "balanced_accuracy", macroF1 = "macro_f1"
+        case perClassRecall = "per_class_recall", perClassPrecision = "per_class_precision", perClassF1 = "per_class_f1", support, confusion
     }
 
     /// Encodes every key, writing `null` for a missing top-5 rather than leaving the key out.
@@ -132,7 +132,7 @@ public struct ClassificationMetrics: Codable, Equatable, Sendable {
         try c.encode(top5, forKey: .top5)
         try c.encode(balancedAccuracy, forKey: .balancedAccuracy)
         try c.encode(macroF1, forKey: .macroF1)
-        try c.encode(perClassAccuracy, forKey: .perClassAccuracy)
+        try c.encode(perClassRecall, forKey: .perClassRecall)
         try c.encode(perClassPrecision, forKey: .perClassPrecision)
         try c.encode(perClassF1, forKey: .perClassF1)
         try c.encode(support, forKey: .support)

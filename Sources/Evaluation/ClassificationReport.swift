@@ -16,17 +16,17 @@ extension ClassificationMetrics {
         try AtomicFile.write(Data(confusionCSV().utf8), to: path)
     }
 
-    /// A terminal table: per class its number of true samples, accuracy (recall), precision and
+    /// A terminal table: per class its number of true samples, recall, precision and
     /// F1, then the summary lines. Names longer than `maxNameWidth` are cut.
     public func table(maxNameWidth: Int = 28) -> String {
         let w = MetricsReport.nameWidth(classNames, minimum: 5, maximum: max(5, maxNameWidth))
         func row(_ cells: [String]) -> String {
             MetricsReport.fit(cells[0], w) + cells.dropFirst().map { MetricsReport.fit($0, 11, right: true) }.joined()
         }
-        var lines = [row(["class", "n", "accuracy", "precision", "F1"])]
+        var lines = [row(["class", "n", "recall", "precision", "F1"])]
         lines.append(String(repeating: "-", count: w + 44))
         for c in classNames.indices {
-            lines.append(row([classNames[c], String(support[c]), MetricsReport.percent(perClassAccuracy[c]),
+            lines.append(row([classNames[c], String(support[c]), MetricsReport.percent(perClassRecall[c]),
                               MetricsReport.percent(perClassPrecision[c]), MetricsReport.percent(perClassF1[c])]))
         }
         lines.append(String(repeating: "-", count: w + 44))

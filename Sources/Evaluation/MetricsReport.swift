@@ -6,13 +6,14 @@ import Support
 public enum MetricsReport {
     /// Pretty-printed JSON with sorted keys (and unescaped slashes, ISO 8601 dates) of any value;
     /// wrap metrics in your own `Encodable` struct to add context (model, k, learning rate...).
-    /// The one JSON encoding of dinoprobe's results: a NaN or infinite number (a diverged
+    /// The one JSON encoding of dinoprobe's results: keys in snake_case (`JSONKeys`), a NaN or infinite number (a diverged
     /// learning rate's loss) is written as `null`, never an encoding error half-way through
     /// writing a run's results.
     public static func jsonData<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
+        encoder.keyEncodingStrategy = JSONKeys.strategy
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
         let encoded = try encoder.encode(value)
         let placeholder = Data("\"\(nonFinite)\"".utf8)

@@ -54,8 +54,10 @@ public struct SegmentationResult: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case classNames, ignoreIndex, pixelCount, ignoredCount, aAcc, mIoU, mAcc, mDice, perClassIoU,
-             perClassAccuracy, perClassDice, areaIntersect, areaUnion, areaPrediction, areaLabel
+        case classNames = "class_names", ignoreIndex = "ignore_index", pixelCount = "pixel_count", ignoredCount = "ignored_count"
+        case aAcc = "aacc", mIoU = "miou", mAcc = "macc", mDice = "mdice", perClassIoU = "per_class_iou", perClassAccuracy = "per_class_accuracy"
+        case perClassDice = "per_class_dice", areaIntersect = "area_intersect", areaUnion = "area_union", areaPrediction = "area_prediction"
+        case areaLabel = "area_label"
     }
 
     /// Encodes every key, writing `null` for missing means rather than leaving the key out.

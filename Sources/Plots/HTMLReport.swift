@@ -27,6 +27,18 @@ public struct HTMLReport: Sendable {
     /// A section heading.
     public mutating func heading(_ text: String) { body.append("<h2>\(Self.escape(text))</h2>") }
 
+    /// The page's result in large type (e.g. "val top-1 91.23%"), with a line below it.
+    public mutating func headline(_ text: String, detail: String) {
+        body.append("<p class=\"headline\" id=\"headline\">\(Self.escape(text))</p><p class=\"headline-detail\">\(Self.escape(detail))</p>")
+    }
+
+    /// A collapsed section titled `summary`, holding what `content` adds.
+    public mutating func collapsed(_ summary: String, _ content: (inout HTMLReport) -> Void) {
+        var inner = HTMLReport(title: title)
+        content(&inner)
+        body.append("<details><summary>\(Self.escape(summary))</summary>\(inner.body.joined(separator: "\n"))</details>")
+    }
+
     /// A paragraph of plain text.
     public mutating func paragraph(_ text: String) { body.append("<p>\(Self.escape(text))</p>") }
 

@@ -2,6 +2,8 @@
 enum HTMLReportStyle {
     static let css = """
     body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #212529; }
+    .headline { font-size: 2.2em; font-weight: 700; margin: 0.2em 0 0; } .headline-detail { color: #555; margin-top: 0.2em; }
+    details { margin-top: 2em; } summary { cursor: pointer; font-weight: 600; }
     h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
     table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
     th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }

@@ -6,11 +6,14 @@ extension LossCurvePlot {
         canvas.title(title)
         drawAxes(on: canvas, l)
         canvas.clip(plot)
+        // Long series: the raw values faint, their moving average over it in full colour.
         for i in series.indices {
-            let (colour, dash) = Self.style(i)
-            let points = points(i).map { $0.map { l.point(step: $0.step, value: $0.value) } }
-            for run in LineDecimation.runs(points) {
-                canvas.line(LineDecimation.decimate(run), colour, width: 2, dash: dash)
+            let (colour, dash) = Self.style(i), raw = points(i)
+            let window = raw.count / Self.pointsPerWindow
+            let lines = window > 1 ? [(raw, colour.faded, 1.0), (smoothed(raw, window: window), colour, 2.0)] : [(raw, colour, 2.0)]
+            for (values, lineColour, width) in lines {
+                let points = values.map { $0.map { l.point(step: $0.step, value: $0.value) } }
+                for run in LineDecimation.runs(points) { canvas.line(LineDecimation.decimate(run), lineColour, width: width, dash: dash) }
             }
         }
         canvas.unclip()
@@ -22,6 +25,24 @@ extension LossCurvePlot {
                         colour, width: 2, dash: dash)
             canvas.text(label, at: CGPoint(x: sampleX + Double(LossCurveLayout.legendSample) + 6, y: y), size: size, .ink)
         }
+    }
+
+    /// A series is smoothed over windows of its length / this many points (not when shorter).
+    static let pointsPerWindow = 50
+
+    /// The trailing mean of the last `window` points (fewer at the start and after a gap; a gap
+    /// stays a gap); on a log axis the mean of the logarithms.
+    func smoothed(_ points: [(step: Int, value: Float)?], window: Int) -> [(step: Int, value: Float)?] {
+        var out: [(step: Int, value: Float)?] = [], recent: [Double] = [], sum = 0.0
+        for point in points {
+            guard let point else { (recent, sum) = ([], 0); out.append(nil); continue }
+            let v = logScale ? log(Double(point.value)) : Double(point.value)
+            recent.append(v); sum += v
+            if recent.count > window { sum -= recent.removeFirst() }
+            let mean = sum / Double(recent.count)
+            out.append((point.step, Float(logScale ? exp(mean) : mean)))
+        }
+        return out
     }
 
     /// Colour and dash pattern of series `i` (see the type's documentation).

@@ -10,6 +10,12 @@ struct PlotColour: Equatable, Hashable, Sendable {
     /// Channel `i`: 0 red, 1 green, 2 blue.
     subscript(i: Int) -> UInt8 { i == 0 ? r : i == 1 ? g : b }
 
+    /// This colour three quarters of the way to white (drawn lines stay opaque).
+    var faded: PlotColour {
+        func fade(_ c: UInt8) -> UInt8 { UInt8((Int(c) + 3 * 255) / 4) }
+        return PlotColour(fade(r), fade(g), fade(b))
+    }
+
     static let white = PlotColour(255, 255, 255)
     static let ink = PlotColour(33, 37, 41)
     static let grey = PlotColour(120, 120, 120)

@@ -187,6 +187,15 @@ public enum FileSystem {
         return resolved
     }
 
+    /// `path`, a file below the folder the user typed as `typed`, spelled from `typed` (the
+    /// convention of every path in dinoprobe's CSV files: as given on the command line, so that
+    /// `--data shapes` lists `shapes/val/a/1.png`); a path elsewhere is returned as it is.
+    public static func spelled(_ path: String, below typed: String) -> String {
+        let root = absolute(typed)
+        guard path.hasPrefix(root + "/") else { return path }
+        return (typed.hasSuffix("/") ? typed : typed + "/") + path.dropFirst(root.count + 1)
+    }
+
     /// `path` made absolute against the current folder, "." and ".." removed lexically, "~" expanded.
     public static func absolute(_ path: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath

@@ -25,7 +25,7 @@ extension JSONValue: Encodable {
         }
     }
 
-    private struct AnyKey: CodingKey {
+    private struct AnyKey: VerbatimCodingKey {
         let stringValue: String
         var intValue: Int? { nil }
         init(_ s: String) { stringValue = s }
@@ -36,6 +36,12 @@ extension JSONValue: Encodable {
     /// A JSON value for a Swift value: numbers, strings, booleans, optionals (nil is null),
     /// arrays, string-keyed dictionaries, and `RawRepresentable` enums (their raw value); any
     /// other value as its description.
+    /// A whole number without its `.0` (shots 1, not 1.0); a non-finite one as text.
+    private init(number: Double, text: String) {
+        guard number.isFinite else { self = .string(text); return }
+        self = .number(number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : text)
+    }
+
     public init(describing value: Any) {
         let mirror = Mirror(reflecting: value)
         if mirror.displayStyle == .optional {
@@ -48,8 +54,8 @@ extension JSONValue: Encodable {
         case let i as Int64: self = .number(String(i))
         case let u as UInt64: self = .number(String(u))
         case let u as UInt32: self = .number(String(u))
-        case let f as Float: self = f.isFinite ? .number(String(f)) : .string(String(f))
-        case let d as Double: self = d.isFinite ? .number(String(d)) : .string(String(d))
+        case let f as Float: self = JSONValue(number: Double(f), text: String(f))
+        case let d as Double: self = JSONValue(number: d, text: String(d))
         case let s as String: self = .string(s)
         case let r as any RawRepresentable: self = JSONValue(describing: r.rawValue)
         case let a as [Any]: self = .array(a.map { JSONValue(describing: $0) })

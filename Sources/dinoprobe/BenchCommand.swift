@@ -9,7 +9,7 @@ import Images
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (release builds): the backbone, the linear-probe grid, logistic regression, segmentation and depth training steps, keypoint matching, label propagation, retrieval ranking.",
-        discussion: "Compare against the Python references in the same run with scripts/bench.",
+        discussion: examples("bench backbone --batch-sizes 1,8 --sizes 224", "bench grid", then: "Compare against the Python references in the same run with scripts/bench."),
         subcommands: [BenchBackbone.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self, BenchCorrespondence.self, BenchRetrieval.self, BenchDepthStep.self, BenchPropagation.self], defaultSubcommand: BenchBackbone.self)
 }
 
@@ -18,7 +18,7 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "CPU threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Write the figures as JSON to this file.")
+    @Option(help: "Write the figures as JSON to this file.", completion: .file())
     var json: String?
 
     func validate() throws { try Check.range(threads, 1...Check.maxThreads, "--threads") }
@@ -28,7 +28,7 @@ struct BenchOptions: ParsableArguments {
     /// Writes the figures to `--json`, when given.
     func record(_ figures: [String: Any]) throws {
         guard let json else { return }
-        // The typed writer: an integer stays an integer and 1.0 a float (JSONSerialization writes 1).
+        // The typed writer (JSONValue): integers as integers, whole numbers without ".0", keys as given.
         try AtomicFile.write(Data((JSONValue(describing: figures).text(indent: 2, sortedKeys: true) + "\n").utf8), to: json)
     }
 }
@@ -37,12 +37,12 @@ struct BenchBackbone: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backbone",
         abstract: "Backbone throughput (batch 1/8/32), end-to-end extraction on JPEGs, peak memory and the sgemm-bound limit.",
-        discussion: "Compare against transformers in the same run with scripts/bench, which calls this command and scripts/bench_transformers.py.")
+        discussion: examples("bench backbone --batch-sizes 1,8 --sizes 224", then: "Compare against transformers in the same run with scripts/bench, which calls this command and scripts/bench_transformers.py."))
 
-    @Option(help: "Checkpoint folder; default: a ViT-S/16-shaped checkpoint with random weights, generated in --work-dir.")
+    @Option(help: "Checkpoint folder; default: a ViT-S/16-shaped checkpoint with random weights, generated in --work-dir.", completion: .file())
     var model: String?
 
-    @Option(help: "Folder for the generated checkpoint and JPEGs.")
+    @Option(help: "Folder for the generated checkpoint and JPEGs.", completion: .directory)
     var workDir: String = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-bench").path
 
     @Option(parsing: .upToNextOption, help: "Batch sizes for the backbone-only timing, comma-separated or repeated.")

@@ -43,7 +43,8 @@ func syntheticFeatures(count: Int, dim: Int, classes: Int, centreSpread: Float =
 struct BenchGrid: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grid",
-        abstract: "Time the linear-probe grid: 13 heads, 12,500 steps of batch 128 on 9,469 x 768 features, 10 classes.")
+        abstract: "Time the linear-probe grid: 13 heads, 12,500 steps of batch 128 on 9,469 x 768 features, 10 classes.",
+        discussion: examples("bench grid --threads 8"))
 
     @OptionGroup var bench: BenchOptions
 

@@ -44,7 +44,7 @@ struct BenchLogreg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logreg",
         abstract: "Time Meta's logistic-regression protocol: 45 values of C and the refit on 9,469 x 768 features, 10 classes.",
-        discussion: "scripts/bench --logreg runs it next to scikit-learn (scripts/bench_logreg.py) on the same rows and split.")
+        discussion: examples("bench logreg", then: "scripts/bench --logreg runs it next to scikit-learn (scripts/bench_logreg.py) on the same rows and split."))
 
     @Option(help: "Write the features, labels and hold-out rows to this safetensors file (for scripts/bench_logreg.py).")
     var dataOut: String?

@@ -41,7 +41,8 @@ enum SegmentationStepBenchmark {
 struct BenchSegStep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seg-step",
-        abstract: "Time one segmentation-head training step at ADE20K scale (batch 16, 32x32 patches, D 384, 150 classes, 512x512 labels).")
+        abstract: "Time one segmentation-head training step at ADE20K scale (batch 16, 32x32 patches, D 384, 150 classes, 512x512 labels).",
+        discussion: examples("bench seg-step"))
 
     @OptionGroup var bench: BenchOptions
 

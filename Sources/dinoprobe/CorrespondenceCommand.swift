@@ -72,7 +72,7 @@ struct Correspondence: ParsableCommand {
 
     func run() throws {
         let settings = settings
-        let run = try RunFolder.open(out, prefix: "correspondence", overwrite: overwrite, guarding: "metrics.json", command: self)
+        let run = try RunFolder.open(out, prefix: "correspondence", overwrite: overwrite, guarding: ["metrics.json", "pairs.csv", "keypoints.csv", "categories.csv", "report.html"], command: self)
         defer { run.close() }
         let loaded = try SPairData.load(root: data, split: split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
                                         limit: limit, maxPixels: pixelLimit.maxPixels)
@@ -82,7 +82,7 @@ struct Correspondence: ParsableCommand {
         let model = try modelOptions.load()
         try ForwardMemory.checkOneImageFits(model, height: size, width: size)
         try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [split: .init(paths: Set(loaded.pairs.flatMap { [$0.sourceImage, $0.targetImage] }).sorted())])
         }
         let store = KeypointGridStore(folder: noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())

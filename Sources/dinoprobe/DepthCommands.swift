@@ -59,6 +59,8 @@ struct EvalDepth: ParsableCommand {
     @Option(help: "Folder for metrics.json, per_image.csv and run.json.")
     var out: String?
 
+    @OptionGroup var replacing: OverwriteOption
+
     func validate() throws {
         guard (head != nil) != (pred != nil) else { throw ValidationError("give --pred with --gt (or --head with --data)") }
         if pred != nil, gt == nil { throw ValidationError("--pred needs --gt") }
@@ -67,10 +69,10 @@ struct EvalDepth: ParsableCommand {
 
     func run() throws {
         let evaluation = try range.evaluation()
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-depth", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-depth", overwrite: replacing.overwrite, guarding: ["metrics.json", "per_image.csv"], command: self) }
         defer { run?.close() }
         let (metrics, skipped) = head != nil ? try evaluateHead(evaluation, run: run) : try comparePredictions(evaluation, run: run)
-        try reportSkipped(skipped, split: "depth", folder: run?.url)
+        try reportSkipped(skipped, split: "depth", folder: run)
         let result = metrics.finish()
         guard result.images > 0 else { throw ValidationError("no pair could be scored (see the skipped list above)") }
         say(result.table())

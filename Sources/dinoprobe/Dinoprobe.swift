@@ -9,6 +9,7 @@ struct Dinoprobe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dinoprobe",
         abstract: "What are frozen DINOv3 features worth on your task? Extract them, probe them, use them.",
+        discussion: examples("synth model --out models/random", "train-linear --model models/random --data shapes --out runs/linear"),
         version: "0.1.0",
         subcommands: [Info.self, Download.self, Convert.self, Extract.self, Merge.self, TrainLinear.self, TrainLogreg.self, EvalLinear.self, Classify.self,
                       KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, EvalDepth.self, Correspondence.self, Retrieval.self, Propagate.self, Synth.self, Bench.self, Rerun.self]
@@ -27,6 +28,11 @@ struct Dinoprobe: ParsableCommand {
         Interrupts.install()
         let arguments = Array(processCommandLine.dropFirst())
         var command: ParsableCommand
+        if let unknown = unknownCommand(arguments) {
+            Console.err("error: \(unknown)")
+            Console.flush()
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         do {
             command = try parseAsRoot(arguments)
         } catch {
@@ -47,6 +53,26 @@ struct Dinoprobe: ParsableCommand {
             Console.err("error: " + ((error as? MultilineMessage)?.keepsLineBreaks == true ? text : shown(text)))
             Foundation.exit(EXIT_FAILURE)
         }
+    }
+
+    /// What is wrong when the command words of `arguments` name no command (ArgumentParser
+    /// would complain about the first option instead): the nearest command names. Nil when
+    /// the words name a command.
+    static func unknownCommand(_ arguments: [String]) -> String? {
+        var command: ParsableCommand.Type = Dinoprobe.self
+        var words = ["dinoprobe"]
+        for word in arguments {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, !word.hasPrefix("-"), !(words.count == 1 && word == "help") else { return nil }
+            guard let next = subcommands.first(where: { $0._commandName == word }) else {
+                let names = subcommands.map { $0._commandName }
+                let near = Suggestions.nearest(word, among: names)
+                let guess = Suggestions.didYouMean(near.map { (words.dropFirst() + [$0]).joined(separator: " ") })
+                return "\(words.joined(separator: " ")) has no command \(shown(word))\(guess)\n(commands: \(names.joined(separator: ", ")); see `\(words.joined(separator: " ")) --help`)"
+            }
+            (command, words) = (next, words + [word])
+        }
+        return nil
     }
 
     /// Prints what ArgumentParser has to say about `error` through `Console` (never by itself:

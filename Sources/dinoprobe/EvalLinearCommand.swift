@@ -12,70 +12,78 @@ import Training
 struct EvalLinear: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-linear",
-        abstract: "Evaluate a saved linear head on a data set's val split (features extracted with the head's own recipe).")
+        abstract: "Evaluate a saved linear head on a data set's val split (features extracted with the head's own recipe).",
+        discussion: examples("eval-linear --head runs/linear/head.safetensors --data shapes --out runs/eval"))
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(help: "Head saved by train-linear (head.safetensors).")
+    @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
 
-    @Option(help: "Which split to evaluate: val or train.")
+    @Option(help: "Which split to evaluate.")
     var split: DatasetSplit = .val
 
-    @Option(help: "Folder for metrics.json, confusion.csv, confusion.png, predictions.csv and run.json (default: print only).")
+    @Option(help: "Folder for metrics.json, confusion.csv, confusion.png, predictions.csv and run.json (default: print only).", completion: .directory)
     var out: String?
+
+    @OptionGroup var replacing: OverwriteOption
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func run() throws {
         let saved = try SavedClassifier(path: head)
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-linear", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-linear", overwrite: replacing.overwrite,
+                                                       guarding: ["metrics.json", "predictions.csv"], command: self) }
         defer { run?.close() }
-        // The weights first: a missing checkpoint should not cost a data-set download.
+        // A local data set is read first; the weights before a download: a missing checkpoint should not cost one.
+        let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
         try saved.check(model: model)
-        let (train, val) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let (train, val) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         let dataset = split == .val ? val : train
         try run?.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: dataset.root, splits: [split.rawValue: .init(paths: dataset.samples.map(\.path))])
         }
         try saved.check(classNames: dataset.classNames, classIDs: dataset.classIDs)
         let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
-        let features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
+        var features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
                                                     preprocessing: saved.recipe.preprocessing, layers: stored,
                                                     batchSize: cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: stored.count), maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
-        try reportSkipped(features.skipped, split: split.rawValue, folder: run?.url)
+        try reportSkipped(features.skipped, split: split.rawValue, folder: run)
+        features.paths = dataOptions.spelled(features.paths)
         let (metrics, predictions) = try saved.evaluate(features)
         say(metrics.table())
         if let run {
             let files = try SavedClassifier.write(metrics: metrics, predictions: predictions, title: "Linear head on \(split.rawValue)",
                                                   to: run.staging())
-            try run.publish(outputs: files)
-            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+            try run.publishAndSay(outputs: files)
         }
     }
 }
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify images with a saved linear head: top classes with probabilities.")
+        abstract: "Classify images with a saved linear head: top classes with probabilities.",
+        discussion: examples("classify photo.jpg --head runs/linear/head.safetensors", "classify photos/ --head runs/linear/head.safetensors --top 3 --out runs/classify"))
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Argument(help: "Image files, or folders searched recursively for images.")
+    @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var images: [String]
 
-    @Option(help: "Head saved by train-linear (head.safetensors).")
+    @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
 
     @Option(help: "How many classes to show per image.")
     var top: Int = 5
 
-    @Option(help: "Folder for predictions.csv (path, top classes and probabilities per image) and run.json.")
+    @Option(help: "Folder for predictions.csv (path, top classes and probabilities per image) and run.json.", completion: .directory)
     var out: String?
+
+    @OptionGroup var replacing: OverwriteOption
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
@@ -87,7 +95,8 @@ struct Classify: ParsableCommand {
     func run() throws {
         let saved = try SavedClassifier(path: head)
         let listing = try ImageFiles.expand(images)
-        let run = try out.map { try RunFolder.open($0, prefix: "classify", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "classify", overwrite: replacing.overwrite, guarding: ["predictions.csv"],
+                                                       command: self) }
         defer { run?.close() }
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
@@ -99,13 +108,12 @@ struct Classify: ParsableCommand {
         }
         if let run {
             try run.update {
-                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
                 $0.data = RunRecord.DataRecord(root: FileManager.default.currentDirectoryPath, splits: ["inputs": .init(paths: listing.images)])
             }
             try predictions.write(to: run.staging() + "/predictions.csv")
-            try reportSkipped(listing.problems + skipped, split: "inputs", folder: run.url)
-            try run.publish(outputs: ["predictions.csv"])
-            Console.err("wrote \(run.path)/predictions.csv, run.json")
+            try reportSkipped(listing.problems + skipped, split: "inputs", folder: run)
+            try run.publishAndSay(outputs: ["predictions.csv"], toErr: true)
         }
         for s in listing.problems + skipped { Console.err("error: \(s)") }
         if !(listing.problems + skipped).isEmpty { throw ExitCode(1) }
@@ -115,7 +123,8 @@ struct Classify: ParsableCommand {
 struct KNN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knn",
-        abstract: "k-NN classification on L2-normalised CLS features (k = 10, 20, 100, 200; temperature 0.07).")
+        abstract: "k-NN classification on L2-normalised CLS features (k = 10, 20, 100, 200; temperature 0.07).",
+        discussion: examples("knn --data shapes --out runs/knn", "knn --data imagenette --k 10,20"))
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
@@ -128,8 +137,10 @@ struct KNN: ParsableCommand {
     @Option(help: "Softmax temperature of the votes.")
     var temperature: Float = 0.07
 
-    @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).")
+    @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).", completion: .directory)
     var out: String?
+
+    @OptionGroup var replacing: OverwriteOption
 
     @OptionGroup var sharding: ShardChoiceOptions
 
@@ -146,12 +157,13 @@ struct KNN: ParsableCommand {
                                           storedLayers: { model, _ in stored(model) }) {
             return
         }
-        let run = try out.map { try RunFolder.open($0, prefix: "knn", overwrite: true, guarding: nil, command: self) }
+        let run = try out.map { try RunFolder.open($0, prefix: "knn", overwrite: replacing.overwrite, guarding: ["knn.json"], command: self) }
         defer { run?.close() }
+        let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let (trainSet, valSet) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         try run?.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }
@@ -161,16 +173,17 @@ struct KNN: ParsableCommand {
                                          maxPixels: imageOptions.maxPixels,
                                          reporter: TerminalReporter.shared)
         }
-        let train = try split(trainSet), val = try split(valSet)
-        try reportSkipped(train.skipped, split: "train", folder: run?.url)
-        try reportSkipped(val.skipped, split: "val", folder: run?.url)
+        let train = try split(trainSet)
+        var val = try split(valSet)
+        try reportSkipped(train.skipped, split: "train", folder: run)
+        try reportSkipped(val.skipped, split: "val", folder: run)
+        val.paths = dataOptions.spelled(val.paths)
         let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: k.flattened(),
                                                      temperature: temperature)
         say(KNNTask.table(results))
         if let run {
             let files = try KNNTask.write(scores: scores, results: results, val: val, to: run.staging())
-            try run.publish(outputs: files)
-            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+            try run.publishAndSay(outputs: files)
         }
     }
 }

@@ -8,7 +8,7 @@ import Training
 struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Extract CLS, mean-patch (and optionally patch and register) features of images into a safetensors file.",
-        discussion: """
+        discussion: examples("extract photos/ --out features.safetensors", "extract data/train --out train.safetensors --blocks 4 --patch-tokens", then: """
         Tensors written: cls [N, D] (pooler_output), mean_patch [N, D]; with --blocks L > 1 also \
         layers_cls and layers_mean_patch [N, L, D] (oldest block first, after the final norm); with \
         --patch-tokens, patch_tokens [N, h, w, D] and registers [N, R, D]; of a ConvNeXt with \
@@ -21,18 +21,18 @@ struct Extract: ParsableCommand {
         and one features file per shard; each process extracts its contiguous part of the listing, \
         checkpoints it as it goes (a rerun continues), and never redoes a finished shard. Read the \
         folder directly (train-linear --features-file) or join it with `dinoprobe merge`.
-        """)
+        """))
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var imageOptions: ImageOptions
 
-    @Argument(help: "Image files, or folders searched recursively for images.")
+    @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var inputs: [String] = []
 
     @Option(name: .customLong("images"), parsing: .upToNextOption, help: .hidden)
     var deprecatedImages: [String] = []
 
-    @Option(help: "Output safetensors file (written whole or not at all); with sharding, the shards' folder.")
+    @Option(help: "Output safetensors file (written whole or not at all); with sharding, the shards' folder.", completion: .file())
     var out: String
 
     @Flag(help: "Replace an existing output file.")

@@ -9,12 +9,12 @@ struct FewShotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fewshot",
         abstract: "Few-shot evaluation: k images per class (several seeded draws), each scored with the linear grid, logistic regression and k-NN; mean and std per k.",
-        discussion: """
+        discussion: examples("fewshot --data shapes --shots 1,5 --tries 3 --out runs/fewshot", then: """
         Meta's sampling: for try t, a generator seeded with t keeps the first k of a random permutation of \
         each class (a fraction below 1 keeps that share of each class, at least one image). The linear grid \
         chooses its rate on val, as Meta's few-shot runs do; logistic regression (CLS, Meta's 45 values of C) \
         chooses C on val likewise. Writes fewshot.json, report.html and run.json.
-        """)
+        """))
 
     @OptionGroup var features: ProbeFeatureOptions
 
@@ -39,8 +39,10 @@ struct FewShotCommand: ParsableCommand {
     @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
     var seed: UInt64 = 0
 
-    @Option(help: "Run folder (default runs/fewshot-DATE).")
+    @Option(help: "Run folder (default runs/fewshot-DATE).", completion: .directory)
     var out: String?
+
+    @OptionGroup var replacing: OverwriteOption
 
     func validate() throws {
         guard !shots.flattened().isEmpty else { throw ValidationError("--shots needs at least one value") }
@@ -53,9 +55,9 @@ struct FewShotCommand: ParsableCommand {
 
     func run() throws {
         if try features.extractShardIfAsked() { return }
-        let run = try RunFolder.open(out, prefix: "fewshot", overwrite: true, guarding: nil, command: self)
+        let run = try RunFolder.open(out, prefix: "fewshot", overwrite: replacing.overwrite, guarding: ["fewshot.json"], command: self)
         defer { run.close() }
-        let tokens = features.tokens ?? .clsAvgpool
+        let tokens = features.tokens?.featureTokens ?? .clsAvgpool
         let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
                                                    seed: seed, run: run)
         var settings = LinearProbeSettings()
@@ -66,7 +68,6 @@ struct FewShotCommand: ParsableCommand {
                                      logistic: noLogreg ? nil : LogisticRegressionSettings(), ks: k.flattened(), progress: { Console.err($0) })
         say(FewShot.table(scores))
         let files = try FewShotTask.write(scores, record: run.record, dataName: features.dataName, tries: tries, to: run.staging())
-        try run.publish(outputs: files)
-        say("wrote \(run.path)/fewshot.json, report.html, run.json")
+        try run.publishAndSay(outputs: files)
     }
 }

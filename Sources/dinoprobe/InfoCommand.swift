@@ -5,7 +5,8 @@ import Heads
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe a checkpoint: architecture, parameters, tokens and compute at an input size, BLAS and libtorch facts.")
+        abstract: "Describe a checkpoint: architecture, parameters, tokens and compute at an input size, BLAS and libtorch facts.",
+        discussion: examples("info --model models/vits16 --input 512x768", "info --model facebook/dinov3-vitb16-pretrain-lvd1689m"))
 
     @OptionGroup var modelOptions: ModelOptions
 

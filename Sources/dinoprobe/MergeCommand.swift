@@ -6,16 +6,16 @@ import Support
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join the shards of a sharded `extract` into one features file.",
-        discussion: """
+        discussion: examples("merge shards/ --out features.safetensors", then: """
         FOLDER is the --out of `extract --shard I/N` with every shard finished. The file written is \
         byte for byte the one a single `extract` of the whole listing writes. Every consumer also \
         reads the folder directly, so merging is only needed to hand over one file.
-        """)
+        """))
 
-    @Argument(help: "The shards' folder.")
+    @Argument(help: "The shards' folder.", completion: .directory)
     var folder: String
 
-    @Option(help: "Output safetensors file (written whole or not at all).")
+    @Option(help: "Output safetensors file (written whole or not at all).", completion: .file())
     var out: String
 
     @Flag(help: "Replace an existing output file.")

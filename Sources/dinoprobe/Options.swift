@@ -12,7 +12,6 @@ extension ComputeDevice: ExpressibleByArgument {}
 extension MetaArchitecture: ExpressibleByArgument {}
 extension ComputePrecision: ExpressibleByArgument {}
 extension PreprocessPreset: ExpressibleByArgument {}
-extension FeatureTokens: ExpressibleByArgument {}
 extension ProbeOptimizer: ExpressibleByArgument {}
 extension FeatureDType: ExpressibleByArgument {}
 extension DatasetSplit: ExpressibleByArgument {}
@@ -78,32 +77,35 @@ func deprecated<T>(_ value: T?, old: String, new: String) -> T? {
 /// Which backbone to run, and where.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Checkpoint folder (config.json + safetensors), Meta's original .pth file, or a hub id found in the local Hugging Face cache.",
-                               discussion: "Default: $DINOPROBE_MODEL, else \(ModelLocator.defaultModelID)."))
+                               discussion: "Default: $DINOPROBE_MODEL, else \(ModelLocator.defaultModelID)."), completion: .file())
     var model: String?
 
     @Flag(help: "If the model is not found locally, download it from the Hugging Face hub into its cache first (see `dinoprobe download`); without this flag dinoprobe never goes online.")
     var download = false
 
-    @Option(help: "Architecture of a Meta .pth whose tensors do not tell (no RoPE periods) and whose file name does not either: \(MetaArchitecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Architecture of a Meta .pth whose tensors do not tell (no RoPE periods) and whose file name does not either.")
     var arch: MetaArchitecture?
 
-    @Option(help: "Where the backbone runs: cpu or cuda.")
+    @Option(help: "Where the backbone runs.")
     var device: ComputeDevice = .cpu
 
     @Option(help: "Backbone precision: f32 (default, matches transformers) or bf16 (opt-in; faster on CPUs with AVX512-BF16, features drift).")
     var precision: ComputePrecision = .f32
 
     @Option(help: "CPU threads for the backbone and BLAS (default: all available cores; at most \(Check.maxThreads)).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int?
+
+    /// --threads, else every available core.
+    var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
 
     func validate() throws {
-        try Check.range(threads, 1...Check.maxThreads, "--threads")
+        try Check.optionalRange(threads, 1...Check.maxThreads, "--threads")
     }
 
     /// Finds and loads the model, reporting where it came from.
     func load(quiet: Bool = false) throws -> DINOv3Model {
         // One OpenMP pool of this size serves libtorch and the OpenMP OpenBLAS: no oversubscription.
-        Torch.setThreads(threads)
+        Torch.setThreads(threadCount)
         let folder = try locate()
         let start = Date()
         let loaded: DINOv3Model
@@ -183,7 +185,7 @@ struct ExtractionBatchOptions: ParsableArguments {
 
 /// Where features are cached, and how many images go through the backbone at once.
 struct CacheOptions: ParsableArguments {
-    @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
+    @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).", completion: .directory)
     var cacheDir: String?
 
     @Flag(help: "Extract features afresh and do not store them.")
@@ -204,13 +206,13 @@ struct CacheOptions: ParsableArguments {
 
 /// Which classification data set, and where it lives.
 struct ClassificationDataOptions: ParsableArguments {
-    @Option(help: "'imagenette' (found locally or downloaded), or an ImageFolder root holding train/<class>/* and val/<class>/*.")
+    @Option(help: "'imagenette' (found locally or downloaded), or an ImageFolder root holding train/<class>/* and val/<class>/*.", completion: .directory)
     var data: String?
 
-    @Option(help: "Folder searched first for (and receiving) a downloaded data set; also $DINOPROBE_DATA.")
+    @Option(help: "Folder searched first for (and receiving) a downloaded data set; also $DINOPROBE_DATA.", completion: .directory)
     var dataDir: String?
 
-    @Option(help: "Imagenette variant: 160, 320 or full.")
+    @Option(help: "Imagenette variant.")
     var variant: Imagenette.Variant = .px320
 
     @Option(help: "Imagenette noisy labels: train on the CSV's 1, 5, 25 or 50 percent noisy labels.")
@@ -242,28 +244,28 @@ struct ClassificationDataOptions: ParsableArguments {
             reporter.note("data: \(root)")
             return (try Imagenette.load(root: root, split: .train, noisy: noisy), try Imagenette.load(root: root, split: .val))
         }
-        let both = try ImageFolderDataset.loadBoth(root: data)
-        return (both.train, both.val)
+        return try loadLocal() ?? ImageFolderDataset.loadBoth(root: data)
     }
 }
 
 /// Which segmentation data set and layout.
 struct SegmentationDataOptions: ParsableArguments {
-    @Option(help: "Data set root (ADE20K, Pascal VOC 2012, or images/ + masks/ + classes.txt).")
+    @Option(help: "Data set root (ADE20K, Pascal VOC 2012, or images/ + masks/ + classes.txt).", completion: .directory)
     var data: String
 
-    @Option(help: "Layout: auto, ade20k, voc or folder.")
+    @Option(help: "Data set layout (auto: found from the folders).")
     var layout: SegmentationLayout = .auto
 
     /// One split with its bad pairs removed and reported.
-    func loadValid(_ split: DatasetSplit, folder: URL?, reporter: Reporter) throws -> SegmentationDataset {
+    func loadValid(_ split: DatasetSplit, folder: RunFolder?, reporter: Reporter) throws -> SegmentationDataset {
         try loadValidSegmentation(root: data, layout: layout, split: split, folder: folder, reporter: reporter)
     }
 }
 
 /// One split of a segmentation data set in `layout`, with its bad pairs removed and reported.
-func loadValidSegmentation(root: String, layout: SegmentationLayout, split: DatasetSplit, folder: URL?,
+func loadValidSegmentation(root: String, layout: SegmentationLayout, split: DatasetSplit, folder: RunFolder?,
                            reporter: Reporter) throws -> SegmentationDataset {
+    try Check.folder(root, "--data")
     let dataset: SegmentationDataset
     switch layout {
     case .auto: dataset = try SegmentationDataset.load(root: root, split: split)
@@ -280,15 +282,12 @@ func loadValidSegmentation(root: String, layout: SegmentationLayout, split: Data
 }
 
 /// Prints the skipped inputs of a split and writes them to the run folder.
-func reportSkipped(_ skipped: [SkippedInput], split: String, folder: URL?) throws {
+func reportSkipped(_ skipped: [SkippedInput], split: String, folder: RunFolder?) throws {
     guard !skipped.isEmpty else { return }
     Console.err("\(split): \(skipped.count) input(s) skipped:")
     for s in skipped.prefix(20) { Console.err("  \(s)") }
     if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
-    if let folder {
-        let text = skipped.map { "\($0.path)\t\($0.reason)" }.joined(separator: "\n") + "\n"
-        try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent("skipped-\(split).txt").path)
-    }
+    try folder?.writeSkipped(skipped.map { "\($0.path)\t\($0.reason)" }, split: split)
 }
 
 /// A live download line on standard error.

@@ -7,6 +7,13 @@ import Images
 import Support
 import Training
 
+/// The tokens of an image-level probe (`--tokens`): only the values those commands accept.
+enum ImageTokens: String, ExpressibleByArgument, CaseIterable {
+    case cls, clsAvgpool = "cls+avgpool"
+
+    var featureTokens: FeatureTokens { self == .cls ? .cls : .clsAvgpool }
+}
+
 /// What the probes on image-level features (train-linear, train-logreg) train on: a data set
 /// through the backbone (features cached), or features files from `dinoprobe extract`; which
 /// tokens and blocks make the feature vector.
@@ -16,17 +23,17 @@ struct ProbeFeatureOptions: ParsableArguments {
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
 
-    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).")
+    @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).", completion: .file())
     var featuresFile: String?
 
-    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).")
+    @Option(help: "Validation features from `dinoprobe extract` (with --features-file).", completion: .file())
     var valFeaturesFile: String?
 
     @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default for linear probes).")
-    var tokens: FeatureTokens?
+    var tokens: ImageTokens?
 
     @Option(name: .customLong("features"), help: .hidden)
-    var deprecatedFeatures: FeatureTokens?
+    var deprecatedFeatures: ImageTokens?
 
     @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
     var blocks: Int?
@@ -57,7 +64,7 @@ struct ProbeFeatureOptions: ParsableArguments {
     /// and loads the features; the folder is closed again when loading fails.
     func start(prefix: String, command: ParsableArguments, defaultTokens: FeatureTokens, seed: UInt64,
                runOptions: TrainingRunOptions) throws -> Start {
-        let tokens = self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens") ?? defaultTokens
+        let tokens = (self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens"))?.featureTokens ?? defaultTokens
         let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
         let run = try runOptions.open(prefix: prefix, command: command,
                                       resolved: ["tokens": tokens, "blocks": choice.count, "layers": choice.explicit ?? []])
@@ -87,7 +94,6 @@ struct ProbeFeatureOptions: ParsableArguments {
     /// Train and val features: from features files, or extracted (cached) from a data set. Records
     /// the seed, backbone and data in the run's record.
     func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
-        let folder = run.url
         try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {
             let train = try FeaturesFile.read(path: featuresFile)
@@ -99,15 +105,16 @@ struct ProbeFeatureOptions: ParsableArguments {
             }
             return (train, val)
         }
-        // The weights first: a missing checkpoint should not cost a data-set download.
+        // A local data set is read first; the weights before a download: a missing checkpoint should not cost one.
         let preprocessing = try imageOptions.preprocessing()
+        let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
         let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
-        let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
+        let (trainSet, valSet) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
         say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
         try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
                                                                          "val": .init(paths: valSet.samples.map(\.path))])
         }
@@ -119,10 +126,11 @@ struct ProbeFeatureOptions: ParsableArguments {
                                          reporter: TerminalReporter.shared)
         }
         var train = try split(trainSet), val = try split(valSet)
+        (train.paths, val.paths) = (dataOptions.spelled(train.paths), dataOptions.spelled(val.paths))
         // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
         (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
-        try reportSkipped(train.skipped, split: "train", folder: folder)
-        try reportSkipped(val.skipped, split: "val", folder: folder)
+        try reportSkipped(train.skipped, split: "train", folder: run)
+        try reportSkipped(val.skipped, split: "val", folder: run)
         guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
         return (train, val)
     }

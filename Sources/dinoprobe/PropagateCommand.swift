@@ -49,6 +49,8 @@ struct Propagate: ParsableCommand {
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
+    @OptionGroup var replacing: OverwriteOption
+
     func validate() throws {
         typealias R = PropagationSettings.Ranges
         try Check.range(context, R.context, "--context")
@@ -63,12 +65,12 @@ struct Propagate: ParsableCommand {
         let (list, skipped) = try DAVISVideos.read(root: data, split: split, only: videos?.values)
         for s in skipped { Console.err("skipped video \(shown(s.path)): \(s.reason)") }
         guard !list.isEmpty else { throw ValidationError("no usable video in \(data) (split \(split))") }
-        let run = try RunFolder.open(out, prefix: "propagate", overwrite: true, guarding: nil, command: self)
+        let run = try RunFolder.open(out, prefix: "propagate", overwrite: replacing.overwrite, guarding: ["metrics.json", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         guard 64 % model.config.patchSize == 0 else { throw ValidationError("the protocol needs a patch size dividing 64, this model's is \(model.config.patchSize)") }
         try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: data, splits: [split: .init(paths: list.flatMap(\.frames))])
         }
         let staging = try run.staging()

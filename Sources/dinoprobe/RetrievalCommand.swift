@@ -43,6 +43,8 @@ struct Retrieval: ParsableCommand {
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
 
+    @OptionGroup var replacing: OverwriteOption
+
     func validate() throws {
         try Check.range(scales.values.count, RetrievalSettings.Ranges.scaleCount, "the number of --scales")
         for s in scales.values { try Check.finite(s, RetrievalSettings.Ranges.scale, "--scales") }
@@ -54,10 +56,10 @@ struct Retrieval: ParsableCommand {
         var settings = RetrievalSettings()
         (settings.tokens, settings.scales, settings.topK, settings.rankingMemory) = (tokens, scales.values, topK, rankingMemory << 20)
         let preprocessing = try imageOptions.preprocessing()
-        let run = try RunFolder.open(out, prefix: "retrieval", overwrite: true, guarding: nil, command: self)
+        let run = try RunFolder.open(out, prefix: "retrieval", overwrite: replacing.overwrite, guarding: ["metrics.json", "ranks.csv", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load()
-        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads) }
+        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
         let extraction = RetrievalExtraction(
             cache: cacheOptions.cache, model: model, backboneID: modelOptions.displayID, settings: settings, preprocessing: preprocessing,
             batchSize: { cacheOptions.batchSize(model, height: $0) }, maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
@@ -72,8 +74,8 @@ struct Retrieval: ParsableCommand {
             $0.data = RunRecord.DataRecord(root: root, splits: ["database": .init(paths: result.databasePaths),
                                                                 "queries": .init(paths: result.cropPaths)])
         }
-        try reportSkipped(result.skippedQueries, split: "queries", folder: run.url)
-        try reportSkipped(result.skippedDatabase, split: "database", folder: run.url)
+        try reportSkipped(result.skippedQueries, split: "queries", folder: run)
+        try reportSkipped(result.skippedDatabase, split: "database", folder: run)
         let metrics = RetrievalReport.metrics(result)
         say("\(metrics.dataset): \(metrics.queries) queries, \(metrics.database) database images")
         for setup in RetrievalProtocol.allCases {

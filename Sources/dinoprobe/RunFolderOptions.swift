@@ -7,12 +7,12 @@ import Training
 extension RunFolder {
     /// Opens (creates, locks, checks) the run folder of a parsed command: run.json starts with
     /// the command line and every option's value; the folder's refusals become usage errors.
-    static func open(_ path: String?, prefix: String, overwrite: Bool, guarding file: String?, resume: Bool = false,
+    static func open(_ path: String?, prefix: String, overwrite: Bool, guarding files: [String], resume: Bool = false,
                      command: ParsableArguments, resolved: [String: Any] = [:]) throws -> RunFolder {
         let record = RunRecord(version: Dinoprobe.configuration.version, commit: BuildInfo.commit, command: Dinoprobe.commandLine,
                                options: OptionRecord.values(of: command, resolved: resolved))
         do {
-            let folder = try RunFolder(path, prefix: prefix, overwrite: overwrite, guarding: file, resume: resume, record: record,
+            let folder = try RunFolder(path, prefix: prefix, overwrite: overwrite, guarding: files, resume: resume, record: record,
                                        reporter: TerminalReporter.shared)
             folder.afterPublishingStep = injectedFault()
             return folder
@@ -21,6 +21,15 @@ extension RunFolder {
         } catch let error as RunFolderError {
             throw ValidationError(error.description)
         }
+    }
+
+    /// Publishes the staged `outputs` and says every file the run left in the folder (beside
+    /// them: skipped-image lists and run.json), on standard output or, with `toErr`, standard error.
+    func publishAndSay(outputs: [String], toErr: Bool = false) throws {
+        try publish(outputs: outputs)
+        let files = published.count > 12 ? published.prefix(10) + ["... \(published.count - 11) more", "run.json"] : published[...]
+        let line = "wrote \(path)/: \(files.map { shown($0) }.joined(separator: ", "))"
+        if toErr { Console.err(line) } else { say(line) }
     }
 
     /// Saves training state into this folder as the loop goes (and resumes from it with
@@ -51,10 +60,18 @@ extension RunFolder {
 
 }
 
+/// `--overwrite` of a command whose run folder holds results only (no training state): without
+/// it, a run refuses a folder where its result files already are. Open the folder with
+/// `RunFolder.open(out, prefix:, overwrite: replacing.overwrite, guarding: [result files], command:)`.
+struct OverwriteOption: ParsableArguments {
+    @Flag(help: "Replace the results of an earlier run of this command in --out.")
+    var overwrite = false
+}
+
 /// Where a training command writes its run, whether it may replace an earlier head there, and
 /// how it survives interruption.
 struct TrainingRunOptions: ParsableArguments {
-    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).")
+    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).", completion: .directory)
     var out: String?
 
     @Flag(help: "Replace the head of an earlier run in --out.")
@@ -74,7 +91,7 @@ struct TrainingRunOptions: ParsableArguments {
 
     /// Creates or reopens the run folder (locked; checked before any work).
     func open(prefix: String, command: ParsableArguments, resolved: [String: Any] = [:]) throws -> RunFolder {
-        try RunFolder.open(out, prefix: prefix, overwrite: overwrite, guarding: "head.safetensors", resume: resume,
+        try RunFolder.open(out, prefix: prefix, overwrite: overwrite, guarding: ["head.safetensors"], resume: resume,
                       command: command, resolved: resolved)
     }
 }

@@ -10,24 +10,26 @@ import Training
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment images with a saved head (mask + overlay PNGs, class areas), or show what the frozen features see (PCA colours, k-means clusters).",
-        discussion: """
+        discussion: examples("segment photo.jpg --head runs/seg/head.safetensors --out seg-out", "segment photos/ --clusters 5", then: """
         Images run at a size that keeps their aspect ratio (short side --size, sides rounded to \
         multiples of 16), with the head's normalisation statistics; results are upsampled to the \
         original size. Without --head: <stem>.pca.png maps the first three principal components of the \
         patch features to RGB; --clusters K adds <stem>.clusters.png and an overlay of a k-means \
         segmentation of the patches.
-        """)
+        """))
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Argument(help: "Image files, or folders searched recursively for images.")
+    @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var images: [String]
 
-    @Option(help: "Head saved by train-seg.")
+    @Option(help: "Head saved by train-seg.", completion: .file(extensions: ["safetensors"]))
     var head: String?
 
-    @Option(help: "Output folder (per-image files mirror the images' paths below it).")
+    @Option(help: "Output folder (per-image files mirror the images' paths below it).", completion: .directory)
     var out: String = "segment-out"
+
+    @OptionGroup var replacing: OverwriteOption
 
     @Option(help: "Short side of the input in pixels (default: the head's size, else 448).")
     var size: Int?
@@ -58,11 +60,14 @@ struct Segment: ParsableCommand {
         }
         let side = size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? recipe?.preprocessing.size ?? 448
         let listing = try ImageFiles.expand(images)
-        let run = try RunFolder.open(out, prefix: "segment", overwrite: true, guarding: nil, command: self, resolved: ["size": side])
+        let names = ImageFiles.outputNames(for: listing.images)
+        let files = names.flatMap { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }
+        let run = try RunFolder.open(out, prefix: "segment", overwrite: replacing.overwrite, guarding: files, command: self,
+                                     resolved: ["size": side])
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound
-        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads) }
+        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
         if let segmenter, let head {
             guard segmenter.metadata.backboneFingerprint == model.fingerprint else {
                 throw HeadError.incompatibleFeatures(headRecipe: recipe?.key ?? "", headFingerprint: segmenter.metadata.backboneFingerprint,
@@ -79,7 +84,7 @@ struct Segment: ParsableCommand {
         var failures = listing.problems.count
         for problem in listing.problems { Console.err("error: \(problem)") }
         var written: [String] = []
-        for (path, name) in zip(listing.images, ImageFiles.outputNames(for: listing.images)) {
+        for (path, name) in zip(listing.images, names) {
             do {
                 let stem = try run.staging() + "/" + name
                 try FileSystem.createDirectories((stem as NSString).deletingLastPathComponent)  // the names' own bytes (PathCodec)
@@ -100,8 +105,7 @@ struct Segment: ParsableCommand {
                 Console.err("error: \(error)")
             }
         }
-        try run.publish(outputs: written)
-        if !written.isEmpty { say("wrote \(run.path): \(written.count) file\(written.count == 1 ? "" : "s"), run.json") }
+        try run.publishAndSay(outputs: written)
         if failures > 0 { throw ExitCode(1) }
     }
 }

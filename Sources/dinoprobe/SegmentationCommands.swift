@@ -12,7 +12,8 @@ import Training
 struct TrainSeg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-seg",
-        abstract: "Linear segmentation: cache patch features, train the DINOv3 linear head (BN + 1x1 conv), report mIoU on val.")
+        abstract: "Linear segmentation: cache patch features, train the DINOv3 linear head (BN + 1x1 conv), report mIoU on val.",
+        discussion: examples("train-seg --data seg-shapes --size 224 --out runs/seg"))
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: SegmentationDataOptions
@@ -82,21 +83,21 @@ struct TrainSeg: ParsableCommand {
         let run = try runOptions.open(prefix: "seg", command: self, resolved: ["size": size])
         defer { run.close() }
         let reporter = TerminalReporter.shared
-        let model = try modelOptions.load()
-        let (recipe, augmented) = try storeRecipe(model: model, size: size)
-        let train = try dataOptions.loadValid(.train, folder: run.url, reporter: reporter)
+        let train = try dataOptions.loadValid(.train, folder: run, reporter: reporter)
         // A data set without a val split trains without evaluation; any other problem with the
         // val split (unreadable folder, bad class list) is an error, not "no val split".
         let val: SegmentationDataset?
-        do { val = try dataOptions.loadValid(.val, folder: run.url, reporter: reporter) } catch let DatasetError.missingSplit(_, path, _) {
+        do { val = try dataOptions.loadValid(.val, folder: run, reporter: reporter) } catch let DatasetError.missingSplit(_, path, _) {
             Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
             val = nil
         }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
+        let model = try modelOptions.load()
+        let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let settings = self.settings(trainImages: train.count)
         let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
         try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: train.root, splits: [train, val].compactMap { $0 }.reduce(into: [:]) {
                 $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
             })
@@ -108,7 +109,7 @@ struct TrainSeg: ParsableCommand {
         let store = try DenseStore.obtain(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
                                               batchSize: extractionBatch, cacheFolder: cacheOptions.folder,
                                               scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
-        try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
+        try reportSkipped(store.skipped, split: "train-extraction", folder: run)
         if augment > 0 {
             let note = "\(augment) views per training pair (short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad): \(store.count) views, \(String(format: "%.1f", Date().timeIntervalSince(storeStart))) s to extract or load"
             say("augmented: \(note)")
@@ -128,9 +129,8 @@ struct TrainSeg: ParsableCommand {
         let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: store.count)
         if let result = report.result { say(result.table()) }
         let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
-                                       perImage: evaluation?.perImage ?? [], to: run.staging(), maxPixels: pixelLimit.maxPixels)
-        try run.publish(outputs: outputs)
-        say("saved \(run.path)/\(outputs.joined(separator: ", ")), run.json")
+                                       perImage: spelled(evaluation?.perImage ?? [], below: [dataOptions.data]), to: run.staging(), maxPixels: pixelLimit.maxPixels)
+        try run.publishAndSay(outputs: outputs)
     }
 }
 
@@ -145,7 +145,7 @@ extension TrainSeg {
                                                       reporter: TerminalReporter.shared) { index, mask, w, h in
             if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
         }
-        try reportSkipped(evaluation.skipped, split: "val", folder: run.url)
+        try reportSkipped(evaluation.skipped, split: "val", folder: run)
         return (evaluation, samples)
     }
 
@@ -194,29 +194,28 @@ struct EvalSeg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-seg",
         abstract: "mIoU, aAcc, mAcc and per-class IoU (mmsegmentation semantics) of a saved head on a data set, or of any tool's prediction masks.",
-        discussion: """
-        With --head: runs the head on the data set's val split. With --pred and --gt: compares PNG masks \
-        with the same names (class index per pixel); class names from --classes (one per line) or --num-classes.
-        """)
+        discussion: examples("eval-seg --head runs/seg/head.safetensors --data seg-shapes --out runs/eval-seg", "eval-seg --pred my-masks/ --gt ADEChallengeData2016/annotations/validation --num-classes 150 --reduce-zero-label", then: """
+        With --head: runs the head on the data set's val split. With --pred and --gt: compares PNG masks with the same names (class index per pixel); class names from --classes (one per line) or --num-classes.
+        """))
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Head saved by train-seg.")
+    @Option(help: "Head saved by train-seg.", completion: .file(extensions: ["safetensors"]))
     var head: String?
 
-    @Option(help: "Data set root (with --head).")
+    @Option(help: "Data set root (with --head).", completion: .directory)
     var data: String?
 
-    @Option(help: "Layout: auto, ade20k, voc or folder (with --head).")
+    @Option(help: "Data set layout (with --head; auto: found from the folders).")
     var layout: SegmentationLayout = .auto
 
-    @Option(help: "Folder of predicted masks (PNG, class index per pixel).")
+    @Option(help: "Folder of predicted masks (PNG, class index per pixel).", completion: .directory)
     var pred: String?
 
-    @Option(help: "Folder of ground-truth masks with the same file names.")
+    @Option(help: "Folder of ground-truth masks with the same file names.", completion: .directory)
     var gt: String?
 
-    @Option(help: "Class names, one per line (with --pred/--gt).")
+    @Option(help: "Class names, one per line (with --pred/--gt).", completion: .file())
     var classes: String?
 
     @Option(help: "Number of classes when no --classes file is given.")
@@ -232,8 +231,9 @@ struct EvalSeg: ParsableCommand {
 
     @OptionGroup var inferenceOptions: InferenceOptions
 
-    @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.")
+    @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.", completion: .directory)
     var out: String?
+    @OptionGroup var replacing: OverwriteOption
 
     func validate() throws {
         try Check.optionalRange(numClasses, 1...255, "--num-classes")
@@ -245,21 +245,22 @@ struct EvalSeg: ParsableCommand {
     }
 
     func run() throws {
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: true, guarding: nil, command: self) }
+        for (folder, flag) in [(data, "--data"), (pred, "--pred"), (gt, "--gt")] { if let folder { try Check.folder(folder, flag) } }
+        let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: replacing.overwrite, guarding: ["metrics.json"], command: self) }
         defer { run?.close() }
         let reporter = TerminalReporter.shared
         let metrics: SegmentationMetrics, perImage: [SegmentationImageScore]
         var files: [String] = []
         if let head, let data {
             let segmenter = try LinearSegmenter.load(from: head)
-            let val = try loadValidSegmentation(root: data, layout: layout, split: .val, folder: run?.url, reporter: reporter)
+            let val = try loadValidSegmentation(root: data, layout: layout, split: .val, folder: run, reporter: reporter)
             guard val.classNames == segmenter.metadata.classNames else {
                 throw ValidationError("the head's \(segmenter.classes) classes are not this data set's \(val.classCount)")
             }
             let model = try modelOptions.load()
             try segmenter.metadata.checkCompatible(recipe: segmenter.metadata.recipe(), backboneFingerprint: model.fingerprint)
             try run?.update {
-                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threads)
+                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
                 $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.mask] })])
             }
             let inference = inferenceOptions.resolved(headSize: segmenter.metadata.inputResolution ?? 448)
@@ -270,7 +271,7 @@ struct EvalSeg: ParsableCommand {
                 let stem = URL(fileURLWithPath: val.samples[index].mask).deletingPathExtension().lastPathComponent
                 try PNGEncoder.writeIndexed(mask, width: w, height: h, palette: Array(val.palette.prefix(768)), to: run.staging() + "/pred/\(stem).png")
             }
-            try reportSkipped(evaluation.skipped, split: "val", folder: run?.url)
+            try reportSkipped(evaluation.skipped, split: "val", folder: run)
             (metrics, perImage) = (evaluation.metrics, evaluation.perImage)
             if let run, FileSystem.isDirectory(try run.staging() + "/pred") { files.append("pred/") }
         } else if let pred, let gt {
@@ -280,7 +281,7 @@ struct EvalSeg: ParsableCommand {
             }
             let comparison = try MaskComparison.compare(predictions: pred, groundTruth: gt, classNames: names,
                                                         ignoreIndex: UInt8(ignoreIndex), reduceZeroLabel: reduceZeroLabel, reporter: reporter)
-            try reportSkipped(comparison.skipped, split: "masks", folder: run?.url)
+            try reportSkipped(comparison.skipped, split: "masks", folder: run)
             (metrics, perImage) = (comparison.metrics, comparison.perImage)
         } else {
             throw ValidationError("give --head with --data, or --pred with --gt")
@@ -290,11 +291,10 @@ struct EvalSeg: ParsableCommand {
         if let run {
             let staging = try run.staging()
             try result.writeJSON(to: staging + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: staging + "/per_image.csv")
+            try AtomicFile.write(Data(SegmentationImageScore.csv(spelled(perImage, below: [data, pred, gt])).utf8), to: staging + "/per_image.csv")
             try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
             files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
-            try run.publish(outputs: files)
-            say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+            try run.publishAndSay(outputs: files)
         }
     }
 }

@@ -2,21 +2,32 @@ import ArgumentParser
 import Backbone
 import Datasets
 import Foundation
+import Support
 import Training
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
+        discussion: examples("synth model --out models/random", "synth classification --out shapes"),
         subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthCorrespondence.self, SynthRetrieval.self, SynthVideo.self, SynthModel.self])
 }
 
-/// Where a generated data set goes, and its seed.
+/// Where a generated data set goes, whether it may replace one there, and its seed.
 struct SynthTargetOptions: ParsableArguments {
-    @Option(help: "Folder to create (must be new or empty).")
+    @Option(help: "Folder to create (must be new or empty).", completion: .directory)
     var out: String
+
+    @Flag(help: "Replace a data set generated earlier in --out.")
+    var overwrite = false
 
     @Option(help: "Seed.")
     var seed: UInt64 = 0
+
+    func validate() throws {
+        if !overwrite, let entries = try? FileSystem.list(out), !entries.isEmpty {
+            throw ValidationError("\(out) is not empty; choose another --out, or pass --overwrite to replace a data set generated there")
+        }
+    }
 }
 
 /// The options every generated image set takes.
@@ -43,7 +54,8 @@ struct SynthFolderOptions: ParsableArguments {
 struct SynthClassification: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classification",
-        abstract: "An ImageFolder (train/ and val/) whose classes differ in hue and shape.")
+        abstract: "An ImageFolder (train/ and val/) whose classes differ in hue and shape.",
+        discussion: examples("synth classification --out shapes --classes 4"))
 
     @OptionGroup var folder: SynthFolderOptions
 
@@ -64,7 +76,8 @@ struct SynthClassification: ParsableCommand {
 struct SynthSegmentation: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segmentation",
-        abstract: "images/ + masks/ + classes.txt with shapes on textured backgrounds, masks known exactly.")
+        abstract: "images/ + masks/ + classes.txt with shapes on textured backgrounds, masks known exactly.",
+        discussion: examples("synth segmentation --out seg-shapes"))
 
     @OptionGroup var folder: SynthFolderOptions
 
@@ -80,8 +93,7 @@ struct SynthDepth: ParsableCommand {
         commandName: "depth",
         abstract: "Meta's NYU layout (nyu_train.txt, nyu_test.txt, JPEG images, 16-bit PNG depth in mm) of rooms whose colour and texture carry the depth.")
 
-    @Option(help: "Folder to create (must be new or empty).")
-    var out: String
+    @OptionGroup var target: SynthTargetOptions
 
     @Option(help: "Training pairs; val: a quarter as many, at least 2.")
     var count: Int = 32
@@ -92,8 +104,8 @@ struct SynthDepth: ParsableCommand {
     @Option(help: "Image height in pixels.")
     var height: Int = 240
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
+    var out: String { target.out }
+    var seed: UInt64 { target.seed }
 
     func validate() throws {
         try Check.range(count, 1...100_000, "--count")
@@ -128,8 +140,7 @@ struct SynthRetrieval: ParsableCommand {
         commandName: "retrieval",
         abstract: "revisitop's layout (jpg/ + gnd_synth.pkl): landmark scenes seen in easy, hard and junk views, distractors, one boxed query per landmark.")
 
-    @Option(help: "Folder to create (must be new or empty).")
-    var out: String
+    @OptionGroup var target: SynthTargetOptions
 
     @Option(help: "Landmarks (one query each).")
     var landmarks: Int = 4
@@ -143,8 +154,8 @@ struct SynthRetrieval: ParsableCommand {
     @Option(help: "Image side in pixels.")
     var size: Int = 64
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
+    var out: String { target.out }
+    var seed: UInt64 { target.seed }
 
     func validate() throws {
         try Check.range(landmarks, 1...1000, "--landmarks")
@@ -163,9 +174,9 @@ struct SynthModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "A ViT-S/16-shaped checkpoint (config.json + model.safetensors) with fixed random weights: the real layout, meaningless features.",
-        discussion: "The checkpoint `dinoprobe bench` uses. Every run with the same --seed writes the same weights (same fingerprint).")
+        discussion: examples("synth model --out models/random", then: "The checkpoint `dinoprobe bench` uses. Every run with the same --seed writes the same weights (same fingerprint)."))
 
-    @Option(help: "Folder to create.")
+    @Option(help: "Folder to create.", completion: .directory)
     var out: String
 
     @Option(help: "Seed of the weights.")

@@ -4,7 +4,9 @@ import Support
 
 /// Renders library progress on standard error: on a terminal, a live line (count, rate, ETA)
 /// drawn within half a second of a task starting and refreshed as it goes, replaced by one final
-/// summary line; in logs (not a terminal, or CI set), a line per 10% of the work and the summary.
+/// summary line; in logs (not a terminal, or CI set), lines by time: the first a second after the
+/// start, then one per further 10% of the work but at most every `logGap` seconds (and at least
+/// every `logHeartbeat`), and the summary: a task of sub-second steps logs a few lines, not ten.
 struct TerminalReporter: Reporter {
     static let shared = TerminalReporter()
 
@@ -29,7 +31,9 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
     private var doneBefore = 0
     private var note = ""
     private var lastDraw = Date.distantPast
-    private var lastLoggedTenth = 0
+    private var lastLog: Date?
+    private var loggedDone = 0
+    static let logGap: TimeInterval = 5, logHeartbeat: TimeInterval = 60
     private var finished = false
     private var timer: DispatchSourceTimer?
 
@@ -38,11 +42,10 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         self.total = total
         self.unit = unit
         self.interactive = interactive
-        guard interactive else { return }
-        // The live line appears and its clock moves even while no item has finished yet.
+        // The live line appears and its clock moves (a log's first line comes) even while no item has finished yet.
         let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + 0.5, repeating: 0.5)
-        timer.setEventHandler { [weak self] in self?.redraw(force: true) }
+        timer.schedule(deadline: .now() + (interactive ? 0.5 : 1), repeating: interactive ? 0.5 : 1)
+        timer.setEventHandler { [weak self] in if interactive { self?.redraw(force: true) } else { self?.logIfDue() } }
         timer.resume()
         self.timer = timer
     }
@@ -54,22 +57,25 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         self.done = done
         self.note = note
         lock.unlock()
-        if interactive {
-            redraw(force: false)
-        } else if let total, total > 0 {
-            // Logs: a line each time another tenth of the work is done.
-            let tenth = min(10, done * 10 / total)
-            lock.lock()
-            let due = tenth > lastLoggedTenth && done < total && !finished
-            if due { lastLoggedTenth = tenth }
-            lock.unlock()
-            if due { Console.err(line(final: false)) }
-        }
+        if interactive { redraw(force: false) } else { logIfDue() }
+    }
+
+    /// Logs: a line when the first second has passed, then per further tenth of the work no
+    /// sooner than `logGap` after the last, and after `logHeartbeat` whatever the progress.
+    private func logIfDue() {
+        lock.lock()
+        let now = Date()
+        let gap = now.timeIntervalSince(lastLog ?? start)
+        let tenthMore = total.map { done - loggedDone >= max(1, $0 / 10) } ?? false
+        let due = !finished && (lastLog == nil ? gap >= 1 : (tenthMore && gap >= Self.logGap) || gap >= Self.logHeartbeat)
+        if due { (lastLog, loggedDone) = (now, done) }
+        lock.unlock()
+        if due { Console.err(line(final: false)) }
     }
 
     func resume(from done: Int) {
         lock.lock()
-        (self.done, doneBefore, start, note) = (done, done, Date(), "resumed")
+        (self.done, doneBefore, start, note, loggedDone) = (done, done, Date(), "resumed", done)
         lock.unlock()
     }
 
@@ -87,7 +93,8 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
     private func redraw(force: Bool) {
         lock.lock()
         let now = Date()
-        guard !finished, force || now.timeIntervalSince(lastDraw) >= 0.1 else { lock.unlock(); return }
+        // Not before half a second: a rate over less (right after a resume) would mean nothing.
+        guard !finished, now.timeIntervalSince(start) >= 0.5, force || now.timeIntervalSince(lastDraw) >= 0.1 else { lock.unlock(); return }
         lastDraw = now
         lock.unlock()
         Console.errRaw("\r\u{1B}[K" + line(final: false))

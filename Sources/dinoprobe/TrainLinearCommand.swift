@@ -10,12 +10,13 @@ struct TrainLinear: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-linear",
         abstract: "Linear probing: extract (cached) features, train Meta's learning-rate grid, report metrics, save the best head.",
-        discussion: """
+        discussion: examples("train-linear --data shapes --out runs/linear", "train-linear --data imagenette --blocks 4 --select-on val", then: """
         All heads (one per learning rate, scaled by batch/256) train together on the same batches. The \
         best rate is chosen on a held-out slice of train (--holdout), or on val with --select-on val \
         (the optimistic paper protocol). The run folder receives head.safetensors, metrics.json, \
-        confusion.csv, confusion.png, grid.json and the list of skipped images.
-        """)
+        confusion.csv, confusion.png, grid.json, train_log.csv, loss_curves.png, predictions.csv (val), \
+        report.html, skipped-<split>.txt (unreadable images, when there are any) and run.json.
+        """))
 
     @OptionGroup var features: ProbeFeatureOptions
 
@@ -90,7 +91,7 @@ struct TrainLinear: ParsableCommand {
         say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(batchSize)/256):")
         say(outcome.valMetrics.table())
         let files = try outcome.write(to: run.staging(), dataName: features.dataName, record: run.record, maxPixels: features.imageOptions.maxPixels)
-        try run.publish(outputs: files)
-        say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
+        say("")
+        try run.publishAndSay(outputs: files)
     }
 }

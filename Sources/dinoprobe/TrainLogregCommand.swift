@@ -9,15 +9,16 @@ struct TrainLogreg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-logreg",
         abstract: "Logistic regression: Meta's protocol (L-BFGS softmax regression at 45 values of C), report metrics, save the head.",
-        discussion: """
+        discussion: examples("train-logreg --data shapes --out runs/logreg", then: """
         The protocol of dinov3/eval/log_regression.py, fitted as scikit-learn's LogisticRegression(solver="lbfgs", \
         tol=1e-12, max_iter=1000) fits it, in float64: C = 10^linspace(-6, 5, 45), each fitted on train less a \
         stratified hold-out (--holdout) and scored there (or fitted on all of train and scored on val with \
         --select-on val); the highest top-1 wins, ties going to the smaller C; the chosen C is then refitted on \
         all of train. Features default to the CLS token, as Meta's. The run folder receives head.safetensors, \
-        metrics.json, confusion.csv, confusion.png, predictions.csv (val), path.json and the list of skipped images. \
+        metrics.json, confusion.csv, confusion.png, path.json, predictions.csv (val), report.html, skipped-<split>.txt \
+        (unreadable images, when there are any) and run.json. \
         The path takes minutes and keeps no checkpoint: --resume is refused.
-        """)
+        """))
 
     @OptionGroup var features: ProbeFeatureOptions
 
@@ -59,16 +60,17 @@ struct TrainLogreg: ParsableCommand {
         settings.solver.gradientTolerance = tol
         settings.warmStart = !noWarmStart
         settings.seed = seed
-        settings.threads = features.modelOptions.threads
+        settings.threads = features.modelOptions.threadCount
         say("fitting \(settings.cValues.count) values of C on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
         var outcome = try LogisticRegressionProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selectionOptions.selection,
                                                       settings: settings, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
         say(outcome.table)
+        if let warning = outcome.path.degenerateTieWarning(classes: train.classNames.count) { Console.err("warning: " + warning) }
         say(String(format: "\nval metrics of the model at C = %.4g:", outcome.path.bestC))
         say(outcome.valMetrics.table())
         let files = try outcome.writeRun(to: run.staging(), val: val, record: run.record, maxPixels: features.imageOptions.maxPixels)
-        try run.publish(outputs: files)
-        say("\nsaved \(run.path)/\(files.joined(separator: ", ")), run.json")
+        say("")
+        try run.publishAndSay(outputs: files)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 
 /// Checks on option values, done in `validate()` before any work: every integer has a range
 /// (so arithmetic on it cannot overflow), every real number must be finite and in range.
@@ -22,6 +23,14 @@ enum Check {
         guard value.isFinite, range.contains(value) else {
             throw ValidationError("\(flag) is \(value); it must be a finite number in \(range.lowerBound)...\(range.upperBound)")
         }
+    }
+
+    /// A folder at `path` (given as `flag`), refused before any work with the names beside it
+    /// that are close.
+    static func folder(_ path: String, _ flag: String) throws {
+        guard !FileSystem.isDirectory(path) else { return }
+        let what = FileSystem.exists(path) ? "is not a folder" : "no such folder"
+        throw ValidationError("\(flag) \(shown(path)): \(what)\(Suggestions.didYouMean(Suggestions.siblings(of: path)))")
     }
 
     /// A multiple of `step` in `range`.

@@ -25,6 +25,17 @@ final class LinearProbeCLITests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/checkpoint.safetensors"), "a finished run keeps no checkpoint")
+        // Every file the run left is said and recorded, the skipped list, the report and run.json included.
+        let said = try XCTUnwrap(train.stdout.split(separator: "\n").first { $0.hasPrefix("wrote ") }, train.stdout)
+        let runJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as? [String: Any]
+        let recorded = try XCTUnwrap(runJSON?["outputs"] as? [String])
+        for file in ["head.safetensors", "predictions.csv", "loss_curves.png", "skipped-train.txt", "report.html", "run.json"] {
+            XCTAssertTrue(said.contains(file), "\(file): \(said)")
+            XCTAssertTrue(recorded.contains(file), "\(file): \(recorded)")
+        }
+        XCTAssertEqual(Set(recorded), Set(try FileManager.default.contentsOfDirectory(atPath: run).filter { !$0.hasPrefix(".") }))
+        let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("Skipped inputs") && page.contains("train: 1 input skipped") && page.contains("zz_broken.png"), "the report names the skipped image")
         try checkRunRecord(run + "/run.json", command: "train-linear", options: ["epochs": 4, "iters-per-epoch": 50, "batch-size": 16,
                                                                                   "tokens": "cls+avgpool", "blocks": 1, "seed": 0],
                            outputs: ["head.safetensors", "train_log.csv"], dataRoot: data)
@@ -35,7 +46,7 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertTrue(log[1].hasPrefix("1,1e-05,"), String(log[1]))
         XCTAssertTrue(train.stdout.contains("<- best"), train.stdout)
         let grid = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/grid.json"))) as! [String: Any]
-        let scores = (grid["grid"] as? [String: Any])?["selectionAccuracy"] as? [Double]
+        let scores = (grid["grid"] as? [String: Any])?["selection_accuracy"] as? [Double]
         XCTAssertEqual(scores?.count, 13, "every one of Meta's 13 rates is reported")
         XCTAssertTrue(train.stderr.contains("zz_broken.png"), train.stderr)
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json"))) as! [String: Any]
@@ -48,7 +59,7 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(head.tensors["bias"]?.shape, [4])
         XCTAssertTrue(head.metadata.values.contains { $0.contains("cls+avgpool") })
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
-        XCTAssertEqual(try LinearClassifier.load(from: run + "/head.safetensors").metadata.extra["run_id"], record["runID"] as? String,
+        XCTAssertEqual(try LinearClassifier.load(from: run + "/head.safetensors").metadata.extra["run_id"], record["run_id"] as? String,
                        "the head points back to its run record")
 
         // eval-linear reproduces the val top-1; the second run reads features from the cache.
@@ -119,9 +130,9 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertNotNil((tool["commit"] as? String).flatMap { $0.count >= 7 ? $0 : nil }, "\(tool)")
         XCTAssertEqual((record["command"] as? [String])?.dropFirst().first, command)
         XCTAssertEqual(record["status"] as? String, "finished")
-        for key in ["startedAt", "finishedAt", "runID", "host", "workingDirectory"] { XCTAssertNotNil(record[key], key) }
+        for key in ["started_at", "finished_at", "run_id", "host", "working_directory"] { XCTAssertNotNil(record[key], key) }
         let host = try XCTUnwrap(record["host"] as? [String: Any])
-        XCTAssertGreaterThan(host["logicalCPUs"] as? Int ?? 0, 0)
+        XCTAssertGreaterThan(host["logical_cpus"] as? Int ?? 0, 0)
         let backbone = try XCTUnwrap(record["backbone"] as? [String: Any])
         XCTAssertEqual((backbone["fingerprint"] as? String)?.count, 16)
         XCTAssertEqual(backbone["precision"] as? String, "f32")
@@ -180,7 +191,8 @@ final class LinearProbeCLITests: XCTestCase {
         let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("linear") || $0.hasPrefix("logreg") || $0.hasPrefix("knn") }
         XCTAssertEqual(rows.count, 6, r.stdout)
         XCTAssertEqual(Set(rows.map { row in row.firstIndex(of: "%").map { row.distance(from: row.startIndex, to: $0) } ?? -1 }).count, 1, r.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.html"))
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertTrue(report.contains("<td>1, 2</td>") && !report.contains("1.0, 2.0"), "shots as integers")
         let without = try CLI.run(["fewshot", "--model", CLI.tinyModel, "--data", data, "--size", "32", "--shots", "1", "--tries", "1",
                                    "--iters", "5", "--k", "3", "--no-cache", "--no-logreg", "--out", out + "-2"])
         XCTAssertEqual(without.status, 0, without.stderr)
@@ -213,7 +225,7 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(single.status, 0, single.stderr)
         func losses(_ run: String) throws -> [Double] {
             let grid = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(run + "/grid.json"))) as? [String: Any]
-            return try XCTUnwrap((grid?["grid"] as? [String: Any])?["finalLosses"] as? [Double])
+            return try XCTUnwrap((grid?["grid"] as? [String: Any])?["final_losses"] as? [Double])
         }
         XCTAssertEqual(try losses("run"), try losses("single"), "the joined features train exactly as one process's")
         // knn and train-logreg shard the same way; --no-cache has nowhere to put the parts.
@@ -244,15 +256,15 @@ final class LinearProbeCLITests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stdout.contains("augmented: 3 views per training image"), first.stdout)
         let grid = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/grid.json"))) as? [String: Any])
-        XCTAssertEqual(grid["trainSamples"] as? Int, 18 * 3, "9 kept images per class, 3 views each")
-        XCTAssertEqual(grid["selectionSamples"] as? Int, 2)
+        XCTAssertEqual(grid["train_samples"] as? Int, 18 * 3, "9 kept images per class, 3 views each")
+        XCTAssertEqual(grid["selection_samples"] as? Int, 2)
         let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/run.json"))) as? [String: Any])
         XCTAssertNotNil((record["notes"] as? [String: String])?["augmentation"])
         let second = try CLI.run(args)
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stderr.contains("augmented views from the cache"), second.stderr)
         let again = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/grid.json"))) as? [String: Any])
-        XCTAssertEqual((again["grid"] as? [String: Any])?["finalLosses"] as? [Double], (grid["grid"] as? [String: Any])?["finalLosses"] as? [Double],
+        XCTAssertEqual((again["grid"] as? [String: Any])?["final_losses"] as? [Double], (grid["grid"] as? [String: Any])?["final_losses"] as? [Double],
                        "cached views give the same run")
         let refused = try CLI.run(["train-linear", "--features-file", "x", "--val-features-file", "y", "--augment", "2"])
         XCTAssertNotEqual(refused.status, 0)

@@ -30,9 +30,9 @@ final class LogregCLITests: XCTestCase {
         XCTAssertEqual(path["protocol"] as? String, "logreg")
         let points = try XCTUnwrap((path["path"] as? [String: Any])?["points"] as? [[String: Any]])
         XCTAssertEqual(points.count, 45)
-        XCTAssertEqual(points.first?["C"] as? Double ?? 0, 1e-6, accuracy: 1e-12)
+        XCTAssertEqual(points.first?["c"] as? Double ?? 0, 1e-6, accuracy: 1e-12)
         XCTAssertNotNil(path["refit"] as? [String: Any], "C chosen on the hold-out is refitted on all of train")
-        let chosen = try XCTUnwrap(path["chosenC"] as? Double)
+        let chosen = try XCTUnwrap(path["chosen_c"] as? Double)
 
         // The head is a plain classifier on CLS features, recording the protocol and C.
         let head = try LinearClassifier.load(from: run + "/head.safetensors")

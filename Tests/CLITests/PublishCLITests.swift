@@ -133,9 +133,9 @@ final class PublishCLITests: XCTestCase {
                                "--cache-dir", dir.appendingPathComponent("cache").path])
         XCTAssertEqual(run.status, 0, run.stderr)
         let grid = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/grid.json"))) as? [String: Any]
-        let diverged = (grid?["grid"] as? [String: Any])?["divergedAtStep"] as? [Any]
+        let diverged = (grid?["grid"] as? [String: Any])?["diverged_at_step"] as? [Any]
         XCTAssertTrue(diverged?.contains { $0 is Int } == true, "the rate 1000 with weight decay 10 diverges: \(String(describing: diverged))")
-        let losses = (grid?["grid"] as? [String: Any])?["finalLosses"] as? [Any]
+        let losses = (grid?["grid"] as? [String: Any])?["final_losses"] as? [Any]
         XCTAssertTrue(losses?.contains { $0 is NSNull } == true, "a NaN loss is written as null: \(String(describing: losses))")
         for name in ["head.safetensors", "metrics.json", "grid.json", "report.html", "predictions.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + name), name)

@@ -30,6 +30,12 @@ final class ReportCLITests: XCTestCase {
             let html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
             XCTAssertFalse(html.contains("src=\"http") || html.contains("src=\"file"), "the page refers only to itself")
             XCTAssertTrue(html.contains("Options (resolved, defaults included)"))
+            // Top down: the headline result first, the provenance last and collapsed.
+            let headline = try XCTUnwrap(html.range(of: "class=\"headline\""), folder)
+            let details = try XCTUnwrap(html.range(of: "<details><summary>Run, options and provenance</summary>"), folder)
+            XCTAssertLessThan(headline.lowerBound, try XCTUnwrap(html.range(of: "<h2>")).lowerBound, "nothing before the headline")
+            XCTAssertLessThan(try XCTUnwrap(html.range(of: "Sample predictions on val")).lowerBound, details.lowerBound)
+            XCTAssertTrue(html.contains("run of ") && html.contains(" s on "), "the run's duration")
         }
         let linearHTML = try String(contentsOfFile: linear + "/report.html", encoding: .utf8)
         XCTAssertTrue(linearHTML.contains("Learning-rate grid"))
@@ -48,6 +54,19 @@ final class ReportCLITests: XCTestCase {
         let segCheck = try browser.imageCheck(URL(fileURLWithPath: seg + "/report.html"))
         XCTAssertEqual(segCheck.images, 1 + 3 * 3)
         XCTAssertEqual(segCheck.broken, 0)
+        // The headline result is on the first screen (800 px) of either report, as chromium lays it out.
+        for folder in [linear, seg] {
+            let bottom = try XCTUnwrap(try browser.bottom(of: "headline", in: URL(fileURLWithPath: folder + "/report.html"), width: 1280, height: 800))
+            XCTAssertLessThan(bottom, 800, folder)
+            let shot = dir.appendingPathComponent("first-screen.png")
+            try browser.screenshot(URL(fileURLWithPath: folder + "/report.html"), to: shot, width: 1280, height: 800)
+            let picture = try ImageDecoder.decode(path: shot.path)
+            XCTAssertEqual([picture.width, picture.height], [1280, 800])
+            // The headline is painted there: dark text pixels in the band it occupies.
+            let rows = Int(bottom)
+            let dark = stride(from: 0, to: rows * 1280 * 3, by: 3).filter { Int(picture.pixels[$0]) + Int(picture.pixels[$0 + 1]) < 160 }.count
+            XCTAssertGreaterThan(dark, 500, "\(folder): the first screen shows the headline")
+        }
         if let keep = ProcessInfo.processInfo.environment["REPORT_SCREENSHOT"] {
             try browser.screenshot(URL(fileURLWithPath: linear + "/report.html"), to: URL(fileURLWithPath: keep), width: 1200, height: 3000)
         }

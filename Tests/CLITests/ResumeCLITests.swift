@@ -58,6 +58,11 @@ final class ResumeCLITests: XCTestCase {
         let resumed = try CLI.run(args(broken) + ["--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resuming from step \(step)") || resumed.stderr.contains("resuming from step"), resumed.stderr)
+        // The rate after a resume counts this process's steps only (it once read "1138510 steps/s").
+        for line in resumed.stderr.split(separator: "\n") where line.hasPrefix("train: ") && line.contains("steps/s") {
+            let rate = line.split(separator: ",").dropFirst().first.flatMap { Double($0.split(separator: " ").first ?? "") } ?? -1
+            XCTAssertTrue((0..<100_000).contains(rate), String(line))
+        }
         let a = try SafeTensorsFile(path: whole + "/head.safetensors"), b = try SafeTensorsFile(path: broken + "/head.safetensors")
         XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys))
         for name in a.tensors.keys {
@@ -69,7 +74,7 @@ final class ResumeCLITests: XCTestCase {
                        try Data(contentsOf: URL(fileURLWithPath: broken + "/metrics.json")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: broken + "/checkpoint.safetensors"))
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: broken + "/run.json"))) as! [String: Any]
-        XCTAssertEqual((record["resumedFrom"] as? [String])?.count, 2, "the first start and the refused resume with other settings")
+        XCTAssertEqual((record["resumed_from"] as? [String])?.count, 2, "the first start and the refused resume with other settings")
         XCTAssertEqual(record["status"] as? String, "finished")
 
         // A finished run has nothing to resume.

@@ -21,7 +21,7 @@ final class SegmentationCLITests: XCTestCase {
                                  "--iters", "400", "--batch-size", "8", "--lr", "0.01", "--flip", "--out", run, "--cache-dir", cache])
         XCTAssertEqual(train.status, 0, train.stderr)
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json"))) as! [String: Any]
-        let mIoU = try XCTUnwrap(metrics["mIoU"] as? Double)
+        let mIoU = try XCTUnwrap(metrics["miou"] as? Double)
         print("train-seg on generated shapes: val mIoU \(mIoU)")
         XCTAssertGreaterThan(mIoU, 0.8, train.stdout)
         XCTAssertTrue(train.stderr.contains("extract patches (flipped)"), train.stderr)
@@ -31,7 +31,7 @@ final class SegmentationCLITests: XCTestCase {
         let eval = try CLI.run(["eval-seg", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data, "--out", evalOut])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let again = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalOut + "/metrics.json"))) as! [String: Any]
-        XCTAssertEqual(again["mIoU"] as? Double ?? -1, mIoU, accuracy: 1e-9)
+        XCTAssertEqual(again["miou"] as? Double ?? -1, mIoU, accuracy: 1e-9)
         // per_image.csv: one row per val image; confusion.csv: label x prediction pixel counts
         // whose diagonal and row sums give the per-class intersections and label areas.
         let perImage = try String(contentsOfFile: evalOut + "/per_image.csv", encoding: .utf8).split(separator: "\n")
@@ -40,7 +40,7 @@ final class SegmentationCLITests: XCTestCase {
         XCTAssertTrue(perImage.dropFirst().allSatisfy { $0.split(separator: ",")[2] == "4096" }, "64 x 64 pixels each")
         let confusion = try String(contentsOfFile: evalOut + "/confusion.csv", encoding: .utf8).split(separator: "\n")
             .dropFirst().map { $0.split(separator: ",").dropFirst().map { Int64($0)! } }
-        let intersect = again["areaIntersect"] as? [Int64] ?? [], label = again["areaLabel"] as? [Int64] ?? []
+        let intersect = again["area_intersect"] as? [Int64] ?? [], label = again["area_label"] as? [Int64] ?? []
         XCTAssertEqual(confusion.indices.map { confusion[$0][$0] }, intersect)
         XCTAssertEqual(confusion.map { $0.reduce(0, +) }, label)
         XCTAssertTrue(FileManager.default.fileExists(atPath: evalOut + "/run.json"))
@@ -103,7 +103,7 @@ final class SegmentationCLITests: XCTestCase {
         let eval = try CLI.run(["eval-seg", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data, "--out", evalOut])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let again = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: evalOut + "/metrics.json"))) as! [String: Any]
-        XCTAssertEqual(again["mIoU"] as? Double ?? -1, trained["mIoU"] as? Double ?? -2, accuracy: 1e-12)
+        XCTAssertEqual(again["miou"] as? Double ?? -1, trained["miou"] as? Double ?? -2, accuracy: 1e-12)
         let seg = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", CLI.fixtureImages + "/rgb_300x200.jpg",
                                "--out", dir.appendingPathComponent("seg").path])
         XCTAssertEqual(seg.status, 0, seg.stderr)

@@ -24,7 +24,7 @@ final class MetricsClassificationTests: XCTestCase {
         XCTAssertEqual(m.top5, 1.0) // K = 5: every true class is in the top 5
         XCTAssertEqual(m.confusion, [[2, 1, 0, 0, 0], [0, 1, 0, 1, 0], [1, 0, 2, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
         XCTAssertEqual(m.support, [3, 2, 3, 0, 0])
-        assertEqual(m.perClassAccuracy, [2.0 / 3, 0.5, 2.0 / 3, nil, nil])
+        assertEqual(m.perClassRecall, [2.0 / 3, 0.5, 2.0 / 3, nil, nil])
         XCTAssertEqual(m.balancedAccuracy, (2.0 / 3 + 0.5 + 2.0 / 3) / 3, accuracy: 1e-12)
         assertEqual(m.perClassPrecision, [2.0 / 3, 0.5, 1.0, 0.0, nil])
         // F1 = 2tp / (2tp + fp + fn): c0 4/6, c1 2/4, c2 4/5, c3 0 (predicted, never true); c4 left out.

@@ -21,15 +21,15 @@ final class ReportTests: XCTestCase {
         try m.writeJSON(to: path)
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
-        XCTAssertEqual(object["classNames"] as? [String], names)
+        XCTAssertEqual(object["class_names"] as? [String], names)
         XCTAssertEqual(object["count"] as? Int, 8)
         XCTAssertTrue(object["top5"] is NSNull) // present, null
         XCTAssertEqual(object["top1"] as? Double, 0.625)
-        let recall = try XCTUnwrap(object["perClassAccuracy"] as? [Any])
+        let recall = try XCTUnwrap(object["per_class_recall"] as? [Any])
         XCTAssertTrue(recall[3] is NSNull)
         XCTAssertEqual(object["confusion"] as? [[Int]], m.confusion)
         let text = String(decoding: data, as: UTF8.self)
-        let keys = ["balancedAccuracy", "classNames", "confusion", "count", "macroF1", "perClassAccuracy"]
+        let keys = ["balanced_accuracy", "class_names", "confusion", "count", "macro_f1", "per_class_recall"]
         let positions = keys.map { text.range(of: "\"\($0)\"")!.lowerBound }
         XCTAssertEqual(positions, positions.sorted(), "keys are not sorted")
         XCTAssertEqual(try JSONDecoder().decode(ClassificationMetrics.self, from: data), m)
@@ -60,8 +60,8 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(segTable.contains("mIoU"))
         XCTAssertTrue(segTable.contains("a rather long .."), segTable)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: r.jsonData()) as? [String: Any])
-        XCTAssertEqual(json["classNames"] as? [String], r.classNames)
-        XCTAssertTrue((json["perClassAccuracy"] as? [Any])?[2] is NSNull)
+        XCTAssertEqual(json["class_names"] as? [String], r.classNames)
+        XCTAssertTrue((json["per_class_accuracy"] as? [Any])?[2] is NSNull)
         XCTAssertEqual(try JSONDecoder().decode(SegmentationResult.self, from: r.jsonData()), r)
     }
 

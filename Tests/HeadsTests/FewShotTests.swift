@@ -68,8 +68,9 @@ final class FewShotTests: XCTestCase {
             let (path, _) = try LogisticRegressionProbe.path(trainRows.rows(subset), selection: valRows, classes: 3, settings: logistic)
             XCTAssertEqual(scores[1].top1[t], path.points[path.bestIndex].selectionAccuracy, "try \(t)")
         }
-        XCTAssertEqual(try FewShot.run(train: train, val: val, shots: [2], tries: 1, settings: settings, logistic: nil, ks: [3]).map(\.method),
-                       ["linear", "knn k=3"])
+        // k is named as used: 20 neighbours asked of 2 shots x 3 classes = 6 images.
+        XCTAssertEqual(try FewShot.run(train: train, val: val, shots: [2], tries: 1, settings: settings, logistic: nil, ks: [3, 20]).map(\.method),
+                       ["linear", "knn k=3", "knn k=6 (20 asked)"])
     }
 
     func testScoresAggregateMeanAndSampleStd() {

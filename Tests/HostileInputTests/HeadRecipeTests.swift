@@ -45,7 +45,7 @@ final class HeadRecipeTests: HostileTestCase {
         let image = CLI.fixtureImages + "/rgb_small_40x30.png"
         for (name, recipe, fragment) in Self.hostile.prefix(2) {  // every recipe: testHostileRecipesAreRefusedOnLoad
             let path = try head(name, recipe: recipe), out = temp + "/out-\(name)"
-            for arguments in [["classify", image], ["eval-linear", "--data", temp + "/no-data"]] {
+            for arguments in [["classify", image], ["eval-linear", "--data", temp]] {
                 let r = try CLI.run(arguments + ["--model", CLI.tinyModel, "--head", path, "--out", out])
                 XCTAssertEqual(r.status, 1, "\(name): \(r.stdout)")
                 XCTAssertTrue(r.stderr.contains("feature_recipe") && r.stderr.contains(fragment), "\(name): \(r.stderr)")

@@ -100,7 +100,11 @@ final class PlantedLinkTests: HostileTestCase {
         try FileManager.default.copyItem(atPath: CLI.fixtureImages + "/rgb_small_40x30.png", toPath: temp + "/image.png")
         let png = temp + "/seg/image.pca.png"
         let planted = try plant(png)
-        let r = try CLI.run(["segment", "--model", CLI.tinyModel, "image.png", "--size", "32", "--out", "seg"], in: URL(fileURLWithPath: temp))
+        let kept = try CLI.run(["segment", "--model", CLI.tinyModel, "image.png", "--size", "32", "--out", "seg"], in: URL(fileURLWithPath: temp))
+        XCTAssertTrue(kept.status != 0 && kept.stderr.contains("image.pca.png"), "an existing file is kept without --overwrite: \(kept.stderr)")
+        // With --overwrite, the link is still never written through.
+        let r = try CLI.run(["segment", "--model", CLI.tinyModel, "image.png", "--size", "32", "--out", "seg", "--overwrite"],
+                            in: URL(fileURLWithPath: temp))
         XCTAssertEqual(r.status, 1, r.stdout)
         XCTAssertTrue(r.stderr.contains("seg/image.pca.png is a symbolic link; dinoprobe never writes through a link"), r.stderr)
         try assertUntouched(planted)

@@ -53,6 +53,24 @@ public struct HeadlessChromium {
         return (numbers[0], numbers[1], dom)
     }
 
+    /// Where the element `id` of `page` ends, in CSS pixels from the top, in a window of
+    /// `width` x `height` (nil when the page has no such element).
+    public func bottom(of id: String, in page: URL, width: Int, height: Int) throws -> Double? {
+        let html = try String(contentsOf: page, encoding: .utf8)
+        let probed = page.deletingLastPathComponent().appendingPathComponent("probed-\(UUID().uuidString).html")
+        let script = """
+        <script>addEventListener("load", () => { const e = document.getElementById("\(id)");
+        const p = document.createElement("pre"); p.id = "probe"; p.textContent = "BOTTOM " + (e ? e.getBoundingClientRect().bottom : -1);
+        document.body.appendChild(p); });</script>
+        """
+        try Data(html.replacingOccurrences(of: "</body>", with: script + "\n</body>").utf8).write(to: probed)
+        defer { try? FileManager.default.removeItem(at: probed) }
+        let dom = String(decoding: try run(["--window-size=\(width),\(height)", "--virtual-time-budget=5000", "--dump-dom", probed.absoluteString]),
+                         as: UTF8.self)
+        guard let range = dom.range(of: #"BOTTOM (-?[0-9.]+)"#, options: .regularExpression) else { return nil }
+        return Double(dom[range].dropFirst("BOTTOM ".count)).flatMap { $0 < 0 ? nil : $0 }
+    }
+
     /// The serialized DOM of `file` once loaded and its scripts have run (virtual time: 5 s).
     public func dumpDOM(_ file: URL) throws -> String {
         let out = try run(["--virtual-time-budget=5000", "--dump-dom", file.absoluteString])

@@ -15,9 +15,10 @@ final class RunFolderTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
 
-    func open(_ name: String = "run", overwrite: Bool = false, resume: Bool = false) throws -> RunFolder {
-        try RunFolder(root + "/" + name, prefix: "test", overwrite: overwrite, guarding: "head.safetensors", resume: resume,
-                      record: RunRecord(version: "test", commit: "none", command: ["test"], options: JSONValue(describing: [String: Any]())))
+    func open(_ name: String = "run", overwrite: Bool = false, resume: Bool = false, command: [String] = ["test"],
+              guarding: [String] = ["head.safetensors"]) throws -> RunFolder {
+        try RunFolder(root + "/" + name, prefix: "test", overwrite: overwrite, guarding: guarding, resume: resume,
+                      record: RunRecord(version: "test", commit: "none", command: command, options: JSONValue(describing: [String: Any]())))
     }
 
     func refusal(_ body: @autoclosure () throws -> RunFolder) -> RunFolderError? {
@@ -46,6 +47,23 @@ final class RunFolderTests: XCTestCase {
         XCTAssertEqual(refusal(try open()), .earlierResult(run.path, result: "head.safetensors"))
         XCTAssertEqual(refusal(try open(resume: true)), .finished(run.path, result: "head.safetensors"))
         XCTAssertNil(refusal(try open(overwrite: true)))
+    }
+
+    /// A folder holding another command's finished run is refused, --overwrite or not, naming a
+    /// file both write; the same command's results need --overwrite (the first existing one named).
+    func testRunsOfDifferentCommandsNeverShareAFolder() throws {
+        let eval = try open(command: ["dinoprobe", "eval-linear"], guarding: ["metrics.json", "predictions.csv"])
+        try Data("p".utf8).write(to: URL(fileURLWithPath: try eval.staging() + "/predictions.csv"))
+        try eval.writeSkipped(["a.png\tunreadable"], split: "val")
+        try eval.publish(outputs: ["predictions.csv"])
+        XCTAssertEqual(eval.published, ["predictions.csv", "skipped-val.txt", "run.json"])
+        eval.close()
+        for overwrite in [false, true] {
+            XCTAssertEqual(refusal(try open(overwrite: overwrite, command: ["dinoprobe", "classify"], guarding: ["predictions.csv"])),
+                           .otherCommand(eval.path, command: "eval-linear", file: "predictions.csv"))
+        }
+        XCTAssertEqual(refusal(try open(command: ["dinoprobe", "eval-linear"], guarding: ["metrics.json", "predictions.csv"])),
+                       .earlierResult(eval.path, result: "predictions.csv"))
     }
 
     func testAnUnfinishedRunIsResumedOrStartedAgainButNotSilentlyReplaced() throws {

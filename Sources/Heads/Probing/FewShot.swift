@@ -82,6 +82,7 @@ public enum FewShot {
         var scores: [Score] = []
         for s in shots {
             var linear: [Double] = [], logreg: [Double] = [], knn: [[Double]] = Array(repeating: [], count: ks.count)
+            var usedK = Array(repeating: 0, count: ks.count)
             for (t, subset) in try subsets(labels: train.labels, shots: s, tries: tries).enumerated() {
                 let rows = trainRows.rows(subset)
                 var perTry = settings
@@ -102,22 +103,28 @@ public enum FewShot {
                                                    classCount: classes, ks: ks, temperature: temperature)
                 for (i, r) in try classifier.evaluate(queries: valCLS, labels: val.labels, classNames: train.classNames).enumerated() {
                     knn[i].append(r.metrics.top1)
+                    usedK[i] = max(usedK[i], r.effectiveK)
                 }
                 progress(String(format: "%g shots, try %d/%d: linear %.2f%%", s, t + 1, tries, 100 * (linear.last ?? 0))
                          + (logreg.last.map { String(format: ", logreg %.2f%%", 100 * $0) } ?? ""))
             }
             scores.append(Score(method: "linear", shots: s, top1: linear))
             if logistic != nil { scores.append(Score(method: "logreg", shots: s, top1: logreg)) }
-            for (i, k) in ks.enumerated() { scores.append(Score(method: "knn k=\(k)", shots: s, top1: knn[i])) }
+            for (i, k) in ks.enumerated() { scores.append(Score(method: knnMethod(asked: k, used: usedK[i]), shots: s, top1: knn[i])) }
         }
         return scores
     }
 
+    /// The k-NN row's name: k as used (clamped to the subset's images), and the k asked for when it differs.
+    static func knnMethod(asked: Int, used: Int) -> String { used == asked ? "knn k=\(asked)" : "knn k=\(used) (\(asked) asked)" }
+
     /// A terminal table: one row per (method, shots), mean ± std over the tries.
     public static func table(_ scores: [Score]) -> String {
-        var lines = ["method          shots   tries     top-1 (mean ± std)"]
+        let width = max(14, scores.map(\.method.count).max() ?? 0)
+        func padded(_ text: String) -> String { text + String(repeating: " ", count: width - text.count) }
+        var lines = [padded("method") + "  shots   tries     top-1 (mean ± std)"]
         for s in scores {
-            let method = s.method.count < 14 ? s.method + String(repeating: " ", count: 14 - s.method.count) : s.method
+            let method = padded(s.method)
             lines.append(method + String(format: " %6g %7d   %7.2f%% ± %.2f", s.shots, s.top1.count, 100 * s.mean, 100 * s.std))
         }
         return lines.joined(separator: "\n")

@@ -56,6 +56,21 @@ public struct LogisticRegressionPath: Sendable, Codable {
     /// The chosen C.
     public var bestC: Double { points[bestIndex].C }
 
+    /// Why the chosen C deserves a warning, nil when it does not: it won a tie-break among
+    /// several C of the same selection top-1, and its fit is degenerate (selection loss within
+    /// 2% of log K: every probability about 1/K), so the selection split could not tell them apart.
+    public func degenerateTieWarning(classes: Int) -> String? {
+        let best = points[bestIndex]
+        let tied = points.filter { $0.selectionAccuracy == best.selectionAccuracy }
+        let uniform = log(Double(max(classes, 2)))
+        guard tied.count > 1, abs(best.selectionLoss - uniform) <= 0.02 * uniform else { return nil }
+        return String(format: "C = %.3g was chosen by the tie-break (smallest C) among %d values of C with the same %@ top-1 (%.2f%%), "
+                      + "and its fit is degenerate (%@ loss %.4f, about log %d = %.4f: every probability near 1/%d); the %@ split "
+                      + "cannot tell these C apart: try --select-on val, a larger --holdout, or more data",
+                      best.C, tied.count, selectedOn, 100 * best.selectionAccuracy, selectedOn, best.selectionLoss, classes, uniform, classes,
+                      selectedOn)
+    }
+
     /// The path table: every C with its scores and fit, the chosen one marked.
     public var table: String {
         var lines = ["  C          \(selectedOn) top-1  \(selectedOn) loss   objective  iters  stop"]

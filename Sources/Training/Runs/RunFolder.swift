@@ -16,6 +16,9 @@ public final class RunFolder {
     private var finished = false
     private var publication: RunPublication?
     private let reporter: Reporter
+    /// Files written straight into the folder as the run went (skipped-image lists), named in
+    /// run.json's outputs with the published results.
+    private var besideResults: [String] = []
     /// Called after each publishing step (tests interrupt or fail the run there).
     public var afterPublishingStep: ((String) throws -> Void)?
 
@@ -24,11 +27,13 @@ public final class RunFolder {
     /// The training state's file name (kept from the releases that called it a checkpoint).
     public static let stateName = "checkpoint.safetensors"
 
-    /// `path` nil: `runs/PREFIX-DATE`. `guarding`: a result file whose presence means an earlier
-    /// run finished here (replaced only with `overwrite`). `resume`: continue the unfinished run
-    /// whose training state is in the folder. `record` is what run.json starts with (a resumed
-    /// run keeps the earlier run's id). Throws `RunFolderError` when the rules refuse the folder.
-    public init(_ path: String?, prefix: String, overwrite: Bool, guarding file: String?, resume: Bool = false,
+    /// `path` nil: `runs/PREFIX-DATE`. `guarding`: the result files this run writes, whose
+    /// presence means an earlier run finished here (replaced only with `overwrite`; the first one
+    /// found is named). A folder holding another command's run is refused, `overwrite` or not.
+    /// `resume`: continue the unfinished run whose training state is in the folder. `record` is
+    /// what run.json starts with (a resumed run keeps the earlier run's id). Throws
+    /// `RunFolderError` when the rules refuse the folder.
+    public init(_ path: String?, prefix: String, overwrite: Bool, guarding files: [String], resume: Bool = false,
                 record: RunRecord, reporter: Reporter = SilentReporter()) throws {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd-HHmmss"
@@ -40,7 +45,8 @@ public final class RunFolder {
         let lock = try FolderLock(folder: folder)
         do {
             try Self.settleInterruptedPublishing(folder, resume: resume, reporter: reporter)
-            try Self.check(folder, guarding: file, resume: resume, overwrite: overwrite)
+            try Self.checkSameCommand(folder, as: record, guarding: files)
+            try Self.check(folder, guarding: files, resume: resume, overwrite: overwrite)
         } catch {
             lock.releaseRemovingIfEmpty()
             throw error
@@ -57,15 +63,24 @@ public final class RunFolder {
 
     /// Refuses to start over an earlier run's results (without `overwrite`) or an unfinished run
     /// (without `resume`), and to resume a finished run or one without a training state.
-    private static func check(_ folder: String, guarding file: String?, resume: Bool, overwrite: Bool) throws {
+    private static func check(_ folder: String, guarding files: [String], resume: Bool, overwrite: Bool) throws {
         let state = folder + "/" + stateName
+        let existing = files.first { FileSystem.exists(folder + "/" + $0) }
         if resume {
-            if let file, FileSystem.exists(folder + "/" + file) { throw RunFolderError.finished(folder, result: file) }
+            if let existing { throw RunFolderError.finished(folder, result: existing) }
             guard FileSystem.exists(state) else { throw RunFolderError.nothingToResume(folder) }
-        } else if let file, !overwrite {
-            if FileSystem.exists(folder + "/" + file) { throw RunFolderError.earlierResult(folder, result: file) }
-            if FileSystem.exists(state) { throw RunFolderError.unfinished(folder) }
+        } else if !overwrite {
+            if let existing { throw RunFolderError.earlierResult(folder, result: existing) }
+            if !files.isEmpty && FileSystem.exists(state) { throw RunFolderError.unfinished(folder) }
         }
+    }
+
+    /// Refuses a folder whose run.json records a run of another command: its results and this
+    /// run's would mix (the file named is one both write, else run.json).
+    private static func checkSameCommand(_ folder: String, as record: RunRecord, guarding files: [String]) throws {
+        guard let mine = record.commandName, let earlier = RunRecord.earlierCommand(inFolder: folder), earlier.name != mine else { return }
+        let shared = files.first { earlier.outputs.contains($0) } ?? "run.json"
+        throw RunFolderError.otherCommand(folder, command: earlier.name, file: shared)
     }
 
     /// Finishes publishing the results an interrupted run had sealed, or discards unsealed ones.
@@ -111,11 +126,29 @@ public final class RunFolder {
         var final = record
         final.status = "finished"
         final.finishedAt = Date()
-        final.outputs = outputs + ["run.json"]
+        final.outputs = outputs + besideResults.filter { !outputs.contains($0) } + ["run.json"]
         try publication.publish(outputs: entries, record: final, retiring: [Self.stateName])
         record = final
         finished = true
     }
+
+    /// Writes `text` as the file `name` straight into the folder (whole or not at all), listed
+    /// with the results when they are published (a list of skipped images, known before them).
+    public func writeBeside(_ name: String, text: String) throws {
+        try AtomicFile.write(Data(text.utf8), to: path + "/" + name)
+        if !besideResults.contains(name) { besideResults.append(name) }
+    }
+
+    /// Writes `skipped-SPLIT.txt` (one `path<TAB>reason` line per skipped input) beside the
+    /// results and records the count and the first few in run.json (reports show them).
+    public func writeSkipped(_ lines: [String], split: String) throws {
+        let name = "skipped-\(split).txt"
+        try writeBeside(name, text: lines.joined(separator: "\n") + "\n")
+        try update { $0.skipped[split] = RunRecord.SkippedList(count: lines.count, file: name, first: Array(lines.prefix(5))) }
+    }
+
+    /// Every file the finished run left in its folder, run.json last (empty before `publish`).
+    public var published: [String] { finished ? record.outputs : [] }
 
     /// Saves training state into this folder as the loop goes (and resumes from it with `resume`).
     /// `onSave` hears of each save (path and step).

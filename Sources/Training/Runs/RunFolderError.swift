@@ -14,6 +14,8 @@ public enum RunFolderError: Error, CustomStringConvertible, Equatable, Sendable 
     case unfinished(String)
     /// Resuming found the interrupted run's results sealed and finished publishing them: nothing is left to do.
     case publishingCompleted(String)
+    /// The folder holds another command's run (its name, and a file both runs write).
+    case otherCommand(String, command: String, file: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum RunFolderError: Error, CustomStringConvertible, Equatable, Sendable 
             return "\(shown(folder)) already holds a \(file) from an earlier run; choose another --out, or pass --overwrite"
         case let .unfinished(folder):
             return "\(shown(folder)) holds an unfinished run (\(RunFolder.stateName)); pass --resume to continue it, or --overwrite to start again"
+        case let .otherCommand(folder, command, file):
+            return "\(shown(folder)) holds a run of `\(command)` (\(shown(folder))/run.json) and this command would replace its \(file); choose another --out (runs of different commands never share a folder)"
         case let .publishingCompleted(folder): return "\(shown(folder)): the interrupted run's results are now published; nothing is left to resume"
         }
     }

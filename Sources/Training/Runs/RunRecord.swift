@@ -52,6 +52,13 @@ public struct RunRecord: Encodable, Sendable {
         }
     }
 
+    /// The inputs of one split that were skipped: how many, the file listing them all, the first few.
+    public struct SkippedList: Encodable, Sendable {
+        public var count: Int
+        public var file: String
+        public var first: [String]
+    }
+
     public struct Listing: Encodable, Sendable {
         public var files: Int
         public var fingerprint: String
@@ -85,6 +92,8 @@ public struct RunRecord: Encodable, Sendable {
     public var outputs: [String] = []
     /// Facts about the run worth keeping beside its options (e.g. what augmentation cost).
     public var notes: [String: String] = [:]
+    /// Per split, the inputs skipped (unreadable or invalid images).
+    public var skipped: [String: SkippedList] = [:]
 
     public init(version: String, commit: String, command: [String], options: JSONValue) {
         tool = Tool(version: version, commit: commit)
@@ -105,14 +114,35 @@ public struct RunRecord: Encodable, Sendable {
 }
 
 extension RunRecord {
+    /// The subcommand that made the run (the first argument after the program's name that is
+    /// not an option), nil when the command line names none.
+    public var commandName: String? { Self.commandName(command) }
+
+    static func commandName(_ command: [String]) -> String? { command.dropFirst().first { !$0.hasPrefix("-") } }
+
+    /// The command and the recorded outputs of the run in `folder/run.json`, nil when there is
+    /// no readable record naming a command.
+    public static func earlierCommand(inFolder folder: String) -> (name: String, outputs: [String])? {
+        guard let value = earlierRecord(inFolder: folder), case let .array(words)? = value["command"],
+              let name = commandName(words.compactMap(\.string)) else { return nil }
+        guard case let .array(outputs)? = value["outputs"] else { return (name, []) }
+        return (name, outputs.compactMap(\.string))
+    }
+
     /// The id and start times of the run recorded in `folder/run.json` (when a run is resumed,
     /// it keeps its id; heads point to it). Nil when there is no readable record.
     public static func earlier(inFolder folder: String) -> (runID: String, starts: [String])? {
-        guard let text = try? FileSystem.readText(folder + "/run.json", limit: 16 << 20),
-              let value = try? StrictJSON.parse(Data(text.utf8)),
-              let id = value["runID"]?.string, let started = value["startedAt"]?.string else { return nil }
+        // Records written before keys were snake_case (runID, startedAt, resumedFrom) still count.
+        guard let value = earlierRecord(inFolder: folder), let id = (value["run_id"] ?? value["runID"])?.string,
+              let started = (value["started_at"] ?? value["startedAt"])?.string else { return nil }
         var starts: [String] = []
-        if case let .array(earlier)? = value["resumedFrom"] { starts = earlier.compactMap(\.string) }
+        if case let .array(earlier)? = value["resumed_from"] ?? value["resumedFrom"] { starts = earlier.compactMap(\.string) }
         return (id, starts + [started])
+    }
+
+    /// `folder/run.json` parsed, nil when absent or unreadable.
+    private static func earlierRecord(inFolder folder: String) -> JSONValue? {
+        guard let text = try? FileSystem.readText(folder + "/run.json", limit: 16 << 20) else { return nil }
+        return try? StrictJSON.parse(Data(text.utf8))
     }
 }

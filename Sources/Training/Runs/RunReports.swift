@@ -17,8 +17,36 @@ public enum RunReports {
         }, title: title)
     }
 
-    /// The settings section: the command line, tool, backbone, data and every option.
-    public static func settingsSection(_ record: RunRecord, into page: inout HTMLReport) {
+    /// The top of every report: the headline result, the run's duration and data, then what
+    /// was skipped. Results follow; `provenanceSection` ends the page.
+    public static func headlineSection(_ result: String, record: RunRecord, into page: inout HTMLReport) {
+        let seconds = (record.finishedAt ?? Date()).timeIntervalSince(record.startedAt)
+        let data = record.data.map { " on \(($0.root as NSString).lastPathComponent)" } ?? ""
+        page.headline(result, detail: "run of \(duration(seconds))\(data), finished \(dateText(record.finishedAt ?? Date()))"
+                      + (record.resumedFrom.isEmpty ? "" : " (resumed; this process's time)"))
+        skippedSection(record, into: &page)
+    }
+
+    /// "4.2 s", "3 min 05 s", "1 h 02 min".
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return String(format: "%.1f s", seconds) }
+        return s < 3600 ? String(format: "%d min %02d s", s / 60, s % 60) : String(format: "%d h %02d min", s / 3600, (s % 3600) / 60)
+    }
+
+    private static func dateText(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+
+    /// The end of every report, collapsed: the command line, tool, backbone, data and every option.
+    public static func provenanceSection(_ record: RunRecord, into page: inout HTMLReport) {
+        page.collapsed("Run, options and provenance") { settingsSection(record, into: &$0) }
+    }
+
+    /// The settings: the command line, tool, backbone, data and every option.
+    static func settingsSection(_ record: RunRecord, into page: inout HTMLReport) {
         page.heading("Run")
         var pairs: [(String, String)] = [
             ("command", record.command.joined(separator: " ")),
@@ -40,6 +68,19 @@ public enum RunReports {
         page.heading("Options (resolved, defaults included)")
         if case let .object(members) = record.options {
             page.keyValues(members.map { ($0.0, describe($0.1)) })
+        }
+    }
+
+    /// The inputs each split skipped: how many, where they are all listed, the first few with the reason.
+    public static func skippedSection(_ record: RunRecord, into page: inout HTMLReport) {
+        guard !record.skipped.isEmpty else { return }
+        page.heading("Skipped inputs")
+        for (split, list) in record.skipped.sorted(by: { $0.key < $1.key }) {
+            page.paragraph("\(split): \(list.count) input\(list.count == 1 ? "" : "s") skipped (not used for training or scoring), all listed in \(list.file)\(list.count > list.first.count ? "; the first \(list.first.count):" : ":")")
+            page.table(header: ["file", "reason"], rows: list.first.map { line in
+                let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+                return [parts.first ?? line, parts.count > 1 ? parts[1] : ""]
+            })
         }
     }
 
@@ -77,8 +118,8 @@ public enum RunReports {
     static func classificationMetrics(_ m: ClassificationMetrics, into page: inout HTMLReport) {
         page.keyValues([("samples", "\(m.count)"), ("top-1", MetricsReport.percent(m.top1)), ("top-5", MetricsReport.percent(m.top5)),
                         ("balanced accuracy", MetricsReport.percent(m.balancedAccuracy)), ("macro F1", MetricsReport.percent(m.macroF1))])
-        page.table(header: ["class", "n", "accuracy", "precision", "F1"], rows: m.classNames.indices.map { c in
-            [m.classNames[c], "\(m.support[c])", MetricsReport.percent(m.perClassAccuracy[c]),
+        page.table(header: ["class", "n", "recall", "precision", "F1"], rows: m.classNames.indices.map { c in
+            [m.classNames[c], "\(m.support[c])", MetricsReport.percent(m.perClassRecall[c]),
              MetricsReport.percent(m.perClassPrecision[c]), MetricsReport.percent(m.perClassF1[c])]
         })
     }
@@ -87,7 +128,7 @@ public enum RunReports {
     static func segmentationMetrics(_ r: SegmentationResult, into page: inout HTMLReport) {
         page.keyValues([("mIoU", MetricsReport.percent(r.mIoU)), ("aAcc", MetricsReport.percent(r.aAcc)), ("mAcc", MetricsReport.percent(r.mAcc)),
                         ("mDice", MetricsReport.percent(r.mDice)), ("pixels", "\(r.pixelCount) (\(r.ignoredCount) ignored, label \(r.ignoreIndex))")])
-        page.table(header: ["class", "IoU", "accuracy", "Dice", "labelled pixels"], rows: r.classNames.indices.map { c in
+        page.table(header: ["class", "IoU", "Acc (recall)", "Dice", "labelled pixels"], rows: r.classNames.indices.map { c in
             [r.classNames[c], MetricsReport.percent(r.perClassIoU[c]), MetricsReport.percent(r.perClassAccuracy[c]),
              MetricsReport.percent(r.perClassDice[c]), "\(r.areaLabel[c])"]
         })

@@ -23,12 +23,15 @@ public enum FewShotTask {
     public static func write(_ scores: [FewShot.Score], record: RunRecord, dataName: String, tries: Int, to folder: String) throws -> [String] {
         try MetricsReport.writeJSON(scores, to: folder + "/fewshot.json")
         var page = HTMLReport(title: "dinoprobe fewshot: \(dataName)")
-        RunReports.settingsSection(record, into: &page)
+        let top = scores.filter { $0.method == "linear" }.max { $0.shots < $1.shots }
+        RunReports.headlineSection(top.map { "linear at \(String(format: "%g", $0.shots)) shots: val top-1 \(MetricsReport.percent($0.mean))" } ?? "few-shot",
+                                   record: record, into: &page)
         page.heading("Val top-1 over \(tries) draws per shot count")
         page.table(header: ["method", "shots", "tries", "mean", "std", "each try"], rows: scores.map { s in
             [s.method, String(format: "%g", s.shots), "\(s.top1.count)", MetricsReport.percent(s.mean), MetricsReport.percent(s.std),
              s.top1.map { MetricsReport.percent($0) }.joined(separator: " ")]
         })
+        RunReports.provenanceSection(record, into: &page)
         try page.write(to: folder + "/report.html")
         return ["fewshot.json", "report.html"]
     }

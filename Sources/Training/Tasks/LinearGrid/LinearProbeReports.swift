@@ -35,19 +35,13 @@ extension LinearProbeOutcome {
         return files
     }
 
-    /// The page: settings, the grid, the chosen head's metrics, the confusion matrix, the loss
-    /// curves and sample predictions (correct and wrong) with thumbnails.
+    /// The page, top down: the val top-1 and the run's duration, the chosen head's metrics, the
+    /// confusion matrix, the loss curves, sample predictions (correct and wrong) with thumbnails,
+    /// the grid, and the run's provenance (collapsed).
     func report(record: RunRecord, confusion: Data, losses: Data, maxPixels: Int) throws -> HTMLReport {
         var page = HTMLReport(title: "dinoprobe train-linear: \(record.data?.root ?? "features")")
-        RunReports.settingsSection(record, into: &page)
-        page.heading("Learning-rate grid (chosen on \(grid.selectedOn))")
-        page.paragraph("\(trainSamples) training, \(selectionSamples) selection and \(valSamples) val samples; \(grid.steps) steps of batch \(settings.batchSize), \(settings.optimizer.rawValue); features \(recipe.tokens.rawValue), \(recipe.layers.map { "blocks \($0.map(String.init).joined(separator: ","))" } ?? "last \(recipe.blocks) block(s)").")
-        page.table(header: ["lr (base)", "lr (scaled)", "\(grid.selectedOn) top-1", "\(grid.selectedOn) loss", "val top-1", "diverged at step"],
-                   rows: grid.learningRates.indices.map { i in
-                       ["\(grid.learningRates[i])", "\(grid.scaledLearningRates[i])", MetricsReport.percent(Double(grid.selectionAccuracy[i])),
-                        String(format: "%.4f", grid.selectionLoss[i]), grid.reportedAccuracy.map { MetricsReport.percent(Double($0[i])) } ?? "-",
-                        grid.divergedAtStep[i].map(String.init) ?? "-"]
-                   }, highlightRow: grid.bestIndex)
+        RunReports.headlineSection("val top-1 \(MetricsReport.percent(valMetrics.top1)) (lr \(grid.learningRates[grid.bestIndex]))",
+                                   record: record, into: &page)
         page.heading("Val metrics of the chosen head")
         RunReports.classificationMetrics(valMetrics, into: &page)
         page.image(png: confusion, caption: "Confusion matrix (rows: true class, columns: predicted)")
@@ -56,6 +50,15 @@ extension LinearProbeOutcome {
         page.heading("Sample predictions on val")
         let gallery = RunReports.predictionGallery(valPredictions, maxPixels: maxPixels)
         if gallery.isEmpty { page.paragraph("No val image could be read for thumbnails.") } else { page.gallery(gallery) }
+        page.heading("Learning-rate grid (chosen on \(grid.selectedOn))")
+        page.paragraph("\(trainSamples) training, \(selectionSamples) selection and \(valSamples) val samples; \(grid.steps) steps of batch \(settings.batchSize), \(settings.optimizer.rawValue); features \(recipe.tokens.rawValue), \(recipe.layers.map { "blocks \($0.map(String.init).joined(separator: ","))" } ?? "last \(recipe.blocks) block(s)").")
+        page.table(header: ["lr (base)", "lr (scaled)", "\(grid.selectedOn) top-1", "\(grid.selectedOn) loss", "val top-1", "diverged at step"],
+                   rows: grid.learningRates.indices.map { i in
+                       ["\(grid.learningRates[i])", "\(grid.scaledLearningRates[i])", MetricsReport.percent(Double(grid.selectionAccuracy[i])),
+                        String(format: "%.4f", grid.selectionLoss[i]), grid.reportedAccuracy.map { MetricsReport.percent(Double($0[i])) } ?? "-",
+                        grid.divergedAtStep[i].map(String.init) ?? "-"]
+                   }, highlightRow: grid.bestIndex)
+        RunReports.provenanceSection(record, into: &page)
         return page
     }
 }

@@ -34,7 +34,14 @@ extension LogisticRegressionOutcome {
     public func writeReport(to folder: String, record: RunRecord, predictions: ClassificationPredictions,
                             maxPixels: Int = ImageDecoder.defaultMaxPixels) throws {
         var page = HTMLReport(title: "dinoprobe train-logreg: \(record.data?.root ?? "features")")
-        RunReports.settingsSection(record, into: &page)
+        RunReports.headlineSection("val top-1 \(MetricsReport.percent(valMetrics.top1)) (C = \(String(format: "%.4g", path.bestC)))",
+                                   record: record, into: &page)
+        page.heading("Val metrics at C = \(String(format: "%.4g", path.bestC))")
+        RunReports.classificationMetrics(valMetrics, into: &page)
+        page.image(png: try Data(contentsOf: URL(fileURLWithPath: folder + "/confusion.png")), caption: "Confusion matrix (rows: true class, columns: predicted)")
+        page.heading("Sample predictions on val")
+        let gallery = RunReports.predictionGallery(predictions, maxPixels: maxPixels)
+        if gallery.isEmpty { page.paragraph("No val image could be read for thumbnails.") } else { page.gallery(gallery) }
         page.heading("C path (chosen on \(path.selectedOn))")
         page.paragraph("\(trainSamples) training, \(selectionSamples) selection and \(valSamples) val samples; L-BFGS in float64, features \(recipe.tokens.rawValue).")
         page.table(header: ["C", "\(path.selectedOn) top-1", "\(path.selectedOn) loss", "objective", "iterations", "stop"],
@@ -42,12 +49,7 @@ extension LogisticRegressionOutcome {
                        [String(format: "%.3g", p.C), MetricsReport.percent(p.selectionAccuracy), String(format: "%.4f", p.selectionLoss),
                         String(format: "%.4g", p.objective), "\(p.iterations)", p.stop.rawValue]
                    }, highlightRow: path.bestIndex)
-        page.heading("Val metrics at C = \(String(format: "%.4g", path.bestC))")
-        RunReports.classificationMetrics(valMetrics, into: &page)
-        page.image(png: try Data(contentsOf: URL(fileURLWithPath: folder + "/confusion.png")), caption: "Confusion matrix (rows: true class, columns: predicted)")
-        page.heading("Sample predictions on val")
-        let gallery = RunReports.predictionGallery(predictions, maxPixels: maxPixels)
-        if gallery.isEmpty { page.paragraph("No val image could be read for thumbnails.") } else { page.gallery(gallery) }
+        RunReports.provenanceSection(record, into: &page)
         try page.write(to: folder + "/report.html")
     }
 }

@@ -23,6 +23,13 @@ public enum ImageSegmentation {
         public var files: [String]
     }
 
+    /// The files `run` writes for `stem`: with a head, or the views without one.
+    public static func outputFiles(stem: String, head: Bool, clusters: Bool) -> [String] {
+        (head ? ["mask", "overlay"] : ["pca"] + (clusters ? ["clusters", "clusters-overlay"] : [])).map { fileName(stem, $0) }
+    }
+
+    private static func fileName(_ stem: String, _ suffix: String) -> String { "\(stem).\(suffix).png" }
+
     /// Segments the image at `path`, writing `<outputStem>.mask.png` and `.overlay.png` (with a
     /// head), or `.pca.png` and, with `clusters`, `.clusters.png` and `.clusters-overlay.png`.
     /// With `window`, the head runs by sliding window over the preprocessed image.
@@ -31,7 +38,7 @@ public enum ImageSegmentation {
                            maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> Result {
         let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
         let input = try preprocessing.apply(image)
-        func file(_ suffix: String) -> String { "\(outputStem).\(suffix).png" }
+        func file(_ suffix: String) -> String { fileName(outputStem, suffix) }
         if let head, let window {
             let layers = try head.metadata.recipe().layerIndices(depth: model.config.numHiddenLayers)
             let mask = try head.predict(window: window, model: model, layers: layers, pixels: input.pixels, height: input.height,

@@ -31,19 +31,26 @@ public struct SegmentationReport {
         (self.record, self.settings, self.result, self.samples, self.dataset, self.views) = (record, settings, result, samples, dataset, views)
     }
 
-    /// The page: settings, metrics, the loss curve, and for each sample image | ground truth | prediction.
+    /// The page, top down: the val mIoU and the run's duration, the metrics, the loss curve,
+    /// for each sample image | ground truth | prediction, and the run's provenance (collapsed).
     public func page(losses: Data, maxPixels: Int = ImageDecoder.defaultMaxPixels) -> HTMLReport {
         var page = HTMLReport(title: "dinoprobe train-seg: \(record.data?.root ?? "")")
-        RunReports.settingsSection(record, into: &page)
+        RunReports.headlineSection(result.map { "val mIoU \(MetricsReport.percent($0.mIoU))" } ?? "trained, not evaluated (no val split)",
+                                   record: record, into: &page)
+        if let result {
+            page.heading("Val metrics")
+            RunReports.segmentationMetrics(result, into: &page)
+        }
         page.heading("Training")
         page.paragraph("\(settings.iterations) steps of batch \(settings.batchSize) over \(views) cached views, AdamW lr \(settings.learningRate), weight decay \(settings.weightDecay), \(settings.warmupSteps) warm-up steps then cosine.")
         page.image(png: losses, caption: "Loss per step")
-        guard let result, let dataset else {
-            page.paragraph("No val split: the head was trained but not evaluated.")
-            return page
-        }
-        page.heading("Val metrics")
-        RunReports.segmentationMetrics(result, into: &page)
+        if result != nil, let dataset { samplesSection(dataset, maxPixels: maxPixels, into: &page) }
+        RunReports.provenanceSection(record, into: &page)
+        return page
+    }
+
+    /// For each sample: image | ground truth | prediction.
+    private func samplesSection(_ dataset: SegmentationDataset, maxPixels: Int, into page: inout HTMLReport) {
         page.heading("Sample predictions on val (image | ground truth | prediction)")
         var items: [HTMLReport.GalleryItem] = []
         for sample in samples {
@@ -63,7 +70,6 @@ public struct SegmentationReport {
                       HTMLReport.GalleryItem(png: predictedPNG, caption: "\(name): prediction")]
         }
         if items.isEmpty { page.paragraph("No val image could be drawn.") } else { page.gallery(items) }
-        return page
     }
 }
 
