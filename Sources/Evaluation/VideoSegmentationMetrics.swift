@@ -162,7 +162,7 @@ public struct VideoSegmentationSummary: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case jfMean = "J&F-Mean", jMean = "J-Mean", jRecall = "J-Recall", jDecay = "J-Decay"
-        case fMean = "F-Mean", fRecall = "F-Recall", fDecay = "F-Decay", objects
+        case jfMean = "jf_mean", jMean = "j_mean", jRecall = "j_recall", jDecay = "j_decay"
+        case fMean = "f_mean", fRecall = "f_recall", fDecay = "f_decay", objects
     }
 }

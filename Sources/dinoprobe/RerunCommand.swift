@@ -12,7 +12,7 @@ struct Rerun: ParsableCommand {
             dinoprobe rerun runs/seg-20261207-101500/run.json --out runs/seg-again --dry-run
             """,
         discussion: """
-            Relative paths are resolved from the folder the run was started in (run.json's workingDirectory). The new run \
+            Relative paths are resolved from the folder the run was started in (run.json's working_directory). The new run \
             goes to --out, or to the command's own default; the recorded --out, --overwrite and --resume are not replayed. \
             --threads follows this machine unless it was given on the recorded command line.
             """)
@@ -95,8 +95,8 @@ struct RecordedRun {
         }
         guard case let .array(command)? = value["command"], command.count >= 2,
               case let strings = command.compactMap(\.string), strings.count == command.count,
-              let folder = value["workingDirectory"]?.string, case let .object(options)? = value["options"] else {
-            throw ValidationError("\(shown(path)) is not a dinoprobe run record (no command, workingDirectory or options)")
+              let folder = (value["working_directory"] ?? value["workingDirectory"])?.string, case let .object(options)? = value["options"] else {
+            throw ValidationError("\(shown(path)) is not a dinoprobe run record (no command, working_directory or options)")
         }
         guard strings[1] != "rerun" else { throw ValidationError("\(shown(path)) records a rerun; rerun the record it names") }
         arguments = Array(strings.dropFirst())

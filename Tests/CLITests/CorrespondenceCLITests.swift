@@ -23,12 +23,12 @@ final class CorrespondenceCLITests: XCTestCase {
         let metrics = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as? [String: Any])
         let overall = try XCTUnwrap(metrics["overall"] as? [String: Any])
         XCTAssertEqual(overall["pairs"] as? Int, 4)
-        for kind in ["perPoint", "perImage"] {
+        for kind in ["per_point", "per_image"] {
             let values = try XCTUnwrap(overall[kind] as? [String: Double])
             XCTAssertEqual(Set(values.keys), ["0.1", "0.05", "0.01"])
             XCTAssertTrue(values.values.allSatisfy { (0...1).contains($0) }, "\(values)")
         }
-        XCTAssertTrue((0...1).contains(try XCTUnwrap(metrics["headlineValue"] as? Double)))
+        XCTAssertTrue((0...1).contains(try XCTUnwrap(metrics["headline_value"] as? Double)))
         let pairs = try String(contentsOfFile: out + "/pairs.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(pairs.count, 1 + 4)
         let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)

@@ -27,7 +27,7 @@ final class PropagateCLITests: XCTestCase {
         XCTAssertEqual(try MaskDecoder.decode(path: "\(run)/video-01/00000.png"), try MaskDecoder.decode(path: "\(data)/Annotations/480p/video-01/00000.png"))
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/metrics.json"))) as! [String: Any]
         let global = try XCTUnwrap(metrics["global"] as? [String: Any])
-        let jf = try XCTUnwrap(global["J&F-Mean"] as? Double)
+        let jf = try XCTUnwrap(global["jf_mean"] as? Double)
         XCTAssertTrue((0...1).contains(jf), "\(jf)")
         XCTAssertEqual(global["objects"] as? Int, 3, "video-00 has one object, video-01 two")
         let perObject = try String(contentsOfFile: run + "/per_object.csv", encoding: .utf8).split(separator: "\n")

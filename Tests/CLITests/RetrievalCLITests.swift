@@ -22,7 +22,7 @@ final class RetrievalCLITests: XCTestCase {
         XCTAssertEqual(metrics?["database"] as? Int, 26 + 2)
         let setups = try XCTUnwrap(metrics?["setups"] as? [String: [String: Any]])
         for setup in ["E", "M", "H"] {
-            let mAP = try XCTUnwrap(setups[setup]?["mAP"] as? Double, setup)
+            let mAP = try XCTUnwrap(setups[setup]?["map"] as? Double, setup)
             XCTAssertTrue((0...100).contains(mAP), "\(setup) mAP \(mAP)")
         }
         let ranks = try String(contentsOfFile: run + "/ranks.csv", encoding: .utf8).split(separator: "\n")
@@ -33,12 +33,12 @@ final class RetrievalCLITests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: run + "/queries.csv", encoding: .utf8).split(separator: "\n").count, 1 + 4)
         for file in ["report.html", "run.json"] { XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file) }
         // A second run reads every feature from the cache and gives the same ranks.
-        let second = try CLI.run(args)
+        let second = try CLI.run(args + ["--overwrite"])
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertFalse(second.stderr.contains("extract"), second.stderr)
         XCTAssertEqual(try String(contentsOfFile: run + "/ranks.csv", encoding: .utf8).split(separator: "\n"), ranks)
         // GeM features are extracted (and cached) apart from the mean-patch ones.
-        let gem = try CLI.run(["retrieval", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--tokens", "gem", "--out", run,
+        let gem = try CLI.run(["retrieval", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--tokens", "gem", "--out", run, "--overwrite",
                                "--cache-dir", cache])
         XCTAssertEqual(gem.status, 0, gem.stderr)
         XCTAssertTrue(gem.stderr.contains("extract retrieval-database-64px"), gem.stderr)

@@ -80,7 +80,7 @@ public struct CorrespondenceAccumulator: MetricAccumulator, Sendable {
             })
         }
         let means = ["perPoint": mean(\.perPoint), "perImage": mean(\.perImage)]
-        return CorrespondenceResult(headline: "categoryMean.perPoint PCK@0.1", headlineValue: means["perPoint"]?["0.1"] ?? 0,
+        return CorrespondenceResult(headline: "category_mean.per_point PCK@0.1", headlineValue: means["perPoint"]?["0.1"] ?? 0,
                                     overall: overall, categoryMean: means, categories: categories)
     }
 

@@ -27,7 +27,7 @@ public struct PropagationReport: Sendable {
         struct Video: Encodable {
             var name: String, frames: Int, objects: Int, grid: [Int]
             var jMean: Double?, fMean: Double?, jfMean: Double?
-            enum CodingKeys: String, CodingKey { case name, frames, objects, grid, jMean = "J-Mean", fMean = "F-Mean", jfMean = "J&F-Mean" }
+            enum CodingKeys: String, CodingKey { case name, frames, objects, grid, jMean = "j_mean", fMean = "f_mean", jfMean = "jf_mean" }
         }
         var global: VideoSegmentationSummary?
         var settings: PropagationSettings
