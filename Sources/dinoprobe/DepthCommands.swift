@@ -36,10 +36,10 @@ struct EvalDepth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-depth",
         abstract: "Meta's ten depth metrics (a1, a2, a3, abs_rel, rmse, log_10, rmse_log, silog, sq_rel, mae), per image then nan-averaged, of any tool's depth maps.",
-        discussion: """
+        discussion: examples("eval-depth --pred predictions/ --gt nyu/depth/val --depth-scale 1000", "eval-depth --data nyu --head runs/depth/head.safetensors", then: """
         With --pred and --gt: compares 16-bit PNG depth maps (depth x --depth-scale) with the same relative \
         path under the two folders; ground truth 0 means no depth. Missing, extra or mismatched pairs are skipped and listed.
-        """)
+        """))
 
     @Option(help: "Folder of predicted depth maps (16-bit PNG).")
     var pred: String?

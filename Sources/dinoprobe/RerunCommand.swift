@@ -7,15 +7,12 @@ import Support
 struct Rerun: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a recorded run again from its run.json: the same command, every option at its recorded value.",
-        usage: """
-            dinoprobe rerun runs/linear-20261207-101500/run.json
-            dinoprobe rerun runs/seg-20261207-101500/run.json --out runs/seg-again --dry-run
-            """,
-        discussion: """
+        discussion: examples("rerun runs/linear-20261207-101500/run.json",
+                             "rerun runs/seg-20261207-101500/run.json --out runs/seg-again --dry-run", then: """
             Relative paths are resolved from the folder the run was started in (run.json's working_directory). The new run \
             goes to --out, or to the command's own default; the recorded --out, --overwrite and --resume are not replayed. \
             --threads follows this machine unless it was given on the recorded command line.
-            """)
+            """))
 
     @Argument(help: "The run.json of an earlier run.", completion: .file(extensions: ["json"]))
     var record: String

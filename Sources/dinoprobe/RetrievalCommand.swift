@@ -10,12 +10,12 @@ struct Retrieval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retrieval",
         abstract: "Instance retrieval on revisited Oxford/Paris (revisitop's layout and protocol): mAP and mP@1,5,10 for Easy, Medium and Hard.",
-        discussion: """
+        discussion: examples("retrieval --data roxford5k --preset hf --size 224", "retrieval --data roxford5k --distractors revisitop1m/jpg --scales 1,0.707,0.5", then: """
         ROOT holds jpg/*.jpg and one gnd_<name>.pkl. Queries are cropped to their boxes; database \
         images and crops become L2-normalised last-block features (--tokens, averaged over --scales), \
         ranked by cosine similarity in blocks of the database (--ranking-memory). Writes metrics.json, \
         ranks.csv (top --top-k per query), queries.csv (AP and P@k per query), report.html and run.json.
-        """)
+        """))
 
     @OptionGroup var modelOptions: ModelOptions
 

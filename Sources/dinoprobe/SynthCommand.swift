@@ -91,7 +91,8 @@ struct SynthSegmentation: ParsableCommand {
 struct SynthDepth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "depth",
-        abstract: "Meta's NYU layout (nyu_train.txt, nyu_test.txt, JPEG images, 16-bit PNG depth in mm) of rooms whose colour and texture carry the depth.")
+        abstract: "Meta's NYU layout (nyu_train.txt, nyu_test.txt, JPEG images, 16-bit PNG depth in mm) of rooms whose colour and texture carry the depth.",
+        discussion: examples("synth depth --out rooms --count 32"))
 
     @OptionGroup var target: SynthTargetOptions
 
@@ -123,7 +124,7 @@ struct SynthCorrespondence: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "correspondence",
         abstract: "An SPair-71k layout (JPEGImages/, PairAnnotation/{trn,val,test}/): objects with coloured parts as keypoints.",
-        discussion: "--count pairs per category and split; images at most --size pixels on a side, not square.")
+        discussion: examples("synth correspondence --out spair-toy", then: "--count pairs per category and split; images at most --size pixels on a side, not square."))
 
     @OptionGroup var folder: SynthFolderOptions
 
@@ -138,7 +139,8 @@ struct SynthCorrespondence: ParsableCommand {
 struct SynthRetrieval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retrieval",
-        abstract: "revisitop's layout (jpg/ + gnd_synth.pkl): landmark scenes seen in easy, hard and junk views, distractors, one boxed query per landmark.")
+        abstract: "revisitop's layout (jpg/ + gnd_synth.pkl): landmark scenes seen in easy, hard and junk views, distractors, one boxed query per landmark.",
+        discussion: examples("synth retrieval --out landmarks --landmarks 4 --distractors 6"))
 
     @OptionGroup var target: SynthTargetOptions
 
@@ -199,7 +201,8 @@ struct SynthModel: ParsableCommand {
 struct SynthVideo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "video",
-        abstract: "A DAVIS 2017 layout (JPEGImages/480p, Annotations/480p palette PNGs, ImageSets/2017/val.txt) of short videos of moving textured objects.")
+        abstract: "A DAVIS 2017 layout (JPEGImages/480p, Annotations/480p palette PNGs, ImageSets/2017/val.txt) of short videos of moving textured objects.",
+        discussion: examples("synth video --out davis-toy"))
 
     @OptionGroup var target: SynthTargetOptions
 

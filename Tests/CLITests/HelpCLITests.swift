@@ -7,7 +7,8 @@ import XCTest
 final class HelpCLITests: XCTestCase {
     static let commands = ["info", "download", "convert", "extract", "merge", "train-linear", "train-logreg", "eval-linear", "classify",
                            "knn", "fewshot", "train-seg", "eval-seg", "segment", "synth", "synth classification", "synth segmentation",
-                           "synth model", "bench", "bench backbone", "bench grid", "bench logreg", "bench seg-step"]
+                           "synth model", "bench", "bench backbone", "bench grid", "bench logreg", "bench seg-step", "retrieval", "propagate", "correspondence", "eval-depth", "rerun",
+                           "synth depth", "synth retrieval", "synth video", "synth correspondence"]
 
     func testEveryHelpStartsWithExamplesOfItsCommand() throws {
         for command in Self.commands {
