@@ -27,6 +27,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "dinoprobe", targets: ["dinoprobe"]),
+        .executable(name: "dinoprobe-bench", targets: ["Bench"]),
         .library(name: "Heads", targets: ["Heads"]),
         .library(name: "Support", targets: ["Support"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
@@ -106,13 +107,25 @@ let package = Package(
         // Feature stores and the runs that tie data sets, backbone and heads together.
         .target(name: "Training", dependencies: ["Backbone", "CSegKernels", "Datasets", "Evaluation", "Heads", "Images", "Plots", "SafeTensors", "Support"]),
         .target(name: "FuzzTargets", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TorchFile", "Training"]),
+        // What both command lines share: the terminal, option checks, list options, help examples.
+        .target(name: "CommandLineKit", dependencies: [
+            "Backbone", "Datasets", "Heads", "Images", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(
             name: "dinoprobe",
             dependencies: [
-                "Backbone", "COpenBLAS", "Datasets", "Evaluation", "Heads", "Hub", "Images", "Plots", "SafeTensors", "Support", "Training",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Backbone", "COpenBLAS", "CommandLineKit", "Datasets", "Evaluation", "Heads", "Hub", "Images", "Plots", "SafeTensors", "Support",
+                "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]
+        ),
+        // dinoprobe-bench: the benchmarks, side by side with the Python references (`dinoprobe bench` runs it).
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "Backbone", "COpenBLAS", "CommandLineKit", "Datasets", "Evaluation", "Heads", "Images", "SafeTensors", "Support", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         // The git commit the executable was built from, for run records.
         .plugin(name: "BuildInfo", capability: .buildTool()),
@@ -136,7 +149,7 @@ let package = Package(
         // The test targets that run the executables depend on them, so `swift test` compiles them
         // (TestSupport's BuiltProduct relinks a stale executable before a test runs it).
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training",
-                                                     "dinoprobe", "custom-head"]),
+                                                     "dinoprobe", "custom-head", "Bench"]),
         .testTarget(name: "HostileInputTests",
                     dependencies: ["Backbone", "Datasets", "Evaluation", "FuzzTargets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training",
                                    "dinoprobe"],

@@ -1,3 +1,4 @@
+import CommandLineKit
 import Datasets
 import Evaluation
 import Support

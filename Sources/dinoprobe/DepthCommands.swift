@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Datasets
 import Evaluation
 import Foundation

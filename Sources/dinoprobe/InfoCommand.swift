@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Backbone
 import Foundation
 import Heads

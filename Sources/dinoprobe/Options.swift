@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Backbone
 import Datasets
 import Foundation
@@ -8,15 +9,7 @@ import Images
 import Support
 import Training
 
-extension ComputeDevice: ExpressibleByArgument {}
-extension MetaArchitecture: ExpressibleByArgument {}
-extension ComputePrecision: ExpressibleByArgument {}
-extension PreprocessPreset: ExpressibleByArgument {}
-extension ProbeOptimizer: ExpressibleByArgument {}
 extension FeatureDType: ExpressibleByArgument {}
-extension DatasetSplit: ExpressibleByArgument {}
-extension Imagenette.Variant: ExpressibleByArgument {}
-extension LinearSegmenter.TensorNaming: ExpressibleByArgument {}
 
 /// Where the best learning rate is chosen.
 enum SelectOn: String, ExpressibleByArgument, CaseIterable {
@@ -28,53 +21,6 @@ enum SegmentationLayout: String, ExpressibleByArgument, CaseIterable {
     case auto, ade20k, voc, folder
 }
 
-/// A list option that takes comma-separated values, repeated values, or both:
-/// `--lrs 1e-3,1e-2`, `--lrs 1e-3 1e-2` and `--lrs 1e-3 --lrs 1e-2` mean the same.
-struct CommaList<Value: LosslessStringConvertible & Sendable>: ExpressibleByArgument, Sendable {
-    let values: [Value]
-
-    init?(argument: String) {
-        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        let values = parts.compactMap { Value($0) }
-        guard !parts.isEmpty, values.count == parts.count else { return nil }
-        self.values = values
-        text = parts.joined(separator: ",")
-    }
-
-    /// The values as typed (`1e-3,1e-2`), without spaces.
-    let text: String
-
-    /// For `--help`'s defaults: the values as typed, not the struct.
-    var defaultValueDescription: String { text }
-}
-
-extension CommaList: CustomStringConvertible {
-    var description: String { defaultValueDescription }
-}
-
-/// A `CommaList` of any value type (for run records).
-protocol CommaListProtocol {
-    var anyValues: [Any] { get }
-}
-
-extension CommaList: CommaListProtocol {
-    var anyValues: [Any] { values }
-}
-
-extension Array {
-    /// The values of a list option given as `CommaList`s.
-    func flattened<Value>() -> [Value] where Element == CommaList<Value> { flatMap(\.values) }
-}
-
-/// An old spelling of an option, still accepted: its value is used, with a note saying what to
-/// write instead.
-func deprecated<T>(_ value: T?, old: String, new: String) -> T? {
-    guard let value else { return nil }
-    Console.err("note: \(old) is deprecated; use \(new)")
-    return value
-}
-
-/// Which backbone to run, and where.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Checkpoint folder (config.json + safetensors), Meta's original .pth file, or a hub id found in the local Hugging Face cache.",
                                discussion: "Default: $DINOPROBE_MODEL, else \(ModelLocator.defaultModelID)."), completion: .file())

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Backbone
 import Datasets
 import Foundation

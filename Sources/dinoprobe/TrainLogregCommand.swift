@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Evaluation
 import Foundation
 import Heads

@@ -1,5 +1,6 @@
 import Backbone
 import ArgumentParser
+import CommandLineKit
 import Foundation
 import Heads
 import Training

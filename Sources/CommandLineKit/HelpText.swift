@@ -1,5 +1,5 @@
 /// A command's help discussion that starts with its usage examples (one per line, without the
 /// leading `dinoprobe`), then `text`.
-func examples(_ lines: String..., then text: String = "") -> String {
+public func examples(_ lines: String..., then text: String = "") -> String {
     "Examples:\n" + lines.map { "  dinoprobe " + $0 }.joined(separator: "\n") + (text.isEmpty ? "" : "\n\n" + text)
 }

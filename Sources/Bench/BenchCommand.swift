@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Backbone
 import COpenBLAS
 import Foundation
@@ -6,11 +7,24 @@ import Heads
 import Support
 import Images
 
+@main
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "dinoprobe-bench",
         abstract: "Benchmarks (release builds): the backbone, the linear-probe grid, logistic regression, segmentation and depth training steps, keypoint matching, label propagation, retrieval ranking.",
         discussion: examples("bench backbone --batch-sizes 1,8 --sizes 224", "bench grid", then: "Compare against the Python references in the same run with scripts/bench."),
         subcommands: [BenchBackbone.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self, BenchCorrespondence.self, BenchRetrieval.self, BenchDepthStep.self, BenchPropagation.self], defaultSubcommand: BenchBackbone.self)
+}
+
+extension Bench {
+    /// The same set-up as dinoprobe's (the fast BLAS, kept activation memory), then the command.
+    static func main() {
+        Torch.keepFreedMemory()
+        FastBLAS.ensure()
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do { try command.run() } catch { exit(withError: error) }
+    }
 }
 
 /// Options every benchmark takes: the thread count and where the figures go.

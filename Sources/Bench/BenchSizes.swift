@@ -1,3 +1,4 @@
+import CommandLineKit
 import Backbone
 import Foundation
 

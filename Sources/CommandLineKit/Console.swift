@@ -4,23 +4,23 @@ import Support
 /// The only place dinoprobe writes to the terminal. Text is made safe to show: bytes of file
 /// names that are not UTF-8 appear as `\xNN`, and control characters that could drive the
 /// terminal (escape sequences hidden in a file name or a tensor name) appear as `\u{NN}`.
-enum Console {
+public enum Console {
     private static let lock = NSLock()
 
     /// A line on standard output.
-    static func out(_ text: String) {
+    public static func out(_ text: String) {
         write(sanitize(text) + "\n", to: STDOUT_FILENO)
     }
 
     /// A line on standard error.
-    static func err(_ text: String) {
+    public static func err(_ text: String) {
         write(sanitize(text) + "\n", to: STDERR_FILENO)
     }
 
     /// A progress line on standard error. Only dinoprobe's own redraw sequence at its start
     /// (carriage return, erase line) and line breaks at its end reach the terminal as they are;
     /// the text between is sanitised like any other.
-    static func errRaw(_ text: String) {
+    public static func errRaw(_ text: String) {
         let redraw = "\r\u{1B}[K"
         var body = Substring(text)
         let prefix = body.hasPrefix(redraw) ? redraw : ""
@@ -32,7 +32,7 @@ enum Console {
 
     /// Output is written unbuffered, straight to the descriptors, so nothing printed is lost
     /// when the process ends abruptly (Ctrl-C); this is kept for clarity at exit points.
-    static func flush() {}
+    public static func flush() {}
 
     private static func write(_ text: String, to fd: Int32) {
         lock.lock(); defer { lock.unlock() }
@@ -50,13 +50,13 @@ enum Console {
     /// newline and tab (a carriage return included: it could overwrite the line) escaped.
     /// Values from outside a message (file names, tensor names) are escaped where the message is
     /// built, newlines included (`shown`); this is the last line of defence for everything else.
-    static func sanitize(_ text: String) -> String {
+    public static func sanitize(_ text: String) -> String {
         TerminalText.escaped(text, keeping: ["\n", "\t"])
     }
 }
 
 /// A line of the command's output (standard output).
-func say(_ text: String = "") { Console.out(text) }
+public func say(_ text: String = "") { Console.out(text) }
 
 /// A line of diagnostics (standard error).
-func stderrPrint(_ text: String) { Console.err(text) }
+public func stderrPrint(_ text: String) { Console.err(text) }

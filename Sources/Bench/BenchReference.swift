@@ -1,3 +1,4 @@
+import CommandLineKit
 import Foundation
 
 /// `transformers`' forward in a child process (`scripts/bench_transformers.py`), timed one call
