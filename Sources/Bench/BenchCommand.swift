@@ -22,7 +22,10 @@ extension Bench {
         Torch.keepFreedMemory()
         FastBLAS.ensure()
         var command: ParsableCommand
-        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        // The table rewrites a command line that starts with its command: "bench" stands for this executable.
+        let (arguments, notes) = DeprecatedSpellings.rewrite(["bench"] + CommandLine.arguments.dropFirst())
+        for note in notes { Console.err("note: " + note) }
+        do { command = try parseAsRoot(Array(arguments.dropFirst())) } catch { exit(withError: error) }
         do { try command.run() } catch { exit(withError: error) }
     }
 }
@@ -83,9 +86,6 @@ struct BenchBackbone: ParsableCommand {
     @Option(help: "JPEGs in the end-to-end extraction run.")
     var imageCount: Int = 96
 
-    @Option(name: .customLong("images"), help: .hidden)
-    var deprecatedImages: Int?
-
     @Option(help: "Where the backbone runs: cpu or cuda.")
     var device: ComputeDevice = .cpu
 
@@ -94,16 +94,10 @@ struct BenchBackbone: ParsableCommand {
 
     @OptionGroup var bench: BenchOptions
 
-    @Flag(name: .customLong("grid"), help: .hidden)
-    var deprecatedGrid = false
-
-    @Flag(name: .customLong("seg-step"), help: .hidden)
-    var deprecatedSegStep = false
-
     func validate() throws {
         try Check.range(repeats, 1...1000, "--repeats")
         try Check.finite(minSeconds, 0...600, "--min-seconds")
-        try Check.range(deprecatedImages ?? imageCount, 1...100_000, "--image-count")
+        try Check.range(imageCount, 1...100_000, "--image-count")
         for b in batchSizes.flattened() { try Check.range(b, 1...1024, "--batch-sizes") }
         for size in inputSizes.flattened() { try Check.multiple(size, of: 16, 16...4096, "--sizes") }
     }
@@ -111,11 +105,6 @@ struct BenchBackbone: ParsableCommand {
     func run() throws {
         let sizes = batchSizes.flattened()
         bench.applyThreads()
-        if deprecatedGrid || deprecatedSegStep {
-            Console.err("note: bench \(deprecatedGrid ? "--grid" : "--seg-step") is deprecated; use bench \(deprecatedGrid ? "grid" : "seg-step")")
-            try bench.record(deprecatedGrid ? try GridBenchmark.run() : try SegmentationStepBenchmark.run())
-            return
-        }
         let work = URL(fileURLWithPath: workDir)
         let folder = try model.map { try ModelLocator.resolve($0) } ?? generatedModel(in: work)
         let backbone = try DINOv3Model(folder: folder, device: device, precision: precision)

@@ -7,7 +7,7 @@ extension BenchBackbone {
     /// End-to-end extraction (decode + preprocess + forward, batch 32) of generated JPEGs at 224 px,
     /// paired batch by batch with backbone-only passes over as many images; and decoding alone.
     func timeExtraction(_ backbone: DINOv3Model, work: URL, report: inout [String: Any]) throws {
-        let images = deprecated(deprecatedImages, old: "--images", new: "--image-count") ?? imageCount
+        let images = imageCount
         let jpegs = try generatedJPEGs(in: work.appendingPathComponent("jpegs"), count: images)
         let extractor = try FeatureExtractor(model: backbone, preprocessing: Preprocessing(), batchSize: 32)
         _ = try extractor.run(paths: Array(jpegs.prefix(32)), onBatch: { _ in })

@@ -27,7 +27,8 @@ struct Dinoprobe: ParsableCommand {
         Torch.keepFreedMemory()
         FastBLAS.ensure()
         Interrupts.install()
-        let arguments = Array(processCommandLine.dropFirst())
+        let (arguments, notes) = DeprecatedSpellings.rewrite(Array(processCommandLine.dropFirst()))
+        for note in notes { Console.err("note: " + note) }
         var command: ParsableCommand
         if let unknown = unknownCommand(arguments) {
             Console.err("error: \(unknown)")

@@ -30,9 +30,6 @@ struct Extract: ParsableCommand {
     @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var inputs: [String] = []
 
-    @Option(name: .customLong("images"), parsing: .upToNextOption, help: .hidden)
-    var deprecatedImages: [String] = []
-
     @Option(help: "Output safetensors file (written whole or not at all); with sharding, the shards' folder.", completion: .file())
     var out: String
 
@@ -48,13 +45,7 @@ struct Extract: ParsableCommand {
     @Option(help: "Also keep the normed outputs of the last N blocks (layers_cls, layers_mean_patch).")
     var blocks: Int?
 
-    @Option(name: .customLong("layers"), help: .hidden)
-    var deprecatedLayers: Int?
-
     @OptionGroup var batching: ExtractionBatchOptions
-
-    @Option(name: .customLong("batch-size"), help: .hidden)
-    var deprecatedBatchSize: Int?
 
     @Option(help: "Store features as f32 or f16.")
     var dtype: FeatureDType = .f32
@@ -62,16 +53,13 @@ struct Extract: ParsableCommand {
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
-        try Check.range(blocks ?? deprecatedLayers ?? 1, 1...1024, blocks == nil && deprecatedLayers != nil ? "--layers" : "--blocks")
-        try Check.optionalRange(deprecatedBatchSize, 1...4096, "--extract-batch-size")
+        try Check.range(blocks ?? 1, 1...1024, "--blocks")
         _ = try stageList()
-        guard !inputs.isEmpty || !deprecatedImages.isEmpty else { throw ValidationError("name at least one image file or folder") }
+        guard !inputs.isEmpty else { throw ValidationError("name at least one image file or folder") }
     }
 
     func run() throws {
-        let blocks = self.blocks ?? deprecated(deprecatedLayers, old: "--layers N", new: "--blocks N") ?? 1
-        let oldBatch = deprecated(deprecatedBatchSize, old: "extract --batch-size", new: "--extract-batch-size")
-        let inputs = self.inputs + (deprecated(deprecatedImages.isEmpty ? nil : deprecatedImages, old: "--images", new: "the images as arguments") ?? [])
+        let blocks = self.blocks ?? 1
         let shard = try sharding.resolve()
         // The output first: a bad destination must not cost an extraction.
         var claim: FolderLock?
@@ -100,7 +88,7 @@ struct Extract: ParsableCommand {
         // Refused before any work when one image needs more than --memory-budget (or, without it, the physical memory).
         try ForwardMemory.checkOneImageFits(model, height: preprocessing.size, width: preprocessing.size, layers: blocks, stages: stages,
                                             limit: batching.memoryBudget.map { $0 << 20 }, limitName: batching.memoryBudget == nil ? "the physical memory" : "--memory-budget")
-        let batchSize = batching.batchSize(model, height: preprocessing.size, layers: blocks, stages: stages, given: batching.extractBatchSize ?? oldBatch)
+        let batchSize = batching.batchSize(model, height: preprocessing.size, layers: blocks, stages: stages, given: batching.extractBatchSize)
         let settings = ExtractionSettings(preprocessing: preprocessing, blocks: blocks, patchTokens: patchTokens, stages: stages, dtype: dtype,
                                           batchSize: batchSize, maxPixels: imageOptions.maxPixels)
         if let shard {

@@ -261,16 +261,14 @@ struct PixelLimitOption: ParsableArguments {
 }
 
 /// The blocks a command reads: the last N (`--blocks N`), or explicit 0-based indices
-/// (`--layers 2,5,8,11`). A single `--layers N` is the old spelling of `--blocks N`.
+/// (`--layers 2,5,8,11`; a single `--layers N` of the last release is read as `--blocks N`, see
+/// `DeprecatedSpellings`).
 struct LayerChoice {
     let explicit: [Int]?
     let count: Int
 
     init(layers: [Int], blocks: Int?) {
-        if layers.count == 1 {
-            explicit = nil
-            count = deprecated(layers.first, old: "--layers N", new: "--blocks N (--layers now takes two or more block indices)") ?? 1
-        } else if layers.count >= 2 {
+        if !layers.isEmpty {
             explicit = layers
             count = layers.count
         } else {
@@ -281,9 +279,6 @@ struct LayerChoice {
 
     static func validate(_ layers: [Int], blocks: Int?) throws {
         if !layers.isEmpty && blocks != nil { throw ValidationError("give --blocks N (the last N) or --layers a,b,c (these blocks), not both") }
-        if layers.count == 1, !FeatureRecipe.blockRange.contains(layers[0]) {
-            throw ValidationError("--layers \(layers[0]): a single --layers N is the old spelling of --blocks N (the last N blocks), so N must be in \(FeatureRecipe.blockRange.lowerBound)...\(FeatureRecipe.blockRange.upperBound); to read particular blocks give two or more indices (e.g. --layers 2,5,8,11)")
-        }
         for layer in layers { try Check.range(layer, FeatureRecipe.layerRange, "--layers") }
         if layers.count >= 2, zip(layers, layers.dropFirst()).contains(where: { $0 >= $1 }) {
             throw ValidationError("--layers \(layers.map(String.init).joined(separator: ",")): give block indices in increasing order")

@@ -33,9 +33,6 @@ struct ProbeFeatureOptions: ParsableArguments {
     @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default for linear probes).")
     var tokens: ImageTokens?
 
-    @Option(name: .customLong("features"), help: .hidden)
-    var deprecatedFeatures: ImageTokens?
-
     @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
     var blocks: Int?
 
@@ -65,7 +62,7 @@ struct ProbeFeatureOptions: ParsableArguments {
     /// and loads the features; the folder is closed again when loading fails.
     func start(prefix: String, command: ParsableArguments, defaultTokens: FeatureTokens, seed: UInt64,
                runOptions: TrainingRunOptions) throws -> Start {
-        let tokens = (self.tokens ?? deprecated(deprecatedFeatures, old: "--features", new: "--tokens"))?.featureTokens ?? defaultTokens
+        let tokens = self.tokens?.featureTokens ?? defaultTokens
         let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
         let run = try runOptions.open(prefix: prefix, command: command,
                                       resolved: ["tokens": tokens, "blocks": choice.count, "layers": choice.explicit ?? []])

@@ -35,9 +35,6 @@ struct Segment: ParsableCommand {
     @Option(help: "Short side of the input in pixels (default: the head's size, else 448).")
     var size: Int?
 
-    @Option(name: .customLong("resolution"), help: .hidden)
-    var deprecatedResolution: Int?
-
     @Option(help: "Also cluster the patches into K groups (k-means on normalised features), without a head.")
     var clusters: Int?
 
@@ -48,7 +45,7 @@ struct Segment: ParsableCommand {
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("name at least one image") }
         try Check.optionalRange(clusters, 2...64, "--clusters")
-        if let side = size ?? deprecatedResolution { try Check.multiple(side, of: 16, 16...4096, "--size") }
+        if let side = size { try Check.multiple(side, of: 16, 16...4096, "--size") }
     }
 
     func run() throws {
@@ -59,7 +56,7 @@ struct Segment: ParsableCommand {
         if let recipe, recipe.tokens != .patch {
             throw ValidationError("\(head ?? "") was trained on \(recipe.tokens.rawValue) features, not patch tokens: it is not a segmentation head")
         }
-        let side = size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? recipe?.preprocessing.size ?? 448
+        let side = size ?? recipe?.preprocessing.size ?? 448
         let listing = try ImageFiles.expand(images)
         let names = ImageFiles.outputNames(for: listing.images)
         let files = names.flatMap { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }

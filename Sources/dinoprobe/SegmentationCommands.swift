@@ -23,9 +23,6 @@ struct TrainSeg: ParsableCommand {
     @Option(help: "Input size S in pixels (square, a multiple of 16): 448 for dense work, 224 gives a 14x14 grid.")
     var size: Int?
 
-    @Option(name: .customLong("resolution"), help: .hidden)
-    var deprecatedResolution: Int?
-
     @Option(help: "Optimizer steps. Default: as many passes over the training images as Meta's 40,000 steps of 16 make over ADE20K (about 32), between 100 and 40,000.")
     var iters: Int?
 
@@ -65,7 +62,7 @@ struct TrainSeg: ParsableCommand {
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.multiple(size ?? deprecatedResolution ?? 448, of: 16, 16...4096, "--size")
+        try Check.multiple(size ?? 448, of: 16, 16...4096, "--size")
         try Check.optionalRange(iters, SegmentationSettings.Ranges.iterations, "--iters")
         try Check.range(batchSize, SegmentationSettings.Ranges.batchSize, "--batch-size")
         try Check.finite(lr, SegmentationSettings.Ranges.learningRate, "--lr")
@@ -79,7 +76,7 @@ struct TrainSeg: ParsableCommand {
     }
 
     func run() throws {
-        let size = self.size ?? deprecated(deprecatedResolution, old: "--resolution", new: "--size") ?? 448
+        let size = self.size ?? 448
         if try extractShardIfAsked(size: size) { return }
         let run = try runOptions.open(prefix: "seg", command: self, resolved: ["size": size])
         defer { run.close() }

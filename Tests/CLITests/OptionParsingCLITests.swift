@@ -17,16 +17,17 @@ final class OptionParsingCLITests: XCTestCase {
         XCTAssertTrue(good.stdout.contains("32x48 -> 2x3 patches"), good.stdout)
     }
 
-    /// `--layers 0` (one value: the old spelling of --blocks N) was "the last 0 blocks".
+    /// `--layers 0` (one value: the old spelling of --blocks N, rewritten by the table) is refused as --blocks 0.
     func testASingleLayerOutOfRangeIsExplained() throws {
         for command in ["train-linear", "train-logreg", "fewshot"] {
             let r = try CLI.run([command, "--layers", "0", "--data", "/nonexistent"])
             XCTAssertNotEqual(r.status, 0, command)
-            XCTAssertTrue(r.stderr.contains("--layers 0: a single --layers N is the old spelling of --blocks N"), "\(command): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("note: --layers N is deprecated; use --blocks N"), "\(command): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("--blocks is 0; it must be in 1...1024"), "\(command): \(r.stderr)")
             XCTAssertFalse(r.stderr.contains("last 0"), r.stderr)
         }
         let extract = try CLI.run(["extract", "/nonexistent", "--out", "/nonexistent/x", "--layers", "0"])
-        XCTAssertTrue(extract.stderr.contains("--layers is 0"), extract.stderr)
+        XCTAssertTrue(extract.stderr.contains("--blocks is 0"), extract.stderr)
     }
 
     /// No help shows a Swift value dump (`CommaList<Double>(values: ...)`): the commands with

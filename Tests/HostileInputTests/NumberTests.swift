@@ -20,7 +20,7 @@ final class NumberTests: HostileTestCase {
             (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--max-pixels=-5"], "--max-pixels is -5"),
             (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--batch-size", "0"], "--extract-batch-size is 0"),
             (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--threads", "100000"], "--threads is 100000"),
-            (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--layers", "9223372036854775807"], "--layers is 9223372036854775807"),
+            (["extract"] + model + ["--images", CLI.fixtureImages, "--out", temp + "/x", "--layers", "9223372036854775807"], "--blocks is 9223372036854775807"),
             (["train-linear"] + model + data + ["--lrs", "nan"], "--lrs is nan"),
             (["train-linear"] + model + data + ["--lrs", "0.1", "1e39"], "--lrs is inf"),
             (["train-linear"] + model + data + ["--weight-decay", "inf"], "--weight-decay is inf"),
