@@ -104,7 +104,7 @@ let package = Package(
         // The frozen DINOv3 backbone on libtorch.
         .target(name: "Backbone", dependencies: ["CTorch", "Images", "SafeTensors", "Support", "TorchFile"]),
         // Feature stores and the runs that tie data sets, backbone and heads together.
-        .target(name: "Training", dependencies: ["Backbone", "Datasets", "Evaluation", "Heads", "Images", "Plots", "SafeTensors", "Support"]),
+        .target(name: "Training", dependencies: ["Backbone", "CSegKernels", "Datasets", "Evaluation", "Heads", "Images", "Plots", "SafeTensors", "Support"]),
         .target(name: "FuzzTargets", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TorchFile", "Training"]),
         .executableTarget(
             name: "dinoprobe",

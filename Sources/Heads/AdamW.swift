@@ -1,7 +1,7 @@
 import Foundation
 
 /// Adam with decoupled weight decay, exactly as `torch.optim.AdamW` (amsgrad off):
-/// `param *= 1 - lr * weightDecay`; `m = beta1 m + (1 - beta1) g`; `v = beta2 v + (1 - beta2) g²`;
+/// `param *= 1 - lr * weightDecay`; `m = lerp(m, g, 1 - beta1)` (ATen's lerp, so beta1 = 0 gives g); `v = beta2 v + (1 - beta2) g²`;
 /// `param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`, with `t` counted per
 /// parameter name from 1.
 public struct AdamW: Optimizer {
@@ -26,6 +26,12 @@ public struct AdamW: Optimizer {
 
     public mutating func reset() { states = [:] }
 
+    /// beta1, which a one-cycle schedule cycles.
+    public var momentum: Float {
+        get { beta1 }
+        set { beta1 = newValue }
+    }
+
     public mutating func step(_ name: String, parameters: inout [Float], gradients: [Float], learningRates: [Float]) throws {
         let segment = try validateStep(name, parameters: parameters.count, gradients: gradients.count,
                                        learningRates: learningRates.count, stateCount: states[name]?.m.count)
@@ -42,9 +48,11 @@ public struct AdamW: Optimizer {
                         for (s, lr) in learningRates.enumerated() {
                             let decay = 1 - lr * weightDecay
                             let stepSize = lr / correction1
+                            let weight = 1 - beta1
                             for i in (s * segment)..<((s + 1) * segment) {
                                 p[i] *= decay
-                                m[i] += (g[i] - m[i]) * (1 - beta1)
+                                // ATen's lerp: exact at either end.
+                                m[i] = weight < 0.5 ? m[i] + weight * (g[i] - m[i]) : g[i] - (g[i] - m[i]) * (1 - weight)
                                 v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
                                 p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
                             }

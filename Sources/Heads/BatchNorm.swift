@@ -49,16 +49,17 @@ public struct BatchNorm: Sendable {
         try require(rows >= 0 && x.count == rows * channels, what, "\(x.count) values are not \(rows) rows of \(channels) channels")
     }
 
-    /// Training-mode forward of `x` [rows, channels]: the output and the cache for `backward`.
-    /// Needs at least 2 rows (as PyTorch).
-    public func forwardTraining(_ x: [Float], rows: Int) throws -> (output: [Float], cache: BatchNormCache) {
+    /// Training-mode forward of `x` [rows, channels]: the output (empty unless `output`; the
+    /// cache's normalised rows are enough when the next layer folds γ and β in) and the cache
+    /// for `backward`. Needs at least 2 rows (as PyTorch).
+    public func forwardTraining(_ x: [Float], rows: Int, output withOutput: Bool = true) throws -> (output: [Float], cache: BatchNormCache) {
         try checkRows(x, rows: rows, what: "batch-norm input")
         try require(rows > 1, "batch-norm batch", "training needs more than 1 value per channel, got \(rows) rows")
         let c = channels
         var sums = [Double](repeating: 0, count: c)
         var squares = [Double](repeating: 0, count: c)
         var normalized = [Float](repeating: 0, count: x.count)
-        var output = [Float](repeating: 0, count: x.count)
+        var output = [Float](repeating: 0, count: withOutput ? x.count : 0)
         var mean = [Float](repeating: 0, count: c), variance = mean, inverseStd = mean
         x.withUnsafeBufferPointer { xp in
             for i in 0..<rows {
@@ -82,11 +83,9 @@ public struct BatchNorm: Sendable {
             normalized.withUnsafeMutableBufferPointer { np in
                 output.withUnsafeMutableBufferPointer { op in
                     for i in 0..<rows {
-                        let row = xp.baseAddress! + i * c, n = np.baseAddress! + i * c, o = op.baseAddress! + i * c
-                        for d in 0..<c {
-                            n[d] = (row[d] - mean[d]) * inverseStd[d]
-                            o[d] = weight[d] * n[d] + bias[d]
-                        }
+                        let row = xp.baseAddress! + i * c, n = np.baseAddress! + i * c
+                        for d in 0..<c { n[d] = (row[d] - mean[d]) * inverseStd[d] }
+                        if withOutput { for d in 0..<c { op[i * c + d] = weight[d] * n[d] + bias[d] } }
                     }
                 }
             }

@@ -5,13 +5,14 @@ import ImagePreprocessing
 public enum HeadKind: String, Codable, Sendable, CaseIterable {
     case classifier
     case segmenter
+    case depth
 }
 
 /// Describes a head: what it predicts and which features it was trained on. Saved in the
 /// safetensors `__metadata__` (all values are strings there; arrays and dictionaries as JSON),
 /// under the keys of `CodingKeys` plus `format=dinoprobe-head` and `format_version=1`.
 public struct HeadMetadata: Codable, Sendable, Equatable {
-    /// Classifier or segmenter.
+    /// Classifier, segmenter or depth head.
     public var kind: HeadKind
     /// How the features were made: a `FeatureRecipe` key.
     public var featureRecipe: String
@@ -170,10 +171,10 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
                                         reason: "version \(version) is not supported by this dinoprobe (reads \(Self.formatVersion)); update dinoprobe")
         }
         guard let kindName = m[CodingKeys.kind.rawValue] else {
-            throw HeadError.badMetadata(path: path, key: "kind", reason: "missing; expected 'classifier' or 'segmenter'")
+            throw HeadError.badMetadata(path: path, key: "kind", reason: "missing; expected 'classifier', 'segmenter' or 'depth'")
         }
         guard let kind = HeadKind(rawValue: kindName) else {
-            throw HeadError.badMetadata(path: path, key: "kind", reason: "'\(kindName)' is neither 'classifier' nor 'segmenter'")
+            throw HeadError.badMetadata(path: path, key: "kind", reason: "'\(kindName)' is not 'classifier', 'segmenter' or 'depth'")
         }
         func decodeJSON<T: Decodable>(_ key: CodingKeys, as type: T.Type) throws -> T? {
             guard let text = m[key.rawValue] else { return nil }

@@ -1,5 +1,14 @@
 import Foundation
 
+/// What the training loop asks of a schedule at each optimizer step (0-based; `step` steps
+/// were taken before it).
+public protocol TrainingSchedule: Sendable {
+    /// The factor on each base learning rate.
+    func factor(at step: Int) -> Float
+    /// The optimizer's momentum (AdamW's beta1, SGD's momentum) for the step, or nil to leave it.
+    func momentum(at step: Int) -> Float?
+}
+
 /// Linear warm-up then cosine decay, as a factor that multiplies each base learning rate.
 ///
 /// For the optimizer step `t` (0-based; `t` steps were taken before it):
@@ -9,7 +18,7 @@ import Foundation
 ///   which is `torch.optim.lr_scheduler.CosineAnnealingLR(T_max: totalSteps, eta_min: floor * base)`
 ///   when there is no warm-up (Meta's linear-probe recipe), and DINO's `cosine_scheduler` after it;
 /// - `floor` from `t >= totalSteps` on.
-public struct LearningRateSchedule: Sendable, Equatable {
+public struct LearningRateSchedule: TrainingSchedule, Equatable {
     public var totalSteps: Int
     public var warmupSteps: Int
     /// The factor at step 0 of the warm-up.
@@ -37,6 +46,9 @@ public struct LearningRateSchedule: Sendable, Equatable {
         let progress = Double(step - warmupSteps) / Double(span)
         return floor + (1 - floor) * Float(0.5 * (1 + cos(Double.pi * progress)))
     }
+
+    /// Leaves the momentum alone.
+    public func momentum(at step: Int) -> Float? { nil }
 
     /// `base * factor(at: step)`.
     public func learningRate(base: Float, step: Int) -> Float { base * factor(at: step) }

@@ -34,27 +34,9 @@ extension LinearSegmenter {
         return (dW, dB, dGamma, dBeta, dx)
     }
 
-    /// The parameter gradients alone, with one GEMM instead of two: from M = dzᵀ x̂ [classes,
-    /// dim] (x̂ the normalised rows) and the column sums s of dz, dW = M diag(γ) + s βᵀ,
-    /// db = s, dγ_d = Σ_k W[k, d] M[k, d] and dβ = Wᵀ s, which is what back-propagating dy = dz W
-    /// through y = γ x̂ + β gives. M and s accumulate in Float (BLAS), the sums over classes in
-    /// Double.
+    /// The parameter gradients alone, with one GEMM (`NormalizedConv.parameterGradients`).
     func parameterBackward(logitGradient: [Float], normalized: [Float]) -> Backward {
-        let (k, d) = (classes, dim)
-        let (m, sums) = BLAS.linearGradients(input: normalized, rows: normalized.count / d, inputs: d,
-                                             outputGradient: logitGradient, outputs: k)
-        var dW = m, dGamma = [Float](repeating: 0, count: d), dBeta = dGamma
-        for c in 0..<k {
-            for j in 0..<d { dW[c * d + j] = batchNorm.weight[j] * m[c * d + j] + batchNorm.bias[j] * sums[c] }
-        }
-        for j in 0..<d {
-            var (gamma, beta) = (0.0, 0.0)
-            for c in 0..<k {
-                gamma += Double(convWeight[c * d + j]) * Double(m[c * d + j])
-                beta += Double(convWeight[c * d + j]) * Double(sums[c])
-            }
-            (dGamma[j], dBeta[j]) = (Float(gamma), Float(beta))
-        }
-        return (dW, sums, dGamma, dBeta, nil)
+        let g = NormalizedConv.parameterGradients(normalized: normalized, outputGradient: logitGradient, weight: convWeight, batchNorm: batchNorm)
+        return (g.weight, g.bias, g.gamma, g.beta, nil)
     }
 }

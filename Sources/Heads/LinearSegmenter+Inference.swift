@@ -4,17 +4,7 @@ extension LinearSegmenter {
     /// `logits = features · weightᵀ + bias` equals conv(bn(features)) in eval mode.
     public func foldedLinear() throws -> (weight: [Float], bias: [Float]) {
         try validateParameters()
-        let (scale, shift) = batchNorm.inferenceScaleShift
-        var weight = convWeight, bias = convBias
-        for c in 0..<classes {
-            var extra: Float = 0
-            for d in 0..<dim {
-                extra += convWeight[c * dim + d] * shift[d]
-                weight[c * dim + d] *= scale[d]
-            }
-            bias[c] += extra
-        }
-        return (weight, bias)
+        return NormalizedConv.folded(weight: convWeight, bias: convBias, batchNorm: batchNorm)
     }
 
     /// Inference-mode logits at feature resolution, [batch, height, width, classes].

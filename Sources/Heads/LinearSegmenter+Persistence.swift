@@ -25,12 +25,10 @@ extension LinearSegmenter {
     /// `num_batches_tracked` (I64 scalar) under `naming`'s prefix, with `metadata` in `__metadata__`.
     public func save(to path: String, naming: TensorNaming) throws {
         try validateParameters()
-        let n = naming
+        let norm = HeadFile.tensors(of: batchNorm, prefix: naming.batchNorm)
         try HeadFile.save(to: path, metadata: metadata, classes: classes,
-                          tensors: [(n.convWeight, convWeight, [classes, dim, 1, 1]), (n.convBias, convBias, [classes]),
-                                    (n.bnWeight, batchNorm.weight, [dim]), (n.bnBias, batchNorm.bias, [dim]),
-                                    (n.bnRunningMean, batchNorm.runningMean, [dim]), (n.bnRunningVar, batchNorm.runningVar, [dim])],
-                          int64s: [(n.bnBatchesTracked, [Int64(batchNorm.batchesTracked)], [])])
+                          tensors: [(naming.convWeight, convWeight, [classes, dim, 1, 1]), (naming.convBias, convBias, [classes])] + norm.floats,
+                          int64s: norm.int64s)
     }
 
     /// `save(to:naming:)` with dinoprobe's names.
@@ -66,21 +64,7 @@ extension LinearSegmenter {
             throw HeadError.notAHead(path: path, reason: "it has \(classes) classes; segmenters have at most 255 (UInt8 labels)")
         }
         try metadata.validate(classes: classes, path: path)
-        var norm = try BatchNorm(channels: dim)
-        norm.weight = try HeadFile.floats(file, n.bnWeight, shape: [dim])
-        norm.bias = try HeadFile.floats(file, n.bnBias, shape: [dim])
-        norm.runningMean = try HeadFile.floats(file, n.bnRunningMean, shape: [dim])
-        norm.runningVar = try HeadFile.floats(file, n.bnRunningVar, shape: [dim])
-        guard norm.runningVar.allSatisfy({ $0 >= 0 }) else {
-            throw HeadError.badMetadata(path: path, key: n.bnRunningVar, reason: "a running variance is negative; the head is corrupt")
-        }
-        if file.tensors[n.bnBatchesTracked] != nil {
-            let tracked = try file.ints(n.bnBatchesTracked)
-            guard tracked.count == 1, let count = tracked.first, count >= 0 else {
-                throw HeadError.wrongShape(path: path, name: n.bnBatchesTracked, expected: [], found: file.tensors[n.bnBatchesTracked]?.shape ?? [])
-            }
-            norm.batchesTracked = Int(count)
-        }
+        let norm = try HeadFile.batchNorm(file, prefix: n.batchNorm, channels: dim)
         return try LinearSegmenter(convWeight: try HeadFile.floats(file, n.convWeight, shape: [classes, dim, 1, 1]),
                                    convBias: try HeadFile.floats(file, n.convBias, shape: [classes]),
                                    batchNorm: norm, metadata: metadata)

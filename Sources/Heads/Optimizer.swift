@@ -14,6 +14,9 @@ public protocol Optimizer: Sendable {
     /// stepped before with another size.
     mutating func step(_ name: String, parameters: inout [Float], gradients: [Float], learningRates: [Float]) throws
 
+    /// The momentum a `TrainingSchedule` may cycle (AdamW's beta1, SGD's momentum).
+    var momentum: Float { get set }
+
     /// Forgets all state, as a freshly made optimizer.
     mutating func reset()
 

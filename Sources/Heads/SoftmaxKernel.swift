@@ -13,7 +13,8 @@ public enum SoftmaxKernel: Sendable, CaseIterable {
     /// 16 lanes with SLEEF's `Sleef_expf16_u10` (AVX-512F).
     case avx512
 
-    var c: dp_seg_kernel {
+    /// The C kernels' name for this choice.
+    public var c: dp_seg_kernel {
         switch self {
         case .automatic: DP_SEG_KERNEL_AUTO
         case .scalar: DP_SEG_KERNEL_SCALAR

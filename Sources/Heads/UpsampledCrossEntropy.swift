@@ -50,6 +50,13 @@ extension LinearSegmenter {
     }
 }
 
+extension BilinearUpsampler {
+    /// The row and column taps for the C kernels, valid while `body` runs.
+    public func withTaps<R>(_ body: (_ rows: dp_axis_taps, _ columns: dp_axis_taps) throws -> R) rethrows -> R {
+        try rows.withTaps { r in try columns.withTaps { c in try body(r.c, c.c) } }
+    }
+}
+
 extension BilinearUpsampler.Axis.Taps {
     /// The taps for the C kernels (valid while the `withTaps` closure runs).
     var c: dp_axis_taps {

@@ -46,15 +46,31 @@ extension TrainableHead {
     public static var stateName: String { "head" }
 
     /// One optimizer step on `batch`, each parameter at `learningRates` (one per series, or one
-    /// for all); returns each series' loss.
+    /// for all), the gradients first clipped to a total norm of `clipNorm` when given; returns
+    /// each series' loss.
     @discardableResult
-    public mutating func trainStep<O: Optimizer>(_ batch: Batch, optimizer: inout O, learningRates: [Float],
+    public mutating func trainStep<O: Optimizer>(_ batch: Batch, optimizer: inout O, learningRates: [Float], clipNorm: Float? = nil,
                                                  random: inout SeededRandom) throws -> [Float] {
-        let g = try forwardBackward(batch, random: &random)
+        var g = try forwardBackward(batch, random: &random)
+        if let clipNorm { g.clip(maxNorm: clipNorm) }
         for (name, gradient) in g.parameters {
             try updateParameter(name) { try optimizer.step(name, parameters: &$0, gradients: gradient, learningRates: learningRates) }
         }
         return g.losses
+    }
+}
+
+extension HeadGradients {
+    /// Scales every gradient so that their total 2-norm is at most `maxNorm`, as
+    /// `torch.nn.utils.clip_grad_norm_`: the norm of the per-tensor norms, then each gradient
+    /// times min(1, maxNorm / (norm + 1e-6)) (also when that is 1). Returns the norm before.
+    @discardableResult
+    public mutating func clip(maxNorm: Float) -> Float {
+        let squares = parameters.map { p in p.gradient.reduce(0.0) { $0 + Double($1) * Double($1) } }
+        let total = Float(squares.map { Float($0.squareRoot()) }.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
+        let coefficient = min(maxNorm / (total + 1e-6), 1)
+        for i in parameters.indices { parameters[i].gradient = parameters[i].gradient.map { $0 * coefficient } }
+        return total
     }
 }
 

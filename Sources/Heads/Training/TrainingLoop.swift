@@ -12,7 +12,9 @@ public struct TrainingLoop {
     public var batchSize: Int
     /// Seeds the one random stream of batches and dropout masks.
     public var seed: UInt64
-    public var schedule: LearningRateSchedule
+    public var schedule: any TrainingSchedule
+    /// The total gradient norm each step is clipped to (nil: no clipping).
+    public var gradientClip: Float?
     /// The base learning rate of each series (a grid trains one series per rate).
     public var learningRates: [Float]
     /// A name per series, for the log.
@@ -25,7 +27,7 @@ public struct TrainingLoop {
 
     /// `settings` identifies the run's settings in saved states (compared on resume).
     public init<Settings: Encodable>(name: String, settings: Settings, steps: Int, batchSize: Int, seed: UInt64,
-                                     schedule: LearningRateSchedule, learningRates: [Float], series: [String],
+                                     schedule: any TrainingSchedule, learningRates: [Float], series: [String],
                                      saving: StateSaving? = nil) throws {
         try require(steps > 0 && batchSize > 0, "training loop", "\(steps) steps of batch \(batchSize); both must be positive")
         try require(!learningRates.isEmpty && learningRates.count == series.count, "learning rates", "one per series")
@@ -62,8 +64,9 @@ public struct TrainingLoop {
         if progress.step > 0 { task.resume(from: progress.step) }
         for step in progress.step..<steps {
             let rates = learningRates.map { $0 * schedule.factor(at: step) }
+            if let momentum = schedule.momentum(at: step) { optimizer.momentum = momentum }
             let losses = try head.trainStep(try batch(sampler.next(using: &random)), optimizer: &optimizer, learningRates: rates,
-                                            random: &random)
+                                            clipNorm: gradientClip, random: &random)
             log.append(learningRates: rates, losses: losses)
             progress.record(losses)
             if progress.everyDiverged { throw HeadError.diverged(divergence(losses, step: step + 1)) }
