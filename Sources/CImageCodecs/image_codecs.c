@@ -240,10 +240,23 @@ static void png_set_limits(png_structp png) {
     png_set_chunk_cache_max(png, 256);
 }
 
-/* Decodes a PNG. With `indices`, palette and greyscale images give one byte per pixel (the index
- * or grey value, untouched) into `*pixels_out`; otherwise RGB rows go to `sink` (interlaced
+/* What png_decode returns: RGB rows to a sink, one byte per pixel (label indices), or one native
+ * 16-bit sample per pixel (16-bit greyscale only). */
+enum { PNG_AS_RGB = 0, PNG_AS_INDICES = 1, PNG_AS_GREY16 = 2 };
+
+/* Why a PNG is not 16-bit greyscale (NULL when it is). */
+static const char *grey16_refusal(int color, int depth) {
+    if (color == PNG_COLOR_TYPE_GRAY) return depth == 16 ? NULL : "8-bit (or fewer bits) greyscale PNG, not 16-bit";
+    if (color == PNG_COLOR_TYPE_PALETTE) return "palette PNG, not 16-bit greyscale";
+    if (color & PNG_COLOR_MASK_ALPHA) return "PNG with an alpha channel, not 16-bit greyscale";
+    return "RGB PNG, not 16-bit greyscale";
+}
+
+/* Decodes a PNG. With PNG_AS_INDICES, palette and greyscale images give one byte per pixel (the
+ * index or grey value, untouched) into `*pixels_out`; with PNG_AS_GREY16, 16-bit greyscale images
+ * give one native-endian uint16 per pixel there; otherwise RGB rows go to `sink` (interlaced
  * images are decoded whole first: their passes revisit every row). Returns 0, 1 or 2. */
-static int png_decode(const uint8_t *data, size_t size, int64_t max_pixels, int indices, const row_sink *sink,
+static int png_decode(const uint8_t *data, size_t size, int64_t max_pixels, int as, const row_sink *sink,
                       uint8_t **pixels_out, int *width_out, int *height_out, int *mode_out, int *depth_out,
                       char *error, size_t error_len) {
     if (size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
@@ -295,8 +308,17 @@ static int png_decode(const uint8_t *data, size_t size, int64_t max_pixels, int 
     case PNG_COLOR_TYPE_RGB_ALPHA: mode = IC_MODE_RGBA; break;
     default: mode = IC_MODE_RGB; break;
     }
-    const int channels = indices ? 1 : 3;
-    if (indices) {
+    const int indices = as != PNG_AS_RGB;
+    const int channels = as == PNG_AS_GREY16 ? 2 : (indices ? 1 : 3);  /* bytes per pixel */
+    if (as == PNG_AS_GREY16) {
+        const char *refusal = grey16_refusal(color, depth);
+        if (refusal) {
+            snprintf(ctx.message, sizeof ctx.message, "%s", refusal);
+            longjmp(ctx.jump, 1);
+        }
+        const uint16_t probe = 1;
+        if (*(const uint8_t *)&probe == 1) png_set_swap(png);  /* PNG stores big-endian samples */
+    } else if (indices) {
         if (color != PNG_COLOR_TYPE_PALETTE && color != PNG_COLOR_TYPE_GRAY) {
             strcpy(ctx.message, "a label mask must be a palette or greyscale PNG (class index per pixel), not RGB or with alpha");
             longjmp(ctx.jump, 1);
@@ -455,7 +477,7 @@ static int decode_whole(int is_png, const uint8_t *data, size_t size, int64_t ma
     struct image_sink image = {NULL, 0, 0};
     row_sink sink = {image_begin, image_row, &image};
     int mode = 0, depth = 8;
-    int status = is_png ? png_decode(data, size, max_pixels, 0, &sink, NULL, NULL, NULL, &mode, &depth, error, error_len)
+    int status = is_png ? png_decode(data, size, max_pixels, PNG_AS_RGB, &sink, NULL, NULL, NULL, &mode, &depth, error, error_len)
                         : jpeg_rows(data, size, max_pixels, max_memory, &sink, &mode, error, error_len);
     if (status != 0) {
         free(image.pixels);
@@ -479,12 +501,13 @@ int ic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, ic_image
     return decode_whole(1, data, size, max_pixels, 0, out, error, error_len);
 }
 
-int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+/* One sample per pixel, untouched: label indices or 16-bit grey values. */
+static int decode_samples(int as, const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
                           char *error, size_t error_len) {
     memset(out, 0, sizeof(*out));
     uint8_t *pixels = NULL;
     int w = 0, h = 0, mode = 0, depth = 0;
-    int status = png_decode(data, size, max_pixels, 1, NULL, &pixels, &w, &h, &mode, &depth, error, error_len);
+    int status = png_decode(data, size, max_pixels, as, NULL, &pixels, &w, &h, &mode, &depth, error, error_len);
     if (status != 0) return status;
     out->pixels = pixels;
     out->width = w;
@@ -492,6 +515,16 @@ int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, 
     out->source_mode = mode;
     out->bit_depth = depth;
     return 0;
+}
+
+int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                          char *error, size_t error_len) {
+    return decode_samples(PNG_AS_INDICES, data, size, max_pixels, out, error, error_len);
+}
+
+int ic_decode_png_grey16(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                         char *error, size_t error_len) {
+    return decode_samples(PNG_AS_GREY16, data, size, max_pixels, out, error, error_len);
 }
 
 void ic_image_free(ic_image *image) {
@@ -598,7 +631,7 @@ int ic_decode_resampled(const uint8_t *data, size_t size, int64_t max_pixels, in
     if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
         status = jpeg_rows(data, size, max_pixels, max_memory, &sink, NULL, error, error_len);
     } else {
-        status = png_decode(data, size, max_pixels, 0, &sink, NULL, NULL, NULL, NULL, NULL, error, error_len);
+        status = png_decode(data, size, max_pixels, PNG_AS_RGB, &sink, NULL, NULL, NULL, NULL, NULL, error, error_len);
     }
     if (status == 0 && plan->orientation >= 5 && resample_columns(&state) != 0) {
         set_error(error, error_len, "resampler refused a column");
@@ -638,13 +671,14 @@ static void png_write_to_memory(png_structp png, png_bytep in, png_size_t count)
 
 static void png_flush_noop(png_structp png) { (void)png; }
 
-int ic_encode_png(const uint8_t *pixels, int width, int height, int channels,
-                  const uint8_t *palette_rgb, int palette_count,
-                  uint8_t **out, size_t *out_size, char *error, size_t error_len) {
+/* Encodes rows of `channels` samples of `bits` (8, or 16 in native byte order) per pixel. */
+static int encode_png(const uint8_t *pixels, int width, int height, int channels, int bits,
+                      const uint8_t *palette_rgb, int palette_count,
+                      uint8_t **out, size_t *out_size, char *error, size_t error_len) {
     *out = NULL;
     *out_size = 0;
     if (width <= 0 || height <= 0 || !(channels == 1 || channels == 3 || channels == 4) ||
-        (palette_rgb && (channels != 1 || palette_count < 1 || palette_count > 256))) {
+        !(bits == 8 || bits == 16) || (palette_rgb && (bits != 8 || channels != 1 || palette_count < 1 || palette_count > 256))) {
         set_error(error, error_len, "invalid image layout for PNG encoding");
         return 1;
     }
@@ -668,7 +702,7 @@ int ic_encode_png(const uint8_t *pixels, int width, int height, int channels,
     int color = channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA
               : channels == 3 ? PNG_COLOR_TYPE_RGB
               : palette_rgb ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_GRAY;
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, color, PNG_INTERLACE_NONE,
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, bits, color, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (palette_rgb) {
         png_color palette[256];
@@ -680,14 +714,28 @@ int ic_encode_png(const uint8_t *pixels, int width, int height, int channels,
         png_set_PLTE(png, info, palette, palette_count);
     }
     png_write_info(png, info);
+    const uint16_t probe = 1;
+    if (bits == 16 && *(const uint8_t *)&probe == 1) png_set_swap(png);
+    const size_t row_bytes = (size_t)width * (size_t)channels * (size_t)(bits / 8);
     for (int y = 0; y < height; ++y) {
-        png_write_row(png, (png_const_bytep)(pixels + (size_t)y * (size_t)width * (size_t)channels));
+        png_write_row(png, (png_const_bytep)(pixels + (size_t)y * row_bytes));
     }
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     *out = writer.data;
     *out_size = writer.size;
     return 0;
+}
+
+int ic_encode_png(const uint8_t *pixels, int width, int height, int channels,
+                  const uint8_t *palette_rgb, int palette_count,
+                  uint8_t **out, size_t *out_size, char *error, size_t error_len) {
+    return encode_png(pixels, width, height, channels, 8, palette_rgb, palette_count, out, out_size, error, error_len);
+}
+
+int ic_encode_png_grey16(const uint16_t *samples, int width, int height,
+                         uint8_t **out, size_t *out_size, char *error, size_t error_len) {
+    return encode_png((const uint8_t *)samples, width, height, 1, 16, NULL, 0, out, out_size, error, error_len);
 }
 
 int ic_encode_jpeg(const uint8_t *rgb, int width, int height, int quality,

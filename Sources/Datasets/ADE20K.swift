@@ -28,7 +28,7 @@ public enum ADE20K {
         let masks = base + "/annotations/" + name
         guard ImageFiles.isDirectory(images) else { throw DatasetError.missingSplit(split: split, path: images, hint: hint) }
         guard ImageFiles.isDirectory(masks) else { throw DatasetError.missingFolder(path: masks, what: "ADE20K annotations folder", hint: hint) }
-        let samples = try SegmentationPairs.pair(imageFolder: images, maskFolder: masks)
+        let samples = try PairedFolders.pair(imageFolder: images, targetFolder: masks).map { SegmentationSample(image: $0.image, mask: $0.target) }
         guard !samples.isEmpty else { throw DatasetError.emptySplit(folder: images, hint: hint) }
         return SegmentationDataset(root: base, split: split, layout: .ade20k, samples: samples, classNames: classNames,
                                    palette: palette, reduceZeroLabel: true)

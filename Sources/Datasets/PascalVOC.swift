@@ -35,14 +35,11 @@ public enum PascalVOC {
         guard FileManager.default.fileExists(atPath: list) else {
             throw DatasetError.missingSplit(split: split, path: list, hint: hint)
         }
-        let text: String
-        do { text = try FileSystem.readText(list, limit: 64 << 20) } catch {
-            throw DatasetError.badFile(path: list, reason: "cannot read it as text")
-        }
+        let text = try ListFile.read(list)
         let folder: ConfinedFolder
         do { folder = try ConfinedFolder(base) } catch { throw DatasetError.badFile(path: base, reason: "\(error)") }
         var samples: [String: SegmentationSample] = [:]
-        for (line, id) in entries(of: text) where samples[id] == nil {
+        for (line, id) in ListFile.lines(of: text) where samples[id] == nil {
             try ConfinedPath.checkName(id, listedIn: list, line: line)
             samples[id] = SegmentationSample(image: try folder.resolve("JPEGImages/" + id + ".jpg", listedIn: list, line: line),
                                              mask: try folder.resolve("SegmentationClass/" + id + ".png", listedIn: list, line: line))
@@ -50,14 +47,5 @@ public enum PascalVOC {
         guard !samples.isEmpty else { throw DatasetError.emptySplit(folder: list, hint: "the split list names no images") }
         return SegmentationDataset(root: base, split: split, layout: .voc, samples: samples.keys.sorted().compactMap { samples[$0] },
                                    classNames: classNames, palette: Palette.voc(count: classNames.count))
-    }
-
-    /// The non-blank lines of a split list, trimmed, with their line numbers (1-based). Lines end
-    /// at LF or CR LF; a CR elsewhere stays in its entry (and is refused there).
-    static func entries(of text: String) -> [(line: Int, id: String)] {
-        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated().compactMap { i, line in
-            let id = line.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-            return id.isEmpty ? nil : (i + 1, id)
-        }
     }
 }

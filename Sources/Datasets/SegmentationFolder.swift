@@ -44,22 +44,8 @@ public enum SegmentationFolder {
             throw DatasetError.missingFolder(path: root + "/images", what: "images folder", hint: hint)
         }
         let classNames = try readClassNames(at: root + "/classes.txt")
-        let hasSplits = DatasetSplit.allCases.contains { ImageFiles.isDirectory(root + "/images/" + $0.rawValue) }
-        let images: String, masks: String
-        if hasSplits {
-            images = root + "/images/" + split.rawValue
-            masks = root + "/masks/" + split.rawValue
-            guard ImageFiles.isDirectory(images) else { throw DatasetError.missingSplit(split: split, path: images, hint: hint) }
-        } else {
-            guard split == .train else {
-                throw DatasetError.missingSplit(split: split, path: root + "/images/val",
-                                                hint: "this data set has no split folders, so all of ROOT/images is train; move validation pairs to ROOT/images/val and ROOT/masks/val (and the rest to .../train)")
-            }
-            images = root + "/images"
-            masks = root + "/masks"
-        }
-        guard ImageFiles.isDirectory(masks) else { throw DatasetError.missingFolder(path: masks, what: "masks folder", hint: hint) }
-        let samples = try SegmentationPairs.pair(imageFolder: images, maskFolder: masks)
+        let (images, masks) = try PairedFolders.folders(root: root, split: split, targets: "masks", hint: hint)
+        let samples = try PairedFolders.pair(imageFolder: images, targetFolder: masks).map { SegmentationSample(image: $0.image, mask: $0.target) }
         guard !samples.isEmpty else { throw DatasetError.emptySplit(folder: images, hint: hint) }
         return SegmentationDataset(root: root, split: split, layout: .folder, samples: samples, classNames: classNames,
                                    palette: Palette.voc(count: classNames.count), reduceZeroLabel: reduceZeroLabel)

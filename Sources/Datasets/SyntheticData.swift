@@ -70,7 +70,7 @@ public enum SyntheticData {
     }
 
     /// Makes `root` (absolute) ready to write into, or throws if it holds files not generated here.
-    static func prepare(_ root: String) throws -> String {
+    public static func prepare(_ root: String) throws -> String {
         let root = ImageFiles.absolute(root)
         let fm = FileManager.default
         if fm.fileExists(atPath: root) {
@@ -87,7 +87,7 @@ public enum SyntheticData {
     // MARK: drawing
 
     /// Fully saturated colour for hue h in [0, 1), scaled by `value`.
-    static func hueColor(_ h: Double, value: Double = 220) -> (Double, Double, Double) {
+    public static func hueColor(_ h: Double, value: Double = 220) -> (Double, Double, Double) {
         let x = h * 6
         let f = x - floor(x)
         switch Int(x) % 6 {
@@ -100,7 +100,8 @@ public enum SyntheticData {
         }
     }
 
-    static func clamp(_ v: Double) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
+    /// `v` rounded and clamped to a byte.
+    public static func clamp(_ v: Double) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
 
     static func classificationImage(classIndex c: Int, classes: Int, size: Int, rng: inout SeededRandom) throws -> RGBImage {
         let color = hueColor(Double(c) / Double(classes))

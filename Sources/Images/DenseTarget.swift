@@ -1,4 +1,4 @@
-/// A per-pixel target of a dense task (a class mask today, a depth map next): its values
+/// A per-pixel target of a dense task (a class mask, a depth map): its values
 /// row-major, how it is resized, cropped, padded and flipped, and which value counts in no loss
 /// or metric. The patch stores and augmentations move targets only through these rules.
 public protocol DenseTarget: Sendable {
@@ -35,6 +35,25 @@ extension DenseTarget {
         out.reserveCapacity(w * h)
         for row in y..<(y + h) { out += values[(row * width + x)..<(row * width + x + w)] }
         return Self(uncheckedWidth: w, height: h, values: out)
+    }
+
+    /// The values resized to `width` x `height` by nearest neighbour as torch's
+    /// `interpolate(mode="nearest")`: source index floor(dst x (in / out)) in float32.
+    public func resizedNearest(width: Int, height: Int) -> [Value] {
+        func source(_ i: Int, from input: Int, to output: Int) -> Int {
+            if input == output { return i }
+            let scale = Float(input) / Float(output)
+            return min(Int((Float(i) * scale).rounded(.down)), input - 1)
+        }
+        let columns = (0..<width).map { source($0, from: self.width, to: width) }
+        let values = self.values
+        var out: [Value] = []
+        out.reserveCapacity(width * height)
+        for y in 0..<height {
+            let row = source(y, from: self.height, to: height) * self.width
+            for x in 0..<width { out.append(values[row + columns[x]]) }
+        }
+        return out
     }
 
     /// Padded at the right and bottom with `fill` to `width` x `height` (at least its own size).

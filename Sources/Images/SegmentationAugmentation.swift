@@ -117,22 +117,3 @@ public struct SegmentationAugmentation: Sendable, Codable, Equatable {
         return RGBImage(uncheckedWidth: width, height: height, pixels: pixels)
     }
 }
-
-extension LabelMask {
-    /// The labels resized to `width` x `height` by nearest neighbour as torch's
-    /// `interpolate(mode="nearest")`: source index floor(dst x (in / out)) in float32.
-    public func resizedNearest(width: Int, height: Int) -> [UInt8] {
-        func source(_ i: Int, from input: Int, to output: Int) -> Int {
-            if input == output { return i }
-            let scale = Float(input) / Float(output)
-            return min(Int((Float(i) * scale).rounded(.down)), input - 1)
-        }
-        var out = [UInt8](repeating: 0, count: width * height)
-        let columns = (0..<width).map { source($0, from: self.width, to: width) }
-        for y in 0..<height {
-            let row = source(y, from: self.height, to: height) * self.width
-            for x in 0..<width { out[y * width + x] = labels[row + columns[x]] }
-        }
-        return out
-    }
-}

@@ -2,11 +2,12 @@ import ArgumentParser
 import Backbone
 import Datasets
 import Foundation
+import Training
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write generated data (to try dinoprobe without downloads, and for tests).",
-        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthModel.self])
+        subcommands: [SynthClassification.self, SynthSegmentation.self, SynthDepth.self, SynthModel.self])
 }
 
 /// The options every generated data set takes.
@@ -63,6 +64,38 @@ struct SynthSegmentation: ParsableCommand {
         let pairs = try SyntheticData.makeSegmentationFolder(root: folder.out, count: folder.count, valCount: folder.valCount,
                                                              size: folder.size, seed: folder.seed)
         say("wrote \(folder.out): \(pairs.train.count) train and \(pairs.val.count) val image/mask pairs, classes \(SyntheticData.segmentationClassNames.joined(separator: ", "))")
+    }
+}
+
+struct SynthDepth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "depth",
+        abstract: "Meta's NYU layout (nyu_train.txt, nyu_test.txt, JPEG images, 16-bit PNG depth in mm) of rooms whose colour and texture carry the depth.")
+
+    @Option(help: "Folder to create (must be new or empty).")
+    var out: String
+
+    @Option(help: "Training pairs; val: a quarter as many, at least 2.")
+    var count: Int = 32
+
+    @Option(help: "Image width in pixels.")
+    var width: Int = 320
+
+    @Option(help: "Image height in pixels.")
+    var height: Int = 240
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        try Check.range(count, 1...100_000, "--count")
+        try Check.range(width, 16...4096, "--width")
+        try Check.range(height, 16...4096, "--height")
+    }
+
+    func run() throws {
+        let written = try SyntheticDepth.make(root: out, count: count, valCount: max(2, count / 4), width: width, height: height, seed: seed)
+        say("wrote \(out): \(written.train) train and \(written.val) val pairs of \(width)x\(height) in the NYU layout (depth in millimetres)")
     }
 }
 

@@ -87,6 +87,17 @@ int ic_decode_resampled(const uint8_t *data, size_t size, int64_t max_pixels, in
 int ic_decode_png_indices(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
                           char *error, size_t error_len);
 
+/// Decodes a 16-bit greyscale PNG (depth maps) to one native-endian uint16 per pixel, untouched:
+/// `out->pixels` holds width * height * 2 bytes. Any other PNG (8-bit or fewer bits, palette,
+/// RGB, alpha) is refused (status 1) with the reason in `error`; over `max_pixels`: status 2,
+/// checked before any pixel memory is allocated.
+int ic_decode_png_grey16(const uint8_t *data, size_t size, int64_t max_pixels, ic_image *out,
+                         char *error, size_t error_len);
+
+/// Encodes native-endian 16-bit greyscale samples as a 16-bit greyscale PNG (malloc'd buffer).
+int ic_encode_png_grey16(const uint16_t *samples, int width, int height,
+                         uint8_t **out, size_t *out_size, char *error, size_t error_len);
+
 /// Encodes an 8-bit image as PNG into a malloc'd buffer (free with ic_buffer_free).
 /// channels: 1 (grey), 3 (RGB) or 4 (RGBA); with a palette (palette_rgb, palette_count <= 256)
 /// and channels 1, the samples are palette indices. Returns 0 on success.
