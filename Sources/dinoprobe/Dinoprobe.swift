@@ -11,7 +11,7 @@ struct Dinoprobe: ParsableCommand {
         abstract: "What are frozen DINOv3 features worth on your task? Extract them, probe them, use them.",
         version: "0.1.0",
         subcommands: [Info.self, Download.self, Convert.self, Extract.self, Merge.self, TrainLinear.self, TrainLogreg.self, EvalLinear.self, Classify.self,
-                      KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, EvalDepth.self, Synth.self, Bench.self, Rerun.self]
+                      KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, TrainDepth.self, EvalDepth.self, DepthPredict.self, Synth.self, Bench.self, Rerun.self]
     )
 
     /// The command line as given (for run records), decoded from the raw bytes so that file

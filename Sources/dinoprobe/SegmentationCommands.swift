@@ -178,14 +178,9 @@ extension TrainSeg {
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let train = try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared)
-        let outcome = try DenseStore.shard(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
-                                                     batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks),
-                                                     cacheFolder: cacheFolder, shard: choice.shard, maxPixels: pixelLimit.maxPixels,
-                                                     reporter: TerminalReporter.shared)
-        for s in outcome.skipped { Console.err("skipped \(s)") }
-        say("shard \(choice.shard) (from \(choice.source)) of train: pairs \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(train.count): "
-            + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
-        say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
+        try extractDenseShard(choice, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+                              batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks), cacheFolder: cacheFolder,
+                              maxPixels: pixelLimit.maxPixels)
         return true
     }
 }
