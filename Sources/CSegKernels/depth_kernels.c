@@ -9,7 +9,7 @@
 static inline intptr_t depth_padded(intptr_t width) { return (width + 15) / 16 * 16; }
 
 intptr_t dp_depth_scratch_count(intptr_t input_height, intptr_t output_width) {
-    return input_height * output_width + (input_height + 4) * depth_padded(output_width);
+    return input_height * output_width + input_height * depth_padded(output_width);
 }
 
 typedef float vf1 __attribute__((vector_size(4)));

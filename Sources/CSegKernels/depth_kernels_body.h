@@ -1,16 +1,8 @@
 // The depth kernels, written once over a vector type and instantiated by depth_kernels.c per
 // ISA. Expects VEC (W floats), VECI (W int32), W, ATTR and NAME(x); undefines them at the end.
 
-static inline ATTR VEC NAME(load)(const float *p) {
-    VEC v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline ATTR void NAME(store)(float *p, VEC v) { __builtin_memcpy(p, &v, sizeof v); }
-static inline ATTR VEC NAME(splat)(float x) {
-    VEC v = {0};
-    return v + x;
-}
+#include "vector_basics.h"
+
 static inline ATTR VEC NAME(select)(VECI mask, VEC yes, VEC no) { return (VEC)(((VECI)yes & mask) | ((VECI)no & ~mask)); }
 static inline ATTR float NAME(hsum)(VEC v) {
     float s = 0;
@@ -124,35 +116,49 @@ static inline ATTR void NAME(width_pass)(const float *depth, intptr_t ih, intptr
     }
 }
 
-/// W pixels of output row o: the prediction and which count (target positive and finite).
+/// W pixels of an output row from the width-passed rows a and b and the targets t: the
+/// prediction, and which pixels count (target positive and finite).
 static inline ATTR VEC NAME(pixels)(const float *a, const float *b, float wa, float wb, const float *t, VECI *valid) {
     const VEC target = NAME(load)(t);
     *valid = (target > 0.0f) & (target <= 3.4028234663852886e38f);
     return NAME(splat)(wa) * NAME(load)(a) + NAME(splat)(wb) * NAME(load)(b);
 }
 
+/// Copies the last n < W values of each of `count` rows (row i at rows[i] + from) into
+/// tail[i * W...], zero-padded, so a row's tail is one whole vector.
+static inline ATTR void NAME(tails)(const float *const *rows, int count, intptr_t from, intptr_t n, float *tail) {
+    for (int i = 0; i < count; i++)
+        for (intptr_t l = 0; l < W; l++) tail[i * W + l] = l < n ? rows[i][from + l] : 0;
+}
+
+/// g for W pixels (0 where they do not count), added to the sum s and the count n.
+static inline ATTR VEC NAME(ratio)(const float *a, const float *b, float wa, float wb, const float *t, float eps, VEC *s, VEC *n) {
+    VECI valid;
+    const VEC p = NAME(pixels)(a, b, wa, wb, t, &valid);
+    const VEC ratio = (p + eps) / NAME(select)(valid, NAME(load)(t) + eps, NAME(splat)(1));
+    const VEC v = NAME(select)(valid, NAME(logv)(NAME(select)(valid, ratio, NAME(splat)(1))), NAME(splat)(0));
+    *s += v;
+    *n += NAME(select)(valid, NAME(splat)(1), NAME(splat)(0));
+    return v;
+}
+
 static ATTR void NAME(log_ratio)(const float *depth, intptr_t ih, intptr_t iw, const float *target, intptr_t oh, intptr_t ow,
                                  dp_axis_taps rows, dp_axis_taps columns, float eps, float *g, double *stats, float *scratch) {
     NAME(width_pass)(depth, ih, iw, ow, columns, scratch);
-    const intptr_t padded = (ow + W - 1) / W * W;
-    float *a = scratch + ih * ow, *b = a + padded, *t = b + padded, *out = t + padded;
+    const intptr_t full = ow - ow % W;
+    float tail[4 * W];
     double count = 0, sum = 0;
     for (intptr_t o = 0; o < oh; o++) {
-        __builtin_memcpy(a, scratch + rows.lower[o] * ow, ow * sizeof(float));
-        __builtin_memcpy(b, scratch + rows.upper[o] * ow, ow * sizeof(float));
-        __builtin_memcpy(t, target + o * ow, ow * sizeof(float));
-        for (intptr_t x = ow; x < padded; x++) a[x] = b[x] = t[x] = 0;
+        const float *a = scratch + rows.lower[o] * ow, *b = scratch + rows.upper[o] * ow, *t = target + o * ow;
+        const float wa = rows.lowerWeight[o], wb = rows.upperWeight[o];
         VEC s = {0}, n = {0};
-        for (intptr_t x = 0; x < padded; x += W) {
-            VECI valid;
-            const VEC p = NAME(pixels)(a + x, b + x, rows.lowerWeight[o], rows.upperWeight[o], t + x, &valid);
-            const VEC ratio = (p + eps) / NAME(select)(valid, NAME(load)(t + x) + eps, NAME(splat)(1));
-            const VEC v = NAME(select)(valid, NAME(logv)(NAME(select)(valid, ratio, NAME(splat)(1))), NAME(splat)(0));
-            NAME(store)(out + x, v);
-            s += v;
-            n += NAME(select)(valid, NAME(splat)(1), NAME(splat)(0));
+        for (intptr_t x = 0; x < full; x += W) NAME(store)(g + o * ow + x, NAME(ratio)(a + x, b + x, wa, wb, t + x, eps, &s, &n));
+        if (full < ow) {
+            const float *parts[3] = {a, b, t};
+            NAME(tails)(parts, 3, full, ow - full, tail);
+            NAME(store)(tail + 3 * W, NAME(ratio)(tail, tail + W, wa, wb, tail + 2 * W, eps, &s, &n));
+            for (intptr_t l = 0; l < ow - full; l++) g[o * ow + full + l] = tail[3 * W + l];
         }
-        __builtin_memcpy(g + o * ow, out, ow * sizeof(float));
         for (int l = 0; l < W; l++) {
             count += n[l];
             sum += s[l];
@@ -162,30 +168,38 @@ static ATTR void NAME(log_ratio)(const float *depth, intptr_t ih, intptr_t iw, c
     stats[1] += sum;
 }
 
+/// Adds the adjoint of W pixels' d loss / d pred into the width-passed gradient rows ga and gb.
+static inline ATTR void NAME(ratio_backward)(const float *a, const float *b, float wa, float wb, const float *t, const float *g,
+                                             float eps, float centre, float slope, float offset, float *ga, float *gb, VEC *q) {
+    VECI valid;
+    const VEC p = NAME(pixels)(a, b, wa, wb, t, &valid);
+    const VEC centred = NAME(select)(valid, NAME(load)(g) - centre, NAME(splat)(0));
+    *q += centred * centred;
+    const VEC dp = NAME(select)(valid, (offset + slope * centred) / (p + eps), NAME(splat)(0));
+    NAME(store)(ga, NAME(load)(ga) + wa * dp);
+    NAME(store)(gb, NAME(load)(gb) + wb * dp);
+}
+
 static ATTR void NAME(log_ratio_backward)(const float *depth, intptr_t ih, intptr_t iw, const float *target, const float *g,
                                           intptr_t oh, intptr_t ow, dp_axis_taps rows, dp_axis_taps columns, float eps,
                                           float centre, float slope, float offset, float *depth_gradient, double *squares, float *scratch) {
     NAME(width_pass)(depth, ih, iw, ow, columns, scratch);
-    const intptr_t padded = (ow + W - 1) / W * W;
-    float *adjoint = scratch + ih * ow, *a = adjoint + ih * padded, *b = a + padded, *t = b + padded, *gr = t + padded;
+    const intptr_t padded = (ow + W - 1) / W * W, full = ow - ow % W;
+    float *adjoint = scratch + ih * ow, tail[4 * W];
     for (intptr_t i = 0; i < ih * padded; i++) adjoint[i] = 0;
     for (intptr_t o = 0; o < oh; o++) {
         const intptr_t lo = rows.lower[o], hi = rows.upper[o];
         const float wa = rows.lowerWeight[o], wb = rows.upperWeight[o];
-        __builtin_memcpy(a, scratch + lo * ow, ow * sizeof(float));
-        __builtin_memcpy(b, scratch + hi * ow, ow * sizeof(float));
-        __builtin_memcpy(t, target + o * ow, ow * sizeof(float));
-        __builtin_memcpy(gr, g + o * ow, ow * sizeof(float));
-        for (intptr_t x = ow; x < padded; x++) a[x] = b[x] = t[x] = gr[x] = 0;
+        const float *a = scratch + lo * ow, *b = scratch + hi * ow, *t = target + o * ow, *gr = g + o * ow;
         VEC q = {0};
-        for (intptr_t x = 0; x < padded; x += W) {
-            VECI valid;
-            const VEC p = NAME(pixels)(a + x, b + x, wa, wb, t + x, &valid);
-            const VEC centred = NAME(select)(valid, NAME(load)(gr + x) - centre, NAME(splat)(0));
-            q += centred * centred;
-            const VEC dp = NAME(select)(valid, (offset + slope * centred) / (p + eps), NAME(splat)(0));
-            NAME(store)(adjoint + lo * padded + x, NAME(load)(adjoint + lo * padded + x) + wa * dp);
-            NAME(store)(adjoint + hi * padded + x, NAME(load)(adjoint + hi * padded + x) + wb * dp);
+        for (intptr_t x = 0; x < full; x += W)
+            NAME(ratio_backward)(a + x, b + x, wa, wb, t + x, gr + x, eps, centre, slope, offset, adjoint + lo * padded + x,
+                                 adjoint + hi * padded + x, &q);
+        if (full < ow) {
+            const float *parts[4] = {a, b, t, gr};
+            NAME(tails)(parts, 4, full, ow - full, tail);
+            NAME(ratio_backward)(tail, tail + W, wa, wb, tail + 2 * W, tail + 3 * W, eps, centre, slope, offset,
+                                 adjoint + lo * padded + full, adjoint + hi * padded + full, &q);
         }
         for (int l = 0; l < W; l++) *squares += q[l];
     }

@@ -3,18 +3,7 @@
 // lane), VMAX(a, b), HMAX(v) and HSUM(v) (horizontal max and sum) and NAME(x) (adds the ISA
 // suffix); undefines them at the end.
 
-static inline ATTR VEC NAME(load)(const float *p) {
-    VEC v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline ATTR void NAME(store)(float *p, VEC v) { __builtin_memcpy(p, &v, sizeof v); }
-
-static inline ATTR VEC NAME(splat)(float x) {
-    VEC v = {0};
-    return v + x;
-}
+#include "vector_basics.h"
 
 /// y = exp(x - shift) over n floats (a multiple of W; x == y allowed); returns the lane-wise
 /// sums of y, added in order.

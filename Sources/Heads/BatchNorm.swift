@@ -164,3 +164,24 @@ public struct BatchNorm: Sendable {
         return y
     }
 }
+
+extension BatchNorm: Resumable {
+    /// Saves `weight`, `bias`, `running_mean`, `running_var` and `num_batches_tracked` under `prefix.`.
+    public func save(into state: inout TrainingState, as prefix: String) {
+        state.floats[prefix + ".weight"] = weight
+        state.floats[prefix + ".bias"] = bias
+        state.floats[prefix + ".running_mean"] = runningMean
+        state.floats[prefix + ".running_var"] = runningVar
+        state.integers[prefix + ".num_batches_tracked"] = [Int64(batchesTracked)]
+    }
+
+    public mutating func restore(from state: TrainingState, as prefix: String) throws {
+        weight = try state.floats(prefix + ".weight", count: channels)
+        bias = try state.floats(prefix + ".bias", count: channels)
+        runningMean = try state.floats(prefix + ".running_mean", count: channels)
+        runningVar = try state.floats(prefix + ".running_var", count: channels)
+        let tracked = try state.integers(prefix + ".num_batches_tracked", count: 1)[0]
+        guard tracked >= 0 else { throw HeadError.badTrainingState(path: "", reason: "negative batch count") }
+        batchesTracked = Int(tracked)
+    }
+}

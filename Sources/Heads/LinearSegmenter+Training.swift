@@ -4,23 +4,13 @@ extension LinearSegmenter: Resumable {
     public func save(into state: inout TrainingState, as prefix: String) {
         state.floats[prefix + ".conv.weight"] = convWeight
         state.floats[prefix + ".conv.bias"] = convBias
-        state.floats[prefix + ".bn.weight"] = batchNorm.weight
-        state.floats[prefix + ".bn.bias"] = batchNorm.bias
-        state.floats[prefix + ".bn.running_mean"] = batchNorm.runningMean
-        state.floats[prefix + ".bn.running_var"] = batchNorm.runningVar
-        state.integers[prefix + ".bn.num_batches_tracked"] = [Int64(batchNorm.batchesTracked)]
+        batchNorm.save(into: &state, as: prefix + ".bn")
     }
 
     public mutating func restore(from state: TrainingState, as prefix: String) throws {
         convWeight = try state.floats(prefix + ".conv.weight", count: convWeight.count)
         convBias = try state.floats(prefix + ".conv.bias", count: convBias.count)
-        batchNorm.weight = try state.floats(prefix + ".bn.weight", count: dim)
-        batchNorm.bias = try state.floats(prefix + ".bn.bias", count: dim)
-        batchNorm.runningMean = try state.floats(prefix + ".bn.running_mean", count: dim)
-        batchNorm.runningVar = try state.floats(prefix + ".bn.running_var", count: dim)
-        let tracked = try state.integers(prefix + ".bn.num_batches_tracked", count: 1)[0]
-        guard tracked >= 0 else { throw HeadError.badTrainingState(path: "", reason: "negative batch count") }
-        batchNorm.batchesTracked = Int(tracked)
+        try batchNorm.restore(from: state, as: prefix + ".bn")
     }
 }
 

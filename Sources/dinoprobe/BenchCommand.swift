@@ -8,9 +8,9 @@ import Images
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks (release builds): the backbone, the linear-probe grid, logistic regression, a segmentation training step.",
+        abstract: "Benchmarks (release builds): the backbone, the linear-probe grid, logistic regression, a segmentation and a depth training step.",
         discussion: "Compare against the Python references in the same run with scripts/bench.",
-        subcommands: [BenchBackbone.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self], defaultSubcommand: BenchBackbone.self)
+        subcommands: [BenchBackbone.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self, BenchDepthStep.self], defaultSubcommand: BenchBackbone.self)
 }
 
 /// Options every benchmark takes: the thread count and where the figures go.

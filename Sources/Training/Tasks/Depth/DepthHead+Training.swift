@@ -54,25 +54,16 @@ extension DepthHead: Resumable {
     public func save(into state: inout TrainingState, as prefix: String) {
         state.floats[prefix + ".conv_depth.weight"] = convWeight
         state.floats[prefix + ".conv_depth.bias"] = convBias
-        state.floats[prefix + ".batchnorm_layer.weight"] = batchNorm.weight
-        state.floats[prefix + ".batchnorm_layer.bias"] = batchNorm.bias
-        state.floats[prefix + ".batchnorm_layer.running_mean"] = batchNorm.runningMean
-        state.floats[prefix + ".batchnorm_layer.running_var"] = batchNorm.runningVar
-        state.integers[prefix + ".batchnorm_layer.num_batches_tracked"] = [Int64(batchNorm.batchesTracked)]
+        batchNorm.save(into: &state, as: prefix + ".batchnorm_layer")
         state.integers[prefix + ".sigloss.warm_up_counter"] = [Int64(loss.warmUpCounter)]
     }
 
     public mutating func restore(from state: TrainingState, as prefix: String) throws {
         convWeight = try state.floats(prefix + ".conv_depth.weight", count: convWeight.count)
         convBias = try state.floats(prefix + ".conv_depth.bias", count: convBias.count)
-        batchNorm.weight = try state.floats(prefix + ".batchnorm_layer.weight", count: dim)
-        batchNorm.bias = try state.floats(prefix + ".batchnorm_layer.bias", count: dim)
-        batchNorm.runningMean = try state.floats(prefix + ".batchnorm_layer.running_mean", count: dim)
-        batchNorm.runningVar = try state.floats(prefix + ".batchnorm_layer.running_var", count: dim)
-        let tracked = try state.integers(prefix + ".batchnorm_layer.num_batches_tracked", count: 1)[0]
+        try batchNorm.restore(from: state, as: prefix + ".batchnorm_layer")
         let counter = try state.integers(prefix + ".sigloss.warm_up_counter", count: 1)[0]
-        guard tracked >= 0, counter >= 0 else { throw HeadError.badTrainingState(path: "", reason: "a negative count in the depth head's state") }
-        batchNorm.batchesTracked = Int(tracked)
+        guard counter >= 0 else { throw HeadError.badTrainingState(path: "", reason: "a negative SigLoss warm-up count") }
         loss.warmUpCounter = Int(counter)
     }
 }

@@ -29,7 +29,9 @@ public struct SigLoss: Sendable, Equatable {
         let (variance, eps) = (warmUpCounter >= warmUpSteps, self.eps)
         if !variance { warmUpCounter += 1 }
         let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: targetHeight, outputWidth: targetWidth)
-        var g = [Float](repeating: 0, count: targets.count), gradient = [Float](repeating: 0, count: depth.count)
+        // Pass 1 writes every value of g.
+        var g = [Float](unsafeUninitializedCapacity: targets.count) { $1 = targets.count }
+        var gradient = [Float](repeating: 0, count: depth.count)
         var stats = [Double](repeating: 0, count: 2 * batch), squares = [Double](repeating: 0, count: batch)
         let scratch = dp_depth_scratch_count(height, targetWidth)
         let plane = (input: height * width, output: targetHeight * targetWidth)
