@@ -4,7 +4,7 @@
 // -parse-as-library; the C codecs are fuzzed separately under ASan + UBSan (fuzz/c).
 import PackageDescription
 
-let targets = ["SafeTensors", "JSON", "Images", "Masks", "Heads", "Features", "Config", "Pth", "CSV", "Lists"]
+let targets = ["SafeTensors", "JSON", "Images", "Masks", "Heads", "Features", "Config", "Pth", "CSV", "Lists", "PNG16"]
 
 let package = Package(
     name: "dinoprobe-fuzz",

@@ -43,9 +43,12 @@ def safetensors(tensors, metadata=None):
     return struct.pack("<Q", len(text)) + text + body
 
 
-def adam7_png(rgb):
-    """An interlaced (Adam7) 8-bit RGB PNG, which Pillow cannot write."""
-    h, w, _ = rgb.shape
+def adam7_png(rgb, colour=2):
+    """An interlaced (Adam7) PNG, which Pillow cannot write: 8-bit RGB, or 16-bit grey from a
+    uint16 array with colour 0."""
+    h, w = rgb.shape[:2]
+    depth = 16 if rgb.dtype == np.uint16 else 8
+    rgb = rgb.astype(">u2") if depth == 16 else rgb
     passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
     raw = b""
     for x0, y0, dx, dy in passes:
@@ -56,7 +59,7 @@ def adam7_png(rgb):
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 1)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
@@ -83,6 +86,8 @@ out("CSV", "not-utf8", csv_seed([[b"caf\xe9.jpg", b"100%", b"%41", b"\xf4\x8f\xb
 # Written as a VOC split list and as a noisy-label CSV into a fixture with a.jpg, in.jpg (a link
 # to a.jpg), out.jpg and outdir (links outside the root).
 out("Lists", "voc-plain", b"a\nin\n\n  a  \r\n")
+out("Lists", "nyu-plain", b"/VOC2012/JPEGImages/a.jpg /VOC2012/SegmentationClass/a.png 518.8579\nVOC2012/JPEGImages/in.jpg VOC2012/SegmentationClass/a.png 1\n")
+out("Lists", "nyu-hostile", b"VOC2012/JPEGImages/out.jpg VOC2012/SegmentationClass/a.png 1\n../outside/secret.jpg x 1\nVOC2012/JPEGImages/outdir/secret.jpg VOC2012/SegmentationClass/a.png 1\n")
 out("Lists", "voc-hostile", b"../../../outside/secret\n/etc/passwd\nout\noutdir/secret\na//b\n./a\na\x00b\nc\rd\n")
 out("Lists", "noisy-plain", b"path,noisy_labels_0,is_valid\ntrain/a/x.JPEG,a,False\n\"train/b,c/y.JPEG\",b,True\n")
 out("Lists", "noisy-hostile", b"path,noisy_labels_0\n../../etc/passwd,a\n/abs/x.JPEG,b\n")
@@ -216,3 +221,13 @@ out("Pth", "views", pth({"t": shared.reshape(3, 4).t(), "s": shared[2:5], "e": t
 out("Pth", "meta-names", pth({"cls_token": torch.zeros(1, 1, 8), "rope_embed.periods": torch.ones(2),
                               "blocks.0.attn.qkv.bias": torch.zeros(24), "blocks.0.attn.qkv.bias_mask": torch.ones(24)}))
 out("Pth", "nan", pth({"w": torch.tensor([float("nan"), 1.0])}))
+
+# ------------------------------------------------------------------ PNG16 (FuzzTargets.png16)
+depth_rng = np.random.default_rng(16)
+depth_mm = depth_rng.integers(0, 65536, (11, 13)).astype(np.uint16)
+depth_mm[0, :3] = [0, 1, 65535]
+out("PNG16", "depth.png", save(Image.fromarray(depth_mm), format="PNG"))
+out("PNG16", "interlaced.png", adam7_png(depth_mm, colour=0))
+out("PNG16", "grey8.png", save(Image.fromarray((depth_mm >> 8).astype(np.uint8), mode="L"), format="PNG"))
+out("PNG16", "rgb.png", save(img, format="PNG"))
+out("PNG16", "zeros.png", save(Image.fromarray(np.zeros((5, 4), dtype=np.uint16)), format="PNG"))

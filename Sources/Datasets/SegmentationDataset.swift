@@ -127,16 +127,7 @@ public struct SegmentationDataset: Sendable, Equatable {
         h.combine("dinoprobe-seg-listing-v1")
         h.combine("\(layout.rawValue) \(split.rawValue) \(ignoreIndex) \(reduceZeroLabel)")
         for name in classNames { h.combine(name) }
-        let base = root.hasSuffix("/") ? root : root + "/"
-        for sample in samples {
-            for path in [sample.image, sample.mask] {
-                h.combine(path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path)
-                let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-                let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-                let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-                h.combine("\(size) \(mtime)")
-            }
-        }
+        h.combineFiles(samples.flatMap { [$0.image, $0.mask] }, root: root)
         return h.hexDigest
     }
 

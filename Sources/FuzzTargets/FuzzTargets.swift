@@ -16,7 +16,7 @@ public enum FuzzTargets {
     /// The targets by name (the fuzz/ executables are `Fuzz<Name>`).
     public static let all: [(name: String, run: @Sendable (Data) -> Void)] = [
         ("SafeTensors", safeTensors), ("JSON", json), ("Images", images), ("Masks", masks),
-        ("Heads", heads), ("Features", features), ("Config", config), ("Pth", pth), ("CSV", csv), ("Lists", lists),
+        ("Heads", heads), ("Features", features), ("Config", config), ("Pth", pth), ("CSV", csv), ("Lists", lists), ("PNG16", png16),
     ]
 
     /// Pixel limit while fuzzing: the limit's checks are exercised, not the machine's memory.
@@ -73,6 +73,17 @@ public enum FuzzTargets {
     /// Label masks (palette and greyscale PNG).
     @Sendable public static func masks(_ data: Data) {
         _ = try? MaskDecoder.decode(data: data, path: "fuzz", maxPixels: maxPixels)
+    }
+
+    /// 16-bit greyscale PNGs (depth maps): decoded, read as depth, scored against themselves, and
+    /// written back, which must give the same samples.
+    @Sendable public static func png16(_ data: Data) {
+        guard let image = try? GreyPNG16.decode(data: data, path: "fuzz", maxPixels: maxPixels) else { return }
+        let depth = DepthMap(image, scale: 1000)
+        _ = try? DepthEvaluation.nyu.scores(prediction: depth.values, truth: depth)
+        guard let again = try? GreyPNG16.decode(data: GreyPNG16.encode(image), path: "again"), again == image else {
+            fatalError("a decoded 16-bit PNG does not survive encoding and decoding again")
+        }
     }
 
     /// Head files (classifier and segmenter) and inference with what they hold.

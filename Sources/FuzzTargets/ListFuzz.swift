@@ -1,10 +1,11 @@
 import Datasets
 import Foundation
 import Support
+import Training
 
 extension FuzzTargets {
-    /// List files and the confinement check: the input is written as a Pascal VOC split list and
-    /// as Imagenette's noisy-label CSV into a fixture data set (with a symbolic link inside the root
+    /// List files and the confinement check: the input is written as a Pascal VOC split list, an
+    /// NYU depth list and Imagenette's noisy-label CSV into a fixture data set (with a symbolic link inside the root
     /// that leads outside it, one that stays inside, and a secret file next to the root), then
     /// loaded. Every sample a load accepts must resolve inside the root; every entry
     /// `ConfinedPath` accepts on its text alone must stay inside lexically.
@@ -13,6 +14,10 @@ extension FuzzTargets {
         try? data.write(to: URL(fileURLWithPath: fixture.vocList))
         if let dataset = try? PascalVOC.load(root: fixture.root, split: .train) {
             for sample in dataset.samples { fixture.assertInside(sample.image); fixture.assertInside(sample.mask) }
+        }
+        try? data.write(to: URL(fileURLWithPath: fixture.nyuList))
+        if let dataset = try? DepthDataset.load(root: fixture.root, split: .train, layout: .nyu) {
+            for sample in dataset.samples { fixture.assertInside(sample.image); fixture.assertInside(sample.depth) }
         }
         try? data.write(to: URL(fileURLWithPath: fixture.noisyCSV))
         if let table = try? NoisyLabels.read(csvAt: fixture.noisyCSV, percent: 0) {
@@ -34,6 +39,7 @@ struct ListFixture: Sendable {
     let realRoot: String
     var vocList: String { root + "/VOC2012/ImageSets/Segmentation/train.txt" }
     var noisyCSV: String { root + "/noisy.csv" }
+    var nyuList: String { root + "/nyu_train.txt" }
 
     static let shared: ListFixture? = {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-fuzz-lists-\(getpid())").path

@@ -7,7 +7,6 @@ import Support
 import Training
 
 extension DepthEvalCrop: ExpressibleByArgument {}
-extension DepthDataset.Layout: ExpressibleByArgument {}
 
 /// Where depth is scored and in which range (`eval-depth`, and the depth training commands).
 struct DepthRangeOptions: ParsableArguments {

@@ -35,6 +35,10 @@ final class DepthDataTests: HostileTestCase {
         XCTAssertEqual(data.samples.map { ($0.image as NSString).lastPathComponent }, ["rgb_b.jpg", "rgb_a.jpg"])
         XCTAssertEqual(data.validate().skipped, [])
         XCTAssertEqual(try data.loadDepth(data.samples[0]).values.first, 1.5)
+        let fingerprint = data.listingFingerprint()
+        XCTAssertEqual(fingerprint.count, 16)
+        try write("nyu/room/depth_a.png", try depthPNG(value: 1600))
+        XCTAssertNotEqual(try DepthDataset.load(root: root, split: .train).listingFingerprint(), fingerprint)
     }
 
     func testNYUListRefusesEscapesMissingFilesAndBadLines() throws {

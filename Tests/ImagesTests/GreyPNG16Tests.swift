@@ -19,6 +19,16 @@ final class GreyPNG16Tests: XCTestCase {
         XCTAssertEqual(depth.samples, expected)
     }
 
+    func testInterlacedFileGivesTheSameSamples() throws {
+        // scripts/make_fuzz_corpus.py: the same 13x11 depth map, Pillow's PNG and an Adam7 one.
+        let corpus = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fuzz/corpus/PNG16")
+        let plain = try GreyPNG16.decode(path: corpus.appendingPathComponent("depth.png").path)
+        XCTAssertEqual([plain.width, plain.height], [13, 11])
+        XCTAssertEqual(Array(plain.samples.prefix(3)), [0, 1, 65535])
+        XCTAssertEqual(try GreyPNG16.decode(path: corpus.appendingPathComponent("interlaced.png").path), plain)
+    }
+
     func testWriteThenReadRoundTrips() throws {
         let image = try Grey16Image(width: 7, height: 3, samples: (0..<21).map { UInt16(($0 * 3119) % 65536) })
         let back = try GreyPNG16.decode(data: try GreyPNG16.encode(image), path: "memory")

@@ -1,5 +1,6 @@
 import Foundation
 import Images
+import SafeTensors
 import Support
 import Training
 import XCTest
@@ -18,6 +19,40 @@ final class DepthAugmentationTests: XCTestCase {
             }
         }
         return (try RGBImage(width: width, height: height, pixels: pixels), DepthMap(uncheckedWidth: width, height: height, values: depth))
+    }
+
+    func testDepthMapResizesByNearestAndRoundTripsThroughPNG() throws {
+        let map = DepthMap(uncheckedWidth: 3, height: 2, values: [0, 1.5, 2.25, 3, 0.001, 65.535])
+        let mask = try LabelMask(width: 3, height: 2, labels: [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(map.resized(width: 7, height: 5).values, mask.resized(width: 7, height: 5).labels.map { map.values[Int($0)] })
+        let path = NSTemporaryDirectory() + "depth-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try map.writePNG(to: path, scale: 1000)
+        XCTAssertEqual(try DepthMap(png: path, scale: 1000), map)
+        XCTAssertEqual(try DepthMap(png: path, scale: 1000).validCount, 5)
+        XCTAssertThrowsError(try DepthMap(uncheckedWidth: 1, height: 1, values: [.nan]).encoded(scale: 1000))
+    }
+
+    func testViewsEqualMetasTransformsWithTheSameDraws() throws {
+        // scripts/make_depth_augment_fixtures.py: NYUCrop, ToTensor, NormalizeDepth, hflip, crop, ColorAug.
+        let file = try SafeTensorsFile(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/depth_augment.safetensors").path)
+        var worst: Float = 0
+        for i in 0..<4 {
+            let p = try file.floats("params\(i)").map(Double.init)
+            let (w, h) = (Int(p[0]), Int(p[1]))
+            let image = try RGBImage(width: w, height: h, pixels: try file.floats("image\(i)").map { UInt8($0) })
+            let depth = DepthMap(uncheckedWidth: w, height: h, values: try file.floats("depth\(i)").map { $0 / 1000 })
+            var augmentation = DepthAugmentation(fixedCrop: p[4] != 0 ? .nyu : .full)
+            (augmentation.cropWidth, augmentation.cropHeight) = (Int(p[2]), Int(p[3]))
+            let colour = p[8] != 0 ? (Float(p[9]), Float(p[10]), [Float(p[11]), Float(p[12]), Float(p[13])]) : nil
+            let view = try augmentation.view(image: image, depth: depth,
+                                             draws: .init(flip: p[5] != 0, top: Int(p[6]), left: Int(p[7]), colour: colour))
+            XCTAssertEqual([view.width, view.height], [Int(p[2]), Int(p[3])])
+            XCTAssertEqual(view.depth.values, try file.floats("out_depth\(i)"), "case \(i)")
+            for (a, b) in zip(view.pixels, try file.floats("out_image\(i)")) { worst = max(worst, abs(a - b)) }
+        }
+        XCTAssertLessThan(worst, 2e-6, "largest difference from Meta's ColorAug")
     }
 
     func testNYUCropBoxIsMetasScaled() {

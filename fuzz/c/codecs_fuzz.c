@@ -1,5 +1,5 @@
 /* libFuzzer target for the C image codecs under AddressSanitizer and UndefinedBehaviorSanitizer:
- * header reading, whole-image decoding (RGB and label indices) and the streaming decode +
+ * header reading, whole-image decoding (RGB, label indices and 16-bit grey) and the streaming decode +
  * resample with every filter, orientation and crop. Built by scripts/fuzz:
  *   clang -fsanitize=fuzzer,address,undefined -I Sources/CImageCodecs/include \
  *         Sources/CImageCodecs/image_codecs.c Sources/CImageCodecs/image_resample.c \
@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ic_decode_jpeg(data, size, MAX_PIXELS, MAX_MEMORY, &image, error, sizeof error) == 0) ic_image_free(&image);
     if (ic_decode_png(data, size, MAX_PIXELS, &image, error, sizeof error) == 0) ic_image_free(&image);
     if (ic_decode_png_indices(data, size, MAX_PIXELS, &image, error, sizeof error) == 0) ic_image_free(&image);
+    if (ic_decode_png_grey16(data, size, MAX_PIXELS, &image, error, sizeof error) == 0) ic_image_free(&image);
 
     /* The plan varies with the input's last byte, so the fuzzer explores orientations too. */
     const uint8_t knob = size ? data[size - 1] : 0;

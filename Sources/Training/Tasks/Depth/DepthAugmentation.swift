@@ -61,42 +61,76 @@ public struct DepthAugmentation: Sendable, Codable, Equatable {
         return (x1, y1, max(1, x2 - x1), max(1, y2 - y1))
     }
 
+    /// The random choices of one view, in Meta's draw order.
+    public struct Draws: Sendable, Equatable {
+        public var flip: Bool
+        /// The crop's offsets inside the fixed crop (of the flipped image when `flip`).
+        public var top: Int
+        public var left: Int
+        /// ColorAug's gamma, brightness and three colour factors; nil when it is not applied.
+        public var colour: (gamma: Float, brightness: Float, factors: [Float])?
+
+        public init(flip: Bool, top: Int, left: Int, colour: (gamma: Float, brightness: Float, factors: [Float])?) {
+            (self.flip, self.top, self.left, self.colour) = (flip, top, left, colour)
+        }
+
+        public static func == (a: Draws, b: Draws) -> Bool {
+            (a.flip, a.top, a.left) == (b.flip, b.top, b.left) && a.colour?.gamma == b.colour?.gamma
+                && a.colour?.brightness == b.colour?.brightness && a.colour?.factors == b.colour?.factors
+        }
+    }
+
     /// One augmented view of `image` and its `depth` (same size), drawn from `random`.
     public func view(image: RGBImage, depth: DepthMap, random: inout SeededRandom) throws -> View {
-        guard image.width == depth.width, image.height == depth.height else {
-            throw ImageError.invalid("the depth map is \(depth.width)x\(depth.height), the image \(image.width)x\(image.height)")
-        }
         guard (1...8192).contains(cropWidth), (1...8192).contains(cropHeight), [gamma, brightness, colour].allSatisfy(Self.isRange) else {
             throw ImageError.invalid("depth augmentation: crop \(cropWidth)x\(cropHeight) or factor ranges out of range")
         }
-        var box = (x: 0, y: 0, width: image.width, height: image.height)
-        if fixedCrop == .nyu { box = Self.nyuCropBox(width: image.width, height: image.height) }
+        let box = fixedBox(width: image.width, height: image.height)
         let flip = random.uniformDouble() < flipProbability
+        let top = random.int(below: box.height - min(cropHeight, box.height) + 1)
+        let left = random.int(below: box.width - min(cropWidth, box.width) + 1)
+        var colourDraws: (gamma: Float, brightness: Float, factors: [Float])?
+        if random.uniformDouble() < colourProbability {
+            let g = Float(random.uniform(gamma[0], gamma[1])), b = Float(random.uniform(brightness[0], brightness[1]))
+            colourDraws = (g, b, (0..<3).map { _ in Float(random.uniform(colour[0], colour[1])) })
+        }
+        return try view(image: image, depth: depth, draws: Draws(flip: flip, top: top, left: left, colour: colourDraws))
+    }
+
+    /// The view that `draws` choose (offsets beyond the fixed crop are clamped into it).
+    public func view(image: RGBImage, depth: DepthMap, draws: Draws) throws -> View {
+        guard image.width == depth.width, image.height == depth.height else {
+            throw ImageError.invalid("the depth map is \(depth.width)x\(depth.height), the image \(image.width)x\(image.height)")
+        }
+        guard draws.colour.map({ $0.factors.count == 3 }) ?? true else { throw ImageError.invalid("ColorAug needs three colour factors") }
+        let box = fixedBox(width: image.width, height: image.height)
         let (w, h) = (min(cropWidth, box.width), min(cropHeight, box.height))
-        let top = random.int(below: box.height - h + 1), left = random.int(below: box.width - w + 1)
+        let top = min(max(draws.top, 0), box.height - h), left = min(max(draws.left, 0), box.width - w)
         // The flip comes before the crop in Meta's order: a crop `left` from the flipped box's
         // left edge is the mirror of one that far from its right edge.
-        let x0 = box.x + (flip ? box.width - w - left : left), y0 = box.y + top
+        let x0 = box.x + (draws.flip ? box.width - w - left : left), y0 = box.y + top
         var cropped = depth.cropped(x: x0, y: y0, width: w, height: h)
         var pixels = [Float](repeating: 0, count: 3 * w * h)
         for y in 0..<h {
             for x in 0..<w {
-                let source = ((y0 + y) * image.width + x0 + (flip ? w - 1 - x : x)) * 3
+                let source = ((y0 + y) * image.width + x0 + (draws.flip ? w - 1 - x : x)) * 3
                 for c in 0..<3 { pixels[(c * h + y) * w + x] = Float(image.pixels[source + c]) / 255 }
             }
         }
-        if flip { cropped = cropped.mirrored() }
-        if random.uniformDouble() < colourProbability { colourAugment(&pixels, plane: w * h, random: &random) }
+        if draws.flip { cropped = cropped.mirrored() }
+        if let c = draws.colour { Self.colourAugment(&pixels, plane: w * h, gamma: c.gamma, brightness: c.brightness, factors: c.factors) }
         return View(pixels: pixels, width: w, height: h, depth: cropped.padded(width: cropWidth, height: cropHeight))
     }
 
+    func fixedBox(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
+        fixedCrop == .nyu ? Self.nyuCropBox(width: width, height: height) : (0, 0, width, height)
+    }
+
     /// Meta's `ColorAug` on planar [0, 1] pixels (the gamma applies to 0...255 values, as Meta's does).
-    func colourAugment(_ pixels: inout [Float], plane: Int, random: inout SeededRandom) {
-        let g = Float(random.uniform(gamma[0], gamma[1])), b = Float(random.uniform(brightness[0], brightness[1]))
-        let factors = (0..<3).map { _ in Float(random.uniform(colour[0], colour[1])) }
+    static func colourAugment(_ pixels: inout [Float], plane: Int, gamma: Float, brightness: Float, factors: [Float]) {
         for c in 0..<3 {
             for i in (c * plane)..<((c + 1) * plane) {
-                pixels[i] = min(max(Foundation.pow(pixels[i] * 255, g) * b * factors[c], 0), 255) / 255
+                pixels[i] = min(max(Foundation.pow(pixels[i] * 255, gamma) * brightness * factors[c], 0), 255) / 255
             }
         }
     }

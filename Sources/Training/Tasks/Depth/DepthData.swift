@@ -124,6 +124,15 @@ public struct DepthDataset: Sendable, Equatable {
         return (valid, skipped)
     }
 
+    /// A 16-hex-digit fingerprint of the listing (layout, split, scale, each file's relative
+    /// path, size and modification time), for cache keys.
+    public func listingFingerprint() -> String {
+        var h = FNV1a()
+        h.combine("dinoprobe-depth-listing-v1 \(layout.rawValue) \(split.rawValue) \(depthScale)")
+        h.combineFiles(samples.flatMap { [$0.image, $0.depth] }, root: root)
+        return h.hexDigest
+    }
+
     static func skipped(_ index: Int, _ sample: DepthSample, _ error: Error) -> SkippedInput {
         switch error {
         case let DatasetError.badFile(path, reason): return SkippedInput(index: index, path: path, reason: reason)
