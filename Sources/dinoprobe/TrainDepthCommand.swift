@@ -9,6 +9,7 @@ import Training
 
 extension DepthBinsStrategy: ExpressibleByArgument {}
 extension DepthNormStrategy: ExpressibleByArgument {}
+extension DepthDataset.Layout: ExpressibleByArgument {}
 
 struct TrainDepth: ParsableCommand {
     static let configuration = CommandConfiguration(
