@@ -115,22 +115,15 @@ struct TrainDepth: ParsableCommand {
             $0.options = OptionRecord.values(of: self, resolved: ["iters": settings.iterations, "warmup": settings.schedule.warmupSteps,
                                                                   "extract-batch-size": extractionBatch, "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let storeStart = Date()
-        let store = try DenseStore.obtain(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented, batchSize: extractionBatch,
-                                          cacheFolder: cacheOptions.folder, scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
-        try reportSkipped(store.skipped, split: "train-extraction", folder: run.url)
-        if augment > 0 {
-            let note = "\(augment) views per training pair (NYU crop, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5): \(store.count) views, \(String(format: "%.1f", Date().timeIntervalSince(storeStart))) s to extract or load"
-            say("augmented: \(note)")
-            try run.update { $0.notes["augmentation"] = note }
-        }
+        let (store, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+            augmentation: "NYU crop, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5", batchSize: extractionBatch,
+            cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
         let metadata = DepthRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, depthScale: range.depthScale,
                                              runID: run.record.runID)
         let stepSeconds = try DepthRun.secondsPerStep(store: store, settings: settings)
         say("training a depth head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) pairs)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let storeKey = DenseStore.key(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented)
         let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try DepthRun.train(store: store, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
         var samples: [DepthReport.Sample] = []
