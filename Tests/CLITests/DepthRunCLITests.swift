@@ -73,6 +73,15 @@ final class DepthRunCLITests: XCTestCase {
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.stderr.contains("--overwrite"), again.stderr)
         XCTAssertEqual(try CLI.run(["depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", images, "--out", out, "--overwrite"], in: temp).status, 0)
+        // A broken image is named and fails the command; the others are still written.
+        let mixed = temp.appendingPathComponent("mixed").path
+        try FileManager.default.createDirectory(atPath: mixed, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: val.samples[0].image, toPath: mixed + "/good.jpg")
+        try Data("not a picture".utf8).write(to: URL(fileURLWithPath: mixed + "/bad.jpg"))
+        let partial = try CLI.run(["depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "mixed", "--out", "mixed-out"], in: temp)
+        XCTAssertNotEqual(partial.status, 0)
+        XCTAssertTrue(partial.stderr.contains("bad.jpg"), partial.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: temp.appendingPathComponent("mixed-out/mixed/good.depth16.png").path))
     }
 
     func testKilledTrainDepthRunResumesBitForBit() throws {
