@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// What a training-mode batch-norm forward keeps for its backward pass.
@@ -56,24 +57,12 @@ public struct BatchNorm: Sendable {
         try checkRows(x, rows: rows, what: "batch-norm input")
         try require(rows > 1, "batch-norm batch", "training needs more than 1 value per channel, got \(rows) rows")
         let c = channels
-        var sums = [Double](repeating: 0, count: c)
-        var squares = [Double](repeating: 0, count: c)
-        var normalized = [Float](repeating: 0, count: x.count)
+        var normalized = [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count }
         var output = [Float](repeating: 0, count: withOutput ? x.count : 0)
         var mean = [Float](repeating: 0, count: c), variance = mean, inverseStd = mean
         x.withUnsafeBufferPointer { xp in
-            for i in 0..<rows {
-                let row = xp.baseAddress! + i * c
-                for d in 0..<c { sums[d] += Double(row[d]) }
-            }
-            let meanD = sums.map { $0 / Double(rows) }
-            for i in 0..<rows {
-                let row = xp.baseAddress! + i * c
-                for d in 0..<c {
-                    let centred = Double(row[d]) - meanD[d]
-                    squares[d] += centred * centred
-                }
-            }
+            let meanD = Self.columnSums(xp.baseAddress!, rows: rows, columns: c, centre: nil).map { $0 / Double(rows) }
+            let squares = Self.columnSums(xp.baseAddress!, rows: rows, columns: c, centre: meanD)
             for d in 0..<c {
                 let v = squares[d] / Double(rows)
                 mean[d] = Float(meanD[d])
@@ -82,15 +71,49 @@ public struct BatchNorm: Sendable {
             }
             normalized.withUnsafeMutableBufferPointer { np in
                 output.withUnsafeMutableBufferPointer { op in
-                    for i in 0..<rows {
-                        let row = xp.baseAddress! + i * c, n = np.baseAddress! + i * c
-                        for d in 0..<c { n[d] = (row[d] - mean[d]) * inverseStd[d] }
-                        if withOutput { for d in 0..<c { op[i * c + d] = weight[d] * n[d] + bias[d] } }
+                    let (source, target, out) = (RowPointer(xp.baseAddress!), RowPointer(np.baseAddress!), withOutput ? RowPointer(op.baseAddress!) : nil)
+                    let (m, s, gamma, beta) = (mean, inverseStd, weight, bias)
+                    Self.rowChunks(rows) { _, range in
+                        for i in range {
+                            let row = source.at(i * c), n = target.at(i * c)
+                            for d in 0..<c { n[d] = (row[d] - m[d]) * s[d] }
+                            if let o = out?.at(i * c) { for d in 0..<c { o[d] = gamma[d] * n[d] + beta[d] } }
+                        }
                     }
                 }
             }
         }
         return (output, BatchNormCache(normalized: normalized, mean: mean, variance: variance, inverseStd: inverseStd, rows: rows))
+    }
+
+    /// Chunks of rows (a fixed split, so results do not depend on the core count) run in parallel.
+    static func rowChunks(_ rows: Int, _ body: @Sendable (_ part: Int, _ range: Range<Int>) -> Void) {
+        let parts = min(rows, 8)
+        DispatchQueue.concurrentPerform(iterations: parts) { p in body(p, (rows * p / parts)..<(rows * (p + 1) / parts)) }
+    }
+
+    /// Per column of x [rows, columns]: the sum of the values, or with `centre` of their squared
+    /// distances to it, in Double; each chunk of rows summed on its own, the chunks added in order.
+    static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns c: Int, centre: [Double]?) -> [Double] {
+        let parts = min(rows, 8)
+        var partial = [Double](repeating: 0, count: parts * c)
+        let zero = [Double](repeating: 0, count: c)
+        partial.withUnsafeMutableBufferPointer { out in
+            let (source, sums) = (RowPointer(x), DoublePointer(out.baseAddress!))
+            let shift = centre ?? zero, square = centre != nil
+            rowChunks(rows) { p, range in
+                let acc = sums.at(p * c)
+                for i in range {
+                    let row = source.at(i * c)
+                    if square {
+                        for d in 0..<c { let v = Double(row[d]) - shift[d]; acc[d] += v * v }
+                    } else {
+                        for d in 0..<c { acc[d] += Double(row[d]) }
+                    }
+                }
+            }
+        }
+        return (0..<c).map { d in (0..<parts).reduce(0.0) { $0 + partial[$1 * c + d] } }
     }
 
     /// Training-mode backward: gradients with respect to the input (when `input` is true),
@@ -184,4 +207,19 @@ extension BatchNorm: Resumable {
         guard tracked >= 0 else { throw HeadError.badTrainingState(path: "", reason: "negative batch count") }
         batchesTracked = Int(tracked)
     }
+}
+
+/// A buffer that parallel workers write in disjoint parts.
+struct RowPointer: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+    init(_ base: UnsafePointer<Float>) { self.base = UnsafeMutablePointer(mutating: base) }
+    init(_ base: UnsafeMutablePointer<Float>) { self.base = base }
+    func at(_ offset: Int) -> UnsafeMutablePointer<Float> { base + offset }
+}
+
+/// `RowPointer` for Double.
+struct DoublePointer: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+    init(_ base: UnsafeMutablePointer<Double>) { self.base = base }
+    func at(_ offset: Int) -> UnsafeMutablePointer<Double> { base + offset }
 }

@@ -8,7 +8,7 @@ import XCTest
 /// The depth head's math on small inputs: finite differences, save and load, warm-up state.
 final class DepthHeadTests: XCTestCase {
     /// A small head and batch: 2 images of 3x4 patches, C 5, 8 bins, 7x9 labels with holes.
-    func fixture(norm: DepthNormStrategy, bins: DepthBinsStrategy = .linear) throws -> (DepthHead, PatchBatch<Float>) {
+    static func fixture(norm: DepthNormStrategy, bins: DepthBinsStrategy = .linear) throws -> (DepthHead, PatchBatch<Float>) {
         var random = SeededRandom(seed: 5)
         let recipe = DepthHeadRecipe(bins: 8, minDepth: 0.5, maxDepth: 6, binsStrategy: bins, normStrategy: norm)
         var head = try DepthHead(channels: 5, recipe: recipe, metadata: HeadMetadata(kind: .depth), random: &random)
@@ -32,7 +32,7 @@ final class DepthHeadTests: XCTestCase {
     func testGradientsMatchFiniteDifferences() throws {
         for norm in DepthNormStrategy.allCases {
             for (warm, kernel) in [(false, SoftmaxKernel.scalar), (true, .scalar), (true, .avx2), (false, .automatic)] {
-                var (head, batch) = try fixture(norm: norm, bins: norm == .softmax ? .log : .linear)
+                var (head, batch) = try Self.fixture(norm: norm, bins: norm == .softmax ? .log : .linear)
                 head.kernel = kernel
                 if warm { head.loss.warmUpCounter = head.loss.warmUpSteps }
                 var random = SeededRandom(seed: 0)
@@ -103,6 +103,35 @@ final class DepthHeadPersistenceTests: XCTestCase {
         XCTAssertEqual(other.loss.warmUpCounter, 37)
         XCTAssertEqual(other.convWeight, head.convWeight)
         XCTAssertEqual(other.batchNorm.batchesTracked, 37)
+    }
+
+    /// 8 steps of the shared loop with Meta's pieces (one-cycle lr and beta1, clipping, SigLoss
+    /// crossing its warm-up at step 5); resumed from step 3 or 6 it ends bit for bit where the
+    /// uninterrupted run ends.
+    func testLoopWithOneCycleAndClippingResumesBitExact() throws {
+        let (start, batch) = try DepthHeadTests.fixture(norm: .linear)
+        func train(_ saving: StateSaving) throws -> DepthHead {
+            var head = start
+            head.loss.warmUpSteps = 5
+            var optimizer = AdamW(beta1: 0.9, beta2: 0.99, weightDecay: 1e-4)
+            var loop = try TrainingLoop(name: "depth", settings: ["lr": 3e-4], steps: 8, batchSize: 1, seed: 3,
+                                        schedule: WarmupOneCycleLR(totalSteps: 8, warmupSteps: 2), learningRates: [3e-2], series: ["depth"],
+                                        saving: saving)
+            loop.gradientClip = 0.05
+            _ = try loop.run(&head, optimizer: &optimizer, samples: 1) { _ in batch }
+            XCTAssertEqual(optimizer.beta1, WarmupOneCycleLR(totalSteps: 8, warmupSteps: 2).momentum(at: 7))
+            return head
+        }
+        var saved: [Int: TrainingState] = [:]
+        let whole = try train(StateSaving(interval: 0, inputs: "d") { state, step in saved[step] = state })
+        XCTAssertEqual(whole.loss.warmUpCounter, 5)
+        XCTAssertNotEqual(whole.convWeight, start.convWeight)
+        for step in [3, 6] {
+            let resumed = try train(StateSaving(resumeFrom: try XCTUnwrap(saved[step]), inputs: "d") { _, _ in })
+            XCTAssertEqual(resumed.convWeight.map(\.bitPattern), whole.convWeight.map(\.bitPattern), "from step \(step)")
+            XCTAssertEqual(resumed.batchNorm.runningVar.map(\.bitPattern), whole.batchNorm.runningVar.map(\.bitPattern))
+            XCTAssertEqual(resumed.loss.warmUpCounter, 5)
+        }
     }
 
     func temporaryPath(_ name: String) throws -> String {
