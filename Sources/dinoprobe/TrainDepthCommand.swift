@@ -56,7 +56,7 @@ struct TrainDepth: ParsableCommand {
 
     @OptionGroup var sharding: ShardChoiceOptions
 
-    @Option(help: "Cache N augmented views per training pair instead (Meta's: NYU crop, flip, S x S random crop, gamma/brightness/colour jitter).")
+    @Option(help: "Cache N augmented views per training pair instead (Meta's: NYU crop, rotation, flip, S x S random crop, gamma/brightness/colour jitter).")
     var augment: Int = 0
 
     @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based; default the last block.")
@@ -116,7 +116,7 @@ struct TrainDepth: ParsableCommand {
                                                                   "extract-batch-size": extractionBatch, "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
         let (store, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
-            augmentation: "NYU crop, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5", batchSize: extractionBatch,
+            augmentation: "NYU crop, rotation 0.5, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5", batchSize: extractionBatch,
             cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
         let metadata = DepthRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, depthScale: range.depthScale,
                                              runID: run.record.runID)
