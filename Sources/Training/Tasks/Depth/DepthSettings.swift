@@ -5,13 +5,11 @@ public struct DepthSettings: Sendable, Codable, Equatable {
     /// Meta's budget: 38,400 steps of batch 16 (8 GPUs x 2) on NYU's 24,231 training pairs (BTS's list).
     public static let metaIterations = 38_400, metaBatchSize = 16, metaTrainImages = 24_231
 
-    /// The default number of steps for `images` training views in batches of `batchSize`: as
+    /// The default number of steps for `images` training pairs in batches of `batchSize`: as
     /// many passes over the data as Meta's recipe makes over NYU (about 25.4), at least 100
     /// steps and at most Meta's 38,400 (which a NYU-sized set gets).
     public static func defaultIterations(images: Int, batchSize: Int) -> Int {
-        let passes = Double(metaIterations * metaBatchSize) / Double(metaTrainImages)
-        let steps = (passes * Double(max(images, 1)) / Double(max(batchSize, 1))).rounded(.up)
-        return Int(min(max(steps, 100), Double(metaIterations)))
+        TrainingBudget(steps: metaIterations, batchSize: metaBatchSize, trainImages: metaTrainImages).steps(images: images, batchSize: batchSize)
     }
 
     /// Optimizer steps (Meta: 38,400).
