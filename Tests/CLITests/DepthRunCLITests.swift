@@ -14,21 +14,8 @@ final class DepthRunCLITests: XCTestCase {
         return try XCTUnwrap(json?["metrics"] as? [String: Double], path)
     }
 
-    func testTrainEvalAndPredictDepth() throws {
-        let temp = try CLI.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: temp) }
-        let data = temp.appendingPathComponent("nyu").path, run = temp.appendingPathComponent("run").path
-        XCTAssertEqual(try CLI.run(["synth", "depth", "--out", data, "--count", "16", "--width", "64", "--height", "48", "--seed", "1"]).status, 0)
-        let trained = try CLI.run(["train-depth", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--iters", "300", "--batch-size", "4",
-                                   "--lr", "0.01", "--no-cache", "--out", run])
-        XCTAssertEqual(trained.status, 0, trained.stderr)
-        for file in ["head.safetensors", "metrics.json", "per_image.csv", "train_log.csv", "loss_curves.png", "report.html", "run.json"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
-        }
-        let scores = try metrics(run + "/metrics.json")
-        XCTAssertEqual(Set(scores.keys), Set(DepthScores.names))
-        XCTAssertTrue(scores.values.allSatisfy(\.isFinite), "\(scores)")
-        // Learnt something: rmse well below one constant depth (the train mean) for every pixel.
+    /// The rmse of predicting the train split's mean depth for every pixel of val (Meta's NYU evaluation).
+    func constantDepthRMSE(_ data: String) throws -> Double {
         let train = try DepthDataset.load(root: data, split: .train), val = try DepthDataset.load(root: data, split: .val)
         let depths = try train.samples.flatMap { try train.loadDepth($0).values.filter { $0 > 0 } }
         let mean = depths.reduce(0, +) / Float(depths.count)
@@ -37,22 +24,15 @@ final class DepthRunCLITests: XCTestCase {
             let truth = try val.loadDepth(sample)
             constant.update((name: sample.image, scores: try DepthEvaluation.nyu.scores(prediction: [Float](repeating: mean, count: truth.values.count), truth: truth)))
         }
-        let baseline = try XCTUnwrap(constant.finish().metrics["rmse"])
-        XCTAssertLessThan(try XCTUnwrap(scores["rmse"]), 0.5 * baseline)
-        let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
-        XCTAssertTrue(report.contains("colour bar") && report.contains("ground truth"), "report without its samples")
-        XCTAssertLessThan(try XCTUnwrap(report.range(of: "rmse")).lowerBound, try XCTUnwrap(report.range(of: "command")).lowerBound, "metrics first")
+        return try XCTUnwrap(constant.finish().metrics["rmse"])
+    }
 
-        // eval-depth --head on the saved head repeats the run's metrics exactly.
-        let evalOut = temp.appendingPathComponent("eval").path
-        let evaluated = try CLI.run(["eval-depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data, "--out", evalOut])
-        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
-        XCTAssertEqual(try metrics(evalOut + "/metrics.json"), scores)
-
+    /// `depth` on val's images with `head`: its PNGs, their millimetres scored as the run scored, refusals.
+    func checkDepthCommand(head: String, val: DepthDataset, scores: [String: Double], temp: URL) throws {
         // depth: two PNGs per image; the 16-bit millimetres, scored against the truth, give the run's metrics.
         let out = temp.appendingPathComponent("pred").path
-        let images = data + "/synth_val_0"
-        let predicted = try CLI.run(["depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", images, "--out", out], in: temp)
+        let images = val.root + "/synth_val_0"
+        let predicted = try CLI.run(["depth", "--model", CLI.tinyModel, "--head", head, images, "--out", out], in: temp)
         XCTAssertEqual(predicted.status, 0, predicted.stderr)
         let written = try FileManager.default.subpathsOfDirectory(atPath: out)
         let pred = temp.appendingPathComponent("mm").path
@@ -69,19 +49,50 @@ final class DepthRunCLITests: XCTestCase {
         let fromPNG = try metrics(temp.appendingPathComponent("cmp/metrics.json").path)
         for name in ["rmse", "mae", "abs_rel"] { XCTAssertEqual(fromPNG[name] ?? .nan, scores[name] ?? 0, accuracy: 2e-3, name) }
         // Outputs are not replaced without --overwrite, before any work.
-        let again = try CLI.run(["depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", images, "--out", out], in: temp)
+        let again = try CLI.run(["depth", "--model", CLI.tinyModel, "--head", head, images, "--out", out], in: temp)
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.stderr.contains("--overwrite"), again.stderr)
-        XCTAssertEqual(try CLI.run(["depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", images, "--out", out, "--overwrite"], in: temp).status, 0)
+        XCTAssertEqual(try CLI.run(["depth", "--model", CLI.tinyModel, "--head", head, images, "--out", out, "--overwrite"], in: temp).status, 0)
         // A broken image is named and fails the command; the others are still written.
         let mixed = temp.appendingPathComponent("mixed").path
         try FileManager.default.createDirectory(atPath: mixed, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: val.samples[0].image, toPath: mixed + "/good.jpg")
         try Data("not a picture".utf8).write(to: URL(fileURLWithPath: mixed + "/bad.jpg"))
-        let partial = try CLI.run(["depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "mixed", "--out", "mixed-out"], in: temp)
+        let partial = try CLI.run(["depth", "--model", CLI.tinyModel, "--head", head, "mixed", "--out", "mixed-out"], in: temp)
         XCTAssertNotEqual(partial.status, 0)
         XCTAssertTrue(partial.stderr.contains("bad.jpg"), partial.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: temp.appendingPathComponent("mixed-out/mixed/good.depth16.png").path))
+    }
+
+    func testTrainEvalAndPredictDepth() throws {
+        let temp = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: temp) }
+        let data = temp.appendingPathComponent("nyu").path, run = temp.appendingPathComponent("run").path
+        XCTAssertEqual(try CLI.run(["synth", "depth", "--out", data, "--count", "16", "--width", "64", "--height", "48", "--seed", "1"]).status, 0)
+        let trained = try CLI.run(["train-depth", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--iters", "300", "--batch-size", "4",
+                                   "--lr", "0.01", "--no-cache", "--out", run])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        for file in ["head.safetensors", "metrics.json", "per_image.csv", "train_log.csv", "loss_curves.png", "report.html", "run.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
+        }
+        let scores = try metrics(run + "/metrics.json")
+        XCTAssertEqual(Set(scores.keys), Set(DepthScores.names))
+        XCTAssertTrue(scores.values.allSatisfy(\.isFinite), "\(scores)")
+        // Learnt something: rmse well below one constant depth (the train mean) for every pixel.
+        let val = try DepthDataset.load(root: data, split: .val)
+        let baseline = try constantDepthRMSE(data)
+        XCTAssertLessThan(try XCTUnwrap(scores["rmse"]), 0.5 * baseline)
+        let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(report.contains("colour bar") && report.contains("ground truth"), "report without its samples")
+        XCTAssertLessThan(try XCTUnwrap(report.range(of: "rmse")).lowerBound, try XCTUnwrap(report.range(of: "command")).lowerBound, "metrics first")
+
+        // eval-depth --head on the saved head repeats the run's metrics exactly.
+        let evalOut = temp.appendingPathComponent("eval").path
+        let evaluated = try CLI.run(["eval-depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data, "--out", evalOut])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        XCTAssertEqual(try metrics(evalOut + "/metrics.json"), scores)
+
+        try checkDepthCommand(head: run + "/head.safetensors", val: val, scores: scores, temp: temp)
     }
 
     func testKilledTrainDepthRunResumesBitForBit() throws {
