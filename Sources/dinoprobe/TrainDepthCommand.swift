@@ -159,7 +159,7 @@ extension TrainDepth {
             throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
         }
         let augmented = augment > 0 ? AugmentedDenseViews(augmentation: DepthAugmentation(size: size), views: augment, seed: seed) : nil
-        return (SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
+        return (FeatureRecipe.dense(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
     }
 
     /// With a shard, builds only this process's part of the cached patch store and returns true.

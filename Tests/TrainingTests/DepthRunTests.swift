@@ -38,7 +38,7 @@ final class DepthRunTests: XCTestCase {
         try SyntheticDepth.make(root: root + "/nyu", count: 3, valCount: 1, width: 48, height: 40)
         let data = try DepthDataset.load(root: root + "/nyu", split: .train)
         let model = try DINOv3Model(folder: modelFolder)
-        let recipe = SegmentationRun.recipe(resolution: 32)
+        let recipe = FeatureRecipe.dense(resolution: 32)
         let plain = try DenseStore.obtain(model: model, dataset: data, recipe: recipe, flip: true, batchSize: 4, cacheFolder: nil, scratchFolder: root)
         XCTAssertEqual([plain.count, plain.labelHeight, plain.labelWidth, plain.gridHeight], [6, 32, 32, 2])
         let batch = try plain.batch([0, 1], of: Float.self)
@@ -66,7 +66,7 @@ final class DepthRunTests: XCTestCase {
         let paths = try DepthDataset.load(root: root + "/nyu", split: .train).samples.map(\.image) + [root + "/missing.jpg"]
         let model = try DINOv3Model(folder: modelFolder)
         var random = SeededRandom(seed: 3)
-        let metadata = HeadMetadata(kind: .depth, featureRecipe: SegmentationRun.recipe(resolution: 32).key, backboneFingerprint: model.fingerprint)
+        let metadata = HeadMetadata(kind: .depth, featureRecipe: FeatureRecipe.dense(resolution: 32).key, backboneFingerprint: model.fingerprint)
         let head = try DepthHead(channels: model.config.hiddenSize, recipe: DepthHeadRecipe(), metadata: metadata, random: &random)
         for inference in [DenseInference.whole, .slide(SlidingWindow(crop: 32, stride: 16))] {
             func outputs(mirrored: Bool? = nil) throws -> (values: [Int: [Float]], skipped: [Int], size: (Int, Int)) {
