@@ -64,14 +64,14 @@ typedef int32_t vi16 __attribute__((vector_size(64)));
         if (w != stack_buffer) free(w);                                                        \
     } while (0)
 
-void dp_depth_bins_forward(dp_seg_kernel kernel, const float *z, intptr_t rows, intptr_t bins, const float *centres,
-                           dp_depth_norm norm, float *depth) {
-    WITH_ROW_BUFFER(bins, DISPATCH(kernel, bins_forward, z, rows, bins, centres, norm, depth, w));
+void dp_depth_bins_forward(dp_seg_kernel kernel, const float *z, const float *bias, intptr_t rows, intptr_t bins,
+                           const float *centres, dp_depth_norm norm, float *depth) {
+    WITH_ROW_BUFFER(bins, DISPATCH(kernel, bins_forward, z, bias, rows, bins, centres, norm, depth, w));
 }
 
-void dp_depth_bins_backward(dp_seg_kernel kernel, float *z, intptr_t rows, intptr_t bins, const float *centres,
-                            dp_depth_norm norm, const float *depth, const float *depth_gradient) {
-    WITH_ROW_BUFFER(bins, DISPATCH(kernel, bins_backward, z, rows, bins, centres, norm, depth, depth_gradient, w));
+void dp_depth_bins_backward(dp_seg_kernel kernel, float *z, const float *bias, intptr_t rows, intptr_t bins,
+                            const float *centres, dp_depth_norm norm, const float *depth, const float *depth_gradient) {
+    WITH_ROW_BUFFER(bins, DISPATCH(kernel, bins_backward, z, bias, rows, bins, centres, norm, depth, depth_gradient, w));
 }
 
 void dp_depth_log_ratio(dp_seg_kernel kernel, const float *depth, intptr_t input_height, intptr_t input_width,

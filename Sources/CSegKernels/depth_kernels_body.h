@@ -47,31 +47,32 @@ static ATTR void NAME(log_values)(const float *x, intptr_t n, float *y) {
     }
 }
 
-/// One row's weights before division (into w) and their sum: relu(z) + 0.1, exp(z - max), or
-/// sigmoid(z).
-static inline ATTR float NAME(row_weights)(const float *z, intptr_t k, dp_depth_norm norm, float *w) {
-    float shift = 0, sum = 0;
-    if (norm == DP_DEPTH_NORM_SOFTMAX) {
-        shift = z[0];
-        for (intptr_t c = 1; c < k; c++) shift = z[c] > shift ? z[c] : shift;
-    }
+/// One row's weights before division (into w) and their sum: with x = z + bias, relu(x) + 0.1,
+/// exp(x - max), or sigmoid(x).
+static inline ATTR float NAME(row_weights)(const float *z, const float *bias, intptr_t k, dp_depth_norm norm, float *w) {
+    float sum = 0;
     intptr_t c = 0;
     if (norm == DP_DEPTH_NORM_LINEAR) {
         VEC s = {0};
         for (; c + W <= k; c += W) {
-            VEC v = NAME(load)(z + c);
+            VEC v = NAME(load)(z + c) + NAME(load)(bias + c);
             v = NAME(select)(v > 0.0f, v, NAME(splat)(0)) + 0.1f;
             NAME(store)(w + c, v);
             s += v;
         }
         sum = NAME(hsum)(s);
+        for (; c < k; c++) {
+            const float x = z[c] + bias[c];
+            sum += w[c] = (x > 0 ? x : 0) + 0.1f;
+        }
+        return sum;
     }
-    for (; c < k; c++) {
-        const float v = norm == DP_DEPTH_NORM_LINEAR ? (z[c] > 0 ? z[c] : 0) + 0.1f
-                      : norm == DP_DEPTH_NORM_SOFTMAX ? expf(z[c] - shift) : 1 / (1 + expf(-z[c]));
-        w[c] = v;
-        sum += v;
+    float shift = -INFINITY;
+    for (c = 0; c < k; c++) {
+        w[c] = z[c] + bias[c];
+        shift = w[c] > shift ? w[c] : shift;
     }
+    for (c = 0; c < k; c++) sum += w[c] = norm == DP_DEPTH_NORM_SOFTMAX ? expf(w[c] - shift) : 1 / (1 + expf(-w[c]));
     return sum;
 }
 
@@ -84,24 +85,24 @@ static inline ATTR float NAME(dot)(const float *a, const float *b, intptr_t k) {
     return t;
 }
 
-static ATTR void NAME(bins_forward)(const float *z, intptr_t rows, intptr_t k, const float *centres, dp_depth_norm norm,
-                                    float *depth, float *w) {
+static ATTR void NAME(bins_forward)(const float *z, const float *bias, intptr_t rows, intptr_t k, const float *centres,
+                                    dp_depth_norm norm, float *depth, float *w) {
     for (intptr_t r = 0; r < rows; r++) {
-        const float sum = NAME(row_weights)(z + r * k, k, norm, w);
+        const float sum = NAME(row_weights)(z + r * k, bias, k, norm, w);
         depth[r] = NAME(dot)(w, centres, k) / sum;
     }
 }
 
 /// dz_c = g (centres_c - d) / S * dw_c/dz_c with w the undivided weights and S their sum.
-static ATTR void NAME(bins_backward)(float *z, intptr_t rows, intptr_t k, const float *centres, dp_depth_norm norm,
-                                     const float *depth, const float *gradient, float *w) {
+static ATTR void NAME(bins_backward)(float *z, const float *bias, intptr_t rows, intptr_t k, const float *centres,
+                                     dp_depth_norm norm, const float *depth, const float *gradient, float *w) {
     for (intptr_t r = 0; r < rows; r++) {
         float *row = z + r * k;
-        const float sum = NAME(row_weights)(row, k, norm, w);
+        const float sum = NAME(row_weights)(row, bias, k, norm, w);
         const float scale = gradient[r] / sum, d = depth[r];
         for (intptr_t c = 0; c < k; c++) {
             const float shared = scale * (centres[c] - d);
-            row[c] = norm == DP_DEPTH_NORM_LINEAR ? (row[c] > 0 ? shared : 0)
+            row[c] = norm == DP_DEPTH_NORM_LINEAR ? (row[c] + bias[c] > 0 ? shared : 0)
                    : norm == DP_DEPTH_NORM_SOFTMAX ? shared * w[c] : shared * w[c] * (1 - w[c]);
         }
     }

@@ -23,11 +23,6 @@ public enum NormalizedConv {
         return folded(weight: weight, bias: bias, scale: scale, shift: shift)
     }
 
-    /// `x` [rows, channels] times `weight`ᵀ plus `bias`: [rows, outputs].
-    public static func apply(_ x: [Float], rows: Int, weight: [Float], bias: [Float]) -> [Float] {
-        BLAS.linearOutput(input: x, rows: rows, inputs: weight.count / max(bias.count, 1), weight: weight, bias: bias, outputs: bias.count)
-    }
-
     /// The parameter gradients alone, with one GEMM, from d loss / d outputs `dz` [rows, outputs]
     /// and the normalised rows x̂ [rows, channels]: from M = dzᵀ x̂ and the column sums s of dz,
     /// dW = M diag(γ) + s βᵀ, db = s, dγ_j = Σ_k W[k, j] M[k, j] and dβ = Wᵀ s, which is what

@@ -23,15 +23,15 @@ typedef enum {
     DP_DEPTH_NORM_SIGMOID = 2   ///< sigmoid(z), divided by its sum
 } dp_depth_norm;
 
-/// depth[r] = sum_k w_k centres[k] for each of `rows` rows of `bins` logits (row r at z + r * bins),
-/// w the row's weights under `norm`. Needs bins > 0.
-void dp_depth_bins_forward(dp_seg_kernel kernel, const float *z, intptr_t rows, intptr_t bins, const float *centres,
-                           dp_depth_norm norm, float *depth);
+/// depth[r] = sum_k w_k centres[k] for each of `rows` rows of `bins` logits (row r at z + r * bins,
+/// plus bias[0..<bins]), w the row's weights under `norm`. Needs bins > 0.
+void dp_depth_bins_forward(dp_seg_kernel kernel, const float *z, const float *bias, intptr_t rows, intptr_t bins,
+                           const float *centres, dp_depth_norm norm, float *depth);
 
 /// The backward of dp_depth_bins_forward: overwrites z with d loss / d z given each row's depth
 /// (from the forward) and d loss / d depth.
-void dp_depth_bins_backward(dp_seg_kernel kernel, float *z, intptr_t rows, intptr_t bins, const float *centres,
-                            dp_depth_norm norm, const float *depth, const float *depth_gradient);
+void dp_depth_bins_backward(dp_seg_kernel kernel, float *z, const float *bias, intptr_t rows, intptr_t bins,
+                            const float *centres, dp_depth_norm norm, const float *depth, const float *depth_gradient);
 
 /// Floats of scratch the two loss passes need for an image `input_height` rows high and
 /// `output_width` wide.

@@ -13,8 +13,8 @@ extension DepthHead: TrainableHead {
         let rows = b * h * w
         var cache = try batchNorm.forwardTraining(batch.features, rows: rows, output: false).cache
         let (foldedWeight, foldedBias) = NormalizedConv.folded(weight: convWeight, bias: convBias, scale: batchNorm.weight, shift: batchNorm.bias)
-        var logits = NormalizedConv.apply(cache.normalized, rows: rows, weight: foldedWeight, bias: foldedBias)
-        let depth = depths(logits, rows: rows)
+        var logits = binLogits(cache.normalized, rows: rows, weight: foldedWeight)
+        let depth = depths(logits, rows: rows, bias: foldedBias)
         let scored = try loss.lossAndGradient(depth: depth, batch: b, height: h, width: w, targets: batch.targets,
                                               targetHeight: batch.targetHeight, targetWidth: batch.targetWidth, kernel: kernel)
         let (k, norm, kernel) = (recipe.bins, recipe.cNorm, kernel.c)
@@ -22,11 +22,14 @@ extension DepthHead: TrainableHead {
             depth.withUnsafeBufferPointer { d in
                 scored.depthGradient.withUnsafeBufferPointer { dd in
                     centres.withUnsafeBufferPointer { c in
-                        let p = SendablePointers(z: z.baseAddress!, depth: UnsafeMutablePointer(mutating: d.baseAddress!), centres: c.baseAddress!)
-                        let gradient = SendablePointers(z: dd.baseAddress!, depth: p.depth, centres: c.baseAddress!)
-                        Self.chunks(rows) { range in
-                            dp_depth_bins_backward(kernel, p.z + range.lowerBound * k, range.count, k, p.centres, norm,
-                                                   p.depth + range.lowerBound, gradient.z + range.lowerBound)
+                        foldedBias.withUnsafeBufferPointer { b in
+                            let p = SendablePointers(z: z.baseAddress!, depth: UnsafeMutablePointer(mutating: d.baseAddress!), centres: c.baseAddress!,
+                                                     bias: b.baseAddress!)
+                            let gradient = RowGradient(base: dd.baseAddress!)
+                            Self.chunks(rows) { range in
+                                dp_depth_bins_backward(kernel, p.z + range.lowerBound * k, p.bias, range.count, k, p.centres, norm,
+                                                       p.depth + range.lowerBound, gradient.base + range.lowerBound)
+                            }
                         }
                     }
                 }
@@ -67,3 +70,6 @@ extension DepthHead: Resumable {
         loss.warmUpCounter = Int(counter)
     }
 }
+
+/// d loss / d depth per row, read by the parallel backward workers.
+private struct RowGradient: @unchecked Sendable { let base: UnsafePointer<Float> }

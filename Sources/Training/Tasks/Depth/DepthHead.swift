@@ -109,16 +109,29 @@ public struct DepthHead: Sendable {
         }
     }
 
-    /// Each row of `logits` [rows, bins] to its depth, the rows split over the cores.
-    func depths(_ logits: [Float], rows: Int) -> [Float] {
+    /// `x` [rows, dim] times `weight`ᵀ ([bins, dim]): the bin logits without their bias.
+    func binLogits(_ x: [Float], rows: Int, weight: [Float]) -> [Float] {
+        let (k, d) = (recipe.bins, dim)
+        return [Float](unsafeUninitializedCapacity: rows * k) { z, count in
+            x.withUnsafeBufferPointer { xp in
+                weight.withUnsafeBufferPointer { w in BLAS.gemm(xp.baseAddress!, w.baseAddress!, transposeB: true, into: z.baseAddress!, m: rows, n: k, k: d) }
+            }
+            count = rows * k
+        }
+    }
+
+    /// Each row of `logits` [rows, bins] plus `bias` to its depth, the rows split over the cores.
+    func depths(_ logits: [Float], rows: Int, bias: [Float]) -> [Float] {
         var depth = [Float](repeating: 0, count: rows)
         let (k, norm, kernel) = (recipe.bins, recipe.cNorm, kernel.c)
         logits.withUnsafeBufferPointer { z in
             depth.withUnsafeMutableBufferPointer { out in
                 centres.withUnsafeBufferPointer { c in
-                    let p = SendablePointers(z: z.baseAddress!, depth: out.baseAddress!, centres: c.baseAddress!)
-                    Self.chunks(rows) { range in
-                        dp_depth_bins_forward(kernel, p.z + range.lowerBound * k, range.count, k, p.centres, norm, p.depth + range.lowerBound)
+                    bias.withUnsafeBufferPointer { b in
+                        let p = SendablePointers(z: z.baseAddress!, depth: out.baseAddress!, centres: c.baseAddress!, bias: b.baseAddress!)
+                        Self.chunks(rows) { range in
+                            dp_depth_bins_forward(kernel, p.z + range.lowerBound * k, p.bias, range.count, k, p.centres, norm, p.depth + range.lowerBound)
+                        }
                     }
                 }
             }
@@ -138,9 +151,10 @@ struct SendablePointers: @unchecked Sendable {
     let z: UnsafeMutablePointer<Float>
     let depth: UnsafeMutablePointer<Float>
     let centres: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>
 
-    init(z: UnsafePointer<Float>, depth: UnsafeMutablePointer<Float>, centres: UnsafePointer<Float>) {
-        (self.z, self.depth, self.centres) = (UnsafeMutablePointer(mutating: z), depth, centres)
+    init(z: UnsafePointer<Float>, depth: UnsafeMutablePointer<Float>, centres: UnsafePointer<Float>, bias: UnsafePointer<Float>) {
+        (self.z, self.depth, self.centres, self.bias) = (UnsafeMutablePointer(mutating: z), depth, centres, bias)
     }
 }
 
@@ -153,6 +167,6 @@ extension DepthHead: DenseHead {
         try checkFeatures(features, batch: batch, height: height, width: width)
         let (w, b) = NormalizedConv.folded(weight: convWeight, bias: convBias, batchNorm: batchNorm)
         let rows = batch * height * width
-        return depths(NormalizedConv.apply(features, rows: rows, weight: w, bias: b), rows: rows)
+        return depths(binLogits(features, rows: rows, weight: w), rows: rows, bias: b)
     }
 }
