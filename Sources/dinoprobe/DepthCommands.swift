@@ -113,6 +113,7 @@ extension EvalDepth {
         let depthHead = try DepthHead.load(from: head)
         let reporter = TerminalReporter.shared
         let val = try loadValidDepth(root: data, layout: layout, split: .val, scale: range.depthScale, folder: run?.url, reporter: reporter)
+        noteEvalCrop(evaluation.crop, layout: val.layout)
         let model = try modelOptions.load()
         try depthHead.metadata.checkCompatible(recipe: depthHead.metadata.recipe(), backboneFingerprint: model.fingerprint)
         let inference = inferenceOptions.resolved(headSize: depthHead.metadata.inputResolution ?? 448)

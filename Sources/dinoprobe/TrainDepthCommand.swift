@@ -104,6 +104,7 @@ struct TrainDepth: ParsableCommand {
             val = nil
         }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs (\(train.layout.rawValue) layout, \(range.depthScale) per metre)")
+        noteEvalCrop(range.evalCrop, layout: train.layout)
         let settings = self.settings(trainPairs: train.count)
         let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
         try run.update {
@@ -192,6 +193,12 @@ struct DepthDataOptions: ParsableArguments {
     func loadValid(_ split: DatasetSplit, scale: Float, folder: URL?, reporter: Reporter) throws -> DepthDataset {
         try loadValidDepth(root: data, layout: layout, split: split, scale: scale, folder: folder, reporter: reporter)
     }
+}
+
+/// Says when NYU's Eigen crop (the default) scores a data set that is not in the NYU layout.
+func noteEvalCrop(_ crop: DepthEvalCrop, layout: DepthDataset.Layout) {
+    guard crop == .nyuEigen, layout != .nyu else { return }
+    Console.err("note: scoring NYU's Eigen crop of a \(layout.rawValue)-layout data set; give --eval-crop full (or garg for KITTI) to score other regions")
 }
 
 /// One split of a depth data set, with its bad pairs removed and reported.
