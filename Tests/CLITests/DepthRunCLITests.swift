@@ -142,6 +142,12 @@ final class DepthRunCLITests: XCTestCase {
         let missing = try CLI.run(["train-depth", "--model", "/nonexistent-model", "--data", temp.appendingPathComponent("none").path, "--out", out])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("is not a folder"), missing.stderr)
+        // depth refuses a file that is not a depth head before any work.
+        let garbage = temp.appendingPathComponent("garbage.safetensors").path
+        try Data("not a head".utf8).write(to: URL(fileURLWithPath: garbage))
+        let notAHead = try CLI.run(["depth", "--model", "/nonexistent-model", "--head", garbage, data, "--out", out])
+        XCTAssertNotEqual(notAHead.status, 0)
+        XCTAssertTrue(notAHead.stderr.contains("garbage.safetensors"), notAHead.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "a refused run left a folder")
     }
 }
