@@ -36,8 +36,9 @@ struct DepthRangeOptions: ParsableArguments {
 struct EvalDepth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-depth",
-        abstract: "Meta's ten depth metrics (a1, a2, a3, abs_rel, rmse, log_10, rmse_log, silog, sq_rel, mae), per image then nan-averaged, of any tool's depth maps.",
+        abstract: "Meta's ten depth metrics (a1, a2, a3, abs_rel, rmse, log_10, rmse_log, silog, sq_rel, mae), per image then nan-averaged, of a saved head or of any tool's depth maps.",
         discussion: examples("eval-depth --pred predictions/ --gt nyu/depth/val --depth-scale 1000", "eval-depth --data nyu --head runs/depth/head.safetensors", then: """
+        With --head and --data: runs the head (from train-depth) on the data set's val split as train-depth evaluates. \
         With --pred and --gt: compares 16-bit PNG depth maps (depth x --depth-scale) with the same relative \
         path under the two folders; ground truth 0 means no depth. Missing, extra or mismatched pairs are skipped and listed.
         """))
@@ -51,8 +52,17 @@ struct EvalDepth: ParsableCommand {
     @Option(help: "Head saved by train-depth (with --data).")
     var head: String?
 
-    @Option(help: "Data set root (with --head).")
+    @Option(help: "Data set root (with --head): its val split (nyu_test.txt, or images/val + depth/val).")
     var data: String?
+
+    @Option(help: "Layout of --data: nyu or folder (default: nyu when ROOT holds nyu_train.txt or nyu_test.txt).")
+    var layout: DepthDataset.Layout?
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var inferenceOptions: InferenceOptions
+
+    @Flag(help: "With --head: no flip test-time augmentation (default: each image's and its mirror's predictions averaged, as Meta).")
+    var noTTA = false
 
     @OptionGroup var range: DepthRangeOptions
     @OptionGroup var pixelLimit: PixelLimitOption
@@ -66,6 +76,7 @@ struct EvalDepth: ParsableCommand {
         guard (head != nil) != (pred != nil) else { throw ValidationError("give --pred with --gt (or --head with --data)") }
         if pred != nil, gt == nil { throw ValidationError("--pred needs --gt") }
         if head != nil, data == nil { throw ValidationError("--head needs --data") }
+        if let data, !FileSystem.isDirectory(data) { throw ValidationError("--data \(data) is not a folder") }
     }
 
     func run() throws {
@@ -85,11 +96,6 @@ struct EvalDepth: ParsableCommand {
         say("wrote \(run.path)/metrics.json, per_image.csv, run.json")
     }
 
-    /// The saved head's predictions on --data's val split (the run step of issue 29 adds it).
-    func evaluateHead(_ evaluation: DepthEvaluation, run: RunFolder?) throws -> (DepthMetrics, [SkippedInput]) {
-        throw ValidationError("eval-depth --head is not available yet: score depth maps with --pred DIR --gt DIR")
-    }
-
     /// --pred against --gt, file by file.
     func comparePredictions(_ evaluation: DepthEvaluation, run: RunFolder?) throws -> (DepthMetrics, [SkippedInput]) {
         guard let pred, let gt else { throw ValidationError("give --pred with --gt") }
@@ -100,5 +106,27 @@ struct EvalDepth: ParsableCommand {
         let comparison = try DepthComparison.compare(predictions: pred, groundTruth: gt, depthScale: range.depthScale, evaluation: evaluation,
                                                      maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         return (comparison.metrics, comparison.skipped)
+    }
+}
+
+extension EvalDepth {
+    /// The saved head's scores on --data's val split, as train-depth evaluates it.
+    func evaluateHead(_ evaluation: DepthEvaluation, run: RunFolder?) throws -> (DepthMetrics, [SkippedInput]) {
+        guard let head, let data else { throw ValidationError("give --head with --data") }
+        let depthHead = try DepthHead.load(from: head)
+        let reporter = TerminalReporter.shared
+        let val = try loadValidDepth(root: data, layout: layout, split: .val, scale: range.depthScale, folder: run, reporter: reporter)
+        noteEvalCrop(evaluation.crop, layout: val.layout)
+        let model = try modelOptions.load()
+        try depthHead.metadata.checkCompatible(recipe: depthHead.metadata.recipe(), backboneFingerprint: model.fingerprint)
+        let inference = inferenceOptions.resolved(headSize: depthHead.metadata.inputResolution ?? 448)
+        try run?.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
+            $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.depth] })])
+            $0.notes["evaluation"] = "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, inference \(inference.name), flip TTA \(!noTTA)"
+        }
+        let result = try DepthRun.evaluate(head: depthHead, model: model, dataset: val, evaluation: evaluation, inference: inference, flip: !noTTA,
+                                           maxPixels: pixelLimit.maxPixels, reporter: reporter)
+        return (result.metrics, result.skipped)
     }
 }

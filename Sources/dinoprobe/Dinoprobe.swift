@@ -13,7 +13,7 @@ struct Dinoprobe: ParsableCommand {
         discussion: examples("synth model --out models/random", "train-linear --model models/random --data shapes --out runs/linear"),
         version: "0.1.0",
         subcommands: [Info.self, Download.self, Convert.self, Extract.self, Merge.self, TrainLinear.self, TrainLogreg.self, EvalLinear.self, Classify.self,
-                      KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, EvalDepth.self, Correspondence.self, Retrieval.self, Propagate.self, Synth.self, BenchForwarder.self, Rerun.self]
+                      KNN.self, FewShotCommand.self, TrainSeg.self, EvalSeg.self, Segment.self, TrainDepth.self, EvalDepth.self, DepthPredict.self, Correspondence.self, Retrieval.self, Propagate.self, Synth.self, BenchForwarder.self, Rerun.self]
     )
 
     /// The command line as given (for run records), decoded from the raw bytes so that file

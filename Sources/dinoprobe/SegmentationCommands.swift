@@ -103,23 +103,15 @@ struct TrainSeg: ParsableCommand {
             $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps, "extract-batch-size": extractionBatch,
                                                                   "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let storeStart = Date()
-        let store = try DenseStore.obtain(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
-                                              batchSize: extractionBatch, cacheFolder: cacheOptions.folder,
-                                              scratchFolder: run.path, maxPixels: pixelLimit.maxPixels, reporter: reporter)
-        try reportSkipped(store.skipped, split: "train-extraction", folder: run)
-        if augment > 0 {
-            let note = "\(augment) views per training pair (short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad): \(store.count) views, \(String(format: "%.1f", Date().timeIntervalSince(storeStart))) s to extract or load"
-            say("augmented: \(note)")
-            try run.update { $0.notes["augmentation"] = note }
-        }
+        let (store, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+            augmentation: "short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad",
+            batchSize: extractionBatch, cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
         let metadata = SegmentationRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, dataset: train,
                                                     runID: run.record.runID)
         let stepSeconds = try SegmentationRun.secondsPerStep(store: store, classes: train.classCount, batchSize: batchSize)
         say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
             + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
-        let storeKey = DenseStore.key(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented)
         let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
                                                     saving: saving, reporter: reporter)
@@ -176,14 +168,9 @@ extension TrainSeg {
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model, size: size)
         let train = try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared)
-        let outcome = try DenseStore.shard(model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
-                                                     batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks),
-                                                     cacheFolder: cacheFolder, shard: choice.shard, maxPixels: pixelLimit.maxPixels,
-                                                     reporter: TerminalReporter.shared)
-        for s in outcome.skipped { Console.err("skipped \(s)") }
-        say("shard \(choice.shard) (from \(choice.source)) of train: pairs \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(train.count): "
-            + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
-        say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
+        try extractDenseShard(choice, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+                              batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks), cacheFolder: cacheFolder,
+                              maxPixels: pixelLimit.maxPixels)
         return true
     }
 }

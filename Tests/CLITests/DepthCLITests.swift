@@ -41,6 +41,6 @@ final class DepthCLITests: XCTestCase {
         for file in ["per_image.csv", "run.json", "skipped-depth.txt"] { XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file) }
         let head = try CLI.run(["eval-depth", "--head", "h.safetensors", "--data", data])
         XCTAssertNotEqual(head.status, 0)
-        XCTAssertTrue(head.stderr.contains("--pred"), head.stderr)
+        XCTAssertTrue(head.stderr.contains("h.safetensors"), head.stderr)
     }
 }

@@ -24,21 +24,8 @@ final class ResumeCLITests: XCTestCase {
 
         // The same run, killed outright (SIGKILL: no clean-up) once it has saved a checkpoint.
         let broken = dir.appendingPathComponent("broken").path
-        let process = Process()
-        process.executableURL = try CLI.executable
-        process.arguments = args(broken)
-        process.environment = ProcessInfo.processInfo.environment.merging(["CI": "1"]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: broken + "/checkpoint.safetensors") && process.isRunning && Date() < deadline {
-            usleep(5_000)
-        }
-        usleep(200_000)  // some steps past the first checkpoint
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the run finished before it could be killed")
+        XCTAssertTrue(try CLI.killAfterCheckpoint(args(broken), checkpoint: broken + "/checkpoint.safetensors"),
+                      "the run finished before it could be killed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: broken + "/head.safetensors"))
         let state = try TrainingState.read(from: broken + "/checkpoint.safetensors")
         let step = try XCTUnwrap(Int(try state.string("step")))

@@ -24,9 +24,10 @@ extension DenseInference {
     /// Runs `head` (its own recipe: resolution, statistics, blocks) on every image of `paths`
     /// and hands `body` each image's outputs [height, width, channels]: on the patch grid
     /// (whole), or averaged over the windows at the preprocessed image's size (slide). The caller
-    /// upsamples them to its label size. Images that cannot be used go to `onSkip`.
+    /// upsamples them to its label size. Images that cannot be used go to `onSkip`. With
+    /// `mirrored`, every image is mirrored left-right first (the outputs stay mirrored).
     public func run<Head: DenseHead>(head: Head, model: DINOv3Model, paths: [String], batchSize: Int = 8,
-                                     maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                                     maxPixels: Int = ImageDecoder.defaultMaxPixels, mirrored: Bool = false,
                                      onSkip: (SkippedInput) -> Void, onProgress: (Int) -> Void = { _ in },
                                      _ body: (_ index: Int, _ outputs: [Float], _ height: Int, _ width: Int) throws -> Void) throws {
         let recipe = try head.metadata.recipe()
@@ -34,7 +35,7 @@ extension DenseInference {
         switch self {
         case .whole:
             let extractor = try FeatureExtractor(model: model, preprocessing: recipe.preprocessing, batchSize: batchSize,
-                                                 layers: layers, maxPixels: maxPixels)
+                                                 layers: layers, maxPixels: maxPixels, flipped: mirrored)
             try extractor.run(paths: paths, onBatch: { batch in
                 let out = batch.output
                 for (b, index) in batch.indices.enumerated() {
@@ -50,7 +51,7 @@ extension DenseInference {
             for (index, path) in paths.enumerated() {
                 defer { onProgress(index + 1) }
                 let input: (pixels: [Float], height: Int, width: Int)
-                do { input = try preprocessing.prepare(file: ImageDecoder.open(path), maxPixels: maxPixels) } catch {
+                do { input = try preprocessing.prepare(file: ImageDecoder.open(path), maxPixels: maxPixels, mirrored: mirrored) } catch {
                     onSkip(SkippedInput(index: index, path: path, reason: "\(error)"))
                     continue
                 }

@@ -27,6 +27,7 @@ public enum TaskRegistry {
         KNNTask.description,
         FewShotTask.description,
         SegmentationTask.description,
+        DepthTask.description,
         CorrespondenceTask.description,
         RetrievalTask.description,
         PropagationTask.description,

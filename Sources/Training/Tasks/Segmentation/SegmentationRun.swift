@@ -13,11 +13,7 @@ public enum SegmentationRun {
     /// The recipe of a linear segmentation head trained at `resolution` (square, hf preset) on
     /// the last block, or on the blocks `layers` (their patch tokens concatenated per patch).
     public static func recipe(resolution: Int, layers: [Int]? = nil, preprocessing base: Preprocessing = Preprocessing()) -> FeatureRecipe {
-        var p = base
-        p.preset = .hf
-        p.size = resolution
-        if let layers { return FeatureRecipe(tokens: .patch, layers: layers, preprocessing: p) }
-        return FeatureRecipe(tokens: .patch, blocks: 1, preprocessing: p)
+        .dense(resolution: resolution, layers: layers, preprocessing: base)
     }
 
     /// What a head trained on `dataset` with `recipe` records: the recipe, the backbone, the

@@ -7,9 +7,7 @@ public struct SegmentationSettings: Sendable, Codable, Equatable {
     /// many passes over the data as Meta's recipe makes over ADE20K (about 31.7), at least 100
     /// steps and at most Meta's 40,000 (which an ADE20K-sized set gets).
     public static func defaultIterations(images: Int, batchSize: Int) -> Int {
-        let passes = Double(metaIterations * metaBatchSize) / Double(metaTrainImages)
-        let steps = (passes * Double(max(images, 1)) / Double(max(batchSize, 1))).rounded(.up)
-        return Int(min(max(steps, 100), Double(metaIterations)))
+        TrainingBudget(steps: metaIterations, batchSize: metaBatchSize, trainImages: metaTrainImages).steps(images: images, batchSize: batchSize)
     }
 
     /// Optimizer steps (Meta: 40,000).

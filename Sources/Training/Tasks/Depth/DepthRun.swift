@@ -1,0 +1,94 @@
+import Backbone
+import Datasets
+import Foundation
+import Heads
+import Images
+import Support
+
+/// The linear depth protocol on a data set: patch features of the training pairs (or of cached
+/// augmented views) are extracted once into a patch store (`DenseStore`), the head is trained on
+/// them with Meta's optimizer and schedule, and evaluated on val at each depth map's size.
+public enum DepthRun {
+    /// What a depth head trained with `recipe` on `settings` records: the feature recipe, the
+    /// backbone, the resolution, the data's depth scale and the run (the head recipe is added on save).
+    public static func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, depthScale: Float,
+                                    runID: String) -> HeadMetadata {
+        HeadMetadata(kind: .depth, featureRecipe: recipe.key, backboneID: backboneID, backboneFingerprint: model.fingerprint,
+                     inputResolution: recipe.preprocessing.size, extra: ["depth_scale": "\(depthScale)", "run_id": runID])
+    }
+
+    /// AdamW (Meta's betas, weight decay, gradient clipping) with Meta's WarmupOneCycleLR over
+    /// random batches of the store's views (the shared `TrainingLoop`). With `saving`, the loop
+    /// state is saved as it goes, and a resumed run ends with exactly the uninterrupted run's head.
+    public static func train(store: PatchFeatureStore, settings s: DepthSettings, metadata: HeadMetadata, saving: StateSaving? = nil,
+                             reporter: Reporter = SilentReporter()) throws -> (head: DepthHead, log: TrainingLog) {
+        guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0, s.weightDecay.isFinite, s.weightDecay >= 0,
+              s.betas.count == 2, s.betas.allSatisfy({ (0..<1).contains($0) }), s.gradientClip.isFinite, s.gradientClip > 0 else {
+            throw TrainingError.badOption("iterations, batch size, learning rate and clipping must be positive, betas in [0, 1), weight decay finite and non-negative")
+        }
+        var random = SeededRandom(seed: s.seed, stream: [29])
+        var head = try DepthHead(channels: store.dim, recipe: s.head, metadata: metadata, random: &random)
+        var optimizer = AdamW(beta1: s.betas[0], beta2: s.betas[1], eps: 1e-8, weightDecay: s.weightDecay)
+        var loop = try TrainingLoop(name: "linear-depth", settings: s, steps: s.iterations, batchSize: s.batchSize, seed: s.seed,
+                                    schedule: s.schedule, learningRates: [s.learningRate], series: ["head"], saving: saving)
+        loop.gradientClip = s.gradientClip
+        let outcome = try loop.run(&head, optimizer: &optimizer, samples: store.count, batch: { try store.batch($0, of: Float.self) },
+                                   reporter: reporter)
+        return (head, outcome.log)
+    }
+
+    /// Seconds one training step takes here on `store` (the faster of two steps of a throwaway head).
+    public static func secondsPerStep(store: PatchFeatureStore, settings: DepthSettings) throws -> Double {
+        var random = SeededRandom(seed: 0)
+        var head = try DepthHead(channels: store.dim, recipe: settings.head, metadata: HeadMetadata(kind: .depth), random: &random)
+        var optimizer = AdamW(weightDecay: 1e-4)
+        var sampler = try BatchSampler(count: store.count, batchSize: settings.batchSize)
+        var best = Double.infinity
+        for _ in 0..<2 {
+            let start = Date()
+            try head.trainStep(try store.batch(sampler.next(using: &random), of: Float.self), optimizer: &optimizer, learningRates: [1e-4],
+                               clipNorm: settings.gradientClip, random: &random)
+            best = min(best, Date().timeIntervalSince(start))
+        }
+        return best
+    }
+
+    /// Evaluates `head` on `dataset` as Meta does: the outputs (flip-averaged with `flip`) are
+    /// upsampled bilinearly to each depth map and scored by `evaluation` (range mask, crop,
+    /// clamping), one row per image. Bad pairs are skipped and returned. `onPrediction` gets each
+    /// image's index and predicted depth map (metres, at the ground truth's size).
+    public static func evaluate(head: DepthHead, model: DINOv3Model, dataset: DepthDataset, evaluation: DepthEvaluation,
+                                inference: DenseInference = .whole, flip: Bool = true, batchSize: Int = 8,
+                                maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
+                                onPrediction: ((Int, DepthMap) throws -> Void)? = nil) throws -> (metrics: DepthMetrics, skipped: [SkippedInput]) {
+        var metrics = DepthMetrics()
+        var skipped: [SkippedInput] = []
+        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
+        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
+                          flipAveraged: flip, onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, outputs, height, width in
+            let sample = dataset.samples[index]
+            let truth: DepthMap
+            do { truth = try dataset.loadDepth(sample, maxPixels: maxPixels) } catch {
+                return skipped.append(DepthDataset.skipped(index, sample, error))
+            }
+            let prediction = try upsampled(outputs, height: height, width: width, toWidth: truth.width, height: truth.height)
+            metrics.update((name: dataset.relativeName(sample.image), scores: try evaluation.scores(prediction: prediction.values, truth: truth)))
+            try onPrediction?(index, prediction)
+        }
+        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        return (metrics, skipped)
+    }
+
+    /// Depth outputs [height, width] upsampled bilinearly (align_corners false) to a map of `toWidth` x `toHeight`.
+    public static func upsampled(_ outputs: [Float], height: Int, width: Int, toWidth: Int, height toHeight: Int) throws -> DepthMap {
+        let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: toHeight, outputWidth: toWidth)
+        return DepthMap(uncheckedWidth: toWidth, height: toHeight, values: try upsampler.forward(outputs, batch: 1, channels: 1))
+    }
+}
+
+extension DepthDataset {
+    /// `path` relative to the data set's root (as it is when outside it), for tables.
+    public func relativeName(_ path: String) -> String {
+        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+    }
+}
