@@ -97,7 +97,16 @@ public struct CSVWriter: Sendable {
     /// `text` quoted (RFC 4180) when it holds a comma, quote or line break.
     static func quoted(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        // Scalar by scalar: a quote followed by a combining mark is one Character, which
+        // `replacingOccurrences` (grapheme-based) would leave undoubled.
+        var out = String.UnicodeScalarView()
+        out.append("\"")
+        for scalar in text.unicodeScalars {
+            out.append(scalar)
+            if scalar == "\"" { out.append("\"") }
+        }
+        out.append("\"")
+        return String(out)
     }
 
     private static func percent(_ byte: UInt8) -> String {
