@@ -137,24 +137,7 @@ struct BenchBackbone: ParsableCommand {
             say(String(format: "feature drift between batch %d and %d: max abs %.2e", sizes.min()!, sizes.max()!, drift))
         }
 
-        if precision != .f32 {
-            // Drift of the reduced precision against float32 on the same input.
-            let reference = try DINOv3Model(folder: folder, device: device)
-            let pixels = Self.pixels(batch: 1)
-            let a = try reference.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
-            let b = try backbone.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
-            var maxDiff: Float = 0, sumDiff = 0.0, sumAbs = 0.0
-            for (x, y) in zip(a, b) {
-                maxDiff = max(maxDiff, abs(x - y))
-                sumDiff += Double(abs(x - y))
-                sumAbs += Double(abs(x))
-            }
-            let meanDiff = sumDiff / Double(a.count), scale = sumAbs / Double(a.count)
-            report["precision_drift_max_abs"] = maxDiff
-            report["precision_drift_mean_abs"] = meanDiff
-            say(String(format: "%@ drift against f32 (last_hidden_state, one image): max abs %.3g, mean abs %.3g (mean |value| %.3g)",
-                         precision.rawValue, maxDiff, meanDiff, scale))
-        }
+        if precision != .f32 { try measurePrecisionDrift(backbone, folder: folder, report: &report) }
 
         if !noExtract { try timeExtraction(backbone, work: work, report: &report) }
 
@@ -162,6 +145,25 @@ struct BenchBackbone: ParsableCommand {
         report["peak_rss_mb"] = peakMB
         say(String(format: "peak RSS (whole bench, batch 32 extraction included): %.0f MB", peakMB))
         try bench.record(report)
+    }
+
+    /// The drift of the reduced precision against float32 on the same input, into `report`.
+    private func measurePrecisionDrift(_ backbone: DINOv3Model, folder: URL, report: inout [String: Any]) throws {
+        let reference = try DINOv3Model(folder: folder, device: device)
+        let pixels = Self.pixels(batch: 1)
+        let a = try reference.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
+        let b = try backbone.forward(pixels: pixels, batch: 1, height: 224, width: 224).lastHiddenState
+        var maxDiff: Float = 0, sumDiff = 0.0, sumAbs = 0.0
+        for (x, y) in zip(a, b) {
+            maxDiff = max(maxDiff, abs(x - y))
+            sumDiff += Double(abs(x - y))
+            sumAbs += Double(abs(x))
+        }
+        let meanDiff = sumDiff / Double(a.count), scale = sumAbs / Double(a.count)
+        report["precision_drift_max_abs"] = maxDiff
+        report["precision_drift_mean_abs"] = meanDiff
+        say(String(format: "%@ drift against f32 (last_hidden_state, one image): max abs %.3g, mean abs %.3g (mean |value| %.3g)",
+                     precision.rawValue, maxDiff, meanDiff, scale))
     }
 
     /// Deterministic pixel values [batch, 3, size, size]: every image of the batch is the same.

@@ -135,21 +135,7 @@ struct StrongWolfeLineSearch {
             bracketed = true
         } else if abs(dp) < abs(dx) {
             // Case 3: the derivative decreases in magnitude.
-            let theta = 3 * (fx - fp) / (stp - stx) + dx + dp
-            var gamma = cubicGamma(theta, dx, dp, floorAtZero: true)
-            if stp > stx { gamma = -gamma }
-            let p = (gamma - dp) + theta
-            let q = (gamma + (dx - dp)) + gamma
-            let r = p / q
-            let stpc = r < 0 && gamma != 0 ? stp + r * (stx - stp) : (stp > stx ? stpmax : stpmin)
-            let stpq = stp + (dp / (dp - dx)) * (stx - stp)
-            if bracketed {
-                let closer = abs(stpc - stp) < abs(stpq - stp) ? stpc : stpq
-                stpf = stp > stx ? min(stp + 0.66 * (sty - stp), closer) : max(stp + 0.66 * (sty - stp), closer)
-            } else {
-                let farther = abs(stpc - stp) > abs(stpq - stp) ? stpc : stpq
-                stpf = min(max(farther, stpmin), stpmax)
-            }
+            stpf = decreasingDerivativeStep(x: x, sty: sty, stp: stp, fp: fp, dp: dp, bracketed: bracketed, stpmin: stpmin, stpmax: stpmax)
         } else if bracketed {
             // Case 4: the derivative does not decrease in magnitude; minimise the cubic through y.
             let theta = 3 * (fp - fy) / (sty - stp) + dy + dp
@@ -169,6 +155,28 @@ struct StrongWolfeLineSearch {
             x = (stp, fp, dp)
         }
         stp = stpf
+    }
+
+    /// dcstep's case 3 (no bracket yet or inside one, the derivative decreasing in magnitude): the
+    /// next trial step.
+    private static func decreasingDerivativeStep(x: End, sty: Double, stp: Double, fp: Double, dp: Double,
+                                                 bracketed: Bool, stpmin: Double, stpmax: Double) -> Double {
+        let (stx, fx, dx) = x
+        let theta = 3 * (fx - fp) / (stp - stx) + dx + dp
+        var gamma = cubicGamma(theta, dx, dp, floorAtZero: true)
+        if stp > stx { gamma = -gamma }
+        let p = (gamma - dp) + theta
+        let q = (gamma + (dx - dp)) + gamma
+        let r = p / q
+        let stpc = r < 0 && gamma != 0 ? stp + r * (stx - stp) : (stp > stx ? stpmax : stpmin)
+        let stpq = stp + (dp / (dp - dx)) * (stx - stp)
+        if bracketed {
+            let closer = abs(stpc - stp) < abs(stpq - stp) ? stpc : stpq
+            return stp > stx ? min(stp + 0.66 * (sty - stp), closer) : max(stp + 0.66 * (sty - stp), closer)
+        } else {
+            let farther = abs(stpc - stp) > abs(stpq - stp) ? stpc : stpq
+            return min(max(farther, stpmin), stpmax)
+        }
     }
 
     /// s * sqrt((theta/s)² - (d1/s)(d2/s)) with s = max(|theta|, |d1|, |d2|): the scaled root of

@@ -101,7 +101,7 @@ public enum DenseStore {
                                                             maxPixels: maxPixels, reporter: reporter)
             }
             return try PatchFeatureStore.build(model: model, images: range.map { dataset.imagePath($0) },
-                                               loadMask: { try dataset.loadTarget(range.lowerBound + $0) },
+                                               loadTarget: { try dataset.loadTarget(range.lowerBound + $0) },
                                                resolution: recipe.preprocessing.size, layers: layers, flip: flip, batchSize: batchSize,
                                                to: path, maxPixels: maxPixels, reporter: reporter)
         }

@@ -158,9 +158,9 @@ public final class PatchFeatureStore: @unchecked Sendable {
 
     /// Extracts patch features of `images` at `resolution` x `resolution` (hf preset) from the
     /// blocks `layers` (concatenated per patch; default the last block), with targets from
-    /// `loadMask` resized to the same size; `flip` adds a mirrored view of every pair.
+    /// `loadTarget` resized to the same size; `flip` adds a mirrored view of every pair.
     /// Pairs whose image or target cannot be used are skipped and reported. Written atomically to `path`.
-    public static func build<Target: DenseTarget>(model: DINOv3Model, images: [String], loadMask: (Int) throws -> Target,
+    public static func build<Target: DenseTarget>(model: DINOv3Model, images: [String], loadTarget: (Int) throws -> Target,
                                                   resolution: Int, layers: [Int]? = nil, flip: Bool, batchSize: Int, to path: String,
                                                   maxPixels: Int = ImageDecoder.defaultMaxPixels,
                                                   reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore
@@ -178,7 +178,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         for i in images.indices {
             maskProgress.update(i + 1)
             do {
-                _ = try loadMask(i)
+                _ = try loadTarget(i)
                 usable.append(i)
             } catch {
                 skipped.append(SkippedInput(index: i, path: images[i], reason: "\(error)"))
@@ -198,7 +198,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
                 grid = (out.gridHeight, out.gridWidth)
                 dim = out.dim * out.layers.count
                 for (b, j) in batch.indices.enumerated() {
-                    let target = try loadMask(usable[j]).resized(width: resolution, height: resolution)
+                    let target = try loadTarget(usable[j]).resized(width: resolution, height: resolution)
                     try spools.append(tokens: out.concatenatedPatchTokens(b), targets: (mirrored ? target.mirrored() : target).values)
                     kept.insert(j)
                     count += 1
