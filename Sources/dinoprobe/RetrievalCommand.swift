@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineKit
 import Foundation
+import Backbone
 import Heads
 import Support
 import Training
@@ -45,6 +46,7 @@ struct Retrieval: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     @OptionGroup var replacing: OverwriteOption
+    @OptionGroup var sharding: ShardChoiceOptions
 
     func validate() throws {
         try Check.range(scales.values.count, RetrievalSettings.Ranges.scaleCount, "the number of --scales")
@@ -56,19 +58,15 @@ struct Retrieval: ParsableCommand {
     func run() throws {
         var settings = RetrievalSettings()
         (settings.tokens, settings.scales, settings.topK, settings.rankingMemory) = (tokens, scales.values, topK, rankingMemory << 20)
-        let preprocessing = try imageOptions.preprocessing()
+        if let choice = try sharding.resolve() { return try extractShard(choice, settings: settings) }
         let run = try RunFolder.open(out, prefix: "retrieval", overwrite: replacing.overwrite, guarding: ["metrics.json", "ranks.csv", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load()
         try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
-        let extraction = RetrievalExtraction(
-            cache: cacheOptions.cache, model: model, backboneID: modelOptions.displayID, settings: settings, preprocessing: preprocessing,
-            batchSize: { cacheOptions.batchSize(model, height: $0) }, maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
+        let extraction = try self.extraction(model: model, settings: settings)
         let root = FileSystem.absolute(data)
         let scratch = try run.staging()
-        var rootHash = FNV1a()
-        rootHash.combine(root)
-        let cropFolder = (cacheOptions.folder ?? scratch) + "/retrieval-queries/" + rootHash.hexDigest
+        let cropFolder = Self.cropFolder(in: cacheOptions.folder ?? scratch, root: root)
         let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, cropFolder: cropFolder,
                                           vectorFile: scratch + "/.database-vectors.f32")
         try run.update {
@@ -87,5 +85,32 @@ struct Retrieval: ParsableCommand {
         let files = try RetrievalReport.write(result, to: scratch, topK: topK)
         try run.publish(outputs: files)
         say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+    }
+
+    func extraction(model: DINOv3Model, settings: RetrievalSettings) throws -> RetrievalExtraction {
+        RetrievalExtraction(cache: cacheOptions.cache, model: model, backboneID: modelOptions.displayID, settings: settings,
+                            preprocessing: try imageOptions.preprocessing(), batchSize: { cacheOptions.batchSize(model, height: $0) },
+                            maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
+    }
+
+    /// The folder of the query crops (in the cache: shards and the final run share them).
+    static func cropFolder(in folder: String, root: String) -> String {
+        var rootHash = FNV1a()
+        rootHash.combine(root)
+        return folder + "/retrieval-queries/" + rootHash.hexDigest
+    }
+
+    /// `--shard I/N`: this process's share of the queries' and database's features, into the cache; no run folder.
+    func extractShard(_ choice: ShardEnvironment.Choice, settings: RetrievalSettings) throws {
+        let folder = try TaskShardReport.folder(cacheOptions.folder)
+        let model = try modelOptions.load()
+        let root = FileSystem.absolute(data)
+        let outcome = try RetrievalRun.shard(choice.shard, root: root, distractors: distractors, extraction: extraction(model: model, settings: settings),
+                                             cropFolder: Self.cropFolder(in: folder, root: root))
+        for entry in outcome.entries {
+            TaskShardReport.share(choice, of: entry.name, unit: "images", range: entry.outcome.range, total: entry.images,
+                                  extracted: entry.outcome.extracted, reused: entry.outcome.reused, failed: entry.outcome.skipped)
+        }
+        TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
     }
 }
