@@ -9,13 +9,16 @@ import Training
 struct Correspondence: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Semantic keypoint correspondence on SPair-71k (PCK@0.1, 0.05, 0.01 of the target box), nothing trained.",
-        discussion: examples("correspondence --data SPair-71k --split test", "correspondence --data SPair-71k --categories cat,dog --limit 50 --soft-argmax 4", then: """
+        discussion: examples("correspondence --data SPair-71k --split test", "correspondence --data SPair-71k --categories cat,dog --limit 50 --soft-argmax 4",
+                             "correspondence --data SPair-71k --split test --shard 0/4", then: """
         Reads JPEGImages/<category>/*.jpg and PairAnnotation/<split>/*.json. Each image is padded \
         with white to a square and resized to --size (Probe3D); each source keypoint's feature \
         (bilinear on the last block's patch grid) is matched by cosine to the target's grid \
         upsampled to its pixels. The headline is Probe3D's: per-point PCK@0.1 averaged over \
         categories. Writes metrics.json, pairs.csv, keypoints.csv, categories.csv, report.html \
-        and run.json. See docs/protocols.md.
+        and run.json. With --shard I/N (or a scheduler's array), a process caches only its share of \
+        the pairs' images and says which shards remain; the command without a shard then matches \
+        from the cache, as one process would. See docs/protocols.md.
         """))
 
     @OptionGroup var modelOptions: ModelOptions

@@ -8,12 +8,15 @@ import Training
 struct Propagate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Video object segmentation by label propagation (DINO's DAVIS 2017 protocol): first-frame masks carried through each video by nearest patch neighbours; J&F as davis2017-evaluation.",
-        discussion: examples("propagate --data DAVIS --split val", "propagate --data DAVIS --videos bear,blackswan --context 7 --topk 5 --radius 12", then: """
+        discussion: examples("propagate --data DAVIS --split val", "propagate --data DAVIS --videos bear,blackswan --context 7 --topk 5 --radius 12",
+                             "propagate --data DAVIS --split val --shard 0/4", then: """
         --data is a DAVIS 2017 root: JPEGImages/480p/V/*.jpg, Annotations/480p/V/*.png (palette \
         PNGs, object id = palette index), ImageSets/2017/SPLIT.txt. Writes V/NNNNN.png for every \
         frame (the input palette; what the DAVIS evaluation reads), metrics.json, per_video.csv, \
         per_object.csv, report.html and run.json. Videos annotated on every frame are scored on \
-        frames 1 to n-2, as davis2017-evaluation does.
+        frames 1 to n-2, as davis2017-evaluation does. With --shard I/N (or a scheduler's array), a \
+        process caches only its share of the videos' tokens and says which shards remain; the \
+        command without a shard then propagates from the cache, as one process would.
         """))
 
     @OptionGroup var modelOptions: ModelOptions

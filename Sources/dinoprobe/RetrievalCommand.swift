@@ -12,11 +12,15 @@ struct Retrieval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retrieval",
         abstract: "Instance retrieval on revisited Oxford/Paris (revisitop's layout and protocol): mAP and mP@1,5,10 for Easy, Medium and Hard.",
-        discussion: examples("retrieval --data roxford5k --preset hf --size 224", "retrieval --data roxford5k --distractors revisitop1m/jpg --scales 1,0.707,0.5", then: """
+        discussion: examples("retrieval --data roxford5k --preset hf --size 224", "retrieval --data roxford5k --distractors revisitop1m/jpg --scales 1,0.707,0.5",
+                             "retrieval --data roxford5k --distractors revisitop1m/jpg --shard 0/8", then: """
         ROOT holds jpg/*.jpg and one gnd_<name>.pkl. Queries are cropped to their boxes; database \
         images and crops become L2-normalised last-block features (--tokens, averaged over --scales), \
         ranked by cosine similarity in blocks of the database (--ranking-memory). Writes metrics.json, \
-        ranks.csv (top --top-k per query), queries.csv (AP and P@k per query), report.html and run.json.
+        ranks.csv (top --top-k per query), queries.csv (AP and P@k per query), report.html and run.json. \
+        With --shard I/N (or a scheduler's array), a process extracts only its share of the queries' \
+        and database's features into the feature cache and says which shards remain; the command \
+        without a shard then ranks from the cache, as one process would.
         """))
 
     @OptionGroup var modelOptions: ModelOptions
