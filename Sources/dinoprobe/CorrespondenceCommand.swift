@@ -9,13 +9,16 @@ import Training
 struct Correspondence: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Semantic keypoint correspondence on SPair-71k (PCK@0.1, 0.05, 0.01 of the target box), nothing trained.",
-        discussion: examples("correspondence --data SPair-71k --split test", "correspondence --data SPair-71k --categories cat,dog --limit 50 --soft-argmax 4", then: """
+        discussion: examples("correspondence --data SPair-71k --split test", "correspondence --data SPair-71k --categories cat,dog --limit 50 --soft-argmax 4",
+                             "correspondence --data SPair-71k --split test --shard 0/4", then: """
         Reads JPEGImages/<category>/*.jpg and PairAnnotation/<split>/*.json. Each image is padded \
         with white to a square and resized to --size (Probe3D); each source keypoint's feature \
         (bilinear on the last block's patch grid) is matched by cosine to the target's grid \
         upsampled to its pixels. The headline is Probe3D's: per-point PCK@0.1 averaged over \
         categories. Writes metrics.json, pairs.csv, keypoints.csv, categories.csv, report.html \
-        and run.json. See docs/protocols.md.
+        and run.json. With --shard I/N (or a scheduler's array), a process caches only its share of \
+        the pairs' images and says which shards remain; the command without a shard then matches \
+        from the cache, as one process would. See docs/protocols.md.
         """))
 
     @OptionGroup var modelOptions: ModelOptions
@@ -54,6 +57,7 @@ struct Correspondence: ParsableCommand {
     var overwrite = false
 
     @OptionGroup var pixelLimit: PixelLimitOption
+    @OptionGroup var sharding: ShardChoiceOptions
 
     func validate() throws {
         guard SPairData.splits.contains(split) else { throw ValidationError("--split must be one of \(SPairData.splits.joined(separator: ", "))") }
@@ -73,6 +77,7 @@ struct Correspondence: ParsableCommand {
 
     func run() throws {
         let settings = settings
+        if let choice = try sharding.resolve() { return try extractShard(choice, settings: settings) }
         let run = try RunFolder.open(out, prefix: "correspondence", overwrite: overwrite, guarding: ["metrics.json", "pairs.csv", "keypoints.csv", "categories.csv", "report.html"], command: self)
         defer { run.close() }
         let loaded = try SPairData.load(root: data, split: split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
@@ -97,5 +102,21 @@ struct Correspondence: ParsableCommand {
         say(outcome.metrics.table(maxNameWidth: 14))
         say("\(outcome.images) images loaded, through the backbone or from the feature cache\(store.folder.map { " \($0)" } ?? "")")
         say("wrote \(run.path): \(files.joined(separator: ", ")), run.json")
+    }
+
+    /// `--shard I/N`: this process's share of the pairs' images, their grids into the cache; no run folder.
+    func extractShard(_ choice: ShardEnvironment.Choice, settings: CorrespondenceSettings) throws {
+        let folder = try TaskShardReport.folder(noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
+        let loaded = try SPairData.load(root: data, split: split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
+                                        limit: limit, maxPixels: pixelLimit.maxPixels)
+        guard !loaded.pairs.isEmpty else { throw ValidationError("no usable pair in \(data)/PairAnnotation/\(split)") }
+        let model = try modelOptions.load()
+        try ForwardMemory.checkOneImageFits(model, height: size, width: size)
+        let outcome = try CorrespondenceRun.shard(choice.shard, pairs: loaded.pairs, model: model, settings: settings,
+                                                  store: KeypointGridStore(folder: folder), reporter: TerminalReporter.shared,
+                                                  maxPixels: pixelLimit.maxPixels)
+        TaskShardReport.share(choice, of: split, unit: "images", range: outcome.range, total: outcome.images, extracted: outcome.extracted,
+                              reused: outcome.reused, failed: outcome.failed)
+        TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineKit
 import Foundation
+import Backbone
 import Heads
 import Support
 import Training
@@ -11,11 +12,15 @@ struct Retrieval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retrieval",
         abstract: "Instance retrieval on revisited Oxford/Paris (revisitop's layout and protocol): mAP and mP@1,5,10 for Easy, Medium and Hard.",
-        discussion: examples("retrieval --data roxford5k --preset hf --size 224", "retrieval --data roxford5k --distractors revisitop1m/jpg --scales 1,0.707,0.5", then: """
+        discussion: examples("retrieval --data roxford5k --preset hf --size 224", "retrieval --data roxford5k --distractors revisitop1m/jpg --scales 1,0.707,0.5",
+                             "retrieval --data roxford5k --distractors revisitop1m/jpg --shard 0/8", then: """
         ROOT holds jpg/*.jpg and one gnd_<name>.pkl. Queries are cropped to their boxes; database \
         images and crops become L2-normalised last-block features (--tokens, averaged over --scales), \
         ranked by cosine similarity in blocks of the database (--ranking-memory). Writes metrics.json, \
-        ranks.csv (top --top-k per query), queries.csv (AP and P@k per query), report.html and run.json.
+        ranks.csv (top --top-k per query), queries.csv (AP and P@k per query), report.html and run.json. \
+        With --shard I/N (or a scheduler's array), a process extracts only its share of the queries' \
+        and database's features into the feature cache and says which shards remain; the command \
+        without a shard then ranks from the cache, as one process would.
         """))
 
     @OptionGroup var modelOptions: ModelOptions
@@ -45,6 +50,7 @@ struct Retrieval: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     @OptionGroup var replacing: OverwriteOption
+    @OptionGroup var sharding: ShardChoiceOptions
 
     func validate() throws {
         try Check.range(scales.values.count, RetrievalSettings.Ranges.scaleCount, "the number of --scales")
@@ -56,19 +62,15 @@ struct Retrieval: ParsableCommand {
     func run() throws {
         var settings = RetrievalSettings()
         (settings.tokens, settings.scales, settings.topK, settings.rankingMemory) = (tokens, scales.values, topK, rankingMemory << 20)
-        let preprocessing = try imageOptions.preprocessing()
+        if let choice = try sharding.resolve() { return try extractShard(choice, settings: settings) }
         let run = try RunFolder.open(out, prefix: "retrieval", overwrite: replacing.overwrite, guarding: ["metrics.json", "ranks.csv", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load()
         try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
-        let extraction = RetrievalExtraction(
-            cache: cacheOptions.cache, model: model, backboneID: modelOptions.displayID, settings: settings, preprocessing: preprocessing,
-            batchSize: { cacheOptions.batchSize(model, height: $0) }, maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
+        let extraction = try self.extraction(model: model, settings: settings)
         let root = FileSystem.absolute(data)
         let scratch = try run.staging()
-        var rootHash = FNV1a()
-        rootHash.combine(root)
-        let cropFolder = (cacheOptions.folder ?? scratch) + "/retrieval-queries/" + rootHash.hexDigest
+        let cropFolder = Self.cropFolder(in: cacheOptions.folder ?? scratch, root: root)
         let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, cropFolder: cropFolder,
                                           vectorFile: scratch + "/.database-vectors.f32")
         try run.update {
@@ -87,5 +89,32 @@ struct Retrieval: ParsableCommand {
         let files = try RetrievalReport.write(result, to: scratch, topK: topK)
         try run.publish(outputs: files)
         say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
+    }
+
+    func extraction(model: DINOv3Model, settings: RetrievalSettings) throws -> RetrievalExtraction {
+        RetrievalExtraction(cache: cacheOptions.cache, model: model, backboneID: modelOptions.displayID, settings: settings,
+                            preprocessing: try imageOptions.preprocessing(), batchSize: { cacheOptions.batchSize(model, height: $0) },
+                            maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
+    }
+
+    /// The folder of the query crops (in the cache: shards and the final run share them).
+    static func cropFolder(in folder: String, root: String) -> String {
+        var rootHash = FNV1a()
+        rootHash.combine(root)
+        return folder + "/retrieval-queries/" + rootHash.hexDigest
+    }
+
+    /// `--shard I/N`: this process's share of the queries' and database's features, into the cache; no run folder.
+    func extractShard(_ choice: ShardEnvironment.Choice, settings: RetrievalSettings) throws {
+        let folder = try TaskShardReport.folder(cacheOptions.folder)
+        let model = try modelOptions.load()
+        let root = FileSystem.absolute(data)
+        let outcome = try RetrievalRun.shard(choice.shard, root: root, distractors: distractors, extraction: extraction(model: model, settings: settings),
+                                             cropFolder: Self.cropFolder(in: folder, root: root))
+        for entry in outcome.entries {
+            TaskShardReport.share(choice, of: entry.name, unit: "images", range: entry.outcome.range, total: entry.images,
+                                  extracted: entry.outcome.extracted, reused: entry.outcome.reused, failed: entry.outcome.skipped)
+        }
+        TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
     }
 }

@@ -46,4 +46,53 @@ final class CorrespondenceCLITests: XCTestCase {
         let second = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as? [String: Any])
         XCTAssertEqual(second["overall"] as? NSDictionary, metrics["overall"] as? NSDictionary)
     }
+
+    /// correspondence --shard 0/2 and 1/2 cache half of the pairs' images each; the run without a
+    /// shard matches from the cache and writes what one process writes. A damaged entry is refused
+    /// and extracted again; a shard of another size leaves this one's shards to run; a shard out
+    /// of range is refused.
+    func testShardsThenOneRunEqualOneProcess() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let synth = try CLI.run(["synth", "correspondence", "--out", "spair", "--count", "3", "--size", "96", "--seed", "2"], in: dir)
+        XCTAssertEqual(synth.status, 0, synth.stderr)
+        func correspondence(_ extra: [String], size: String = "64") throws -> CLI.Result {
+            try CLI.run(["correspondence", "--model", CLI.tinyModel, "--data", "spair", "--size", size, "--soft-argmax", "2",
+                         "--categories", "kite,robot", "--limit", "2"] + extra, in: dir)
+        }
+        let first = try correspondence(["--cache-dir", "cache", "--shard", "0/2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("shard 0/2 (from --shard) of test: images 0..<3 of 6: 3 extracted, 0 already cached"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("shards still to run: 1/2"), first.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs").path), "a shard makes no run folder")
+        let other = try correspondence(["--cache-dir", "other", "--shard", "0/2"], size: "48")
+        XCTAssertEqual(other.status, 0, other.stderr)
+        let mixed = try correspondence(["--cache-dir", "other", "--shard", "1/2"])
+        XCTAssertTrue(mixed.stdout.contains("shards still to run: 0/2"), "grids of another size are not these: \(mixed.stdout)")
+        let second = try correspondence(["--cache-dir", "cache", "--shard", "1/2"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stdout.contains("all 2 shards' features are cached"), second.stdout)
+        // A damaged entry is named, removed and extracted again.
+        let cache = dir.appendingPathComponent("cache").path
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("keypoints-") }.sorted()
+        XCTAssertEqual(entries.count, 6, "\(entries)")
+        let damaged = try XCTUnwrap(FileHandle(forWritingAtPath: cache + "/" + entries[0]))
+        try damaged.truncate(atOffset: 64)
+        try damaged.close()
+        let joined = try correspondence(["--cache-dir", "cache", "--out", "joined"])
+        XCTAssertEqual(joined.status, 0, joined.stderr)
+        XCTAssertEqual(joined.stderr.components(separatedBy: "is unusable").count - 1, 1, joined.stderr)
+        let single = try correspondence(["--no-cache", "--out", "single"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        for file in ["metrics.json", "pairs.csv", "keypoints.csv", "categories.csv"] {
+            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("joined/" + file)),
+                           try Data(contentsOf: dir.appendingPathComponent("single/" + file)), file)
+        }
+        let outside = try correspondence(["--cache-dir", "cache", "--shard", "2/2"])
+        XCTAssertNotEqual(outside.status, 0)
+        XCTAssertTrue(outside.stderr.contains("shard 2 does not exist among 2"), outside.stderr)
+        let uncached = try correspondence(["--no-cache", "--shard", "0/2"])
+        XCTAssertNotEqual(uncached.status, 0)
+        XCTAssertTrue(uncached.stderr.contains("drop --no-cache"), uncached.stderr)
+    }
 }

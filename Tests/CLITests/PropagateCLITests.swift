@@ -49,4 +49,51 @@ final class PropagateCLITests: XCTestCase {
         XCTAssertTrue(gap.stderr.contains("skipped video video-00") && gap.stderr.contains("missing frames"), gap.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("gap/video-01/00004.png").path))
     }
+
+    /// propagate --shard 0/2 and 1/2 cache one video's tokens each; the run without a shard
+    /// propagates from the cache and writes what one process writes. A damaged entry is refused
+    /// and extracted again; a shard of another model leaves this one's shards to run; a shard
+    /// out of range is refused.
+    func testShardsThenOneRunEqualOneProcess() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertEqual(try CLI.run(["synth", "video", "--out", "davis", "--frames", "4", "--width", "48", "--height", "32"], in: dir).status, 0)
+        func propagate(_ extra: [String], model: String = CLI.tinyModel) throws -> CLI.Result {
+            try CLI.run(["propagate", "--model", model, "--data", "davis", "--scale-size", "64", "--radius", "2"] + extra, in: dir)
+        }
+        let first = try propagate(["--cache-dir", "cache", "--shard", "0/2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("shard 0/2 (from --shard) of val: videos 0..<1 of 2: 1 extracted, 0 already cached"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("shards still to run: 1/2"), first.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs").path), "a shard makes no run folder")
+        let other = try propagate(["--cache-dir", "other", "--shard", "1/2"], model: CLI.repoRoot.appendingPathComponent("Tests/BackboneTests/Fixtures/models/reg0").path)
+        XCTAssertEqual(other.status, 0, other.stderr)
+        let second = try propagate(["--cache-dir", "cache", "--shard", "1/2"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stdout.contains("all 2 shards' features are cached"), second.stdout)
+        let mixed = try propagate(["--cache-dir", "other", "--shard", "1/2"])
+        XCTAssertTrue(mixed.stdout.contains("shards still to run: 0/2"), "another model's video is not this model's: \(mixed.stdout)")
+        // A damaged entry (a killed copy, a full disk) is named, removed and extracted again.
+        let cache = dir.appendingPathComponent("cache").path
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("video-tokens-") }
+        XCTAssertEqual(entries.count, 2, "\(entries)")
+        let damaged = try XCTUnwrap(FileHandle(forWritingAtPath: cache + "/" + entries[0]))
+        try damaged.truncate(atOffset: 64)
+        try damaged.close()
+        let joined = try propagate(["--cache-dir", "cache", "--out", "joined"])
+        XCTAssertEqual(joined.status, 0, joined.stderr)
+        XCTAssertEqual(joined.stderr.components(separatedBy: "is unusable").count - 1, 1, joined.stderr)
+        let single = try propagate(["--no-cache", "--out", "single"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        for file in ["metrics.json", "per_video.csv", "per_object.csv", "video-00/00002.png", "video-01/00003.png"] {
+            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("joined/" + file)),
+                           try Data(contentsOf: dir.appendingPathComponent("single/" + file)), file)
+        }
+        let outside = try propagate(["--cache-dir", "cache", "--shard", "2/2"])
+        XCTAssertNotEqual(outside.status, 0)
+        XCTAssertTrue(outside.stderr.contains("shard 2 does not exist among 2"), outside.stderr)
+        let uncached = try propagate(["--no-cache", "--shard", "0/2"])
+        XCTAssertNotEqual(uncached.status, 0)
+        XCTAssertTrue(uncached.stderr.contains("drop --no-cache"), uncached.stderr)
+    }
 }

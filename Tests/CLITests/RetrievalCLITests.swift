@@ -44,4 +44,60 @@ final class RetrievalCLITests: XCTestCase {
         XCTAssertTrue(gem.stderr.contains("extract retrieval-database-64px"), gem.stderr)
         XCTAssertTrue(gem.stdout.contains("  M  mAP"), gem.stdout)
     }
+
+    /// retrieval --shard 0/2 and 1/2 fill the parts of the feature cache's entries (queries and
+    /// database, each scale); the run without a shard ranks from them, extracting nothing, and
+    /// writes the files one process writes. A damaged part is refused and extracted again; a shard
+    /// of other settings leaves this one's shards to run; a shard out of range is refused.
+    func testShardsThenOneRunEqualOneProcess() throws {
+        let dir = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("landmarks").path, cache = dir.appendingPathComponent("cache").path
+        XCTAssertEqual(try CLI.run(["synth", "retrieval", "--out", data, "--size", "48"]).status, 0)
+        func retrieval(_ extra: [String]) throws -> CLI.Result {
+            try CLI.run(["retrieval", "--model", CLI.tinyModel, "--data", data, "--size", "64", "--scales", "1,0.5",
+                         "--extract-batch-size", "4"] + extra, in: dir)
+        }
+        let first = try retrieval(["--cache-dir", cache, "--shard", "0/2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("shard 0/2 (from --shard) of retrieval-database-64px: images 0..<12 of 26: 12 extracted, 0 already cached"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("shards still to run: 1/2"), first.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs").path), "a shard makes no run folder")
+        // A killed shard's damaged last part is refused and only its images are extracted again.
+        let parts = try FileManager.default.contentsOfDirectory(atPath: cache)
+            .filter { $0.hasPrefix("retrieval-database-64px-") && $0.contains(".part-") }.sorted()
+        XCTAssertEqual(parts.count, 2, "\(parts)")
+        let damaged = try XCTUnwrap(FileHandle(forWritingAtPath: cache + "/" + parts[1]))
+        try damaged.truncate(atOffset: 100)
+        try damaged.close()
+        let again = try retrieval(["--cache-dir", cache, "--shard", "0/2"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("is unusable"), again.stderr)
+        XCTAssertTrue(again.stdout.contains("of retrieval-database-64px: images 0..<12 of 26: 8 extracted, 4 already cached"), again.stdout)
+        // Other tokens (GeM, cached apart) do not stand in for this shard.
+        let gem = try retrieval(["--cache-dir", cache, "--shard", "1/2", "--tokens", "gem"])
+        XCTAssertEqual(gem.status, 0, gem.stderr)
+        XCTAssertTrue(gem.stdout.contains("shards still to run: 0/2"), gem.stdout)
+        let second = try retrieval(["--cache-dir", cache, "--shard", "1/2"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stdout.contains("all 2 shards' features are cached"), second.stdout)
+        let joined = try retrieval(["--cache-dir", cache, "--out", "joined"])
+        XCTAssertEqual(joined.status, 0, joined.stderr)
+        XCTAssertTrue(joined.stderr.contains("extract retrieval-database-64px: 26 of 26 images already extracted in parts"), joined.stderr)
+        XCTAssertFalse(joined.stderr.split(separator: "\n").contains { $0.hasPrefix("extract") && $0.contains("images/s") },
+                       "nothing went through the backbone: \(joined.stderr)")
+        XCTAssertEqual(joined.stderr.components(separatedBy: "already extracted in parts").count - 1, 4, "every entry from the shards: \(joined.stderr)")
+        let single = try retrieval(["--no-cache", "--out", "single"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        for file in ["metrics.json", "ranks.csv", "queries.csv"] {
+            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("joined/" + file)),
+                           try Data(contentsOf: dir.appendingPathComponent("single/" + file)), file)
+        }
+        let outside = try retrieval(["--cache-dir", cache, "--shard", "2/2"])
+        XCTAssertNotEqual(outside.status, 0)
+        XCTAssertTrue(outside.stderr.contains("shard 2 does not exist among 2"), outside.stderr)
+        let uncached = try retrieval(["--no-cache", "--shard", "0/2"])
+        XCTAssertNotEqual(uncached.status, 0)
+        XCTAssertTrue(uncached.stderr.contains("drop --no-cache"), uncached.stderr)
+    }
 }

@@ -31,11 +31,9 @@ public struct FeatureCache: Sendable {
                       name: String? = nil, pooling: PatchPooling = .mean, reporter: Reporter = SilentReporter()) throws -> FeatureSplit {
         let name = name ?? dataset.split.rawValue
         let paths = dataset.paths
-        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths,
-                                       extra: pooling == .mean ? [] : ["patch-pooling=\(pooling.rawValue)"])
         let entry: Entry
-        if let folder {
-            let file = "\(folder)/\(name)-\(key).safetensors"
+        if folder != nil {
+            let file = entryPath(name: name, paths: paths, model: model, preprocessing: preprocessing, layers: layers, pooling: pooling)
             let read = { () throws -> Entry in
                 let found = try Self.read(SafeTensorsFile(path: file), inputs: paths.count, fingerprint: model.fingerprint,
                                           dim: model.config.hiddenSize, blocks: layers.count)

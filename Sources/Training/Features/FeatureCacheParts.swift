@@ -27,13 +27,13 @@ public struct PartsOutcome: Sendable {
 /// removed only under the entry's claim (`CacheEntry`): shared by shards, held alone to join.
 extension FeatureCache {
     /// Extracts the parts of `dataset`'s entry that `shard` covers and are not written yet.
+    /// `name` and `pooling` as in `split` (the same entry a run without a shard reads).
     public func buildShard(of dataset: ClassificationDataset, shard: Shard, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
                            batchSize: Int, maxPixels: Int = ImageDecoder.defaultMaxPixels, checkpointEvery: Double = 300,
-                           reporter: Reporter = SilentReporter()) throws -> PartsOutcome {
-        guard let folder else { throw TrainingError.badOption("a sharded extraction writes into the feature cache: drop --no-cache") }
-        let paths = dataset.paths
-        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths)
-        let file = "\(folder)/\(dataset.split.rawValue)-\(key).safetensors"
+                           name: String? = nil, pooling: PatchPooling = .mean, reporter: Reporter = SilentReporter()) throws -> PartsOutcome {
+        guard folder != nil else { throw TrainingError.badOption("a sharded extraction writes into the feature cache: drop --no-cache") }
+        let name = name ?? dataset.split.rawValue, paths = dataset.paths
+        let file = entryPath(name: name, paths: paths, model: model, preprocessing: preprocessing, layers: layers, pooling: pooling)
         let range = shard.range(items: paths.count, alignment: batchSize)
         // Shards write parts side by side; a run joining the entry holds it alone (see CacheEntry).
         let claim = try CacheEntry.claimParts(of: file) {
@@ -42,15 +42,39 @@ extension FeatureCache {
         defer { claim.release(removingFile: true) }
         if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
         return try fillParts(file: file, paths: paths, range: range, model: model, preprocessing: preprocessing, layers: layers,
-                             batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
-                             name: "extract \(dataset.split.rawValue) (shard \(shard))", reporter: reporter)
+                             batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery, pooling: pooling,
+                             name: "extract \(name) (shard \(shard))", reporter: reporter)
+    }
+
+    /// The file of the entry `split` reads for these inputs (the folder must be set).
+    func entryPath(name: String, paths: [String], model: DINOv3Model, preprocessing: Preprocessing, layers: [Int], pooling: PatchPooling) -> String {
+        let key = FeatureStoreKey.make(kind: "tokens", model: model, preprocessing: preprocessing, layers: layers, files: paths,
+                                       extra: pooling == .mean ? [] : ["patch-pooling=\(pooling.rawValue)"])
+        return "\(folder ?? ".")/\(name)-\(key).safetensors"
+    }
+
+    /// Which of `count` shards (`Shard.range` with `batchSize`) have their images in the entry or
+    /// in its parts by name (parts are checked when read): the shards still to run are the others.
+    public func shardsCached(count: Int, of dataset: ClassificationDataset, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
+                             batchSize: Int, name: String? = nil, pooling: PatchPooling = .mean) throws -> [Bool] {
+        let paths = dataset.paths
+        let file = entryPath(name: name ?? dataset.split.rawValue, paths: paths, model: model, preprocessing: preprocessing, layers: layers,
+                             pooling: pooling)
+        let whole = FileSystem.exists(file), parts = Self.partRanges(of: file)
+        return try (0..<count).map { i in
+            let range = try Shard(index: i, count: count).range(items: paths.count, alignment: batchSize)
+            return whole || Self.tiling(parts, over: range).gaps.isEmpty
+        }
     }
 
     /// Extracts, chunk by chunk, the positions of `range` that no valid part covers yet.
     func fillParts(file: String, paths: [String], range: Range<Int>, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int],
                    batchSize: Int, maxPixels: Int, checkpointEvery: Double, pooling: PatchPooling = .mean, name: String,
                    reporter: Reporter) throws -> PartsOutcome {
-        let tiling = Self.tiling(try validParts(of: file, inputs: paths.count, model: model, layers: layers), over: range)
+        let valid = try validParts(of: file, inputs: paths.count, model: model, layers: layers) { part, reason in
+            reporter.note("\(name): part \(part) is unusable (\(reason)); removed it, extracting its images again")
+        }
+        let tiling = Self.tiling(valid, over: range)
         var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
                                    parts: tiling.used)
         if outcome.reused > 0 { reporter.note("\(name): \(outcome.reused) of \(range.count) images already extracted in parts of \(file)") }
@@ -99,9 +123,10 @@ extension FeatureCache {
         return entry
     }
 
-    /// The parts of `file` that read back as what they claim (a damaged one is removed; a
-    /// symbolic link is refused, see `refuseLinkedParts`).
-    func validParts(of file: String, inputs: Int, model: DINOv3Model, layers: [Int]) throws -> [Range<Int>] {
+    /// The parts of `file` that read back as what they claim (a damaged one is removed, and
+    /// `unusable` hears of it; a symbolic link is refused, see `refuseLinkedParts`).
+    func validParts(of file: String, inputs: Int, model: DINOv3Model, layers: [Int],
+                    unusable: (String, Error) -> Void = { _, _ in }) throws -> [Range<Int>] {
         try Self.refuseLinkedParts(of: file)
         return Self.partRanges(of: file).filter { part in
             guard part.upperBound <= inputs else { return false }
@@ -115,6 +140,7 @@ extension FeatureCache {
                 return true
             } catch {
                 try? FileSystem.removeFile(path)
+                unusable(path, error)
                 return false
             }
         }

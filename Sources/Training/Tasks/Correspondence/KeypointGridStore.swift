@@ -21,9 +21,7 @@ public struct KeypointGridStore: Sendable {
     public func grid(of path: String, model: DINOv3Model, size: Int, maxPixels: Int, reporter: Reporter) throws -> KeypointFeatureGrid {
         let make = { try CorrespondenceRun.patchTokens(of: path, model: model, size: size, maxPixels: maxPixels) }
         guard let folder else { return try Self.grid(make()) }
-        let key = FeatureStoreKey.make(kind: "keypoint-grid", model: model, preprocessing: Preprocessing(preset: .hf, size: size), blocks: 1,
-                                       files: [path], extra: ["white square pad, bicubic"])
-        let file = "\(folder)/keypoints-\(key).safetensors"
+        let file = Self.entryPath(path, in: folder, model: model, size: size)
         return try CacheEntry.obtain(file, read: { try Self.grid(Self.read(file)) }, make: {
             let tokens = try make()
             try FileSystem.createDirectories(folder)
@@ -33,6 +31,13 @@ public struct KeypointGridStore: Sendable {
             return try Self.grid(tokens)
         }, waiting: { reporter.note("waiting for another dinoprobe run (\($0)), which is extracting \(file)") },
            unusable: { reporter.note("cache entry \(file) is unusable (\($0)); removed it, extracting again") })
+    }
+
+    /// The entry of the image at `path` in `folder`.
+    static func entryPath(_ path: String, in folder: String, model: DINOv3Model, size: Int) -> String {
+        let key = FeatureStoreKey.make(kind: "keypoint-grid", model: model, preprocessing: Preprocessing(preset: .hf, size: size), blocks: 1,
+                                       files: [path], extra: ["white square pad, bicubic"])
+        return "\(folder)/keypoints-\(key).safetensors"
     }
 
     /// A stored entry, checked: its format, a square grid, the image size, every value finite

@@ -27,8 +27,12 @@ public struct PropagationRun: Sendable {
     /// Frames shown per video in the report.
     public static let stripFrames = 5
 
-    public init(model: DINOv3Model, settings: PropagationSettings, cacheFolder: String?, maxPixels: Int = ImageDecoder.defaultMaxPixels) {
-        (self.model, self.settings, self.cacheFolder, self.maxPixels) = (model, settings, cacheFolder, maxPixels)
+    /// Hears of cache entries waited for or found unusable.
+    public let reporter: Reporter
+
+    public init(model: DINOv3Model, settings: PropagationSettings, cacheFolder: String?, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                reporter: Reporter = SilentReporter()) {
+        (self.model, self.settings, self.cacheFolder, self.maxPixels, self.reporter) = (model, settings, cacheFolder, maxPixels, reporter)
     }
 
     /// Propagates `video`'s first annotation, writes `folder/NAME/STEM.png` for every frame

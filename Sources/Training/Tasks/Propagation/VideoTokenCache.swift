@@ -24,11 +24,7 @@ extension PropagationRun {
                 try t == 0 ? first.tokens : tokens(video.frames[t], width: width, height: height).tokens
             }
         }
-        let preprocessing = Preprocessing(preset: .native, size: settings.scaleSize, mean: settings.mean, std: settings.std,
-                                          patchSize: model.config.patchSize)
-        let key = FeatureStoreKey.make(kind: "video-tokens", model: model, preprocessing: preprocessing, blocks: 1, files: video.frames,
-                                       extra: ["read_frame: short side scaleSize, long side floor to 64"])
-        let path = "\(cacheFolder)/video-tokens-\(key).safetensors"
+        let path = entryPath(video, in: cacheFolder)
         var extracted = false
         let file = try CacheEntry.obtain(path, read: { try checked(SafeTensorsFile(path: path), frames: video.frames.count) }, make: {
             extracted = true
@@ -48,7 +44,8 @@ extension PropagationRun {
             }
             try writer.write(to: path)
             return try checked(SafeTensorsFile(path: path), frames: video.frames.count)
-        }, waiting: { _ in }, unusable: { _ in })
+        }, waiting: { reporter.note("\(video.name): waiting for another dinoprobe run (\($0)), which is extracting \(path)") },
+           unusable: { reporter.note("\(video.name): cache entry \(path) is unusable (\($0)); removed it, extracting again") })
         let grid = try file.ints("grid").map(Int.init), size = grid[0] * grid[1] * model.config.hiddenSize
         return VideoTokens(gridHeight: grid[0], gridWidth: grid[1], extractedNow: extracted) { t in
             try file.withBytes(of: "tokens") { raw in
@@ -58,6 +55,16 @@ extension PropagationRun {
                 }
             }
         }
+    }
+
+    /// The cache entry of `video`'s tokens in `folder`: the key covers the weights, the frame size
+    /// rule and statistics and every frame file.
+    func entryPath(_ video: VideoSequence, in folder: String) -> String {
+        let preprocessing = Preprocessing(preset: .native, size: settings.scaleSize, mean: settings.mean, std: settings.std,
+                                          patchSize: model.config.patchSize)
+        let key = FeatureStoreKey.make(kind: "video-tokens", model: model, preprocessing: preprocessing, blocks: 1, files: video.frames,
+                                       extra: ["read_frame: short side scaleSize, long side floor to 64"])
+        return "\(folder)/video-tokens-\(key).safetensors"
     }
 
     /// `file` if it holds `frames` frames of this model's tokens on a grid, all finite.

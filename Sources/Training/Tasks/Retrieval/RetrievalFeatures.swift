@@ -36,6 +36,25 @@ public struct RetrievalExtraction {
         max(patch, Int((Double(size) * scale / Double(patch)).rounded()) * patch)
     }
 
+    /// One feature-cache entry that `vectors` reads: a chunk of the inputs at one scale.
+    struct Entry {
+        var name: String
+        var dataset: ClassificationDataset
+        var preprocessing: Preprocessing
+    }
+
+    /// The entries of the chunk starting at `start` of `total` inputs, one per scale.
+    func entries(_ chunk: [String], start: Int, of total: Int, name: String) -> [Entry] {
+        settings.scales.map { scale in
+            var p = preprocessing
+            p.size = Self.scaledSize(p.size, scale: scale, patch: model.config.patchSize)
+            let dataset = ClassificationDataset(root: "", split: .val, samples: chunk.map { ClassificationSample(path: $0, label: 0) },
+                                                classIDs: [name])
+            return Entry(name: "retrieval-\(name)" + (total > chunkSize ? "-\(start / chunkSize)" : "") + "-\(p.size)px", dataset: dataset,
+                         preprocessing: p)
+        }
+    }
+
     /// Unit vectors of `paths` in order, handed to `write` chunk by chunk ([rows, width]); returns
     /// the positions that have one and the images skipped (at any scale) with the reason.
     public func vectors(_ paths: [String], name: String, write: ([Float]) throws -> Void) throws -> (present: [Int], skipped: [SkippedInput]) {
@@ -44,15 +63,10 @@ public struct RetrievalExtraction {
             let chunk = Array(paths[start..<min(paths.count, start + chunkSize)])
             var sums: [Int: [Float]] = [:]
             var chunkSkipped: [Int: SkippedInput] = [:]
-            for scale in settings.scales {
-                var p = preprocessing
-                p.size = Self.scaledSize(p.size, scale: scale, patch: model.config.patchSize)
-                let dataset = ClassificationDataset(root: "", split: .val, samples: chunk.map { ClassificationSample(path: $0, label: 0) },
-                                                    classIDs: [name])
-                let entryName = "retrieval-\(name)" + (paths.count > chunkSize ? "-\(start / chunkSize)" : "") + "-\(p.size)px"
-                let split = try cache.split(of: dataset, model: model, backboneID: backboneID, preprocessing: p, layers: model.lastBlocks(1),
-                                            batchSize: batchSize(p.size), maxPixels: maxPixels, name: entryName,
-                                            pooling: settings.tokens.pooling, reporter: reporter)
+            for entry in entries(chunk, start: start, of: paths.count, name: name) {
+                let split = try cache.split(of: entry.dataset, model: model, backboneID: backboneID, preprocessing: entry.preprocessing,
+                                            layers: model.lastBlocks(1), batchSize: batchSize(entry.preprocessing.size), maxPixels: maxPixels,
+                                            name: entry.name, pooling: settings.tokens.pooling, reporter: reporter)
                 let vectors = settings.tokens == .gem ? (values: split.features.meanPatch, width: model.config.hiddenSize)
                     : try split.features.vectors(settings.tokens == .cls ? .cls : .clsAvgpool, blocks: 1)
                 let rowOf = Dictionary(split.paths.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })

@@ -24,20 +24,10 @@ public struct RetrievalResult: Sendable {
 public enum RetrievalRun {
     public static func run(root: String, distractors: String?, extraction: RetrievalExtraction, cropFolder: String,
                            vectorFile: String) throws -> RetrievalResult {
-        let gndPath = try RetrievalGroundTruth.find(in: root)
-        let gt = try RetrievalGroundTruth.read(path: gndPath)
-        let images = try ConfinedFolder(root + "/jpg")
-        var names = gt.imlist
-        var paths = try gt.imlist.map { try images.resolve($0 + ".jpg", listedIn: gndPath) }
-        var skippedDatabase: [SkippedInput] = []
-        if let distractors {
-            let listing = try ImageFiles.expand([distractors])
-            let base = FileSystem.absolute(distractors) + "/"
-            names += listing.images.map { $0.hasPrefix(base) ? String($0.dropFirst(base.count)) : $0 }
-            paths += listing.images
-            skippedDatabase += listing.problems
-        }
-        let crops = try QueryCrops.make(gt, images: images, gndPath: gndPath, folder: cropFolder, maxPixels: extraction.maxPixels)
+        let inputs = try Inputs(root: root, distractors: distractors)
+        let (gt, names, paths) = (inputs.groundTruth, inputs.names, inputs.paths)
+        var skippedDatabase = inputs.problems
+        let crops = try QueryCrops.make(gt, images: inputs.images, gndPath: inputs.gndPath, folder: cropFolder, maxPixels: extraction.maxPixels)
         var queryRows: [Float] = []
         let queryVectors = try extraction.vectors(crops.paths, name: "queries") { queryRows += $0 }
         let evaluatedCrops = queryVectors.present
@@ -76,5 +66,30 @@ public enum RetrievalRun {
         return RetrievalResult(groundTruth: gt, databaseNames: names, databasePaths: paths, evaluated: evaluated,
                                cropPaths: evaluatedCrops.map { crops.paths[$0] }, rankings: rankings, scores: scores,
                                skippedQueries: skippedQueries, skippedDatabase: skippedDatabase)
+    }
+
+    /// The ground truth, the database images (`imlist`, then the distractors) and their names.
+    struct Inputs {
+        var gndPath: String
+        var groundTruth: RetrievalGroundTruth
+        var images: ConfinedFolder
+        var names: [String]
+        var paths: [String]
+        var problems: [SkippedInput] = []
+
+        init(root: String, distractors: String?) throws {
+            gndPath = try RetrievalGroundTruth.find(in: root)
+            groundTruth = try RetrievalGroundTruth.read(path: gndPath)
+            images = try ConfinedFolder(root + "/jpg")
+            names = groundTruth.imlist
+            paths = try groundTruth.imlist.map { [images, gndPath] in try images.resolve($0 + ".jpg", listedIn: gndPath) }
+            if let distractors {
+                let listing = try ImageFiles.expand([distractors])
+                let base = FileSystem.absolute(distractors) + "/"
+                names += listing.images.map { $0.hasPrefix(base) ? String($0.dropFirst(base.count)) : $0 }
+                paths += listing.images
+                problems += listing.problems
+            }
+        }
     }
 }

@@ -1,0 +1,58 @@
+import Backbone
+import Foundation
+import Images
+import Support
+
+/// `correspondence --shard I/N`: the images of the pairs (each once, in the order the pairs first
+/// name them) are split by `Shard.range`; a shard extracts its images' grids into the feature
+/// cache, one entry per image as a run without a shard writes them; that run then matches every
+/// pair from the cache.
+extension CorrespondenceRun {
+    /// What a shard did.
+    public struct ShardOutcome: Sendable {
+        /// The shard's positions in the image list, and the list's length.
+        public var range: Range<Int>
+        public var images: Int
+        /// Images extracted now, and images whose entry was already cached.
+        public var extracted: Int
+        public var reused: Int
+        /// Images that could not be extracted, with the reason.
+        public var failed: [SkippedInput]
+        /// Shards (0-based) that have an image not cached yet.
+        public var remaining: [Int]
+    }
+
+    /// Every image of `pairs`, once, in the order the pairs first name them.
+    public static func images(of pairs: [KeypointPair]) -> [String] {
+        var seen: Set<String> = [], list: [String] = []
+        for pair in pairs { for path in [pair.sourceImage, pair.targetImage] where seen.insert(path).inserted { list.append(path) } }
+        return list
+    }
+
+    /// Extracts the grids of `shard`'s images of `pairs` into `store`'s folder.
+    public static func shard(_ shard: Shard, pairs: [KeypointPair], model: DINOv3Model, settings: CorrespondenceSettings,
+                             store: KeypointGridStore, reporter: Reporter, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> ShardOutcome {
+        guard let folder = store.folder else { throw TrainingError.badOption("--shard builds the feature cache in parts: drop --no-cache") }
+        guard settings.size % model.config.patchSize == 0 else {
+            throw TrainingError.badOption("--size \(settings.size) is not a multiple of the patch size \(model.config.patchSize)")
+        }
+        let images = images(of: pairs), range = shard.range(items: images.count, alignment: 1)
+        func cached(_ path: String) -> Bool { FileSystem.exists(KeypointGridStore.entryPath(path, in: folder, model: model, size: settings.size)) }
+        var outcome = ShardOutcome(range: range, images: images.count, extracted: 0, reused: 0, failed: [], remaining: [])
+        let progress = reporter.task("extract shard \(shard)", total: range.count, unit: "images")
+        for index in range {
+            let path = images[index]
+            if cached(path) { outcome.reused += 1 } else { outcome.extracted += 1 }
+            do { _ = try store.grid(of: path, model: model, size: settings.size, maxPixels: maxPixels, reporter: reporter) } catch {
+                outcome.failed.append(SkippedInput(index: index, path: path, reason: "\(error)"))
+            }
+            progress.update(index - range.lowerBound + 1)
+        }
+        progress.finish(range.count)
+        let done = images.map(cached)
+        outcome.remaining = try (0..<shard.count).filter { i in
+            !done[try Shard(index: i, count: shard.count).range(items: images.count, alignment: 1)].allSatisfy { $0 }
+        }
+        return outcome
+    }
+}
