@@ -80,6 +80,42 @@ public enum ByteText {
         return PathCodec.string(fromBytes: bytes[..<cut])
     }
 
+    /// The folder `path` lies in, as `NSString.deletingLastPathComponent` gives it but cut on
+    /// bytes (and without its crash on a one-`Character` path): trailing "/" dropped, then
+    /// everything before the last "/" ("/" for "/x", "" for "x").
+    public static func parent(of path: String) -> String {
+        var bytes = PathCodec.bytes(of: path)
+        while bytes.count > 1, bytes.last == slash { bytes.removeLast() }
+        guard let cut = bytes.lastIndex(of: slash) else { return "" }
+        var head = bytes[..<cut]
+        while head.count > 1, head.last == slash { head.removeLast() }
+        return head.isEmpty ? "/" : PathCodec.string(fromBytes: head)
+    }
+
+    /// The name `path` ends with, as `NSString.lastPathComponent` gives it but cut on bytes:
+    /// trailing "/" dropped, then what follows the last "/" ("/" for "/").
+    public static func name(of path: String) -> String {
+        var bytes = PathCodec.bytes(of: path)
+        while bytes.count > 1, bytes.last == slash { bytes.removeLast() }
+        guard bytes.count > 1, let cut = bytes.lastIndex(of: slash) else { return PathCodec.string(fromBytes: bytes) }
+        return PathCodec.string(fromBytes: bytes[(cut + 1)...])
+    }
+
+    /// `name` without its extension (from its last "." on, when that "." is not its first byte),
+    /// cut on bytes: `NSString.deletingPathExtension` misses a "." after a prepend character.
+    public static func stem(of name: String) -> String {
+        let bytes = PathCodec.bytes(of: name)
+        guard let dot = bytes.lastIndex(of: 0x2E), dot > 0, !bytes.contains(slash) else { return name }
+        return PathCodec.string(fromBytes: bytes[..<dot])
+    }
+
+    /// The extension of `name` (after its last ".", not counting a leading one), cut on bytes.
+    public static func pathExtension(of name: String) -> String {
+        let bytes = PathCodec.bytes(of: name)
+        guard let dot = bytes.lastIndex(of: 0x2E), dot > 0, !bytes.contains(slash) else { return "" }
+        return PathCodec.string(fromBytes: bytes[(dot + 1)...])
+    }
+
     /// The `/` byte.
     public static let slash: UInt8 = 0x2F
 }
