@@ -31,7 +31,7 @@ public enum PairedFolders {
     /// sorted by image path. The target may be missing (the readers' checks report that).
     public static func pair(imageFolder: String, targetFolder: String) throws -> [(image: String, target: String)] {
         try ImageFiles.images(in: imageFolder).map { image in
-            let stem = ((image as NSString).lastPathComponent as NSString).deletingPathExtension
+            let stem = ByteText.stem(of: ByteText.name(of: image))
             return (image, targetFolder + "/" + stem + ".png")
         }
     }

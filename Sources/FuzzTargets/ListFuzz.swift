@@ -63,7 +63,7 @@ struct ListFixture: Sendable {
         }
     }()
 
-    var base: String { (root as NSString).deletingLastPathComponent }
+    var base: String { ByteText.parent(of: root) }
 
     /// Traps unless `path`, with its links resolved (as far as it exists), lies inside the root.
     func assertInside(_ path: String) {
@@ -73,7 +73,7 @@ struct ListFixture: Sendable {
                 guard real == realRoot || real.hasPrefix(realRoot + "/") else { fatalError("a list reached \(real), outside \(realRoot)") }
                 return
             }
-            candidate = (candidate as NSString).deletingLastPathComponent
+            candidate = ByteText.parent(of: candidate)
         }
     }
 

@@ -85,7 +85,7 @@ struct Segment: ParsableCommand {
         for (path, name) in zip(listing.images, names) {
             do {
                 let stem = try run.staging() + "/" + name
-                try FileSystem.createDirectories((stem as NSString).deletingLastPathComponent)  // the names' own bytes (PathCodec)
+                try FileSystem.createDirectories(ByteText.parent(of: stem))  // the names' own bytes (PathCodec)
                 var window: SlidingWindow?
                 if case let .slide(w) = inferenceOptions.resolved(headSize: side) { window = w }
                 let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter, window: window,

@@ -41,7 +41,7 @@ public struct RetrievalGroundTruth: Sendable, Equatable {
 
     /// Reads and checks `path`.
     public static func read(path: String) throws -> RetrievalGroundTruth {
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let stem = ByteText.stem(of: ByteText.name(of: path))
         return try parse(PlainPickle.read(path: path), name: String(stem.dropFirst(stem.hasPrefix("gnd_") ? 4 : 0)), path: path)
     }
 
