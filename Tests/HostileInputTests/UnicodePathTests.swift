@@ -1,6 +1,8 @@
+import Datasets
 import Foundation
 import Support
 import TestSupport
+import Training
 import XCTest
 
 /// Issue 36: `String`'s `split(separator:)`, `hasPrefix` and `==` work on grapheme clusters under
@@ -58,6 +60,7 @@ final class UnicodePathTests: HostileTestCase {
     func testPathHelpersCutOnBytes() {
         XCTAssertEqual(FileSystem.absolute("/\u{301}x/./y"), "/\u{301}x/y")
         XCTAssertEqual(FileSystem.absolute("/a/x\u{600}/../b"), "/a/b")
+        XCTAssertEqual(FileSystem.absolute("/a/../\u{301}b"), "/\u{301}b", "a '..' before '/' + a combining mark is resolved")
         XCTAssertEqual(FileSystem.spelled("/d/e\u{301}x/a.png", below: "/d/\u{e9}x"), "/d/e\u{301}x/a.png", "another folder")
         XCTAssertEqual(FileSystem.spelled("/d/\u{e9}x/a.png", below: "/d/\u{e9}x/"), "/d/\u{e9}x/a.png")
         XCTAssertTrue(ByteText.isInside("/d/a/b", folder: "/d/a"))
@@ -70,5 +73,46 @@ final class UnicodePathTests: HostileTestCase {
         XCTAssertEqual(ByteText.split("\u{600}|x", on: "|"), ["\u{600}", "x"])
         XCTAssertEqual(ByteText.fields("a.jpg \u{301}b.png 1"), ["a.jpg", "\u{301}b.png", "1"])
         XCTAssertFalse(ByteText.same("e\u{301}", "\u{e9}"))
+    }
+
+    /// `NSString.lastPathComponent` and `deletingLastPathComponent` crash (SIGILL) on a path of
+    /// one Character on this Foundation, and miss a "/" before a combining mark; every path of
+    /// dinoprobe's is cut by `ByteText.parent(of:)`/`name(of:)` instead.
+    func testPathsAreCutOnBytesWithoutNSString() {
+        XCTAssertTrue(TemporaryFiles.path(beside: "a").hasPrefix(".a~dinoprobe-tmp~"))
+        XCTAssertTrue(TemporaryFiles.path(beside: "/d/\u{301}x").hasPrefix("/d/.\u{301}x~dinoprobe-tmp~"))
+        for (path, parent, name) in [("x", "", "x"), ("/x", "/", "x"), ("a/b/", "a", "b"), ("/", "/", "/"), ("//a//b", "//a", "b"),
+                                     ("/d/\u{301}x", "/d", "\u{301}x"), ("d\u{600}/x", "d\u{600}", "x")] {
+            XCTAssertEqual(ByteText.parent(of: path), parent, path.debugDescription)
+            XCTAssertEqual(ByteText.name(of: path), name, path.debugDescription)
+        }
+        XCTAssertEqual(ByteText.stem(of: "a\u{600}.jpg"), "a\u{600}")
+        XCTAssertEqual(ByteText.pathExtension(of: "a.\u{301}jpg"), "\u{301}jpg")
+    }
+
+    /// An NYU list line "a.jpg \u{301}b.png 1": " \u{301}" is one whitespace Character, and the
+    /// split on it dropped the mark, so the list's depth map was read from `b.png`.
+    func testNYUFieldsAreCutOnWhiteSpaceScalars() throws {
+        try write("nyu/a.jpg", "x")
+        try write("nyu/\u{301}b.png", "x")
+        try write("nyu/nyu_train.txt", "a.jpg \u{301}b.png 518.8\n")
+        let dataset = try DepthDataset.load(root: temp + "/nyu", split: .train, layout: .nyu)
+        XCTAssertEqual(dataset.samples.map(\.depth), [temp + "/nyu/\u{301}b.png"])
+    }
+
+    /// Two files whose names are canonically equivalent are two files: a VOC list naming both,
+    /// or a command line naming both, keeps both (a `Set<String>`/`[String: _]` kept one).
+    func testCanonicallyEquivalentNamesAreDifferentFiles() throws {
+        let voc = "data/VOC2012/"
+        for id in ["e\u{301}", "\u{e9}"] {
+            try write(voc + "JPEGImages/\(id).jpg", Data([0xFF, 0xD8]))
+            try write(voc + "SegmentationClass/\(id).png", Data([0x89]))
+        }
+        try write(voc + "ImageSets/Segmentation/train.txt", "e\u{301}\n\u{e9}\ne\u{301}\n")
+        let dataset = try PascalVOC.load(root: temp + "/data", split: .train)
+        XCTAssertEqual(Set(dataset.samples.map { PathCodec.bytes(of: $0.image) }).count, 2)
+        let images = [temp + "/" + voc + "JPEGImages/e\u{301}.jpg", temp + "/" + voc + "JPEGImages/\u{e9}.jpg"]
+        XCTAssertEqual(try ImageFiles.expand(images + [images[0]]).images.count, 2)
+        XCTAssertEqual(ImageFiles.outputNames(for: ["/d/a\u{600}.jpg"]), ["d/a\u{600}"], "the stem keeps its last scalar")
     }
 }
