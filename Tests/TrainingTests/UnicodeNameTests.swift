@@ -17,7 +17,10 @@ final class UnicodeNameTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
 
-    func touch(_ path: String) throws { try AtomicFile.write(Data("x".utf8), to: path) }
+    func touch(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: ByteText.parent(of: path), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+    }
 
     /// A sealed staging folder whose manifest (a file anyone with access to the run folder can
     /// edit) names `../\u{301}victim`: `"../\u{301}victim".contains("/")` is false for `String`,
@@ -28,7 +31,7 @@ final class UnicodeNameTests: XCTestCase {
         try touch(run + "/\u{301}kept")
         try touch(staging + "/run.json")
         let manifest = #"{"outputs": ["../\u0301kept"], "retiring": ["../\u0301victim", ".replaced-\u0301x"]}"#
-        try AtomicFile.write(Data(manifest.utf8), to: staging + "/.manifest.json")
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: staging + "/.manifest.json"))
         _ = try RunPublication.recover(runFolder: run)
         XCTAssertTrue(FileSystem.exists(root + "/\u{301}victim"), "a file outside the run folder was deleted")
         XCTAssertTrue(FileSystem.exists(run + "/\u{301}kept"))
