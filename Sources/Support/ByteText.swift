@@ -61,6 +61,12 @@ public enum ByteText {
         return p.count > f.count && p.starts(with: f)
     }
 
+    /// `path` relative to `folder` when it lies below it (bytes on a "/" boundary); nil otherwise.
+    /// `hasPrefix` + `dropFirst(count)` on Characters misses "/" + a combining mark, or drops it.
+    public static func relative(_ path: String, to folder: String) -> String? {
+        dropping(prefix: hasSuffix(folder, "/") ? folder : folder + "/", from: path)
+    }
+
     /// The `/`-separated components of `path`'s bytes, empty ones kept.
     public static func components(ofPath path: String) -> [ArraySlice<UInt8>] {
         PathCodec.bytes(of: path).split(separator: slash, omittingEmptySubsequences: false)

@@ -95,7 +95,8 @@ struct Segment: ParsableCommand {
                     say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
                 }
                 for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, shown(area.name))) }
-                let names = try r.files.map { String($0.dropFirst(try run.staging().count + 1)) }
+                let staging = try run.staging()
+                let names = r.files.map { ByteText.relative($0, to: staging) ?? $0 }
                 say("  made \(names.map { run.path + "/" + $0 }.joined(separator: ", "))")
                 written += names
             } catch {

@@ -115,4 +115,16 @@ final class UnicodePathTests: HostileTestCase {
         XCTAssertEqual(try ImageFiles.expand(images + [images[0]]).images.count, 2)
         XCTAssertEqual(ImageFiles.outputNames(for: ["/d/a\u{600}.jpg"]), ["d/a\u{600}"], "the stem keeps its last scalar")
     }
+
+    /// Paths made relative to a folder by `hasPrefix` + `dropFirst(count)` on Characters stayed
+    /// absolute when the first name began with a combining mark (so a noisy-label table, keyed by
+    /// relative path, did not find the image), or lost the mark.
+    func testRelativePathsAreCutOnBytes() {
+        let dataset = ClassificationDataset(root: "/d/train", split: .train, samples: [], classIDs: ["n1"])
+        XCTAssertEqual(dataset.relativePath("/d/train/\u{301}n1/x.JPEG"), "\u{301}n1/x.JPEG")
+        XCTAssertEqual(dataset.relativePath("/d/train\u{301}/x.JPEG"), "/d/train\u{301}/x.JPEG")
+        XCTAssertEqual(ByteText.relative("/s/.staging/\u{301}x.png", to: "/s/.staging"), "\u{301}x.png")
+        XCTAssertNil(ByteText.relative("/s/e\u{301}/x", to: "/s/\u{e9}"))
+    }
 }
+
