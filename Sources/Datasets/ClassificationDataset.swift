@@ -54,8 +54,7 @@ public struct ClassificationDataset: Sendable, Equatable {
 
     /// `path` relative to `root` with "/" separators (the path itself if it is outside `root`).
     public func relativePath(_ path: String) -> String {
-        let base = root.hasSuffix("/") ? root : root + "/"
-        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+        ByteText.relative(path, to: root) ?? path
     }
 
     /// A 16-hex-digit FNV-1a fingerprint of the listing: split, classes, and every sample's path

@@ -8,8 +8,8 @@ import Support
 /// (see `PathCodec`). Folder walks visit each real folder once, so symbolic-link loops end.
 public enum ImageFiles {
     static func isImage(_ name: String) -> Bool {
-        guard !name.hasPrefix(".") else { return false }
-        return ImageFormat.recognisedExtensions.contains((name as NSString).pathExtension.lowercased())
+        guard !ByteText.hasPrefix(name, ".") else { return false }
+        return ImageFormat.recognisedExtensions.contains(ByteText.pathExtension(of: name).lowercased())
     }
 
     static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
@@ -40,7 +40,7 @@ public enum ImageFiles {
         do { walk = try walker.files(under: folder) } catch {
             throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error))")
         }
-        let images = walk.files.filter { isImage(($0 as NSString).lastPathComponent) }
+        let images = walk.files.filter { isImage(ByteText.name(of: $0)) }
         return (images, walk.problems.map { SkippedInput(path: $0.path, reason: $0.reason) })
     }
 
@@ -63,8 +63,8 @@ public enum ImageFiles {
         // A file named twice (or also via its folder) once. One folder's walk never repeats a file,
         // so a single input skips the set (a path for every image: memory that grows with the listing).
         if items.count > 1 {
-            var seen = Set<String>()
-            images = images.filter { seen.insert(absolute($0)).inserted }
+            var seen = Set<[UInt8]>()  // bytes: a Set<String> takes "e\u{301}.jpg" and "\u{e9}.jpg" for one file
+            images = images.filter { seen.insert(PathCodec.bytes(of: absolute($0))).inserted }
         }
         return (images, problems)
     }
@@ -77,11 +77,12 @@ public enum ImageFiles {
         let base = absolute(FileManager.default.currentDirectoryPath) + "/"
         let relative = images.map { path -> String in
             let full = absolute(path)
-            return full.hasPrefix(base) ? String(full.dropFirst(base.count)) : String(full.drop { $0 == "/" })
+            // On bytes: `hasPrefix`/`dropFirst` on Characters miss "/" + a combining mark.
+            return ByteText.dropping(prefix: base, from: full) ?? String(full.unicodeScalars.drop { $0 == "/" })
         }
         let stems = relative.map { path -> String in
-            let name = (path as NSString).lastPathComponent, ext = (name as NSString).pathExtension
-            return ext.isEmpty || name == "." + ext ? path : String(path.dropLast(ext.count + 1))
+            let name = ByteText.name(of: path), ext = ByteText.pathExtension(of: name)
+            return ext.isEmpty ? path : ByteText.dropping(suffix: "." + ext, from: path) ?? path
         }
         var counts: [String: Int] = [:]
         for stem in stems { counts[stem, default: 0] += 1 }

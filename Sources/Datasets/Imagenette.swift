@@ -106,7 +106,7 @@ public enum Imagenette {
                               base: String = FileManager.default.currentDirectoryPath) throws -> String {
         var searched: [String] = []
         for folder in searchFolders(dataDir: dataDir, environment: environment, base: base) {
-            if (folder as NSString).lastPathComponent == variant.stem, DatasetInstaller.isReady(folder) { return folder }
+            if ByteText.name(of: folder) == variant.stem, DatasetInstaller.isReady(folder) { return folder }
             let candidate = folder + "/" + variant.stem
             if DatasetInstaller.isReady(candidate) { return candidate }
             if ImageFiles.isDirectory(candidate) {

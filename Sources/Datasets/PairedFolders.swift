@@ -31,7 +31,7 @@ public enum PairedFolders {
     /// sorted by image path. The target may be missing (the readers' checks report that).
     public static func pair(imageFolder: String, targetFolder: String) throws -> [(image: String, target: String)] {
         try ImageFiles.images(in: imageFolder).map { image in
-            let stem = ((image as NSString).lastPathComponent as NSString).deletingPathExtension
+            let stem = ByteText.stem(of: ByteText.name(of: image))
             return (image, targetFolder + "/" + stem + ".png")
         }
     }
@@ -60,9 +60,8 @@ extension FNV1a {
     /// Adds each file's path relative to `root`, its size and modification time (for the listing
     /// fingerprints that key feature caches).
     public mutating func combineFiles(_ paths: [String], root: String) {
-        let base = root.hasSuffix("/") ? root : root + "/"
         for path in paths {
-            combine(path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path)
+            combine(ByteText.relative(path, to: root) ?? path)
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
             let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
             let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0

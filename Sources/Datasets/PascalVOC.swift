@@ -38,14 +38,16 @@ public enum PascalVOC {
         let text = try ListFile.read(list)
         let folder: ConfinedFolder
         do { folder = try ConfinedFolder(base) } catch { throw DatasetError.badFile(path: base, reason: "\(error)") }
-        var samples: [String: SegmentationSample] = [:]
-        for (line, id) in ListFile.lines(of: text) where samples[id] == nil {
+        // Keyed by bytes: a [String: _] takes "e\u{301}" and "\u{e9}" (two files) for one id.
+        var samples: [[UInt8]: (id: String, sample: SegmentationSample)] = [:]
+        for (line, id) in ListFile.lines(of: text) where samples[PathCodec.bytes(of: id)] == nil {
             try ConfinedPath.checkName(id, listedIn: list, line: line)
-            samples[id] = SegmentationSample(image: try folder.resolve("JPEGImages/" + id + ".jpg", listedIn: list, line: line),
-                                             mask: try folder.resolve("SegmentationClass/" + id + ".png", listedIn: list, line: line))
+            samples[PathCodec.bytes(of: id)] = (id, SegmentationSample(image: try folder.resolve("JPEGImages/" + id + ".jpg", listedIn: list, line: line),
+                                                                       mask: try folder.resolve("SegmentationClass/" + id + ".png", listedIn: list, line: line)))
         }
         guard !samples.isEmpty else { throw DatasetError.emptySplit(folder: list, hint: "the split list names no images") }
-        return SegmentationDataset(root: base, split: split, layout: .voc, samples: samples.keys.sorted().compactMap { samples[$0] },
+        let ordered = samples.sorted { $0.value.id < $1.value.id || (!($1.value.id < $0.value.id) && $0.key.lexicographicallyPrecedes($1.key)) }
+        return SegmentationDataset(root: base, split: split, layout: .voc, samples: ordered.map(\.value.sample),
                                    classNames: classNames, palette: Palette.voc(count: classNames.count))
     }
 }

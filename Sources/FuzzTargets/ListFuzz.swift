@@ -23,9 +23,16 @@ extension FuzzTargets {
         if let table = try? NoisyLabels.read(csvAt: fixture.noisyCSV, percent: 0) {
             for name in table.keys { fixture.assertLexicallyInside(name) }
         }
-        let text = String(decoding: data, as: UTF8.self)
-        for entry in text.split(separator: "\n").prefix(64).map(String.init) where ConfinedPath.problem(with: entry) == nil {
-            fixture.assertLexicallyInside(entry)
+        // Each line, as its bytes (PathCodec) and as UTF-8 text: the check's verdict must be a
+        // byte-level reference's (a "/" before a combining mark or after U+0600 is still a "/").
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false).prefix(64) {
+            for entry in [PathCodec.string(fromBytes: line), String(decoding: line, as: UTF8.self)] {
+                let accepted = ConfinedPath.problem(with: entry) == nil
+                guard accepted == ListFixture.referenceAccepts(PathCodec.bytes(of: entry)) else {
+                    fatalError("ConfinedPath \(accepted ? "accepted" : "refused") \(entry.debugDescription), unlike the byte-level rule")
+                }
+                if accepted { fixture.assertLexicallyInside(entry) }
+            }
         }
     }
 }
@@ -63,27 +70,41 @@ struct ListFixture: Sendable {
         }
     }()
 
-    var base: String { (root as NSString).deletingLastPathComponent }
+    var base: String { ByteText.parent(of: root) }
 
     /// Traps unless `path`, with its links resolved (as far as it exists), lies inside the root.
     func assertInside(_ path: String) {
         var candidate = path
         while !candidate.isEmpty {
             if let real = try? FileSystem.realPath(candidate) {
-                guard real == realRoot || real.hasPrefix(realRoot + "/") else { fatalError("a list reached \(real), outside \(realRoot)") }
+                guard ByteText.isInside(real, folder: realRoot) else { fatalError("a list reached \(real), outside \(realRoot)") }
                 return
             }
-            candidate = (candidate as NSString).deletingLastPathComponent
+            candidate = ByteText.parent(of: candidate)
         }
     }
 
-    /// Traps unless `entry`, read as a relative path, never climbs above its folder.
+    /// Traps unless `entry`, read as a relative path (on its bytes), never climbs above its folder.
     func assertLexicallyInside(_ entry: String) {
         var depth = 0
-        guard !entry.hasPrefix("/") else { fatalError("the absolute path \(entry.debugDescription) was accepted") }
-        for part in entry.split(separator: "/") {
-            depth += part == ".." ? -1 : (part == "." ? 0 : 1)
+        let bytes = PathCodec.bytes(of: entry)
+        guard bytes.first != 0x2F else { fatalError("the absolute path \(entry.debugDescription) was accepted") }
+        for part in bytes.split(separator: 0x2F) {
+            depth += part.elementsEqual([0x2E, 0x2E]) ? -1 : (part.elementsEqual([0x2E]) ? 0 : 1)
             guard depth >= 0 else { fatalError("\(entry.debugDescription) climbs out of its folder and was accepted") }
         }
+    }
+
+    /// The confinement rule on bytes, written out on its own: 1 to 4096 bytes, no control byte,
+    /// and every "/"-separated component neither empty, "." nor ".." (so not absolute either).
+    static func referenceAccepts(_ bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty, bytes.count <= 4096, !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return false }
+        var component: [UInt8] = []
+        for byte in bytes + [0x2F] {
+            guard byte == 0x2F else { component.append(byte); continue }
+            if component.isEmpty || component == [0x2E] || component == [0x2E, 0x2E] { return false }
+            component = []
+        }
+        return true
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ImagePreprocessing
+import Support
 
 /// What a head file holds.
 public enum HeadKind: String, Codable, Sendable, CaseIterable {
@@ -95,17 +96,17 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
 
     /// The one-line recipes of early heads, e.g. "patch|blocks=1|preset=hf|size=448".
     static func legacySummary(_ text: String) -> FeatureRecipe? {
-        let parts = text.split(separator: "|").map(String.init)
+        let parts = ByteText.split(text, on: "|", omittingEmpty: true)  // scalars: "|\u{301}" is one Character
         guard let first = parts.first, let tokens = FeatureTokens(rawValue: first) else { return nil }
         var fields: [String: String] = [:]
         for part in parts.dropFirst() {
-            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            let kv = ByteText.split(part, on: "=", omittingEmpty: true, maxSplits: 1)
             if kv.count == 2 { fields[kv[0]] = kv[1] }
         }
         guard let blocks = fields["blocks"].flatMap(Int.init), let size = fields["size"].flatMap(Int.init),
               let preset = fields["preset"].flatMap(PreprocessPreset.init(rawValue:)) else { return nil }
         func triple(_ key: String, _ fallback: [Float]) -> [Float] {
-            let v = (fields[key] ?? "").split(separator: ",").compactMap { Float($0) }
+            let v = ByteText.split(fields[key] ?? "", on: ",", omittingEmpty: true).compactMap { Float($0) }
             return v.count == 3 ? v : fallback
         }
         return FeatureRecipe(tokens: tokens, blocks: blocks,

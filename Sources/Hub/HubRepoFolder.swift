@@ -34,7 +34,7 @@ struct HubRepoFolder {
         let depth = file.split(separator: "/").count + 1
         let target = String(repeating: "../", count: depth) + "blobs/" + etag
         do {
-            try FileSystem.createDirectories((link as NSString).deletingLastPathComponent)
+            try FileSystem.createDirectories(ByteText.parent(of: link))
             if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: link), existing == target { return }
             let temp = TemporaryFiles.path(beside: link)
             guard symlink(target, temp) == 0 else { throw FileSystemError.io(path: temp, operation: "create the link", reason: String(cString: strerror(errno))) }
@@ -59,7 +59,7 @@ struct HubRepoFolder {
     func freeBytes() -> Int64? {
         var info = statvfs()
         var probe = blobs
-        while !FileSystem.exists(probe), probe != "/" { probe = (probe as NSString).deletingLastPathComponent }
+        while !FileSystem.exists(probe), probe != "/", !probe.isEmpty { probe = ByteText.parent(of: probe) }
         guard statvfs(probe, &info) == 0 else { return nil }
         return Int64(info.f_bavail) &* Int64(info.f_frsize)
     }

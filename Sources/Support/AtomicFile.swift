@@ -111,7 +111,7 @@ public enum AtomicFile {
     /// file or absent, and its folder exists or can be created and accepts new files.
     public static func checkWritable(_ path: String) throws {
         try checkDestination(path)
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = ByteText.parent(of: path)
         try checkFolderWritable(folder.isEmpty ? "." : folder)
     }
 
@@ -128,7 +128,7 @@ public enum AtomicFile {
                 if !ok { throw FileSystemError.io(probe, "write into", errno) }
                 return
             }
-            let parent = (probe as NSString).deletingLastPathComponent
+            let parent = ByteText.parent(of: probe)
             if parent == probe || parent.isEmpty { return }
             probe = parent
         }
@@ -139,7 +139,7 @@ public enum AtomicFile {
     public static func begin(_ path: String) throws -> Output {
         try checkDestination(path)
         let destination = path
-        let folder = (destination as NSString).deletingLastPathComponent
+        let folder = ByteText.parent(of: destination)
         if !folder.isEmpty { try FileSystem.createDirectories(folder) }
         TemporaryFiles.removeStale(in: folder)
         let temp = TemporaryFiles.path(beside: destination)

@@ -33,15 +33,18 @@ public enum ConfinedPath {
     /// Why `entry` is not a relative path that stays inside its folder, judged on its text alone;
     /// nil when it is one.
     public static func problem(with entry: String) -> String? {
-        if entry.isEmpty { return "is empty" }
-        if entry.utf8.count > maxBytes { return "is longer than \(maxBytes) bytes" }
-        if entry.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        // Judged on the bytes the file system will see (`PathCodec`), not on `Character`s: a "/"
+        // followed by a combining mark, or after a prepend character, is still a separator.
+        let bytes = PathCodec.bytes(of: entry)
+        if bytes.isEmpty { return "is empty" }
+        if bytes.count > maxBytes { return "is longer than \(maxBytes) bytes" }
+        if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
             return "holds a NUL, line break or other control character"
         }
-        if entry.hasPrefix("/") { return "is an absolute path" }
-        for part in entry.split(separator: "/", omittingEmptySubsequences: false) {
-            if part == ".." { return "climbs out of the folder with '..'" }
-            if part == "." || part.isEmpty { return "has an empty or '.' component" }
+        if bytes[0] == ByteText.slash { return "is an absolute path" }
+        for part in bytes.split(separator: ByteText.slash, omittingEmptySubsequences: false) {
+            if part.elementsEqual([0x2E, 0x2E]) { return "climbs out of the folder with '..'" }
+            if part.elementsEqual([0x2E]) || part.isEmpty { return "has an empty or '.' component" }
         }
         return nil
     }
@@ -79,7 +82,8 @@ public struct ConfinedFolder: Sendable {
 
     /// Throws `FileSystemError` when the folder cannot be resolved (missing, unreadable).
     public init(_ path: String) throws {
-        self.path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        let bytes = PathCodec.bytes(of: path)
+        self.path = bytes.count > 1 && bytes.last == ByteText.slash ? PathCodec.string(fromBytes: bytes.dropLast()) : path
         realPath = try FileSystem.realPath(path)
     }
 
@@ -94,12 +98,13 @@ public struct ConfinedFolder: Sendable {
             let resolved: String
             do { resolved = try FileSystem.realPath(candidate) } catch {
                 // Missing (or a broken link): judge the part of the path that exists.
-                let parent = candidate.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-                guard parent.count > path.count else { return joined }
+                let parent = ByteText.dropLastComponent(candidate)
+                guard PathCodec.bytes(of: parent).count > PathCodec.bytes(of: path).count else { return joined }
                 candidate = parent
                 continue
             }
-            guard resolved == realPath || resolved.hasPrefix(realPath == "/" ? "/" : realPath + "/") else {
+            // Bytes on a "/" boundary: `hasPrefix` would take `/d/e\u{301}x/...` as inside `/d/\u{e9}x`.
+            guard ByteText.isInside(resolved, folder: realPath) else {
                 throw ConfinedPath.Refusal(entry: entry, listedIn: listedIn, line: line,
                                            reason: "leads through a symbolic link to \(ConfinedPath.shown(resolved)), outside \(ConfinedPath.shown(realPath))")
             }

@@ -42,7 +42,7 @@ public struct DirectoryWalk {
         var seen = self.seen
         defer { self.seen = seen }
         func walk(_ folder: String, _ prefix: String) throws {
-            for name in try FileSystem.list(folder) where includeHidden || !name.hasPrefix(".") {
+            for name in try FileSystem.list(folder) where includeHidden || !ByteText.hasPrefix(name, ".") {  // ".\u{301}x" is hidden
                 let path = folder + "/" + name
                 let status: FileStatus?
                 do { status = try FileSystem.status(path) } catch {

@@ -137,7 +137,7 @@ public enum FileSystem {
             guard st.kind == .directory else { throw FileSystemError.wrongKind(path: path, kind: st.kind.rawValue, expected: "a folder") }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = ByteText.dropLastComponent(path)  // bytes: NSString misses "/" before a combining mark
         if !parent.isEmpty && parent != path { try createDirectories(parent) }
         let result = PathCodec.withCString(path) { mkdir($0, 0o755) }
         guard let result else { throw FileSystemError.invalidPath(path) }
@@ -180,8 +180,8 @@ public enum FileSystem {
     public static func confined(_ path: String, to folder: String) throws -> String {
         let root = try realPath(folder)
         let resolved = try realPath(path)
-        let prefix = root.hasSuffix("/") ? root : root + "/"
-        guard resolved == root || resolved.hasPrefix(prefix) else {
+        // Bytes on a "/" boundary (`hasPrefix` equates `e\u{301}` with `\u{e9}`: another folder).
+        guard ByteText.isInside(resolved, folder: root) else {
             throw FileSystemError.outsideFolder(path: path, folder: folder, resolved: resolved)
         }
         return resolved
@@ -191,21 +191,20 @@ public enum FileSystem {
     /// convention of every path in dinoprobe's CSV files: as given on the command line, so that
     /// `--data shapes` lists `shapes/val/a/1.png`); a path elsewhere is returned as it is.
     public static func spelled(_ path: String, below typed: String) -> String {
-        let root = absolute(typed)
-        guard path.hasPrefix(root + "/") else { return path }
-        return (typed.hasSuffix("/") ? typed : typed + "/") + path.dropFirst(root.count + 1)
+        guard let rest = ByteText.dropping(prefix: absolute(typed) + "/", from: path) else { return path }
+        return (ByteText.hasSuffix(typed, "/") ? typed : typed + "/") + rest
     }
 
     /// `path` made absolute against the current folder, "." and ".." removed lexically, "~" expanded.
     public static func absolute(_ path: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
-        let joined = expanded.hasPrefix("/") ? expanded : FileManager.default.currentDirectoryPath + "/" + expanded
-        var parts: [Substring] = []
-        for part in joined.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+        let joined = ByteText.hasPrefix(expanded, "/") ? expanded : FileManager.default.currentDirectoryPath + "/" + expanded
+        var parts: [ArraySlice<UInt8>] = []
+        for part in ByteText.components(ofPath: joined) where !part.isEmpty {  // bytes, not Characters
+            if part.elementsEqual([0x2E]) { continue }
+            if part.elementsEqual([0x2E, 0x2E]) { if !parts.isEmpty { parts.removeLast() }; continue }
             parts.append(part)
         }
-        return "/" + parts.joined(separator: "/")
+        return "/" + PathCodec.string(fromBytes: Array(parts.joined(separator: [ByteText.slash])))
     }
 }

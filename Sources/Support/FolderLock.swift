@@ -70,7 +70,7 @@ public final class FolderLock {
     /// `wait`. An exclusive claim's lock file is removed if the run is interrupted; release it
     /// with `release(removingFile: true)`.
     public static func claim(_ file: String, wait: Bool = false, shared: Bool = false, onWait: (String) -> Void = { _ in }) throws -> FolderLock {
-        let folder = (file as NSString).deletingLastPathComponent, name = (file as NSString).lastPathComponent
+        let folder = ByteText.parent(of: file), name = ByteText.name(of: file)
         do {
             let lock = try FolderLock(folder: folder.isEmpty ? "." : folder, name: "." + name + ".lock", wait: wait, shared: shared, onWait: onWait)
             if !shared { TemporaryFiles.register(lock.path) }
@@ -97,7 +97,7 @@ public final class FolderLock {
 
     /// Releases the lock and removes the folder if the run left nothing else in it.
     public func releaseRemovingIfEmpty() {
-        guard let names = try? FileSystem.list(folder), names == [(path as NSString).lastPathComponent] else { return release() }
+        guard let names = try? FileSystem.list(folder), names == [ByteText.name(of: path)] else { return release() }
         release(removingFile: true)
         FileSystem.removeEmptyDirectory(folder)
     }

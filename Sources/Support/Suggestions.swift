@@ -20,7 +20,7 @@ public enum Suggestions {
     public static func siblings(of path: String) -> [String] {
         let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
         let names = ((try? FileSystem.list(url.deletingLastPathComponent().path)) ?? []).filter { !$0.hasPrefix(".") }
-        let folder = path.contains("/") ? (path as NSString).deletingLastPathComponent + "/" : ""
+        let folder = path.contains("/") ? ByteText.parent(of: path) + "/" : ""
         return nearest(url.lastPathComponent, among: names).map { (folder == "//" ? "/" : folder) + $0 }
     }
 

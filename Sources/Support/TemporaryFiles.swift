@@ -35,8 +35,8 @@ public enum TemporaryFiles {
 
     /// A fresh temporary path beside `destination`.
     public static func path(beside destination: String) -> String {
-        let folder = (destination as NSString).deletingLastPathComponent
-        let name = (destination as NSString).lastPathComponent
+        let folder = ByteText.parent(of: destination)
+        let name = ByteText.name(of: destination)
         let unique = "\(marker)\(host)~\(getpid())~\(UInt32.random(in: 0...UInt32.max))"
         let file = "." + name + unique
         return folder.isEmpty ? file : folder + "/" + file
@@ -86,14 +86,15 @@ public enum TemporaryFiles {
     /// they are what killed writers left. Returns the names removed.
     @discardableResult
     public static func removeUnclaimed(of file: String) -> [String] {
-        let folder = (file as NSString).deletingLastPathComponent
-        let prefix = "." + ((file as NSString).lastPathComponent as NSString).deletingPathExtension + "."
+        let folder = ByteText.parent(of: file)
+        let prefix = "." + ByteText.stem(of: ByteText.name(of: file)) + "."
         guard let names = try? FileSystem.list(folder.isEmpty ? "." : folder) else { return [] }
         registry.lock.lock()
         let own = registry.paths
         registry.lock.unlock()
         var removed: [String] = []
-        for name in names where name.hasPrefix(prefix) && name.contains(marker) {
+        // Bytes: `hasPrefix` would also match the temporary files of `\u{e9}.x` for `e\u{301}.x`, another file.
+        for name in names where ByteText.hasPrefix(name, prefix) && name.contains(marker) {
             let path = folder.isEmpty ? name : folder + "/" + name
             if !own.contains(path) && (try? FileSystem.removeFile(path)) != nil { removed.append(name) }
         }

@@ -50,7 +50,7 @@ public final class TorchCheckpointFile: @unchecked Sendable {
         self.path = path
         self.file = file
         let archive = try ZipArchive(file: file)
-        let pickles = archive.entries.keys.filter { $0.hasSuffix("/data.pkl") && $0.split(separator: "/").count == 2 }
+        let pickles = archive.entries.keys.filter { ByteText.hasSuffix($0, "/data.pkl") && ByteText.split($0, on: "/").count == 2 }
         guard pickles.count == 1, let pickleName = pickles.first, let pickle = archive.entries[pickleName] else {
             throw TorchFileError.badArchive(path: path, reason: pickles.isEmpty ? "it holds no data.pkl" : "it holds \(pickles.count) data.pkl records")
         }

@@ -141,9 +141,11 @@ struct ZipArchive {
         guard raw.count > 0, raw.count <= maxNameBytes, let name = String(validating: raw, as: UTF8.self) else {
             throw fail("an entry name that is empty, too long or not UTF-8")
         }
-        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-        let unsafe = name.hasPrefix("/") || name.contains("\\") || parts.contains { $0 == ".." || $0 == "." || $0.isEmpty }
-            || name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        // Judged on the bytes (a "/" before a combining mark is one Character, not "/").
+        let parts = raw.split(separator: ByteText.slash, omittingEmptySubsequences: false)
+        let unsafe = raw.first == ByteText.slash || raw.contains(0x5C)
+            || parts.contains { $0.elementsEqual([0x2E, 0x2E]) || $0.elementsEqual([0x2E]) || $0.isEmpty }
+            || raw.contains { $0 < 0x20 || $0 == 0x7F }
         guard !unsafe else { throw fail("the entry name '\(TorchFileError.clip(name))' is not a plain relative path") }
         return name
     }

@@ -64,7 +64,7 @@ struct DepthPredict: ParsableCommand {
             Console.err("error: \(failure)")
         }) { index, result in
             say(String(format: "%@: %dx%d, depth %.2f to %.2f m", shown(listing.images[index]), result.width, result.height, result.nearest, result.farthest))
-            written += result.files.map { String($0.dropFirst(staging.count + 1)) }
+            written += result.files.map { ByteText.relative($0, to: staging) ?? $0 }
         }
         try run.publish(outputs: written)
         if !written.isEmpty { say("wrote \(run.path): \(written.count) files, run.json") }

@@ -87,7 +87,7 @@ struct ProbeFeatureOptions: ParsableArguments {
     }
 
     /// A short name of the data for titles: the data set's folder name, or the features file's.
-    var dataName: String { ((featuresFile ?? dataOptions.data ?? "data") as NSString).lastPathComponent }
+    var dataName: String { ByteText.name(of: (featuresFile ?? dataOptions.data ?? "data")) }
 
     /// Train and val features: from features files, or extracted (cached) from a data set. Records
     /// the seed, backbone and data in the run's record.

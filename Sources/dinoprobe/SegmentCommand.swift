@@ -85,7 +85,7 @@ struct Segment: ParsableCommand {
         for (path, name) in zip(listing.images, names) {
             do {
                 let stem = try run.staging() + "/" + name
-                try FileSystem.createDirectories((stem as NSString).deletingLastPathComponent)  // the names' own bytes (PathCodec)
+                try FileSystem.createDirectories(ByteText.parent(of: stem))  // the names' own bytes (PathCodec)
                 var window: SlidingWindow?
                 if case let .slide(w) = inferenceOptions.resolved(headSize: side) { window = w }
                 let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter, window: window,
@@ -95,7 +95,8 @@ struct Segment: ParsableCommand {
                     say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
                 }
                 for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, shown(area.name))) }
-                let names = try r.files.map { String($0.dropFirst(try run.staging().count + 1)) }
+                let staging = try run.staging()
+                let names = r.files.map { ByteText.relative($0, to: staging) ?? $0 }
                 say("  made \(names.map { run.path + "/" + $0 }.joined(separator: ", "))")
                 written += names
             } catch {

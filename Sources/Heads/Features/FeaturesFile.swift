@@ -155,8 +155,9 @@ public enum FeaturesFile {
         }
         guard let sizeText = m["size"], let size = Int(sizeText), size > 0 else { throw fail("its metadata has no valid 'size'") }
         func triple(_ key: String) throws -> [Float] {
-            let v = (m[key] ?? "").split(separator: ",").compactMap { Float($0) }
-            guard v.count == 3, v.allSatisfy({ $0.isFinite }) else { throw fail("its metadata '\(key)' is not three finite numbers") }
+            // Cut scalar by scalar, every field a number: a "," after a prepend character counts.
+            let fields = ByteText.split(m[key] ?? "", on: ","), v = fields.compactMap { Float($0) }
+            guard fields.count == 3, v.count == 3, v.allSatisfy({ $0.isFinite }) else { throw fail("its metadata '\(key)' is not three finite numbers") }
             return v
         }
         let p = Preprocessing(preset: preset, size: size, mean: try triple("mean"), std: try triple("std"))

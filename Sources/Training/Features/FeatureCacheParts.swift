@@ -158,19 +158,26 @@ extension FeatureCache {
         ["part": "\(range.lowerBound)-\(range.upperBound) of \(inputs)"]
     }
 
+    /// `file` without ".safetensors", then ".part-FIRST-END.safetensors"; cut on bytes, since
+    /// `dropLast(12)` on `Character`s would also drop a prepend character before the "." (the
+    /// parts of `a\u{600}.safetensors` would be named as those of `a.safetensors`).
     static func partPath(_ file: String, _ range: Range<Int>) -> String {
-        String(file.dropLast(".safetensors".count)) + String(format: ".part-%010ld-%010ld.safetensors", range.lowerBound, range.upperBound)
+        (ByteText.dropping(suffix: ".safetensors", from: file) ?? file)
+            + String(format: ".part-%010ld-%010ld.safetensors", range.lowerBound, range.upperBound)
     }
 
-    /// The ranges named by the part files of `file` (names that do not parse are ignored).
+    /// The ranges named by the part files of `file` (names that do not parse are ignored). Names
+    /// are matched as bytes: `hasPrefix` and `==` would take the parts of `\u{e9}.safetensors`
+    /// for those of `e\u{301}.safetensors`, another file.
     static func partRanges(of file: String) -> [Range<Int>] {
-        let folder = (file as NSString).deletingLastPathComponent, stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-        let prefix = stem + ".part-"
-        return ((try? FileSystem.list(folder)) ?? []).compactMap { name in
-            guard name.hasPrefix(prefix), name.hasSuffix(".safetensors") else { return nil }
-            let fields = name.dropFirst(prefix.count).dropLast(".safetensors".count).split(separator: "-")
+        let folder = ByteText.dropLastComponent(file)
+        let prefix = ByteText.lastComponent(ByteText.dropping(suffix: ".safetensors", from: file) ?? file) + ".part-"
+        return ((try? FileSystem.list(folder.isEmpty ? "." : folder)) ?? []).compactMap { name in
+            guard let rest = ByteText.dropping(prefix: prefix, from: name),
+                  let range = ByteText.dropping(suffix: ".safetensors", from: rest) else { return nil }
+            let fields = ByteText.split(range, on: "-")
             guard fields.count == 2, let lo = Int(fields[0]), let hi = Int(fields[1]), lo < hi,
-                  partPath(file, lo..<hi).hasSuffix(name) else { return nil }
+                  ByteText.same(ByteText.lastComponent(partPath(file, lo..<hi)), name) else { return nil }
             return lo..<hi
         }
     }

@@ -118,10 +118,11 @@ public final class RunFolder {
     public func publish(outputs: [String]) throws {
         _ = try staging()
         guard let publication else { return }
-        var entries: [String] = [], seen: Set<String> = []
+        var entries: [String] = [], seen: Set<[UInt8]> = []  // bytes: "e\u{301}" and "\u{e9}" are two files
         for output in outputs {
-            let entry = output.split(separator: "/").first.map(String.init) ?? output
-            if seen.insert(entry).inserted { entries.append(entry) }
+            // Its first component, cut on bytes: "masks/\u{301}a.png" is one `Character`-wise.
+            let entry = ByteText.split(output, on: "/", omittingEmpty: true).first ?? output
+            if seen.insert(PathCodec.bytes(of: entry)).inserted { entries.append(entry) }
         }
         var final = record
         final.status = "finished"

@@ -38,7 +38,7 @@ public final class RunPublication {
     /// anything is published, a missing output or a destination that is not what it replaces.
     public func publish(outputs: [String], record: RunRecord, retiring: [String]) throws {
         for name in outputs + retiring {
-            guard Self.isPlainName(name), name != Self.recordName else {
+            guard Self.isPlainName(name), !ByteText.same(name, Self.recordName) else {
                 throw TrainingError.badOption("'\(name)' cannot be published: results are plain names inside the run folder")
             }
         }
@@ -99,9 +99,13 @@ public final class RunPublication {
 
     /// A name inside the run folder that is none of the publishing's own (the staging folder,
     /// its manifest, what it renames aside, the folder lock).
+    /// Judged on bytes (`ByteText`): `"../\u{301}x".contains("/")` is false for `String`, whose
+    /// `Character` "/\u{301}" is not "/", and a manifest on disk may hold any name.
     static func isPlainName(_ name: String) -> Bool {
-        !name.isEmpty && !name.contains("/") && name != "." && name != ".." && name != folderName && name != manifestName
-            && !name.hasPrefix(".replaced-") && name != FolderLock.fileName
+        let bytes = PathCodec.bytes(of: name)
+        return !bytes.isEmpty && !bytes.contains(ByteText.slash) && !bytes.contains(0)
+            && ![".", "..", folderName, manifestName, FolderLock.fileName].contains { ByteText.same(name, $0) }
+            && !ByteText.hasPrefix(name, ".replaced-")
     }
 
     /// Moves what is still staged into place (so it can run again after any interruption),

@@ -21,7 +21,7 @@ public enum RunReports {
     /// was skipped. Results follow; `provenanceSection` ends the page.
     public static func headlineSection(_ result: String, record: RunRecord, into page: inout HTMLReport) {
         let seconds = (record.finishedAt ?? Date()).timeIntervalSince(record.startedAt)
-        let data = record.data.map { " on \(($0.root as NSString).lastPathComponent)" } ?? ""
+        let data = record.data.map { " on \(ByteText.name(of: $0.root))" } ?? ""
         page.headline(result, detail: "run of \(duration(seconds))\(data), finished \(dateText(record.finishedAt ?? Date()))"
                       + (record.resumedFrom.isEmpty ? "" : " (resumed; this process's time)"))
         skippedSection(record, into: &page)
@@ -109,7 +109,7 @@ public enum RunReports {
         return (Array(correct) + Array(wrong)).compactMap { row in
             guard let png = thumbnail(row.path, maxPixels: maxPixels), let top = row.top.first else { return nil }
             let truth = row.trueLabel.map { "true \(names[$0]), " } ?? ""
-            let caption = "\((row.path as NSString).lastPathComponent): \(truth)predicted \(names[top]) (\(String(format: "%.1f%%", 100 * (row.probabilities.first ?? 0))))"
+            let caption = "\(ByteText.name(of: row.path)): \(truth)predicted \(names[top]) (\(String(format: "%.1f%%", 100 * (row.probabilities.first ?? 0))))"
             return HTMLReport.GalleryItem(png: png, caption: caption, correct: row.correct)
         }
     }

@@ -39,7 +39,7 @@ public enum SPairData {
         guard splits.contains(split) else { throw TrainingError.badOption("split \(split): SPair's splits are \(splits.joined(separator: ", "))") }
         let folder = try ConfinedFolder(root)
         let listing = folder.path + "/PairAnnotation/" + split
-        let names = try FileSystem.list(listing).filter { $0.hasSuffix(".json") }.sorted()
+        let names = try FileSystem.list(listing).filter { ByteText.hasSuffix($0, ".json") }.sorted()
         var pairs: [KeypointPair] = [], skipped: [SkippedInput] = [], perCategory: [String: Int] = [:]
         for (index, file) in names.enumerated() {
             do {
@@ -49,7 +49,7 @@ public enum SPairData {
                 let category = try text(json, "category")
                 if let categories, !categories.contains(category) { continue }
                 if let limit, perCategory[category, default: 0] >= limit { continue }
-                pairs.append(try pair(json, name: String(file.dropLast(5)), category: category, folder: folder,
+                pairs.append(try pair(json, name: ByteText.dropping(suffix: ".json", from: file) ?? file, category: category, folder: folder,
                                       listedIn: listing + "/" + file, maxPixels: maxPixels))
                 perCategory[category, default: 0] += 1
             } catch {
@@ -87,7 +87,7 @@ public enum SPairData {
     static func fail(_ reason: String) -> TrainingError { .incompatible(reason) }
 
     static func text(_ json: JSONValue, _ key: String) throws -> String {
-        guard let value = json[key]?.string, !value.isEmpty, !value.contains("/") else {
+        guard let value = json[key]?.string, !value.isEmpty, !PathCodec.bytes(of: value).contains(ByteText.slash) else {
             throw fail("\(key) is missing or not a plain name")
         }
         return value

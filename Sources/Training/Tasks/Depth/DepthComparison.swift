@@ -48,8 +48,7 @@ public enum DepthComparison {
         do { walk = try DirectoryWalk.files(under: folder) } catch {
             throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error))")
         }
-        let base = folder.hasSuffix("/") ? folder : folder + "/"
-        let names = walk.files.filter { $0.lowercased().hasSuffix(".png") && $0.hasPrefix(base) }.map { String($0.dropFirst(base.count)) }
+        let names = walk.files.compactMap { ByteText.hasSuffix($0.lowercased(), ".png") ? ByteText.relative($0, to: folder) : nil }
         return (names, walk.problems.map { SkippedInput(path: $0.path, reason: $0.reason) })
     }
 }

@@ -64,7 +64,9 @@ public struct DepthDataset: Sendable, Equatable {
         do { folder = try ConfinedFolder(root) } catch { throw DatasetError.badFile(path: root, reason: "\(error)") }
         var samples: [DepthSample] = []
         for (line, entry) in ListFile.lines(of: text).sorted(by: { $0.text < $1.text }) {
-            let fields = entry.split(whereSeparator: \.isWhitespace).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+            // White space cut scalar by scalar, as Python's split(): " \u{301}" is one Character,
+            // whose split dropped the mark from the next path.
+            let fields = ByteText.fields(entry).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
             guard fields.count == 3 else {
                 throw DatasetError.badFile(path: list, reason: "line \(line) has \(fields.count) fields; each line is 'rgb_path depth_path focal'")
             }

@@ -89,6 +89,6 @@ public enum DepthRun {
 extension DepthDataset {
     /// `path` relative to the data set's root (as it is when outside it), for tables.
     public func relativeName(_ path: String) -> String {
-        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+        ByteText.relative(path, to: root) ?? path
     }
 }

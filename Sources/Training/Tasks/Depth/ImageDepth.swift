@@ -41,7 +41,7 @@ public enum ImageDepth {
         let (near, far) = (depth.values.min() ?? 0, depth.values.max() ?? 0)
         let colours = try ColorMap.plasma.image(depth.values, width: depth.width, height: depth.height, range: near...max(far, near + 1e-3))
         let files = ["\(stem).depth.png", "\(stem).depth16.png"]
-        try FileSystem.createDirectories((stem as NSString).deletingLastPathComponent)
+        try FileSystem.createDirectories(ByteText.parent(of: stem))
         try PNGEncoder.write(colours, to: files[0])
         try GreyPNG16.write(millimetres, to: files[1])
         return Result(width: depth.width, height: depth.height, nearest: near, farthest: far, files: files)

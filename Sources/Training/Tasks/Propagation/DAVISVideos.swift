@@ -41,7 +41,9 @@ public enum DAVISVideos {
             let frameFolder = try images.resolve(name, listedIn: listedIn, line: line + 1)
             let maskFolder = try masks.resolve(name, listedIn: listedIn, line: line + 1)
             do {
-                guard !name.contains("/"), !(PropagationReport.files + ["run.json"]).contains(name) else {
+                // Bytes: "a/\u{301}b".contains("/") is false for String ("/" + a mark is one Character).
+                guard !PathCodec.bytes(of: name).contains(ByteText.slash),
+                      !(PropagationReport.files + ["run.json"]).contains(where: { ByteText.same($0, name) }) else {
                     throw DatasetError.badFile(path: frameFolder, reason: "a video is one folder, not named like an output file")
                 }
                 videos.append(try video(name, frames: frameFolder, annotations: maskFolder))
@@ -58,9 +60,9 @@ public enum DAVISVideos {
 
     /// One video's frames and annotations, checked.
     static func video(_ name: String, frames folder: String, annotations maskFolder: String) throws -> VideoSequence {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".jpg") }.sorted()
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { ByteText.hasSuffix($0, ".jpg") }.sorted()
         guard !files.isEmpty else { throw DatasetError.badFile(path: folder, reason: "no .jpg frames") }
-        let stems = files.map { String($0.dropLast(4)) }
+        let stems = files.map { ByteText.dropping(suffix: ".jpg", from: $0) ?? $0 }  // bytes: dropLast(4) could take a U+0600
         let numbers = stems.compactMap { $0.allSatisfy(\.isASCII) ? Int($0) : nil }
         guard numbers.count == stems.count else { throw DatasetError.badFile(path: folder, reason: "frame names must be numbers (00000.jpg, ...)") }
         if let gap = zip(numbers, numbers.dropFirst()).first(where: { $1 != $0 + 1 }) {

@@ -32,7 +32,7 @@ public struct RetrievalGroundTruth: Sendable, Equatable {
 
     /// The one `gnd_<name>.pkl` in `root`.
     public static func find(in root: String) throws -> String {
-        let found = try FileSystem.list(root).filter { $0.hasPrefix("gnd_") && $0.hasSuffix(".pkl") }.sorted()
+        let found = try FileSystem.list(root).filter { ByteText.hasPrefix($0, "gnd_") && ByteText.hasSuffix($0, ".pkl") }.sorted()
         guard found.count == 1 else {
             throw TrainingError.badOption("\(root) must hold exactly one gnd_<name>.pkl (revisitop's layout), found \(found.isEmpty ? "none" : found.joined(separator: ", "))")
         }
@@ -41,8 +41,8 @@ public struct RetrievalGroundTruth: Sendable, Equatable {
 
     /// Reads and checks `path`.
     public static func read(path: String) throws -> RetrievalGroundTruth {
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return try parse(PlainPickle.read(path: path), name: String(stem.dropFirst(stem.hasPrefix("gnd_") ? 4 : 0)), path: path)
+        let stem = ByteText.stem(of: ByteText.name(of: path))
+        return try parse(PlainPickle.read(path: path), name: ByteText.dropping(prefix: "gnd_", from: stem) ?? stem, path: path)
     }
 
     /// Checks a parsed pickle; `path` names it in errors.

@@ -86,7 +86,7 @@ public enum RetrievalRun {
             if let distractors {
                 let listing = try ImageFiles.expand([distractors])
                 let base = FileSystem.absolute(distractors) + "/"
-                names += listing.images.map { $0.hasPrefix(base) ? String($0.dropFirst(base.count)) : $0 }
+                names += listing.images.map { ByteText.dropping(prefix: base, from: $0) ?? $0 }
                 paths += listing.images
                 problems += listing.problems
             }

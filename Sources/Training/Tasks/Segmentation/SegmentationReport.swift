@@ -55,7 +55,7 @@ public struct SegmentationReport {
         var items: [HTMLReport.GalleryItem] = []
         for sample in samples {
             let pair = dataset.samples[sample.index]
-            let name = (pair.image as NSString).lastPathComponent
+            let name = ByteText.name(of: pair.image)
             guard let image = try? ImageDecoder.decode(path: pair.image, maxPixels: maxPixels), image.width == sample.width,
                   image.height == sample.height, let truth = try? dataset.loadMask(for: pair),
                   let original = try? Thumbnail.png(image, maxSide: 200),
