@@ -68,6 +68,9 @@ struct BenchBackbone: ParsableCommand {
     @Option(name: .customLong("sizes"), parsing: .upToNextOption, help: "Input sizes (square, pixels) for the backbone-only timing, comma-separated or repeated.")
     var inputSizes: [CommaList<Int>] = [CommaList(argument: "224")!]
 
+    @Option(parsing: .upToNextOption, help: "Input size and batch pairs, SIZExBATCH, comma-separated or repeated (e.g. 512x8,2048x1): timed instead of every --sizes x --batch-sizes.")
+    var shapes: [CommaList<String>] = []
+
     @Flag(help: "Skip the end-to-end extraction run (JPEGs at 224 px).")
     var noExtract = false
 
@@ -100,6 +103,12 @@ struct BenchBackbone: ParsableCommand {
         try Check.range(imageCount, 1...100_000, "--image-count")
         for b in batchSizes.flattened() { try Check.range(b, 1...1024, "--batch-sizes") }
         for size in inputSizes.flattened() { try Check.multiple(size, of: 16, 16...4096, "--sizes") }
+        let timed = try timedShapes()
+        guard Set(timed.map { "\($0.size)x\($0.batch)" }).count == timed.count else { throw ValidationError("a size and batch is named twice (--shapes, or --sizes and --batch-sizes)") }
+        for (size, batch) in timed {
+            try Check.multiple(size, of: 16, 16...4096, "--shapes")
+            try Check.range(batch, 1...1024, "--shapes")
+        }
     }
 
     func run() throws {

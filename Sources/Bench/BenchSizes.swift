@@ -1,3 +1,4 @@
+import ArgumentParser
 import CommandLineKit
 import Backbone
 import Foundation
@@ -20,20 +21,20 @@ extension BenchBackbone {
     /// Writes the figures into `report`; returns image 0's CLS features per batch at 224 px.
     func timeSizes(_ backbone: DINOv3Model, reference: ReferenceForward?, report: inout [String: Any]) throws -> [Int: [Float]] {
         var rows: [SizeFigures] = [], gemmBound: [String: Double] = [:], cls: [Int: [Float]] = [:]
-        for size in inputSizes.flattened() {
+        var lastSize = 0
+        for (size, b) in try timedShapes() {
             let flops = 2 * backbone.multiplyAdds(height: size, width: size)
-            if size != 224 { say(String(format: "at %d x %d px: %.1f GFLOPs/image (attention's two products included)", size, size, Double(flops) / 1e9)) }
-            for b in batchSizes.flattened() {
-                let timing = try timeForward(backbone, batch: b, size: size, against: reference, probing: true)
-                let row = figures(timing, size: size, batch: b, flops: flops)
-                rows.append(row)
-                if size == 224 { cls[b] = timing.cls }
-                // OpenBLAS on the GEMMs alone keeps T x T scores per thread: only where they are small.
-                if backbone.convNextConfig == nil && device == .cpu && precision == .f32 && size <= 1024 {
-                    let bound = ForwardGEMMBound.imagesPerSecond(backbone.config, batch: b, height: size, width: size, threads: bench.threads, repeats: repeats)
-                    gemmBound[row.key] = bound
-                    say(String(format: "  OpenBLAS on its GEMMs alone, same shapes: %7.2f images/s", bound))
-                }
+            if size != 224 && size != lastSize { say(String(format: "at %d x %d px: %.1f GFLOPs/image (attention's two products included)", size, size, Double(flops) / 1e9)) }
+            lastSize = size
+            let timing = try timeForward(backbone, batch: b, size: size, against: reference, probing: true)
+            let row = figures(timing, size: size, batch: b, flops: flops)
+            rows.append(row)
+            if size == 224 { cls[b] = timing.cls }
+            // OpenBLAS on the GEMMs alone keeps T x T scores per thread: only where they are small.
+            if backbone.convNextConfig == nil && device == .cpu && precision == .f32 && size <= 1024 {
+                let bound = ForwardGEMMBound.imagesPerSecond(backbone.config, batch: b, height: size, width: size, threads: bench.threads, repeats: repeats)
+                gemmBound[row.key] = bound
+                say(String(format: "  OpenBLAS on its GEMMs alone, same shapes: %7.2f images/s", bound))
             }
         }
         if !gemmBound.isEmpty { report["openblas_gemm_only_images_per_s"] = gemmBound }
@@ -45,6 +46,18 @@ extension BenchBackbone {
         }
         if rows.count > 1 { sayTable(rows) }
         return cls
+    }
+
+    /// The (size, batch) pairs to time: --shapes, else every --sizes x --batch-sizes (sizes outer).
+    func timedShapes() throws -> [(size: Int, batch: Int)] {
+        guard !shapes.isEmpty else { return inputSizes.flattened().flatMap { size in batchSizes.flattened().map { (size, $0) } } }
+        return try shapes.flatMap(\.values).map { text in
+            let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+            guard parts.count == 2, let size = Int(parts[0]), let batch = Int(parts[1]) else {
+                throw ValidationError("--shapes takes SIZExBATCH pairs such as 512x8, not '\(text)'")
+            }
+            return (size, batch)
+        }
     }
 
     /// One size and batch's figures from its timings, said as they come.

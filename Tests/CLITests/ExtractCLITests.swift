@@ -173,7 +173,7 @@ final class ExtractCLITests: XCTestCase {
         let out = dir.appendingPathComponent("f.safetensors").path
         let r = try CLI.run(["extract", "--model", CLI.tinyModel, "--images", CLI.fixtureImages, "--out", out, "--size", "4096", "--memory-budget", "64"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("one 4096x4096 image needs about") && r.stderr.contains("more than --memory-budget (64 MiB)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("one 4096x4096 image needs about") && r.stderr.contains(" GB for the backbone's activations, more than --memory-budget (64 MiB, 0.07 GB)"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }

@@ -36,6 +36,9 @@ final class NumberTests: HostileTestCase {
             (["segment", CLI.fixtureImages + "/rgb_300x200.jpg"] + model + ["--clusters", "1000"], "--clusters is 1000"),
             (["synth", "classification", "--out", temp + "/s", "--count", "99999999"], "--count is 99999999"),
             (["bench", "--batch-sizes", "1,999999"], "--batch-sizes is 999999"),
+            (["bench", "--shapes", "512x8,100x1"], "--shapes is 100"),
+            (["bench", "--shapes", "512x8x2"], "--shapes takes SIZExBATCH pairs such as 512x8, not '512x8x2'"),
+            (["bench", "--shapes", "512x8,512x8"], "a size and batch is named twice"),
         ]
         for (arguments, fragment) in cases {
             let r = try CLI.run(arguments)

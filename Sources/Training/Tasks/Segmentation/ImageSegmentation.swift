@@ -51,6 +51,8 @@ public enum ImageSegmentation {
         }
         // A head reads the blocks of its recipe (concatenated per patch); the views without one, the last block.
         let layers = try head.map { try $0.metadata.recipe().layerIndices(depth: model.config.numHiddenLayers) } ?? model.lastBlocks(1)
+        // The command checked the short side; this image's aspect ratio may ask for up to 4x the patches.
+        try ForwardMemory.checkOneImageFits(model, height: input.height, width: input.width, layers: layers.count)
         let output = try model.forward(pixels: input.pixels, batch: 1, height: input.height, width: input.width, layers: layers)
         let (gh, gw, d) = (output.gridHeight, output.gridWidth, output.dim * output.layers.count)
         let patches = output.concatenatedPatchTokens(0)
