@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
         // Running the built executable, a headless browser, a loopback HTTP server, a fake hub and PyTorch checkpoint writers (no XCTest dependency, shared by test targets).
-        .target(name: "TestSupport", dependencies: ["Hub", "SafeTensors", "TorchFile"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Heads", "Hub", "SafeTensors", "TorchFile"], path: "Tests/TestSupport"),
         // The test targets that run the executables depend on them, so `swift test` compiles them
         // (TestSupport's BuiltProduct relinks a stale executable before a test runs it).
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training",
