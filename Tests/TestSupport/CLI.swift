@@ -53,14 +53,18 @@ public enum CLI {
         return env
     }
 
-    /// `inheritedEnvironment` with `extra` on top, plus what `FastBLAS.ensure()` would otherwise
-    /// re-execute dinoprobe to set (OPENBLAS_CORETYPE for this CPU, the OpenMP OpenBLAS on
-    /// LD_LIBRARY_PATH), so that each run loads libtorch once instead of twice: the environment
-    /// the re-executed process would have. Values in `extra` or this process's environment win;
-    /// ExtractCLITests runs dinoprobe without them, to test the re-execution itself.
+    /// `inheritedEnvironment` with `extra` on top, and the BLAS settings of `withFastBLAS`.
     public static func childEnvironment(_ extra: [String: String]) -> [String: String] {
-        var env = inheritedEnvironment
-        if env["OPENBLAS_CORETYPE"] == nil, extra["OPENBLAS_CORETYPE"] == nil, let core = FastBLAS.coreTypeForThisCPU() {
+        withFastBLAS(inheritedEnvironment.merging(extra) { $1 })
+    }
+
+    /// `env` plus what `FastBLAS.ensure()` would otherwise re-execute dinoprobe to set where `env`
+    /// lacks it (OPENBLAS_CORETYPE for this CPU, the OpenMP OpenBLAS on LD_LIBRARY_PATH): the
+    /// environment of the re-executed process, so that each run loads libtorch once, not twice.
+    /// ExtractCLITests runs dinoprobe without them, to test the re-execution itself.
+    public static func withFastBLAS(_ env: [String: String]) -> [String: String] {
+        var env = env
+        if env["OPENBLAS_CORETYPE"] == nil, let core = FastBLAS.coreTypeForThisCPU() {
             env["OPENBLAS_CORETYPE"] = core
             env["DINOPROBE_CHOSE_CORETYPE"] = "1"
         }
@@ -68,7 +72,6 @@ public enum CLI {
         if !libraryPath.contains("openblas"), FileManager.default.fileExists(atPath: FastBLAS.openmpFolder + "/libopenblas.so.0") {
             env["LD_LIBRARY_PATH"] = libraryPath.isEmpty ? FastBLAS.openmpFolder : FastBLAS.openmpFolder + ":" + libraryPath
         }
-        for (k, v) in extra { env[k] = v }
         return env
     }
 
