@@ -58,10 +58,12 @@ let package = Package(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("z")]
         ),
-        // Softmax cross-entropy kernels (fused with bilinear upsampling) on SLEEF's vector exp.
+        // Softmax cross-entropy kernels (fused with bilinear upsampling) on SLEEF's vector exp. Built
+        // with -O2 in every configuration, as CPackedGEMM: debug test runs exercise the kernels as
+        // shipped, at their speed.
         .target(
             name: "CSegKernels",
-            cSettings: [.define("DINOPROBE_HAVE_SLEEF", .when(platforms: [.linux]))],
+            cSettings: [.define("DINOPROBE_HAVE_SLEEF", .when(platforms: [.linux])), .unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("sleef", .when(platforms: [.linux]))]
         ),
         // The backbone's linear layers on weights packed once (AVX-512 / AVX2 micro-kernels). Built
