@@ -58,10 +58,12 @@ let package = Package(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("z")]
         ),
-        // Softmax cross-entropy kernels (fused with bilinear upsampling) on SLEEF's vector exp.
+        // Softmax cross-entropy kernels (fused with bilinear upsampling) on SLEEF's vector exp. Built
+        // with -O2 in every configuration, as CPackedGEMM: debug test runs exercise the kernels as
+        // shipped, at their speed.
         .target(
             name: "CSegKernels",
-            cSettings: [.define("DINOPROBE_HAVE_SLEEF", .when(platforms: [.linux]))],
+            cSettings: [.define("DINOPROBE_HAVE_SLEEF", .when(platforms: [.linux])), .unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("sleef", .when(platforms: [.linux]))]
         ),
         // The backbone's linear layers on weights packed once (AVX-512 / AVX2 micro-kernels). Built
@@ -145,7 +147,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Heads", "Backbone", "Datasets", "Evaluation", "Images", "Plots", "SafeTensors", "Support"],
                     exclude: ["Fixtures"]),
         // Running the built executable, a headless browser, a loopback HTTP server, a fake hub and PyTorch checkpoint writers (no XCTest dependency, shared by test targets).
-        .target(name: "TestSupport", dependencies: ["Hub", "SafeTensors", "TorchFile"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Heads", "Hub", "SafeTensors", "TorchFile"], path: "Tests/TestSupport"),
         // The test targets that run the executables depend on them, so `swift test` compiles them
         // (TestSupport's BuiltProduct relinks a stale executable before a test runs it).
         .testTarget(name: "CLITests", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TestSupport", "Training",

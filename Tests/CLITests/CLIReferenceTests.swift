@@ -3,7 +3,8 @@ import TestSupport
 import XCTest
 
 /// docs/cli.md is every command's `--help`, generated, so the reference cannot drift from the
-/// binary. `DINOPROBE_UPDATE_CLI_DOC=1 swift test --filter CLIReferenceTests` rewrites it.
+/// binary (the helps come from `CommandHelps`, shared with HelpCLITests).
+/// `DINOPROBE_UPDATE_CLI_DOC=1 swift test --filter CLIReferenceTests` rewrites it.
 final class CLIReferenceTests: XCTestCase {
     func testDocsCliMdIsTheHelpOfEveryCommand() throws {
         let generated = try Self.reference()
@@ -28,27 +29,10 @@ final class CLIReferenceTests: XCTestCase {
 
 
             """
-        for path in try commandPaths() {
-            let help = try CLI.run(path + ["--help"], environment: ["COLUMNS": "100"])
+        for help in try CommandHelps.all() {
             XCTAssertEqual(help.status, 0, help.stderr)
-            text += "## \((["dinoprobe"] + path).joined(separator: " "))\n\n```\n\(help.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n\n"
+            text += "## \((["dinoprobe"] + help.path).joined(separator: " "))\n\n```\n\(help.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n\n"
         }
         return text
-    }
-
-    /// Every command and subcommand, from the parser's own description of itself.
-    static func commandPaths() throws -> [[String]] {
-        let dump = try CLI.run(["--experimental-dump-help"])
-        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
-        var paths: [[String]] = [[]]
-        func walk(_ command: [String: Any], _ path: [String]) {
-            for sub in command["subcommands"] as? [[String: Any]] ?? [] {
-                guard let name = sub["commandName"] as? String, name != "help" else { continue }
-                paths.append(path + [name])
-                walk(sub, path + [name])
-            }
-        }
-        walk(try XCTUnwrap(root["command"] as? [String: Any]), [])
-        return paths
     }
 }

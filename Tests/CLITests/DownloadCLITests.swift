@@ -115,8 +115,8 @@ final class DownloadCLITests: XCTestCase {
         let process = Process()
         process.executableURL = try CLI.executable
         process.arguments = ["download", "acme/tiny"]
-        process.environment = CLI.inheritedEnvironment.merging(["HOME": home, "HF_HOME": home + "/hf", "HF_HUB_CACHE": cache, "HF_ENDPOINT": hub.endpoint,
-                                                                "HF_TOKEN": "", "HF_TOKEN_PATH": "", "HF_HUB_OFFLINE": ""]) { $1 }
+        process.environment = CLI.childEnvironment(["HOME": home, "HF_HOME": home + "/hf", "HF_HUB_CACHE": cache, "HF_ENDPOINT": hub.endpoint,
+                                                        "HF_TOKEN": "", "HF_TOKEN_PATH": "", "HF_HUB_OFFLINE": ""])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

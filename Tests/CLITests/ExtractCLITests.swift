@@ -1,4 +1,5 @@
 import Foundation
+import Heads
 import TestSupport
 import SafeTensors
 import XCTest
@@ -52,6 +53,21 @@ final class ExtractCLITests: XCTestCase {
             XCTAssertEqual(values.count, reference.count, name)
             let diff = zip(values, reference).map { abs($0 - $1) }.max() ?? .infinity
             XCTAssertLessThanOrEqual(diff, 1e-4, "\(name) against the automatic choice")
+        }
+    }
+
+    /// Started without OPENBLAS_CORETYPE and the OpenMP OpenBLAS on LD_LIBRARY_PATH (which the
+    /// suite's other runs get up front: `CLI.childEnvironment`), dinoprobe sets both itself and
+    /// re-executes once, so the fast kernels run.
+    func testWithoutTheBLASSettingsDinoprobeSetsThemAndReexecutes() throws {
+        let r = try CLI.shell("env -u OPENBLAS_CORETYPE -u DINOPROBE_CHOSE_CORETYPE -u DINOPROBE_NO_REEXEC -u DINOPROBE_KERNELS LD_LIBRARY_PATH= "
+                              + "\"$DINOPROBE\" info --model '\(CLI.tinyModel)'")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        if let core = FastBLAS.coreTypeForThisCPU() {
+            XCTAssertTrue(r.stdout.contains("OPENBLAS_CORETYPE     \(core) (chosen by dinoprobe for this CPU)"), r.stdout)
+        }
+        if FileManager.default.fileExists(atPath: FastBLAS.openmpFolder + "/libopenblas.so.0") {
+            XCTAssertTrue(r.stdout.contains("(" + FastBLAS.openmpFolder + "/"), r.stdout)
         }
     }
 

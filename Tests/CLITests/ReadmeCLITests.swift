@@ -20,7 +20,7 @@ final class ReadmeCLITests: XCTestCase {
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", "set -euo pipefail\n" + script]
         process.currentDirectoryURL = dir
-        var environment = ProcessInfo.processInfo.environment
+        var environment = CLI.withFastBLAS(ProcessInfo.processInfo.environment)  // one libtorch load per command
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         environment["DINOPROBE_MODEL"] = nil
         process.environment = environment

@@ -97,7 +97,7 @@ final class ShardCLITests: XCTestCase {
         let process = Process()
         process.executableURL = try CLI.executable
         process.arguments = args
-        process.environment = CLI.inheritedEnvironment
+        process.environment = CLI.childEnvironment([:])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

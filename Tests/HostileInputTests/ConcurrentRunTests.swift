@@ -51,7 +51,7 @@ final class ConcurrentRunTests: HostileTestCase {
         let process = Process()
         process.executableURL = try CLI.executable
         process.arguments = arguments
-        process.environment = CLI.inheritedEnvironment
+        process.environment = CLI.childEnvironment([:])
         XCTAssertTrue(FileManager.default.createFile(atPath: stderr, contents: nil))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
         process.standardOutput = FileHandle.nullDevice

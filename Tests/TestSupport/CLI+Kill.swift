@@ -7,7 +7,7 @@ extension CLI {
         let process = Process()
         process.executableURL = try executable
         process.arguments = arguments
-        process.environment = inheritedEnvironment
+        process.environment = childEnvironment([:])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -1,4 +1,5 @@
 import Foundation
+import Heads
 
 /// Runs the built `dinoprobe` executable and captures its output.
 public enum CLI {
@@ -23,9 +24,7 @@ public enum CLI {
         let process = Process()
         process.executableURL = try executable
         process.arguments = arguments
-        var env = inheritedEnvironment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
+        process.environment = childEnvironment(environment)
         if let directory { process.currentDirectoryURL = directory }
         // Output goes to files, so a chatty process can never block on a full pipe.
         let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-out-\(UUID().uuidString)")
@@ -54,6 +53,28 @@ public enum CLI {
         return env
     }
 
+    /// `inheritedEnvironment` with `extra` on top, and the BLAS settings of `withFastBLAS`.
+    public static func childEnvironment(_ extra: [String: String]) -> [String: String] {
+        withFastBLAS(inheritedEnvironment.merging(extra) { $1 })
+    }
+
+    /// `env` plus what `FastBLAS.ensure()` would otherwise re-execute dinoprobe to set where `env`
+    /// lacks it (OPENBLAS_CORETYPE for this CPU, the OpenMP OpenBLAS on LD_LIBRARY_PATH): the
+    /// environment of the re-executed process, so that each run loads libtorch once, not twice.
+    /// ExtractCLITests runs dinoprobe without them, to test the re-execution itself.
+    public static func withFastBLAS(_ env: [String: String]) -> [String: String] {
+        var env = env
+        if env["OPENBLAS_CORETYPE"] == nil, let core = FastBLAS.coreTypeForThisCPU() {
+            env["OPENBLAS_CORETYPE"] = core
+            env["DINOPROBE_CHOSE_CORETYPE"] = "1"
+        }
+        let libraryPath = env["LD_LIBRARY_PATH"] ?? ""
+        if !libraryPath.contains("openblas"), FileManager.default.fileExists(atPath: FastBLAS.openmpFolder + "/libopenblas.so.0") {
+            env["LD_LIBRARY_PATH"] = libraryPath.isEmpty ? FastBLAS.openmpFolder : FastBLAS.openmpFolder + ":" + libraryPath
+        }
+        return env
+    }
+
     public static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -71,9 +92,7 @@ extension CLI {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]
-        var full = inheritedEnvironment
-        for (k, v) in env { full[k] = v }
-        process.environment = full
+        process.environment = childEnvironment(env)
         let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-out-\(UUID().uuidString)")
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-err-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)

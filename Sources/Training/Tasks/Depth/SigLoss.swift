@@ -47,8 +47,10 @@ public struct SigLoss: Sendable, Equatable {
                                                          stats: s.baseAddress!, squares: q.baseAddress!, rows: rows, columns: columns)
                                     DispatchQueue.concurrentPerform(iterations: batch) { b in
                                         var buffer = [Float](repeating: 0, count: scratch)
-                                        dp_depth_log_ratio(kernel.c, p.d + b * plane.input, height, width, p.t + b * plane.output, targetHeight,
-                                                           targetWidth, p.rows, p.columns, eps, p.g + b * plane.output, p.stats + 2 * b, &buffer)
+                                        // Offsets first: one call of pointer arithmetic takes the type checker too long.
+                                        let (input, output, pair): (Int, Int, Int) = (b * plane.input, b * plane.output, 2 * b)
+                                        dp_depth_log_ratio(kernel.c, p.d + input, height, width, p.t + output, targetHeight,
+                                                           targetWidth, p.rows, p.columns, eps, p.g + output, p.stats + pair, &buffer)
                                     }
                                     count = (0..<batch).reduce(0) { $0 + s[2 * $1] }
                                     guard count > 0 else { return }
@@ -57,9 +59,10 @@ public struct SigLoss: Sendable, Equatable {
                                     let (offset, slope) = (Float(0.15 * mean / count), variance && count > 1 ? Float(1 / (count - 1)) : 0)
                                     DispatchQueue.concurrentPerform(iterations: batch) { b in
                                         var buffer = [Float](repeating: 0, count: scratch)
-                                        dp_depth_log_ratio_backward(kernel.c, p.d + b * plane.input, height, width, p.t + b * plane.output,
-                                                                    p.g + b * plane.output, targetHeight, targetWidth, p.rows, p.columns, eps,
-                                                                    Float(mean), slope, offset, p.dd + b * plane.input, p.squares + b, &buffer)
+                                        let (input, output): (Int, Int) = (b * plane.input, b * plane.output)
+                                        dp_depth_log_ratio_backward(kernel.c, p.d + input, height, width, p.t + output,
+                                                                    p.g + output, targetHeight, targetWidth, p.rows, p.columns, eps,
+                                                                    Float(mean), slope, offset, p.dd + input, p.squares + b, &buffer)
                                     }
                                     let spread = count > 1 && variance ? (0..<batch).reduce(0) { $0 + q[$1] } / (count - 1) : 0
                                     loss = (0.15 * mean * mean + spread).squareRoot()
