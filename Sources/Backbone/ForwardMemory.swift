@@ -43,7 +43,7 @@ public enum ForwardMemory {
             let kept = stages.compactMap { try? convNext.stageShape($0, height: height, width: width) }.reduce(0) { $0 + $1.reduce(1, *) }
             return batch * (convNextBytes(convNext, height: height, width: width) + 8 * kept)
         }
-        if !model.usesFusedAttention { return batch * vitBytes(model.config, height: height, width: width, layers: layers, fusedAttention: false) }
+        if !model.usesFusedAttention { return batch * atenViTBytes(model.config, height: height, width: width, layers: layers) }
         return fusedViTBytes(model.config, batch: batch, height: height, width: width, layers: layers,
                              threads: ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -53,8 +53,7 @@ public enum ForwardMemory {
     /// q/k/v and their rotated copies, attention output, projection), the MLP's hidden activations
     /// (2 x T x F, 3 x T x F gated) and the kept outputs. Measured at 448 px (ViT-S/16): 61-70 MB
     /// per image (estimate 71 MB).
-    static func vitBytes(_ config: DINOv3Config, height: Int, width: Int, layers: Int, fusedAttention: Bool) -> Int {
-        if fusedAttention { return fusedViTBytes(config, batch: 1, height: height, width: width, layers: layers, threads: 1) }
+    static func atenViTBytes(_ config: DINOv3Config, height: Int, width: Int, layers: Int) -> Int {
         let tokens = tokenCount(config, height: height, width: width)
         let (heads, dim, mlp) = (config.numAttentionHeads, config.hiddenSize, config.intermediateSize)
         let floats = 3 * heads * tokens * tokens + 12 * tokens * dim + (config.useGatedMLP ? 3 : 2) * tokens * mlp + (layers + 1) * tokens * dim

@@ -26,17 +26,17 @@ final class ForwardMemoryTests: XCTestCase {
 
     func testViTS16Figures() {
         let config = Self.vitS
-        let at224 = ForwardMemory.vitBytes(config, height: 224, width: 224, layers: 1, fusedAttention: false)
-        let at448 = ForwardMemory.vitBytes(config, height: 448, width: 448, layers: 1, fusedAttention: false)
+        let at224 = ForwardMemory.atenViTBytes(config, height: 224, width: 224, layers: 1)
+        let at448 = ForwardMemory.atenViTBytes(config, height: 448, width: 448, layers: 1)
         // Attention in ATen ops: measured peak RSS grows by 61-70 MB per image at 448.
         XCTAssert((60_000_000...80_000_000).contains(at448), "\(at448)")
         XCTAssertGreaterThanOrEqual(ForwardMemory.defaultBudget / at224, 32, "224 keeps batch 32")
         XCTAssertEqual(ForwardMemory.defaultBudget / at448, 7)
         // The fused CPU kernel: extract grew by 48 MB per image between batch 8 and 16 at 448.
-        let fused448 = ForwardMemory.vitBytes(config, height: 448, width: 448, layers: 1, fusedAttention: true)
+        let fused448 = ForwardMemory.fusedViTBytes(config, batch: 1, height: 448, width: 448, layers: 1, threads: 1)
         XCTAssert((35_000_000...50_000_000).contains(fused448), "\(fused448)")
         XCTAssertEqual(ForwardMemory.defaultBudget / fused448, 13)
-        XCTAssertGreaterThanOrEqual(ForwardMemory.defaultBudget / ForwardMemory.vitBytes(config, height: 224, width: 224, layers: 1, fusedAttention: true), 32)
+        XCTAssertGreaterThanOrEqual(ForwardMemory.defaultBudget / ForwardMemory.fusedViTBytes(config, batch: 1, height: 224, width: 224, layers: 1, threads: 1), 32)
     }
 
     /// Never less memory for more images, more pixels, more threads or more kept blocks.
