@@ -44,6 +44,12 @@ public struct Shard: Sendable, Equatable, Hashable, CustomStringConvertible {
         }
         return boundary(index)..<boundary(index + 1)
     }
+
+    /// The shards (0-based) of `count` over `done.count` items (alignment 1) that still hold an
+    /// item not done.
+    public static func unfinished(count: Int, done: [Bool]) throws -> [Int] {
+        try (0..<count).filter { i in !done[try Shard(index: i, count: count).range(items: done.count, alignment: 1)].allSatisfy { $0 } }
+    }
 }
 
 /// A shard that cannot be chosen, with what to do about it.

@@ -24,8 +24,11 @@ extension CorrespondenceRun {
 
     /// Every image of `pairs`, once, in the order the pairs first name them.
     public static func images(of pairs: [KeypointPair]) -> [String] {
-        var seen: Set<String> = [], list: [String] = []
-        for pair in pairs { for path in [pair.sourceImage, pair.targetImage] where seen.insert(path).inserted { list.append(path) } }
+        // Bytes: a Set<String> would take "e\u{301}.jpg" and "\u{e9}.jpg" for one file.
+        var seen = Set<[UInt8]>(), list: [String] = []
+        for pair in pairs {
+            for path in [pair.sourceImage, pair.targetImage] where seen.insert(PathCodec.bytes(of: path)).inserted { list.append(path) }
+        }
         return list
     }
 
@@ -42,17 +45,18 @@ extension CorrespondenceRun {
         let progress = reporter.task("extract shard \(shard)", total: range.count, unit: "images")
         for index in range {
             let path = images[index]
-            if cached(path) { outcome.reused += 1 } else { outcome.extracted += 1 }
-            do { _ = try store.grid(of: path, model: model, size: settings.size, maxPixels: maxPixels, reporter: reporter) } catch {
+            let wasCached = cached(path)
+            do {
+                _ = try store.grid(of: path, model: model, size: settings.size, maxPixels: maxPixels, reporter: reporter)
+                if wasCached { outcome.reused += 1 } else { outcome.extracted += 1 }
+            } catch {
                 outcome.failed.append(SkippedInput(index: index, path: path, reason: "\(error)"))
             }
             progress.update(index - range.lowerBound + 1)
         }
         progress.finish(range.count)
         let done = images.map(cached)
-        outcome.remaining = try (0..<shard.count).filter { i in
-            !done[try Shard(index: i, count: shard.count).range(items: images.count, alignment: 1)].allSatisfy { $0 }
-        }
+        outcome.remaining = try Shard.unfinished(count: shard.count, done: done)
         return outcome
     }
 }

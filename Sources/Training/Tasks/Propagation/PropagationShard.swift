@@ -36,9 +36,7 @@ extension PropagationRun {
             }
         }
         let cached = videos.map { FileSystem.exists(entryPath($0, in: cacheFolder)) }
-        outcome.remaining = try (0..<shard.count).filter { i in
-            !cached[try Shard(index: i, count: shard.count).range(items: videos.count, alignment: 1)].allSatisfy { $0 }
-        }
+        outcome.remaining = try Shard.unfinished(count: shard.count, done: cached)
         return outcome
     }
 }
