@@ -26,13 +26,8 @@ final class Checkpoint {
 
     init(location: URL, config: DINOv3Config, tensors: [String: Tensor], parameterCount: Int, storedDTypes: Set<String>,
          fingerprint: String, ropePeriods: [Float]?, convNext: DINOv3ConvNextConfig? = nil) {
-        self.location = location
-        self.config = config
-        self.tensors = tensors
-        self.parameterCount = parameterCount
-        self.storedDTypes = storedDTypes
-        self.fingerprint = fingerprint
-        self.ropePeriods = ropePeriods
+        (self.location, self.config, self.tensors, self.parameterCount) = (location, config, tensors, parameterCount)
+        (self.storedDTypes, self.fingerprint, self.ropePeriods) = (storedDTypes, fingerprint, ropePeriods)
         self.convNext = convNext
     }
 

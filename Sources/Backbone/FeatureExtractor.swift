@@ -53,13 +53,8 @@ public final class FeatureExtractor: @unchecked Sendable {
         var p = preprocessing
         p.patchSize = model.config.patchSize
         try p.validate()
-        self.model = model
-        self.preprocessing = p
-        self.batchSize = batchSize
-        self.layers = layers
-        self.stages = stages
-        self.maxPixels = maxPixels
-        self.flipped = flipped
+        (self.model, self.preprocessing, self.batchSize, self.layers, self.stages) = (model, p, batchSize, layers, stages)
+        (self.maxPixels, self.flipped) = (maxPixels, flipped)
     }
 
     /// A decoded, preprocessed image waiting for the forward pass.

@@ -25,11 +25,6 @@ public enum ForwardMemory {
 
     static func fixedBytes(parameterCount: Int) -> Int { runtimeBytes + 2 * 4 * parameterCount }
 
-    /// Peak bytes of a forward pass of `batch` images: `fixedBytes` and the activations.
-    public static func peakBytes(_ model: DINOv3Model, batch: Int, height: Int, width: Int, layers: Int = 1, stages: [Int] = []) -> Int {
-        fixedBytes(model) + activationBytes(model, batch: batch, height: height, width: width, layers: layers, stages: stages)
-    }
-
     /// Bytes of transient tensors one image needs in `model`'s forward pass at `height` x `width`,
     /// keeping `layers` blocks' outputs (and a ConvNeXt's `stages` maps).
     public static func bytesPerImage(_ model: DINOv3Model, height: Int, width: Int, layers: Int = 1, stages: [Int] = []) -> Int {

@@ -119,9 +119,6 @@ final class Tensor: @unchecked Sendable {
     /// self *= b, in place (same rule as `activateInPlace`).
     func multiplyInPlace(_ b: Tensor) throws { try Self.check(ct_mul_in_place(handle, b.handle), "mul_") }
 
-    /// self += b * c, in place (same rule as `activateInPlace`).
-    func addProductInPlace(_ b: Tensor, _ c: Tensor) throws { try Self.check(ct_addcmul_in_place(handle, b.handle, c.handle), "addcmul_") }
-
     private static func check(_ status: Int32, _ operation: String) throws {
         if status != 0 { throw TorchError(operation: operation, message: String(cString: ct_last_error())) }
     }
@@ -165,12 +162,9 @@ public enum Torch {
     public static var version: String { String(cString: ct_torch_version()) }
     public static var cudaAvailable: Bool { ct_cuda_available() != 0 }
     public static var cudaDeviceCount: Int { Int(ct_cuda_device_count()) }
-    public static var threads: Int {
-        get { Int(ct_get_num_threads()) }
-    }
+    public static var threads: Int { Int(ct_get_num_threads()) }
     public static func setThreads(_ n: Int) { ct_set_num_threads(Int32(n)) }
     /// Keeps freed activation memory for reuse (see ct_keep_freed_memory); call once at start.
     public static func keepFreedMemory() { ct_keep_freed_memory() }
-    public static var buildConfiguration: String { String(cString: ct_build_config()) }
     public static var parallelInfo: String { String(cString: ct_parallel_info()) }
 }

@@ -33,10 +33,7 @@ public struct ClassificationDataset: Sendable, Equatable {
     public var listingProblems: [SkippedInput] = []
 
     public init(root: String, split: DatasetSplit, samples: [ClassificationSample], classIDs: [String], classNames: [String]? = nil) {
-        self.root = root
-        self.split = split
-        self.samples = samples
-        self.classIDs = classIDs
+        (self.root, self.split, self.samples, self.classIDs) = (root, split, samples, classIDs)
         self.classNames = classNames ?? classIDs
     }
 

@@ -25,10 +25,7 @@ public struct DownloadProgress: Sendable, CustomStringConvertible {
     }
 
     public init(phase: Phase = .downloading, bytes: Int64, total: Int64?, bytesPerSecond: Double) {
-        self.phase = phase
-        self.bytes = bytes
-        self.total = total
-        self.bytesPerSecond = bytesPerSecond
+        (self.phase, self.bytes, self.total, self.bytesPerSecond) = (phase, bytes, total, bytesPerSecond)
     }
 
     /// E.g. "downloading 12.3 MB / 341.7 MB (4%), 5.1 MB/s, ETA 1:04".

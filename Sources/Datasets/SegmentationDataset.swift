@@ -40,11 +40,7 @@ public struct SegmentationDataset: Sendable, Equatable {
 
     public init(root: String, split: DatasetSplit, layout: Layout, samples: [SegmentationSample], classNames: [String],
                 palette: [UInt8]? = nil, ignoreIndex: UInt8 = defaultIgnoreIndex, reduceZeroLabel: Bool = false) {
-        self.root = root
-        self.split = split
-        self.layout = layout
-        self.samples = samples
-        self.classNames = classNames
+        (self.root, self.split, self.layout, self.samples, self.classNames) = (root, split, layout, samples, classNames)
         self.palette = palette ?? Palette.voc(count: classNames.count)
         self.ignoreIndex = ignoreIndex
         self.reduceZeroLabel = reduceZeroLabel

@@ -105,10 +105,7 @@ public struct ClassificationMetrics: Codable, Equatable, Sendable {
         self.top5 = top5
         self.balancedAccuracy = recalls.reduce(0, +) / Double(recalls.count)
         self.macroF1 = f1s.reduce(0, +) / Double(f1s.count)
-        self.perClassRecall = recall
-        self.perClassPrecision = precision
-        self.perClassF1 = f1
-        self.support = support
+        (self.perClassRecall, self.perClassPrecision, self.perClassF1, self.support) = (recall, precision, f1, support)
         self.confusion = confusion
     }
 

@@ -37,23 +37,3 @@ extension SegmentationMetrics: MetricAccumulator {
     public func finish() -> SegmentationResult { result() }
 }
 
-/// Classification metrics accumulated one sample at a time (scores over the classes and the
-/// true label), finished into `ClassificationMetrics`.
-public struct ClassificationAccumulator: MetricAccumulator, Sendable {
-    public let classNames: [String]
-    private var scores: [Float] = []
-    private var labels: [Int] = []
-
-    public init(classNames: [String]) { self.classNames = classNames }
-
-    /// Adds one sample: its score for every class, and its true class.
-    public mutating func update(_ sample: (scores: [Float], label: Int)) throws {
-        guard sample.scores.count == classNames.count else {
-            throw MetricsError.shapeMismatch("\(sample.scores.count) scores for \(classNames.count) classes")
-        }
-        scores += sample.scores
-        labels.append(sample.label)
-    }
-
-    public func finish() throws -> ClassificationMetrics { try ClassificationMetrics(scores: scores, labels: labels, classNames: classNames) }
-}

@@ -18,10 +18,7 @@ public struct AdamW: Optimizer {
 
     /// PyTorch's defaults (weight decay 0.01); DINOv3's segmentation recipe uses 1e-3.
     public init(beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0.01) {
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.weightDecay = weightDecay
+        (self.beta1, self.beta2, self.eps, self.weightDecay) = (beta1, beta2, eps, weightDecay)
     }
 
     public mutating func reset() { states = [:] }

@@ -63,9 +63,7 @@ public struct BilinearUpsampler: Sendable {
     public init(inputHeight: Int, inputWidth: Int, outputHeight: Int, outputWidth: Int) throws {
         try require(inputHeight > 0 && inputWidth > 0 && outputHeight > 0 && outputWidth > 0, "resize sizes",
                     "\(inputHeight)x\(inputWidth) -> \(outputHeight)x\(outputWidth): all must be positive")
-        self.inputHeight = inputHeight
-        self.inputWidth = inputWidth
-        self.outputHeight = outputHeight
+        (self.inputHeight, self.inputWidth, self.outputHeight) = (inputHeight, inputWidth, outputHeight)
         self.outputWidth = outputWidth
         rows = Axis(input: inputHeight, output: outputHeight)
         columns = Axis(input: inputWidth, output: outputWidth)

@@ -49,14 +49,9 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
     public init(kind: HeadKind, featureRecipe: String = "", backboneID: String = "",
                 backboneFingerprint: String = "", classNames: [String] = [], palette: [UInt8]? = nil,
                 inputResolution: Int? = nil, extra: [String: String] = [:]) {
-        self.kind = kind
-        self.featureRecipe = featureRecipe
-        self.backboneID = backboneID
-        self.backboneFingerprint = backboneFingerprint
-        self.classNames = classNames
-        self.palette = palette
-        self.inputResolution = inputResolution
-        self.extra = extra
+        (self.kind, self.featureRecipe, self.backboneID) = (kind, featureRecipe, backboneID)
+        (self.backboneFingerprint, self.classNames, self.palette) = (backboneFingerprint, classNames, palette)
+        (self.inputResolution, self.extra) = (inputResolution, extra)
     }
 
     /// Decodes with defaults for every key but `kind`.

@@ -27,10 +27,7 @@ public struct LearningRateSchedule: TrainingSchedule, Equatable {
     public var floor: Float
 
     public init(totalSteps: Int, warmupSteps: Int = 0, warmupStart: Float = 0, floor: Float = 0) {
-        self.totalSteps = totalSteps
-        self.warmupSteps = warmupSteps
-        self.warmupStart = warmupStart
-        self.floor = floor
+        (self.totalSteps, self.warmupSteps, self.warmupStart, self.floor) = (totalSteps, warmupSteps, warmupStart, floor)
     }
 
     /// A factor of 1 at every step.

@@ -53,11 +53,7 @@ public struct LinearClassifier: Sendable {
         try require(weight.count == checkedProduct(classes, dim, "head shape"), "weight", "\(weight.count) values, expected \(classes) x \(dim)")
         try require(bias.count == classes, "bias", "\(bias.count) values, expected \(classes)")
         try metadata.validate(classes: classes, path: "metadata")
-        self.classes = classes
-        self.dim = dim
-        self.weight = weight
-        self.bias = bias
-        self.metadata = metadata
+        (self.classes, self.dim, self.weight, self.bias, self.metadata) = (classes, dim, weight, bias, metadata)
     }
 
     /// Throws when `weight` or `bias` was given the wrong size.

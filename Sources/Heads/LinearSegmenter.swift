@@ -76,10 +76,7 @@ public struct LinearSegmenter: Sendable {
         try metadata.validate(classes: k, path: "metadata")
         classes = k
         dim = d
-        self.convWeight = convWeight
-        self.convBias = convBias
-        self.batchNorm = batchNorm
-        self.metadata = metadata
+        (self.convWeight, self.convBias, self.batchNorm, self.metadata) = (convWeight, convBias, batchNorm, metadata)
     }
 
     /// A Dropout2d mask [batch, dim] for `lossAndGradients(channelMask:)`.

@@ -10,10 +10,7 @@ public struct SGD: Optimizer {
     private var buffers: [String: [Float]] = [:]
 
     public init(momentum: Float = 0.9, dampening: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
-        self.momentum = momentum
-        self.dampening = dampening
-        self.weightDecay = weightDecay
-        self.nesterov = nesterov
+        (self.momentum, self.dampening, self.weightDecay, self.nesterov) = (momentum, dampening, weightDecay, nesterov)
     }
 
     public mutating func reset() { buffers = [:] }

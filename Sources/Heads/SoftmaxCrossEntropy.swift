@@ -81,14 +81,4 @@ public struct SoftmaxCrossEntropy: Sendable {
         gradient[label] -= gradientScale
         return Double(logf(sum)) + Double(maximum) - Double(x[label])
     }
-
-    /// One row's loss only (no gradient).
-    @inline(__always)
-    static func rowLoss(_ x: UnsafePointer<Float>, classes: Int, label: Int) -> Double {
-        var maximum = x[0]
-        for c in 1..<classes where x[c] > maximum { maximum = x[c] }
-        var sum: Float = 0
-        for c in 0..<classes { sum += expf(x[c] - maximum) }
-        return Double(logf(sum)) + Double(maximum) - Double(x[label])
-    }
 }

@@ -107,11 +107,7 @@ private final class BlobSink {
     private(set) var received: Int64 = 0
 
     init(meta: HubFileMetadata, partial: PartialFile, start: Int64, hasher: BlobHasher, client: HubClient, task: ProgressTask) {
-        self.meta = meta
-        self.partial = partial
-        self.start = start
-        self.hasher = hasher
-        self.client = client
+        (self.meta, self.partial, self.start, self.hasher, self.client) = (meta, partial, start, hasher, client)
         self.task = task
     }
 

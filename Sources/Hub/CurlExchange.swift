@@ -37,10 +37,7 @@ final class CurlExchange {
     private var lastActivity = ProcessInfo.processInfo.systemUptime
 
     init(request: HTTPRequest, target: URL, onResponse: @escaping (HTTPResponse) throws -> Void, onData: @escaping (Data) throws -> Void) {
-        self.request = request
-        self.target = target
-        self.onResponse = onResponse
-        self.onData = onData
+        (self.request, self.target, self.onResponse, self.onData) = (request, target, onResponse, onData)
     }
 
     /// Sends the request and reads the answer. Errors thrown by the callbacks are rethrown as

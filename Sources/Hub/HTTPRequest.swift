@@ -34,13 +34,8 @@ public struct HTTPRequest: Sendable {
 
     public init(url: URL, method: String = "GET", headers: [String: String] = [:], authorization: String? = nil,
                 authorizedOrigin: URL? = nil, redirects: Redirects = .follow, idleTimeout: TimeInterval = 60, maxBytes: Int64? = nil) {
-        self.url = url
-        self.method = method
-        self.headers = headers
-        self.authorization = authorization
-        self.authorizedOrigin = authorizedOrigin
-        self.redirects = redirects
-        self.idleTimeout = idleTimeout
+        (self.url, self.method, self.headers, self.authorization) = (url, method, headers, authorization)
+        (self.authorizedOrigin, self.redirects, self.idleTimeout) = (authorizedOrigin, redirects, idleTimeout)
         self.maxBytes = maxBytes
     }
 
@@ -89,9 +84,7 @@ public struct HTTPResponse: Sendable {
     public var headers: [String: String]
 
     public init(status: Int, url: URL, headers: [String: String]) {
-        self.status = status
-        self.url = url
-        self.headers = headers
+        (self.status, self.url, self.headers) = (status, url, headers)
     }
 
     /// A header's value, by case-insensitive name.

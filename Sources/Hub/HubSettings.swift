@@ -18,10 +18,7 @@ public struct HubSettings: Sendable {
     public var cacheRoot: String
 
     public init(endpoint: URL, token: String?, offline: Bool, cacheRoot: String) {
-        self.endpoint = endpoint
-        self.token = token
-        self.offline = offline
-        self.cacheRoot = cacheRoot
+        (self.endpoint, self.token, self.offline, self.cacheRoot) = (endpoint, token, offline, cacheRoot)
     }
 
     /// Settings from `environment`; throws `HubError.badSetting` for an endpoint that is not an

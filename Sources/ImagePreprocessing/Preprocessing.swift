@@ -29,11 +29,7 @@ public struct Preprocessing: Sendable, Equatable, Codable {
 
     public init(preset: PreprocessPreset = .hf, size: Int = 224, mean: [Float] = imagenetMean,
                 std: [Float] = imagenetStd, patchSize: Int = 16) {
-        self.preset = preset
-        self.size = size
-        self.mean = mean
-        self.std = std
-        self.patchSize = patchSize
+        (self.preset, self.size, self.mean, self.std, self.patchSize) = (preset, size, mean, std, patchSize)
     }
 
     /// Bounds on a recipe, the one place they are kept: the command-line options (`--size`,

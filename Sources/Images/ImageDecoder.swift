@@ -18,9 +18,7 @@ public struct RGBImage: Sendable, Equatable {
 
     /// For sizes this module has already checked.
     init(uncheckedWidth width: Int, height: Int, pixels: [UInt8]) {
-        self.width = width
-        self.height = height
-        self.pixels = pixels
+        (self.width, self.height, self.pixels) = (width, height, pixels)
     }
 
     /// The image mirrored left-right.

@@ -17,9 +17,7 @@ public struct LabelMask: Sendable, Equatable {
     }
 
     init(uncheckedWidth width: Int, height: Int, labels: [UInt8]) {
-        self.width = width
-        self.height = height
-        self.labels = labels
+        (self.width, self.height, self.labels) = (width, height, labels)
     }
 }
 

@@ -14,10 +14,7 @@ public struct RandomResizedCrop: Sendable, Equatable, Codable {
 
     /// Meta's: 224, scale 0.08 to 1, ratio 3/4 to 4/3, flip 0.5.
     public init(size: Int = 224, scale: [Double] = [0.08, 1], ratio: [Double] = [3.0 / 4, 4.0 / 3], flipProbability: Double = 0.5) {
-        self.size = size
-        self.scale = scale
-        self.ratio = ratio
-        self.flipProbability = flipProbability
+        (self.size, self.scale, self.ratio, self.flipProbability) = (size, scale, ratio, flipProbability)
     }
 
     /// A crop box in pixels of the source image.

@@ -47,9 +47,7 @@ public struct ConfusionPlot: Picture, Sendable {
                 sum = next
             }
         }
-        self.confusion = confusion
-        self.classNames = classNames
-        self.title = title
+        (self.confusion, self.classNames, self.title) = (confusion, classNames, title)
     }
 
     /// The picture.

@@ -12,9 +12,7 @@ public struct HTMLReport: Sendable {
         public var correct: Bool?
 
         public init(png: Data, caption: String, correct: Bool? = nil) {
-            self.png = png
-            self.caption = caption
-            self.correct = correct
+            (self.png, self.caption, self.correct) = (png, caption, correct)
         }
     }
 

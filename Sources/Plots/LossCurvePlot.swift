@@ -20,9 +20,7 @@ public struct LossCurvePlot: Picture, Sendable {
         public var values: [Float]
 
         public init(label: String, steps: [Int], values: [Float]) {
-            self.label = label
-            self.steps = steps
-            self.values = values
+            (self.label, self.steps, self.values) = (label, steps, values)
         }
     }
 

@@ -16,9 +16,6 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
         case .f8e4m3, .f8e5m2, .u8, .i8, .bool: return 1
         }
     }
-
-    /// Floating-point types whose values can be NaN or infinite.
-    public var isFloatingPoint: Bool { [.f64, .f32, .f16, .bf16, .f8e4m3, .f8e5m2].contains(self) }
 }
 
 /// Errors met while reading or writing safetensors files; each names the file.

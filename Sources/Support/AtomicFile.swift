@@ -31,9 +31,7 @@ public enum AtomicFile {
         public private(set) var bytesWritten: Int64 = 0
 
         fileprivate init(destination: String, temporaryPath: String, fd: Int32) {
-            self.destination = destination
-            self.temporaryPath = temporaryPath
-            self.fd = fd
+            (self.destination, self.temporaryPath, self.fd) = (destination, temporaryPath, fd)
         }
 
         deinit { discard() }

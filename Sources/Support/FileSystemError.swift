@@ -63,9 +63,7 @@ public struct SkippedInput: Error, Sendable, Equatable, Codable, CustomStringCon
     public var reason: String
 
     public init(index: Int? = nil, path: String, reason: String) {
-        self.index = index
-        self.path = path
-        self.reason = reason
+        (self.index, self.path, self.reason) = (index, path, reason)
     }
 
     public var description: String { "\(shown(path)): \(reason)" }

@@ -41,9 +41,7 @@ public enum FewShot {
         }
 
         public init(method: String, shots: Double, top1: [Double]) {
-            self.method = method
-            self.shots = shots
-            self.top1 = top1
+            (self.method, self.shots, self.top1) = (method, shots, top1)
         }
 
         enum CodingKeys: String, CodingKey { case method, shots, top1, mean, std }

@@ -42,10 +42,7 @@ public struct KNNClassifier: Sendable {
         guard queryChunk > 0 else { throw MetricsError.badArgument("k-NN query chunk must be positive, got \(queryChunk)") }
         try ClassificationMetrics.checkRange(trainLabels, what: "train label", classCount: classCount)
         self.train = try Self.normalised(trainFeatures, dim: dim, what: "train feature")
-        self.trainLabels = trainLabels
-        self.ks = ks
-        self.temperature = temperature
-        self.classCount = classCount
+        (self.trainLabels, self.ks, self.temperature, self.classCount) = (trainLabels, ks, temperature, classCount)
         self.dim = dim
         self.trainCount = trainLabels.count
         let budget = 64 << 20 // similarity values per block

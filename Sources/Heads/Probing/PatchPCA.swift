@@ -47,9 +47,7 @@ public struct PatchPCA: Sendable {
             components += v
             variances.append(lambda)
         }
-        self.mean = mean
-        self.components = components
-        self.variances = variances
+        (self.mean, self.components, self.variances) = (mean, components, variances)
     }
 
     /// Projections [n, k] of `features` [n, dim], whitened (unit variance per component).

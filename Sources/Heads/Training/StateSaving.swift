@@ -12,15 +12,9 @@ public struct StateSaving {
     /// Stores a state (the caller decides where; it should write atomically).
     public var save: (TrainingState, _ step: Int) throws -> Void
 
-    /// The step the resumed state was saved after (nil when not resuming, or unreadable).
-    public var resumeStep: Int? { resumeFrom?.info["step"].flatMap { Int($0) } }
-
     public init(resumeFrom: TrainingState? = nil, interval: TimeInterval = 300, inputs: String,
                 save: @escaping (TrainingState, _ step: Int) throws -> Void) {
-        self.resumeFrom = resumeFrom
-        self.interval = interval
-        self.inputs = inputs
-        self.save = save
+        (self.resumeFrom, self.interval, self.inputs, self.save) = (resumeFrom, interval, inputs, save)
     }
 }
 
