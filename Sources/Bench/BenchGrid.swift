@@ -8,8 +8,17 @@ import Support
 
 /// The linear-probe grid benchmark: Meta's 13 learning rates trained together for
 /// `steps` optimizer steps of `batch` on `count` x `dim` features of `classes` classes.
-enum GridBenchmark {
-    static func run(count: Int = 9469, dim: Int = 768, classes: Int = 10, steps: Int = 12_500, batch: Int = 128) throws -> [String: Any] {
+struct BenchGrid: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grid",
+        abstract: "Time the linear-probe grid: 13 heads, 12,500 steps of batch 128 on 9,469 x 768 features, 10 classes.",
+        discussion: examples("bench grid --threads 8"))
+
+    @OptionGroup var bench: BenchOptions
+
+    func run() throws {
+        bench.applyThreads()
+        let (count, dim, classes, steps, batch) = (9469, 768, 10, 12_500, 128)
         let train = syntheticFeatures(count: count, dim: dim, classes: classes)
         var settings = LinearProbeSettings()
         settings.batchSize = batch
@@ -22,7 +31,7 @@ enum GridBenchmark {
         say(String(format: "linear-probe grid: 13 heads, %d steps of batch %d on %d x %d features, %d classes: %.1f s (%.2f ms/step), best holdout top-1 %.1f%%",
                      result.steps, batch, count, dim, classes, seconds, 1000 * seconds / Double(result.steps),
                      100 * result.selectionAccuracy[result.bestIndex]))
-        return ["grid_seconds": seconds, "grid_steps": result.steps, "grid_ms_per_step": 1000 * seconds / Double(result.steps)]
+        try bench.record(["grid_seconds": seconds, "grid_steps": result.steps, "grid_ms_per_step": 1000 * seconds / Double(result.steps)])
     }
 }
 
@@ -39,18 +48,4 @@ func syntheticFeatures(count: Int, dim: Int, classes: Int, centreSpread: Float =
         for d in 0..<dim { values[i * dim + d] = centres[c * dim + d] + random.normal() }
     }
     return LabelledFeatures(values: values, labels: labels, width: dim)
-}
-
-struct BenchGrid: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "grid",
-        abstract: "Time the linear-probe grid: 13 heads, 12,500 steps of batch 128 on 9,469 x 768 features, 10 classes.",
-        discussion: examples("bench grid --threads 8"))
-
-    @OptionGroup var bench: BenchOptions
-
-    func run() throws {
-        bench.applyThreads()
-        try bench.record(try GridBenchmark.run())
-    }
 }

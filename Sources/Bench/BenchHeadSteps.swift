@@ -8,40 +8,30 @@ import Training
 
 // The dense heads' training-step benchmarks: segmentation at ADE20K scale, depth at NYU scale.
 
-/// Times one training step of the linear segmentation head at ADE20K scale: batch 16 of 32x32
-/// patch grids (512 px input), D = 384 (ViT-S), 150 classes, 512x512 labels.
-enum SegmentationStepBenchmark {
-    static func run(batch: Int = 16, grid: Int = 32, dim: Int = 384, classes: Int = 150, label: Int = 512, repeats: Int = 3) throws -> [String: Any] {
-        var random = SeededRandom(seed: 3)
-        let features = random.normals(count: batch * grid * grid * dim)
-        let labels = (0..<(batch * label * label)).map { _ in UInt8(random.int(below: classes)) }
-        var head = try LinearSegmenter(dim: dim, classes: classes, seed: 0)
-        var optimizer = AdamW(weightDecay: 1e-3)
-        var times: [Double] = [], cpuTimes: [Double] = []
-        for i in 0...repeats {
-            let (t, cpu) = (Date(), processCPUSeconds())
-            _ = try head.trainStep(features: features, batch: batch, height: grid, width: grid, labels: labels,
-                                   labelHeight: label, labelWidth: label, optimizer: &optimizer, learningRate: 1e-3, random: &random)
-            if i > 0 {  // the first is warm-up
-                times.append(Date().timeIntervalSince(t))
-                cpuTimes.append(processCPUSeconds() - cpu)
-            }
-        }
-        let (median, cpuMedian) = (times.sorted()[times.count / 2], cpuTimes.sorted()[cpuTimes.count / 2])
-        say(String(format: "segmentation head step (batch %d, %dx%d patches, D=%d, %d classes, %dx%d labels, %@ softmax kernel): %.2f s median of %d (CPU time %.2f s per step, all threads)",
-                     batch, grid, grid, dim, classes, label, label, "\(head.softmaxKernel.resolved)", median, times.count, cpuMedian))
-        return ["seg_step_seconds": median, "seg_step_cpu_seconds": cpuMedian]
-    }
-
-    /// CPU time of the whole process so far (every thread): on a shared machine the wall time
-    /// also counts time the threads waited for a core.
-    static func processCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
+/// CPU time of the whole process so far (every thread): on a shared machine the wall time
+/// also counts time the threads waited for a core.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
+/// Wall and CPU seconds of each of `repeats` runs of `body` after one untimed warm-up run.
+func timedRuns(_ repeats: Int, _ body: () throws -> Void) rethrows -> (wall: [Double], cpu: [Double]) {
+    var wall: [Double] = [], cpu: [Double] = []
+    for i in 0...repeats {
+        let (start, startCPU) = (Date(), processCPUSeconds())
+        try body()
+        if i > 0 { (wall, cpu) = (wall + [Date().timeIntervalSince(start)], cpu + [processCPUSeconds() - startCPU]) }
+    }
+    return (wall, cpu)
+}
+
+/// The middle value (the upper one of an even count).
+func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+/// Times one training step of the linear segmentation head at ADE20K scale: batch 16 of 32x32
+/// patch grids (512 px input), D = 384 (ViT-S), 150 classes, 512x512 labels.
 struct BenchSegStep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seg-step",
@@ -52,7 +42,20 @@ struct BenchSegStep: ParsableCommand {
 
     func run() throws {
         bench.applyThreads()
-        try bench.record(try SegmentationStepBenchmark.run())
+        let (batch, grid, dim, classes, label) = (16, 32, 384, 150, 512)
+        var random = SeededRandom(seed: 3)
+        let features = random.normals(count: batch * grid * grid * dim)
+        let labels = (0..<(batch * label * label)).map { _ in UInt8(random.int(below: classes)) }
+        var head = try LinearSegmenter(dim: dim, classes: classes, seed: 0)
+        var optimizer = AdamW(weightDecay: 1e-3)
+        let (times, cpuTimes) = try timedRuns(3) {
+            _ = try head.trainStep(features: features, batch: batch, height: grid, width: grid, labels: labels,
+                                   labelHeight: label, labelWidth: label, optimizer: &optimizer, learningRate: 1e-3, random: &random)
+        }
+        let (median, cpuMedian) = (middle(times), middle(cpuTimes))
+        say(String(format: "segmentation head step (batch %d, %dx%d patches, D=%d, %d classes, %dx%d labels, %@ softmax kernel): %.2f s median of %d (CPU time %.2f s per step, all threads)",
+                     batch, grid, grid, dim, classes, label, label, "\(head.softmaxKernel.resolved)", median, times.count, cpuMedian))
+        try bench.record(["seg_step_seconds": median, "seg_step_cpu_seconds": cpuMedian])
     }
 }
 
@@ -98,12 +101,10 @@ struct BenchDepthStep: ParsableCommand {
                        reference["depth_step_cpu_seconds"] as? Double ?? .nan))
             figures["speedup"] = torchBest / times.min()!
         }
-        let sorted = times.sorted()
-        figures["depth_step_best_seconds"] = sorted[0]
-        let cpuMedian = cpu.sorted()[cpu.count / 2]
-        (figures["depth_step_seconds"], figures["depth_step_cpu_seconds"]) = (sorted[sorted.count / 2], cpuMedian)
+        let (best, median, cpuMedian) = (times.min()!, middle(times), middle(cpu))
+        (figures["depth_step_best_seconds"], figures["depth_step_seconds"], figures["depth_step_cpu_seconds"]) = (best, median, cpuMedian)
         say(String(format: "dinoprobe depth step (batch 16, 26x34 patches, D 384, 256 bins, 416x544 labels, %@ kernels, %d threads): best %.3f s, median %.3f s of %d (CPU time %.3f s per step)",
-                   "\(kernel)", bench.threads, sorted[0], sorted[sorted.count / 2], sorted.count, cpuMedian))
+                   "\(kernel)", bench.threads, best, median, times.count, cpuMedian))
         if let speedup = figures["speedup"] as? Double { say(String(format: "dinoprobe is %.2fx faster (best against best)", speedup)) }
         try bench.record(figures)
     }
@@ -145,17 +146,11 @@ struct DepthStep {
 
     /// Wall and CPU seconds of each of `repeats` steps after one untimed step.
     mutating func time(repeats: Int) throws -> (wall: [Double], cpu: [Double]) {
-        var random = SeededRandom(seed: 0), times: [Double] = [], cpu: [Double] = []
-        for i in 0...repeats {
-            let (start, startCPU) = (Date(), SegmentationStepBenchmark.processCPUSeconds())
+        var random = SeededRandom(seed: 0)
+        return try timedRuns(repeats) {
             optimizer.momentum = schedule.momentum(at: step) ?? optimizer.momentum
             try head.trainStep(batch, optimizer: &optimizer, learningRates: [3e-4 * schedule.factor(at: step)], clipNorm: 35, random: &random)
             step += 1
-            if i > 0 {
-                times.append(Date().timeIntervalSince(start))
-                cpu.append(SegmentationStepBenchmark.processCPUSeconds() - startCPU)
-            }
         }
-        return (times, cpu)
     }
 }

@@ -7,9 +7,28 @@ import Support
 
 /// The logistic-regression benchmark: Meta's whole protocol (45 values of C on train less a
 /// stratified 10% hold-out, then the refit on all of train) on Imagenette-sized features.
-enum LogregBenchmark {
-    static func run(count: Int = 9469, dim: Int = 768, classes: Int = 10, centreSpread: Float, threads: Int,
-                    warmStart: Bool, dataOut: String?) throws -> [String: Any] {
+struct BenchLogreg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logreg",
+        abstract: "Time Meta's logistic-regression protocol: 45 values of C and the refit on 9,469 x 768 features, 10 classes.",
+        discussion: examples("bench logreg", then: "scripts/bench --logreg runs it next to scikit-learn (scripts/bench_logreg.py) on the same rows and split."))
+
+    @Option(help: "Write the features, labels and hold-out rows to this safetensors file (for scripts/bench_logreg.py).")
+    var dataOut: String?
+
+    @Option(help: "Spread of the class centres (std per dimension; the noise has std 1). 0.15: hold-out top-1 about 98% (Imagenette-like), the best C inside the grid; smaller: classes overlap more.")
+    var centreSpread: Float = 0.15
+
+    @Flag(help: "Fit every C from zero, as Meta and scikit-learn do.")
+    var noWarmStart = false
+
+    @OptionGroup var bench: BenchOptions
+
+    func validate() throws { try Check.finite(centreSpread, 0...100, "--centre-spread") }
+
+    func run() throws {
+        bench.applyThreads()
+        let (count, dim, classes, threads, warmStart) = (9469, 768, 10, bench.threads, !noWarmStart)
         let train = syntheticFeatures(count: count, dim: dim, classes: classes, centreSpread: centreSpread)
         let split = train.stratifiedSplit(fraction: 0.1, seed: 0)
         if let dataOut {
@@ -34,35 +53,9 @@ enum LogregBenchmark {
         say(String(format: "logistic regression, %d values of C on %d x %d features (%d held out), %d classes, %@: path %.1f s, refit at C = %.4g %.1f s (%d iterations), total %.1f s",
                    path.points.count, split.keep.count, dim, split.holdout.count, classes, warmStart ? "warm-started" : "each from zero",
                    pathSeconds, path.bestC, seconds - pathSeconds, refit.iterations, seconds))
-        return ["logreg_seconds": seconds, "logreg_path_seconds": pathSeconds, "logreg_refit_seconds": seconds - pathSeconds,
-                "chosen_C": path.bestC, "best_index": path.bestIndex, "iterations": path.points.map(\.iterations),
-                "holdout_top1": path.points.map(\.selectionAccuracy), "refit_iterations": refit.iterations,
-                "threads": threads, "warm_start": warmStart]
-    }
-}
-
-struct BenchLogreg: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "logreg",
-        abstract: "Time Meta's logistic-regression protocol: 45 values of C and the refit on 9,469 x 768 features, 10 classes.",
-        discussion: examples("bench logreg", then: "scripts/bench --logreg runs it next to scikit-learn (scripts/bench_logreg.py) on the same rows and split."))
-
-    @Option(help: "Write the features, labels and hold-out rows to this safetensors file (for scripts/bench_logreg.py).")
-    var dataOut: String?
-
-    @Option(help: "Spread of the class centres (std per dimension; the noise has std 1). 0.15: hold-out top-1 about 98% (Imagenette-like), the best C inside the grid; smaller: classes overlap more.")
-    var centreSpread: Float = 0.15
-
-    @Flag(help: "Fit every C from zero, as Meta and scikit-learn do.")
-    var noWarmStart = false
-
-    @OptionGroup var bench: BenchOptions
-
-    func validate() throws { try Check.finite(centreSpread, 0...100, "--centre-spread") }
-
-    func run() throws {
-        bench.applyThreads()
-        try bench.record(try LogregBenchmark.run(centreSpread: centreSpread, threads: bench.threads, warmStart: !noWarmStart,
-                                                 dataOut: dataOut))
+        try bench.record(["logreg_seconds": seconds, "logreg_path_seconds": pathSeconds, "logreg_refit_seconds": seconds - pathSeconds,
+                          "chosen_C": path.bestC, "best_index": path.bestIndex, "iterations": path.points.map(\.iterations),
+                          "holdout_top1": path.points.map(\.selectionAccuracy), "refit_iterations": refit.iterations,
+                          "threads": threads, "warm_start": warmStart])
     }
 }

@@ -8,8 +8,16 @@ import Training
 /// Times one frame of DAVIS-sized label propagation without the backbone: a 30x52 patch grid
 /// (480x832 input), D = 384 (ViT-S), the first frame and 7 previous ones, radius 12, top 5,
 /// 4 labels; the label map at 480x854; J and F of one object on it.
-enum PropagationBenchmark {
-    static func run(grid: (Int, Int) = (30, 52), dim: Int = 384, classes: Int = 4, repeats: Int = 5) throws -> [String: Any] {
+struct BenchPropagation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "propagation",
+        abstract: "Time one DAVIS-sized frame of label propagation (30x52 patches, D 384, 8 context frames), its label map and J/F.")
+
+    @OptionGroup var bench: BenchOptions
+
+    func run() throws {
+        bench.applyThreads()
+        let (grid, dim, classes, repeats) = ((30, 52), 384, 4, 5)
         var random = SeededRandom(seed: 4)
         let cells = grid.0 * grid.1
         let labels = (0..<(classes * cells)).map { i in Float(i / cells == (i % cells) % classes ? 1 : 0) }
@@ -31,22 +39,8 @@ enum PropagationBenchmark {
             _ = VideoSegmentationMetrics.boundaryF(segmentation: predicted, annotation: truth, width: 854, height: 480)
             metric.append(Date().timeIntervalSince(t))
         }
-        let median = { (v: [Double]) in v.sorted()[v.count / 2] }
         say(String(format: "label propagation (%dx%d patches, D=%d, 8 context frames, radius 12, top 5): %.1f ms a frame; label map at 480x854: %.1f ms; J and F of one object: %.1f ms (medians of %d)",
-                   grid.0, grid.1, dim, 1000 * median(step), 1000 * median(upsample), 1000 * median(metric), repeats))
-        return ["propagate_seconds": median(step), "label_map_seconds": median(upsample), "jf_seconds": median(metric)]
-    }
-}
-
-struct BenchPropagation: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "propagation",
-        abstract: "Time one DAVIS-sized frame of label propagation (30x52 patches, D 384, 8 context frames), its label map and J/F.")
-
-    @OptionGroup var bench: BenchOptions
-
-    func run() throws {
-        bench.applyThreads()
-        try bench.record(try PropagationBenchmark.run())
+                   grid.0, grid.1, dim, 1000 * middle(step), 1000 * middle(upsample), 1000 * middle(metric), repeats))
+        try bench.record(["propagate_seconds": middle(step), "label_map_seconds": middle(upsample), "jf_seconds": middle(metric)])
     }
 }

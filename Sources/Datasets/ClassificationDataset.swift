@@ -42,13 +42,6 @@ public struct ClassificationDataset: Sendable, Equatable {
     public var paths: [String] { samples.map(\.path) }
     public var labels: [Int] { samples.map(\.label) }
 
-    /// Number of samples per class, in label order.
-    public var classCounts: [Int] {
-        var counts = [Int](repeating: 0, count: classIDs.count)
-        for s in samples where counts.indices.contains(s.label) { counts[s.label] += 1 }
-        return counts
-    }
-
     /// `path` relative to `root` with "/" separators (the path itself if it is outside `root`).
     public func relativePath(_ path: String) -> String {
         ByteText.relative(path, to: root) ?? path
@@ -63,13 +56,7 @@ public struct ClassificationDataset: Sendable, Equatable {
         h.combine("dinoprobe-listing-v1")
         h.combine(split.rawValue)
         for id in classIDs { h.combine(id) }
-        for sample in samples {
-            h.combine(relativePath(sample.path))
-            let attributes = try? FileManager.default.attributesOfItem(atPath: sample.path)
-            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-            let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            h.combine("\(size) \(mtime) \(sample.label)")
-        }
+        h.combineFiles(paths, root: root) { " \(samples[$0].label)" }
         return h.hexDigest
     }
 }

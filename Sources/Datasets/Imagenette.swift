@@ -20,34 +20,24 @@ public enum Imagenette {
             }
         }
 
+        /// The published facts: top folder, md5, archive bytes, rough size for messages.
+        private var published: (stem: String, md5: String, bytes: Int64, size: String) {
+            switch self {
+            case .full: ("imagenette2", "fe2fc210e6bb7c5664d602c3cd71e612", 1_557_161_267, "1.5 GB")
+            case .px320: ("imagenette2-320", "3df6f0d01a2c9592104656642f5e78a3", 341_663_724, "340 MB")
+            case .px160: ("imagenette2-160", "e793b78cc4c9e9a4ccc0c1155377a412", 99_003_388, "95 MB")
+            }
+        }
+
         /// The archive's top folder, e.g. "imagenette2-320".
-        public var stem: String {
-            switch self {
-            case .full: return "imagenette2"
-            case .px320: return "imagenette2-320"
-            case .px160: return "imagenette2-160"
-            }
-        }
-
+        public var stem: String { published.stem }
         public var archiveName: String { stem + ".tgz" }
-
         /// The published md5 of the archive.
-        public var md5: String {
-            switch self {
-            case .full: return "fe2fc210e6bb7c5664d602c3cd71e612"
-            case .px320: return "3df6f0d01a2c9592104656642f5e78a3"
-            case .px160: return "e793b78cc4c9e9a4ccc0c1155377a412"
-            }
-        }
-
+        public var md5: String { published.md5 }
         /// The published archive's size in bytes: no download of it reads more.
-        public var archiveBytes: Int64 {
-            switch self {
-            case .full: return 1_557_161_267
-            case .px320: return 341_663_724
-            case .px160: return 99_003_388
-            }
-        }
+        public var archiveBytes: Int64 { published.bytes }
+        /// Rough archive size, for messages.
+        public var approximateSize: String { published.size }
 
         /// The archive's URL under `baseURL` (a folder URL; a missing trailing "/" is added).
         public func url(baseURL: String = Imagenette.defaultBaseURL) -> URL? {
@@ -147,16 +137,5 @@ public enum Imagenette {
             dataset = try NoisyLabels.relabel(dataset, with: table, csvPath: csv)
         }
         return dataset
-    }
-}
-
-extension Imagenette.Variant {
-    /// Rough archive size, for messages.
-    public var approximateSize: String {
-        switch self {
-        case .full: return "1.5 GB"
-        case .px320: return "340 MB"
-        case .px160: return "95 MB"
-        }
     }
 }

@@ -57,15 +57,15 @@ public enum ListFile {
 }
 
 extension FNV1a {
-    /// Adds each file's path relative to `root`, its size and modification time (for the listing
-    /// fingerprints that key feature caches).
-    public mutating func combineFiles(_ paths: [String], root: String) {
-        for path in paths {
+    /// Adds each file's path relative to `root`, its size, modification time and `extra(index)`
+    /// (for the listing fingerprints that key feature caches).
+    public mutating func combineFiles(_ paths: [String], root: String, extra: (Int) -> String = { _ in "" }) {
+        for (i, path) in paths.enumerated() {
             combine(ByteText.relative(path, to: root) ?? path)
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
             let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
             let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            combine("\(size) \(mtime)")
+            combine("\(size) \(mtime)\(extra(i))")
         }
     }
 }

@@ -11,13 +11,10 @@ extension LinearSegmenter {
         public var batchNorm: String { self == .meta ? "batchnorm_layer" : "bn" }
         public var convWeight: String { "conv.weight" }
         public var convBias: String { "conv.bias" }
-        public var bnWeight: String { batchNorm + ".weight" }
-        public var bnBias: String { batchNorm + ".bias" }
-        public var bnRunningMean: String { batchNorm + ".running_mean" }
-        public var bnRunningVar: String { batchNorm + ".running_var" }
-        public var bnBatchesTracked: String { batchNorm + ".num_batches_tracked" }
 
-        var all: Set<String> { [convWeight, convBias, bnWeight, bnBias, bnRunningMean, bnRunningVar, bnBatchesTracked] }
+        var all: Set<String> {
+            Set([convWeight, convBias] + ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"].map { batchNorm + "." + $0 })
+        }
     }
 
     /// Writes the head as safetensors (atomically): `conv.weight` [K, D, 1, 1], `conv.bias` [K],

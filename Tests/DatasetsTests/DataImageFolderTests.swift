@@ -30,7 +30,7 @@ final class DataImageFolderTests: DataTempFolderCase {
         XCTAssertEqual(train.samples.map { train.relativePath($0.path) },
                        ["train/Zebra/z.jpeg", "train/ant/a1.png", "train/ant/nested/a0.Jpg", "train/bee/b1.JPEG", "train/bee/b2.jpg"])
         XCTAssertEqual(train.labels, [0, 1, 1, 2, 2])
-        XCTAssertEqual(train.classCounts, [1, 2, 2])
+        XCTAssertEqual(train.labels.reduce(into: [0, 0, 0]) { $0[$1] += 1 }, [1, 2, 2])
         XCTAssertTrue(train.paths.allSatisfy { $0.hasPrefix("/") })
 
         let val = try ImageFolderDataset.load(root: temp + "/ds", split: .val)
