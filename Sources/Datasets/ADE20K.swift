@@ -11,14 +11,14 @@ public enum ADE20K {
     /// The folder holding `images/` and `annotations/`: `root` itself or `root/ADEChallengeData2016`.
     public static func resolveRoot(_ root: String) -> String? {
         ImageFiles.locateRoot(root, nested: [folderName]) {
-            ImageFiles.isDirectory($0 + "/images/training") || ImageFiles.isDirectory($0 + "/images/validation")
+            FileSystem.isDirectory($0 + "/images/training") || FileSystem.isDirectory($0 + "/images/validation")
         }
     }
 
     /// Lists `split` (train = training, val = validation). Throws `DatasetError.missingFolder` for
     /// a missing images or annotations folder and `emptySplit` if it holds no images.
     public static func load(root: String, split: DatasetSplit) throws -> SegmentationDataset {
-        let given = ImageFiles.absolute(root)
+        let given = FileSystem.absolute(root)
         let hint = "expected \(folderName)/images/{training,validation}/*.jpg and \(folderName)/annotations/{training,validation}/*.png"
         guard let base = resolveRoot(given) else {
             throw DatasetError.missingFolder(path: given + "/images/training", what: "ADE20K images folder", hint: hint)
@@ -26,8 +26,8 @@ public enum ADE20K {
         let name = split == .train ? "training" : "validation"
         let images = base + "/images/" + name
         let masks = base + "/annotations/" + name
-        guard ImageFiles.isDirectory(images) else { throw DatasetError.missingSplit(split: split, path: images, hint: hint) }
-        guard ImageFiles.isDirectory(masks) else { throw DatasetError.missingFolder(path: masks, what: "ADE20K annotations folder", hint: hint) }
+        guard FileSystem.isDirectory(images) else { throw DatasetError.missingSplit(split: split, path: images, hint: hint) }
+        guard FileSystem.isDirectory(masks) else { throw DatasetError.missingFolder(path: masks, what: "ADE20K annotations folder", hint: hint) }
         let samples = try PairedFolders.pair(imageFolder: images, targetFolder: masks).map { SegmentationSample(image: $0.image, mask: $0.target) }
         guard !samples.isEmpty else { throw DatasetError.emptySplit(folder: images, hint: hint) }
         return SegmentationDataset(root: base, split: split, layout: .ade20k, samples: samples, classNames: classNames,

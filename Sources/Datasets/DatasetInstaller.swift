@@ -24,7 +24,7 @@ public enum DatasetInstaller {
     public static func install(url: URL, md5 expected: String, stem: String, into destination: String, maxBytes: Int64,
                                required: [String] = [], idleTimeout: TimeInterval = 60,
                                progress: (@Sendable (DownloadProgress) -> Void)? = nil) throws -> String {
-        let destination = ImageFiles.absolute(destination)
+        let destination = FileSystem.absolute(destination)
         let target = destination + "/" + stem
         if isReady(target) { return target }
         if FileManager.default.fileExists(atPath: target) { throw DatasetError.notReady(folder: target, marker: readyMarker) }
@@ -50,7 +50,7 @@ public enum DatasetInstaller {
         progress?(DownloadProgress(phase: .extracting, bytes: result.bytes, total: result.bytes, bytesPerSecond: 0))
         try extract(archive: archive, into: staging)
         let extracted = staging + "/" + stem
-        for sub in [""] + required where !ImageFiles.isDirectory(extracted + (sub.isEmpty ? "" : "/" + sub)) {
+        for sub in [""] + required where !FileSystem.isDirectory(extracted + (sub.isEmpty ? "" : "/" + sub)) {
             throw DatasetError.extractionFailed(archive: shown, reason: "the archive has no folder \(stem)\(sub.isEmpty ? "" : "/" + sub) (is the URL right?)")
         }
         let marker = "url \(shown)\nmd5 \(result.md5)\nbytes \(result.bytes)\ninstalled \(ISO8601DateFormatter().string(from: Date()))\n"

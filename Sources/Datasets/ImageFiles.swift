@@ -12,8 +12,6 @@ public enum ImageFiles {
         return ImageFormat.recognisedExtensions.contains(ByteText.pathExtension(of: name).lowercased())
     }
 
-    static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
-
     /// Names in `folder` that do not start with ".", sorted; throws if it cannot be read.
     static func visibleEntries(_ folder: String) throws -> [String] {
         do {
@@ -25,12 +23,12 @@ public enum ImageFiles {
 
     /// Visible sub-folders of `folder`, sorted by name.
     static func subfolders(_ folder: String) throws -> [String] {
-        try visibleEntries(folder).filter { isDirectory(folder + "/" + $0) }
+        try visibleEntries(folder).filter { FileSystem.isDirectory(folder + "/" + $0) }
     }
 
     /// Image files directly in `folder` (not in sub-folders), as paths sorted by name.
     static func images(in folder: String) throws -> [String] {
-        try visibleEntries(folder).filter { isImage($0) && !isDirectory(folder + "/" + $0) }.map { folder + "/" + $0 }
+        try visibleEntries(folder).filter { isImage($0) && !FileSystem.isDirectory(folder + "/" + $0) }.map { folder + "/" + $0 }
     }
 
     /// Image files in `folder` and its visible sub-folders (as torchvision's ImageFolder walks),
@@ -64,7 +62,7 @@ public enum ImageFiles {
         // so a single input skips the set (a path for every image: memory that grows with the listing).
         if items.count > 1 {
             var seen = Set<[UInt8]>()  // bytes: a Set<String> takes "e\u{301}.jpg" and "\u{e9}.jpg" for one file
-            images = images.filter { seen.insert(PathCodec.bytes(of: absolute($0))).inserted }
+            images = images.filter { seen.insert(PathCodec.bytes(of: FileSystem.absolute($0))).inserted }
         }
         return (images, problems)
     }
@@ -74,9 +72,9 @@ public enum ImageFiles {
     /// folder (or, outside it, the absolute path without its leading "/"), without the extension;
     /// where two images would still share a name (`a.jpg`, `a.png`), with the extension.
     public static func outputNames(for images: [String]) -> [String] {
-        let base = absolute(FileManager.default.currentDirectoryPath) + "/"
+        let base = FileSystem.absolute(FileManager.default.currentDirectoryPath) + "/"
         let relative = images.map { path -> String in
-            let full = absolute(path)
+            let full = FileSystem.absolute(path)
             // On bytes: `hasPrefix`/`dropFirst` on Characters miss "/" + a combining mark.
             return ByteText.dropping(prefix: base, from: full) ?? String(full.unicodeScalars.drop { $0 == "/" })
         }
@@ -88,9 +86,6 @@ public enum ImageFiles {
         for stem in stems { counts[stem, default: 0] += 1 }
         return zip(stems, relative).map { counts[$0] == 1 ? $0 : $1 }
     }
-
-    /// `path` made absolute (against the current folder) and standardised, "~" expanded.
-    static func absolute(_ path: String) -> String { FileSystem.absolute(path) }
 
     /// A data set's base folder: the first of `root` and the `nested` folders below it whose
     /// layout `holds` recognises.

@@ -14,20 +14,20 @@ public enum ImageFolderDataset {
     /// read: a missing root or split folder, fewer than 2 classes, an empty class folder, or a
     /// val class that train lacks are `DatasetError`s naming the folder.
     public static func load(root: String, split: DatasetSplit) throws -> ClassificationDataset {
-        let root = ImageFiles.absolute(root)
+        let root = FileSystem.absolute(root)
         let layoutHint = "expected the ImageFolder layout ROOT/train/<class>/*.jpg and ROOT/val/<class>/*.jpg"
-        guard ImageFiles.isDirectory(root) else {
+        guard FileSystem.isDirectory(root) else {
             throw DatasetError.missingFolder(path: root, what: "data set folder", hint: layoutHint)
         }
         let trainFolder = root + "/train"
-        guard ImageFiles.isDirectory(trainFolder) else {
+        guard FileSystem.isDirectory(trainFolder) else {
             throw DatasetError.missingFolder(path: trainFolder, what: "train split folder", hint: layoutHint)
         }
         let classIDs = try ImageFiles.subfolders(trainFolder)
         guard classIDs.count >= 2 else { throw DatasetError.tooFewClasses(folder: trainFolder, found: classIDs.count) }
 
         let splitFolder = root + "/" + split.rawValue
-        guard ImageFiles.isDirectory(splitFolder) else {
+        guard FileSystem.isDirectory(splitFolder) else {
             throw DatasetError.missingSplit(split: split, path: splitFolder, hint: layoutHint)
         }
         let index = Dictionary(uniqueKeysWithValues: classIDs.enumerated().map { ($1, $0) })

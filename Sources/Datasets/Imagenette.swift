@@ -69,8 +69,8 @@ public enum Imagenette {
     /// Where a download goes unless told otherwise: `--data-dir`, else `$DINOPROBE_DATA`, else
     /// the user cache folder.
     public static func defaultDownloadFolder(dataDir: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let dataDir, !dataDir.isEmpty { return ImageFiles.absolute(dataDir) }
-        if let v = environment[dataVariable], !v.isEmpty { return ImageFiles.absolute(v) }
+        if let dataDir, !dataDir.isEmpty { return FileSystem.absolute(dataDir) }
+        if let v = environment[dataVariable], !v.isEmpty { return FileSystem.absolute(v) }
         return CacheFolders.datasets(environment)
     }
 
@@ -80,9 +80,9 @@ public enum Imagenette {
     public static func searchFolders(dataDir: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                                      base: String = FileManager.default.currentDirectoryPath) -> [String] {
         var folders: [String] = []
-        if let dataDir, !dataDir.isEmpty { folders.append(ImageFiles.absolute(dataDir)) }
-        if let v = environment[dataVariable], !v.isEmpty { folders.append(ImageFiles.absolute(v)) }
-        folders.append(ImageFiles.absolute(base + "/datasets"))
+        if let dataDir, !dataDir.isEmpty { folders.append(FileSystem.absolute(dataDir)) }
+        if let v = environment[dataVariable], !v.isEmpty { folders.append(FileSystem.absolute(v)) }
+        folders.append(FileSystem.absolute(base + "/datasets"))
         folders.append(CacheFolders.datasets(environment))
         var seen = Set<String>()
         return folders.filter { seen.insert($0).inserted }
@@ -99,7 +99,7 @@ public enum Imagenette {
             if ByteText.name(of: folder) == variant.stem, DatasetInstaller.isReady(folder) { return folder }
             let candidate = folder + "/" + variant.stem
             if DatasetInstaller.isReady(candidate) { return candidate }
-            if ImageFiles.isDirectory(candidate) {
+            if FileSystem.isDirectory(candidate) {
                 searched.append("\(candidate) (present but has no \(DatasetInstaller.readyMarker) marker: an unfinished download, or extracted by hand; if complete, `touch \(candidate)/\(DatasetInstaller.readyMarker)`)")
             } else {
                 searched.append(candidate)

@@ -8,14 +8,14 @@ public enum PairedFolders {
     /// The image and target folders of `split`; throws `missingFolder`, `missingSplit` naming
     /// what is missing, with `hint` describing the layout.
     public static func folders(root: String, split: DatasetSplit, targets: String, hint: String) throws -> (images: String, targets: String) {
-        guard ImageFiles.isDirectory(root + "/images") else {
+        guard FileSystem.isDirectory(root + "/images") else {
             throw DatasetError.missingFolder(path: root + "/images", what: "images folder", hint: hint)
         }
-        let hasSplits = DatasetSplit.allCases.contains { ImageFiles.isDirectory(root + "/images/" + $0.rawValue) }
+        let hasSplits = DatasetSplit.allCases.contains { FileSystem.isDirectory(root + "/images/" + $0.rawValue) }
         let found: (images: String, targets: String)
         if hasSplits {
             found = (root + "/images/" + split.rawValue, root + "/\(targets)/" + split.rawValue)
-            guard ImageFiles.isDirectory(found.images) else { throw DatasetError.missingSplit(split: split, path: found.images, hint: hint) }
+            guard FileSystem.isDirectory(found.images) else { throw DatasetError.missingSplit(split: split, path: found.images, hint: hint) }
         } else {
             guard split == .train else {
                 throw DatasetError.missingSplit(split: split, path: root + "/images/val",
@@ -23,7 +23,7 @@ public enum PairedFolders {
             }
             found = (root + "/images", root + "/\(targets)")
         }
-        guard ImageFiles.isDirectory(found.targets) else { throw DatasetError.missingFolder(path: found.targets, what: "\(targets) folder", hint: hint) }
+        guard FileSystem.isDirectory(found.targets) else { throw DatasetError.missingFolder(path: found.targets, what: "\(targets) folder", hint: hint) }
         return found
     }
 

@@ -15,7 +15,7 @@ public enum PascalVOC {
     /// `root/VOCdevkit/VOC2012`.
     public static func resolveRoot(_ root: String) -> String? {
         ImageFiles.locateRoot(root, nested: ["VOC2012", "VOCdevkit/VOC2012"]) {
-            ImageFiles.isDirectory($0 + "/JPEGImages") && ImageFiles.isDirectory($0 + "/SegmentationClass")
+            FileSystem.isDirectory($0 + "/JPEGImages") && FileSystem.isDirectory($0 + "/SegmentationClass")
         }
     }
 
@@ -26,7 +26,7 @@ public enum PascalVOC {
     /// whole list is refused. Listed images or masks that are missing stay in the list for
     /// `check`/`validate` to report.
     public static func load(root: String, split: DatasetSplit) throws -> SegmentationDataset {
-        let given = ImageFiles.absolute(root)
+        let given = FileSystem.absolute(root)
         let hint = "expected VOC2012/JPEGImages, VOC2012/SegmentationClass and VOC2012/ImageSets/Segmentation/{train,val}.txt"
         guard let base = resolveRoot(given) else {
             throw DatasetError.missingFolder(path: given + "/JPEGImages", what: "Pascal VOC images folder", hint: hint)

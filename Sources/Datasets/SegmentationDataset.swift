@@ -53,7 +53,7 @@ public struct SegmentationDataset: Sendable, Equatable {
     /// `images/training`), Pascal VOC (`JPEGImages/` + `SegmentationClass/`, or `VOCdevkit/VOC2012`),
     /// else the plain folder layout (`images/` + `masks/` + `classes.txt`).
     public static func load(root: String, split: DatasetSplit) throws -> SegmentationDataset {
-        let root = ImageFiles.absolute(root)
+        let root = FileSystem.absolute(root)
         if ADE20K.resolveRoot(root) != nil { return try ADE20K.load(root: root, split: split) }
         if PascalVOC.resolveRoot(root) != nil { return try PascalVOC.load(root: root, split: split) }
         return try SegmentationFolder.load(root: root, split: split)

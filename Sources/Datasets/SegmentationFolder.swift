@@ -38,9 +38,9 @@ public enum SegmentationFolder {
 
     /// Lists `split` of the folder at `root` (see the type's documentation for the layout).
     public static func load(root: String, split: DatasetSplit, reduceZeroLabel: Bool = false) throws -> SegmentationDataset {
-        let root = ImageFiles.absolute(root)
+        let root = FileSystem.absolute(root)
         let hint = "expected ROOT/classes.txt, ROOT/images/{train,val}/NAME.jpg and ROOT/masks/{train,val}/NAME.png"
-        guard ImageFiles.isDirectory(root + "/images") else {
+        guard FileSystem.isDirectory(root + "/images") else {
             throw DatasetError.missingFolder(path: root + "/images", what: "images folder", hint: hint)
         }
         let classNames = try readClassNames(at: root + "/classes.txt")

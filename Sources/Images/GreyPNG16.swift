@@ -59,15 +59,11 @@ public enum GreyPNG16 {
         guard image.width <= Int(Int32.max), image.height <= Int(Int32.max) else {
             throw ImageError.invalid("PNG encoding: a \(image.width)x\(image.height) image is too large")
         }
-        var out: UnsafeMutablePointer<UInt8>?
-        var size = 0
-        var message = [CChar](repeating: 0, count: 256)
-        let status = image.samples.withUnsafeBufferPointer {
-            ic_encode_png_grey16($0.baseAddress, Int32(image.width), Int32(image.height), &out, &size, &message, message.count)
+        return try PNGEncoder.encoded("PNG") { out, size, message, capacity in
+            image.samples.withUnsafeBufferPointer {
+                ic_encode_png_grey16($0.baseAddress, Int32(image.width), Int32(image.height), out, size, message, capacity)
+            }
         }
-        guard status == 0, let out else { throw ImageError.invalid("PNG encoding failed: \(ImageDecoder.cString(message))") }
-        defer { ic_buffer_free(out) }
-        return Data(bytes: out, count: size)
     }
 
     /// Writes `image` to `path` as a 16-bit greyscale PNG, whole or not at all.

@@ -76,14 +76,16 @@ public enum ImageDecoder {
         Int64(info.pixels) * 8 + (64 << 20)
     }
 
-    /// Maps the file at `path` (a regular file of at most `maxFileBytes`).
+    /// Maps the file at `path` (a regular file of at most `maxFileBytes`, not empty).
     public static func open(_ path: String) throws -> MappedFile {
-        let file: MappedFile
-        do { file = try MappedFile(path: path, limit: maxFileBytes) } catch {
-            throw ImageError.unreadable(path: path, reason: "\(error)")
-        }
+        let file = try map(path)
         guard file.count > 0 else { throw ImageError.empty(path: path) }
         return file
+    }
+
+    /// Maps the file at `path` (a regular file of at most `maxFileBytes`).
+    static func map(_ path: String) throws -> MappedFile {
+        do { return try MappedFile(path: path, limit: maxFileBytes) } catch { throw ImageError.unreadable(path: path, reason: "\(error)") }
     }
 
     /// The header of an image file (format, stored size, orientation); refuses formats other

@@ -33,11 +33,7 @@ func byteCount(width: Int, height: Int, channels: Int) -> Int? {
 /// greyscale PNGs (the grey value is the class, as in ADE20K).
 public enum MaskDecoder {
     public static func decode(path: String, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> LabelMask {
-        let file: MappedFile
-        do { file = try MappedFile(path: path, limit: ImageDecoder.maxFileBytes) } catch {
-            throw ImageError.unreadable(path: path, reason: "\(error)")
-        }
-        return try decode(file: file, maxPixels: maxPixels)
+        try decode(file: ImageDecoder.map(path), maxPixels: maxPixels)
     }
 
     /// Decodes mask bytes; `path` is used in messages only.
@@ -69,11 +65,7 @@ extension MaskDecoder {
     /// without decoding pixels; nil for a PNG without one (greyscale). Chunk lengths are checked
     /// against the file, and a palette must hold 1 to 256 whole colours.
     public static func palette(path: String) throws -> [UInt8]? {
-        let file: MappedFile
-        do { file = try MappedFile(path: path, limit: ImageDecoder.maxFileBytes) } catch {
-            throw ImageError.unreadable(path: path, reason: "\(error)")
-        }
-        return try file.withBytes { raw throws -> [UInt8]? in
+        try ImageDecoder.map(path).withBytes { raw throws -> [UInt8]? in
             guard ImageFormat(sniffing: raw) == .png else { throw ImageError.badMask(path: path, reason: "not a PNG") }
             var at = 8
             while at + 8 <= raw.count {

@@ -12,21 +12,25 @@ public enum PNGEncoder {
               pixels.count == area * channels, palette.map({ $0.count % 3 == 0 && (3...768).contains($0.count) }) ?? true else {
             throw ImageError.invalid("PNG encoding: \(pixels.count) bytes for a \(width)x\(height)x\(channels) image")
         }
+        return try encoded("PNG") { out, size, message, capacity in
+            pixels.withUnsafeBufferPointer { px in
+                (palette ?? []).withUnsafeBufferPointer { pal in
+                    ic_encode_png(px.baseAddress, Int32(width), Int32(height), Int32(channels), palette == nil ? nil : pal.baseAddress,
+                                  Int32((palette?.count ?? 0) / 3), out, size, message, capacity)
+                }
+            }
+        }
+    }
+
+    /// Runs a C encoder that returns a malloc'd buffer: its bytes, or `ImageError.invalid` with
+    /// the encoder's message.
+    static func encoded(_ format: String, _ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, UnsafeMutablePointer<Int>,
+                                                     UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> Data {
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = [CChar](repeating: 0, count: 256)
-        let status = pixels.withUnsafeBufferPointer { px in
-            if let palette {
-                return palette.withUnsafeBufferPointer { pal in
-                    ic_encode_png(px.baseAddress, Int32(width), Int32(height), Int32(channels), pal.baseAddress,
-                                  Int32(palette.count / 3), &out, &size, &message, message.count)
-                }
-            }
-            return ic_encode_png(px.baseAddress, Int32(width), Int32(height), Int32(channels), nil, 0, &out, &size, &message, message.count)
-        }
-        guard status == 0, let out else {
-            throw ImageError.invalid("PNG encoding failed: \(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })")
-        }
+        let status = message.withUnsafeMutableBufferPointer { encode(&out, &size, $0.baseAddress!, $0.count) }
+        guard status == 0, let out else { throw ImageError.invalid("\(format) encoding failed: \(ImageDecoder.cString(message))") }
         defer { ic_buffer_free(out) }
         return Data(bytes: out, count: size)
     }
