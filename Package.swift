@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(name: "BackboneTests", dependencies: ["Backbone", "CPackedGEMM", "CSegKernels", "Images", "SafeTensors", "Support", "TestSupport", "TorchFile"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "HeadsTests", dependencies: ["Heads", "Evaluation", "Images", "SafeTensors", "Support"], exclude: ["Fixtures"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Images", "Support", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Hub", "Images", "Support", "TestSupport"]),
         .testTarget(name: "HubTests", dependencies: ["Backbone", "Hub", "Support", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Support"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots", "Evaluation", "Images", "Support", "TestSupport"]),

@@ -121,9 +121,7 @@ public struct DINOv3Config: Codable, Sendable, Equatable {
             config = try StrictJSONDecoder.decode(DINOv3Config.self, from: data)
         } catch let failure as StrictJSON.Failure {
             throw BackboneError.badConfig(path: path, reason: "not valid JSON: \(failure)")
-        } catch let error as DecodingError {
-            throw BackboneError.badConfig(path: path, reason: Self.describe(error))
-        }
+        } catch let error as DecodingError { throw BackboneError.badConfig(path: path, reason: Self.describe(error)) }
         try config.validate(path: path)
         return config
     }

@@ -75,13 +75,12 @@ public final class DINOv3Model: @unchecked Sendable {
             guard let kind = Activation(name: config.hiddenAct) else {
                 throw BackboneError.badConfig(path: folder.path, reason: "hidden_act '\(config.hiddenAct)' is not supported")
             }
-            let activation: ct_activation_kind
-            switch kind {
-            case .gelu: activation = CT_GELU
-            case .geluTanh: activation = CT_GELU_TANH
-            case .silu: activation = CT_SILU
-            case .relu: activation = CT_RELU
-            case .quickGelu: activation = CT_QUICK_GELU
+            let activation: ct_activation_kind = switch kind {
+            case .gelu: CT_GELU
+            case .geluTanh: CT_GELU_TANH
+            case .silu: CT_SILU
+            case .relu: CT_RELU
+            case .quickGelu: CT_QUICK_GELU
             }
             body = .vit(try ViTNetwork(config: config, weights: DINOv3Weights(config: config, source: source), activation: activation,
                                        place: source.place))
@@ -101,7 +100,6 @@ public final class DINOv3Model: @unchecked Sendable {
     public func multiplyAdds(height: Int, width: Int) -> Int {
         convNextConfig?.multiplyAdds(height: height, width: width) ?? ComputeCost(config: config, height: height, width: width).multiplyAdds
     }
-
 
     /// The indices of the last `n` blocks, oldest first.
     public func lastBlocks(_ n: Int) -> [Int] { Array(max(0, config.numHiddenLayers - n)..<config.numHiddenLayers) }

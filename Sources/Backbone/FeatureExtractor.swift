@@ -83,9 +83,7 @@ public final class FeatureExtractor: @unchecked Sendable {
         do {
             let p = try prepare(path: path)
             return .success(Prepared(index: index, pixels: p.pixels, height: p.height, width: p.width))
-        } catch {
-            return .failure(SkippedInput(index: index, path: path, reason: "\(error)"))
-        }
+        } catch { return .failure(SkippedInput(index: index, path: path, reason: "\(error)")) }
     }
 
     /// Decodes and preprocesses one image.

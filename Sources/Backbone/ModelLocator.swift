@@ -70,9 +70,7 @@ public enum ModelLocator {
         let standard = folder.standardizedFileURL
         let snapshots = standard.deletingLastPathComponent()
         let repository = snapshots.deletingLastPathComponent()
-        if snapshots.lastPathComponent == "snapshots", repository.lastPathComponent.hasPrefix("models--") {
-            return repository
-        }
+        if snapshots.lastPathComponent == "snapshots", repository.lastPathComponent.hasPrefix("models--") { return repository }
         return standard
     }
 

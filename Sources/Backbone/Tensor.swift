@@ -30,9 +30,7 @@ final class Tensor: @unchecked Sendable {
 
     /// Wraps a result of the C API, turning NULL into a TorchError.
     static func wrap(_ pointer: OpaquePointer?, _ operation: String, owner: AnyObject? = nil) throws -> Tensor {
-        guard let pointer else {
-            throw TorchError(operation: operation, message: String(cString: ct_last_error()))
-        }
+        guard let pointer else { throw TorchError(operation: operation, message: String(cString: ct_last_error())) }
         return Tensor(handle: pointer, owner: owner)
     }
 

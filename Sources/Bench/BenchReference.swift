@@ -22,9 +22,7 @@ final class ReferenceForward {
             throw BenchReferenceError("cannot start \(python) \(script): \(error.localizedDescription)")
         }
         about = try Self.readReply(from: fromReference.fileHandleForReading, pending: &pending, process: process)
-        guard about["ready"] as? Bool == true else {
-            throw BenchReferenceError("the reference did not say it was ready")
-        }
+        guard about["ready"] as? Bool == true else { throw BenchReferenceError("the reference did not say it was ready") }
     }
 
     deinit { close() }

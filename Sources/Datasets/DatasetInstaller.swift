@@ -56,9 +56,7 @@ public enum DatasetInstaller {
         let marker = "url \(shown)\nmd5 \(result.md5)\nbytes \(result.bytes)\ninstalled \(ISO8601DateFormatter().string(from: Date()))\n"
         do {
             try AtomicFile.write(Data(marker.utf8), to: extracted + "/" + readyMarker)
-        } catch {
-            throw DatasetError.extractionFailed(archive: shown, reason: "cannot write the ready marker (\(error))")
-        }
+        } catch { throw DatasetError.extractionFailed(archive: shown, reason: "cannot write the ready marker (\(error))") }
         if rename(extracted, target) != 0 {
             let reason = String(cString: strerror(errno))
             if isReady(target) { return target }  // another process installed it meanwhile

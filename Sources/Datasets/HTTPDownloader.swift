@@ -39,7 +39,7 @@ public enum HTTPDownloader {
         if sink.lastReportedBytes != sink.bytes {
             progress?(DownloadProgress(bytes: sink.bytes, total: sink.total, bytesPerSecond: sink.rate))
         }
-        return Result(bytes: sink.bytes, md5: sink.md5.hexDigest())
+        return Result(bytes: sink.bytes, md5: sink.md5.hex())
     }
 }
 
@@ -50,7 +50,7 @@ private final class DownloadSink {
 
     let output: AtomicFile.Output
     let progress: (@Sendable (DownloadProgress) -> Void)?
-    private(set) var md5 = Checksum.MD5Stream()
+    private(set) var md5 = Digest(.md5)
     private(set) var bytes: Int64 = 0
     private(set) var total: Int64?
     private let start = Date()

@@ -16,9 +16,7 @@ public enum ImageFiles {
     static func visibleEntries(_ folder: String) throws -> [String] {
         do {
             return try FileSystem.list(folder).filter { !$0.hasPrefix(".") }
-        } catch {
-            throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error)); check its permissions")
-        }
+        } catch { throw DatasetError.badFile(path: folder, reason: "cannot list the folder (\(error)); check its permissions") }
     }
 
     /// Visible sub-folders of `folder`, sorted by name.

@@ -85,9 +85,7 @@ public struct SegmentationDataset: Sendable, Equatable {
     /// class indices or the ignore index, and has the image's size (after EXIF orientation).
     /// Reads the image's header only.
     public func check(_ sample: SegmentationSample) throws {
-        guard FileSystem.exists(sample.image) else {
-            throw DatasetError.missingImage(path: sample.image, listedIn: nil)
-        }
+        guard FileSystem.exists(sample.image) else { throw DatasetError.missingImage(path: sample.image, listedIn: nil) }
         let size = try ImageDecoder.info(path: sample.image)
         let mask = try loadMask(for: sample)
         guard mask.width == size.width, mask.height == size.height else {

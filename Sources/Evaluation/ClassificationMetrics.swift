@@ -61,9 +61,7 @@ public struct ClassificationMetrics: Codable, Equatable, Sendable {
         let n = labels.count
         guard k > 0 else { throw MetricsError.empty("no class names given") }
         guard n > 0 else { throw MetricsError.empty("no samples (0 labels)") }
-        guard predictions.count == n else {
-            throw MetricsError.shapeMismatch("\(predictions.count) predictions for \(n) labels")
-        }
+        guard predictions.count == n else { throw MetricsError.shapeMismatch("\(predictions.count) predictions for \(n) labels") }
         if let top5, !(0...1).contains(top5) {
             throw MetricsError.badArgument("top-5 accuracy \(top5) is not a fraction in 0...1")
         }

@@ -62,12 +62,11 @@ public enum FuzzTargets {
     /// Image headers, EXIF, whole decoding, and the streaming decode + resample of every preset.
     @Sendable public static func images(_ data: Data) {
         let file = MappedFile(bytes: data, path: "fuzz")
-        guard let info = try? ImageDecoder.info(of: file, maxPixels: maxPixels) else { return }
+        guard (try? ImageDecoder.info(of: file, maxPixels: maxPixels)) != nil else { return }
         _ = try? ImageDecoder.decode(file: file, maxPixels: maxPixels)
         for preset in PreprocessPreset.allCases {
             _ = try? Preprocessing(preset: preset, size: 32).prepare(file: file, maxPixels: maxPixels, mirrored: preset == .eval)
         }
-        _ = info
     }
 
     /// Label masks (palette and greyscale PNG).

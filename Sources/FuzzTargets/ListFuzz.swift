@@ -65,9 +65,7 @@ struct ListFixture: Sendable {
             try fm.createSymbolicLink(atPath: voc + "/JPEGImages/outdir", withDestinationPath: "../../../outside")
             atexit { try? FileManager.default.removeItem(atPath: ListFixture.shared?.base ?? "") }
             return ListFixture(root: base + "/root", realRoot: try FileSystem.realPath(base + "/root"))
-        } catch {
-            return nil
-        }
+        } catch { return nil }
     }()
 
     var base: String { ByteText.parent(of: root) }

@@ -99,7 +99,7 @@ public struct BatchNorm: Sendable {
         var partial = [Double](repeating: 0, count: parts * c)
         let zero = [Double](repeating: 0, count: c)
         partial.withUnsafeMutableBufferPointer { out in
-            let (source, sums) = (RowPointer(x), DoublePointer(out.baseAddress!))
+            let (source, sums) = (RowPointer(x), RowPointer(out.baseAddress!))
             let shift = centre ?? zero, square = centre != nil
             rowChunks(rows) { p, range in
                 let acc = sums.at(p * c)
@@ -210,16 +210,9 @@ extension BatchNorm: Resumable {
 }
 
 /// A buffer that parallel workers write in disjoint parts.
-struct RowPointer: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Float>
-    init(_ base: UnsafePointer<Float>) { self.base = UnsafeMutablePointer(mutating: base) }
-    init(_ base: UnsafeMutablePointer<Float>) { self.base = base }
-    func at(_ offset: Int) -> UnsafeMutablePointer<Float> { base + offset }
-}
-
-/// `RowPointer` for Double.
-struct DoublePointer: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Double>
-    init(_ base: UnsafeMutablePointer<Double>) { self.base = base }
-    func at(_ offset: Int) -> UnsafeMutablePointer<Double> { base + offset }
+struct RowPointer<Element>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Element>
+    init(_ base: UnsafePointer<Element>) { self.base = UnsafeMutablePointer(mutating: base) }
+    init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
+    func at(_ offset: Int) -> UnsafeMutablePointer<Element> { base + offset }
 }

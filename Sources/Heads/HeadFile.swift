@@ -7,9 +7,7 @@ public enum HeadFile {
         let file: SafeTensorsFile
         do {
             file = try SafeTensorsFile(path: path)
-        } catch {
-            throw HeadError.unreadable(path: path, reason: "\(error)")
-        }
+        } catch { throw HeadError.unreadable(path: path, reason: "\(error)") }
         return (file, try metadata(of: file, kind: kind))
     }
 
@@ -17,9 +15,7 @@ public enum HeadFile {
     public static func metadata(of file: SafeTensorsFile, kind: HeadKind) throws -> HeadMetadata {
         let path = file.path
         let metadata = try HeadMetadata(safetensorsMetadata: file.metadata, path: path)
-        guard metadata.kind == kind else {
-            throw HeadError.wrongKind(path: path, expected: kind, found: metadata.kind.rawValue)
-        }
+        guard metadata.kind == kind else { throw HeadError.wrongKind(path: path, expected: kind, found: metadata.kind.rawValue) }
         return metadata
     }
 
@@ -32,15 +28,11 @@ public enum HeadFile {
     /// Tensor `name` as finite floats, checked against `expected` (its shape).
     public static func floats(_ file: SafeTensorsFile, _ name: String, shape expected: [Int]) throws -> [Float] {
         let found = try shape(file, name)
-        guard found == expected else {
-            throw HeadError.wrongShape(path: file.path, name: name, expected: expected, found: found)
-        }
+        guard found == expected else { throw HeadError.wrongShape(path: file.path, name: name, expected: expected, found: found) }
         let values: [Float]
         do {
             values = try file.floats(name)
-        } catch let error as SafeTensorsError {
-            throw HeadError.unreadable(path: file.path, reason: error.description)
-        }
+        } catch let error as SafeTensorsError { throw HeadError.unreadable(path: file.path, reason: error.description) }
         try requireFinite(values, name, path: file.path)
         return values
     }

@@ -156,12 +156,8 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
     /// Reads the metadata of a head file; `path` is only used in error messages.
     /// Throws `HeadError.notAHead` when the `format` entry is missing or foreign.
     public init(safetensorsMetadata m: [String: String], path: String) throws {
-        guard let format = m["format"] else {
-            throw HeadError.notAHead(path: path, reason: "its metadata has no 'format' entry")
-        }
-        guard format == Self.format else {
-            throw HeadError.notAHead(path: path, reason: "its metadata says format '\(format)'")
-        }
+        guard let format = m["format"] else { throw HeadError.notAHead(path: path, reason: "its metadata has no 'format' entry") }
+        guard format == Self.format else { throw HeadError.notAHead(path: path, reason: "its metadata says format '\(format)'") }
         if let version = m["format_version"], version != Self.formatVersion {
             throw HeadError.badMetadata(path: path, key: "format_version",
                                         reason: "version \(version) is not supported by this dinoprobe (reads \(Self.formatVersion)); update dinoprobe")

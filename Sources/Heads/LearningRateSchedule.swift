@@ -35,9 +35,7 @@ public struct LearningRateSchedule: TrainingSchedule, Equatable {
 
     /// The factor for optimizer step `step` (0-based).
     public func factor(at step: Int) -> Float {
-        if step < warmupSteps {
-            return warmupStart + (1 - warmupStart) * Float(step) / Float(warmupSteps)
-        }
+        if step < warmupSteps { return warmupStart + (1 - warmupStart) * Float(step) / Float(warmupSteps) }
         let span = totalSteps - warmupSteps
         guard span > 0, step < totalSteps else { return step < totalSteps ? 1 : floor }
         let progress = Double(step - warmupSteps) / Double(span)

@@ -156,9 +156,7 @@ final class CurlExchange {
                 }
                 limit = [answer.contentLength, request.maxBytes].compactMap { $0 }.min()
             }
-        } catch {
-            return refuse(error)
-        }
+        } catch { return refuse(error) }
         response = answer
         return true
     }

@@ -42,9 +42,7 @@ struct HubRepoFolder {
                 try? FileSystem.removeFile(temp)
                 throw error
             }
-        } catch {
-            throw HubError.cache(path: link, reason: "\(error)")
-        }
+        } catch { throw HubError.cache(path: link, reason: "\(error)") }
     }
 
     /// Writes `refs/<revision>` (checked by `HubNames.checkRevision`) holding `commit`.
@@ -75,9 +73,7 @@ struct HubRepoFolder {
             return try BlobLock(path: path, waiting: waiting)
         } catch let error as HubError {
             throw error
-        } catch {
-            throw HubError.cache(path: path, reason: "\(error)")
-        }
+        } catch { throw HubError.cache(path: path, reason: "\(error)") }
     }
 }
 

@@ -98,9 +98,7 @@ public enum ImageDecoder {
             var header = ic_info()
             var message = [CChar](repeating: 0, count: 512)
             let status = ic_read_info(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, &header, &message, message.count)
-            guard status == 0 else {
-                throw ImageError.corrupt(path: file.path, format: format.name, reason: cString(message))
-            }
+            guard status == 0 else { throw ImageError.corrupt(path: file.path, format: format.name, reason: cString(message)) }
             let info = ImageInfo(format: format, storedWidth: Int(header.width), storedHeight: Int(header.height),
                                  orientation: ExifOrientation.read(from: raw, format: format), multipass: header.multipass != 0)
             guard info.storedWidth > 0, info.storedHeight > 0 else {

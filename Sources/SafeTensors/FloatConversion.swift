@@ -20,13 +20,8 @@ public enum FloatConversion {
         let sign = UInt32(h & 0x8000) << 16
         let exponent = Int((h >> 10) & 0x1F)
         let mantissa = UInt32(h & 0x3FF)
-        if exponent == 0 {
-            let value = Float(mantissa) * Float(sign == 0 ? 1 : -1) / Float(1 << 24)
-            return value
-        }
-        if exponent == 31 {
-            return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
-        }
+        if exponent == 0 { return Float(mantissa) * Float(sign == 0 ? 1 : -1) / Float(1 << 24) }
+        if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
         return Float(bitPattern: sign | (UInt32(exponent + 112) << 23) | (mantissa << 13))
     }
 

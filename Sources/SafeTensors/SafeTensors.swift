@@ -104,9 +104,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let parsed: (entries: [(String, HeaderParser.Entry)], metadata: [String: String])
         do {
             parsed = try file.withBytes(in: 8..<dataStart) { try HeaderParser.parse($0) }
-        } catch let failure as HeaderParser.Failure {
-            throw malformed(failure.reason)
-        }
+        } catch let failure as HeaderParser.Failure { throw malformed(failure.reason) }
         let dataLength = file.count - dataStart
         var tensors: [String: SafeTensorInfo] = [:]
         tensors.reserveCapacity(parsed.entries.count)

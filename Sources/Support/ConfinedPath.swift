@@ -38,9 +38,7 @@ public enum ConfinedPath {
         let bytes = PathCodec.bytes(of: entry)
         if bytes.isEmpty { return "is empty" }
         if bytes.count > maxBytes { return "is longer than \(maxBytes) bytes" }
-        if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-            return "holds a NUL, line break or other control character"
-        }
+        if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "holds a NUL, line break or other control character" }
         if bytes[0] == ByteText.slash { return "is an absolute path" }
         for part in bytes.split(separator: ByteText.slash, omittingEmptySubsequences: false) {
             if part.elementsEqual([0x2E, 0x2E]) { return "climbs out of the folder with '..'" }

@@ -75,9 +75,7 @@ public final class FolderLock {
             let lock = try FolderLock(folder: folder.isEmpty ? "." : folder, name: "." + name + ".lock", wait: wait, shared: shared, onWait: onWait)
             if !shared { TemporaryFiles.register(lock.path) }
             return lock
-        } catch let FileSystemError.locked(_, holder) {
-            throw FileSystemError.claimed(path: file, holder: holder)
-        }
+        } catch let FileSystemError.locked(_, holder) { throw FileSystemError.claimed(path: file, holder: holder) }
     }
 
     /// Releases the lock (also done when the object goes away). With `removingFile`, the lock

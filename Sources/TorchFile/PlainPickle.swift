@@ -32,9 +32,7 @@ public indirect enum PlainPickle: Sendable, Equatable {
         var budget = maxNodes
         do {
             return try convert(try unpickler.load(), budget: &budget)
-        } catch let failure as Unpickler.Failure {
-            throw TorchFileError.badPickle(path: path, reason: failure.reason)
-        }
+        } catch let failure as Unpickler.Failure { throw TorchFileError.badPickle(path: path, reason: failure.reason) }
     }
 
     private static func convert(_ value: PickleValue, budget: inout Int) throws -> PlainPickle {

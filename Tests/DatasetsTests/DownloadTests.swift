@@ -1,6 +1,7 @@
 import Foundation
 import Support
 import Datasets
+import Hub
 import TestSupport
 import XCTest
 
@@ -59,7 +60,7 @@ final class DownloadTests: DataTempFolderCase {
         }
         try write("src/imagenette2-160/noisy_imagenette.csv", "path,noisy_labels_0,noisy_labels_1,noisy_labels_5,noisy_labels_25,noisy_labels_50,is_valid\n")
         archive = try tgz(of: "imagenette2-160")
-        archiveMD5 = Checksum.md5Hex(archive)
+        archiveMD5 = Digest.hex(.md5, of: archive)
     }
 
     func tgz(of folder: String) throws -> Data {
@@ -136,7 +137,7 @@ final class DownloadTests: DataTempFolderCase {
         let junk = Data("this is not a gzip file".utf8)
         let server = try LoopbackServer(body: junk, mode: .serve)
         defer { server.stop() }
-        assertThrows(try Imagenette.download(variant: .px160, to: destination, baseURL: server.baseURL, expectedMD5: Checksum.md5Hex(junk), idleTimeout: 10),
+        assertThrows(try Imagenette.download(variant: .px160, to: destination, baseURL: server.baseURL, expectedMD5: Digest.hex(.md5, of: junk), idleTimeout: 10),
                      ["cannot extract", "tar exited"])
         XCTAssertEqual(entries(destination), [])
     }
@@ -146,7 +147,7 @@ final class DownloadTests: DataTempFolderCase {
         let wrong = try tgz(of: "other")
         let server = try LoopbackServer(body: wrong, mode: .serve)
         defer { server.stop() }
-        assertThrows(try Imagenette.download(variant: .px160, to: destination, baseURL: server.baseURL, expectedMD5: Checksum.md5Hex(wrong), idleTimeout: 10),
+        assertThrows(try Imagenette.download(variant: .px160, to: destination, baseURL: server.baseURL, expectedMD5: Digest.hex(.md5, of: wrong), idleTimeout: 10),
                      ["the archive has no folder imagenette2-160"])
         XCTAssertEqual(entries(destination), [])
     }

@@ -47,9 +47,7 @@ public struct TrainingState: Sendable {
                     throw HeadError.badTrainingState(path: path, reason: "unexpected tensor '\(name)'")
                 }
             }
-        } catch let error as SafeTensorsError {
-            throw HeadError.badTrainingState(path: path, reason: error.description)
-        }
+        } catch let error as SafeTensorsError { throw HeadError.badTrainingState(path: path, reason: error.description) }
         return state
     }
 
