@@ -8,12 +8,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case missingFolder(path: String, what: String, hint: String)
     /// The data set has no folder (or list) for this split at all.
     case missingSplit(split: DatasetSplit, path: String, hint: String)
-    /// A class folder without a single image file.
-    case emptyClass(folder: String)
-    /// A class folder in val whose name is not a class folder in train.
-    case classNotInTrain(folder: String, trainFolder: String)
-    /// Fewer than two class folders in the train split.
-    case tooFewClasses(folder: String, found: Int)
+    /// Class folders that do not make a classification data set (an empty one, a val class
+    /// train lacks, fewer than two); the message names the folder.
+    case badClasses(String)
     /// A split without any image (`folder` names where they were looked for).
     case emptySplit(folder: String, hint: String)
     /// A file that exists but cannot be read, or is malformed.
@@ -36,8 +33,6 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case sizeMismatch(image: String, mask: String, imageSize: [Int], maskSize: [Int])
     /// A mask value that is neither a class index nor the ignore index.
     case labelOutOfRange(mask: String, label: Int, classCount: Int, ignoreIndex: Int)
-    /// A noisy-label level Imagenette does not publish.
-    case unknownNoiseLevel(Int)
     /// A parameter outside what the function accepts (the message says which and why).
     case invalidParameter(String)
 
@@ -47,12 +42,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "missing \(what): \(path)\(hint.isEmpty ? "" : "; \(hint)")"
         case let .missingSplit(split, path, hint):
             return "the data set has no \(split.rawValue) split: \(path) does not exist\(hint.isEmpty ? "" : "; \(hint)")"
-        case let .emptyClass(folder):
-            return "class folder \(folder) holds no image files (.jpg, .jpeg or .png); add images to it or remove the folder"
-        case let .classNotInTrain(folder, trainFolder):
-            return "val class folder \(folder) has no matching class folder in \(trainFolder); every val class must also be a train class (check the folder name's spelling)"
-        case let .tooFewClasses(folder, found):
-            return "\(folder) has \(found) class folder\(found == 1 ? "" : "s"); a classifier needs at least 2 (one sub-folder of images per class)"
+        case let .badClasses(message), let .invalidParameter(message): return message
         case let .emptySplit(folder, hint):
             return "no images found in \(folder)\(hint.isEmpty ? "" : "; \(hint)")"
         case let .badFile(path, reason):
@@ -79,10 +69,6 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "mask \(mask) is \(maskSize.map(String.init).joined(separator: "x")) but its image \(image) is \(imageSize.map(String.init).joined(separator: "x")); a mask must have its image's width and height"
         case let .labelOutOfRange(mask, label, classCount, ignoreIndex):
             return "mask \(mask) holds label \(label), outside the \(classCount) classes (0...\(classCount - 1)) and not the ignore index \(ignoreIndex); fix the mask or the class list"
-        case let .unknownNoiseLevel(level):
-            return "no Imagenette noisy labels at \(level)%; use 1, 5, 25 or 50"
-        case let .invalidParameter(message):
-            return message
         }
     }
 }

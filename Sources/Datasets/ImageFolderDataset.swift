@@ -24,7 +24,10 @@ public enum ImageFolderDataset {
             throw DatasetError.missingFolder(path: trainFolder, what: "train split folder", hint: layoutHint)
         }
         let classIDs = try ImageFiles.subfolders(trainFolder)
-        guard classIDs.count >= 2 else { throw DatasetError.tooFewClasses(folder: trainFolder, found: classIDs.count) }
+        guard classIDs.count >= 2 else {
+            let n = classIDs.count
+            throw DatasetError.badClasses("\(trainFolder) has \(n) class folder\(n == 1 ? "" : "s"); a classifier needs at least 2 (one sub-folder of images per class)")
+        }
 
         let splitFolder = root + "/" + split.rawValue
         guard FileSystem.isDirectory(splitFolder) else {
@@ -39,9 +42,13 @@ public enum ImageFolderDataset {
         var walker = DirectoryWalk(ancestors: [root, splitFolder])
         for name in splitClasses {
             let folder = splitFolder + "/" + name
-            guard let label = index[name] else { throw DatasetError.classNotInTrain(folder: folder, trainFolder: trainFolder) }
+            guard let label = index[name] else {
+                throw DatasetError.badClasses("val class folder \(folder) has no matching class folder in \(trainFolder); every val class must also be a train class (check the folder name's spelling)")
+            }
             let found = try ImageFiles.imagesRecursively(in: folder, walker: &walker)
-            guard !found.images.isEmpty else { throw DatasetError.emptyClass(folder: folder) }
+            guard !found.images.isEmpty else {
+                throw DatasetError.badClasses("class folder \(folder) holds no image files (.jpg, .jpeg or .png); add images to it or remove the folder")
+            }
             samples += found.images.map { ClassificationSample(path: $0, label: label) }
             problems += found.problems
         }

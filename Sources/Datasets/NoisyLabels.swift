@@ -10,10 +10,10 @@ public enum NoisyLabels {
 
     /// Relative path -> wnid for one noise level. Throws `DatasetError.badFile` (naming the line)
     /// on a missing file or column or a short row, `ConfinedPath.Refusal` for a path that is not
-    /// relative and inside the data set (`..`, absolute, control characters), `unknownNoiseLevel`
+    /// relative and inside the data set (`..`, absolute, control characters), `invalidParameter`
     /// for other levels.
     public static func read(csvAt path: String, percent: Int) throws -> [String: String] {
-        guard levels.contains(percent) else { throw DatasetError.unknownNoiseLevel(percent) }
+        guard levels.contains(percent) else { throw DatasetError.invalidParameter("no Imagenette noisy labels at \(percent)%; use 1, 5, 25 or 50") }
         let text: String
         do { text = try FileSystem.readText(path, limit: 256 << 20) } catch {
             throw DatasetError.badFile(path: path, reason: FileManager.default.fileExists(atPath: path)

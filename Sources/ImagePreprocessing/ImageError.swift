@@ -18,13 +18,9 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case let .unreadable(path, reason): return "cannot read image \(path): \(reason)"
-        case let .empty(path): return "cannot use image \(path): the file is empty (0 bytes)"
-        case let .unsupportedFormat(path, reason): return "cannot use image \(path): \(reason)"
-        case let .tooLarge(path, width, height, limit):
-            return "cannot use image \(path): it declares \(width)x\(height) pixels, over the limit of \(limit) pixels (raise the pixel limit if the image is genuine)"
-        case let .corrupt(path, format, reason): return "cannot use image \(path): corrupt \(format) data: \(reason)"
         case let .badMask(path, reason): return "cannot use mask \(path): \(reason)"
         case let .invalid(message): return message
+        case .empty, .unsupportedFormat, .tooLarge, .corrupt: return "cannot use image \(path ?? ""): \(reason)"
         }
     }
 
