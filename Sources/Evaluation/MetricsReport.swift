@@ -4,11 +4,10 @@ import Support
 /// Helpers shared by the metrics writers: JSON encoding and table formatting (CSV files are
 /// written by `CSVWriter`).
 public enum MetricsReport {
-    /// Pretty-printed JSON with sorted keys (and unescaped slashes, ISO 8601 dates) of any value;
-    /// wrap metrics in your own `Encodable` struct to add context (model, k, learning rate...).
-    /// The one JSON encoding of dinoprobe's results: keys in snake_case (`JSONKeys`), a NaN or infinite number (a diverged
-    /// learning rate's loss) is written as `null`, never an encoding error half-way through
-    /// writing a run's results.
+    /// The one JSON encoding of dinoprobe's results: pretty-printed, sorted keys in snake_case
+    /// (`JSONKeys`), unescaped slashes, ISO 8601 dates, and a NaN or infinite number (a diverged
+    /// learning rate's loss) written as `null`, never an encoding error half-way through writing
+    /// a run's results. Wrap metrics in your own `Encodable` struct to add context.
     public static func jsonData<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -1,6 +1,7 @@
 /// Image file formats recognised by their first bytes.
-public enum ImageFormat: Sendable, Equatable {
-    case jpeg, png, gif, bmp, webp, tiff, heif, jpegXL, jpeg2000, unknown
+public enum ImageFormat: String, Sendable, Equatable {
+    case jpeg = "JPEG", png = "PNG", gif = "GIF", bmp = "BMP", webp = "WebP", tiff = "TIFF", heif = "HEIF/AVIF"
+    case jpegXL = "JPEG XL", jpeg2000 = "JPEG 2000", unknown
 
     /// Recognises the format from the first bytes of a file.
     public init(sniffing b: UnsafeRawBufferPointer) {
@@ -19,20 +20,8 @@ public enum ImageFormat: Sendable, Equatable {
         else { self = .unknown }
     }
 
-    public var name: String {
-        switch self {
-        case .jpeg: return "JPEG"
-        case .png: return "PNG"
-        case .gif: return "GIF"
-        case .bmp: return "BMP"
-        case .webp: return "WebP"
-        case .tiff: return "TIFF"
-        case .heif: return "HEIF/AVIF"
-        case .jpegXL: return "JPEG XL"
-        case .jpeg2000: return "JPEG 2000"
-        case .unknown: return "unknown"
-        }
-    }
+    /// The format's usual name ("JPEG", "HEIF/AVIF", "unknown").
+    public var name: String { rawValue }
 
     /// Why a file of this format is not decoded (nil for JPEG and PNG).
     public var unsupportedReason: String? {

@@ -42,12 +42,7 @@ public enum ProbeSelection: Sendable, Equatable, Codable {
     /// On the val split itself (the optimistic protocol of the papers).
     case val
 
-    public var name: String {
-        switch self {
-        case .holdout: return "holdout"
-        case .val: return "val"
-        }
-    }
+    public var name: String { self == .val ? "val" : "holdout" }
 }
 
 /// The outcome of training the grid: every rate's score on the selection split and the winner.
