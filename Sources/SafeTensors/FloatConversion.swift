@@ -80,33 +80,23 @@ public enum FloatConversion {
     public static func toFloats(_ raw: UnsafeRawBufferPointer, dtype: SafeTensorsDType, count: Int) -> [Float]? {
         if dtype == .f8e4m3 || dtype == .f8e5m2 { return nil }
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            func convert<T: BitwiseCopyable>(_: T.Type, _ float: (T) -> Float) {
+                for i in 0..<count { out[i] = float(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+            }
             switch dtype {
-            case .f32:
-                if let base = raw.baseAddress, count > 0 { memcpy(out.baseAddress!, base, count * 4) }
-            case .bf16:
-                for i in 0..<count { out[i] = bf16ToFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
-            case .f16:
-                for i in 0..<count { out[i] = f16ToFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
-            case .f64:
-                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
-            case .i64:
-                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) }
-            case .i32:
-                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)) }
-            case .i16:
-                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)) }
-            case .u64:
-                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
-            case .u32:
-                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
-            case .u16:
-                for i in 0..<count { out[i] = Float(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
-            case .u8, .bool:
-                for i in 0..<count { out[i] = Float(raw[i]) }
-            case .i8:
-                for i in 0..<count { out[i] = Float(Int8(bitPattern: raw[i])) }
-            case .f8e4m3, .f8e5m2:
-                break
+            case .f32: if let base = raw.baseAddress, count > 0 { memcpy(out.baseAddress!, base, count * 4) }
+            case .bf16: convert(UInt16.self, bf16ToFloat)
+            case .f16: convert(UInt16.self, f16ToFloat)
+            case .f64: convert(Double.self) { Float($0) }
+            case .i64: convert(Int64.self) { Float($0) }
+            case .i32: convert(Int32.self) { Float($0) }
+            case .i16: convert(Int16.self) { Float($0) }
+            case .u64: convert(UInt64.self) { Float($0) }
+            case .u32: convert(UInt32.self) { Float($0) }
+            case .u16: convert(UInt16.self) { Float($0) }
+            case .u8, .bool: convert(UInt8.self) { Float($0) }
+            case .i8: convert(Int8.self) { Float($0) }
+            case .f8e4m3, .f8e5m2: break
             }
             initialized = count
         }

@@ -56,4 +56,20 @@ final class FloatConversionTests: XCTestCase {
         let brains: [UInt16] = [0x3F80, 0x3F80, 0x7FC0]
         XCTAssertEqual(brains.withUnsafeBytes { FloatConversion.firstNonFinite($0, dtype: .bf16, count: 3) }, 2)
     }
+
+    func testToFloatsReadsEveryStoredType() {
+        func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+        let cases: [(SafeTensorsDType, [UInt8], [Float])] = [
+            (.f32, bytes([Float(1.5), -2]), [1.5, -2]), (.f64, bytes([1.5, -2.0]), [1.5, -2]),
+            (.bf16, bytes([UInt16(0x3FC0), 0xC000]), [1.5, -2]), (.f16, bytes([UInt16(0x3E00), 0xC000]), [1.5, -2]),
+            (.i64, bytes([Int64(3), -2]), [3, -2]), (.i32, bytes([Int32(3), -2]), [3, -2]), (.i16, bytes([Int16(3), -2]), [3, -2]),
+            (.i8, bytes([Int8(3), -2]), [3, -2]), (.u64, bytes([UInt64(3), 1 << 40]), [3, 0x1p40]),
+            (.u32, bytes([UInt32(3), 70_000]), [3, 70_000]), (.u16, bytes([UInt16(3), 65_535]), [3, 65_535]),
+            (.u8, [3, 255], [3, 255]), (.bool, [1, 0], [1, 0]),
+        ]
+        for (dtype, raw, expected) in cases {
+            XCTAssertEqual(raw.withUnsafeBytes { FloatConversion.toFloats($0, dtype: dtype, count: 2) }, expected, "\(dtype)")
+        }
+        XCTAssertNil([UInt8](repeating: 0, count: 2).withUnsafeBytes { FloatConversion.toFloats($0, dtype: .f8e4m3, count: 2) })
+    }
 }
