@@ -4,9 +4,7 @@ import Support
 
 /// What a head file holds.
 public enum HeadKind: String, Codable, Sendable, CaseIterable {
-    case classifier
-    case segmenter
-    case depth
+    case classifier, segmenter, depth
 }
 
 /// Describes a head: what it predicts and which features it was trained on. Saved in the
@@ -36,14 +34,8 @@ public struct HeadMetadata: Codable, Sendable, Equatable {
     public static let formatVersion = "1"
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind
-        case featureRecipe = "feature_recipe"
-        case backboneID = "backbone_id"
-        case backboneFingerprint = "backbone_fingerprint"
-        case classNames = "class_names"
-        case palette
-        case inputResolution = "input_resolution"
-        case extra
+        case kind, featureRecipe = "feature_recipe", backboneID = "backbone_id", backboneFingerprint = "backbone_fingerprint"
+        case classNames = "class_names", palette, inputResolution = "input_resolution", extra
     }
 
     public init(kind: HeadKind, featureRecipe: String = "", backboneID: String = "",

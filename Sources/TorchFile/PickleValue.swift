@@ -75,9 +75,7 @@ final class PickleDict {
 
 /// The only Python globals a checkpoint may name.
 enum PickleGlobal: Equatable {
-    case orderedDict
-    case rebuildTensor
-    case rebuildParameter
+    case orderedDict, rebuildTensor, rebuildParameter
     case storageType(SafeTensorsDType)
 
     /// The allowed (module, name) pairs.
