@@ -29,6 +29,12 @@ public struct CommaList<Value: LosslessStringConvertible & Sendable>: Expressibl
         text = parts.joined(separator: ",")
     }
 
+    /// A default value of a list option.
+    public init(_ values: [Value]) {
+        self.values = values
+        text = values.map(\.description).joined(separator: ",")
+    }
+
     /// The values as typed (`1e-3,1e-2`), without spaces.
     public let text: String
 

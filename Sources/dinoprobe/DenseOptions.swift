@@ -66,3 +66,54 @@ struct InferenceOptions: ParsableArguments {
         inference == .whole ? .whole : .slide(SlidingWindow(crop: crop ?? headSize, stride: stride))
     }
 }
+
+/// What a trained dense task's patch store holds: mirrored or augmented views, which blocks,
+/// and which shard of it this process builds.
+struct DenseStoreOptions: ParsableArguments {
+    @Option(help: "Input size S in pixels (square, a multiple of 16): 448 for dense work, 224 gives a 14x14 grid.")
+    var size: Int = 448
+
+    @Flag(help: "Also cache a mirrored view of every training pair (doubles the views).")
+    var flip = false
+
+    @OptionGroup var sharding: ShardChoiceOptions
+
+    @Option(help: "Cache N augmented views per training pair instead (Meta's augmentation of the task, see docs/protocols.md).")
+    var augment: Int = 0
+
+    @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based (Meta: 2,5,8,11 for ViT-S/B, 4,11,17,23 for L); default the last block.")
+    var layers: [CommaList<Int>] = []
+
+    func validate() throws {
+        try Check.multiple(size, of: 16, 16...4096, "--size")
+        try Check.range(augment, SegmentationSettings.Ranges.augmentedViews, "--augment")
+        if augment > 0 && flip { throw ValidationError("--augment already flips half of its views: drop --flip") }
+        let chosen = layers.flattened()
+        for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
+        if zip(chosen, chosen.dropFirst()).contains(where: { $0 >= $1 }) { throw ValidationError("--layers: give block indices in increasing order") }
+    }
+
+    /// The features at --size (blocks checked against `model`) and `augmentation`'s views when --augment asks for them.
+    func recipe<A: DenseAugmentation>(model: DINOv3Model, augmentation: A, seed: UInt64) throws -> (FeatureRecipe, AugmentedDenseViews<A.Target>?) {
+        let chosen = layers.flattened()
+        if let last = chosen.last, last >= model.config.numHiddenLayers {
+            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+        }
+        let augmented = augment > 0 ? AugmentedDenseViews(augmentation: augmentation, views: augment, seed: seed) : nil
+        return (FeatureRecipe.dense(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
+    }
+
+    /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the
+    /// cached patch store of `train`'s pairs, before any run folder exists, and returns true.
+    func extractShardIfAsked<D: DenseDataset>(model: () throws -> DINOv3Model, cache: CacheOptions, maxPixels: Int,
+                                              store: (DINOv3Model) throws -> (D, FeatureRecipe, AugmentedDenseViews<D.Target>?)) throws -> Bool {
+        guard let choice = try sharding.resolve() else { return false }
+        guard let cacheFolder = cache.folder else { throw ValidationError("--shard builds the patch store in parts in the cache: drop --no-cache") }
+        let model = try model()
+        let (train, recipe, augmented) = try store(model)
+        try extractDenseShard(choice, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+                              batchSize: cache.batchSize(model, height: recipe.preprocessing.size, layers: recipe.blocks), cacheFolder: cacheFolder,
+                              maxPixels: maxPixels)
+        return true
+    }
+}

@@ -78,6 +78,8 @@ public struct RunRecord: Encodable, Sendable {
     public var command: [String]
     public var workingDirectory = FileManager.default.currentDirectoryPath
     public var options: JSONValue
+    /// The task's settings value (`TaskSettings`, keys as its coding keys); nil for commands without one.
+    public var settings: JSONValue?
     public var startedAt = Date()
     public var finishedAt: Date?
     /// "running", "finished" or "failed: <why>"; a run killed outright stays "running".
@@ -105,6 +107,11 @@ public struct RunRecord: Encodable, Sendable {
     public mutating func record(model: DINOv3Model, id: String, threads: Int) {
         backbone = BackboneRecord(id: id, folder: model.folder.path, variant: model.variantName, fingerprint: model.fingerprint,
                                   device: model.device.rawValue, precision: model.precision.rawValue, threads: threads)
+    }
+
+    /// Records a task's settings (validated settings are finite: they always encode).
+    public mutating func record<Settings: TaskSettings>(settings: Settings) {
+        self.settings = try? JSONValueEncoder.encode(settings)
     }
 
     /// Writes the record to `folder/run.json` (whole or not at all).
