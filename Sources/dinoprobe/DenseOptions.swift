@@ -34,11 +34,21 @@ func loadValidSegmentation(root: String, layout: SegmentationLayout, split: Data
     case .voc: dataset = try PascalVOC.load(root: root, split: split)
     case .folder: dataset = try SegmentationFolder.load(root: root, split: split)
     }
-    let task = reporter.task("check \(split.rawValue) pairs", total: dataset.count, unit: "pairs")
-    let (valid, skipped) = dataset.validate { done, _ in task.update(done) }
-    task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
+    return try usablePairs(split, of: root, total: dataset.count, kind: "image/mask", folder: folder, reporter: reporter) {
+        let (valid, skipped) = dataset.validate(progress: $0)
+        return (valid, valid.count, skipped)
+    }
+}
+
+/// The usable pairs of a split (`validate` drops the bad ones, telling its progress), the bad ones
+/// reported and listed in `folder`; a split without a usable `kind` pair is refused.
+func usablePairs<D>(_ split: DatasetSplit, of root: String, total: Int, kind: String, folder: RunFolder?, reporter: Reporter,
+                    validate: (@escaping (Int, Int) -> Void) -> (D, count: Int, skipped: [SkippedInput])) throws -> D {
+    let task = reporter.task("check \(split.rawValue) pairs", total: total, unit: "pairs")
+    let (valid, count, skipped) = validate { done, _ in task.update(done) }
+    task.finish(total, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
     try reportSkipped(skipped, split: split.rawValue, folder: folder)
-    guard valid.count > 0 else { throw ValidationError("no usable image/mask pair in the \(split.rawValue) split of \(root)") }
+    guard count > 0 else { throw ValidationError("no usable \(kind) pair in the \(split.rawValue) split of \(root)") }
     return valid
 }
 

@@ -46,9 +46,8 @@ struct EvalLinear: ParsableCommand {
         }
         try saved.check(classNames: dataset.classNames, classIDs: dataset.classIDs)
         let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
-        var features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
-                                                    preprocessing: saved.recipe.preprocessing, layers: stored,
-                                                    batchSize: cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: stored.count), maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
+        var features = try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID,
+                                              preprocessing: saved.recipe.preprocessing, layers: stored, maxPixels: pixelLimit.maxPixels)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run)
         features.paths = dataOptions.spelled(features.paths)
         let (metrics, predictions) = try saved.evaluate(features)
@@ -145,14 +144,11 @@ struct KNN: ParsableCommand {
         try run?.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.record(settings: settings)
-            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
-                                                                         "val": .init(paths: valSet.samples.map(\.path))])
+            $0.data = .classification(train: trainSet, val: valSet)
         }
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored(model), batchSize: cacheOptions.batchSize(model, height: preprocessing.size, layers: stored(model).count),
-                                         maxPixels: imageOptions.maxPixels,
-                                         reporter: TerminalReporter.shared)
+            try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
+                                   layers: stored(model), maxPixels: imageOptions.maxPixels)
         }
         let train = try split(trainSet)
         var val = try split(valSet)

@@ -145,10 +145,8 @@ func noteEvalCrop(_ crop: DepthEvalCrop, layout: DepthDataset.Layout) {
 func loadValidDepth(root: String, layout: DepthDataset.Layout?, split: DatasetSplit, scale: Float, folder: RunFolder?,
                     reporter: Reporter) throws -> DepthDataset {
     let dataset = try DepthDataset.load(root: root, split: split, layout: layout, depthScale: scale)
-    let task = reporter.task("check \(split.rawValue) pairs", total: dataset.count, unit: "pairs")
-    let (valid, skipped) = dataset.validate { done, _ in task.update(done) }
-    task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
-    try reportSkipped(skipped, split: split.rawValue, folder: folder)
-    guard valid.count > 0 else { throw ValidationError("no usable image/depth pair in the \(split.rawValue) split of \(root)") }
-    return valid
+    return try usablePairs(split, of: root, total: dataset.count, kind: "image/depth", folder: folder, reporter: reporter) {
+        let (valid, skipped) = dataset.validate(progress: $0)
+        return (valid, valid.count, skipped)
+    }
 }

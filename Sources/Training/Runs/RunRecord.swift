@@ -1,4 +1,5 @@
 import Backbone
+import Datasets
 import Evaluation
 import Foundation
 import Support
@@ -49,6 +50,11 @@ public struct RunRecord: Encodable, Sendable {
         public init(root: String, splits: [String: Listing]) {
             self.root = root
             self.splits = splits
+        }
+
+        /// The train and val splits of a classification data set.
+        public static func classification(train: ClassificationDataset, val: ClassificationDataset) -> DataRecord {
+            DataRecord(root: train.root, splits: ["train": .init(paths: train.samples.map(\.path)), "val": .init(paths: val.samples.map(\.path))])
         }
     }
 
