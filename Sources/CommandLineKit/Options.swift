@@ -29,6 +29,12 @@ public struct CommaList<Value: LosslessStringConvertible & Sendable>: Expressibl
         text = parts.joined(separator: ",")
     }
 
+    /// A default value of a list option, shown as typed (`1,2`, not `1.0,2.0`).
+    public init(_ values: [Value]) {
+        self.values = values
+        text = values.map { $0.description.hasSuffix(".0") ? String($0.description.dropLast(2)) : $0.description }.joined(separator: ",")
+    }
+
     /// The values as typed (`1e-3,1e-2`), without spaces.
     public let text: String
 

@@ -26,23 +26,7 @@ struct Correspondence: ParsableCommand {
     @Option(help: "SPair-71k root (JPEGImages/, PairAnnotation/).")
     var data: String
 
-    @Option(help: "Split: test, val or trn.")
-    var split = "test"
-
-    @Option(help: "Only these categories (comma-separated).")
-    var categories: String?
-
-    @Option(help: "At most N pairs per category (the first in file-name order).")
-    var limit: Int?
-
-    @Option(help: "Side of the square model input (a multiple of the patch size; Probe3D: 800).")
-    var size = CorrespondenceSettings().size
-
-    @Option(help: "Average the coordinates in a (2W+1)^2-pixel window around the best match, weighted by softmax(cosine / 0.02).")
-    var softArgmax: Int?
-
-    @Option(help: "MiB of patch features kept for images that appear in several pairs.")
-    var cacheMegabytes = CorrespondenceSettings().cacheMegabytes
+    @OptionGroup var correspondence: CorrespondenceOptions
 
     @Option(help: "Feature cache folder, one file per image (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
     var cacheDir: String?
@@ -50,46 +34,24 @@ struct Correspondence: ParsableCommand {
     @Flag(help: "Extract features afresh and do not store them.")
     var noCache = false
 
-    @Option(help: "Run folder (default runs/correspondence-DATE).")
-    var out: String?
-
-    @Flag(help: "Replace the results of an earlier run in --out.")
-    var overwrite = false
-
+    @OptionGroup var output: OutputOptions
     @OptionGroup var pixelLimit: PixelLimitOption
     @OptionGroup var sharding: ShardChoiceOptions
 
-    func validate() throws {
-        guard SPairData.splits.contains(split) else { throw ValidationError("--split must be one of \(SPairData.splits.joined(separator: ", "))") }
-        try Check.optionalRange(limit, CorrespondenceSettings.Ranges.limit, "--limit")
-        try Check.multiple(size, of: 16, CorrespondenceSettings.Ranges.size, "--size")
-        try Check.optionalRange(softArgmax, CorrespondenceSettings.Ranges.softArgmaxWindow, "--soft-argmax")
-        try Check.range(cacheMegabytes, CorrespondenceSettings.Ranges.cacheMegabytes, "--cache-megabytes")
-        if let categories, categories.split(separator: ",").isEmpty { throw ValidationError("--categories names no category") }
-    }
-
-    var settings: CorrespondenceSettings {
-        var s = CorrespondenceSettings()
-        (s.split, s.limit, s.size, s.softArgmaxWindow, s.cacheMegabytes) = (split, limit, size, softArgmax, cacheMegabytes)
-        s.categories = categories.map { $0.split(separator: ",").map { String($0) } } ?? []
-        return s
-    }
-
     func run() throws {
-        let settings = settings
+        let settings = try correspondence.settings
         if let choice = try sharding.resolve() { return try extractShard(choice, settings: settings) }
-        let run = try RunFolder.open(out, prefix: "correspondence", overwrite: overwrite, guarding: ["metrics.json", "pairs.csv", "keypoints.csv", "categories.csv", "report.html"], command: self)
+        let run = try output.open(prefix: "correspondence", guarding: ["metrics.json", "pairs.csv", "keypoints.csv", "categories.csv", "report.html"], command: self)
         defer { run.close() }
-        let loaded = try SPairData.load(root: data, split: split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
-                                        limit: limit, maxPixels: pixelLimit.maxPixels)
+        let loaded = try pairs(settings)
         for skipped in loaded.skipped { Console.err("skipped \(shown(skipped.path)): \(skipped.reason)") }
-        guard !loaded.pairs.isEmpty else { throw ValidationError("no usable pair in \(data)/PairAnnotation/\(split)") }
         say("\(loaded.pairs.count) pairs in \(Set(loaded.pairs.map(\.category)).count) categories (\(loaded.skipped.count) skipped)")
         let model = try modelOptions.load()
-        try ForwardMemory.checkOneImageFits(model, height: size, width: size)
+        try ForwardMemory.checkOneImageFits(model, height: settings.size, width: settings.size)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [split: .init(paths: Set(loaded.pairs.flatMap { [$0.sourceImage, $0.targetImage] }).sorted())])
+            $0.record(settings: settings)
+            $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [settings.split: .init(paths: Set(loaded.pairs.flatMap { [$0.sourceImage, $0.targetImage] }).sorted())])
         }
         let store = KeypointGridStore(folder: noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
         var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, store: store,
@@ -104,19 +66,49 @@ struct Correspondence: ParsableCommand {
         say("wrote \(run.path): \(files.joined(separator: ", ")), run.json")
     }
 
+    /// The pairs of the split and categories chosen; none is an error.
+    func pairs(_ settings: CorrespondenceSettings) throws -> (pairs: [KeypointPair], skipped: [SkippedInput]) {
+        let loaded = try SPairData.load(root: data, split: settings.split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
+                                        limit: settings.limit, maxPixels: pixelLimit.maxPixels)
+        guard !loaded.pairs.isEmpty else { throw ValidationError("no usable pair in \(data)/PairAnnotation/\(settings.split)") }
+        return (loaded.pairs, loaded.skipped)
+    }
+
     /// `--shard I/N`: this process's share of the pairs' images, their grids into the cache; no run folder.
     func extractShard(_ choice: ShardEnvironment.Choice, settings: CorrespondenceSettings) throws {
         let folder = try TaskShardReport.folder(noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
-        let loaded = try SPairData.load(root: data, split: split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
-                                        limit: limit, maxPixels: pixelLimit.maxPixels)
-        guard !loaded.pairs.isEmpty else { throw ValidationError("no usable pair in \(data)/PairAnnotation/\(split)") }
+        let loaded = try pairs(settings)
         let model = try modelOptions.load()
-        try ForwardMemory.checkOneImageFits(model, height: size, width: size)
+        try ForwardMemory.checkOneImageFits(model, height: settings.size, width: settings.size)
         let outcome = try CorrespondenceRun.shard(choice.shard, pairs: loaded.pairs, model: model, settings: settings,
                                                   store: KeypointGridStore(folder: folder), reporter: TerminalReporter.shared,
                                                   maxPixels: pixelLimit.maxPixels)
-        TaskShardReport.share(choice, of: split, unit: "images", range: outcome.range, total: outcome.images, extracted: outcome.extracted,
+        TaskShardReport.share(choice, of: settings.split, unit: "images", range: outcome.range, total: outcome.images, extracted: outcome.extracted,
                               reused: outcome.reused, failed: outcome.failed)
         TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
     }
+}
+
+/// The options of `CorrespondenceSettings`.
+struct CorrespondenceOptions: SettingsOptions {
+    typealias Settings = CorrespondenceSettings
+    static let flags = ["softArgmaxWindow": "soft-argmax"]
+
+    @Option(help: "Split: test, val or trn.")
+    var split = Settings().split
+
+    @Option(help: "Only these categories (comma-separated).")
+    var categories: CommaList<String>?
+
+    @Option(help: "At most N pairs per category (the first in file-name order).")
+    var limit: Int?
+
+    @Option(help: "Side of the square model input (a multiple of the patch size; Probe3D: 800).")
+    var size = Settings().size
+
+    @Option(name: .customLong("soft-argmax"), help: "Average the coordinates in a (2W+1)^2-pixel window around the best match, weighted by softmax(cosine / 0.02).")
+    var softArgmaxWindow: Int?
+
+    @Option(help: "MiB of patch features kept for images that appear in several pairs.")
+    var cacheMegabytes = Settings().cacheMegabytes
 }

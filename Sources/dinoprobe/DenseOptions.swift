@@ -34,11 +34,21 @@ func loadValidSegmentation(root: String, layout: SegmentationLayout, split: Data
     case .voc: dataset = try PascalVOC.load(root: root, split: split)
     case .folder: dataset = try SegmentationFolder.load(root: root, split: split)
     }
-    let task = reporter.task("check \(split.rawValue) pairs", total: dataset.count, unit: "pairs")
-    let (valid, skipped) = dataset.validate { done, _ in task.update(done) }
-    task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
+    return try usablePairs(split, of: root, total: dataset.count, kind: "image/mask", folder: folder, reporter: reporter) {
+        let (valid, skipped) = dataset.validate(progress: $0)
+        return (valid, valid.count, skipped)
+    }
+}
+
+/// The usable pairs of a split (`validate` drops the bad ones, telling its progress), the bad ones
+/// reported and listed in `folder`; a split without a usable `kind` pair is refused.
+func usablePairs<D>(_ split: DatasetSplit, of root: String, total: Int, kind: String, folder: RunFolder?, reporter: Reporter,
+                    validate: (@escaping (Int, Int) -> Void) -> (D, count: Int, skipped: [SkippedInput])) throws -> D {
+    let task = reporter.task("check \(split.rawValue) pairs", total: total, unit: "pairs")
+    let (valid, count, skipped) = validate { done, _ in task.update(done) }
+    task.finish(total, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
     try reportSkipped(skipped, split: split.rawValue, folder: folder)
-    guard valid.count > 0 else { throw ValidationError("no usable image/mask pair in the \(split.rawValue) split of \(root)") }
+    guard count > 0 else { throw ValidationError("no usable \(kind) pair in the \(split.rawValue) split of \(root)") }
     return valid
 }
 
@@ -64,5 +74,56 @@ struct InferenceOptions: ParsableArguments {
     /// The inference for a head trained at `size` pixels.
     func resolved(headSize: Int) -> DenseInference {
         inference == .whole ? .whole : .slide(SlidingWindow(crop: crop ?? headSize, stride: stride))
+    }
+}
+
+/// What a trained dense task's patch store holds: mirrored or augmented views, which blocks,
+/// and which shard of it this process builds.
+struct DenseStoreOptions: ParsableArguments {
+    @Option(help: "Input size S in pixels (square, a multiple of 16): 448 for dense work, 224 gives a 14x14 grid.")
+    var size: Int = 448
+
+    @Flag(help: "Also cache a mirrored view of every training pair (doubles the views).")
+    var flip = false
+
+    @OptionGroup var sharding: ShardChoiceOptions
+
+    @Option(help: "Cache N augmented views per training pair instead (Meta's augmentation of the task, see docs/protocols.md).")
+    var augment: Int = 0
+
+    @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based (Meta: 2,5,8,11 for ViT-S/B, 4,11,17,23 for L); default the last block.")
+    var layers: [CommaList<Int>] = []
+
+    func validate() throws {
+        try Check.multiple(size, of: 16, 16...4096, "--size")
+        try Check.range(augment, SegmentationSettings.Ranges.augmentedViews, "--augment")
+        if augment > 0 && flip { throw ValidationError("--augment already flips half of its views: drop --flip") }
+        let chosen = layers.flattened()
+        for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
+        if zip(chosen, chosen.dropFirst()).contains(where: { $0 >= $1 }) { throw ValidationError("--layers: give block indices in increasing order") }
+    }
+
+    /// The features at --size (blocks checked against `model`) and `augmentation`'s views when --augment asks for them.
+    func recipe<A: DenseAugmentation>(model: DINOv3Model, augmentation: A, seed: UInt64) throws -> (FeatureRecipe, AugmentedDenseViews<A.Target>?) {
+        let chosen = layers.flattened()
+        if let last = chosen.last, last >= model.config.numHiddenLayers {
+            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+        }
+        let augmented = augment > 0 ? AugmentedDenseViews(augmentation: augmentation, views: augment, seed: seed) : nil
+        return (FeatureRecipe.dense(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
+    }
+
+    /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the
+    /// cached patch store of `train`'s pairs, before any run folder exists, and returns true.
+    func extractShardIfAsked<D: DenseDataset>(model: () throws -> DINOv3Model, cache: CacheOptions, maxPixels: Int,
+                                              store: (DINOv3Model) throws -> (D, FeatureRecipe, AugmentedDenseViews<D.Target>?)) throws -> Bool {
+        guard let choice = try sharding.resolve() else { return false }
+        guard let cacheFolder = cache.folder else { throw ValidationError("--shard builds the patch store in parts in the cache: drop --no-cache") }
+        let model = try model()
+        let (train, recipe, augmented) = try store(model)
+        try extractDenseShard(choice, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+                              batchSize: cache.batchSize(model, height: recipe.preprocessing.size, layers: recipe.blocks), cacheFolder: cacheFolder,
+                              maxPixels: maxPixels)
+        return true
     }
 }

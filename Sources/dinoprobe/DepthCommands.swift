@@ -67,10 +67,7 @@ struct EvalDepth: ParsableCommand {
     @OptionGroup var range: DepthRangeOptions
     @OptionGroup var pixelLimit: PixelLimitOption
 
-    @Option(help: "Folder for metrics.json, per_image.csv and run.json.")
-    var out: String?
-
-    @OptionGroup var replacing: OverwriteOption
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard (head != nil) != (pred != nil) else { throw ValidationError("give --pred with --gt (or --head with --data)") }
@@ -81,7 +78,7 @@ struct EvalDepth: ParsableCommand {
 
     func run() throws {
         let evaluation = try range.evaluation()
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-depth", overwrite: replacing.overwrite, guarding: ["metrics.json", "per_image.csv"], command: self) }
+        let run = try output.openIfGiven(prefix: "eval-depth", guarding: ["metrics.json", "per_image.csv"], command: self)
         defer { run?.close() }
         let (metrics, skipped) = head != nil ? try evaluateHead(evaluation, run: run) : try comparePredictions(evaluation, run: run)
         try reportSkipped(skipped, split: "depth", folder: run)

@@ -26,17 +26,13 @@ struct EvalLinear: ParsableCommand {
     @Option(help: "Which split to evaluate.")
     var split: DatasetSplit = .val
 
-    @Option(help: "Folder for metrics.json, confusion.csv, confusion.png, predictions.csv and run.json (default: print only).", completion: .directory)
-    var out: String?
-
-    @OptionGroup var replacing: OverwriteOption
+    @OptionGroup var output: OutputOptions
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func run() throws {
         let saved = try SavedClassifier(path: head)
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-linear", overwrite: replacing.overwrite,
-                                                       guarding: ["metrics.json", "predictions.csv"], command: self) }
+        let run = try output.openIfGiven(prefix: "eval-linear", guarding: ["metrics.json", "predictions.csv"], command: self)
         defer { run?.close() }
         // A local data set is read first; the weights before a download: a missing checkpoint should not cost one.
         let local = try dataOptions.loadLocal()
@@ -50,9 +46,8 @@ struct EvalLinear: ParsableCommand {
         }
         try saved.check(classNames: dataset.classNames, classIDs: dataset.classIDs)
         let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
-        var features = try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID,
-                                                    preprocessing: saved.recipe.preprocessing, layers: stored,
-                                                    batchSize: cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: stored.count), maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
+        var features = try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID,
+                                              preprocessing: saved.recipe.preprocessing, layers: stored, maxPixels: pixelLimit.maxPixels)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run)
         features.paths = dataOptions.spelled(features.paths)
         let (metrics, predictions) = try saved.evaluate(features)
@@ -81,10 +76,7 @@ struct Classify: ParsableCommand {
     @Option(help: "How many classes to show per image.")
     var top: Int = 5
 
-    @Option(help: "Folder for predictions.csv (path, top classes and probabilities per image) and run.json.", completion: .directory)
-    var out: String?
-
-    @OptionGroup var replacing: OverwriteOption
+    @OptionGroup var output: OutputOptions
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
@@ -96,8 +88,7 @@ struct Classify: ParsableCommand {
     func run() throws {
         let saved = try SavedClassifier(path: head)
         let listing = try ImageFiles.expand(images)
-        let run = try out.map { try RunFolder.open($0, prefix: "classify", overwrite: replacing.overwrite, guarding: ["predictions.csv"],
-                                                       command: self) }
+        let run = try output.openIfGiven(prefix: "classify", guarding: ["predictions.csv"], command: self)
         defer { run?.close() }
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
@@ -132,59 +123,55 @@ struct KNN: ParsableCommand {
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(parsing: .upToNextOption, help: "Neighbour counts, comma-separated or repeated.")
-    var k: [CommaList<Int>] = [CommaList(argument: "10,20,100,200")!]
-
-    @Option(help: "Softmax temperature of the votes.")
-    var temperature: Float = 0.07
-
-    @Option(help: "Folder for knn.json, predictions-k<K>.csv per k and run.json (default: print only).", completion: .directory)
-    var out: String?
-
-    @OptionGroup var replacing: OverwriteOption
+    @OptionGroup var knn: KNNOptions
+    @OptionGroup var output: OutputOptions
 
     @OptionGroup var sharding: ShardChoiceOptions
 
-    func validate() throws {
-        guard !k.flattened().isEmpty else { throw ValidationError("--k needs at least one value") }
-        for value in k.flattened() { try Check.range(value, KNNTask.Ranges.k, "--k") }
-        try Check.finite(temperature, KNNTask.Ranges.temperature, "--temperature")
-    }
-
     func run() throws {
+        let settings = try knn.settings
         let preprocessing = try imageOptions.preprocessing()
         let stored = { (model: DINOv3Model) in FeatureCache.storedLayers(for: KNNTask.recipe, depth: model.config.numHiddenLayers) }
         if try sharding.extractCacheParts(model: modelOptions, images: imageOptions, cache: cacheOptions, data: dataOptions,
                                           storedLayers: { model, _ in stored(model) }) {
             return
         }
-        let run = try out.map { try RunFolder.open($0, prefix: "knn", overwrite: replacing.overwrite, guarding: ["knn.json"], command: self) }
+        let run = try output.openIfGiven(prefix: "knn", guarding: ["knn.json"], command: self)
         defer { run?.close() }
         let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
         let (trainSet, valSet) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         try run?.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
-                                                                         "val": .init(paths: valSet.samples.map(\.path))])
+            $0.record(settings: settings)
+            $0.data = .classification(train: trainSet, val: valSet)
         }
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored(model), batchSize: cacheOptions.batchSize(model, height: preprocessing.size, layers: stored(model).count),
-                                         maxPixels: imageOptions.maxPixels,
-                                         reporter: TerminalReporter.shared)
+            try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
+                                   layers: stored(model), maxPixels: imageOptions.maxPixels)
         }
         let train = try split(trainSet)
         var val = try split(valSet)
         try reportSkipped(train.skipped, split: "train", folder: run)
         try reportSkipped(val.skipped, split: "val", folder: run)
         val.paths = dataOptions.spelled(val.paths)
-        let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: k.flattened(),
-                                                     temperature: temperature)
+        let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: settings.k,
+                                                     temperature: settings.temperature)
         say(KNNTask.table(results))
         if let run {
             let files = try KNNTask.write(scores: scores, results: results, val: val, to: run.staging())
             try run.publishAndSay(outputs: files)
         }
     }
+}
+
+/// The options of `KNNSettings`.
+struct KNNOptions: SettingsOptions {
+    typealias Settings = KNNSettings
+
+    @Option(parsing: .upToNextOption, help: "Neighbour counts, comma-separated or repeated.")
+    var k = [CommaList(Settings().k)]
+
+    @Option(help: "Softmax temperature of the votes.")
+    var temperature = Settings().temperature
 }

@@ -19,56 +19,51 @@ struct FewShotCommand: ParsableCommand {
 
     @OptionGroup var features: ProbeFeatureOptions
 
-    @Option(parsing: .upToNextOption, help: "Images per class, comma-separated or repeated; a value below 1 is a share of each class.")
-    var shots: [CommaList<Double>] = [CommaList(argument: "1,2,5,10")!]
+    @OptionGroup var fewShot: FewShotOptions
 
-    @Option(help: "Seeded draws per shot count.")
-    var tries: Int = 5
-
-    @Option(help: "Optimizer steps per try (the grid's 13 rates trained together).")
-    var iters: Int = 1250
-
-    @Option(help: "Training batch size (capped at the subset's size).")
-    var batchSize: Int = 128
-
-    @Option(parsing: .upToNextOption, help: "k-NN neighbour counts, comma-separated or repeated (clamped to the subset).")
-    var k: [CommaList<Int>] = [CommaList(argument: "20")!]
-
-    @Flag(help: "Skip logistic regression (Meta's 45 values of C per try).")
-    var noLogreg = false
-
-    @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
-    var seed: UInt64 = 0
-
-    @Option(help: "Run folder (default runs/fewshot-DATE).", completion: .directory)
-    var out: String?
-
-    @OptionGroup var replacing: OverwriteOption
-
-    func validate() throws {
-        guard !shots.flattened().isEmpty else { throw ValidationError("--shots needs at least one value") }
-        for s in shots.flattened() { try Check.finite(s, FewShotTask.Ranges.shots, "--shots") }
-        try Check.range(tries, FewShotTask.Ranges.tries, "--tries")
-        try Check.range(iters, FewShotTask.Ranges.iterations, "--iters")
-        try Check.range(batchSize, FewShotTask.Ranges.batchSize, "--batch-size")
-        for value in k.flattened() { try Check.range(value, KNNTask.Ranges.k, "--k") }
-    }
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
+        let settings = try fewShot.settings
         if try features.extractShardIfAsked() { return }
-        let run = try RunFolder.open(out, prefix: "fewshot", overwrite: replacing.overwrite, guarding: ["fewshot.json"], command: self)
+        let run = try output.open(prefix: "fewshot", guarding: ["fewshot.json"], command: self)
         defer { run.close() }
+        try run.update { $0.record(settings: settings) }
         let tokens = features.tokens?.featureTokens ?? .clsAvgpool
         let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
-                                                   seed: seed, run: run)
-        var settings = LinearProbeSettings()
-        (settings.epochs, settings.iterationsPerEpoch, settings.batchSize, settings.seed) = (1, iters, batchSize, seed)
-        let list = shots.flattened()
-        say("few-shot on \(train.count) train / \(val.count) val images, \(train.classNames.count) classes: shots \(list.map { String(format: "%g", $0) }.joined(separator: ", ")), \(tries) tries each")
-        let scores = try FewShot.run(train: train, val: val, shots: list, tries: tries, tokens: tokens, settings: settings,
-                                     logistic: noLogreg ? nil : LogisticRegressionSettings(), ks: k.flattened(), progress: { Console.err($0) })
+                                                   seed: settings.seed, run: run)
+        say("few-shot on \(train.count) train / \(val.count) val images, \(train.classNames.count) classes: shots \(settings.shots.map { String(format: "%g", $0) }.joined(separator: ", ")), \(settings.tries) tries each")
+        let scores = try FewShot.run(train: train, val: val, shots: settings.shots, tries: settings.tries, tokens: tokens, settings: settings.linearProbe,
+                                     logistic: settings.logreg ? LogisticRegressionSettings() : nil, ks: settings.k, progress: { Console.err($0) })
         say(FewShot.table(scores))
-        let files = try FewShotTask.write(scores, record: run.record, dataName: features.dataName, tries: tries, to: run.staging())
+        let files = try FewShotTask.write(scores, record: run.record, dataName: features.dataName, tries: settings.tries, to: run.staging())
         try run.publishAndSay(outputs: files)
     }
+}
+
+/// The options of `FewShotSettings`.
+struct FewShotOptions: SettingsOptions {
+    typealias Settings = FewShotSettings
+    static let flags = ["iterations": "iters"]
+
+    @Option(parsing: .upToNextOption, help: "Images per class, comma-separated or repeated; a value below 1 is a share of each class.")
+    var shots = [CommaList(Settings().shots)]
+
+    @Option(help: "Seeded draws per shot count.")
+    var tries = Settings().tries
+
+    @Option(name: .customLong("iters"), help: "Optimizer steps per try (the grid's 13 rates trained together).")
+    var iterations = Settings().iterations
+
+    @Option(help: "Training batch size (capped at the subset's size).")
+    var batchSize = Settings().batchSize
+
+    @Option(parsing: .upToNextOption, help: "k-NN neighbour counts, comma-separated or repeated (clamped to the subset).")
+    var k = [CommaList(Settings().k)]
+
+    @Flag(inversion: .prefixedNo, help: "Also score logistic regression (Meta's 45 values of C per try).")
+    var logreg = Settings().logreg
+
+    @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
+    var seed = Settings().seed
 }

@@ -144,6 +144,14 @@ struct CacheOptions: ParsableArguments {
         batching.batchSize(model, height: height, width: width, layers: layers)
     }
 
+    /// The (cached) features of `dataset` through `model` at `preprocessing`, blocks `layers`.
+    func split(of dataset: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing, layers: [Int],
+               maxPixels: Int) throws -> FeatureSplit {
+        try cache.split(of: dataset, model: model, backboneID: backboneID, preprocessing: preprocessing, layers: layers,
+                        batchSize: batchSize(model, height: preprocessing.size, layers: layers.count), maxPixels: maxPixels,
+                        reporter: TerminalReporter.shared)
+    }
+
     /// The cache folder, or nil with --no-cache.
     var folder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
 

@@ -113,15 +113,12 @@ struct ProbeFeatureOptions: ParsableArguments {
         say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = RunRecord.DataRecord(root: trainSet.root, splits: ["train": .init(paths: trainSet.samples.map(\.path)),
-                                                                         "val": .init(paths: valSet.samples.map(\.path))])
+            $0.data = .classification(train: trainSet, val: valSet)
         }
         let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
-        let batchSize = cacheOptions.batchSize(model, height: preprocessing.size, layers: stored.count)
         func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.cache.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                         layers: stored, batchSize: batchSize, maxPixels: imageOptions.maxPixels,
-                                         reporter: TerminalReporter.shared)
+            try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
+                                   layers: stored, maxPixels: imageOptions.maxPixels)
         }
         var train = try split(trainSet), val = try split(valSet)
         (train.paths, val.paths) = (dataOptions.spelled(train.paths), dataOptions.spelled(val.paths))

@@ -30,21 +30,9 @@ struct Propagate: ParsableCommand {
     @Option(help: "Only these videos (comma-separated), instead of the split's list.")
     var videos: CommaList<String>?
 
-    @Option(help: "Previous frames kept besides the first (DINO's n_last_frames).")
-    var context: Int = PropagationSettings().context
+    @OptionGroup var propagation: PropagationOptions
 
-    @Option(help: "Neighbours whose labels are averaged.")
-    var topk: Int = PropagationSettings().topk
-
-    @Option(help: "Half-side in patches of the neighbourhood searched (DINO's size_mask_neighborhood; 0: the whole frame).")
-    var radius: Int = PropagationSettings().radius
-
-    @Option(help: "Short side frames are scaled to (the long side rounded down to a multiple of 64).")
-    var scaleSize: Int = PropagationSettings().scaleSize
-
-    @Option(help: "Run folder (default runs/propagate-DATE).")
-    var out: String?
-
+    @OptionGroup var output: OutputOptions
     @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features); each video's tokens are kept there.")
     var cacheDir: String?
 
@@ -53,30 +41,21 @@ struct Propagate: ParsableCommand {
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
-    @OptionGroup var replacing: OverwriteOption
     @OptionGroup var sharding: ShardChoiceOptions
 
-    func validate() throws {
-        typealias R = PropagationSettings.Ranges
-        try Check.range(context, R.context, "--context")
-        try Check.range(topk, R.topk, "--topk")
-        try Check.range(radius, R.radius, "--radius")
-        try Check.multiple(scaleSize, of: 16, R.scaleSize, "--scale-size")
-    }
-
     func run() throws {
-        var settings = PropagationSettings()
-        (settings.context, settings.topk, settings.radius, settings.scaleSize) = (context, topk, radius, scaleSize)
+        let settings = try propagation.settings
         let (list, skipped) = try DAVISVideos.read(root: data, split: split, only: videos?.values)
         for s in skipped { Console.err("skipped video \(shown(s.path)): \(s.reason)") }
         guard !list.isEmpty else { throw ValidationError("no usable video in \(data) (split \(split))") }
         if let choice = try sharding.resolve() { return try extractShard(choice, videos: list, settings: settings) }
-        let run = try RunFolder.open(out, prefix: "propagate", overwrite: replacing.overwrite, guarding: ["metrics.json", "report.html"], command: self)
+        let run = try output.open(prefix: "propagate", guarding: ["metrics.json", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
         guard 64 % model.config.patchSize == 0 else { throw ValidationError("the protocol needs a patch size dividing 64, this model's is \(model.config.patchSize)") }
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
+            $0.record(settings: settings)
             $0.data = RunRecord.DataRecord(root: data, splits: [split: .init(paths: list.flatMap(\.frames))])
         }
         let staging = try run.staging()
@@ -118,4 +97,21 @@ struct Propagate: ParsableCommand {
                               reused: outcome.reused, failed: outcome.failed)
         TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
     }
+}
+
+/// The options of `PropagationSettings`.
+struct PropagationOptions: SettingsOptions {
+    typealias Settings = PropagationSettings
+
+    @Option(help: "Previous frames kept besides the first (DINO's n_last_frames).")
+    var context = Settings().context
+
+    @Option(help: "Neighbours whose labels are averaged.")
+    var topk = Settings().topk
+
+    @Option(help: "Half-side in patches of the neighbourhood searched (DINO's size_mask_neighborhood; 0: the whole frame).")
+    var radius = Settings().radius
+
+    @Option(help: "Short side frames are scaled to (the long side rounded down to a multiple of 64).")
+    var scaleSize = Settings().scaleSize
 }

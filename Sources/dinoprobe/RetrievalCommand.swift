@@ -31,42 +31,24 @@ struct Retrieval: ParsableCommand {
     @Option(help: "Folder of distractor images added to the database (e.g. revisitop's R1M).")
     var distractors: String?
 
-    @Option(help: "Feature of the last block: cls (DINO's retrieval feature), cls+avgpool (CLS and mean patch token) or gem (GeM, p = 3, of the patch tokens).")
-    var tokens: RetrievalTokens = .cls
+    @OptionGroup var retrieval: RetrievalOptions
 
-    @Option(help: "Input scales averaged, as fractions of --size (DINO's multi-scale: 1,0.707,0.5).")
-    var scales: CommaList<Double> = CommaList(argument: "1")!
-
-    @Option(help: "Results kept per query in ranks.csv.")
-    var topK: Int = 100
-
-    @Option(help: "MiB for the ranking's database block and its scores (the database is streamed from disk).")
-    var rankingMemory: Int = 256
-
-    @Option(help: "Run folder (default runs/retrieval-DATE).")
-    var out: String?
-
+    @OptionGroup var output: OutputOptions
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @OptionGroup var replacing: OverwriteOption
     @OptionGroup var sharding: ShardChoiceOptions
 
-    func validate() throws {
-        try Check.range(scales.values.count, RetrievalSettings.Ranges.scaleCount, "the number of --scales")
-        for s in scales.values { try Check.finite(s, RetrievalSettings.Ranges.scale, "--scales") }
-        try Check.range(topK, RetrievalSettings.Ranges.topK, "--top-k")
-        try Check.range(rankingMemory, RetrievalSettings.Ranges.rankingMemoryMiB, "--ranking-memory")
-    }
-
     func run() throws {
-        var settings = RetrievalSettings()
-        (settings.tokens, settings.scales, settings.topK, settings.rankingMemory) = (tokens, scales.values, topK, rankingMemory << 20)
+        let settings = try retrieval.settings
         if let choice = try sharding.resolve() { return try extractShard(choice, settings: settings) }
-        let run = try RunFolder.open(out, prefix: "retrieval", overwrite: replacing.overwrite, guarding: ["metrics.json", "ranks.csv", "report.html"], command: self)
+        let run = try output.open(prefix: "retrieval", guarding: ["metrics.json", "ranks.csv", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load()
-        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
+        try run.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
+            $0.record(settings: settings)
+        }
         let extraction = try self.extraction(model: model, settings: settings)
         let root = FileSystem.absolute(data)
         let scratch = try run.staging()
@@ -86,7 +68,7 @@ struct Retrieval: ParsableCommand {
             say(String(format: "  %@  mAP %@  mP@1,5,10 %@", setup.rawValue, m?.mAP.map { String(format: "%6.2f", $0) } ?? "     -",
                        RetrievalMAP.kappas.map { k in m?.mP?["\(k)"].map { String(format: "%6.2f", $0) } ?? "     -" }.joined(separator: " ")))
         }
-        let files = try RetrievalReport.write(result, to: scratch, topK: topK)
+        let files = try RetrievalReport.write(result, to: scratch, topK: settings.topK)
         try run.publish(outputs: files)
         say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
     }
@@ -117,4 +99,21 @@ struct Retrieval: ParsableCommand {
         }
         TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
     }
+}
+
+/// The options of `RetrievalSettings`.
+struct RetrievalOptions: SettingsOptions {
+    typealias Settings = RetrievalSettings
+
+    @Option(help: "Feature of the last block: cls (DINO's retrieval feature), cls+avgpool (CLS and mean patch token) or gem (GeM, p = 3, of the patch tokens).")
+    var tokens = Settings().tokens
+
+    @Option(help: "Input scales averaged, as fractions of --size (DINO's multi-scale: 1,0.707,0.5).")
+    var scales = CommaList(Settings().scales)
+
+    @Option(help: "Results kept per query in ranks.csv.")
+    var topK = Settings().topK
+
+    @Option(help: "MiB for the ranking's database block and its scores (the database is streamed from disk).")
+    var rankingMemory = Settings().rankingMemory
 }

@@ -61,22 +61,32 @@ extension RunFolder {
 
 }
 
-/// `--overwrite` of a command whose run folder holds results only (no training state): without
-/// it, a run refuses a folder where its result files already are. Open the folder with
-/// `RunFolder.open(out, prefix:, overwrite: replacing.overwrite, guarding: [result files], command:)`.
-struct OverwriteOption: ParsableArguments {
+/// Where a command writes its run folder, and whether it may replace an earlier run's results there.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Run folder: results, report and run.json (default: runs/<command>-DATE; eval-linear, eval-seg, eval-depth, classify and knn: print only).",
+            completion: .directory)
+    var out: String?
+
     @Flag(help: "Replace the results of an earlier run of this command in --out.")
     var overwrite = false
+
+    /// Creates (or, with `resume`, reopens) the run folder, locked and checked before any work;
+    /// `guarding` are the result files that --overwrite must allow to replace.
+    func open(prefix: String, guarding files: [String], resume: Bool = false, command: ParsableArguments,
+              resolved: [String: Any] = [:]) throws -> RunFolder {
+        try RunFolder.open(out, prefix: prefix, overwrite: overwrite, guarding: files, resume: resume, command: command, resolved: resolved)
+    }
+
+    /// The run folder when --out is given (commands that otherwise print only).
+    func openIfGiven(prefix: String, guarding files: [String], command: ParsableArguments) throws -> RunFolder? {
+        try out.map { _ in try open(prefix: prefix, guarding: files, command: command) }
+    }
 }
 
 /// Where a training command writes its run, whether it may replace an earlier head there, and
 /// how it survives interruption.
 struct TrainingRunOptions: ParsableArguments {
-    @Option(help: "Run folder (default runs/<kind>-DATE, e.g. runs/linear-20261129-101500).", completion: .directory)
-    var out: String?
-
-    @Flag(help: "Replace the head of an earlier run in --out.")
-    var overwrite = false
+    @OptionGroup var output: OutputOptions
 
     @Flag(help: "Continue the unfinished run in --out from its checkpoint (same command and options); the result equals an uninterrupted run's.")
     var resume = false
@@ -86,13 +96,12 @@ struct TrainingRunOptions: ParsableArguments {
 
     func validate() throws {
         try Check.finite(checkpointEvery, 0...86_400, "--checkpoint-every")
-        if resume && out == nil { throw ValidationError("--resume needs --out: the folder of the run to continue") }
-        if resume && overwrite { throw ValidationError("--resume continues a run and --overwrite starts it again: give one") }
+        if resume && output.out == nil { throw ValidationError("--resume needs --out: the folder of the run to continue") }
+        if resume && output.overwrite { throw ValidationError("--resume continues a run and --overwrite starts it again: give one") }
     }
 
     /// Creates or reopens the run folder (locked; checked before any work).
     func open(prefix: String, command: ParsableArguments, resolved: [String: Any] = [:]) throws -> RunFolder {
-        try RunFolder.open(out, prefix: prefix, overwrite: overwrite, guarding: ["head.safetensors"], resume: resume,
-                      command: command, resolved: resolved)
+        try output.open(prefix: prefix, guarding: ["head.safetensors"], resume: resume, command: command, resolved: resolved)
     }
 }

@@ -30,7 +30,8 @@ struct Segment: ParsableCommand {
     @Option(help: "Output folder (per-image files mirror the images' paths below it).", completion: .directory)
     var out: String = "segment-out"
 
-    @OptionGroup var replacing: OverwriteOption
+    @Flag(help: "Replace the results of an earlier run of this command in --out.")
+    var overwrite = false
 
     @Option(help: "Short side of the input in pixels (default: the head's size, else 448).")
     var size: Int?
@@ -60,7 +61,7 @@ struct Segment: ParsableCommand {
         let listing = try ImageFiles.expand(images)
         let names = ImageFiles.outputNames(for: listing.images)
         let files = names.flatMap { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }
-        let run = try RunFolder.open(out, prefix: "segment", overwrite: replacing.overwrite, guarding: files, command: self,
+        let run = try RunFolder.open(out, prefix: "segment", overwrite: overwrite, guarding: files, command: self,
                                      resolved: ["size": side])
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)

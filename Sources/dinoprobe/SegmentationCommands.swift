@@ -20,65 +20,25 @@ struct TrainSeg: ParsableCommand {
     @OptionGroup var dataOptions: SegmentationDataOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(help: "Input size S in pixels (square, a multiple of 16): 448 for dense work, 224 gives a 14x14 grid.")
-    var size: Int?
+    @OptionGroup var training: SegmentationOptions
 
-    @Option(help: "Optimizer steps. Default: as many passes over the training images as Meta's 40,000 steps of 16 make over ADE20K (about 32), between 100 and 40,000.")
-    var iters: Int?
-
-    @Option(help: "Training batch size.")
-    var batchSize: Int = 16
-
-    @Option(help: "AdamW learning rate.")
-    var lr: Float = 1e-3
-
-    @Option(help: "AdamW weight decay.")
-    var weightDecay: Float = 1e-3
-
-    @Option(help: "Warm-up steps (default: 1500/40000 of --iters).")
-    var warmup: Int?
-
-    @Flag(help: "Also cache a mirrored view of every training image (doubles the views).")
-    var flip = false
-
-    @OptionGroup var sharding: ShardChoiceOptions
-
-    @Option(help: "Cache N augmented views per training pair instead (Meta's augmentation: short side --size x U(0.5, 2), --size crop with at most 75% of one class, flip, photometric distortion, padding).")
-    var augment: Int = 0
-
-    @Option(parsing: .upToNextOption, help: "Blocks whose normed patch tokens are concatenated before the head, 0-based (Meta: 2,5,8,11 for ViT-S/B, 4,11,17,23 for L); default the last block.")
-    var layers: [CommaList<Int>] = []
+    @OptionGroup var store: DenseStoreOptions
 
     @OptionGroup var inferenceOptions: InferenceOptions
 
     @Option(help: "Tensor names in head.safetensors: dinoprobe (bn.*, conv.*) or meta (batchnorm_layer.*, conv.*, as Meta's LinearHead); both load.")
     var headNaming: LinearSegmenter.TensorNaming = .dinoprobe
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 0
-
     @OptionGroup var pixelLimit: PixelLimitOption
 
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        try Check.multiple(size ?? 448, of: 16, 16...4096, "--size")
-        try Check.optionalRange(iters, SegmentationSettings.Ranges.iterations, "--iters")
-        try Check.range(batchSize, SegmentationSettings.Ranges.batchSize, "--batch-size")
-        try Check.finite(lr, SegmentationSettings.Ranges.learningRate, "--lr")
-        try Check.finite(weightDecay, SegmentationSettings.Ranges.weightDecay, "--weight-decay")
-        try Check.optionalRange(warmup, 0...(iters ?? 100_000_000), "--warmup")
-        try Check.range(augment, SegmentationSettings.Ranges.augmentedViews, "--augment")
-        if augment > 0 && flip { throw ValidationError("--augment already flips half of its views: drop --flip") }
-        let chosen = layers.flattened()
-        for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
-        if zip(chosen, chosen.dropFirst()).contains(where: { $0 >= $1 }) { throw ValidationError("--layers: give block indices in increasing order") }
     }
 
     func run() throws {
-        let size = self.size ?? 448
-        if try extractShardIfAsked(size: size) { return }
-        let run = try runOptions.open(prefix: "seg", command: self, resolved: ["size": size])
+        if try extractShardIfAsked() { return }
+        let run = try runOptions.open(prefix: "seg", command: self)
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let train = try dataOptions.loadValid(.train, folder: run, reporter: reporter)
@@ -91,32 +51,33 @@ struct TrainSeg: ParsableCommand {
         }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let model = try modelOptions.load()
-        let (recipe, augmented) = try storeRecipe(model: model, size: size)
-        let settings = self.settings(trainImages: train.count)
+        let (recipe, augmented) = try storeRecipe(model: model)
+        let settings = try training.settings(trainImages: train.count)
         let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: train.root, splits: [train, val].compactMap { $0 }.reduce(into: [:]) {
                 $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
             })
-            $0.seeds = ["seed": seed]
-            $0.options = OptionRecord.values(of: self, resolved: ["size": size, "iters": settings.iterations, "warmup": settings.warmupSteps, "extract-batch-size": extractionBatch,
+            $0.seeds = ["seed": settings.seed]
+            $0.record(settings: settings)
+            $0.options = OptionRecord.values(of: self, resolved: ["iters": settings.iterations, "warmup": settings.warmupSteps, "extract-batch-size": extractionBatch,
                                                                   "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let (store, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
+        let (patches, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: store.flip, augment: augmented,
             augmentation: "short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad",
             batchSize: extractionBatch, cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
         let metadata = SegmentationRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, dataset: train,
                                                     runID: run.record.runID)
-        let stepSeconds = try SegmentationRun.secondsPerStep(store: store, classes: train.classCount, batchSize: batchSize)
-        say("training a linear head on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
-            + "\(settings.iterations) steps of batch \(batchSize)\(iters == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
+        let stepSeconds = try SegmentationRun.secondsPerStep(store: patches, classes: train.classCount, batchSize: settings.batchSize)
+        say("training a linear head on \(patches.count) views of \(patches.gridHeight)x\(patches.gridWidth)x\(patches.dim) patch features: "
+            + "\(settings.iterations) steps of batch \(settings.batchSize)\(training.iterations == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
             + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
         let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
-        let (head, log) = try SegmentationRun.train(store: store, classes: train.classCount, settings: settings, metadata: metadata,
+        let (head, log) = try SegmentationRun.train(store: patches, classes: train.classCount, settings: settings, metadata: metadata,
                                                     saving: saving, reporter: reporter)
-        let (evaluation, samples) = try evaluate(head, on: val, model: model, size: size, batchSize: extractionBatch, run: run)
-        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: store.count)
+        let (evaluation, samples) = try evaluate(head, on: val, model: model, batchSize: extractionBatch, run: run)
+        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: patches.count)
         if let result = report.result { say(result.table()) }
         let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
                                        perImage: spelled(evaluation?.perImage ?? [], below: [dataOptions.data]), to: run.staging(), maxPixels: pixelLimit.maxPixels)
@@ -125,8 +86,10 @@ struct TrainSeg: ParsableCommand {
 }
 
 extension TrainSeg {
+    var size: Int { store.size }
+
     /// The head's scores on val (nil without a val split), and the first predictions for the report.
-    func evaluate(_ head: LinearSegmenter, on val: SegmentationDataset?, model: DINOv3Model, size: Int, batchSize: Int, run: RunFolder) throws
+    func evaluate(_ head: LinearSegmenter, on val: SegmentationDataset?, model: DINOv3Model, batchSize: Int, run: RunFolder) throws
         -> ((metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore])?, [SegmentationReport.Sample]) {
         guard let val else { return (nil, []) }
         var samples: [SegmentationReport.Sample] = []
@@ -139,39 +102,17 @@ extension TrainSeg {
         return (evaluation, samples)
     }
 
-    /// The recipe's settings from the options (Meta's passes over the data when --iters is not given).
-    func settings(trainImages: Int) -> SegmentationSettings {
-        var settings = SegmentationSettings()
-        (settings.batchSize, settings.seed) = (batchSize, seed)
-        settings.iterations = iters ?? SegmentationSettings.defaultIterations(images: trainImages, batchSize: batchSize)
-        (settings.learningRate, settings.weightDecay, settings.warmup) = (lr, weightDecay, warmup)
-        return settings
+    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
+    func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<LabelMask>?) {
+        try store.recipe(model: model, augmentation: SegmentationAugmentation(size: size), seed: training.seed)
     }
 
-    /// The features the head trains on (blocks checked against `model`) and the augmented
-    /// views asked for, at `size`.
-    func storeRecipe(model: DINOv3Model, size: Int) throws -> (FeatureRecipe, AugmentedDenseViews<LabelMask>?) {
-        let chosen = layers.flattened()
-        if let last = chosen.last, last >= model.config.numHiddenLayers {
-            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+    /// With a shard, builds only this process's part of the cached patch store and returns true.
+    func extractShardIfAsked() throws -> Bool {
+        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
+            let (recipe, augmented) = try storeRecipe(model: model)
+            return (try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared), recipe, augmented)
         }
-        let augmented = augment > 0
-            ? AugmentedDenseViews(augmentation: SegmentationAugmentation(size: size), views: augment, seed: seed) : nil
-        return (SegmentationRun.recipe(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
-    }
-
-    /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the
-    /// cached patch store, before any run folder exists, and returns true.
-    func extractShardIfAsked(size: Int) throws -> Bool {
-        guard let choice = try sharding.resolve() else { return false }
-        guard let cacheFolder = cacheOptions.folder else { throw ValidationError("--shard builds the patch store in parts in the cache: drop --no-cache") }
-        let model = try modelOptions.load()
-        let (recipe, augmented) = try storeRecipe(model: model, size: size)
-        let train = try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared)
-        try extractDenseShard(choice, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
-                              batchSize: cacheOptions.batchSize(model, height: size, layers: recipe.blocks), cacheFolder: cacheFolder,
-                              maxPixels: pixelLimit.maxPixels)
-        return true
     }
 }
 
@@ -216,9 +157,7 @@ struct EvalSeg: ParsableCommand {
 
     @OptionGroup var inferenceOptions: InferenceOptions
 
-    @Option(help: "Folder for metrics.json, per_image.csv, confusion.csv (pixels, label x prediction), run.json and, with --head, the predicted masks.", completion: .directory)
-    var out: String?
-    @OptionGroup var replacing: OverwriteOption
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         try Check.optionalRange(numClasses, 1...255, "--num-classes")
@@ -231,7 +170,7 @@ struct EvalSeg: ParsableCommand {
 
     func run() throws {
         for (folder, flag) in [(data, "--data"), (pred, "--pred"), (gt, "--gt")] { if let folder { try Check.folder(folder, flag) } }
-        let run = try out.map { try RunFolder.open($0, prefix: "eval-seg", overwrite: replacing.overwrite, guarding: ["metrics.json"], command: self) }
+        let run = try output.openIfGiven(prefix: "eval-seg", guarding: ["metrics.json"], command: self)
         defer { run?.close() }
         let reporter = TerminalReporter.shared
         let metrics: SegmentationMetrics, perImage: [SegmentationImageScore]

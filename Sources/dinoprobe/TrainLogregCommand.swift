@@ -23,45 +23,24 @@ struct TrainLogreg: ParsableCommand {
 
     @OptionGroup var features: ProbeFeatureOptions
 
-    @Option(parsing: .upToNextOption, help: "Values of C, comma-separated or repeated. Default: Meta's 45, 10^linspace(-6, 5, 45).")
-    var cs: [CommaList<Double>] = []
-
-    @Option(help: "L-BFGS iterations per fit at most (sklearn's max_iter; Meta: 1000).")
-    var maxIter: Int = 1000
-
-    @Option(help: "L-BFGS gradient tolerance (sklearn's tol; Meta: 1e-12).")
-    var tol: Double = 1e-12
-
-    @Flag(help: "Fit every C from zero, as Meta does, instead of from the previous C's solution (same optimum, slower).")
-    var noWarmStart = false
-
-    @Option(help: "Seed for the hold-out split.")
-    var seed: UInt64 = 0
+    @OptionGroup var logreg: LogisticRegressionOptions
 
     @OptionGroup var selectionOptions: SelectionOptions
 
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        for c in cs.flattened() { try Check.finite(c, LogisticRegressionSettings.Ranges.c, "--cs") }
-        try Check.range(maxIter, LogisticRegressionSettings.Ranges.maxIterations, "--max-iter")
-        try Check.finite(tol, LogisticRegressionSettings.Ranges.tolerance, "--tol")
         if runOptions.resume { throw ValidationError("train-logreg keeps no checkpoint to resume from; run it again (with --overwrite)") }
     }
 
     func run() throws {
         if try features.extractShardIfAsked() { return }
-        let start = try features.start(prefix: "logreg", command: self, defaultTokens: .cls, seed: seed, runOptions: runOptions)
+        let start = try features.start(prefix: "logreg", command: self, defaultTokens: .cls, seed: logreg.seed, runOptions: runOptions)
         defer { start.run.close() }
         let (run, train, val, tokens, blocks) = (start.run, start.train, start.val, start.tokens, start.blocks)
-        var settings = LogisticRegressionSettings()
-        let values = cs.flattened()
-        if !values.isEmpty { settings.cValues = values }
-        settings.solver.maxIterations = maxIter
-        settings.solver.gradientTolerance = tol
-        settings.warmStart = !noWarmStart
-        settings.seed = seed
+        var settings = try logreg.settings
         settings.threads = features.modelOptions.threadCount
+        try run.update { $0.record(settings: settings) }
         say("fitting \(settings.cValues.count) values of C on \(train.count) x \(try train.features.vectors(tokens, blocks: blocks).width) features, \(train.classNames.count) classes; choosing on \(selectionOptions.description)")
         var outcome = try LogisticRegressionProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selectionOptions.selection,
                                                       settings: settings, reporter: TerminalReporter.shared)
@@ -74,4 +53,30 @@ struct TrainLogreg: ParsableCommand {
         say("")
         try run.publishAndSay(outputs: files)
     }
+}
+
+/// The options of `LogisticRegressionSettings` (its `threads` follow --threads).
+struct LogisticRegressionOptions: SettingsOptions {
+    typealias Settings = LogisticRegressionSettings
+    static let flags = ["cValues": "cs", "maxIterations": "max-iter", "gradientTolerance": "tol"]
+
+    @Option(name: .customLong("cs"), parsing: .upToNextOption, help: "Values of C, comma-separated or repeated. Default: Meta's 45, 10^linspace(-6, 5, 45).")
+    var cValues: [CommaList<Double>] = []
+
+    @OptionGroup var solver: LBFGSOptions
+
+    @Flag(inversion: .prefixedNo, help: "Start each C's fit from the previous C's solution (same optimum as Meta's fits from zero, faster).")
+    var warmStart = Settings().warmStart
+
+    @Option(help: "Seed for the hold-out split.")
+    var seed = Settings().seed
+}
+
+/// The options of `LBFGSSettings` that the command line sets.
+struct LBFGSOptions: ParsableArguments {
+    @Option(name: .customLong("max-iter"), help: "L-BFGS iterations per fit at most (sklearn's max_iter; Meta: 1000).")
+    var maxIterations = LBFGSSettings().maxIterations
+
+    @Option(name: .customLong("tol"), help: "L-BFGS gradient tolerance (sklearn's tol; Meta: 1e-12).")
+    var gradientTolerance = LBFGSSettings().gradientTolerance
 }

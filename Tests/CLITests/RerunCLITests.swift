@@ -3,6 +3,7 @@ import SafeTensors
 import TestSupport
 import Training
 import Datasets
+import Heads
 import XCTest
 
 /// `rerun RUN/run.json`: the recorded command again, every option at its recorded value.
@@ -24,6 +25,11 @@ final class RerunCLITests: XCTestCase {
                        try Data(contentsOf: dir.appendingPathComponent("runs/b/metrics.json")))
         let record = try String(contentsOfFile: dir.path + "/runs/b/run.json", encoding: .utf8)
         XCTAssertTrue(record.contains("\"train-linear\""), "the new run records the replayed command, not rerun")
+        // run.json records the settings the run used; the rerun used the same.
+        var expected = LinearProbeSettings()
+        (expected.epochs, expected.iterationsPerEpoch, expected.batchSize, expected.learningRates) = (2, 10, 8, [0.01, 0.1])
+        XCTAssertEqual(try RecordedRun(path: dir.path + "/runs/a/run.json").settings(as: LinearProbeSettings.self), expected)
+        XCTAssertEqual(try RecordedRun(path: dir.path + "/runs/b/run.json").settings(as: LinearProbeSettings.self), expected)
 
         // A record whose command line lacks an option (a default a later release changed) gets it pinned.
         let path = dir.path + "/runs/a/run.json"

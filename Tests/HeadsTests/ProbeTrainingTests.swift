@@ -21,7 +21,7 @@ final class ProbeTrainingTests: XCTestCase {
     func settings(seed: UInt64) -> LinearProbeSettings {
         var s = LinearProbeSettings()
         s.epochs = 3
-        s.iterationsPerEpoch = nil  // one pass per epoch (Meta's default is 1250 steps)
+        s.iterationsPerEpoch = 0  // one pass per epoch (Meta's default is 1250 steps)
         s.batchSize = 16
         s.seed = seed
         return s

@@ -12,8 +12,8 @@ public struct LinearProbeSettings: Sendable, Codable, Equatable {
     /// Base learning rates, before scaling by batch/256 (default: Meta's 13).
     public var learningRates: [Float] = LinearClassifierGrid.metaLearningRates
     public var epochs = 10
-    /// Optimizer steps per epoch; nil: one pass over the training features.
-    public var iterationsPerEpoch: Int? = 1250
+    /// Optimizer steps per epoch; 0: one pass over the training features.
+    public var iterationsPerEpoch = 1250
     public var batchSize = 128
     public var optimizer = ProbeOptimizer.sgd
     public var weightDecay: Float = 0
@@ -28,7 +28,7 @@ public struct LinearProbeSettings: Sendable, Codable, Equatable {
 
     /// Throws unless every value can run (positive counts, finite positive rates).
     public func check() throws {
-        try require(epochs > 0 && batchSize > 0 && (iterationsPerEpoch ?? 1) > 0, "probe settings", "epochs, batch size and steps per epoch must be positive")
+        try require(epochs > 0 && batchSize > 0 && iterationsPerEpoch >= 0, "probe settings", "epochs, batch size and steps per epoch must be positive")
         try require(!learningRates.isEmpty && learningRates.allSatisfy { $0.isFinite && $0 > 0 }, "learning rates", "give positive finite rates")
         try require(weightDecay.isFinite && weightDecay >= 0 && warmupEpochs.isFinite && warmupEpochs >= 0, "probe settings",
                     "weight decay and warm-up must be finite and non-negative")
@@ -92,7 +92,7 @@ public struct LinearProbeOutcome: Sendable {
 public enum LinearProbe {
     /// Optimizer steps the settings give for `count` training samples.
     public static func totalSteps(samples count: Int, settings s: LinearProbeSettings) -> Int {
-        (s.iterationsPerEpoch ?? Int((Double(count) / Double(max(s.batchSize, 1))).rounded(.up))) * s.epochs
+        (s.iterationsPerEpoch > 0 ? s.iterationsPerEpoch : Int((Double(count) / Double(max(s.batchSize, 1))).rounded(.up))) * s.epochs
     }
 
     /// The whole protocol on two feature splits: features of `tokens` over the last `blocks`

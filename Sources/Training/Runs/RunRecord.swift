@@ -1,4 +1,5 @@
 import Backbone
+import Datasets
 import Evaluation
 import Foundation
 import Support
@@ -50,6 +51,11 @@ public struct RunRecord: Encodable, Sendable {
             self.root = root
             self.splits = splits
         }
+
+        /// The train and val splits of a classification data set.
+        public static func classification(train: ClassificationDataset, val: ClassificationDataset) -> DataRecord {
+            DataRecord(root: train.root, splits: ["train": .init(paths: train.samples.map(\.path)), "val": .init(paths: val.samples.map(\.path))])
+        }
     }
 
     /// The inputs of one split that were skipped: how many, the file listing them all, the first few.
@@ -78,6 +84,8 @@ public struct RunRecord: Encodable, Sendable {
     public var command: [String]
     public var workingDirectory = FileManager.default.currentDirectoryPath
     public var options: JSONValue
+    /// The task's settings value (`TaskSettings`, keys as its coding keys); nil for commands without one.
+    public var settings: JSONValue?
     public var startedAt = Date()
     public var finishedAt: Date?
     /// "running", "finished" or "failed: <why>"; a run killed outright stays "running".
@@ -105,6 +113,11 @@ public struct RunRecord: Encodable, Sendable {
     public mutating func record(model: DINOv3Model, id: String, threads: Int) {
         backbone = BackboneRecord(id: id, folder: model.folder.path, variant: model.variantName, fingerprint: model.fingerprint,
                                   device: model.device.rawValue, precision: model.precision.rawValue, threads: threads)
+    }
+
+    /// Records a task's settings (validated settings are finite: they always encode).
+    public mutating func record<Settings: TaskSettings>(settings: Settings) {
+        self.settings = try? JSONValueEncoder.encode(settings)
     }
 
     /// Writes the record to `folder/run.json` (whole or not at all).

@@ -1,5 +1,5 @@
 /// Settings of the SPair keypoint-correspondence protocol (docs/protocols.md, "Keypoint correspondence").
-public struct CorrespondenceSettings: Sendable, Codable, Equatable {
+public struct CorrespondenceSettings: TaskSettings {
     /// SPair split: test, val or trn.
     public var split = "test"
     /// Categories evaluated (empty: all).
@@ -14,6 +14,16 @@ public struct CorrespondenceSettings: Sendable, Codable, Equatable {
     public var cacheMegabytes = 2048
 
     public init() {}
+
+    /// Every setting in its range.
+    public func validate() throws {
+        guard SPairData.splits.contains(split) else { throw SettingError(setting: "split", problem: "must be one of \(SPairData.splits.joined(separator: ", "))") }
+        if categories.contains(where: \.isEmpty) { throw SettingError(setting: "categories", problem: "names no category") }
+        try SettingError.range(limit, Ranges.limit, "limit")
+        try SettingError.multiple(size, of: 16, Ranges.size, "size")
+        try SettingError.range(softArgmaxWindow, Ranges.softArgmaxWindow, "softArgmaxWindow")
+        try SettingError.range(cacheMegabytes, Ranges.cacheMegabytes, "cacheMegabytes")
+    }
 
     /// The values a run accepts (the CLI checks its options against them).
     public enum Ranges {

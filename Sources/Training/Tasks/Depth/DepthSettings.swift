@@ -1,7 +1,7 @@
 import Heads
 
 /// Settings of the linear depth recipe (Meta's `config-nyu.yaml`; docs/protocols.md, "Depth").
-public struct DepthSettings: Sendable, Codable, Equatable {
+public struct DepthSettings: TaskSettings {
     /// Meta's budget: 38,400 steps of batch 16 (8 GPUs x 2) on NYU's 24,231 training pairs (BTS's list).
     public static let metaIterations = 38_400, metaBatchSize = 16, metaTrainImages = 24_231
 
@@ -28,6 +28,18 @@ public struct DepthSettings: Sendable, Codable, Equatable {
     public var seed: UInt64 = 0
 
     public init() {}
+
+    /// Every setting in its range (the warm-up at most the run's steps).
+    public func validate() throws {
+        try SettingError.range(iterations, Ranges.iterations, "iterations")
+        try SettingError.range(batchSize, Ranges.batchSize, "batchSize")
+        try SettingError.finite(learningRate, Ranges.learningRate, "learningRate")
+        try SettingError.finite(weightDecay, Ranges.weightDecay, "weightDecay")
+        try SettingError.finite(gradientClip, Ranges.gradientClip, "gradientClip")
+        try SettingError.range(warmup, 0...iterations, "warmup")
+        try SettingError.range(head.bins, Ranges.bins, "bins")
+        try SettingError.finite([head.minDepth, head.maxDepth], Ranges.depth, "minDepth")
+    }
 
     public var warmupSteps: Int { warmup ?? Int((Double(iterations) * 12_800 / 38_400).rounded()) }
 

@@ -1,5 +1,5 @@
 /// Settings of video label propagation, with the defaults of DINO's `eval_video_segmentation.py`.
-public struct PropagationSettings: Sendable, Codable, Equatable {
+public struct PropagationSettings: TaskSettings {
     /// Previous frames kept in the queue besides the first (`--n_last_frames`).
     public var context = 7
     /// Neighbours whose labels are averaged (`--topk`).
@@ -24,6 +24,15 @@ public struct PropagationSettings: Sendable, Codable, Equatable {
         public static let scaleSize = 64...2048
         /// Object ids a first-frame annotation may hold (the label maps hold ids + 1 channels).
         public static let objectID = 0...63
+    }
+
+    /// Every setting in its range.
+    public func validate() throws {
+        try SettingError.range(context, Ranges.context, "context")
+        try SettingError.range(topk, Ranges.topk, "topk")
+        try SettingError.range(radius, Ranges.radius, "radius")
+        try SettingError.multiple(scaleSize, of: 16, Ranges.scaleSize, "scaleSize")
+        try SettingError.finite(temperature, Float.leastNormalMagnitude...100, "temperature")
     }
 
     /// `read_frame`'s (and `read_seg`'s) input size for a `width` x `height` frame: the short side

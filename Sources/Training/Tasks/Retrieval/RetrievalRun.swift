@@ -44,7 +44,7 @@ public enum RetrievalRun {
         let tracked = evaluated.map { q in (gt.queries[q].easy + gt.queries[q].hard + gt.queries[q].junk).compactMap { rowOf[$0] } }
         let task = extraction.reporter.task("rank", total: database.present.count, unit: "images")
         var rankings = try RetrievalRanking.rank(queries: queryRows, database: file, topK: extraction.settings.topK, tracked: tracked,
-                                                 blockRows: RetrievalRanking.blockRows(budget: extraction.settings.rankingMemory, dim: file.dim,
+                                                 blockRows: RetrievalRanking.blockRows(budget: extraction.settings.rankingMemory << 20, dim: file.dim,
                                                                                        queries: evaluated.count)) { task.update($0) }
         task.finish(database.present.count)
         // Back from rows of the ranked database to database indices.

@@ -18,16 +18,24 @@ public enum RetrievalTokens: String, Sendable, Codable, CaseIterable {
 
 /// A retrieval run's recipe (recorded in run.json): which tokens, at which scales, how many
 /// results are kept per query, and the memory the ranking may use.
-public struct RetrievalSettings: Sendable, Codable, Equatable {
+public struct RetrievalSettings: TaskSettings {
     public var tokens: RetrievalTokens = .cls
     /// Input sizes as fractions of `--size`, averaged (DINO's multi-scale: 1, 0.707, 0.5).
     public var scales: [Double] = [1]
     /// Results kept per query (ranks.csv).
     public var topK = 100
-    /// Bytes the ranking's database block and its scores may take.
-    public var rankingMemory = 256 << 20
+    /// MiB the ranking's database block and its scores may take.
+    public var rankingMemory = 256
 
     public init() {}
+
+    /// Every setting in its range.
+    public func validate() throws {
+        try SettingError.range(scales.count, Ranges.scaleCount, "the number of scales")
+        try SettingError.finite(scales, Ranges.scale, "scales")
+        try SettingError.range(topK, Ranges.topK, "topK")
+        try SettingError.range(rankingMemory, Ranges.rankingMemoryMiB, "rankingMemory")
+    }
 
     /// The values a run accepts (the CLI checks its options against them).
     public enum Ranges {

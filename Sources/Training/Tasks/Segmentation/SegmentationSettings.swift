@@ -1,5 +1,5 @@
 /// Settings of the linear segmentation recipe (docs/protocols.md, section 5).
-public struct SegmentationSettings: Sendable, Codable, Equatable {
+public struct SegmentationSettings: TaskSettings {
     /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
     public static let metaIterations = 40_000, metaBatchSize = 16, metaTrainImages = 20_210
 
@@ -20,6 +20,15 @@ public struct SegmentationSettings: Sendable, Codable, Equatable {
     public var seed: UInt64 = 0
 
     public init() {}
+
+    /// Every setting in its range (the warm-up at most the run's steps).
+    public func validate() throws {
+        try SettingError.range(iterations, Ranges.iterations, "iterations")
+        try SettingError.range(batchSize, Ranges.batchSize, "batchSize")
+        try SettingError.finite(learningRate, Ranges.learningRate, "learningRate")
+        try SettingError.finite(weightDecay, Ranges.weightDecay, "weightDecay")
+        try SettingError.range(warmup, 0...iterations, "warmup")
+    }
 
     public var warmupSteps: Int { warmup ?? Int((Double(iterations) * 1500 / 40000).rounded()) }
 
