@@ -36,7 +36,7 @@ public enum DenseStore {
             return cached
         }, make: {
             // Parts left by shards (--shard): build what is missing, then join them.
-            guard !FeatureCache.partRanges(of: path).isEmpty else { return try build(path) }
+            guard !StoreParts(file: path).ranges.isEmpty else { return try build(path) }
             let filled = try fillParts(file: path, range: 0..<dataset.count, batchSize: batchSize, checkpointEvery: 300,
                                        expectation: expectation, build: buildPart)
             reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
