@@ -37,7 +37,7 @@ extension FeatureCache {
         if entry == nil {
             let made = try Self.extractViews(paths: paths, model: model, preprocessing: preprocessing, crop: crop, views: views, seed: seed,
                                              layers: layers, batchSize: batchSize, maxPixels: maxPixels, reporter: reporter)
-            if let file { try Self.write(made, inputs: paths.count, fingerprint: model.fingerprint, viewsPerInput: views, to: file) }
+            if let file { try Self.write(made, paths: paths, source: Self.source(model, preprocessing), viewsPerInput: views, to: file) }
             entry = made
         }
         guard let entry else { throw TrainingError.badOption("no augmented views") }

@@ -74,7 +74,8 @@ extension FeatureCache {
             let base = done
             let entry = try Extraction.tokens(paths: Array(paths[chunk]), extractor: extractor, dim: dim, blocks: layers.count,
                                               pooling: pooling) { task.update(base + $0) }
-            try Self.write(entry, inputs: chunk.count, fingerprint: fingerprint, extraMetadata: Self.partMetadata(chunk, of: paths.count), to: path)
+            try Self.write(entry, paths: Array(paths[chunk]), source: Self.source(model, preprocessing),
+                           extraMetadata: Self.partMetadata(chunk, of: paths.count), to: path)
             done += chunk.count
             return entry.skipped
         }
@@ -84,25 +85,26 @@ extension FeatureCache {
 
     /// The entry joined from `parts` (checked by `fillParts`; each is read and checked again as it
     /// is joined), or nil unless they cover every input. Writes the entry and removes the parts.
-    func joinParts(file: String, parts: [Range<Int>], inputs: Int, model: DINOv3Model, layers: [Int]) throws -> Entry? {
-        let store = StoreParts(file: file)
+    func joinParts(file: String, parts: [Range<Int>], inputs: Int, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int]) throws -> Entry? {
+        let store = StoreParts(file: file), (dim, fingerprint) = (model.config.hiddenSize, model.fingerprint)
         guard let used = store.covering(parts, inputs: inputs) else { return nil }
-        var features = TokenFeatures(dim: model.config.hiddenSize, blocks: layers.count)
-        var sourceIndex: [Int] = [], skipped: [SkippedInput] = []
+        let writer = try FeaturesFile.Writer(destination: file, dim: dim, layers: layers.count, registers: 0, patchTokens: false, dtype: .f32,
+                                             inputs: inputs)
+        defer { writer.discard() }
+        var skipped: [SkippedInput] = []
         for part in used {
-            let entry = try Self.read(SafeTensorsFile(path: store.path(part)), inputs: part.count, fingerprint: model.fingerprint,
-                                      dim: model.config.hiddenSize, blocks: layers.count)
-            let (f, width) = (entry.features, entry.features.blocks * entry.features.dim)
-            for row in 0..<f.count {
-                try features.append(cls: f.cls[(row * width)..<((row + 1) * width)], meanPatch: f.meanPatch[(row * width)..<((row + 1) * width)])
-            }
-            sourceIndex += entry.sourceIndex.map { $0 + part.lowerBound }
-            skipped += entry.skipped.map { $0.shifted(by: part.lowerBound) }
+            let path = store.path(part)
+            _ = try Self.read(SafeTensorsFile(path: path), inputs: part.count, fingerprint: fingerprint, dim: dim, blocks: layers.count)
+            skipped += try writer.appendRows(of: SafeTensorsFile(path: path), offset: part.lowerBound)
         }
-        let entry = Entry(features: features, sourceIndex: sourceIndex, skipped: skipped)
-        try Self.write(entry, inputs: inputs, fingerprint: model.fingerprint, to: file)
+        try writer.finish(source: Self.source(model, preprocessing), skipped: skipped)
         store.removeAll()
-        return entry
+        return try Self.read(SafeTensorsFile(path: file), inputs: inputs, fingerprint: fingerprint, dim: dim, blocks: layers.count)
+    }
+
+    /// What a cache entry records of where its features came from.
+    static func source(_ model: DINOv3Model, _ preprocessing: Preprocessing) -> FeatureSource {
+        FeatureSource(backboneID: model.variantName, backboneFingerprint: model.fingerprint, preprocessing: preprocessing)
     }
 
     static func partMetadata(_ range: Range<Int>, of inputs: Int) -> [String: String] {

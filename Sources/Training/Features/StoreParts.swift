@@ -116,10 +116,3 @@ struct StoreParts {
         return (used, gaps)
     }
 }
-
-extension SkippedInput {
-    /// The same input numbered `offset` further on (a part's skipped input in the whole list).
-    func shifted(by offset: Int) -> SkippedInput {
-        SkippedInput(index: index.map { $0 + offset }, path: path, reason: reason)
-    }
-}

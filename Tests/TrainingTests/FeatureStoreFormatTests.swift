@@ -1,0 +1,54 @@
+import Foundation
+import Heads
+import Images
+import SafeTensors
+import Support
+@testable import Training
+import XCTest
+
+/// The one feature-store container: a cache entry is a features file, and entries in the format
+/// written before (`dinoprobe-feature-cache-v1`, scripts/make_old_store_fixtures.py) are still read.
+final class FeatureStoreFormatTests: XCTestCase {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+    func testALegacyCacheEntryIsStillRead() throws {
+        let file = try SafeTensorsFile(path: fixtures + "/old-feature-cache-v1.safetensors")
+        let entry = try FeatureCache.read(file, inputs: 3, fingerprint: "fp", dim: 3, blocks: 2)
+        XCTAssertEqual(entry.sourceIndex, [0, 2])
+        XCTAssertEqual(entry.skipped, [SkippedInput(index: 1, path: "/d/b.jpg", reason: "unreadable")])
+        XCTAssertEqual(entry.features.cls, (0..<12).map { Float($0) / 8 })
+        XCTAssertEqual(entry.features.meanPatch, (0..<12).map { -Float($0) / 8 })
+        XCTAssertThrowsError(try FeatureCache.read(file, inputs: 3, fingerprint: "other", dim: 3, blocks: 2))
+        XCTAssertThrowsError(try FeatureCache.read(file, inputs: 3, fingerprint: "fp", dim: 3, blocks: 1))
+    }
+
+    func testACacheEntryIsAFeaturesFileAndBack() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-store-\(UUID().uuidString)").path
+        try FileSystem.createDirectories(folder)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let paths = ["/d/a/1.jpg", "/d/b/2.jpg", "/d/a/3.jpg", "/d/b/4.jpg"]
+        let cls = (0..<18).map { Float($0) / 4 }, mean = (0..<18).map { Float($0) - 3 }
+        let entry = FeatureCache.Entry(features: try TokenFeatures(count: 3, dim: 3, blocks: 2, cls: cls, meanPatch: mean), sourceIndex: [0, 1, 3],
+                                       skipped: [SkippedInput(index: 2, path: paths[2], reason: "unreadable")])
+        let source = FeatureSource(backboneID: "tiny", backboneFingerprint: "fp", preprocessing: Preprocessing(size: 32))
+        let path = folder + "/entry.safetensors"
+        try FeatureCache.write(entry, paths: paths, source: source, to: path)
+
+        let back = try FeatureCache.read(SafeTensorsFile(path: path), inputs: 4, fingerprint: "fp", dim: 3, blocks: 2)
+        XCTAssertEqual(back.features.cls, cls)
+        XCTAssertEqual(back.features.meanPatch, mean)
+        XCTAssertEqual(back.sourceIndex, [0, 1, 3])
+        XCTAssertEqual(back.skipped, entry.skipped)
+        // The same file as the eval commands and Python read it: last block in cls [N, D].
+        let split = try FeaturesFile.read(path: path)
+        XCTAssertEqual(split.paths, [paths[0], paths[1], paths[3]])
+        XCTAssertEqual(split.labels, [0, 1, 1])
+        XCTAssertEqual(split.features.cls, cls)
+        let file = try SafeTensorsFile(path: path)
+        XCTAssertEqual(file.metadata["format"], FeaturesFile.format)
+        XCTAssertEqual(file.tensors["cls"]?.shape, [3, 3])
+        XCTAssertEqual(try file.floats("cls"), [3, 4, 5, 9, 10, 11, 15, 16, 17].map { Float($0) / 4 })
+        // Its accounting is checked: the same rows claimed for five inputs are refused.
+        XCTAssertThrowsError(try FeatureCache.read(file, inputs: 5, fingerprint: "fp", dim: 3, blocks: 2))
+    }
+}
