@@ -18,16 +18,11 @@ extension FeatureCache {
         guard folder != nil else { throw TrainingError.badOption("a sharded extraction writes into the feature cache: drop --no-cache") }
         let name = name ?? dataset.split.rawValue, paths = dataset.paths
         let file = entryPath(name: name, paths: paths, model: model, preprocessing: preprocessing, layers: layers, pooling: pooling)
-        let range = shard.range(items: paths.count, alignment: batchSize)
-        // Shards write parts side by side; a run joining the entry holds it alone (see CacheEntry).
-        let claim = try CacheEntry.claimParts(of: file) {
-            reporter.note("waiting for another dinoprobe run (\($0)), which is extracting the features of \(file)")
+        return try StoreParts(file: file).shard(shard.range(items: paths.count, alignment: batchSize), reporter: reporter) {
+            try fillParts(file: file, paths: paths, range: $0, model: model, preprocessing: preprocessing, layers: layers, batchSize: batchSize,
+                          maxPixels: maxPixels, checkpointEvery: checkpointEvery, pooling: pooling, name: "extract \(name) (shard \(shard))",
+                          reporter: reporter)
         }
-        defer { claim.release(removingFile: true) }
-        if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
-        return try fillParts(file: file, paths: paths, range: range, model: model, preprocessing: preprocessing, layers: layers,
-                             batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery, pooling: pooling,
-                             name: "extract \(name) (shard \(shard))", reporter: reporter)
     }
 
     /// The file of the entry `split` reads for these inputs (the folder must be set).

@@ -91,6 +91,17 @@ struct StoreParts {
         return tiling.gaps.isEmpty && !tiling.used.isEmpty ? tiling.used : nil
     }
 
+    /// What a shard does with `range`: under the parts' claim (shared by shards; a run joining the
+    /// store holds it alone, see `CacheEntry`), nothing when the store is already joined, else `fill`.
+    func shard(_ range: Range<Int>, reporter: Reporter, fill: (Range<Int>) throws -> PartsOutcome) throws -> PartsOutcome {
+        let claim = try CacheEntry.claimParts(of: file) {
+            reporter.note("waiting for another dinoprobe run (\($0)), which is extracting the features of \(file)")
+        }
+        defer { claim.release(removingFile: true) }
+        if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
+        return try fill(range)
+    }
+
     /// Removes every part (once they are joined).
     func removeAll() {
         for part in ranges { try? FileSystem.removeFile(path(part)) }
