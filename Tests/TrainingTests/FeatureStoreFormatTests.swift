@@ -50,5 +50,14 @@ final class FeatureStoreFormatTests: XCTestCase {
         XCTAssertEqual(try file.floats("cls"), [3, 4, 5, 9, 10, 11, 15, 16, 17].map { Float($0) / 4 })
         // Its accounting is checked: the same rows claimed for five inputs are refused.
         XCTAssertThrowsError(try FeatureCache.read(file, inputs: 5, fingerprint: "fp", dim: 3, blocks: 2))
+        // Rows out of input order, an input both read and skipped, or a skipped input without its place are refused.
+        for (name, rows, skipped) in [("order", [1, 0, 3], entry.skipped), ("both", [0, 1, 3], [SkippedInput(index: 1, path: paths[1], reason: "x")]),
+                                      ("unplaced", [0, 1, 3], [SkippedInput(path: paths[2], reason: "x")])] {
+            let bad = FeatureCache.Entry(features: entry.features, sourceIndex: rows, skipped: skipped)
+            try FeatureCache.write(bad, paths: paths, source: source, to: path)
+            XCTAssertThrowsError(try FeatureCache.read(SafeTensorsFile(path: path), inputs: 4, fingerprint: "fp", dim: 3, blocks: 2), name) {
+                XCTAssertTrue("\($0)".contains("account for the 4 inputs"), "\(name): \($0)")
+            }
+        }
     }
 }
