@@ -1,3 +1,5 @@
+import Backbone
+import Datasets
 import Foundation
 import Heads
 import Images
@@ -20,6 +22,8 @@ final class FeatureStoreFormatTests: XCTestCase {
         XCTAssertEqual(entry.features.meanPatch, (0..<12).map { -Float($0) / 8 })
         XCTAssertThrowsError(try FeatureCache.read(file, inputs: 3, fingerprint: "other", dim: 3, blocks: 2))
         XCTAssertThrowsError(try FeatureCache.read(file, inputs: 3, fingerprint: "fp", dim: 3, blocks: 1))
+        // Given where a features file is expected, it is refused with what to run instead.
+        XCTAssertThrowsError(try FeaturesFile.read(path: file.path)) { XCTAssertTrue("\($0)".contains("`dinoprobe extract` writes the same features"), "\($0)") }
     }
 
     func testACacheEntryIsAFeaturesFileAndBack() throws {
@@ -59,5 +63,24 @@ final class FeatureStoreFormatTests: XCTestCase {
                 XCTAssertTrue("\($0)".contains("account for the 4 inputs"), "\(name): \($0)")
             }
         }
+    }
+
+    func testAnExtractOutputIsACacheEntry() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try SyntheticData.makeClassificationFolder(root: root, classes: 2, perClass: 3, valPerClass: 1, size: 32, seed: 2)
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: root + "/train/class_0/zz_broken.jpg"))
+        let paths = try ImageFolderDataset.load(root: root, split: .train).paths
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
+        let out = root + "/features.safetensors"
+        try Extraction.featuresFile(model: model, backboneID: "tiny", paths: paths,
+                                    settings: ExtractionSettings(preprocessing: Preprocessing(size: 32), blocks: 2, batchSize: 4), destination: out)
+        let entry = try FeatureCache.read(SafeTensorsFile(path: out), inputs: paths.count, fingerprint: model.fingerprint,
+                                          dim: model.config.hiddenSize, blocks: 2)
+        let broken = try XCTUnwrap(paths.firstIndex { $0.hasSuffix("zz_broken.jpg") })
+        XCTAssertEqual(entry.skipped.map(\.index), [broken])
+        XCTAssertEqual(entry.sourceIndex, paths.indices.filter { $0 != broken })
+        XCTAssertEqual(entry.features.cls, try FeaturesFile.read(path: out).features.cls)
     }
 }

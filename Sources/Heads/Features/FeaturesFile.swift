@@ -54,7 +54,9 @@ public enum FeaturesFile {
         public init(file: SafeTensorsFile) throws {
             func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: file.path, reason: reason) }
             guard file.metadata["format"] == format else {
-                throw fail("it was not written by `dinoprobe extract` (no \(format) metadata)")
+                let old = file.metadata["format"] == "dinoprobe-feature-cache-v1"
+                    ? "; it is a cache entry of an earlier dinoprobe, read by the runs that use the cache: `dinoprobe extract` writes the same features as a file" : ""
+                throw fail("it was not written by `dinoprobe extract` (no \(format) metadata)\(old)")
             }
             let floatTypes: Set<SafeTensorsDType> = [.f32, .f16, .bf16]
             guard let clsInfo = file.tensors["cls"], clsInfo.shape.count == 2, floatTypes.contains(clsInfo.dtype),

@@ -163,7 +163,9 @@ extension FeaturesFile {
             meta["layers"] = "\(layers)"
             if !stages.isEmpty { meta["stages"] = stages.map { "\($0.index)" }.joined(separator: ",") }
             meta["paths"] = try FeaturesFile.jsonText(paths)
-            meta["skipped"] = try FeaturesFile.jsonText(skipped.map { inputs == nil ? [$0.path, $0.reason] : [String($0.index ?? -1), $0.path, $0.reason] })
+            // A skipped input's position in a store of an input list (none for what was never in the list).
+            meta["skipped"] = try FeaturesFile.jsonText(skipped.map { s in s.index.map { inputs == nil ? [s.path, s.reason] : [String($0), s.path, s.reason] }
+                ?? [s.path, s.reason] })
             if let inputs { (meta["inputs"], meta["views"]) = ("\(inputs)", "\(views)") }
             var writer = SafeTensorsWriter(metadata: meta)
             if inputs != nil { try writer.add("source_index", int64s: sourceIndex, shape: [count]) }

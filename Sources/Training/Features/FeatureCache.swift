@@ -41,7 +41,7 @@ public struct FeatureCache: Sendable {
                 return found
             }
             entry = try CacheEntry.obtain(file, read: read, make: {
-                // In parts (see FeatureCacheParts): parts left by a killed run or by shards are reused.
+                // In parts (see StoreParts): parts left by a killed run or by shards are reused.
                 let filled = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing,
                                            layers: layers, batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
                                            pooling: pooling, name: "extract \(name)", reporter: reporter)

@@ -78,8 +78,8 @@ extension FeatureCache {
         return outcome
     }
 
-    /// The entry joined from `parts` (checked by `fillParts`; each is read and checked again as it
-    /// is joined), or nil unless they cover every input. Writes the entry and removes the parts.
+    /// The entry joined from `parts` (checked by `fillParts`; their rows copied as they are, the
+    /// joined entry read and checked), or nil unless they cover every input. Writes the entry and removes the parts.
     func joinParts(file: String, parts: [Range<Int>], inputs: Int, model: DINOv3Model, preprocessing: Preprocessing, layers: [Int]) throws -> Entry? {
         let store = StoreParts(file: file), (dim, fingerprint) = (model.config.hiddenSize, model.fingerprint)
         guard let used = store.covering(parts, inputs: inputs) else { return nil }
@@ -87,11 +87,7 @@ extension FeatureCache {
                                              inputs: inputs)
         defer { writer.discard() }
         var skipped: [SkippedInput] = []
-        for part in used {
-            let path = store.path(part)
-            _ = try Self.read(SafeTensorsFile(path: path), inputs: part.count, fingerprint: fingerprint, dim: dim, blocks: layers.count)
-            skipped += try writer.appendRows(of: SafeTensorsFile(path: path), offset: part.lowerBound)
-        }
+        for part in used { skipped += try writer.appendRows(of: SafeTensorsFile(path: store.path(part)), offset: part.lowerBound) }
         try writer.finish(source: Self.source(model, preprocessing), skipped: skipped)
         store.removeAll()
         return try Self.read(SafeTensorsFile(path: file), inputs: inputs, fingerprint: fingerprint, dim: dim, blocks: layers.count)

@@ -60,17 +60,18 @@ public enum ShardedExtraction {
         let task = reporter.task("extract shard \(shard)", total: range.count, unit: "images")
         var done = resumedFrom
         let chunks = try parts.fill(range, valid: valid, batchSize: settings.batchSize, checkpointEvery: checkpointEvery) { chunk, path in
-            let writer = try settings.writer(path, model: model)
+            let writer = try settings.writer(path, model: model, inputs: paths.count)
             defer { writer.discard() }
             let base = done
-            let skipped = try Extraction.write(Array(paths[chunk]), extractor: extractor, into: writer, onProgress: { task.update(base + $0) })
+            let skipped = try Extraction.write(Array(paths[chunk]), offset: chunk.lowerBound, extractor: extractor, into: writer,
+                                               onProgress: { task.update(base + $0) })
             try writer.finish(source: source, skipped: skipped,
                               extraMetadata: Extraction.metadata(of: model).merging(manifest.stamp(shard, range: chunk)) { $1 })
             done += chunk.count
-            return skipped
+            return []
         }.parts
         // The shard file: the chunks' rows in order, copied as they are.
-        let writer = try settings.writer(destination, model: model)
+        let writer = try settings.writer(destination, model: model, inputs: paths.count)
         defer { writer.discard() }
         var skipped = shard.index == 0 ? listingProblems : []
         for chunk in chunks {

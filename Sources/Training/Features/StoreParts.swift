@@ -74,11 +74,17 @@ struct StoreParts {
         let tiling = Self.tiling(valid, over: range)
         var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - Self.count(tiling.gaps), skipped: [], parts: tiling.used)
         for gap in tiling.gaps {
-            try TimedChunks.forEach(in: gap, batchSize: batchSize, seconds: checkpointEvery) { chunk in
+            // Chunks of whole batches: the first one batch, each later one sized from the time the
+            // last took to last about `checkpointEvery` seconds.
+            var cursor = gap.lowerBound, batches = 1
+            while cursor < gap.upperBound {
+                let chunk = cursor..<min(gap.upperBound, cursor + batches * max(batchSize, 1)), started = Date()
                 let skipped = try write(chunk, path(chunk))
                 outcome.extracted += chunk.count
                 outcome.parts.append(chunk)
                 outcome.skipped += skipped.map { $0.shifted(by: chunk.lowerBound) }
+                batches = max(1, Int(min(1e6, checkpointEvery / (max(Date().timeIntervalSince(started), 1e-6) / Double(batches)))))
+                cursor = chunk.upperBound
             }
         }
         outcome.parts.sort { $0.lowerBound < $1.lowerBound }
