@@ -82,10 +82,6 @@ public enum ShardedExtraction {
         let finished = try ShardManifest.update(folder: folder, identity: identity) { $0.done.append(shard.index) }
         // The chunks, and temporary files that killed runs on other machines left, go (this shard's lock is held).
         parts.removeAll()
-        let stem = "." + (ByteText.dropping(suffix: ".safetensors", from: name) ?? name) + ".part-"
-        for entry in (try? FileSystem.list(folder)) ?? [] where entry.hasPrefix(stem) && entry.contains("~dinoprobe-tmp~") {
-            try? FileSystem.removeFile(folder + "/" + entry)
-        }
         return Outcome(path: destination, rows: writer.count, skipped: skipped, resumedFrom: resumedFrom, alreadyDone: false,
                        finishedShards: finished.done.count)
     }

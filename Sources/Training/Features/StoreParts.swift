@@ -35,10 +35,8 @@ struct StoreParts {
     /// as bytes: `hasPrefix` and `==` would take the parts of `\u{e9}.safetensors` for those of
     /// `e\u{301}.safetensors`, another file.
     var ranges: [Range<Int>] {
-        let folder = ByteText.dropLastComponent(file)
-        let prefix = ByteText.lastComponent(ByteText.dropping(suffix: ".safetensors", from: file) ?? file) + ".part-"
-        return ((try? FileSystem.list(folder.isEmpty ? "." : folder)) ?? []).compactMap { name in
-            guard let rest = ByteText.dropping(prefix: prefix, from: name),
+        ((try? FileSystem.list(folder)) ?? []).compactMap { name in
+            guard let rest = ByteText.dropping(prefix: partPrefix, from: name),
                   let range = ByteText.dropping(suffix: ".safetensors", from: rest) else { return nil }
             let fields = ByteText.split(range, on: "-")
             guard fields.count == 2, let lo = Int(fields[0]), let hi = Int(fields[1]), lo < hi,
@@ -46,6 +44,10 @@ struct StoreParts {
             return lo..<hi
         }
     }
+
+    /// The folder of the store's file, and the name its parts start with.
+    private var folder: String { ByteText.dropLastComponent(file).isEmpty ? "." : ByteText.dropLastComponent(file) }
+    private var partPrefix: String { ByteText.lastComponent(ByteText.dropping(suffix: ".safetensors", from: file) ?? file) + ".part-" }
 
     /// The parts that `check` accepts (given each part's path and range); a rejected one is removed
     /// and `unusable` hears why. A part that is a symbolic link is refused: parts are written and
@@ -108,9 +110,13 @@ struct StoreParts {
         return try fill(range)
     }
 
-    /// Removes every part (once they are joined).
+    /// Removes every part once they are joined, and the temporary files of parts that killed runs
+    /// (on any machine) left: the caller holds the store alone.
     func removeAll() {
         for part in ranges { try? FileSystem.removeFile(path(part)) }
+        for name in (try? FileSystem.list(folder)) ?? [] where ByteText.dropping(prefix: "." + partPrefix, from: name) != nil && name.contains("~dinoprobe-tmp~") {
+            try? FileSystem.removeFile(folder + "/" + name)
+        }
     }
 
     static func count(_ ranges: [Range<Int>]) -> Int { ranges.reduce(0) { $0 + $1.count } }
