@@ -52,6 +52,8 @@ public enum ShardedExtraction {
         let parts = StoreParts(file: destination)
         let valid = try parts.valid(check: { _ = try manifest.open($0, in: folder, as: shard, range: $1) })
         let resumedFrom = range.count - StoreParts.count(StoreParts.tiling(valid, over: range).gaps)
+        let oldChunks = folder + "/" + (ByteText.dropping(suffix: ".safetensors", from: name) ?? name) + ".parts"
+        if FileSystem.isDirectory(oldChunks) { reporter.note("shard \(shard): \(oldChunks) holds chunks of an earlier dinoprobe, which are not resumed; remove it") }
         if resumedFrom > 0 {
             reporter.note("shard \(shard): resuming after image \(range.lowerBound + resumedFrom) of \(range.lowerBound)..<\(range.upperBound) (checkpointed chunks kept beside \(destination))")
         }
