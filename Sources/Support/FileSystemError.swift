@@ -67,4 +67,9 @@ public struct SkippedInput: Error, Sendable, Equatable, Codable, CustomStringCon
     }
 
     public var description: String { "\(shown(path)): \(reason)" }
+
+    /// The same input numbered `offset` further on (a part's skipped input in the whole list).
+    public func shifted(by offset: Int) -> SkippedInput {
+        SkippedInput(index: index.map { $0 + offset }, path: path, reason: reason)
+    }
 }

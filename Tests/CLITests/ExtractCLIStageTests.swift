@@ -70,7 +70,7 @@ final class ExtractCLIStageTests: XCTestCase {
         let h = try CLI.run(["extract", "--model", model, images, "--out", half, "--size", "64", "--stages", "2", "--dtype", "f16"])
         XCTAssertEqual(h.status, 0, h.stderr)
         let halfFile = try SafeTensorsFile(path: half)
-        XCTAssertEqual(halfFile.tensors.keys.sorted(), ["cls", "mean_patch", "stage_2"])
+        XCTAssertEqual(halfFile.tensors.keys.sorted(), ["cls", "mean_patch", "source_index", "stage_2"])
         XCTAssertEqual(halfFile.tensors["stage_2"]?.dtype, .f16)
         let full = try file.floats("stage_2")
         XCTAssertLessThanOrEqual(zip(try halfFile.floats("stage_2"), full).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 1, 2e-3)

@@ -90,8 +90,9 @@ final class ShardCLITests: XCTestCase {
         let single = path("single.safetensors"), shards = path("shards")
         XCTAssertEqual(try extract(data + "/train", single, ["--extract-batch-size", "4"]).status, 0)
         let args = ["extract", data + "/train", "--out", shards] + common + ["--extract-batch-size", "4", "--shard", "0/1", "--checkpoint-every", "0"]
-        let parts = shards + "/shard-00000-of-00001.parts"
-        func chunks() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: parts)) ?? []).filter { !$0.hasPrefix(".") } }
+        func chunks() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: shards)) ?? []).filter { $0.hasPrefix("shard-00000-of-00001.part-") }
+        }
 
         // Killed outright (SIGKILL: no clean-up) once a few chunks are on disk.
         let process = Process()
@@ -110,10 +111,13 @@ final class ShardCLITests: XCTestCase {
         XCTAssertGreaterThanOrEqual(kept, 3)
         XCTAssertFalse(FileManager.default.fileExists(atPath: shards + "/shard-00000-of-00001.safetensors"))
 
+        // A checkpoint folder of an earlier dinoprobe is named, not silently left.
+        try FileManager.default.createDirectory(atPath: shards + "/shard-00000-of-00001.parts", withIntermediateDirectories: true)
         let resumed = try CLI.run(args)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resuming after image"), resumed.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: parts), "the chunks go once the shard is written")
+        XCTAssertTrue(resumed.stderr.contains("chunks of an earlier dinoprobe"), resumed.stderr)
+        XCTAssertEqual(chunks(), [], "the chunks go once the shard is written")
         let merged = path("merged.safetensors")
         XCTAssertEqual(try CLI.run(["merge", shards, "--out", merged]).status, 0)
         XCTAssertEqual(try bytes(merged), try bytes(single), "resumed after \(kept) chunks")

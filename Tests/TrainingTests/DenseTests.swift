@@ -56,7 +56,7 @@ final class DenseTests: XCTestCase {
     func testNearestResizeMatchesTorchSemantics() throws {
         // torch.nn.functional.interpolate(mode="nearest"): src = floor(dst * in / out).
         let mask = try LabelMask(width: 3, height: 2, labels: [0, 1, 2, 3, 4, 5])
-        let out = PatchFeatureStore.resizeNearest(mask, height: 4, width: 5)
+        let out = mask.resizedNearest(width: 5, height: 4)
         XCTAssertEqual(out, [0, 0, 1, 1, 2,
                              0, 0, 1, 1, 2,
                              3, 3, 4, 4, 5,

@@ -15,13 +15,13 @@ final class FeatureCachePartsTests: XCTestCase {
         .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4")
 
     func testTilingCoversFromTheStartAndNamesTheGaps() {
-        XCTAssert(FeatureCache.tiling([], over: 0..<10) == ([], [0..<10]))
+        XCTAssert(StoreParts.tiling([], over: 0..<10) == ([], [0..<10]))
         // At each position the longest part starting there; 6..<20 never starts on the cursor.
-        let t = FeatureCache.tiling([0..<4, 0..<8, 12..<16, 6..<20], over: 0..<20)
+        let t = StoreParts.tiling([0..<4, 0..<8, 12..<16, 6..<20], over: 0..<20)
         XCTAssertEqual(t.used, [0..<8, 12..<16])
         XCTAssertEqual(t.gaps, [8..<12, 16..<20])
-        XCTAssertEqual(FeatureCache.tiling([0..<8, 8..<30], over: 0..<20).gaps, [8..<20], "a part past the range is not used")
-        XCTAssertEqual(FeatureCache.tiling([4..<8], over: 4..<8).used, [4..<8])
+        XCTAssertEqual(StoreParts.tiling([0..<8, 8..<30], over: 0..<20).gaps, [8..<20], "a part past the range is not used")
+        XCTAssertEqual(StoreParts.tiling([4..<8], over: 4..<8).used, [4..<8])
     }
 
     func testShardsInAnyOrderAndAKilledRunEqualOnePass() throws {

@@ -58,11 +58,11 @@ final class UnicodeNameTests: XCTestCase {
     /// `dropLast(12)` on Characters dropped a prepend character before ".safetensors", and
     /// `hasPrefix`/`==` took another file's parts (`\u{e9}` for `e\u{301}`) for this file's.
     func testFeatureCachePartsAreNamedAndFoundByBytes() throws {
-        XCTAssertEqual(FeatureCache.partPath(root + "/a\u{600}.safetensors", 0..<10),
+        XCTAssertEqual(StoreParts(file: root + "/a\u{600}.safetensors").path(0..<10),
                        root + "/a\u{600}.part-0000000000-0000000010.safetensors")
         try touch(root + "/\u{e9}.part-0000000000-0000000010.safetensors")
-        XCTAssertEqual(FeatureCache.partRanges(of: root + "/e\u{301}.safetensors"), [])
-        XCTAssertEqual(FeatureCache.partRanges(of: root + "/\u{e9}.safetensors"), [0..<10])
+        XCTAssertEqual(StoreParts(file: root + "/e\u{301}.safetensors").ranges, [])
+        XCTAssertEqual(StoreParts(file: root + "/\u{e9}.safetensors").ranges, [0..<10])
     }
 
     /// `removeUnclaimed` deletes killed writers' temporary files of one file; `hasPrefix` also

@@ -38,22 +38,25 @@ public enum FeaturesFile {
     }
 
     /// The rows of one features file, checked, without labels.
-    struct Rows {
-        var dim: Int
-        var blocks: Int
-        var cls: [Float]
-        var meanPatch: [Float]
+    public struct Rows {
+        public var dim: Int
+        public var blocks: Int
+        /// [N, blocks, dim] each.
+        public var cls: [Float]
+        public var meanPatch: [Float]
         var paths: [String]
         /// The stage maps the file holds besides (checked, not read).
         var stages: [StageLayout]
         var skipped: [SkippedInput]
         var source: FeatureSource
-        var count: Int { paths.count }
+        public var count: Int { paths.count }
 
-        init(file: SafeTensorsFile) throws {
+        public init(file: SafeTensorsFile) throws {
             func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: file.path, reason: reason) }
             guard file.metadata["format"] == format else {
-                throw fail("it was not written by `dinoprobe extract` (no \(format) metadata)")
+                let old = file.metadata["format"] == "dinoprobe-feature-cache-v1"
+                    ? "; it is a cache entry of an earlier dinoprobe, read by the runs that use the cache: `dinoprobe extract` writes the same features as a file" : ""
+                throw fail("it was not written by `dinoprobe extract` (no \(format) metadata)\(old)")
             }
             let floatTypes: Set<SafeTensorsDType> = [.f32, .f16, .bf16]
             guard let clsInfo = file.tensors["cls"], clsInfo.shape.count == 2, floatTypes.contains(clsInfo.dtype),
@@ -87,6 +90,7 @@ public enum FeaturesFile {
                 let layered = file.tensors["layers_cls"] != nil
                 cls = try file.finiteFloats(layered ? "layers_cls" : "cls")
                 meanPatch = try file.finiteFloats(layered ? "layers_mean_patch" : "mean_patch")
+                if layered { try ["cls", "mean_patch"].forEach(file.checkFinite) }  // the last block's copies, as Python reads them
             } catch {
                 throw fail("\(error)")
             }
@@ -111,10 +115,12 @@ public enum FeaturesFile {
                       preprocessing: try preprocessing(m, fail: fail))
     }
 
-    /// The skipped inputs a file lists (malformed entries are left out).
+    /// The skipped inputs a file lists, as [path, reason] or, in a store of an input list,
+    /// [position, path, reason] (malformed entries are left out).
     public static func skipped(_ metadata: [String: String]) -> [SkippedInput] {
         decodeJSON([[String]].self, metadata["skipped"] ?? "[]")?.compactMap { row in
-            row.count == 2 ? SkippedInput(path: row[0], reason: row[1]) : nil
+            if row.count == 3, let index = Int(row[0]) { return SkippedInput(index: index, path: row[1], reason: row[2]) }
+            return row.count == 2 ? SkippedInput(path: row[0], reason: row[1]) : nil
         } ?? []
     }
 

@@ -16,19 +16,27 @@ extension FeaturesFile {
         public let patchTokens: Bool
         /// The ConvNeXt stage maps kept per image, ascending.
         public let stages: [StageLayout]
+        /// For a store of an input list (a cache entry): the inputs, and the rows each one has.
+        public let inputs: Int?
+        public let views: Int
         public private(set) var count = 0
         /// The patch grid (height, width), once known.
         public private(set) var grid: (Int, Int)?
         private var paths: [String] = []
+        /// The input of each row (a store of an input list only).
+        private var sourceIndex: [Int64] = []
         /// Tensor names in file order, and their spools.
         private let names: [String]
         private var spools: [String: Spool] = [:]
 
         /// `dtype`: .f32 or .f16. `grid`: the patch grid when known ahead (so that a file of no
-        /// rows still has its patch_tokens shape). `stages`: stage maps to keep, ascending.
+        /// rows still has its patch_tokens shape). `stages`: stage maps to keep, ascending. `inputs`:
+        /// the file is a store of that many inputs, `views` rows per input not skipped: each row
+        /// names its input (`source_index`) and each skipped input its position.
         public init(destination: String, dim: Int, layers: Int, registers: Int, patchTokens: Bool, dtype: SafeTensorsDType,
-                    grid: (Int, Int)? = nil, stages: [StageLayout] = []) throws {
-            try require(dim > 0 && layers > 0 && registers >= 0, "features layout", "dim, layers and registers out of range")
+                    grid: (Int, Int)? = nil, stages: [StageLayout] = [], inputs: Int? = nil, views: Int = 1) throws {
+            try require(dim > 0 && layers > 0 && registers >= 0 && views > 0 && (inputs ?? 0) >= 0, "features layout",
+                        "dim, layers, registers, inputs and views out of range")
             try require(dtype == .f32 || dtype == .f16, "features dtype", "f32 or f16")
             try require(zip(stages, stages.dropFirst()).allSatisfy { $0.index < $1.index }, "stages", "stage indices must be ascending and distinct")
             self.destination = destination
@@ -39,6 +47,7 @@ extension FeaturesFile {
             self.patchTokens = patchTokens
             self.grid = grid
             self.stages = stages
+            (self.inputs, self.views) = (inputs, views)
             names = ["cls", "mean_patch"] + (layers > 1 ? ["layers_cls", "layers_mean_patch"] : [])
                 + (patchTokens ? ["patch_tokens", "registers"] : []) + stages.map(\.tensorName)
             do {
@@ -56,12 +65,14 @@ extension FeaturesFile {
 
         /// Adds one image: CLS and mean-patch tokens of each kept block ([layers, dim] each,
         /// oldest first), and, when writing them, its patch tokens [gh, gw, dim] and registers,
-        /// and its maps of the kept stages ([channels, height, width] each, in stage order).
-        public func append<C: Collection, M: Collection>(path: String, cls c: C, meanPatch m: M,
+        /// and its maps of the kept stages ([channels, height, width] each, in stage order); `input`:
+        /// its position in the input list (a store of an input list only).
+        public func append<C: Collection, M: Collection>(path: String, input: Int? = nil, cls c: C, meanPatch m: M,
                                                          patchTokens: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int)? = nil,
                                                          registers r: ArraySlice<Float>? = nil,
                                                          stageMaps: [ArraySlice<Float>] = []) throws where C.Element == Float, M.Element == Float {
             try require(c.count == layers * dim && m.count == layers * dim, "image features", "expected \(layers) x \(dim) values")
+            try require(inputs.map { n in input.map { (0..<n).contains($0) } ?? false } ?? (input == nil), "input", "a position in the input list, for a store of one")
             try require(stageMaps.count == stages.count && zip(stageMaps, stages).allSatisfy { $0.count == $1.size }, "stage maps",
                         "expected \(stages.map(\.shape)) per image, got \(stageMaps.map(\.count)) values")
             if self.patchTokens {
@@ -81,18 +92,21 @@ extension FeaturesFile {
                 try spool("layers_mean_patch").write(m)
             }
             paths.append(path)
+            if let input { sourceIndex.append(Int64(input)) }
             count += 1
         }
 
-        /// Adds every row of a features file of this layout (a shard or a checkpointed chunk),
+        /// Adds every row of a features file of this layout (a shard, a checkpointed chunk or a part),
         /// copying its bytes as they are; returns its skipped inputs. Its tensors are checked
-        /// against this writer's layout and must hold finite values.
+        /// against this writer's layout and must hold finite values. A part of a store of an input
+        /// list holds inputs `offset...`: its rows and skipped inputs are numbered from there.
         @discardableResult
-        public func appendRows(of file: SafeTensorsFile) throws -> [SkippedInput] {
+        public func appendRows(of file: SafeTensorsFile, offset: Int = 0) throws -> [SkippedInput] {
             func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: file.path, reason: reason) }
             guard file.metadata["format"] == FeaturesFile.format else { throw fail("it was not written by `dinoprobe extract`") }
-            guard Set(file.tensors.keys) == Set(names) else {
-                throw fail("it holds the tensors \(file.tensors.keys.sorted()), not \(names.sorted())")
+            let expected = Set(names + (inputs == nil ? [] : ["source_index"]))
+            guard Set(file.tensors.keys) == expected else {
+                throw fail("it holds the tensors \(file.tensors.keys.sorted()), not \(expected.sorted())")
             }
             let n = file.tensors["cls"]?.shape.first ?? -1
             if let shape = file.tensors["patch_tokens"]?.shape, shape.count == 4 { grid = grid ?? (shape[1], shape[2]) }
@@ -104,15 +118,19 @@ extension FeaturesFile {
             guard let rowPaths = FeaturesFile.decodeJSON([String].self, file.metadata["paths"]), rowPaths.count == n else {
                 throw fail("its metadata does not list one image path per row (\(n) rows)")
             }
-            let skipped = FeaturesFile.skipped(file.metadata)
-            for name in names {
-                do { try file.checkFinite(name) } catch { throw fail("\(error)") }
-            }
+            let skipped = FeaturesFile.skipped(file.metadata).map { $0.shifted(by: offset) }
+            var rowInputs: [Int64] = []
+            do {
+                for name in names { try file.checkFinite(name) }
+                if inputs != nil { rowInputs = try file.ints("source_index").map { $0 + Int64(offset) } }
+            } catch { throw fail("\(error)") }
+            guard rowInputs.count == (inputs == nil ? 0 : n) else { throw fail("its source_index does not have one input per row") }
             for name in names {
                 let spool = try spool(name)
                 try file.withBytes(of: name) { try spool.write(raw: $0) }
             }
             paths += rowPaths
+            sourceIndex += rowInputs
             count += n
             return skipped
         }
@@ -145,8 +163,12 @@ extension FeaturesFile {
             meta["layers"] = "\(layers)"
             if !stages.isEmpty { meta["stages"] = stages.map { "\($0.index)" }.joined(separator: ",") }
             meta["paths"] = try FeaturesFile.jsonText(paths)
-            meta["skipped"] = try FeaturesFile.jsonText(skipped.map { [$0.path, $0.reason] })
+            // A skipped input's position in a store of an input list (none for what was never in the list).
+            meta["skipped"] = try FeaturesFile.jsonText(skipped.map { s in s.index.map { inputs == nil ? [s.path, s.reason] : [String($0), s.path, s.reason] }
+                ?? [s.path, s.reason] })
+            if let inputs { (meta["inputs"], meta["views"]) = ("\(inputs)", "\(views)") }
             var writer = SafeTensorsWriter(metadata: meta)
+            if inputs != nil { try writer.add("source_index", int64s: sourceIndex, shape: [count]) }
             for name in names {
                 let spool = try spool(name)
                 try spool.finishWriting()

@@ -109,6 +109,7 @@ extension FeaturesFile.Writer {
             throw HeadError.badFeaturesFile(path: file.path, reason: "its cls, registers or patch_tokens shapes or its layers metadata are malformed")
         }
         try self.init(destination: destination, dim: cls[1], layers: layers, registers: registers?[1] ?? 0, patchTokens: patches != nil,
-                      dtype: dtype, grid: patches.map { ($0[1], $0[2]) }, stages: FeaturesFile.stageLayouts(of: file, rows: cls[0]))
+                      dtype: dtype, grid: patches.map { ($0[1], $0[2]) }, stages: FeaturesFile.stageLayouts(of: file, rows: cls[0]),
+                      inputs: file.metadata["inputs"].flatMap { Int($0) }, views: file.metadata["views"].flatMap { Int($0) } ?? 1)
     }
 }

@@ -36,7 +36,7 @@ public enum DenseStore {
             return cached
         }, make: {
             // Parts left by shards (--shard): build what is missing, then join them.
-            guard !FeatureCache.partRanges(of: path).isEmpty else { return try build(path) }
+            guard !StoreParts(file: path).ranges.isEmpty else { return try build(path) }
             let filled = try fillParts(file: path, range: 0..<dataset.count, batchSize: batchSize, checkpointEvery: 300,
                                        expectation: expectation, build: buildPart)
             reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
@@ -53,17 +53,12 @@ public enum DenseStore {
                                               shard: Shard, checkpointEvery: Double = 300, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                                               reporter: Reporter = SilentReporter()) throws -> PartsOutcome {
         let file = path(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
-        let range = shard.range(items: dataset.count, alignment: batchSize)
-        // Shards write parts side by side; the run joining the store holds it alone (see CacheEntry).
-        let claim = try CacheEntry.claimParts(of: file) {
-            reporter.note("waiting for another dinoprobe run (\($0)), which is extracting the patch features of \(file)")
-        }
-        defer { claim.release(removingFile: true) }
-        if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
         let builder = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
                                   maxPixels: maxPixels, reporter: reporter)
-        return try fillParts(file: file, range: range, batchSize: batchSize, checkpointEvery: checkpointEvery,
-                             expectation: expectation(model: model, dataset: dataset, recipe: recipe), build: builder)
+        return try StoreParts(file: file).shard(shard.range(items: dataset.count, alignment: batchSize), reporter: reporter) {
+            try fillParts(file: file, range: $0, batchSize: batchSize, checkpointEvery: checkpointEvery,
+                          expectation: expectation(model: model, dataset: dataset, recipe: recipe), build: builder)
+        }
     }
 
     /// What identifies a patch store: the weights, the recipe (blocks included), the views, every

@@ -254,12 +254,6 @@ public final class PatchFeatureStore: @unchecked Sendable {
         try writer.write(to: path)
         return try PatchFeatureStore(path: path)
     }
-
-    /// Nearest-neighbour resize as torch's interpolate(mode="nearest"): src = floor(dst * in / out).
-    public static func resizeNearest(_ mask: LabelMask, height: Int, width: Int) -> [UInt8] {
-        mask.resizedNearest(width: width, height: height)
-    }
-
 }
 
 /// A target value a patch store holds: class labels as U8, depths as F32 (little-endian hosts).

@@ -13,57 +13,32 @@ import Support
 /// `--flip`, every plain view first, then every mirrored one).
 extension DenseStore {
     /// Builds, chunk by chunk (about `checkpointEvery` seconds each), the pairs of `range` that no
-    /// valid part covers yet.
+    /// valid part (one that opens as a store of this run) covers yet.
     static func fillParts(file: String, range: Range<Int>, batchSize: Int, checkpointEvery: Double,
-                               expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> PartsOutcome {
-        let tiling = FeatureCache.tiling(try validParts(of: file, expectation: expectation), over: range)
-        var outcome = PartsOutcome(range: range, extracted: 0, reused: range.count - tiling.gaps.reduce(0) { $0 + $1.count }, skipped: [],
-                                        parts: tiling.used)
-        for gap in tiling.gaps {
-            try TimedChunks.forEach(in: gap, batchSize: batchSize, seconds: checkpointEvery) { chunk in
-                let part = try build(chunk, FeatureCache.partPath(file, chunk))
-                outcome.extracted += chunk.count
-                outcome.parts.append(chunk)
-                outcome.skipped += part.skipped.map { SkippedInput(index: $0.index.map { $0 + chunk.lowerBound }, path: $0.path, reason: $0.reason) }
-            }
-        }
-        outcome.parts.sort { $0.lowerBound < $1.lowerBound }
-        return outcome
+                          expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> PartsOutcome {
+        let parts = StoreParts(file: file)
+        let valid = try parts.valid { path, _ in _ = try PatchFeatureStore(path: path, expecting: expectation) }
+        return try parts.fill(range, valid: valid, batchSize: batchSize, checkpointEvery: checkpointEvery) { try build($0, $1).skipped }
     }
 
-    /// Parts of `file` that open as stores of this run (a damaged one is removed, a link refused).
-    static func validParts(of file: String, expectation: PatchFeatureStore.Expectation) throws -> [Range<Int>] {
-        try FeatureCache.refuseLinkedParts(of: file)
-        return FeatureCache.partRanges(of: file).filter { part in
-            let path = FeatureCache.partPath(file, part)
-            do {
-                _ = try PatchFeatureStore(path: path, expecting: expectation)
-                return true
-            } catch {
-                try? FileSystem.removeFile(path)
-                return false
-            }
-        }
-    }
-
-    /// The store joined from `parts` (checked by `fillStoreParts`) when they cover all `count`
+    /// The store joined from `parts` (checked by `fillParts`) when they cover all `count`
     /// pairs (written to `file`, the parts removed), else nil. With `flip`, each part holds its
     /// plain views then its mirrored ones, and so does the store.
     static func joinParts(file: String, parts ranges: [Range<Int>], count: Int, expectation: PatchFeatureStore.Expectation, flip: Bool,
                                metadata: [String: String], model: DINOv3Model) throws -> PatchFeatureStore? {
-        let tiling = FeatureCache.tiling(ranges, over: 0..<count)
-        guard tiling.gaps.isEmpty, let first = tiling.used.first else { return nil }
-        let parts = try tiling.used.map { (range: $0, store: try PatchFeatureStore(path: FeatureCache.partPath(file, $0))) }
+        let store = StoreParts(file: file)
+        guard let used = store.covering(ranges, inputs: count), let first = used.first else { return nil }
+        let parts = try used.map { (range: $0, store: try PatchFeatureStore(path: store.path($0))) }
         let shape = (parts[0].store.gridHeight, parts[0].store.gridWidth, parts[0].store.dim)
         guard parts.allSatisfy({ ($0.store.gridHeight, $0.store.gridWidth, $0.store.dim) == shape }) else {
-            throw TrainingError.badFeaturesFile(path: FeatureCache.partPath(file, first), reason: "its parts hold patch grids of different shapes")
+            throw TrainingError.badFeaturesFile(path: store.path(first), reason: "its parts hold patch grids of different shapes")
         }
         if flip, let odd = parts.first(where: { $0.store.count % 2 != 0 }) {
             throw TrainingError.badFeaturesFile(path: odd.store.path, reason: "a part with mirrored views holds an odd number of them")
         }
         let targetType = parts[0].store.targetType
         guard parts.allSatisfy({ $0.store.targetType == targetType }) else {
-            throw TrainingError.badFeaturesFile(path: FeatureCache.partPath(file, first), reason: "its parts hold targets of different types")
+            throw TrainingError.badFeaturesFile(path: store.path(first), reason: "its parts hold targets of different types")
         }
         let spools = try PatchFeatureStore.Spools(file, targetType: targetType)
         defer { spools.discard() }
@@ -78,13 +53,11 @@ extension DenseStore {
                 rows += n
             }
         }
-        let skipped = parts.flatMap { part in
-            part.store.skipped.map { SkippedInput(index: $0.index.map { $0 + part.range.lowerBound }, path: $0.path, reason: $0.reason) }
-        }
-        let store = try PatchFeatureStore.finish(spools, count: rows, grid: (shape.0, shape.1), dim: shape.2, resolution: expectation.resolution,
-                                                 views: metadata, skipped: skipped, model: model, to: file)
-        for part in FeatureCache.partRanges(of: file) { try? FileSystem.removeFile(FeatureCache.partPath(file, part)) }
-        return store
+        let skipped = parts.flatMap { part in part.store.skipped.map { $0.shifted(by: part.range.lowerBound) } }
+        let joined = try PatchFeatureStore.finish(spools, count: rows, grid: (shape.0, shape.1), dim: shape.2, resolution: expectation.resolution,
+                                                  views: metadata, skipped: skipped, model: model, to: file)
+        store.removeAll()
+        return joined
     }
 
     /// Appends rows `rows` of a tensor to a spool, in pieces of at most 64 MB.

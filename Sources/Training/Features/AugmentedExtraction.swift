@@ -22,25 +22,22 @@ extension FeatureCache {
         let cropKey = String(decoding: try encoder.encode(crop), as: UTF8.self)
         let key = FeatureStoreKey.make(kind: "tokens-augmented", model: model, preprocessing: preprocessing, layers: layers, files: paths,
                                        extra: ["views=\(views)", "seed=\(seed)", cropKey])
-        let file = folder.map { "\($0)/train-augmented-\(key).safetensors" }
-        var entry: Entry?
-        if let file, FileSystem.exists(file) {
-            do {
-                entry = try Self.read(SafeTensorsFile(path: file), inputs: paths.count, fingerprint: model.fingerprint,
-                                      dim: model.config.hiddenSize, blocks: layers.count, viewsPerInput: views)
-                reporter.note("train: \(entry?.features.count ?? 0) augmented views from the cache (\(file))")
-            } catch {
-                try? FileSystem.removeFile(file)
-                reporter.note("train: cache entry \(file) is unusable (\(error)); removed it, extracting again")
-            }
-        }
-        if entry == nil {
-            let made = try Self.extractViews(paths: paths, model: model, preprocessing: preprocessing, crop: crop, views: views, seed: seed,
-                                             layers: layers, batchSize: batchSize, maxPixels: maxPixels, reporter: reporter)
-            if let file { try Self.write(made, inputs: paths.count, fingerprint: model.fingerprint, viewsPerInput: views, to: file) }
-            entry = made
-        }
-        guard let entry else { throw TrainingError.badOption("no augmented views") }
+        let extract = { try Self.extractViews(paths: paths, model: model, preprocessing: preprocessing, crop: crop, views: views, seed: seed,
+                                              layers: layers, batchSize: batchSize, maxPixels: maxPixels, reporter: reporter) }
+        let entry = try folder.map { folder in
+            let file = "\(folder)/train-augmented-\(key).safetensors"
+            return try CacheEntry.obtain(file, read: {
+                let found = try Self.read(SafeTensorsFile(path: file), inputs: paths.count, fingerprint: model.fingerprint,
+                                          dim: model.config.hiddenSize, blocks: layers.count, viewsPerInput: views)
+                reporter.note("train: \(found.features.count) augmented views from the cache (\(file))")
+                return found
+            }, make: {
+                let made = try extract()
+                try Self.write(made, paths: paths, source: Self.source(model, preprocessing), viewsPerInput: views, to: file)
+                return made
+            }, waiting: { reporter.note("train: waiting for another dinoprobe run (\($0)), which is extracting these augmented views into \(file)") },
+               unusable: { reporter.note("train: cache entry \(file) is unusable (\($0)); removed it, extracting again") })
+        } ?? extract()
         var rowOfPath: [String: Int] = [:]
         for (row, path) in train.paths.enumerated() { rowOfPath[path] = row }
         let kept = entry.sourceIndex.indices.filter { rowOfPath[paths[entry.sourceIndex[$0]]] != nil }

@@ -81,7 +81,7 @@ public enum Extraction {
                                     destination: String, skippedBefore: [SkippedInput] = [],
                                     reporter: Reporter = SilentReporter()) throws -> (rows: Int, skipped: [SkippedInput]) {
         let extractor = try settings.extractor(model: model)
-        let writer = try settings.writer(destination, model: model)
+        let writer = try settings.writer(destination, model: model, inputs: paths.count)
         defer { writer.discard() }
         let task = reporter.task("extract", total: paths.count, unit: "images")
         let skipped = skippedBefore + (try write(paths, extractor: extractor, into: writer, onProgress: { task.update($0) }))
@@ -94,9 +94,9 @@ public enum Extraction {
         return (writer.count, skipped)
     }
 
-    /// Runs `paths` through `extractor` into `writer` (patch tokens and stage maps when it takes
-    /// them); returns the skipped inputs.
-    static func write(_ paths: [String], extractor: FeatureExtractor, into writer: FeaturesFile.Writer,
+    /// Runs `paths` (inputs `offset...` of the writer's list) through `extractor` into `writer`
+    /// (patch tokens and stage maps when it takes them); returns the skipped inputs, numbered from `offset`.
+    static func write(_ paths: [String], offset: Int = 0, extractor: FeatureExtractor, into writer: FeaturesFile.Writer,
                       onProgress: (Int) -> Void) throws -> [SkippedInput] {
         var skipped: [SkippedInput] = []
         try extractor.run(paths: paths, onBatch: { batch in
@@ -107,12 +107,12 @@ public enum Extraction {
                     cls += out.cls(b, layer: layer)
                     mean += out.meanPatch(b, layer: layer)
                 }
-                try writer.append(path: paths[index], cls: cls, meanPatch: mean,
+                try writer.append(path: paths[index], input: offset + index, cls: cls, meanPatch: mean,
                                   patchTokens: writer.patchTokens ? (out.patchTokens(b), out.gridHeight, out.gridWidth) : nil,
                                   registers: writer.patchTokens ? out.registerTokens(b) : nil,
                                   stageMaps: out.stages.map { $0.image(b) })
             }
-        }, onSkip: { skipped.append($0) }, onProgress: onProgress)
+        }, onSkip: { skipped.append($0.shifted(by: offset)) }, onProgress: onProgress)
         return skipped
     }
 
@@ -153,14 +153,14 @@ public struct ExtractionSettings: Sendable {
                              maxPixels: maxPixels)
     }
 
-    /// A writer of these features; the patch grid and the stage maps' sizes are known ahead for
-    /// square inputs (stage maps need them).
-    func writer(_ destination: String, model: DINOv3Model) throws -> FeaturesFile.Writer {
+    /// A writer of these features of a list of `inputs` images; the patch grid and the stage maps'
+    /// sizes are known ahead for square inputs (stage maps need them).
+    func writer(_ destination: String, model: DINOv3Model, inputs: Int) throws -> FeaturesFile.Writer {
         let side = preprocessing.size / model.config.patchSize
         return try FeaturesFile.Writer(destination: destination, dim: model.config.hiddenSize, layers: blocks,
                                        registers: model.config.numRegisterTokens, patchTokens: patchTokens, dtype: storedType,
                                        grid: patchTokens && preprocessing.preset != .native ? (side, side) : nil,
-                                       stages: stageLayouts(model: model))
+                                       stages: stageLayouts(model: model), inputs: inputs)
     }
 
     /// The layouts of the kept stage maps at the input size.

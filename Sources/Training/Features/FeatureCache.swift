@@ -41,11 +41,12 @@ public struct FeatureCache: Sendable {
                 return found
             }
             entry = try CacheEntry.obtain(file, read: read, make: {
-                // In parts (see FeatureCacheParts): parts left by a killed run or by shards are reused.
+                // In parts (see StoreParts): parts left by a killed run or by shards are reused.
                 let filled = try fillParts(file: file, paths: paths, range: 0..<paths.count, model: model, preprocessing: preprocessing,
                                            layers: layers, batchSize: batchSize, maxPixels: maxPixels, checkpointEvery: checkpointEvery,
                                            pooling: pooling, name: "extract \(name)", reporter: reporter)
-                guard let joined = try joinParts(file: file, parts: filled.parts, inputs: paths.count, model: model, layers: layers) else {
+                guard let joined = try joinParts(file: file, parts: filled.parts, inputs: paths.count, model: model, preprocessing: preprocessing,
+                                                 layers: layers) else {
                     throw TrainingError.badFeaturesFile(path: file, reason: "its parts do not cover the inputs")
                 }
                 return joined
@@ -71,58 +72,58 @@ public struct FeatureCache: Sendable {
         public var skipped: [SkippedInput]
     }
 
-    static let format = "dinoprobe-feature-cache-v1"
+    /// The format cache entries were written in before they became features files (still read).
+    static let legacyFormat = "dinoprobe-feature-cache-v1"
 
-    static func write(_ entry: Entry, inputs: Int, fingerprint: String, viewsPerInput: Int = 1, extraMetadata: [String: String] = [:],
+    /// Writes `entry` of the inputs `paths` as a features file (see `FeaturesFile`) that names each
+    /// row's input (`source_index`) and each skipped input's position.
+    static func write(_ entry: Entry, paths: [String], source: FeatureSource, viewsPerInput: Int = 1, extraMetadata: [String: String] = [:],
                       to path: String) throws {
-        let skipped = try JSONEncoder().encode(entry.skipped.map { [String($0.index ?? -1), $0.path, $0.reason] })
-        var writer = SafeTensorsWriter(metadata: extraMetadata.merging([
-            "format": format, "backbone_fingerprint": fingerprint, "inputs": "\(inputs)", "views": "\(viewsPerInput)",
-            "skipped": String(decoding: skipped, as: UTF8.self),
-        ]) { _, fixed in fixed })
-        let f = entry.features
-        try writer.add("cls", floats: f.cls, shape: [f.count, f.blocks, f.dim])
-        try writer.add("mean_patch", floats: f.meanPatch, shape: [f.count, f.blocks, f.dim])
-        try writer.add("source_index", int64s: entry.sourceIndex.map(Int64.init), shape: [f.count])
-        try writer.write(to: path)
+        let f = entry.features, width = entry.features.blocks * entry.features.dim
+        let writer = try FeaturesFile.Writer(destination: path, dim: f.dim, layers: f.blocks, registers: 0, patchTokens: false, dtype: .f32,
+                                             inputs: paths.count, views: viewsPerInput)
+        defer { writer.discard() }
+        for (row, input) in entry.sourceIndex.enumerated() {
+            let values = (row * width)..<((row + 1) * width)
+            try writer.append(path: paths[input], input: input, cls: f.cls[values], meanPatch: f.meanPatch[values])
+        }
+        try writer.finish(source: source, skipped: entry.skipped, extraMetadata: extraMetadata)
     }
 
-    /// Reads and checks an entry: every tensor against the others and against what the run
-    /// expects (each input not skipped has exactly `viewsPerInput` rows, in input order, and the
-    /// skipped ones none), all values finite.
+    /// Reads and checks an entry (a features file of an input list, or an entry in the legacy
+    /// format): every tensor against the others and against what the run expects (each input not
+    /// skipped has exactly `viewsPerInput` rows, in input order, and the skipped ones none), all
+    /// values finite.
     public static func read(_ file: SafeTensorsFile, inputs: Int, fingerprint: String, dim: Int, blocks: Int,
                             viewsPerInput: Int = 1) throws -> Entry {
-        let path = file.path
-        func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
-        guard file.metadata["format"] == format, file.metadata["backbone_fingerprint"] == fingerprint,
-              file.metadata["inputs"] == "\(inputs)", (file.metadata["views"] ?? "1") == "\(viewsPerInput)" else {
+        func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: file.path, reason: reason) }
+        let m = file.metadata
+        guard [FeaturesFile.format, legacyFormat].contains(m["format"]), m["backbone_fingerprint"] == fingerprint,
+              m["inputs"] == "\(inputs)", (m["views"] ?? "1") == "\(viewsPerInput)" else {
             throw fail("not a cache entry of these inputs and weights")
         }
-        guard let shape = file.tensors["cls"]?.shape, shape.count == 3, shape[1] == blocks, shape[2] == dim,
-              file.tensors["mean_patch"]?.shape == shape, file.tensors["source_index"]?.shape == [shape[0]] else {
-            throw fail("its tensors do not have the shapes [N, \(blocks), \(dim)] and [N]")
+        let features: TokenFeatures
+        if m["format"] == legacyFormat {
+            guard let shape = file.tensors["cls"]?.shape, shape.count == 3, shape[1] == blocks, shape[2] == dim,
+                  file.tensors["mean_patch"]?.shape == shape else { throw fail("its tensors do not have the shapes [N, \(blocks), \(dim)]") }
+            features = try TokenFeatures(count: shape[0], dim: dim, blocks: blocks, cls: file.finiteFloats("cls"), meanPatch: file.finiteFloats("mean_patch"))
+        } else {
+            let rows = try FeaturesFile.Rows(file: file)
+            guard rows.dim == dim, rows.blocks == blocks else { throw fail("it holds \(rows.blocks) blocks of \(rows.dim), not \(blocks) of \(dim)") }
+            features = try TokenFeatures(count: rows.count, dim: dim, blocks: blocks, cls: rows.cls, meanPatch: rows.meanPatch)
         }
-        let n = shape[0]
-        guard let rows = try? StrictJSONDecoder.decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8)) else {
-            throw fail("its list of skipped inputs is not valid JSON")
-        }
-        var skipped: [SkippedInput] = []
-        for r in rows {
-            guard r.count == 3, let index = Int(r[0]), (0..<inputs).contains(index) else { throw fail("a skipped entry is malformed") }
-            skipped.append(SkippedInput(index: index, path: r[1], reason: r[2]))
-        }
+        let n = features.count, skipped = FeaturesFile.skipped(m)
+        guard file.tensors["source_index"]?.shape == [n] else { throw fail("its source_index is not one input per row") }
         let sourceIndex = try file.ints("source_index").map { Int($0) }
         let skippedSet = Set(skipped.compactMap(\.index))
         var perInput = [Int](repeating: 0, count: inputs)
         for i in sourceIndex where (0..<inputs).contains(i) { perInput[i] += 1 }
         guard n == viewsPerInput * (inputs - skipped.count), skippedSet.count == skipped.count,
-              zip(sourceIndex, sourceIndex.dropFirst()).allSatisfy({ $0 <= $1 }),
+              skippedSet.allSatisfy({ (0..<inputs).contains($0) }), zip(sourceIndex, sourceIndex.dropFirst()).allSatisfy({ $0 <= $1 }),
               sourceIndex.allSatisfy({ (0..<inputs).contains($0) }),
               perInput.indices.allSatisfy({ perInput[$0] == (skippedSet.contains($0) ? 0 : viewsPerInput) }) else {
             throw fail("its rows and skipped inputs do not account for the \(inputs) inputs exactly once")
         }
-        let features = try TokenFeatures(count: n, dim: dim, blocks: blocks, cls: file.finiteFloats("cls"),
-                                         meanPatch: file.finiteFloats("mean_patch"))
         return Entry(features: features, sourceIndex: sourceIndex, skipped: skipped)
     }
 }

@@ -6,8 +6,9 @@ import Support
 
 /// One shard of an extraction split across processes (`extract --shard I/N`, see
 /// `ShardedFeatures` for the folder). The shard's part of the listing (whole batches, see
-/// `Shard.range`) is extracted in chunks, each written whole to `shard-I-of-N.parts/`, so a killed
-/// shard restarts where it stopped; the chunks are then copied into `shard-I-of-N.safetensors`
+/// `Shard.range`) is extracted in chunks, each written whole as a part of the shard file
+/// (`shard-I-of-N.part-START-END.safetensors`, see `StoreParts`), so a killed shard restarts where
+/// it stopped; the chunks are then copied into `shard-I-of-N.safetensors`
 /// and the shard is marked done in the manifest. A finished shard is never computed again, and a
 /// folder begun with another model, recipe or listing is refused.
 public enum ShardedExtraction {
@@ -47,68 +48,43 @@ public enum ShardedExtraction {
             return Outcome(path: destination, rows: file.tensors["cls"]?.shape.first ?? 0, skipped: FeaturesFile.skipped(file.metadata),
                            resumedFrom: range.count, alreadyDone: true, finishedShards: done.done.count)
         }
-        let parts = folder + "/" + name.replacingOccurrences(of: ".safetensors", with: ".parts")
-        var chunks = try keptChunks(parts, in: folder, shard: shard, range: range, manifest: manifest)
-        let resumedFrom = (chunks.last?.upperBound ?? range.lowerBound) - range.lowerBound
+        // Checkpointed chunks are the store's parts (`StoreParts`), each checked against the manifest.
+        let parts = StoreParts(file: destination)
+        let valid = try parts.valid(check: { _ = try manifest.open($0, in: folder, as: shard, range: $1) })
+        let resumedFrom = range.count - StoreParts.count(StoreParts.tiling(valid, over: range).gaps)
+        let oldChunks = folder + "/" + (ByteText.dropping(suffix: ".safetensors", from: name) ?? name) + ".parts"
+        if FileSystem.isDirectory(oldChunks) { reporter.note("shard \(shard): \(oldChunks) holds chunks of an earlier dinoprobe, which are not resumed; remove it") }
         if resumedFrom > 0 {
-            reporter.note("shard \(shard): resuming after image \(range.lowerBound + resumedFrom) of \(range.lowerBound)..<\(range.upperBound) (\(chunks.count) checkpointed chunk\(chunks.count == 1 ? "" : "s") kept in \(parts))")
+            reporter.note("shard \(shard): resuming after image \(range.lowerBound + resumedFrom) of \(range.lowerBound)..<\(range.upperBound) (checkpointed chunks kept beside \(destination))")
         }
         let extractor = try settings.extractor(model: model)
         let source = settings.source(model: model, backboneID: backboneID)
         let task = reporter.task("extract shard \(shard)", total: range.count, unit: "images")
-        try TimedChunks.forEach(in: (range.lowerBound + resumedFrom)..<range.upperBound, batchSize: settings.batchSize,
-                                seconds: checkpointEvery) { chunk in
-            let writer = try settings.writer(parts + "/" + chunkName(chunk), model: model)
+        var done = resumedFrom
+        let chunks = try parts.fill(range, valid: valid, batchSize: settings.batchSize, checkpointEvery: checkpointEvery) { chunk, path in
+            let writer = try settings.writer(path, model: model, inputs: paths.count)
             defer { writer.discard() }
-            let base = chunk.lowerBound - range.lowerBound
-            let skipped = try Extraction.write(Array(paths[chunk]), extractor: extractor, into: writer, onProgress: { task.update(base + $0) })
+            let base = done
+            let skipped = try Extraction.write(Array(paths[chunk]), offset: chunk.lowerBound, extractor: extractor, into: writer,
+                                               onProgress: { task.update(base + $0) })
             try writer.finish(source: source, skipped: skipped,
                               extraMetadata: Extraction.metadata(of: model).merging(manifest.stamp(shard, range: chunk)) { $1 })
-            chunks.append(chunk)
-        }
+            done += chunk.count
+            return []
+        }.parts
         // The shard file: the chunks' rows in order, copied as they are.
-        let writer = try settings.writer(destination, model: model)
+        let writer = try settings.writer(destination, model: model, inputs: paths.count)
         defer { writer.discard() }
         var skipped = shard.index == 0 ? listingProblems : []
         for chunk in chunks {
-            skipped += try writer.appendRows(of: manifest.open(parts + "/" + chunkName(chunk), in: folder, as: shard, range: chunk))
+            skipped += try writer.appendRows(of: manifest.open(parts.path(chunk), in: folder, as: shard, range: chunk))
         }
         task.finish(range.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         try writer.finish(source: source, skipped: skipped, extraMetadata: Extraction.metadata(of: model).merging(manifest.stamp(shard, range: range)) { $1 })
-        let done = try ShardManifest.update(folder: folder, identity: identity) { $0.done.append(shard.index) }
+        let finished = try ShardManifest.update(folder: folder, identity: identity) { $0.done.append(shard.index) }
         // The chunks, and temporary files that killed runs on other machines left, go (this shard's lock is held).
-        for entry in (try? FileSystem.list(parts)) ?? [] { try? FileSystem.removeFile(parts + "/" + entry) }
-        _ = FileSystem.removeEmptyDirectory(parts)
+        parts.removeAll()
         return Outcome(path: destination, rows: writer.count, skipped: skipped, resumedFrom: resumedFrom, alreadyDone: false,
-                       finishedShards: done.done.count)
-    }
-
-    /// A chunk's file name: its first and end positions in the listing.
-    static func chunkName(_ range: Range<Int>) -> String {
-        String(format: "%010ld-%010ld.safetensors", range.lowerBound, range.upperBound)
-    }
-
-    /// The ranges of the checkpointed chunks that continue each other from the shard's start
-    /// (each checked); other chunk files are removed.
-    static func keptChunks(_ parts: String, in folder: String, shard: Shard, range: Range<Int>, manifest: ShardManifest) throws -> [Range<Int>] {
-        guard FileSystem.isDirectory(parts) else { return [] }
-        do { _ = try FileSystem.confined(parts, to: folder) } catch { throw TrainingError.badFeaturesFile(path: parts, reason: "\(error)") }
-        var found: [Range<Int>] = []
-        for name in try FileSystem.list(parts) where !name.hasPrefix(".") {
-            let fields = name.replacingOccurrences(of: ".safetensors", with: "").split(separator: "-")
-            guard fields.count == 2, let first = Int(fields[0]), let end = Int(fields[1]), first < end,
-                  chunkName(first..<end) == name, range.contains(first), end <= range.upperBound else { continue }
-            found.append(first..<end)
-        }
-        var kept: [Range<Int>] = []
-        for chunk in found.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if chunk.lowerBound == (kept.last?.upperBound ?? range.lowerBound) {
-                _ = try manifest.open(parts + "/" + chunkName(chunk), in: folder, as: shard, range: chunk)
-                kept.append(chunk)
-            } else {
-                try? FileSystem.removeFile(parts + "/" + chunkName(chunk))
-            }
-        }
-        return kept
+                       finishedShards: finished.done.count)
     }
 }

@@ -5,7 +5,7 @@ import Support
 
 /// `retrieval --shard I/N`: the shard's share of every feature-cache entry a run reads (the
 /// queries' crops and the database with its distractors, each chunk at each scale) is extracted
-/// into the entries' parts (`FeatureCache.buildShard`, see FeatureCacheParts), as the probes'
+/// into the entries' parts (`FeatureCache.buildShard`, see StoreParts), as the probes'
 /// shards do; the run without a shard joins the parts and ranks, extracting nothing again.
 extension RetrievalExtraction {
     /// What a shard did to one cache entry.
