@@ -90,11 +90,13 @@ static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_
 }
 
 /// dp_softmax_online_rows for this ISA: per row, the tile's max read in one pass (times `scale`:
-/// the max of the scaled scores, `scale` being positive); where the running max grows, the row's
-/// sum and outputs times exp(old - new); then exp(x * scale - max) (a fused multiply-add, then
-/// EXPA) and its sums in a second pass, the unused lanes of a last partial vector zeroed.
+/// the max of the scaled scores, rounding being monotonic and `scale` positive); where the running
+/// max grows, the row's sum and outputs times exp(old - new); then exp(x * scale - max) (the
+/// product rounded before the difference, never fused: the largest gives exp(0), whatever the
+/// magnitudes) and its sums in a second pass, the unused lanes of a last partial vector zeroed.
 static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale, float *maxima,
                                            float *sums, float *out, intptr_t width, intptr_t ldo) {
+#pragma STDC FP_CONTRACT OFF
     const VEC by = NAME(splat)(scale);
     for (intptr_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
@@ -110,14 +112,15 @@ static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, 
         VEC s = {0};
         intptr_t c = 0;
         for (; c + W <= k; c += W) {
-            const VEC e = EXPA(NAME(load)(row + c) * by + shift);
+            const VEC scaled = NAME(load)(row + c) * by, e = EXPA(scaled + shift);
             NAME(store)(row + c, e);
             s += e;
         }
         if (c < k) {
             float tail[W];
             for (intptr_t j = 0; j < W; j++) tail[j] = c + j < k ? row[c + j] : 0;
-            NAME(store)(tail, EXPA(NAME(load)(tail) * by + shift));
+            const VEC scaled = NAME(load)(tail) * by;
+            NAME(store)(tail, EXPA(scaled + shift));
             for (intptr_t j = 0; j < W; j++) c + j < k ? (void)(row[c + j] = tail[j]) : (void)(tail[j] = 0);
             s += NAME(load)(tail);
         }
