@@ -59,7 +59,7 @@ public enum ForwardMemory {
     /// the busiest point of a block: 8 x D + F floats (residual, norm, q/k/v, packed keys and
     /// values, attention output; the MLP's hidden activations), three copies of the pixels
     /// (decoded, resized, the batch tensor) and the kept outputs; each thread holds its tiles (96 x
-    /// 512 scores, twice). While one image's T x D tensor is below glibc's mmap threshold, freed
+    /// 528 scores: 512 keys and a cache line of padding; twice). While one image's T x D tensor is below glibc's mmap threshold, freed
     /// blocks stay in the heap: the block's share counts twice, and the pipeline's buffers about
     /// 6 x D (measured per image, 28-30 x T x D on ViT-S/16 and ViT-B/16 from 512 to 2048 px, the
     /// pipeline's per-image buffers keeping batch 4 at 2048 px there too); above it they are
@@ -73,7 +73,7 @@ public enum ForwardMemory {
         let live = 4 * tokens * (block + 3 * 3 * p * p + (layers + 1) * d)
         let heapTokens = batch * min(perImage, mmapThreshold / (4 * max(d, 1)))
         let heap = 4 * heapTokens * (2 * block + (layers + 7) * d)
-        return max(live, heap) + threads * 2 * 4 * 96 * 512
+        return max(live, heap) + threads * 2 * 4 * 96 * 528
     }
 
     static func tokenCount(_ config: DINOv3Config, height: Int, width: Int) -> Int {

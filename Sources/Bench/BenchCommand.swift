@@ -11,9 +11,9 @@ import Images
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dinoprobe-bench",
-        abstract: "Benchmarks (release builds): the backbone, the linear-probe grid, logistic regression, segmentation and depth training steps, keypoint matching, label propagation, retrieval ranking.",
+        abstract: "Benchmarks (release builds): the backbone, the attention kernel, the linear-probe grid, logistic regression, segmentation and depth training steps, keypoint matching, label propagation, retrieval ranking.",
         discussion: examples("bench backbone --batch-sizes 1,8 --sizes 224", "bench grid", then: "Compare against the Python references in the same run with scripts/bench."),
-        subcommands: [BenchBackbone.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self, BenchCorrespondence.self, BenchRetrieval.self, BenchDepthStep.self, BenchPropagation.self], defaultSubcommand: BenchBackbone.self)
+        subcommands: [BenchBackbone.self, BenchAttention.self, BenchGrid.self, BenchLogreg.self, BenchSegStep.self, BenchCorrespondence.self, BenchRetrieval.self, BenchDepthStep.self, BenchPropagation.self], defaultSubcommand: BenchBackbone.self)
 }
 
 extension Bench {

@@ -20,6 +20,11 @@ intptr_t dp_attention_key_tile(dp_seg_kernel kernel, intptr_t tokens, intptr_t k
 /// values' panels [ceil(head_dim / nr)][kt][nr].
 static intptr_t tile_floats(intptr_t kt, intptr_t head_dim, intptr_t nr) { return kt * (head_dim + round_up(head_dim, nr)); }
 
+/// Floats from one row of scores to the next: the key tile and one cache line more, so that the
+/// rows a micro-tile writes and reads do not all fall in the same cache sets (a key tile of 512
+/// floats, 16,389 tokens' tiles, made them 2 KB apart).
+static intptr_t score_stride(intptr_t kt) { return kt + 16; }
+
 intptr_t dp_attention_packed_count(dp_seg_kernel kernel, intptr_t tokens, intptr_t head_dim, intptr_t key_tile) {
     const intptr_t nr = dp_gemm_panel_width(kernel), kt = dp_attention_key_tile(kernel, tokens, key_tile);
     if (kt <= 0 || head_dim <= 0 || tokens > INTPTR_MAX / 4 || head_dim > INTPTR_MAX / 4) return -1;
@@ -33,7 +38,7 @@ intptr_t dp_attention_scratch_count(dp_seg_kernel kernel, intptr_t tokens, intpt
     const intptr_t kt = dp_attention_key_tile(kernel, tokens, key_tile);
     if (kt <= 0 || head_dim <= 0 || query_tile <= 0 || query_tile > INT32_MAX || head_dim > INT32_MAX) return -1;
     // Queries, scores, running maxima and sums, the GEMM's scratch; or, packing, a tile of keys.
-    const intptr_t queries = query_tile * (head_dim + kt + 2) + dp_gemm_scratch_count(), keys = kt * head_dim;
+    const intptr_t queries = query_tile * (head_dim + score_stride(kt) + 2) + dp_gemm_scratch_count(), keys = kt * head_dim;
     return queries > keys ? queries : keys;
 }
 
@@ -57,14 +62,14 @@ void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride,
                           const float *packed, intptr_t key_tile, float scale, float *out, intptr_t ldo, float *scratch) {
     const intptr_t nr = dp_gemm_panel_width(kernel), kt = dp_attention_key_tile(kernel, tokens, key_tile);
     if (kt <= 0 || count <= 0) return;
-    const intptr_t value_panels = (head_dim + nr - 1) / nr;
-    float *queries = scratch, *scores = queries + count * head_dim, *maxima = scores + count * kt, *sums = maxima + count;
+    const intptr_t value_panels = (head_dim + nr - 1) / nr, ss = score_stride(kt);
+    float *queries = scratch, *scores = queries + count * head_dim, *maxima = scores + count * ss, *sums = maxima + count;
     float *gemm = sums + count;
     dp_rope_rows(kernel, q + first * stride, stride, count, head_dim, prefix - first, cos, sin, queries);
     if (kt >= tokens) {  // one tile: the probabilities normalised before the product, as ATen's
-        dp_gemm_packed(kernel, queries, count, head_dim, head_dim, packed, kt, NULL, scores, kt, 0, kt / nr, gemm, NULL);
-        dp_softmax_rows(kernel, scores, count, tokens, kt, scale);
-        dp_gemm_packed(kernel, scores, count, tokens, kt, packed + kt * head_dim, head_dim, NULL, out, ldo, 0, value_panels,
+        dp_gemm_packed(kernel, queries, count, head_dim, head_dim, packed, kt, NULL, scores, ss, 0, kt / nr, gemm, NULL);
+        dp_softmax_rows(kernel, scores, count, tokens, ss, scale);
+        dp_gemm_packed(kernel, scores, count, tokens, ss, packed + kt * head_dim, head_dim, NULL, out, ldo, 0, value_panels,
                        gemm, NULL);
         return;
     }
@@ -78,9 +83,9 @@ void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride,
         const intptr_t n = tokens - key < kt ? tokens - key : kt, panels = (n + nr - 1) / nr;
         const float *tile = packed + key / kt * tile_floats(kt, head_dim, nr);
         // Whole panels of scores (the keys past n are packed as zeros; their scores go unread).
-        dp_gemm_packed(kernel, queries, count, head_dim, head_dim, tile, panels * nr, NULL, scores, kt, 0, panels, gemm, NULL);
-        dp_softmax_online_rows(kernel, scores, count, n, kt, scale, maxima, sums, out, head_dim, ldo);
-        dp_gemm_packed(kernel, scores, count, n, kt, tile + kt * head_dim, head_dim, NULL, out, ldo, 0, value_panels, gemm,
+        dp_gemm_packed(kernel, queries, count, head_dim, head_dim, tile, panels * nr, NULL, scores, ss, 0, panels, gemm, NULL);
+        dp_softmax_online_rows(kernel, scores, count, n, ss, scale, maxima, sums, out, head_dim, ldo);
+        dp_gemm_packed(kernel, scores, count, n, ss, tile + kt * head_dim, head_dim, NULL, out, ldo, 0, value_panels, gemm,
                        &gather);
     }
     dp_softmax_online_finish(kernel, sums, count, out, head_dim, ldo);

@@ -23,6 +23,7 @@ static inline vf1 max1(vf1 a, vf1 b) { return (vf1){a[0] > b[0] ? a[0] : b[0]}; 
 #define W 1
 #define ATTR
 #define EXPV(v) ((vf1){expf((v)[0])})
+#define EXPA(v) EXPV(v)
 #define VMAX(a, b) max1(a, b)
 #define HMAX(v) ((v)[0])
 #define HSUM(v) ((v)[0])
@@ -50,37 +51,57 @@ static const uint32_t sleef_exp_polynomial[6] = {0x39502bda, 0x3ab696c9, 0x3c088
 #define SLEEF_UNDERFLOW (-104.0f)  // below: 0
 #define SLEEF_OVERFLOW 100.0f      // above: +inf
 
-static inline __attribute__((target("avx2,fma"), always_inline)) __m256 sleef_exp_avx2(__m256 d) {
+/// SLEEF's reduction of d by q ln 2 (q rounded, as a float) and its polynomial: exp(d) / 2^q.
+static inline __attribute__((target("avx2,fma"), always_inline)) __m256 sleef_reduced_avx2(__m256 d, __m256 qf) {
 #define C(bits) _mm256_castsi256_ps(_mm256_set1_epi32((int)(bits)))
-    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, C(SLEEF_R_LN2)));
-    const __m256 qf = _mm256_cvtepi32_ps(q);
-    __m256 s = _mm256_fmadd_ps(qf, C(SLEEF_L2U), d);
-    s = _mm256_fmadd_ps(qf, C(SLEEF_L2L), s);
-    __m256 u = C(sleef_exp_polynomial[0]);
+    __m256 s = _mm256_fmadd_ps(qf, C(SLEEF_L2L), _mm256_fmadd_ps(qf, C(SLEEF_L2U), d)), u = C(sleef_exp_polynomial[0]);
     for (int i = 1; i < 6; i++) u = _mm256_fmadd_ps(s, u, C(sleef_exp_polynomial[i]));
-    u = _mm256_add_ps(_mm256_fmadd_ps(u, _mm256_mul_ps(s, s), s), _mm256_set1_ps(1.0f));
+    return _mm256_add_ps(_mm256_fmadd_ps(u, _mm256_mul_ps(s, s), s), _mm256_set1_ps(1.0f));
+}
+
+static inline __attribute__((target("avx2,fma"), always_inline)) __m256 sleef_exp_avx2(__m256 d) {
+    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, C(SLEEF_R_LN2)));
+    __m256 u = sleef_reduced_avx2(d, _mm256_cvtepi32_ps(q));
     const __m256i half = _mm256_srai_epi32(q, 1), one = _mm256_set1_epi32(0x3f800000);
     u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(half, 23), one)));
     u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(q, half), 23), one)));
     u = _mm256_andnot_ps(_mm256_cmp_ps(d, _mm256_set1_ps(SLEEF_UNDERFLOW), _CMP_LT_OS), u);
     return _mm256_blendv_ps(u, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(_mm256_set1_ps(SLEEF_OVERFLOW), d, _CMP_LT_OS));
+}
+
+// The online softmax's exp: SLEEF's reduction and polynomial for arguments below about 0 (scores
+// less their running max), without the overflow check; the argument clamped from below (NaN
+// kept), 2^q applied in one step (AVX-512: scalef, 0 past -104; AVX2: the exponent bits, 0 from
+// -87.7 to -88, the clamp). The same bits as SLEEF's where the result is a normal float.
+static inline __attribute__((target("avx2,fma"), always_inline)) __m256 online_exp_avx2(__m256 d) {
+    d = _mm256_max_ps(_mm256_set1_ps(-88.0f), d);
+    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, C(SLEEF_R_LN2)));
+    const __m256 u = sleef_reduced_avx2(d, _mm256_cvtepi32_ps(q));
+    return _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(q, _mm256_set1_epi32(127)), 23)));
 #undef C
 }
 
-static inline __attribute__((target("avx512f"), always_inline)) __m512 sleef_exp_avx512(__m512 d) {
+static inline __attribute__((target("avx512f"), always_inline)) __m512 sleef_reduced_avx512(__m512 d, __m512 qf) {
 #define C(bits) _mm512_castsi512_ps(_mm512_set1_epi32((int)(bits)))
-    const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(d, C(SLEEF_R_LN2)));
-    const __m512 qf = _mm512_cvtepi32_ps(q);
-    __m512 s = _mm512_fmadd_ps(qf, C(SLEEF_L2U), d);
-    s = _mm512_fmadd_ps(qf, C(SLEEF_L2L), s);
-    __m512 u = C(sleef_exp_polynomial[0]);
+    __m512 s = _mm512_fmadd_ps(qf, C(SLEEF_L2L), _mm512_fmadd_ps(qf, C(SLEEF_L2U), d)), u = C(sleef_exp_polynomial[0]);
     for (int i = 1; i < 6; i++) u = _mm512_fmadd_ps(s, u, C(sleef_exp_polynomial[i]));
-    u = _mm512_add_ps(_mm512_fmadd_ps(u, _mm512_mul_ps(s, s), s), _mm512_set1_ps(1.0f));
+    return _mm512_add_ps(_mm512_fmadd_ps(u, _mm512_mul_ps(s, s), s), _mm512_set1_ps(1.0f));
+}
+
+static inline __attribute__((target("avx512f"), always_inline)) __m512 sleef_exp_avx512(__m512 d) {
+    const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(d, C(SLEEF_R_LN2)));
+    __m512 u = sleef_reduced_avx512(d, _mm512_cvtepi32_ps(q));
     const __m512i half = _mm512_srai_epi32(q, 1), one = _mm512_set1_epi32(0x3f800000);
     u = _mm512_mul_ps(u, _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(half, 23), one)));
     const __mmask16 kept = _mm512_cmp_ps_mask(d, _mm512_set1_ps(SLEEF_UNDERFLOW), _CMP_NLT_US);
     u = _mm512_maskz_mul_ps(kept, u, _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(q, half), 23), one)));
     return _mm512_mask_mov_ps(u, _mm512_cmp_ps_mask(d, _mm512_set1_ps(SLEEF_OVERFLOW), _CMP_GT_OS), _mm512_set1_ps(INFINITY));
+}
+
+static inline __attribute__((target("avx512f"), always_inline)) __m512 online_exp_avx512(__m512 d) {
+    d = _mm512_max_ps(_mm512_set1_ps(SLEEF_UNDERFLOW), d);
+    const __m512 qf = _mm512_roundscale_ps(_mm512_mul_ps(d, C(SLEEF_R_LN2)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_scalef_ps(sleef_reduced_avx512(d, qf), qf);
 #undef C
 }
 
@@ -100,6 +121,7 @@ static inline ATTR float hsum8(vf8 v) {
 #define VEC vf8
 #define W 8
 #define EXPV(v) ((vf8)sleef_exp_avx2((__m256)(v)))
+#define EXPA(v) ((vf8)online_exp_avx2((__m256)(v)))
 #define VMAX(a, b) ((vf8)_mm256_max_ps((__m256)(a), (__m256)(b)))
 #define HMAX(v) hmax8(v)
 #define HSUM(v) hsum8(v)
@@ -112,6 +134,7 @@ typedef float vf16 __attribute__((vector_size(64)));
 #define VEC vf16
 #define W 16
 #define EXPV(v) ((vf16)sleef_exp_avx512((__m512)(v)))
+#define EXPA(v) ((vf16)online_exp_avx512((__m512)(v)))
 #define VMAX(a, b) ((vf16)_mm512_max_ps((__m512)(a), (__m512)(b)))
 #define HMAX(v) _mm512_reduce_max_ps((__m512)(v))
 #define HSUM(v) _mm512_reduce_add_ps((__m512)(v))

@@ -1,7 +1,7 @@
 // The kernels, written once over a vector type and instantiated by seg_kernels.c per ISA.
 // Expects: VEC (a GCC vector of W floats), W, ATTR (target attribute), EXPV(v) (exp of each
-// lane), VMAX(a, b), HMAX(v) and HSUM(v) (horizontal max and sum) and NAME(x) (adds the ISA
-// suffix); undefines them at the end.
+// lane), EXPA(v) (the online softmax's exp), VMAX(a, b), HMAX(v) and HSUM(v) (horizontal max
+// and sum) and NAME(x) (adds the ISA suffix); undefines them at the end.
 
 #include "vector_basics.h"
 
@@ -89,22 +89,42 @@ static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_
     }
 }
 
-/// dp_softmax_online_rows for this ISA: per row, the tile's scores times `scale` and their max in
-/// one pass; where the running max grows, the row's sum and outputs times exp(old - new) (the
-/// same exp, on a splat); then exp(x - max) and its sums in a second pass.
+/// dp_softmax_online_rows for this ISA: per row, the tile's max read in one pass (times `scale`:
+/// the max of the scaled scores, rounding being monotonic and `scale` positive); where the running
+/// max grows, the row's sum and outputs times exp(old - new); then exp(x * scale - max) (the
+/// product rounded before the difference, never fused: the largest gives exp(0), whatever the
+/// magnitudes) and its sums in a second pass, the unused lanes of a last partial vector zeroed.
 static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale, float *maxima,
                                            float *sums, float *out, intptr_t width, intptr_t ldo) {
+#pragma STDC FP_CONTRACT OFF
+    const VEC by = NAME(splat)(scale);
     for (intptr_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
-        const float tile_max = NAME(row_max)(row, k, scale, scale != 1.0f ? row : NULL);
+        const float tile_max = NAME(row_max)(row, k, 1.0f, NULL) * scale;
         const float previous = maxima[r], maximum = tile_max > previous ? tile_max : previous;
         if (maximum > previous && previous > -INFINITY) {
-            const VEC factor = EXPV(NAME(splat)(previous - maximum));
-            sums[r] *= factor[0];
-            NAME(scale_row)(out + r * ldo, width, factor[0]);
+            const float factor = EXPA(NAME(splat)(previous - maximum))[0];
+            sums[r] *= factor;
+            NAME(scale_row)(out + r * ldo, width, factor);
         }
         maxima[r] = maximum;
-        sums[r] += HSUM(NAME(exp_row)(row, k, maximum, row));
+        const VEC shift = NAME(splat)(-maximum);
+        VEC s = {0};
+        intptr_t c = 0;
+        for (; c + W <= k; c += W) {
+            const VEC scaled = NAME(load)(row + c) * by, e = EXPA(scaled + shift);
+            NAME(store)(row + c, e);
+            s += e;
+        }
+        if (c < k) {
+            float tail[W];
+            for (intptr_t j = 0; j < W; j++) tail[j] = c + j < k ? row[c + j] : 0;
+            const VEC scaled = NAME(load)(tail) * by;
+            NAME(store)(tail, EXPA(scaled + shift));
+            for (intptr_t j = 0; j < W; j++) c + j < k ? (void)(row[c + j] = tail[j]) : (void)(tail[j] = 0);
+            s += NAME(load)(tail);
+        }
+        sums[r] += HSUM(s);
     }
 }
 
@@ -263,4 +283,5 @@ static ATTR double NAME(seg_image)(const float *z, intptr_t in_w, intptr_t k, co
 #undef VMAX
 #undef HMAX
 #undef HSUM
+#undef EXPA
 #undef NAME

@@ -51,6 +51,43 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
+    /// dp_softmax_online_rows (attention over tiles of keys), every kernel: the hard rows in tiles
+    /// of 16, 16 and 5 scores, each tile's exps times 3 values added to the outputs as attention
+    /// does, then dp_softmax_online_finish: within 5e-6 of double precision. Its exp gives
+    /// SLEEF's bits wherever the result is a normal float, and less than the least normal below.
+    func testOnlineSoftmaxOverTilesMatchesDoublePrecision() throws {
+        let (k, width, ld) = (37, 3, 40), values = (0..<(37 * 3)).map { Float(($0 * 7) % 11) - 5 }
+        for kernel in [DP_SEG_KERNEL_SCALAR, DP_SEG_KERNEL_AVX2, DP_SEG_KERNEL_AVX512] where dp_seg_kernel_available(kernel) != 0 {
+            for scale in [Float(1), 0.37] {
+                let rows = hardRows(classes: k)
+                var maxima = [Float](repeating: -.infinity, count: rows.count), sums = [Float](repeating: 0, count: rows.count)
+                var out = [Float](repeating: 0, count: rows.count * width), scores = [Float](repeating: 0, count: rows.count * ld)
+                for first in [0, 16, 32] {
+                    let n = min(16, k - first)
+                    for (r, row) in rows.enumerated() { scores.replaceSubrange(r * ld..<(r * ld + n), with: row[first..<(first + n)]) }
+                    dp_softmax_online_rows(kernel, &scores, rows.count, n, ld, scale, &maxima, &sums, &out, width, width)
+                    for r in rows.indices { for j in 0..<n { for c in 0..<width { out[r * width + c] += scores[r * ld + j] * values[(first + j) * width + c] } } }
+                }
+                dp_softmax_online_finish(kernel, sums, rows.count, &out, width, width)
+                for (r, row) in rows.enumerated() {
+                    let x = row.map { Double($0 * scale) }, m = x.max()!, e = x.map { exp($0 - m) }, sum = e.reduce(0, +)
+                    for c in 0..<width {
+                        let expected = e.indices.reduce(0.0) { $0 + e[$1] / sum * Double(values[$1 * width + c]) }
+                        XCTAssertEqual(Double(out[r * width + c]), expected, accuracy: 5e-6, "kernel \(kernel.rawValue), scale \(scale), row \(r)")
+                    }
+                }
+            }
+            var sweep = stride(from: Float(-87.3), to: 0, by: 0.0131) + [0, -88, -103, -1e4, -.infinity]
+            var library = [Float](repeating: 0, count: (sweep.count + 15) / 16 * 16)
+            dp_exp(kernel, sweep + [Float](repeating: 0, count: library.count - sweep.count), library.count, &library)
+            var maximum: Float = -.infinity, sum: Float = 0, unused: Float = 0
+            dp_softmax_online_rows(kernel, &sweep, 1, sweep.count, sweep.count, 1, &maximum, &sum, &unused, 0, 0)
+            XCTAssertEqual(sweep.dropLast(4).map(\.bitPattern), library.prefix(sweep.count - 4).map(\.bitPattern), "kernel \(kernel.rawValue): exp")
+            XCTAssertEqual(Array(sweep.suffix(2)), [0, 0], "kernel \(kernel.rawValue): far below the max")
+            XCTAssert(sweep.suffix(4).allSatisfy { $0 >= 0 && $0 < .leastNormalMagnitude }, "kernel \(kernel.rawValue): below -87.4")
+        }
+    }
+
     /// The vector kernels' exp is SLEEF's, inlined: it gives the library's bits on every 1021st
     /// bit pattern (all signs, exponents and NaNs; 4.2 million inputs) and on the edges of its
     /// range. (scripts/check-sleef-exp checks all 2^32; scripts/test runs it on every 61st.)
