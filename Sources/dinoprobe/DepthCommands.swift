@@ -119,7 +119,7 @@ extension EvalDepth {
         let inference = inferenceOptions.resolved(headSize: depthHead.metadata.inputResolution ?? 448)
         try run?.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.depth] })])
+            $0.data = .dense(root: val.root, [("val", val)])
             $0.notes["evaluation"] = "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, inference \(inference.name), flip TTA \(!noTTA)"
         }
         let result = try DepthRun.evaluate(head: depthHead, model: model, dataset: val, evaluation: evaluation, inference: inference, flip: !noTTA,

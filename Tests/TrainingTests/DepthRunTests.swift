@@ -32,6 +32,19 @@ final class DepthRunTests: XCTestCase {
         XCTAssertEqual([s.learningRate, s.betas[0], s.betas[1], s.weightDecay, s.gradientClip], [3e-4, 0.9, 0.99, 1e-4, 35])
     }
 
+    func testADenseRunRecordsImageAndTargetOfEveryPair() throws {
+        let root = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try SyntheticDepth.make(root: root + "/nyu", count: 3, valCount: 2, width: 48, height: 40)
+        let train = try DepthDataset.load(root: root + "/nyu", split: .train), val = try DepthDataset.load(root: root + "/nyu", split: .val)
+        let record = RunRecord.DataRecord.dense(root: train.root, [("train", train), ("val", val), ("none", nil)])
+        XCTAssertEqual(record.splits.keys.sorted(), ["train", "val"], "a missing split is left out")
+        XCTAssertEqual([record.splits["train"]?.files, record.splits["val"]?.files], [6, 4])
+        let listed = RunRecord.Listing(paths: train.samples.flatMap { [$0.image, $0.depth] })
+        XCTAssertEqual(record.splits["train"]?.fingerprint, listed.fingerprint)
+        XCTAssertNotEqual(record.splits["val"]?.fingerprint, listed.fingerprint)
+    }
+
     func testDepthDataGoesThroughTheDenseStore() throws {
         let root = try temporary()
         defer { try? FileManager.default.removeItem(atPath: root) }
