@@ -20,22 +20,20 @@ func extractDenseShard<D: DenseDataset>(_ choice: ShardEnvironment.Choice, model
     say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
 }
 
-/// A dense run's training store (cached, or temporary in the run folder), with the pairs it
-/// skipped reported, the augmented views described (`augmentation` names the pipeline), and the
-/// key that names the store in saved training states.
+/// A dense run's training store (cached, or temporary in the run folder) and its key, the pairs it
+/// skipped reported and the augmented views described (`augmentation` names the pipeline).
 func denseTrainingStore<D: DenseDataset>(run: RunFolder, model: DINOv3Model, dataset: D, recipe: FeatureRecipe, flip: Bool,
                                          augment: AugmentedDenseViews<D.Target>?, augmentation: String, batchSize: Int,
                                          cacheFolder: String?, maxPixels: Int) throws -> (store: PatchFeatureStore, key: String) {
-    let start = Date()
-    let store = try DenseStore.obtain(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
-                                      cacheFolder: cacheFolder, scratchFolder: run.path, maxPixels: maxPixels, reporter: TerminalReporter.shared)
-    try reportSkipped(store.skipped, split: "train-extraction", folder: run)
-    if let augment {
-        let note = "\(augment.views) views per training pair (\(augmentation)): \(store.count) views, \(String(format: "%.1f", Date().timeIntervalSince(start))) s to extract or load"
+    let training = try DenseTrainingStore(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, augmentation: augmentation,
+                                          batchSize: batchSize, cacheFolder: cacheFolder, scratchFolder: run.path, maxPixels: maxPixels,
+                                          reporter: TerminalReporter.shared)
+    try reportSkipped(training.store.skipped, split: "train-extraction", folder: run)
+    if let note = training.augmentationNote {
         say("augmented: \(note)")
         try run.update { $0.notes["augmentation"] = note }
     }
-    return (store, DenseStore.key(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment))
+    return (training.store, training.key)
 }
 
 /// A dense run's val split, or nil (said on standard error) when the data set has none; any other

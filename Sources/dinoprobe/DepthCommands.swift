@@ -86,10 +86,7 @@ struct EvalDepth: ParsableCommand {
         guard result.images > 0 else { throw ValidationError("no pair could be scored (see the skipped list above)") }
         say(result.table())
         guard let run else { return }
-        let staging = try run.staging()
-        try result.writeJSON(to: staging + "/metrics.json")
-        try AtomicFile.write(Data(metrics.perImageCSV().utf8), to: staging + "/per_image.csv")
-        try run.publish(outputs: ["metrics.json", "per_image.csv"])
+        try run.publish(outputs: metrics.writeScores(to: run.staging()))
         say("wrote \(run.path)/metrics.json, per_image.csv, run.json")
     }
 

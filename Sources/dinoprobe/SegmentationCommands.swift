@@ -195,15 +195,9 @@ struct EvalSeg: ParsableCommand {
         } else {
             throw ValidationError("give --head with --data, or --pred with --gt")
         }
-        let result = metrics.result()
-        say(result.table())
+        say(metrics.result().table())
         if let run {
-            let staging = try run.staging()
-            try result.writeJSON(to: staging + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(spelled(perImage, below: [data, pred, gt])).utf8), to: staging + "/per_image.csv")
-            try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
-            files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
-            try run.publishAndSay(outputs: files)
+            try run.publishAndSay(outputs: metrics.writeScores(perImage: spelled(perImage, below: [data, pred, gt]), to: run.staging()) + files)
         }
     }
 }
