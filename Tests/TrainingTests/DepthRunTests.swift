@@ -32,6 +32,15 @@ final class DepthRunTests: XCTestCase {
         XCTAssertEqual([s.learningRate, s.betas[0], s.betas[1], s.weightDecay, s.gradientClip], [3e-4, 0.9, 0.99, 1e-4, 35])
     }
 
+    func testModelSummaryCountsTokensAndComputeAtTheInputSize() throws {
+        let model = try DINOv3Model(folder: modelFolder)
+        let lines = ModelSummary.lines(model, height: 32, width: 48)
+        let patches = 2 * 3, registers = model.config.numRegisterTokens
+        XCTAssertTrue(lines.contains("input".padding(toLength: 22, withPad: " ", startingAt: 0) + "32x48 -> 2x3 patches"), "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("tokens") && $0.hasSuffix("= \(patches + 1 + registers)") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("parameters") && $0.contains(model.parameterCount.formatted()) })
+    }
+
     func testADenseRunRecordsImageAndTargetOfEveryPair() throws {
         let root = try temporary()
         defer { try? FileManager.default.removeItem(atPath: root) }
