@@ -27,13 +27,7 @@ struct SegmentationDataOptions: ParsableArguments {
 func loadValidSegmentation(root: String, layout: SegmentationLayout, split: DatasetSplit, folder: RunFolder?,
                            reporter: Reporter) throws -> SegmentationDataset {
     try Check.folder(root, "--data")
-    let dataset: SegmentationDataset
-    switch layout {
-    case .auto: dataset = try SegmentationDataset.load(root: root, split: split)
-    case .ade20k: dataset = try ADE20K.load(root: root, split: split)
-    case .voc: dataset = try PascalVOC.load(root: root, split: split)
-    case .folder: dataset = try SegmentationFolder.load(root: root, split: split)
-    }
+    let dataset = try layout.load(root: root, split: split)
     return try usablePairs(split, of: root, total: dataset.count, kind: "image/mask", folder: folder, reporter: reporter) {
         let (valid, skipped) = dataset.validate(progress: $0)
         return (valid, valid.count, skipped)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineKit
 import Backbone
+import Datasets
 import Foundation
 import Heads
 import Support
@@ -19,20 +20,50 @@ func extractDenseShard<D: DenseDataset>(_ choice: ShardEnvironment.Choice, model
     say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
 }
 
-/// A dense run's training store (cached, or temporary in the run folder), with the pairs it
-/// skipped reported, the augmented views described (`augmentation` names the pipeline), and the
-/// key that names the store in saved training states.
+/// A dense run's training store (cached, or temporary in the run folder) and its key, the pairs it
+/// skipped reported and the augmented views described (`augmentation` names the pipeline).
 func denseTrainingStore<D: DenseDataset>(run: RunFolder, model: DINOv3Model, dataset: D, recipe: FeatureRecipe, flip: Bool,
                                          augment: AugmentedDenseViews<D.Target>?, augmentation: String, batchSize: Int,
                                          cacheFolder: String?, maxPixels: Int) throws -> (store: PatchFeatureStore, key: String) {
-    let start = Date()
-    let store = try DenseStore.obtain(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
-                                      cacheFolder: cacheFolder, scratchFolder: run.path, maxPixels: maxPixels, reporter: TerminalReporter.shared)
-    try reportSkipped(store.skipped, split: "train-extraction", folder: run)
-    if let augment {
-        let note = "\(augment.views) views per training pair (\(augmentation)): \(store.count) views, \(String(format: "%.1f", Date().timeIntervalSince(start))) s to extract or load"
+    let training = try DenseTrainingStore(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, augmentation: augmentation,
+                                          batchSize: batchSize, cacheFolder: cacheFolder, scratchFolder: run.path, maxPixels: maxPixels,
+                                          reporter: TerminalReporter.shared)
+    try reportSkipped(training.store.skipped, split: "train-extraction", folder: run)
+    if let note = training.augmentationNote {
         say("augmented: \(note)")
         try run.update { $0.notes["augmentation"] = note }
     }
-    return (store, DenseStore.key(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment))
+    return (training.store, training.key)
+}
+
+/// A dense run's val split, or nil (said on standard error) when the data set has none; any other
+/// problem with the val split (unreadable folder, bad class list) is an error, not "no val split".
+func optionalVal<D>(_ load: () throws -> D) throws -> D? {
+    do { return try load() } catch let DatasetError.missingSplit(_, path, _) {
+        Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
+        return nil
+    }
+}
+
+/// Records a dense training run in run.json: backbone, data, seed, settings, and `command`'s options
+/// with the resolved step counts, extraction batch and blocks.
+func recordDenseRun<D: DenseDataset, S: TaskSettings>(_ run: RunFolder, model: DINOv3Model, modelOptions: ModelOptions, train: D, val: D?, root: String,
+                                                       settings: S, seed: UInt64, command: ParsableArguments, iterations: Int, warmup: Int,
+                                                       batchSize: Int, recipe: FeatureRecipe) throws {
+    try run.update {
+        $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
+        $0.data = .dense(root: root, [("train", train), ("val", val)])
+        $0.seeds = ["seed": seed]
+        $0.record(settings: settings)
+        $0.options = OptionRecord.values(of: command, resolved: ["iters": iterations, "warmup": warmup, "extract-batch-size": batchSize,
+                                                                 "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
+    }
+}
+
+/// The line announcing a dense head's training: views, grid, steps (`passes`: how Meta's count was
+/// made, when --iters was not given) and the time it should take.
+func denseTrainingPlan(_ head: String, store: PatchFeatureStore, iterations: Int, batchSize: Int, passes: String?, secondsPerStep: Double) -> String {
+    "training \(head) on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
+        + "\(iterations) steps of batch \(batchSize)\(passes.map { " (Meta's passes over the data for \($0))" } ?? ""), "
+        + "about \(TerminalTask.formatDuration(Double(iterations) * secondsPerStep)) at \(String(format: "%.2f", secondsPerStep)) s/step"
 }

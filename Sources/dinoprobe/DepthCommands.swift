@@ -86,10 +86,7 @@ struct EvalDepth: ParsableCommand {
         guard result.images > 0 else { throw ValidationError("no pair could be scored (see the skipped list above)") }
         say(result.table())
         guard let run else { return }
-        let staging = try run.staging()
-        try result.writeJSON(to: staging + "/metrics.json")
-        try AtomicFile.write(Data(metrics.perImageCSV().utf8), to: staging + "/per_image.csv")
-        try run.publish(outputs: ["metrics.json", "per_image.csv"])
+        try run.publish(outputs: metrics.writeScores(to: run.staging()))
         say("wrote \(run.path)/metrics.json, per_image.csv, run.json")
     }
 
@@ -119,7 +116,7 @@ extension EvalDepth {
         let inference = inferenceOptions.resolved(headSize: depthHead.metadata.inputResolution ?? 448)
         try run?.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.depth] })])
+            $0.data = .dense(root: val.root, [("val", val)])
             $0.notes["evaluation"] = "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, inference \(inference.name), flip TTA \(!noTTA)"
         }
         let result = try DepthRun.evaluate(head: depthHead, model: model, dataset: val, evaluation: evaluation, inference: inference, flip: !noTTA,

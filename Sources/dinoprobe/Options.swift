@@ -16,10 +16,7 @@ enum SelectOn: String, ExpressibleByArgument, CaseIterable {
     case holdout, val
 }
 
-/// Segmentation data set layouts (auto: found from the folders).
-enum SegmentationLayout: String, ExpressibleByArgument, CaseIterable {
-    case auto, ade20k, voc, folder
-}
+extension SegmentationLayout: ExpressibleByArgument {}
 
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Checkpoint folder (config.json + safetensors), Meta's original .pth file, or a hub id found in the local Hugging Face cache.",
@@ -183,22 +180,11 @@ struct ClassificationDataOptions: ParsableArguments {
     /// Train and val splits, checked before any compute is spent.
     func load(reporter: Reporter) throws -> (train: ClassificationDataset, val: ClassificationDataset) {
         guard let data else { throw ValidationError("--data is required: 'imagenette' or an ImageFolder root") }
-        if data.lowercased() == "imagenette" {
-            let root: String
-            do {
-                root = try Imagenette.locate(variant: variant, dataDir: dataDir)
-            } catch let error as DatasetError {
-                guard !noDownload, case .notFound = error else { throw error }
-                let folder = Imagenette.defaultDownloadFolder(dataDir: dataDir)
-                reporter.note("\(variant.stem) is not present; downloading it into \(folder) (use --no-download to refuse)")
-                let progress = DownloadLine()
-                root = try Imagenette.download(variant: variant, to: folder, progress: { progress.show($0) })
-                progress.end()
-            }
-            reporter.note("data: \(root)")
-            return (try Imagenette.load(root: root, split: .train, noisy: noisy), try Imagenette.load(root: root, split: .val))
-        }
-        return try loadLocal() ?? ImageFolderDataset.loadBoth(root: data)
+        if let local = try loadLocal() { return local }
+        let progress = DownloadLine()
+        defer { progress.end() }
+        return try ClassificationSource(data: data, dataDir: dataDir, variant: variant, noisy: noisy, download: !noDownload)
+            .load(reporter: reporter, progress: { progress.show($0) })
     }
 }
 
@@ -224,7 +210,8 @@ final class DownloadLine: @unchecked Sendable {
         Console.errRaw((interactive ? "\r\u{1B}[K" : "") + p.description + (interactive ? "" : "\n"))
     }
 
-    func end() { if interactive { Console.errRaw("\n") } }
+    /// Ends the line, if one was shown.
+    func end() { if interactive && last != .distantPast { Console.errRaw("\n") } }
 }
 
 /// The decompression-bomb guard every command that decodes images takes.

@@ -42,37 +42,22 @@ struct TrainSeg: ParsableCommand {
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let train = try dataOptions.loadValid(.train, folder: run, reporter: reporter)
-        // A data set without a val split trains without evaluation; any other problem with the
-        // val split (unreadable folder, bad class list) is an error, not "no val split".
-        let val: SegmentationDataset?
-        do { val = try dataOptions.loadValid(.val, folder: run, reporter: reporter) } catch let DatasetError.missingSplit(_, path, _) {
-            Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
-            val = nil
-        }
+        let val = try optionalVal { try dataOptions.loadValid(.val, folder: run, reporter: reporter) }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model)
         let settings = try training.settings(trainImages: train.count)
         let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
-        try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = RunRecord.DataRecord(root: train.root, splits: [train, val].compactMap { $0 }.reduce(into: [:]) {
-                $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.mask] })
-            })
-            $0.seeds = ["seed": settings.seed]
-            $0.record(settings: settings)
-            $0.options = OptionRecord.values(of: self, resolved: ["iters": settings.iterations, "warmup": settings.warmupSteps, "extract-batch-size": extractionBatch,
-                                                                  "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
-        }
+        try recordDenseRun(run, model: model, modelOptions: modelOptions, train: train, val: val, root: train.root, settings: settings, seed: settings.seed,
+                           command: self, iterations: settings.iterations, warmup: settings.warmupSteps, batchSize: extractionBatch, recipe: recipe)
         let (patches, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: store.flip, augment: augmented,
             augmentation: "short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad",
             batchSize: extractionBatch, cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
         let metadata = SegmentationRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, dataset: train,
                                                     runID: run.record.runID)
         let stepSeconds = try SegmentationRun.secondsPerStep(store: patches, classes: train.classCount, batchSize: settings.batchSize)
-        say("training a linear head on \(patches.count) views of \(patches.gridHeight)x\(patches.gridWidth)x\(patches.dim) patch features: "
-            + "\(settings.iterations) steps of batch \(settings.batchSize)\(training.iterations == nil ? " (Meta's passes over the data for \(train.count) images)" : ""), "
-            + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
+        say(denseTrainingPlan("a linear head", store: patches, iterations: settings.iterations, batchSize: settings.batchSize,
+                              passes: training.iterations == nil ? "\(train.count) images" : nil, secondsPerStep: stepSeconds))
         let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try SegmentationRun.train(store: patches, classes: train.classCount, settings: settings, metadata: metadata,
                                                     saving: saving, reporter: reporter)
@@ -185,7 +170,7 @@ struct EvalSeg: ParsableCommand {
             try segmenter.metadata.checkCompatible(recipe: segmenter.metadata.recipe(), backboneFingerprint: model.fingerprint)
             try run?.update {
                 $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-                $0.data = RunRecord.DataRecord(root: val.root, splits: ["val": .init(paths: val.samples.flatMap { [$0.image, $0.mask] })])
+                $0.data = .dense(root: val.root, [("val", val)])
             }
             let inference = inferenceOptions.resolved(headSize: segmenter.metadata.inputResolution ?? 448)
             say("inference: \(inference.name)")
@@ -210,15 +195,9 @@ struct EvalSeg: ParsableCommand {
         } else {
             throw ValidationError("give --head with --data, or --pred with --gt")
         }
-        let result = metrics.result()
-        say(result.table())
+        say(metrics.result().table())
         if let run {
-            let staging = try run.staging()
-            try result.writeJSON(to: staging + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(spelled(perImage, below: [data, pred, gt])).utf8), to: staging + "/per_image.csv")
-            try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: staging + "/confusion.csv")
-            files = ["metrics.json", "per_image.csv", "confusion.csv"] + files
-            try run.publishAndSay(outputs: files)
+            try run.publishAndSay(outputs: metrics.writeScores(perImage: spelled(perImage, below: [data, pred, gt]), to: run.staging()) + files)
         }
     }
 }

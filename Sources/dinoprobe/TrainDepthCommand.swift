@@ -44,11 +44,7 @@ struct TrainDepth: ParsableCommand {
         defer { run.close() }
         let reporter = TerminalReporter.shared
         let train = try dataOptions.loadValid(.train, scale: range.depthScale, folder: run, reporter: reporter)
-        let val: DepthDataset?
-        do { val = try dataOptions.loadValid(.val, scale: range.depthScale, folder: run, reporter: reporter) } catch let DatasetError.missingSplit(_, path, _) {
-            Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
-            val = nil
-        }
+        let val = try optionalVal { try dataOptions.loadValid(.val, scale: range.depthScale, folder: run, reporter: reporter) }
         // The data first (cheap, and a mistake there must not cost a backbone load), then the model.
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model)
@@ -56,25 +52,16 @@ struct TrainDepth: ParsableCommand {
         noteEvalCrop(range.evalCrop, layout: train.layout)
         let settings = try self.settings(trainPairs: train.count)
         let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
-        try run.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = RunRecord.DataRecord(root: train.root, splits: [train, val].compactMap { $0 }.reduce(into: [:]) {
-                $0[$1.split.rawValue] = RunRecord.Listing(paths: $1.samples.flatMap { [$0.image, $0.depth] })
-            })
-            $0.seeds = ["seed": settings.seed]
-            $0.record(settings: settings)
-            $0.options = OptionRecord.values(of: self, resolved: ["iters": settings.iterations, "warmup": settings.schedule.warmupSteps,
-                                                                  "extract-batch-size": extractionBatch, "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
-        }
+        try recordDenseRun(run, model: model, modelOptions: modelOptions, train: train, val: val, root: train.root, settings: settings, seed: settings.seed,
+                           command: self, iterations: settings.iterations, warmup: settings.schedule.warmupSteps, batchSize: extractionBatch, recipe: recipe)
         let (patches, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: store.flip, augment: augmented,
             augmentation: "NYU crop, rotation 0.5, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5", batchSize: extractionBatch,
             cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
         let metadata = DepthRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, depthScale: range.depthScale,
                                              runID: run.record.runID)
         let stepSeconds = try DepthRun.secondsPerStep(store: patches, settings: settings)
-        say("training a depth head on \(patches.count) views of \(patches.gridHeight)x\(patches.gridWidth)x\(patches.dim) patch features: "
-            + "\(settings.iterations) steps of batch \(settings.batchSize)\(training.iterations == nil ? " (Meta's passes over the data for \(train.count) pairs)" : ""), "
-            + "about \(TerminalTask.formatDuration(Double(settings.iterations) * stepSeconds)) at \(String(format: "%.2f", stepSeconds)) s/step")
+        say(denseTrainingPlan("a depth head", store: patches, iterations: settings.iterations, batchSize: settings.batchSize,
+                              passes: training.iterations == nil ? "\(train.count) pairs" : nil, secondsPerStep: stepSeconds))
         let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
         let (head, log) = try DepthRun.train(store: patches, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
         var samples: [DepthReport.Sample] = []

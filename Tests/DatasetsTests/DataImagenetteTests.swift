@@ -81,6 +81,15 @@ final class DataImagenetteTests: DataTempFolderCase {
         return temp + "/" + root
     }
 
+    func testASourceIsImagenetteByNameOrElseAnImageFolder() throws {
+        XCTAssertTrue(ClassificationSource(data: "ImageNette").isImagenette)
+        try SyntheticData.makeClassificationFolder(root: temp + "/imagenette", classes: 2, perClass: 2, valPerClass: 1, size: 16, seed: 1)
+        let source = ClassificationSource(data: temp + "/imagenette", download: false)
+        XCTAssertFalse(source.isImagenette, "a folder named imagenette is a folder")
+        let (train, val) = try source.load(reporter: SilentReporter())
+        XCTAssertEqual([train.count, val.count], [4, 2])
+    }
+
     func testNoisyRelabelsTrainOnly() throws {
         let root = try makeNoisyCopy()
         let clean = try Imagenette.load(root: root, split: .train)

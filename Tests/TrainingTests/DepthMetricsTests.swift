@@ -63,6 +63,19 @@ final class DepthMetricsTests: XCTestCase {
         XCTAssertTrue(metrics.perImageCSV().hasPrefix("image,pixels,a1,a2,a3,abs_rel,rmse,log_10,rmse_log,silog,sq_rel,mae\n"))
     }
 
+    func testScoresAreWrittenAsEvalDepthPublishesThem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("depth-scores-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let truth = DepthMap(uncheckedWidth: 2, height: 1, values: [1, 2])
+        var metrics = DepthMetrics()
+        metrics.update((name: "room", scores: try DepthEvaluation(crop: .full, minDepth: 0.001, maxDepth: 10).scores(prediction: [1, 4], truth: truth)))
+        XCTAssertEqual(try metrics.writeScores(to: folder), ["metrics.json", "per_image.csv"])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/metrics.json"))) as? [String: Any]
+        XCTAssertEqual((json?["metrics"] as? [String: Double])?["mae"] ?? .nan, 1, accuracy: 1e-6)
+        XCTAssertEqual(try String(contentsOfFile: folder + "/per_image.csv", encoding: .utf8), metrics.perImageCSV())
+    }
+
     func testCropsRangesAndRefusals() throws {
         XCTAssertEqual(DepthEvalCrop.nyuEigen.window(width: 640, height: 480).rows, 45..<471)
         XCTAssertEqual(DepthEvalCrop.nyuEigen.window(width: 640, height: 480).columns, 41..<601)

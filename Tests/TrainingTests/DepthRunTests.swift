@@ -32,6 +32,28 @@ final class DepthRunTests: XCTestCase {
         XCTAssertEqual([s.learningRate, s.betas[0], s.betas[1], s.weightDecay, s.gradientClip], [3e-4, 0.9, 0.99, 1e-4, 35])
     }
 
+    func testModelSummaryCountsTokensAndComputeAtTheInputSize() throws {
+        let model = try DINOv3Model(folder: modelFolder)
+        let lines = ModelSummary.lines(model, height: 32, width: 48)
+        let patches = 2 * 3, registers = model.config.numRegisterTokens
+        XCTAssertTrue(lines.contains("input".padding(toLength: 22, withPad: " ", startingAt: 0) + "32x48 -> 2x3 patches"), "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("tokens") && $0.hasSuffix("= \(patches + 1 + registers)") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("parameters") && $0.contains(model.parameterCount.formatted()) })
+    }
+
+    func testADenseRunRecordsImageAndTargetOfEveryPair() throws {
+        let root = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try SyntheticDepth.make(root: root + "/nyu", count: 3, valCount: 2, width: 48, height: 40)
+        let train = try DepthDataset.load(root: root + "/nyu", split: .train), val = try DepthDataset.load(root: root + "/nyu", split: .val)
+        let record = RunRecord.DataRecord.dense(root: train.root, [("train", train), ("val", val), ("none", nil)])
+        XCTAssertEqual(record.splits.keys.sorted(), ["train", "val"], "a missing split is left out")
+        XCTAssertEqual([record.splits["train"]?.files, record.splits["val"]?.files], [6, 4])
+        let listed = RunRecord.Listing(paths: train.samples.flatMap { [$0.image, $0.depth] })
+        XCTAssertEqual(record.splits["train"]?.fingerprint, listed.fingerprint)
+        XCTAssertNotEqual(record.splits["val"]?.fingerprint, listed.fingerprint)
+    }
+
     func testDepthDataGoesThroughTheDenseStore() throws {
         let root = try temporary()
         defer { try? FileManager.default.removeItem(atPath: root) }

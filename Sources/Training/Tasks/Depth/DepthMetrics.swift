@@ -68,6 +68,13 @@ public struct DepthMetrics: MetricAccumulator, Sendable {
         }
         return csv.text
     }
+
+    /// Writes `metrics.json` and `per_image.csv` into `folder`; returns their names.
+    public func writeScores(to folder: String) throws -> [String] {
+        try finish().writeJSON(to: folder + "/metrics.json")
+        try AtomicFile.write(Data(perImageCSV().utf8), to: folder + "/per_image.csv")
+        return ["metrics.json", "per_image.csv"]
+    }
 }
 
 /// The depth metrics of a data set (`metrics.json`): Meta's ten names, nan-averaged over images.

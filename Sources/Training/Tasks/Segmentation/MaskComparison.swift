@@ -41,3 +41,13 @@ public enum MaskComparison {
         return (metrics, skipped, perImage)
     }
 }
+
+extension SegmentationMetrics {
+    /// Writes `metrics.json`, `per_image.csv` (`perImage`'s rows) and `confusion.csv` into `folder`; returns their names.
+    public func writeScores(perImage: [SegmentationImageScore], to folder: String) throws -> [String] {
+        try result().writeJSON(to: folder + "/metrics.json")
+        try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: folder + "/per_image.csv")
+        try AtomicFile.write(Data(confusionCSV().utf8), to: folder + "/confusion.csv")
+        return ["metrics.json", "per_image.csv", "confusion.csv"]
+    }
+}

@@ -20,3 +20,18 @@ extension SegmentationAugmentation: DenseAugmentation {
         return (view.pixels(preprocessing), view.labels)
     }
 }
+
+/// Segmentation data set layouts (auto: found from the folders).
+public enum SegmentationLayout: String, CaseIterable, Sendable {
+    case auto, ade20k, voc, folder
+
+    /// One split of the data set at `root` read in this layout.
+    public func load(root: String, split: DatasetSplit) throws -> SegmentationDataset {
+        switch self {
+        case .auto: try SegmentationDataset.load(root: root, split: split)
+        case .ade20k: try ADE20K.load(root: root, split: split)
+        case .voc: try PascalVOC.load(root: root, split: split)
+        case .folder: try SegmentationFolder.load(root: root, split: split)
+        }
+    }
+}
