@@ -37,8 +37,10 @@ intptr_t dp_attention_scratch_count(dp_seg_kernel kernel, intptr_t tokens, intpt
                                     intptr_t key_tile) {
     const intptr_t kt = dp_attention_key_tile(kernel, tokens, key_tile);
     if (kt <= 0 || head_dim <= 0 || query_tile <= 0 || query_tile > INT32_MAX || head_dim > INT32_MAX) return -1;
-    // Queries, scores, running maxima and sums, the GEMM's scratch; or, packing, a tile of keys.
-    const intptr_t queries = query_tile * (head_dim + score_stride(kt) + 2) + dp_gemm_scratch_count(), keys = kt * head_dim;
+    // Queries, scores, running maxima and sums, the GEMM's scratch or a tile's maxima; or, packing,
+    // a tile of keys.
+    const intptr_t gemm = dp_gemm_scratch_count() > query_tile ? dp_gemm_scratch_count() : query_tile;
+    const intptr_t queries = query_tile * (head_dim + score_stride(kt) + 2) + gemm, keys = kt * head_dim;
     return queries > keys ? queries : keys;
 }
 
@@ -64,7 +66,7 @@ void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride,
     if (kt <= 0 || count <= 0) return;
     const intptr_t value_panels = (head_dim + nr - 1) / nr, ss = score_stride(kt);
     float *queries = scratch, *scores = queries + count * head_dim, *maxima = scores + count * ss, *sums = maxima + count;
-    float *gemm = sums + count;
+    float *gemm = sums + count, *tile_maxima = gemm;
     dp_rope_rows(kernel, q + first * stride, stride, count, head_dim, prefix - first, cos, sin, queries);
     if (kt >= tokens) {  // one tile: the probabilities normalised before the product, as ATen's
         dp_gemm_packed(kernel, queries, count, head_dim, head_dim, packed, kt, NULL, scores, ss, 0, kt / nr, gemm, NULL);
@@ -83,8 +85,8 @@ void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride,
         const intptr_t n = tokens - key < kt ? tokens - key : kt, panels = (n + nr - 1) / nr;
         const float *tile = packed + key / kt * tile_floats(kt, head_dim, nr);
         // Whole panels of scores (the keys past n are packed as zeros; their scores go unread).
-        dp_gemm_packed(kernel, queries, count, head_dim, head_dim, tile, panels * nr, NULL, scores, ss, 0, panels, gemm, NULL);
-        dp_softmax_online_rows(kernel, scores, count, n, ss, scale, maxima, sums, out, head_dim, ldo);
+        dp_gemm_scores(kernel, queries, count, head_dim, head_dim, tile, panels, n, scores, ss, tile_maxima);
+        dp_softmax_online_rows(kernel, scores, count, n, ss, scale, tile_maxima, maxima, sums, out, head_dim, ldo);
         dp_gemm_packed(kernel, scores, count, n, ss, tile + kt * head_dim, head_dim, NULL, out, ldo, 0, value_panels, gemm,
                        &gather);
     }

@@ -1,6 +1,7 @@
 // Instantiates packed_gemm_body.h for AVX-512F and AVX2 + FMA and dispatches between them.
 #include "packed_gemm.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -131,12 +132,21 @@ static inline __attribute__((target("avx2,fma"), always_inline)) __m256 gelu_avx
 #define VSET1 _mm512_set1_ps
 #define VFMA _mm512_fmadd_ps
 #define VZERO _mm512_setzero_ps
+#define VMAXV _mm512_max_ps
+#define VHMAX _mm512_reduce_max_ps
 #define VGELU gelu_avx512
 #define NAME(x) x##_avx512
 // A panel is 48 KB: fetching the next one pushes this one's weights out of the 32 KB L1 (a
 // ViT-S/16's GEMMs at 201 rows ran 3-8% slower with it, whichever cache level the fetch named).
 #define PREFETCH_NEXT_PANEL 0
 #include "packed_gemm_body.h"
+
+/// The largest of 8 lanes.
+static inline __attribute__((target("avx2"), always_inline)) float hmax_avx2(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
 
 #define VEC __m256
 #define LANES 8
@@ -149,6 +159,8 @@ static inline __attribute__((target("avx2,fma"), always_inline)) __m256 gelu_avx
 #define VSET1 _mm256_set1_ps
 #define VFMA _mm256_fmadd_ps
 #define VZERO _mm256_setzero_ps
+#define VMAXV _mm256_max_ps
+#define VHMAX hmax_avx2
 #define VGELU gelu_avx2
 #define NAME(x) x##_avx2
 // A panel is 24 KB, so the next one fits in L1 beside it: at batch 1, where each weight serves
@@ -226,6 +238,20 @@ void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k
 #else
     (void)kernel; (void)a; (void)m; (void)k; (void)lda; (void)packed; (void)n; (void)bias; (void)c; (void)ldc;
     (void)panel_begin; (void)panel_end; (void)scratch; (void)after;
+#endif
+}
+
+void dp_gemm_scores(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda, const float *packed,
+                    intptr_t panels, intptr_t columns, float *c, intptr_t ldc, float *maxima) {
+#ifdef HAVE_PACKED_KERNELS
+    switch (dp_seg_kernel_resolve(kernel)) {
+    case DP_SEG_KERNEL_AVX512: scores_avx512(a, m, k, lda, packed, panels, columns, c, ldc, maxima); return;
+    case DP_SEG_KERNEL_AVX2: scores_avx2(a, m, k, lda, packed, panels, columns, c, ldc, maxima); return;
+    default: return;
+    }
+#else
+    (void)kernel; (void)a; (void)m; (void)k; (void)lda; (void)packed; (void)panels; (void)columns; (void)c; (void)ldc;
+    (void)maxima;
 #endif
 }
 

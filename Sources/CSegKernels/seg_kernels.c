@@ -223,13 +223,15 @@ void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t col
 }
 
 void dp_softmax_online_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale,
-                            float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo) {
+                            const float *tile_maxima, float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo) {
     switch (dp_seg_kernel_resolve(kernel)) {
 #if defined(__x86_64__) && defined(__linux__) && defined(DINOPROBE_HAVE_SLEEF)
-    case DP_SEG_KERNEL_AVX512: softmax_online_rows_avx512(x, rows, columns, stride, scale, maxima, sums, out, width, ldo); return;
-    case DP_SEG_KERNEL_AVX2: softmax_online_rows_avx2(x, rows, columns, stride, scale, maxima, sums, out, width, ldo); return;
+    case DP_SEG_KERNEL_AVX512: softmax_online_rows_avx512(x, rows, columns, stride, scale, tile_maxima, maxima, sums, out, width, ldo);
+        return;
+    case DP_SEG_KERNEL_AVX2: softmax_online_rows_avx2(x, rows, columns, stride, scale, tile_maxima, maxima, sums, out, width, ldo);
+        return;
 #endif
-    default: softmax_online_rows_scalar(x, rows, columns, stride, scale, maxima, sums, out, width, ldo); return;
+    default: softmax_online_rows_scalar(x, rows, columns, stride, scale, tile_maxima, maxima, sums, out, width, ldo); return;
     }
 }
 

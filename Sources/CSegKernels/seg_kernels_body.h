@@ -94,13 +94,14 @@ static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_
 /// max grows, the row's sum and outputs times exp(old - new); then exp(x * scale - max) (the
 /// product rounded before the difference, never fused: the largest gives exp(0), whatever the
 /// magnitudes) and its sums in a second pass, the unused lanes of a last partial vector zeroed.
-static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale, float *maxima,
-                                           float *sums, float *out, intptr_t width, intptr_t ldo) {
+static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale,
+                                           const float *tile_maxima, float *maxima, float *sums, float *out, intptr_t width,
+                                           intptr_t ldo) {
 #pragma STDC FP_CONTRACT OFF
     const VEC by = NAME(splat)(scale);
     for (intptr_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
-        const float tile_max = NAME(row_max)(row, k, 1.0f, NULL) * scale;
+        const float tile_max = (tile_maxima ? tile_maxima[r] : NAME(row_max)(row, k, 1.0f, NULL)) * scale;
         const float previous = maxima[r], maximum = tile_max > previous ? tile_max : previous;
         if (maximum > previous && previous > -INFINITY) {
             const float factor = EXPA(NAME(splat)(previous - maximum))[0];

@@ -162,7 +162,7 @@ at::Tensor self_attention_blas(const at::Tensor &qkv, const at::Tensor &cos, con
                 for (int64_t key = 0; key < s.t; key += kt) {
                     const int64_t n = std::min(kt, s.t - key);
                     product(true, count, n, s.hd, q + first * s.hd, s.hd, k + key * s.hd, s.hd, 0, scores, kt);
-                    dp_softmax_online_rows(DP_SEG_KERNEL_AUTO, scores, count, n, kt, alpha, maxima, sums, result, s.hd, d);
+                    dp_softmax_online_rows(DP_SEG_KERNEL_AUTO, scores, count, n, kt, alpha, nullptr, maxima, sums, result, s.hd, d);
                     product(false, count, s.hd, n, scores, kt, v + key * s.width, s.width, 1, result, d);
                 }
                 dp_softmax_online_finish(DP_SEG_KERNEL_AUTO, sums, count, result, s.hd, d);

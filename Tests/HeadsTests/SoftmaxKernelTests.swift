@@ -65,7 +65,12 @@ final class SoftmaxKernelTests: XCTestCase {
                 for first in [0, 16, 32] {
                     let n = min(16, k - first)
                     for (r, row) in rows.enumerated() { scores.replaceSubrange(r * ld..<(r * ld + n), with: row[first..<(first + n)]) }
-                    dp_softmax_online_rows(kernel, &scores, rows.count, n, ld, scale, &maxima, &sums, &out, width, width)
+                    if first == 16 {  // the tile's maxima given, as attention's score kernel finds them
+                        let tileMaxima = rows.map { $0[first..<(first + n)].max()! }
+                        dp_softmax_online_rows(kernel, &scores, rows.count, n, ld, scale, tileMaxima, &maxima, &sums, &out, width, width)
+                    } else {
+                        dp_softmax_online_rows(kernel, &scores, rows.count, n, ld, scale, nil, &maxima, &sums, &out, width, width)
+                    }
                     for r in rows.indices { for j in 0..<n { for c in 0..<width { out[r * width + c] += scores[r * ld + j] * values[(first + j) * width + c] } } }
                 }
                 dp_softmax_online_finish(kernel, sums, rows.count, &out, width, width)
@@ -81,7 +86,7 @@ final class SoftmaxKernelTests: XCTestCase {
             var library = [Float](repeating: 0, count: (sweep.count + 15) / 16 * 16)
             dp_exp(kernel, sweep + [Float](repeating: 0, count: library.count - sweep.count), library.count, &library)
             var maximum: Float = -.infinity, sum: Float = 0, unused: Float = 0
-            dp_softmax_online_rows(kernel, &sweep, 1, sweep.count, sweep.count, 1, &maximum, &sum, &unused, 0, 0)
+            dp_softmax_online_rows(kernel, &sweep, 1, sweep.count, sweep.count, 1, nil, &maximum, &sum, &unused, 0, 0)
             XCTAssertEqual(sweep.dropLast(4).map(\.bitPattern), library.prefix(sweep.count - 4).map(\.bitPattern), "kernel \(kernel.rawValue): exp")
             XCTAssertEqual(Array(sweep.suffix(2)), [0, 0], "kernel \(kernel.rawValue): far below the max")
             XCTAssert(sweep.suffix(4).allSatisfy { $0 >= 0 && $0 < .leastNormalMagnitude }, "kernel \(kernel.rawValue): below -87.4")

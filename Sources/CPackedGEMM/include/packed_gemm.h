@@ -81,6 +81,12 @@ void dp_gemm_packed(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k
                     const float *packed, intptr_t n, const float *bias, float *c, intptr_t ldc,
                     intptr_t panel_begin, intptr_t panel_end, float *scratch, const dp_gemm_epilogue *epilogue);
 
+/// Attention's scores: c[i, j] = sum_k a[i, k] * w[j, k] for i < m over whole panels [0, panels)
+/// of w packed as for dp_gemm_packed (no bias, no epilogue), and maxima[i] = the max of row i's
+/// first `columns` outputs (columns > (panels - 1) * panel width) in the same pass.
+void dp_gemm_scores(dp_seg_kernel kernel, const float *a, intptr_t m, intptr_t k, intptr_t lda, const float *packed,
+                    intptr_t panels, intptr_t columns, float *c, intptr_t ldc, float *maxima);
+
 #ifdef __cplusplus
 }
 #endif

@@ -55,8 +55,9 @@ void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t col
 /// multiplied by exp(old max - new max); the scores become exp(x - max) in place and their sum
 /// (over lanes, then a tree) is added to sums[r]. Start from maxima -inf, sums 0, outputs 0; the
 /// caller adds the tile's exps times its values to the outputs; dp_softmax_online_finish ends.
+/// tile_maxima (NULL: read from the rows) holds each row's largest unscaled score.
 void dp_softmax_online_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale,
-                            float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo);
+                            const float *tile_maxima, float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo);
 
 /// The online softmax's last step: each row's `width` outputs (out + r * ldo) times 1 / sums[r].
 void dp_softmax_online_finish(dp_seg_kernel kernel, const float *sums, intptr_t rows, float *out, intptr_t width, intptr_t ldo);
