@@ -146,14 +146,9 @@ struct KNN: ParsableCommand {
             $0.record(settings: settings)
             $0.data = .classification(train: trainSet, val: valSet)
         }
-        func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                   layers: stored(model), maxPixels: imageOptions.maxPixels)
-        }
-        let train = try split(trainSet)
-        var val = try split(valSet)
-        try reportSkipped(train.skipped, split: "train", folder: run)
-        try reportSkipped(val.skipped, split: "val", folder: run)
+        var (train, val) = try cacheOptions.splits(train: trainSet, val: valSet, model: model, backboneID: modelOptions.displayID,
+                                                   preprocessing: preprocessing, layers: stored(model), maxPixels: imageOptions.maxPixels)
+        try reportSkipped((train, val), folder: run)
         val.paths = dataOptions.spelled(val.paths)
         let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: settings.k,
                                                      temperature: settings.temperature)

@@ -149,6 +149,14 @@ struct CacheOptions: ParsableArguments {
                         reporter: TerminalReporter.shared)
     }
 
+    /// `split(of:)` for a train and a val split alike.
+    func splits(train: ClassificationDataset, val: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing,
+                layers: [Int], maxPixels: Int) throws -> (train: FeatureSplit, val: FeatureSplit) {
+        try ProbeFeatures.extract(train: train, val: val, cache: cache, model: model, backboneID: backboneID, preprocessing: preprocessing,
+                                  layers: layers, batchSize: batchSize(model, height: preprocessing.size, layers: layers.count),
+                                  maxPixels: maxPixels, reporter: TerminalReporter.shared)
+    }
+
     /// The cache folder, or nil with --no-cache.
     var folder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
 
@@ -195,6 +203,12 @@ func reportSkipped(_ skipped: [SkippedInput], split: String, folder: RunFolder?)
     for s in skipped.prefix(20) { Console.err("  \(s)") }
     if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
     try folder?.writeSkipped(skipped.map { "\($0.path)\t\($0.reason)" }, split: split)
+}
+
+/// `reportSkipped` for a train and a val split.
+func reportSkipped(_ splits: (train: FeatureSplit, val: FeatureSplit), folder: RunFolder?) throws {
+    try reportSkipped(splits.train.skipped, split: "train", folder: folder)
+    try reportSkipped(splits.val.skipped, split: "val", folder: folder)
 }
 
 /// A live download line on standard error.

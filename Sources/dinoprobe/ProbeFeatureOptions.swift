@@ -94,9 +94,7 @@ struct ProbeFeatureOptions: ParsableArguments {
     func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
         try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {
-            let train = try FeaturesFile.read(path: featuresFile)
-            let val = try FeaturesFile.read(path: valFeaturesFile, classNames: train.classNames)
-            try train.checkMatches(val)
+            let (train, val) = try ProbeFeatures.read(trainFile: featuresFile, valFile: valFeaturesFile)
             try run.update {
                 $0.data = RunRecord.DataRecord(root: FileSystem.absolute(featuresFile),
                                                splits: ["train": .init(paths: train.paths), "val": .init(paths: val.paths)])
@@ -115,17 +113,13 @@ struct ProbeFeatureOptions: ParsableArguments {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = .classification(train: trainSet, val: valSet)
         }
-        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
-        func split(_ dataset: ClassificationDataset) throws -> FeatureSplit {
-            try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID, preprocessing: preprocessing,
-                                   layers: stored, maxPixels: imageOptions.maxPixels)
-        }
-        var train = try split(trainSet), val = try split(valSet)
+        var (train, val) = try cacheOptions.splits(train: trainSet, val: valSet, model: model, backboneID: modelOptions.displayID,
+                                                   preprocessing: preprocessing, layers: FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers),
+                                                   maxPixels: imageOptions.maxPixels)
         (train.paths, val.paths) = (dataOptions.spelled(train.paths), dataOptions.spelled(val.paths))
         // Blocks named explicitly stay explicit in the head's recipe, even when they are the last ones.
         (train.source.layers, val.source.layers) = (choice.explicit, choice.explicit)
-        try reportSkipped(train.skipped, split: "train", folder: run)
-        try reportSkipped(val.skipped, split: "val", folder: run)
+        try reportSkipped((train, val), folder: run)
         guard Set(train.labels).count >= 2 else { throw ValidationError("fewer than 2 classes have readable training images") }
         return (train, val)
     }
@@ -148,7 +142,7 @@ extension ProbeFeatureOptions {
                                                               views: views, seed: seed, layers: stored,
                                                               batchSize: cacheOptions.batchSize(model, height: crop.size, layers: stored.count), maxPixels: imageOptions.maxPixels,
                                                               reporter: TerminalReporter.shared)
-        let note = "\(views) views per training image (RandomResizedCrop \(crop.size), scale 0.08-1, ratio 3/4-4/3, bicubic, flip 0.5): \(augmented.features.count) rows, \(String(format: "%.1f", Date().timeIntervalSince(start))) s to extract or load"
+        let note = ProbeFeatures.augmentationNote(views: views, crop: crop, rows: augmented.features.count, seconds: Date().timeIntervalSince(start))
         say("augmented: \(note)")
         try run.update { $0.notes["augmentation"] = note }
         return augmented

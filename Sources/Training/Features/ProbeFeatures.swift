@@ -1,0 +1,36 @@
+import Backbone
+import Datasets
+import Foundation
+import Heads
+import Images
+import Support
+
+/// The train and val features an image-level probe (train-linear, train-logreg, k-NN) starts from.
+public enum ProbeFeatures {
+    /// Train and val features from two `dinoprobe extract` files: val read with train's classes
+    /// and checked to come from the same backbone and recipe.
+    public static func read(trainFile: String, valFile: String) throws -> (train: FeatureSplit, val: FeatureSplit) {
+        let train = try FeaturesFile.read(path: trainFile)
+        let val = try FeaturesFile.read(path: valFile, classNames: train.classNames)
+        try train.checkMatches(val)
+        return (train, val)
+    }
+
+    /// The (cached) features of a train and a val split through `model`, blocks `layers`; see
+    /// `FeatureCache.split(of:)`.
+    public static func extract(train: ClassificationDataset, val: ClassificationDataset, cache: FeatureCache, model: DINOv3Model,
+                               backboneID: String, preprocessing: Preprocessing, layers: [Int], batchSize: Int, maxPixels: Int,
+                               reporter: Reporter) throws -> (train: FeatureSplit, val: FeatureSplit) {
+        let one = { (dataset: ClassificationDataset) in
+            try cache.split(of: dataset, model: model, backboneID: backboneID, preprocessing: preprocessing, layers: layers,
+                            batchSize: batchSize, maxPixels: maxPixels, reporter: reporter)
+        }
+        return (try one(train), try one(val))
+    }
+
+    /// The line that describes augmented training views (for progress and `run.json`'s notes).
+    public static func augmentationNote(views: Int, crop: RandomResizedCrop, rows: Int, seconds: Double) -> String {
+        "\(views) views per training image (RandomResizedCrop \(crop.size), scale 0.08-1, ratio 3/4-4/3, bicubic, flip 0.5): "
+            + "\(rows) rows, \(String(format: "%.1f", seconds)) s to extract or load"
+    }
+}
