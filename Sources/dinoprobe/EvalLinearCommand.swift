@@ -44,10 +44,9 @@ struct EvalLinear: ParsableCommand {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = RunRecord.DataRecord(root: dataset.root, splits: [split.rawValue: .init(paths: dataset.samples.map(\.path))])
         }
-        try saved.check(classNames: dataset.classNames, classIDs: dataset.classIDs)
-        let stored = FeatureCache.storedLayers(for: saved.recipe, depth: model.config.numHiddenLayers)
-        var features = try cacheOptions.split(of: dataset, model: model, backboneID: modelOptions.displayID,
-                                              preprocessing: saved.recipe.preprocessing, layers: stored, maxPixels: pixelLimit.maxPixels)
+        var features = try saved.features(of: dataset, model: model, cache: cacheOptions.cache, backboneID: modelOptions.displayID,
+                                          batchSize: { cacheOptions.batchSize(model, height: saved.recipe.preprocessing.size, layers: $0) },
+                                          maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         try reportSkipped(features.skipped, split: split.rawValue, folder: run)
         features.paths = dataOptions.spelled(features.paths)
         let (metrics, predictions) = try saved.evaluate(features)

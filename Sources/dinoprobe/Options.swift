@@ -141,15 +141,7 @@ struct CacheOptions: ParsableArguments {
         batching.batchSize(model, height: height, width: width, layers: layers)
     }
 
-    /// The (cached) features of `dataset` through `model` at `preprocessing`, blocks `layers`.
-    func split(of dataset: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing, layers: [Int],
-               maxPixels: Int) throws -> FeatureSplit {
-        try cache.split(of: dataset, model: model, backboneID: backboneID, preprocessing: preprocessing, layers: layers,
-                        batchSize: batchSize(model, height: preprocessing.size, layers: layers.count), maxPixels: maxPixels,
-                        reporter: TerminalReporter.shared)
-    }
-
-    /// `split(of:)` for a train and a val split alike.
+    /// The (cached) features of a train and a val split through `model` at `preprocessing`, blocks `layers`.
     func splits(train: ClassificationDataset, val: ClassificationDataset, model: DINOv3Model, backboneID: String, preprocessing: Preprocessing,
                 layers: [Int], maxPixels: Int) throws -> (train: FeatureSplit, val: FeatureSplit) {
         try ProbeFeatures.extract(train: train, val: val, cache: cache, model: model, backboneID: backboneID, preprocessing: preprocessing,

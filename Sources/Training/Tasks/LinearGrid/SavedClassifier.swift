@@ -1,4 +1,5 @@
 import Backbone
+import Datasets
 import Evaluation
 import Foundation
 import Heads
@@ -30,6 +31,16 @@ public struct SavedClassifier: Sendable {
         guard classNames == names || classIDs == names else {
             throw TrainingError.incompatible("the head's classes (\(names.prefix(5).joined(separator: ", "))...) are not this data set's (\(classNames.prefix(5).joined(separator: ", "))...)")
         }
+    }
+
+    /// The features of `dataset` (its classes checked first) with the head's own recipe, through
+    /// `model`, cached in `cache`; `batchSize` gives the images per batch for a number of blocks.
+    public func features(of dataset: ClassificationDataset, model: DINOv3Model, cache: FeatureCache, backboneID: String,
+                         batchSize: (_ blocks: Int) -> Int, maxPixels: Int, reporter: Reporter) throws -> FeatureSplit {
+        try check(classNames: dataset.classNames, classIDs: dataset.classIDs)
+        let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
+        return try cache.split(of: dataset, model: model, backboneID: backboneID, preprocessing: recipe.preprocessing, layers: stored,
+                               batchSize: batchSize(stored.count), maxPixels: maxPixels, reporter: reporter)
     }
 
     /// The head's metrics and per-image predictions on a labelled split's features.
