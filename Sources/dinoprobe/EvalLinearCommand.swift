@@ -130,9 +130,8 @@ struct KNN: ParsableCommand {
     func run() throws {
         let settings = try knn.settings
         let preprocessing = try imageOptions.preprocessing()
-        let stored = { (model: DINOv3Model) in FeatureCache.storedLayers(for: KNNTask.recipe, depth: model.config.numHiddenLayers) }
         if try sharding.extractCacheParts(model: modelOptions, images: imageOptions, cache: cacheOptions, data: dataOptions,
-                                          storedLayers: { model, _ in stored(model) }) {
+                                          storedLayers: { model, _ in KNNTask.storedLayers(depth: model.config.numHiddenLayers) }) {
             return
         }
         let run = try output.openIfGiven(prefix: "knn", guarding: ["knn.json"], command: self)
@@ -146,11 +145,10 @@ struct KNN: ParsableCommand {
             $0.data = .classification(train: trainSet, val: valSet)
         }
         var (train, val) = try cacheOptions.splits(train: trainSet, val: valSet, model: model, backboneID: modelOptions.displayID,
-                                                   preprocessing: preprocessing, layers: stored(model), maxPixels: imageOptions.maxPixels)
+                                                   preprocessing: preprocessing, layers: KNNTask.storedLayers(depth: model.config.numHiddenLayers), maxPixels: imageOptions.maxPixels)
         try reportSkipped((train, val), folder: run)
         val.paths = dataOptions.spelled(val.paths)
-        let (scores, results) = try KNNTask.evaluate(train: train, val: val, dim: model.config.hiddenSize, ks: settings.k,
-                                                     temperature: settings.temperature)
+        let (scores, results) = try KNNTask.evaluate(train: train, val: val, settings: settings)
         say(KNNTask.table(results))
         if let run {
             let files = try KNNTask.write(scores: scores, results: results, val: val, to: run.staging())

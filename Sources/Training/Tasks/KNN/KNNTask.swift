@@ -11,6 +11,9 @@ public enum KNNTask {
     /// The features k-NN reads: the CLS token of the last block.
     public static let recipe = FeatureRecipe(tokens: .cls, blocks: 1)
 
+    /// The blocks extracted (and cached) for k-NN on a backbone `depth` blocks deep.
+    public static func storedLayers(depth: Int) -> [Int] { FeatureCache.storedLayers(for: recipe, depth: depth) }
+
     /// The values a run accepts (the CLI checks its options against them).
     public enum Ranges {
         public static let k = 1...10_000_000
@@ -18,10 +21,9 @@ public enum KNNTask {
     }
 
     /// Each k's class scores of the val images against the train images, and their metrics.
-    public static func evaluate(train: FeatureSplit, val: FeatureSplit, dim: Int, ks: [Int], temperature: Float) throws
-        -> (scores: [KNNScores], results: [KNNResult]) {
-        let knn = try KNNClassifier(trainFeatures: train.features.normalisedCLS(), trainLabels: train.labels, dim: dim,
-                                    classCount: train.classNames.count, ks: ks, temperature: temperature)
+    public static func evaluate(train: FeatureSplit, val: FeatureSplit, settings: KNNSettings) throws -> (scores: [KNNScores], results: [KNNResult]) {
+        let knn = try KNNClassifier(trainFeatures: train.features.normalisedCLS(), trainLabels: train.labels, dim: train.features.dim,
+                                    classCount: train.classNames.count, ks: settings.k, temperature: settings.temperature)
         let scores = try knn.classScores(queries: val.features.normalisedCLS())
         return (scores, try scores.map { try KNNResult($0, labels: val.labels, classNames: val.classNames) })
     }
