@@ -135,14 +135,11 @@ extension ProbeFeatureOptions {
         let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
         let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
         let (trainSet, _) = try dataOptions.load(reporter: TerminalReporter.shared)
-        let crop = RandomResizedCrop(size: preprocessing.size)
-        let start = Date()
         let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
-        let augmented = try cacheOptions.cache.augmentedViews(of: trainSet, train: train, model: model, preprocessing: preprocessing, crop: crop,
-                                                              views: views, seed: seed, layers: stored,
-                                                              batchSize: cacheOptions.batchSize(model, height: crop.size, layers: stored.count), maxPixels: imageOptions.maxPixels,
-                                                              reporter: TerminalReporter.shared)
-        let note = ProbeFeatures.augmentationNote(views: views, crop: crop, rows: augmented.features.count, seconds: Date().timeIntervalSince(start))
+        let (augmented, note) = try ProbeFeatures.augmentedViews(
+            of: trainSet, train: train, cache: cacheOptions.cache, model: model, preprocessing: preprocessing, layers: stored, views: views, seed: seed,
+            batchSize: cacheOptions.batchSize(model, height: preprocessing.size, layers: stored.count), maxPixels: imageOptions.maxPixels,
+            reporter: TerminalReporter.shared)
         say("augmented: \(note)")
         try run.update { $0.notes["augmentation"] = note }
         return augmented

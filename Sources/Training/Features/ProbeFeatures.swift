@@ -28,6 +28,19 @@ public enum ProbeFeatures {
         return (try one(train), try one(val))
     }
 
+    /// `views` augmented views (Meta's training transform at `preprocessing`'s size) of the images
+    /// of `dataset` behind `train`'s rows, cached in `cache` (see `FeatureCache.augmentedViews`),
+    /// with the note that describes them.
+    public static func augmentedViews(of dataset: ClassificationDataset, train: FeatureSplit, cache: FeatureCache, model: DINOv3Model,
+                                      preprocessing: Preprocessing, layers: [Int], views: Int, seed: UInt64, batchSize: Int, maxPixels: Int,
+                                      reporter: Reporter) throws -> (views: AugmentedViews, note: String) {
+        let crop = RandomResizedCrop(size: preprocessing.size)
+        let start = Date()
+        let augmented = try cache.augmentedViews(of: dataset, train: train, model: model, preprocessing: preprocessing, crop: crop, views: views,
+                                                 seed: seed, layers: layers, batchSize: batchSize, maxPixels: maxPixels, reporter: reporter)
+        return (augmented, augmentationNote(views: views, crop: crop, rows: augmented.features.count, seconds: Date().timeIntervalSince(start)))
+    }
+
     /// The line that describes augmented training views (for progress and `run.json`'s notes).
     public static func augmentationNote(views: Int, crop: RandomResizedCrop, rows: Int, seconds: Double) -> String {
         "\(views) views per training image (RandomResizedCrop \(crop.size), scale 0.08-1, ratio 3/4-4/3, bicubic, flip 0.5): "
