@@ -10,7 +10,7 @@ import Plots
 import Support
 import Training
 
-struct TrainSeg: ParsableCommand {
+struct TrainSeg: ParsableCommand, DenseTrainingCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-seg",
         abstract: "Linear segmentation: cache patch features, train the DINOv3 linear head (BN + 1x1 conv), report mIoU on val.",
@@ -33,9 +33,6 @@ struct TrainSeg: ParsableCommand {
 
     @OptionGroup var runOptions: TrainingRunOptions
 
-    func validate() throws {
-    }
-
     func run() throws {
         if try extractShardIfAsked() { return }
         let run = try runOptions.open(prefix: "seg", command: self)
@@ -47,24 +44,13 @@ struct TrainSeg: ParsableCommand {
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model)
         let settings = try training.settings(trainImages: train.count)
-        let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
-        try recordDenseRun(run, model: model, modelOptions: modelOptions, train: train, val: val, root: train.root, settings: settings, seed: settings.seed,
-                           command: self, iterations: settings.iterations, warmup: settings.warmupSteps, batchSize: extractionBatch, recipe: recipe)
-        let (patches, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: store.flip, augment: augmented,
-            augmentation: "short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad",
-            batchSize: extractionBatch, cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
-        let metadata = SegmentationRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, dataset: train,
-                                                    runID: run.record.runID)
-        let stepSeconds = try SegmentationRun.secondsPerStep(store: patches, classes: train.classCount, batchSize: settings.batchSize)
-        say(denseTrainingPlan("a linear head", store: patches, iterations: settings.iterations, batchSize: settings.batchSize,
-                              passes: training.iterations == nil ? "\(train.count) images" : nil, secondsPerStep: stepSeconds))
-        let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
-        let (head, log) = try SegmentationRun.train(store: patches, classes: train.classCount, settings: settings, metadata: metadata,
-                                                    saving: saving, reporter: reporter)
-        let (evaluation, samples) = try evaluate(head, on: val, model: model, batchSize: extractionBatch, run: run)
-        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: patches.count)
+        let (trained, batch) = try trainHead(SegmentationTraining(settings: settings, dataset: train), "a linear head",
+                                             passes: training.iterations == nil ? "\(train.count) images" : nil, run: run, model: model,
+                                             train: train, val: val, recipe: recipe, augment: augmented)
+        let (evaluation, samples) = try evaluate(trained.head, on: val, model: model, batchSize: batch, run: run)
+        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: trained.store.count)
         if let result = report.result { say(result.table()) }
-        let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
+        let outputs = try report.write(head: trained.head, naming: headNaming, log: trained.log, metrics: evaluation?.metrics,
                                        perImage: spelled(evaluation?.perImage ?? [], below: [dataOptions.data]), to: run.staging(), maxPixels: pixelLimit.maxPixels)
         try run.publishAndSay(outputs: outputs)
     }
