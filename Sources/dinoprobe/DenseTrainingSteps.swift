@@ -27,9 +27,29 @@ protocol DenseTrainingCommand: ParsableArguments {
     var store: DenseStoreOptions { get }
     var pixelLimit: PixelLimitOption { get }
     var runOptions: TrainingRunOptions { get }
+    associatedtype Augmentation: DenseAugmentation
+    associatedtype Train: DenseDataset where Train.Target == Augmentation.Target
+    /// The task's augmentation of training pairs and the seed of its views.
+    var augmentation: Augmentation { get }
+    var seed: UInt64 { get }
+    /// The train split with its bad pairs removed and reported (into `folder` when given).
+    func loadTrain(folder: RunFolder?) throws -> Train
 }
 
 extension DenseTrainingCommand {
+    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
+    func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<Augmentation.Target>?) {
+        try store.recipe(model: model, augmentation: augmentation, seed: seed)
+    }
+
+    /// With a shard, builds only this process's part of the cached patch store and returns true.
+    func extractShardIfAsked() throws -> Bool {
+        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
+            let (recipe, augmented) = try storeRecipe(model: model)
+            return (try loadTrain(folder: nil), recipe, augmented)
+        }
+    }
+
     /// Records the run, then trains `task`'s head through the library's dense flow, saying the
     /// skipped pairs, the augmented views and the plan (`passes`: what Meta's step count covers).
     /// Returns the outcome and the extraction batch.

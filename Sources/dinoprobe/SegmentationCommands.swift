@@ -38,7 +38,7 @@ struct TrainSeg: ParsableCommand, DenseTrainingCommand {
         let run = try runOptions.open(prefix: "seg", command: self)
         defer { run.close() }
         let reporter = TerminalReporter.shared
-        let train = try dataOptions.loadValid(.train, folder: run, reporter: reporter)
+        let train = try loadTrain(folder: run)
         let val = try optionalVal { try dataOptions.loadValid(.val, folder: run, reporter: reporter) }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let model = try modelOptions.load()
@@ -73,18 +73,9 @@ extension TrainSeg {
         return (evaluation, samples)
     }
 
-    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
-    func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<LabelMask>?) {
-        try store.recipe(model: model, augmentation: SegmentationAugmentation(size: size), seed: training.seed)
-    }
-
-    /// With a shard, builds only this process's part of the cached patch store and returns true.
-    func extractShardIfAsked() throws -> Bool {
-        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
-            let (recipe, augmented) = try storeRecipe(model: model)
-            return (try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared), recipe, augmented)
-        }
-    }
+    var augmentation: SegmentationAugmentation { SegmentationAugmentation(size: size) }
+    var seed: UInt64 { training.seed }
+    func loadTrain(folder: RunFolder?) throws -> SegmentationDataset { try dataOptions.loadValid(.train, folder: folder, reporter: TerminalReporter.shared) }
 }
 
 struct EvalSeg: ParsableCommand {

@@ -43,7 +43,7 @@ struct TrainDepth: ParsableCommand, DenseTrainingCommand {
         let run = try runOptions.open(prefix: "depth", command: self)
         defer { run.close() }
         let reporter = TerminalReporter.shared
-        let train = try dataOptions.loadValid(.train, scale: range.depthScale, folder: run, reporter: reporter)
+        let train = try loadTrain(folder: run)
         let val = try optionalVal { try dataOptions.loadValid(.val, scale: range.depthScale, folder: run, reporter: reporter) }
         // The data first (cheap, and a mistake there must not cost a backbone load), then the model.
         let model = try modelOptions.load()
@@ -80,17 +80,10 @@ extension TrainDepth {
         return s
     }
 
-    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
-    func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<DepthMap>?) {
-        try store.recipe(model: model, augmentation: DepthAugmentation(size: size), seed: training.seed)
-    }
-
-    /// With a shard, builds only this process's part of the cached patch store and returns true.
-    func extractShardIfAsked() throws -> Bool {
-        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
-            let (recipe, augmented) = try storeRecipe(model: model)
-            return (try dataOptions.loadValid(.train, scale: range.depthScale, folder: nil, reporter: TerminalReporter.shared), recipe, augmented)
-        }
+    var augmentation: DepthAugmentation { DepthAugmentation(size: size) }
+    var seed: UInt64 { training.seed }
+    func loadTrain(folder: RunFolder?) throws -> DepthDataset {
+        try dataOptions.loadValid(.train, scale: range.depthScale, folder: folder, reporter: TerminalReporter.shared)
     }
 }
 
