@@ -77,6 +77,19 @@ extension DenseTrainingCommand {
     }
 }
 
+/// The shared steps of evaluating a saved dense head (its `metadata`) on `val`: the model loaded
+/// and checked against the head's recipe, recorded in run.json with the data, and the inference.
+func prepareHeadEvaluation<D: DenseDataset>(_ metadata: HeadMetadata, val: D, modelOptions: ModelOptions, inferenceOptions: InferenceOptions,
+                                            run: RunFolder?) throws -> (DINOv3Model, DenseInference) {
+    let model = try modelOptions.load()
+    try metadata.checkCompatible(recipe: metadata.recipe(), backboneFingerprint: model.fingerprint)
+    try run?.update {
+        $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
+        $0.data = .dense(root: val.root, [("val", val)])
+    }
+    return (model, inferenceOptions.resolved(headSize: metadata.inputResolution ?? 448))
+}
+
 /// A dense run's val split, or nil (said on standard error) when the data set has none; any other
 /// problem with the val split (unreadable folder, bad class list) is an error, not "no val split".
 func optionalVal<D>(_ load: () throws -> D) throws -> D? {

@@ -143,13 +143,8 @@ struct EvalSeg: ParsableCommand {
             guard val.classNames == segmenter.metadata.classNames else {
                 throw ValidationError("the head's \(segmenter.classes) classes are not this data set's \(val.classCount)")
             }
-            let model = try modelOptions.load()
-            try segmenter.metadata.checkCompatible(recipe: segmenter.metadata.recipe(), backboneFingerprint: model.fingerprint)
-            try run?.update {
-                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-                $0.data = .dense(root: val.root, [("val", val)])
-            }
-            let inference = inferenceOptions.resolved(headSize: segmenter.metadata.inputResolution ?? 448)
+            let (model, inference) = try prepareHeadEvaluation(segmenter.metadata, val: val, modelOptions: modelOptions,
+                                                               inferenceOptions: inferenceOptions, run: run)
             say("inference: \(inference.name)")
             let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, inference: inference, maxPixels: pixelLimit.maxPixels,
                                                           reporter: reporter) { index, mask, w, h in
