@@ -47,7 +47,14 @@ struct TrainSeg: ParsableCommand, DenseTrainingCommand {
         let (trained, batch) = try trainHead(SegmentationTraining(settings: settings, dataset: train), "a linear head",
                                              passes: training.iterations == nil ? "\(train.count) images" : nil, run: run, model: model,
                                              train: train, val: val, recipe: recipe, augment: augmented)
-        let (evaluation, samples) = try evaluate(trained.head, on: val, model: model, batchSize: batch, run: run)
+        var samples: [SegmentationReport.Sample] = []
+        let evaluation = try val.map { val in
+            try SegmentationRun.evaluate(head: trained.head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
+                                         batchSize: batch, maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
+                if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
+            }
+        }
+        try reportSkipped(evaluation?.skipped ?? [], split: "val", folder: run)
         let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: trained.store.count)
         if let result = report.result { say(result.table()) }
         let outputs = try report.write(head: trained.head, naming: headNaming, log: trained.log, metrics: evaluation?.metrics,
@@ -58,20 +65,6 @@ struct TrainSeg: ParsableCommand, DenseTrainingCommand {
 
 extension TrainSeg {
     var size: Int { store.size }
-
-    /// The head's scores on val (nil without a val split), and the first predictions for the report.
-    func evaluate(_ head: LinearSegmenter, on val: SegmentationDataset?, model: DINOv3Model, batchSize: Int, run: RunFolder) throws
-        -> ((metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore])?, [SegmentationReport.Sample]) {
-        guard let val else { return (nil, []) }
-        var samples: [SegmentationReport.Sample] = []
-        let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
-                                                      batchSize: batchSize, maxPixels: pixelLimit.maxPixels,
-                                                      reporter: TerminalReporter.shared) { index, mask, w, h in
-            if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
-        }
-        try reportSkipped(evaluation.skipped, split: "val", folder: run)
-        return (evaluation, samples)
-    }
 
     var augmentation: SegmentationAugmentation { SegmentationAugmentation(size: size) }
     var seed: UInt64 { training.seed }
