@@ -20,20 +20,74 @@ func extractDenseShard<D: DenseDataset>(_ choice: ShardEnvironment.Choice, model
     say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
 }
 
-/// A dense run's training store (cached, or temporary in the run folder) and its key, the pairs it
-/// skipped reported and the augmented views described (`augmentation` names the pipeline).
-func denseTrainingStore<D: DenseDataset>(run: RunFolder, model: DINOv3Model, dataset: D, recipe: FeatureRecipe, flip: Bool,
-                                         augment: AugmentedDenseViews<D.Target>?, augmentation: String, batchSize: Int,
-                                         cacheFolder: String?, maxPixels: Int) throws -> (store: PatchFeatureStore, key: String) {
-    let training = try DenseTrainingStore(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, augmentation: augmentation,
-                                          batchSize: batchSize, cacheFolder: cacheFolder, scratchFolder: run.path, maxPixels: maxPixels,
-                                          reporter: TerminalReporter.shared)
-    try reportSkipped(training.store.skipped, split: "train-extraction", folder: run)
-    if let note = training.augmentationNote {
-        say("augmented: \(note)")
-        try run.update { $0.notes["augmentation"] = note }
+/// A dense training command: the option groups the shared dense flow reads.
+protocol DenseTrainingCommand: ParsableArguments {
+    var modelOptions: ModelOptions { get }
+    var cacheOptions: CacheOptions { get }
+    var store: DenseStoreOptions { get }
+    var pixelLimit: PixelLimitOption { get }
+    var runOptions: TrainingRunOptions { get }
+    associatedtype Augmentation: DenseAugmentation
+    associatedtype Train: DenseDataset where Train.Target == Augmentation.Target
+    /// The task's augmentation of training pairs and the seed of its views.
+    var augmentation: Augmentation { get }
+    var seed: UInt64 { get }
+    /// The train split with its bad pairs removed and reported (into `folder` when given).
+    func loadTrain(folder: RunFolder?) throws -> Train
+}
+
+extension DenseTrainingCommand {
+    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
+    func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<Augmentation.Target>?) {
+        try store.recipe(model: model, augmentation: augmentation, seed: seed)
     }
-    return (training.store, training.key)
+
+    /// With a shard, builds only this process's part of the cached patch store and returns true.
+    func extractShardIfAsked() throws -> Bool {
+        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
+            let (recipe, augmented) = try storeRecipe(model: model)
+            return (try loadTrain(folder: nil), recipe, augmented)
+        }
+    }
+
+    /// Records the run, then trains `task`'s head through the library's dense flow, saying the
+    /// skipped pairs, the augmented views and the plan (`passes`: what Meta's step count covers).
+    /// Returns the outcome and the extraction batch.
+    func trainHead<T: DenseTaskRun>(_ task: T, _ head: String, passes: String?, run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?,
+                                    recipe: FeatureRecipe, augment: AugmentedDenseViews<T.Data.Target>?) throws -> (DenseTrainingOutcome<T.Head>, batch: Int) {
+        let steps = task.steps, batch = cacheOptions.batchSize(model, height: store.size, layers: recipe.blocks)
+        try run.update {
+            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
+            $0.data = .dense(root: train.root, [("train", train), ("val", val)])
+            $0.seeds = ["seed": steps.seed]
+            $0.record(settings: task.settings)
+            $0.options = OptionRecord.values(of: self, resolved: ["iters": steps.iterations, "warmup": steps.warmup, "extract-batch-size": batch,
+                                                                  "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
+        }
+        let outcome = try task.run(model: model, backboneID: modelOptions.displayID, dataset: train, recipe: recipe, flip: store.flip, augment: augment,
+                                   batchSize: batch, cacheFolder: cacheOptions.folder, in: run, maxPixels: pixelLimit.maxPixels,
+                                   reporter: TerminalReporter.shared) { training, stepSeconds in
+            try reportSkipped(training.store.skipped, split: "train-extraction", folder: run)
+            if let note = training.augmentationNote { say("augmented: \(note)") }
+            say(denseTrainingPlan(head, store: training.store, iterations: steps.iterations, batchSize: steps.batchSize, passes: passes,
+                                  secondsPerStep: stepSeconds))
+            return try run.stateSaving(inputs: training.key, every: runOptions.checkpointEvery, resume: runOptions.resume)
+        }
+        return (outcome, batch)
+    }
+}
+
+/// The shared steps of evaluating a saved dense head (its `metadata`) on `val`: the model loaded
+/// and checked against the head's recipe, recorded in run.json with the data, and the inference.
+func prepareHeadEvaluation<D: DenseDataset>(_ metadata: HeadMetadata, val: D, modelOptions: ModelOptions, inferenceOptions: InferenceOptions,
+                                            run: RunFolder?) throws -> (DINOv3Model, DenseInference) {
+    let model = try modelOptions.load()
+    try metadata.checkCompatible(recipe: metadata.recipe(), backboneFingerprint: model.fingerprint)
+    try run?.update {
+        $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
+        $0.data = .dense(root: val.root, [("val", val)])
+    }
+    return (model, inferenceOptions.resolved(headSize: metadata.inputResolution ?? 448))
 }
 
 /// A dense run's val split, or nil (said on standard error) when the data set has none; any other
@@ -42,21 +96,6 @@ func optionalVal<D>(_ load: () throws -> D) throws -> D? {
     do { return try load() } catch let DatasetError.missingSplit(_, path, _) {
         Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
         return nil
-    }
-}
-
-/// Records a dense training run in run.json: backbone, data, seed, settings, and `command`'s options
-/// with the resolved step counts, extraction batch and blocks.
-func recordDenseRun<D: DenseDataset, S: TaskSettings>(_ run: RunFolder, model: DINOv3Model, modelOptions: ModelOptions, train: D, val: D?, root: String,
-                                                       settings: S, seed: UInt64, command: ParsableArguments, iterations: Int, warmup: Int,
-                                                       batchSize: Int, recipe: FeatureRecipe) throws {
-    try run.update {
-        $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-        $0.data = .dense(root: root, [("train", train), ("val", val)])
-        $0.seeds = ["seed": seed]
-        $0.record(settings: settings)
-        $0.options = OptionRecord.values(of: command, resolved: ["iters": iterations, "warmup": warmup, "extract-batch-size": batchSize,
-                                                                 "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
     }
 }
 

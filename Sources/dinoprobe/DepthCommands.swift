@@ -111,12 +111,9 @@ extension EvalDepth {
         let reporter = TerminalReporter.shared
         let val = try loadValidDepth(root: data, layout: layout, split: .val, scale: range.depthScale, folder: run, reporter: reporter)
         noteEvalCrop(evaluation.crop, layout: val.layout)
-        let model = try modelOptions.load()
-        try depthHead.metadata.checkCompatible(recipe: depthHead.metadata.recipe(), backboneFingerprint: model.fingerprint)
-        let inference = inferenceOptions.resolved(headSize: depthHead.metadata.inputResolution ?? 448)
+        let (model, inference) = try prepareHeadEvaluation(depthHead.metadata, val: val, modelOptions: modelOptions,
+                                                           inferenceOptions: inferenceOptions, run: run)
         try run?.update {
-            $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-            $0.data = .dense(root: val.root, [("val", val)])
             $0.notes["evaluation"] = "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, inference \(inference.name), flip TTA \(!noTTA)"
         }
         let result = try DepthRun.evaluate(head: depthHead, model: model, dataset: val, evaluation: evaluation, inference: inference, flip: !noTTA,

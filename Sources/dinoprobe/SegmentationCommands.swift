@@ -10,7 +10,7 @@ import Plots
 import Support
 import Training
 
-struct TrainSeg: ParsableCommand {
+struct TrainSeg: ParsableCommand, DenseTrainingCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-seg",
         abstract: "Linear segmentation: cache patch features, train the DINOv3 linear head (BN + 1x1 conv), report mIoU on val.",
@@ -33,38 +33,31 @@ struct TrainSeg: ParsableCommand {
 
     @OptionGroup var runOptions: TrainingRunOptions
 
-    func validate() throws {
-    }
-
     func run() throws {
         if try extractShardIfAsked() { return }
         let run = try runOptions.open(prefix: "seg", command: self)
         defer { run.close() }
         let reporter = TerminalReporter.shared
-        let train = try dataOptions.loadValid(.train, folder: run, reporter: reporter)
+        let train = try loadTrain(folder: run)
         let val = try optionalVal { try dataOptions.loadValid(.val, folder: run, reporter: reporter) }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model)
         let settings = try training.settings(trainImages: train.count)
-        let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
-        try recordDenseRun(run, model: model, modelOptions: modelOptions, train: train, val: val, root: train.root, settings: settings, seed: settings.seed,
-                           command: self, iterations: settings.iterations, warmup: settings.warmupSteps, batchSize: extractionBatch, recipe: recipe)
-        let (patches, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: store.flip, augment: augmented,
-            augmentation: "short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad",
-            batchSize: extractionBatch, cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
-        let metadata = SegmentationRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, dataset: train,
-                                                    runID: run.record.runID)
-        let stepSeconds = try SegmentationRun.secondsPerStep(store: patches, classes: train.classCount, batchSize: settings.batchSize)
-        say(denseTrainingPlan("a linear head", store: patches, iterations: settings.iterations, batchSize: settings.batchSize,
-                              passes: training.iterations == nil ? "\(train.count) images" : nil, secondsPerStep: stepSeconds))
-        let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
-        let (head, log) = try SegmentationRun.train(store: patches, classes: train.classCount, settings: settings, metadata: metadata,
-                                                    saving: saving, reporter: reporter)
-        let (evaluation, samples) = try evaluate(head, on: val, model: model, batchSize: extractionBatch, run: run)
-        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: patches.count)
+        let (trained, batch) = try trainHead(SegmentationTraining(settings: settings, dataset: train), "a linear head",
+                                             passes: training.iterations == nil ? "\(train.count) images" : nil, run: run, model: model,
+                                             train: train, val: val, recipe: recipe, augment: augmented)
+        var samples: [SegmentationReport.Sample] = []
+        let evaluation = try val.map { val in
+            try SegmentationRun.evaluate(head: trained.head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
+                                         batchSize: batch, maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
+                if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
+            }
+        }
+        try reportSkipped(evaluation?.skipped ?? [], split: "val", folder: run)
+        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: trained.store.count)
         if let result = report.result { say(result.table()) }
-        let outputs = try report.write(head: head, naming: headNaming, log: log, metrics: evaluation?.metrics,
+        let outputs = try report.write(head: trained.head, naming: headNaming, log: trained.log, metrics: evaluation?.metrics,
                                        perImage: spelled(evaluation?.perImage ?? [], below: [dataOptions.data]), to: run.staging(), maxPixels: pixelLimit.maxPixels)
         try run.publishAndSay(outputs: outputs)
     }
@@ -73,32 +66,9 @@ struct TrainSeg: ParsableCommand {
 extension TrainSeg {
     var size: Int { store.size }
 
-    /// The head's scores on val (nil without a val split), and the first predictions for the report.
-    func evaluate(_ head: LinearSegmenter, on val: SegmentationDataset?, model: DINOv3Model, batchSize: Int, run: RunFolder) throws
-        -> ((metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore])?, [SegmentationReport.Sample]) {
-        guard let val else { return (nil, []) }
-        var samples: [SegmentationReport.Sample] = []
-        let evaluation = try SegmentationRun.evaluate(head: head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
-                                                      batchSize: batchSize, maxPixels: pixelLimit.maxPixels,
-                                                      reporter: TerminalReporter.shared) { index, mask, w, h in
-            if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
-        }
-        try reportSkipped(evaluation.skipped, split: "val", folder: run)
-        return (evaluation, samples)
-    }
-
-    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
-    func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<LabelMask>?) {
-        try store.recipe(model: model, augmentation: SegmentationAugmentation(size: size), seed: training.seed)
-    }
-
-    /// With a shard, builds only this process's part of the cached patch store and returns true.
-    func extractShardIfAsked() throws -> Bool {
-        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
-            let (recipe, augmented) = try storeRecipe(model: model)
-            return (try dataOptions.loadValid(.train, folder: nil, reporter: TerminalReporter.shared), recipe, augmented)
-        }
-    }
+    var augmentation: SegmentationAugmentation { SegmentationAugmentation(size: size) }
+    var seed: UInt64 { training.seed }
+    func loadTrain(folder: RunFolder?) throws -> SegmentationDataset { try dataOptions.loadValid(.train, folder: folder, reporter: TerminalReporter.shared) }
 }
 
 struct EvalSeg: ParsableCommand {
@@ -166,13 +136,8 @@ struct EvalSeg: ParsableCommand {
             guard val.classNames == segmenter.metadata.classNames else {
                 throw ValidationError("the head's \(segmenter.classes) classes are not this data set's \(val.classCount)")
             }
-            let model = try modelOptions.load()
-            try segmenter.metadata.checkCompatible(recipe: segmenter.metadata.recipe(), backboneFingerprint: model.fingerprint)
-            try run?.update {
-                $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-                $0.data = .dense(root: val.root, [("val", val)])
-            }
-            let inference = inferenceOptions.resolved(headSize: segmenter.metadata.inputResolution ?? 448)
+            let (model, inference) = try prepareHeadEvaluation(segmenter.metadata, val: val, modelOptions: modelOptions,
+                                                               inferenceOptions: inferenceOptions, run: run)
             say("inference: \(inference.name)")
             let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, inference: inference, maxPixels: pixelLimit.maxPixels,
                                                           reporter: reporter) { index, mask, w, h in

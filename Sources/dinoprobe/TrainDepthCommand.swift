@@ -12,7 +12,7 @@ extension DepthBinsStrategy: ExpressibleByArgument {}
 extension DepthNormStrategy: ExpressibleByArgument {}
 extension DepthDataset.Layout: ExpressibleByArgument {}
 
-struct TrainDepth: ParsableCommand {
+struct TrainDepth: ParsableCommand, DenseTrainingCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-depth",
         abstract: "Linear depth (Meta's NYU recipe): cache patch features, train the depth head (BN + 1x1 conv to depth bins, SigLoss), report rmse and the other depth metrics on val.")
@@ -43,7 +43,7 @@ struct TrainDepth: ParsableCommand {
         let run = try runOptions.open(prefix: "depth", command: self)
         defer { run.close() }
         let reporter = TerminalReporter.shared
-        let train = try dataOptions.loadValid(.train, scale: range.depthScale, folder: run, reporter: reporter)
+        let train = try loadTrain(folder: run)
         let val = try optionalVal { try dataOptions.loadValid(.val, scale: range.depthScale, folder: run, reporter: reporter) }
         // The data first (cheap, and a mistake there must not cost a backbone load), then the model.
         let model = try modelOptions.load()
@@ -51,30 +51,20 @@ struct TrainDepth: ParsableCommand {
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs (\(train.layout.rawValue) layout, \(range.depthScale) per metre)")
         noteEvalCrop(range.evalCrop, layout: train.layout)
         let settings = try self.settings(trainPairs: train.count)
-        let extractionBatch = cacheOptions.batchSize(model, height: size, layers: recipe.blocks)
-        try recordDenseRun(run, model: model, modelOptions: modelOptions, train: train, val: val, root: train.root, settings: settings, seed: settings.seed,
-                           command: self, iterations: settings.iterations, warmup: settings.schedule.warmupSteps, batchSize: extractionBatch, recipe: recipe)
-        let (patches, storeKey) = try denseTrainingStore(run: run, model: model, dataset: train, recipe: recipe, flip: store.flip, augment: augmented,
-            augmentation: "NYU crop, rotation 0.5, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5", batchSize: extractionBatch,
-            cacheFolder: cacheOptions.folder, maxPixels: pixelLimit.maxPixels)
-        let metadata = DepthRun.headMetadata(recipe: recipe, backboneID: modelOptions.displayID, model: model, depthScale: range.depthScale,
-                                             runID: run.record.runID)
-        let stepSeconds = try DepthRun.secondsPerStep(store: patches, settings: settings)
-        say(denseTrainingPlan("a depth head", store: patches, iterations: settings.iterations, batchSize: settings.batchSize,
-                              passes: training.iterations == nil ? "\(train.count) pairs" : nil, secondsPerStep: stepSeconds))
-        let saving = try run.stateSaving(inputs: storeKey, every: runOptions.checkpointEvery, resume: runOptions.resume)
-        let (head, log) = try DepthRun.train(store: patches, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
+        let (trained, _) = try trainHead(DepthTraining(settings: settings, depthScale: range.depthScale), "a depth head",
+                                         passes: training.iterations == nil ? "\(train.count) pairs" : nil, run: run, model: model,
+                                         train: train, val: val, recipe: recipe, augment: augmented)
         var samples: [DepthReport.Sample] = []
         let evaluation = try val.map { val in
-            try DepthRun.evaluate(head: head, model: model, dataset: val, evaluation: try range.evaluation(), inference: inferenceOptions.resolved(headSize: size),
+            try DepthRun.evaluate(head: trained.head, model: model, dataset: val, evaluation: try range.evaluation(), inference: inferenceOptions.resolved(headSize: size),
                                   flip: !noTTA, maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, prediction in
                 if samples.count < 6 { samples.append(.init(index: index, prediction: prediction)) }
             }
         }
         try reportSkipped(evaluation?.skipped ?? [], split: "val", folder: run)
-        let report = DepthReport(record: run.record, settings: settings, result: evaluation?.metrics.finish(), samples: samples, dataset: val, views: patches.count)
+        let report = DepthReport(record: run.record, settings: settings, result: evaluation?.metrics.finish(), samples: samples, dataset: val, views: trained.store.count)
         if let result = report.result { say(result.table()) }
-        let outputs = try report.write(head: head, log: log, metrics: evaluation?.metrics, to: run.staging(), maxPixels: pixelLimit.maxPixels)
+        let outputs = try report.write(head: trained.head, log: trained.log, metrics: evaluation?.metrics, to: run.staging(), maxPixels: pixelLimit.maxPixels)
         try run.publish(outputs: outputs)
         say("saved \(run.path)/\(outputs.joined(separator: ", ")), run.json")
     }
@@ -90,17 +80,10 @@ extension TrainDepth {
         return s
     }
 
-    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
-    func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<DepthMap>?) {
-        try store.recipe(model: model, augmentation: DepthAugmentation(size: size), seed: training.seed)
-    }
-
-    /// With a shard, builds only this process's part of the cached patch store and returns true.
-    func extractShardIfAsked() throws -> Bool {
-        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
-            let (recipe, augmented) = try storeRecipe(model: model)
-            return (try dataOptions.loadValid(.train, scale: range.depthScale, folder: nil, reporter: TerminalReporter.shared), recipe, augmented)
-        }
+    var augmentation: DepthAugmentation { DepthAugmentation(size: size) }
+    var seed: UInt64 { training.seed }
+    func loadTrain(folder: RunFolder?) throws -> DepthDataset {
+        try dataOptions.loadValid(.train, scale: range.depthScale, folder: folder, reporter: TerminalReporter.shared)
     }
 }
 

@@ -8,6 +8,8 @@ import Support
 public protocol DenseDataset: Sendable {
     associatedtype Target: DenseTarget where Target.Value: PatchStoreValue
     var count: Int { get }
+    /// The data set's root folder.
+    var root: String { get }
     /// The image of pair `index`.
     func imagePath(_ index: Int) -> String
     /// The target file of pair `index` (for store keys and skip reports).

@@ -92,3 +92,30 @@ extension DepthDataset {
         ByteText.relative(path, to: root) ?? path
     }
 }
+
+/// Linear depth as the shared dense flow trains it: `settings` on data stored at `depthScale` per metre.
+public struct DepthTraining: DenseTaskRun {
+    public typealias Data = DepthDataset
+    public let settings: DepthSettings
+    public let depthScale: Float
+
+    public var steps: (iterations: Int, warmup: Int, batchSize: Int, seed: UInt64) {
+        (settings.iterations, settings.schedule.warmupSteps, settings.batchSize, settings.seed)
+    }
+
+    public init(settings: DepthSettings, depthScale: Float) { (self.settings, self.depthScale) = (settings, depthScale) }
+
+    public static func augmentationName(size: Int) -> String {
+        "NYU crop, rotation 0.5, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5"
+    }
+
+    public func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, runID: String) -> HeadMetadata {
+        DepthRun.headMetadata(recipe: recipe, backboneID: backboneID, model: model, depthScale: depthScale, runID: runID)
+    }
+
+    public func secondsPerStep(store: PatchFeatureStore) throws -> Double { try DepthRun.secondsPerStep(store: store, settings: settings) }
+
+    public func train(store: PatchFeatureStore, metadata: HeadMetadata, saving: StateSaving?, reporter: Reporter) throws -> (head: DepthHead, log: TrainingLog) {
+        try DepthRun.train(store: store, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
+    }
+}

@@ -99,3 +99,32 @@ public enum SegmentationRun {
         return (metrics, skipped, perImage)
     }
 }
+
+/// Linear segmentation as the shared dense flow trains it: `settings` on `dataset`'s classes.
+public struct SegmentationTraining: DenseTaskRun {
+    public typealias Data = SegmentationDataset
+    public let settings: SegmentationSettings
+    public let dataset: SegmentationDataset
+
+    public var steps: (iterations: Int, warmup: Int, batchSize: Int, seed: UInt64) {
+        (settings.iterations, settings.warmupSteps, settings.batchSize, settings.seed)
+    }
+
+    public init(settings: SegmentationSettings, dataset: SegmentationDataset) { (self.settings, self.dataset) = (settings, dataset) }
+
+    public static func augmentationName(size: Int) -> String {
+        "short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad"
+    }
+
+    public func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, runID: String) -> HeadMetadata {
+        SegmentationRun.headMetadata(recipe: recipe, backboneID: backboneID, model: model, dataset: dataset, runID: runID)
+    }
+
+    public func secondsPerStep(store: PatchFeatureStore) throws -> Double {
+        try SegmentationRun.secondsPerStep(store: store, classes: dataset.classCount, batchSize: settings.batchSize)
+    }
+
+    public func train(store: PatchFeatureStore, metadata: HeadMetadata, saving: StateSaving?, reporter: Reporter) throws -> (head: LinearSegmenter, log: TrainingLog) {
+        try SegmentationRun.train(store: store, classes: dataset.classCount, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
+    }
+}
