@@ -78,16 +78,19 @@ extension DenseTrainingCommand {
 }
 
 /// The shared steps of evaluating a saved dense head (its `metadata`) on `val`: the model loaded
-/// and checked against the head's recipe, recorded in run.json with the data, and the inference.
+/// and checked against the head's recipe, recorded in run.json with the data (and `note` of the inference,
+/// as the evaluation note, in the same write), and the inference.
 func prepareHeadEvaluation<D: DenseDataset>(_ metadata: HeadMetadata, val: D, modelOptions: ModelOptions, inferenceOptions: InferenceOptions,
-                                            run: RunFolder?) throws -> (DINOv3Model, DenseInference) {
+                                            run: RunFolder?, note: (DenseInference) -> String? = { _ in nil }) throws -> (DINOv3Model, DenseInference) {
     let model = try modelOptions.load()
     try metadata.checkCompatible(recipe: metadata.recipe(), backboneFingerprint: model.fingerprint)
+    let inference = inferenceOptions.resolved(headSize: metadata.inputResolution ?? 448)
     try run?.update {
         $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
         $0.data = .dense(root: val.root, [("val", val)])
+        if let note = note(inference) { $0.notes["evaluation"] = note }
     }
-    return (model, inferenceOptions.resolved(headSize: metadata.inputResolution ?? 448))
+    return (model, inference)
 }
 
 /// A dense run's val split, or nil (said on standard error) when the data set has none; any other

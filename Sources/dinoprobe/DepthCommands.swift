@@ -112,9 +112,8 @@ extension EvalDepth {
         let val = try loadValidDepth(root: data, layout: layout, split: .val, scale: range.depthScale, folder: run, reporter: reporter)
         noteEvalCrop(evaluation.crop, layout: val.layout)
         let (model, inference) = try prepareHeadEvaluation(depthHead.metadata, val: val, modelOptions: modelOptions,
-                                                           inferenceOptions: inferenceOptions, run: run)
-        try run?.update {
-            $0.notes["evaluation"] = "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, inference \(inference.name), flip TTA \(!noTTA)"
+                                                           inferenceOptions: inferenceOptions, run: run) {
+            "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, inference \($0.name), flip TTA \(!noTTA)"
         }
         let result = try DepthRun.evaluate(head: depthHead, model: model, dataset: val, evaluation: evaluation, inference: inference, flip: !noTTA,
                                            maxPixels: pixelLimit.maxPixels, reporter: reporter)

@@ -91,6 +91,8 @@ final class DepthRunCLITests: XCTestCase {
         let evaluated = try CLI.run(["eval-depth", "--model", CLI.tinyModel, "--head", run + "/head.safetensors", "--data", data, "--out", evalOut])
         XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
         XCTAssertEqual(try metrics(evalOut + "/metrics.json"), scores)
+        let record = try String(contentsOfFile: evalOut + "/run.json", encoding: .utf8)
+        XCTAssertTrue(record.contains("crop, depth in (") && record.contains("flip TTA true"), "run.json without its evaluation note")
 
         try checkDepthCommand(head: run + "/head.safetensors", val: val, scores: scores, temp: temp)
     }
