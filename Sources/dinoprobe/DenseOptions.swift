@@ -18,32 +18,10 @@ struct SegmentationDataOptions: ParsableArguments {
     var layout: SegmentationLayout = .auto
 
     /// One split with its bad pairs removed and reported.
-    func loadValid(_ split: DatasetSplit, folder: RunFolder?, reporter: Reporter) throws -> SegmentationDataset {
-        try loadValidSegmentation(root: data, layout: layout, split: split, folder: folder, reporter: reporter)
+    func loadValid(_ split: DatasetSplit, folder: RunFolder?, reporter: Reporter = TerminalReporter.shared) throws -> SegmentationDataset {
+        try Check.folder(data, "--data")
+        return try layout.usable(root: data, split: split, reporter: reporter) { try reportSkipped($0, split: split.rawValue, folder: folder) }
     }
-}
-
-/// One split of a segmentation data set in `layout`, with its bad pairs removed and reported.
-func loadValidSegmentation(root: String, layout: SegmentationLayout, split: DatasetSplit, folder: RunFolder?,
-                           reporter: Reporter) throws -> SegmentationDataset {
-    try Check.folder(root, "--data")
-    let dataset = try layout.load(root: root, split: split)
-    return try usablePairs(split, of: root, total: dataset.count, kind: "image/mask", folder: folder, reporter: reporter) {
-        let (valid, skipped) = dataset.validate(progress: $0)
-        return (valid, valid.count, skipped)
-    }
-}
-
-/// The usable pairs of a split (`validate` drops the bad ones, telling its progress), the bad ones
-/// reported and listed in `folder`; a split without a usable `kind` pair is refused.
-func usablePairs<D>(_ split: DatasetSplit, of root: String, total: Int, kind: String, folder: RunFolder?, reporter: Reporter,
-                    validate: (@escaping (Int, Int) -> Void) -> (D, count: Int, skipped: [SkippedInput])) throws -> D {
-    let task = reporter.task("check \(split.rawValue) pairs", total: total, unit: "pairs")
-    let (valid, count, skipped) = validate { done, _ in task.update(done) }
-    task.finish(total, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
-    try reportSkipped(skipped, split: split.rawValue, folder: folder)
-    guard count > 0 else { throw ValidationError("no usable \(kind) pair in the \(split.rawValue) split of \(root)") }
-    return valid
 }
 
 /// How a segmentation head is applied to an image: whole, or by Meta's sliding window.
@@ -69,6 +47,9 @@ struct InferenceOptions: ParsableArguments {
     func resolved(headSize: Int) -> DenseInference {
         inference == .whole ? .whole : .slide(SlidingWindow(crop: crop ?? headSize, stride: stride))
     }
+
+    /// The inference for a saved head (trained at 448 when it does not say).
+    func resolved(for head: some DenseHead) -> DenseInference { resolved(headSize: head.metadata.inputResolution ?? 448) }
 }
 
 /// What a trained dense task's patch store holds: mirrored or augmented views, which blocks,

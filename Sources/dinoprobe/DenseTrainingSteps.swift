@@ -26,6 +26,7 @@ protocol DenseTrainingCommand: ParsableArguments {
     var cacheOptions: CacheOptions { get }
     var store: DenseStoreOptions { get }
     var pixelLimit: PixelLimitOption { get }
+    var inferenceOptions: InferenceOptions { get }
     var runOptions: TrainingRunOptions { get }
     associatedtype Augmentation: DenseAugmentation
     associatedtype Train: DenseDataset where Train.Target == Augmentation.Target
@@ -53,7 +54,7 @@ extension DenseTrainingCommand {
     /// Records the run, then trains `task`'s head through the library's dense flow, saying the
     /// skipped pairs, the augmented views and the plan (`passes`: what Meta's step count covers).
     /// Returns the outcome and the extraction batch.
-    func trainHead<T: DenseTaskRun>(_ task: T, _ head: String, passes: String?, run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?,
+    private func trainHead<T: DenseTaskRun>(_ task: T, _ head: String, passes: String?, run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?,
                                     recipe: FeatureRecipe, augment: AugmentedDenseViews<T.Data.Target>?) throws -> (DenseTrainingOutcome<T.Head>, batch: Int) {
         let steps = task.steps, batch = cacheOptions.batchSize(model, height: store.size, layers: recipe.blocks)
         try run.update {
@@ -75,30 +76,19 @@ extension DenseTrainingCommand {
         }
         return (outcome, batch)
     }
-}
 
-/// The shared steps of evaluating a saved dense head (its `metadata`) on `val`: the model loaded
-/// and checked against the head's recipe, recorded in run.json with the data (and `note` of the inference,
-/// as the evaluation note, in the same write), and the inference.
-func prepareHeadEvaluation<D: DenseDataset>(_ metadata: HeadMetadata, val: D, modelOptions: ModelOptions, inferenceOptions: InferenceOptions,
-                                            run: RunFolder?, note: (DenseInference) -> String? = { _ in nil }) throws -> (DINOv3Model, DenseInference) {
-    let model = try modelOptions.load()
-    try metadata.checkCompatible(recipe: metadata.recipe(), backboneFingerprint: model.fingerprint)
-    let inference = inferenceOptions.resolved(headSize: metadata.inputResolution ?? 448)
-    try run?.update {
-        $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
-        $0.data = .dense(root: val.root, [("val", val)])
-        if let note = note(inference) { $0.notes["evaluation"] = note }
-    }
-    return (model, inference)
-}
-
-/// A dense run's val split, or nil (said on standard error) when the data set has none; any other
-/// problem with the val split (unreadable folder, bad class list) is an error, not "no val split".
-func optionalVal<D>(_ load: () throws -> D) throws -> D? {
-    do { return try load() } catch let DatasetError.missingSplit(_, path, _) {
-        Console.err("no val split (\(shown(path)) does not exist): the head is trained but not evaluated")
-        return nil
+    /// Trains `task`'s head (`trainHead`), then scores it on `val` by `evaluation` (in batches of
+    /// `evaluationBatch`, default the extraction batch) and writes the run's results; says the val
+    /// metrics and returns the files written.
+    func trainAndFinish<T: DenseTaskRun>(_ task: T, _ head: String, evaluation: T.Evaluation, evaluationBatch: Int? = nil, passes: String?,
+                                         run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?, recipe: FeatureRecipe,
+                                         augment: AugmentedDenseViews<T.Data.Target>?) throws -> [String] {
+        let (trained, batch) = try trainHead(task, head, passes: passes, run: run, model: model, train: train, val: val, recipe: recipe, augment: augment)
+        let (result, outputs) = try task.finish(trained, evaluation: evaluation, model: model, val: val, inference: inferenceOptions.resolved(headSize: store.size),
+                                                batchSize: evaluationBatch ?? batch, in: run, maxPixels: pixelLimit.maxPixels,
+                                                reporter: TerminalReporter.shared) { try reportSkipped($0, split: "val", folder: run) }
+        if let result { say(result.table(maxNameWidth: 28)) }
+        return outputs
     }
 }
 

@@ -101,22 +101,16 @@ struct EvalDepth: ParsableCommand {
                                                      maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         return (comparison.metrics, comparison.skipped)
     }
-}
 
-extension EvalDepth {
     /// The saved head's scores on --data's val split, as train-depth evaluates it.
     func evaluateHead(_ evaluation: DepthEvaluation, run: RunFolder?) throws -> (DepthMetrics, [SkippedInput]) {
         guard let head, let data else { throw ValidationError("give --head with --data") }
         let depthHead = try DepthHead.load(from: head)
-        let reporter = TerminalReporter.shared
-        let val = try loadValidDepth(root: data, layout: layout, split: .val, scale: range.depthScale, folder: run, reporter: reporter)
-        noteEvalCrop(evaluation.crop, layout: val.layout)
-        let (model, inference) = try prepareHeadEvaluation(depthHead.metadata, val: val, modelOptions: modelOptions,
-                                                           inferenceOptions: inferenceOptions, run: run) {
-            "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, inference \($0.name), flip TTA \(!noTTA)"
+        let val = try DepthDataset.usable(root: data, layout: layout, split: .val, scale: range.depthScale, reporter: TerminalReporter.shared) {
+            try reportSkipped($0, split: "val", folder: run)
         }
-        let result = try DepthRun.evaluate(head: depthHead, model: model, dataset: val, evaluation: evaluation, inference: inference, flip: !noTTA,
-                                           maxPixels: pixelLimit.maxPixels, reporter: reporter)
-        return (result.metrics, result.skipped)
+        return try DepthHeadEvaluation(scoring: evaluation, flip: !noTTA).evaluateSaved(
+            depthHead, on: val, model: { try modelOptions.load() }, modelID: modelOptions.displayID, threads: modelOptions.threadCount,
+            inference: inferenceOptions.resolved(for: depthHead), run: run, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
     }
 }

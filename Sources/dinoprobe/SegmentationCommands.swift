@@ -37,29 +37,15 @@ struct TrainSeg: ParsableCommand, DenseTrainingCommand {
         if try extractShardIfAsked() { return }
         let run = try runOptions.open(prefix: "seg", command: self)
         defer { run.close() }
-        let reporter = TerminalReporter.shared
         let train = try loadTrain(folder: run)
-        let val = try optionalVal { try dataOptions.loadValid(.val, folder: run, reporter: reporter) }
+        let val = try DenseSplits.optionalVal(reporter: TerminalReporter.shared) { try dataOptions.loadValid(.val, folder: run) }
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs, \(train.classCount) classes (\(train.layout.rawValue) layout)")
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model)
-        let settings = try training.settings(trainImages: train.count)
-        let (trained, batch) = try trainHead(SegmentationTraining(settings: settings, dataset: train), "a linear head",
-                                             passes: training.iterations == nil ? "\(train.count) images" : nil, run: run, model: model,
-                                             train: train, val: val, recipe: recipe, augment: augmented)
-        var samples: [SegmentationReport.Sample] = []
-        let evaluation = try val.map { val in
-            try SegmentationRun.evaluate(head: trained.head, model: model, dataset: val, inference: inferenceOptions.resolved(headSize: size),
-                                         batchSize: batch, maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, mask, w, h in
-                if samples.count < 6 { samples.append(.init(index: index, mask: mask, width: w, height: h)) }
-            }
-        }
-        try reportSkipped(evaluation?.skipped ?? [], split: "val", folder: run)
-        let report = SegmentationReport(record: run.record, settings: settings, result: evaluation?.metrics.result(), samples: samples, dataset: val, views: trained.store.count)
-        if let result = report.result { say(result.table()) }
-        let outputs = try report.write(head: trained.head, naming: headNaming, log: trained.log, metrics: evaluation?.metrics,
-                                       perImage: spelled(evaluation?.perImage ?? [], below: [dataOptions.data]), to: run.staging(), maxPixels: pixelLimit.maxPixels)
-        try run.publishAndSay(outputs: outputs)
+        let task = SegmentationTraining(settings: try training.settings(trainImages: train.count), dataset: train, naming: headNaming)
+        try run.publishAndSay(outputs: try trainAndFinish(task, "a linear head", evaluation: SegmentationEvaluation(roots: [dataOptions.data]),
+                                                          passes: training.iterations == nil ? "\(train.count) images" : nil, run: run, model: model,
+                                                          train: train, val: val, recipe: recipe, augment: augmented))
     }
 }
 
@@ -68,7 +54,7 @@ extension TrainSeg {
 
     var augmentation: SegmentationAugmentation { SegmentationAugmentation(size: size) }
     var seed: UInt64 { training.seed }
-    func loadTrain(folder: RunFolder?) throws -> SegmentationDataset { try dataOptions.loadValid(.train, folder: folder, reporter: TerminalReporter.shared) }
+    func loadTrain(folder: RunFolder?) throws -> SegmentationDataset { try dataOptions.loadValid(.train, folder: folder) }
 }
 
 struct EvalSeg: ParsableCommand {
@@ -128,41 +114,29 @@ struct EvalSeg: ParsableCommand {
         let run = try output.openIfGiven(prefix: "eval-seg", guarding: ["metrics.json"], command: self)
         defer { run?.close() }
         let reporter = TerminalReporter.shared
-        let metrics: SegmentationMetrics, perImage: [SegmentationImageScore]
-        var files: [String] = []
+        let scores: SegmentationScores
         if let head, let data {
             let segmenter = try LinearSegmenter.load(from: head)
-            let val = try loadValidSegmentation(root: data, layout: layout, split: .val, folder: run, reporter: reporter)
-            guard val.classNames == segmenter.metadata.classNames else {
-                throw ValidationError("the head's \(segmenter.classes) classes are not this data set's \(val.classCount)")
-            }
-            let (model, inference) = try prepareHeadEvaluation(segmenter.metadata, val: val, modelOptions: modelOptions,
-                                                               inferenceOptions: inferenceOptions, run: run)
-            say("inference: \(inference.name)")
-            let evaluation = try SegmentationRun.evaluate(head: segmenter, model: model, dataset: val, inference: inference, maxPixels: pixelLimit.maxPixels,
-                                                          reporter: reporter) { index, mask, w, h in
-                guard let run else { return }
-                let stem = URL(fileURLWithPath: val.samples[index].mask).deletingPathExtension().lastPathComponent
-                try PNGEncoder.writeIndexed(mask, width: w, height: h, palette: Array(val.palette.prefix(768)), to: run.staging() + "/pred/\(stem).png")
-            }
+            let val = try layout.usable(root: data, split: .val, reporter: reporter) { try reportSkipped($0, split: "val", folder: run) }
+            let inference = inferenceOptions.resolved(for: segmenter)
+            let evaluation = try SegmentationEvaluation(roots: [data], predictionsIn: run).evaluateSaved(
+                segmenter, on: val, model: { try modelOptions.load() }, modelID: modelOptions.displayID, threads: modelOptions.threadCount,
+                inference: inference, run: run, maxPixels: pixelLimit.maxPixels, reporter: reporter) { say("inference: \(inference.name)") }
             try reportSkipped(evaluation.skipped, split: "val", folder: run)
-            (metrics, perImage) = (evaluation.metrics, evaluation.perImage)
-            if let run, FileSystem.isDirectory(try run.staging() + "/pred") { files.append("pred/") }
+            scores = evaluation.metrics
         } else if let pred, let gt {
             let names = try classes.map(SegmentationFolder.readClassNames(at:)) ?? (0..<(numClasses ?? 0)).map { "class \($0)" }
-            try run?.update {
-                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(gt), splits: [:])
-            }
+            try run?.update { $0.data = RunRecord.DataRecord(root: FileSystem.absolute(gt), splits: [:]) }
             let comparison = try MaskComparison.compare(predictions: pred, groundTruth: gt, classNames: names,
                                                         ignoreIndex: UInt8(ignoreIndex), reduceZeroLabel: reduceZeroLabel, reporter: reporter)
             try reportSkipped(comparison.skipped, split: "masks", folder: run)
-            (metrics, perImage) = (comparison.metrics, comparison.perImage)
+            scores = comparison.metrics.spelled(below: [pred, gt])
         } else {
             throw ValidationError("give --head with --data, or --pred with --gt")
         }
-        say(metrics.result().table())
-        if let run {
-            try run.publishAndSay(outputs: metrics.writeScores(perImage: spelled(perImage, below: [data, pred, gt]), to: run.staging()) + files)
-        }
+        say(scores.finish().table())
+        guard let run else { return }
+        let predictions = FileSystem.isDirectory(try run.staging() + "/pred") ? ["pred/"] : []
+        try run.publishAndSay(outputs: try scores.writeScores(to: run.staging()) + predictions)
     }
 }

@@ -42,29 +42,17 @@ struct TrainDepth: ParsableCommand, DenseTrainingCommand {
         if try extractShardIfAsked() { return }
         let run = try runOptions.open(prefix: "depth", command: self)
         defer { run.close() }
-        let reporter = TerminalReporter.shared
         let train = try loadTrain(folder: run)
-        let val = try optionalVal { try dataOptions.loadValid(.val, scale: range.depthScale, folder: run, reporter: reporter) }
+        let val = try DenseSplits.optionalVal(reporter: TerminalReporter.shared) { try dataOptions.loadValid(.val, scale: range.depthScale, folder: run) }
         // The data first (cheap, and a mistake there must not cost a backbone load), then the model.
         let model = try modelOptions.load()
         let (recipe, augmented) = try storeRecipe(model: model)
         say("data: \(train.count) train\(val.map { " / \($0.count) val" } ?? "") pairs (\(train.layout.rawValue) layout, \(range.depthScale) per metre)")
-        noteEvalCrop(range.evalCrop, layout: train.layout)
-        let settings = try self.settings(trainPairs: train.count)
-        let (trained, _) = try trainHead(DepthTraining(settings: settings, depthScale: range.depthScale), "a depth head",
+        if let note = range.evalCrop.note(layout: train.layout) { Console.err(note) }
+        let outputs = try trainAndFinish(DepthTraining(settings: try settings(trainPairs: train.count), depthScale: range.depthScale), "a depth head",
+                                         evaluation: DepthHeadEvaluation(scoring: try range.evaluation(), flip: !noTTA), evaluationBatch: 8,
                                          passes: training.iterations == nil ? "\(train.count) pairs" : nil, run: run, model: model,
                                          train: train, val: val, recipe: recipe, augment: augmented)
-        var samples: [DepthReport.Sample] = []
-        let evaluation = try val.map { val in
-            try DepthRun.evaluate(head: trained.head, model: model, dataset: val, evaluation: try range.evaluation(), inference: inferenceOptions.resolved(headSize: size),
-                                  flip: !noTTA, maxPixels: pixelLimit.maxPixels, reporter: reporter) { index, prediction in
-                if samples.count < 6 { samples.append(.init(index: index, prediction: prediction)) }
-            }
-        }
-        try reportSkipped(evaluation?.skipped ?? [], split: "val", folder: run)
-        let report = DepthReport(record: run.record, settings: settings, result: evaluation?.metrics.finish(), samples: samples, dataset: val, views: trained.store.count)
-        if let result = report.result { say(result.table()) }
-        let outputs = try report.write(head: trained.head, log: trained.log, metrics: evaluation?.metrics, to: run.staging(), maxPixels: pixelLimit.maxPixels)
         try run.publish(outputs: outputs)
         say("saved \(run.path)/\(outputs.joined(separator: ", ")), run.json")
     }
@@ -82,9 +70,7 @@ extension TrainDepth {
 
     var augmentation: DepthAugmentation { DepthAugmentation(size: size) }
     var seed: UInt64 { training.seed }
-    func loadTrain(folder: RunFolder?) throws -> DepthDataset {
-        try dataOptions.loadValid(.train, scale: range.depthScale, folder: folder, reporter: TerminalReporter.shared)
-    }
+    func loadTrain(folder: RunFolder?) throws -> DepthDataset { try dataOptions.loadValid(.train, scale: range.depthScale, folder: folder) }
 }
 
 /// Which depth data set and layout.
@@ -100,23 +86,9 @@ struct DepthDataOptions: ParsableArguments {
     }
 
     /// One split with its bad pairs removed and reported.
-    func loadValid(_ split: DatasetSplit, scale: Float, folder: RunFolder?, reporter: Reporter) throws -> DepthDataset {
-        try loadValidDepth(root: data, layout: layout, split: split, scale: scale, folder: folder, reporter: reporter)
-    }
-}
-
-/// Says when NYU's Eigen crop (the default) scores a data set that is not in the NYU layout.
-func noteEvalCrop(_ crop: DepthEvalCrop, layout: DepthDataset.Layout) {
-    guard crop == .nyuEigen, layout != .nyu else { return }
-    Console.err("note: scoring NYU's Eigen crop of a \(layout.rawValue)-layout data set; give --eval-crop full (or garg for KITTI) to score other regions")
-}
-
-/// One split of a depth data set, with its bad pairs removed and reported.
-func loadValidDepth(root: String, layout: DepthDataset.Layout?, split: DatasetSplit, scale: Float, folder: RunFolder?,
-                    reporter: Reporter) throws -> DepthDataset {
-    let dataset = try DepthDataset.load(root: root, split: split, layout: layout, depthScale: scale)
-    return try usablePairs(split, of: root, total: dataset.count, kind: "image/depth", folder: folder, reporter: reporter) {
-        let (valid, skipped) = dataset.validate(progress: $0)
-        return (valid, valid.count, skipped)
+    func loadValid(_ split: DatasetSplit, scale: Float, folder: RunFolder?) throws -> DepthDataset {
+        try DepthDataset.usable(root: data, layout: layout, split: split, scale: scale, reporter: TerminalReporter.shared) {
+            try reportSkipped($0, split: split.rawValue, folder: folder)
+        }
     }
 }

@@ -1,13 +1,17 @@
 import Backbone
+import Evaluation
 import Foundation
 import Heads
+import Plots
 import Support
 
-/// A trained dense task (segmentation, depth) as `DenseTaskRun.run` drives it: its head's
-/// metadata, a timed step for the estimate, and the training itself on a patch store.
+/// A trained dense task (segmentation, depth) as `DenseTaskRun.run` and `finish` drive it: its
+/// head's metadata, a timed step for the estimate, the training itself on a patch store, and what
+/// the finished run writes (the head, its val scores through the task's `Evaluation`, report.html).
 public protocol DenseTaskRun {
     associatedtype Data: DenseDataset
     associatedtype Head
+    associatedtype Evaluation: DenseTaskEvaluation where Evaluation.Data == Data, Evaluation.Head == Head
     associatedtype Settings: TaskSettings
     var settings: Settings { get }
     /// The resolved training schedule, as run.json records it.
@@ -20,6 +24,14 @@ public protocol DenseTaskRun {
     func secondsPerStep(store: PatchFeatureStore) throws -> Double
     /// The head trained on `store` (resumable through `saving`) and its per-step log.
     func train(store: PatchFeatureStore, metadata: HeadMetadata, saving: StateSaving?, reporter: Reporter) throws -> (head: Head, log: TrainingLog)
+    /// What the loss curve's title calls the loss.
+    var lossName: String { get }
+    /// Saves the trained head at `path`.
+    func save(_ head: Head, to path: String) throws
+    /// report.html of a finished run: its `record`, the val `result` (nil: no val split) with
+    /// `samples` of `val`, the views trained on and the loss curve (`losses`, PNG).
+    func page(record: RunRecord, result: Evaluation.Metrics.Result?, samples: [DensePrediction<Evaluation.Prediction>], val: Data?,
+              views: Int, losses: Foundation.Data, maxPixels: Int) -> HTMLReport
 }
 
 /// A dense run's trained head, its log and the store it was trained on.
@@ -44,5 +56,31 @@ extension DenseTaskRun {
         let saving = try ready(training, try secondsPerStep(store: training.store))
         let (head, log) = try train(store: training.store, metadata: metadata, saving: saving, reporter: reporter)
         return DenseTrainingOutcome(head: head, log: log, store: training.store)
+    }
+}
+
+extension DenseTaskRun {
+    /// The end of a dense training run in `run`: the trained head scored on `val` (when there is
+    /// one) by `evaluation`, its skipped pairs handed to `skipped` before the report is drawn, then
+    /// head.safetensors, train_log.csv, loss_curves.png, the val scores and report.html written
+    /// into the run's staging folder. Returns the val result (nil without val) and the files written.
+    public func finish(_ trained: DenseTrainingOutcome<Head>, evaluation: Evaluation, model: DINOv3Model, val: Data?, inference: DenseInference,
+                       batchSize: Int, in run: RunFolder, maxPixels: Int, reporter: Reporter,
+                       skipped: ([SkippedInput]) throws -> Void) throws -> (result: Evaluation.Metrics.Result?, outputs: [String]) {
+        var samples: [DensePrediction<Evaluation.Prediction>] = []
+        let scores = try val.map { val in
+            try evaluation.evaluate(trained.head, model: model, dataset: val, inference: inference, batchSize: batchSize, maxPixels: maxPixels,
+                                    reporter: reporter) { if samples.count < 6 { samples.append($0) } }
+        }
+        try skipped(scores?.skipped ?? [])
+        let result = try scores?.metrics.finish(), folder = try run.staging()
+        try save(trained.head, to: folder + "/head.safetensors")
+        try AtomicFile.write(Foundation.Data(trained.log.csv().utf8), to: folder + "/train_log.csv")
+        let losses = try RunReports.lossCurves(trained.log, title: "\(lossName) (\(steps.iterations) steps of batch \(steps.batchSize))")
+        try losses.write(to: folder + "/loss_curves.png")
+        let outputs = try ["head.safetensors", "train_log.csv", "loss_curves.png"] + (scores?.metrics.writeScores(to: folder) ?? [])
+        try page(record: run.record, result: result, samples: samples, val: val, views: trained.store.count, losses: losses.pngData(),
+                 maxPixels: maxPixels).write(to: folder + "/report.html")
+        return (result, outputs + ["report.html"])
     }
 }

@@ -143,3 +143,14 @@ public struct DepthDataset: Sendable, Equatable {
         }
     }
 }
+
+extension DepthDataset {
+    /// `split` of the data set at `root` (`scale` stored units per metre) with its bad pairs dropped and handed to `skipped`.
+    public static func usable(root: String, layout: Layout?, split: DatasetSplit, scale: Float, reporter: Reporter,
+                              skipped: ([SkippedInput]) throws -> Void) throws -> DepthDataset {
+        let dataset = try load(root: root, split: split, layout: layout, depthScale: scale)
+        return try DenseSplits.usable(dataset, split: split, of: root, kind: "image/depth", reporter: reporter, skipped: skipped) {
+            $0.validate(progress: $1)
+        }
+    }
+}

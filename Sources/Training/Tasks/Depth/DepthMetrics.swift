@@ -43,7 +43,7 @@ public struct DepthScores: Sendable, Equatable, Codable {
 
 /// Meta's reduction over a data set: each metric nan-averaged over the images
 /// (`all_metric_values.nanmean(1)`), with each image's own row kept for `per_image.csv`.
-public struct DepthMetrics: MetricAccumulator, Sendable {
+public struct DepthMetrics: DenseMetrics, Sendable {
     public private(set) var images: [(name: String, scores: DepthScores)] = []
 
     public init() {}

@@ -9,22 +9,14 @@ import Support
 /// What a linear depth run shows in its `report.html`: the metrics first, then the run, the
 /// training and sample predictions with one colour scale in metres.
 public struct DepthReport {
-    /// A predicted depth map of one val sample (at its ground truth's size), kept for the gallery.
-    public struct Sample: Sendable {
-        public var index: Int
-        public var prediction: DepthMap
-
-        public init(index: Int, prediction: DepthMap) { (self.index, self.prediction) = (index, prediction) }
-    }
-
     public var record: RunRecord
     public var settings: DepthSettings
     public var result: DepthResult?
-    public var samples: [Sample]
+    public var samples: [DensePrediction<DepthMap>]
     public var dataset: DepthDataset?
     public var views: Int
 
-    public init(record: RunRecord, settings: DepthSettings, result: DepthResult?, samples: [Sample], dataset: DepthDataset?, views: Int) {
+    public init(record: RunRecord, settings: DepthSettings, result: DepthResult?, samples: [DensePrediction<DepthMap>], dataset: DepthDataset?, views: Int) {
         (self.record, self.settings, self.result, self.samples, self.dataset, self.views) = (record, settings, result, samples, dataset, views)
     }
 
@@ -65,7 +57,7 @@ public struct DepthReport {
                   let original = try? Thumbnail.png(image, maxSide: 240),
                   let truthPicture = try? ColorMap.plasma.image(truth.values, width: truth.width, height: truth.height, range: range,
                                                                 isEmpty: { !($0 > 0) }),
-                  let predicted = try? ColorMap.plasma.image(sample.prediction.values, width: truth.width, height: truth.height, range: range),
+                  let predicted = try? ColorMap.plasma.image(sample.value.values, width: truth.width, height: truth.height, range: range),
                   let truthPNG = try? Thumbnail.png(truthPicture, maxSide: 240), let predictedPNG = try? Thumbnail.png(predicted, maxSide: 240)
             else { continue }
             items += [.init(png: original, caption: name), .init(png: truthPNG, caption: "\(name): ground truth"),
@@ -75,25 +67,5 @@ public struct DepthReport {
             items.append(.init(png: png, caption: String(format: "colour bar: 0 m (bottom) to %.1f m (top)", range.upperBound)))
         }
         return items
-    }
-}
-
-extension DepthReport {
-    /// Writes a finished run's results into `folder`: head.safetensors, train_log.csv and
-    /// loss_curves.png; with an evaluation (`metrics`), metrics.json and per_image.csv; then
-    /// report.html. Returns the file names.
-    public func write(head: DepthHead, log: TrainingLog, metrics: DepthMetrics?, to folder: String, maxPixels: Int) throws -> [String] {
-        var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
-        try head.save(to: folder + "/head.safetensors")
-        try AtomicFile.write(Data(log.csv().utf8), to: folder + "/train_log.csv")
-        let losses = try RunReports.lossCurves(log, title: "SigLoss (\(settings.iterations) steps of batch \(settings.batchSize))")
-        try losses.write(to: folder + "/loss_curves.png")
-        if let metrics, let result {
-            try result.writeJSON(to: folder + "/metrics.json")
-            try AtomicFile.write(Data(metrics.perImageCSV().utf8), to: folder + "/per_image.csv")
-            outputs += ["metrics.json", "per_image.csv"]
-        }
-        try page(losses: losses.pngData(), maxPixels: maxPixels).write(to: folder + "/report.html")
-        return outputs + ["report.html"]
     }
 }

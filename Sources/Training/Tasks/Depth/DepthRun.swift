@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 
 /// The linear depth protocol on a data set: patch features of the training pairs (or of cached
@@ -53,32 +54,6 @@ public enum DepthRun {
         return best
     }
 
-    /// Evaluates `head` on `dataset` as Meta does: the outputs (flip-averaged with `flip`) are
-    /// upsampled bilinearly to each depth map and scored by `evaluation` (range mask, crop,
-    /// clamping), one row per image. Bad pairs are skipped and returned. `onPrediction` gets each
-    /// image's index and predicted depth map (metres, at the ground truth's size).
-    public static func evaluate(head: DepthHead, model: DINOv3Model, dataset: DepthDataset, evaluation: DepthEvaluation,
-                                inference: DenseInference = .whole, flip: Bool = true, batchSize: Int = 8,
-                                maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
-                                onPrediction: ((Int, DepthMap) throws -> Void)? = nil) throws -> (metrics: DepthMetrics, skipped: [SkippedInput]) {
-        var metrics = DepthMetrics()
-        var skipped: [SkippedInput] = []
-        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
-        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
-                          flipAveraged: flip, onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, outputs, height, width in
-            let sample = dataset.samples[index]
-            let truth: DepthMap
-            do { truth = try dataset.loadDepth(sample, maxPixels: maxPixels) } catch {
-                return skipped.append(DepthDataset.skipped(index, sample, error))
-            }
-            let prediction = try upsampled(outputs, height: height, width: width, toWidth: truth.width, height: truth.height)
-            metrics.update((name: dataset.relativeName(sample.image), scores: try evaluation.scores(prediction: prediction.values, truth: truth)))
-            try onPrediction?(index, prediction)
-        }
-        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
-        return (metrics, skipped)
-    }
-
     /// Depth outputs [height, width] upsampled bilinearly (align_corners false) to a map of `toWidth` x `toHeight`.
     public static func upsampled(_ outputs: [Float], height: Int, width: Int, toWidth: Int, height toHeight: Int) throws -> DepthMap {
         let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: toHeight, outputWidth: toWidth)
@@ -93,9 +68,57 @@ extension DepthDataset {
     }
 }
 
+/// How a depth head is scored on a split, as Meta does: the outputs (flip-averaged with `flip`)
+/// upsampled bilinearly to each depth map and scored by `scoring` (range mask, crop, clamping).
+public struct DepthHeadEvaluation: DenseTaskEvaluation {
+    public var scoring: DepthEvaluation
+    public var flip: Bool
+
+    public init(scoring: DepthEvaluation, flip: Bool = true) { (self.scoring, self.flip) = (scoring, flip) }
+
+    /// Notes when NYU's Eigen crop (the default) scores a data set that is not in the NYU layout.
+    public func check(_ head: DepthHead, against dataset: DepthDataset, reporter: Reporter) throws {
+        if let note = scoring.crop.note(layout: dataset.layout) { reporter.note(note) }
+    }
+
+    public func note(inference: DenseInference) -> String? {
+        "\(scoring.crop.rawValue) crop, depth in (\(scoring.minDepth), \(scoring.maxDepth)) m, inference \(inference.name), flip TTA \(flip)"
+    }
+
+    public func evaluate(_ head: DepthHead, model: DINOv3Model, dataset: DepthDataset, inference: DenseInference, batchSize: Int, maxPixels: Int,
+                         reporter: Reporter, onPrediction: (DensePrediction<DepthMap>) throws -> Void) throws -> (metrics: DepthMetrics, skipped: [SkippedInput]) {
+        var metrics = DepthMetrics()
+        var skipped: [SkippedInput] = []
+        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
+        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
+                          flipAveraged: flip, onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, outputs, height, width in
+            let sample = dataset.samples[index]
+            let truth: DepthMap
+            do { truth = try dataset.loadDepth(sample, maxPixels: maxPixels) } catch {
+                return skipped.append(DepthDataset.skipped(index, sample, error))
+            }
+            let prediction = try DepthRun.upsampled(outputs, height: height, width: width, toWidth: truth.width, height: truth.height)
+            metrics.update((name: dataset.relativeName(sample.image), scores: try scoring.scores(prediction: prediction.values, truth: truth)))
+            try onPrediction(DensePrediction(index: index, value: prediction))
+        }
+        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        return (metrics, skipped)
+    }
+}
+
+extension DepthEvalCrop {
+    /// What to say when this crop (NYU's Eigen crop) scores a data set in another `layout`; nil when nothing.
+    public func note(layout: DepthDataset.Layout) -> String? {
+        guard self == .nyuEigen, layout != .nyu else { return nil }
+        return "note: scoring NYU's Eigen crop of a \(layout.rawValue)-layout data set; give --eval-crop full (or garg for KITTI) to score other regions"
+    }
+}
+
 /// Linear depth as the shared dense flow trains it: `settings` on data stored at `depthScale` per metre.
 public struct DepthTraining: DenseTaskRun {
     public typealias Data = DepthDataset
+    public typealias Evaluation = DepthHeadEvaluation
+    public var lossName: String { "SigLoss" }
     public let settings: DepthSettings
     public let depthScale: Float
 
@@ -117,5 +140,12 @@ public struct DepthTraining: DenseTaskRun {
 
     public func train(store: PatchFeatureStore, metadata: HeadMetadata, saving: StateSaving?, reporter: Reporter) throws -> (head: DepthHead, log: TrainingLog) {
         try DepthRun.train(store: store, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
+    }
+
+    public func save(_ head: DepthHead, to path: String) throws { try head.save(to: path) }
+
+    public func page(record: RunRecord, result: DepthResult?, samples: [DensePrediction<DepthMap>], val: DepthDataset?, views: Int,
+                     losses: Foundation.Data, maxPixels: Int) -> HTMLReport {
+        DepthReport(record: record, settings: settings, result: result, samples: samples, dataset: val, views: views).page(losses: losses, maxPixels: maxPixels)
     }
 }

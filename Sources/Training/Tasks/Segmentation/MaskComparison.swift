@@ -10,16 +10,15 @@ import Support
 public enum MaskComparison {
     public static func compare(predictions: String, groundTruth: String, classNames: [String], ignoreIndex: UInt8,
                                reduceZeroLabel: Bool, reporter: Reporter = SilentReporter()) throws
-        -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
+        -> (metrics: SegmentationScores, skipped: [SkippedInput]) {
         let names: [String]
         do { names = try FileSystem.list(groundTruth).filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") } } catch {
             throw DatasetError.badFile(path: groundTruth, reason: "cannot list the folder (\(error))")
         }
         guard !names.isEmpty else { throw DatasetError.emptySplit(folder: groundTruth, hint: "put the ground-truth masks (PNG) there") }
-        var metrics = try SegmentationMetrics(numClasses: classNames.count, ignoreIndex: Int(ignoreIndex), classNames: classNames)
+        var scores = try SegmentationScores(classNames: classNames, ignoreIndex: Int(ignoreIndex))
         let table = LabelMapping.table(reduceZeroLabel: reduceZeroLabel, ignoreIndex: ignoreIndex)
         var skipped: [SkippedInput] = []
-        var perImage: [SegmentationImageScore] = []
         let task = reporter.task("evaluate", total: names.count, unit: "masks")
         for (i, name) in names.enumerated() {
             let truthPath = groundTruth + "/" + name, predictionPath = predictions + "/" + name
@@ -30,15 +29,14 @@ public enum MaskComparison {
                     throw DatasetError.sizeMismatch(image: truthPath, mask: predictionPath, imageSize: [truth.width, truth.height],
                                                     maskSize: [prediction.width, prediction.height])
                 }
-                perImage.append(try metrics.addImage(prediction: prediction.labels, label: LabelMapping.apply(table, to: truth.labels),
-                                                     image: predictionPath, mask: truthPath))
+                try scores.update((prediction.labels, LabelMapping.apply(table, to: truth.labels), predictionPath, truthPath))
             } catch {
                 skipped.append(SkippedInput(index: i, path: predictionPath, reason: "\(error)"))
             }
             task.update(i + 1)
         }
         task.finish(names.count)
-        return (metrics, skipped, perImage)
+        return (scores, skipped)
     }
 }
 

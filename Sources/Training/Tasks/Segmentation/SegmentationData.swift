@@ -35,3 +35,12 @@ public enum SegmentationLayout: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension SegmentationLayout {
+    /// `split` of the data set at `root` with its bad pairs dropped and handed to `skipped`.
+    public func usable(root: String, split: DatasetSplit, reporter: Reporter, skipped: ([SkippedInput]) throws -> Void) throws -> SegmentationDataset {
+        try DenseSplits.usable(try load(root: root, split: split), split: split, of: root, kind: "image/mask", reporter: reporter, skipped: skipped) {
+            $0.validate(progress: $1)
+        }
+    }
+}

@@ -8,25 +8,14 @@ import Support
 
 /// What a linear segmentation run shows in its `report.html`.
 public struct SegmentationReport {
-    /// A predicted mask of one val sample, kept for the picture gallery.
-    public struct Sample: Sendable {
-        public var index: Int
-        public var mask: [UInt8]
-        public var width: Int, height: Int
-
-        public init(index: Int, mask: [UInt8], width: Int, height: Int) {
-            (self.index, self.mask, self.width, self.height) = (index, mask, width, height)
-        }
-    }
-
     public var record: RunRecord
     public var settings: SegmentationSettings
     public var result: SegmentationResult?
-    public var samples: [Sample]
+    public var samples: [DensePrediction<LabelMask>]
     public var dataset: SegmentationDataset?
     public var views: Int
 
-    public init(record: RunRecord, settings: SegmentationSettings, result: SegmentationResult?, samples: [Sample],
+    public init(record: RunRecord, settings: SegmentationSettings, result: SegmentationResult?, samples: [DensePrediction<LabelMask>],
                 dataset: SegmentationDataset?, views: Int) {
         (self.record, self.settings, self.result, self.samples, self.dataset, self.views) = (record, settings, result, samples, dataset, views)
     }
@@ -56,12 +45,12 @@ public struct SegmentationReport {
         for sample in samples {
             let pair = dataset.samples[sample.index]
             let name = ByteText.name(of: pair.image)
-            guard let image = try? ImageDecoder.decode(path: pair.image, maxPixels: maxPixels), image.width == sample.width,
-                  image.height == sample.height, let truth = try? dataset.loadMask(for: pair),
+            guard let image = try? ImageDecoder.decode(path: pair.image, maxPixels: maxPixels), image.width == sample.value.width,
+                  image.height == sample.value.height, let truth = try? dataset.loadMask(for: pair),
                   let original = try? Thumbnail.png(image, maxSide: 200),
                   let truthPicture = try? SegmentationRendering.overlay(image: image, mask: truth.labels, palette: dataset.palette,
                                                                         classNames: dataset.classNames),
-                  let predicted = try? SegmentationRendering.overlay(image: image, mask: sample.mask, palette: dataset.palette,
+                  let predicted = try? SegmentationRendering.overlay(image: image, mask: sample.value.labels, palette: dataset.palette,
                                                                      classNames: dataset.classNames),
                   let truthPNG = try? Thumbnail.png(truthPicture, maxSide: 320), let predictedPNG = try? Thumbnail.png(predicted, maxSide: 320)
             else { continue }
@@ -70,27 +59,5 @@ public struct SegmentationReport {
                       HTMLReport.GalleryItem(png: predictedPNG, caption: "\(name): prediction")]
         }
         if items.isEmpty { page.paragraph("No val image could be drawn.") } else { page.gallery(items) }
-    }
-}
-
-extension SegmentationReport {
-    /// Writes a finished run's results into `folder`: head.safetensors (in `naming`),
-    /// train_log.csv and loss_curves.png; with an evaluation (`metrics`, `perImage`),
-    /// metrics.json, per_image.csv and confusion.csv; then report.html. Returns the file names.
-    public func write(head: LinearSegmenter, naming: LinearSegmenter.TensorNaming, log: TrainingLog, metrics: SegmentationMetrics?,
-                      perImage: [SegmentationImageScore], to folder: String, maxPixels: Int) throws -> [String] {
-        var outputs = ["head.safetensors", "train_log.csv", "loss_curves.png"]
-        try head.save(to: folder + "/head.safetensors", naming: naming)
-        try AtomicFile.write(Data(log.csv().utf8), to: folder + "/train_log.csv")
-        let losses = try RunReports.lossCurves(log, title: "Training loss (\(settings.iterations) steps of batch \(settings.batchSize))")
-        try losses.write(to: folder + "/loss_curves.png")
-        if let metrics, let result {
-            try result.writeJSON(to: folder + "/metrics.json")
-            try AtomicFile.write(Data(SegmentationImageScore.csv(perImage).utf8), to: folder + "/per_image.csv")
-            try AtomicFile.write(Data(metrics.confusionCSV().utf8), to: folder + "/confusion.csv")
-            outputs += ["metrics.json", "per_image.csv", "confusion.csv"]
-        }
-        try page(losses: losses.pngData(), maxPixels: maxPixels).write(to: folder + "/report.html")
-        return outputs + ["report.html"]
     }
 }

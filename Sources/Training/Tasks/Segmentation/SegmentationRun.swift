@@ -4,6 +4,7 @@ import Evaluation
 import Foundation
 import Heads
 import Images
+import Plots
 import Support
 
 /// The linear segmentation protocol on a data set: patch features of the training pairs are
@@ -70,47 +71,25 @@ public enum SegmentationRun {
         let settings: SegmentationSettings
         let classes: Int
     }
-
-    /// Evaluates `head` on `dataset` at the original mask sizes: features of the head's own recipe
-    /// (its resolution and statistics), logits upsampled bilinearly to each mask. Bad pairs are skipped and returned.
-    /// `onPrediction` receives each predicted mask (sample index, labels, width, height).
-    /// Returns the metrics over the whole split, the skipped pairs and every image's own scores.
-    public static func evaluate(head: LinearSegmenter, model: DINOv3Model, dataset: SegmentationDataset, inference: DenseInference = .whole,
-                                batchSize: Int = 8, maxPixels: Int = ImageDecoder.defaultMaxPixels, reporter: Reporter = SilentReporter(),
-                                onPrediction: ((Int, [UInt8], Int, Int) throws -> Void)? = nil) throws
-        -> (metrics: SegmentationMetrics, skipped: [SkippedInput], perImage: [SegmentationImageScore]) {
-        var metrics = try SegmentationMetrics(numClasses: dataset.classCount, ignoreIndex: Int(dataset.ignoreIndex), classNames: dataset.classNames)
-        var skipped: [SkippedInput] = []
-        var perImage: [SegmentationImageScore] = []
-        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
-        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
-                          onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, logits, height, width in
-            let sample = dataset.samples[index]
-            let label: LabelMask
-            do { label = try dataset.loadMask(for: sample) } catch {
-                return skipped.append(SkippedInput(index: index, path: sample.mask, reason: "\(error)"))
-            }
-            let prediction = try LinearSegmenter.upsampledArgmax(logits, batch: 1, height: height, width: width, classes: head.classes,
-                                                                 outputHeight: label.height, outputWidth: label.width)
-            perImage.append(try metrics.addImage(prediction: prediction, label: label.labels, image: sample.image, mask: sample.mask))
-            try onPrediction?(index, prediction, label.width, label.height)
-        }
-        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
-        return (metrics, skipped, perImage)
-    }
 }
 
-/// Linear segmentation as the shared dense flow trains it: `settings` on `dataset`'s classes.
+/// Linear segmentation as the shared dense flow trains it: `settings` on `dataset`'s classes, the
+/// head saved with `naming`'s tensor names.
 public struct SegmentationTraining: DenseTaskRun {
     public typealias Data = SegmentationDataset
+    public typealias Evaluation = SegmentationEvaluation
     public let settings: SegmentationSettings
     public let dataset: SegmentationDataset
+    public var naming = LinearSegmenter.TensorNaming.dinoprobe
+    public var lossName: String { "Training loss" }
 
     public var steps: (iterations: Int, warmup: Int, batchSize: Int, seed: UInt64) {
         (settings.iterations, settings.warmupSteps, settings.batchSize, settings.seed)
     }
 
-    public init(settings: SegmentationSettings, dataset: SegmentationDataset) { (self.settings, self.dataset) = (settings, dataset) }
+    public init(settings: SegmentationSettings, dataset: SegmentationDataset, naming: LinearSegmenter.TensorNaming = .dinoprobe) {
+        (self.settings, self.dataset, self.naming) = (settings, dataset, naming)
+    }
 
     public static func augmentationName(size: Int) -> String {
         "short side \(size) x U(0.5, 2), \(size) crop, cat_max_ratio 0.75, flip 0.5, photometric distortion, pad"
@@ -126,5 +105,13 @@ public struct SegmentationTraining: DenseTaskRun {
 
     public func train(store: PatchFeatureStore, metadata: HeadMetadata, saving: StateSaving?, reporter: Reporter) throws -> (head: LinearSegmenter, log: TrainingLog) {
         try SegmentationRun.train(store: store, classes: dataset.classCount, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
+    }
+
+    public func save(_ head: LinearSegmenter, to path: String) throws { try head.save(to: path, naming: naming) }
+
+    public func page(record: RunRecord, result: SegmentationResult?, samples: [DensePrediction<LabelMask>], val: SegmentationDataset?,
+                     views: Int, losses: Foundation.Data, maxPixels: Int) -> HTMLReport {
+        SegmentationReport(record: record, settings: settings, result: result, samples: samples, dataset: val, views: views)
+            .page(losses: losses, maxPixels: maxPixels)
     }
 }
