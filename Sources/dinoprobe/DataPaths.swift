@@ -6,17 +6,6 @@ import Support
 // Where data sets are read from and how their paths are written: local data before the
 // backbone, paths in output files as given on the command line.
 
-/// Per-image scores with their image and mask paths as given on the command line (below
-/// whichever of `roots`, as typed, holds them).
-func spelled(_ scores: [SegmentationImageScore], below roots: [String?]) -> [SegmentationImageScore] {
-    func spell(_ path: String) -> String { roots.compactMap { $0 }.lazy.map { FileSystem.spelled(path, below: $0) }.first { $0 != path } ?? path }
-    return scores.map { score in
-        var s = score
-        (s.image, s.mask) = (spell(s.image), spell(s.mask))
-        return s
-    }
-}
-
 extension ClassificationDataOptions {
     /// Train and val splits of an ImageFolder given as --data, read before the backbone loads (so
     /// that their mistakes cost nothing); nil for a data set that may need downloading.

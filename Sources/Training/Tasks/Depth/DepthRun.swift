@@ -6,54 +6,8 @@ import Images
 import Plots
 import Support
 
-/// The linear depth protocol on a data set: patch features of the training pairs (or of cached
-/// augmented views) are extracted once into a patch store (`DenseStore`), the head is trained on
-/// them with Meta's optimizer and schedule, and evaluated on val at each depth map's size.
+/// The linear depth protocol's shared pieces (the run itself is `DepthTraining` in the dense flow).
 public enum DepthRun {
-    /// What a depth head trained with `recipe` on `settings` records: the feature recipe, the
-    /// backbone, the resolution, the data's depth scale and the run (the head recipe is added on save).
-    public static func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, depthScale: Float,
-                                    runID: String) -> HeadMetadata {
-        HeadMetadata(kind: .depth, featureRecipe: recipe.key, backboneID: backboneID, backboneFingerprint: model.fingerprint,
-                     inputResolution: recipe.preprocessing.size, extra: ["depth_scale": "\(depthScale)", "run_id": runID])
-    }
-
-    /// AdamW (Meta's betas, weight decay, gradient clipping) with Meta's WarmupOneCycleLR over
-    /// random batches of the store's views (the shared `TrainingLoop`). With `saving`, the loop
-    /// state is saved as it goes, and a resumed run ends with exactly the uninterrupted run's head.
-    public static func train(store: PatchFeatureStore, settings s: DepthSettings, metadata: HeadMetadata, saving: StateSaving? = nil,
-                             reporter: Reporter = SilentReporter()) throws -> (head: DepthHead, log: TrainingLog) {
-        guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0, s.weightDecay.isFinite, s.weightDecay >= 0,
-              s.betas.count == 2, s.betas.allSatisfy({ (0..<1).contains($0) }), s.gradientClip.isFinite, s.gradientClip > 0 else {
-            throw TrainingError.badOption("iterations, batch size, learning rate and clipping must be positive, betas in [0, 1), weight decay finite and non-negative")
-        }
-        var random = SeededRandom(seed: s.seed, stream: [29])
-        var head = try DepthHead(channels: store.dim, recipe: s.head, metadata: metadata, random: &random)
-        var optimizer = AdamW(beta1: s.betas[0], beta2: s.betas[1], eps: 1e-8, weightDecay: s.weightDecay)
-        var loop = try TrainingLoop(name: "linear-depth", settings: s, steps: s.iterations, batchSize: s.batchSize, seed: s.seed,
-                                    schedule: s.schedule, learningRates: [s.learningRate], series: ["head"], saving: saving)
-        loop.gradientClip = s.gradientClip
-        let outcome = try loop.run(&head, optimizer: &optimizer, samples: store.count, batch: { try store.batch($0, of: Float.self) },
-                                   reporter: reporter)
-        return (head, outcome.log)
-    }
-
-    /// Seconds one training step takes here on `store` (the faster of two steps of a throwaway head).
-    public static func secondsPerStep(store: PatchFeatureStore, settings: DepthSettings) throws -> Double {
-        var random = SeededRandom(seed: 0)
-        var head = try DepthHead(channels: store.dim, recipe: settings.head, metadata: HeadMetadata(kind: .depth), random: &random)
-        var optimizer = AdamW(weightDecay: 1e-4)
-        var sampler = try BatchSampler(count: store.count, batchSize: settings.batchSize)
-        var best = Double.infinity
-        for _ in 0..<2 {
-            let start = Date()
-            try head.trainStep(try store.batch(sampler.next(using: &random), of: Float.self), optimizer: &optimizer, learningRates: [1e-4],
-                               clipNorm: settings.gradientClip, random: &random)
-            best = min(best, Date().timeIntervalSince(start))
-        }
-        return best
-    }
-
     /// Depth outputs [height, width] upsampled bilinearly (align_corners false) to a map of `toWidth` x `toHeight`.
     public static func upsampled(_ outputs: [Float], height: Int, width: Int, toWidth: Int, height toHeight: Int) throws -> DepthMap {
         let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: toHeight, outputWidth: toWidth)
@@ -132,14 +86,42 @@ public struct DepthTraining: DenseTaskRun {
         "NYU crop, rotation 0.5, flip 0.5, \(size)x\(size) random crop, colour jitter 0.5"
     }
 
+    /// What a depth head trained with `recipe` records: the feature recipe, the backbone, the
+    /// resolution, the data's depth scale and the run (the head recipe is added on save).
     public func headMetadata(recipe: FeatureRecipe, backboneID: String, model: DINOv3Model, runID: String) -> HeadMetadata {
-        DepthRun.headMetadata(recipe: recipe, backboneID: backboneID, model: model, depthScale: depthScale, runID: runID)
+        HeadMetadata(kind: .depth, featureRecipe: recipe.key, backboneID: backboneID, backboneFingerprint: model.fingerprint,
+                     inputResolution: recipe.preprocessing.size, extra: ["depth_scale": "\(depthScale)", "run_id": runID])
     }
 
-    public func secondsPerStep(store: PatchFeatureStore) throws -> Double { try DepthRun.secondsPerStep(store: store, settings: settings) }
+    public func secondsPerStep(store: PatchFeatureStore) throws -> Double {
+        var random = SeededRandom(seed: 0)
+        var head = try DepthHead(channels: store.dim, recipe: settings.head, metadata: HeadMetadata(kind: .depth), random: &random)
+        var optimizer = AdamW(weightDecay: 1e-4)
+        var sampler = try BatchSampler(count: store.count, batchSize: settings.batchSize)
+        return try Self.fasterOfTwo {
+            try head.trainStep(try store.batch(sampler.next(using: &random), of: Float.self), optimizer: &optimizer, learningRates: [1e-4],
+                               clipNorm: settings.gradientClip, random: &random)
+        }
+    }
 
+    /// AdamW (Meta's betas, weight decay, gradient clipping) with Meta's WarmupOneCycleLR over
+    /// random batches of the store's views (the shared `TrainingLoop`). With `saving`, the loop
+    /// state is saved as it goes, and a resumed run ends with exactly the uninterrupted run's head.
     public func train(store: PatchFeatureStore, metadata: HeadMetadata, saving: StateSaving?, reporter: Reporter) throws -> (head: DepthHead, log: TrainingLog) {
-        try DepthRun.train(store: store, settings: settings, metadata: metadata, saving: saving, reporter: reporter)
+        let s = settings
+        guard s.iterations > 0, s.batchSize > 0, s.learningRate.isFinite, s.learningRate > 0, s.weightDecay.isFinite, s.weightDecay >= 0,
+              s.betas.count == 2, s.betas.allSatisfy({ (0..<1).contains($0) }), s.gradientClip.isFinite, s.gradientClip > 0 else {
+            throw TrainingError.badOption("iterations, batch size, learning rate and clipping must be positive, betas in [0, 1), weight decay finite and non-negative")
+        }
+        var random = SeededRandom(seed: s.seed, stream: [29])
+        var head = try DepthHead(channels: store.dim, recipe: s.head, metadata: metadata, random: &random)
+        var optimizer = AdamW(beta1: s.betas[0], beta2: s.betas[1], eps: 1e-8, weightDecay: s.weightDecay)
+        var loop = try TrainingLoop(name: "linear-depth", settings: s, steps: s.iterations, batchSize: s.batchSize, seed: s.seed,
+                                    schedule: s.schedule, learningRates: [s.learningRate], series: ["head"], saving: saving)
+        loop.gradientClip = s.gradientClip
+        let outcome = try loop.run(&head, optimizer: &optimizer, samples: store.count, batch: { try store.batch($0, of: Float.self) },
+                                   reporter: reporter)
+        return (head, outcome.log)
     }
 
     public func save(_ head: DepthHead, to path: String) throws { try head.save(to: path) }
