@@ -87,18 +87,4 @@ struct DenseStoreOptions: ParsableArguments {
         let augmented = augment > 0 ? AugmentedDenseViews(augmentation: augmentation, views: augment, seed: seed) : nil
         return (FeatureRecipe.dense(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
     }
-
-    /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the
-    /// cached patch store of `train`'s pairs, before any run folder exists, and returns true.
-    func extractShardIfAsked<D: DenseDataset>(model: () throws -> DINOv3Model, cache: CacheOptions, maxPixels: Int,
-                                              store: (DINOv3Model) throws -> (D, FeatureRecipe, AugmentedDenseViews<D.Target>?)) throws -> Bool {
-        guard let choice = try sharding.resolve() else { return false }
-        guard let cacheFolder = cache.folder else { throw ValidationError("--shard builds the patch store in parts in the cache: drop --no-cache") }
-        let model = try model()
-        let (train, recipe, augmented) = try store(model)
-        try extractDenseShard(choice, model: model, dataset: train, recipe: recipe, flip: flip, augment: augmented,
-                              batchSize: cache.batchSize(model, height: recipe.preprocessing.size, layers: recipe.blocks), cacheFolder: cacheFolder,
-                              maxPixels: maxPixels)
-        return true
-    }
 }

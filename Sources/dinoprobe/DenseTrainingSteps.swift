@@ -7,19 +7,6 @@ import Heads
 import Support
 import Training
 
-/// Builds only this process's shard of a dense task's cached patch store (`--shard I/N` or the
-/// scheduler's), before any run folder exists, and tells how to go on.
-func extractDenseShard<D: DenseDataset>(_ choice: ShardEnvironment.Choice, model: DINOv3Model, dataset train: D, recipe: FeatureRecipe,
-                                        flip: Bool, augment: AugmentedDenseViews<D.Target>?, batchSize: Int, cacheFolder: String,
-                                        maxPixels: Int) throws {
-    let outcome = try DenseStore.shard(model: model, dataset: train, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
-                                       cacheFolder: cacheFolder, shard: choice.shard, maxPixels: maxPixels, reporter: TerminalReporter.shared)
-    for s in outcome.skipped { Console.err("skipped \(s)") }
-    say("shard \(choice.shard) (from \(choice.source)) of train: pairs \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(train.count): "
-        + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
-    say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
-}
-
 /// A dense training command: the option groups the shared dense flow reads.
 protocol DenseTrainingCommand: ParsableArguments {
     var modelOptions: ModelOptions { get }
@@ -43,12 +30,22 @@ extension DenseTrainingCommand {
         try store.recipe(model: model, augmentation: augmentation, seed: seed)
     }
 
-    /// With a shard, builds only this process's part of the cached patch store and returns true.
+    /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the
+    /// cached patch store of the train pairs, before any run folder exists, says how to go on and returns true.
     func extractShardIfAsked() throws -> Bool {
-        try store.extractShardIfAsked(model: { try modelOptions.load() }, cache: cacheOptions, maxPixels: pixelLimit.maxPixels) { model in
-            let (recipe, augmented) = try storeRecipe(model: model)
-            return (try loadTrain(folder: nil), recipe, augmented)
-        }
+        guard let choice = try store.sharding.resolve() else { return false }
+        guard let cacheFolder = cacheOptions.folder else { throw ValidationError("--shard builds the patch store in parts in the cache: drop --no-cache") }
+        let model = try modelOptions.load()
+        let (recipe, augmented) = try storeRecipe(model: model)
+        let train = try loadTrain(folder: nil)
+        let outcome = try DenseStore.shard(model: model, dataset: train, recipe: recipe, flip: store.flip, augment: augmented,
+                                           batchSize: cacheOptions.batchSize(model, height: recipe.preprocessing.size, layers: recipe.blocks),
+                                           cacheFolder: cacheFolder, shard: choice.shard, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
+        for s in outcome.skipped { Console.err("skipped \(s)") }
+        say("shard \(choice.shard) (from \(choice.source)) of train: pairs \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(train.count): "
+            + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
+        say("this shard's patch features are cached in \(cacheFolder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
+        return true
     }
 
     /// Records the run, then trains `task`'s head through the library's dense flow, saying the

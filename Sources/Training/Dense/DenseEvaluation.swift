@@ -12,12 +12,7 @@ public protocol DenseMetrics: MetricAccumulator {
 }
 
 /// One val image's prediction at its target's size, kept for a report's pictures.
-public struct DensePrediction<Value: Sendable>: Sendable {
-    public var index: Int
-    public var value: Value
-
-    public init(index: Int, value: Value) { (self.index, self.value) = (index, value) }
-}
+public typealias DensePrediction<Value> = (index: Int, value: Value)
 
 /// How a dense task scores a head on a split (segmentation: class masks, mIoU; depth: depth maps,
 /// Meta's ten metrics): the head checked against the data, then predicted and scored at each target's size.

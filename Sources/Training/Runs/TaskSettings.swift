@@ -65,8 +65,14 @@ public struct SettingError: Error, Equatable, CustomStringConvertible {
 public protocol DenseTrainingSettings: TaskSettings {
     var iterations: Int { get set }
     var batchSize: Int { get }
-    /// The default steps for `images` training images in batches of `batchSize`.
-    static func defaultIterations(images: Int, batchSize: Int) -> Int
+    /// Meta's steps, batch size and training images: the passes its recipe makes over its data set.
+    static var metaBudget: TrainingBudget { get }
+}
+
+extension DenseTrainingSettings {
+    /// The default steps for `images` training images in batches of `batchSize`: as many passes
+    /// over the data as Meta's recipe makes, at least 100 steps and at most Meta's.
+    public static func defaultIterations(images: Int, batchSize: Int) -> Int { metaBudget.steps(images: images, batchSize: batchSize) }
 }
 
 extension SegmentationSettings: DenseTrainingSettings {}

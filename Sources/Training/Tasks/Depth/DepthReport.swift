@@ -8,20 +8,10 @@ import Support
 
 /// What a linear depth run shows in its `report.html`: the metrics first, then the run, the
 /// training and sample predictions with one colour scale in metres.
-public struct DepthReport {
-    public var record: RunRecord
-    public var settings: DepthSettings
-    public var result: DepthResult?
-    public var samples: [DensePrediction<DepthMap>]
-    public var dataset: DepthDataset?
-    public var views: Int
-
-    public init(record: RunRecord, settings: DepthSettings, result: DepthResult?, samples: [DensePrediction<DepthMap>], dataset: DepthDataset?, views: Int) {
-        (self.record, self.settings, self.result, self.samples, self.dataset, self.views) = (record, settings, result, samples, dataset, views)
-    }
-
+extension DepthTraining {
     /// The page: val metrics, the run's settings, the loss curve, then image | ground truth | prediction per sample.
-    public func page(losses: Data, maxPixels: Int = ImageDecoder.defaultMaxPixels) -> HTMLReport {
+    public func page(record: RunRecord, result: DepthResult?, samples: [DensePrediction<DepthMap>], val: DepthDataset?, views: Int,
+                     losses: Foundation.Data, maxPixels: Int) -> HTMLReport {
         var page = HTMLReport(title: "dinoprobe train-depth: \(record.data?.root ?? "")")
         if let result {
             page.heading("Val metrics (\(result.images) images, each metric averaged over images)")
@@ -36,7 +26,7 @@ public struct DepthReport {
         let h = settings.head
         page.paragraph("\(settings.iterations) steps of batch \(settings.batchSize) over \(views) cached views: SigLoss, AdamW lr \(settings.learningRate), betas \(settings.betas), weight decay \(settings.weightDecay), gradient norm clipped to \(settings.gradientClip), one-cycle with \(settings.schedule.warmupSteps) warm-up steps; \(h.bins) \(h.binsStrategy.rawValue) bins in [\(h.minDepth), \(h.maxDepth)] m, \(h.normStrategy.rawValue) normalisation.")
         page.image(png: losses, caption: "Loss per step")
-        let items = gallery(maxPixels: maxPixels)
+        let items = gallery(samples, of: val, maxPixels: maxPixels)
         guard !items.isEmpty else { return page }
         page.heading("Sample predictions on val (image | ground truth | prediction; black: no depth)")
         page.gallery(items)
@@ -44,7 +34,7 @@ public struct DepthReport {
     }
 
     /// The samples drawn with one plasma scale from 0 to the deepest ground truth shown, and its colour bar.
-    func gallery(maxPixels: Int) -> [HTMLReport.GalleryItem] {
+    func gallery(_ samples: [DensePrediction<DepthMap>], of dataset: DepthDataset?, maxPixels: Int) -> [HTMLReport.GalleryItem] {
         guard let dataset else { return [] }
         let truths = samples.map { try? dataset.loadDepth(dataset.samples[$0.index], maxPixels: maxPixels) }
         let deepest = truths.compactMap { $0?.values.max() }.max() ?? 0

@@ -53,7 +53,7 @@ public struct DepthHeadEvaluation: DenseTaskEvaluation {
             }
             let prediction = try DepthRun.upsampled(outputs, height: height, width: width, toWidth: truth.width, height: truth.height)
             metrics.update((name: dataset.relativeName(sample.image), scores: try scoring.scores(prediction: prediction.values, truth: truth)))
-            try onPrediction(DensePrediction(index: index, value: prediction))
+            try onPrediction((index, prediction))
         }
         task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         return (metrics, skipped)
@@ -125,9 +125,4 @@ public struct DepthTraining: DenseTaskRun {
     }
 
     public func save(_ head: DepthHead, to path: String) throws { try head.save(to: path) }
-
-    public func page(record: RunRecord, result: DepthResult?, samples: [DensePrediction<DepthMap>], val: DepthDataset?, views: Int,
-                     losses: Foundation.Data, maxPixels: Int) -> HTMLReport {
-        DepthReport(record: record, settings: settings, result: result, samples: samples, dataset: val, views: views).page(losses: losses, maxPixels: maxPixels)
-    }
 }

@@ -2,15 +2,8 @@ import Heads
 
 /// Settings of the linear depth recipe (Meta's `config-nyu.yaml`; docs/protocols.md, "Depth").
 public struct DepthSettings: TaskSettings {
-    /// Meta's budget: 38,400 steps of batch 16 (8 GPUs x 2) on NYU's 24,231 training pairs (BTS's list).
-    public static let metaIterations = 38_400, metaBatchSize = 16, metaTrainImages = 24_231
-
-    /// The default number of steps for `images` training pairs in batches of `batchSize`: as
-    /// many passes over the data as Meta's recipe makes over NYU (about 25.4), at least 100
-    /// steps and at most Meta's 38,400 (which a NYU-sized set gets).
-    public static func defaultIterations(images: Int, batchSize: Int) -> Int {
-        TrainingBudget(steps: metaIterations, batchSize: metaBatchSize, trainImages: metaTrainImages).steps(images: images, batchSize: batchSize)
-    }
+    /// Meta's budget: 38,400 steps of batch 16 (8 GPUs x 2) on NYU's 24,231 training pairs (BTS's list; about 25.4 passes).
+    public static let metaBudget = TrainingBudget(steps: 38_400, batchSize: 16, trainImages: 24_231)
 
     /// Optimizer steps (Meta: 38,400).
     public var iterations = 38_400

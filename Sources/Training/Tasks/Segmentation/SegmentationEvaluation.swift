@@ -70,7 +70,7 @@ public struct SegmentationEvaluation: DenseTaskEvaluation {
                 try PNGEncoder.writeIndexed(prediction.labels, width: label.width, height: label.height, palette: Array(dataset.palette.prefix(768)),
                                             to: run.staging() + "/pred/\(stem).png")
             }
-            try onPrediction(DensePrediction(index: index, value: prediction))
+            try onPrediction((index, prediction))
         }
         task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
         return (scores.spelled(below: roots), skipped)

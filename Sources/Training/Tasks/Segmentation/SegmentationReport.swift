@@ -7,22 +7,11 @@ import Plots
 import Support
 
 /// What a linear segmentation run shows in its `report.html`.
-public struct SegmentationReport {
-    public var record: RunRecord
-    public var settings: SegmentationSettings
-    public var result: SegmentationResult?
-    public var samples: [DensePrediction<LabelMask>]
-    public var dataset: SegmentationDataset?
-    public var views: Int
-
-    public init(record: RunRecord, settings: SegmentationSettings, result: SegmentationResult?, samples: [DensePrediction<LabelMask>],
-                dataset: SegmentationDataset?, views: Int) {
-        (self.record, self.settings, self.result, self.samples, self.dataset, self.views) = (record, settings, result, samples, dataset, views)
-    }
-
+extension SegmentationTraining {
     /// The page, top down: the val mIoU and the run's duration, the metrics, the loss curve,
     /// for each sample image | ground truth | prediction, and the run's provenance (collapsed).
-    public func page(losses: Data, maxPixels: Int = ImageDecoder.defaultMaxPixels) -> HTMLReport {
+    public func page(record: RunRecord, result: SegmentationResult?, samples: [DensePrediction<LabelMask>], val: SegmentationDataset?,
+                     views: Int, losses: Foundation.Data, maxPixels: Int) -> HTMLReport {
         var page = HTMLReport(title: "dinoprobe train-seg: \(record.data?.root ?? "")")
         RunReports.headlineSection(result.map { "val mIoU \(MetricsReport.percent($0.mIoU))" } ?? "trained, not evaluated (no val split)",
                                    record: record, into: &page)
@@ -33,13 +22,13 @@ public struct SegmentationReport {
         page.heading("Training")
         page.paragraph("\(settings.iterations) steps of batch \(settings.batchSize) over \(views) cached views, AdamW lr \(settings.learningRate), weight decay \(settings.weightDecay), \(settings.warmupSteps) warm-up steps then cosine.")
         page.image(png: losses, caption: "Loss per step")
-        if result != nil, let dataset { samplesSection(dataset, maxPixels: maxPixels, into: &page) }
+        if result != nil, let val { samplesSection(samples, of: val, maxPixels: maxPixels, into: &page) }
         RunReports.provenanceSection(record, into: &page)
         return page
     }
 
     /// For each sample: image | ground truth | prediction.
-    private func samplesSection(_ dataset: SegmentationDataset, maxPixels: Int, into page: inout HTMLReport) {
+    private func samplesSection(_ samples: [DensePrediction<LabelMask>], of dataset: SegmentationDataset, maxPixels: Int, into page: inout HTMLReport) {
         page.heading("Sample predictions on val (image | ground truth | prediction)")
         var items: [HTMLReport.GalleryItem] = []
         for sample in samples {

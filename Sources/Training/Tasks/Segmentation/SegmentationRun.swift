@@ -85,10 +85,4 @@ public struct SegmentationTraining: DenseTaskRun {
     }
 
     public func save(_ head: LinearSegmenter, to path: String) throws { try head.save(to: path, naming: naming) }
-
-    public func page(record: RunRecord, result: SegmentationResult?, samples: [DensePrediction<LabelMask>], val: SegmentationDataset?,
-                     views: Int, losses: Foundation.Data, maxPixels: Int) -> HTMLReport {
-        SegmentationReport(record: record, settings: settings, result: result, samples: samples, dataset: val, views: views)
-            .page(losses: losses, maxPixels: maxPixels)
-    }
 }

@@ -1,14 +1,7 @@
 /// Settings of the linear segmentation recipe (docs/protocols.md, section 5).
 public struct SegmentationSettings: TaskSettings {
-    /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images.
-    public static let metaIterations = 40_000, metaBatchSize = 16, metaTrainImages = 20_210
-
-    /// The default number of steps for `images` training images in batches of `batchSize`: as
-    /// many passes over the data as Meta's recipe makes over ADE20K (about 31.7), at least 100
-    /// steps and at most Meta's 40,000 (which an ADE20K-sized set gets).
-    public static func defaultIterations(images: Int, batchSize: Int) -> Int {
-        TrainingBudget(steps: metaIterations, batchSize: metaBatchSize, trainImages: metaTrainImages).steps(images: images, batchSize: batchSize)
-    }
+    /// Meta's budget: 40,000 steps of batch 16 on ADE20K's 20,210 training images (about 31.7 passes).
+    public static let metaBudget = TrainingBudget(steps: 40_000, batchSize: 16, trainImages: 20_210)
 
     /// Optimizer steps (Meta: 40,000).
     public var iterations = 40_000
