@@ -51,61 +51,33 @@ struct Segment: ParsableCommand {
 
     func run() throws {
         let segmenter = try head.map { try LinearSegmenter.load(from: $0) }
-        // The head's recipe gives the normalisation and the default size; segment keeps each
-        // image's aspect ratio (native preset) rather than the square training input.
-        let recipe = try segmenter.map { try $0.metadata.recipe() }
-        if let recipe, recipe.tokens != .patch {
-            throw ValidationError("\(head ?? "") was trained on \(recipe.tokens.rawValue) features, not patch tokens: it is not a segmentation head")
-        }
+        let recipe = try segmenter.map { try ImageSegmentation.recipe(of: $0, named: head ?? "") }
         let side = size ?? recipe?.preprocessing.size ?? 448
-        let listing = try ImageFiles.expand(images)
-        let names = ImageFiles.outputNames(for: listing.images)
-        let files = names.flatMap { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }
-        let run = try RunFolder.open(out, prefix: "segment", overwrite: overwrite, guarding: files, command: self,
-                                     resolved: ["size": side])
-        defer { run.close() }
-        let model = try modelOptions.load(quiet: true)
-        try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound
-        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
-        if let segmenter, let head {
-            guard segmenter.metadata.backboneFingerprint == model.fingerprint else {
-                throw HeadError.incompatibleFeatures(headRecipe: recipe?.key ?? "", headFingerprint: segmenter.metadata.backboneFingerprint,
-                                                     givenRecipe: "", givenFingerprint: model.fingerprint)
-            }
-            guard let recipe, segmenter.dim == recipe.width(dim: model.config.hiddenSize),
-                  recipe.layerIndices(depth: model.config.numHiddenLayers).allSatisfy({ $0 < model.config.numHiddenLayers }) else {
-                throw ValidationError("\(head) expects \(segmenter.dim)-wide features of blocks this backbone does not have")
-            }
-        }
-        var preprocessing = recipe?.preprocessing ?? Preprocessing()
-        preprocessing.preset = .native
-        preprocessing.size = side
-        var failures = listing.problems.count
-        for problem in listing.problems { Console.err("error: \(problem)") }
-        var written: [String] = []
-        for (path, name) in zip(listing.images, names) {
-            do {
-                let stem = try run.staging() + "/" + name
-                try FileSystem.createDirectories(ByteText.parent(of: stem))  // the names' own bytes (PathCodec)
-                var window: SlidingWindow?
-                if case let .slide(w) = inferenceOptions.resolved(headSize: side) { window = w }
-                let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter, window: window,
-                                                  clusters: clusters, outputStem: stem, maxPixels: pixelLimit.maxPixels)
-                say("\(shown(path)): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
-                if !r.pcaVariances.isEmpty {
-                    say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
+        let window: SlidingWindow? = if case let .slide(w) = inferenceOptions.resolved(headSize: side) { w } else { nil }
+        try ImageOutputs.write(images, out: out, prefix: "segment", overwrite: overwrite, command: self, modelOptions: modelOptions, resolved: ["size": side],
+                               files: { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }, check: { model in
+            try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound
+            if let segmenter { try ImageSegmentation.check(segmenter, named: head ?? "", model: model) }
+        }, publish: { try $0.publishAndSay(outputs: $1) }) { outputs in
+            let preprocessing = ImageSegmentation.preprocessing(recipe, side: side)
+            for (path, name) in zip(outputs.images, outputs.names) {
+                do {
+                    let stem = try outputs.run.staging() + "/" + name
+                    try FileSystem.createDirectories(ByteText.parent(of: stem))  // the names' own bytes (PathCodec)
+                    let r = try ImageSegmentation.run(path: path, model: outputs.model, preprocessing: preprocessing, head: segmenter, window: window,
+                                                      clusters: clusters, outputStem: stem, maxPixels: pixelLimit.maxPixels)
+                    say("\(shown(path)): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
+                    if !r.pcaVariances.isEmpty {
+                        say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
+                    }
+                    for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, shown(area.name))) }
+                    let before = outputs.written.count
+                    try outputs.wrote(r.files)
+                    say("  made \(outputs.written[before...].map { outputs.run.path + "/" + $0 }.joined(separator: ", "))")
+                } catch {
+                    outputs.fail(error)
                 }
-                for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, shown(area.name))) }
-                let staging = try run.staging()
-                let names = r.files.map { ByteText.relative($0, to: staging) ?? $0 }
-                say("  made \(names.map { run.path + "/" + $0 }.joined(separator: ", "))")
-                written += names
-            } catch {
-                failures += 1
-                Console.err("error: \(error)")
             }
         }
-        try run.publishAndSay(outputs: written)
-        if failures > 0 { throw ExitCode(1) }
     }
 }

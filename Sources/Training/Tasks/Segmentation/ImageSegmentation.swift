@@ -23,6 +23,36 @@ public enum ImageSegmentation {
         public var files: [String]
     }
 
+    /// The recipe of `head` (saved at `name`), refused unless it reads patch tokens.
+    public static func recipe(of head: LinearSegmenter, named name: String) throws -> FeatureRecipe {
+        let recipe = try head.metadata.recipe()
+        guard recipe.tokens == .patch else {
+            throw TrainingError.incompatible("\(name) was trained on \(recipe.tokens.rawValue) features, not patch tokens: it is not a segmentation head")
+        }
+        return recipe
+    }
+
+    /// Refuses a head (saved at `name`) that `model` cannot feed: another backbone's, or one
+    /// expecting features of a width or of blocks this backbone does not have.
+    public static func check(_ head: LinearSegmenter, named name: String, model: DINOv3Model) throws {
+        let recipe = try head.metadata.recipe()
+        guard head.metadata.backboneFingerprint == model.fingerprint else {
+            throw HeadError.incompatibleFeatures(headRecipe: recipe.key, headFingerprint: head.metadata.backboneFingerprint,
+                                                 givenRecipe: "", givenFingerprint: model.fingerprint)
+        }
+        guard head.dim == recipe.width(dim: model.config.hiddenSize),
+              recipe.layerIndices(depth: model.config.numHiddenLayers).allSatisfy({ $0 < model.config.numHiddenLayers }) else {
+            throw TrainingError.incompatible("\(name) expects \(head.dim)-wide features of blocks this backbone does not have")
+        }
+    }
+
+    /// Each image at its own aspect ratio, short side `side`, with `recipe`'s statistics (a head's; nil: the default ones).
+    public static func preprocessing(_ recipe: FeatureRecipe?, side: Int) -> Preprocessing {
+        var preprocessing = recipe?.preprocessing ?? Preprocessing()
+        (preprocessing.preset, preprocessing.size) = (.native, side)
+        return preprocessing
+    }
+
     /// The files `run` writes for `stem`: with a head, or the views without one.
     public static func outputFiles(stem: String, head: Bool, clusters: Bool) -> [String] {
         (head ? ["mask", "overlay"] : ["pca"] + (clusters ? ["clusters", "clusters-overlay"] : [])).map { fileName(stem, $0) }
