@@ -45,62 +45,48 @@ struct DepthPredict: ParsableCommand {
 
     func run() throws {
         let depthHead = try DepthHead.load(from: head)
-        try ImageOutputs.write(images, out: out, prefix: "depth", overwrite: overwrite, command: self, modelOptions: modelOptions,
-                               files: { ["\($0).depth.png", "\($0).depth16.png"] }, check: { model in
+        try writePerImage(images, out: out, prefix: "depth", overwrite: overwrite, command: self, modelOptions: modelOptions,
+                          files: { ["\($0).depth.png", "\($0).depth16.png"] }, check: { model in
             try depthHead.metadata.checkCompatible(recipe: depthHead.metadata.recipe(), backboneFingerprint: model.fingerprint)
         }, publish: { run, written in
             try run.publish(outputs: written)
             if !written.isEmpty { say("wrote \(run.path): \(written.count) files, run.json") }
-        }) { outputs in
-            let stems = try outputs.names.map { try outputs.run.staging() + "/" + $0 }
-            try ImageDepth.run(head: depthHead, model: outputs.model, paths: outputs.images, stems: stems, inference: inferenceOptions.resolved(for: depthHead),
-                               flip: !noTTA, maxPixels: pixelLimit.maxPixels, onFailure: outputs.fail) { index, result in
-                say(String(format: "%@: %dx%d, depth %.2f to %.2f m", shown(outputs.images[index]), result.width, result.height, result.nearest, result.farthest))
-                try outputs.wrote(result.files)
+        }) { _, model, paths, stems, fail in
+            var written: [String] = []
+            try ImageDepth.run(head: depthHead, model: model, paths: paths, stems: stems, inference: inferenceOptions.resolved(for: depthHead),
+                               flip: !noTTA, maxPixels: pixelLimit.maxPixels, onFailure: fail) { index, result in
+                say(String(format: "%@: %dx%d, depth %.2f to %.2f m", shown(paths[index]), result.width, result.height, result.nearest, result.farthest))
+                written += result.files
             }
+            return written
         }
     }
 }
 
 /// The frame of a command that writes files per image below --out (segment, depth): the images
-/// listed (each problem said and counted), the run folder opened over their outputs (`files` of
-/// each output stem), the model loaded quietly, checked and recorded; `body` predicts, then the
-/// files written are published and the command fails after any failed image.
-final class ImageOutputs {
-    let images: [String], names: [String], run: RunFolder, model: DINOv3Model
-    private var failures = 0
-    private(set) var written: [String] = []
-
-    private init(images: [String], names: [String], run: RunFolder, model: DINOv3Model) {
-        (self.images, self.names, self.run, self.model) = (images, names, run, model)
-    }
-
-    /// Says and counts a failed image.
+/// listed, the run folder opened over their outputs (`files` of each output stem), the model
+/// loaded quietly, checked and recorded. `body` gets the run, the model, the images, their output
+/// stems in the staging folder and `fail` (says and counts a failed image; listing problems count
+/// too) and returns the files it wrote, which `publish` publishes; any failure fails the command.
+func writePerImage(_ items: [String], out: String, prefix: String, overwrite: Bool, command: ParsableArguments, modelOptions: ModelOptions,
+                   resolved: [String: Any] = [:], files: (String) -> [String], check: (DINOv3Model) throws -> Void,
+                   publish: (RunFolder, [String]) throws -> Void,
+                   body: (RunFolder, DINOv3Model, [String], _ stems: [String], _ fail: (Any) -> Void) throws -> [String]) throws {
+    let listing = try ImageFiles.expand(items)
+    let names = ImageFiles.outputNames(for: listing.images)
+    let run = try RunFolder.open(out, prefix: prefix, overwrite: overwrite, guarding: names.flatMap(files), command: command, resolved: resolved)
+    defer { run.close() }
+    let model = try modelOptions.load(quiet: true)
+    try check(model)
+    try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
+    var failures = 0
     func fail(_ problem: Any) {
         failures += 1
         Console.err("error: \(problem)")
     }
-
-    /// Records `files` (paths in the staging folder) as written.
-    func wrote(_ files: [String]) throws {
-        let staging = try run.staging()
-        written += files.map { ByteText.relative($0, to: staging) ?? $0 }
-    }
-
-    static func write(_ items: [String], out: String, prefix: String, overwrite: Bool, command: ParsableArguments, modelOptions: ModelOptions,
-                      resolved: [String: Any] = [:], files: (String) -> [String], check: (DINOv3Model) throws -> Void,
-                      publish: (RunFolder, [String]) throws -> Void, body: (ImageOutputs) throws -> Void) throws {
-        let listing = try ImageFiles.expand(items)
-        let names = ImageFiles.outputNames(for: listing.images)
-        let run = try RunFolder.open(out, prefix: prefix, overwrite: overwrite, guarding: names.flatMap(files), command: command, resolved: resolved)
-        defer { run.close() }
-        let model = try modelOptions.load(quiet: true)
-        try check(model)
-        try run.update { $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount) }
-        let outputs = ImageOutputs(images: listing.images, names: names, run: run, model: model)
-        listing.problems.forEach(outputs.fail)
-        try body(outputs)
-        try publish(run, outputs.written)
-        if outputs.failures > 0 { throw ExitCode(1) }
-    }
+    listing.problems.forEach(fail)
+    let staging = try run.staging()
+    let written = try body(run, model, listing.images, names.map { staging + "/" + $0 }, fail)
+    try publish(run, written.map { ByteText.relative($0, to: staging) ?? $0 })
+    if failures > 0 { throw ExitCode(1) }
 }

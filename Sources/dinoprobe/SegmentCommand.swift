@@ -54,28 +54,27 @@ struct Segment: ParsableCommand {
         let recipe = try segmenter.map { try ImageSegmentation.recipe(of: $0, named: head ?? "") }
         let side = size ?? recipe?.preprocessing.size ?? 448
         let window: SlidingWindow? = if case let .slide(w) = inferenceOptions.resolved(headSize: side) { w } else { nil }
-        try ImageOutputs.write(images, out: out, prefix: "segment", overwrite: overwrite, command: self, modelOptions: modelOptions, resolved: ["size": side],
-                               files: { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }, check: { model in
+        try writePerImage(images, out: out, prefix: "segment", overwrite: overwrite, command: self, modelOptions: modelOptions, resolved: ["size": side],
+                          files: { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }, check: { model in
             try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound
             if let segmenter { try ImageSegmentation.check(segmenter, named: head ?? "", model: model) }
-        }, publish: { try $0.publishAndSay(outputs: $1) }) { outputs in
-            let preprocessing = ImageSegmentation.preprocessing(recipe, side: side)
-            for (path, name) in zip(outputs.images, outputs.names) {
+        }, publish: { try $0.publishAndSay(outputs: $1) }) { run, model, paths, stems, fail in
+            let preprocessing = ImageSegmentation.preprocessing(recipe, side: side), staging = try run.staging()
+            return zip(paths, stems).flatMap { path, stem -> [String] in
                 do {
-                    let stem = try outputs.run.staging() + "/" + name
                     try FileSystem.createDirectories(ByteText.parent(of: stem))  // the names' own bytes (PathCodec)
-                    let r = try ImageSegmentation.run(path: path, model: outputs.model, preprocessing: preprocessing, head: segmenter, window: window,
+                    let r = try ImageSegmentation.run(path: path, model: model, preprocessing: preprocessing, head: segmenter, window: window,
                                                       clusters: clusters, outputStem: stem, maxPixels: pixelLimit.maxPixels)
                     say("\(shown(path)): \(r.imageWidth)x\(r.imageHeight), features \(r.gridHeight)x\(r.gridWidth) at \(r.inputWidth)x\(r.inputHeight)")
                     if !r.pcaVariances.isEmpty {
                         say("  PCA of \(r.gridHeight * r.gridWidth) patches (component variances \(r.pcaVariances.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
                     }
                     for area in r.areas { say(String(format: "  %6.2f%%  %@", 100 * area.fraction, shown(area.name))) }
-                    let before = outputs.written.count
-                    try outputs.wrote(r.files)
-                    say("  made \(outputs.written[before...].map { outputs.run.path + "/" + $0 }.joined(separator: ", "))")
+                    say("  made \(r.files.map { run.path + "/" + (ByteText.relative($0, to: staging) ?? $0) }.joined(separator: ", "))")
+                    return r.files
                 } catch {
-                    outputs.fail(error)
+                    fail(error)
+                    return []
                 }
             }
         }
