@@ -20,7 +20,9 @@ struct SegmentationDataOptions: ParsableArguments {
     /// One split with its bad pairs removed and reported.
     func loadValid(_ split: DatasetSplit, folder: RunFolder?, reporter: Reporter = TerminalReporter.shared) throws -> SegmentationDataset {
         try Check.folder(data, "--data")
-        return try layout.usable(root: data, split: split, reporter: reporter) { try reportSkipped($0, split: split.rawValue, folder: folder) }
+        return try layout.load(root: data, split: split).usable(split, of: data, reporter: reporter) {
+            try reportSkipped($0, split: split.rawValue, folder: folder)
+        }
     }
 }
 

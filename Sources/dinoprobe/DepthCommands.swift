@@ -106,9 +106,8 @@ struct EvalDepth: ParsableCommand {
     func evaluateHead(_ evaluation: DepthEvaluation, run: RunFolder?) throws -> (DepthMetrics, [SkippedInput]) {
         guard let head, let data else { throw ValidationError("give --head with --data") }
         let depthHead = try DepthHead.load(from: head)
-        let val = try DepthDataset.usable(root: data, layout: layout, split: .val, scale: range.depthScale, reporter: TerminalReporter.shared) {
-            try reportSkipped($0, split: "val", folder: run)
-        }
+        let val = try DepthDataset.load(root: data, split: .val, layout: layout, depthScale: range.depthScale)
+            .usable(.val, of: data, reporter: TerminalReporter.shared) { try reportSkipped($0, split: "val", folder: run) }
         return try DepthHeadEvaluation(scoring: evaluation, flip: !noTTA).evaluateSaved(
             depthHead, on: val, model: { try modelOptions.load() }, modelID: modelOptions.displayID, threads: modelOptions.threadCount,
             inference: inferenceOptions.resolved(for: depthHead), run: run, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)

@@ -117,7 +117,7 @@ struct EvalSeg: ParsableCommand {
         let scores: SegmentationScores
         if let head, let data {
             let segmenter = try LinearSegmenter.load(from: head)
-            let val = try layout.usable(root: data, split: .val, reporter: reporter) { try reportSkipped($0, split: "val", folder: run) }
+            let val = try layout.load(root: data, split: .val).usable(.val, of: data, reporter: reporter) { try reportSkipped($0, split: "val", folder: run) }
             let inference = inferenceOptions.resolved(for: segmenter)
             let evaluation = try SegmentationEvaluation(roots: [data], predictionsIn: run).evaluateSaved(
                 segmenter, on: val, model: { try modelOptions.load() }, modelID: modelOptions.displayID, threads: modelOptions.threadCount,

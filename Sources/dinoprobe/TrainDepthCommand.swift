@@ -87,7 +87,7 @@ struct DepthDataOptions: ParsableArguments {
 
     /// One split with its bad pairs removed and reported.
     func loadValid(_ split: DatasetSplit, scale: Float, folder: RunFolder?) throws -> DepthDataset {
-        try DepthDataset.usable(root: data, layout: layout, split: split, scale: scale, reporter: TerminalReporter.shared) {
+        try DepthDataset.load(root: data, split: split, layout: layout, depthScale: scale).usable(split, of: data, reporter: TerminalReporter.shared) {
             try reportSkipped($0, split: split.rawValue, folder: folder)
         }
     }

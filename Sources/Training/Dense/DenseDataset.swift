@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Heads
 import Images
@@ -20,6 +21,23 @@ public protocol DenseDataset: Sendable {
     var targetRule: PatchFeatureStore.TargetRule { get }
     /// Facts that give the targets their meaning (label rules, scale), for store keys.
     var targetKey: [String] { get }
+    /// What a pair is, in messages ("image/mask").
+    static var pairKind: String { get }
+    /// The good pairs and the skipped ones with their reasons; `progress` gets (checked, total).
+    func validate(progress: ((Int, Int) -> Void)?) -> (valid: Self, skipped: [SkippedInput])
+}
+
+extension DenseDataset {
+    /// The usable pairs of this `split` of the data set at `root` (the check's progress told), the
+    /// bad ones handed to `skipped`; a split without a usable pair is refused.
+    public func usable(_ split: DatasetSplit, of root: String, reporter: Reporter, skipped report: ([SkippedInput]) throws -> Void) throws -> Self {
+        let task = reporter.task("check \(split.rawValue) pairs", total: count, unit: "pairs")
+        let (valid, skipped) = validate { done, _ in task.update(done) }
+        task.finish(count, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
+        try report(skipped)
+        guard valid.count > 0 else { throw TrainingError.badOption("no usable \(Self.pairKind) pair in the \(split.rawValue) split of \(root)") }
+        return valid
+    }
 }
 
 /// A random training view of a dense pair (Meta's training augmentations), drawn from a seeded stream.

@@ -54,21 +54,8 @@ extension DenseTaskEvaluation {
     }
 }
 
-/// The checked splits of a dense data set.
+/// The val split of a dense data set.
 public enum DenseSplits {
-    /// The usable pairs of `dataset`, `split` of the data set at `root` (`validate` drops the bad
-    /// ones, telling its progress), the bad ones handed to `skipped`; a split without a usable `kind` pair is refused.
-    public static func usable<D: DenseDataset>(_ dataset: D, split: DatasetSplit, of root: String, kind: String, reporter: Reporter,
-                                               skipped report: ([SkippedInput]) throws -> Void,
-                                               validate: (D, @escaping (Int, Int) -> Void) -> (valid: D, skipped: [SkippedInput])) throws -> D {
-        let task = reporter.task("check \(split.rawValue) pairs", total: dataset.count, unit: "pairs")
-        let (valid, skipped) = validate(dataset) { done, _ in task.update(done) }
-        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) bad")
-        try report(skipped)
-        guard valid.count > 0 else { throw TrainingError.badOption("no usable \(kind) pair in the \(split.rawValue) split of \(root)") }
-        return valid
-    }
-
     /// A dense run's val split, or nil (noted) when the data set has none; any other problem with
     /// the val split (unreadable folder, bad class list) is an error, not "no val split".
     public static func optionalVal<D>(reporter: Reporter, _ load: () throws -> D) throws -> D? {

@@ -112,13 +112,12 @@ public struct DepthDataset: Sendable, Equatable {
     }
 
     /// The good pairs and the skipped ones with their reasons; `progress` gets (checked, total).
-    public func validate(maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                         progress: ((Int, Int) -> Void)? = nil) -> (valid: DepthDataset, skipped: [SkippedInput]) {
+    public func validate(progress: ((Int, Int) -> Void)? = nil) -> (valid: DepthDataset, skipped: [SkippedInput]) {
         var valid = self
         var skipped: [SkippedInput] = []
         valid.samples = samples.enumerated().compactMap { i, sample in
             defer { progress?(i + 1, samples.count) }
-            do { try check(sample, maxPixels: maxPixels); return sample } catch {
+            do { try check(sample, maxPixels: ImageDecoder.defaultMaxPixels); return sample } catch {
                 skipped.append(Self.skipped(i, sample, error))
                 return nil
             }
@@ -140,17 +139,6 @@ public struct DepthDataset: Sendable, Equatable {
         case let DatasetError.badFile(path, reason): return SkippedInput(index: index, path: path, reason: reason)
         case let error as ImageError: return SkippedInput(index: index, path: error.path ?? sample.image, reason: error.reason)
         default: return SkippedInput(index: index, path: sample.image, reason: "\(error)")
-        }
-    }
-}
-
-extension DepthDataset {
-    /// `split` of the data set at `root` (`scale` stored units per metre) with its bad pairs dropped and handed to `skipped`.
-    public static func usable(root: String, layout: Layout?, split: DatasetSplit, scale: Float, reporter: Reporter,
-                              skipped: ([SkippedInput]) throws -> Void) throws -> DepthDataset {
-        let dataset = try load(root: root, split: split, layout: layout, depthScale: scale)
-        return try DenseSplits.usable(dataset, split: split, of: root, kind: "image/depth", reporter: reporter, skipped: skipped) {
-            $0.validate(progress: $1)
         }
     }
 }

@@ -11,6 +11,7 @@ extension DepthDataset: DenseDataset {
     public func loadTarget(_ index: Int) throws -> DepthMap { try loadDepth(samples[index]) }
     public var targetRule: PatchFeatureStore.TargetRule { .depths }
     public var targetKey: [String] { ["depth-scale=\(depthScale)", "layout=\(layout.rawValue)"] }
+    public static var pairKind: String { "image/depth" }
 }
 
 /// Meta's depth training augmentation as a dense augmentation: square views (the store holds

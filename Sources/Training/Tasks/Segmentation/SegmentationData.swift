@@ -10,6 +10,7 @@ extension SegmentationDataset: DenseDataset {
     public func loadTarget(_ index: Int) throws -> LabelMask { try loadMask(for: samples[index]) }
     public var targetRule: PatchFeatureStore.TargetRule { .classes(count: classCount, ignoreIndex: ignoreIndex) }
     public var targetKey: [String] { ["reduce=\(reduceZeroLabel)", "classes=\(classCount)", "ignore=\(ignoreIndex)"] }
+    public static var pairKind: String { "image/mask" }
 }
 
 /// Meta's segmentation training augmentation as a dense augmentation of class masks.
@@ -32,15 +33,6 @@ public enum SegmentationLayout: String, CaseIterable, Sendable {
         case .ade20k: try ADE20K.load(root: root, split: split)
         case .voc: try PascalVOC.load(root: root, split: split)
         case .folder: try SegmentationFolder.load(root: root, split: split)
-        }
-    }
-}
-
-extension SegmentationLayout {
-    /// `split` of the data set at `root` with its bad pairs dropped and handed to `skipped`.
-    public func usable(root: String, split: DatasetSplit, reporter: Reporter, skipped: ([SkippedInput]) throws -> Void) throws -> SegmentationDataset {
-        try DenseSplits.usable(try load(root: root, split: split), split: split, of: root, kind: "image/mask", reporter: reporter, skipped: skipped) {
-            $0.validate(progress: $1)
         }
     }
 }
