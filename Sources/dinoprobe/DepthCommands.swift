@@ -80,7 +80,25 @@ struct EvalDepth: ParsableCommand {
         let evaluation = try range.evaluation()
         let run = try output.openIfGiven(prefix: "eval-depth", guarding: ["metrics.json", "per_image.csv"], command: self)
         defer { run?.close() }
-        let (metrics, skipped) = head != nil ? try evaluateHead(evaluation, run: run) : try comparePredictions(evaluation, run: run)
+        let reporter = TerminalReporter.shared
+        let (metrics, skipped): (DepthMetrics, [SkippedInput])
+        if let head, let data {  // the saved head on --data's val split, as train-depth evaluates it
+            let depthHead = try DepthHead.load(from: head)
+            let val = try DepthDataset.load(root: data, split: .val, layout: layout, depthScale: range.depthScale)
+                .usable(.val, of: data, reporter: reporter) { try reportSkipped($0, split: "val", folder: run) }
+            (metrics, skipped) = try DepthHeadEvaluation(scoring: evaluation, flip: !noTTA).evaluateSaved(
+                depthHead, on: val, model: { try modelOptions.load() }, modelID: modelOptions.displayID, threads: modelOptions.threadCount,
+                inference: inferenceOptions.resolved(for: depthHead), run: run, maxPixels: pixelLimit.maxPixels, reporter: reporter)
+        } else if let pred, let gt {  // file by file
+            try run?.update {
+                $0.data = RunRecord.DataRecord(root: FileSystem.absolute(gt), splits: [:])
+                $0.notes["evaluation"] = "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, scale \(range.depthScale) per metre"
+            }
+            (metrics, skipped) = try DepthComparison.compare(predictions: pred, groundTruth: gt, depthScale: range.depthScale, evaluation: evaluation,
+                                                             maxPixels: pixelLimit.maxPixels, reporter: reporter)
+        } else {
+            throw ValidationError("give --pred with --gt (or --head with --data)")
+        }
         try reportSkipped(skipped, split: "depth", folder: run)
         let result = metrics.finish()
         guard result.images > 0 else { throw ValidationError("no pair could be scored (see the skipped list above)") }
@@ -88,28 +106,5 @@ struct EvalDepth: ParsableCommand {
         guard let run else { return }
         try run.publish(outputs: metrics.writeScores(to: run.staging()))
         say("wrote \(run.path)/metrics.json, per_image.csv, run.json")
-    }
-
-    /// --pred against --gt, file by file.
-    func comparePredictions(_ evaluation: DepthEvaluation, run: RunFolder?) throws -> (DepthMetrics, [SkippedInput]) {
-        guard let pred, let gt else { throw ValidationError("give --pred with --gt") }
-        try run?.update {
-            $0.data = RunRecord.DataRecord(root: FileSystem.absolute(gt), splits: [:])
-            $0.notes["evaluation"] = "\(evaluation.crop.rawValue) crop, depth in (\(evaluation.minDepth), \(evaluation.maxDepth)) m, scale \(range.depthScale) per metre"
-        }
-        let comparison = try DepthComparison.compare(predictions: pred, groundTruth: gt, depthScale: range.depthScale, evaluation: evaluation,
-                                                     maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
-        return (comparison.metrics, comparison.skipped)
-    }
-
-    /// The saved head's scores on --data's val split, as train-depth evaluates it.
-    func evaluateHead(_ evaluation: DepthEvaluation, run: RunFolder?) throws -> (DepthMetrics, [SkippedInput]) {
-        guard let head, let data else { throw ValidationError("give --head with --data") }
-        let depthHead = try DepthHead.load(from: head)
-        let val = try DepthDataset.load(root: data, split: .val, layout: layout, depthScale: range.depthScale)
-            .usable(.val, of: data, reporter: TerminalReporter.shared) { try reportSkipped($0, split: "val", folder: run) }
-        return try DepthHeadEvaluation(scoring: evaluation, flip: !noTTA).evaluateSaved(
-            depthHead, on: val, model: { try modelOptions.load() }, modelID: modelOptions.displayID, threads: modelOptions.threadCount,
-            inference: inferenceOptions.resolved(for: depthHead), run: run, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
     }
 }
