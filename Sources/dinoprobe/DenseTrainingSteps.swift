@@ -48,12 +48,14 @@ extension DenseTrainingCommand {
         return true
     }
 
-    /// Records the run, then trains `task`'s head through the library's dense flow, saying the
-    /// skipped pairs, the augmented views and the plan (`passes`: what Meta's step count covers).
-    /// Returns the outcome and the extraction batch.
-    private func trainHead<T: DenseTaskRun>(_ task: T, _ head: String, passes: String?, run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?,
-                                    recipe: FeatureRecipe, augment: AugmentedDenseViews<T.Data.Target>?) throws -> (DenseTrainingOutcome<T.Head>, batch: Int) {
-        let steps = task.steps, batch = cacheOptions.batchSize(model, height: store.size, layers: recipe.blocks)
+    /// Records the run, trains `task`'s head through the library's dense flow (saying the skipped
+    /// pairs, the augmented views and the plan; `passes`: what Meta's step count covers), then
+    /// scores it on `val` by `evaluation` (in batches of `evaluationBatch`, default the extraction
+    /// batch) and writes the run's results; says the val metrics and returns the files written.
+    func trainAndFinish<T: DenseTaskRun>(_ task: T, _ head: String, evaluation: T.Evaluation, evaluationBatch: Int? = nil, passes: String?,
+                                         run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?, recipe: FeatureRecipe,
+                                         augment: AugmentedDenseViews<T.Data.Target>?) throws -> [String] {
+        let steps = task.steps, batch = cacheOptions.batchSize(model, height: store.size, layers: recipe.blocks), reporter = TerminalReporter.shared
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = .dense(root: train.root, [("train", train), ("val", val)])
@@ -62,37 +64,21 @@ extension DenseTrainingCommand {
             $0.options = OptionRecord.values(of: self, resolved: ["iters": steps.iterations, "warmup": steps.warmup, "extract-batch-size": batch,
                                                                   "layers": recipe.layerIndices(depth: model.config.numHiddenLayers)])
         }
-        let outcome = try task.run(model: model, backboneID: modelOptions.displayID, dataset: train, recipe: recipe, flip: store.flip, augment: augment,
+        let trained = try task.run(model: model, backboneID: modelOptions.displayID, dataset: train, recipe: recipe, flip: store.flip, augment: augment,
                                    batchSize: batch, cacheFolder: cacheOptions.folder, in: run, maxPixels: pixelLimit.maxPixels,
-                                   reporter: TerminalReporter.shared) { training, stepSeconds in
+                                   reporter: reporter) { training, seconds in
             try reportSkipped(training.store.skipped, split: "train-extraction", folder: run)
             if let note = training.augmentationNote { say("augmented: \(note)") }
-            say(denseTrainingPlan(head, store: training.store, iterations: steps.iterations, batchSize: steps.batchSize, passes: passes,
-                                  secondsPerStep: stepSeconds))
+            let s = training.store
+            say("training \(head) on \(s.count) views of \(s.gridHeight)x\(s.gridWidth)x\(s.dim) patch features: \(steps.iterations) steps of batch "
+                + "\(steps.batchSize)\(passes.map { " (Meta's passes over the data for \($0))" } ?? ""), about "
+                + "\(TerminalTask.formatDuration(Double(steps.iterations) * seconds)) at \(String(format: "%.2f", seconds)) s/step")
             return try run.stateSaving(inputs: training.key, every: runOptions.checkpointEvery, resume: runOptions.resume)
         }
-        return (outcome, batch)
-    }
-
-    /// Trains `task`'s head (`trainHead`), then scores it on `val` by `evaluation` (in batches of
-    /// `evaluationBatch`, default the extraction batch) and writes the run's results; says the val
-    /// metrics and returns the files written.
-    func trainAndFinish<T: DenseTaskRun>(_ task: T, _ head: String, evaluation: T.Evaluation, evaluationBatch: Int? = nil, passes: String?,
-                                         run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?, recipe: FeatureRecipe,
-                                         augment: AugmentedDenseViews<T.Data.Target>?) throws -> [String] {
-        let (trained, batch) = try trainHead(task, head, passes: passes, run: run, model: model, train: train, val: val, recipe: recipe, augment: augment)
         let (result, outputs) = try task.finish(trained, evaluation: evaluation, model: model, val: val, inference: inferenceOptions.resolved(headSize: store.size),
                                                 batchSize: evaluationBatch ?? batch, in: run, maxPixels: pixelLimit.maxPixels,
-                                                reporter: TerminalReporter.shared) { try reportSkipped($0, split: "val", folder: run) }
+                                                reporter: reporter) { try reportSkipped($0, split: "val", folder: run) }
         if let result { say(result.table(maxNameWidth: 28)) }
         return outputs
     }
-}
-
-/// The line announcing a dense head's training: views, grid, steps (`passes`: how Meta's count was
-/// made, when --iters was not given) and the time it should take.
-func denseTrainingPlan(_ head: String, store: PatchFeatureStore, iterations: Int, batchSize: Int, passes: String?, secondsPerStep: Double) -> String {
-    "training \(head) on \(store.count) views of \(store.gridHeight)x\(store.gridWidth)x\(store.dim) patch features: "
-        + "\(iterations) steps of batch \(batchSize)\(passes.map { " (Meta's passes over the data for \($0))" } ?? ""), "
-        + "about \(TerminalTask.formatDuration(Double(iterations) * secondsPerStep)) at \(String(format: "%.2f", secondsPerStep)) s/step"
 }
