@@ -79,14 +79,4 @@ struct DenseStoreOptions: ParsableArguments {
         for layer in chosen { try Check.range(layer, 0...1023, "--layers") }
         if zip(chosen, chosen.dropFirst()).contains(where: { $0 >= $1 }) { throw ValidationError("--layers: give block indices in increasing order") }
     }
-
-    /// The features at --size (blocks checked against `model`) and `augmentation`'s views when --augment asks for them.
-    func recipe<A: DenseAugmentation>(model: DINOv3Model, augmentation: A, seed: UInt64) throws -> (FeatureRecipe, AugmentedDenseViews<A.Target>?) {
-        let chosen = layers.flattened()
-        if let last = chosen.last, last >= model.config.numHiddenLayers {
-            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
-        }
-        let augmented = augment > 0 ? AugmentedDenseViews(augmentation: augmentation, views: augment, seed: seed) : nil
-        return (FeatureRecipe.dense(resolution: size, layers: chosen.isEmpty ? nil : chosen), augmented)
-    }
 }

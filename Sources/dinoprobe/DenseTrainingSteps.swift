@@ -25,9 +25,14 @@ protocol DenseTrainingCommand: ParsableArguments {
 }
 
 extension DenseTrainingCommand {
-    /// The features the head trains on (blocks checked against `model`) and the augmented views asked for.
+    /// The features at --size the head trains on (blocks checked against `model`) and the augmented views asked for.
     func storeRecipe(model: DINOv3Model) throws -> (FeatureRecipe, AugmentedDenseViews<Augmentation.Target>?) {
-        try store.recipe(model: model, augmentation: augmentation, seed: seed)
+        let chosen = store.layers.flattened()
+        if let last = chosen.last, last >= model.config.numHiddenLayers {
+            throw ValidationError("--layers: the model has blocks 0 to \(model.config.numHiddenLayers - 1)")
+        }
+        let augmented = store.augment > 0 ? AugmentedDenseViews(augmentation: augmentation, views: store.augment, seed: seed) : nil
+        return (FeatureRecipe.dense(resolution: store.size, layers: chosen.isEmpty ? nil : chosen), augmented)
     }
 
     /// With a shard (`--shard I/N` or the scheduler's), builds only this process's part of the

@@ -50,9 +50,7 @@ struct TrainSeg: ParsableCommand, DenseTrainingCommand {
 }
 
 extension TrainSeg {
-    var size: Int { store.size }
-
-    var augmentation: SegmentationAugmentation { SegmentationAugmentation(size: size) }
+    var augmentation: SegmentationAugmentation { SegmentationAugmentation(size: store.size) }
     var seed: UInt64 { training.seed }
     func loadTrain(folder: RunFolder?) throws -> SegmentationDataset { try dataOptions.loadValid(.train, folder: folder) }
 }

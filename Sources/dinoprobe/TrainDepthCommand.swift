@@ -59,8 +59,6 @@ struct TrainDepth: ParsableCommand, DenseTrainingCommand {
 }
 
 extension TrainDepth {
-    var size: Int { store.size }
-
     /// The recipe's settings from the options (Meta's passes over the data when --iters is not given).
     func settings(trainPairs: Int) throws -> DepthSettings {
         var s = try training.settings(trainImages: trainPairs)
@@ -68,7 +66,7 @@ extension TrainDepth {
         return s
     }
 
-    var augmentation: DepthAugmentation { DepthAugmentation(size: size) }
+    var augmentation: DepthAugmentation { DepthAugmentation(size: store.size) }
     var seed: UInt64 { training.seed }
     func loadTrain(folder: RunFolder?) throws -> DepthDataset { try dataOptions.loadValid(.train, scale: range.depthScale, folder: folder) }
 }
