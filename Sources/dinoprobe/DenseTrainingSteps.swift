@@ -80,10 +80,10 @@ extension DenseTrainingCommand {
                 + "\(TerminalTask.formatDuration(Double(steps.iterations) * seconds)) at \(String(format: "%.2f", seconds)) s/step")
             return try run.stateSaving(inputs: training.key, every: runOptions.checkpointEvery, resume: runOptions.resume)
         }
-        let (result, outputs) = try task.finish(trained, evaluation: evaluation, model: model, val: val, inference: inferenceOptions.resolved(headSize: store.size),
-                                                batchSize: evaluationBatch ?? batch, in: run, maxPixels: pixelLimit.maxPixels,
-                                                reporter: reporter) { try reportSkipped($0, split: "val", folder: run) }
-        if let result { say(result.table(maxNameWidth: 28)) }
-        return outputs
+        return try task.finish(trained, evaluation: evaluation, model: model, val: val, inference: inferenceOptions.resolved(headSize: store.size),
+                               batchSize: evaluationBatch ?? batch, in: run, maxPixels: pixelLimit.maxPixels, reporter: reporter) { skipped, result in
+            try reportSkipped(skipped, split: "val", folder: run)
+            if let result { say(result.table(maxNameWidth: 28)) }
+        }
     }
 }

@@ -72,19 +72,19 @@ extension DenseTaskRun {
     }
 
     /// The end of a dense training run in `run`: the trained head scored on `val` (when there is
-    /// one) by `evaluation`, its skipped pairs handed to `skipped` before the report is drawn, then
-    /// head.safetensors, train_log.csv, loss_curves.png, the val scores and report.html written
-    /// into the run's staging folder. Returns the val result (nil without val) and the files written.
+    /// one) by `evaluation`, its skipped pairs and val result (nil without val) handed to `evaluated`
+    /// before anything is written, then head.safetensors, train_log.csv, loss_curves.png, the val
+    /// scores and report.html written into the run's staging folder. Returns the files written.
     public func finish(_ trained: DenseTrainingOutcome<Head>, evaluation: Evaluation, model: DINOv3Model, val: Data?, inference: DenseInference,
                        batchSize: Int, in run: RunFolder, maxPixels: Int, reporter: Reporter,
-                       skipped: ([SkippedInput]) throws -> Void) throws -> (result: Evaluation.Metrics.Result?, outputs: [String]) {
+                       evaluated: ([SkippedInput], Evaluation.Metrics.Result?) throws -> Void) throws -> [String] {
         var samples: [DensePrediction<Evaluation.Prediction>] = []
         let scores = try val.map { val in
             try evaluation.evaluate(trained.head, model: model, dataset: val, inference: inference, batchSize: batchSize, maxPixels: maxPixels,
                                     reporter: reporter) { if samples.count < 6 { samples.append($0) } }
         }
-        try skipped(scores?.skipped ?? [])
         let result = try scores?.metrics.finish(), folder = try run.staging()
+        try evaluated(scores?.skipped ?? [], result)
         try save(trained.head, to: folder + "/head.safetensors")
         try AtomicFile.write(Foundation.Data(trained.log.csv().utf8), to: folder + "/train_log.csv")
         let losses = try RunReports.lossCurves(trained.log, title: "\(lossName) (\(steps.iterations) steps of batch \(steps.batchSize))")
@@ -92,6 +92,6 @@ extension DenseTaskRun {
         let outputs = try ["head.safetensors", "train_log.csv", "loss_curves.png"] + (scores?.metrics.writeScores(to: folder) ?? [])
         try page(record: run.record, result: result, samples: samples, val: val, views: trained.store.count, losses: losses.pngData(),
                  maxPixels: maxPixels).write(to: folder + "/report.html")
-        return (result, outputs + ["report.html"])
+        return outputs + ["report.html"]
     }
 }
