@@ -77,6 +77,17 @@ final class DepthDataTests: HostileTestCase {
         XCTAssertTrue(skipped.contains { $0.path.hasSuffix("nodepth.png") })
     }
 
+    func testASplitWithoutAUsablePairIsRefusedOnceItsBadPairsAreHandedOver() throws {
+        try write("folder/images/val/a.jpg", image)
+        try write("folder/depth/val/a.png", Data("not a png".utf8))
+        var handed: [SkippedInput] = []
+        let data = try DepthDataset.load(root: temp + "/folder", split: .val)
+        XCTAssertThrowsError(try data.usable(.val, of: "typed/root", reporter: SilentReporter()) { handed = $0 }) {
+            XCTAssertEqual("\($0)", "no usable image/depth pair in the val split of typed/root")
+        }
+        XCTAssertEqual(handed.map { ($0.path as NSString).lastPathComponent }, ["a.png"])
+    }
+
     func testScalesAndRangesAreRefusedBeforeReading() throws {
         for scale: Float in [0, -1000, .nan, .infinity] {
             _ = assertRefused(try DepthDataset.load(root: temp + "/does-not-exist", split: .train, depthScale: scale), ["depth scale"])

@@ -76,6 +76,21 @@ final class DenseTests: XCTestCase {
         let ignoredPixel = (1 * overlay.width + 1) * 3
         XCTAssertEqual(Array(overlay.pixels[ignoredPixel..<(ignoredPixel + 3)]), [100, 100, 100])
     }
+
+    func testSegmentationScoresKeepEachRowWithItsPathsAsTyped() throws {
+        var scores = try SegmentationScores(classNames: ["a", "b"], ignoreIndex: 255)
+        let root = FileSystem.absolute("typed-root")
+        try scores.update(([0, 1, 1, 0], [0, 0, 1, 255], root + "/images/x.jpg", root + "/masks/x.png"))
+        XCTAssertEqual(scores.finish().aAcc, 2.0 / 3)
+        let spelled = scores.spelled(below: [nil, "elsewhere", "typed-root"]).perImage
+        XCTAssertEqual(spelled.map(\.image), ["typed-root/images/x.jpg"])
+        XCTAssertEqual(spelled.map(\.mask), ["typed-root/masks/x.png"])
+        XCTAssertEqual(scores.perImage.map(\.image), [root + "/images/x.jpg"], "spelled leaves the scores themselves alone")
+        let folder = NSTemporaryDirectory() + "dense-scores-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        XCTAssertEqual(try scores.writeScores(to: folder), ["metrics.json", "per_image.csv", "confusion.csv"])
+    }
 }
 
 /// train-seg's default budget: Meta's passes over the data, within bounds.
