@@ -1,4 +1,7 @@
+import Backbone
 import Foundation
+import Heads
+import Support
 
 /// The region of the ground truth that is scored.
 public enum DepthEvalCrop: String, Sendable, Codable, CaseIterable {
@@ -77,5 +80,51 @@ public struct DepthEvaluation: Sendable, Codable, Equatable {
         var pairs: [(gt: Float, pred: Float)] = []
         for i in mask.indices where mask[i] { pairs.append((truth.values[i], min(max(prediction[i], minDepth), maxDepth))) }
         return DepthScores(pairs)
+    }
+}
+
+/// How a depth head is scored on a split, as Meta does: the outputs (flip-averaged with `flip`)
+/// upsampled bilinearly to each depth map and scored by `scoring` (range mask, crop, clamping).
+public struct DepthHeadEvaluation: DenseTaskEvaluation {
+    public var scoring: DepthEvaluation
+    public var flip: Bool
+
+    public init(scoring: DepthEvaluation, flip: Bool = true) { (self.scoring, self.flip) = (scoring, flip) }
+
+    /// Notes when NYU's Eigen crop (the default) scores a data set that is not in the NYU layout.
+    public func check(_ head: DepthHead, against dataset: DepthDataset, reporter: Reporter) throws {
+        if let note = scoring.crop.note(layout: dataset.layout) { reporter.note(note) }
+    }
+
+    public func note(inference: DenseInference) -> String? {
+        "\(scoring.crop.rawValue) crop, depth in (\(scoring.minDepth), \(scoring.maxDepth)) m, inference \(inference.name), flip TTA \(flip)"
+    }
+
+    public func evaluate(_ head: DepthHead, model: DINOv3Model, dataset: DepthDataset, inference: DenseInference, batchSize: Int, maxPixels: Int,
+                         reporter: Reporter, onPrediction: (DensePrediction<DepthMap>) throws -> Void) throws -> (metrics: DepthMetrics, skipped: [SkippedInput]) {
+        var metrics = DepthMetrics()
+        var skipped: [SkippedInput] = []
+        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
+        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
+                          flipAveraged: flip, onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, outputs, height, width in
+            let sample = dataset.samples[index]
+            let truth: DepthMap
+            do { truth = try dataset.loadDepth(sample, maxPixels: maxPixels) } catch {
+                return skipped.append(DepthDataset.skipped(index, sample, error))
+            }
+            let prediction = try DepthMap.upsampled(outputs, height: height, width: width, toWidth: truth.width, height: truth.height)
+            metrics.update((name: dataset.relativeName(sample.image), scores: try scoring.scores(prediction: prediction.values, truth: truth)))
+            try onPrediction((index, prediction))
+        }
+        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
+        return (metrics, skipped)
+    }
+}
+
+extension DepthEvalCrop {
+    /// What to say when this crop (NYU's Eigen crop) scores a data set in another `layout`; nil when nothing.
+    public func note(layout: DepthDataset.Layout) -> String? {
+        guard self == .nyuEigen, layout != .nyu else { return nil }
+        return "note: scoring NYU's Eigen crop of a \(layout.rawValue)-layout data set; give --eval-crop full (or garg for KITTI) to score other regions"
     }
 }

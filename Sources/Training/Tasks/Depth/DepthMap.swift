@@ -1,4 +1,5 @@
 import Foundation
+import Heads
 import Images
 
 /// A depth map in metres, row-major; 0 means "no depth" (the sensor saw nothing) and counts in
@@ -44,4 +45,12 @@ public struct DepthMap: DenseTarget, Equatable {
 
     /// Pixels with a depth (not 0).
     public var validCount: Int { values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
+}
+
+extension DepthMap {
+    /// Depth outputs [height, width] upsampled bilinearly (align_corners false) to a map of `toWidth` x `toHeight`.
+    public static func upsampled(_ outputs: [Float], height: Int, width: Int, toWidth: Int, height toHeight: Int) throws -> DepthMap {
+        let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: toHeight, outputWidth: toWidth)
+        return DepthMap(uncheckedWidth: toWidth, height: toHeight, values: try upsampler.forward(outputs, batch: 1, channels: 1))
+    }
 }

@@ -6,65 +6,10 @@ import Images
 import Plots
 import Support
 
-/// The linear depth protocol's shared pieces (the run itself is `DepthTraining` in the dense flow).
-public enum DepthRun {
-    /// Depth outputs [height, width] upsampled bilinearly (align_corners false) to a map of `toWidth` x `toHeight`.
-    public static func upsampled(_ outputs: [Float], height: Int, width: Int, toWidth: Int, height toHeight: Int) throws -> DepthMap {
-        let upsampler = try BilinearUpsampler(inputHeight: height, inputWidth: width, outputHeight: toHeight, outputWidth: toWidth)
-        return DepthMap(uncheckedWidth: toWidth, height: toHeight, values: try upsampler.forward(outputs, batch: 1, channels: 1))
-    }
-}
-
 extension DepthDataset {
     /// `path` relative to the data set's root (as it is when outside it), for tables.
     public func relativeName(_ path: String) -> String {
         ByteText.relative(path, to: root) ?? path
-    }
-}
-
-/// How a depth head is scored on a split, as Meta does: the outputs (flip-averaged with `flip`)
-/// upsampled bilinearly to each depth map and scored by `scoring` (range mask, crop, clamping).
-public struct DepthHeadEvaluation: DenseTaskEvaluation {
-    public var scoring: DepthEvaluation
-    public var flip: Bool
-
-    public init(scoring: DepthEvaluation, flip: Bool = true) { (self.scoring, self.flip) = (scoring, flip) }
-
-    /// Notes when NYU's Eigen crop (the default) scores a data set that is not in the NYU layout.
-    public func check(_ head: DepthHead, against dataset: DepthDataset, reporter: Reporter) throws {
-        if let note = scoring.crop.note(layout: dataset.layout) { reporter.note(note) }
-    }
-
-    public func note(inference: DenseInference) -> String? {
-        "\(scoring.crop.rawValue) crop, depth in (\(scoring.minDepth), \(scoring.maxDepth)) m, inference \(inference.name), flip TTA \(flip)"
-    }
-
-    public func evaluate(_ head: DepthHead, model: DINOv3Model, dataset: DepthDataset, inference: DenseInference, batchSize: Int, maxPixels: Int,
-                         reporter: Reporter, onPrediction: (DensePrediction<DepthMap>) throws -> Void) throws -> (metrics: DepthMetrics, skipped: [SkippedInput]) {
-        var metrics = DepthMetrics()
-        var skipped: [SkippedInput] = []
-        let task = reporter.task("evaluate", total: dataset.count, unit: "images")
-        try inference.run(head: head, model: model, paths: dataset.samples.map(\.image), batchSize: batchSize, maxPixels: maxPixels,
-                          flipAveraged: flip, onSkip: { skipped.append($0) }, onProgress: { task.update($0) }) { index, outputs, height, width in
-            let sample = dataset.samples[index]
-            let truth: DepthMap
-            do { truth = try dataset.loadDepth(sample, maxPixels: maxPixels) } catch {
-                return skipped.append(DepthDataset.skipped(index, sample, error))
-            }
-            let prediction = try DepthRun.upsampled(outputs, height: height, width: width, toWidth: truth.width, height: truth.height)
-            metrics.update((name: dataset.relativeName(sample.image), scores: try scoring.scores(prediction: prediction.values, truth: truth)))
-            try onPrediction((index, prediction))
-        }
-        task.finish(dataset.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
-        return (metrics, skipped)
-    }
-}
-
-extension DepthEvalCrop {
-    /// What to say when this crop (NYU's Eigen crop) scores a data set in another `layout`; nil when nothing.
-    public func note(layout: DepthDataset.Layout) -> String? {
-        guard self == .nyuEigen, layout != .nyu else { return nil }
-        return "note: scoring NYU's Eigen crop of a \(layout.rawValue)-layout data set; give --eval-crop full (or garg for KITTI) to score other regions"
     }
 }
 

@@ -27,7 +27,7 @@ public enum ImageDepth {
                           onSkip: onFailure) { index, outputs, height, width in
             do {
                 let info = try ImageDecoder.info(path: paths[index], maxPixels: maxPixels)
-                let depth = try DepthRun.upsampled(outputs, height: height, width: width, toWidth: info.width, height: info.height)
+                let depth = try DepthMap.upsampled(outputs, height: height, width: width, toWidth: info.width, height: info.height)
                 try onResult(index, try write(depth, stem: stems[index]))
             } catch {
                 onFailure(SkippedInput(index: index, path: paths[index], reason: "\(error)"))
