@@ -64,7 +64,7 @@ final class PatchStoreFileTests: HostileTestCase {
         let tokens: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int) = ([1, 2, 3], 1, 1)
         assertRefused(try [UInt8](repeating: 0, count: 3).withUnsafeBytes { try writer.append(path: "a", input: 0, patchTokens: tokens, target: $0) },
                       ["a target of the file's size"])
-        assertRefused(try writer.append(path: "a", input: 0, cls: [1, 2, 3], meanPatch: [1, 2, 3]), ["expected 1 x 3 values"])
+        assertRefused(try writer.append(path: "a", input: 0, cls: [1, 2, 3], meanPatch: [1, 2, 3]), ["expected 0 x 3 values"])
         assertRefused(try writer.appendRows(of: SafeTensorsFile(path: store("good")), rows: 1..<3), ["it has no rows 1..<3"])
         assertRefused(try FeaturesFile.Writer(destination: temp + "/bad", dim: 3, layers: 1, registers: 4, patchTokens: true, dtype: .f16, pooled: false),
                       ["patch tokens only"])

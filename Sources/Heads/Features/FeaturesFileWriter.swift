@@ -37,8 +37,7 @@ extension FeaturesFile {
         /// rows still has its patch_tokens shape). `stages`: stage maps to keep, ascending. `inputs`:
         /// the file is a store of that many inputs, `views` rows per input not skipped: each row
         /// names its input (`source_index`) and each skipped input its position. `pooled: false`:
-        /// rows of patch tokens only (added with `append(path:input:patchTokens:target:)`), each
-        /// with its `target` when given.
+        /// rows of patch tokens only, each with its `target` when given.
         public init(destination: String, dim: Int, layers: Int, registers: Int, patchTokens: Bool, dtype: SafeTensorsDType,
                     grid: (Int, Int)? = nil, stages: [StageLayout] = [], inputs: Int? = nil, views: Int = 1, pooled: Bool = true,
                     target: (name: String, dtype: SafeTensorsDType, height: Int, width: Int)? = nil) throws {
@@ -73,62 +72,47 @@ extension FeaturesFile {
         }
 
         /// Adds one image: CLS and mean-patch tokens of each kept block ([layers, dim] each,
-        /// oldest first), and, when writing them, its patch tokens [gh, gw, dim] and registers,
-        /// and its maps of the kept stages ([channels, height, width] each, in stage order); `input`:
-        /// its position in the input list (a store of an input list only).
+        /// oldest first; none in a file without pooled tokens), and, when writing them, its patch
+        /// tokens [gh, gw, dim] and registers, its maps of the kept stages ([channels, height, width]
+        /// each, in stage order) and its target's bytes [height, width]; `input`: its position in
+        /// the input list (a store of an input list only).
         public func append<C: Collection, M: Collection>(path: String, input: Int? = nil, cls c: C, meanPatch m: M,
                                                          patchTokens: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int)? = nil,
-                                                         registers r: ArraySlice<Float>? = nil,
-                                                         stageMaps: [ArraySlice<Float>] = []) throws where C.Element == Float, M.Element == Float {
-            try require(pooled && c.count == layers * dim && m.count == layers * dim, "image features", "expected \(layers) x \(dim) values")
-            try checkInput(input)
+                                                         registers r: ArraySlice<Float>? = nil, stageMaps: [ArraySlice<Float>] = [],
+                                                         target t: UnsafeRawBufferPointer? = nil) throws where C.Element == Float, M.Element == Float {
+            try require(c.count == (pooled ? layers * dim : 0) && m.count == c.count, "image features", "expected \(pooled ? layers : 0) x \(dim) values")
+            try require(inputs.map { n in input.map { (0..<n).contains($0) } ?? false } ?? (input == nil), "input", "a position in the input list, for a store of one")
             try require(stageMaps.count == stages.count && zip(stageMaps, stages).allSatisfy { $0.count == $1.size }, "stage maps",
                         "expected \(stages.map(\.shape)) per image, got \(stageMaps.map(\.count)) values")
+            try require(t?.count == target.map { $0.height * $0.width * $0.dtype.size }, "target", "a target of the file's size when it keeps one")
             if self.patchTokens {
-                guard let p = patchTokens, let r, r.count == registers * dim else {
+                guard let p = patchTokens, (r ?? []).count == registers * dim, p.values.count == p.gridHeight * p.gridWidth * dim,
+                      grid.map({ $0 == (p.gridHeight, p.gridWidth) }) ?? true else {
                     throw HeadError.invalidArgument(what: "patch tokens", detail: "every image needs patch tokens of one grid and its registers")
                 }
-                try writePatches(p)
-                try spool("registers").write(r)
+                grid = (p.gridHeight, p.gridWidth)
+                try spool("patch_tokens").write(p.values)
+                if pooled { try spool("registers").write(r ?? []) }
             }
+            if let t, let name = target?.name { try spool(name).write(raw: t) }
             for (map, stage) in zip(stageMaps, stages) { try spool(stage.tensorName).write(map) }
-            try spool("cls").write(c.suffix(dim))
-            try spool("mean_patch").write(m.suffix(dim))
-            if layers > 1 {
+            if pooled {
+                try spool("cls").write(c.suffix(dim))
+                try spool("mean_patch").write(m.suffix(dim))
+            }
+            if pooled && layers > 1 {
                 try spool("layers_cls").write(c)
                 try spool("layers_mean_patch").write(m)
             }
-            addRow(path, input)
-        }
-
-        /// Adds one row of a file without pooled tokens: its patch tokens [gh, gw, dim], and its
-        /// target's bytes [height, width] when the file keeps one (see `init`).
-        public func append(path: String, input: Int? = nil, patchTokens p: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int),
-                           target bytes: UnsafeRawBufferPointer? = nil) throws {
-            try require(!pooled && bytes?.count == target.map { $0.height * $0.width * $0.dtype.size }, "patch row",
-                        "patch tokens, and a target of the file's size when it keeps one")
-            try checkInput(input)
-            try writePatches(p)
-            if let bytes, let name = target?.name { try spool(name).write(raw: bytes) }
-            addRow(path, input)
-        }
-
-        private func checkInput(_ input: Int?) throws {
-            try require(inputs.map { n in input.map { (0..<n).contains($0) } ?? false } ?? (input == nil), "input", "a position in the input list, for a store of one")
-        }
-
-        private func writePatches(_ p: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int)) throws {
-            guard p.values.count == p.gridHeight * p.gridWidth * dim, grid.map({ $0 == (p.gridHeight, p.gridWidth) }) ?? true else {
-                throw HeadError.invalidArgument(what: "patch tokens", detail: "every image needs patch tokens of one grid")
-            }
-            grid = (p.gridHeight, p.gridWidth)
-            try spool("patch_tokens").write(p.values)
-        }
-
-        private func addRow(_ path: String, _ input: Int?) {
             paths.append(path)
             if let input { sourceIndex.append(Int64(input)) }
             count += 1
+        }
+
+        /// Adds one row of a file without pooled tokens (see `init`): its patch tokens, and its target.
+        public func append(path: String, input: Int? = nil, patchTokens p: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int),
+                           target: UnsafeRawBufferPointer? = nil) throws {
+            try append(path: path, input: input, cls: [Float](), meanPatch: [Float](), patchTokens: p, target: target)
         }
 
         /// Adds every row of a features file of this layout (a shard, a checkpointed chunk or a part),

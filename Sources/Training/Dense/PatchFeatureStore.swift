@@ -69,14 +69,11 @@ public final class PatchFeatureStore: @unchecked Sendable {
         try self.init(file: SafeTensorsFile(path: path), expecting: expected)
     }
 
-    /// The format of the stores written before they became features files (still read).
-    static let legacyFormat = "dinoprobe-patch-store-v1"
-
     /// Opens an already mapped store file (see `init(path:expecting:)`).
     public init(file: SafeTensorsFile, expecting expected: Expectation? = nil) throws {
         let path = file.path
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
-        let legacy = file.metadata["format"] == Self.legacyFormat
+        let legacy = file.metadata["format"] == "dinoprobe-patch-store-v1"  // written before stores were features files
         if !legacy { _ = try FeaturesFile.Rows(file: file) }
         targetName = legacy ? "labels" : file.tensors.keys.first { $0.hasPrefix("target_") } ?? "target_u8"
         guard let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
@@ -217,10 +214,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
 
     /// The writer of a store (or a part) of `inputs` pairs, `views` rows each: patch tokens as F16,
     /// targets [resolution, resolution] of `targetType` (`target_u8`, `target_f32`).
-    static func writer(_ path: String, targetType: SafeTensorsDType, dim: Int, resolution: Int, inputs: Int, views: Int,
-                       grid: (Int, Int)? = nil) throws -> FeaturesFile.Writer {
-        try FeaturesFile.Writer(destination: path, dim: dim, layers: 1, registers: 0, patchTokens: true, dtype: .f16, grid: grid,
-                                inputs: inputs, views: views, pooled: false,
+    static func writer(_ path: String, targetType: SafeTensorsDType, dim: Int, resolution: Int, inputs: Int, views: Int) throws -> FeaturesFile.Writer {
+        try FeaturesFile.Writer(destination: path, dim: dim, layers: 1, registers: 0, patchTokens: true, dtype: .f16, inputs: inputs, views: views, pooled: false,
                                 target: ("target_" + targetType.rawValue.lowercased(), targetType, resolution, resolution))
     }
 

@@ -34,8 +34,7 @@ extension DenseStore {
         let store = StoreParts(file: file)
         guard let used = store.covering(ranges, inputs: count) else { return nil }
         let first = try PatchFeatureStore(path: store.path(used[0]))
-        let writer = try PatchFeatureStore.writer(file, targetType: first.targetType, dim: first.dim, resolution: first.labelHeight, inputs: count,
-                                                  views: views, grid: (first.gridHeight, first.gridWidth))
+        let writer = try PatchFeatureStore.writer(file, targetType: first.targetType, dim: first.dim, resolution: first.labelHeight, inputs: count, views: views)
         defer { writer.discard() }
         var skipped: [SkippedInput] = []
         for pass in 0..<(flip ? 2 : 1) {
