@@ -3,7 +3,6 @@ import Datasets
 import Foundation
 import Heads
 import Images
-import SafeTensors
 import Support
 
 extension PatchFeatureStore {

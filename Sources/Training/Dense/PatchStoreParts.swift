@@ -1,10 +1,5 @@
-import Backbone
-import Datasets
 import Foundation
 import Heads
-import Images
-import SafeTensors
-import Support
 
 /// A patch store built in parts by several processes (`train-seg --shard I/N`, `train-depth --shard I/N`): each part is a
 /// store of a range of the training pairs (`patches-KEY.part-START-END.safetensors`, starting on
@@ -26,31 +21,16 @@ extension DenseStore {
         return try parts.fill(range, valid: valid, batchSize: batchSize, checkpointEvery: checkpointEvery) { try build($0, $1).skipped }
     }
 
-    /// The store joined from `parts` (checked by `fillParts`; their rows copied as they are) when
-    /// they cover all `count` pairs (written to `file`, the parts removed), else nil. With `flip`,
-    /// each part holds its plain views then its mirrored ones, and so does the store.
+    /// The store joined from `parts` (checked by `fillParts`; see `StoreParts.join`) when they
+    /// cover all `count` pairs (written to `file`, the parts removed), else nil. With `flip`, each
+    /// part holds its plain views then its mirrored ones, and so does the store.
     static func joinParts(file: String, parts ranges: [Range<Int>], count: Int, views: Int, flip: Bool,
                           metadata: [String: String]) throws -> PatchFeatureStore? {
         let store = StoreParts(file: file)
         guard let used = store.covering(ranges, inputs: count) else { return nil }
         let first = try PatchFeatureStore(path: store.path(used[0]))
         let writer = try PatchFeatureStore.writer(file, targetType: first.targetType, dim: first.dim, resolution: first.labelHeight, inputs: count, views: views)
-        defer { writer.discard() }
-        var skipped: [SkippedInput] = []
-        for pass in 0..<(flip ? 2 : 1) {
-            for part in used {
-                let stored = try SafeTensorsFile(path: store.path(part)), rows = stored.tensors["patch_tokens"]?.shape.first ?? 0
-                guard !flip || rows % 2 == 0 else {
-                    throw TrainingError.badFeaturesFile(path: stored.path, reason: "a part with mirrored views holds an odd number of them")
-                }
-                let n = flip ? rows / 2 : rows
-                let partSkipped = try writer.appendRows(of: stored, offset: part.lowerBound, rows: (pass * n)..<((pass + 1) * n))
-                if pass == 0 { skipped += partSkipped }
-            }
-        }
-        let joined = try PatchFeatureStore.finish(writer, of: count, skipped: skipped, source: FeaturesFile.Rows(file: first.file).source,
-                                                  metadata: metadata)
-        store.removeAll()
-        return joined
+        try store.join(used, into: writer, passes: flip ? 2 : 1, source: FeaturesFile.Rows(file: first.file).source, metadata: metadata)
+        return try PatchFeatureStore(path: file)
     }
 }
