@@ -18,11 +18,12 @@ final class PatchStoreFileTests: HostileTestCase {
     /// A store of two views of a 1x1 grid of 3-wide tokens, with [2, 2, 2] targets: class labels
     /// (`labels`) or depths (`depths`), under the tensor `targetName` when given.
     func store(_ name: String, tokens: [Float] = [1, 2, 3, 4, 5, 6], tokenShape: [Int] = [2, 1, 1, 3], labels: [UInt8]? = [0, 1, 2, 255, 0, 0, 1, 1],
-               depths: [Float]? = nil, targetName: String? = nil, targetShape: [Int] = [2, 2, 2], extra: [String: String] = [:]) throws -> String {
+               depths: [Float]? = nil, targetName: String? = nil, targetShape: [Int] = [2, 2, 2], both: Bool = false,
+               extra: [String: String] = [:]) throws -> String {
         var writer = SafeTensorsWriter(metadata: metadata.merging(extra) { $1 })
         try writer.add("patch_tokens", floats: tokens, shape: tokenShape, dtype: .f16)
         if let depths { try writer.add(targetName ?? "target_f32", floats: depths, shape: targetShape) }
-        if let labels, depths == nil { try writer.add(targetName ?? "target_u8", bytes: labels, shape: targetShape) }
+        if let labels, depths == nil || both { try writer.add(targetName ?? "target_u8", bytes: labels, shape: targetShape) }
         try writer.add("source_index", int64s: [0, 1], shape: [2])
         let path = temp + "/" + name
         try writer.write(to: path)
@@ -46,6 +47,7 @@ final class PatchStoreFileTests: HostileTestCase {
             ({ try self.store("grid", tokens: [], tokenShape: [2, 0, 1, 3]) }, classes, "patch_tokens has shape [2, 0, 1, 3], not [2, h, w, 3]"),
             ({ try self.store("paths", extra: ["paths": "[\"/d/a.png\"]"]) }, classes, "one image path per row (2 rows)"),
             ({ try self.store("format", extra: ["format": "other"]) }, classes, "dinoprobe-features-v1"),
+            ({ try self.store("both", depths: [Float](repeating: 1, count: 8), both: true) }, classes, "one target per view"),
         ]
         for (make, expectation, fragment) in cases {
             assertRefused(try PatchFeatureStore(path: make(), expecting: expectation), [fragment], within: 5)

@@ -75,11 +75,12 @@ public final class PatchFeatureStore: @unchecked Sendable {
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
         let legacy = file.metadata["format"] == "dinoprobe-patch-store-v1"  // written before stores were features files
         if !legacy { _ = try FeaturesFile.Rows(file: file) }
-        targetName = legacy ? "labels" : file.tensors.keys.first { $0.hasPrefix("target_") } ?? "target_u8"
-        guard let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
-              let l = file.tensors[targetName], [.u8, .f32].contains(l.dtype), l.shape.count == 3, l.shape[0] == f.shape[0] else {
-            throw fail("not a dinoprobe patch-feature store")
+        let targets = legacy ? ["labels"] : file.tensors.keys.filter { $0.hasPrefix("target_") }
+        guard targets.count == 1, let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
+              let l = file.tensors[targets[0]], [.u8, .f32].contains(l.dtype), l.shape.count == 3, l.shape[0] == f.shape[0] else {
+            throw fail("not a dinoprobe patch-feature store (F16 patch tokens and one target per view)")
         }
+        targetName = targets[0]
         self.path = path
         self.file = file
         count = f.shape[0]
