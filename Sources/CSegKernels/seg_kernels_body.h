@@ -89,11 +89,9 @@ static ATTR void NAME(softmax_rows)(float *x, intptr_t rows, intptr_t k, intptr_
     }
 }
 
-/// exp(x * scale - max) in place over row[0..<k], `by` = scale (not applied where `unscaled`) and
-/// `shift` = -max (the product rounded before the difference, never fused: the largest gives
-/// exp(0), whatever the magnitudes), the unused lanes of a last partial vector zeroed; returns the
-/// lane-wise sums, added in order. Four vectors a step: each exp is a long chain of dependent
-/// operations, and with one in flight AVX2 ran 15% slower.
+/// exp(x * by + shift) in place over row[0..<k] (x * by rounded first, never fused; x alone where `unscaled`), the
+/// unused lanes of a last partial vector zeroed; returns the lane-wise sums, added in order. Four vectors a step:
+/// each exp is a long chain of dependent operations, and with one in flight AVX2 ran 15% slower.
 static inline ATTR __attribute__((always_inline)) VEC NAME(online_exps)(float *row, intptr_t k, VEC by, VEC shift, int unscaled) {
 #pragma STDC FP_CONTRACT OFF
 #define ONLINE_EXP(at) EXPA((unscaled ? NAME(load)(at) : NAME(load)(at) * by) + shift)
@@ -102,10 +100,8 @@ static inline ATTR __attribute__((always_inline)) VEC NAME(online_exps)(float *r
     for (; c + 4 * W <= k; c += 4 * W) {
         const VEC e0 = ONLINE_EXP(row + c), e1 = ONLINE_EXP(row + c + W), e2 = ONLINE_EXP(row + c + 2 * W);
         const VEC e3 = ONLINE_EXP(row + c + 3 * W);
-        NAME(store)(row + c, e0);
-        NAME(store)(row + c + W, e1);
-        NAME(store)(row + c + 2 * W, e2);
-        NAME(store)(row + c + 3 * W, e3);
+        NAME(store)(row + c, e0), NAME(store)(row + c + W, e1);
+        NAME(store)(row + c + 2 * W, e2), NAME(store)(row + c + 3 * W, e3);
         s = s + e0 + e1 + e2 + e3;
     }
     for (; c + W <= k; c += W) {
@@ -124,13 +120,11 @@ static inline ATTR __attribute__((always_inline)) VEC NAME(online_exps)(float *r
     return s;
 }
 
-/// dp_softmax_online_rows for this ISA: per row, the tile's max read in one pass (times `scale`:
-/// the max of the scaled scores, rounding being monotonic and `scale` positive); where the running
-/// max grows, the row's sum and outputs times exp(old - new); then online_exps and the sum. A
-/// scale of 1 (queries scaled beforehand) is not multiplied at all.
-static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale,
-                                           const float *tile_maxima, float *maxima, float *sums, float *out, intptr_t width,
-                                           intptr_t ldo) {
+/// dp_softmax_online_rows for this ISA: per row, the tile's max read in one pass (times `scale`: the max of the
+/// scaled scores, rounding being monotonic and `scale` positive); where the running max grows, the row's sum and
+/// outputs times exp(old - new); then online_exps against the new max (a scale of 1 not multiplied) and the sum.
+static ATTR void NAME(softmax_online_rows)(float *x, intptr_t rows, intptr_t k, intptr_t stride, float scale, const float *tile_maxima,
+                                           float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo) {
     const VEC by = NAME(splat)(scale);
     for (intptr_t r = 0; r < rows; r++) {
         float *row = x + r * stride;
