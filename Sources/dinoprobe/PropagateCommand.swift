@@ -52,50 +52,32 @@ struct Propagate: ParsableCommand {
         let run = try output.open(prefix: "propagate", guarding: ["metrics.json", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
-        guard 64 % model.config.patchSize == 0 else { throw ValidationError("the protocol needs a patch size dividing 64, this model's is \(model.config.patchSize)") }
+        let runner = try PropagationRun(model: model, settings: settings, cacheFolder: cacheFolder, maxPixels: pixelLimit.maxPixels,
+                                        reporter: TerminalReporter.shared)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.record(settings: settings)
             $0.data = RunRecord.DataRecord(root: data, splits: [split: .init(paths: list.flatMap(\.frames))])
         }
         let staging = try run.staging()
-        let progress = TerminalReporter.shared.task("propagate", total: list.reduce(0) { $0 + $1.frames.count }, unit: "frames")
-        var done = 0, results: [PropagatedVideo] = [], failed = skipped
-        let cache = noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features()
-        let runner = PropagationRun(model: model, settings: settings, cacheFolder: cache, maxPixels: pixelLimit.maxPixels,
-                                    reporter: TerminalReporter.shared)
-        for (index, video) in list.enumerated() {
-            do {
-                results.append(try runner.run(video, into: staging) { done += 1; progress.update(done, note: video.name) })
-            } catch {
-                Console.err("skipped video \(shown(video.name)): \(error)")
-                failed.append(SkippedInput(index: index, path: video.name, reason: "\(error)"))
-            }
-        }
-        progress.finish(done)
-        let report = PropagationReport(record: run.record, settings: settings, videos: results, skipped: failed)
-        let files = try report.write(to: staging)
-        try run.publish(outputs: files + results.map(\.name))
-        if let summary = report.summary { say(summary.table(maxNameWidth: 0)) }
-        for v in results { say("\(v.name): \(v.frames) frames, \(v.scores.count) objects scored\(PropagationReport.means(v).map { String(format: ", J&F-Mean %.3f", $0.jf) } ?? "")") }
+        let (results, failed) = runner.run(list, into: staging)
+        let report = PropagationReport(record: run.record, settings: settings, videos: results, skipped: skipped + failed)
+        try run.publish(outputs: try report.write(to: staging) + results.map(\.name))
+        report.summaryLines.forEach { say($0) }
         say("wrote \(run.path): \(results.count) video folder\(results.count == 1 ? "" : "s"), metrics.json, per_video.csv, per_object.csv, report.html, run.json")
-        if !failed.isEmpty { throw ExitCode(1) }
+        if !report.skipped.isEmpty { throw ExitCode(1) }
     }
+
+    /// The feature cache folder, or nil with --no-cache.
+    var cacheFolder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
 
     /// `--shard I/N`: this process's videos' tokens, into the cache; no run folder.
     func extractShard(_ choice: ShardEnvironment.Choice, videos: [VideoSequence], settings: PropagationSettings) throws {
-        let folder = try TaskShardReport.folder(noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
+        let folder = try TaskShardOutcome.cacheFolder(cacheFolder)
         let model = try modelOptions.load(quiet: true)
-        guard 64 % model.config.patchSize == 0 else { throw ValidationError("the protocol needs a patch size dividing 64, this model's is \(model.config.patchSize)") }
-        let range = choice.shard.range(items: videos.count, alignment: 1)
-        let progress = TerminalReporter.shared.task("extract shard \(choice.shard)", total: videos[range].reduce(0) { $0 + $1.frames.count }, unit: "frames")
-        var done = 0
-        let runner = PropagationRun(model: model, settings: settings, cacheFolder: folder, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
-        let outcome = try runner.shard(choice.shard, videos: videos) { done += 1; progress.update(done) }
-        progress.finish(done)
-        TaskShardReport.share(choice, of: split, unit: "videos", range: outcome.range, total: videos.count, extracted: outcome.extracted,
-                              reused: outcome.reused, failed: outcome.failed)
-        TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
+        let runner = try PropagationRun(model: model, settings: settings, cacheFolder: folder, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
+        let outcome = try runner.shard(choice.shard, videos: videos, name: split)
+        sayShard(choice, outcome.shares, closing: outcome.closing(choice, cacheFolder: folder))
     }
 }
 

@@ -52,22 +52,14 @@ struct Retrieval: ParsableCommand {
         let extraction = try self.extraction(model: model, settings: settings)
         let root = FileSystem.absolute(data)
         let scratch = try run.staging()
-        let cropFolder = Self.cropFolder(in: cacheOptions.folder ?? scratch, root: root)
-        let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, cropFolder: cropFolder,
-                                          vectorFile: scratch + "/.database-vectors.f32")
+        let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, scratch: scratch)
         try run.update {
             $0.data = RunRecord.DataRecord(root: root, splits: ["database": .init(paths: result.databasePaths),
                                                                 "queries": .init(paths: result.cropPaths)])
         }
         try reportSkipped(result.skippedQueries, split: "queries", folder: run)
         try reportSkipped(result.skippedDatabase, split: "database", folder: run)
-        let metrics = RetrievalReport.metrics(result)
-        say("\(metrics.dataset): \(metrics.queries) queries, \(metrics.database) database images")
-        for setup in RetrievalProtocol.allCases {
-            let m = metrics.setups[setup.rawValue]
-            say(String(format: "  %@  mAP %@  mP@1,5,10 %@", setup.rawValue, m?.mAP.map { String(format: "%6.2f", $0) } ?? "     -",
-                       RetrievalMAP.kappas.map { k in m?.mP?["\(k)"].map { String(format: "%6.2f", $0) } ?? "     -" }.joined(separator: " ")))
-        }
+        RetrievalReport.metrics(result).summaryLines.forEach { say($0) }
         let files = try RetrievalReport.write(result, to: scratch, topK: settings.topK)
         try run.publish(outputs: files)
         say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
@@ -79,25 +71,13 @@ struct Retrieval: ParsableCommand {
                             maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
     }
 
-    /// The folder of the query crops (in the cache: shards and the final run share them).
-    static func cropFolder(in folder: String, root: String) -> String {
-        var rootHash = FNV1a()
-        rootHash.combine(root)
-        return folder + "/retrieval-queries/" + rootHash.hexDigest
-    }
-
     /// `--shard I/N`: this process's share of the queries' and database's features, into the cache; no run folder.
     func extractShard(_ choice: ShardEnvironment.Choice, settings: RetrievalSettings) throws {
-        let folder = try TaskShardReport.folder(cacheOptions.folder)
+        let folder = try TaskShardOutcome.cacheFolder(cacheOptions.folder)
         let model = try modelOptions.load()
         let root = FileSystem.absolute(data)
-        let outcome = try RetrievalRun.shard(choice.shard, root: root, distractors: distractors, extraction: extraction(model: model, settings: settings),
-                                             cropFolder: Self.cropFolder(in: folder, root: root))
-        for entry in outcome.entries {
-            TaskShardReport.share(choice, of: entry.name, unit: "images", range: entry.outcome.range, total: entry.images,
-                                  extracted: entry.outcome.extracted, reused: entry.outcome.reused, failed: entry.outcome.skipped)
-        }
-        TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
+        let outcome = try RetrievalRun.shard(choice.shard, root: root, distractors: distractors, extraction: extraction(model: model, settings: settings))
+        sayShard(choice, outcome.shares, closing: outcome.closing(choice, cacheFolder: folder))
     }
 }
 
