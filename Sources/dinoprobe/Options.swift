@@ -191,9 +191,7 @@ struct ClassificationDataOptions: ParsableArguments {
 /// Prints the skipped inputs of a split and writes them to the run folder.
 func reportSkipped(_ skipped: [SkippedInput], split: String, folder: RunFolder?) throws {
     guard !skipped.isEmpty else { return }
-    Console.err("\(split): \(skipped.count) input(s) skipped:")
-    for s in skipped.prefix(20) { Console.err("  \(s)") }
-    if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
+    RunFolder.skippedLines(skipped, split: split).forEach { Console.err($0) }
     try folder?.writeSkipped(skipped.map { "\($0.path)\t\($0.reason)" }, split: split)
 }
 
