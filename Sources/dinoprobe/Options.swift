@@ -201,23 +201,6 @@ func reportSkipped(_ splits: (train: FeatureSplit, val: FeatureSplit), folder: R
     try reportSkipped(splits.val.skipped, split: "val", folder: folder)
 }
 
-/// A live download line on standard error.
-final class DownloadLine: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    private let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
-
-    func show(_ p: DownloadProgress) {
-        lock.lock(); defer { lock.unlock() }
-        guard Date().timeIntervalSince(last) > (interactive ? 0.2 : 15) else { return }
-        last = Date()
-        Console.errRaw((interactive ? "\r\u{1B}[K" : "") + p.description + (interactive ? "" : "\n"))
-    }
-
-    /// Ends the line, if one was shown.
-    func end() { if interactive && last != .distantPast { Console.errRaw("\n") } }
-}
-
 /// The decompression-bomb guard every command that decodes images takes.
 struct PixelLimitOption: ParsableArguments {
     @Option(help: "Refuse images with more pixels than this (decoding one image takes at most about 8 bytes per allowed pixel).")
