@@ -1,8 +1,6 @@
 import ArgumentParser
 import CommandLineKit
 import Backbone
-import Datasets
-import Foundation
 import Support
 import Training
 

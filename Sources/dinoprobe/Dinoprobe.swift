@@ -1,7 +1,6 @@
 import ArgumentParser
 import CommandLineKit
 import Backbone
-import Foundation
 import Heads
 import Support
 

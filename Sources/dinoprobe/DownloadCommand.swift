@@ -1,6 +1,5 @@
 import ArgumentParser
 import CommandLineKit
-import Foundation
 import Hub
 
 struct Download: ParsableCommand {

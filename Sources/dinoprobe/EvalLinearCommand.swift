@@ -1,12 +1,7 @@
 import ArgumentParser
 import CommandLineKit
-import Backbone
 import Datasets
-import Evaluation
 import Foundation
-import Heads
-import Images
-import Plots
 import Support
 import Training
 

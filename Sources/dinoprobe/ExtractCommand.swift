@@ -2,8 +2,6 @@ import ArgumentParser
 import CommandLineKit
 import Backbone
 import Datasets
-import Foundation
-import Support
 import Training
 
 struct Extract: ParsableCommand {

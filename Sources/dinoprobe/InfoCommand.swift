@@ -1,7 +1,5 @@
 import ArgumentParser
 import CommandLineKit
-import Backbone
-import Foundation
 import Training
 
 struct Info: ParsableCommand {

@@ -6,6 +6,7 @@ import Foundation
 import Heads
 import Hub
 import Images
+import Images
 import Support
 import Training
 

@@ -1,10 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Backbone
-import Datasets
-import Foundation
 import Heads
-import Images
 import Support
 import Training
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Foundation
 import Backbone
-import Heads
 import Support
 import Training
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import CommandLineKit
 import Foundation
 import Heads
-import Support
 import Training
 
 extension RunFolder {

@@ -4,6 +4,7 @@ import Backbone
 import Datasets
 import Foundation
 import Images
+import Images
 import Support
 import Training
 

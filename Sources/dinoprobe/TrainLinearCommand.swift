@@ -1,11 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Backbone
-import Datasets
-import Foundation
 import Heads
-import Support
-import Training
 
 struct TrainLinear: ParsableCommand {
     static let configuration = CommandConfiguration(

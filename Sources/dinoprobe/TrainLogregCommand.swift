@@ -1,10 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Evaluation
-import Foundation
 import Heads
-import Support
-import Training
 
 struct TrainLogreg: ParsableCommand {
     static let configuration = CommandConfiguration(
