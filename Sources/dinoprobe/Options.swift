@@ -6,7 +6,6 @@ import Foundation
 import Heads
 import Hub
 import Images
-import Images
 import Support
 import Training
 

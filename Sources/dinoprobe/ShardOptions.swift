@@ -4,7 +4,6 @@ import Backbone
 import Datasets
 import Foundation
 import Images
-import Images
 import Support
 import Training
 
