@@ -87,11 +87,7 @@ struct Classify: ParsableCommand {
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
         let (predictions, skipped) = try saved.classify(listing.images, model: model, top: top, maxPixels: pixelLimit.maxPixels)
-        let names = saved.head.metadata.classNames
-        for row in predictions.rows {
-            say(shown(row.path))
-            for (c, p) in zip(row.top, row.probabilities) { say(String(format: "  %6.2f%%  %@", 100 * p, shown(names[c]))) }
-        }
+        saved.lines(predictions).forEach { say($0) }
         if let run {
             try run.update {
                 $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)

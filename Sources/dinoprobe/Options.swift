@@ -65,7 +65,7 @@ struct ModelOptions: ParsableArguments {
     /// (never replaced by a folder of the working directory with the same name).
     func locate() throws -> URL {
         do { return try ModelLocator.resolve(model, downloading: download) } catch BackboneError.modelNotFound(let spec, _) where download && HubDownloader.isRepoID(spec) {
-            return try downloadModel(spec, revision: "main").folder
+            return try HubDownloader.download(spec, revision: "main", reporter: TerminalReporter.shared).folder
         }
     }
 

@@ -33,10 +33,7 @@ struct Rerun: ParsableCommand {
 
     func run() throws {
         let recorded = try RecordedRun(path: record)
-        let outPath = out.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        var arguments = RecordedRun.withoutRunFolderFlags(recorded.arguments)
-        if let outPath { arguments += ["--out", outPath] }
-        if overwrite { arguments.append("--overwrite") }
+        var arguments = recorded.arguments(out: out, overwrite: overwrite)
         guard FileManager.default.changeCurrentDirectoryPath(recorded.workingDirectory) else {
             throw ValidationError("the run was started in \(shown(recorded.workingDirectory)), which is not a folder here")
         }

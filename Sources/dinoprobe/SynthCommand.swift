@@ -106,9 +106,6 @@ struct SynthDepth: ParsableCommand {
     @Option(help: "Image height in pixels.")
     var height: Int = 240
 
-    var out: String { target.out }
-    var seed: UInt64 { target.seed }
-
     func validate() throws {
         try Check.range(count, 1...100_000, "--count")
         try Check.range(width, 16...4096, "--width")
@@ -116,8 +113,8 @@ struct SynthDepth: ParsableCommand {
     }
 
     func run() throws {
-        let written = try SyntheticDepth.make(root: out, count: count, valCount: max(2, count / 4), width: width, height: height, seed: seed)
-        say("wrote \(out): \(written.train) train and \(written.val) val pairs of \(width)x\(height) in the NYU layout (depth in millimetres)")
+        let written = try SyntheticDepth.make(root: target.out, count: count, valCount: max(2, count / 4), width: width, height: height, seed: target.seed)
+        say("wrote \(target.out): \(written.train) train and \(written.val) val pairs of \(width)x\(height) in the NYU layout (depth in millimetres)")
     }
 }
 
@@ -157,9 +154,6 @@ struct SynthRetrieval: ParsableCommand {
     @Option(help: "Image side in pixels.")
     var size: Int = 64
 
-    var out: String { target.out }
-    var seed: UInt64 { target.seed }
-
     func validate() throws {
         try Check.range(landmarks, 1...1000, "--landmarks")
         try Check.range(views, 2...100, "--views")
@@ -168,8 +162,8 @@ struct SynthRetrieval: ParsableCommand {
     }
 
     func run() throws {
-        let gt = try SyntheticRetrieval.make(root: out, landmarks: landmarks, views: views, distractors: distractors, size: size, seed: seed)
-        say("wrote \(out): \(gt.imlist.count) database images, \(gt.queries.count) queries, gnd_synth.pkl")
+        let gt = try SyntheticRetrieval.make(root: target.out, landmarks: landmarks, views: views, distractors: distractors, size: size, seed: target.seed)
+        say("wrote \(target.out): \(gt.imlist.count) database images, \(gt.queries.count) queries, gnd_synth.pkl")
     }
 }
 

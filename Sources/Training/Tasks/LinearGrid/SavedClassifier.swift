@@ -75,4 +75,11 @@ public struct SavedClassifier: Sendable {
                                                         labels: nil, classNames: head.metadata.classNames, top: top)
         return (predictions, entry.skipped)
     }
+
+    /// What `classify` prints: each image, then its top classes with their probabilities.
+    public func lines(_ predictions: ClassificationPredictions) -> [String] {
+        predictions.rows.flatMap { row in
+            [shown(row.path)] + zip(row.top, row.probabilities).map { c, p in String(format: "  %6.2f%%  %@", 100 * p, shown(head.metadata.classNames[c])) }
+        }
+    }
 }
