@@ -27,8 +27,7 @@ struct FewShotCommand: ParsableCommand {
         defer { run.close() }
         try run.update { $0.record(settings: settings) }
         let tokens = features.tokens?.featureTokens ?? .clsAvgpool
-        let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
-                                                   seed: settings.seed, run: run)
+        let (train, val) = try features.loadSplits(choice: features.probeBlocks, seed: settings.seed, run: run)
         say("few-shot on \(train.count) train / \(val.count) val images, \(train.classNames.count) classes: shots \(settings.shots.map { String(format: "%g", $0) }.joined(separator: ", ")), \(settings.tries) tries each")
         let scores = try FewShot.run(train: train, val: val, shots: settings.shots, tries: settings.tries, tokens: tokens, settings: settings.linearProbe,
                                      logistic: settings.logreg ? LogisticRegressionSettings() : nil, ks: settings.k, progress: { Console.err($0) })

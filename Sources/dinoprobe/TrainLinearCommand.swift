@@ -46,9 +46,7 @@ struct TrainLinear: ParsableCommand {
         var outcome = try LinearProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selection,
                                           settings: settings, augmented: augmented, saving: saving, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
-        say(outcome.table)
-        say("\nval metrics of the best head (lr \(outcome.grid.learningRates[outcome.grid.bestIndex]) x \(settings.batchSize)/256):")
-        say(outcome.valMetrics.table())
+        say(outcome.summary)
         let files = try outcome.write(to: run.staging(), dataName: features.dataName, record: run.record, maxPixels: features.imageOptions.maxPixels)
         say("")
         try run.publishAndSay(outputs: files)

@@ -41,10 +41,8 @@ struct TrainLogreg: ParsableCommand {
         var outcome = try LogisticRegressionProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selectionOptions.selection,
                                                       settings: settings, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
-        say(outcome.table)
         if let warning = outcome.path.degenerateTieWarning(classes: train.classNames.count) { Console.err("warning: " + warning) }
-        say(String(format: "\nval metrics of the model at C = %.4g:", outcome.path.bestC))
-        say(outcome.valMetrics.table())
+        say(outcome.summary)
         let files = try outcome.writeRun(to: run.staging(), val: val, record: run.record, maxPixels: features.imageOptions.maxPixels)
         say("")
         try run.publishAndSay(outputs: files)
