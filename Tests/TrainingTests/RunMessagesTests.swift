@@ -7,16 +7,7 @@ import XCTest
 
 /// What the commands print and refuse, now made by the library: shard summaries, extract's
 /// output rules, skipped-input lines, the probes' block choice, rerun's argument list.
-final class RunMessagesTests: XCTestCase {
-    var root = ""
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("runmessages-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
-
+extension RunFolderTests {
     func testShardSharesAndTheClosingLine() throws {
         let choice = try XCTUnwrap(ShardEnvironment.resolve(explicit: "1/3", shards: nil, environment: [:]))
         var share = ShardShare(name: "val", unit: "videos", range: 2..<4, total: 5)
