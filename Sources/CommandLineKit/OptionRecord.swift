@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Support
 
 /// An ArgumentParser property wrapper whose parsed value can be read without knowing its type.

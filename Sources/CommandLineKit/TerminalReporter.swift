@@ -1,5 +1,4 @@
 import Datasets
-import Dispatch
 import Foundation
 import Support
 

@@ -1,4 +1,3 @@
-import Heads
 import Support
 
 /// Where `extract` writes: one features file, claimed before any work, or a folder of shards;

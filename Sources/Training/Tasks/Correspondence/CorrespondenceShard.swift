@@ -1,5 +1,4 @@
 import Backbone
-import Foundation
 import Images
 import Support
 

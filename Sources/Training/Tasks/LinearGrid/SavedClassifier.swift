@@ -1,9 +1,7 @@
 import Backbone
 import Datasets
 import Evaluation
-import Foundation
 import Heads
-import Images
 import Support
 
 /// A saved classifier head, loaded with the recipe it was trained on: what `eval-linear` and

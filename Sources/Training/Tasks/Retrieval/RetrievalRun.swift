@@ -1,6 +1,4 @@
 import Datasets
-import Foundation
-import Images
 import Support
 
 /// What a retrieval run found: the ground truth, the database as ranked, each evaluated

@@ -1,6 +1,3 @@
-import Datasets
-import Foundation
-import Heads
 import Support
 
 /// `retrieval --shard I/N`: the shard's share of every feature-cache entry a run reads (the
