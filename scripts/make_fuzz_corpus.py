@@ -193,6 +193,11 @@ out("Features", "patch-store", safetensors([
     ("patch_tokens", "F16", [1, 1, 1, 4], np.asarray([0.5, -1, 2, 0], dtype="<f2").tobytes()),
     ("labels", "U8", [1, 16, 16], bytes([i % 3 for i in range(256)])),
 ], {"format": "dinoprobe-patch-store-v1", "backbone_fingerprint": "f", "resolution": "16", "flip": "false", "skipped": "[]"}))
+out("Features", "patch-store-features", safetensors([
+    ("patch_tokens", "F16", [1, 1, 1, 4], np.asarray([0.5, -1, 2, 0], dtype="<f2").tobytes()),
+    ("target_u8", "U8", [1, 16, 16], bytes([i % 3 for i in range(256)])),
+    ("source_index", "I64", [1], np.asarray([0], dtype="<i8").tobytes()),
+], dict(features_meta, size="16", layers="1", paths=json.dumps(["/d/a.png"]), inputs="1", views="1", target="classes", classes="3")))
 
 total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(CORPUS) for f in fs)
 print(f"wrote {CORPUS}: {sum(len(fs) for _, _, fs in os.walk(CORPUS))} files, {total // 1024} KB")

@@ -168,6 +168,44 @@ final class SelfAttentionTests: XCTestCase {
         XCTAssertGreaterThan(worst, 0, "Float arithmetic is not exact: the comparison saw the kernel's results")
     }
 
+    /// A power-of-two scale goes into the queries (dp_attention_queries), which must give the bits of
+    /// the scale applied to each score afterwards: the kernel against its steps composed by hand,
+    /// unscaled queries, scores and the online softmax with the scale, several tiles of keys.
+    func testPowerOfTwoScaleInTheQueriesGivesTheBitsOfScaledScores() throws {
+        guard !tileKernels.isEmpty else { throw XCTSkip("no packed kernel runs on this CPU") }
+        let (tokens, prefix, hd, keyTile, scale) = (130, 5, 64, 48, Float(0.125))
+        let qkv = seededValues(tokens * 3 * hd, seed: 81, scale: 2), angles = seededValues((tokens - prefix) * hd, seed: 82, scale: 3)
+        let (cos, sin) = (angles.map { Foundation.cos($0) }, angles.map { Foundation.sin($0) })
+        for kernel in tileKernels {
+            let fused = tiled(kernel, qkv, tokens: tokens, hd: hd, prefix: prefix, cos: cos, sin: sin, queryTile: tokens,
+                              keyTile: keyTile, scale: scale)
+            let (nr, kt) = (dp_gemm_panel_width(kernel), dp_attention_key_tile(kernel, tokens, keyTile))
+            let tileFloats = kt * (hd + (hd + nr - 1) / nr * nr), ss = kt + 16
+            var packed = [Float](repeating: .nan, count: dp_attention_packed_count(kernel, tokens, hd, keyTile))
+            var scratch = [Float](repeating: .nan, count: dp_attention_scratch_count(kernel, tokens, hd, tokens, keyTile))
+            var queries = [Float](repeating: 0, count: tokens * hd), scores = [Float](repeating: 0, count: tokens * ss)
+            var (tileMaxima, maxima, sums) = ([Float](repeating: 0, count: tokens), [Float](repeating: -.infinity, count: tokens),
+                                              [Float](repeating: 0, count: tokens))
+            var out = [Float](repeating: 0, count: tokens * hd), gemm = [Float](repeating: 0, count: dp_gemm_scratch_count())
+            var gather = dp_gemm_epilogue(residual: nil, ldr: 0, scale: nil, activation: DP_GEMM_NO_ACTIVATION, stream: 0, accumulate: 1)
+            qkv.withUnsafeBufferPointer { x in
+                dp_attention_pack(kernel, x.baseAddress! + hd, x.baseAddress! + 2 * hd, 3 * hd, tokens, hd, prefix, cos, sin, keyTile, &packed, &scratch)
+                dp_rope_rows(kernel, x.baseAddress!, 3 * hd, tokens, hd, prefix, cos, sin, &queries)
+            }
+            packed.withUnsafeBufferPointer { p in
+                for key in Swift.stride(from: 0, to: tokens, by: kt) {
+                    let (n, tile) = (min(kt, tokens - key), p.baseAddress! + key / kt * tileFloats)
+                    dp_gemm_scores(kernel, queries, tokens, hd, hd, tile, (n + nr - 1) / nr, n, &scores, ss, &tileMaxima)
+                    dp_softmax_online_rows(kernel, &scores, tokens, n, ss, scale, tileMaxima, &maxima, &sums, &out, hd, hd)
+                    dp_gemm_packed(kernel, scores, tokens, n, ss, tile + kt * hd, hd, nil, &out, hd, 0, (hd + nr - 1) / nr, &gemm, &gather)
+                }
+            }
+            dp_softmax_online_finish(kernel, sums, tokens, &out, hd, hd)
+            XCTAssertGreaterThan(tokens, kt, "several tiles of keys")
+            XCTAssertEqual(zip(fused, out).filter { $0.bitPattern != $1.bitPattern }.count, 0, "values differing, kernel \(kernel.rawValue)")
+        }
+    }
+
     /// The fused kernel's output does not depend on the number of threads, bit for bit (rows in
     /// three query tiles per head, heads and images spread over the team).
     func testResultDoesNotDependOnTheThreadCount() throws {

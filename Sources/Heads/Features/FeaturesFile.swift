@@ -8,6 +8,8 @@ import Support
 /// `layers_cls` and `layers_mean_patch` [N, L, D] (oldest first), optionally `patch_tokens`
 /// [N, h, w, D] and `registers` [N, R, D], optionally a ConvNeXt's raw stage maps `stage_<i>`
 /// [N, C_i, H_i, W_i] (listed by the `stages` metadata), and optionally `labels` [N] with `class_names`.
+/// A file of patch tokens only (a dense patch store, a video's frames, an image's grid) has no
+/// pooled tokens, and may keep a dense target per row, `target_u8` or `target_f32` [N, H, W].
 /// Metadata: the image paths in row order, the skipped files, the backbone and its weights
 /// fingerprint, and the preprocessing. This is the one reader and the one writer of the format.
 public enum FeaturesFile {
@@ -32,23 +34,26 @@ public enum FeaturesFile {
         func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: file.path, reason: reason) }
         let rows = try Rows(file: file)
         guard rows.count > 0 else { throw fail("cls has shape [0, \(rows.dim)]: no features") }
+        guard rows.pooled else { throw fail("it holds patch tokens only (a patch store or a cache entry of patch grids), no cls and mean_patch to classify") }
         let (labels, classNames) = try storedLabels(file, rows: rows.count, fail: fail)
             ?? folderLabels(paths: rows.paths, knownClasses: knownClasses, fail: fail)
         return try rows.split(labels: labels, classNames: classNames, fail: fail)
     }
 
-    /// The rows of one features file, checked, without labels.
+    /// The rows of one features file, checked, without labels. Pooled tokens are read; patch
+    /// tokens, stage maps and targets are checked against the rows, not read.
     public struct Rows {
         public var dim: Int
         public var blocks: Int
-        /// [N, blocks, dim] each.
+        /// [N, blocks, dim] each (empty in a file of patch tokens only).
         public var cls: [Float]
         public var meanPatch: [Float]
-        var paths: [String]
+        public var pooled: Bool
+        public var paths: [String]
         /// The stage maps the file holds besides (checked, not read).
         var stages: [StageLayout]
-        var skipped: [SkippedInput]
-        var source: FeatureSource
+        public var skipped: [SkippedInput]
+        public var source: FeatureSource
         public var count: Int { paths.count }
 
         public init(file: SafeTensorsFile) throws {
@@ -59,11 +64,12 @@ public enum FeaturesFile {
                 throw fail("it was not written by `dinoprobe extract` (no \(format) metadata)\(old)")
             }
             let floatTypes: Set<SafeTensorsDType> = [.f32, .f16, .bf16]
-            guard let clsInfo = file.tensors["cls"], clsInfo.shape.count == 2, floatTypes.contains(clsInfo.dtype),
-                  let meanInfo = file.tensors["mean_patch"], meanInfo.shape == clsInfo.shape, floatTypes.contains(meanInfo.dtype) else {
-                throw fail("it lacks float cls and mean_patch tensors of one shape [N, D]")
+            pooled = file.tensors["cls"] != nil || file.tensors["patch_tokens"] == nil
+            guard let clsInfo = file.tensors[pooled ? "cls" : "patch_tokens"], clsInfo.shape.count == (pooled ? 2 : 4), floatTypes.contains(clsInfo.dtype),
+                  !pooled || (file.tensors["mean_patch"].map { $0.shape == clsInfo.shape && floatTypes.contains($0.dtype) } ?? false) else {
+                throw fail("it lacks float cls and mean_patch tensors of one shape [N, D] (or, without them, float patch_tokens [N, h, w, D])")
             }
-            let (n, d) = (clsInfo.shape[0], clsInfo.shape[1])
+            let (n, d) = (clsInfo.shape[0], clsInfo.shape.last ?? 0)
             guard d > 0 else { throw fail("cls has shape [\(n), \(d)]: no features") }
             var blocks = 1
             if let layers = file.tensors["layers_cls"] {
@@ -76,11 +82,18 @@ public enum FeaturesFile {
             } else if file.tensors["layers_mean_patch"] != nil {
                 throw fail("it has layers_mean_patch without layers_cls")
             }
-            if let patches = file.tensors["patch_tokens"], !(patches.shape.count == 4 && patches.shape[0] == n && patches.shape[3] == d) {
+            if let patches = file.tensors["patch_tokens"],
+               !(patches.shape.count == 4 && patches.shape[0] == n && patches.shape[1] > 0 && patches.shape[2] > 0 && patches.shape[3] == d) {
                 throw fail("patch_tokens has shape \(patches.shape), not [\(n), h, w, \(d)]")
             }
             if let registers = file.tensors["registers"], !(registers.shape.count == 3 && registers.shape[0] == n && registers.shape[2] == d) {
                 throw fail("registers has shape \(registers.shape), not [\(n), R, \(d)]")
+            }
+            for (name, info) in file.tensors where name.hasPrefix("target_") {
+                guard info.shape.count == 3, info.shape[0] == n, info.shape[1] > 0, info.shape[2] > 0, name == "target_" + info.dtype.rawValue.lowercased(),
+                      [.u8, .f32].contains(info.dtype), pooled == false else {
+                    throw fail("\(name) is \(info.dtype.rawValue) \(info.shape), not a target_u8 or target_f32 [\(n), H, W] beside patch tokens only")
+                }
             }
             stages = try FeaturesFile.stageLayouts(of: file, rows: n)
             guard let paths = decodeJSON([String].self, file.metadata["paths"]), paths.count == n else {
@@ -88,8 +101,8 @@ public enum FeaturesFile {
             }
             do {
                 let layered = file.tensors["layers_cls"] != nil
-                cls = try file.finiteFloats(layered ? "layers_cls" : "cls")
-                meanPatch = try file.finiteFloats(layered ? "layers_mean_patch" : "mean_patch")
+                cls = pooled ? try file.finiteFloats(layered ? "layers_cls" : "cls") : []
+                meanPatch = pooled ? try file.finiteFloats(layered ? "layers_mean_patch" : "mean_patch") : []
                 if layered { try ["cls", "mean_patch"].forEach(file.checkFinite) }  // the last block's copies, as Python reads them
             } catch {
                 throw fail("\(error)")

@@ -19,6 +19,10 @@ extension FeaturesFile {
         /// For a store of an input list (a cache entry): the inputs, and the rows each one has.
         public let inputs: Int?
         public let views: Int
+        /// Whether rows hold CLS and mean-patch tokens (and registers); if not, patch tokens only.
+        public let pooled: Bool
+        /// A dense target per row (a class mask, a depth map): its tensor and element type, and its size.
+        public let target: (name: String, dtype: SafeTensorsDType, height: Int, width: Int)?
         public private(set) var count = 0
         /// The patch grid (height, width), once known.
         public private(set) var grid: (Int, Int)?
@@ -32,11 +36,15 @@ extension FeaturesFile {
         /// `dtype`: .f32 or .f16. `grid`: the patch grid when known ahead (so that a file of no
         /// rows still has its patch_tokens shape). `stages`: stage maps to keep, ascending. `inputs`:
         /// the file is a store of that many inputs, `views` rows per input not skipped: each row
-        /// names its input (`source_index`) and each skipped input its position.
+        /// names its input (`source_index`) and each skipped input its position. `pooled: false`:
+        /// rows of patch tokens only, each with its `target` when given.
         public init(destination: String, dim: Int, layers: Int, registers: Int, patchTokens: Bool, dtype: SafeTensorsDType,
-                    grid: (Int, Int)? = nil, stages: [StageLayout] = [], inputs: Int? = nil, views: Int = 1) throws {
+                    grid: (Int, Int)? = nil, stages: [StageLayout] = [], inputs: Int? = nil, views: Int = 1, pooled: Bool = true,
+                    target: (name: String, dtype: SafeTensorsDType, height: Int, width: Int)? = nil) throws {
             try require(dim > 0 && layers > 0 && registers >= 0 && views > 0 && (inputs ?? 0) >= 0, "features layout",
                         "dim, layers, registers, inputs and views out of range")
+            try require(pooled || (patchTokens && registers == 0 && stages.isEmpty), "features layout", "rows without pooled tokens hold patch tokens only")
+            try require(target.map { $0.height > 0 && $0.width > 0 && $0.name.hasPrefix("target_") } ?? true, "target layout", "a target_ tensor of a positive size")
             try require(dtype == .f32 || dtype == .f16, "features dtype", "f32 or f16")
             try require(zip(stages, stages.dropFirst()).allSatisfy { $0.index < $1.index }, "stages", "stage indices must be ascending and distinct")
             self.destination = destination
@@ -47,11 +55,11 @@ extension FeaturesFile {
             self.patchTokens = patchTokens
             self.grid = grid
             self.stages = stages
-            (self.inputs, self.views) = (inputs, views)
-            names = ["cls", "mean_patch"] + (layers > 1 ? ["layers_cls", "layers_mean_patch"] : [])
-                + (patchTokens ? ["patch_tokens", "registers"] : []) + stages.map(\.tensorName)
+            (self.inputs, self.views, self.pooled, self.target) = (inputs, views, pooled, target)
+            names = (pooled ? ["cls", "mean_patch"] + (layers > 1 ? ["layers_cls", "layers_mean_patch"] : []) : [])
+                + (patchTokens ? ["patch_tokens"] + (pooled ? ["registers"] : []) : []) + stages.map(\.tensorName) + (target.map { [$0.name] } ?? [])
             do {
-                for name in names { spools[name] = Spool(try AtomicFile.begin(destination + "." + name), dtype: dtype) }
+                for name in names { spools[name] = Spool(try AtomicFile.begin(destination + "." + name), dtype: tensorType(name)) }
             } catch {
                 discard()
                 throw error
@@ -64,30 +72,35 @@ extension FeaturesFile {
         }
 
         /// Adds one image: CLS and mean-patch tokens of each kept block ([layers, dim] each,
-        /// oldest first), and, when writing them, its patch tokens [gh, gw, dim] and registers,
-        /// and its maps of the kept stages ([channels, height, width] each, in stage order); `input`:
-        /// its position in the input list (a store of an input list only).
+        /// oldest first; none in a file without pooled tokens), and, when writing them, its patch
+        /// tokens [gh, gw, dim] and registers, its maps of the kept stages ([channels, height, width]
+        /// each, in stage order) and its target's bytes [height, width]; `input`: its position in
+        /// the input list (a store of an input list only).
         public func append<C: Collection, M: Collection>(path: String, input: Int? = nil, cls c: C, meanPatch m: M,
                                                          patchTokens: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int)? = nil,
-                                                         registers r: ArraySlice<Float>? = nil,
-                                                         stageMaps: [ArraySlice<Float>] = []) throws where C.Element == Float, M.Element == Float {
-            try require(c.count == layers * dim && m.count == layers * dim, "image features", "expected \(layers) x \(dim) values")
+                                                         registers r: ArraySlice<Float>? = nil, stageMaps: [ArraySlice<Float>] = [],
+                                                         target t: UnsafeRawBufferPointer? = nil) throws where C.Element == Float, M.Element == Float {
+            try require(c.count == (pooled ? layers * dim : 0) && m.count == c.count, "image features", "expected \(pooled ? layers : 0) x \(dim) values")
             try require(inputs.map { n in input.map { (0..<n).contains($0) } ?? false } ?? (input == nil), "input", "a position in the input list, for a store of one")
             try require(stageMaps.count == stages.count && zip(stageMaps, stages).allSatisfy { $0.count == $1.size }, "stage maps",
                         "expected \(stages.map(\.shape)) per image, got \(stageMaps.map(\.count)) values")
+            try require(t?.count == target.map { $0.height * $0.width * $0.dtype.size }, "target", "a target of the file's size when it keeps one")
             if self.patchTokens {
-                guard let p = patchTokens, let r, r.count == registers * dim, p.values.count == p.gridHeight * p.gridWidth * dim,
+                guard let p = patchTokens, (r ?? []).count == registers * dim, p.values.count == p.gridHeight * p.gridWidth * dim,
                       grid.map({ $0 == (p.gridHeight, p.gridWidth) }) ?? true else {
                     throw HeadError.invalidArgument(what: "patch tokens", detail: "every image needs patch tokens of one grid and its registers")
                 }
                 grid = (p.gridHeight, p.gridWidth)
                 try spool("patch_tokens").write(p.values)
-                try spool("registers").write(r)
+                if pooled { try spool("registers").write(r ?? []) }
             }
+            if let t, let name = target?.name { try spool(name).write(raw: t) }
             for (map, stage) in zip(stageMaps, stages) { try spool(stage.tensorName).write(map) }
-            try spool("cls").write(c.suffix(dim))
-            try spool("mean_patch").write(m.suffix(dim))
-            if layers > 1 {
+            if pooled {
+                try spool("cls").write(c.suffix(dim))
+                try spool("mean_patch").write(m.suffix(dim))
+            }
+            if pooled && layers > 1 {
                 try spool("layers_cls").write(c)
                 try spool("layers_mean_patch").write(m)
             }
@@ -96,42 +109,51 @@ extension FeaturesFile {
             count += 1
         }
 
+        /// Adds one row of a file without pooled tokens (see `init`): its patch tokens, and its target.
+        public func append(path: String, input: Int? = nil, patchTokens p: (values: ArraySlice<Float>, gridHeight: Int, gridWidth: Int),
+                           target: UnsafeRawBufferPointer? = nil) throws {
+            try append(path: path, input: input, cls: [Float](), meanPatch: [Float](), patchTokens: p, target: target)
+        }
+
         /// Adds every row of a features file of this layout (a shard, a checkpointed chunk or a part),
         /// copying its bytes as they are; returns its skipped inputs. Its tensors are checked
         /// against this writer's layout and must hold finite values. A part of a store of an input
         /// list holds inputs `offset...`: its rows and skipped inputs are numbered from there.
+        /// `rows`: only those rows (all its skipped inputs are still returned).
         @discardableResult
-        public func appendRows(of file: SafeTensorsFile, offset: Int = 0) throws -> [SkippedInput] {
+        public func appendRows(of file: SafeTensorsFile, offset: Int = 0, rows: Range<Int>? = nil) throws -> [SkippedInput] {
             func fail(_ reason: String) -> HeadError { .badFeaturesFile(path: file.path, reason: reason) }
             guard file.metadata["format"] == FeaturesFile.format else { throw fail("it was not written by `dinoprobe extract`") }
             let expected = Set(names + (inputs == nil ? [] : ["source_index"]))
             guard Set(file.tensors.keys) == expected else {
                 throw fail("it holds the tensors \(file.tensors.keys.sorted()), not \(expected.sorted())")
             }
-            let n = file.tensors["cls"]?.shape.first ?? -1
+            let n = file.tensors[names[0]]?.shape.first ?? -1
             if let shape = file.tensors["patch_tokens"]?.shape, shape.count == 4 { grid = grid ?? (shape[1], shape[2]) }
             for name in names {
-                guard let info = file.tensors[name], info.dtype == dtype, info.shape == shape(of: name, rows: n) else {
-                    throw fail("its '\(name)' is \(file.tensors[name].map { "\($0.dtype.rawValue) \($0.shape)" } ?? "missing"), not \(dtype.rawValue) \(shape(of: name, rows: max(n, 0)))")
+                guard let info = file.tensors[name], info.dtype == tensorType(name), info.shape == shape(of: name, rows: n) else {
+                    throw fail("its '\(name)' is \(file.tensors[name].map { "\($0.dtype.rawValue) \($0.shape)" } ?? "missing"), not \(tensorType(name).rawValue) \(shape(of: name, rows: max(n, 0)))")
                 }
             }
+            let range = rows ?? 0..<n
+            guard range.lowerBound >= 0, range.upperBound <= n else { throw fail("it has no rows \(range)") }
             guard let rowPaths = FeaturesFile.decodeJSON([String].self, file.metadata["paths"]), rowPaths.count == n else {
                 throw fail("its metadata does not list one image path per row (\(n) rows)")
             }
             let skipped = FeaturesFile.skipped(file.metadata).map { $0.shifted(by: offset) }
             var rowInputs: [Int64] = []
             do {
-                for name in names { try file.checkFinite(name) }
+                for name in names where tensorType(name) != .u8 { try file.checkFinite(name) }
                 if inputs != nil { rowInputs = try file.ints("source_index").map { $0 + Int64(offset) } }
             } catch { throw fail("\(error)") }
             guard rowInputs.count == (inputs == nil ? 0 : n) else { throw fail("its source_index does not have one input per row") }
             for name in names {
-                let spool = try spool(name)
-                try file.withBytes(of: name) { try spool.write(raw: $0) }
+                let spool = try spool(name), rowBytes = shape(of: name, rows: 1).reduce(tensorType(name).size, *)
+                try file.withBytes(of: name) { try spool.write(raw: UnsafeRawBufferPointer(rebasing: $0[(range.lowerBound * rowBytes)..<(range.upperBound * rowBytes)])) }
             }
-            paths += rowPaths
-            sourceIndex += rowInputs
-            count += n
+            paths += rowPaths[range]
+            sourceIndex += rowInputs.isEmpty ? [] : rowInputs[range]
+            count += range.count
             return skipped
         }
 
@@ -141,11 +163,15 @@ extension FeaturesFile {
             case "layers_cls", "layers_mean_patch": return [rows, layers, dim]
             case "patch_tokens": return [rows, grid?.0 ?? 0, grid?.1 ?? 0, dim]
             case "registers": return [rows, registers, dim]
+            case target?.name: return [rows, target?.height ?? 0, target?.width ?? 0]
             default:
                 if let stage = stages.first(where: { $0.tensorName == name }) { return [rows] + stage.shape }
                 return [rows, dim]
             }
         }
+
+        /// The element type of tensor `name`.
+        private func tensorType(_ name: String) -> SafeTensorsDType { name == target?.name ? target?.dtype ?? dtype : dtype }
 
         /// Writes the file (whole or not at all) and removes the spools.
         public func finish(source: FeatureSource, skipped: [SkippedInput], extraMetadata: [String: String] = [:]) throws {
@@ -172,7 +198,7 @@ extension FeaturesFile {
             for name in names {
                 let spool = try spool(name)
                 try spool.finishWriting()
-                try writer.addFile(name, dtype: dtype, shape: shape(of: name, rows: count), path: spool.output.temporaryPath)
+                try writer.addFile(name, dtype: tensorType(name), shape: shape(of: name, rows: count), path: spool.output.temporaryPath)
             }
             try writer.write(to: destination)
         }

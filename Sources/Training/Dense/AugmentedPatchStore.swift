@@ -3,7 +3,6 @@ import Datasets
 import Foundation
 import Heads
 import Images
-import SafeTensors
 import Support
 
 extension PatchFeatureStore {
@@ -12,26 +11,23 @@ extension PatchFeatureStore {
     /// (seed, i, v), so the store does not depend on batching. Pairs whose image or target cannot
     /// be used are skipped and reported. Written atomically to `path`. With `positions`, only those
     /// pairs (a part of the store: skipped inputs are numbered within it, views drawn as in the whole).
+    /// `metadata`: recorded besides.
     public static func buildAugmented<D: DenseDataset>(model: DINOv3Model, dataset: D, views augment: AugmentedDenseViews<D.Target>,
                                                        preprocessing: Preprocessing, layers: [Int], batchSize: Int,
                                                        to path: String, positions: Range<Int>? = nil, maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                                                       reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
+                                                       metadata: [String: String] = [:], reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
         let positions = positions ?? 0..<dataset.count
         let (augmentation, views, seed) = (augment.augmentation, augment.views, augment.seed)
         let size = augmentation.size
-        let spools = try Spools(path, targetType: D.Target.Value.storeType)
-        defer { spools.discard() }
+        let writer = try writer(path, targetType: D.Target.Value.storeType, dim: model.config.hiddenSize * layers.count, resolution: size,
+                                inputs: positions.count, views: views)
+        defer { writer.discard() }
         var skipped: [SkippedInput] = []
-        var pending: [(pixels: [Float], labels: [D.Target.Value])] = []
-        var count = 0, grid = (0, 0), dim = 0
+        var pending: [(path: String, input: Int, pixels: [Float], labels: [D.Target.Value])] = []
         func flush() throws {
             guard !pending.isEmpty else { return }
             let out = try model.forward(pixels: Array(pending.map(\.pixels).joined()), batch: pending.count, height: size, width: size, layers: layers)
-            (grid, dim) = ((out.gridHeight, out.gridWidth), out.dim * out.layers.count)
-            for (b, view) in pending.enumerated() {
-                try spools.append(tokens: out.concatenatedPatchTokens(b), targets: view.labels)
-            }
-            count += pending.count
+            for (b, view) in pending.enumerated() { try writer.append(path: view.path, input: view.input, out, b, targets: view.labels) }
             pending.removeAll(keepingCapacity: true)
         }
         let task = reporter.task("augment patches (\(views) views per image)", total: positions.count, unit: "images")
@@ -55,16 +51,13 @@ extension PatchFeatureStore {
                 continue
             }
             for view in made {
-                pending.append((view.pixels, view.targets))
+                pending.append((imagePath, i - positions.lowerBound, view.pixels, view.targets))
                 if pending.count >= batchSize { try flush() }
             }
         }
         try flush()
         task.finish(positions.count, note: skipped.isEmpty ? "" : "\(skipped.count) skipped")
-        guard count > 0 else {
-            throw TrainingError.badOption("no usable image/target pair among \(positions.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
-        }
-        return try finish(spools, count: count, grid: grid, dim: dim, resolution: size,
-                          views: ["augment": "\(views)"], skipped: skipped, model: model, to: path)
+        return try finish(writer, of: positions.count, skipped: skipped, source: FeatureCache.source(model, preprocessing),
+                          metadata: metadata.merging(["augment": "\(views)"]) { $1 })
     }
 }

@@ -41,8 +41,8 @@ public enum DenseStore {
                                        expectation: expectation, build: buildPart)
             reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
             let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
-            return try joinParts(file: path, parts: filled.parts, count: dataset.count, expectation: expectation,
-                                 flip: augment == nil && flip, metadata: views, model: model) ?? build(path)
+            return try joinParts(file: path, parts: filled.parts, count: dataset.count, views: augment?.views ?? (flip ? 2 : 1),
+                                 flip: augment == nil && flip, metadata: views.merging(dataset.targetRule.metadata) { $1 }) ?? build(path)
         }, waiting: { reporter.note("train: waiting for another dinoprobe run (\($0)), which is extracting these patch features into \(path)") },
            unusable: { reporter.note("train: cache entry \(path) is unusable (\($0)); removed it, extracting again") })
     }
@@ -88,17 +88,17 @@ public enum DenseStore {
     static func partBuilder<D: DenseDataset>(model: DINOv3Model, dataset: D, recipe: FeatureRecipe, flip: Bool,
                                              augment: AugmentedDenseViews<D.Target>?, batchSize: Int, maxPixels: Int,
                                              reporter: Reporter) -> PartBuilder {
-        let layers = recipe.layerIndices(depth: model.config.numHiddenLayers)
+        let (layers, metadata) = (recipe.layerIndices(depth: model.config.numHiddenLayers), dataset.targetRule.metadata)
         return { range, path in
             if let augment {
                 return try PatchFeatureStore.buildAugmented(model: model, dataset: dataset, views: augment, preprocessing: recipe.preprocessing,
                                                             layers: layers, batchSize: batchSize, to: path, positions: range,
-                                                            maxPixels: maxPixels, reporter: reporter)
+                                                            maxPixels: maxPixels, metadata: metadata, reporter: reporter)
             }
             return try PatchFeatureStore.build(model: model, images: range.map { dataset.imagePath($0) },
                                                loadTarget: { try dataset.loadTarget(range.lowerBound + $0) },
                                                resolution: recipe.preprocessing.size, layers: layers, flip: flip, batchSize: batchSize,
-                                               to: path, maxPixels: maxPixels, reporter: reporter)
+                                               to: path, maxPixels: maxPixels, metadata: metadata, reporter: reporter)
         }
     }
 }

@@ -7,8 +7,10 @@ import Images
 
 /// Patch features of a dense data set at one input resolution, with each image's `DenseTarget`
 /// (a class mask: U8; a depth map: F32) resized by its own rule to that input size. Stored on
-/// disk as one safetensors file (features in F16, targets under `labels`) and read memory-mapped, so a data set larger than memory trains: only the
-/// batches in use are paged in. The file is reused by later runs with the same key.
+/// disk as a features file (`FeaturesFile`: `patch_tokens` F16 [N, h, w, D], the targets
+/// `target_u8` or `target_f32` [N, H, W]) and read memory-mapped, so a data set larger than memory
+/// trains: only the batches in use are paged in. The file is reused by later runs with the same
+/// key. Stores written before (`dinoprobe-patch-store-v1`, targets under `labels`) are still read.
 public final class PatchFeatureStore: @unchecked Sendable {
     public let path: String
     /// Views stored (images, times 2 with flips).
@@ -21,6 +23,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
     /// Inputs that could not be used, with reasons.
     public let skipped: [SkippedInput]
     let file: SafeTensorsFile
+    /// The tensor holding the targets.
+    let targetName: String
     /// Set for a store built without a cache: its file is removed when the store goes away.
     public var removeWhenDone = false
 
@@ -39,6 +43,12 @@ public final class PatchFeatureStore: @unchecked Sendable {
         case depths
 
         var type: SafeTensorsDType { if case .classes = self { return .u8 }; return .f32 }
+
+        /// How a store records the rule: `target`, and a class mask's `classes` and `ignore_index`.
+        var metadata: [String: String] {
+            if case let .classes(count, ignore) = self { return ["target": "classes", "classes": "\(count)", "ignore_index": "\(ignore)"] }
+            return ["target": "depth"]
+        }
     }
 
     /// What a store must hold to be used by a run.
@@ -63,24 +73,21 @@ public final class PatchFeatureStore: @unchecked Sendable {
     public init(file: SafeTensorsFile, expecting expected: Expectation? = nil) throws {
         let path = file.path
         func fail(_ reason: String) -> TrainingError { .badFeaturesFile(path: path, reason: reason) }
-        guard file.metadata["format"] == "dinoprobe-patch-store-v1",
-              let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
-              let l = file.tensors["labels"], [.u8, .f32].contains(l.dtype), l.shape.count == 3, l.shape[0] == f.shape[0] else {
-            throw fail("not a dinoprobe patch-feature store")
+        let legacy = file.metadata["format"] == "dinoprobe-patch-store-v1"  // written before stores were features files
+        if !legacy { _ = try FeaturesFile.Rows(file: file) }
+        let targets = legacy ? ["labels"] : file.tensors.keys.filter { $0.hasPrefix("target_") }
+        guard targets.count == 1, let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
+              let l = file.tensors[targets[0]], [.u8, .f32].contains(l.dtype), l.shape.count == 3, l.shape[0] == f.shape[0] else {
+            throw fail("not a dinoprobe patch-feature store (F16 patch tokens and one target per view)")
         }
+        targetName = targets[0]
         self.path = path
         self.file = file
         count = f.shape[0]
         (gridHeight, gridWidth, dim) = (f.shape[1], f.shape[2], f.shape[3])
         (labelHeight, labelWidth, targetType) = (l.shape[1], l.shape[2], l.dtype)
         guard gridHeight > 0, gridWidth > 0, dim > 0, labelHeight > 0, labelWidth > 0 else { throw fail("a dimension is zero") }
-        guard let rows = try? JSONDecoder().decode([[String]].self, from: Data((file.metadata["skipped"] ?? "[]").utf8)) else {
-            throw fail("its list of skipped inputs is not valid JSON")
-        }
-        skipped = try rows.map { r in
-            guard r.count == 3, let index = Int(r[0]) else { throw fail("a skipped entry is malformed") }
-            return SkippedInput(index: index, path: r[1], reason: r[2])
-        }
+        skipped = FeaturesFile.skipped(file.metadata)
         if let expected { try verify(expected) }
     }
 
@@ -94,7 +101,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         let chunks = 64
         let rule = e.targets
         try file.withBytes(of: "patch_tokens") { featureBytes in
-            try file.withBytes(of: "labels") { labelBytes in
+            try file.withBytes(of: targetName) { labelBytes in
                 let (features, labels) = (SharedBytes(featureBytes), SharedBytes(labelBytes))
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     let values = features.bytes.count / 2
@@ -147,7 +154,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
                 }
             }
         }
-        try file.withBytes(of: "labels") { raw in
+        try file.withBytes(of: targetName) { raw in
             for (b, i) in indices.enumerated() {
                 for j in 0..<lSize { labels[b * lSize + j] = raw.loadUnaligned(fromByteOffset: (i * lSize + j) * Value.storeType.size, as: Value.self) }
             }
@@ -159,15 +166,17 @@ public final class PatchFeatureStore: @unchecked Sendable {
     /// Extracts patch features of `images` at `resolution` x `resolution` (hf preset) from the
     /// blocks `layers` (concatenated per patch; default the last block), with targets from
     /// `loadTarget` resized to the same size; `flip` adds a mirrored view of every pair.
-    /// Pairs whose image or target cannot be used are skipped and reported. Written atomically to `path`.
+    /// Pairs whose image or target cannot be used are skipped and reported. Written atomically to
+    /// `path`, with `metadata` besides.
     public static func build<Target: DenseTarget>(model: DINOv3Model, images: [String], loadTarget: (Int) throws -> Target,
                                                   resolution: Int, layers: [Int]? = nil, flip: Bool, batchSize: Int, to path: String,
-                                                  maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                                                  maxPixels: Int = ImageDecoder.defaultMaxPixels, metadata: [String: String] = [:],
                                                   reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore
         where Target.Value: PatchStoreValue {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
-        let spools = try Spools(path, targetType: Target.Value.storeType)
-        defer { spools.discard() }
+        let writer = try writer(path, targetType: Target.Value.storeType, dim: model.config.hiddenSize * (layers?.count ?? 1),
+                                resolution: resolution, inputs: images.count, views: flip ? 2 : 1)
+        defer { writer.discard() }
 
         // Masks are checked first (cheap), so bad pairs are known before the backbone runs; they are
         // read again when their features are written rather than held: at 448 px, ADE20K's masks
@@ -185,74 +194,49 @@ public final class PatchFeatureStore: @unchecked Sendable {
             }
         }
         maskProgress.finish(images.count)
-        var count = 0
-        var grid = (0, 0), dim = 0
         for mirrored in flip ? [false, true] : [false] {
             let extractor = try FeatureExtractor(model: model, preprocessing: preprocessing, batchSize: batchSize,
                                                  layers: layers ?? model.lastBlocks(1), maxPixels: maxPixels, flipped: mirrored)
             let progress = reporter.task(mirrored ? "extract patches (flipped)" : "extract patches", total: usable.count, unit: "images")
             let paths = usable.map { images[$0] }
-            var kept = Set<Int>()
             try extractor.run(paths: paths, onBatch: { batch in
-                let out = batch.output
-                grid = (out.gridHeight, out.gridWidth)
-                dim = out.dim * out.layers.count
                 for (b, j) in batch.indices.enumerated() {
                     let target = try loadTarget(usable[j]).resized(width: resolution, height: resolution)
-                    try spools.append(tokens: out.concatenatedPatchTokens(b), targets: (mirrored ? target.mirrored() : target).values)
-                    kept.insert(j)
-                    count += 1
+                    try writer.append(path: paths[j], input: usable[j], batch.output, b, targets: (mirrored ? target.mirrored() : target).values)
                 }
             }, onSkip: { s in
                 if !mirrored, let index = s.index { skipped.append(SkippedInput(index: usable[index], path: s.path, reason: s.reason)) }
             }, onProgress: { progress.update($0) })
             progress.finish(usable.count)
         }
-        guard count > 0 else {
-            throw TrainingError.badOption("no usable image/mask pair among \(images.count); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
-        }
-        return try finish(spools, count: count, grid: grid, dim: dim, resolution: resolution,
-                          views: ["flip": "\(flip)"], skipped: skipped, model: model, to: path)
+        return try finish(writer, of: images.count, skipped: skipped, source: FeatureCache.source(model, preprocessing),
+                          metadata: metadata.merging(["flip": "\(flip)"]) { $1 })
     }
 
-    /// The two files a store is written through, a view at a time: patch tokens as F16, targets.
-    struct Spools {
-        let features: AtomicFile.Output
-        let labels: AtomicFile.Output
-        let targetType: SafeTensorsDType
-
-        init(_ path: String, targetType: SafeTensorsDType) throws {
-            features = try AtomicFile.begin(path + ".features")
-            labels = try AtomicFile.begin(path + ".labels")
-            self.targetType = targetType
-        }
-
-        func append<Value: PatchStoreValue>(tokens: [Float], targets values: [Value]) throws {
-            try features.write(contentsOf: tokens.map { FloatConversion.floatToF16($0).littleEndian })
-            try labels.write(contentsOf: values)
-        }
-
-        func discard() {
-            features.discard()
-            labels.discard()
-        }
+    /// The writer of a store (or a part) of `inputs` pairs, `views` rows each: patch tokens as F16,
+    /// targets [resolution, resolution] of `targetType` (`target_u8`, `target_f32`).
+    static func writer(_ path: String, targetType: SafeTensorsDType, dim: Int, resolution: Int, inputs: Int, views: Int) throws -> FeaturesFile.Writer {
+        try FeaturesFile.Writer(destination: path, dim: dim, layers: 1, registers: 0, patchTokens: true, dtype: .f16, inputs: inputs, views: views, pooled: false,
+                                target: ("target_" + targetType.rawValue.lowercased(), targetType, resolution, resolution))
     }
 
-    /// Writes the store from its two spools, with its metadata.
-    static func finish(_ spools: Spools, count: Int, grid: (Int, Int),
-                       dim: Int, resolution: Int, views: [String: String], skipped: [SkippedInput], model: DINOv3Model,
-                       to path: String) throws -> PatchFeatureStore {
-        try spools.features.finishWriting()
-        try spools.labels.finishWriting()
-        let skippedJSON = try JSONEncoder().encode(skipped.map { [String($0.index ?? -1), $0.path, $0.reason] })
-        var metadata = ["format": "dinoprobe-patch-store-v1", "backbone_fingerprint": model.fingerprint, "resolution": "\(resolution)",
-                        "skipped": String(decoding: skippedJSON, as: UTF8.self)]
-        metadata.merge(views) { _, new in new }
-        var writer = SafeTensorsWriter(metadata: metadata)
-        try writer.addFile("patch_tokens", dtype: .f16, shape: [count, grid.0, grid.1, dim], path: spools.features.temporaryPath)
-        try writer.addFile("labels", dtype: spools.targetType, shape: [count, resolution, resolution], path: spools.labels.temporaryPath)
-        try writer.write(to: path)
-        return try PatchFeatureStore(path: path)
+    /// Writes the store (refused when every one of its `inputs` pairs was skipped) and opens it.
+    static func finish(_ writer: FeaturesFile.Writer, of inputs: Int, skipped: [SkippedInput], source: FeatureSource,
+                       metadata: [String: String]) throws -> PatchFeatureStore {
+        guard writer.count > 0 else {
+            throw TrainingError.badOption("no usable image/target pair among \(inputs); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
+        }
+        try writer.finish(source: source, skipped: skipped, extraMetadata: metadata)
+        return try PatchFeatureStore(path: writer.destination)
+    }
+}
+
+extension FeaturesFile.Writer {
+    /// Adds a view of a patch store: image `b`'s patch tokens in `output`, and its targets.
+    func append<Value: PatchStoreValue>(path: String, input: Int, _ output: BackboneOutput, _ b: Int, targets: [Value]) throws {
+        try targets.withUnsafeBytes { bytes in
+            try append(path: path, input: input, patchTokens: (output.concatenatedPatchTokens(b)[...], output.gridHeight, output.gridWidth), target: bytes)
+        }
     }
 }
 

@@ -85,11 +85,7 @@ extension FeatureCache {
         guard let used = store.covering(parts, inputs: inputs) else { return nil }
         let writer = try FeaturesFile.Writer(destination: file, dim: dim, layers: layers.count, registers: 0, patchTokens: false, dtype: .f32,
                                              inputs: inputs)
-        defer { writer.discard() }
-        var skipped: [SkippedInput] = []
-        for part in used { skipped += try writer.appendRows(of: SafeTensorsFile(path: store.path(part)), offset: part.lowerBound) }
-        try writer.finish(source: Self.source(model, preprocessing), skipped: skipped)
-        store.removeAll()
+        try store.join(used, into: writer, source: Self.source(model, preprocessing))
         return try Self.read(SafeTensorsFile(path: file), inputs: inputs, fingerprint: fingerprint, dim: dim, blocks: layers.count)
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Heads
+import SafeTensors
 import Support
 
 /// What one shard of a store's extraction did (a feature-cache entry or a patch store).
@@ -108,6 +110,25 @@ struct StoreParts {
         defer { claim.release(removingFile: true) }
         if FileSystem.exists(file) { return PartsOutcome(range: range, extracted: 0, reused: range.count, skipped: [], parts: []) }
         return try fill(range)
+    }
+
+    /// Joins the parts `used` (in input order) into `writer`'s file, their rows copied as they are
+    /// in `passes` passes, each taking the next share of every part's rows (a part with mirrored
+    /// views holds its plain ones first), then removes the parts.
+    func join(_ used: [Range<Int>], into writer: FeaturesFile.Writer, passes: Int = 1, source: FeatureSource,
+              metadata: [String: String] = [:]) throws {
+        defer { writer.discard() }
+        var skipped: [SkippedInput] = []
+        for pass in 0..<passes {
+            for part in used {
+                let stored = try SafeTensorsFile(path: path(part)), rows = stored.tensors["source_index"]?.shape.first ?? 0
+                guard rows % passes == 0 else { throw TrainingError.badFeaturesFile(path: stored.path, reason: "its \(rows) rows are not \(passes) passes") }
+                let taken = try writer.appendRows(of: stored, offset: part.lowerBound, rows: (pass * rows / passes)..<((pass + 1) * rows / passes))
+                if pass == 0 { skipped += taken }
+            }
+        }
+        try writer.finish(source: source, skipped: skipped, extraMetadata: metadata)
+        removeAll()
     }
 
     /// Removes every part once they are joined, and the temporary files of parts that killed runs

@@ -1,21 +1,22 @@
 import Backbone
 import Foundation
+import Heads
 import Images
 import SafeTensors
 import Support
 
 /// The patch tokens of one image at the correspondence input, in the feature cache folder: one
-/// safetensors file per image (`keypoints-<key>.safetensors`, F32, so a cached run gives the same
-/// numbers as a fresh one), keyed by `FeatureStoreKey` (backbone, precision, input, the file's
+/// features file of one row per image (`keypoints-<key>.safetensors`, `patch_tokens` F32
+/// [1, grid, grid, dim], so a cached run gives the same numbers as a fresh one, and the image size
+/// as `width` and `height`), keyed by `FeatureStoreKey` (backbone, precision, input, the file's
 /// path, size and time). Made under `CacheEntry`'s claim, so runs sharing the folder extract an
-/// image once, and an interrupted run keeps every image it finished.
+/// image once, and an interrupted run keeps every image it finished. An entry of an earlier
+/// dinoprobe (`dinoprobe-keypoint-grid-v1`) is unusable: it is removed and extracted again.
 public struct KeypointGridStore: Sendable {
     /// The cache folder; nil keeps nothing on disk.
     public let folder: String?
 
     public init(folder: String?) { self.folder = folder }
-
-    static let format = "dinoprobe-keypoint-grid-v1"
 
     /// The feature grid of the image at `path`: read from the folder, or extracted (and stored).
     public func grid(of path: String, model: DINOv3Model, size: Int, maxPixels: Int, reporter: Reporter) throws -> KeypointFeatureGrid {
@@ -25,9 +26,11 @@ public struct KeypointGridStore: Sendable {
         return try CacheEntry.obtain(file, read: { try Self.grid(Self.read(file)) }, make: {
             let tokens = try make()
             try FileSystem.createDirectories(folder)
-            var writer = SafeTensorsWriter(metadata: ["format": Self.format, "width": "\(tokens.width)", "height": "\(tokens.height)"])
-            try writer.add("patch_tokens", floats: tokens.values, shape: [tokens.grid, tokens.grid, tokens.dim])
-            try writer.write(to: file)
+            let writer = try FeaturesFile.Writer(destination: file, dim: tokens.dim, layers: 1, registers: 0, patchTokens: true, dtype: .f32, pooled: false)
+            defer { writer.discard() }
+            try writer.append(path: path, patchTokens: (tokens.values[...], tokens.grid, tokens.grid))
+            try writer.finish(source: FeatureCache.source(model, Preprocessing(preset: .hf, size: size)), skipped: [],
+                              extraMetadata: ["width": "\(tokens.width)", "height": "\(tokens.height)"])
             return try Self.grid(tokens)
         }, waiting: { reporter.note("waiting for another dinoprobe run (\($0)), which is extracting \(file)") },
            unusable: { reporter.note("cache entry \(file) is unusable (\($0)); removed it, extracting again") })
@@ -40,17 +43,16 @@ public struct KeypointGridStore: Sendable {
         return "\(folder)/keypoints-\(key).safetensors"
     }
 
-    /// A stored entry, checked: its format, a square grid, the image size, every value finite
-    /// (the key already names the backbone and input that made it).
+    /// A stored entry, checked: one row of patch tokens on a square grid, the image size, every
+    /// value finite (the key already names the backbone and input that made it).
     static func read(_ file: String) throws -> CorrespondenceRun.PatchTokens {
-        let stored = try SafeTensorsFile(path: file)
-        guard stored.metadata["format"] == format, let shape = stored.tensors["patch_tokens"]?.shape, shape.count == 3, shape[0] == shape[1],
-              shape[0] > 0, shape[2] > 0,
+        let stored = try SafeTensorsFile(path: file), rows = try FeaturesFile.Rows(file: stored)
+        guard !rows.pooled, rows.count == 1, let shape = stored.tensors["patch_tokens"]?.shape, shape[1] == shape[2],
               let width = stored.metadata["width"].flatMap({ Int($0) }), let height = stored.metadata["height"].flatMap({ Int($0) }),
               width > 0, height > 0 else {
             throw TrainingError.badFeaturesFile(path: file, reason: "not a keypoint grid")
         }
-        return .init(values: try stored.finiteFloats("patch_tokens"), grid: shape[0], dim: shape[2], width: width, height: height)
+        return .init(values: try stored.finiteFloats("patch_tokens"), grid: shape[1], dim: shape[3], width: width, height: height)
     }
 
     static func grid(_ t: CorrespondenceRun.PatchTokens) throws -> KeypointFeatureGrid {

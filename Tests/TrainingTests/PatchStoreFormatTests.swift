@@ -1,0 +1,66 @@
+import Backbone
+import Datasets
+import Foundation
+import Heads
+import SafeTensors
+import Support
+@testable import Training
+import XCTest
+
+/// The dense patch store is the one features-file container (patch tokens and targets as row
+/// tensors); stores in the format written before (`dinoprobe-patch-store-v1`,
+/// scripts/make_old_store_fixtures.py) are still read, and never joined as parts.
+final class PatchStoreFormatTests: XCTestCase {
+    let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/old-patch-store-v1.safetensors").path
+
+    func temporary() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dinoprobe-patches-\(UUID().uuidString)").path
+        try FileSystem.createDirectories(path)
+        return path
+    }
+
+    func testALegacyPatchStoreIsStillReadButNotJoined() throws {
+        let expectation = PatchFeatureStore.Expectation(dim: 3, resolution: 4, targets: .classes(count: 3, ignoreIndex: 255))
+        let store = try PatchFeatureStore(path: fixture, expecting: expectation)
+        XCTAssertEqual([store.count, store.gridHeight, store.gridWidth, store.dim, store.labelHeight], [2, 2, 2, 3, 4])
+        XCTAssertEqual(store.skipped, [SkippedInput(index: 1, path: "/d/b.jpg", reason: "no mask")])
+        let batch = try store.batch([1, 0])
+        XCTAssertEqual(batch.features, (12..<24).map { Float($0) / 4 - 2 } + (0..<12).map { Float($0) / 4 - 2 })
+        XCTAssertEqual(batch.targets, Array([[UInt8]](repeating: [0, 1, 2, 255], count: 8).joined()))
+        XCTAssertThrowsError(try PatchFeatureStore(path: fixture, expecting: .init(dim: 3, resolution: 4, targets: .classes(count: 2, ignoreIndex: 255)))) {
+            XCTAssertTrue("\($0)".contains("a label is 2"), "\($0)")
+        }
+        // As a part of a store being built it is not used: removed, and its pairs extracted again.
+        let folder = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let part = StoreParts(file: folder + "/patches.safetensors").path(0..<2)
+        try FileManager.default.copyItem(atPath: fixture, toPath: part)
+        XCTAssertThrowsError(try DenseStore.fillParts(file: folder + "/patches.safetensors", range: 0..<2, batchSize: 2, checkpointEvery: 1,
+                                                      expectation: expectation) { range, _ in throw TrainingError.badOption("extract \(range)") }) {
+            XCTAssertEqual("\($0)", "\(TrainingError.badOption("extract 0..<2"))")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: part))
+    }
+
+    /// A store with flipped views: patch tokens and targets as row tensors, plain views then mirrored
+    /// ones, each row naming its image and input, the target's meaning in the metadata.
+    func testADenseStoreIsAFeaturesFile() throws {
+        let root = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try SyntheticDepth.make(root: root + "/nyu", count: 3, valCount: 1, width: 48, height: 40)
+        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
+        let store = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
+                                          cacheFolder: root + "/cache", scratchFolder: root)
+        let file = try SafeTensorsFile(path: store.path), rows = try FeaturesFile.Rows(file: file)
+        XCTAssertFalse(rows.pooled)
+        XCTAssertEqual(Set(file.tensors.keys), ["patch_tokens", "target_f32", "source_index"])
+        XCTAssertEqual(file.tensors["target_f32"]?.shape, [6, 32, 32])
+        XCTAssertEqual(rows.paths, (0..<6).map { data.imagePath($0 % 3) })
+        XCTAssertEqual(try file.ints("source_index"), [0, 1, 2, 0, 1, 2])
+        XCTAssertEqual(rows.source.backboneFingerprint, model.fingerprint)
+        XCTAssertEqual([file.metadata["target"], file.metadata["flip"], file.metadata["inputs"], file.metadata["views"]], ["depth", "true", "3", "2"])
+        XCTAssertThrowsError(try FeaturesFile.read(path: store.path)) { XCTAssertTrue("\($0)".contains("patch tokens only"), "\($0)") }
+    }
+}
