@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Support
 
 /// Checks on option values, done in `validate()` before any work: every integer has a range

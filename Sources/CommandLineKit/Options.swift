@@ -4,7 +4,6 @@ import Datasets
 import Foundation
 import Heads
 import Images
-import Support
 
 /// The library types the command lines take as option values.
 extension ComputeDevice: ExpressibleByArgument {}

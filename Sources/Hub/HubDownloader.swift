@@ -35,6 +35,18 @@ public struct HubDownloader: Sendable {
         self.reporter = reporter
     }
 
+    /// `downloadModel` with the hub settings of the environment; the reporter hears where from and
+    /// what was fetched.
+    public static func download(_ repoID: String, revision: String, reporter: Reporter) throws -> HubSnapshot {
+        let settings = try HubSettings()
+        if !settings.offline { reporter.note("downloading \(repoID) (\(revision)) from \(URLRedaction.redacted(settings.endpoint)) into \(settings.cacheRoot)") }
+        let snapshot = try HubDownloader(settings: settings, reporter: reporter).downloadModel(repoID, revision: revision)
+        let fetched = snapshot.files.filter { !$0.cached }
+        let megabytes = String(format: "%.1f MB", Double(fetched.reduce(0) { $0 + $1.downloaded }) / 1e6)
+        reporter.note("\(repoID): \(fetched.count) file(s) fetched (\(megabytes)), \(snapshot.files.count - fetched.count) already in the cache")
+        return snapshot
+    }
+
     /// Fetches `config.json`, `preprocessor_config.json` (when the repository has one) and the
     /// weights (`model.safetensors`, or `model.safetensors.index.json` and its shards) of
     /// `repoID` at `revision`; returns the snapshot. Files in the cache are not fetched again,

@@ -1,8 +1,6 @@
 import ArgumentParser
 import CommandLineKit
 import Backbone
-import Datasets
-import Foundation
 import Support
 import Training
 
@@ -22,18 +20,13 @@ struct Correspondence: ParsableCommand {
         """))
 
     @OptionGroup var modelOptions: ModelOptions
-
     @Option(help: "SPair-71k root (JPEGImages/, PairAnnotation/).")
     var data: String
-
     @OptionGroup var correspondence: CorrespondenceOptions
-
     @Option(help: "Feature cache folder, one file per image (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
     var cacheDir: String?
-
     @Flag(help: "Extract features afresh and do not store them.")
     var noCache = false
-
     @OptionGroup var output: OutputOptions
     @OptionGroup var pixelLimit: PixelLimitOption
     @OptionGroup var sharding: ShardChoiceOptions
@@ -43,8 +36,8 @@ struct Correspondence: ParsableCommand {
         if let choice = try sharding.resolve() { return try extractShard(choice, settings: settings) }
         let run = try output.open(prefix: "correspondence", guarding: ["metrics.json", "pairs.csv", "keypoints.csv", "categories.csv", "report.html"], command: self)
         defer { run.close() }
-        let loaded = try pairs(settings)
-        for skipped in loaded.skipped { Console.err("skipped \(shown(skipped.path)): \(skipped.reason)") }
+        let loaded = try SPairData.load(root: data, settings: settings, maxPixels: pixelLimit.maxPixels)
+        for skipped in loaded.skipped { Console.err("skipped \(skipped)") }
         say("\(loaded.pairs.count) pairs in \(Set(loaded.pairs.map(\.category)).count) categories (\(loaded.skipped.count) skipped)")
         let model = try modelOptions.load()
         try ForwardMemory.checkOneImageFits(model, height: settings.size, width: settings.size)
@@ -53,39 +46,31 @@ struct Correspondence: ParsableCommand {
             $0.record(settings: settings)
             $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [settings.split: .init(paths: Set(loaded.pairs.flatMap { [$0.sourceImage, $0.targetImage] }).sorted())])
         }
-        let store = KeypointGridStore(folder: noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
+        let store = KeypointGridStore(folder: cacheFolder)
         var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, store: store,
                                                 reporter: TerminalReporter.shared, maxPixels: pixelLimit.maxPixels)
-        for skipped in outcome.skipped { Console.err("skipped \(shown(skipped.path)): \(skipped.reason)") }
+        for skipped in outcome.skipped { Console.err("skipped \(skipped)") }
         outcome.skipped = loaded.skipped + outcome.skipped
         let files = try CorrespondenceReport.write(outcome, pairs: loaded.pairs, settings: settings, record: run.record, to: try run.staging(),
                                                    maxPixels: pixelLimit.maxPixels)
         try run.publish(outputs: files)
-        say(outcome.metrics.table(maxNameWidth: 14))
-        say("\(outcome.images) images loaded, through the backbone or from the feature cache\(store.folder.map { " \($0)" } ?? "")")
+        outcome.summaryLines(cacheFolder: store.folder).forEach { say($0) }
         say("wrote \(run.path): \(files.joined(separator: ", ")), run.json")
     }
 
-    /// The pairs of the split and categories chosen; none is an error.
-    func pairs(_ settings: CorrespondenceSettings) throws -> (pairs: [KeypointPair], skipped: [SkippedInput]) {
-        let loaded = try SPairData.load(root: data, split: settings.split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
-                                        limit: settings.limit, maxPixels: pixelLimit.maxPixels)
-        guard !loaded.pairs.isEmpty else { throw ValidationError("no usable pair in \(data)/PairAnnotation/\(settings.split)") }
-        return (loaded.pairs, loaded.skipped)
-    }
+    /// The feature cache folder, or nil with --no-cache.
+    var cacheFolder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
 
     /// `--shard I/N`: this process's share of the pairs' images, their grids into the cache; no run folder.
     func extractShard(_ choice: ShardEnvironment.Choice, settings: CorrespondenceSettings) throws {
-        let folder = try TaskShardReport.folder(noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features())
-        let loaded = try pairs(settings)
+        let folder = try TaskShardOutcome.cacheFolder(cacheFolder)
+        let loaded = try SPairData.load(root: data, settings: settings, maxPixels: pixelLimit.maxPixels)
         let model = try modelOptions.load()
         try ForwardMemory.checkOneImageFits(model, height: settings.size, width: settings.size)
         let outcome = try CorrespondenceRun.shard(choice.shard, pairs: loaded.pairs, model: model, settings: settings,
                                                   store: KeypointGridStore(folder: folder), reporter: TerminalReporter.shared,
                                                   maxPixels: pixelLimit.maxPixels)
-        TaskShardReport.share(choice, of: settings.split, unit: "images", range: outcome.range, total: outcome.images, extracted: outcome.extracted,
-                              reused: outcome.reused, failed: outcome.failed)
-        TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
+        sayShard(choice, outcome.shares, closing: outcome.closing(choice, cacheFolder: folder))
     }
 }
 
@@ -96,19 +81,14 @@ struct CorrespondenceOptions: SettingsOptions {
 
     @Option(help: "Split: test, val or trn.")
     var split = Settings().split
-
     @Option(help: "Only these categories (comma-separated).")
     var categories: CommaList<String>?
-
     @Option(help: "At most N pairs per category (the first in file-name order).")
     var limit: Int?
-
     @Option(help: "Side of the square model input (a multiple of the patch size; Probe3D: 800).")
     var size = Settings().size
-
     @Option(name: .customLong("soft-argmax"), help: "Average the coordinates in a (2W+1)^2-pixel window around the best match, weighted by softmax(cosine / 0.02).")
     var softArgmaxWindow: Int?
-
     @Option(help: "MiB of patch features kept for images that appear in several pairs.")
     var cacheMegabytes = Settings().cacheMegabytes
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import CommandLineKit
-import Foundation
 import Hub
 
 struct Download: ParsableCommand {
@@ -16,23 +15,10 @@ struct Download: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Hub id, e.g. \(HubDownloader.exampleID).", valueName: "model-id"))
     var modelID: String
-
     @Option(help: "Branch, tag or commit hash.")
     var revision = "main"
 
     func run() throws {
-        say(try downloadModel(modelID, revision: revision).folder.path)
+        say(try HubDownloader.download(modelID, revision: revision, reporter: TerminalReporter.shared).folder.path)
     }
-}
-
-/// Downloads `id` at `revision` with progress on the terminal; returns the snapshot.
-func downloadModel(_ id: String, revision: String) throws -> HubSnapshot {
-    let settings = try HubSettings()
-    let reporter = TerminalReporter.shared
-    if !settings.offline { reporter.note("downloading \(id) (\(revision)) from \(URLRedaction.redacted(settings.endpoint)) into \(settings.cacheRoot)") }
-    let snapshot = try HubDownloader(settings: settings, reporter: reporter).downloadModel(id, revision: revision)
-    let fetched = snapshot.files.filter { !$0.cached }
-    let megabytes = String(format: "%.1f MB", Double(fetched.reduce(0) { $0 + $1.downloaded }) / 1e6)
-    reporter.note("\(id): \(fetched.count) file(s) fetched (\(megabytes)), \(snapshot.files.count - fetched.count) already in the cache")
-    return snapshot
 }

@@ -1,12 +1,7 @@
 import ArgumentParser
 import CommandLineKit
-import Backbone
 import Datasets
-import Evaluation
 import Foundation
-import Heads
-import Images
-import Plots
 import Support
 import Training
 
@@ -19,15 +14,11 @@ struct EvalLinear: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
     @OptionGroup var cacheOptions: CacheOptions
-
     @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
-
     @Option(help: "Which split to evaluate.")
     var split: DatasetSplit = .val
-
     @OptionGroup var output: OutputOptions
-
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func run() throws {
@@ -65,18 +56,13 @@ struct Classify: ParsableCommand {
         discussion: examples("classify photo.jpg --head runs/linear/head.safetensors", "classify photos/ --head runs/linear/head.safetensors --top 3 --out runs/classify"))
 
     @OptionGroup var modelOptions: ModelOptions
-
     @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var images: [String]
-
     @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
-
     @Option(help: "How many classes to show per image.")
     var top: Int = 5
-
     @OptionGroup var output: OutputOptions
-
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
@@ -92,11 +78,7 @@ struct Classify: ParsableCommand {
         let model = try modelOptions.load(quiet: true)
         try saved.check(model: model)
         let (predictions, skipped) = try saved.classify(listing.images, model: model, top: top, maxPixels: pixelLimit.maxPixels)
-        let names = saved.head.metadata.classNames
-        for row in predictions.rows {
-            say(shown(row.path))
-            for (c, p) in zip(row.top, row.probabilities) { say(String(format: "  %6.2f%%  %@", 100 * p, shown(names[c]))) }
-        }
+        saved.lines(predictions).forEach { say($0) }
         if let run {
             try run.update {
                 $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
@@ -121,10 +103,8 @@ struct KNN: ParsableCommand {
     @OptionGroup var dataOptions: ClassificationDataOptions
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
-
     @OptionGroup var knn: KNNOptions
     @OptionGroup var output: OutputOptions
-
     @OptionGroup var sharding: ShardChoiceOptions
 
     func run() throws {
@@ -163,7 +143,6 @@ struct KNNOptions: SettingsOptions {
 
     @Option(parsing: .upToNextOption, help: "Neighbour counts, comma-separated or repeated.")
     var k = [CommaList(Settings().k)]
-
     @Option(help: "Softmax temperature of the votes.")
     var temperature = Settings().temperature
 }

@@ -2,8 +2,6 @@ import ArgumentParser
 import CommandLineKit
 import Backbone
 import Datasets
-import Foundation
-import Support
 import Training
 
 struct Extract: ParsableCommand {
@@ -26,30 +24,21 @@ struct Extract: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var imageOptions: ImageOptions
-
     @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var inputs: [String] = []
-
     @Option(help: "Output safetensors file (written whole or not at all); with sharding, the shards' folder.", completion: .file())
     var out: String
-
     @Flag(help: "Replace an existing output file.")
     var overwrite = false
-
     @Flag(help: "Also write patch tokens [N, h, w, D] and register tokens [N, R, D].")
     var patchTokens = false
-
     @Option(help: "A ConvNeXt's stages (0-3, ascending, comma-separated, e.g. 0,1,2,3) whose raw maps to keep as stage_<i> [N, C_i, H_i, W_i].")
     var stages: String?
-
     @Option(help: "Also keep the normed outputs of the last N blocks (layers_cls, layers_mean_patch).")
     var blocks: Int?
-
     @OptionGroup var batching: ExtractionBatchOptions
-
     @Option(help: "Store features as f32 or f16.")
     var dtype: FeatureDType = .f32
-
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
@@ -61,19 +50,10 @@ struct Extract: ParsableCommand {
     func run() throws {
         let blocks = self.blocks ?? 1
         let shard = try sharding.resolve()
-        // The output first: a bad destination must not cost an extraction.
-        var claim: FolderLock?
+        // The output first: a bad destination must not cost an extraction; a file is claimed until written.
+        if let shard { try ExtractionOutput.checkShardFolder(out, shard: shard, overwrite: overwrite) }
+        let claim = shard == nil ? try ExtractionOutput.claimFile(out, overwrite: overwrite) : nil
         defer { claim?.release(removingFile: true) }
-        if let shard {
-            try sharding.checkFolder(out, shard: shard, overwrite: overwrite)
-        } else {
-            try AtomicFile.checkWritable(out)
-            // Claimed until written: a second run into the same --out refuses, never replaces it.
-            claim = try FolderLock.claim(out)
-            if try FileSystem.status(out, followLinks: false) != nil && !overwrite {
-                throw ValidationError("\(out) already exists; choose another --out, or pass --overwrite to replace it")
-            }
-        }
         let listing = try ImageFiles.expand(inputs)
         guard !listing.images.isEmpty else { throw ValidationError("no image files found in \(inputs.joined(separator: ", "))") }
         let preprocessing = try imageOptions.preprocessing()
@@ -97,18 +77,11 @@ struct Extract: ParsableCommand {
         let (rows, skipped) = try Extraction.featuresFile(model: model, backboneID: modelOptions.displayID, paths: listing.images, settings: settings,
                                                            destination: out, skippedBefore: listing.problems, reporter: TerminalReporter.shared)
         for s in skipped { Console.err("skipped \(s)") }
-        say("wrote \(out): \(rows) images x \(model.config.hiddenSize) features\(settings.extras)\(skipped.isEmpty ? "" : ", \(skipped.count) skipped")")
+        say(ExtractionOutput.wroteLine(out, rows: rows, width: model.config.hiddenSize, settings: settings, skipped: skipped.count))
     }
 
     /// --stages as a list (empty when not given).
     func stageList() throws -> [Int] {
         try stages.map { try Check.ascendingIntegers($0, 0...(DINOv3ConvNextConfig.stageCount - 1), "--stages") } ?? []
-    }
-}
-
-extension ExtractionSettings {
-    /// What a features file holds besides CLS and mean-patch tokens, for messages.
-    var extras: String {
-        (patchTokens ? " + patch tokens" : "") + (stages.isEmpty ? "" : " + stage maps \(stages.map(String.init).joined(separator: ","))")
     }
 }

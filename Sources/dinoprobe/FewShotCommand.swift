@@ -1,9 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Evaluation
-import Foundation
 import Heads
-import Support
 import Training
 
 struct FewShotCommand: ParsableCommand {
@@ -18,9 +15,7 @@ struct FewShotCommand: ParsableCommand {
         """))
 
     @OptionGroup var features: ProbeFeatureOptions
-
     @OptionGroup var fewShot: FewShotOptions
-
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -30,8 +25,7 @@ struct FewShotCommand: ParsableCommand {
         defer { run.close() }
         try run.update { $0.record(settings: settings) }
         let tokens = features.tokens?.featureTokens ?? .clsAvgpool
-        let (train, val) = try features.loadSplits(choice: LayerChoice(layers: features.layers.flattened(), blocks: features.blocks),
-                                                   seed: settings.seed, run: run)
+        let (train, val) = try features.loadSplits(choice: features.probeBlocks, seed: settings.seed, run: run)
         say("few-shot on \(train.count) train / \(val.count) val images, \(train.classNames.count) classes: shots \(settings.shots.map { String(format: "%g", $0) }.joined(separator: ", ")), \(settings.tries) tries each")
         let scores = try FewShot.run(train: train, val: val, shots: settings.shots, tries: settings.tries, tokens: tokens, settings: settings.linearProbe,
                                      logistic: settings.logreg ? LogisticRegressionSettings() : nil, ks: settings.k, progress: { Console.err($0) })
@@ -48,22 +42,16 @@ struct FewShotOptions: SettingsOptions {
 
     @Option(parsing: .upToNextOption, help: "Images per class, comma-separated or repeated; a value below 1 is a share of each class.")
     var shots = [CommaList(Settings().shots)]
-
     @Option(help: "Seeded draws per shot count.")
     var tries = Settings().tries
-
     @Option(name: .customLong("iters"), help: "Optimizer steps per try (the grid's 13 rates trained together).")
     var iterations = Settings().iterations
-
     @Option(help: "Training batch size (capped at the subset's size).")
     var batchSize = Settings().batchSize
-
     @Option(parsing: .upToNextOption, help: "k-NN neighbour counts, comma-separated or repeated (clamped to the subset).")
     var k = [CommaList(Settings().k)]
-
     @Flag(inversion: .prefixedNo, help: "Also score logistic regression (Meta's 45 values of C per try).")
     var logreg = Settings().logreg
-
     @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
     var seed = Settings().seed
 }

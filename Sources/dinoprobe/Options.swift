@@ -22,19 +22,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Checkpoint folder (config.json + safetensors), Meta's original .pth file, or a hub id found in the local Hugging Face cache.",
                                discussion: "Default: $DINOPROBE_MODEL, else \(ModelLocator.defaultModelID)."), completion: .file())
     var model: String?
-
     @Flag(help: "If the model is not found locally, download it from the Hugging Face hub into its cache first (see `dinoprobe download`); without this flag dinoprobe never goes online.")
     var download = false
-
     @Option(help: "Architecture of a Meta .pth whose tensors do not tell (no RoPE periods) and whose file name does not either.")
     var arch: MetaArchitecture?
-
     @Option(help: "Where the backbone runs.")
     var device: ComputeDevice = .cpu
-
     @Option(help: "Backbone precision: f32 (default, matches transformers) or bf16 (opt-in; faster on CPUs with AVX512-BF16, features drift).")
     var precision: ComputePrecision = .f32
-
     @Option(help: "CPU threads for the backbone and BLAS (default: all available cores; at most \(Check.maxThreads)).")
     var threads: Int?
 
@@ -65,7 +60,7 @@ struct ModelOptions: ParsableArguments {
     /// (never replaced by a folder of the working directory with the same name).
     func locate() throws -> URL {
         do { return try ModelLocator.resolve(model, downloading: download) } catch BackboneError.modelNotFound(let spec, _) where download && HubDownloader.isRepoID(spec) {
-            return try downloadModel(spec, revision: "main").folder
+            return try HubDownloader.download(spec, revision: "main", reporter: TerminalReporter.shared).folder
         }
     }
 
@@ -77,16 +72,12 @@ struct ModelOptions: ParsableArguments {
 struct ImageOptions: ParsableArguments {
     @Option(help: "Preprocessing: hf (transformers' processor: resize to S x S), eval (short side 256/224*S, centre crop S), native (keep aspect ratio, sides multiples of 16).")
     var preset: PreprocessPreset = .hf
-
     @Option(help: "Input size S in pixels (native: the short side). A multiple of 16.")
     var size: Int = 224
-
     @Option(help: "Normalisation mean, R,G,B (satellite weights: 0.430,0.411,0.296).")
     var mean: String = "0.485,0.456,0.406"
-
     @Option(help: "Normalisation std, R,G,B (satellite weights: 0.213,0.156,0.143).")
     var std: String = "0.229,0.224,0.225"
-
     @OptionGroup var pixelLimit: PixelLimitOption
     var maxPixels: Int { pixelLimit.maxPixels }
 
@@ -107,7 +98,6 @@ struct ImageOptions: ParsableArguments {
 struct ExtractionBatchOptions: ParsableArguments {
     @Option(help: "Images per backbone forward pass (default: as many as --memory-budget allows at the input size, at most 32).")
     var extractBatchSize: Int?
-
     @Option(help: "MiB for the backbone's activations, which sets the default --extract-batch-size (default: 512); when given, an input size one image of which needs more is refused (else, one that needs more than the physical memory).")
     var memoryBudget: Int?
 
@@ -130,10 +120,8 @@ struct ExtractionBatchOptions: ParsableArguments {
 struct CacheOptions: ParsableArguments {
     @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).", completion: .directory)
     var cacheDir: String?
-
     @Flag(help: "Extract features afresh and do not store them.")
     var noCache = false
-
     @OptionGroup var batching: ExtractionBatchOptions
 
     /// See `ExtractionBatchOptions.batchSize`.
@@ -159,16 +147,12 @@ struct CacheOptions: ParsableArguments {
 struct ClassificationDataOptions: ParsableArguments {
     @Option(help: "'imagenette' (found locally or downloaded), or an ImageFolder root holding train/<class>/* and val/<class>/*.", completion: .directory)
     var data: String?
-
     @Option(help: "Folder searched first for (and receiving) a downloaded data set; also $DINOPROBE_DATA.", completion: .directory)
     var dataDir: String?
-
     @Option(help: "Imagenette variant.")
     var variant: Imagenette.Variant = .px320
-
     @Option(help: "Imagenette noisy labels: train on the CSV's 1, 5, 25 or 50 percent noisy labels.")
     var noisy: Int?
-
     @Flag(help: "Never download: fail if the data set is not present.")
     var noDownload = false
 
@@ -191,9 +175,7 @@ struct ClassificationDataOptions: ParsableArguments {
 /// Prints the skipped inputs of a split and writes them to the run folder.
 func reportSkipped(_ skipped: [SkippedInput], split: String, folder: RunFolder?) throws {
     guard !skipped.isEmpty else { return }
-    Console.err("\(split): \(skipped.count) input(s) skipped:")
-    for s in skipped.prefix(20) { Console.err("  \(s)") }
-    if skipped.count > 20 { Console.err("  ... and \(skipped.count - 20) more (see skipped-\(split).txt)") }
+    RunFolder.skippedLines(skipped, split: split).forEach { Console.err($0) }
     try folder?.writeSkipped(skipped.map { "\($0.path)\t\($0.reason)" }, split: split)
 }
 
@@ -203,66 +185,10 @@ func reportSkipped(_ splits: (train: FeatureSplit, val: FeatureSplit), folder: R
     try reportSkipped(splits.val.skipped, split: "val", folder: folder)
 }
 
-/// A live download line on standard error.
-final class DownloadLine: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    private let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
-
-    func show(_ p: DownloadProgress) {
-        lock.lock(); defer { lock.unlock() }
-        guard Date().timeIntervalSince(last) > (interactive ? 0.2 : 15) else { return }
-        last = Date()
-        Console.errRaw((interactive ? "\r\u{1B}[K" : "") + p.description + (interactive ? "" : "\n"))
-    }
-
-    /// Ends the line, if one was shown.
-    func end() { if interactive && last != .distantPast { Console.errRaw("\n") } }
-}
-
 /// The decompression-bomb guard every command that decodes images takes.
 struct PixelLimitOption: ParsableArguments {
     @Option(help: "Refuse images with more pixels than this (decoding one image takes at most about 8 bytes per allowed pixel).")
     var maxPixels: Int = ImageDecoder.defaultMaxPixels
 
     func validate() throws { try Check.range(maxPixels, 1...ImageDecoder.maxPixelsLimit, "--max-pixels") }
-}
-
-/// The blocks a command reads: the last N (`--blocks N`), or explicit 0-based indices
-/// (`--layers 2,5,8,11`; a single `--layers N` of the last release is read as `--blocks N`, see
-/// `DeprecatedSpellings`).
-struct LayerChoice {
-    let explicit: [Int]?
-    let count: Int
-
-    init(layers: [Int], blocks: Int?) {
-        if !layers.isEmpty {
-            explicit = layers
-            count = layers.count
-        } else {
-            explicit = nil
-            count = blocks ?? 1
-        }
-    }
-
-    static func validate(_ layers: [Int], blocks: Int?) throws {
-        if !layers.isEmpty && blocks != nil { throw ValidationError("give --blocks N (the last N) or --layers a,b,c (these blocks), not both") }
-        for layer in layers { try Check.range(layer, FeatureRecipe.layerRange, "--layers") }
-        if layers.count >= 2, zip(layers, layers.dropFirst()).contains(where: { $0 >= $1 }) {
-            throw ValidationError("--layers \(layers.map(String.init).joined(separator: ",")): give block indices in increasing order")
-        }
-    }
-
-    /// The recipe of `tokens` over these blocks, checked against the backbone's depth.
-    func recipe(tokens: FeatureTokens, preprocessing: Preprocessing, model: DINOv3Model) throws -> FeatureRecipe {
-        let depth = model.config.numHiddenLayers
-        if let explicit {
-            guard let last = explicit.last, last < depth else {
-                throw ValidationError("--layers \(explicit.map(String.init).joined(separator: ",")): the model has blocks 0 to \(depth - 1)")
-            }
-            return FeatureRecipe(tokens: tokens, layers: explicit, preprocessing: preprocessing)
-        }
-        guard count <= depth else { throw ValidationError("--blocks \(count): the model has \(depth) blocks") }
-        return FeatureRecipe(tokens: tokens, blocks: count, preprocessing: preprocessing)
-    }
 }

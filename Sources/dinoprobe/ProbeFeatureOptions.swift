@@ -1,10 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Backbone
-import Datasets
-import Foundation
 import Heads
-import Images
 import Support
 import Training
 
@@ -23,27 +19,26 @@ struct ProbeFeatureOptions: ParsableArguments {
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
-
     @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).", completion: .file())
     var featuresFile: String?
-
     @Option(help: "Validation features from `dinoprobe extract` (with --features-file).", completion: .file())
     var valFeaturesFile: String?
-
     @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default for linear probes).")
     var tokens: ImageTokens?
-
     @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
     var blocks: Int?
-
     @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
     var layers: [CommaList<Int>] = []
-
     @OptionGroup var sharding: ShardChoiceOptions
 
     func validate() throws {
         try Check.range(blocks ?? 1, FeatureRecipe.blockRange, "--blocks")
-        try LayerChoice.validate(layers.flattened(), blocks: blocks)
+        let layers = layers.flattened()
+        if !layers.isEmpty && blocks != nil { throw ValidationError("give --blocks N (the last N) or --layers a,b,c (these blocks), not both") }
+        for layer in layers { try Check.range(layer, FeatureRecipe.layerRange, "--layers") }
+        if layers.count >= 2, zip(layers, layers.dropFirst()).contains(where: { $0 >= $1 }) {
+            throw ValidationError("--layers \(layers.map(String.init).joined(separator: ",")): give block indices in increasing order")
+        }
         guard (dataOptions.data == nil) != (featuresFile == nil) else { throw ValidationError("give either --data or --features-file") }
         if featuresFile != nil && valFeaturesFile == nil { throw ValidationError("--features-file needs --val-features-file") }
     }
@@ -63,7 +58,7 @@ struct ProbeFeatureOptions: ParsableArguments {
     func start(prefix: String, command: ParsableArguments, defaultTokens: FeatureTokens, seed: UInt64,
                runOptions: TrainingRunOptions) throws -> Start {
         let tokens = self.tokens?.featureTokens ?? defaultTokens
-        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
+        let choice = probeBlocks
         let run = try runOptions.open(prefix: prefix, command: command,
                                       resolved: ["tokens": tokens, "blocks": choice.count, "layers": choice.explicit ?? []])
         do {
@@ -81,17 +76,20 @@ struct ProbeFeatureOptions: ParsableArguments {
         guard try sharding.resolve() != nil else { return false }
         guard featuresFile == nil else { throw ValidationError("--shard extracts features from --data; features files need no extraction") }
         return try sharding.extractCacheParts(model: modelOptions, images: imageOptions, cache: cacheOptions, data: dataOptions) { model, preprocessing in
-            let recipe = try LayerChoice(layers: layers.flattened(), blocks: blocks).recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+            let recipe = try probeBlocks.recipe(tokens: .cls, preprocessing: preprocessing, depth: model.config.numHiddenLayers)
             return FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
         }
     }
+
+    /// The blocks --blocks or --layers name.
+    var probeBlocks: ProbeBlocks { ProbeBlocks(layers: layers.flattened(), blocks: blocks) }
 
     /// A short name of the data for titles: the data set's folder name, or the features file's.
     var dataName: String { ByteText.name(of: (featuresFile ?? dataOptions.data ?? "data")) }
 
     /// Train and val features: from features files, or extracted (cached) from a data set. Records
     /// the seed, backbone and data in the run's record.
-    func loadSplits(choice: LayerChoice, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
+    func loadSplits(choice: ProbeBlocks, seed: UInt64, run: RunFolder) throws -> (train: FeatureSplit, val: FeatureSplit) {
         try run.update { $0.seeds = ["seed": seed] }
         if let featuresFile, let valFeaturesFile {
             let (train, val) = try ProbeFeatures.read(trainFile: featuresFile, valFile: valFeaturesFile)
@@ -105,7 +103,7 @@ struct ProbeFeatureOptions: ParsableArguments {
         let preprocessing = try imageOptions.preprocessing()
         let local = try dataOptions.loadLocal()
         let model = try modelOptions.load()
-        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, depth: model.config.numHiddenLayers)
         let (trainSet, valSet) = try local ?? dataOptions.load(reporter: TerminalReporter.shared)
         guard trainSet.classIDs == valSet.classIDs else { throw ValidationError("train and val have different classes") }
         say("data: \(trainSet.count) train / \(valSet.count) val images, \(trainSet.classCount) classes")
@@ -132,8 +130,8 @@ extension ProbeFeatureOptions {
         guard featuresFile == nil else { throw ValidationError("--augment needs --data: views are made from the images") }
         let preprocessing = try imageOptions.preprocessing()
         let model = try modelOptions.load(quiet: true)
-        let choice = LayerChoice(layers: layers.flattened(), blocks: blocks)
-        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, model: model)
+        let choice = probeBlocks
+        let recipe = try choice.recipe(tokens: .cls, preprocessing: preprocessing, depth: model.config.numHiddenLayers)
         let (trainSet, _) = try dataOptions.load(reporter: TerminalReporter.shared)
         let stored = FeatureCache.storedLayers(for: recipe, depth: model.config.numHiddenLayers)
         let (augmented, note) = try ProbeFeatures.augmentedViews(
@@ -150,7 +148,6 @@ extension ProbeFeatureOptions {
 struct SelectionOptions: ParsableArguments {
     @Option(help: "Choose on 'holdout' (part of train) or 'val' (optimistic).")
     var selectOn: SelectOn = .holdout
-
     @Option(help: "Fraction of train held out for choosing.")
     var holdout: Double = 0.1
 

@@ -18,13 +18,10 @@ struct Rerun: ParsableCommand {
 
     @Argument(help: "The run.json of an earlier run.", completion: .file(extensions: ["json"]))
     var record: String
-
     @Option(help: "Run folder of the new run.", completion: .directory)
     var out: String?
-
     @Flag(help: "Replace an earlier run in --out.")
     var overwrite = false
-
     @Flag(help: "Print the command line that would run, and stop.")
     var dryRun = false
 
@@ -33,10 +30,7 @@ struct Rerun: ParsableCommand {
 
     func run() throws {
         let recorded = try RecordedRun(path: record)
-        let outPath = out.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        var arguments = RecordedRun.withoutRunFolderFlags(recorded.arguments)
-        if let outPath { arguments += ["--out", outPath] }
-        if overwrite { arguments.append("--overwrite") }
+        var arguments = recorded.arguments(out: out, overwrite: overwrite)
         guard FileManager.default.changeCurrentDirectoryPath(recorded.workingDirectory) else {
             throw ValidationError("the run was started in \(shown(recorded.workingDirectory)), which is not a folder here")
         }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Foundation
 import Backbone
-import Heads
 import Support
 import Training
 
@@ -24,19 +22,14 @@ struct Retrieval: ParsableCommand {
         """))
 
     @OptionGroup var modelOptions: ModelOptions
-
     @Option(help: "revisitop data set root (jpg/ and gnd_<name>.pkl).")
     var data: String
-
     @Option(help: "Folder of distractor images added to the database (e.g. revisitop's R1M).")
     var distractors: String?
-
     @OptionGroup var retrieval: RetrievalOptions
-
     @OptionGroup var output: OutputOptions
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
-
     @OptionGroup var sharding: ShardChoiceOptions
 
     func run() throws {
@@ -52,22 +45,14 @@ struct Retrieval: ParsableCommand {
         let extraction = try self.extraction(model: model, settings: settings)
         let root = FileSystem.absolute(data)
         let scratch = try run.staging()
-        let cropFolder = Self.cropFolder(in: cacheOptions.folder ?? scratch, root: root)
-        let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, cropFolder: cropFolder,
-                                          vectorFile: scratch + "/.database-vectors.f32")
+        let result = try RetrievalRun.run(root: root, distractors: distractors, extraction: extraction, scratch: scratch)
         try run.update {
             $0.data = RunRecord.DataRecord(root: root, splits: ["database": .init(paths: result.databasePaths),
                                                                 "queries": .init(paths: result.cropPaths)])
         }
         try reportSkipped(result.skippedQueries, split: "queries", folder: run)
         try reportSkipped(result.skippedDatabase, split: "database", folder: run)
-        let metrics = RetrievalReport.metrics(result)
-        say("\(metrics.dataset): \(metrics.queries) queries, \(metrics.database) database images")
-        for setup in RetrievalProtocol.allCases {
-            let m = metrics.setups[setup.rawValue]
-            say(String(format: "  %@  mAP %@  mP@1,5,10 %@", setup.rawValue, m?.mAP.map { String(format: "%6.2f", $0) } ?? "     -",
-                       RetrievalMAP.kappas.map { k in m?.mP?["\(k)"].map { String(format: "%6.2f", $0) } ?? "     -" }.joined(separator: " ")))
-        }
+        RetrievalReport.metrics(result).summaryLines.forEach { say($0) }
         let files = try RetrievalReport.write(result, to: scratch, topK: settings.topK)
         try run.publish(outputs: files)
         say("wrote \(run.path)/\(files.joined(separator: ", ")), run.json")
@@ -79,25 +64,13 @@ struct Retrieval: ParsableCommand {
                             maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared)
     }
 
-    /// The folder of the query crops (in the cache: shards and the final run share them).
-    static func cropFolder(in folder: String, root: String) -> String {
-        var rootHash = FNV1a()
-        rootHash.combine(root)
-        return folder + "/retrieval-queries/" + rootHash.hexDigest
-    }
-
     /// `--shard I/N`: this process's share of the queries' and database's features, into the cache; no run folder.
     func extractShard(_ choice: ShardEnvironment.Choice, settings: RetrievalSettings) throws {
-        let folder = try TaskShardReport.folder(cacheOptions.folder)
+        let folder = try TaskShardOutcome.cacheFolder(cacheOptions.folder)
         let model = try modelOptions.load()
         let root = FileSystem.absolute(data)
-        let outcome = try RetrievalRun.shard(choice.shard, root: root, distractors: distractors, extraction: extraction(model: model, settings: settings),
-                                             cropFolder: Self.cropFolder(in: folder, root: root))
-        for entry in outcome.entries {
-            TaskShardReport.share(choice, of: entry.name, unit: "images", range: entry.outcome.range, total: entry.images,
-                                  extracted: entry.outcome.extracted, reused: entry.outcome.reused, failed: entry.outcome.skipped)
-        }
-        TaskShardReport.finish(choice, cacheFolder: folder, remaining: outcome.remaining)
+        let outcome = try RetrievalRun.shard(choice.shard, root: root, distractors: distractors, extraction: extraction(model: model, settings: settings))
+        sayShard(choice, outcome.shares, closing: outcome.closing(choice, cacheFolder: folder))
     }
 }
 
@@ -107,13 +80,10 @@ struct RetrievalOptions: SettingsOptions {
 
     @Option(help: "Feature of the last block: cls (DINO's retrieval feature), cls+avgpool (CLS and mean patch token) or gem (GeM, p = 3, of the patch tokens).")
     var tokens = Settings().tokens
-
     @Option(help: "Input scales averaged, as fractions of --size (DINO's multi-scale: 1,0.707,0.5).")
     var scales = CommaList(Settings().scales)
-
     @Option(help: "Results kept per query in ranks.csv.")
     var topK = Settings().topK
-
     @Option(help: "MiB for the ranking's database block and its scores (the database is streamed from disk).")
     var rankingMemory = Settings().rankingMemory
 }

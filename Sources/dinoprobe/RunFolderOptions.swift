@@ -2,7 +2,6 @@ import ArgumentParser
 import CommandLineKit
 import Foundation
 import Heads
-import Support
 import Training
 
 extension RunFolder {
@@ -13,10 +12,8 @@ extension RunFolder {
         let record = RunRecord(version: Dinoprobe.configuration.version, commit: BuildInfo.commit, command: Dinoprobe.commandLine,
                                options: OptionRecord.values(of: command, resolved: resolved))
         do {
-            let folder = try RunFolder(path, prefix: prefix, overwrite: overwrite, guarding: files, resume: resume, record: record,
-                                       reporter: TerminalReporter.shared)
-            folder.afterPublishingStep = injectedFault()
-            return folder
+            return try RunFolder(path, prefix: prefix, overwrite: overwrite, guarding: files, resume: resume, record: record,
+                                 reporter: TerminalReporter.shared)
         } catch RunFolderError.publishingCompleted {
             throw ExitCode.success
         } catch let error as RunFolderError {
@@ -28,9 +25,7 @@ extension RunFolder {
     /// them: skipped-image lists and run.json), on standard output or, with `toErr`, standard error.
     func publishAndSay(outputs: [String], toErr: Bool = false) throws {
         try publish(outputs: outputs)
-        let files = published.count > 12 ? published.prefix(10) + ["... \(published.count - 11) more", "run.json"] : published[...]
-        let line = "wrote \(path)/: \(files.map { shown($0) }.joined(separator: ", "))"
-        if toErr { Console.err(line) } else { say(line) }
+        if toErr { Console.err(publishedLine) } else { say(publishedLine) }
     }
 
     /// Saves training state into this folder as the loop goes (and resumes from it with
@@ -40,25 +35,6 @@ extension RunFolder {
             Interrupts.keep("checkpoint", "\(path) (step \(step); continue with --resume)")
         }
     }
-
-    /// Tests only: `DINOPROBE_TEST_PUBLISH_FAULT=N` interrupts the run (SIGINT) after the Nth
-    /// publishing step, `N:error` fails it there as a full disk would.
-    private static func injectedFault() -> ((String) throws -> Void)? {
-        guard let spec = ProcessInfo.processInfo.environment["DINOPROBE_TEST_PUBLISH_FAULT"] else { return nil }
-        let parts = spec.split(separator: ":")
-        guard let target = parts.first.flatMap({ Int($0) }) else { return nil }
-        var count = 0
-        return { step in
-            count += 1
-            guard count == target else { return }
-            if parts.count > 1 {
-                throw FileSystemError.io(path: step, operation: "publish", reason: "No space left on device (injected by DINOPROBE_TEST_PUBLISH_FAULT)")
-            }
-            kill(getpid(), SIGINT)
-            while true { pause() }
-        }
-    }
-
 }
 
 /// Where a command writes its run folder, and whether it may replace an earlier run's results there.
@@ -66,7 +42,6 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Run folder: results, report and run.json (default: runs/<command>-DATE; eval-linear, eval-seg, eval-depth, classify and knn: print only).",
             completion: .directory)
     var out: String?
-
     @Flag(help: "Replace the results of an earlier run of this command in --out.")
     var overwrite = false
 
@@ -87,10 +62,8 @@ struct OutputOptions: ParsableArguments {
 /// how it survives interruption.
 struct TrainingRunOptions: ParsableArguments {
     @OptionGroup var output: OutputOptions
-
     @Flag(help: "Continue the unfinished run in --out from its checkpoint (same command and options); the result equals an uninterrupted run's.")
     var resume = false
-
     @Option(help: "Seconds between training checkpoints in the run folder.")
     var checkpointEvery: Double = 300
 

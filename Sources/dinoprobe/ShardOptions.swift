@@ -33,7 +33,6 @@ struct ShardChoiceOptions: ParsableArguments {
 /// of shards), and how often it checkpoints.
 struct ShardOptions: ParsableArguments {
     @OptionGroup var choice: ShardChoiceOptions
-
     @Option(help: "Seconds between checkpoints of a shard (a rerun of a killed shard continues from the last one; 0: after every batch).")
     var checkpointEvery: Double = 300
 
@@ -43,17 +42,6 @@ struct ShardOptions: ParsableArguments {
 
     /// This process's shard, or nil when the run is not sharded.
     func resolve() throws -> ShardEnvironment.Choice? { try choice.resolve() }
-
-    /// Checks, before any work, that `out` can be the shards' folder.
-    func checkFolder(_ out: String, shard: ShardEnvironment.Choice, overwrite: Bool) throws {
-        if overwrite {
-            throw ValidationError("--overwrite does not apply to shards: a finished shard is kept and a folder of other settings is refused; remove \(out) to start again")
-        }
-        if let status = try FileSystem.status(out), status.kind != .directory {
-            throw ValidationError("--out \(out) is \(status.kind.rawValue); sharded (shard \(shard.shard) from \(shard.source)), --out names a folder")
-        }
-        try AtomicFile.checkFolderWritable(out)
-    }
 
     /// Extracts this process's shard into the folder `out` and says what it did.
     func extract(_ choice: ShardEnvironment.Choice, into out: String, model: DINOv3Model, backboneID: String,
@@ -65,16 +53,7 @@ struct ShardOptions: ParsableArguments {
                                                 listingProblems: listing.problems, settings: settings, checkpointEvery: checkpointEvery,
                                                 reporter: TerminalReporter.shared)
         for s in outcome.skipped { Console.err("skipped \(s)") }
-        let skipped = outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped"
-        if outcome.alreadyDone {
-            say("shard \(choice.shard) was already finished (\(outcome.path): \(outcome.rows) images\(skipped)); nothing to do")
-        } else {
-            say("wrote \(outcome.path): \(outcome.rows) images x \(model.config.hiddenSize) features\(settings.extras)\(skipped)")
-        }
-        let n = choice.shard.count
-        say(outcome.finishedShards == n
-            ? "all \(n) shards of \(out) are finished: read the folder directly (e.g. train-linear --features-file \(out)) or join it with `dinoprobe merge \(out) --out FILE`"
-            : "\(outcome.finishedShards) of \(n) shards of \(out) are finished")
+        ExtractionOutput.shardLines(outcome, shard: choice.shard, out: out, width: model.config.hiddenSize, settings: settings).forEach { say($0) }
     }
 }
 
@@ -87,21 +66,26 @@ extension ShardChoiceOptions {
                            storedLayers: (DINOv3Model, Preprocessing) throws -> [Int]) throws -> Bool {
         guard let choice = try resolve() else { return false }
         let cache = cacheOptions.cache
-        guard cache.folder != nil else { throw ValidationError("--shard builds the feature cache in parts: drop --no-cache") }
+        let folder = try TaskShardOutcome.cacheFolder(cache.folder)
         let preprocessing = try imageOptions.preprocessing()
         let model = try modelOptions.load()
         let layers = try storedLayers(model, preprocessing)
         let (trainSet, valSet) = try dataOptions.load(reporter: TerminalReporter.shared)
-        let (splits, batchSize, maxPixels) = ([trainSet, valSet], cacheOptions.batchSize(model, height: preprocessing.size, layers: layers.count),
-                                              imageOptions.maxPixels)
-        for dataset in splits {
-            let outcome = try cache.buildShard(of: dataset, shard: choice.shard, model: model, preprocessing: preprocessing, layers: layers,
-                                               batchSize: batchSize, maxPixels: maxPixels, reporter: TerminalReporter.shared)
-            for s in outcome.skipped { Console.err("skipped \(s)") }
-            say("shard \(choice.shard) (from \(choice.source)) of \(dataset.split.rawValue): images \(outcome.range.lowerBound)..<\(outcome.range.upperBound) of \(dataset.count): "
-                + "\(outcome.extracted) extracted, \(outcome.reused) already cached\(outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped")")
+        let batchSize = cacheOptions.batchSize(model, height: preprocessing.size, layers: layers.count)
+        let shares = try [trainSet, valSet].map { dataset in
+            try cache.buildShard(of: dataset, shard: choice.shard, model: model, preprocessing: preprocessing, layers: layers, batchSize: batchSize,
+                                 maxPixels: imageOptions.maxPixels, reporter: TerminalReporter.shared).share(of: dataset.split.rawValue, total: dataset.count)
         }
-        say("this shard's features are cached in \(cache.folder ?? ""); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
+        sayShard(choice, shares, closing: "this shard's features are cached in \(folder); once every shard has run, the same command without a shard (--shard none in a sharded environment) trains on them")
         return true
     }
+}
+
+/// Prints what a shard did: each list's skipped inputs (standard error) and share, then `closing`.
+func sayShard(_ choice: ShardEnvironment.Choice, _ shares: [ShardShare], closing: String) {
+    for share in shares {
+        for s in share.skipped { Console.err("skipped \(s)") }
+        say(share.line(choice))
+    }
+    say(closing)
 }

@@ -17,10 +17,8 @@ struct Synth: ParsableCommand {
 struct SynthTargetOptions: ParsableArguments {
     @Option(help: "Folder to create (must be new or empty).", completion: .directory)
     var out: String
-
     @Flag(help: "Replace a data set generated earlier in --out.")
     var overwrite = false
-
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
@@ -34,10 +32,8 @@ struct SynthTargetOptions: ParsableArguments {
 /// The options every generated image set takes.
 struct SynthFolderOptions: ParsableArguments {
     @OptionGroup var target: SynthTargetOptions
-
     @Option(help: "Training items (per class where there are classes); val: a quarter as many, at least 2.")
     var count: Int = 40
-
     @Option(help: "Image side in pixels.")
     var size: Int = 64
 
@@ -59,7 +55,6 @@ struct SynthClassification: ParsableCommand {
         discussion: examples("synth classification --out shapes --classes 4"))
 
     @OptionGroup var folder: SynthFolderOptions
-
     @Option(help: "Classes.")
     var classes: Int = 4
 
@@ -96,18 +91,12 @@ struct SynthDepth: ParsableCommand {
         discussion: examples("synth depth --out rooms --count 32"))
 
     @OptionGroup var target: SynthTargetOptions
-
     @Option(help: "Training pairs; val: a quarter as many, at least 2.")
     var count: Int = 32
-
     @Option(help: "Image width in pixels.")
     var width: Int = 320
-
     @Option(help: "Image height in pixels.")
     var height: Int = 240
-
-    var out: String { target.out }
-    var seed: UInt64 { target.seed }
 
     func validate() throws {
         try Check.range(count, 1...100_000, "--count")
@@ -116,8 +105,8 @@ struct SynthDepth: ParsableCommand {
     }
 
     func run() throws {
-        let written = try SyntheticDepth.make(root: out, count: count, valCount: max(2, count / 4), width: width, height: height, seed: seed)
-        say("wrote \(out): \(written.train) train and \(written.val) val pairs of \(width)x\(height) in the NYU layout (depth in millimetres)")
+        let written = try SyntheticDepth.make(root: target.out, count: count, valCount: max(2, count / 4), width: width, height: height, seed: target.seed)
+        say("wrote \(target.out): \(written.train) train and \(written.val) val pairs of \(width)x\(height) in the NYU layout (depth in millimetres)")
     }
 }
 
@@ -144,21 +133,14 @@ struct SynthRetrieval: ParsableCommand {
         discussion: examples("synth retrieval --out landmarks --landmarks 4 --distractors 6"))
 
     @OptionGroup var target: SynthTargetOptions
-
     @Option(help: "Landmarks (one query each).")
     var landmarks: Int = 4
-
     @Option(help: "Database views per landmark.")
     var views: Int = 5
-
     @Option(help: "Distractor images in the database.")
     var distractors: Int = 6
-
     @Option(help: "Image side in pixels.")
     var size: Int = 64
-
-    var out: String { target.out }
-    var seed: UInt64 { target.seed }
 
     func validate() throws {
         try Check.range(landmarks, 1...1000, "--landmarks")
@@ -168,8 +150,8 @@ struct SynthRetrieval: ParsableCommand {
     }
 
     func run() throws {
-        let gt = try SyntheticRetrieval.make(root: out, landmarks: landmarks, views: views, distractors: distractors, size: size, seed: seed)
-        say("wrote \(out): \(gt.imlist.count) database images, \(gt.queries.count) queries, gnd_synth.pkl")
+        let gt = try SyntheticRetrieval.make(root: target.out, landmarks: landmarks, views: views, distractors: distractors, size: size, seed: target.seed)
+        say("wrote \(target.out): \(gt.imlist.count) database images, \(gt.queries.count) queries, gnd_synth.pkl")
     }
 }
 
@@ -181,10 +163,8 @@ struct SynthModel: ParsableCommand {
 
     @Option(help: "Folder to create.", completion: .directory)
     var out: String
-
     @Option(help: "Seed of the weights.")
     var seed: UInt64 = 1
-
     @Flag(help: "Replace a checkpoint already in --out.")
     var overwrite = false
 
@@ -206,13 +186,10 @@ struct SynthVideo: ParsableCommand {
         discussion: examples("synth video --out davis-toy"))
 
     @OptionGroup var target: SynthTargetOptions
-
     @Option(help: "Videos.")
     var videos: Int = 2
-
     @Option(help: "Frames per video.")
     var frames: Int = 8
-
     @Option(help: "Frame width in pixels.")
     var width: Int = 128
     @Option(help: "Frame height in pixels.")

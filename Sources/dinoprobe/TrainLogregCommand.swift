@@ -1,10 +1,6 @@
 import ArgumentParser
 import CommandLineKit
-import Evaluation
-import Foundation
 import Heads
-import Support
-import Training
 
 struct TrainLogreg: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,11 +18,8 @@ struct TrainLogreg: ParsableCommand {
         """))
 
     @OptionGroup var features: ProbeFeatureOptions
-
     @OptionGroup var logreg: LogisticRegressionOptions
-
     @OptionGroup var selectionOptions: SelectionOptions
-
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
@@ -45,10 +38,8 @@ struct TrainLogreg: ParsableCommand {
         var outcome = try LogisticRegressionProbe.run(train: train, val: val, tokens: tokens, blocks: blocks, selection: selectionOptions.selection,
                                                       settings: settings, reporter: TerminalReporter.shared)
         outcome.head.metadata.extra["run_id"] = run.record.runID
-        say(outcome.table)
         if let warning = outcome.path.degenerateTieWarning(classes: train.classNames.count) { Console.err("warning: " + warning) }
-        say(String(format: "\nval metrics of the model at C = %.4g:", outcome.path.bestC))
-        say(outcome.valMetrics.table())
+        say(outcome.summary)
         let files = try outcome.writeRun(to: run.staging(), val: val, record: run.record, maxPixels: features.imageOptions.maxPixels)
         say("")
         try run.publishAndSay(outputs: files)
@@ -62,12 +53,9 @@ struct LogisticRegressionOptions: SettingsOptions {
 
     @Option(name: .customLong("cs"), parsing: .upToNextOption, help: "Values of C, comma-separated or repeated. Default: Meta's 45, 10^linspace(-6, 5, 45).")
     var cValues: [CommaList<Double>] = []
-
     @OptionGroup var solver: LBFGSOptions
-
     @Flag(inversion: .prefixedNo, help: "Start each C's fit from the previous C's solution (same optimum as Meta's fits from zero, faster).")
     var warmStart = Settings().warmStart
-
     @Option(help: "Seed for the hold-out split.")
     var seed = Settings().seed
 }
@@ -76,7 +64,6 @@ struct LogisticRegressionOptions: SettingsOptions {
 struct LBFGSOptions: ParsableArguments {
     @Option(name: .customLong("max-iter"), help: "L-BFGS iterations per fit at most (sklearn's max_iter; Meta: 1000).")
     var maxIterations = LBFGSSettings().maxIterations
-
     @Option(name: .customLong("tol"), help: "L-BFGS gradient tolerance (sklearn's tol; Meta: 1e-12).")
     var gradientTolerance = LBFGSSettings().gradientTolerance
 }

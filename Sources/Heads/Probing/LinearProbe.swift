@@ -84,6 +84,11 @@ public struct LinearProbeOutcome: Sendable {
 
     /// The grid table: every rate with its scores, the chosen one marked.
     public var table: String { LinearProbe.table(grid) }
+
+    /// What train-linear prints: the grid table, then the chosen head's val metrics.
+    public var summary: String {
+        table + "\n\nval metrics of the best head (lr \(grid.learningRates[grid.bestIndex]) x \(settings.batchSize)/256):\n" + valMetrics.table()
+    }
 }
 
 /// Meta's linear-probe protocol: one head per learning rate, all trained together on the same

@@ -27,6 +27,11 @@ public struct LogisticRegressionOutcome: Sendable {
         return path.table + String(format: "\n  refit on all %d train samples at C = %.3g: objective %.4g, %d iterations (%@), %.1f s",
                                    trainSamples, r.C, r.objective, r.iterations, r.stop.rawValue, r.seconds)
     }
+
+    /// What train-logreg prints: the table, then the final model's val metrics.
+    public var summary: String {
+        table + String(format: "\n\nval metrics of the model at C = %.4g:\n", path.bestC) + valMetrics.table()
+    }
 }
 
 /// Meta's logistic-regression protocol (`dinov3/eval/log_regression.py`) on cached features:

@@ -1,7 +1,5 @@
 import Evaluation
-import Foundation
 import Heads
-import Plots
 
 /// Where a probe's head came from and what it was fitted on: recorded beside the probe's own
 /// record in its summary file (grid.json, path.json).

@@ -81,6 +81,13 @@ public struct RecordedRun: Sendable {
         return result
     }
 
+    /// The recorded command line for a new run: the recorded run-folder flags left out, `out`
+    /// (made absolute: the new run starts in the recorded working folder) and `overwrite` instead.
+    public func arguments(out: String?, overwrite: Bool) -> [String] {
+        Self.withoutRunFolderFlags(arguments) + (out.map { ["--out", URL(fileURLWithPath: $0).standardizedFileURL.path] } ?? [])
+            + (overwrite ? ["--overwrite"] : [])
+    }
+
     /// `arguments` without `--out` (and its value), `--overwrite` and `--resume`.
     public static func withoutRunFolderFlags(_ arguments: [String]) -> [String] {
         var kept: [String] = []

@@ -19,8 +19,8 @@ public final class RunFolder {
     /// Files written straight into the folder as the run went (skipped-image lists), named in
     /// run.json's outputs with the published results.
     private var besideResults: [String] = []
-    /// Called after each publishing step (tests interrupt or fail the run there).
-    public var afterPublishingStep: ((String) throws -> Void)?
+    /// Called after each publishing step (tests interrupt or fail the run there; see `injectedFault`).
+    public var afterPublishingStep: ((String) throws -> Void)? = RunFolder.injectedFault()
 
     /// Where training state is saved as the run goes.
     public var statePath: String { path + "/" + Self.stateName }
@@ -148,8 +148,39 @@ public final class RunFolder {
         try update { $0.skipped[split] = RunRecord.SkippedList(count: lines.count, file: name, first: Array(lines.prefix(5))) }
     }
 
+    /// What a command says of a split's skipped inputs: how many, the first 20, how many more.
+    public static func skippedLines(_ skipped: [SkippedInput], split: String) -> [String] {
+        guard !skipped.isEmpty else { return [] }
+        return ["\(split): \(skipped.count) input(s) skipped:"] + skipped.prefix(20).map { "  \($0)" }
+            + (skipped.count > 20 ? ["  ... and \(skipped.count - 20) more (see skipped-\(split).txt)"] : [])
+    }
+
     /// Every file the finished run left in its folder, run.json last (empty before `publish`).
     public var published: [String] { finished ? record.outputs : [] }
+
+    /// "wrote PATH/: FILES" once published: at most ten files named, then how many more and run.json.
+    public var publishedLine: String {
+        let files = published.count > 12 ? published.prefix(10) + ["... \(published.count - 11) more", "run.json"] : published[...]
+        return "wrote \(path)/: \(files.map { shown($0) }.joined(separator: ", "))"
+    }
+
+    /// Tests only: `DINOPROBE_TEST_PUBLISH_FAULT=N` interrupts the run (SIGINT) after the Nth
+    /// publishing step, `N:error` fails it there as a full disk would.
+    static func injectedFault() -> ((String) throws -> Void)? {
+        guard let spec = ProcessInfo.processInfo.environment["DINOPROBE_TEST_PUBLISH_FAULT"] else { return nil }
+        let parts = spec.split(separator: ":")
+        guard let target = parts.first.flatMap({ Int($0) }) else { return nil }
+        var count = 0
+        return { step in
+            count += 1
+            guard count == target else { return }
+            if parts.count > 1 {
+                throw FileSystemError.io(path: step, operation: "publish", reason: "No space left on device (injected by DINOPROBE_TEST_PUBLISH_FAULT)")
+            }
+            kill(getpid(), SIGINT)
+            while true { pause() }
+        }
+    }
 
     /// Saves training state into this folder as the loop goes (and resumes from it with `resume`).
     /// `onSave` hears of each save (path and step).

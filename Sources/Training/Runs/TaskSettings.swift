@@ -1,4 +1,3 @@
-import Foundation
 
 /// A task's settings: one `Codable` value holding its defaults (`init()`) and checked against
 /// its ranges (`validate()`). The CLI builds it from option groups, run.json records it, and

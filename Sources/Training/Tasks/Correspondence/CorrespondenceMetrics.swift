@@ -1,5 +1,4 @@
 import Evaluation
-import Foundation
 import Support
 
 /// One pair's matches: each counted keypoint's prediction and its error in target pixels, and

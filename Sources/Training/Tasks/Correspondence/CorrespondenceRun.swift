@@ -15,6 +15,11 @@ public enum CorrespondenceRun {
         /// Images loaded, through the backbone or from the disk cache (an image in several pairs
         /// counts once while its grid is held in memory).
         public var images: Int
+
+        /// What the command prints: the PCK table, then the images loaded (from `cacheFolder`).
+        public func summaryLines(cacheFolder: String?) -> [String] {
+            [metrics.table(maxNameWidth: 14), "\(images) images loaded, through the backbone or from the feature cache\(cacheFolder.map { " \($0)" } ?? "")"]
+        }
     }
 
     /// The pairs scored with `model`; image features come from `store` (the disk cache, or none).

@@ -1,5 +1,4 @@
 import Backbone
-import Foundation
 import Images
 import Support
 
@@ -8,20 +7,6 @@ import Support
 /// cache, one entry per image as a run without a shard writes them; that run then matches every
 /// pair from the cache.
 extension CorrespondenceRun {
-    /// What a shard did.
-    public struct ShardOutcome: Sendable {
-        /// The shard's positions in the image list, and the list's length.
-        public var range: Range<Int>
-        public var images: Int
-        /// Images extracted now, and images whose entry was already cached.
-        public var extracted: Int
-        public var reused: Int
-        /// Images that could not be extracted, with the reason.
-        public var failed: [SkippedInput]
-        /// Shards (0-based) that have an image not cached yet.
-        public var remaining: [Int]
-    }
-
     /// Every image of `pairs`, once, in the order the pairs first name them.
     public static func images(of pairs: [KeypointPair]) -> [String] {
         // Bytes: a Set<String> would take "e\u{301}.jpg" and "\u{e9}.jpg" for one file.
@@ -34,14 +19,14 @@ extension CorrespondenceRun {
 
     /// Extracts the grids of `shard`'s images of `pairs` into `store`'s folder.
     public static func shard(_ shard: Shard, pairs: [KeypointPair], model: DINOv3Model, settings: CorrespondenceSettings,
-                             store: KeypointGridStore, reporter: Reporter, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> ShardOutcome {
-        guard let folder = store.folder else { throw TrainingError.badOption("--shard builds the feature cache in parts: drop --no-cache") }
+                             store: KeypointGridStore, reporter: Reporter, maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> TaskShardOutcome {
+        let folder = try TaskShardOutcome.cacheFolder(store.folder)
         guard settings.size % model.config.patchSize == 0 else {
             throw TrainingError.badOption("--size \(settings.size) is not a multiple of the patch size \(model.config.patchSize)")
         }
         let images = images(of: pairs), range = shard.range(items: images.count, alignment: 1)
         func cached(_ path: String) -> Bool { FileSystem.exists(KeypointGridStore.entryPath(path, in: folder, model: model, size: settings.size)) }
-        var outcome = ShardOutcome(range: range, images: images.count, extracted: 0, reused: 0, failed: [], remaining: [])
+        var outcome = ShardShare(name: settings.split, range: range, total: images.count)
         let progress = reporter.task("extract shard \(shard)", total: range.count, unit: "images")
         for index in range {
             let path = images[index]
@@ -50,13 +35,11 @@ extension CorrespondenceRun {
                 _ = try store.grid(of: path, model: model, size: settings.size, maxPixels: maxPixels, reporter: reporter)
                 if wasCached { outcome.reused += 1 } else { outcome.extracted += 1 }
             } catch {
-                outcome.failed.append(SkippedInput(index: index, path: path, reason: "\(error)"))
+                outcome.skipped.append(SkippedInput(index: index, path: path, reason: "\(error)"))
             }
             progress.update(index - range.lowerBound + 1)
         }
         progress.finish(range.count)
-        let done = images.map(cached)
-        outcome.remaining = try Shard.unfinished(count: shard.count, done: done)
-        return outcome
+        return TaskShardOutcome(shares: [outcome], remaining: try Shard.unfinished(count: shard.count, done: images.map(cached)))
     }
 }

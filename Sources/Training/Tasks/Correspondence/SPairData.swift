@@ -1,4 +1,3 @@
-import Foundation
 import Images
 import Support
 
@@ -31,6 +30,14 @@ public enum SPairData {
     public static let maxAnnotationBytes: Int64 = 1 << 20
     /// Most keypoints in one pair (SPair has at most 30 per category).
     public static let maxKeypoints = 1000
+
+    /// The pairs of `settings`' split and categories in `root`; none is an error.
+    public static func load(root: String, settings: CorrespondenceSettings, maxPixels: Int) throws -> (pairs: [KeypointPair], skipped: [SkippedInput]) {
+        let loaded = try load(root: root, split: settings.split, categories: settings.categories.isEmpty ? nil : Set(settings.categories),
+                              limit: settings.limit, maxPixels: maxPixels)
+        guard !loaded.pairs.isEmpty else { throw TrainingError.badOption("no usable pair in \(root)/PairAnnotation/\(settings.split)") }
+        return loaded
+    }
 
     /// The pairs of `split` in file-name order, restricted to `categories` (nil: all) and to the
     /// first `limit` of each category; pairs that cannot be used are returned with the reason.

@@ -1,5 +1,4 @@
 import Evaluation
-import Foundation
 import Heads
 
 /// k-NN classification on L2-normalised CLS features (DINO's weighted vote, temperature 0.07).

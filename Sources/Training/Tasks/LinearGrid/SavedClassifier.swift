@@ -1,9 +1,7 @@
 import Backbone
 import Datasets
 import Evaluation
-import Foundation
 import Heads
-import Images
 import Support
 
 /// A saved classifier head, loaded with the recipe it was trained on: what `eval-linear` and
@@ -74,5 +72,12 @@ public struct SavedClassifier: Sendable {
         let predictions = try ClassificationPredictions(paths: entry.sourceIndex.map { images[$0] }, probabilities: probabilities,
                                                         labels: nil, classNames: head.metadata.classNames, top: top)
         return (predictions, entry.skipped)
+    }
+
+    /// What `classify` prints: each image, then its top classes with their probabilities.
+    public func lines(_ predictions: ClassificationPredictions) -> [String] {
+        predictions.rows.flatMap { row in
+            [shown(row.path)] + zip(row.top, row.probabilities).map { c, p in String(format: "  %6.2f%%  %@", 100 * p, shown(head.metadata.classNames[c])) }
+        }
     }
 }

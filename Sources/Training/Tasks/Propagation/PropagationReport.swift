@@ -23,6 +23,13 @@ public struct PropagationReport: Sendable {
         return (s.jMean, s.fMean, s.jfMean)
     }
 
+    /// What the command prints: the global table, then one line per video.
+    public var summaryLines: [String] {
+        (summary.map { [$0.table(maxNameWidth: 0)] } ?? []) + videos.map { v in
+            "\(v.name): \(v.frames) frames, \(v.scores.count) objects scored\(Self.means(v).map { String(format: ", J&F-Mean %.3f", $0.jf) } ?? "")"
+        }
+    }
+
     struct Metrics: Encodable {
         struct Video: Encodable {
             var name: String, frames: Int, objects: Int, grid: [Int]

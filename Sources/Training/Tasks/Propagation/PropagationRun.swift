@@ -30,9 +30,28 @@ public struct PropagationRun: Sendable {
     /// Hears of cache entries waited for or found unusable.
     public let reporter: Reporter
 
+    /// Throws when `model`'s patch size does not divide 64 (the protocol's frame sides).
     public init(model: DINOv3Model, settings: PropagationSettings, cacheFolder: String?, maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                reporter: Reporter = SilentReporter()) {
+                reporter: Reporter = SilentReporter()) throws {
+        guard 64 % model.config.patchSize == 0 else { throw TrainingError.badOption("the protocol needs a patch size dividing 64, this model's is \(model.config.patchSize)") }
         (self.model, self.settings, self.cacheFolder, self.maxPixels, self.reporter) = (model, settings, cacheFolder, maxPixels, reporter)
+    }
+
+    /// Propagates every video of `videos` into `folder` (`run`), with progress by frame; a video
+    /// that fails is skipped, named with the reason in the reporter's notes and in `failed`.
+    public func run(_ videos: [VideoSequence], into folder: String) -> (videos: [PropagatedVideo], failed: [SkippedInput]) {
+        let progress = reporter.task("propagate", total: videos.reduce(0) { $0 + $1.frames.count }, unit: "frames")
+        var done = 0, results: [PropagatedVideo] = [], failed: [SkippedInput] = []
+        for (index, video) in videos.enumerated() {
+            do {
+                results.append(try run(video, into: folder) { done += 1; progress.update(done, note: video.name) })
+            } catch {
+                reporter.note("skipped video \(shown(video.name)): \(error)")
+                failed.append(SkippedInput(index: index, path: video.name, reason: "\(error)"))
+            }
+        }
+        progress.finish(done)
+        return (results, failed)
     }
 
     /// Propagates `video`'s first annotation, writes `folder/NAME/STEM.png` for every frame

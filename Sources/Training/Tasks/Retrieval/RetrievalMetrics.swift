@@ -1,4 +1,3 @@
-import Foundation
 
 /// revisitop's three difficulty setups, as its `example_evaluate.py` builds them: the positives
 /// (`ok`) and the ignored (`junk`) database images of each query.

@@ -17,6 +17,15 @@ public enum RetrievalReport {
         public var queries: Int
         public var database: Int
         public var setups: [String: SetupMetrics]
+
+        /// What the command prints: the data set and its sizes, then mAP and mP@k per setup.
+        public var summaryLines: [String] {
+            func number(_ value: Double?) -> String { value.map { String(format: "%6.2f", $0) } ?? "     -" }
+            return ["\(dataset): \(queries) queries, \(database) database images"] + RetrievalProtocol.allCases.map { setup in
+                let m = setups[setup.rawValue]
+                return "  \(setup.rawValue)  mAP \(number(m?.mAP))  mP@1,5,10 \(RetrievalMAP.kappas.map { number(m?.mP?["\($0)"]) }.joined(separator: " "))"
+            }
+        }
     }
 
     public static func metrics(_ r: RetrievalResult) -> Metrics {

@@ -1,6 +1,4 @@
 import Datasets
-import Foundation
-import Images
 import Support
 
 /// What a retrieval run found: the ground truth, the database as ranked, each evaluated
@@ -22,8 +20,9 @@ public struct RetrievalResult: Sendable {
 /// A retrieval run: queries cropped to their boxes, the database (and distractors) and the crops
 /// turned into vectors, every query ranked against the whole database, revisitop's metrics.
 public enum RetrievalRun {
-    public static func run(root: String, distractors: String?, extraction: RetrievalExtraction, cropFolder: String,
-                           vectorFile: String) throws -> RetrievalResult {
+    /// The query crops go into the feature cache (else `scratch`), the database's vectors into `scratch`.
+    public static func run(root: String, distractors: String?, extraction: RetrievalExtraction, scratch: String) throws -> RetrievalResult {
+        let (cropFolder, vectorFile) = (Self.cropFolder(in: extraction.cache.folder ?? scratch, root: root), scratch + "/.database-vectors.f32")
         let inputs = try Inputs(root: root, distractors: distractors)
         let (gt, names, paths) = (inputs.groundTruth, inputs.names, inputs.paths)
         var skippedDatabase = inputs.problems
@@ -66,6 +65,14 @@ public enum RetrievalRun {
         return RetrievalResult(groundTruth: gt, databaseNames: names, databasePaths: paths, evaluated: evaluated,
                                cropPaths: evaluatedCrops.map { crops.paths[$0] }, rankings: rankings, scores: scores,
                                skippedQueries: skippedQueries, skippedDatabase: skippedDatabase)
+    }
+
+    /// The folder of the query crops of the data set at `root`, in `folder` (the feature cache:
+    /// shards and the final run share them).
+    static func cropFolder(in folder: String, root: String) -> String {
+        var rootHash = FNV1a()
+        rootHash.combine(root)
+        return folder + "/retrieval-queries/" + rootHash.hexDigest
     }
 
     /// The ground truth, the database images (`imlist`, then the distractors) and their names.

@@ -1,4 +1,3 @@
-import Heads
 
 /// The feature a retrieval vector is made of, from the last block.
 public enum RetrievalTokens: String, Sendable, Codable, CaseIterable {

@@ -1,6 +1,3 @@
-import Datasets
-import Foundation
-import Heads
 import Support
 
 /// `retrieval --shard I/N`: the shard's share of every feature-cache entry a run reads (the
@@ -8,23 +5,16 @@ import Support
 /// into the entries' parts (`FeatureCache.buildShard`, see StoreParts), as the probes'
 /// shards do; the run without a shard joins the parts and ranks, extracting nothing again.
 extension RetrievalExtraction {
-    /// What a shard did to one cache entry.
-    public struct ShardEntry: Sendable {
-        public var name: String
-        public var images: Int
-        public var outcome: PartsOutcome
-    }
-
     /// Extracts `shard`'s part of each entry that `vectors(paths, name:)` reads.
-    public func extractShard(_ paths: [String], name: String, shard: Shard) throws -> [ShardEntry] {
-        var done: [ShardEntry] = []
+    public func extractShard(_ paths: [String], name: String, shard: Shard) throws -> [ShardShare] {
+        var done: [ShardShare] = []
         for start in stride(from: 0, to: paths.count, by: chunkSize) {
             let chunk = Array(paths[start..<min(paths.count, start + chunkSize)])
             for entry in entries(chunk, start: start, of: paths.count, name: name) {
                 let outcome = try cache.buildShard(of: entry.dataset, shard: shard, model: model, preprocessing: entry.preprocessing,
                                                    layers: model.lastBlocks(1), batchSize: batchSize(entry.preprocessing.size),
                                                    maxPixels: maxPixels, name: entry.name, pooling: settings.tokens.pooling, reporter: reporter)
-                done.append(ShardEntry(name: entry.name, images: chunk.count, outcome: outcome))
+                done.append(outcome.share(of: entry.name, total: chunk.count))
             }
         }
         return done
@@ -47,17 +37,10 @@ extension RetrievalExtraction {
 }
 
 extension RetrievalRun {
-    /// What `retrieval --shard I/N` did: each entry's share, and the shards (0-based) still to run.
-    public struct ShardOutcome: Sendable {
-        public var entries: [RetrievalExtraction.ShardEntry]
-        public var remaining: [Int]
-    }
-
     /// Crops the queries and extracts `shard`'s share of the queries' and the database's features
     /// into the cache. Ranks nothing: the run without a shard does, from the cache.
-    public static func shard(_ shard: Shard, root: String, distractors: String?, extraction: RetrievalExtraction,
-                             cropFolder: String) throws -> ShardOutcome {
-        guard extraction.cache.folder != nil else { throw TrainingError.badOption("--shard builds the feature cache in parts: drop --no-cache") }
+    public static func shard(_ shard: Shard, root: String, distractors: String?, extraction: RetrievalExtraction) throws -> TaskShardOutcome {
+        let cropFolder = Self.cropFolder(in: try TaskShardOutcome.cacheFolder(extraction.cache.folder), root: root)
         let inputs = try Inputs(root: root, distractors: distractors)
         let crops = try QueryCrops.make(inputs.groundTruth, images: inputs.images, gndPath: inputs.gndPath, folder: cropFolder,
                                         maxPixels: extraction.maxPixels)
@@ -65,6 +48,6 @@ extension RetrievalRun {
             + extraction.extractShard(inputs.paths, name: "database", shard: shard)
         let missing = try extraction.shardsMissing(crops.paths, name: "queries", count: shard.count)
             .union(extraction.shardsMissing(inputs.paths, name: "database", count: shard.count))
-        return ShardOutcome(entries: entries, remaining: missing.sorted())
+        return TaskShardOutcome(shares: entries, remaining: missing.sorted())
     }
 }

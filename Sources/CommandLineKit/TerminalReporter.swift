@@ -1,5 +1,4 @@
-import CommandLineKit
-import Dispatch
+import Datasets
 import Foundation
 import Support
 
@@ -8,19 +7,19 @@ import Support
 /// summary line; in logs (not a terminal, or CI set), lines by time: the first a second after the
 /// start, then one per further 10% of the work but at most every `logGap` seconds (and at least
 /// every `logHeartbeat`), and the summary: a task of sub-second steps logs a few lines, not ten.
-struct TerminalReporter: Reporter {
-    static let shared = TerminalReporter()
+public struct TerminalReporter: Reporter {
+    public static let shared = TerminalReporter()
 
-    let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
+    public let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
 
-    func task(_ name: String, total: Int?, unit: String) -> ProgressTask {
+    public func task(_ name: String, total: Int?, unit: String) -> ProgressTask {
         TerminalTask(label: name, total: total, unit: unit, interactive: interactive)
     }
 
-    func note(_ message: String) { Console.err(message) }
+    public func note(_ message: String) { Console.err(message) }
 }
 
-final class TerminalTask: ProgressTask, @unchecked Sendable {
+public final class TerminalTask: ProgressTask, @unchecked Sendable {
     private let label: String
     private let unit: String
     private let total: Int?
@@ -34,11 +33,11 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private var lastLog: Date?
     private var loggedDone = 0
-    static let logGap: TimeInterval = 5, logHeartbeat: TimeInterval = 60
+    public static let logGap: TimeInterval = 5, logHeartbeat: TimeInterval = 60
     private var finished = false
     private var timer: DispatchSourceTimer?
 
-    init(label: String, total: Int?, unit: String, interactive: Bool) {
+    public init(label: String, total: Int?, unit: String, interactive: Bool) {
         self.label = label
         self.total = total
         self.unit = unit
@@ -53,7 +52,7 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
 
     deinit { timer?.cancel() }
 
-    func update(_ done: Int, note: String) {
+    public func update(_ done: Int, note: String) {
         lock.lock()
         self.done = done
         self.note = note
@@ -74,13 +73,13 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         if due { Console.err(line(final: false)) }
     }
 
-    func resume(from done: Int) {
+    public func resume(from done: Int) {
         lock.lock()
         (self.done, doneBefore, start, note, loggedDone) = (done, done, Date(), "resumed", done)
         lock.unlock()
     }
 
-    func finish(_ done: Int, note: String) {
+    public func finish(_ done: Int, note: String) {
         lock.lock()
         guard !finished else { lock.unlock(); return }
         finished = true
@@ -122,13 +121,32 @@ final class TerminalTask: ProgressTask, @unchecked Sendable {
         return text
     }
 
-    static func formatRate(_ r: Double) -> String { r >= 100 ? String(format: "%.0f", r) : String(format: "%.1f", r) }
+    public static func formatRate(_ r: Double) -> String { r >= 100 ? String(format: "%.0f", r) : String(format: "%.1f", r) }
 
     /// "4.2s", "42s", "3m05s", "1h02m".
-    static func formatDuration(_ seconds: Double) -> String {
+    public static func formatDuration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         if s < 60 { return seconds < 10 ? String(format: "%.1fs", seconds) : "\(s)s" }
         if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
         return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
     }
+}
+
+/// A live download line on standard error.
+public final class DownloadLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = Date.distantPast
+    private let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
+
+    public init() {}
+
+    public func show(_ p: DownloadProgress) {
+        lock.lock(); defer { lock.unlock() }
+        guard Date().timeIntervalSince(last) > (interactive ? 0.2 : 15) else { return }
+        last = Date()
+        Console.errRaw((interactive ? "\r\u{1B}[K" : "") + p.description + (interactive ? "" : "\n"))
+    }
+
+    /// Ends the line, if one was shown.
+    public func end() { if interactive && last != .distantPast { Console.errRaw("\n") } }
 }
