@@ -17,10 +17,13 @@ struct Convert: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Meta's checkpoint, e.g. dinov3_vits16_pretrain_lvd1689m-08c60483.pth.", valueName: "pth"), completion: .file(extensions: ["pth", "pt"]))
     var input: String
+
     @Option(help: "Output folder (created if needed).", completion: .directory)
     var out: String
+
     @Option(help: "Architecture, when neither the tensors nor the file name tell.")
     var arch: MetaArchitecture?
+
     @Flag(help: "Replace a checkpoint already in the output folder.")
     var overwrite = false
 

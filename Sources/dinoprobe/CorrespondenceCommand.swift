@@ -20,13 +20,18 @@ struct Correspondence: ParsableCommand {
         """))
 
     @OptionGroup var modelOptions: ModelOptions
+
     @Option(help: "SPair-71k root (JPEGImages/, PairAnnotation/).")
     var data: String
+
     @OptionGroup var correspondence: CorrespondenceOptions
+
     @Option(help: "Feature cache folder, one file per image (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
     var cacheDir: String?
+
     @Flag(help: "Extract features afresh and do not store them.")
     var noCache = false
+
     @OptionGroup var output: OutputOptions
     @OptionGroup var pixelLimit: PixelLimitOption
     @OptionGroup var sharding: ShardChoiceOptions
@@ -81,14 +86,19 @@ struct CorrespondenceOptions: SettingsOptions {
 
     @Option(help: "Split: test, val or trn.")
     var split = Settings().split
+
     @Option(help: "Only these categories (comma-separated).")
     var categories: CommaList<String>?
+
     @Option(help: "At most N pairs per category (the first in file-name order).")
     var limit: Int?
+
     @Option(help: "Side of the square model input (a multiple of the patch size; Probe3D: 800).")
     var size = Settings().size
+
     @Option(name: .customLong("soft-argmax"), help: "Average the coordinates in a (2W+1)^2-pixel window around the best match, weighted by softmax(cosine / 0.02).")
     var softArgmaxWindow: Int?
+
     @Option(help: "MiB of patch features kept for images that appear in several pairs.")
     var cacheMegabytes = Settings().cacheMegabytes
 }

@@ -15,6 +15,7 @@ struct Download: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Hub id, e.g. \(HubDownloader.exampleID).", valueName: "model-id"))
     var modelID: String
+
     @Option(help: "Branch, tag or commit hash.")
     var revision = "main"
 

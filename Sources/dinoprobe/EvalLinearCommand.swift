@@ -14,11 +14,15 @@ struct EvalLinear: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
     @OptionGroup var cacheOptions: CacheOptions
+
     @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
+
     @Option(help: "Which split to evaluate.")
     var split: DatasetSplit = .val
+
     @OptionGroup var output: OutputOptions
+
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func run() throws {
@@ -56,13 +60,18 @@ struct Classify: ParsableCommand {
         discussion: examples("classify photo.jpg --head runs/linear/head.safetensors", "classify photos/ --head runs/linear/head.safetensors --top 3 --out runs/classify"))
 
     @OptionGroup var modelOptions: ModelOptions
+
     @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var images: [String]
+
     @Option(help: "Head saved by train-linear (head.safetensors).", completion: .file(extensions: ["safetensors"]))
     var head: String
+
     @Option(help: "How many classes to show per image.")
     var top: Int = 5
+
     @OptionGroup var output: OutputOptions
+
     @OptionGroup var pixelLimit: PixelLimitOption
 
     func validate() throws {
@@ -103,8 +112,10 @@ struct KNN: ParsableCommand {
     @OptionGroup var dataOptions: ClassificationDataOptions
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
+
     @OptionGroup var knn: KNNOptions
     @OptionGroup var output: OutputOptions
+
     @OptionGroup var sharding: ShardChoiceOptions
 
     func run() throws {
@@ -143,6 +154,7 @@ struct KNNOptions: SettingsOptions {
 
     @Option(parsing: .upToNextOption, help: "Neighbour counts, comma-separated or repeated.")
     var k = [CommaList(Settings().k)]
+
     @Option(help: "Softmax temperature of the votes.")
     var temperature = Settings().temperature
 }

@@ -24,21 +24,30 @@ struct Extract: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var imageOptions: ImageOptions
+
     @Argument(help: "Image files, or folders searched recursively for images.", completion: .file())
     var inputs: [String] = []
+
     @Option(help: "Output safetensors file (written whole or not at all); with sharding, the shards' folder.", completion: .file())
     var out: String
+
     @Flag(help: "Replace an existing output file.")
     var overwrite = false
+
     @Flag(help: "Also write patch tokens [N, h, w, D] and register tokens [N, R, D].")
     var patchTokens = false
+
     @Option(help: "A ConvNeXt's stages (0-3, ascending, comma-separated, e.g. 0,1,2,3) whose raw maps to keep as stage_<i> [N, C_i, H_i, W_i].")
     var stages: String?
+
     @Option(help: "Also keep the normed outputs of the last N blocks (layers_cls, layers_mean_patch).")
     var blocks: Int?
+
     @OptionGroup var batching: ExtractionBatchOptions
+
     @Option(help: "Store features as f32 or f16.")
     var dtype: FeatureDType = .f32
+
     @OptionGroup var sharding: ShardOptions
 
     func validate() throws {

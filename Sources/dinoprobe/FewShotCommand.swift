@@ -15,7 +15,9 @@ struct FewShotCommand: ParsableCommand {
         """))
 
     @OptionGroup var features: ProbeFeatureOptions
+
     @OptionGroup var fewShot: FewShotOptions
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -42,16 +44,22 @@ struct FewShotOptions: SettingsOptions {
 
     @Option(parsing: .upToNextOption, help: "Images per class, comma-separated or repeated; a value below 1 is a share of each class.")
     var shots = [CommaList(Settings().shots)]
+
     @Option(help: "Seeded draws per shot count.")
     var tries = Settings().tries
+
     @Option(name: .customLong("iters"), help: "Optimizer steps per try (the grid's 13 rates trained together).")
     var iterations = Settings().iterations
+
     @Option(help: "Training batch size (capped at the subset's size).")
     var batchSize = Settings().batchSize
+
     @Option(parsing: .upToNextOption, help: "k-NN neighbour counts, comma-separated or repeated (clamped to the subset).")
     var k = [CommaList(Settings().k)]
+
     @Flag(inversion: .prefixedNo, help: "Also score logistic regression (Meta's 45 values of C per try).")
     var logreg = Settings().logreg
+
     @Option(help: "Seed of the heads' initialisation and shuffling (each try adds its index).")
     var seed = Settings().seed
 }

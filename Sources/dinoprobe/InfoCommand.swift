@@ -8,6 +8,7 @@ struct Info: ParsableCommand {
         discussion: examples("info --model models/vits16 --input 512x768", "info --model facebook/dinov3-vitb16-pretrain-lvd1689m"))
 
     @OptionGroup var modelOptions: ModelOptions
+
     @Option(help: "Input height and width for the token and compute arithmetic (HxW or S).")
     var input: String = "224"
 

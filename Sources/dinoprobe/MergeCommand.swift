@@ -14,8 +14,10 @@ struct Merge: ParsableCommand {
 
     @Argument(help: "The shards' folder.", completion: .directory)
     var folder: String
+
     @Option(help: "Output safetensors file (written whole or not at all).", completion: .file())
     var out: String
+
     @Flag(help: "Replace an existing output file.")
     var overwrite = false
 

@@ -22,14 +22,19 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Checkpoint folder (config.json + safetensors), Meta's original .pth file, or a hub id found in the local Hugging Face cache.",
                                discussion: "Default: $DINOPROBE_MODEL, else \(ModelLocator.defaultModelID)."), completion: .file())
     var model: String?
+
     @Flag(help: "If the model is not found locally, download it from the Hugging Face hub into its cache first (see `dinoprobe download`); without this flag dinoprobe never goes online.")
     var download = false
+
     @Option(help: "Architecture of a Meta .pth whose tensors do not tell (no RoPE periods) and whose file name does not either.")
     var arch: MetaArchitecture?
+
     @Option(help: "Where the backbone runs.")
     var device: ComputeDevice = .cpu
+
     @Option(help: "Backbone precision: f32 (default, matches transformers) or bf16 (opt-in; faster on CPUs with AVX512-BF16, features drift).")
     var precision: ComputePrecision = .f32
+
     @Option(help: "CPU threads for the backbone and BLAS (default: all available cores; at most \(Check.maxThreads)).")
     var threads: Int?
 
@@ -72,12 +77,16 @@ struct ModelOptions: ParsableArguments {
 struct ImageOptions: ParsableArguments {
     @Option(help: "Preprocessing: hf (transformers' processor: resize to S x S), eval (short side 256/224*S, centre crop S), native (keep aspect ratio, sides multiples of 16).")
     var preset: PreprocessPreset = .hf
+
     @Option(help: "Input size S in pixels (native: the short side). A multiple of 16.")
     var size: Int = 224
+
     @Option(help: "Normalisation mean, R,G,B (satellite weights: 0.430,0.411,0.296).")
     var mean: String = "0.485,0.456,0.406"
+
     @Option(help: "Normalisation std, R,G,B (satellite weights: 0.213,0.156,0.143).")
     var std: String = "0.229,0.224,0.225"
+
     @OptionGroup var pixelLimit: PixelLimitOption
     var maxPixels: Int { pixelLimit.maxPixels }
 
@@ -98,6 +107,7 @@ struct ImageOptions: ParsableArguments {
 struct ExtractionBatchOptions: ParsableArguments {
     @Option(help: "Images per backbone forward pass (default: as many as --memory-budget allows at the input size, at most 32).")
     var extractBatchSize: Int?
+
     @Option(help: "MiB for the backbone's activations, which sets the default --extract-batch-size (default: 512); when given, an input size one image of which needs more is refused (else, one that needs more than the physical memory).")
     var memoryBudget: Int?
 
@@ -120,8 +130,10 @@ struct ExtractionBatchOptions: ParsableArguments {
 struct CacheOptions: ParsableArguments {
     @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).", completion: .directory)
     var cacheDir: String?
+
     @Flag(help: "Extract features afresh and do not store them.")
     var noCache = false
+
     @OptionGroup var batching: ExtractionBatchOptions
 
     /// See `ExtractionBatchOptions.batchSize`.
@@ -147,12 +159,16 @@ struct CacheOptions: ParsableArguments {
 struct ClassificationDataOptions: ParsableArguments {
     @Option(help: "'imagenette' (found locally or downloaded), or an ImageFolder root holding train/<class>/* and val/<class>/*.", completion: .directory)
     var data: String?
+
     @Option(help: "Folder searched first for (and receiving) a downloaded data set; also $DINOPROBE_DATA.", completion: .directory)
     var dataDir: String?
+
     @Option(help: "Imagenette variant.")
     var variant: Imagenette.Variant = .px320
+
     @Option(help: "Imagenette noisy labels: train on the CSV's 1, 5, 25 or 50 percent noisy labels.")
     var noisy: Int?
+
     @Flag(help: "Never download: fail if the data set is not present.")
     var noDownload = false
 

@@ -19,16 +19,22 @@ struct ProbeFeatureOptions: ParsableArguments {
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
     @OptionGroup var dataOptions: ClassificationDataOptions
+
     @Option(help: "Train on features from `dinoprobe extract` instead of a data set (labels from folder names).", completion: .file())
     var featuresFile: String?
+
     @Option(help: "Validation features from `dinoprobe extract` (with --features-file).", completion: .file())
     var valFeaturesFile: String?
+
     @Option(help: "Feature tokens: cls, or cls+avgpool ([CLS ‖ mean patch], the DINOv3 default for linear probes).")
     var tokens: ImageTokens?
+
     @Option(help: "Use the last N blocks (CLS of each, concatenated; Meta: 1 or 4).")
     var blocks: Int?
+
     @Option(parsing: .upToNextOption, help: "Explicit blocks instead of the last N: 0-based indices, two or more (e.g. 2,5,8,11); CLS of each, concatenated.")
     var layers: [CommaList<Int>] = []
+
     @OptionGroup var sharding: ShardChoiceOptions
 
     func validate() throws {
@@ -148,6 +154,7 @@ extension ProbeFeatureOptions {
 struct SelectionOptions: ParsableArguments {
     @Option(help: "Choose on 'holdout' (part of train) or 'val' (optimistic).")
     var selectOn: SelectOn = .holdout
+
     @Option(help: "Fraction of train held out for choosing.")
     var holdout: Double = 0.1
 

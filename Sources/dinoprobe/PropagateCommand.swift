@@ -18,19 +18,27 @@ struct Propagate: ParsableCommand {
         """))
 
     @OptionGroup var modelOptions: ModelOptions
+
     @Option(help: "DAVIS 2017 root folder.")
     var data: String
+
     @Option(help: "The list ImageSets/2017/SPLIT.txt to run.")
     var split: String = "val"
+
     @Option(help: "Only these videos (comma-separated), instead of the split's list.")
     var videos: CommaList<String>?
+
     @OptionGroup var propagation: PropagationOptions
+
     @OptionGroup var output: OutputOptions
     @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features); each video's tokens are kept there.")
     var cacheDir: String?
+
     @Flag(help: "Extract features as they are needed and do not store them.")
     var noCache = false
+
     @OptionGroup var pixelLimit: PixelLimitOption
+
     @OptionGroup var sharding: ShardChoiceOptions
 
     func run() throws {
@@ -77,10 +85,13 @@ struct PropagationOptions: SettingsOptions {
 
     @Option(help: "Previous frames kept besides the first (DINO's n_last_frames).")
     var context = Settings().context
+
     @Option(help: "Neighbours whose labels are averaged.")
     var topk = Settings().topk
+
     @Option(help: "Half-side in patches of the neighbourhood searched (DINO's size_mask_neighborhood; 0: the whole frame).")
     var radius = Settings().radius
+
     @Option(help: "Short side frames are scaled to (the long side rounded down to a multiple of 64).")
     var scaleSize = Settings().scaleSize
 }

@@ -18,10 +18,13 @@ struct Rerun: ParsableCommand {
 
     @Argument(help: "The run.json of an earlier run.", completion: .file(extensions: ["json"]))
     var record: String
+
     @Option(help: "Run folder of the new run.", completion: .directory)
     var out: String?
+
     @Flag(help: "Replace an earlier run in --out.")
     var overwrite = false
+
     @Flag(help: "Print the command line that would run, and stop.")
     var dryRun = false
 

@@ -22,14 +22,19 @@ struct Retrieval: ParsableCommand {
         """))
 
     @OptionGroup var modelOptions: ModelOptions
+
     @Option(help: "revisitop data set root (jpg/ and gnd_<name>.pkl).")
     var data: String
+
     @Option(help: "Folder of distractor images added to the database (e.g. revisitop's R1M).")
     var distractors: String?
+
     @OptionGroup var retrieval: RetrievalOptions
+
     @OptionGroup var output: OutputOptions
     @OptionGroup var imageOptions: ImageOptions
     @OptionGroup var cacheOptions: CacheOptions
+
     @OptionGroup var sharding: ShardChoiceOptions
 
     func run() throws {
@@ -80,10 +85,13 @@ struct RetrievalOptions: SettingsOptions {
 
     @Option(help: "Feature of the last block: cls (DINO's retrieval feature), cls+avgpool (CLS and mean patch token) or gem (GeM, p = 3, of the patch tokens).")
     var tokens = Settings().tokens
+
     @Option(help: "Input scales averaged, as fractions of --size (DINO's multi-scale: 1,0.707,0.5).")
     var scales = CommaList(Settings().scales)
+
     @Option(help: "Results kept per query in ranks.csv.")
     var topK = Settings().topK
+
     @Option(help: "MiB for the ranking's database block and its scores (the database is streamed from disk).")
     var rankingMemory = Settings().rankingMemory
 }

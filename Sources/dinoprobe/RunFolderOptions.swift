@@ -42,6 +42,7 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Run folder: results, report and run.json (default: runs/<command>-DATE; eval-linear, eval-seg, eval-depth, classify and knn: print only).",
             completion: .directory)
     var out: String?
+
     @Flag(help: "Replace the results of an earlier run of this command in --out.")
     var overwrite = false
 
@@ -62,8 +63,10 @@ struct OutputOptions: ParsableArguments {
 /// how it survives interruption.
 struct TrainingRunOptions: ParsableArguments {
     @OptionGroup var output: OutputOptions
+
     @Flag(help: "Continue the unfinished run in --out from its checkpoint (same command and options); the result equals an uninterrupted run's.")
     var resume = false
+
     @Option(help: "Seconds between training checkpoints in the run folder.")
     var checkpointEvery: Double = 300
 

@@ -33,6 +33,7 @@ struct ShardChoiceOptions: ParsableArguments {
 /// of shards), and how often it checkpoints.
 struct ShardOptions: ParsableArguments {
     @OptionGroup var choice: ShardChoiceOptions
+
     @Option(help: "Seconds between checkpoints of a shard (a rerun of a killed shard continues from the last one; 0: after every batch).")
     var checkpointEvery: Double = 300
 

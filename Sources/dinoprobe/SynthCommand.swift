@@ -17,8 +17,10 @@ struct Synth: ParsableCommand {
 struct SynthTargetOptions: ParsableArguments {
     @Option(help: "Folder to create (must be new or empty).", completion: .directory)
     var out: String
+
     @Flag(help: "Replace a data set generated earlier in --out.")
     var overwrite = false
+
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
@@ -32,8 +34,10 @@ struct SynthTargetOptions: ParsableArguments {
 /// The options every generated image set takes.
 struct SynthFolderOptions: ParsableArguments {
     @OptionGroup var target: SynthTargetOptions
+
     @Option(help: "Training items (per class where there are classes); val: a quarter as many, at least 2.")
     var count: Int = 40
+
     @Option(help: "Image side in pixels.")
     var size: Int = 64
 
@@ -55,6 +59,7 @@ struct SynthClassification: ParsableCommand {
         discussion: examples("synth classification --out shapes --classes 4"))
 
     @OptionGroup var folder: SynthFolderOptions
+
     @Option(help: "Classes.")
     var classes: Int = 4
 
@@ -91,10 +96,13 @@ struct SynthDepth: ParsableCommand {
         discussion: examples("synth depth --out rooms --count 32"))
 
     @OptionGroup var target: SynthTargetOptions
+
     @Option(help: "Training pairs; val: a quarter as many, at least 2.")
     var count: Int = 32
+
     @Option(help: "Image width in pixels.")
     var width: Int = 320
+
     @Option(help: "Image height in pixels.")
     var height: Int = 240
 
@@ -133,12 +141,16 @@ struct SynthRetrieval: ParsableCommand {
         discussion: examples("synth retrieval --out landmarks --landmarks 4 --distractors 6"))
 
     @OptionGroup var target: SynthTargetOptions
+
     @Option(help: "Landmarks (one query each).")
     var landmarks: Int = 4
+
     @Option(help: "Database views per landmark.")
     var views: Int = 5
+
     @Option(help: "Distractor images in the database.")
     var distractors: Int = 6
+
     @Option(help: "Image side in pixels.")
     var size: Int = 64
 
@@ -163,8 +175,10 @@ struct SynthModel: ParsableCommand {
 
     @Option(help: "Folder to create.", completion: .directory)
     var out: String
+
     @Option(help: "Seed of the weights.")
     var seed: UInt64 = 1
+
     @Flag(help: "Replace a checkpoint already in --out.")
     var overwrite = false
 
@@ -186,10 +200,13 @@ struct SynthVideo: ParsableCommand {
         discussion: examples("synth video --out davis-toy"))
 
     @OptionGroup var target: SynthTargetOptions
+
     @Option(help: "Videos.")
     var videos: Int = 2
+
     @Option(help: "Frames per video.")
     var frames: Int = 8
+
     @Option(help: "Frame width in pixels.")
     var width: Int = 128
     @Option(help: "Frame height in pixels.")

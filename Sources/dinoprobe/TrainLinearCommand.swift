@@ -15,10 +15,14 @@ struct TrainLinear: ParsableCommand {
         """))
 
     @OptionGroup var features: ProbeFeatureOptions
+
     @Option(help: "Also cache N augmented views of every training image (Meta's training transform: random resized crop + flip) and fit the heads on them; selection and val use the plain images.")
     var augment: Int = 0
+
     @OptionGroup var probe: LinearProbeOptions
+
     @OptionGroup var selectionOptions: SelectionOptions
+
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
@@ -57,18 +61,25 @@ struct LinearProbeOptions: SettingsOptions {
 
     @Option(help: "Epochs.")
     var epochs = defaults.epochs
+
     @Option(name: .customLong("iters-per-epoch"), help: "Optimizer steps per epoch (Meta: 1250, batches drawn from reshuffled passes); 0: one pass over the features.")
     var iterationsPerEpoch = defaults.iterationsPerEpoch
+
     @Option(help: "Training batch size.")
     var batchSize = defaults.batchSize
+
     @Option(name: .customLong("lrs"), parsing: .upToNextOption, help: "Base learning rates, comma-separated or repeated (scaled by batch/256). Default: Meta's 13, 1e-5 ... 0.1.")
     var learningRates: [CommaList<Float>] = []
+
     @Option(help: "sgd (momentum 0.9) or adamw.")
     var optimizer = defaults.optimizer
+
     @Option(help: "Weight decay.")
     var weightDecay = defaults.weightDecay
+
     @Option(help: "Linear warm-up epochs before the cosine decay.")
     var warmupEpochs = defaults.warmupEpochs
+
     @Option(help: "Seed for initialisation, shuffling and the hold-out split.")
     var seed = defaults.seed
 }

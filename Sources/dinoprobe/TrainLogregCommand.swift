@@ -18,8 +18,11 @@ struct TrainLogreg: ParsableCommand {
         """))
 
     @OptionGroup var features: ProbeFeatureOptions
+
     @OptionGroup var logreg: LogisticRegressionOptions
+
     @OptionGroup var selectionOptions: SelectionOptions
+
     @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
@@ -53,9 +56,12 @@ struct LogisticRegressionOptions: SettingsOptions {
 
     @Option(name: .customLong("cs"), parsing: .upToNextOption, help: "Values of C, comma-separated or repeated. Default: Meta's 45, 10^linspace(-6, 5, 45).")
     var cValues: [CommaList<Double>] = []
+
     @OptionGroup var solver: LBFGSOptions
+
     @Flag(inversion: .prefixedNo, help: "Start each C's fit from the previous C's solution (same optimum as Meta's fits from zero, faster).")
     var warmStart = Settings().warmStart
+
     @Option(help: "Seed for the hold-out split.")
     var seed = Settings().seed
 }
@@ -64,6 +70,7 @@ struct LogisticRegressionOptions: SettingsOptions {
 struct LBFGSOptions: ParsableArguments {
     @Option(name: .customLong("max-iter"), help: "L-BFGS iterations per fit at most (sklearn's max_iter; Meta: 1000).")
     var maxIterations = LBFGSSettings().maxIterations
+
     @Option(name: .customLong("tol"), help: "L-BFGS gradient tolerance (sklearn's tol; Meta: 1e-12).")
     var gradientTolerance = LBFGSSettings().gradientTolerance
 }
