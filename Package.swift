@@ -111,7 +111,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["Backbone", "Datasets", "Heads", "Images", "SafeTensors", "Support", "TorchFile", "Training"]),
         // What both command lines share: the terminal, option checks, list options, help examples.
         .target(name: "CommandLineKit", dependencies: [
-            "Backbone", "Datasets", "Heads", "Images", "Support", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Backbone", "Datasets", "Heads", "Images", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(
             name: "dinoprobe",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Foundation
 import Support
 
@@ -7,7 +8,7 @@ extension ParsableCommand {
     /// command line gives its message and the usage (status 64), help and version go to standard
     /// output, a failure while running gives its message alone, on one line unless the error's own
     /// line breaks are known to be its own (status 1); an `ExitCode` thrown is the status.
-    public static func parseAndRun(_ arguments: [String]) -> Never {
+    static func parseAndRun(_ arguments: [String]) -> Never {
         if let unknown = unknownCommand(arguments) {
             Console.err("error: \(unknown)")
             Foundation.exit(ExitCode.validationFailure.rawValue)
@@ -31,7 +32,7 @@ extension ParsableCommand {
     /// What is wrong when the command words of `arguments` name no command (ArgumentParser
     /// would complain about the first option instead): the nearest command names. Nil when
     /// the words name a command.
-    public static func unknownCommand(_ arguments: [String]) -> String? {
+    static func unknownCommand(_ arguments: [String]) -> String? {
         var command: ParsableCommand.Type = Self.self
         var words = [_commandName]
         for word in arguments {
@@ -53,7 +54,7 @@ extension ParsableCommand {
     /// version go to standard output; a mistake goes to standard error, the echoed arguments in
     /// its message shown as values (`shown`), so that a glob-picked file name can neither drive
     /// the terminal nor start a line of its own.
-    public static func exitShowing(_ error: Error) -> Never {
+    static func exitShowing(_ error: Error) -> Never {
         let code = exitCode(for: error)
         var text = fullMessage(for: error)
         if code == .success {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Support
 
 /// An ArgumentParser property wrapper whose parsed value can be read without knowing its type.
@@ -14,8 +15,8 @@ extension OptionGroup: ParsedArgument { var parsedValue: Any { wrappedValue } }
 /// The resolved value of every option of a parsed command, defaults included, keyed by the
 /// flag's name (`extract-batch-size`), for run records. Option groups are flattened; hidden
 /// deprecated spellings are left out (their values reach the current names).
-public enum OptionRecord {
-    public static func values(of command: ParsableArguments, resolved overrides: [String: Any] = [:]) -> JSONValue {
+enum OptionRecord {
+    static func values(of command: ParsableArguments, resolved overrides: [String: Any] = [:]) -> JSONValue {
         var values: [String: Any] = [:]
         collect(command, into: &values)
         for (name, value) in overrides { values[name] = value }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineKit
 import Foundation
 import Support
 import Training
@@ -8,37 +9,37 @@ import Training
 /// `flags`) and defaults to `Settings()`'s value. `settings` decodes the parsed values over
 /// those defaults: an option left nil, or a list left empty, keeps the default; a nested option
 /// group is a nested settings value. `validate()` runs the library's checks, naming the flag.
-public protocol SettingsOptions: ParsableArguments {
+protocol SettingsOptions: ParsableArguments {
     associatedtype Settings: TaskSettings
     /// Flags not spelled as their setting's key in kebab case: key -> flag name.
     static var flags: [String: String] { get }
 }
 
 extension SettingsOptions {
-    public static var flags: [String: String] { [:] }
+    static var flags: [String: String] { [:] }
 
     /// The settings these options give, unchecked.
-    public var settings: Settings {
+    var settings: Settings {
         get throws { try Self.decode(OptionRecord.settingsValues(of: self)) }
     }
 
-    public func validate() throws { _ = try Self.checked(settings) }
+    func validate() throws { _ = try Self.checked(settings) }
 
     /// `settings` checked, the refusal naming the flag.
-    public static func checked(_ settings: Settings) throws -> Settings {
+    static func checked(_ settings: Settings) throws -> Settings {
         do { return try settings.validated() } catch let error as SettingError {
             throw ValidationError(flag(error.setting) + " " + error.problem)
         }
     }
 
     /// The flag of a setting key (`batchSize` -> `--batch-size`; `a x b` names two).
-    public static func flag(_ setting: String) -> String {
+    static func flag(_ setting: String) -> String {
         setting.components(separatedBy: " x ").map { "--" + (flags[$0] ?? OptionRecord.flagName($0)) }.joined(separator: " x ")
     }
 
     /// `Settings()` with `values` (keyed by coding key) in place of its defaults; NaN and
     /// infinities reach `validate()`, which refuses them by name.
-    public static func decode(_ values: JSONValue) throws -> Settings {
+    static func decode(_ values: JSONValue) throws -> Settings {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try decoder.decode(Settings.self, from: JSONEncoder().encode(merged(JSONValueEncoder.encode(Settings()), values)))

@@ -1,3 +1,4 @@
+import CommandLineKit
 import Datasets
 import Foundation
 import Support
@@ -7,19 +8,19 @@ import Support
 /// summary line; in logs (not a terminal, or CI set), lines by time: the first a second after the
 /// start, then one per further 10% of the work but at most every `logGap` seconds (and at least
 /// every `logHeartbeat`), and the summary: a task of sub-second steps logs a few lines, not ten.
-public struct TerminalReporter: Reporter {
-    public static let shared = TerminalReporter()
+struct TerminalReporter: Reporter {
+    static let shared = TerminalReporter()
 
-    public let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
+    let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
 
-    public func task(_ name: String, total: Int?, unit: String) -> ProgressTask {
+    func task(_ name: String, total: Int?, unit: String) -> ProgressTask {
         TerminalTask(label: name, total: total, unit: unit, interactive: interactive)
     }
 
-    public func note(_ message: String) { Console.err(message) }
+    func note(_ message: String) { Console.err(message) }
 }
 
-public final class TerminalTask: ProgressTask, @unchecked Sendable {
+final class TerminalTask: ProgressTask, @unchecked Sendable {
     private let label: String
     private let unit: String
     private let total: Int?
@@ -33,11 +34,11 @@ public final class TerminalTask: ProgressTask, @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private var lastLog: Date?
     private var loggedDone = 0
-    public static let logGap: TimeInterval = 5, logHeartbeat: TimeInterval = 60
+    static let logGap: TimeInterval = 5, logHeartbeat: TimeInterval = 60
     private var finished = false
     private var timer: DispatchSourceTimer?
 
-    public init(label: String, total: Int?, unit: String, interactive: Bool) {
+    init(label: String, total: Int?, unit: String, interactive: Bool) {
         self.label = label
         self.total = total
         self.unit = unit
@@ -52,7 +53,7 @@ public final class TerminalTask: ProgressTask, @unchecked Sendable {
 
     deinit { timer?.cancel() }
 
-    public func update(_ done: Int, note: String) {
+    func update(_ done: Int, note: String) {
         lock.lock()
         self.done = done
         self.note = note
@@ -73,13 +74,13 @@ public final class TerminalTask: ProgressTask, @unchecked Sendable {
         if due { Console.err(line(final: false)) }
     }
 
-    public func resume(from done: Int) {
+    func resume(from done: Int) {
         lock.lock()
         (self.done, doneBefore, start, note, loggedDone) = (done, done, Date(), "resumed", done)
         lock.unlock()
     }
 
-    public func finish(_ done: Int, note: String) {
+    func finish(_ done: Int, note: String) {
         lock.lock()
         guard !finished else { lock.unlock(); return }
         finished = true
@@ -121,10 +122,10 @@ public final class TerminalTask: ProgressTask, @unchecked Sendable {
         return text
     }
 
-    public static func formatRate(_ r: Double) -> String { r >= 100 ? String(format: "%.0f", r) : String(format: "%.1f", r) }
+    static func formatRate(_ r: Double) -> String { r >= 100 ? String(format: "%.0f", r) : String(format: "%.1f", r) }
 
     /// "4.2s", "42s", "3m05s", "1h02m".
-    public static func formatDuration(_ seconds: Double) -> String {
+    static func formatDuration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         if s < 60 { return seconds < 10 ? String(format: "%.1fs", seconds) : "\(s)s" }
         if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
@@ -133,14 +134,14 @@ public final class TerminalTask: ProgressTask, @unchecked Sendable {
 }
 
 /// A live download line on standard error.
-public final class DownloadLine: @unchecked Sendable {
+final class DownloadLine: @unchecked Sendable {
     private let lock = NSLock()
     private var last = Date.distantPast
     private let interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil
 
-    public init() {}
+    init() {}
 
-    public func show(_ p: DownloadProgress) {
+    func show(_ p: DownloadProgress) {
         lock.lock(); defer { lock.unlock() }
         guard Date().timeIntervalSince(last) > (interactive ? 0.2 : 15) else { return }
         last = Date()
@@ -148,5 +149,5 @@ public final class DownloadLine: @unchecked Sendable {
     }
 
     /// Ends the line, if one was shown.
-    public func end() { if interactive && last != .distantPast { Console.errRaw("\n") } }
+    func end() { if interactive && last != .distantPast { Console.errRaw("\n") } }
 }

@@ -1,24 +1,25 @@
+import CommandLineKit
 import Foundation
 import Support
 
 /// Ctrl-C and `kill`: the run stops at once, removes the temporary files it was writing (so no
 /// half-written output remains; finished files and cache entries are kept), says so in one
 /// line, and exits with 130 (SIGINT) or 143 (SIGTERM).
-public enum Interrupts {
+enum Interrupts {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     private static let lock = NSLock()
     nonisolated(unsafe) private static var kept: [(key: String, note: String)] = []
 
     /// Notes something an interruption keeps (e.g. the latest checkpoint), for the message;
     /// a later note under the same key replaces the earlier one.
-    public static func keep(_ key: String, _ note: String) {
+    static func keep(_ key: String, _ note: String) {
         lock.lock()
         defer { lock.unlock() }
         kept.removeAll { $0.key == key }
         kept.append((key, note))
     }
 
-    public static func install() {
+    static func install() {
         for (signalNumber, code) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
