@@ -182,12 +182,19 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return values
     }
 
-    /// Throws `nonFinite` if a floating-point tensor holds NaN or infinity (read in place).
-    public func checkFinite(_ name: String) throws {
+    /// Throws `nonFinite` if a floating-point tensor holds NaN or infinity (read in place), among
+    /// its elements `elements` (in storage order; all of them when nil).
+    public func checkFinite(_ name: String, elements: Range<Int>? = nil) throws {
         guard let info = tensors[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
-        if let bad = try withBytes(of: name, { FloatConversion.firstNonFinite($0, dtype: info.dtype, count: info.elementCount) }) {
-            throw SafeTensorsError.nonFinite(path: path, name: name, index: bad)
+        let range = elements ?? 0..<info.elementCount
+        guard range.lowerBound >= 0, range.upperBound <= info.elementCount else {
+            throw SafeTensorsError.malformed(path: path, reason: "tensor '\(name)' has no elements \(range)")
         }
+        let bad = try withBytes(of: name) { bytes in
+            FloatConversion.firstNonFinite(UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound * info.dtype.size)...]),
+                                           dtype: info.dtype, count: range.count)
+        }
+        if let bad { throw SafeTensorsError.nonFinite(path: path, name: name, index: range.lowerBound + bad) }
     }
 
     /// The tensor's values as Int64 (integer and bool types only).

@@ -26,11 +26,7 @@ struct Correspondence: ParsableCommand {
 
     @OptionGroup var correspondence: CorrespondenceOptions
 
-    @Option(help: "Feature cache folder, one file per image (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).")
-    var cacheDir: String?
-
-    @Flag(help: "Extract features afresh and do not store them.")
-    var noCache = false
+    @OptionGroup var cache: CacheFolderOptions
 
     @OptionGroup var output: OutputOptions
     @OptionGroup var pixelLimit: PixelLimitOption
@@ -51,7 +47,7 @@ struct Correspondence: ParsableCommand {
             $0.record(settings: settings)
             $0.data = RunRecord.DataRecord(root: FileSystem.absolute(data), splits: [settings.split: .init(paths: Set(loaded.pairs.flatMap { [$0.sourceImage, $0.targetImage] }).sorted())])
         }
-        let store = KeypointGridStore(folder: cacheFolder)
+        let store = KeypointGridStore(folder: cache.folder)
         var outcome = try CorrespondenceRun.run(pairs: loaded.pairs, model: model, settings: settings, store: store,
                                                 reporter: TerminalReporter.shared, maxPixels: pixelLimit.maxPixels)
         for skipped in outcome.skipped { Console.err("skipped \(skipped)") }
@@ -63,12 +59,9 @@ struct Correspondence: ParsableCommand {
         say("wrote \(run.path): \(files.joined(separator: ", ")), run.json")
     }
 
-    /// The feature cache folder, or nil with --no-cache.
-    var cacheFolder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
-
     /// `--shard I/N`: this process's share of the pairs' images, their grids into the cache; no run folder.
     func extractShard(_ choice: ShardEnvironment.Choice, settings: CorrespondenceSettings) throws {
-        let folder = try TaskShardOutcome.cacheFolder(cacheFolder)
+        let folder = try TaskShardOutcome.cacheFolder(cache.folder)
         let loaded = try SPairData.load(root: data, settings: settings, maxPixels: pixelLimit.maxPixels)
         let model = try modelOptions.load()
         try ForwardMemory.checkOneImageFits(model, height: settings.size, width: settings.size)

@@ -126,13 +126,21 @@ struct ExtractionBatchOptions: ParsableArguments {
     }
 }
 
-/// Where features are cached, and how many images go through the backbone at once.
-struct CacheOptions: ParsableArguments {
+/// Where cached features live: `--cache-dir`, or nowhere with `--no-cache`.
+struct CacheFolderOptions: ParsableArguments {
     @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features).", completion: .directory)
     var cacheDir: String?
 
     @Flag(help: "Extract features afresh and do not store them.")
     var noCache = false
+
+    /// The cache folder, or nil with --no-cache.
+    var folder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
+}
+
+/// Where features are cached, and how many images go through the backbone at once.
+struct CacheOptions: ParsableArguments {
+    @OptionGroup var location: CacheFolderOptions
 
     @OptionGroup var batching: ExtractionBatchOptions
 
@@ -150,7 +158,7 @@ struct CacheOptions: ParsableArguments {
     }
 
     /// The cache folder, or nil with --no-cache.
-    var folder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
+    var folder: String? { location.folder }
 
     var cache: FeatureCache { FeatureCache(folder: folder) }
 }

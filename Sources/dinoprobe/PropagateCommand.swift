@@ -31,11 +31,7 @@ struct Propagate: ParsableCommand {
     @OptionGroup var propagation: PropagationOptions
 
     @OptionGroup var output: OutputOptions
-    @Option(help: "Feature cache folder (default: $DINOPROBE_CACHE or ~/.cache/dinoprobe/features); each video's tokens are kept there.")
-    var cacheDir: String?
-
-    @Flag(help: "Extract features as they are needed and do not store them.")
-    var noCache = false
+    @OptionGroup var cache: CacheFolderOptions
 
     @OptionGroup var pixelLimit: PixelLimitOption
 
@@ -50,7 +46,7 @@ struct Propagate: ParsableCommand {
         let run = try output.open(prefix: "propagate", guarding: ["metrics.json", "report.html"], command: self)
         defer { run.close() }
         let model = try modelOptions.load(quiet: true)
-        let runner = try PropagationRun(model: model, settings: settings, cacheFolder: cacheFolder, maxPixels: pixelLimit.maxPixels,
+        let runner = try PropagationRun(model: model, settings: settings, cacheFolder: cache.folder, maxPixels: pixelLimit.maxPixels,
                                         reporter: TerminalReporter.shared)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
@@ -66,12 +62,9 @@ struct Propagate: ParsableCommand {
         if !report.skipped.isEmpty { throw ExitCode(1) }
     }
 
-    /// The feature cache folder, or nil with --no-cache.
-    var cacheFolder: String? { noCache ? nil : cacheDir.map(FileSystem.absolute) ?? CacheFolders.features() }
-
     /// `--shard I/N`: this process's videos' tokens, into the cache; no run folder.
     func extractShard(_ choice: ShardEnvironment.Choice, videos: [VideoSequence], settings: PropagationSettings) throws {
-        let folder = try TaskShardOutcome.cacheFolder(cacheFolder)
+        let folder = try TaskShardOutcome.cacheFolder(cache.folder)
         let model = try modelOptions.load(quiet: true)
         let runner = try PropagationRun(model: model, settings: settings, cacheFolder: folder, maxPixels: pixelLimit.maxPixels, reporter: TerminalReporter.shared)
         let outcome = try runner.shard(choice.shard, videos: videos, name: split)

@@ -54,6 +54,22 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(file.tensors["streamed"]?.end, 91)
     }
 
+    func testTheFiniteCheckReadsTheElementsAskedForAndNamesTheFirstBadOne() throws {
+        var writer = SafeTensorsWriter()
+        try writer.add("f32", floats: [1, 2, .nan, 4, .infinity, 6], shape: [3, 2])
+        try writer.add("f16", floats: [1, 2, 3, .infinity], shape: [4], dtype: .f16)
+        let path = folder + "/nonfinite.safetensors"
+        try writer.write(to: path)
+        let file = try SafeTensorsFile(path: path)
+        XCTAssertNoThrow(try file.checkFinite("f32", elements: 0..<2))
+        XCTAssertNoThrow(try file.checkFinite("f32", elements: 5..<6))
+        XCTAssertNoThrow(try file.checkFinite("f16", elements: 0..<3))
+        XCTAssertThrowsError(try file.checkFinite("f32")) { XCTAssertEqual($0 as? SafeTensorsError, .nonFinite(path: path, name: "f32", index: 2)) }
+        XCTAssertThrowsError(try file.checkFinite("f32", elements: 3..<6)) { XCTAssertEqual($0 as? SafeTensorsError, .nonFinite(path: path, name: "f32", index: 4)) }
+        XCTAssertThrowsError(try file.checkFinite("f16", elements: 1..<4)) { XCTAssertEqual($0 as? SafeTensorsError, .nonFinite(path: path, name: "f16", index: 3)) }
+        XCTAssertThrowsError(try file.checkFinite("f32", elements: 4..<7)) { XCTAssertTrue("\($0)".contains("no elements 4..<7")) }
+    }
+
     func testTheWriterRefusesWhatItCannotWrite() throws {
         var writer = SafeTensorsWriter()
         XCTAssertThrowsError(try writer.add("a", floats: [1, 2, 3], shape: [2, 2])) { XCTAssertTrue("\($0)".contains("does not match 3 values")) }

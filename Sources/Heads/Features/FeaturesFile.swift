@@ -103,7 +103,7 @@ public enum FeaturesFile {
                 let layered = file.tensors["layers_cls"] != nil
                 cls = pooled ? try file.finiteFloats(layered ? "layers_cls" : "cls") : []
                 meanPatch = pooled ? try file.finiteFloats(layered ? "layers_mean_patch" : "mean_patch") : []
-                if layered { try ["cls", "mean_patch"].forEach(file.checkFinite) }  // the last block's copies, as Python reads them
+                if layered { try ["cls", "mean_patch"].forEach { try file.checkFinite($0) } }  // the last block's copies, as Python reads them
             } catch {
                 throw fail("\(error)")
             }

@@ -143,7 +143,11 @@ extension FeaturesFile {
             let skipped = FeaturesFile.skipped(file.metadata).map { $0.shifted(by: offset) }
             var rowInputs: [Int64] = []
             do {
-                for name in names where tensorType(name) != .u8 { try file.checkFinite(name) }
+                // Only the rows copied: a part joined in passes is checked once, not once a pass.
+                for name in names where tensorType(name) != .u8 {
+                    let rowValues = shape(of: name, rows: 1).reduce(1, *)
+                    try file.checkFinite(name, elements: (range.lowerBound * rowValues)..<(range.upperBound * rowValues))
+                }
                 if inputs != nil { rowInputs = try file.ints("source_index").map { $0 + Int64(offset) } }
             } catch { throw fail("\(error)") }
             guard rowInputs.count == (inputs == nil ? 0 : n) else { throw fail("its source_index does not have one input per row") }
