@@ -1,5 +1,7 @@
 import Backbone
 import Foundation
+import Heads
+import ImagePreprocessing
 import Images
 import SafeTensors
 import Support
@@ -97,6 +99,28 @@ final class SPairAnnotationTests: HostileTestCase {
             try damage()
             let again = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
             XCTAssertEqual(again.features, fresh.features)
+            XCTAssertEqual([again.imageWidth, again.imageHeight], [20, 12])
+        }
+    }
+
+    /// An entry in the current format whose image size could not come from an extraction under
+    /// `maxPixels` (a size whose pixel count overflows would trap the similarity maps), or whose
+    /// grid or width is not this model's at this size, is removed and made again.
+    func testAGridEntryOfAnImpossibleSizeOrShapeIsRebuilt() throws {
+        let image = try write("img.jpg", JPEGEncoder.encode(try RGBImage(width: 20, height: 12, pixels: (0..<720).map { UInt8($0 % 251) })))
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel))
+        let store = KeypointGridStore(folder: temp + "/cache")
+        let fresh = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
+        let entry = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: temp + "/cache").first { $0.hasPrefix("keypoints-") })
+        for (grid, dim, width, height) in [(fresh.grid, fresh.dim, Int.max / 2, 12), (fresh.grid, fresh.dim, 2048, 2048),
+                                           (fresh.grid + 1, fresh.dim, 20, 12), (fresh.grid, fresh.dim + 1, 20, 12)] {
+            let writer = try FeaturesFile.Writer(destination: temp + "/cache/" + entry, dim: dim, layers: 1, registers: 0, patchTokens: true,
+                                                 dtype: .f32, pooled: false)
+            try writer.append(path: image, patchTokens: ([Float](repeating: 1, count: grid * grid * dim)[...], grid, grid))
+            try writer.finish(source: FeatureSource(backboneID: "tiny", backboneFingerprint: model.fingerprint, preprocessing: Preprocessing(preset: .hf, size: 32)), skipped: [],
+                              extraMetadata: ["width": "\(width)", "height": "\(height)"])
+            let again = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
+            XCTAssertTrue(again.features == fresh.features, "\(grid) \(dim) \(width)x\(height)")
             XCTAssertEqual([again.imageWidth, again.imageHeight], [20, 12])
         }
     }

@@ -23,7 +23,9 @@ public struct KeypointGridStore: Sendable {
         let make = { try CorrespondenceRun.patchTokens(of: path, model: model, size: size, maxPixels: maxPixels) }
         guard let folder else { return try Self.grid(make()) }
         let file = Self.entryPath(path, in: folder, model: model, size: size)
-        return try CacheEntry.obtain(file, read: { try Self.grid(Self.read(file)) }, make: {
+        return try CacheEntry.obtain(file, read: {
+            try Self.grid(Self.read(file, grid: size / model.config.patchSize, dim: model.config.hiddenSize, maxPixels: maxPixels))
+        }, make: {
             let tokens = try make()
             try FileSystem.createDirectories(folder)
             let writer = try FeaturesFile.Writer(destination: file, dim: tokens.dim, layers: 1, registers: 0, patchTokens: true, dtype: .f32, pooled: false)
@@ -43,16 +45,17 @@ public struct KeypointGridStore: Sendable {
         return "\(folder)/keypoints-\(key).safetensors"
     }
 
-    /// A stored entry, checked: one row of patch tokens on a square grid, the image size, every
-    /// value finite (the key already names the backbone and input that made it).
-    static func read(_ file: String) throws -> CorrespondenceRun.PatchTokens {
+    /// A stored entry, checked: one row of patch tokens on the `grid` x `grid` x `dim` grid the
+    /// run extracts, the size of an image that `maxPixels` admits padded to a square (an entry's
+    /// size sizes the similarity maps), every value finite.
+    static func read(_ file: String, grid: Int, dim: Int, maxPixels: Int) throws -> CorrespondenceRun.PatchTokens {
         let stored = try SafeTensorsFile(path: file), rows = try FeaturesFile.Rows(file: stored)
-        guard !rows.pooled, rows.count == 1, let shape = stored.tensors["patch_tokens"]?.shape, shape[1] == shape[2],
+        guard !rows.pooled, rows.count == 1, stored.tensors["patch_tokens"]?.shape == [1, grid, grid, dim],
               let width = stored.metadata["width"].flatMap({ Int($0) }), let height = stored.metadata["height"].flatMap({ Int($0) }),
-              width > 0, height > 0 else {
+              width > 0, height > 0, max(width, height) <= maxPixels / max(width, height) else {
             throw TrainingError.badFeaturesFile(path: file, reason: "not a keypoint grid")
         }
-        return .init(values: try stored.finiteFloats("patch_tokens"), grid: shape[1], dim: shape[3], width: width, height: height)
+        return .init(values: try stored.finiteFloats("patch_tokens"), grid: grid, dim: dim, width: width, height: height)
     }
 
     static func grid(_ t: CorrespondenceRun.PatchTokens) throws -> KeypointFeatureGrid {
