@@ -35,8 +35,8 @@ final class PatchStoreFormatTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let part = StoreParts(file: folder + "/patches.safetensors").path(0..<2)
         try FileManager.default.copyItem(atPath: fixture, toPath: part)
-        XCTAssertThrowsError(try DenseStore.fillParts(file: folder + "/patches.safetensors", range: 0..<2, batchSize: 2, checkpointEvery: 1,
-                                                      expectation: expectation) { range, _ in throw TrainingError.badOption("extract \(range)") }) {
+        XCTAssertThrowsError(try DenseStore.fillParts(file: folder + "/patches.safetensors", range: 0..<2, of: 2, batchSize: 2, checkpointEvery: 1,
+                                                      expectation: expectation) { range, _, _ in throw TrainingError.badOption("extract \(range)") }) {
             XCTAssertEqual("\($0)", "\(TrainingError.badOption("extract 0..<2"))")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: part))
@@ -62,5 +62,30 @@ final class PatchStoreFormatTests: XCTestCase {
         XCTAssertEqual(rows.source.backboneFingerprint, model.fingerprint)
         XCTAssertEqual([file.metadata["target"], file.metadata["flip"], file.metadata["inputs"], file.metadata["views"]], ["depth", "true", "3", "2"])
         XCTAssertThrowsError(try FeaturesFile.read(path: store.path)) { XCTAssertTrue("\($0)".contains("patch tokens only"), "\($0)") }
+    }
+}
+
+extension PatchStoreFormatTests {
+    /// A part whose content is another range's (a part copied or renamed over another name) is
+    /// refused and its pairs extracted again: the joined store holds every pair once, in order.
+    func testAPartUnderAnotherRangesNameIsNotJoined() throws {
+        let root = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try SyntheticDepth.make(root: root + "/nyu", count: 4, valCount: 1, width: 48, height: 40)
+        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
+        for index in 0..<2 {
+            _ = try DenseStore.shard(model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, batchSize: 2,
+                                     cacheFolder: root + "/cache", shard: Shard(index: index, count: 2))
+        }
+        let file = DenseStore.path(root + "/cache", model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, augment: nil)
+        let parts = StoreParts(file: file)
+        XCTAssertEqual(parts.ranges.sorted { $0.lowerBound < $1.lowerBound }, [0..<2, 2..<4])
+        try FileManager.default.removeItem(atPath: parts.path(2..<4))
+        try FileManager.default.copyItem(atPath: parts.path(0..<2), toPath: parts.path(2..<4))
+        let store = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, batchSize: 2,
+                                          cacheFolder: root + "/cache", scratchFolder: root)
+        XCTAssertEqual(try FeaturesFile.Rows(file: SafeTensorsFile(path: store.path)).paths, (0..<4).map { data.imagePath($0) })
     }
 }

@@ -21,7 +21,7 @@ public enum DenseStore {
         let expectation = self.expectation(model: model, dataset: dataset, recipe: recipe)
         let buildPart = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
                                     maxPixels: maxPixels, reporter: reporter)
-        let build = { (path: String) in try buildPart(0..<dataset.count, path) }
+        let build = { (path: String) in try buildPart(0..<dataset.count, path, [:]) }
         guard let cacheFolder else {
             let temporary = TemporaryFiles.path(beside: "\(scratchFolder)/patches.safetensors")
             TemporaryFiles.register(temporary)
@@ -37,7 +37,7 @@ public enum DenseStore {
         }, make: {
             // Parts left by shards (--shard): build what is missing, then join them.
             guard !StoreParts(file: path).ranges.isEmpty else { return try build(path) }
-            let filled = try fillParts(file: path, range: 0..<dataset.count, batchSize: batchSize, checkpointEvery: 300,
+            let filled = try fillParts(file: path, range: 0..<dataset.count, of: dataset.count, batchSize: batchSize, checkpointEvery: 300,
                                        expectation: expectation, build: buildPart)
             reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
             let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
@@ -56,7 +56,7 @@ public enum DenseStore {
         let builder = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
                                   maxPixels: maxPixels, reporter: reporter)
         return try StoreParts(file: file).shard(shard.range(items: dataset.count, alignment: batchSize), reporter: reporter) {
-            try fillParts(file: file, range: $0, batchSize: batchSize, checkpointEvery: checkpointEvery,
+            try fillParts(file: file, range: $0, of: dataset.count, batchSize: batchSize, checkpointEvery: checkpointEvery,
                           expectation: expectation(model: model, dataset: dataset, recipe: recipe), build: builder)
         }
     }
@@ -81,15 +81,16 @@ public enum DenseStore {
         PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size, targets: dataset.targetRule)
     }
 
-    /// How to build the store of a range of pairs into a file.
-    typealias PartBuilder = (Range<Int>, String) throws -> PatchFeatureStore
+    /// How to build the store of a range of pairs into a file, with metadata besides.
+    typealias PartBuilder = (Range<Int>, String, [String: String]) throws -> PatchFeatureStore
 
     /// Builds the store of the pairs in a range: plain (and mirrored) views, or augmented ones.
     static func partBuilder<D: DenseDataset>(model: DINOv3Model, dataset: D, recipe: FeatureRecipe, flip: Bool,
                                              augment: AugmentedDenseViews<D.Target>?, batchSize: Int, maxPixels: Int,
                                              reporter: Reporter) -> PartBuilder {
         let (layers, metadata) = (recipe.layerIndices(depth: model.config.numHiddenLayers), dataset.targetRule.metadata)
-        return { range, path in
+        return { range, path, extra in
+            let metadata = metadata.merging(extra) { $1 }
             if let augment {
                 return try PatchFeatureStore.buildAugmented(model: model, dataset: dataset, views: augment, preprocessing: recipe.preprocessing,
                                                             layers: layers, batchSize: batchSize, to: path, positions: range,

@@ -7,18 +7,21 @@ import Heads
 /// missing and joins the parts into the store, row for row as one process lays it out (with
 /// `--flip`, every plain view first, then every mirrored one).
 extension DenseStore {
-    /// Builds, chunk by chunk (about `checkpointEvery` seconds each), the pairs of `range` that no
-    /// valid part (one that opens as a store of this run, in the current format) covers yet.
-    static func fillParts(file: String, range: Range<Int>, batchSize: Int, checkpointEvery: Double,
+    /// Builds, chunk by chunk (about `checkpointEvery` seconds each), the pairs of `range` (of
+    /// `count`) that no valid part (one that opens as a store of this run, in the current format,
+    /// its `part` metadata naming its range) covers yet.
+    static func fillParts(file: String, range: Range<Int>, of count: Int, batchSize: Int, checkpointEvery: Double,
                           expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> PartsOutcome {
         let parts = StoreParts(file: file)
         let valid = try parts.valid { path, part in
-            let stored = try PatchFeatureStore(path: path, expecting: expectation)
-            guard stored.file.metadata["format"] == FeaturesFile.format, stored.file.metadata["inputs"] == "\(part.count)" else {
-                throw TrainingError.badFeaturesFile(path: path, reason: "not a part of \(part.count) pairs in the current format")
+            let stored = try PatchFeatureStore(path: path, expecting: expectation), m = stored.file.metadata
+            guard m["format"] == FeaturesFile.format, m["inputs"] == "\(part.count)", m["part"] == FeatureCache.partMetadata(part, of: count)["part"] else {
+                throw TrainingError.badFeaturesFile(path: path, reason: "not the part of pairs \(part) of \(count) in the current format")
             }
         }
-        return try parts.fill(range, valid: valid, batchSize: batchSize, checkpointEvery: checkpointEvery) { try build($0, $1).skipped }
+        return try parts.fill(range, valid: valid, batchSize: batchSize, checkpointEvery: checkpointEvery) {
+            try build($0, $1, FeatureCache.partMetadata($0, of: count)).skipped
+        }
     }
 
     /// The store joined from `parts` (checked by `fillParts`; see `StoreParts.join`) when they
