@@ -1,7 +1,10 @@
+import Backbone
 import Datasets
 import Foundation
+import Heads
 import Images
 import Support
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -80,5 +83,27 @@ final class VideoLayoutTests: XCTestCase {
         XCTAssertThrowsError(try MaskDecoder.palette(path: path)) { XCTAssertTrue("\($0)".contains("IHDR runs past the end"), "\($0)") }
         try Data("GIF89a".utf8).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try MaskDecoder.palette(path: path))
+    }
+
+    /// A video-token cache entry in the current format whose patch grid is not the one this run
+    /// computes for the frames (the same number of cells, laid out otherwise) is removed and
+    /// extracted again, not propagated on another grid.
+    func testAVideoTokenEntryOfAnotherGridIsExtractedAgain() throws {
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel))
+        var settings = PropagationSettings()
+        settings.scaleSize = 64
+        let run = try PropagationRun(model: model, settings: settings, cacheFolder: root + "/cache")
+        let video = try XCTUnwrap(try read(["video-00"]).videos.first)
+        let fresh = try run.videoTokens(video, width: 32, height: 24, onExtracted: {})
+        XCTAssertEqual([fresh.gridHeight, fresh.gridWidth], [4, 4])
+        let dim = model.config.hiddenSize
+        let writer = try FeaturesFile.Writer(destination: run.entryPath(video, in: root + "/cache"), dim: dim, layers: 1, registers: 0,
+                                             patchTokens: true, dtype: .f32, pooled: false)
+        for frame in video.frames { try writer.append(path: frame, patchTokens: ([Float](repeating: 1, count: 16 * dim)[...], 2, 8)) }
+        try writer.finish(source: FeatureSource(backboneID: "tiny", backboneFingerprint: model.fingerprint, preprocessing: .init()), skipped: [])
+        var extracted = 0
+        let again = try run.videoTokens(video, width: 32, height: 24, onExtracted: { extracted += 1 })
+        XCTAssertEqual([again.gridHeight, again.gridWidth, extracted], [4, 4, video.frames.count])
+        XCTAssertEqual(try again.frame(1), try fresh.frame(1))
     }
 }

@@ -27,9 +27,10 @@ extension PropagationRun {
                 try t == 0 ? first.tokens : tokens(video.frames[t], width: width, height: height).tokens
             }
         }
-        let path = entryPath(video, in: cacheFolder)
+        let path = entryPath(video, in: cacheFolder), input = try settings.inputSize(width: width, height: height)
+        let grid = [input.height / model.config.patchSize, input.width / model.config.patchSize]
         var extracted = false
-        let file = try CacheEntry.obtain(path, read: { try checked(SafeTensorsFile(path: path), frames: video.frames.count) }, make: {
+        let file = try CacheEntry.obtain(path, read: { try checked(SafeTensorsFile(path: path), frames: video.frames.count, grid: grid) }, make: {
             extracted = true
             try FileSystem.createDirectories(cacheFolder)
             let writer = try FeaturesFile.Writer(destination: path, dim: model.config.hiddenSize, layers: 1, registers: 0, patchTokens: true,
@@ -41,7 +42,7 @@ extension PropagationRun {
                 onExtracted()
             }
             try writer.finish(source: FeatureCache.source(model, tokenPreprocessing), skipped: [])
-            return try checked(SafeTensorsFile(path: path), frames: video.frames.count)
+            return try checked(SafeTensorsFile(path: path), frames: video.frames.count, grid: grid)
         }, waiting: { reporter.note("\(video.name): waiting for another dinoprobe run (\($0)), which is extracting \(path)") },
            unusable: { reporter.note("\(video.name): cache entry \(path) is unusable (\($0)); removed it, extracting again") })
         let shape = file.tensors["patch_tokens"]?.shape ?? [], size = shape.dropFirst().reduce(1, *)
@@ -68,10 +69,11 @@ extension PropagationRun {
         return "\(folder)/video-tokens-\(key).safetensors"
     }
 
-    /// `file` if it is a features file of `frames` rows of this model's F32 patch tokens, all finite.
-    private func checked(_ file: SafeTensorsFile, frames: Int) throws -> SafeTensorsFile {
-        let rows = try FeaturesFile.Rows(file: file)
-        guard !rows.pooled, rows.count == frames, rows.dim == model.config.hiddenSize, file.tensors["patch_tokens"]?.dtype == .f32 else {
+    /// `file` if it is a features file of `frames` rows of this model's F32 patch tokens on the
+    /// frames' `grid` (height, width), all finite.
+    private func checked(_ file: SafeTensorsFile, frames: Int, grid: [Int]) throws -> SafeTensorsFile {
+        let rows = try FeaturesFile.Rows(file: file), info = file.tensors["patch_tokens"]
+        guard !rows.pooled, rows.count == frames, rows.dim == model.config.hiddenSize, info?.dtype == .f32, info?.shape.dropFirst(1).prefix(2) == grid[...] else {
             throw TrainingError.badFeaturesFile(path: file.path, reason: "not the tokens of this video's \(frames) frames")
         }
         try file.checkFinite("patch_tokens")
