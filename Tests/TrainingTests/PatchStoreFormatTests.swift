@@ -89,3 +89,27 @@ extension PatchStoreFormatTests {
         XCTAssertEqual(try FeaturesFile.Rows(file: SafeTensorsFile(path: store.path)).paths, (0..<4).map { data.imagePath($0) })
     }
 }
+
+extension PatchStoreFormatTests {
+    /// Parts of a store without flips, placed under the names of a flipped store's parts (the
+    /// same pairs and ranges), are refused and extracted again: the store holds both views of every pair.
+    func testPartsOfAnotherViewCountAreNotJoined() throws {
+        let root = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try SyntheticDepth.make(root: root + "/nyu", count: 4, valCount: 1, width: 48, height: 40)
+        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
+        for index in 0..<2 {
+            _ = try DenseStore.shard(model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, batchSize: 2,
+                                     cacheFolder: root + "/cache", shard: Shard(index: index, count: 2))
+        }
+        let plain = StoreParts(file: DenseStore.path(root + "/cache", model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, augment: nil))
+        let flipped = StoreParts(file: DenseStore.path(root + "/cache", model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, augment: nil))
+        for range in [0..<2, 2..<4] { try FileManager.default.moveItem(atPath: plain.path(range), toPath: flipped.path(range)) }
+        let store = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
+                                          cacheFolder: root + "/cache", scratchFolder: root)
+        XCTAssertEqual(store.count, 8)
+        XCTAssertEqual(try SafeTensorsFile(path: store.path).ints("source_index"), [0, 1, 2, 3, 0, 1, 2, 3])
+    }
+}

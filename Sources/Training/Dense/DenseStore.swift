@@ -18,7 +18,7 @@ public enum DenseStore {
                                                augment: AugmentedDenseViews<D.Target>? = nil, batchSize: Int,
                                                cacheFolder: String?, scratchFolder: String, maxPixels: Int = ImageDecoder.defaultMaxPixels,
                                                reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
-        let expectation = self.expectation(model: model, dataset: dataset, recipe: recipe)
+        let expectation = self.expectation(model: model, dataset: dataset, recipe: recipe, views: augment?.views ?? (flip ? 2 : 1))
         let buildPart = partBuilder(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment, batchSize: batchSize,
                                     maxPixels: maxPixels, reporter: reporter)
         let build = { (path: String) in try buildPart(0..<dataset.count, path, [:]) }
@@ -57,7 +57,7 @@ public enum DenseStore {
                                   maxPixels: maxPixels, reporter: reporter)
         return try StoreParts(file: file).shard(shard.range(items: dataset.count, alignment: batchSize), reporter: reporter) {
             try fillParts(file: file, range: $0, of: dataset.count, batchSize: batchSize, checkpointEvery: checkpointEvery,
-                          expectation: expectation(model: model, dataset: dataset, recipe: recipe), build: builder)
+                          expectation: expectation(model: model, dataset: dataset, recipe: recipe, views: augment?.views ?? (flip ? 2 : 1)), build: builder)
         }
     }
 
@@ -77,8 +77,9 @@ public enum DenseStore {
         "\(cacheFolder)/patches-\(key(model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)).safetensors"
     }
 
-    static func expectation<D: DenseDataset>(model: DINOv3Model, dataset: D, recipe: FeatureRecipe) -> PatchFeatureStore.Expectation {
-        PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size, targets: dataset.targetRule)
+    static func expectation<D: DenseDataset>(model: DINOv3Model, dataset: D, recipe: FeatureRecipe, views: Int) -> PatchFeatureStore.Expectation {
+        PatchFeatureStore.Expectation(dim: model.config.hiddenSize * recipe.blocks, resolution: recipe.preprocessing.size, targets: dataset.targetRule,
+                                      views: views)
     }
 
     /// How to build the store of a range of pairs into a file, with metadata besides.

@@ -56,9 +56,11 @@ public final class PatchFeatureStore: @unchecked Sendable {
         public var dim: Int
         public var resolution: Int
         public var targets: TargetRule
+        /// Rows per pair not skipped (nil: not checked; stores written before `views` was recorded are not).
+        public var views: Int?
 
-        public init(dim: Int, resolution: Int, targets: TargetRule) {
-            (self.dim, self.resolution, self.targets) = (dim, resolution, targets)
+        public init(dim: Int, resolution: Int, targets: TargetRule, views: Int? = nil) {
+            (self.dim, self.resolution, self.targets, self.views) = (dim, resolution, targets, views)
         }
     }
 
@@ -96,6 +98,12 @@ public final class PatchFeatureStore: @unchecked Sendable {
         guard dim == e.dim, labelHeight == e.resolution, labelWidth == e.resolution, targetType == e.targets.type else {
             throw fail("it holds \(dim)-wide features with \(labelHeight)x\(labelWidth) \(targetType.rawValue) targets, "
                        + "not \(e.dim)-wide at \(e.resolution) with \(e.targets.type.rawValue) targets")
+        }
+        if let views = e.views, targetName != "labels" {
+            let inputs = Int(file.metadata["inputs"] ?? "") ?? -1
+            guard file.metadata["views"] == "\(views)", count % views == 0, count / views == inputs - skipped.count else {
+                throw fail("its \(count) rows are not \(views) views of each of its \(inputs) pairs not skipped")
+            }
         }
         let failures = FailureList()
         let chunks = 64
