@@ -97,7 +97,8 @@ public enum FuzzTargets {
         }
     }
 
-    /// Our own files read back: features files, feature-cache entries, patch-feature stores.
+    /// Our own files read back: features files, feature-cache entries, patch-feature stores,
+    /// keypoint-grid and video-token cache entries.
     @Sendable public static func features(_ data: Data) {
         guard let file = try? SafeTensorsFile(bytes: data, path: "fuzz") else { return }
         if let split = try? FeaturesFile.read(file: file) {
@@ -113,6 +114,11 @@ public enum FuzzTargets {
         if let store = try? PatchFeatureStore(file: file, expecting: .init(dim: 4, resolution: 16, targets: .depths)) {
             _ = try? store.batch([0], of: Float.self)
         }
+        if let t = try? KeypointGridStore.read(file, grid: 2, dim: 4, maxPixels: 1 << 16),
+           let grid = try? KeypointFeatureGrid(patchTokens: t.values, grid: t.grid, dim: t.dim, imageWidth: t.width, imageHeight: t.height) {
+            _ = try? KeypointMatching.match([(x: 0, y: 0)], source: grid, target: grid, window: 2)
+        }
+        _ = try? PropagationRun.checkedTokens(file, frames: 2, dim: 4, grid: [2, 2]).floats("patch_tokens")
     }
 
     /// config.json (strict JSON, ranges) and model.safetensors.index.json (shard names).

@@ -24,7 +24,7 @@ public struct KeypointGridStore: Sendable {
         guard let folder else { return try Self.grid(make()) }
         let file = Self.entryPath(path, in: folder, model: model, size: size)
         return try CacheEntry.obtain(file, read: {
-            try Self.grid(Self.read(file, grid: size / model.config.patchSize, dim: model.config.hiddenSize, maxPixels: maxPixels))
+            try Self.grid(Self.read(SafeTensorsFile(path: file), grid: size / model.config.patchSize, dim: model.config.hiddenSize, maxPixels: maxPixels))
         }, make: {
             let tokens = try make()
             try FileSystem.createDirectories(folder)
@@ -48,12 +48,12 @@ public struct KeypointGridStore: Sendable {
     /// A stored entry, checked: one row of patch tokens on the `grid` x `grid` x `dim` grid the
     /// run extracts, the size of an image that `maxPixels` admits padded to a square (an entry's
     /// size sizes the similarity maps), every value finite.
-    static func read(_ file: String, grid: Int, dim: Int, maxPixels: Int) throws -> CorrespondenceRun.PatchTokens {
-        let stored = try SafeTensorsFile(path: file), rows = try FeaturesFile.Rows(file: stored)
+    public static func read(_ stored: SafeTensorsFile, grid: Int, dim: Int, maxPixels: Int) throws -> CorrespondenceRun.PatchTokens {
+        let rows = try FeaturesFile.Rows(file: stored)
         guard !rows.pooled, rows.count == 1, stored.tensors["patch_tokens"]?.shape == [1, grid, grid, dim],
               let width = stored.metadata["width"].flatMap({ Int($0) }), let height = stored.metadata["height"].flatMap({ Int($0) }),
               width > 0, height > 0, max(width, height) <= maxPixels / max(width, height) else {
-            throw TrainingError.badFeaturesFile(path: file, reason: "not a keypoint grid")
+            throw TrainingError.badFeaturesFile(path: stored.path, reason: "not a keypoint grid")
         }
         return .init(values: try stored.finiteFloats("patch_tokens"), grid: grid, dim: dim, width: width, height: height)
     }

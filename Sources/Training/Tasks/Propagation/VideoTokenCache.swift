@@ -30,7 +30,7 @@ extension PropagationRun {
         let path = entryPath(video, in: cacheFolder), input = try settings.inputSize(width: width, height: height)
         let grid = [input.height / model.config.patchSize, input.width / model.config.patchSize]
         var extracted = false
-        let file = try CacheEntry.obtain(path, read: { try checked(SafeTensorsFile(path: path), frames: video.frames.count, grid: grid) }, make: {
+        let file = try CacheEntry.obtain(path, read: { try Self.checkedTokens(SafeTensorsFile(path: path), frames: video.frames.count, dim: model.config.hiddenSize, grid: grid) }, make: {
             extracted = true
             try FileSystem.createDirectories(cacheFolder)
             let writer = try FeaturesFile.Writer(destination: path, dim: model.config.hiddenSize, layers: 1, registers: 0, patchTokens: true,
@@ -42,7 +42,7 @@ extension PropagationRun {
                 onExtracted()
             }
             try writer.finish(source: FeatureCache.source(model, tokenPreprocessing), skipped: [])
-            return try checked(SafeTensorsFile(path: path), frames: video.frames.count, grid: grid)
+            return try Self.checkedTokens(SafeTensorsFile(path: path), frames: video.frames.count, dim: model.config.hiddenSize, grid: grid)
         }, waiting: { reporter.note("\(video.name): waiting for another dinoprobe run (\($0)), which is extracting \(path)") },
            unusable: { reporter.note("\(video.name): cache entry \(path) is unusable (\($0)); removed it, extracting again") })
         let shape = file.tensors["patch_tokens"]?.shape ?? [], size = shape.dropFirst().reduce(1, *)
@@ -69,11 +69,11 @@ extension PropagationRun {
         return "\(folder)/video-tokens-\(key).safetensors"
     }
 
-    /// `file` if it is a features file of `frames` rows of this model's F32 patch tokens on the
+    /// `file` if it is a features file of `frames` rows of F32 patch tokens `dim` wide on the
     /// frames' `grid` (height, width), all finite.
-    private func checked(_ file: SafeTensorsFile, frames: Int, grid: [Int]) throws -> SafeTensorsFile {
+    public static func checkedTokens(_ file: SafeTensorsFile, frames: Int, dim: Int, grid: [Int]) throws -> SafeTensorsFile {
         let rows = try FeaturesFile.Rows(file: file), info = file.tensors["patch_tokens"]
-        guard !rows.pooled, rows.count == frames, rows.dim == model.config.hiddenSize, info?.dtype == .f32, info?.shape.dropFirst(1).prefix(2) == grid[...] else {
+        guard !rows.pooled, rows.count == frames, rows.dim == dim, info?.dtype == .f32, info?.shape.dropFirst(1).prefix(2) == grid[...] else {
             throw TrainingError.badFeaturesFile(path: file.path, reason: "not the tokens of this video's \(frames) frames")
         }
         try file.checkFinite("patch_tokens")
