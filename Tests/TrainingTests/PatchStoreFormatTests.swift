@@ -113,3 +113,28 @@ extension PatchStoreFormatTests {
         XCTAssertEqual(try SafeTensorsFile(path: store.path).ints("source_index"), [0, 1, 2, 3, 0, 1, 2, 3])
     }
 }
+
+extension PatchStoreFormatTests {
+    /// A shard whose pairs are all unusable writes a part of no rows (one process skips those
+    /// pairs and goes on): the joined store is the one-process store.
+    func testAShardOfOnlyUnusablePairsDoesNotFail() throws {
+        let root = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try SyntheticDepth.make(root: root + "/nyu", count: 4, valCount: 1, width: 48, height: 40)
+        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
+        for i in 2..<4 { try Data("not a depth map".utf8).write(to: URL(fileURLWithPath: data.targetPath(i))) }
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
+        let single = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
+                                           cacheFolder: nil, scratchFolder: root)
+        for index in [1, 0] {
+            _ = try DenseStore.shard(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
+                                     cacheFolder: root + "/cache", shard: Shard(index: index, count: 2))
+        }
+        let joined = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
+                                           cacheFolder: root + "/cache", scratchFolder: root)
+        XCTAssertEqual(joined.count, single.count)
+        XCTAssertEqual(joined.skipped.map(\.index), [2, 3])
+        XCTAssertEqual(try joined.batch(Array(0..<4), of: Float.self).features, try single.batch(Array(0..<4), of: Float.self).features)
+    }
+}

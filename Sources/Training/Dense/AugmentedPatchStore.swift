@@ -20,7 +20,7 @@ extension PatchFeatureStore {
         let (augmentation, views, seed) = (augment.augmentation, augment.views, augment.seed)
         let size = augmentation.size
         let writer = try writer(path, targetType: D.Target.Value.storeType, dim: model.config.hiddenSize * layers.count, resolution: size,
-                                inputs: positions.count, views: views)
+                                grid: size / model.config.patchSize, inputs: positions.count, views: views)
         defer { writer.discard() }
         var skipped: [SkippedInput] = []
         var pending: [(path: String, input: Int, pixels: [Float], labels: [D.Target.Value])] = []

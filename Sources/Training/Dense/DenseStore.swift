@@ -32,6 +32,7 @@ public enum DenseStore {
         let path = self.path(cacheFolder, model: model, dataset: dataset, recipe: recipe, flip: flip, augment: augment)
         return try CacheEntry.obtain(path, read: {
             let cached = try PatchFeatureStore(path: path, expecting: expectation)
+            guard cached.count > 0 else { throw TrainingError.badFeaturesFile(path: path, reason: "it holds no rows, as only a part may") }
             reporter.note("train: \(cached.count) views of patch features from the cache (\(path))")
             return cached
         }, make: {

@@ -78,7 +78,8 @@ public final class PatchFeatureStore: @unchecked Sendable {
         let legacy = file.metadata["format"] == "dinoprobe-patch-store-v1"  // written before stores were features files
         if !legacy { _ = try FeaturesFile.Rows(file: file) }
         let targets = legacy ? ["labels"] : file.tensors.keys.filter { $0.hasPrefix("target_") }
-        guard targets.count == 1, let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0,
+        // A part may hold no rows (every pair of its range skipped); a store holds at least one.
+        guard targets.count == 1, let f = file.tensors["patch_tokens"], f.dtype == .f16, f.shape.count == 4, f.shape[0] > 0 || file.metadata["part"] != nil,
               let l = file.tensors[targets[0]], [.u8, .f32].contains(l.dtype), l.shape.count == 3, l.shape[0] == f.shape[0] else {
             throw fail("not a dinoprobe patch-feature store (F16 patch tokens and one target per view)")
         }
@@ -183,7 +184,7 @@ public final class PatchFeatureStore: @unchecked Sendable {
         where Target.Value: PatchStoreValue {
         let preprocessing = Preprocessing(preset: .hf, size: resolution)
         let writer = try writer(path, targetType: Target.Value.storeType, dim: model.config.hiddenSize * (layers?.count ?? 1),
-                                resolution: resolution, inputs: images.count, views: flip ? 2 : 1)
+                                resolution: resolution, grid: resolution / model.config.patchSize, inputs: images.count, views: flip ? 2 : 1)
         defer { writer.discard() }
 
         // Masks are checked first (cheap), so bad pairs are known before the backbone runs; they are
@@ -221,21 +222,26 @@ public final class PatchFeatureStore: @unchecked Sendable {
                           metadata: metadata.merging(["flip": "\(flip)"]) { $1 })
     }
 
-    /// The writer of a store (or a part) of `inputs` pairs, `views` rows each: patch tokens as F16,
-    /// targets [resolution, resolution] of `targetType` (`target_u8`, `target_f32`).
-    static func writer(_ path: String, targetType: SafeTensorsDType, dim: Int, resolution: Int, inputs: Int, views: Int) throws -> FeaturesFile.Writer {
-        try FeaturesFile.Writer(destination: path, dim: dim, layers: 1, registers: 0, patchTokens: true, dtype: .f16, inputs: inputs, views: views, pooled: false,
+    /// The writer of a store (or a part) of `inputs` pairs, `views` rows each: patch tokens as F16
+    /// on a `grid` x `grid` patch grid, targets [resolution, resolution] of `targetType` (`target_u8`, `target_f32`).
+    static func writer(_ path: String, targetType: SafeTensorsDType, dim: Int, resolution: Int, grid: Int, inputs: Int, views: Int) throws -> FeaturesFile.Writer {
+        try FeaturesFile.Writer(destination: path, dim: dim, layers: 1, registers: 0, patchTokens: true, dtype: .f16, grid: (grid, grid),
+                                inputs: inputs, views: views, pooled: false,
                                 target: ("target_" + targetType.rawValue.lowercased(), targetType, resolution, resolution))
     }
 
-    /// Writes the store (refused when every one of its `inputs` pairs was skipped) and opens it.
+    /// Writes the store (refused when every one of its `inputs` pairs was skipped, unless it is a
+    /// part of one: its `part` metadata) and opens it.
     static func finish(_ writer: FeaturesFile.Writer, of inputs: Int, skipped: [SkippedInput], source: FeatureSource,
                        metadata: [String: String]) throws -> PatchFeatureStore {
-        guard writer.count > 0 else {
-            throw TrainingError.badOption("no usable image/target pair among \(inputs); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
-        }
+        guard writer.count > 0 || metadata["part"] != nil else { throw noUsablePair(among: inputs, skipped: skipped) }
         try writer.finish(source: source, skipped: skipped, extraMetadata: metadata)
         return try PatchFeatureStore(path: writer.destination)
+    }
+
+    /// The error of a store all of whose `inputs` pairs were skipped.
+    static func noUsablePair(among inputs: Int, skipped: [SkippedInput]) -> TrainingError {
+        .badOption("no usable image/target pair among \(inputs); see the skipped list: \(skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; "))")
     }
 }
 

@@ -31,8 +31,10 @@ extension DenseStore {
                           metadata: [String: String]) throws -> PatchFeatureStore? {
         let store = StoreParts(file: file)
         guard let used = store.covering(ranges, inputs: count) else { return nil }
-        let first = try PatchFeatureStore(path: store.path(used[0]))
-        let writer = try PatchFeatureStore.writer(file, targetType: first.targetType, dim: first.dim, resolution: first.labelHeight, inputs: count, views: views)
+        let parts = try used.map { try PatchFeatureStore(path: store.path($0)) }, first = parts[0]
+        guard parts.contains(where: { $0.count > 0 }) else { throw PatchFeatureStore.noUsablePair(among: count, skipped: parts.flatMap(\.skipped)) }
+        let writer = try PatchFeatureStore.writer(file, targetType: first.targetType, dim: first.dim, resolution: first.labelHeight, grid: first.gridHeight,
+                                                  inputs: count, views: views)
         try store.join(used, into: writer, passes: flip ? 2 : 1, source: FeaturesFile.Rows(file: first.file).source, metadata: metadata)
         return try PatchFeatureStore(path: file)
     }
