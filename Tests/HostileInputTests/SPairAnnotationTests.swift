@@ -84,8 +84,9 @@ final class SPairAnnotationTests: HostileTestCase {
         assertRefused(try CorrespondenceRun.patchTokens(of: strip, model: model, size: 32, maxPixels: 10_000), ["padded to a square", "400x400"])
     }
 
-    /// A damaged or foreign keypoint-grid cache entry (garbage, or a NaN feature) is removed and
-    /// made again, never used.
+    /// A damaged or foreign keypoint-grid cache entry (garbage, a NaN feature; in the current format,
+    /// an image size that `maxPixels` would not admit, one whose pixel count overflows and would trap
+    /// the similarity maps, another grid or feature width) is removed and made again, never used.
     func testADamagedGridCacheEntryIsRebuilt() throws {
         let image = try write("img.jpg", JPEGEncoder.encode(try RGBImage(width: 20, height: 12, pixels: (0..<720).map { UInt8($0 % 251) })))
         let model = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel))
@@ -94,34 +95,24 @@ final class SPairAnnotationTests: HostileTestCase {
         let entry = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: temp + "/cache").first { $0.hasPrefix("keypoints-") })
         var nan = SafeTensorsWriter(metadata: ["format": "dinoprobe-keypoint-grid-v1", "width": "20", "height": "12"])
         try nan.add("patch_tokens", floats: [Float](repeating: .nan, count: fresh.features.count), shape: [fresh.grid, fresh.grid, fresh.dim])
-        let damages: [() throws -> Void] = [{ try self.write("cache/" + entry, "garbage") }, { try nan.write(to: self.temp + "/cache/" + entry) }]
-        for damage in damages {
-            try damage()
-            let again = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
-            XCTAssertEqual(again.features, fresh.features)
-            XCTAssertEqual([again.imageWidth, again.imageHeight], [20, 12])
-        }
-    }
-
-    /// An entry in the current format whose image size could not come from an extraction under
-    /// `maxPixels` (a size whose pixel count overflows would trap the similarity maps), or whose
-    /// grid or width is not this model's at this size, is removed and made again.
-    func testAGridEntryOfAnImpossibleSizeOrShapeIsRebuilt() throws {
-        let image = try write("img.jpg", JPEGEncoder.encode(try RGBImage(width: 20, height: 12, pixels: (0..<720).map { UInt8($0 % 251) })))
-        let model = try DINOv3Model(folder: URL(fileURLWithPath: CLI.tinyModel))
-        let store = KeypointGridStore(folder: temp + "/cache")
-        let fresh = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
-        let entry = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: temp + "/cache").first { $0.hasPrefix("keypoints-") })
-        for (grid, dim, width, height) in [(fresh.grid, fresh.dim, Int.max / 2, 12), (fresh.grid, fresh.dim, 2048, 2048),
-                                           (fresh.grid + 1, fresh.dim, 20, 12), (fresh.grid, fresh.dim + 1, 20, 12)] {
+        func current(grid: Int, dim: Int, width: Int, height: Int) throws {
             let writer = try FeaturesFile.Writer(destination: temp + "/cache/" + entry, dim: dim, layers: 1, registers: 0, patchTokens: true,
                                                  dtype: .f32, pooled: false)
             try writer.append(path: image, patchTokens: ([Float](repeating: 1, count: grid * grid * dim)[...], grid, grid))
-            try writer.finish(source: FeatureSource(backboneID: "tiny", backboneFingerprint: model.fingerprint, preprocessing: Preprocessing(preset: .hf, size: 32)), skipped: [],
-                              extraMetadata: ["width": "\(width)", "height": "\(height)"])
+            try writer.finish(source: FeatureSource(backboneID: "tiny", backboneFingerprint: model.fingerprint, preprocessing: .init(preset: .hf, size: 32)),
+                              skipped: [], extraMetadata: ["width": "\(width)", "height": "\(height)"])
+        }
+        let (g, d) = (fresh.grid, fresh.dim)
+        let damages: [() throws -> Void] = [{ try self.write("cache/" + entry, "garbage") }, { try nan.write(to: self.temp + "/cache/" + entry) },
+                                            { try current(grid: g, dim: d, width: Int.max / 2, height: 12) },
+                                            { try current(grid: g, dim: d, width: 2048, height: 2048) },
+                                            { try current(grid: g + 1, dim: d, width: 20, height: 12) }, { try current(grid: g, dim: d + 1, width: 20, height: 12) }]
+        for (n, damage) in damages.enumerated() {
+            try damage()
             let again = try store.grid(of: image, model: model, size: 32, maxPixels: 1 << 20, reporter: SilentReporter())
-            XCTAssertTrue(again.features == fresh.features, "\(grid) \(dim) \(width)x\(height)")
-            XCTAssertEqual([again.imageWidth, again.imageHeight], [20, 12])
+            XCTAssertTrue(again.features == fresh.features, "damage \(n)")
+            XCTAssertEqual([again.imageWidth, again.imageHeight], [20, 12], "damage \(n)")
         }
     }
+
 }

@@ -65,74 +65,72 @@ final class PatchStoreFormatTests: XCTestCase {
     }
 }
 
+/// Stores of four synthetic depth pairs built in two shards, then joined.
 extension PatchStoreFormatTests {
+    struct Sharded {
+        let root: String, data: DepthDataset, model: DINOv3Model
+
+        func path(flip: Bool) -> String {
+            DenseStore.path(root + "/cache", model: model, dataset: data, recipe: .dense(resolution: 32), flip: flip, augment: nil)
+        }
+
+        func shards(flip: Bool, order: [Int] = [0, 1]) throws {
+            for index in order {
+                _ = try DenseStore.shard(model: model, dataset: data, recipe: .dense(resolution: 32), flip: flip, batchSize: 2,
+                                         cacheFolder: root + "/cache", shard: Shard(index: index, count: 2))
+            }
+        }
+
+        func store(flip: Bool, cached: Bool = true) throws -> PatchFeatureStore {
+            try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: flip, batchSize: 2,
+                                  cacheFolder: cached ? root + "/cache" : nil, scratchFolder: root)
+        }
+    }
+
+    /// Four pairs, the targets of `unusable` damaged.
+    func sharded(unusable: Range<Int> = 0..<0) throws -> Sharded {
+        let root = try temporary()
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
+        try SyntheticDepth.make(root: root + "/nyu", count: 4, valCount: 1, width: 48, height: 40)
+        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
+        for i in unusable { try Data("not a depth map".utf8).write(to: URL(fileURLWithPath: data.targetPath(i))) }
+        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
+        return Sharded(root: root, data: data, model: model)
+    }
+
     /// A part whose content is another range's (a part copied or renamed over another name) is
     /// refused and its pairs extracted again: the joined store holds every pair once, in order.
     func testAPartUnderAnotherRangesNameIsNotJoined() throws {
-        let root = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try SyntheticDepth.make(root: root + "/nyu", count: 4, valCount: 1, width: 48, height: 40)
-        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
-        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
-        for index in 0..<2 {
-            _ = try DenseStore.shard(model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, batchSize: 2,
-                                     cacheFolder: root + "/cache", shard: Shard(index: index, count: 2))
-        }
-        let file = DenseStore.path(root + "/cache", model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, augment: nil)
-        let parts = StoreParts(file: file)
+        let s = try sharded()
+        try s.shards(flip: false)
+        let parts = StoreParts(file: s.path(flip: false))
         XCTAssertEqual(parts.ranges.sorted { $0.lowerBound < $1.lowerBound }, [0..<2, 2..<4])
         try FileManager.default.removeItem(atPath: parts.path(2..<4))
         try FileManager.default.copyItem(atPath: parts.path(0..<2), toPath: parts.path(2..<4))
-        let store = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, batchSize: 2,
-                                          cacheFolder: root + "/cache", scratchFolder: root)
-        XCTAssertEqual(try FeaturesFile.Rows(file: SafeTensorsFile(path: store.path)).paths, (0..<4).map { data.imagePath($0) })
+        let store = try s.store(flip: false)
+        XCTAssertEqual(try FeaturesFile.Rows(file: SafeTensorsFile(path: store.path)).paths, (0..<4).map { s.data.imagePath($0) })
     }
-}
 
-extension PatchStoreFormatTests {
     /// Parts of a store without flips, placed under the names of a flipped store's parts (the
     /// same pairs and ranges), are refused and extracted again: the store holds both views of every pair.
     func testPartsOfAnotherViewCountAreNotJoined() throws {
-        let root = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try SyntheticDepth.make(root: root + "/nyu", count: 4, valCount: 1, width: 48, height: 40)
-        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
-        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
-        for index in 0..<2 {
-            _ = try DenseStore.shard(model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, batchSize: 2,
-                                     cacheFolder: root + "/cache", shard: Shard(index: index, count: 2))
-        }
-        let plain = StoreParts(file: DenseStore.path(root + "/cache", model: model, dataset: data, recipe: .dense(resolution: 32), flip: false, augment: nil))
-        let flipped = StoreParts(file: DenseStore.path(root + "/cache", model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, augment: nil))
+        let s = try sharded()
+        try s.shards(flip: false)
+        let (plain, flipped) = (StoreParts(file: s.path(flip: false)), StoreParts(file: s.path(flip: true)))
         for range in [0..<2, 2..<4] { try FileManager.default.moveItem(atPath: plain.path(range), toPath: flipped.path(range)) }
-        let store = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
-                                          cacheFolder: root + "/cache", scratchFolder: root)
+        let store = try s.store(flip: true)
         XCTAssertEqual(store.count, 8)
         XCTAssertEqual(try SafeTensorsFile(path: store.path).ints("source_index"), [0, 1, 2, 3, 0, 1, 2, 3])
     }
-}
 
-extension PatchStoreFormatTests {
     /// A shard whose pairs are all unusable writes a part of no rows (one process skips those
     /// pairs and goes on): the joined store is the one-process store.
     func testAShardOfOnlyUnusablePairsDoesNotFail() throws {
-        let root = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try SyntheticDepth.make(root: root + "/nyu", count: 4, valCount: 1, width: 48, height: 40)
-        let data = try DepthDataset.load(root: root + "/nyu", split: .train)
-        for i in 2..<4 { try Data("not a depth map".utf8).write(to: URL(fileURLWithPath: data.targetPath(i))) }
-        let model = try DINOv3Model(folder: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("BackboneTests/Fixtures/models/gelu_reg4"))
-        let single = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
-                                           cacheFolder: nil, scratchFolder: root)
-        for index in [1, 0] {
-            _ = try DenseStore.shard(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
-                                     cacheFolder: root + "/cache", shard: Shard(index: index, count: 2))
-        }
-        let joined = try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: true, batchSize: 2,
-                                           cacheFolder: root + "/cache", scratchFolder: root)
+        let s = try sharded(unusable: 2..<4)
+        let single = try s.store(flip: true, cached: false)
+        try s.shards(flip: true, order: [1, 0])
+        let joined = try s.store(flip: true)
         XCTAssertEqual(joined.count, single.count)
         XCTAssertEqual(joined.skipped.map(\.index), [2, 3])
         XCTAssertEqual(try joined.batch(Array(0..<4), of: Float.self).features, try single.batch(Array(0..<4), of: Float.self).features)
