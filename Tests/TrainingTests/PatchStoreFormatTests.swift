@@ -81,10 +81,17 @@ extension PatchStoreFormatTests {
             }
         }
 
-        func store(flip: Bool, cached: Bool = true) throws -> PatchFeatureStore {
+        func store(flip: Bool, cached: Bool = true, reporter: Reporter = SilentReporter()) throws -> PatchFeatureStore {
             try DenseStore.obtain(model: model, dataset: data, recipe: .dense(resolution: 32), flip: flip, batchSize: 2,
-                                  cacheFolder: cached ? root + "/cache" : nil, scratchFolder: root)
+                                  cacheFolder: cached ? root + "/cache" : nil, scratchFolder: root, reporter: reporter)
         }
+    }
+
+    /// Keeps the notes.
+    final class Notes: Reporter, @unchecked Sendable {
+        var notes: [String] = []
+        func task(_ name: String, total: Int?, unit: String) -> ProgressTask { SilentReporter().task(name, total: total, unit: unit) }
+        func note(_ message: String) { notes.append(message) }
     }
 
     /// Four pairs, the targets of `unusable` damaged.
@@ -108,8 +115,10 @@ extension PatchStoreFormatTests {
         XCTAssertEqual(parts.ranges.sorted { $0.lowerBound < $1.lowerBound }, [0..<2, 2..<4])
         try FileManager.default.removeItem(atPath: parts.path(2..<4))
         try FileManager.default.copyItem(atPath: parts.path(0..<2), toPath: parts.path(2..<4))
-        let store = try s.store(flip: false)
+        let notes = Notes()
+        let store = try s.store(flip: false, reporter: notes)
         XCTAssertEqual(try FeaturesFile.Rows(file: SafeTensorsFile(path: store.path)).paths, (0..<4).map { s.data.imagePath($0) })
+        XCTAssertTrue(notes.notes.contains { $0.contains(parts.path(2..<4)) && $0.contains("is unusable") && $0.contains("2..<4 of 4") }, "\(notes.notes)")
     }
 
     /// Parts of a store without flips, placed under the names of a flipped store's parts (the

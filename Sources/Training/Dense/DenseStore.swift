@@ -39,7 +39,7 @@ public enum DenseStore {
             // Parts left by shards (--shard): build what is missing, then join them.
             guard !StoreParts(file: path).ranges.isEmpty else { return try build(path) }
             let filled = try fillParts(file: path, range: 0..<dataset.count, of: dataset.count, batchSize: batchSize, checkpointEvery: 300,
-                                       expectation: expectation, build: buildPart)
+                                       expectation: expectation, reporter: reporter, build: buildPart)
             reporter.note("train: \(filled.reused) of \(dataset.count) pairs from the parts of \(path), \(filled.extracted) extracted now")
             let views = augment.map { ["augment": "\($0.views)"] } ?? ["flip": "\(flip)"]
             return try joinParts(file: path, parts: filled.parts, count: dataset.count, views: augment?.views ?? (flip ? 2 : 1),
@@ -58,7 +58,8 @@ public enum DenseStore {
                                   maxPixels: maxPixels, reporter: reporter)
         return try StoreParts(file: file).shard(shard.range(items: dataset.count, alignment: batchSize), reporter: reporter) {
             try fillParts(file: file, range: $0, of: dataset.count, batchSize: batchSize, checkpointEvery: checkpointEvery,
-                          expectation: expectation(model: model, dataset: dataset, recipe: recipe, views: augment?.views ?? (flip ? 2 : 1)), build: builder)
+                          expectation: expectation(model: model, dataset: dataset, recipe: recipe, views: augment?.views ?? (flip ? 2 : 1)),
+                          reporter: reporter, build: builder)
         }
     }
 

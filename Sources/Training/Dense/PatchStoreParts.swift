@@ -1,5 +1,6 @@
 import Foundation
 import Heads
+import Support
 
 /// A patch store built in parts by several processes (`train-seg --shard I/N`, `train-depth --shard I/N`): each part is a
 /// store of a range of the training pairs (`patches-KEY.part-START-END.safetensors`, starting on
@@ -9,16 +10,16 @@ import Heads
 extension DenseStore {
     /// Builds, chunk by chunk (about `checkpointEvery` seconds each), the pairs of `range` (of
     /// `count`) that no valid part (one that opens as a store of this run, in the current format,
-    /// its `part` metadata naming its range) covers yet.
+    /// its `part` metadata naming its range) covers yet; `reporter` hears of each part refused and removed.
     static func fillParts(file: String, range: Range<Int>, of count: Int, batchSize: Int, checkpointEvery: Double,
-                          expectation: PatchFeatureStore.Expectation, build: PartBuilder) throws -> PartsOutcome {
+                          expectation: PatchFeatureStore.Expectation, reporter: Reporter = SilentReporter(), build: PartBuilder) throws -> PartsOutcome {
         let parts = StoreParts(file: file)
-        let valid = try parts.valid { path, part in
+        let valid = try parts.valid(check: { path, part in
             let stored = try PatchFeatureStore(path: path, expecting: expectation), m = stored.file.metadata
             guard m["format"] == FeaturesFile.format, m["inputs"] == "\(part.count)", m["part"] == FeatureCache.partMetadata(part, of: count)["part"] else {
                 throw TrainingError.badFeaturesFile(path: path, reason: "not the part of pairs \(part) of \(count) in the current format")
             }
-        }
+        }, unusable: { reporter.note("train: part \($0) is unusable (\($1)); removed it, extracting its pairs again") })
         return try parts.fill(range, valid: valid, batchSize: batchSize, checkpointEvery: checkpointEvery) {
             try build($0, $1, FeatureCache.partMetadata($0, of: count)).skipped
         }
