@@ -111,11 +111,14 @@ final class ShardCLITests: XCTestCase {
         XCTAssertGreaterThanOrEqual(kept, 3)
         XCTAssertFalse(FileManager.default.fileExists(atPath: shards + "/shard-00000-of-00001.safetensors"))
 
-        // A checkpoint folder of an earlier dinoprobe is named, not silently left.
+        // A checkpoint folder of an earlier dinoprobe is named, not silently left; a damaged chunk is named and extracted again.
         try FileManager.default.createDirectory(atPath: shards + "/shard-00000-of-00001.parts", withIntermediateDirectories: true)
+        let damaged = try XCTUnwrap(chunks().sorted().last)
+        try Data("damaged".utf8).write(to: URL(fileURLWithPath: shards + "/" + damaged))
         let resumed = try CLI.run(args)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resuming after image"), resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains(damaged + " is unusable"), resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("chunks of an earlier dinoprobe"), resumed.stderr)
         XCTAssertEqual(chunks(), [], "the chunks go once the shard is written")
         let merged = path("merged.safetensors")

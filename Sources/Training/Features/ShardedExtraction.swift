@@ -50,7 +50,9 @@ public enum ShardedExtraction {
         }
         // Checkpointed chunks are the store's parts (`StoreParts`), each checked against the manifest.
         let parts = StoreParts(file: destination)
-        let valid = try parts.valid(check: { _ = try manifest.open($0, in: folder, as: shard, range: $1) })
+        let valid = try parts.valid(check: { _ = try manifest.open($0, in: folder, as: shard, range: $1) }, unusable: {
+            reporter.note("shard \(shard): chunk \($0) is unusable (\($1)); removed it, extracting its images again")
+        })
         let resumedFrom = range.count - StoreParts.count(StoreParts.tiling(valid, over: range).gaps)
         let oldChunks = folder + "/" + (ByteText.dropping(suffix: ".safetensors", from: name) ?? name) + ".parts"
         if FileSystem.isDirectory(oldChunks) { reporter.note("shard \(shard): \(oldChunks) holds chunks of an earlier dinoprobe, which are not resumed; remove it") }
