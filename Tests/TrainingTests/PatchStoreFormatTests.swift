@@ -133,6 +133,23 @@ extension PatchStoreFormatTests {
         XCTAssertEqual(try SafeTensorsFile(path: store.path).ints("source_index"), [0, 1, 2, 3, 0, 1, 2, 3])
     }
 
+    /// A part whose skipped list names a position outside its pairs (one that overflows when
+    /// numbered in the store trapped the join) is refused and extracted again.
+    func testAPartSkippingAPositionOutsideItIsRefused() throws {
+        let s = try sharded(unusable: 3..<4)
+        try s.shards(flip: false)
+        let part = StoreParts(file: s.path(flip: false)).path(2..<4)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: part))
+        let length = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+        XCTAssertTrue(header.contains(#"[[\"1\","#), header)
+        let forged = Data(header.replacingOccurrences(of: #"[[\"1\","#, with: #"[[\"9223372036854775807\","#).utf8)
+        bytes.replaceSubrange(0..<(8 + length), with: withUnsafeBytes(of: UInt64(forged.count).littleEndian, Array.init) + forged)
+        try bytes.write(to: URL(fileURLWithPath: part))
+        let store = try s.store(flip: false)
+        XCTAssertEqual(store.skipped.map(\.index), [3])
+    }
+
     /// A shard whose pairs are all unusable writes a part of no rows (one process skips those
     /// pairs and goes on): the joined store is the one-process store.
     func testAShardOfOnlyUnusablePairsDoesNotFail() throws {

@@ -140,7 +140,11 @@ extension FeaturesFile {
             guard let rowPaths = FeaturesFile.decodeJSON([String].self, file.metadata["paths"]), rowPaths.count == n else {
                 throw fail("its metadata does not list one image path per row (\(n) rows)")
             }
-            let skipped = FeaturesFile.skipped(file.metadata).map { $0.shifted(by: offset) }
+            let listed = FeaturesFile.skipped(file.metadata)
+            guard listed.allSatisfy({ ($0.index ?? 0) >= 0 && ($0.index ?? 0) <= Int.max - offset }) else {
+                throw fail("its skipped list names a position out of range")
+            }
+            let skipped = listed.map { $0.shifted(by: offset) }
             var rowInputs: [Int64] = []
             do {
                 // Only the rows copied: a part joined in passes is checked once, not once a pass.

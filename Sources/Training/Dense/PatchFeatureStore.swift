@@ -101,9 +101,12 @@ public final class PatchFeatureStore: @unchecked Sendable {
                        + "not \(e.dim)-wide at \(e.resolution) with \(e.targets.type.rawValue) targets")
         }
         if let views = e.views, targetName != "labels" {
-            let inputs = Int(file.metadata["inputs"] ?? "") ?? -1
+            let inputs = Int(file.metadata["inputs"] ?? "") ?? -1, positions = Set(skipped.compactMap(\.index))
             guard file.metadata["views"] == "\(views)", count % views == 0, count / views == inputs - skipped.count else {
                 throw fail("its \(count) rows are not \(views) views of each of its \(inputs) pairs not skipped")
+            }
+            guard positions.count == skipped.count, positions.allSatisfy({ (0..<inputs).contains($0) }) else {
+                throw fail("its skipped list does not name distinct positions among its \(inputs) pairs")
             }
         }
         let failures = FailureList()
