@@ -65,7 +65,7 @@ public enum DAVISVideos {
         let stems = files.map { ByteText.dropping(suffix: ".jpg", from: $0) ?? $0 }  // bytes: dropLast(4) could take a U+0600
         let numbers = stems.compactMap { $0.allSatisfy(\.isASCII) ? Int($0) : nil }
         guard numbers.count == stems.count else { throw DatasetError.badFile(path: folder, reason: "frame names must be numbers (00000.jpg, ...)") }
-        if let gap = zip(numbers, numbers.dropFirst()).first(where: { $1 != $0 + 1 }) {
+        if let gap = zip(numbers, numbers.dropFirst()).first(where: { $0 == Int.max || $1 != $0 + 1 }) {
             throw DatasetError.badFile(path: folder, reason: "missing frames: \(gap.0) is followed by \(gap.1)")
         }
         let annotations = stems.map { maskFolder + "/" + $0 + ".png" }
