@@ -113,3 +113,18 @@ extension RunFolderTests {
         XCTAssertEqual(last.published, ["head.safetensors", "skipped-val.txt", "run.json"])
     }
 }
+
+extension RunFolderTests {
+    /// A run.json that is not a dinoprobe run record (another tool's, in a folder given as --out)
+    /// is the user's file: the run refuses the folder instead of writing its record over it.
+    func testAnotherToolsRunJSONIsNotReplaced() throws {
+        let folder = root + "/mine"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let theirs = Data("{\"experiment\": \"kept\"}".utf8)
+        try theirs.write(to: URL(fileURLWithPath: folder + "/run.json"))
+        for overwrite in [false, true] {
+            XCTAssertEqual(refusal(try open("mine", overwrite: overwrite)), .foreignRecord(folder))
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/run.json")), theirs)
+        }
+    }
+}

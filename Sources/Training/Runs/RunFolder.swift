@@ -83,8 +83,12 @@ public final class RunFolder {
     }
 
     /// Refuses a folder whose run.json records a run of another command: its results and this
-    /// run's would mix (the file named is one both write, else run.json).
+    /// run's would mix (the file named is one both write, else run.json); or whose run.json is
+    /// no run record at all (another tool's file, which this run's record would replace).
     private static func checkSameCommand(_ folder: String, as record: RunRecord, guarding files: [String]) throws {
+        if try FileSystem.status(folder + "/run.json", followLinks: false)?.kind == .regular, RunRecord.earlier(inFolder: folder) == nil {
+            throw RunFolderError.foreignRecord(folder)  // (a link there is refused as a link when written)
+        }
         guard let mine = record.commandName, let earlier = RunRecord.earlierCommand(inFolder: folder), earlier.name != mine else { return }
         let shared = files.first { earlier.outputs.contains($0) } ?? "run.json"
         throw RunFolderError.otherCommand(folder, command: earlier.name, file: shared)
