@@ -96,3 +96,16 @@ extension VideoLayoutTests {
         XCTAssertTrue(r.skipped.first?.reason.contains("missing frames: \(Int.max) is followed by 99") ?? false, "\(r.skipped)")
     }
 }
+
+extension VideoLayoutTests {
+    /// A video named like the run folder's own hidden files (`.staging`) is skipped when read:
+    /// its output folder could not be published, and the whole run failed at its end.
+    func testAVideoNamedLikeTheRunFoldersOwnFilesIsSkipped() throws {
+        for folder in ["JPEGImages", "Annotations"] {
+            try FileManager.default.moveItem(atPath: root + "/\(folder)/480p/video-00", toPath: root + "/\(folder)/480p/.staging")
+        }
+        let r = try read([".staging", "video-01"])
+        XCTAssertEqual(r.videos.map(\.name), ["video-01"])
+        XCTAssertEqual(r.skipped.map(\.path), [".staging"])
+    }
+}

@@ -41,10 +41,10 @@ public enum DAVISVideos {
             let frameFolder = try images.resolve(name, listedIn: listedIn, line: line + 1)
             let maskFolder = try masks.resolve(name, listedIn: listedIn, line: line + 1)
             do {
-                // Bytes: "a/\u{301}b".contains("/") is false for String ("/" + a mark is one Character).
-                guard !PathCodec.bytes(of: name).contains(ByteText.slash),
+                // A plain name (no "/", judged on bytes) and none of the run folder's own (`.staging`): it is published.
+                guard RunPublication.isPlainName(name),
                       !(PropagationReport.files + ["run.json"]).contains(where: { ByteText.same($0, name) }) else {
-                    throw DatasetError.badFile(path: frameFolder, reason: "a video is one folder, not named like an output file")
+                    throw DatasetError.badFile(path: frameFolder, reason: "a video is one folder, not named like an output or the run folder's own files")
                 }
                 videos.append(try video(name, frames: frameFolder, annotations: maskFolder))
             } catch {
