@@ -107,3 +107,30 @@ final class VideoLayoutTests: XCTestCase {
         XCTAssertEqual(try again.frame(1), try fresh.frame(1))
     }
 }
+
+extension VideoLayoutTests {
+    /// A frame numbered Int.max followed by another (sorted by name, "99" comes after it): the gap
+    /// check must not overflow (it trapped, killing the whole run).
+    func testAFrameNumberedAtIntMaxIsRefusedNotATrap() throws {
+        let frames = root + "/JPEGImages/480p/video-00"
+        try FileManager.default.moveItem(atPath: frames + "/00000.jpg", toPath: frames + "/\(Int.max).jpg")
+        try FileManager.default.moveItem(atPath: frames + "/00001.jpg", toPath: frames + "/99.jpg")
+        for t in 2..<5 { try FileManager.default.removeItem(atPath: frames + "/0000\(t).jpg") }
+        let r = try read(["video-00", "video-01"])
+        XCTAssertEqual(r.videos.map(\.name), ["video-01"])
+        XCTAssertTrue(r.skipped.first?.reason.contains("missing frames: \(Int.max) is followed by 99") ?? false, "\(r.skipped)")
+    }
+}
+
+extension VideoLayoutTests {
+    /// A video named like the run folder's own hidden files (`.staging`) is skipped when read:
+    /// its output folder could not be published, and the whole run failed at its end.
+    func testAVideoNamedLikeTheRunFoldersOwnFilesIsSkipped() throws {
+        for folder in ["JPEGImages", "Annotations"] {
+            try FileManager.default.moveItem(atPath: root + "/\(folder)/480p/video-00", toPath: root + "/\(folder)/480p/.staging")
+        }
+        let r = try read([".staging", "video-01"])
+        XCTAssertEqual(r.videos.map(\.name), ["video-01"])
+        XCTAssertEqual(r.skipped.map(\.path), [".staging"])
+    }
+}

@@ -82,3 +82,49 @@ final class RunFolderTests: XCTestCase {
         again.close()
     }
 }
+
+extension RunFolderTests {
+    /// An --overwrite run that fails or is stopped before publishing leaves the earlier run whole:
+    /// its run.json (what `rerun` replays, what its heads point to) and its skipped list.
+    func testAFailedOverwriteKeepsTheEarlierRunsRecord() throws {
+        let first = try open(command: ["dinoprobe", "eval-linear", "--epochs", "1"])
+        try Data("w".utf8).write(to: URL(fileURLWithPath: try first.staging() + "/head.safetensors"))
+        try first.writeSkipped(["a.png\tunreadable"], split: "val")
+        try first.publish(outputs: ["head.safetensors"])
+        first.close()
+        let record = try Data(contentsOf: URL(fileURLWithPath: first.path + "/run.json"))
+        let skipped = try Data(contentsOf: URL(fileURLWithPath: first.path + "/skipped-val.txt"))
+        for interrupted in [false, true] {
+            let again = try open(overwrite: true, command: ["dinoprobe", "eval-linear", "--epochs", "2"])
+            try again.writeSkipped(["b.png\ttoo large"], split: "val")
+            try again.update { $0.notes["x"] = "y" }
+            if !interrupted { again.close() }
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first.path + "/run.json")), record, "interrupted: \(interrupted)")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first.path + "/skipped-val.txt")), skipped, "interrupted: \(interrupted)")
+            if interrupted { try FileManager.default.removeItem(atPath: first.path + "/.dinoprobe.lock") }
+        }
+        let last = try open(overwrite: true, command: ["dinoprobe", "eval-linear", "--epochs", "3"])
+        try last.writeSkipped(["c.png\tbad"], split: "val")
+        try Data("w3".utf8).write(to: URL(fileURLWithPath: try last.staging() + "/head.safetensors"))
+        try last.publish(outputs: ["head.safetensors"])
+        last.close()
+        XCTAssertEqual(try String(contentsOfFile: last.path + "/skipped-val.txt", encoding: .utf8), "c.png\tbad\n")
+        XCTAssertTrue(try String(contentsOfFile: last.path + "/run.json", encoding: .utf8).contains("\"3\""))
+        XCTAssertEqual(last.published, ["head.safetensors", "skipped-val.txt", "run.json"])
+    }
+}
+
+extension RunFolderTests {
+    /// A run.json that is not a dinoprobe run record (another tool's, in a folder given as --out)
+    /// is the user's file: the run refuses the folder instead of writing its record over it.
+    func testAnotherToolsRunJSONIsNotReplaced() throws {
+        let folder = root + "/mine"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let theirs = Data("{\"experiment\": \"kept\"}".utf8)
+        try theirs.write(to: URL(fileURLWithPath: folder + "/run.json"))
+        for overwrite in [false, true] {
+            XCTAssertEqual(refusal(try open("mine", overwrite: overwrite)), .foreignRecord(folder))
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/run.json")), theirs)
+        }
+    }
+}

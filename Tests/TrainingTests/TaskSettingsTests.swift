@@ -63,3 +63,23 @@ final class TaskSettingsTests: XCTestCase {
         }
     }
 }
+
+extension TaskSettingsTests {
+    /// A run.json's option names are not trusted: a name that is no option of the command now
+    /// ("out=/elsewhere", which would have passed as a flag and moved the rerun's --out) is refused.
+    func testARerunRefusesRecordedOptionNamesTheCommandDoesNotHave() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rerun-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let options = JSONValue.object([("epochs", .number("10")), ("out=/elsewhere", .bool(true))])
+        try RunRecord(version: "test", commit: "none", command: ["dinoprobe", "train-linear"], options: options).write(toFolder: folder)
+        let read = try RecordedRun(path: folder + "/run.json")
+        func resolve(_ arguments: [String]) -> [String: JSONValue] {
+            let out = arguments.last { $0.hasPrefix("--out=") }.map { String($0.dropFirst(6)) } ?? "mine"
+            return ["epochs": .number("10"), "out": .string(out)]
+        }
+        XCTAssertThrowsError(try read.pinned(["train-linear", "--out=mine"], unpinned: ["out"], resolve: resolve)) {
+            XCTAssertTrue("\($0)".contains("--out=/elsewhere"), "\($0)")
+        }
+    }
+}

@@ -46,6 +46,10 @@ public struct RecordedRun: Sendable {
         let now = try resolve(result)
         let options = Self.inverted(self.options, as: now)
         for (name, value) in options.sorted(by: { $0.key < $1.key }) where !unpinned.contains(name) && !Self.same(now[name], value) {
+            // Only the command's own options: a record's name like "out=DIR" would pass as a flag.
+            guard now[name] != nil else {
+                throw TrainingError.badOption("\(shown(path)) records --\(name), which \(arguments.first ?? "the command") does not have here; run the command yourself")
+            }
             guard let pin = Self.flag(name, value) else {
                 throw TrainingError.badOption("--\(name) was \(value.text()) in the recorded run and cannot be given on a command line; run the command yourself")
             }

@@ -17,8 +17,11 @@ public final class RunFolder {
     private var publication: RunPublication?
     private let reporter: Reporter
     /// Files written straight into the folder as the run went (skipped-image lists), named in
-    /// run.json's outputs with the published results.
+    /// run.json's outputs with the published results (staged with them when `replacesFinished`).
     private var besideResults: [String] = []
+    /// --overwrite over a finished run: until publishing, this run's record and beside-files
+    /// are kept in the staging folder, so a run that fails or is stopped leaves the earlier one whole.
+    private let replacesFinished: Bool
     /// Called after each publishing step (tests interrupt or fail the run there; see `injectedFault`).
     public var afterPublishingStep: ((String) throws -> Void)? = RunFolder.injectedFault()
 
@@ -52,14 +55,18 @@ public final class RunFolder {
             throw error
         }
         (self.lock, self.reporter, self.record) = (lock, reporter, record)
+        replacesFinished = overwrite && !resume && files.contains { FileSystem.exists(folder + "/" + $0) }
         url = URL(fileURLWithPath: folder)
         if resume, let earlier = RunRecord.earlier(inFolder: folder) {
             self.record.runID = earlier.runID
             self.record.resumedFrom = earlier.starts
         }
         if overwrite && !resume { try? FileSystem.removeFile(folder + "/" + Self.stateName) }
-        try self.record.write(toFolder: folder)
+        try self.record.write(toFolder: recordFolder())
     }
+
+    /// Where run.json is kept while the run goes (the staging folder when it replaces a finished run).
+    private func recordFolder() throws -> String { replacesFinished ? try staging() : path }
 
     /// Refuses to start over an earlier run's results (without `overwrite`) or an unfinished run
     /// (without `resume`), and to resume a finished run or one without a training state.
@@ -76,8 +83,12 @@ public final class RunFolder {
     }
 
     /// Refuses a folder whose run.json records a run of another command: its results and this
-    /// run's would mix (the file named is one both write, else run.json).
+    /// run's would mix (the file named is one both write, else run.json); or whose run.json is
+    /// no run record at all (another tool's file, which this run's record would replace).
     private static func checkSameCommand(_ folder: String, as record: RunRecord, guarding files: [String]) throws {
+        if try FileSystem.status(folder + "/run.json", followLinks: false)?.kind == .regular, RunRecord.earlier(inFolder: folder) == nil {
+            throw RunFolderError.foreignRecord(folder)  // (a link there is refused as a link when written)
+        }
         guard let mine = record.commandName, let earlier = RunRecord.earlierCommand(inFolder: folder), earlier.name != mine else { return }
         let shared = files.first { earlier.outputs.contains($0) } ?? "run.json"
         throw RunFolderError.otherCommand(folder, command: earlier.name, file: shared)
@@ -100,7 +111,7 @@ public final class RunFolder {
     /// Changes the record and writes it out.
     public func update(_ change: (inout RunRecord) -> Void) throws {
         change(&record)
-        try record.write(toFolder: path)
+        try record.write(toFolder: recordFolder())
     }
 
     /// The folder results are written into until `publish` (created on first use, empty).
@@ -119,7 +130,7 @@ public final class RunFolder {
         _ = try staging()
         guard let publication else { return }
         var entries: [String] = [], seen: Set<[UInt8]> = []  // bytes: "e\u{301}" and "\u{e9}" are two files
-        for output in outputs {
+        for output in outputs + (replacesFinished ? besideResults : []) {
             // Its first component, cut on bytes: "masks/\u{301}a.png" is one `Character`-wise.
             let entry = ByteText.split(output, on: "/", omittingEmpty: true).first ?? output
             if seen.insert(PathCodec.bytes(of: entry)).inserted { entries.append(entry) }
@@ -136,7 +147,7 @@ public final class RunFolder {
     /// Writes `text` as the file `name` straight into the folder (whole or not at all), listed
     /// with the results when they are published (a list of skipped images, known before them).
     public func writeBeside(_ name: String, text: String) throws {
-        try AtomicFile.write(Data(text.utf8), to: path + "/" + name)
+        try AtomicFile.write(Data(text.utf8), to: try recordFolder() + "/" + name)
         if !besideResults.contains(name) { besideResults.append(name) }
     }
 
@@ -208,7 +219,7 @@ public final class RunFolder {
             let others = ((try? FileSystem.list(path)) ?? []).filter { $0 != "run.json" && $0 != FolderLock.fileName }
             if others.isEmpty {
                 try? FileSystem.removeFile(path + "/run.json")
-            } else {
+            } else if !replacesFinished {
                 try? update { $0.status = "stopped before finishing" }
             }
         }

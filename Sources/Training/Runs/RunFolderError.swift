@@ -16,6 +16,8 @@ public enum RunFolderError: Error, CustomStringConvertible, Equatable, Sendable 
     case publishingCompleted(String)
     /// The folder holds another command's run (its name, and a file both runs write).
     case otherCommand(String, command: String, file: String)
+    /// The folder holds a run.json that is no dinoprobe run record (another tool's file).
+    case foreignRecord(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum RunFolderError: Error, CustomStringConvertible, Equatable, Sendable 
             return "\(shown(folder)) holds an unfinished run (\(RunFolder.stateName)); pass --resume to continue it, or --overwrite to start again"
         case let .otherCommand(folder, command, file):
             return "\(shown(folder)) holds a run of `\(command)` (\(shown(folder))/run.json) and this command would replace its \(file); choose another --out (runs of different commands never share a folder)"
+        case let .foreignRecord(folder):
+            return "\(shown(folder))/run.json is not a dinoprobe run record and a run would replace it; choose another --out"
         case let .publishingCompleted(folder): return "\(shown(folder)): the interrupted run's results are now published; nothing is left to resume"
         }
     }

@@ -41,10 +41,10 @@ public enum DAVISVideos {
             let frameFolder = try images.resolve(name, listedIn: listedIn, line: line + 1)
             let maskFolder = try masks.resolve(name, listedIn: listedIn, line: line + 1)
             do {
-                // Bytes: "a/\u{301}b".contains("/") is false for String ("/" + a mark is one Character).
-                guard !PathCodec.bytes(of: name).contains(ByteText.slash),
+                // A plain name (no "/", judged on bytes) and none of the run folder's own (`.staging`): it is published.
+                guard RunPublication.isPlainName(name),
                       !(PropagationReport.files + ["run.json"]).contains(where: { ByteText.same($0, name) }) else {
-                    throw DatasetError.badFile(path: frameFolder, reason: "a video is one folder, not named like an output file")
+                    throw DatasetError.badFile(path: frameFolder, reason: "a video is one folder, not named like an output or the run folder's own files")
                 }
                 videos.append(try video(name, frames: frameFolder, annotations: maskFolder))
             } catch {
@@ -65,7 +65,7 @@ public enum DAVISVideos {
         let stems = files.map { ByteText.dropping(suffix: ".jpg", from: $0) ?? $0 }  // bytes: dropLast(4) could take a U+0600
         let numbers = stems.compactMap { $0.allSatisfy(\.isASCII) ? Int($0) : nil }
         guard numbers.count == stems.count else { throw DatasetError.badFile(path: folder, reason: "frame names must be numbers (00000.jpg, ...)") }
-        if let gap = zip(numbers, numbers.dropFirst()).first(where: { $1 != $0 + 1 }) {
+        if let gap = zip(numbers, numbers.dropFirst()).first(where: { $0 == Int.max || $1 != $0 + 1 }) {
             throw DatasetError.badFile(path: folder, reason: "missing frames: \(gap.0) is followed by \(gap.1)")
         }
         let annotations = stems.map { maskFolder + "/" + $0 + ".png" }
