@@ -45,13 +45,18 @@ struct InferenceOptions: ParsableArguments {
         if inference == .whole && (crop != nil || stride != nil) { throw ValidationError("--crop and --stride go with --inference slide") }
     }
 
-    /// The inference for a head trained at `size` pixels.
-    func resolved(headSize: Int) -> DenseInference {
-        inference == .whole ? .whole : .slide(SlidingWindow(crop: crop ?? headSize, stride: stride))
+    /// The inference for a head trained at `size` pixels; a stride over the crop is refused (pixels between windows).
+    func resolved(headSize: Int) throws -> DenseInference {
+        guard inference == .slide else { return .whole }
+        let window = SlidingWindow(crop: crop ?? headSize, stride: stride)
+        guard window.stride <= window.crop else {
+            throw ValidationError("--stride \(window.stride) is larger than the crop \(window.crop): the pixels between windows would be in none")
+        }
+        return .slide(window)
     }
 
     /// The inference for a saved head (trained at 448 when it does not say).
-    func resolved(for head: some DenseHead) -> DenseInference { resolved(headSize: head.metadata.inputResolution ?? 448) }
+    func resolved(for head: some DenseHead) throws -> DenseInference { try resolved(headSize: head.metadata.inputResolution ?? 448) }
 }
 
 /// What a trained dense task's patch store holds: mirrored or augmented views, which blocks,

@@ -61,6 +61,7 @@ extension DenseTrainingCommand {
                                          run: RunFolder, model: DINOv3Model, train: T.Data, val: T.Data?, recipe: FeatureRecipe,
                                          augment: AugmentedDenseViews<T.Data.Target>?) throws -> [String] {
         let steps = task.steps, batch = cacheOptions.batchSize(model, height: store.size, layers: recipe.blocks), reporter = TerminalReporter.shared
+        let inference = try inferenceOptions.resolved(headSize: store.size)
         try run.update {
             $0.record(model: model, id: modelOptions.displayID, threads: modelOptions.threadCount)
             $0.data = .dense(root: train.root, [("train", train), ("val", val)])
@@ -80,7 +81,7 @@ extension DenseTrainingCommand {
                 + "\(TerminalTask.formatDuration(Double(steps.iterations) * seconds)) at \(String(format: "%.2f", seconds)) s/step")
             return try run.stateSaving(inputs: training.key, every: runOptions.checkpointEvery, resume: runOptions.resume)
         }
-        return try task.finish(trained, evaluation: evaluation, model: model, val: val, inference: inferenceOptions.resolved(headSize: store.size),
+        return try task.finish(trained, evaluation: evaluation, model: model, val: val, inference: inference,
                                batchSize: evaluationBatch ?? batch, in: run, maxPixels: pixelLimit.maxPixels, reporter: reporter) { skipped, result in
             try reportSkipped(skipped, split: "val", folder: run)
             if let result { say(result.table(maxNameWidth: 28)) }

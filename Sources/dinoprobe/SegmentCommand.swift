@@ -53,7 +53,7 @@ struct Segment: ParsableCommand {
         let segmenter = try head.map { try LinearSegmenter.load(from: $0) }
         let recipe = try segmenter.map { try ImageSegmentation.recipe(of: $0, named: head ?? "") }
         let side = size ?? recipe?.preprocessing.size ?? 448
-        let window: SlidingWindow? = if case let .slide(w) = inferenceOptions.resolved(headSize: side) { w } else { nil }
+        let window: SlidingWindow? = if case let .slide(w) = try inferenceOptions.resolved(headSize: side) { w } else { nil }
         try writePerImage(images, out: out, prefix: "segment", overwrite: overwrite, command: self, modelOptions: modelOptions, resolved: ["size": side],
                           files: { ImageSegmentation.outputFiles(stem: $0, head: segmenter != nil, clusters: clusters != nil) }, check: { model in
             try ForwardMemory.checkOneImageFits(model, height: side, width: side)  // the short side: a lower bound

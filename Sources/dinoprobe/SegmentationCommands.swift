@@ -116,7 +116,7 @@ struct EvalSeg: ParsableCommand {
         if let head, let data {
             let segmenter = try LinearSegmenter.load(from: head)
             let val = try layout.load(root: data, split: .val).usable(.val, of: data, reporter: reporter) { try reportSkipped($0, split: "val", folder: run) }
-            let inference = inferenceOptions.resolved(for: segmenter)
+            let inference = try inferenceOptions.resolved(for: segmenter)
             let evaluation = try SegmentationEvaluation(roots: [data], predictionsIn: run).evaluateSaved(
                 segmenter, on: val, model: { try modelOptions.load() }, modelID: modelOptions.displayID, threads: modelOptions.threadCount,
                 inference: inference, run: run, maxPixels: pixelLimit.maxPixels, reporter: reporter) { say("inference: \(inference.name)") }

@@ -272,5 +272,10 @@ final class SegmentationCLITests: XCTestCase {
         let g = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", good, image, "--out", dir.appendingPathComponent("o3").path])
         XCTAssertEqual(g.status, 0, g.stderr)
         XCTAssertTrue(g.stdout.contains("features 4x6 at 96x64"), g.stdout)
+        // A stride over the crop leaves pixels in no window: refused before any image, not at the first wide one.
+        let gap = try CLI.run(["segment", "--model", CLI.tinyModel, "--head", good, image, "--inference", "slide", "--crop", "16",
+                               "--stride", "32", "--out", dir.appendingPathComponent("o4").path])
+        XCTAssertNotEqual(gap.status, 0)
+        XCTAssertTrue(gap.stderr.contains("--stride 32 is larger than the crop 16"), gap.stderr)
     }
 }
