@@ -30,7 +30,7 @@ final class DenseImageSizeTests: XCTestCase {
         for inference in [DenseInference.whole, .slide(SlidingWindow(crop: 48, stride: 20))] {
             for flip in [false, true] {
                 var done: [Int] = [], skipped: [Int: String] = [:]
-                try ImageDepth.run(head: head, model: model, paths: paths, stems: paths.map { "\($0).\(flip)" }, inference: inference, flip: flip,
+                try ImageDepth.run(head: head, model: model, paths: paths, stems: paths.indices.map { "\(root)/out\($0).\(flip)" }, inference: inference, flip: flip,
                                    onFailure: { skipped[$0.index ?? -1] = $0.reason }) { i, result in
                     XCTAssertEqual([result.width, result.height], [sizes[i].0, sizes[i].1], "\(inference.name) \(sizes[i])")
                     XCTAssertTrue(result.nearest.isFinite && result.farthest.isFinite)
