@@ -45,14 +45,9 @@ struct InferenceOptions: ParsableArguments {
         if inference == .whole && (crop != nil || stride != nil) { throw ValidationError("--crop and --stride go with --inference slide") }
     }
 
-    /// The inference for a head trained at `size` pixels; a stride over the crop is refused (pixels between windows).
+    /// The inference for a head trained at `size` pixels (a window that leaves pixels uncovered is refused).
     func resolved(headSize: Int) throws -> DenseInference {
-        guard inference == .slide else { return .whole }
-        let window = SlidingWindow(crop: crop ?? headSize, stride: stride)
-        guard window.stride <= window.crop else {
-            throw ValidationError("--stride \(window.stride) is larger than the crop \(window.crop): the pixels between windows would be in none")
-        }
-        return .slide(window)
+        inference == .whole ? .whole : .slide(try SlidingWindow(crop: crop ?? headSize, stride: stride).checked())
     }
 
     /// The inference for a saved head (trained at 448 when it does not say).

@@ -9,6 +9,18 @@ import XCTest
 final class SlidingWindowTests: XCTestCase {
     let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slide.safetensors").path
 
+    func testAWindowWhoseStrideIsOverItsCropIsRefused() throws {
+        XCTAssertEqual(try SlidingWindow(crop: 16, stride: 16).checked(), SlidingWindow(crop: 16, stride: 16))
+        XCTAssertNoThrow(try SlidingWindow(crop: 512).checked())
+        XCTAssertThrowsError(try SlidingWindow(crop: 16, stride: 17).checked()) {
+            XCTAssertTrue("\($0)".contains("--stride 17 is larger than the crop 16"), "\($0)")
+        }
+        // What such a window would leave: a pixel between windows, which the average refuses.
+        let windows = SlidingWindow(crop: 16, stride: 32).windows(height: 16, width: 60)
+        XCTAssertThrowsError(try SlidingWindow.average(windows.map { ($0, [Float](repeating: 0, count: $0.height * $0.width)) },
+                                                       height: 16, width: 60, classes: 1))
+    }
+
     func testWindowsAveragingAndLabelsMatchPyTorch() throws {
         let file = try SafeTensorsFile(path: fixture)
         for name in ["wide", "small"] {

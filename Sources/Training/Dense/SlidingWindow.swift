@@ -15,6 +15,14 @@ public struct SlidingWindow: Sendable, Equatable, Codable {
         self.stride = stride ?? Int((Double(crop) * 2 / 3).rounded(.down))
     }
 
+    /// This window, refused when its stride is over the crop (the pixels between windows would be in none).
+    public func checked() throws -> SlidingWindow {
+        guard stride <= crop else {
+            throw TrainingError.badOption("--stride \(stride) is larger than the crop \(crop): the pixels between windows would be in none")
+        }
+        return self
+    }
+
     public struct Window: Sendable, Equatable {
         public var y1: Int, x1: Int, y2: Int, x2: Int
         public var height: Int { y2 - y1 }
