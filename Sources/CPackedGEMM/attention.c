@@ -68,22 +68,25 @@ void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride,
     float *queries = scratch, *scores = queries + count * head_dim, *maxima = scores + count * ss, *sums = maxima + count;
     float *gemm = sums + count, *tile_maxima = gemm;
     dp_rope_rows(kernel, q + first * stride, stride, count, head_dim, prefix - first, cos, sin, queries);
-    // A scale that is a power of two at most 1 (head dims 4, 16, 64, 256) goes into the queries: every
-    // product and partial sum of q k^T is then the unscaled one times it, exactly (barring values
-    // under 2^-123), so the scores come out scaled and the softmax multiplies nothing (8-10% of its
-    // time, where each exp is bound by the multiply-add pipes).
-    int exponent;
-    if (scale <= 1.0f && frexpf(scale, &exponent) == 0.5f) {
-        for (intptr_t i = 0; i < count * head_dim; i++) queries[i] *= scale;
-        scale = 1.0f;
-    }
     if (kt >= tokens) {  // one tile: the probabilities normalised before the product, as ATen's
+        // A scale that is a power of two at most 1 (head dims 4, 16, 64, 256) goes into the
+        // queries: every product and partial sum of q k^T is then the unscaled one times it,
+        // exactly (barring values under 2^-123), so the softmax multiplies nothing.
+        int exponent;
+        if (scale <= 1.0f && frexpf(scale, &exponent) == 0.5f) {
+            for (intptr_t i = 0; i < count * head_dim; i++) queries[i] *= scale;
+            scale = 1.0f;
+        }
         dp_gemm_packed(kernel, queries, count, head_dim, head_dim, packed, kt, NULL, scores, ss, 0, kt / nr, gemm, NULL);
         dp_softmax_rows(kernel, scores, count, tokens, ss, scale);
         dp_gemm_packed(kernel, scores, count, tokens, ss, packed + kt * head_dim, head_dim, NULL, out, ldo, 0, value_panels,
                        gemm, NULL);
         return;
     }
+    // Several tiles: the online softmax takes its exps in base 2, so the queries are multiplied by
+    // scale x log2 e (rounded once each) and the scores come out ready for it.
+    const float to_base2 = (float)((double)scale * 1.44269504088896340736);
+    for (intptr_t i = 0; i < count * head_dim; i++) queries[i] *= to_base2;
     const dp_gemm_epilogue gather = {NULL, 0, NULL, DP_GEMM_NO_ACTIVATION, 0, 1};
     for (intptr_t r = 0; r < count; r++) {
         maxima[r] = -INFINITY;
@@ -95,7 +98,7 @@ void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride,
         const float *tile = packed + key / kt * tile_floats(kt, head_dim, nr);
         // Whole panels of scores (the keys past n are packed as zeros; their scores go unread).
         dp_gemm_scores(kernel, queries, count, head_dim, head_dim, tile, panels, n, scores, ss, tile_maxima);
-        dp_softmax_online_rows(kernel, scores, count, n, ss, scale, tile_maxima, maxima, sums, out, head_dim, ldo);
+        dp_softmax_online_rows(kernel, scores, count, n, ss, 1.0f, tile_maxima, maxima, sums, out, head_dim, ldo);
         dp_gemm_packed(kernel, scores, count, n, ss, tile + kt * head_dim, head_dim, NULL, out, ldo, 0, value_panels, gemm,
                        &gather);
     }

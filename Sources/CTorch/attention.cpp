@@ -133,7 +133,7 @@ at::Tensor self_attention_blas(const at::Tensor &qkv, const at::Tensor &cos, con
     at::Tensor out = at::empty({s.b, s.t, d}, qkv.options());
     const float *x = qkv.data_ptr<float>(), *c = cos.data_ptr<float>(), *sn = sin.data_ptr<float>();
     float *o = out.data_ptr<float>();
-    const float alpha = static_cast<float>(scale);
+    const float alpha = static_cast<float>(scale), to_base2 = static_cast<float>(scale * 1.44269504088896340736);
     const auto product = [](bool transposed, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                             int64_t ldb, float beta, float *y, int64_t ldy) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f, a, int(lda),
@@ -162,7 +162,9 @@ at::Tensor self_attention_blas(const at::Tensor &qkv, const at::Tensor &cos, con
                 for (int64_t key = 0; key < s.t; key += kt) {
                     const int64_t n = std::min(kt, s.t - key);
                     product(true, count, n, s.hd, q + first * s.hd, s.hd, k + key * s.hd, s.hd, 0, scores, kt);
-                    dp_softmax_online_rows(DP_SEG_KERNEL_AUTO, scores, count, n, kt, alpha, nullptr, maxima, sums, result, s.hd, d);
+                    // The online softmax's exps are base 2: the scores times scale x log2 e.
+                    dp_softmax_online_rows(DP_SEG_KERNEL_AUTO, scores, count, n, kt, to_base2, nullptr, maxima, sums, result, s.hd,
+                                           d);
                     product(false, count, s.hd, n, scores, kt, v + key * s.width, s.width, 1, result, d);
                 }
                 dp_softmax_online_finish(DP_SEG_KERNEL_AUTO, sums, count, result, s.hd, d);

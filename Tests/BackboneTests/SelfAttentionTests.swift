@@ -168,15 +168,17 @@ final class SelfAttentionTests: XCTestCase {
         XCTAssertGreaterThan(worst, 0, "Float arithmetic is not exact: the comparison saw the kernel's results")
     }
 
-    /// A power-of-two scale goes into the queries (dp_attention_queries), which must give the bits of
-    /// the scale applied to each score afterwards: the kernel against its steps composed by hand,
-    /// unscaled queries, scores and the online softmax with the scale, several tiles of keys.
-    func testPowerOfTwoScaleInTheQueriesGivesTheBitsOfScaledScores() throws {
+    /// Over several tiles of keys the scale times log2 e goes into the queries (rounded once each)
+    /// and the online softmax runs in base 2: the kernel against those steps composed by hand
+    /// (rotated queries times that factor, the scores, the online softmax with a scale of 1), bit
+    /// for bit, at a scale that is not a power of two as well.
+    func testScaleTimesLog2eInTheQueriesGivesTheBitsOfTheComposedSteps() throws {
         guard !tileKernels.isEmpty else { throw XCTSkip("no packed kernel runs on this CPU") }
-        let (tokens, prefix, hd, keyTile, scale) = (130, 5, 64, 48, Float(0.125))
+        let (tokens, prefix, hd, keyTile) = (130, 5, 64, 48)
         let qkv = seededValues(tokens * 3 * hd, seed: 81, scale: 2), angles = seededValues((tokens - prefix) * hd, seed: 82, scale: 3)
         let (cos, sin) = (angles.map { Foundation.cos($0) }, angles.map { Foundation.sin($0) })
-        for kernel in tileKernels {
+        for (kernel, scale) in tileKernels.flatMap({ kernel in [Float(0.125), 0.3].map { (kernel, $0) } }) {
+            let toBase2 = Float(Double(scale) * 1.44269504088896340736)
             let fused = tiled(kernel, qkv, tokens: tokens, hd: hd, prefix: prefix, cos: cos, sin: sin, queryTile: tokens,
                               keyTile: keyTile, scale: scale)
             let (nr, kt) = (dp_gemm_panel_width(kernel), dp_attention_key_tile(kernel, tokens, keyTile))
@@ -192,17 +194,18 @@ final class SelfAttentionTests: XCTestCase {
                 dp_attention_pack(kernel, x.baseAddress! + hd, x.baseAddress! + 2 * hd, 3 * hd, tokens, hd, prefix, cos, sin, keyTile, &packed, &scratch)
                 dp_rope_rows(kernel, x.baseAddress!, 3 * hd, tokens, hd, prefix, cos, sin, &queries)
             }
+            for i in queries.indices { queries[i] *= toBase2 }
             packed.withUnsafeBufferPointer { p in
                 for key in Swift.stride(from: 0, to: tokens, by: kt) {
                     let (n, tile) = (min(kt, tokens - key), p.baseAddress! + key / kt * tileFloats)
                     dp_gemm_scores(kernel, queries, tokens, hd, hd, tile, (n + nr - 1) / nr, n, &scores, ss, &tileMaxima)
-                    dp_softmax_online_rows(kernel, &scores, tokens, n, ss, scale, tileMaxima, &maxima, &sums, &out, hd, hd)
+                    dp_softmax_online_rows(kernel, &scores, tokens, n, ss, 1, tileMaxima, &maxima, &sums, &out, hd, hd)
                     dp_gemm_packed(kernel, scores, tokens, n, ss, tile + kt * hd, hd, nil, &out, hd, 0, (hd + nr - 1) / nr, &gemm, &gather)
                 }
             }
             dp_softmax_online_finish(kernel, sums, tokens, &out, hd, hd)
             XCTAssertGreaterThan(tokens, kt, "several tiles of keys")
-            XCTAssertEqual(zip(fused, out).filter { $0.bitPattern != $1.bitPattern }.count, 0, "values differing, kernel \(kernel.rawValue)")
+            XCTAssertEqual(zip(fused, out).filter { $0.bitPattern != $1.bitPattern }.count, 0, "values differing, kernel \(kernel.rawValue), scale \(scale)")
         }
     }
 

@@ -48,14 +48,16 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
 /// columns > 0. (The backbone's attention kernel runs it on each head's unscaled scores.)
 void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale);
 
-/// One tile of keys of the online softmax (attention over tiles of keys): each of `rows` rows of
-/// `columns` unscaled scores (row r at x + r * stride) is multiplied by `scale` (rounded, as
-/// dp_softmax_rows), the row's running max maxima[r] raised to the tile's max where that is
-/// larger, and then the running sum sums[r] and the row's `width` partial outputs (out + r * ldo)
-/// multiplied by exp(old max - new max); the scores become exp(x - max) in place and their sum
-/// (over lanes, then a tree) is added to sums[r]. Start from maxima -inf, sums 0, outputs 0; the
-/// caller adds the tile's exps times its values to the outputs; dp_softmax_online_finish ends.
-/// tile_maxima (NULL: read from the rows) holds each row's largest unscaled score.
+/// One tile of keys of the online softmax (attention over tiles of keys), in base 2: each of
+/// `rows` rows of `columns` scores (row r at x + r * stride) is multiplied by `scale` (rounded, as
+/// dp_softmax_rows; skipped when scale is 1), the row's running max maxima[r] raised to the
+/// tile's max where that is larger, and then the running sum sums[r] and the row's `width` partial
+/// outputs (out + r * ldo) multiplied by 2^(old max - new max); the scores become 2^(x - max) in
+/// place and their sum (over lanes, then a tree) is added to sums[r]. A softmax in base e takes
+/// scores times log2 e (in `scale`, or already in the scores). The exp is within 0.95 ulp of 2^x
+/// and the same bits with every kernel; 0 below -125. Start from maxima -inf, sums 0, outputs 0;
+/// the caller adds the tile's exps times its values to the outputs; dp_softmax_online_finish
+/// ends. tile_maxima (NULL: read from the rows) holds each row's largest unscaled score.
 void dp_softmax_online_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale,
                             const float *tile_maxima, float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo);
 
