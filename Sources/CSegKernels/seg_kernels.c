@@ -19,30 +19,29 @@ intptr_t dp_seg_scratch_count(intptr_t input_width, intptr_t classes) {
 // The online softmax's exp, base 2 (attention's scores arrive times log2 e): 2^x for x <= 0 as
 // 2^n p(r), n = x rounded to the nearest integer (by adding and subtracting 1.5 x 2^23), r = x - n
 // exactly (|r| <= 1/2) and p a degree-6 polynomial (minimax for 2^r's relative error, 1.6e-8),
-// in Horner's fused multiply-adds; then p times 2^n, exactly (NaN kept). Under 0.95 ulp from 2^x on
-// every float of [-125, 0] (scripts/check-online-exp2 checks them all); 0 below -125, NaN kept.
-// Every kernel runs these operations in this order, so all give the same bits. Against SLEEF's
-// exp (the softmax rows' and the one-tile attention's): 6 multiply-adds a vector instead of 11,
-// the pipes the products need (the softmax pass ran at 10% of attention's time at 16,389 tokens).
+// in Horner's fused multiply-adds, times 2^n built from n's bits (exact; NaN kept). Under 0.95
+// ulp from 2^x on every float of [-125, 0]; x is first raised to -127, where 2^n's bits come out
+// 0, so below -126.5 the result is 0 and up to -125 within 2^-149 of 2^x (scripts/check-online-exp2
+// checks every float). Every kernel runs these operations in this order, so all give the same
+// bits. Against SLEEF's exp (the softmax rows' and the one-tile attention's): 6 multiply-adds and
+// a multiply a vector instead of 11 operations on the pipes the products need.
 static const uint32_t online_exp2_polynomial[7] = {0x3f800000, 0x3f317218, 0x3e75fded, 0x3d63576a,
                                                    0x3c1d96de, 0x3aafa2b5, 0x3920e999};
 #define ONLINE_EXP2_SHIFTER 12582912.0f  // 1.5 x 2^23
-#define ONLINE_EXP2_LOWEST (-125.0f)     // below: 0 (2^n p(r) stays a normal float down to here)
+#define ONLINE_EXP2_FLOOR (-127.0f)      // n = -127: 2^n's bits (n + 127) << 23 are those of 0
 
 static inline float online_exp2_scalar(float x) {
-    if (x < ONLINE_EXP2_LOWEST) return 0;
+    x = x < ONLINE_EXP2_FLOOR ? ONLINE_EXP2_FLOOR : x;  // NaN kept
     const float t = x + ONLINE_EXP2_SHIFTER, r = x - (t - ONLINE_EXP2_SHIFTER);
-    float p;
-    uint32_t bits, n;
+    float p, power, c;
+    uint32_t bits;
     memcpy(&p, &online_exp2_polynomial[6], sizeof p);
     for (int i = 5; i >= 0; i--) {
-        float c;
         memcpy(&c, &online_exp2_polynomial[i], sizeof c);
         p = fmaf(p, r, c);
     }
-    memcpy(&n, &t, sizeof n);
-    bits = (n << 23) + 0x3f800000u;  // 2^n: t's low bits hold n
-    float power;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits << 23) + 0x3f800000u;  // t's low bits hold n: 2^n
     memcpy(&power, &bits, sizeof power);
     return p * power;
 }
@@ -102,13 +101,15 @@ static inline __attribute__((target("avx2,fma"), always_inline)) __m256 sleef_ex
 
 /// online_exp2_scalar, eight lanes.
 static inline __attribute__((target("avx2,fma"), always_inline)) __m256 online_exp2_avx2(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(ONLINE_EXP2_FLOOR), x);  // NaN kept
     const __m256 shifter = _mm256_set1_ps(ONLINE_EXP2_SHIFTER), t = _mm256_add_ps(x, shifter);
     const __m256 r = _mm256_sub_ps(x, _mm256_sub_ps(t, shifter));
+    const __m256i one = _mm256_castps_si256(C(online_exp2_polynomial[0]));
+    const __m256 power = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(t), 23), one));
     __m256 p = C(online_exp2_polynomial[6]);
-    for (int i = 5; i >= 0; i--) p = _mm256_fmadd_ps(p, r, C(online_exp2_polynomial[i]));
-    const __m256i power = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(t), 23), _mm256_set1_epi32(0x3f800000));
-    const __m256 below = _mm256_cmp_ps(x, _mm256_set1_ps(ONLINE_EXP2_LOWEST), _CMP_LT_OQ);
-    return _mm256_andnot_ps(below, _mm256_mul_ps(p, _mm256_castsi256_ps(power)));
+    for (int i = 5; i >= 1; i--) p = _mm256_fmadd_ps(p, r, C(online_exp2_polynomial[i]));
+    p = _mm256_fmadd_ps(p, r, _mm256_castsi256_ps(one));
+    return _mm256_mul_ps(p, power);
 #undef C
 }
 
@@ -130,13 +131,15 @@ static inline __attribute__((target("avx512f"), always_inline)) __m512 sleef_exp
 }
 
 /// online_exp2_scalar, sixteen lanes.
+/// online_exp2_scalar, sixteen lanes: 2^n applied by scalef, the same product as the multiply
+/// (one rounding of p 2^n), and x under -126.5 (n = -127 there, whose 2^n's bits are 0) masked to
+/// 0 rather than raised.
 static inline __attribute__((target("avx512f"), always_inline)) __m512 online_exp2_avx512(__m512 x) {
-    const __m512 shifter = _mm512_set1_ps(ONLINE_EXP2_SHIFTER), t = _mm512_add_ps(x, shifter);
-    const __m512 r = _mm512_sub_ps(x, _mm512_sub_ps(t, shifter));  // (t - shifter is n)
+    const __m512 shifter = _mm512_set1_ps(ONLINE_EXP2_SHIFTER), n = _mm512_sub_ps(_mm512_add_ps(x, shifter), shifter);
+    const __m512 r = _mm512_sub_ps(x, n);
     __m512 p = C(online_exp2_polynomial[6]);
     for (int i = 5; i >= 0; i--) p = _mm512_fmadd_ps(p, r, C(online_exp2_polynomial[i]));
-    const __mmask16 kept = _mm512_cmp_ps_mask(x, _mm512_set1_ps(ONLINE_EXP2_LOWEST), _CMP_NLT_UQ);
-    return _mm512_maskz_scalef_ps(kept, p, _mm512_sub_ps(t, shifter));
+    return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.5f), _CMP_NLT_UQ), p, n);  // NaN kept
 #undef C
 }
 
