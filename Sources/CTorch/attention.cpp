@@ -44,18 +44,23 @@ std::pair<int64_t, int64_t> tiles() {
 
 /// Bytes of a transparent huge page.
 constexpr size_t kHugePage = size_t(2) << 20;
+/// Packed keys and values from this size up go on huge pages: past the 4 KB pages' TLB reach (12
+/// MB), where each 2 MB page's zeroing is repaid; a ViT-S/16 image at 224 px packs 0.6 MB.
+constexpr size_t kHugePagesFrom = size_t(8) << 20;
 
-/// `floats` floats on huge-page boundaries, advised to the kernel as huge pages (where it allows
-/// them): the packed keys and values, which every tile of queries streams whole (8.4 MB a head at
-/// 16,389 tokens), then take one TLB entry per 2 MB instead of one per 4 KB (an AVX2 panel is 4
-/// KB, each on its own page). Throws std::bad_alloc where the memory is not there.
-std::unique_ptr<float, decltype(&std::free)> huge_page_floats(size_t floats) {
+/// `floats` floats for the packed keys and values, which every tile of queries streams whole (8.4
+/// MB a head at 16,389 tokens): from kHugePagesFrom bytes on huge-page boundaries, advised to the
+/// kernel as huge pages (where it allows them), so they take one TLB entry per 2 MB instead of
+/// one per 4 KB (an AVX2 panel is 4 KB, each on its own page). Throws std::bad_alloc where the
+/// memory is not there.
+std::unique_ptr<float, decltype(&std::free)> packed_floats(size_t floats) {
     if (floats > (SIZE_MAX - kHugePage) / sizeof(float)) throw std::bad_alloc();
-    const size_t bytes = (floats * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
-    void *memory = std::aligned_alloc(kHugePage, bytes);
+    const bool huge = floats * sizeof(float) >= kHugePagesFrom;
+    const size_t alignment = huge ? kHugePage : 64, bytes = (floats * sizeof(float) + alignment - 1) / alignment * alignment;
+    void *memory = std::aligned_alloc(alignment, bytes);
     if (!memory) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
-    (void)madvise(memory, bytes, MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
+    if (huge) (void)madvise(memory, bytes, MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
 #endif
     return {static_cast<float *>(memory), &std::free};
 }
@@ -121,7 +126,7 @@ at::Tensor self_attention_tiled(const at::Tensor &qkv, const at::Tensor &cos, co
     TORCH_CHECK(packed > 0 && scratch > 0 && packed <= INT64_MAX / (s.b * s.heads), "self-attention: ", s.t,
                 " tokens of ", s.hd, " values are too many to pack");
     at::Tensor out = at::empty({s.b, s.t, d}, qkv.options());
-    const auto panels = huge_page_floats(static_cast<size_t>(s.b * s.heads * packed));
+    const auto panels = packed_floats(static_cast<size_t>(s.b * s.heads * packed));
     const float *x = qkv.data_ptr<float>(), *c = cos.data_ptr<float>(), *sn = sin.data_ptr<float>();
     float *o = out.data_ptr<float>(), *p = panels.get();
     parallel_chunks(s.b * s.heads, 1, [&](int64_t begin, int64_t end) {
