@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seg_kernels.h"
+#include "check_floats.h"
 
 enum { CHUNK = 1 << 16 };
 
@@ -29,14 +29,9 @@ static double ulps(float y, float x) {
 
 int main(int argc, char **argv) {
     static float x[CHUNK], scalar[CHUNK], vector[CHUNK];
-    const uint64_t stride = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
-    if (stride < 1 || stride > (1u << 20)) {
-        printf("the stride must be in 1...%u\n", 1u << 20);
-        return 2;
-    }
-    const uint64_t total = ((1ull << 32) + stride - 1) / stride;
-    const dp_seg_kernel kernels[] = {DP_SEG_KERNEL_AVX2, DP_SEG_KERNEL_AVX512};
-    const char *names[] = {"avx2", "avx512"};
+    uint64_t stride;
+    const uint64_t total = check_total(argc, argv, &stride);
+    if (total == 0) return 2;
     uint64_t checked = 0, wrong = 0, differ[2] = {0, 0};
     double worst = 0;
     float worst_at = 0;
@@ -66,8 +61,8 @@ int main(int argc, char **argv) {
             }
         }
         for (int k = 0; k < 2; k++) {
-            if (!dp_seg_kernel_available(kernels[k])) continue;
-            exps(kernels[k], x, m, vector);
+            if (!dp_seg_kernel_available(check_kernels[k])) continue;
+            exps(check_kernels[k], x, m, vector);
             for (uint32_t i = 0; i < m; i++) {
                 uint32_t a, b;
                 memcpy(&a, &scalar[i], 4);
@@ -80,11 +75,11 @@ int main(int argc, char **argv) {
            (unsigned long long)checked, (unsigned long long)stride, (unsigned long long)wrong, worst, worst_at);
     int failed = wrong != 0;
     for (int k = 0; k < 2; k++) {
-        if (!dp_seg_kernel_available(kernels[k])) {
-            printf("%s: not available on this CPU, skipped\n", names[k]);
+        if (!dp_seg_kernel_available(check_kernels[k])) {
+            printf("%s: not available on this CPU, skipped\n", check_kernel_names[k]);
             continue;
         }
-        printf("%s: %llu differ from scalar\n", names[k], (unsigned long long)differ[k]);
+        printf("%s: %llu differ from scalar\n", check_kernel_names[k], (unsigned long long)differ[k]);
         failed |= differ[k] != 0;
     }
     return failed;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seg_kernels.h"
+#include "check_floats.h"
 
 enum { CHUNK = 1 << 20 };
 
@@ -21,18 +21,13 @@ static int same(float a, float b) {
 
 int main(int argc, char **argv) {
     static float x[CHUNK], inlined[CHUNK], library[CHUNK];
-    const uint64_t stride = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
-    if (stride < 1 || stride > (1u << 20)) {
-        printf("the stride must be in 1...%u\n", 1u << 20);
-        return 2;
-    }
-    const uint64_t total = ((1ull << 32) + stride - 1) / stride;
-    const dp_seg_kernel kernels[] = {DP_SEG_KERNEL_AVX2, DP_SEG_KERNEL_AVX512};
-    const char *names[] = {"avx2", "avx512"};
+    uint64_t stride;
+    const uint64_t total = check_total(argc, argv, &stride);
+    if (total == 0) return 2;
     int failed = 0;
     for (int k = 0; k < 2; k++) {
-        if (!dp_seg_kernel_available(kernels[k])) {
-            printf("%s: not available on this CPU, skipped\n", names[k]);
+        if (!dp_seg_kernel_available(check_kernels[k])) {
+            printf("%s: not available on this CPU, skipped\n", check_kernel_names[k]);
             continue;
         }
         uint64_t differ = 0, first = 0;
@@ -42,9 +37,9 @@ int main(int argc, char **argv) {
                 const uint32_t bits = (uint32_t)((start + i) * stride);
                 memcpy(&x[i], &bits, 4);
             }
-            dp_exp(kernels[k], x, n, inlined);
-            if (!dp_exp_sleef(kernels[k], x, n, library)) {
-                printf("%s: the SLEEF library is not linked\n", names[k]);
+            dp_exp(check_kernels[k], x, n, inlined);
+            if (!dp_exp_sleef(check_kernels[k], x, n, library)) {
+                printf("%s: the SLEEF library is not linked\n", check_kernel_names[k]);
                 return 1;
             }
             for (uint32_t i = 0; i < n; i++) {
@@ -53,7 +48,7 @@ int main(int argc, char **argv) {
                 }
             }
         }
-        printf("%s: %llu inputs (every %llu), %llu differ", names[k], (unsigned long long)total, (unsigned long long)stride,
+        printf("%s: %llu inputs (every %llu), %llu differ", check_kernel_names[k], (unsigned long long)total, (unsigned long long)stride,
                (unsigned long long)differ);
         if (differ) printf(" (first: bits 0x%08llx)", (unsigned long long)first);
         printf("\n");
