@@ -130,7 +130,6 @@ static inline __attribute__((target("avx512f"), always_inline)) __m512 sleef_exp
     return _mm512_mask_mov_ps(u, _mm512_cmp_ps_mask(d, _mm512_set1_ps(SLEEF_OVERFLOW), _CMP_GT_OS), _mm512_set1_ps(INFINITY));
 }
 
-/// online_exp2_scalar, sixteen lanes.
 /// online_exp2_scalar, sixteen lanes: 2^n applied by scalef, the same product as the multiply
 /// (one rounding of p 2^n), and x under -126.5 (n = -127 there, whose 2^n's bits are 0) masked to
 /// 0 rather than raised.

@@ -54,10 +54,11 @@ void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t col
 /// tile's max where that is larger, and then the running sum sums[r] and the row's `width` partial
 /// outputs (out + r * ldo) multiplied by 2^(old max - new max); the scores become 2^(x - max) in
 /// place and their sum (over lanes, then a tree) is added to sums[r]. A softmax in base e takes
-/// scores times log2 e (in `scale`, or already in the scores). The exp is within 0.95 ulp of 2^x on [-125, 0]
-/// and the same bits with every kernel; 0 below -126.5. Start from maxima -inf, sums 0, outputs 0;
-/// the caller adds the tile's exps times its values to the outputs; dp_softmax_online_finish
-/// ends. tile_maxima (NULL: read from the rows) holds each row's largest unscaled score.
+/// scores times log2 e (in `scale`, or already in the scores). The exp is within 0.95 ulp of 2^x
+/// on [-125, 0], 0 below -126.5, and the same bits with every kernel. Start from maxima -inf, sums
+/// 0, outputs 0; the caller adds the tile's exps times its values to the outputs;
+/// dp_softmax_online_finish ends. tile_maxima (NULL: read from the rows) holds each row's largest
+/// unscaled score.
 void dp_softmax_online_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale,
                             const float *tile_maxima, float *maxima, float *sums, float *out, intptr_t width, intptr_t ldo);
 
