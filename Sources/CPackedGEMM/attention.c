@@ -85,7 +85,7 @@ void dp_attention_queries(dp_seg_kernel kernel, const float *q, intptr_t stride,
     }
     // Several tiles: the online softmax takes its exps in base 2, so the queries are multiplied by
     // scale x log2 e (rounded once each) and the scores come out ready for it.
-    const float to_base2 = (float)((double)scale * 1.44269504088896340736);
+    const float to_base2 = (float)((double)scale * DP_LOG2E);
     for (intptr_t i = 0; i < count * head_dim; i++) queries[i] *= to_base2;
     const dp_gemm_epilogue gather = {NULL, 0, NULL, DP_GEMM_NO_ACTIVATION, 0, 1};
     for (intptr_t r = 0; r < count; r++) {

@@ -161,7 +161,7 @@ at::Tensor self_attention_blas(const at::Tensor &qkv, const at::Tensor &cos, con
     at::Tensor out = at::empty({s.b, s.t, d}, qkv.options());
     const float *x = qkv.data_ptr<float>(), *c = cos.data_ptr<float>(), *sn = sin.data_ptr<float>();
     float *o = out.data_ptr<float>();
-    const float alpha = static_cast<float>(scale), to_base2 = static_cast<float>(scale * 1.44269504088896340736);
+    const float alpha = static_cast<float>(scale), to_base2 = static_cast<float>(scale * DP_LOG2E);
     const auto product = [](bool transposed, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                             int64_t ldb, float beta, float *y, int64_t ldy) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f, a, int(lda),

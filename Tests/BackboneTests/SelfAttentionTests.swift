@@ -178,7 +178,7 @@ final class SelfAttentionTests: XCTestCase {
         let qkv = seededValues(tokens * 3 * hd, seed: 81, scale: 2), angles = seededValues((tokens - prefix) * hd, seed: 82, scale: 3)
         let (cos, sin) = (angles.map { Foundation.cos($0) }, angles.map { Foundation.sin($0) })
         for (kernel, scale) in tileKernels.flatMap({ kernel in [Float(0.125), 0.3].map { (kernel, $0) } }) {
-            let toBase2 = Float(Double(scale) * 1.44269504088896340736)
+            let toBase2 = Float(Double(scale) * DP_LOG2E)
             let fused = tiled(kernel, qkv, tokens: tokens, hd: hd, prefix: prefix, cos: cos, sin: sin, queryTile: tokens,
                               keyTile: keyTile, scale: scale)
             let (nr, kt) = (dp_gemm_panel_width(kernel), dp_attention_key_tile(kernel, tokens, keyTile))

@@ -48,6 +48,9 @@ double dp_softmax_xent_row(dp_seg_kernel kernel, const float *x, intptr_t classe
 /// columns > 0. (The backbone's attention kernel runs it on each head's unscaled scores.)
 void dp_softmax_rows(dp_seg_kernel kernel, float *x, intptr_t rows, intptr_t columns, intptr_t stride, float scale);
 
+/// log2 e: scores times it take the online softmax (dp_softmax_online_rows) in base 2.
+#define DP_LOG2E 1.44269504088896340736
+
 /// One tile of keys of the online softmax (attention over tiles of keys), in base 2: each of
 /// `rows` rows of `columns` scores (row r at x + r * stride) is multiplied by `scale` (rounded, as
 /// dp_softmax_rows; skipped when scale is 1), the row's running max maxima[r] raised to the
