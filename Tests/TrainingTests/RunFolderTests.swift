@@ -128,3 +128,32 @@ extension RunFolderTests {
         }
     }
 }
+
+extension RunFolderTests {
+    /// A run of the same command adding other files to a finished run's folder (`segment` on
+    /// other images) keeps its record in staging: stopped, it leaves the earlier run.json whole;
+    /// finished, run.json lists the earlier files still there beside its own.
+    func testARunAddingToAFinishedFolderKeepsTheEarlierRecordUntilItPublishes() throws {
+        let first = try open(command: ["dinoprobe", "segment", "a.jpg"], guarding: ["a-mask.png"])
+        try Data("m".utf8).write(to: URL(fileURLWithPath: try first.staging() + "/a-mask.png"))
+        try first.publish(outputs: ["a-mask.png"])
+        first.close()
+        let record = try Data(contentsOf: URL(fileURLWithPath: first.path + "/run.json"))
+        for failed in [false, true] {
+            let stopped = try open(command: ["dinoprobe", "segment", "b.jpg"], guarding: ["b-mask.png"])
+            try stopped.writeSkipped(["c.jpg\tunreadable"], split: "images")
+            if failed { try stopped.update { $0.notes["x"] = "y" } }
+            stopped.close()
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first.path + "/run.json")), record, "failed: \(failed)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: first.path + "/skipped-images.txt"))
+        }
+        let added = try open(command: ["dinoprobe", "segment", "b.jpg"], guarding: ["b-mask.png"])
+        try Data("n".utf8).write(to: URL(fileURLWithPath: try added.staging() + "/b-mask.png"))
+        try added.publish(outputs: ["b-mask.png"])
+        added.close()
+        XCTAssertEqual(added.published, ["b-mask.png", "run.json"])
+        XCTAssertEqual(RunRecord.earlierCommand(inFolder: first.path)?.outputs, ["b-mask.png", "a-mask.png", "run.json"])
+        XCTAssertEqual(refusal(try open(command: ["dinoprobe", "segment", "a.jpg"], guarding: ["a-mask.png"])),
+                       .earlierResult(first.path, result: "a-mask.png"))
+    }
+}

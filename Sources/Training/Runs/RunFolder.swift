@@ -19,9 +19,15 @@ public final class RunFolder {
     /// Files written straight into the folder as the run went (skipped-image lists), named in
     /// run.json's outputs with the published results (staged with them when `replacesFinished`).
     private var besideResults: [String] = []
-    /// --overwrite over a finished run: until publishing, this run's record and beside-files
-    /// are kept in the staging folder, so a run that fails or is stopped leaves the earlier one whole.
+    /// Over a finished run (--overwrite, or a run of the same command adding other files, as
+    /// `segment` on other images): until publishing, this run's record and beside-files are kept
+    /// in the staging folder, so a run that fails or is stopped leaves the earlier one whole.
     private let replacesFinished: Bool
+    /// The result files the finished run before this one recorded that are still in the folder:
+    /// run.json lists those this run does not replace beside its own, so it names every result there.
+    private let earlierOutputs: [String]
+    /// This run's own published files, run.json last (`published`).
+    private var ownOutputs: [String] = []
     /// Called after each publishing step (tests interrupt or fail the run there; see `injectedFault`).
     public var afterPublishingStep: ((String) throws -> Void)? = RunFolder.injectedFault()
 
@@ -55,7 +61,8 @@ public final class RunFolder {
             throw error
         }
         (self.lock, self.reporter, self.record) = (lock, reporter, record)
-        replacesFinished = overwrite && !resume && files.contains { FileSystem.exists(folder + "/" + $0) }
+        earlierOutputs = resume ? [] : Self.recordedOutputs(in: folder)
+        replacesFinished = !resume && (overwrite && files.contains { FileSystem.exists(folder + "/" + $0) } || !earlierOutputs.isEmpty)
         url = URL(fileURLWithPath: folder)
         if resume, let earlier = RunRecord.earlier(inFolder: folder) {
             self.record.runID = earlier.runID
@@ -63,6 +70,15 @@ public final class RunFolder {
         }
         if overwrite && !resume { try? FileSystem.removeFile(folder + "/" + Self.stateName) }
         try self.record.write(toFolder: recordFolder())
+    }
+
+    /// The outputs (other than run.json) that `folder/run.json` records and the folder still holds;
+    /// names that would leave the folder are ignored.
+    private static func recordedOutputs(in folder: String) -> [String] {
+        (RunRecord.earlierCommand(inFolder: folder)?.outputs ?? []).filter { name in
+            name != "run.json" && !name.hasPrefix("/") && !ByteText.split(name, on: "/", omittingEmpty: true).contains("..")
+                && FileSystem.exists(folder + "/" + name)
+        }
     }
 
     /// Where run.json is kept while the run goes (the staging folder when it replaces a finished run).
@@ -138,9 +154,11 @@ public final class RunFolder {
         var final = record
         final.status = "finished"
         final.finishedAt = Date()
-        final.outputs = outputs + besideResults.filter { !outputs.contains($0) } + ["run.json"]
+        let own = outputs + besideResults.filter { !outputs.contains($0) }
+        final.outputs = own + earlierOutputs.filter { !own.contains($0) } + ["run.json"]
         try publication.publish(outputs: entries, record: final, retiring: [Self.stateName])
         record = final
+        ownOutputs = own + ["run.json"]
         finished = true
     }
 
@@ -167,7 +185,7 @@ public final class RunFolder {
     }
 
     /// Every file the finished run left in its folder, run.json last (empty before `publish`).
-    public var published: [String] { finished ? record.outputs : [] }
+    public var published: [String] { finished ? ownOutputs : [] }
 
     /// "wrote PATH/: FILES" once published: at most ten files named, then how many more and run.json.
     public var publishedLine: String {
