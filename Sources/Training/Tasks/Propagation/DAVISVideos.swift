@@ -37,6 +37,7 @@ public enum DAVISVideos {
         let listedIn = only == nil ? root + "/ImageSets/2017/\(split).txt" : "--videos"
         let images = try folder(root + "/JPEGImages/480p"), masks = try folder(root + "/Annotations/480p")
         var videos: [VideoSequence] = [], skipped: [SkippedInput] = []
+        var firstLine: [[UInt8]: Int] = [:]  // bytes: "e\u{301}" and "\u{e9}" are two folders
         for (line, name) in names.enumerated() {
             let frameFolder = try images.resolve(name, listedIn: listedIn, line: line + 1)
             let maskFolder = try masks.resolve(name, listedIn: listedIn, line: line + 1)
@@ -46,6 +47,10 @@ public enum DAVISVideos {
                       !(PropagationReport.files + ["run.json"]).contains(where: { ByteText.same($0, name) }) else {
                     throw DatasetError.badFile(path: frameFolder, reason: "a video is one folder, not named like an output or the run folder's own files")
                 }
+                if let first = firstLine[PathCodec.bytes(of: name)] {
+                    throw DatasetError.badFile(path: frameFolder, reason: "listed again (first on line \(first + 1) of \(listedIn)); each video is scored once")
+                }
+                firstLine[PathCodec.bytes(of: name)] = line
                 videos.append(try video(name, frames: frameFolder, annotations: maskFolder))
             } catch {
                 skipped.append(SkippedInput(index: line, path: name, reason: "\(error)"))
