@@ -47,7 +47,7 @@ struct InferenceOptions: ParsableArguments {
 
     /// The inference for a head trained at `size` pixels (a window that leaves pixels uncovered is refused).
     func resolved(headSize: Int) throws -> DenseInference {
-        inference == .whole ? .whole : .slide(try SlidingWindow(crop: crop ?? headSize, stride: stride).checked())
+        inference == .whole ? .whole : .slide(try SlidingWindow(crop: crop ?? headSize, stride: stride))
     }
 
     /// The inference for a saved head (trained at 448 when it does not say).

@@ -27,7 +27,7 @@ final class DenseImageSizeTests: XCTestCase {
         var random = SeededRandom(seed: 3)
         let metadata = HeadMetadata(kind: .depth, featureRecipe: FeatureRecipe.dense(resolution: 32).key, backboneFingerprint: model.fingerprint)
         let head = try DepthHead(channels: model.config.hiddenSize, recipe: DepthHeadRecipe(), metadata: metadata, random: &random)
-        for inference in [DenseInference.whole, .slide(SlidingWindow(crop: 48, stride: 20))] {
+        for inference in try [DenseInference.whole, .slide(SlidingWindow(crop: 48, stride: 20))] {
             for flip in [false, true] {
                 var done: [Int] = [], skipped: [Int: String] = [:]
                 try ImageDepth.run(head: head, model: model, paths: paths, stems: paths.indices.map { "\(root)/out\($0).\(flip)" }, inference: inference, flip: flip,

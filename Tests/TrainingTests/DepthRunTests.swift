@@ -90,7 +90,7 @@ final class DepthRunTests: XCTestCase {
         var random = SeededRandom(seed: 3)
         let metadata = HeadMetadata(kind: .depth, featureRecipe: FeatureRecipe.dense(resolution: 32).key, backboneFingerprint: model.fingerprint)
         let head = try DepthHead(channels: model.config.hiddenSize, recipe: DepthHeadRecipe(), metadata: metadata, random: &random)
-        for inference in [DenseInference.whole, .slide(SlidingWindow(crop: 32, stride: 16))] {
+        for inference in try [DenseInference.whole, .slide(SlidingWindow(crop: 32, stride: 16))] {
             func outputs(mirrored: Bool? = nil) throws -> (values: [Int: [Float]], skipped: [Int], size: (Int, Int)) {
                 var values: [Int: [Float]] = [:], skipped: [Int] = [], size = (0, 0)
                 let record = { (i: Int, o: [Float], h: Int, w: Int) in values[i] = o; size = (h, w) }

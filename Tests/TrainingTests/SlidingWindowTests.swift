@@ -9,16 +9,22 @@ import XCTest
 final class SlidingWindowTests: XCTestCase {
     let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slide.safetensors").path
 
-    func testAWindowWhoseStrideIsOverItsCropIsRefused() throws {
-        XCTAssertEqual(try SlidingWindow(crop: 16, stride: 16).checked(), SlidingWindow(crop: 16, stride: 16))
-        XCTAssertNoThrow(try SlidingWindow(crop: 512).checked())
-        XCTAssertThrowsError(try SlidingWindow(crop: 16, stride: 17).checked()) {
+    /// A window that would leave pixels in none is not made: a stride over the crop, a crop or
+    /// stride under 1, whether built or decoded (a run's recorded settings).
+    func testAWindowThatWouldLeavePixelsUncoveredCannotBeMade() throws {
+        XCTAssertEqual(try SlidingWindow(crop: 16, stride: 16).stride, 16)
+        XCTAssertEqual(try SlidingWindow(crop: 512).stride, 341)
+        XCTAssertThrowsError(try SlidingWindow(crop: 16, stride: 17)) {
             XCTAssertTrue("\($0)".contains("--stride 17 is larger than the crop 16"), "\($0)")
         }
-        // What such a window would leave: a pixel between windows, which the average refuses.
-        let windows = SlidingWindow(crop: 16, stride: 32).windows(height: 16, width: 60)
-        XCTAssertThrowsError(try SlidingWindow.average(windows.map { ($0, [Float](repeating: 0, count: $0.height * $0.width)) },
-                                                       height: 16, width: 60, classes: 1))
+        for (crop, stride) in [(0, 1), (16, 0), (-4, -2), (1, nil)] as [(Int, Int?)] {
+            XCTAssertThrowsError(try SlidingWindow(crop: crop, stride: stride), "crop \(crop), stride \(String(describing: stride))")
+        }
+        let decoder = JSONDecoder()
+        XCTAssertThrowsError(try decoder.decode(SlidingWindow.self, from: Data(#"{"crop": 16, "stride": 32}"#.utf8)))
+        XCTAssertThrowsError(try decoder.decode(SlidingWindow.self, from: Data(#"{"crop": 0, "stride": 0}"#.utf8)))
+        let window = try SlidingWindow(crop: 48, stride: 20)
+        XCTAssertEqual(try decoder.decode(SlidingWindow.self, from: JSONEncoder().encode(window)), window)
     }
 
     func testWindowsAveragingAndLabelsMatchPyTorch() throws {
@@ -26,7 +32,7 @@ final class SlidingWindowTests: XCTestCase {
         for name in ["wide", "small"] {
             let s = try file.ints("\(name).shape").map { Int($0) }
             let (h, w, crop, stride, k, outH, outW) = (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
-            let window = SlidingWindow(crop: crop, stride: stride)
+            let window = try SlidingWindow(crop: crop, stride: stride)
             let expected = try file.ints("\(name).windows").map { Int($0) }
             let windows = window.windows(height: h, width: w)
             XCTAssertEqual(windows.flatMap { [$0.y1, $0.x1, $0.y2, $0.x2] }, expected, name)
@@ -50,9 +56,9 @@ final class SlidingWindowTests: XCTestCase {
         }
     }
 
-    func testMetasADE20KGridAndDefaults() {
+    func testMetasADE20KGridAndDefaults() throws {
         // 512 x 683 (ADE20K's short side at 512): 1 x 2 windows of 512, the second flush right.
-        let window = SlidingWindow(crop: 512)
+        let window = try SlidingWindow(crop: 512)
         XCTAssertEqual(window.stride, 341)
         let windows = window.windows(height: 512, width: 683)
         XCTAssertEqual(windows.map { [$0.y1, $0.x1, $0.y2, $0.x2] }, [[0, 0, 512, 512], [0, 171, 512, 683]])

@@ -5,22 +5,31 @@ import Images
 import Support
 
 /// Square crops of side `crop` every `stride` pixels, the last ones flush with the far edges.
+/// Every value of the type covers each pixel of any image: made by the throwing initialiser,
+/// decoded through it, and not changed afterwards.
 public struct SlidingWindow: Sendable, Equatable, Codable {
-    public var crop: Int
-    public var stride: Int
+    public let crop: Int
+    public let stride: Int
 
-    /// Meta's ADE20K setting is crop 512, stride 341: two thirds of the crop.
-    public init(crop: Int, stride: Int? = nil) {
-        self.crop = crop
-        self.stride = stride ?? Int((Double(crop) * 2 / 3).rounded(.down))
-    }
-
-    /// This window, refused when its stride is over the crop (the pixels between windows would be in none).
-    public func checked() throws -> SlidingWindow {
+    /// Meta's ADE20K setting is crop 512, stride 341: two thirds of the crop. Refused: a crop or
+    /// stride under 1, or a stride over the crop (the pixels between windows would be in none).
+    public init(crop: Int, stride: Int? = nil) throws {
+        let stride = stride ?? Int((Double(crop) * 2 / 3).rounded(.down))
+        guard crop > 0, stride > 0 else {
+            throw TrainingError.badOption("a sliding window needs a crop and stride of at least 1 pixel, not crop \(crop), stride \(stride)")
+        }
         guard stride <= crop else {
             throw TrainingError.badOption("--stride \(stride) is larger than the crop \(crop): the pixels between windows would be in none")
         }
-        return self
+        (self.crop, self.stride) = (crop, stride)
+    }
+
+    private enum CodingKeys: String, CodingKey { case crop, stride }
+
+    /// Decoded (from a run's recorded settings) through the same checks as `init(crop:stride:)`.
+    public init(from decoder: Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(crop: try values.decode(Int.self, forKey: .crop), stride: try values.decode(Int.self, forKey: .stride))
     }
 
     public struct Window: Sendable, Equatable {
@@ -33,7 +42,7 @@ public struct SlidingWindow: Sendable, Equatable, Codable {
     /// (`grids = max(size - crop + stride - 1, 0) / stride + 1`, a window starting at
     /// `i * stride` ends at `min(start + crop, size)` and starts `crop` before its end, or at 0).
     public func windows(height: Int, width: Int) -> [Window] {
-        guard crop > 0, stride > 0, height > 0, width > 0 else { return [] }
+        guard height > 0, width > 0 else { return [] }
         func grid(_ size: Int) -> [(Int, Int)] {
             (0..<(max(size - crop + stride - 1, 0) / stride + 1)).map { i in
                 let end = min(i * stride + crop, size)
