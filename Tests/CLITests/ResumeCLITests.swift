@@ -68,5 +68,21 @@ final class ResumeCLITests: XCTestCase {
         let finished = try CLI.run(args(broken) + ["--resume"])
         XCTAssertNotEqual(finished.status, 0)
         XCTAssertTrue(finished.stderr.contains("nothing to resume"), finished.stderr)
+
+        // An --overwrite run over a finished one, killed midway, resumes too: the earlier results
+        // and record stay whole until the resumed run publishes the same head bit for bit.
+        let earlierRecord = try Data(contentsOf: URL(fileURLWithPath: whole + "/run.json"))
+        XCTAssertTrue(try CLI.killAfterCheckpoint(args(whole) + ["--overwrite"], checkpoint: whole + "/checkpoint.safetensors"),
+                      "the --overwrite run finished before it could be killed")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: whole + "/run.json")), earlierRecord)
+        let again = try CLI.run(args(whole) + ["--resume"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("resuming from step"), again.stderr)
+        for name in a.tensors.keys {
+            XCTAssertEqual(try a.withBytes(of: name) { Data($0) }, try SafeTensorsFile(path: whole + "/head.safetensors").withBytes(of: name) { Data($0) },
+                           "tensor \(name) differs after resuming the --overwrite run")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: whole + "/checkpoint.safetensors"))
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: whole + "/run.json")), earlierRecord)
     }
 }

@@ -157,3 +157,31 @@ extension RunFolderTests {
                        .earlierResult(first.path, result: "a-mask.png"))
     }
 }
+
+extension RunFolderTests {
+    /// A training state beside finished results is a stopped --overwrite run's (publishing
+    /// retires the state): --resume continues it, and the earlier record stays whole until it publishes.
+    func testAStoppedOverwriteRunCanBeResumed() throws {
+        let first = try open(command: ["dinoprobe", "train-linear", "--epochs", "1"])
+        try Data("w1".utf8).write(to: URL(fileURLWithPath: try first.staging() + "/head.safetensors"))
+        try first.publish(outputs: ["head.safetensors"])
+        first.close()
+        let record = try Data(contentsOf: URL(fileURLWithPath: first.path + "/run.json"))
+        XCTAssertEqual(refusal(try open(resume: true)), .finished(first.path, result: "head.safetensors"), "no state: nothing to resume")
+        let stopped = try open(overwrite: true, command: ["dinoprobe", "train-linear", "--epochs", "2"])
+        try Data("state".utf8).write(to: URL(fileURLWithPath: stopped.statePath))
+        stopped.close()
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first.path + "/run.json")), record)
+        XCTAssertEqual(refusal(try open()), .earlierResult(first.path, result: "head.safetensors"))
+        let resumed = try open(resume: true, command: ["dinoprobe", "train-linear", "--epochs", "2", "--resume"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first.path + "/run.json")), record, "until it publishes")
+        XCTAssertNotEqual(resumed.record.runID, first.record.runID, "the finished run's id is not taken over")
+        XCTAssertTrue(resumed.record.resumedFrom.isEmpty)
+        try Data("w2".utf8).write(to: URL(fileURLWithPath: try resumed.staging() + "/head.safetensors"))
+        try resumed.publish(outputs: ["head.safetensors"])
+        resumed.close()
+        XCTAssertEqual(try String(contentsOfFile: first.path + "/head.safetensors", encoding: .utf8), "w2")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: first.statePath))
+        XCTAssertEqual(RunRecord.earlier(inFolder: first.path)?.runID, resumed.record.runID)
+    }
+}

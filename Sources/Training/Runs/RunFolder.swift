@@ -61,10 +61,11 @@ public final class RunFolder {
             throw error
         }
         (self.lock, self.reporter, self.record) = (lock, reporter, record)
-        earlierOutputs = resume ? [] : Self.recordedOutputs(in: folder)
-        replacesFinished = !resume && (overwrite && files.contains { FileSystem.exists(folder + "/" + $0) } || !earlierOutputs.isEmpty)
+        earlierOutputs = Self.recordedOutputs(in: folder)
+        // Resumed over results: the stopped run was an --overwrite run, whose record went with its staging folder.
+        replacesFinished = (overwrite || resume) && files.contains { FileSystem.exists(folder + "/" + $0) } || !earlierOutputs.isEmpty
         url = URL(fileURLWithPath: folder)
-        if resume, let earlier = RunRecord.earlier(inFolder: folder) {
+        if resume, !replacesFinished, let earlier = RunRecord.earlier(inFolder: folder) {
             self.record.runID = earlier.runID
             self.record.resumedFrom = earlier.starts
         }
@@ -85,13 +86,17 @@ public final class RunFolder {
     private func recordFolder() throws -> String { replacesFinished ? try staging() : path }
 
     /// Refuses to start over an earlier run's results (without `overwrite`) or an unfinished run
-    /// (without `resume`), and to resume a finished run or one without a training state.
+    /// (without `resume`), and to resume a finished run or one without a training state. A
+    /// training state beside results is an --overwrite run's that was stopped (publishing retires
+    /// the state, and an interrupted publishing is settled before this): it can be resumed.
     private static func check(_ folder: String, guarding files: [String], resume: Bool, overwrite: Bool) throws {
         let state = folder + "/" + stateName
         let existing = files.first { FileSystem.exists(folder + "/" + $0) }
         if resume {
-            if let existing { throw RunFolderError.finished(folder, result: existing) }
-            guard FileSystem.exists(state) else { throw RunFolderError.nothingToResume(folder) }
+            guard FileSystem.exists(state) else {
+                if let existing { throw RunFolderError.finished(folder, result: existing) }
+                throw RunFolderError.nothingToResume(folder)
+            }
         } else if !overwrite {
             if let existing { throw RunFolderError.earlierResult(folder, result: existing) }
             if !files.isEmpty && FileSystem.exists(state) { throw RunFolderError.unfinished(folder) }
